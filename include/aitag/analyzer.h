@@ -21,6 +21,8 @@
 
 #include <stddef.h>
 
+#include "aitag/common.h"
+
 #include "aitag/infer.h"
 #include "aitag/media.h"
 

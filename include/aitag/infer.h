@@ -8,11 +8,11 @@
  *     aitag_infer_new(&ip, &inf);
  *     struct aitag_model *m;
  *     if (aitag_model_open(inf, "blazeface-back", &m) < 0) puts(aitag_infer_errmsg(inf));
- *     float *x = ...;  // aitag_model_input_size(m) floats per batch item
- *     aitag_tensor_fill_from_view(m, view, x);
+ *     float *x = malloc(aitag_model_input_size(m) * sizeof *x);  // floats per batch item
+ *     aitag_model_fill_input(m, view, x);
  *     struct aitag_tensor in = {x, {1, 256, 256, 3}, 4, 256 * 256 * 3};
- *     struct aitag_tensor outs[4]; size_t n;
- *     aitag_model_run(m, &in, outs, 4, &n);
+ *     struct aitag_tensor outs[4]; size_t n; char err[256];
+ *     if (aitag_model_run(m, &in, outs, 4, &n, err, sizeof err) < 0) puts(err);
  *     ...; aitag_tensors_release(outs, n);
  *     aitag_infer_free(inf);   // frees all models opened from it
  *
@@ -32,6 +32,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "aitag/common.h"
 
 #include "aitag/media.h"
 
@@ -85,6 +87,16 @@ const char *const *aitag_model_labels(const struct aitag_model *m, size_t *n);
 /* Input description from the manifest. shape has -1 for free dims; layout "NHWC"/"NCHW". */
 const int64_t *aitag_model_input_shape(const struct aitag_model *m, int *ndim);
 const char *aitag_model_input_layout(const struct aitag_model *m);
+/* Floats in one batch item (the product of the input dims after the first); 0 when one of
+ * them is free (-1), in which case the caller derives the size from its own tensor. */
+size_t aitag_model_input_size(const struct aitag_model *m);
+/* The largest batch one run accepts: the manifest's first input dim, or 0 when it is free
+ * (-1: any batch size). */
+int aitag_model_max_batch(const struct aitag_model *m);
+/* The frame view this model wants, from input.shape, input.fit and input.multiple: for
+ * "letterbox" the input's W x H; for "max_side" params.max_side (else the larger fixed dim).
+ * Returns 0, or AITAG_ERR_INVALID when the input is not 4-dimensional or the size is free. */
+int aitag_model_input_view(const struct aitag_model *m, struct aitag_view_spec *out);
 
 struct aitag_tensor {
     float *data;       /* owned by whoever filled it; see aitag_tensors_release */

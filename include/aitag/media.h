@@ -10,7 +10,8 @@
  *     struct aitag_sampler_params sp = aitag_sampler_default_params();
  *     sp.views = views; sp.n_views = 2;
  *     struct aitag_sampler *s;
- *     if (aitag_sampler_open(path, &sp, &s) == 0) {
+ *     char err[256];
+ *     if (aitag_sampler_open(path, &sp, &s, err, sizeof err) == 0) {
  *         struct aitag_frame *f;
  *         while (aitag_sampler_next(s, &f) > 0) { ...; aitag_frame_free(f); }
  *         aitag_sampler_close(s);
@@ -19,8 +20,10 @@
  * A sampler yields frames at a fixed interval (images yield one frame at t = 0). Each frame is
  * decoded once, rotated upright per the stream's display matrix, and scaled once per distinct
  * view spec into packed RGB24. Sampling picks its strategy from the file's GOP length and the
- * interval: sequential decode (dropping non-reference work where possible) when keyframes are
- * dense relative to the interval, seek-to-keyframe-then-decode when they are sparse.
+ * interval: seek-to-keyframe-then-decode when keyframes are dense relative to the interval (at
+ * least one per interval), sequential decode (skipping non-reference frames that precede the
+ * next sample, and converting only sampled frames) when they are sparse. Both give the same
+ * frames: the first frame whose timestamp is >= each sample time.
  *
  * Thread-safety: a sampler belongs to one thread at a time; frames are independent objects that
  * may be handed to another thread.
@@ -30,6 +33,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "aitag/common.h"
 
 #define AITAG_MAX_VIEWS 8
 
@@ -94,13 +99,20 @@ const struct aitag_view *aitag_frame_view(const struct aitag_frame *f,
 /* Frees a frame and its buffers. NULL is a no-op. */
 void aitag_frame_free(struct aitag_frame *f);
 
+enum aitag_sampler_mode {
+    AITAG_SAMPLER_AUTO = 0,       /* pick from the keyframe spacing and the interval */
+    AITAG_SAMPLER_SEQUENTIAL = 1, /* decode everything from the start */
+    AITAG_SAMPLER_SEEK = 2,       /* seek to the keyframe before a sample when it is far ahead */
+};
+
 struct aitag_sampler_params {
-    double interval;     /* seconds between samples; default 2.0 */
-    double start;        /* first sample time; default 0 */
-    int threads;         /* FFmpeg decoding threads; default 1 */
+    double interval;     /* seconds between samples, > 0; default 2.0 */
+    double start;        /* first sample time, >= 0; default 0 */
+    int threads;         /* FFmpeg decoding threads (0 = FFmpeg's choice); default 1 */
     int max_side;        /* refuse sources whose width or height exceed this; default 16384 */
     const struct aitag_view_spec *views; /* borrowed; deduplicated by the sampler */
-    size_t n_views;
+    size_t n_views;      /* at most AITAG_MAX_VIEWS distinct specs; 0 = frames without views */
+    int strategy;        /* enum aitag_sampler_mode; default AITAG_SAMPLER_AUTO */
 };
 
 struct aitag_sampler_params aitag_sampler_default_params(void);
@@ -114,7 +126,11 @@ int aitag_sampler_open(const char *path, const struct aitag_sampler_params *p,
 
 /* Yields the next sampled frame: returns 1 with *out set (caller frees), 0 at the end, < 0 on a
  * decoding error (message in aitag_sampler_errmsg). A truncated file ends early with 0 after
- * the frames that could be decoded, and aitag_sampler_truncated() returns 1. */
+ * the frames that could be decoded, and aitag_sampler_truncated() returns 1. Damaged packets
+ * are skipped; a file with no decodable frame at all returns AITAG_ERR_MEDIA. Sample times
+ * are start, start + interval, ... < duration; f->t is the time of the frame actually chosen
+ * (the first one at or after the sample time), so it can lie a little after the sample time.
+ * A frame covering several sample times (interval shorter than the frame) is yielded once. */
 int aitag_sampler_next(struct aitag_sampler *s, struct aitag_frame **out);
 
 const struct aitag_probe *aitag_sampler_probe(const struct aitag_sampler *s);

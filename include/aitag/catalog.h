@@ -1,0 +1,131 @@
+/*
+ * aitag/catalog.h - the SQLite catalog: the single source of truth for media, analyses,
+ * evidence and the tags, markers and text derived from it.
+ *
+ * Usage:
+ *     struct aitag_catalog *c;
+ *     char err[256];
+ *     if (aitag_catalog_open("aitag.db", 0, &c, err, sizeof err) < 0) die(err);
+ *     struct aitag_media_row row;
+ *     if (aitag_catalog_find_media(c, path, &row) == 0) ...;
+ *     aitag_catalog_commit_item(c, &item);        // one transaction per media item
+ *     aitag_catalog_close(c);
+ *
+ * Durability: WAL mode, synchronous=NORMAL, one transaction per media item. A kill at any
+ * moment loses at most the item in flight; nothing half-written is ever visible. Schema changes
+ * are versioned migrations keyed by PRAGMA user_version, applied in one transaction at open.
+ *
+ * Identity: a media item is its path; "unchanged" means same size, same mtime and same content
+ * fingerprint (the OpenSubtitles hash: size + 64-bit word sums of the first and last 64 KiB).
+ * An analysis is (media, analyzer, key); equal keys on an unchanged file mean the stored
+ * evidence stands and no model needs to run.
+ *
+ * Thread-safety: one connection per handle; a handle belongs to one thread at a time. Several
+ * handles (threads or processes) may use one catalog file.
+ */
+#ifndef AITAG_CATALOG_H
+#define AITAG_CATALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aitag/analyzer.h"
+#include "aitag/media.h"
+#include "aitag/policy.h"
+
+#define AITAG_CATALOG_SCHEMA_VERSION 1
+
+struct aitag_catalog;
+
+/* Opens (creating and migrating) a catalog. readonly: open an existing file without writing;
+ * a missing file then gives AITAG_ERR_NOTFOUND. Errors in errbuf. Close with _close. */
+int aitag_catalog_open(const char *path, int readonly, struct aitag_catalog **out, char *errbuf,
+                       size_t errlen);
+void aitag_catalog_close(struct aitag_catalog *c);
+const char *aitag_catalog_errmsg(const struct aitag_catalog *c);
+
+/* Computes the content fingerprint (16 hex digits) of a file. 0 or AITAG_ERR_IO. */
+int aitag_fingerprint_file(const char *path, int64_t *size, char hex[17]);
+
+struct aitag_media_row {
+    int64_t id;
+    int64_t size;
+    int64_t mtime_ns;
+    char fingerprint[17];
+    char derive_key[65];
+    char status[16]; /* "ok", "partial", "error" */
+    char error[512];
+    double duration;
+    int is_image;
+};
+
+/* Looks a path up. 0 with *row filled, AITAG_ERR_NOTFOUND, or AITAG_ERR_DB. */
+int aitag_catalog_find_media(struct aitag_catalog *c, const char *path,
+                             struct aitag_media_row *row);
+
+/* The stored analysis key of an analyzer for a media id into key (size keylen); "" if none.
+ * Returns 0, or AITAG_ERR_DB. */
+int aitag_catalog_analysis_key(struct aitag_catalog *c, int64_t media_id, const char *analyzer,
+                               char *key, size_t keylen);
+
+/* One analysed item to store atomically. */
+struct aitag_item {
+    const char *path;
+    int64_t size;
+    int64_t mtime_ns;
+    const char *fingerprint;
+    const struct aitag_probe *probe;
+    /* analyzers that ran now: their previous evidence is replaced by this evidence */
+    const struct aitag_sampling *ran;
+    const char *const *ran_keys; /* parallel to ran */
+    size_t n_ran;
+    const char *strategy;        /* sampler strategy, for the record */
+    const struct aitag_evidence *evidence;
+    size_t n_evidence;
+    const char *status; /* "ok" or "partial" */
+    const char *error;  /* for "partial": why (e.g. truncated) */
+    int64_t run_id;
+};
+
+/* Stores an item in one transaction: upserts the media row (a changed file drops all its old
+ * analyses and evidence first), replaces evidence of the analyzers that ran, then re-derives
+ * tags, markers and text from all stored evidence with policy p. 0 or AITAG_ERR_DB/NOMEM. */
+int aitag_catalog_commit_item(struct aitag_catalog *c, const struct aitag_item *item,
+                              const struct aitag_policy *p);
+
+/* Re-derives an unchanged item's results under policy p from stored evidence (one
+ * transaction); does nothing when the stored derive key already equals the policy's. */
+int aitag_catalog_rederive(struct aitag_catalog *c, int64_t media_id,
+                           const struct aitag_policy *p);
+
+/* Records a failure for path. A known item keeps its results (status stays, error updated);
+ * an unknown one gets an "error" row. No write happens when nothing would change. */
+int aitag_catalog_record_error(struct aitag_catalog *c, const char *path, int64_t size,
+                               int64_t mtime_ns, const char *message);
+
+/* Loads the derived results of a media id into out (which must be empty). */
+int aitag_catalog_load_result(struct aitag_catalog *c, int64_t media_id,
+                              struct aitag_result *out);
+
+/* Loads stored evidence (all analyzers) into out. */
+int aitag_catalog_load_evidence(struct aitag_catalog *c, int64_t media_id,
+                                struct aitag_evidence_list *out);
+
+/* Starts a run record (model versions and parameters as JSON text); returns its id. */
+int aitag_catalog_begin_run(struct aitag_catalog *c, const char *params_json, int64_t *run_id);
+int aitag_catalog_end_run(struct aitag_catalog *c, int64_t run_id, int tagged, int skipped,
+                          int failed);
+
+/* Media whose tags match: all of names (any = 0) or any of them (any = 1). Calls fn for each
+ * (path, media id) in path order; fn returning non-zero stops. Tag names match exactly,
+ * case-insensitively. */
+int aitag_catalog_search(struct aitag_catalog *c, const char *const *names, size_t n, int any,
+                         int (*fn)(void *ctx, const char *path, int64_t media_id), void *ctx);
+
+/* Probe facts stored for a media id (kind, duration, size, codecs). */
+int aitag_catalog_load_probe(struct aitag_catalog *c, int64_t media_id, struct aitag_probe *out);
+
+/* Counts rows in a table (for tests and `aitag stats`); table must be a known table name. */
+int aitag_catalog_count(struct aitag_catalog *c, const char *table, int64_t *n);
+
+#endif

@@ -1,0 +1,105 @@
+/*
+ * aitag/pipeline.h - the tagger: paths in, catalog results out, with decode and inference
+ * overlapped.
+ *
+ * Usage:
+ *     struct aitag_tagger_params tp = aitag_tagger_default_params();
+ *     tp.catalog_path = "aitag.db"; tp.analyzers = names; tp.n_analyzers = 2;
+ *     tp.on_item = print_item; tp.ctx = &state;
+ *     struct aitag_tagger *t;
+ *     if (aitag_tagger_new(&tp, &t, err, sizeof err) < 0) die(err);
+ *     struct aitag_summary sum;
+ *     aitag_tagger_run(t, paths, n_paths, &sum);
+ *     aitag_tagger_free(t);
+ *
+ * Flow: paths are expanded (folders recursively, symlink loops detected) and planned: each
+ * file is fingerprinted and looked up in the catalog to find which analyzers still need to run
+ * (none for an unchanged file analysed with the same models and parameters, unless force).
+ * A decoder thread samples the files that need work into a bounded frame queue; the calling
+ * thread runs the analyzers on those frames and commits each finished item to the catalog in
+ * one transaction. Models load on first use, so a run with nothing to do loads none.
+ * Thread budget: `threads` CPU threads are split between FFmpeg decoding and ONNX Runtime.
+ */
+#ifndef AITAG_PIPELINE_H
+#define AITAG_PIPELINE_H
+
+#include <stddef.h>
+
+#include "aitag/catalog.h"
+#include "aitag/media.h"
+#include "aitag/policy.h"
+
+enum aitag_item_status {
+    AITAG_ITEM_TAGGED = 0,  /* analysed now and stored */
+    AITAG_ITEM_SKIPPED = 1, /* unchanged and already analysed: nothing ran */
+    AITAG_ITEM_FAILED = 2,  /* could not be analysed; see error */
+    AITAG_ITEM_PARTIAL = 3, /* stored, but the file was truncated or partly undecodable */
+    AITAG_ITEM_PLANNED = 4, /* dry run: would be analysed */
+};
+
+const char *aitag_item_status_name(enum aitag_item_status s);
+
+struct aitag_item_report {
+    const char *path;
+    enum aitag_item_status status;
+    const char *error;                 /* NULL unless FAILED or PARTIAL */
+    const struct aitag_probe *probe;   /* NULL when the file could not be probed */
+    const struct aitag_result *result; /* NULL for FAILED/PLANNED */
+    double seconds;                    /* wall time spent on this item */
+    const char *const *ran;            /* analyzers that ran now */
+    size_t n_ran;
+    size_t index, total;               /* progress: item index (1-based) of total */
+};
+
+struct aitag_progress {
+    size_t done, total;      /* items */
+    double media_done;       /* seconds of media finished (planned work only) */
+    double media_total;
+    double elapsed;          /* seconds since the run started */
+    double eta;              /* seconds left (estimate; < 0 unknown) */
+    const char *current;     /* path being analysed, may be NULL */
+};
+
+struct aitag_tagger_params {
+    const char *catalog_path;
+    const char *const *analyzers; /* names from the registry */
+    size_t n_analyzers;
+    const char *manifest_dir;
+    const char *weights_dir;
+    const char *rules_path;   /* optional policy rules file */
+    float threshold;          /* < 0: keep the policy's */
+    int markers;              /* 1 markers on (default), 0 off */
+    double interval;          /* seconds between sampled frames; default 2 */
+    int threads;              /* CPU budget; default 2 */
+    int force;                /* re-analyse even when unchanged */
+    int dry_run;              /* plan and report only; write nothing, run nothing */
+    int queue_frames;         /* bounded queue depth in frames; default 8 */
+    int sampler_strategy;     /* 0 auto, 1 sequential, 2 seek (see media.h) */
+    void (*on_item)(void *ctx, const struct aitag_item_report *r);
+    void (*on_progress)(void *ctx, const struct aitag_progress *p);
+    void *ctx;
+    volatile int *cancel;     /* optional: set non-zero to stop after the item in flight */
+};
+
+struct aitag_tagger_params aitag_tagger_default_params(void);
+
+struct aitag_summary {
+    int tagged, skipped, failed, partial, planned;
+    double seconds, media_seconds;
+    int models_run; /* analyzer runs on frames; 0 when nothing needed work */
+};
+
+struct aitag_tagger;
+
+/* Validates params (unknown analyzer, bad rules file, unopenable catalog are errors with a
+ * message in errbuf) and prepares analyzers without loading any model. */
+int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **out,
+                     char *errbuf, size_t errlen);
+/* Tags paths (files or folders). Per-item failures are reported through on_item and counted;
+ * the return value is < 0 only for failures of the run itself (catalog unusable). */
+int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
+                     struct aitag_summary *sum);
+const char *aitag_tagger_errmsg(const struct aitag_tagger *t);
+void aitag_tagger_free(struct aitag_tagger *t);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * aitag/policy.h - from frame evidence to media-level tags, time-ranged markers and text.
+ *
+ * Usage:
+ *     struct aitag_policy *p;
+ *     aitag_policy_new(&p);                                  // defaults below
+ *     if (aitag_policy_load(p, "rules.json", err, sizeof err) < 0) ...;   // optional
+ *     struct aitag_result r = {0};
+ *     aitag_policy_derive(p, &input, &r);
+ *     ...; aitag_result_clear(&r); aitag_policy_free(p);
+ *
+ * Defaults follow the best-known Stash tagger: a frame counts when its evidence confidence is
+ * >= 0.5; hits closer than 6 s merge into one segment; segments shorter than 12 s give no
+ * marker; a video gets the tag when the label is present for >= 20 s in all. Short media scale
+ * the two durations down (see docs/policy.md): the effective minimum marker length is
+ * min(min_marker_duration, duration) and the effective required duration is
+ * min(required_duration, duration / 2). Images get tags (any frame over threshold), no markers.
+ *
+ * The rules file (JSON, docs/policy.md) renames labels, sets parent tags, prefix and suffix,
+ * per-tag thresholds and durations, and white/black lists. Everything here is a pure function
+ * of stored evidence: changing rules re-derives results without running a model.
+ * Thread-safety: a policy is read-only after loading and may be shared by threads.
+ */
+#ifndef AITAG_POLICY_H
+#define AITAG_POLICY_H
+
+#include <stddef.h>
+
+#include "aitag/analyzer.h"
+#include "aitag/common.h"
+
+struct aitag_rule {
+    float threshold;            /* evidence confidence needed for a frame to count */
+    double min_marker_duration; /* seconds */
+    double max_gap;             /* seconds between hits merged into one segment */
+    double required_duration;   /* seconds of presence for a video-level tag */
+    int markers;                /* 0: no markers for this tag */
+};
+
+struct aitag_rule aitag_rule_default(void);
+
+struct aitag_policy;
+
+int aitag_policy_new(struct aitag_policy **out);
+void aitag_policy_free(struct aitag_policy *p);
+/* Loads a rules file over the current settings. Returns 0, AITAG_ERR_IO or AITAG_ERR_INVALID
+ * with err naming the file and the field. */
+int aitag_policy_load(struct aitag_policy *p, const char *path, char *err, size_t errlen);
+/* Overrides the default threshold (all tags without their own). */
+void aitag_policy_set_threshold(struct aitag_policy *p, float threshold);
+/* Enables or disables markers globally. */
+void aitag_policy_set_markers(struct aitag_policy *p, int on);
+/* A sha256 hex of everything that affects derivation; equal keys derive equal results. */
+const char *aitag_policy_key(const struct aitag_policy *p);
+
+/* What one analyzer sampled for an item: needed for coverage and marker ends. */
+struct aitag_sampling {
+    const char *analyzer;
+    double interval; /* seconds between samples; 0 for images */
+    int n_frames;
+};
+
+struct aitag_derive_input {
+    int is_image;
+    double duration;
+    const struct aitag_evidence *evidence;
+    size_t n_evidence;
+    const struct aitag_sampling *sampling;
+    size_t n_sampling;
+};
+
+struct aitag_tag_result {
+    char *name;   /* final tag name (mapped, prefixed) */
+    char *parent; /* parent tag name or NULL */
+    char *label;  /* the raw label it came from */
+    float confidence;
+    float coverage; /* fraction of sampled frames with the label */
+};
+
+struct aitag_marker_result {
+    char *tag;
+    double start, end;
+    float confidence;
+};
+
+struct aitag_text_result {
+    double start, end;
+    char *text;
+    float confidence;
+};
+
+struct aitag_result {
+    struct aitag_tag_result *tags;
+    size_t n_tags;
+    struct aitag_marker_result *markers;
+    size_t n_markers;
+    struct aitag_text_result *texts;
+    size_t n_texts;
+};
+
+/* Derives tags (sorted by name), markers (by start, tag) and texts (by start) into out,
+ * which must be empty. Returns 0 or AITAG_ERR_NOMEM (out left empty). */
+int aitag_policy_derive(const struct aitag_policy *p, const struct aitag_derive_input *in,
+                        struct aitag_result *out);
+/* Appends to a result (used by the catalog when loading). 0 or AITAG_ERR_NOMEM. */
+int aitag_result_add_tag(struct aitag_result *r, const char *name, const char *parent,
+                         const char *label, float confidence, float coverage);
+int aitag_result_add_marker(struct aitag_result *r, const char *tag, double start, double end,
+                            float confidence);
+int aitag_result_add_text(struct aitag_result *r, double start, double end, const char *text,
+                          float confidence);
+/* Frees everything in r and zeroes it. */
+void aitag_result_clear(struct aitag_result *r);
+
+#endif

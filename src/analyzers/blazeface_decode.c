@@ -1,0 +1,147 @@
+/*
+ * blazeface_decode.c - turning BlazeFace's raw outputs into face boxes, the MediaPipe way.
+ *
+ * The network predicts, for each of 896 fixed anchors, a logit and 16 regressors: the box
+ * centre offset and size, then six keypoints (eyes, nose, mouth, ears), all in input pixels
+ * relative to the anchor centre (MediaPipe's TensorsToDetections with x/y/w/h scale equal to
+ * the input size and fixed-size anchors). Anchors come from SSD-style layers; for both shipped
+ * models that is a 16x16 grid with 2 anchors per cell, then 8x8 with 6. Overlapping hits of one
+ * face are merged by weighted NMS, which averages them instead of keeping only the best: it
+ * steadies boxes and keypoints from frame to frame, which matters when faces are tracked over a
+ * video. Everything here is plain arithmetic on floats, free of ORT, and testable alone.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blazeface.h"
+
+const struct blazeface_layer blazeface_layers[BLAZEFACE_LAYERS] = {{16, 2}, {8, 6}};
+
+size_t blazeface_layer_count(int i)
+{
+    const struct blazeface_layer *l = &blazeface_layers[i];
+
+    return (size_t)l->grid * (size_t)l->grid * (size_t)l->per_cell;
+}
+
+void blazeface_anchors(float *xy)
+{
+    size_t k = 0;
+
+    for (int i = 0; i < BLAZEFACE_LAYERS; i++) {
+        const struct blazeface_layer *l = &blazeface_layers[i];
+        for (int y = 0; y < l->grid; y++) {
+            for (int x = 0; x < l->grid; x++) {
+                for (int a = 0; a < l->per_cell; a++) {
+                    xy[2 * k] = ((float)x + 0.5f) / (float)l->grid;
+                    xy[2 * k + 1] = ((float)y + 0.5f) / (float)l->grid;
+                    k++;
+                }
+            }
+        }
+    }
+}
+
+size_t blazeface_decode(const float *scores, const float *regs, const float *anchors_xy,
+                        const struct blazeface_params *p, struct blazeface_det *out)
+{
+    float s = p->input_size;
+    size_t n = 0;
+
+    for (size_t i = 0; i < BLAZEFACE_ANCHORS; i++) {
+        const float *r = regs + i * BLAZEFACE_REG_DIM;
+        float ax = anchors_xy[2 * i], ay = anchors_xy[2 * i + 1];
+        float logit = scores[i], score, cx, cy, w, h;
+        struct blazeface_det *d;
+
+        if (!(logit == logit)) /* NaN from a broken model: skip, never crash */
+            continue;
+        if (logit > p->score_clip)
+            logit = p->score_clip;
+        if (logit < -p->score_clip)
+            logit = -p->score_clip;
+        score = 1.0f / (1.0f + expf(-logit));
+        if (score < p->score_threshold)
+            continue;
+        cx = r[0] / s + ax;
+        cy = r[1] / s + ay;
+        w = r[2] / s;
+        h = r[3] / s;
+        if (!(w > 0.0f && h > 0.0f))
+            continue;
+        d = &out[n++];
+        d->score = score;
+        d->xmin = cx - w * 0.5f;
+        d->ymin = cy - h * 0.5f;
+        d->xmax = cx + w * 0.5f;
+        d->ymax = cy + h * 0.5f;
+        for (int k = 0; k < BLAZEFACE_KEYPOINTS; k++) {
+            d->kp[2 * k] = r[4 + 2 * k] / s + ax;
+            d->kp[2 * k + 1] = r[5 + 2 * k] / s + ay;
+        }
+    }
+    return n;
+}
+
+float blazeface_iou(const struct blazeface_det *a, const struct blazeface_det *b)
+{
+    float ix = fminf(a->xmax, b->xmax) - fmaxf(a->xmin, b->xmin);
+    float iy = fminf(a->ymax, b->ymax) - fmaxf(a->ymin, b->ymin);
+    float inter, uni;
+
+    if (ix <= 0.0f || iy <= 0.0f)
+        return 0.0f;
+    inter = ix * iy;
+    uni = (a->xmax - a->xmin) * (a->ymax - a->ymin) + (b->xmax - b->xmin) * (b->ymax - b->ymin) -
+          inter;
+    return uni > 0.0f ? inter / uni : 0.0f;
+}
+
+static int by_score_desc(const void *pa, const void *pb)
+{
+    const struct blazeface_det *a = pa, *b = pb;
+
+    return (a->score < b->score) - (a->score > b->score);
+}
+
+size_t blazeface_weighted_nms(struct blazeface_det *d, size_t n, float iou)
+{
+    size_t kept = 0, rest = n;
+
+    qsort(d, n, sizeof *d, by_score_desc);
+    /* d[0..kept) are results; d[kept..rest) still compete, best first (order is preserved by
+     * compacting the losers of each round towards the front). */
+    while (kept < rest) {
+        struct blazeface_det top = d[kept], acc;
+        float wsum = 0.0f;
+        size_t w = kept + 1;
+
+        memset(&acc, 0, sizeof acc);
+        for (size_t i = kept; i < rest; i++) {
+            struct blazeface_det *c = &d[i];
+            if (i == kept || blazeface_iou(&top, c) > iou) {
+                acc.xmin += c->score * c->xmin;
+                acc.ymin += c->score * c->ymin;
+                acc.xmax += c->score * c->xmax;
+                acc.ymax += c->score * c->ymax;
+                for (int k = 0; k < 2 * BLAZEFACE_KEYPOINTS; k++)
+                    acc.kp[k] += c->score * c->kp[k];
+                wsum += c->score;
+            } else {
+                d[w++] = *c;
+            }
+        }
+        if (wsum > 0.0f) {
+            top.xmin = acc.xmin / wsum;
+            top.ymin = acc.ymin / wsum;
+            top.xmax = acc.xmax / wsum;
+            top.ymax = acc.ymax / wsum;
+            for (int k = 0; k < 2 * BLAZEFACE_KEYPOINTS; k++)
+                top.kp[k] = acc.kp[k] / wsum;
+        }
+        d[kept++] = top;
+        rest = w;
+    }
+    return kept;
+}

@@ -1,0 +1,317 @@
+/*
+ * faces.c - the "faces" analyzer: BlazeFace (MediaPipe's back-camera 256x256 model) on a
+ * letterboxed view of each frame, one evidence item per face with its box and six keypoints.
+ *
+ * The letterboxed view keeps faces undistorted (stretching a wide frame into a square squashes
+ * faces beyond what the model was trained on) at the price of some resolution; the 256 model
+ * still finds faces down to roughly 20 px in a 1920-wide frame. Detections are decoded in the
+ * model's input space (blazeface_decode.c), merged by weighted NMS, and only then mapped
+ * through the view's pad and scale to the upright source frame, so the padding never shows in
+ * the results. State is created without loading anything: the model's manifest supplies the
+ * identity for key() and the thresholds, the ONNX session comes with the first run().
+ * Frames are batched into one Run when the model's batch dimension is free; the shipped
+ * BlazeFace files fix it to 1, so they run frame by frame (at ~5 ms a frame this hardly
+ * matters next to decoding).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzers_int.h"
+#include "blazeface.h"
+
+#define FACES_MODEL "blazeface-back"
+#define FACES_MAX_BATCH 16
+
+struct faces {
+    struct aitag_infer *inf;
+    struct aitag_model *model;
+    struct aitag_view_spec spec;
+    struct blazeface_params bp;
+    const char *label;
+    char key[256];
+    int max_batch;        /* frames per Run: the model's fixed batch, or FACES_MAX_BATCH */
+    int fixed_batch;      /* 1 when the model needs exactly max_batch items per Run */
+    size_t item_floats;   /* floats per batch item */
+    float *input;         /* max_batch * item_floats */
+    float anchors[2 * BLAZEFACE_ANCHORS];
+    float scores[BLAZEFACE_ANCHORS];
+    float regs[BLAZEFACE_ANCHORS * BLAZEFACE_REG_DIM];
+    struct blazeface_det dets[BLAZEFACE_ANCHORS];
+};
+
+static const char *const faces_models[] = {FACES_MODEL, NULL};
+
+static void faces_destroy(void *state)
+{
+    struct faces *f = state;
+
+    if (!f)
+        return;
+    free(f->input);
+    free(f);
+}
+
+static int faces_create(struct aitag_infer *inf, void **state, char *err, size_t errlen)
+{
+    struct faces *f = NULL;
+    size_t n_labels = 0;
+    const char *const *labels;
+    int rc;
+
+    *state = NULL;
+    f = calloc(1, sizeof *f);
+    if (!f) {
+        snprintf(err, errlen, "faces: out of memory");
+        return AITAG_ERR_NOMEM;
+    }
+    f->inf = inf;
+    rc = aitag_model_open(inf, FACES_MODEL, &f->model);
+    if (rc < 0) {
+        snprintf(err, errlen, "faces: %s", aitag_infer_errmsg(inf));
+        goto out;
+    }
+    rc = AITAG_ERR_INVALID;
+    if (strcmp(aitag_model_decoder(f->model), "blazeface") != 0) {
+        snprintf(err, errlen, "faces: model %s has decoder \"%s\", expected \"blazeface\"",
+                 FACES_MODEL, aitag_model_decoder(f->model));
+        goto out;
+    }
+    if (aitag_model_input_view(f->model, &f->spec) < 0 || f->spec.fit != AITAG_FIT_LETTERBOX ||
+        f->spec.width != f->spec.height ||
+        aitag_model_input_size(f->model) != (size_t)f->spec.width * (size_t)f->spec.height * 3) {
+        snprintf(err, errlen, "faces: model %s needs a fixed square RGB letterbox input",
+                 FACES_MODEL);
+        goto out;
+    }
+    f->bp.input_size = (float)f->spec.width;
+    f->bp.score_threshold = (float)aitag_model_param(f->model, "score_threshold", 0.5);
+    f->bp.nms_iou = (float)aitag_model_param(f->model, "nms_iou", 0.3);
+    f->bp.score_clip = (float)aitag_model_param(f->model, "score_clip", 100.0);
+    labels = aitag_model_labels(f->model, &n_labels);
+    f->label = n_labels ? labels[0] : "face";
+    f->max_batch = aitag_model_max_batch(f->model);
+    f->fixed_batch = f->max_batch > 0;
+    if (f->max_batch > FACES_MAX_BATCH) {
+        snprintf(err, errlen, "faces: model %s fixes its batch to %d, more than %d", FACES_MODEL,
+                 f->max_batch, FACES_MAX_BATCH);
+        goto out;
+    }
+    if (f->max_batch <= 0)
+        f->max_batch = FACES_MAX_BATCH;
+    f->item_floats = aitag_model_input_size(f->model);
+    blazeface_anchors(f->anchors);
+    snprintf(f->key, sizeof f->key, "faces/v1 %s thr=%.2f nms=%.2f",
+             aitag_model_key(f->model), f->bp.score_threshold, f->bp.nms_iou);
+    *state = f;
+    f = NULL;
+    rc = 0;
+out:
+    faces_destroy(f);
+    return rc;
+}
+
+static size_t faces_views(void *state, struct aitag_view_spec *out, size_t max)
+{
+    struct faces *f = state;
+
+    if (max < 1)
+        return 0;
+    out[0] = f->spec;
+    return 1;
+}
+
+static const char *faces_key(void *state)
+{
+    return ((struct faces *)state)->key;
+}
+
+static const struct aitag_view *find_view(const struct aitag_frame *fr,
+                                          const struct aitag_view_spec *s)
+{
+    for (size_t i = 0; i < fr->n_views && i < AITAG_MAX_VIEWS; i++) {
+        const struct aitag_view_spec *v = &fr->views[i].spec;
+        if (v->width == s->width && v->height == s->height && v->fit == s->fit &&
+            (v->multiple <= 1 ? 0 : v->multiple) == (s->multiple <= 1 ? 0 : s->multiple))
+            return &fr->views[i];
+    }
+    return NULL;
+}
+
+/* Finds which output holds what: scores have a last dim of 1, regressors of 16, and the
+ * anchor count (dim 1) says which layer. seg[kind][layer] -> output index. */
+static int map_outputs(const struct aitag_tensor *outs, size_t n, long long batch,
+                       int seg[2][BLAZEFACE_LAYERS], char *err, size_t errlen)
+{
+    memset(seg, -1, sizeof(int) * 2 * BLAZEFACE_LAYERS);
+    for (size_t i = 0; i < n; i++) {
+        const struct aitag_tensor *t = &outs[i];
+        int kind = -1, layer = -1;
+        if (t->ndim != 3 || t->shape[0] != batch)
+            continue;
+        if (t->shape[2] == 1)
+            kind = 0;
+        else if (t->shape[2] == BLAZEFACE_REG_DIM)
+            kind = 1;
+        for (int l = 0; l < BLAZEFACE_LAYERS; l++) {
+            if ((size_t)t->shape[1] == blazeface_layer_count(l))
+                layer = l;
+        }
+        if (kind >= 0 && layer >= 0)
+            seg[kind][layer] = (int)i;
+    }
+    for (int k = 0; k < 2; k++) {
+        for (int l = 0; l < BLAZEFACE_LAYERS; l++) {
+            if (seg[k][l] < 0) {
+                snprintf(err, errlen,
+                         "faces: model %s lacks the %s output for %zu anchors "
+                         "(expected [%lld,%zu,%d])",
+                         FACES_MODEL, k ? "regressor" : "score", blazeface_layer_count(l),
+                         batch, blazeface_layer_count(l), k ? BLAZEFACE_REG_DIM : 1);
+                return AITAG_ERR_MODEL;
+            }
+        }
+    }
+    return 0;
+}
+
+static float clamp01(float v)
+{
+    return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+}
+
+/* Maps detections from model-input space through the letterbox view to the source frame and
+ * appends them. */
+static int emit(struct faces *f, const struct aitag_frame *fr, const struct aitag_view *v,
+                const struct blazeface_det *d, size_t n, struct aitag_evidence_list *out)
+{
+    float vw = (float)v->width, vh = (float)v->height;
+    float sx = v->scale_x * (float)fr->src_w, sy = v->scale_y * (float)fr->src_h;
+
+    for (size_t i = 0; i < n; i++) {
+        struct aitag_evidence e = {0};
+        char extra[384];
+        size_t len;
+        float x0 = clamp01((d[i].xmin * vw - (float)v->pad_x) / sx);
+        float y0 = clamp01((d[i].ymin * vh - (float)v->pad_y) / sy);
+        float x1 = clamp01((d[i].xmax * vw - (float)v->pad_x) / sx);
+        float y1 = clamp01((d[i].ymax * vh - (float)v->pad_y) / sy);
+        int rc;
+
+        if (x1 - x0 <= 0.0f || y1 - y0 <= 0.0f)
+            continue; /* entirely in the padding */
+        len = (size_t)snprintf(extra, sizeof extra, "{\"keypoints\":[");
+        for (int k = 0; k < BLAZEFACE_KEYPOINTS && len < sizeof extra; k++) {
+            float kx = clamp01((d[i].kp[2 * k] * vw - (float)v->pad_x) / sx);
+            float ky = clamp01((d[i].kp[2 * k + 1] * vh - (float)v->pad_y) / sy);
+            len += (size_t)snprintf(extra + len, sizeof extra - len, "%s%.4f,%.4f",
+                                    k ? "," : "", kx, ky);
+        }
+        if (len < sizeof extra)
+            snprintf(extra + len, sizeof extra - len, "]}");
+        e.analyzer = (char *)"faces";
+        e.label = (char *)f->label;
+        e.confidence = d[i].score;
+        e.t = fr->t;
+        e.has_box = 1;
+        e.box.x = x0;
+        e.box.y = y0;
+        e.box.w = x1 - x0;
+        e.box.h = y1 - y0;
+        e.extra = extra;
+        rc = aitag_evidence_push(out, &e);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Runs one batch of up to max_batch frames. */
+static int run_batch(struct faces *f, struct aitag_frame *const *frames,
+                     const struct aitag_view *const *views, size_t n,
+                     struct aitag_evidence_list *out, char *err, size_t errlen)
+{
+    struct aitag_tensor in = {0}, outs[8];
+    size_t n_out = 0, b, batch = f->fixed_batch ? (size_t)f->max_batch : n;
+    int seg[2][BLAZEFACE_LAYERS], rc;
+
+    for (b = 0; b < n; b++)
+        aitag_model_fill_input(f->model, views[b], f->input + b * f->item_floats);
+    if (batch > n)
+        memset(f->input + n * f->item_floats, 0, (batch - n) * f->item_floats * sizeof(float));
+    in.data = f->input;
+    in.ndim = 4;
+    in.shape[0] = (int64_t)batch;
+    in.shape[1] = f->spec.height;
+    in.shape[2] = f->spec.width;
+    in.shape[3] = 3;
+    in.count = batch * f->item_floats;
+    rc = aitag_model_run(f->model, &in, outs, 8, &n_out, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = map_outputs(outs, n_out, (long long)batch, seg, err, errlen);
+    for (b = 0; b < n && rc == 0; b++) {
+        size_t base = 0, nd;
+        for (int l = 0; l < BLAZEFACE_LAYERS; l++) {
+            size_t cnt = blazeface_layer_count(l);
+            memcpy(f->scores + base, outs[seg[0][l]].data + b * cnt, cnt * sizeof(float));
+            memcpy(f->regs + base * BLAZEFACE_REG_DIM,
+                   outs[seg[1][l]].data + b * cnt * BLAZEFACE_REG_DIM,
+                   cnt * BLAZEFACE_REG_DIM * sizeof(float));
+            base += cnt;
+        }
+        nd = blazeface_decode(f->scores, f->regs, f->anchors, &f->bp, f->dets);
+        nd = blazeface_weighted_nms(f->dets, nd, f->bp.nms_iou);
+        rc = emit(f, frames[b], views[b], f->dets, nd, out);
+        if (rc < 0)
+            snprintf(err, errlen, "faces: out of memory");
+    }
+    aitag_tensors_release(outs, n_out);
+    return rc;
+}
+
+static int faces_run(void *state, struct aitag_frame *const *frames, size_t n,
+                     struct aitag_evidence_list *out, char *err, size_t errlen)
+{
+    struct faces *f = state;
+    const struct aitag_view *views[FACES_MAX_BATCH];
+    size_t i, start;
+    int rc = 0;
+
+    if (n == 0)
+        return 0;
+    if (!f->input) {
+        f->input = malloc((size_t)f->max_batch * f->item_floats * sizeof(float));
+        if (!f->input) {
+            snprintf(err, errlen, "faces: out of memory");
+            return AITAG_ERR_NOMEM;
+        }
+    }
+    for (start = 0; start < n && rc == 0; start += (size_t)f->max_batch) {
+        size_t k = n - start < (size_t)f->max_batch ? n - start : (size_t)f->max_batch;
+        for (i = 0; i < k; i++) {
+            const struct aitag_frame *fr = frames[start + i];
+            views[i] = find_view(fr, &f->spec);
+            if (!views[i] || views[i]->width != f->spec.width ||
+                views[i]->height != f->spec.height || views[i]->scale_x <= 0.0f ||
+                views[i]->scale_y <= 0.0f || fr->src_w <= 0 || fr->src_h <= 0) {
+                snprintf(err, errlen, "faces: frame at t=%.3f lacks a valid %dx%d letterbox view",
+                         fr->t, f->spec.width, f->spec.height);
+                return AITAG_ERR_INVALID;
+            }
+        }
+        rc = run_batch(f, frames + start, views, k, out, err, errlen);
+    }
+    return rc;
+}
+
+const struct aitag_analyzer_ops aitag_analyzer_faces = {
+    .name = "faces",
+    .description = "faces with boxes and keypoints (BlazeFace 256, MediaPipe)",
+    .create = faces_create,
+    .destroy = faces_destroy,
+    .views = faces_views,
+    .key = faces_key,
+    .run = faces_run,
+    .models = faces_models,
+};

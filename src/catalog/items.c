@@ -1,0 +1,442 @@
+/*
+ * items.c - storing one analysed media item atomically, and deriving results from evidence.
+ *
+ * commit_item is the only writer of evidence. Within one IMMEDIATE transaction it upserts the
+ * media row, drops everything stored for a file whose identity changed, replaces the evidence
+ * of each analyzer that ran, records the analyses, then re-derives tags, markers and text from
+ * all of the item's stored evidence. Derived rows are always rebuilt from evidence, never
+ * edited, so they can't drift from it; the policy key stored on the media row says which
+ * rules produced them.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "catalog_int.h"
+
+static const char *kind_name(const struct aitag_probe *p)
+{
+    return p->kind == AITAG_MEDIA_IMAGE ? "image" : p->kind == AITAG_MEDIA_VIDEO ? "video" : NULL;
+}
+
+static int upsert_media(struct aitag_catalog *c, const struct aitag_item *it, int64_t *id)
+{
+    sqlite3_stmt *st = NULL;
+    const struct aitag_probe *p = it->probe;
+    struct aitag_media_row row;
+    int rc, changed;
+
+    rc = aitag_catalog_find_media(c, it->path, &row);
+    if (rc < 0 && rc != AITAG_ERR_NOTFOUND)
+        return rc;
+    changed = rc == AITAG_ERR_NOTFOUND || row.size != it->size || row.mtime_ns != it->mtime_ns ||
+              strcmp(row.fingerprint, it->fingerprint) != 0;
+    if (rc == 0 && changed) {
+        /* A different file now lives at this path: nothing stored about the old one holds. */
+        rc = sql_prepare(c, "DELETE FROM analyses WHERE media_id = ?1;", &st);
+        if (rc < 0)
+            return rc;
+        sqlite3_bind_int64(st, 1, row.id);
+        rc = sql_check(c, sqlite3_step(st), "drop analyses");
+        sqlite3_finalize(st);
+        st = NULL;
+        if (rc < 0)
+            return rc;
+        rc = sql_prepare(c, "DELETE FROM evidence WHERE media_id = ?1", &st);
+        if (rc < 0)
+            return rc;
+        sqlite3_bind_int64(st, 1, row.id);
+        rc = sql_check(c, sqlite3_step(st), "drop evidence");
+        sqlite3_finalize(st);
+        st = NULL;
+        if (rc < 0)
+            return rc;
+    }
+    rc = sql_prepare(c,
+                     "INSERT INTO media(path, size, mtime_ns, fingerprint, kind, duration, width,"
+                     " height, container, video_codec, audio_codec, fps, rotation, bit_rate,"
+                     " status, error, updated_at)"
+                     " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"
+                     " ON CONFLICT(path) DO UPDATE SET size=?2, mtime_ns=?3, fingerprint=?4,"
+                     " kind=?5, duration=?6, width=?7, height=?8, container=?9, video_codec=?10,"
+                     " audio_codec=?11, fps=?12, rotation=?13, bit_rate=?14, status=?15,"
+                     " error=?16, updated_at=?17 RETURNING id",
+                     &st);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, it->path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, it->size);
+    sqlite3_bind_int64(st, 3, it->mtime_ns);
+    sqlite3_bind_text(st, 4, it->fingerprint, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, kind_name(p), -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 6, p->duration);
+    sqlite3_bind_int(st, 7, p->width);
+    sqlite3_bind_int(st, 8, p->height);
+    sqlite3_bind_text(st, 9, p->container, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, p->video_codec, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 11, p->audio_codec, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 12, p->fps);
+    sqlite3_bind_int(st, 13, p->rotation);
+    sqlite3_bind_int64(st, 14, p->bit_rate);
+    sqlite3_bind_text(st, 15, it->status ? it->status : "ok", -1, SQLITE_STATIC);
+    if (it->error)
+        sqlite3_bind_text(st, 16, it->error, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 16);
+    sqlite3_bind_int64(st, 17, (int64_t)time(NULL));
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    rc = sql_check(c, rc, "upsert media");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int replace_evidence(struct aitag_catalog *c, int64_t id, const struct aitag_item *it)
+{
+    sqlite3_stmt *del = NULL, *ins = NULL, *an = NULL;
+    int rc;
+
+    rc = sql_prepare(c, "DELETE FROM evidence WHERE media_id = ? AND analyzer = ?", &del);
+    if (rc == 0)
+        rc = sql_prepare(c,
+                         "INSERT INTO evidence(media_id, analyzer, label, confidence, t, x, y, w,"
+                         " h, text, extra) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                         &ins);
+    if (rc == 0)
+        rc = sql_prepare(c,
+                         "INSERT OR REPLACE INTO analyses(media_id, analyzer, key, interval,"
+                         " n_frames, strategy, run_id, created_at) VALUES(?,?,?,?,?,?,?,?)",
+                         &an);
+    for (size_t i = 0; rc == 0 && i < it->n_ran; i++) {
+        sqlite3_reset(del);
+        sqlite3_bind_int64(del, 1, id);
+        sqlite3_bind_text(del, 2, it->ran[i].analyzer, -1, SQLITE_STATIC);
+        rc = sql_check(c, sqlite3_step(del), "delete evidence");
+        if (rc < 0)
+            break;
+        sqlite3_reset(an);
+        sqlite3_bind_int64(an, 1, id);
+        sqlite3_bind_text(an, 2, it->ran[i].analyzer, -1, SQLITE_STATIC);
+        sqlite3_bind_text(an, 3, it->ran_keys[i], -1, SQLITE_STATIC);
+        sqlite3_bind_double(an, 4, it->ran[i].interval);
+        sqlite3_bind_int(an, 5, it->ran[i].n_frames);
+        sqlite3_bind_text(an, 6, it->strategy, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(an, 7, it->run_id);
+        sqlite3_bind_int64(an, 8, (int64_t)time(NULL));
+        rc = sql_check(c, sqlite3_step(an), "record analysis");
+    }
+    for (size_t i = 0; rc == 0 && i < it->n_evidence; i++) {
+        const struct aitag_evidence *e = &it->evidence[i];
+        sqlite3_reset(ins);
+        sqlite3_clear_bindings(ins);
+        sqlite3_bind_int64(ins, 1, id);
+        sqlite3_bind_text(ins, 2, e->analyzer, -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 3, e->label, -1, SQLITE_STATIC);
+        sqlite3_bind_double(ins, 4, e->confidence);
+        sqlite3_bind_double(ins, 5, e->t);
+        if (e->has_box) {
+            sqlite3_bind_double(ins, 6, e->box.x);
+            sqlite3_bind_double(ins, 7, e->box.y);
+            sqlite3_bind_double(ins, 8, e->box.w);
+            sqlite3_bind_double(ins, 9, e->box.h);
+        }
+        if (e->text)
+            sqlite3_bind_text(ins, 10, e->text, -1, SQLITE_STATIC);
+        if (e->extra)
+            sqlite3_bind_text(ins, 11, e->extra, -1, SQLITE_STATIC);
+        rc = sql_check(c, sqlite3_step(ins), "insert evidence");
+    }
+    sqlite3_finalize(del);
+    sqlite3_finalize(ins);
+    sqlite3_finalize(an);
+    return rc;
+}
+
+static int load_sampling(struct aitag_catalog *c, int64_t id, struct aitag_sampling **out,
+                         char ***names, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    *out = NULL, *names = NULL, *n = 0;
+    rc = sql_prepare(c, "SELECT analyzer, interval, n_frames FROM analyses WHERE media_id = ?",
+                     &st);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct aitag_sampling *g = realloc(*out, (*n + 1) * sizeof **out);
+        char **gn = g ? realloc(*names, (*n + 1) * sizeof **names) : NULL;
+        if (g)
+            *out = g;
+        if (gn)
+            *names = gn;
+        if (!g || !gn) {
+            rc = AITAG_ERR_NOMEM;
+            break;
+        }
+        (*names)[*n] = strdup((const char *)sqlite3_column_text(st, 0));
+        (*out)[*n] = (struct aitag_sampling){(*names)[*n], sqlite3_column_double(st, 1),
+                                             sqlite3_column_int(st, 2)};
+        (*n)++;
+    }
+    rc = rc == AITAG_ERR_NOMEM ? rc : sql_check(c, rc, "load analyses");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aitag_policy *p)
+{
+    struct aitag_evidence_list ev = {0};
+    struct aitag_sampling *samp = NULL;
+    struct aitag_result r = {0};
+    struct aitag_media_row row;
+    sqlite3_stmt *st = NULL;
+    char **names = NULL;
+    size_t n_samp = 0;
+    struct aitag_derive_input in;
+    double duration = 0;
+    int is_image = 0, rc;
+
+    rc = sql_prepare(c, "SELECT duration, kind FROM media WHERE id = ?", &st);
+    if (rc < 0)
+        goto out;
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        duration = sqlite3_column_double(st, 0);
+        is_image = sqlite3_column_text(st, 1) &&
+                   strcmp((const char *)sqlite3_column_text(st, 1), "image") == 0;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    (void)row;
+    rc = aitag_catalog_load_evidence(c, id, &ev);
+    if (rc == 0)
+        rc = load_sampling(c, id, &samp, &names, &n_samp);
+    if (rc < 0)
+        goto out;
+    in = (struct aitag_derive_input){is_image, duration, ev.items, ev.n, samp, n_samp};
+    rc = aitag_policy_derive(p, &in, &r);
+    if (rc < 0)
+        goto out;
+    rc = sql_prepare(c,
+                     "DELETE FROM tags WHERE media_id = ?1; ",
+                     &st);
+    if (rc < 0)
+        goto out;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sql_check(c, sqlite3_step(st), "clear tags");
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc == 0 && (rc = sql_prepare(c, "DELETE FROM markers WHERE media_id = ?1", &st)) == 0) {
+        sqlite3_bind_int64(st, 1, id);
+        rc = sql_check(c, sqlite3_step(st), "clear markers");
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (rc == 0 && (rc = sql_prepare(c, "DELETE FROM texts WHERE media_id = ?1", &st)) == 0) {
+        sqlite3_bind_int64(st, 1, id);
+        rc = sql_check(c, sqlite3_step(st), "clear texts");
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (rc < 0)
+        goto out;
+    rc = sql_prepare(c,
+                     "INSERT INTO tags(media_id, name, parent, label, confidence, coverage)"
+                     " VALUES(?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
+                     " confidence = max(confidence, excluded.confidence)",
+                     &st);
+    for (size_t i = 0; rc == 0 && i < r.n_tags; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_text(st, 2, r.tags[i].name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, r.tags[i].parent, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, r.tags[i].label, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 5, r.tags[i].confidence);
+        sqlite3_bind_double(st, 6, r.tags[i].coverage);
+        rc = sql_check(c, sqlite3_step(st), "insert tag");
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc == 0)
+        rc = sql_prepare(c, "INSERT INTO markers(media_id, tag, start, end, confidence)"
+                            " VALUES(?,?,?,?,?)", &st);
+    for (size_t i = 0; rc == 0 && i < r.n_markers; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_text(st, 2, r.markers[i].tag, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 3, r.markers[i].start);
+        sqlite3_bind_double(st, 4, r.markers[i].end);
+        sqlite3_bind_double(st, 5, r.markers[i].confidence);
+        rc = sql_check(c, sqlite3_step(st), "insert marker");
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc == 0)
+        rc = sql_prepare(c, "INSERT INTO texts(media_id, start, end, text, confidence)"
+                            " VALUES(?,?,?,?,?)", &st);
+    for (size_t i = 0; rc == 0 && i < r.n_texts; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_double(st, 2, r.texts[i].start);
+        sqlite3_bind_double(st, 3, r.texts[i].end);
+        sqlite3_bind_text(st, 4, r.texts[i].text, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 5, r.texts[i].confidence);
+        rc = sql_check(c, sqlite3_step(st), "insert text");
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc == 0 && (rc = sql_prepare(c, "UPDATE media SET derive_key = ? WHERE id = ?", &st)) == 0) {
+        sqlite3_bind_text(st, 1, aitag_policy_key(p), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, id);
+        rc = sql_check(c, sqlite3_step(st), "set derive key");
+    }
+out:
+    sqlite3_finalize(st);
+    aitag_result_clear(&r);
+    aitag_evidence_list_clear(&ev);
+    for (size_t i = 0; i < n_samp; i++)
+        free(names[i]);
+    free(names);
+    free(samp);
+    return rc;
+}
+
+int aitag_catalog_commit_item(struct aitag_catalog *c, const struct aitag_item *item,
+                              const struct aitag_policy *p)
+{
+    int64_t id = 0;
+    int rc = sql_begin(c);
+
+    if (rc < 0)
+        return rc;
+    rc = upsert_media(c, item, &id);
+    if (rc == 0)
+        rc = replace_evidence(c, id, item);
+    if (rc == 0)
+        rc = catalog_derive_locked(c, id, p);
+    if (rc == 0)
+        rc = sql_commit(c);
+    if (rc < 0)
+        sql_rollback(c);
+    return rc;
+}
+
+int aitag_catalog_rederive(struct aitag_catalog *c, int64_t media_id,
+                           const struct aitag_policy *p)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, same = 0;
+
+    rc = sql_prepare(c, "SELECT derive_key IS ? FROM media WHERE id = ?", &st);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, aitag_policy_key(p), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, media_id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        same = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (same)
+        return 0;
+    rc = sql_begin(c);
+    if (rc == 0)
+        rc = catalog_derive_locked(c, media_id, p);
+    if (rc == 0)
+        rc = sql_commit(c);
+    if (rc < 0)
+        sql_rollback(c);
+    return rc;
+}
+
+int aitag_catalog_load_evidence(struct aitag_catalog *c, int64_t media_id,
+                                struct aitag_evidence_list *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = sql_prepare(c,
+                     "SELECT analyzer, label, confidence, t, x, y, w, h, text, extra"
+                     " FROM evidence WHERE media_id = ? ORDER BY id",
+                     &st);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, media_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct aitag_evidence e = {0};
+        e.analyzer = (char *)sqlite3_column_text(st, 0);
+        e.label = (char *)sqlite3_column_text(st, 1);
+        e.confidence = (float)sqlite3_column_double(st, 2);
+        e.t = sqlite3_column_double(st, 3);
+        e.has_box = sqlite3_column_type(st, 4) != SQLITE_NULL;
+        e.box = (struct aitag_box){(float)sqlite3_column_double(st, 4),
+                                   (float)sqlite3_column_double(st, 5),
+                                   (float)sqlite3_column_double(st, 6),
+                                   (float)sqlite3_column_double(st, 7)};
+        e.text = (char *)sqlite3_column_text(st, 8);
+        e.extra = (char *)sqlite3_column_text(st, 9);
+        if (aitag_evidence_push(out, &e) < 0) {
+            rc = AITAG_ERR_NOMEM;
+            break;
+        }
+    }
+    rc = rc == AITAG_ERR_NOMEM ? rc : sql_check(c, rc, "load evidence");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int aitag_catalog_load_result(struct aitag_catalog *c, int64_t media_id, struct aitag_result *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = sql_prepare(c, "SELECT name, parent, label, confidence, coverage FROM tags"
+                        " WHERE media_id = ? ORDER BY name", &st);
+    if (rc < 0)
+        goto out;
+    sqlite3_bind_int64(st, 1, media_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (aitag_result_add_tag(out, (const char *)sqlite3_column_text(st, 0),
+                                 (const char *)sqlite3_column_text(st, 1),
+                                 (const char *)sqlite3_column_text(st, 2),
+                                 (float)sqlite3_column_double(st, 3),
+                                 (float)sqlite3_column_double(st, 4)) < 0)
+            goto nomem;
+    if ((rc = sql_check(c, rc, "load tags")) < 0)
+        goto out;
+    sqlite3_finalize(st);
+    rc = sql_prepare(c, "SELECT tag, start, end, confidence FROM markers WHERE media_id = ?"
+                        " ORDER BY start, tag", &st);
+    if (rc < 0)
+        goto out;
+    sqlite3_bind_int64(st, 1, media_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (aitag_result_add_marker(out, (const char *)sqlite3_column_text(st, 0),
+                                    sqlite3_column_double(st, 1), sqlite3_column_double(st, 2),
+                                    (float)sqlite3_column_double(st, 3)) < 0)
+            goto nomem;
+    if ((rc = sql_check(c, rc, "load markers")) < 0)
+        goto out;
+    sqlite3_finalize(st);
+    rc = sql_prepare(c, "SELECT start, end, text, confidence FROM texts WHERE media_id = ?"
+                        " ORDER BY start, id", &st);
+    if (rc < 0)
+        goto out;
+    sqlite3_bind_int64(st, 1, media_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (aitag_result_add_text(out, sqlite3_column_double(st, 0),
+                                  sqlite3_column_double(st, 1),
+                                  (const char *)sqlite3_column_text(st, 2),
+                                  (float)sqlite3_column_double(st, 3)) < 0)
+            goto nomem;
+    rc = sql_check(c, rc, "load texts");
+    goto out;
+nomem:
+    rc = AITAG_ERR_NOMEM;
+out:
+    sqlite3_finalize(st);
+    if (rc < 0)
+        aitag_result_clear(out);
+    return rc;
+}

@@ -1,0 +1,230 @@
+/*
+ * media_rows.c - media identity: fingerprints, lookups, error records and stored probe facts.
+ *
+ * The fingerprint is the OpenSubtitles hash (file size plus the 64-bit little-endian word sums
+ * of the first and last 64 KiB), which Stash also computes ("oshash"): cheap on huge videos
+ * and stable across renames, so a later issue can match Stash's files to catalog rows.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "catalog_int.h"
+
+static uint64_t sum_words(const unsigned char *buf, size_t n)
+{
+    uint64_t h = 0;
+
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+        uint64_t w = 0;
+        for (int b = 7; b >= 0; b--)
+            w = (w << 8) | buf[i + (size_t)b];
+        h += w;
+    }
+    return h;
+}
+
+int aitag_fingerprint_file(const char *path, int64_t *size, char hex[17])
+{
+    enum { CHUNK = 65536 };
+    unsigned char *buf = malloc(CHUNK);
+    FILE *f = NULL;
+    uint64_t h;
+    long long len;
+    size_t n;
+    int rc = AITAG_ERR_IO;
+
+    hex[0] = '\0';
+    *size = 0;
+    if (!buf)
+        return AITAG_ERR_NOMEM;
+    f = fopen(path, "rb");
+    if (!f || fseeko(f, 0, SEEK_END) != 0 || (len = ftello(f)) < 0)
+        goto out;
+    h = (uint64_t)len;
+    rewind(f);
+    n = fread(buf, 1, CHUNK, f);
+    h += sum_words(buf, n);
+    if (len > CHUNK) {
+        if (fseeko(f, len - CHUNK, SEEK_SET) != 0)
+            goto out;
+        n = fread(buf, 1, CHUNK, f);
+        h += sum_words(buf, n);
+    }
+    if (ferror(f))
+        goto out;
+    snprintf(hex, 17, "%016llx", (unsigned long long)h);
+    *size = len;
+    rc = 0;
+out:
+    if (f)
+        fclose(f);
+    free(buf);
+    return rc;
+}
+
+static void copy_col(sqlite3_stmt *st, int col, char *dst, size_t len)
+{
+    const unsigned char *s = sqlite3_column_text(st, col);
+
+    aitag_fmt(dst, len, "%s", s ? (const char *)s : "");
+}
+
+int aitag_catalog_find_media(struct aitag_catalog *c, const char *path,
+                             struct aitag_media_row *row)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, step;
+
+    memset(row, 0, sizeof *row);
+    rc = sql_prepare(c,
+                     "SELECT id, size, mtime_ns, fingerprint, derive_key, status, error, duration,"
+                     " kind FROM media WHERE path = ?",
+                     &st);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        row->id = sqlite3_column_int64(st, 0);
+        row->size = sqlite3_column_int64(st, 1);
+        row->mtime_ns = sqlite3_column_int64(st, 2);
+        copy_col(st, 3, row->fingerprint, sizeof row->fingerprint);
+        copy_col(st, 4, row->derive_key, sizeof row->derive_key);
+        copy_col(st, 5, row->status, sizeof row->status);
+        copy_col(st, 6, row->error, sizeof row->error);
+        row->duration = sqlite3_column_double(st, 7);
+        row->is_image = sqlite3_column_text(st, 8) &&
+                        strcmp((const char *)sqlite3_column_text(st, 8), "image") == 0;
+        rc = 0;
+    } else {
+        rc = step == SQLITE_DONE ? AITAG_ERR_NOTFOUND : sql_check(c, step, "find media");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int aitag_catalog_analysis_key(struct aitag_catalog *c, int64_t media_id, const char *analyzer,
+                               char *key, size_t keylen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, step;
+
+    key[0] = '\0';
+    rc = sql_prepare(c, "SELECT key FROM analyses WHERE media_id = ? AND analyzer = ?", &st);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, media_id);
+    sqlite3_bind_text(st, 2, analyzer, -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        copy_col(st, 0, key, keylen);
+    else
+        rc = sql_check(c, step, "analysis key");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int aitag_catalog_record_error(struct aitag_catalog *c, const char *path, int64_t size,
+                               int64_t mtime_ns, const char *message)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    /* Insert a row for an unknown path; for a known one only touch error (and status when the
+     * item never succeeded). The WHERE clause skips the write when nothing would change. */
+    rc = sql_prepare(c,
+                     "INSERT INTO media(path, size, mtime_ns, status, error, updated_at)"
+                     " VALUES(?1, ?2, ?3, 'error', ?4, ?5)"
+                     " ON CONFLICT(path) DO UPDATE SET error = ?4, updated_at = ?5"
+                     " WHERE error IS NOT ?4",
+                     &st);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, size);
+    sqlite3_bind_int64(st, 3, mtime_ns);
+    sqlite3_bind_text(st, 4, message, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
+    rc = sql_check(c, sqlite3_step(st), "record error");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int aitag_catalog_load_probe(struct aitag_catalog *c, int64_t media_id, struct aitag_probe *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, step;
+
+    memset(out, 0, sizeof *out);
+    rc = sql_prepare(c,
+                     "SELECT kind, duration, width, height, container, video_codec, audio_codec,"
+                     " fps, rotation, bit_rate FROM media WHERE id = ?",
+                     &st);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, media_id);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        const unsigned char *kind = sqlite3_column_text(st, 0);
+        out->kind = !kind                                  ? AITAG_MEDIA_UNKNOWN
+                    : strcmp((const char *)kind, "image") == 0 ? AITAG_MEDIA_IMAGE
+                                                               : AITAG_MEDIA_VIDEO;
+        out->duration = sqlite3_column_double(st, 1);
+        out->width = sqlite3_column_int(st, 2);
+        out->height = sqlite3_column_int(st, 3);
+        copy_col(st, 4, out->container, sizeof out->container);
+        copy_col(st, 5, out->video_codec, sizeof out->video_codec);
+        copy_col(st, 6, out->audio_codec, sizeof out->audio_codec);
+        out->fps = sqlite3_column_double(st, 7);
+        out->rotation = sqlite3_column_int(st, 8);
+        out->bit_rate = sqlite3_column_int64(st, 9);
+    } else {
+        rc = step == SQLITE_DONE ? AITAG_ERR_NOTFOUND : sql_check(c, step, "load probe");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int aitag_catalog_begin_run(struct aitag_catalog *c, const char *params_json, int64_t *run_id)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    *run_id = 0;
+    rc = sql_prepare(c, "INSERT INTO runs(started_at, version, params) VALUES(?, ?, ?)", &st);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
+    sqlite3_bind_text(st, 2, AITAG_VERSION, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, params_json, -1, SQLITE_STATIC);
+    rc = sql_check(c, sqlite3_step(st), "begin run");
+    if (rc == 0)
+        *run_id = sqlite3_last_insert_rowid(c->db);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int aitag_catalog_end_run(struct aitag_catalog *c, int64_t run_id, int tagged, int skipped,
+                          int failed)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    rc = sql_prepare(c,
+                     "UPDATE runs SET finished_at = ?, tagged = ?, skipped = ?, failed = ?"
+                     " WHERE id = ?",
+                     &st);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
+    sqlite3_bind_int(st, 2, tagged);
+    sqlite3_bind_int(st, 3, skipped);
+    sqlite3_bind_int(st, 4, failed);
+    sqlite3_bind_int64(st, 5, run_id);
+    rc = sql_check(c, sqlite3_step(st), "end run");
+    sqlite3_finalize(st);
+    return rc;
+}

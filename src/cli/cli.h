@@ -1,0 +1,40 @@
+/* cli.h - shared pieces of the `aitag` command. */
+#ifndef AITAG_CLI_H
+#define AITAG_CLI_H
+
+#include <jansson.h>
+
+#include "aitag/pipeline.h"
+#include "options.h"
+
+/* Exit codes (documented in docs/cli.md and `aitag --help`). */
+enum {
+    EXIT_OK = 0,
+    EXIT_ITEMS_FAILED = 1, /* the run finished, some items failed */
+    EXIT_USAGE = 2,        /* bad command line, config or rules */
+    EXIT_SETUP = 3,        /* catalog or models unusable */
+    EXIT_INTERRUPTED = 130,
+};
+
+int cmd_tag(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+int cmd_models(int argc, char **argv);
+
+/* The JSON object for one item, as documented in docs/json.md. Caller decrefs. */
+json_t *item_json(const char *path, const char *status, const struct aitag_probe *probe,
+                  const struct aitag_result *res, const char *error);
+/* Prints one JSON object on a line of stdout. */
+void print_json_line(json_t *obj);
+/* Prints a human summary of one item on stdout. */
+void print_item_human(const char *path, const char *status, const struct aitag_probe *probe,
+                      const struct aitag_result *res, const char *error);
+
+/* Resolved default paths: catalog under XDG data, models in the source/install tree. */
+const char *cli_catalog_path(const struct opts *o, char *buf, size_t len);
+const char *cli_models_dir(const struct opts *o, char *buf, size_t len);
+const char *cli_weights_dir(const struct opts *o, char *buf, size_t len);
+/* Installs the log sink at the --log-level. */
+void cli_setup_logging(const struct opts *o);
+
+#endif

@@ -1,0 +1,161 @@
+/*
+ * cmd_query.c - `aitag show FILE` and `aitag search --tag ...`: read-only views of the catalog.
+ * Both open the catalog read-only, so they never create or migrate one.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static int open_catalog(struct opts *o, struct aitag_catalog **c)
+{
+    char buf[4096], err[1024];
+    const char *path = cli_catalog_path(o, buf, sizeof buf);
+
+    if (aitag_catalog_open(path, 1, c, err, sizeof err) < 0) {
+        fprintf(stderr, "aitag: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int show_one(struct aitag_catalog *c, const char *path, int json)
+{
+    struct aitag_media_row row;
+    struct aitag_result res = {0};
+    struct aitag_probe probe;
+    int rc = aitag_catalog_find_media(c, path, &row);
+
+    if (rc == AITAG_ERR_NOTFOUND) {
+        fprintf(stderr, "aitag show: %s: not in the catalog (run aitag tag first)\n", path);
+        return EXIT_ITEMS_FAILED;
+    }
+    if (rc == 0)
+        rc = aitag_catalog_load_result(c, row.id, &res);
+    if (rc == 0)
+        rc = aitag_catalog_load_probe(c, row.id, &probe);
+    if (rc < 0) {
+        fprintf(stderr, "aitag show: %s\n", aitag_catalog_errmsg(c));
+        return EXIT_SETUP;
+    }
+    if (json) {
+        json_t *o = item_json(path, row.status[0] ? row.status : "ok",
+                              strcmp(row.status, "error") == 0 ? NULL : &probe, &res,
+                              row.error[0] ? row.error : NULL);
+        print_json_line(o);
+        json_decref(o);
+    } else {
+        print_item_human(path, row.status, strcmp(row.status, "error") == 0 ? NULL : &probe, &res,
+                         row.error[0] ? row.error : NULL);
+    }
+    aitag_result_clear(&res);
+    return strcmp(row.status, "error") == 0 ? EXIT_ITEMS_FAILED : EXIT_OK;
+}
+
+int cmd_show(int argc, char **argv)
+{
+    struct aitag_catalog *c = NULL;
+    struct opts o;
+    int rc = EXIT_USAGE;
+
+    if (opts_parse(&o, "show", argc, argv) < 0)
+        goto out;
+    if (o.help) {
+        printf("Usage: aitag show [OPTIONS] FILE...\nShows the stored tags, markers and text.\n\n");
+        opts_print_help("show", stdout);
+        rc = EXIT_OK;
+        goto out;
+    }
+    cli_setup_logging(&o);
+    if (o.n_args == 0) {
+        fprintf(stderr, "aitag show: give a file (see aitag show --help)\n");
+        goto out;
+    }
+    if (open_catalog(&o, &c) < 0) {
+        rc = EXIT_SETUP;
+        goto out;
+    }
+    rc = EXIT_OK;
+    for (size_t i = 0; i < o.n_args; i++) {
+        char abs[PATH_MAX];
+        const char *p = o.args[i];
+        int r;
+        /* The catalog keys items by absolute path, as `aitag tag` stored them. */
+        if (p[0] != '/' && getcwd(abs, sizeof abs)) {
+            size_t l = strlen(abs);
+            snprintf(abs + l, sizeof abs - l, "/%s", p);
+            p = abs;
+        }
+        r = show_one(c, p, opt_bool(&o, "json"));
+        if (r > rc)
+            rc = r;
+    }
+out:
+    aitag_catalog_close(c);
+    opts_free(&o);
+    return rc;
+}
+
+struct search_ctx {
+    int json;
+    int n;
+};
+
+static int on_match(void *ctx, const char *path, int64_t id)
+{
+    struct search_ctx *s = ctx;
+
+    (void)id;
+    s->n++;
+    if (s->json) {
+        json_t *o = json_pack("{s:s}", "path", path);
+        print_json_line(o);
+        json_decref(o);
+    } else {
+        puts(path);
+    }
+    return 0;
+}
+
+int cmd_search(int argc, char **argv)
+{
+    struct aitag_catalog *c = NULL;
+    struct search_ctx s = {0};
+    struct opts o;
+    int rc = EXIT_USAGE;
+
+    if (opts_parse(&o, "search", argc, argv) < 0)
+        goto out;
+    if (o.help) {
+        printf("Usage: aitag search [OPTIONS] --tag NAME [--tag NAME...]\n"
+               "Lists media carrying all the tags (or any of them with --any).\n\n"
+               "  --tag NAME             a tag name (repeatable; exact, case-insensitive)\n");
+        opts_print_help("search", stdout);
+        rc = EXIT_OK;
+        goto out;
+    }
+    cli_setup_logging(&o);
+    if (o.n_tags == 0) {
+        fprintf(stderr, "aitag search: give at least one --tag NAME\n");
+        goto out;
+    }
+    if (open_catalog(&o, &c) < 0) {
+        rc = EXIT_SETUP;
+        goto out;
+    }
+    s.json = opt_bool(&o, "json");
+    if (aitag_catalog_search(c, (const char *const *)o.tags, o.n_tags, opt_bool(&o, "any"),
+                             on_match, &s) < 0) {
+        fprintf(stderr, "aitag search: %s\n", aitag_catalog_errmsg(c));
+        rc = EXIT_SETUP;
+        goto out;
+    }
+    rc = EXIT_OK;
+out:
+    aitag_catalog_close(c);
+    opts_free(&o);
+    return rc;
+}

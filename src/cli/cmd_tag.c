@@ -1,0 +1,198 @@
+/*
+ * cmd_tag.c - `aitag tag PATH...`: run the tagger, print each item as it finishes, keep a
+ * progress bar with an ETA on a terminal, plain lines otherwise.
+ *
+ * Output contract: with --json, stdout carries exactly one JSON object per item (docs/json.md)
+ * and nothing else; the progress bar and the summary go to stderr. SIGINT/SIGTERM stop after
+ * the item in flight (which is not stored), so an interrupted run is resumed by running again.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static volatile int cancel_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    cancel_flag = 1;
+}
+
+struct tag_ctx {
+    int json, bar;
+    int bar_shown;
+    double last_bar;
+};
+
+static void clear_bar(struct tag_ctx *c)
+{
+    if (c->bar_shown) {
+        fputs("\r\033[K", stderr);
+        c->bar_shown = 0;
+    }
+}
+
+static void on_progress(void *ctx, const struct aitag_progress *p)
+{
+    struct tag_ctx *c = ctx;
+    char eta[32] = "--:--";
+    const char *name = p->current ? strrchr(p->current, '/') : NULL;
+    int width = 24, filled;
+    double frac;
+
+    if (!c->bar)
+        return;
+    if (p->current && aitag_now() - c->last_bar < 0.1)
+        return;
+    c->last_bar = aitag_now();
+    frac = p->media_total > 0 ? p->media_done / p->media_total
+                              : (p->total ? (double)p->done / (double)p->total : 1);
+    filled = (int)(frac * width + 0.5);
+    if (p->eta >= 0)
+        snprintf(eta, sizeof eta, "%d:%02d", (int)p->eta / 60, (int)p->eta % 60);
+    fprintf(stderr, "\r\033[K[%.*s%.*s] %zu/%zu %3d%%  ETA %s  %.40s", filled,
+            "########################", width - filled, "........................", p->done,
+            p->total, (int)(frac * 100), eta, name ? name + 1 : "");
+    c->bar_shown = 1;
+}
+
+static void on_item(void *ctx, const struct aitag_item_report *r)
+{
+    struct tag_ctx *c = ctx;
+    const char *status = aitag_item_status_name(r->status);
+
+    clear_bar(c);
+    if (c->json) {
+        json_t *o = item_json(r->path, status, r->probe, r->result, r->error);
+        print_json_line(o);
+        json_decref(o);
+    } else {
+        print_item_human(r->path, status, r->probe, r->result, r->error);
+        fflush(stdout);
+    }
+    if (r->status == AITAG_ITEM_FAILED && c->json)
+        fprintf(stderr, "aitag: %s: %s\n", r->path, r->error ? r->error : "failed");
+}
+
+static void split_csv(char *s, const char **out, size_t *n, size_t max)
+{
+    *n = 0;
+    for (char *tok = s; tok && *n < max;) {
+        char *comma = strchr(tok, ',');
+        if (comma)
+            *comma = '\0';
+        while (*tok == ' ')
+            tok++;
+        if (*tok)
+            out[(*n)++] = tok;
+        tok = comma ? comma + 1 : NULL;
+    }
+}
+
+int cmd_tag(int argc, char **argv)
+{
+    struct tagger_bufs {
+        char catalog[4096], models[4096], weights[4096], rules[4096];
+    } *b = calloc(1, sizeof *b);
+    struct aitag_tagger_params tp = aitag_tagger_default_params();
+    struct aitag_tagger *t = NULL;
+    struct aitag_summary sum;
+    struct tag_ctx ctx = {0};
+    struct opts o;
+    const char *names[16], *prog, *strategy;
+    char *analyzers = NULL, err[1024] = "";
+    size_t n_names = 0;
+    int rc = EXIT_USAGE;
+
+    if (!b)
+        return EXIT_SETUP;
+    if (opts_parse(&o, "tag", argc, argv) < 0)
+        goto out;
+    if (o.help) {
+        printf("Usage: aitag tag [OPTIONS] PATH...\n"
+               "Tags files and folders (recursively) into the catalog; unchanged files already\n"
+               "analysed with the same models and settings are skipped.\n\n");
+        opts_print_help("tag", stdout);
+        rc = EXIT_OK;
+        goto out;
+    }
+    cli_setup_logging(&o);
+    if (o.n_args == 0) {
+        fprintf(stderr, "aitag tag: give at least one file or folder (see aitag tag --help)\n");
+        goto out;
+    }
+    analyzers = strdup(opt_str(&o, "analyzers"));
+    if (!analyzers)
+        goto out;
+    split_csv(analyzers, names, &n_names, 16);
+    tp.catalog_path = cli_catalog_path(&o, b->catalog, sizeof b->catalog);
+    tp.manifest_dir = cli_models_dir(&o, b->models, sizeof b->models);
+    tp.weights_dir = cli_weights_dir(&o, b->weights, sizeof b->weights);
+    tp.analyzers = names;
+    tp.n_analyzers = n_names;
+    tp.interval = opt_num(&o, "interval");
+    tp.threads = (int)opt_int(&o, "threads");
+    if (tp.threads < 1)
+        tp.threads = 1;
+    tp.threshold = opt_str(&o, "threshold") ? (float)opt_num(&o, "threshold") : -1.0f;
+    tp.markers = opt_bool(&o, "markers");
+    tp.force = opt_bool(&o, "force");
+    tp.dry_run = opt_bool(&o, "dry-run");
+    tp.queue_frames = (int)opt_int(&o, "queue");
+    strategy = opt_str(&o, "strategy");
+    tp.sampler_strategy = strcmp(strategy, "sequential") == 0 ? 1
+                          : strcmp(strategy, "seek") == 0    ? 2
+                                                             : 0;
+    tp.rules_path = opt_str(&o, "rules");
+    if (!tp.rules_path) {
+        const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+        if (xdg && *xdg)
+            snprintf(b->rules, sizeof b->rules, "%s/aitag/rules.json", xdg);
+        else
+            snprintf(b->rules, sizeof b->rules, "%s/.config/aitag/rules.json", home ? home : ".");
+        if (access(b->rules, R_OK) == 0)
+            tp.rules_path = b->rules;
+    }
+    ctx.json = opt_bool(&o, "json");
+    prog = opt_str(&o, "progress");
+    ctx.bar = strcmp(prog, "always") == 0 || (strcmp(prog, "auto") == 0 && isatty(2));
+    tp.on_item = on_item;
+    tp.on_progress = on_progress;
+    tp.ctx = &ctx;
+    tp.cancel = &cancel_flag;
+    int trc = aitag_tagger_new(&tp, &t, err, sizeof err);
+    if (trc < 0) {
+        fprintf(stderr, "aitag tag: %s\n", err);
+        rc = trc == AITAG_ERR_INVALID ? EXIT_USAGE : EXIT_SETUP;
+        goto out;
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    if (aitag_tagger_run(t, (const char *const *)o.args, o.n_args, &sum) < 0) {
+        clear_bar(&ctx);
+        fprintf(stderr, "aitag tag: %s\n", aitag_tagger_errmsg(t));
+        rc = EXIT_SETUP;
+        goto out;
+    }
+    clear_bar(&ctx);
+    fprintf(stderr,
+            "aitag: %d tagged, %d skipped (unchanged), %d partial, %d failed%s in %.1f s",
+            sum.tagged, sum.skipped, sum.partial, sum.failed,
+            tp.dry_run ? " (dry run)" : "", sum.seconds);
+    if (tp.dry_run)
+        fprintf(stderr, "; %d would be analysed", sum.planned);
+    if (sum.media_seconds > 0 && sum.seconds > 0 && sum.tagged)
+        fprintf(stderr, "; %.0f s of video", sum.media_seconds);
+    fputc('\n', stderr);
+    rc = cancel_flag ? EXIT_INTERRUPTED : (sum.failed || sum.partial) ? EXIT_ITEMS_FAILED : EXIT_OK;
+out:
+    aitag_tagger_free(t);
+    free(analyzers);
+    opts_free(&o);
+    free(b);
+    return rc;
+}

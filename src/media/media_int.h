@@ -1,0 +1,122 @@
+/*
+ * media_int.h - internals shared by the files of the media library (probe, sampler, views).
+ *
+ * Layering, bottom up: ffmpeg_log.c routes FFmpeg's log into aitag_log and converts FFmpeg
+ * errors; input.c opens a file safely and fills a struct aitag_probe; view_geometry.c computes
+ * where a picture lands in a view buffer; frame_convert.c scales and rotates decoded frames into
+ * those buffers; sampler.c drives demuxing and decoding.
+ */
+#ifndef AITAG_MEDIA_INT_H
+#define AITAG_MEDIA_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libswscale/swscale.h>
+
+#include "aitag/common.h"
+#include "aitag/media.h"
+
+#define MEDIA_MAX_DIM 16384 /* sources and views beyond this many pixels a side are refused */
+
+/* ---- ffmpeg_log.c ---- */
+
+/* Routes av_log into aitag_log (subsystem "ffmpeg"), once per process. Every public entry point
+ * of the library calls it; cheap after the first call. */
+void media_log_init(void);
+
+/* While a capture is active on this thread, the last FFmpeg error-level message logged on this
+ * thread is kept in cap->msg (the decoder's own threads are not captured). Captures nest: end
+ * restores the previous one. */
+struct media_errcap {
+    char msg[192];
+    struct media_errcap *prev;
+};
+void media_errcap_begin(struct media_errcap *cap);
+void media_errcap_end(struct media_errcap *cap);
+
+/* Describes an AVERROR code into buf, preferring a captured FFmpeg message when there is one:
+ * "moov atom not found" says more than "Invalid data found when processing input". */
+const char *media_averr(int averr, const struct media_errcap *cap, char *buf, size_t size);
+
+/* ---- input.c ---- */
+
+/* An opened file with its chosen video stream. */
+struct media_input {
+    AVFormatContext *fmt;
+    AVStream *st; /* the video stream, borrowed from fmt */
+    int vidx;
+    int64_t start_pts; /* stream start time in st->time_base; 0 when unknown */
+};
+
+/* Checks the path, opens it (file protocol only), finds the video stream and fills the probe,
+ * GOP estimate included. That reads packets: with rewind set the input is then rewound to the
+ * start (or reopened) so decoding can begin. Returns 0, or < 0 with p->error set and *in
+ * closed. */
+int media_input_open(const char *path, struct media_input *in, struct aitag_probe *p,
+                     int rewind);
+void media_input_close(struct media_input *in);
+
+/* Stream ticks <-> seconds relative to the stream start. */
+double media_pts_to_seconds(const struct media_input *in, int64_t pts);
+int64_t media_seconds_to_pts(const struct media_input *in, double t);
+
+/* ---- view_geometry.c ---- */
+
+/* Where one view's picture lands, for an upright source of src_w x src_h. */
+struct view_plan {
+    struct aitag_view_spec spec;
+    int width, height;
+    int content_w, content_h;
+    int pad_x, pad_y;
+    float scale_x, scale_y;
+};
+
+/* The upright display size of a w x h picture: stretched by its sample aspect ratio (so
+ * anamorphic video is not squeezed; a SAR that is unknown or absurd is ignored), then swapped
+ * for a quarter turn. */
+void media_display_size(int w, int h, AVRational sar, int rotation, int *out_w, int *out_h);
+
+/* Returns 0 when spec can be served, else AITAG_ERR_INVALID with a reason in err. */
+int view_spec_check(const struct aitag_view_spec *spec, char *err, size_t errlen);
+/* True when a and b ask for the same pixels (LETTERBOX ignores multiple; 0 and 1 are equal). */
+int view_spec_equal(const struct aitag_view_spec *a, const struct aitag_view_spec *b);
+void view_plan_compute(struct view_plan *v, const struct aitag_view_spec *spec, int src_w,
+                       int src_h);
+
+/* Allocates a frame and all its view buffers as one block (aitag_frame_free releases it) with
+ * geometry filled from plans and letterbox padding already black. NULL when out of memory. */
+struct aitag_frame *frame_alloc(const struct view_plan *plans, size_t n, int src_w, int src_h,
+                                double t);
+
+/* ---- frame_convert.c ---- */
+
+/* One cached scaler per view; reused while the decoded frame's size and format stay put. */
+struct view_scaler {
+    struct SwsContext *sws;
+    int in_w, in_h, in_fmt, in_cs, in_range; /* what sws was made for */
+    int out_w, out_h;
+    uint8_t *scratch; /* rotated views are scaled here first (av_malloc'd) */
+    size_t scratch_size;
+};
+
+struct frame_converter {
+    size_t n;
+    struct aitag_view_spec specs[AITAG_MAX_VIEWS]; /* deduplicated */
+    struct view_scaler sc[AITAG_MAX_VIEWS];
+};
+
+/* Copies specs, dropping duplicates. Returns 0 or AITAG_ERR_INVALID (message in err). */
+int frame_converter_init(struct frame_converter *c, const struct aitag_view_spec *specs,
+                         size_t n, char *err, size_t errlen);
+/* Scales src into every view at its display size (see media_display_size; sar is the sample
+ * aspect ratio to honour), rotated clockwise by rotation degrees (0/90/180/270). Returns 0 with
+ * *out set (caller frees), or < 0 with a message in err. */
+int frame_converter_run(struct frame_converter *c, const AVFrame *src, AVRational sar,
+                        int rotation, double t, struct aitag_frame **out, char *err,
+                        size_t errlen);
+void frame_converter_free(struct frame_converter *c);
+
+#endif

@@ -1,0 +1,397 @@
+/*
+ * sampler.c - frames at fixed times out of a video (or the one frame of an image).
+ *
+ * The frame for sample time T is the first decoded frame whose timestamp is >= T; both
+ * strategies find exactly that frame, they differ only in how much they decode on the way:
+ *   sequential  demux and decode everything, in order. Packets whose timestamp precedes the next
+ *               sample time are decoded with skip_frame = NONREF on H.264/HEVC: a frame nothing
+ *               refers to and that is not wanted need not be decoded at all. Exact, because a
+ *               packet before the next sample time is before every later one too.
+ *   seek        when the next sample lies more than one keyframe spacing beyond what has been
+ *               read, seek to the keyframe before it and decode forward (with the same skipping);
+ *               otherwise keep decoding forward, so a dense interval never seeks itself slower
+ *               than sequential decoding (FFmpeg seeking every 1 s on a 10 s GOP is 3x slower).
+ * Seeks aim a little before T (the codec's reorder delay plus two frames): demuxers index by
+ * decode time, and a keyframe decoded just before T may be displayed after it.
+ * Auto picks seek when the interval is at least one keyframe spacing; see choose_strategy().
+ *
+ * Only the chosen frames are converted (frame_convert.c). Damaged packets are counted and
+ * skipped; the end of the data ends sampling, and when it comes well before the duration the
+ * container announced, the file is reported truncated.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "media_int.h"
+
+/* Auto: seek when interval >= this many keyframe spacings. */
+#define SEEK_MIN_GOPS_PER_INTERVAL 1.0
+#define MAX_READ_ERRORS 16
+
+struct aitag_sampler {
+    struct media_input in;
+    struct aitag_probe probe;
+    AVCodecContext *dec;
+    AVPacket *pkt;
+    AVFrame *frame;
+    struct frame_converter conv;
+    double interval, start;
+    int seek_mode;
+    int skip_nonref;       /* the codec drops non-reference frames safely */
+    double seek_threshold; /* seconds ahead of the read position that justify a seek */
+    double seek_lead;      /* seek this much before the sample time */
+    double eps;            /* timestamp rounding tolerance */
+    int64_t k;             /* index of the next sample time */
+    int64_t decoded, emitted;
+    double last_t;   /* time of the last decoded frame, < 0 before the first */
+    double read_t;   /* time of the last video packet read */
+    int demux_eof, flush_sent, done, truncated, read_errors;
+    int64_t decode_errors;
+    char last_error[160];
+    char err[256];
+};
+
+struct aitag_sampler_params aitag_sampler_default_params(void)
+{
+    struct aitag_sampler_params p;
+
+    memset(&p, 0, sizeof p);
+    p.interval = 2.0;
+    p.start = 0.0;
+    p.threads = 1;
+    p.max_side = MEDIA_MAX_DIM;
+    p.strategy = AITAG_SAMPLER_AUTO;
+    return p;
+}
+
+static int choose_strategy(const struct aitag_probe *pr, const struct aitag_sampler_params *p)
+{
+    if (p->strategy == AITAG_SAMPLER_SEEK)
+        return 1;
+    if (p->strategy == AITAG_SAMPLER_SEQUENTIAL || pr->kind != AITAG_MEDIA_VIDEO)
+        return 0;
+    return pr->gop_seconds > 0 && p->interval >= SEEK_MIN_GOPS_PER_INTERVAL * pr->gop_seconds;
+}
+
+static int check_params(const struct aitag_sampler_params *p, char *err, size_t errlen)
+{
+    if (!(p->interval > 0) || !isfinite(p->interval)) {
+        aitag_fmt(err, errlen, "interval must be > 0 (got %g)", p->interval);
+        return AITAG_ERR_INVALID;
+    }
+    if (!(p->start >= 0) || !isfinite(p->start)) {
+        aitag_fmt(err, errlen, "start must be >= 0 (got %g)", p->start);
+        return AITAG_ERR_INVALID;
+    }
+    if (p->threads < 0 || p->threads > 64 || p->max_side <= 0 || p->strategy < 0 ||
+        p->strategy > AITAG_SAMPLER_SEEK) {
+        aitag_fmt(err, errlen, "threads, max_side or strategy out of range");
+        return AITAG_ERR_INVALID;
+    }
+    return 0;
+}
+
+static int open_decoder(struct aitag_sampler *s, int threads)
+{
+    const AVCodecParameters *par = s->in.st->codecpar;
+    const AVCodec *codec = avcodec_find_decoder(par->codec_id);
+    struct media_errcap cap;
+    char why[160];
+    int rc;
+
+    s->dec = avcodec_alloc_context3(codec);
+    if (!s->dec)
+        return AITAG_ERR_NOMEM;
+    if (avcodec_parameters_to_context(s->dec, par) < 0)
+        return AITAG_ERR_NOMEM;
+    s->dec->pkt_timebase = s->in.st->time_base;
+    s->dec->thread_count = threads;
+    s->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    media_errcap_begin(&cap);
+    rc = avcodec_open2(s->dec, codec, NULL);
+    media_errcap_end(&cap);
+    if (rc < 0) {
+        aitag_fmt(s->err, sizeof s->err, "cannot open %s decoder (%s)", codec->name,
+                  media_averr(rc, &cap, why, sizeof why));
+        return AITAG_ERR_MEDIA;
+    }
+    s->skip_nonref = par->codec_id == AV_CODEC_ID_H264 || par->codec_id == AV_CODEC_ID_HEVC;
+    return 0;
+}
+
+int aitag_sampler_open(const char *path, const struct aitag_sampler_params *p,
+                       struct aitag_sampler **out, char *errbuf, size_t errlen)
+{
+    struct aitag_sampler *s = NULL;
+    double fps;
+    int rc;
+
+    *out = NULL;
+    s = calloc(1, sizeof *s);
+    if (!s) {
+        rc = AITAG_ERR_NOMEM;
+        goto out;
+    }
+    s->in.vidx = -1;
+    if (!p) {
+        rc = AITAG_ERR_INVALID;
+        aitag_fmt(s->err, sizeof s->err, "no parameters");
+        goto out;
+    }
+    rc = check_params(p, s->err, sizeof s->err);
+    if (rc < 0)
+        goto out;
+    rc = frame_converter_init(&s->conv, p->views, p->n_views, s->err, sizeof s->err);
+    if (rc < 0)
+        goto out;
+    rc = media_input_open(path, &s->in, &s->probe, 1);
+    if (rc < 0) {
+        aitag_fmt(s->err, sizeof s->err, "%s", s->probe.error);
+        goto out;
+    }
+    if (s->probe.width > p->max_side || s->probe.height > p->max_side) {
+        rc = AITAG_ERR_MEDIA;
+        aitag_fmt(s->err, sizeof s->err, "picture %dx%d is larger than the limit of %d a side",
+                  s->probe.width, s->probe.height, p->max_side);
+        goto out;
+    }
+    rc = open_decoder(s, s->probe.kind == AITAG_MEDIA_IMAGE ? 1 : p->threads);
+    if (rc < 0)
+        goto out;
+    s->pkt = av_packet_alloc();
+    s->frame = av_frame_alloc();
+    if (!s->pkt || !s->frame) {
+        rc = AITAG_ERR_NOMEM;
+        goto out;
+    }
+    s->interval = p->interval;
+    s->start = p->start;
+    s->seek_mode = choose_strategy(&s->probe, p);
+    fps = s->probe.fps > 0 && s->probe.fps < 1000 ? s->probe.fps : 25.0;
+    s->seek_threshold = s->probe.gop_seconds > 0 ? s->probe.gop_seconds : 1.0;
+    s->seek_lead = (s->in.st->codecpar->video_delay + 2) / fps;
+    s->eps = fmin(1e-3, 0.25 / fps);
+    s->last_t = -1.0;
+    s->read_t = 0.0;
+    *out = s;
+    s = NULL;
+    rc = 0;
+out:
+    if (rc < 0 && errbuf && errlen) {
+        if (s && s->err[0])
+            aitag_fmt(errbuf, errlen, "%s", s->err);
+        else
+            aitag_fmt(errbuf, errlen, "%s", aitag_strerror(rc));
+    }
+    aitag_sampler_close(s);
+    return rc;
+}
+
+static double frame_time(struct aitag_sampler *s, const AVFrame *f)
+{
+    int64_t pts = f->best_effort_timestamp;
+
+    if (pts == AV_NOPTS_VALUE)
+        pts = f->pts;
+    if (pts != AV_NOPTS_VALUE)
+        return media_pts_to_seconds(&s->in, pts);
+    if (s->last_t < 0)
+        return 0.0;
+    return s->last_t + (s->probe.fps > 0 ? 1.0 / s->probe.fps : 0.04);
+}
+
+static double target_time(const struct aitag_sampler *s)
+{
+    return s->start + (double)s->k * s->interval;
+}
+
+/* Seeks when the next sample is far beyond what has been read (or, when sequential, only to
+ * reach a late start). A failed seek just means decoding forward. */
+static void maybe_seek(struct aitag_sampler *s, double target)
+{
+    int64_t ts;
+
+    if (!s->seek_mode && s->k > 0)
+        return;
+    if (target - s->read_t <= s->seek_threshold)
+        return;
+    ts = media_seconds_to_pts(&s->in, fmax(0.0, target - s->seek_lead));
+    if (av_seek_frame(s->in.fmt, s->in.vidx, ts, AVSEEK_FLAG_BACKWARD) < 0) {
+        aitag_log(AITAG_LOG_DEBUG, "media", "event=seek_failed t=%.3f", target);
+        s->seek_mode = 0;
+        return;
+    }
+    avcodec_flush_buffers(s->dec);
+    s->demux_eof = 0;
+    s->flush_sent = 0;
+    s->read_errors = 0;
+    s->read_t = target;
+}
+
+static void note_error(struct aitag_sampler *s, int averr)
+{
+    s->decode_errors++;
+    media_averr(averr, NULL, s->last_error, sizeof s->last_error);
+}
+
+/* Feeds the decoder one video packet (or the end-of-stream flush). Damaged input is counted
+ * and skipped; returns AVERROR_EOF only when the flush was sent already and the decoder still
+ * asks for more (it should not). */
+static int feed(struct aitag_sampler *s, double target)
+{
+    int rc;
+
+    if (s->demux_eof) {
+        if (s->flush_sent)
+            return AVERROR_EOF;
+        avcodec_send_packet(s->dec, NULL);
+        s->flush_sent = 1;
+        return 0;
+    }
+    for (;;) {
+        rc = av_read_frame(s->in.fmt, s->pkt);
+        if (rc < 0) {
+            if (rc != AVERROR_EOF && !avio_feof(s->in.fmt->pb) &&
+                ++s->read_errors < MAX_READ_ERRORS) {
+                note_error(s, rc);
+                continue;
+            }
+            if (rc != AVERROR_EOF)
+                note_error(s, rc);
+            s->demux_eof = 1;
+            avcodec_send_packet(s->dec, NULL);
+            s->flush_sent = 1;
+            return 0;
+        }
+        s->read_errors = 0;
+        if (s->pkt->stream_index == s->in.vidx)
+            break;
+        av_packet_unref(s->pkt);
+    }
+    if (s->pkt->pts != AV_NOPTS_VALUE || s->pkt->dts != AV_NOPTS_VALUE) {
+        double t = media_pts_to_seconds(&s->in, s->pkt->pts != AV_NOPTS_VALUE ? s->pkt->pts
+                                                                               : s->pkt->dts);
+        s->read_t = fmax(s->read_t, t);
+        if (s->skip_nonref)
+            s->dec->skip_frame =
+                s->pkt->pts != AV_NOPTS_VALUE && t + s->eps < target ? AVDISCARD_NONREF
+                                                                     : AVDISCARD_DEFAULT;
+    }
+    rc = avcodec_send_packet(s->dec, s->pkt);
+    if (rc < 0 && rc != AVERROR(EAGAIN))
+        note_error(s, rc);
+    av_packet_unref(s->pkt);
+    return 0;
+}
+
+/* The data ended: decide between a clean end, a truncated file and an undecodable one. */
+static int finish(struct aitag_sampler *s)
+{
+    double tail = fmax(2.0 * s->interval, 1.0);
+
+    s->done = 1;
+    if (s->decoded == 0) {
+        aitag_fmt(s->err, sizeof s->err, "no decodable %s (%s)",
+                  s->probe.kind == AITAG_MEDIA_IMAGE ? "picture" : "video frames",
+                  s->last_error[0] ? s->last_error : "no packets");
+        return AITAG_ERR_MEDIA;
+    }
+    if (s->probe.kind == AITAG_MEDIA_VIDEO && s->probe.duration > 0 &&
+        target_time(s) < s->probe.duration && s->last_t < s->probe.duration - tail)
+        s->truncated = 1;
+    if (s->decode_errors)
+        aitag_log(AITAG_LOG_DEBUG, "media", "event=decode_errors n=%lld last=\"%s\"",
+                  (long long)s->decode_errors, s->last_error);
+    return 0;
+}
+
+static int emit(struct aitag_sampler *s, double t, struct aitag_frame **out)
+{
+    int rc;
+    AVRational sar = av_guess_sample_aspect_ratio(s->in.fmt, s->in.st, s->frame);
+
+    rc = frame_converter_run(&s->conv, s->frame, sar, s->probe.rotation, t, out, s->err,
+                             sizeof s->err);
+    av_frame_unref(s->frame);
+    if (rc < 0)
+        return rc;
+    s->emitted++;
+    if (s->probe.kind == AITAG_MEDIA_IMAGE)
+        s->done = 1;
+    while (target_time(s) <= t + s->eps)
+        s->k++;
+    return 1;
+}
+
+int aitag_sampler_next(struct aitag_sampler *s, struct aitag_frame **out)
+{
+    double target;
+    int rc;
+
+    *out = NULL;
+    if (!s)
+        return AITAG_ERR_INVALID;
+    if (s->done)
+        return s->err[0] ? AITAG_ERR_MEDIA : 0;
+    target = s->probe.kind == AITAG_MEDIA_IMAGE ? 0.0 : target_time(s);
+    if (s->probe.kind == AITAG_MEDIA_VIDEO && s->probe.duration > 0 &&
+        target >= s->probe.duration) {
+        s->done = 1;
+        return 0;
+    }
+    maybe_seek(s, target);
+    for (;;) {
+        rc = avcodec_receive_frame(s->dec, s->frame);
+        if (rc == 0) {
+            double t = s->probe.kind == AITAG_MEDIA_IMAGE ? 0.0 : frame_time(s, s->frame);
+
+            s->decoded++;
+            s->last_t = t;
+            if (t + s->eps >= target)
+                return emit(s, t, out);
+            av_frame_unref(s->frame);
+        } else if (rc == AVERROR(EAGAIN)) {
+            if (feed(s, target) < 0)
+                return finish(s);
+        } else if (rc == AVERROR_EOF) {
+            return finish(s);
+        } else {
+            note_error(s, rc);
+            if (s->decode_errors > 100000) /* a decoder stuck on errors: give up */
+                return finish(s);
+        }
+    }
+}
+
+const struct aitag_probe *aitag_sampler_probe(const struct aitag_sampler *s)
+{
+    return s ? &s->probe : NULL;
+}
+
+const char *aitag_sampler_strategy(const struct aitag_sampler *s)
+{
+    return s && s->seek_mode ? "seek" : "sequential";
+}
+
+int aitag_sampler_truncated(const struct aitag_sampler *s)
+{
+    return s ? s->truncated : 0;
+}
+
+const char *aitag_sampler_errmsg(const struct aitag_sampler *s)
+{
+    return s && s->err[0] ? s->err : "";
+}
+
+void aitag_sampler_close(struct aitag_sampler *s)
+{
+    if (!s)
+        return;
+    frame_converter_free(&s->conv);
+    av_frame_free(&s->frame);
+    av_packet_free(&s->pkt);
+    avcodec_free_context(&s->dec);
+    media_input_close(&s->in);
+    free(s);
+}

@@ -1,0 +1,102 @@
+/*
+ * decode.c - the decoder thread: samples every planned file into the frame queue.
+ *
+ * It asks the sampler for the union of the views that the file's pending analyzers need, so
+ * each frame is decoded once and scaled once per distinct input size. It ends every item with
+ * an END message carrying how sampling went, and closes the queue when all items are done or
+ * the run is cancelled; inference never waits on a thread that has quit.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tagger_int.h"
+
+static void sample_item(struct aitag_tagger *t, size_t idx)
+{
+    struct work *w = &t->works[idx];
+    struct aitag_view_spec views[AITAG_MAX_VIEWS];
+    struct aitag_sampler_params sp = aitag_sampler_default_params();
+    struct aitag_sampler *s = NULL;
+    struct msg *end = calloc(1, sizeof *end);
+    size_t nv = 0;
+    double t0 = aitag_now();
+    int rc;
+
+    if (!end)
+        return; /* out of memory: the item is reported failed by the consumer's bookkeeping */
+    end->kind = MSG_END;
+    end->item = idx;
+    for (size_t i = 0; i < t->n_ops; i++) {
+        struct aitag_view_spec v[AITAG_MAX_VIEWS];
+        size_t n;
+        if (!w->need[i])
+            continue;
+        n = t->ops[i]->views(t->state[i], v, AITAG_MAX_VIEWS);
+        for (size_t k = 0; k < n && nv < AITAG_MAX_VIEWS; k++)
+            views[nv++] = v[k];
+    }
+    sp.interval = t->p.interval;
+    sp.threads = t->decode_threads;
+    sp.views = views;
+    sp.n_views = nv;
+    sp.strategy = t->p.sampler_strategy;
+    rc = aitag_sampler_open(w->path, &sp, &s, end->error, sizeof end->error);
+    if (rc < 0)
+        goto done;
+    end->probe = *aitag_sampler_probe(s);
+    aitag_fmt(end->strategy, sizeof end->strategy, "%s", aitag_sampler_strategy(s));
+    for (;;) {
+        struct aitag_frame *f = NULL;
+        struct msg *m;
+
+        if (t->p.cancel && *t->p.cancel) {
+            rc = AITAG_ERR_CANCELED;
+            aitag_fmt(end->error, sizeof end->error, "canceled");
+            break;
+        }
+        rc = aitag_sampler_next(s, &f);
+        if (rc <= 0) {
+            if (rc < 0)
+                aitag_fmt(end->error, sizeof end->error, "%s", aitag_sampler_errmsg(s));
+            break;
+        }
+        m = calloc(1, sizeof *m);
+        if (!m) {
+            aitag_frame_free(f);
+            rc = AITAG_ERR_NOMEM;
+            aitag_fmt(end->error, sizeof end->error, "out of memory");
+            break;
+        }
+        m->kind = MSG_FRAME;
+        m->item = idx;
+        m->frame = f;
+        if (queue_push(&t->q, m) < 0) {
+            aitag_frame_free(f);
+            free(m);
+            rc = AITAG_ERR_CANCELED;
+            break;
+        }
+    }
+    end->truncated = rc == 0 && aitag_sampler_truncated(s);
+done:
+    end->rc = rc;
+    end->decode_seconds = aitag_now() - t0;
+    aitag_sampler_close(s);
+    if (queue_push(&t->q, end) < 0)
+        free(end);
+}
+
+void *tagger_decode_main(void *arg)
+{
+    struct aitag_tagger *t = arg;
+
+    for (size_t i = 0; i < t->n_works; i++) {
+        if (t->p.cancel && *t->p.cancel)
+            break;
+        if (t->works[i].error[0] || t->works[i].n_need == 0)
+            continue;
+        sample_item(t, i);
+    }
+    queue_close(&t->q);
+    return NULL;
+}

@@ -1,0 +1,66 @@
+/* tagger_int.h - the tagger's state, shared by plan.c, decode.c and tagger.c. */
+#ifndef AITAG_TAGGER_INT_H
+#define AITAG_TAGGER_INT_H
+
+#include <pthread.h>
+
+#include "aitag/analyzer.h"
+#include "aitag/infer.h"
+#include "aitag/pipeline.h"
+#include "queue.h"
+#include "walk.h"
+
+#define MAX_ANALYZERS 16
+
+struct work {
+    const char *path;        /* borrowed from the walk list */
+    char error[512];         /* planning failure; "" if none */
+    int64_t size, mtime_ns;
+    char fingerprint[17];
+    int64_t media_id;        /* 0 when new */
+    int need[MAX_ANALYZERS]; /* 1: analyzer i must run on this item */
+    int n_need;
+    struct aitag_probe probe;
+    int probed;
+};
+
+enum msg_kind { MSG_FRAME, MSG_END };
+
+struct msg {
+    enum msg_kind kind;
+    size_t item;
+    struct aitag_frame *frame; /* MSG_FRAME: owned by the message */
+    /* MSG_END: how sampling went */
+    int rc;
+    char error[512];
+    struct aitag_probe probe;
+    int truncated;
+    char strategy[16];
+    double decode_seconds;
+};
+
+struct aitag_tagger {
+    struct aitag_tagger_params p;
+    struct aitag_infer *infer;
+    struct aitag_policy *policy;
+    struct aitag_catalog *catalog; /* NULL in a dry run without a catalog file */
+    const struct aitag_analyzer_ops *ops[MAX_ANALYZERS];
+    void *state[MAX_ANALYZERS];
+    char *keys[MAX_ANALYZERS];
+    size_t n_ops;
+    int decode_threads, infer_threads;
+    char errmsg[512];
+    /* per run */
+    struct walk_list walk;
+    struct work *works;
+    size_t n_works;
+    struct queue q;
+    double started;
+};
+
+/* plan.c: fills works[] from the walk list and the catalog. */
+int tagger_plan(struct aitag_tagger *t);
+/* decode.c: the decoder thread's body (arg = the tagger). */
+void *tagger_decode_main(void *arg);
+
+#endif

@@ -1,0 +1,204 @@
+/*
+ * walk.c - turning arguments into files: folders recursively, symlinks followed with loop
+ * detection, results sorted for a deterministic order.
+ *
+ * Every folder on the current descent path is remembered by (device, inode); a symlink that
+ * leads back into one of them is a loop and is reported as an entry with an error rather than
+ * followed. A path that can't be read becomes an error entry too, so the caller reports it and
+ * goes on with the rest.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "aitag/common.h"
+#include "aitag/media.h"
+#include "walk.h"
+
+struct dir_id {
+    dev_t dev;
+    ino_t ino;
+};
+
+static int add(struct walk_list *l, const char *path, const char *error)
+{
+    struct walk_entry e = {strdup(path), error ? strdup(error) : NULL};
+
+    if (!e.path || (error && !e.error))
+        goto fail;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct walk_entry *g = realloc(l->items, cap * sizeof *g);
+        if (!g)
+            goto fail;
+        l->items = g, l->cap = cap;
+    }
+    l->items[l->n++] = e;
+    return 0;
+fail:
+    free(e.path), free(e.error);
+    return AITAG_ERR_NOMEM;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int walk_dir(struct walk_list *l, const char *dir, struct dir_id *chain, int depth)
+{
+    DIR *d;
+    struct dirent *de;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+
+    if (depth >= 64)
+        return add(l, dir, "folder nesting too deep (symlink loop?)");
+    d = opendir(dir);
+    if (!d) {
+        char msg[128];
+        return add(l, dir, aitag_fmt(msg, sizeof msg, "cannot open folder: %s", strerror(errno)));
+    }
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue; /* ".", "..", and hidden entries */
+        if (n == cap) {
+            char **g = realloc(names, (cap = cap ? cap * 2 : 32) * sizeof *g);
+            if (!g) {
+                rc = AITAG_ERR_NOMEM;
+                goto out;
+            }
+            names = g;
+        }
+        if (!(names[n] = strdup(de->d_name))) {
+            rc = AITAG_ERR_NOMEM;
+            goto out;
+        }
+        n++;
+    }
+    qsort(names, n, sizeof *names, cmp_str);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char child[PATH_MAX];
+        struct stat st;
+        int len = snprintf(child, sizeof child, "%s/%s", dir, names[i]);
+
+        if (len < 0 || (size_t)len >= sizeof child) {
+            rc = add(l, names[i], "path too long");
+            continue;
+        }
+        if (stat(child, &st) != 0) {
+            struct stat lst;
+            char msg[128];
+            if (lstat(child, &lst) == 0 && S_ISLNK(lst.st_mode))
+                rc = add(l, child, errno == ELOOP ? "symlink loop" : "broken symlink");
+            else if (aitag_media_has_known_extension(child))
+                rc = add(l, child, aitag_fmt(msg, sizeof msg, "%s", strerror(errno)));
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            int loop = 0;
+            for (int k = 0; k <= depth; k++)
+                if (chain[k].dev == st.st_dev && chain[k].ino == st.st_ino)
+                    loop = 1;
+            if (loop) {
+                rc = add(l, child, "symlink loop (folder leads back to a parent)");
+                continue;
+            }
+            chain[depth + 1] = (struct dir_id){st.st_dev, st.st_ino};
+            rc = walk_dir(l, child, chain, depth + 1);
+        } else if (S_ISREG(st.st_mode) && aitag_media_has_known_extension(child)) {
+            rc = add(l, child, NULL);
+        }
+    }
+out:
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    closedir(d);
+    return rc;
+}
+
+/* Makes path absolute and drops "." components and duplicate or trailing slashes, without
+ * resolving symlinks (the user's path is the item's identity). */
+static int absolute(const char *path, char *out, size_t len)
+{
+    char cwd[PATH_MAX], tmp[PATH_MAX * 2];
+    size_t o = 0;
+    int n;
+
+    if (path[0] == '/')
+        n = snprintf(tmp, sizeof tmp, "%s", path);
+    else if (getcwd(cwd, sizeof cwd))
+        n = snprintf(tmp, sizeof tmp, "%s/%s", cwd, path);
+    else
+        return -1;
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        return -1;
+    for (const char *p = tmp; *p;) {
+        const char *seg;
+        size_t sl;
+        while (*p == '/')
+            p++;
+        seg = p;
+        while (*p && *p != '/')
+            p++;
+        sl = (size_t)(p - seg);
+        if (sl == 0 || (sl == 1 && seg[0] == '.'))
+            continue;
+        if (sl == 2 && seg[0] == '.' && seg[1] == '.') {
+            while (o > 0 && out[o - 1] != '/')
+                o--;
+            if (o > 0)
+                o--;
+            continue;
+        }
+        if (o + sl + 2 > len)
+            return -1;
+        out[o++] = '/';
+        memcpy(out + o, seg, sl);
+        o += sl;
+    }
+    if (o == 0)
+        out[o++] = '/';
+    out[o] = '\0';
+    return 0;
+}
+
+int walk_path(struct walk_list *l, const char *path)
+{
+    char abs[PATH_MAX];
+    struct stat st;
+    struct dir_id chain[65];
+
+    if (absolute(path, abs, sizeof abs) < 0)
+        return add(l, path, "path too long");
+    if (stat(abs, &st) != 0) {
+        char msg[160];
+        if (errno == ELOOP)
+            return add(l, abs, "symlink loop");
+        return add(l, abs, aitag_fmt(msg, sizeof msg, "%s", strerror(errno)));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        chain[0] = (struct dir_id){st.st_dev, st.st_ino};
+        return walk_dir(l, abs, chain, 0);
+    }
+    if (!S_ISREG(st.st_mode))
+        return add(l, abs, "not a regular file");
+    return add(l, abs, NULL);
+}
+
+void walk_list_free(struct walk_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->items[i].path);
+        free(l->items[i].error);
+    }
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}

@@ -1,0 +1,23 @@
+/* walk.h - expanding command-line paths into the list of media files to consider. */
+#ifndef AITAG_PIPELINE_WALK_H
+#define AITAG_PIPELINE_WALK_H
+
+#include <stddef.h>
+
+struct walk_entry {
+    char *path;  /* absolute, normalised; owned */
+    char *error; /* owned; non-NULL when the entry can't be used (missing, loop, ...) */
+};
+
+struct walk_list {
+    struct walk_entry *items;
+    size_t n, cap;
+};
+
+/* Appends the files named by path: a file as itself (whatever its extension), a folder
+ * recursively (files with a known media extension, sorted, hidden entries skipped). Problems
+ * become entries with an error. Returns 0 or AITAG_ERR_NOMEM. */
+int walk_path(struct walk_list *l, const char *path);
+void walk_list_free(struct walk_list *l);
+
+#endif

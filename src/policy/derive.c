@@ -1,0 +1,271 @@
+/*
+ * derive.c - evidence to tags, markers and text lines.
+ *
+ * Evidence is grouped by (analyzer, label). For each group the frames that count are those
+ * whose best confidence meets the tag's threshold; each such frame stands for the interval
+ * [t, t + sampling interval) clipped to the media's duration. Neighbouring hits closer than
+ * max_gap merge into segments; segments long enough become markers; the total hit time decides
+ * the video-level tag. Text evidence becomes lines: the same line (compared case-insensitively
+ * with whitespace removed, since OCR drops spaces) seen in nearby frames becomes one entry
+ * with a start and an end. Everything is deterministic: outputs are sorted.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy_int.h"
+
+struct hit {
+    double t;
+    float conf;
+};
+
+static int cmp_hit(const void *a, const void *b)
+{
+    const struct hit *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return (x->conf > y->conf) ? -1 : (x->conf < y->conf);
+}
+
+static const struct aitag_sampling *sampling_for(const struct aitag_derive_input *in,
+                                                 const char *analyzer)
+{
+    for (size_t i = 0; i < in->n_sampling; i++)
+        if (in->sampling[i].analyzer && analyzer && strcmp(in->sampling[i].analyzer, analyzer) == 0)
+            return &in->sampling[i];
+    return NULL;
+}
+
+/* Sorts hits by time and keeps the best confidence per frame time. Returns the new count. */
+static size_t unique_frames(struct hit *h, size_t n)
+{
+    size_t k = 0;
+
+    qsort(h, n, sizeof *h, cmp_hit);
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || fabs(h[k - 1].t - h[i].t) > 1e-6)
+            h[k++] = h[i];
+    return k;
+}
+
+static int derive_label(const struct aitag_policy *p, const struct aitag_derive_input *in,
+                        const char *analyzer, const char *label, struct aitag_result *out)
+{
+    struct aitag_rule rule = policy_rule_for(p, label);
+    const struct aitag_sampling *s = sampling_for(in, analyzer);
+    const struct tag_map *map = policy_find_map(p, label);
+    const char *parent = (map && map->parent) ? map->parent : p->parent;
+    double interval = s ? s->interval : 0, total = 0, sum = 0;
+    struct hit *h = NULL;
+    size_t n = 0, k;
+    char *name = policy_tag_name(p, label);
+    int rc = 0;
+
+    if (!name)
+        return 0; /* excluded by the white/black lists */
+    h = malloc((in->n_evidence + 1) * sizeof *h);
+    if (!h) {
+        rc = AITAG_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < in->n_evidence; i++) {
+        const struct aitag_evidence *e = &in->evidence[i];
+        if (strcmp(e->analyzer, analyzer) == 0 && strcmp(e->label, label) == 0 &&
+            e->confidence >= rule.threshold)
+            h[n++] = (struct hit){e->t, e->confidence};
+    }
+    k = unique_frames(h, n);
+    if (k == 0)
+        goto out;
+    for (size_t i = 0; i < k; i++)
+        sum += h[i].conf;
+    if (in->is_image || in->duration <= 0) {
+        float best = 0;
+        for (size_t i = 0; i < k; i++)
+            best = h[i].conf > best ? h[i].conf : best;
+        rc = aitag_result_add_tag(out, name, parent, label, best, 1.0f);
+        goto out;
+    }
+    if (interval <= 0)
+        interval = 1;
+    /* Segments of merged hits: [start, end) with per-segment mean confidence. */
+    {
+        double min_marker = fmin(rule.min_marker_duration, in->duration);
+        double required = fmin(rule.required_duration, in->duration / 2);
+        double seg_start = h[0].t, seg_end = fmin(h[0].t + interval, in->duration);
+        double seg_sum = h[0].conf;
+        int seg_n = 1;
+
+        for (size_t i = 1; i <= k; i++) {
+            double t = i < k ? h[i].t : INFINITY;
+            if (i < k && t - seg_end <= rule.max_gap) {
+                seg_end = fmax(seg_end, fmin(t + interval, in->duration));
+                seg_sum += h[i].conf, seg_n++;
+                continue;
+            }
+            total += seg_end - seg_start;
+            if (rule.markers && seg_end - seg_start >= min_marker - 1e-9) {
+                rc = aitag_result_add_marker(out, name, seg_start, seg_end,
+                                             (float)(seg_sum / seg_n));
+                if (rc < 0)
+                    goto out;
+            }
+            if (i < k) {
+                seg_start = t, seg_end = fmin(t + interval, in->duration);
+                seg_sum = h[i].conf, seg_n = 1;
+            }
+        }
+        if (total + 1e-9 >= required) {
+            float coverage = s && s->n_frames > 0 ? (float)k / (float)s->n_frames : 0;
+            rc = aitag_result_add_tag(out, name, parent, label, (float)(sum / k),
+                                      coverage > 1 ? 1 : coverage);
+        }
+    }
+out:
+    free(h);
+    free(name);
+    return rc;
+}
+
+/* Whitespace-free lower-case form used to decide that two OCR reads are the same line. */
+static char *text_norm(const char *s)
+{
+    char *n = malloc(strlen(s) + 1), *d = n;
+
+    if (!n)
+        return NULL;
+    for (; *s; s++)
+        if (!isspace((unsigned char)*s))
+            *d++ = (char)tolower((unsigned char)*s);
+    *d = '\0';
+    return n;
+}
+
+struct line {
+    const struct aitag_evidence *best;
+    char *norm;
+    double start, end;
+    float conf_sum;
+    int n;
+};
+
+static int cmp_line(const void *a, const void *b)
+{
+    const struct line *x = a, *y = b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    return strcmp(x->norm, y->norm);
+}
+
+static int cmp_ev_time(const void *a, const void *b)
+{
+    const struct aitag_evidence *x = *(const struct aitag_evidence *const *)a;
+    const struct aitag_evidence *y = *(const struct aitag_evidence *const *)b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    if (x->has_box && y->has_box && fabsf(x->box.y - y->box.y) > 1e-4f)
+        return x->box.y < y->box.y ? -1 : 1;
+    return x->has_box && y->has_box ? (x->box.x > y->box.x) - (x->box.x < y->box.x) : 0;
+}
+
+static int derive_texts(const struct aitag_policy *p, const struct aitag_derive_input *in,
+                        struct aitag_result *out)
+{
+    const struct aitag_evidence **ev = NULL;
+    struct line *lines = NULL;
+    size_t n = 0, n_lines = 0;
+    int rc = AITAG_ERR_NOMEM;
+
+    ev = malloc((in->n_evidence + 1) * sizeof *ev);
+    lines = calloc(in->n_evidence + 1, sizeof *lines);
+    if (!ev || !lines)
+        goto out;
+    for (size_t i = 0; i < in->n_evidence; i++) {
+        const struct aitag_evidence *e = &in->evidence[i];
+        struct aitag_rule r = policy_rule_for(p, e->label);
+        if (e->text && e->text[0] && e->confidence >= r.threshold)
+            ev[n++] = e;
+    }
+    qsort(ev, n, sizeof *ev, cmp_ev_time);
+    for (size_t i = 0; i < n; i++) {
+        const struct aitag_sampling *s = sampling_for(in, ev[i]->analyzer);
+        double interval = (s && s->interval > 0) ? s->interval : 0;
+        double end = in->is_image ? 0 : fmin(ev[i]->t + interval, in->duration);
+        struct aitag_rule r = policy_rule_for(p, ev[i]->label);
+        char *norm = text_norm(ev[i]->text);
+        size_t j;
+
+        if (!norm)
+            goto out;
+        for (j = 0; j < n_lines; j++)
+            if (strcmp(lines[j].norm, norm) == 0 && ev[i]->t - lines[j].end <= r.max_gap)
+                break;
+        if (j == n_lines) {
+            lines[n_lines++] = (struct line){ev[i], norm, ev[i]->t, end, 0, 0};
+        } else {
+            free(norm);
+            lines[j].end = fmax(lines[j].end, end);
+            if (ev[i]->confidence > lines[j].best->confidence)
+                lines[j].best = ev[i];
+        }
+        lines[j].conf_sum += ev[i]->confidence;
+        lines[j].n++;
+    }
+    qsort(lines, n_lines, sizeof *lines, cmp_line);
+    for (size_t j = 0; j < n_lines; j++) {
+        rc = aitag_result_add_text(out, lines[j].start, lines[j].end, lines[j].best->text,
+                                   lines[j].conf_sum / (float)lines[j].n);
+        if (rc < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    for (size_t j = 0; j < n_lines; j++)
+        free(lines[j].norm);
+    free(lines);
+    free(ev);
+    return rc;
+}
+
+static int cmp_tag(const void *a, const void *b)
+{
+    return strcmp(((const struct aitag_tag_result *)a)->name,
+                  ((const struct aitag_tag_result *)b)->name);
+}
+
+static int cmp_marker(const void *a, const void *b)
+{
+    const struct aitag_marker_result *x = a, *y = b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    return strcmp(x->tag, y->tag);
+}
+
+int aitag_policy_derive(const struct aitag_policy *p, const struct aitag_derive_input *in,
+                        struct aitag_result *out)
+{
+    int rc = 0;
+
+    for (size_t i = 0; i < in->n_evidence && rc == 0; i++) {
+        const struct aitag_evidence *e = &in->evidence[i];
+        size_t j;
+        /* First occurrence of this (analyzer, label) pair handles the whole group. */
+        for (j = 0; j < i; j++)
+            if (strcmp(in->evidence[j].label, e->label) == 0 &&
+                strcmp(in->evidence[j].analyzer, e->analyzer) == 0)
+                break;
+        if (j == i)
+            rc = derive_label(p, in, e->analyzer, e->label, out);
+    }
+    if (rc == 0)
+        rc = derive_texts(p, in, out);
+    if (rc < 0) {
+        aitag_result_clear(out);
+        return rc;
+    }
+    qsort(out->tags, out->n_tags, sizeof *out->tags, cmp_tag);
+    qsort(out->markers, out->n_markers, sizeof *out->markers, cmp_marker);
+    return 0;
+}

@@ -1,0 +1,36 @@
+/* policy_int.h - the policy's internals, shared by rules.c (loading) and derive.c. */
+#ifndef AITAG_POLICY_INT_H
+#define AITAG_POLICY_INT_H
+
+#include "aitag/policy.h"
+
+#define POLICY_DERIVE_VERSION 1
+
+struct tag_map {
+    char *label;  /* raw label this entry is for */
+    char *name;   /* NULL: keep the label */
+    char *parent; /* NULL: the policy's parent */
+    int has_threshold, has_min_marker, has_max_gap, has_required, has_markers;
+    struct aitag_rule rule;
+};
+
+struct aitag_policy {
+    struct aitag_rule defaults;
+    char *prefix, *suffix, *parent;
+    char **whitelist;
+    size_t n_whitelist;
+    char **blacklist;
+    size_t n_blacklist;
+    struct tag_map *maps;
+    size_t n_maps;
+    char key[65];
+};
+
+/* The rule and names for one label, resolving per-tag overrides. */
+const struct tag_map *policy_find_map(const struct aitag_policy *p, const char *label);
+struct aitag_rule policy_rule_for(const struct aitag_policy *p, const char *label);
+/* The final tag name for a label (caller frees), or NULL when lists exclude it. */
+char *policy_tag_name(const struct aitag_policy *p, const char *label);
+void policy_update_key(struct aitag_policy *p);
+
+#endif

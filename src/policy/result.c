@@ -1,0 +1,89 @@
+/*
+ * result.c - growing and freeing struct aitag_result. Every string is owned by the result.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "aitag/policy.h"
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+
+int aitag_result_add_tag(struct aitag_result *r, const char *name, const char *parent,
+                         const char *label, float confidence, float coverage)
+{
+    struct aitag_tag_result t = {strdup(name), dup_or_null(parent), dup_or_null(label),
+                                 confidence, coverage};
+
+    if (!t.name || (parent && !t.parent) || (label && !t.label))
+        goto fail;
+    {
+        void *g = realloc(r->tags, (r->n_tags + 1) * sizeof *r->tags);
+        if (!g)
+            goto fail;
+        r->tags = g;
+    }
+    r->tags[r->n_tags++] = t;
+    return 0;
+fail:
+    free(t.name), free(t.parent), free(t.label);
+    return AITAG_ERR_NOMEM;
+}
+
+int aitag_result_add_marker(struct aitag_result *r, const char *tag, double start, double end,
+                            float confidence)
+{
+    char *t = strdup(tag);
+
+    if (!t)
+        return AITAG_ERR_NOMEM;
+    {
+        void *g = realloc(r->markers, (r->n_markers + 1) * sizeof *r->markers);
+        if (!g) {
+            free(t);
+            return AITAG_ERR_NOMEM;
+        }
+        r->markers = g;
+    }
+    r->markers[r->n_markers++] = (struct aitag_marker_result){t, start, end, confidence};
+    return 0;
+}
+
+int aitag_result_add_text(struct aitag_result *r, double start, double end, const char *text,
+                          float confidence)
+{
+    char *t = strdup(text);
+
+    if (!t)
+        return AITAG_ERR_NOMEM;
+    {
+        void *g = realloc(r->texts, (r->n_texts + 1) * sizeof *r->texts);
+        if (!g) {
+            free(t);
+            return AITAG_ERR_NOMEM;
+        }
+        r->texts = g;
+    }
+    r->texts[r->n_texts++] = (struct aitag_text_result){start, end, t, confidence};
+    return 0;
+}
+
+void aitag_result_clear(struct aitag_result *r)
+{
+    for (size_t i = 0; i < r->n_tags; i++) {
+        free(r->tags[i].name);
+        free(r->tags[i].parent);
+        free(r->tags[i].label);
+    }
+    for (size_t i = 0; i < r->n_markers; i++)
+        free(r->markers[i].tag);
+    for (size_t i = 0; i < r->n_texts; i++)
+        free(r->texts[i].text);
+    free(r->tags);
+    free(r->markers);
+    free(r->texts);
+    memset(r, 0, sizeof *r);
+}
