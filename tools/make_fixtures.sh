@@ -76,10 +76,10 @@ im_strip=(-strip -define png:exclude-chunks=date,time)
 still() {
     local name=$1 src=$2 crop=$3 w=$4 h=$5
     if [ -n "$crop" ]; then
-        convert "$src" -crop "$crop" +repage -resize "${w}x${h}!" "$work/$name.ppm"
+        convert "$src" -crop "$crop" +repage -resize "${w}x${h}!" -depth 8 "$work/$name.ppm"
     else
         convert "$src" -resize "${w}x${h}^" -gravity center -extent "${w}x${h}" \
-            "$work/$name.ppm"
+            -depth 8 "$work/$name.ppm"
     fi
 }
 
@@ -87,13 +87,13 @@ still() {
 card() {
     local name=$1 w=$2 h=$3 bg=$4 fg=$5 pt=$6
     shift 6
-    local n=$# i=0 gap=$((pt * 3 / 2)) args=()
+    local n=$# i=0 gap=$((pt * 3 / 2)) args=() line
     for line in "$@"; do
         args+=(-annotate "+0+$(((2 * i - n + 1) * gap / 2))" "$line")
         i=$((i + 1))
     done
     convert -size "${w}x${h}" "xc:$bg" -font "$font" -pointsize "$pt" -fill "$fg" \
-        -gravity center "${args[@]}" "$work/$name.ppm"
+        -gravity center "${args[@]}" -depth 8 "$work/$name.ppm"
 }
 
 # label NAME BASE POINTSIZE TEXT: TEXT in dark letters on a light box over still BASE.
@@ -102,7 +102,7 @@ label() {
     convert -background '#f3f0e6' -fill '#161616' -font "$font" -pointsize "$pt" \
         "label:$text" -bordercolor '#f3f0e6' -border "$((pt / 2))x$((pt / 4))" "$work/$name.box.ppm"
     convert "$work/$base.ppm" "$work/$name.box.ppm" -gravity south -geometry "+0+$((pt * 2))" \
-        -composite "$work/$name.ppm"
+        -composite -depth 8 "$work/$name.ppm"
 }
 
 #
@@ -139,7 +139,7 @@ encode() {
         local dur frames filter
         dur=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
         frames=$(awk -v d="$dur" -v r="$v_fps" 'BEGIN { printf "%d", d * r + 0.5 }')
-        inputs+=(-loop 1 -framerate "$v_fps" -t "$dur" -i "$work/$img.ppm")
+        inputs+=(-framerate "$v_fps" -i "$work/$img.ppm")
         case $motion in
         still) filter="scale=${v_w}:${v_h}" ;;
         pan) filter="crop=${v_w}:${v_h}:'floor((iw-ow)*n/$frames)':'floor((ih-oh)*n/(2*$frames))'" ;;
@@ -147,7 +147,7 @@ encode() {
         noise) filter="scale=${v_w}:${v_h},noise=alls=7:allf=t" ;;
         *) die "unknown motion $motion" ;;
         esac
-        chains+="[$k:v]$filter,setsar=1,format=$pixfmt[v$k];"
+        chains+="[$k:v]format=$pixfmt,loop=loop=$((frames - 1)):size=1:start=0,$filter,setsar=1[v$k];"
         labels+="[v$k]"
         k=$((k + 1))
     done
@@ -271,7 +271,7 @@ card gameover_480p 640 480 '#efece2' '#121212' 80 'GAME OVER'
 video mixed_480p_mjpeg.avi 640 480 25
 seg f3_480p 0 14.4 noise 2
 seg gameover_480p 14.4 20 still 0 'GAME OVER'
-encode mixed_480p_mjpeg.avi mjpeg avi 0 yuvj420p -c:v mjpeg -q:v 5
+encode mixed_480p_mjpeg.avi mjpeg avi 0 yuvj420p -c:v mjpeg -q:v 7
 
 # Portrait video as phones store it: 1280x720 frames turned 90 degrees counter-clockwise, and a
 # display matrix saying "rotate 90 degrees clockwise to show" (legacy mov tag rotate=90; ffprobe

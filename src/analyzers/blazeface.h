@@ -51,6 +51,20 @@ size_t blazeface_decode(const float *scores, const float *regs, const float *anc
  * best one's), and drops them. Works in place on d[0..n); returns the count kept, best first. */
 size_t blazeface_weighted_nms(struct blazeface_det *d, size_t n, float iou);
 
+/* Mirrors detections left-right in place (x -> 1 - x), swapping the left and right eye and
+ * ear keypoints so that they keep their meaning. */
+void blazeface_mirror(struct blazeface_det *d, size_t n);
+
+/* Fuses the detections of an image (a) with those of its mirror image (b, already mirrored
+ * back) into out (room for na + nb): pairs overlapping by more than iou are averaged (weights =
+ * scores) with score (sa + sb) / 2; a detection without a partner scores half its own. Keeps
+ * those scoring at least threshold, merged by weighted NMS; returns their count, best first.
+ * Decoding both passes at a floor of 2 * threshold - 1 loses nothing: a detection whose partner
+ * fell below that floor cannot reach the threshold even with a perfect score of its own. */
+size_t blazeface_fuse_flip(const struct blazeface_det *a, size_t na,
+                           const struct blazeface_det *b, size_t nb, float iou, float threshold,
+                           struct blazeface_det *out);
+
 /* Intersection over union of two detections' boxes. */
 float blazeface_iou(const struct blazeface_det *a, const struct blazeface_det *b);
 

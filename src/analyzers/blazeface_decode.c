@@ -145,3 +145,76 @@ size_t blazeface_weighted_nms(struct blazeface_det *d, size_t n, float iou)
     }
     return kept;
 }
+
+void blazeface_mirror(struct blazeface_det *d, size_t n)
+{
+    /* MediaPipe order: right eye, left eye, nose, mouth, right ear, left ear. */
+    static const int swap[BLAZEFACE_KEYPOINTS] = {1, 0, 2, 3, 5, 4};
+
+    for (size_t i = 0; i < n; i++) {
+        float kp[2 * BLAZEFACE_KEYPOINTS], x0 = d[i].xmin;
+        d[i].xmin = 1.0f - d[i].xmax;
+        d[i].xmax = 1.0f - x0;
+        for (int k = 0; k < BLAZEFACE_KEYPOINTS; k++) {
+            kp[2 * swap[k]] = 1.0f - d[i].kp[2 * k];
+            kp[2 * swap[k] + 1] = d[i].kp[2 * k + 1];
+        }
+        memcpy(d[i].kp, kp, sizeof kp);
+    }
+}
+
+static struct blazeface_det average2(const struct blazeface_det *a, const struct blazeface_det *b)
+{
+    struct blazeface_det r;
+    float wa = a->score / (a->score + b->score), wb = 1.0f - wa;
+
+    r.score = (a->score + b->score) * 0.5f;
+    r.xmin = wa * a->xmin + wb * b->xmin;
+    r.ymin = wa * a->ymin + wb * b->ymin;
+    r.xmax = wa * a->xmax + wb * b->xmax;
+    r.ymax = wa * a->ymax + wb * b->ymax;
+    for (int k = 0; k < 2 * BLAZEFACE_KEYPOINTS; k++)
+        r.kp[k] = wa * a->kp[k] + wb * b->kp[k];
+    return r;
+}
+
+size_t blazeface_fuse_flip(const struct blazeface_det *a, size_t na,
+                           const struct blazeface_det *b, size_t nb, float iou, float threshold,
+                           struct blazeface_det *out)
+{
+    unsigned char used[BLAZEFACE_ANCHORS] = {0};
+    size_t n = 0, i, j;
+
+    if (nb > BLAZEFACE_ANCHORS)
+        nb = BLAZEFACE_ANCHORS; /* decode never yields more */
+    /* a and b come out of NMS best first, so greedy pairing takes strong pairs first. */
+    for (i = 0; i < na; i++) {
+        size_t best = nb;
+        float best_iou = iou;
+        for (j = 0; j < nb; j++) {
+            float o = used[j] ? 0.0f : blazeface_iou(&a[i], &b[j]);
+            if (o > best_iou) {
+                best_iou = o;
+                best = j;
+            }
+        }
+        if (best < nb) {
+            used[best] = 1;
+            out[n] = average2(&a[i], &b[best]);
+        } else {
+            out[n] = a[i];
+            out[n].score *= 0.5f;
+        }
+        if (out[n].score >= threshold)
+            n++;
+    }
+    for (j = 0; j < nb; j++) {
+        if (used[j])
+            continue;
+        out[n] = b[j];
+        out[n].score *= 0.5f;
+        if (out[n].score >= threshold)
+            n++;
+    }
+    return blazeface_weighted_nms(out, n, iou);
+}

@@ -30,14 +30,18 @@ struct faces {
     struct blazeface_params bp;
     const char *label;
     char key[256];
-    int max_batch;        /* frames per Run: the model's fixed batch, or FACES_MAX_BATCH */
+    int max_batch;        /* items per Run: the model's fixed batch, or FACES_MAX_BATCH */
     int fixed_batch;      /* 1 when the model needs exactly max_batch items per Run */
     size_t item_floats;   /* floats per batch item */
     float *input;         /* max_batch * item_floats */
     float anchors[2 * BLAZEFACE_ANCHORS];
     float scores[BLAZEFACE_ANCHORS];
     float regs[BLAZEFACE_ANCHORS * BLAZEFACE_REG_DIM];
-    struct blazeface_det dets[BLAZEFACE_ANCHORS];
+    int passes;           /* 1, or 2 with the mirrored view (params.flip) */
+    float floor;          /* per-pass decoding threshold */
+    size_t n_pass[2];
+    struct blazeface_det pass[2][BLAZEFACE_ANCHORS]; /* the current frame's passes */
+    struct blazeface_det dets[2 * BLAZEFACE_ANCHORS];
 };
 
 static const char *const faces_models[] = {FACES_MODEL, NULL};
@@ -88,6 +92,15 @@ static int faces_create(struct aitag_infer *inf, void **state, char *err, size_t
     f->bp.score_threshold = (float)aitag_model_param(f->model, "score_threshold", 0.5);
     f->bp.nms_iou = (float)aitag_model_param(f->model, "nms_iou", 0.3);
     f->bp.score_clip = (float)aitag_model_param(f->model, "score_clip", 100.0);
+    f->passes = aitag_model_param(f->model, "flip", 0) != 0 ? 2 : 1;
+    f->floor = f->bp.score_threshold;
+    if (f->passes == 2)
+        f->floor = f->bp.score_threshold * 2.0f - 1.0f > 0.05f ? f->bp.score_threshold * 2.0f - 1.0f
+                                                                : 0.05f;
+    if (strcmp(aitag_model_input_layout(f->model), "NHWC") != 0) {
+        snprintf(err, errlen, "faces: model %s must take NHWC input", FACES_MODEL);
+        goto out;
+    }
     labels = aitag_model_labels(f->model, &n_labels);
     f->label = n_labels ? labels[0] : "face";
     f->max_batch = aitag_model_max_batch(f->model);
@@ -101,8 +114,8 @@ static int faces_create(struct aitag_infer *inf, void **state, char *err, size_t
         f->max_batch = FACES_MAX_BATCH;
     f->item_floats = aitag_model_input_size(f->model);
     blazeface_anchors(f->anchors);
-    snprintf(f->key, sizeof f->key, "faces/v1 %s thr=%.2f nms=%.2f",
-             aitag_model_key(f->model), f->bp.score_threshold, f->bp.nms_iou);
+    snprintf(f->key, sizeof f->key, "faces/v1 %s thr=%.2f nms=%.2f flip=%d",
+             aitag_model_key(f->model), f->bp.score_threshold, f->bp.nms_iou, f->passes - 1);
     *state = f;
     f = NULL;
     rc = 0;
@@ -226,19 +239,74 @@ static int emit(struct faces *f, const struct aitag_frame *fr, const struct aita
     return 0;
 }
 
-/* Runs one batch of up to max_batch frames. */
-static int run_batch(struct faces *f, struct aitag_frame *const *frames,
-                     const struct aitag_view *const *views, size_t n,
+/* Mirrors one NHWC item left-right in place. */
+static void mirror_item(float *x, int w, int h)
+{
+    for (int y = 0; y < h; y++) {
+        float *row = x + (size_t)y * (size_t)w * 3;
+        for (int a = 0, b = w - 1; a < b; a++, b--) {
+            for (int c = 0; c < 3; c++) {
+                float t = row[3 * a + c];
+                row[3 * a + c] = row[3 * b + c];
+                row[3 * b + c] = t;
+            }
+        }
+    }
+}
+
+/* Decodes item b of a run's outputs into the pass slot, and once a frame's last pass is in,
+ * fuses the passes and emits the frame's faces. */
+static int take_item(struct faces *f, const struct aitag_tensor *outs,
+                     int seg[2][BLAZEFACE_LAYERS], size_t b, int pass,
+                     const struct aitag_frame *fr, const struct aitag_view *v,
+                     struct aitag_evidence_list *out)
+{
+    struct blazeface_params bp = f->bp;
+    size_t base = 0, n;
+
+    for (int l = 0; l < BLAZEFACE_LAYERS; l++) {
+        size_t cnt = blazeface_layer_count(l);
+        memcpy(f->scores + base, outs[seg[0][l]].data + b * cnt, cnt * sizeof(float));
+        memcpy(f->regs + base * BLAZEFACE_REG_DIM,
+               outs[seg[1][l]].data + b * cnt * BLAZEFACE_REG_DIM,
+               cnt * BLAZEFACE_REG_DIM * sizeof(float));
+        base += cnt;
+    }
+    bp.score_threshold = f->floor;
+    n = blazeface_decode(f->scores, f->regs, f->anchors, &bp, f->pass[pass]);
+    f->n_pass[pass] = blazeface_weighted_nms(f->pass[pass], n, bp.nms_iou);
+    if (pass == 1)
+        blazeface_mirror(f->pass[1], f->n_pass[1]);
+    if (pass < f->passes - 1)
+        return 0;
+    if (f->passes == 2) {
+        n = blazeface_fuse_flip(f->pass[0], f->n_pass[0], f->pass[1], f->n_pass[1], bp.nms_iou,
+                                f->bp.score_threshold, f->dets);
+        return emit(f, fr, v, f->dets, n, out);
+    }
+    return emit(f, fr, v, f->pass[0], f->n_pass[0], out);
+}
+
+/* Runs items [first, first + k) of the frames' item sequence (item i = frame i / passes, pass
+ * i % passes) in one Run, padding a fixed batch with zeros. */
+static int run_items(struct faces *f, struct aitag_frame *const *frames,
+                     const struct aitag_view *const *views, size_t first, size_t k,
                      struct aitag_evidence_list *out, char *err, size_t errlen)
 {
     struct aitag_tensor in = {0}, outs[8];
-    size_t n_out = 0, b, batch = f->fixed_batch ? (size_t)f->max_batch : n;
+    size_t n_out = 0, j, batch = f->fixed_batch ? (size_t)f->max_batch : k;
+    size_t passes = (size_t)f->passes;
     int seg[2][BLAZEFACE_LAYERS], rc;
 
-    for (b = 0; b < n; b++)
-        aitag_model_fill_input(f->model, views[b], f->input + b * f->item_floats);
-    if (batch > n)
-        memset(f->input + n * f->item_floats, 0, (batch - n) * f->item_floats * sizeof(float));
+    for (j = 0; j < k; j++) {
+        size_t item = first + j;
+        float *x = f->input + j * f->item_floats;
+        aitag_model_fill_input(f->model, views[item / passes], x);
+        if (item % passes)
+            mirror_item(x, f->spec.width, f->spec.height);
+    }
+    if (batch > k)
+        memset(f->input + k * f->item_floats, 0, (batch - k) * f->item_floats * sizeof(float));
     in.data = f->input;
     in.ndim = 4;
     in.shape[0] = (int64_t)batch;
@@ -250,19 +318,10 @@ static int run_batch(struct faces *f, struct aitag_frame *const *frames,
     if (rc < 0)
         return rc;
     rc = map_outputs(outs, n_out, (long long)batch, seg, err, errlen);
-    for (b = 0; b < n && rc == 0; b++) {
-        size_t base = 0, nd;
-        for (int l = 0; l < BLAZEFACE_LAYERS; l++) {
-            size_t cnt = blazeface_layer_count(l);
-            memcpy(f->scores + base, outs[seg[0][l]].data + b * cnt, cnt * sizeof(float));
-            memcpy(f->regs + base * BLAZEFACE_REG_DIM,
-                   outs[seg[1][l]].data + b * cnt * BLAZEFACE_REG_DIM,
-                   cnt * BLAZEFACE_REG_DIM * sizeof(float));
-            base += cnt;
-        }
-        nd = blazeface_decode(f->scores, f->regs, f->anchors, &f->bp, f->dets);
-        nd = blazeface_weighted_nms(f->dets, nd, f->bp.nms_iou);
-        rc = emit(f, frames[b], views[b], f->dets, nd, out);
+    for (j = 0; j < k && rc == 0; j++) {
+        size_t item = first + j;
+        rc = take_item(f, outs, seg, j, (int)(item % passes), frames[item / passes],
+                       views[item / passes], out);
         if (rc < 0)
             snprintf(err, errlen, "faces: out of memory");
     }
@@ -274,8 +333,8 @@ static int faces_run(void *state, struct aitag_frame *const *frames, size_t n,
                      struct aitag_evidence_list *out, char *err, size_t errlen)
 {
     struct faces *f = state;
-    const struct aitag_view *views[FACES_MAX_BATCH];
-    size_t i, start;
+    const struct aitag_view **views = NULL;
+    size_t i, items = n * (size_t)f->passes, start;
     int rc = 0;
 
     if (n == 0)
@@ -287,21 +346,29 @@ static int faces_run(void *state, struct aitag_frame *const *frames, size_t n,
             return AITAG_ERR_NOMEM;
         }
     }
-    for (start = 0; start < n && rc == 0; start += (size_t)f->max_batch) {
-        size_t k = n - start < (size_t)f->max_batch ? n - start : (size_t)f->max_batch;
-        for (i = 0; i < k; i++) {
-            const struct aitag_frame *fr = frames[start + i];
-            views[i] = find_view(fr, &f->spec);
-            if (!views[i] || views[i]->width != f->spec.width ||
-                views[i]->height != f->spec.height || views[i]->scale_x <= 0.0f ||
-                views[i]->scale_y <= 0.0f || fr->src_w <= 0 || fr->src_h <= 0) {
-                snprintf(err, errlen, "faces: frame at t=%.3f lacks a valid %dx%d letterbox view",
-                         fr->t, f->spec.width, f->spec.height);
-                return AITAG_ERR_INVALID;
-            }
-        }
-        rc = run_batch(f, frames + start, views, k, out, err, errlen);
+    views = malloc(n * sizeof *views);
+    if (!views) {
+        snprintf(err, errlen, "faces: out of memory");
+        return AITAG_ERR_NOMEM;
     }
+    for (i = 0; i < n; i++) {
+        const struct aitag_frame *fr = frames[i];
+        views[i] = find_view(fr, &f->spec);
+        if (!views[i] || views[i]->width != f->spec.width ||
+            views[i]->height != f->spec.height || views[i]->scale_x <= 0.0f ||
+            views[i]->scale_y <= 0.0f || fr->src_w <= 0 || fr->src_h <= 0) {
+            snprintf(err, errlen, "faces: frame at t=%.3f lacks a valid %dx%d letterbox view",
+                     fr->t, f->spec.width, f->spec.height);
+            rc = AITAG_ERR_INVALID;
+            goto out;
+        }
+    }
+    for (start = 0; start < items && rc == 0; start += (size_t)f->max_batch) {
+        size_t k = items - start < (size_t)f->max_batch ? items - start : (size_t)f->max_batch;
+        rc = run_items(f, frames, views, start, k, out, err, errlen);
+    }
+out:
+    free(views);
     return rc;
 }
 

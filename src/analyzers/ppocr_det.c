@@ -411,6 +411,8 @@ void ppocr_reading_order(struct ppocr_line *lines, size_t n)
 {
     size_t i = 0;
 
+    if (n < 2)
+        return;
     qsort(lines, n, sizeof *lines, line_by_cy);
     while (i < n) {
         float cy = quad_cy(&lines[i].q), hh = quad_height(&lines[i].q);

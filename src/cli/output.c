@@ -61,7 +61,7 @@ json_t *item_json(const char *path, const char *status, const struct aitag_probe
 
 void print_json_line(json_t *obj)
 {
-    char *s = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII);
+    char *s = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));
 
     if (s) {
         fputs(s, stdout);

@@ -21,19 +21,37 @@
 static pthread_once_t log_once = PTHREAD_ONCE_INIT;
 static _Thread_local struct media_errcap *current_cap;
 
-static void trim_line(char *s)
+/* One event per line: inner line breaks become spaces, trailing ones go, quotes are softened
+ * so the msg="..." field stays parseable. */
+static void tidy_line(char *s)
 {
     size_t n = strlen(s);
 
     while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
         s[--n] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\n' || s[i] == '\r')
+            s[i] = ' ';
+        else if (s[i] == '"')
+            s[i] = '\'';
+}
+
+static const char *context_name(void *avcl)
+{
+    const AVClass *cls = avcl ? *(const AVClass **)avcl : NULL;
+    const char *name;
+
+    if (!cls)
+        return "ffmpeg";
+    name = cls->item_name ? cls->item_name(avcl) : NULL;
+    if (!name || strcmp(name, "NULL") == 0)
+        name = cls->class_name;
+    return name ? name : "ffmpeg";
 }
 
 static void av_log_to_aitag(void *avcl, int level, const char *fmt, va_list vl)
 {
     enum aitag_log_level lvl;
-    const AVClass *cls = avcl ? *(const AVClass **)avcl : NULL;
-    const char *who = cls && cls->item_name ? cls->item_name(avcl) : "ffmpeg";
     char line[512];
     va_list copy;
 
@@ -42,10 +60,11 @@ static void av_log_to_aitag(void *avcl, int level, const char *fmt, va_list vl)
     va_copy(copy, vl);
     vsnprintf(line, sizeof line, fmt, copy);
     va_end(copy);
-    trim_line(line);
+    tidy_line(line);
     if (line[0] == '\0')
         return;
-    if (level <= AV_LOG_ERROR && current_cap)
+    /* The first error is usually the cause; later ones are its consequences. */
+    if (level <= AV_LOG_ERROR && current_cap && !current_cap->msg[0])
         aitag_fmt(current_cap->msg, sizeof current_cap->msg, "%s", line);
     if (level <= AV_LOG_FATAL)
         lvl = AITAG_LOG_WARN;
@@ -53,7 +72,7 @@ static void av_log_to_aitag(void *avcl, int level, const char *fmt, va_list vl)
         lvl = AITAG_LOG_INFO;
     else
         lvl = AITAG_LOG_DEBUG;
-    aitag_log(lvl, "ffmpeg", "ctx=%s msg=\"%s\"", who, line);
+    aitag_log(lvl, "ffmpeg", "ctx=%s msg=\"%s\"", context_name(avcl), line);
 }
 
 static void install(void)

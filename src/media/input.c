@@ -11,7 +11,9 @@
  * one frame is an image, with more it is a video. For videos the keyframe spacing is estimated
  * by reading the packets (not decoding them) of the first ~10 s: that is cheap, and the sampler
  * needs it to pick between sequential decoding and seeking. The packets read are given back by
- * seeking to the start, or by reopening the file when the demuxer cannot seek.
+ * seeking to the start when the demuxer has a keyframe index (mp4, mkv, avi: such seeks are
+ * exact), or else by reopening the file: a timestamp search in MPEG-TS landed on the second
+ * keyframe instead of the first.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -186,6 +188,7 @@ static int open_format(const char *path, struct media_input *in, struct aitag_pr
     media_errcap_begin(&cap);
     rc = avformat_find_stream_info(in->fmt, NULL);
     media_errcap_end(&cap);
+    aitag_fmt(in->note, sizeof in->note, "%s", cap.msg);
     if (rc < 0) {
         rc = failf(p, AITAG_ERR_MEDIA, "unreadable streams (%s)",
                   media_averr(rc, &cap, why, sizeof why));
@@ -230,17 +233,22 @@ static int describe(struct media_input *in, struct aitag_probe *p)
         return failf(p, AITAG_ERR_MEDIA, "unsupported video codec (%s)", p->video_codec);
     w = par->width;
     h = par->height;
+    if ((w <= 0 || h <= 0) && in->note[0])
+        return failf(p, AITAG_ERR_MEDIA, "invalid picture size (%s)", in->note);
     if (w <= 0 || h <= 0 || w > MEDIA_MAX_DIM || h > MEDIA_MAX_DIM) {
         return failf(p, AITAG_ERR_MEDIA, "invalid picture size %dx%d (at most %d a side)", w, h,
                      MEDIA_MAX_DIM);
     }
     in->start_pts = in->st->start_time != AV_NOPTS_VALUE ? in->st->start_time : 0;
+    /* Matroska reads its cues (keyframe index) on the first seek rather than at open. */
+    in->indexed = avformat_index_get_entries_count(in->st) > 0 ||
+                  strcmp(fmt->iformat->name, "matroska,webm") == 0;
     p->rotation = stream_rotation(in->st);
     media_display_size(w, h, av_guess_sample_aspect_ratio(fmt, in->st, NULL), p->rotation,
                        &p->width, &p->height);
     p->bit_rate = fmt->bit_rate > 0 ? fmt->bit_rate : par->bit_rate;
-    if (is_image_demuxer(fmt->iformat->name)) {
-        p->kind = AITAG_MEDIA_IMAGE;
+    if (is_image_demuxer(fmt->iformat->name) || is_animation_demuxer(fmt->iformat->name)) {
+        p->kind = AITAG_MEDIA_IMAGE; /* an animation turns into a video in scan_packets() */
         return 0;
     }
     p->kind = AITAG_MEDIA_VIDEO;
@@ -301,9 +309,13 @@ static void scan_packets(struct media_input *in, struct aitag_probe *p)
     av_packet_free(&pkt);
     if (p->kind == AITAG_MEDIA_IMAGE) {
         if (n_video > 1) { /* an animation: sample it like a video */
+            AVRational fr = in->st->avg_frame_rate;
+
             p->kind = AITAG_MEDIA_VIDEO;
             if (in->fmt->duration != AV_NOPTS_VALUE && in->fmt->duration > 0)
                 p->duration = (double)in->fmt->duration / AV_TIME_BASE;
+            if (fr.num > 0 && fr.den > 0)
+                p->fps = av_q2d(fr);
         }
         return;
     }
@@ -318,7 +330,7 @@ static int rewind_or_reopen(const char *path, struct media_input *in, struct ait
 {
     struct aitag_probe again;
 
-    if (av_seek_frame(in->fmt, in->vidx, in->start_pts, AVSEEK_FLAG_BACKWARD) >= 0)
+    if (in->indexed && av_seek_frame(in->fmt, in->vidx, in->start_pts, AVSEEK_FLAG_BACKWARD) >= 0)
         return 0;
     avformat_close_input(&in->fmt);
     memset(&again, 0, sizeof again);

@@ -27,8 +27,8 @@
  * of the library calls it; cheap after the first call. */
 void media_log_init(void);
 
-/* While a capture is active on this thread, the last FFmpeg error-level message logged on this
- * thread is kept in cap->msg (the decoder's own threads are not captured). Captures nest: end
+/* While a capture is active on this thread, the first FFmpeg error-level message logged on
+ * this thread is kept in cap->msg (the decoder's own threads are not captured). Captures nest: end
  * restores the previous one. */
 struct media_errcap {
     char msg[192];
@@ -49,6 +49,8 @@ struct media_input {
     AVStream *st; /* the video stream, borrowed from fmt */
     int vidx;
     int64_t start_pts; /* stream start time in st->time_base; 0 when unknown */
+    int indexed;       /* the demuxer had a keyframe index at open: seeks land exactly */
+    char note[192];    /* first FFmpeg error while reading stream info, "" if none */
 };
 
 /* Checks the path, opens it (file protocol only), finds the video stream and fills the probe,

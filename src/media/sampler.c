@@ -13,7 +13,8 @@
  *               than sequential decoding (FFmpeg seeking every 1 s on a 10 s GOP is 3x slower).
  * Seeks aim a little before T (the codec's reorder delay plus two frames): demuxers index by
  * decode time, and a keyframe decoded just before T may be displayed after it.
- * Auto picks seek when the interval is at least one keyframe spacing; see choose_strategy().
+ * Auto picks seek when the interval is at least one keyframe spacing and the demuxer has a
+ * keyframe index; see choose_strategy().
  *
  * Only the chosen frames are converted (frame_convert.c). Damaged packets are counted and
  * skipped; the end of the data ends sampling, and when it comes well before the duration the
@@ -65,11 +66,14 @@ struct aitag_sampler_params aitag_sampler_default_params(void)
     return p;
 }
 
-static int choose_strategy(const struct aitag_probe *pr, const struct aitag_sampler_params *p)
+/* Seeking is exact only through a keyframe index (mp4, mkv, avi); streams without one (MPEG-TS,
+ * GIF) are decoded sequentially unless the caller insists. */
+static int choose_strategy(const struct media_input *in, const struct aitag_probe *pr,
+                           const struct aitag_sampler_params *p)
 {
     if (p->strategy == AITAG_SAMPLER_SEEK)
         return 1;
-    if (p->strategy == AITAG_SAMPLER_SEQUENTIAL || pr->kind != AITAG_MEDIA_VIDEO)
+    if (p->strategy == AITAG_SAMPLER_SEQUENTIAL || pr->kind != AITAG_MEDIA_VIDEO || !in->indexed)
         return 0;
     return pr->gop_seconds > 0 && p->interval >= SEEK_MIN_GOPS_PER_INTERVAL * pr->gop_seconds;
 }
@@ -167,7 +171,7 @@ int aitag_sampler_open(const char *path, const struct aitag_sampler_params *p,
     }
     s->interval = p->interval;
     s->start = p->start;
-    s->seek_mode = choose_strategy(&s->probe, p);
+    s->seek_mode = choose_strategy(&s->in, &s->probe, p);
     fps = s->probe.fps > 0 && s->probe.fps < 1000 ? s->probe.fps : 25.0;
     s->seek_threshold = s->probe.gop_seconds > 0 ? s->probe.gop_seconds : 1.0;
     s->seek_lead = (s->in.st->codecpar->video_delay + 2) / fps;

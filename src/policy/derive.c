@@ -92,7 +92,7 @@ static int derive_label(const struct aitag_policy *p, const struct aitag_derive_
         interval = 1;
     /* Segments of merged hits: [start, end) with per-segment mean confidence. */
     {
-        double min_marker = fmin(rule.min_marker_duration, in->duration);
+        double min_marker = fmin(rule.min_marker_duration, in->duration / 2);
         double required = fmin(rule.required_duration, in->duration / 2);
         double seg_start = h[0].t, seg_end = fmin(h[0].t + interval, in->duration);
         double seg_sum = h[0].conf;

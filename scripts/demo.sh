@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# demo.sh BUILD_DIR - tag the bundled fixtures into a fresh demo catalog and print the results.
+set -euo pipefail
+build=${1:-build}
+fx=$build/fixtures
+db=$build/demo.db
+rm -f "$db" "$db-wal" "$db-shm"
+echo "== aitag tag $fx/videos $fx/images (catalog: $db)"
+"$build/aitag" tag --catalog "$db" --progress never "$fx/videos" "$fx/images"
+echo
+echo "== again: unchanged files are skipped, no model runs"
+"$build/aitag" tag --catalog "$db" --progress never "$fx/videos" "$fx/images" >/dev/null
+echo
+echo "== aitag search --tag face --tag text (both)"
+"$build/aitag" search --catalog "$db" --tag face --tag text
+echo
+echo "== aitag show --json $fx/videos/faces_text_720p_h264.mp4"
+"$build/aitag" show --catalog "$db" --json "$fx/videos/faces_text_720p_h264.mp4"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Bad input: each bad file gets one line naming it and the reason, the run goes on, the summary
+# counts the failures, the exit code says some failed, and nothing stored is lost.
+source "$(dirname "$0")/lib.sh"
+fx=$AITAG_FIXTURES_DIR
+db=$tmp/cat.db
+good=$(ls "$fx"/images/*.jpg | head -n 1)
+
+"$AITAG_BIN" tag --catalog "$db" --json "$fx/bad" "$tmp/does-not-exist.mp4" "$good" >"$tmp/out.jsonl" 2>"$tmp/err"
+check_eq "exit code says some failed" "$?" 1
+for f in zero-byte.mp4 not-media.mp4 audio-only.mp4 huge.png truncated.mp4; do
+    check "$f reported on stderr with a reason" grep -q "$fx/bad/$f: ..*" "$tmp/err"
+    check "$f has an error in its JSON" \
+        jq -e --arg p "$fx/bad/$f" 'select(.path == $p) | .errors | length == 1' "$tmp/out.jsonl" >/dev/null
+done
+check "missing path reported" grep -q "does-not-exist.mp4: No such file" "$tmp/err"
+check "symlink loop reported" grep -q "loop.*symlink loop" "$tmp/err"
+check "empty file reason" grep -q "zero-byte.mp4: empty file" "$tmp/err"
+check "audio-only reason" grep -q "audio-only.mp4: no video stream" "$tmp/err"
+check "the good file is still tagged" \
+    jq -e --arg p "$good" 'select(.path == $p) | .status == "tagged"' "$tmp/out.jsonl" >/dev/null
+check "summary counts failures" grep -Eq "[1-9][0-9]* failed" "$tmp/err"
+check "one JSON object per item on stdout" jq -e . "$tmp/out.jsonl" >/dev/null
+
+# A stored item whose file turns bad keeps its stored results.
+cp "$good" "$tmp/photo.jpg"
+"$AITAG_BIN" tag --catalog "$db" "$tmp/photo.jpg" >/dev/null 2>&1
+before=$("$AITAG_BIN" show --catalog "$db" --json "$tmp/photo.jpg" | jq -c .tags)
+echo "garbage" >"$tmp/photo.jpg"
+"$AITAG_BIN" tag --catalog "$db" "$tmp/photo.jpg" >/dev/null 2>&1
+check_eq "re-tag of a corrupted file fails" "$?" 1
+after=$("$AITAG_BIN" show --catalog "$db" --json "$tmp/photo.jpg" | jq -c .tags)
+check_eq "stored tags kept" "$after" "$before"
+check "show lists the error" sh -c "'$AITAG_BIN' show --catalog '$db' --json '$tmp/photo.jpg' | jq -e '.errors | length == 1' >/dev/null"
+finish

@@ -1,0 +1,199 @@
+/* test_policy.c - evidence to tags, markers and text lines; the rules file and its errors. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "aitag/policy.h"
+#include "check.h"
+
+static struct aitag_evidence ev(const char *an, const char *label, float conf, double t,
+                                const char *text)
+{
+    struct aitag_evidence e = {0};
+    e.analyzer = (char *)an;
+    e.label = (char *)label;
+    e.confidence = conf;
+    e.t = t;
+    e.text = (char *)text;
+    return e;
+}
+
+static void test_markers_and_tags(void)
+{
+    struct aitag_policy *p;
+    struct aitag_evidence e[64];
+    struct aitag_sampling s = {"faces", 2.0, 30};
+    struct aitag_result r = {0};
+    size_t n = 0;
+
+    /* Faces at 10..38 s (15 frames), one blip at 50 s, a low-confidence frame at 56 s. */
+    for (int t = 10; t <= 38; t += 2)
+        e[n++] = ev("faces", "face", 0.9f, t, NULL);
+    e[n++] = ev("faces", "face", 0.8f, 50, NULL);
+    e[n++] = ev("faces", "face", 0.3f, 56, NULL);
+    CHECK(aitag_policy_new(&p) == 0);
+    struct aitag_derive_input in = {0, 60.0, e, n, &s, 1};
+    CHECK(aitag_policy_derive(p, &in, &r) == 0);
+    CHECK_EQ_INT(r.n_tags, 1);
+    CHECK_STR(r.tags[0].name, "face");
+    CHECK_NEAR(r.tags[0].coverage, 16.0 / 30.0, 1e-4);
+    /* The blip at 50 s is 12 s after the segment's end (40 s): a separate, too-short segment. */
+    CHECK_EQ_INT(r.n_markers, 1);
+    CHECK_NEAR(r.markers[0].start, 10, 1e-9);
+    CHECK_NEAR(r.markers[0].end, 40, 1e-9);
+    CHECK_NEAR(r.markers[0].confidence, 0.9, 1e-6);
+    aitag_result_clear(&r);
+
+    /* A gap of 6 s (<= max_gap) merges; the last frame is clipped to the duration. */
+    n = 0;
+    for (int t = 0; t <= 8; t += 2)
+        e[n++] = ev("faces", "face", 0.7f, t, NULL);
+    for (int t = 16; t <= 58; t += 2)
+        e[n++] = ev("faces", "face", 0.7f, t, NULL);
+    in = (struct aitag_derive_input){0, 59.0, e, n, &s, 1};
+    CHECK(aitag_policy_derive(p, &in, &r) == 0);
+    CHECK_EQ_INT(r.n_markers, 1);
+    CHECK_NEAR(r.markers[0].start, 0, 1e-9);
+    CHECK_NEAR(r.markers[0].end, 59, 1e-9);
+    aitag_result_clear(&r);
+
+    /* Below the required duration (8 s of 60 s, required 20 s): no tag, no marker. */
+    n = 0;
+    for (int t = 0; t < 8; t += 2)
+        e[n++] = ev("faces", "face", 0.9f, t, NULL);
+    in = (struct aitag_derive_input){0, 60.0, e, n, &s, 1};
+    CHECK(aitag_policy_derive(p, &in, &r) == 0);
+    CHECK_EQ_INT(r.n_tags, 0);
+    CHECK_EQ_INT(r.n_markers, 0);
+    aitag_result_clear(&r);
+
+    /* A short clip scales durations down: 8 s of a 10 s clip is a tag and a marker. */
+    in = (struct aitag_derive_input){0, 10.0, e, n, &s, 1};
+    CHECK(aitag_policy_derive(p, &in, &r) == 0);
+    CHECK_EQ_INT(r.n_tags, 1);
+    CHECK_EQ_INT(r.n_markers, 1);
+    aitag_result_clear(&r);
+
+    /* Images: the best frame over threshold makes the tag; never markers. */
+    e[0] = ev("faces", "face", 0.6f, 0, NULL);
+    e[1] = ev("faces", "face", 0.95f, 0, NULL);
+    in = (struct aitag_derive_input){1, 0, e, 2, NULL, 0};
+    CHECK(aitag_policy_derive(p, &in, &r) == 0);
+    CHECK_EQ_INT(r.n_tags, 1);
+    CHECK_NEAR(r.tags[0].confidence, 0.95, 1e-6);
+    CHECK_EQ_INT(r.n_markers, 0);
+    aitag_result_clear(&r);
+    aitag_policy_free(p);
+}
+
+static void test_text_lines(void)
+{
+    struct aitag_policy *p;
+    struct aitag_evidence e[8];
+    struct aitag_sampling s = {"text", 2.0, 20};
+    struct aitag_result r = {0};
+
+    /* The same line read with and without spaces in consecutive frames is one entry. */
+    e[0] = ev("text", "text", 0.95f, 20, "WELCOME TO THE PARTY");
+    e[1] = ev("text", "text", 0.90f, 22, "WELCOMETO THEPARTY");
+    e[2] = ev("text", "text", 0.97f, 24, "welcome to the party");
+    e[3] = ev("text", "text", 0.92f, 30, "SEE YOU SOON");
+    e[4] = ev("text", "text", 0.40f, 32, "junk");
+    CHECK(aitag_policy_new(&p) == 0);
+    struct aitag_derive_input in = {0, 40.0, e, 5, &s, 1};
+    CHECK(aitag_policy_derive(p, &in, &r) == 0);
+    CHECK_EQ_INT(r.n_texts, 2);
+    if (r.n_texts == 2) {
+        CHECK_STR(r.texts[0].text, "welcome to the party"); /* the most confident read */
+        CHECK_NEAR(r.texts[0].start, 20, 1e-9);
+        CHECK_NEAR(r.texts[0].end, 26, 1e-9);
+        CHECK_STR(r.texts[1].text, "SEE YOU SOON");
+    }
+    aitag_result_clear(&r);
+    aitag_policy_free(p);
+}
+
+static const char *write_tmp(const char *text)
+{
+    static char path[64];
+    FILE *f;
+
+    snprintf(path, sizeof path, "/tmp/aitag-rules-XXXXXX");
+    int fd = mkstemp(path);
+    f = fdopen(fd, "w");
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static void test_rules_file(void)
+{
+    struct aitag_policy *p;
+    struct aitag_evidence e[20];
+    struct aitag_sampling s = {"faces", 2.0, 20};
+    struct aitag_result r = {0};
+    char err[512], key0[65];
+    const char *path;
+    size_t n = 0;
+
+    CHECK(aitag_policy_new(&p) == 0);
+    snprintf(key0, sizeof key0, "%s", aitag_policy_key(p));
+    path = write_tmp("{\"prefix\": \"AI: \", \"parent\": \"AI\", \"blacklist\": [\"cat\"],\n"
+                     " \"defaults\": {\"min_marker_duration\": 4},\n"
+                     " \"tags\": {\"face\": {\"name\": \"Person face\", \"threshold\": 0.8,"
+                     " \"parent\": \"People\"}}}");
+    CHECK(aitag_policy_load(p, path, err, sizeof err) == 0);
+    unlink(path);
+    CHECK(strcmp(key0, aitag_policy_key(p)) != 0); /* new rules, new key */
+    for (int t = 0; t < 20; t += 2)
+        e[n++] = ev("faces", "face", t < 10 ? 0.9f : 0.7f, t, NULL);
+    e[n++] = ev("objects", "cat", 0.99f, 0, NULL);
+    struct aitag_derive_input in = {0, 20.0, e, n, &s, 1};
+    CHECK(aitag_policy_derive(p, &in, &r) == 0);
+    CHECK_EQ_INT(r.n_tags, 1); /* cat is blacklisted */
+    if (r.n_tags) {
+        CHECK_STR(r.tags[0].name, "AI: Person face");
+        CHECK_STR(r.tags[0].parent, "People");
+        CHECK_STR(r.tags[0].label, "face");
+    }
+    CHECK_EQ_INT(r.n_markers, 1); /* 0..10 s at >= 0.8; min marker now 4 s */
+    if (r.n_markers)
+        CHECK_NEAR(r.markers[0].end, 10, 1e-9);
+    aitag_result_clear(&r);
+
+    /* Errors name the file and the field. */
+    path = write_tmp("{\"tags\": {\"face\": {\"threshold\": \"high\"}}}");
+    CHECK(aitag_policy_load(p, path, err, sizeof err) == AITAG_ERR_INVALID);
+    CHECK(strstr(err, path) != NULL);
+    CHECK(strstr(err, "tags.face.threshold") != NULL);
+    unlink(path);
+    path = write_tmp("{\"defaults\": {\"max_gap\": -1}}");
+    CHECK(aitag_policy_load(p, path, err, sizeof err) == AITAG_ERR_INVALID);
+    CHECK(strstr(err, "max_gap") != NULL);
+    unlink(path);
+    path = write_tmp("{ not json");
+    CHECK(aitag_policy_load(p, path, err, sizeof err) == AITAG_ERR_INVALID);
+    CHECK(strstr(err, path) != NULL);
+    unlink(path);
+    CHECK(aitag_policy_load(p, "/nonexistent/rules.json", err, sizeof err) == AITAG_ERR_IO);
+    CHECK(strstr(err, "/nonexistent/rules.json") != NULL);
+    aitag_policy_free(p);
+
+    /* Whitelist keeps only the listed labels. */
+    CHECK(aitag_policy_new(&p) == 0);
+    path = write_tmp("{\"whitelist\": [\"cat\"]}");
+    CHECK(aitag_policy_load(p, path, err, sizeof err) == 0);
+    unlink(path);
+    in.n_evidence = n;
+    CHECK(aitag_policy_derive(p, &in, &r) == 0);
+    CHECK_EQ_INT(r.n_markers, 0);
+    aitag_result_clear(&r);
+    aitag_policy_free(p);
+}
+
+int main(void)
+{
+    test_markers_and_tags();
+    test_text_lines();
+    test_rules_file();
+    return check_done();
+}
