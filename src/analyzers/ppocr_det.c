@@ -128,8 +128,8 @@ static void min_area_rect(const float *hull, int n, struct rect *r)
 
 static void rect_quad(const struct rect *r, struct ppocr_quad *q)
 {
-    float hx = r->ux * r->w / 2, hy = r->uy * r->w / 2;   /* half width along u */
-    float vx = -r->uy * r->h / 2, vy = r->ux * r->h / 2;  /* half height along v */
+    float hx = r->ux * r->w / 2, hy = r->uy * r->w / 2;  /* half width along u */
+    float vx = -r->uy * r->h / 2, vy = r->ux * r->h / 2; /* half height along v */
 
     q->x[0] = r->cx - hx - vx, q->y[0] = r->cy - hy - vy;
     q->x[1] = r->cx + hx - vx, q->y[1] = r->cy + hy - vy;
@@ -418,8 +418,7 @@ void ppocr_reading_order(struct ppocr_line *lines, size_t n)
         float cy = quad_cy(&lines[i].q), hh = quad_height(&lines[i].q);
         size_t j = i + 1;
         /* A row: lines whose centres sit within half a (mean) line height of its top line. */
-        while (j < n &&
-               quad_cy(&lines[j].q) - cy <= 0.25f * (hh + quad_height(&lines[j].q)))
+        while (j < n && quad_cy(&lines[j].q) - cy <= 0.25f * (hh + quad_height(&lines[j].q)))
             j++;
         qsort(lines + i, j - i, sizeof *lines, line_by_left);
         i = j;

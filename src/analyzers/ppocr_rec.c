@@ -255,8 +255,8 @@ static int rec_batch(struct aitag_model *rec, const struct aitag_view *v, struct
     memset(s->f, 0, count * sizeof *s->f);
     for (size_t i = 0; i < nb; i++) {
         int lw = items[i].width;
-        ppocr_crop_line(v->rgb, v->width, v->height, v->stride, &lines[items[i].line].q, lw,
-                        hgt, s->u8);
+        ppocr_crop_line(v->rgb, v->width, v->height, v->stride, &lines[items[i].line].q, lw, hgt,
+                        s->u8);
         aitag_model_fill_input_rgb(rec, s->u8, lw, hgt, lw * 3, s->g);
         for (int c = 0; c < 3; c++)
             for (int y = 0; y < hgt; y++)
@@ -314,9 +314,8 @@ int ppocr_rec_run(struct aitag_model *rec, const struct aitag_view *v, struct pp
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
         while (j < n && j - i < (size_t)p->max_batch &&
-               items[j].width <= p->max_ratio * (items[i].width > p->min_width
-                                                     ? items[i].width
-                                                     : p->min_width))
+               items[j].width <=
+                   p->max_ratio * (items[i].width > p->min_width ? items[i].width : p->min_width))
             j++;
         rc = rec_batch(rec, v, lines, items + i, j - i, p, s, err, errlen);
         if (rc < 0)

@@ -101,8 +101,10 @@ static int text_create(struct aitag_infer *inf, void **state, char *err, size_t 
     st->min_conf = (float)aitag_model_param(st->rec, "min_conf", 0.8);
     if (st->rp.height < 8 || st->rp.height > 256 || st->rp.max_width < st->rp.height ||
         st->rp.max_width > 16384 || st->rp.max_batch < 1 || st->rp.max_ratio < 1) {
-        aitag_fmt(err, errlen, "text: model %s: height, max_width, max_batch or max_ratio out "
-                  "of range", REC_MODEL);
+        aitag_fmt(err, errlen,
+                  "text: model %s: height, max_width, max_batch or max_ratio out "
+                  "of range",
+                  REC_MODEL);
         rc = AITAG_ERR_INVALID;
         goto out;
     }
@@ -255,7 +257,7 @@ static int run_frame(struct text_state *st, const struct aitag_frame *f,
         tidy_text(l->text);
         if (!l->text[0] || l->conf < st->min_conf)
             continue;
-        struct aitag_evidence e = {"text", "text", l->conf, f->t, 1, source_box(f, v, &l->q),
+        struct aitag_evidence e = {"text",  "text", l->conf, f->t, 1, source_box(f, v, &l->q),
                                    l->text, NULL};
         rc = aitag_evidence_push(out, &e);
         if (rc < 0) {
@@ -263,9 +265,11 @@ static int run_frame(struct text_state *st, const struct aitag_frame *f,
             goto out;
         }
     }
-    aitag_log(AITAG_LOG_DEBUG, "text", "event=frame t=%.3f view=%dx%d boxes=%zu lines=%zu "
-              "det_ms=%.1f rec_ms=%.1f", f->t, v->width, v->height, n_boxes, n_lines,
-              (t1 - t0) * 1e3, (aitag_now() - t1) * 1e3);
+    aitag_log(AITAG_LOG_DEBUG, "text",
+              "event=frame t=%.3f view=%dx%d boxes=%zu lines=%zu "
+              "det_ms=%.1f rec_ms=%.1f",
+              f->t, v->width, v->height, n_boxes, n_lines, (t1 - t0) * 1e3,
+              (aitag_now() - t1) * 1e3);
 out:
     ppocr_lines_free(lines, n_lines);
     free(boxes);

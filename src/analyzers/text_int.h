@@ -50,8 +50,8 @@ int ppocr_db_boxes(const float *prob, int w, int h, const struct ppocr_db_params
 struct ppocr_line {
     struct ppocr_quad q; /* in view pixels */
     float det_score;
-    float conf;          /* recognition confidence, 0 until recognised */
-    char *text;          /* malloc'd UTF-8, NULL until recognised */
+    float conf; /* recognition confidence, 0 until recognised */
+    char *text; /* malloc'd UTF-8, NULL until recognised */
 };
 
 void ppocr_lines_free(struct ppocr_line *lines, size_t n);

@@ -261,7 +261,8 @@ static int load_frame(const char *path, struct test_frame *tf)
     memset(tf, 0, sizeof *tf);
     snprintf(cmd, sizeof cmd,
              "ffprobe -v error -select_streams v:0 -show_entries stream=width,height "
-             "-of csv=p=0 '%s'", path);
+             "-of csv=p=0 '%s'",
+             path);
     p = popen(cmd, "r");
     if (!p)
         return -1;
@@ -278,7 +279,8 @@ static int load_frame(const char *path, struct test_frame *tf)
         return -1;
     snprintf(cmd, sizeof cmd,
              "ffmpeg -v error -i '%s' -vf scale=%d:%d:flags=area -frames:v 1 -f rawvideo "
-             "-pix_fmt rgb24 -", path, vw, vh);
+             "-pix_fmt rgb24 -",
+             path, vw, vh);
     p = popen(cmd, "r");
     if (!p)
         return -1;
@@ -303,7 +305,7 @@ static int load_frame(const char *path, struct test_frame *tf)
 
 struct ocr_case {
     const char *name;
-    const char *make;     /* ImageMagick arguments after "convert", writing %s; NULL: use src */
+    const char *make; /* ImageMagick arguments after "convert", writing %s; NULL: use src */
     const char *src;
     const char *truth[3]; /* lines in reading order; NULL-terminated */
     int exact;            /* 1: exactly these lines; 0: these first, others may follow */
@@ -311,20 +313,36 @@ struct ocr_case {
 };
 
 static const struct ocr_case cases[] = {
-    {"plain", "-size 1280x720 xc:white -font DejaVu-Sans -pointsize 64 -fill black "
-              "-annotate +100+300 'WELCOME TO THE PARTY'", NULL,
-     {"WELCOME TO THE PARTY"}, 1, {100 / 1280.f, 250 / 720.f, 880 / 1280.f, 305 / 720.f}},
-    {"two-lines", "-size 1280x720 xc:'#f4f0e0' -font DejaVu-Sans-Bold -pointsize 52 -fill "
-                  "'#202020' -annotate +140+260 'Breaking news tonight' -font DejaVu-Serif "
-                  "-pointsize 44 -annotate +140+360 'Live from City Hall at 9 pm'", NULL,
-     {"Breaking news tonight", "Live from City Hall at 9 pm"}, 1, {0}},
-    {"rotated", "-size 1280x720 xc:'#203040' -font DejaVu-Serif -pointsize 48 -fill yellow "
-                "-annotate 352x352+200+300 'Rotated caption reads fine'", NULL,
-     {"Rotated caption reads fine"}, 1, {0}},
-    {"photo-caption", "/usr/share/darknet/data/dog.jpg -font DejaVu-Sans-Bold -pointsize 44 "
-                      "-fill white -stroke black -strokewidth 2 -annotate +30+70 "
-                      "'SUMMER HOLIDAY 2019'", NULL,
-     {"SUMMER HOLIDAY 2019"}, 0, {30 / 768.f, 35 / 576.f, 620 / 768.f, 75 / 576.f}},
+    {"plain",
+     "-size 1280x720 xc:white -font DejaVu-Sans -pointsize 64 -fill black "
+     "-annotate +100+300 'WELCOME TO THE PARTY'",
+     NULL,
+     {"WELCOME TO THE PARTY"},
+     1,
+     {100 / 1280.f, 250 / 720.f, 880 / 1280.f, 305 / 720.f}},
+    {"two-lines",
+     "-size 1280x720 xc:'#f4f0e0' -font DejaVu-Sans-Bold -pointsize 52 -fill "
+     "'#202020' -annotate +140+260 'Breaking news tonight' -font DejaVu-Serif "
+     "-pointsize 44 -annotate +140+360 'Live from City Hall at 9 pm'",
+     NULL,
+     {"Breaking news tonight", "Live from City Hall at 9 pm"},
+     1,
+     {0}},
+    {"rotated",
+     "-size 1280x720 xc:'#203040' -font DejaVu-Serif -pointsize 48 -fill yellow "
+     "-annotate 352x352+200+300 'Rotated caption reads fine'",
+     NULL,
+     {"Rotated caption reads fine"},
+     1,
+     {0}},
+    {"photo-caption",
+     "/usr/share/darknet/data/dog.jpg -font DejaVu-Sans-Bold -pointsize 44 "
+     "-fill white -stroke black -strokewidth 2 -annotate +30+70 "
+     "'SUMMER HOLIDAY 2019'",
+     NULL,
+     {"SUMMER HOLIDAY 2019"},
+     0,
+     {30 / 768.f, 35 / 576.f, 620 / 768.f, 75 / 576.f}},
     {"horses", NULL, "/usr/share/darknet/data/horses.jpg", {NULL}, 1, {0}},
     {"giraffe", NULL, "/usr/share/darknet/data/giraffe.jpg", {NULL}, 1, {0}},
 };
@@ -429,8 +447,9 @@ static void bench(const struct aitag_analyzer_ops *ops, void *st, const char *na
     qsort(det, REPS, sizeof det[0], cmp_double);
     qsort(rec, REPS, sizeof rec[0], cmp_double);
     printf("bench %s threads=%d view=%dx%d lines=%zu: det %.1f ms/frame, rec %.1f ms/line "
-           "(medians of %d)\n", name, threads, tf.f.views[0].width, tf.f.views[0].height, lines,
-           det[REPS / 2], rec[REPS / 2], REPS);
+           "(medians of %d)\n",
+           name, threads, tf.f.views[0].width, tf.f.views[0].height, lines, det[REPS / 2],
+           rec[REPS / 2], REPS);
     free(tf.rgb);
 }
 
