@@ -83,6 +83,14 @@ still() {
     fi
 }
 
+# pillar NAME SRC CROP W H: a portrait crop scaled to the frame height between black bars, as a
+# phone video posted in landscape.
+pillar() {
+    local name=$1 src=$2 crop=$3 w=$4 h=$5
+    convert "$src" -crop "$crop" +repage -resize "x$h" -background black -gravity center \
+        -extent "${w}x${h}" -depth 8 "$work/$name.ppm"
+}
+
 # card NAME W H BG FG POINTSIZE LINE...: a plain card with one or more centred lines of text.
 card() {
     local name=$1 w=$2 h=$3 bg=$4 fg=$5 pt=$6
@@ -222,7 +230,7 @@ still f1_720p "$photos/sample1.jpg" 1920x1080+0+40 1280 720     # 3 faces, zoome
 still horses_720p "$darknet/horses.jpg" '' 1280 720
 still eagle_720p "$darknet/eagle.jpg" '' 1280 720
 still giraffe_720p "$darknet/giraffe.jpg" '' 1280 720
-still f5_720p "$photos/sample5.jpg" 1000x562+900+150 1280 720   # 2 faces (right two women)
+still f5_720p "$photos/sample5.jpg" 1000x562+950+230 1280 720   # 2 faces (right two women)
 still f1r_720p "$photos/sample1.jpg" 800x450+1180+110 1280 720  # 1 face (right woman)
 card welcome_720p 1280 720 '#f2eee3' '#141414' 72 'WELCOME TO THE PARTY'
 card sale_720p 1280 720 '#fbf7ea' '#1b1b1b' 80 'SUMMER SALE TODAY'
@@ -251,9 +259,9 @@ encode faces_720p_hevc.mkv hevc matroska 0 yuv420p -c:v libx265 -preset ultrafas
     -x265-params log-level=error
 
 # 1080p stills.
-still f6_1080p "$photos/sample6.jpg" 1100x619+100+200 1920 1080  # 2 faces (left two women)
+still f6_1080p "$photos/sample6.jpg" 960x540+80+330 1920 1080    # 2 faces (left two women)
 still eagle_1080p "$darknet/eagle.jpg" '' 1920 1080
-still f3m_1080p "$photos/sample3.jpg" 720x405+860+170 1920 1080  # 1 face (middle woman)
+pillar f3m_1080p "$photos/sample3.jpg" 580x820+900+80 1920 1080   # 1 face, pillarboxed
 still giraffe_1080p "$darknet/giraffe.jpg" '' 1920 1080
 label safari_1080p giraffe_1080p 100 'SAFARI PARK ENTRANCE'
 

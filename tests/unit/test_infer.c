@@ -497,6 +497,58 @@ out:
     aitag_infer_free(inf);
 }
 
+/* Free dims come from the tensor given to run, batch included: PP-OCR's detector takes
+ * [-1, 3, -1, -1]. Two items in one run give what each gives alone. */
+static void test_free_dims(void)
+{
+    struct aitag_infer *inf = new_infer(tmpdir, WEIGHTS_DIR, 1);
+    struct aitag_model *m = NULL;
+    struct aitag_tensor in = {0}, one[1], two[1];
+    size_t n1 = 0, n2 = 0, item = 3 * 64 * 96;
+    float *x = make_input();
+    char err[512];
+
+    write_file(tmpdir, "ocrdet.json",
+               "{\"name\":\"ocrdet\",\"file\":\"ppocr/ch_PP-OCRv4_det_infer.onnx\",\"sha256\":"
+               "\"30a86f5731181461d08021402766601e4302a9b9b9666be8aff402696339cdff\",\"input\":"
+               "{\"name\":\"x\",\"shape\":[-1,3,-1,-1],\"layout\":\"NCHW\"}}");
+    CHECK_EQ_INT(aitag_model_open(inf, "ocrdet", &m), 0);
+    if (!m || !x)
+        goto out;
+    in.data = x;
+    in.ndim = 4;
+    in.shape[0] = 1;
+    in.shape[1] = 3;
+    in.shape[2] = 64;
+    in.shape[3] = 96;
+    in.count = item;
+    CHECK_EQ_INT(aitag_model_run(m, &in, one, 1, &n1, err, sizeof err), 0);
+    /* the second item is the first again */
+    memcpy(x + item, x, item * sizeof *x);
+    in.shape[0] = 2;
+    in.count = 2 * item;
+    CHECK_EQ_INT(aitag_model_run(m, &in, two, 1, &n2, err, sizeof err), 0);
+    CHECK(n1 == 1 && n2 == 1);
+    if (n1 == 1 && n2 == 1) {
+        CHECK(one[0].ndim == 4 && one[0].shape[0] == 1 && one[0].shape[2] == 64 &&
+              one[0].shape[3] == 96);
+        CHECK(two[0].ndim == 4 && two[0].shape[0] == 2 && two[0].count == 2 * one[0].count);
+        for (size_t b = 0; b < 2 && two[0].count == 2 * one[0].count; b++) {
+            float worst = 0;
+            for (size_t i = 0; i < one[0].count; i++) {
+                float d = fabsf(two[0].data[b * one[0].count + i] - one[0].data[i]);
+                worst = d > worst ? d : worst;
+            }
+            CHECK(worst < 1e-4f);
+        }
+    }
+    aitag_tensors_release(one, n1);
+    aitag_tensors_release(two, n2);
+out:
+    free(x);
+    aitag_infer_free(inf);
+}
+
 struct worker {
     struct aitag_model *m;
     const float *x;
@@ -637,6 +689,7 @@ int main(void)
     test_sha256();
     test_fill_input();
     test_run_zero();
+    test_free_dims();
     test_threads();
     bench(1);
     bench(2);

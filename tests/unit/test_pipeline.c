@@ -1,0 +1,184 @@
+/* test_pipeline.c - the tagger's parts: the folder walk (order, hidden files, symlink loops),
+ * the bounded queue between threads, and a whole run through the public API on real photos. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "aitag/pipeline.h"
+#include "check.h"
+#include "pipeline/queue.h"
+#include "pipeline/walk.h"
+
+static char dir[64];
+
+static void touch(const char *name)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    if (f)
+        fclose(f);
+}
+
+static void test_walk(void)
+{
+    struct walk_list l = {0};
+    char p[256], q[256];
+
+    snprintf(p, sizeof p, "%s/sub", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/.hidden", dir);
+    mkdir(p, 0755);
+    touch("b.mp4");
+    touch("a.JPG");
+    touch("notes.txt");
+    touch("sub/c.mkv");
+    touch(".hidden/d.mp4");
+    snprintf(p, sizeof p, "%s/sub/up", dir);
+    CHECK(symlink("..", p) == 0); /* a folder link back to a parent */
+    snprintf(p, sizeof p, "%s/x.mp4", dir);
+    snprintf(q, sizeof q, "%s/y.mp4", dir);
+    CHECK(symlink(q, p) == 0 && symlink(p, q) == 0); /* a file link loop */
+    CHECK(walk_path(&l, dir) == 0);
+    /* a.JPG, b.mp4, sub/c.mkv, sub/up (loop), x.mp4 (loop), y.mp4 (loop); txt and hidden skipped */
+    CHECK_EQ_INT(l.n, 6);
+    if (l.n == 6) {
+        CHECK(strstr(l.items[0].path, "/a.JPG") && !l.items[0].error);
+        CHECK(strstr(l.items[1].path, "/b.mp4") && !l.items[1].error);
+        CHECK(strstr(l.items[2].path, "/sub/c.mkv") && !l.items[2].error);
+        CHECK(strstr(l.items[3].path, "/sub/up") && l.items[3].error &&
+              strstr(l.items[3].error, "loop"));
+        CHECK(l.items[4].error && strstr(l.items[4].error, "symlink loop"));
+        CHECK(l.items[5].error && strstr(l.items[5].error, "symlink loop"));
+    }
+    walk_list_free(&l);
+
+    /* An explicit file is taken whatever its extension; a missing one is an error entry;
+     * relative paths become absolute with "." and ".." resolved. */
+    snprintf(p, sizeof p, "%s/./sub/../notes.txt", dir);
+    CHECK(walk_path(&l, p) == 0);
+    snprintf(p, sizeof p, "%s/missing.mp4", dir);
+    CHECK(walk_path(&l, p) == 0);
+    CHECK_EQ_INT(l.n, 2);
+    if (l.n == 2) {
+        snprintf(q, sizeof q, "%s/notes.txt", dir);
+        CHECK_STR(l.items[0].path, q);
+        CHECK(l.items[0].error == NULL);
+        CHECK(l.items[1].error && strstr(l.items[1].error, "No such file"));
+    }
+    walk_list_free(&l);
+}
+
+static void *producer(void *arg)
+{
+    struct queue *q = arg;
+    for (intptr_t i = 1; i <= 1000; i++)
+        if (queue_push(q, (void *)i) < 0)
+            break;
+    queue_close(q);
+    return NULL;
+}
+
+static void test_queue(void)
+{
+    struct queue q;
+    pthread_t th;
+    intptr_t expect = 1, bad = 0;
+    void *v;
+
+    CHECK(queue_init(&q, 4) == 0);
+    CHECK(pthread_create(&th, NULL, producer, &q) == 0);
+    while ((v = queue_pop(&q))) {
+        if ((intptr_t)v != expect)
+            bad++;
+        expect++;
+        if (q.n > 4) /* never more than the bound */
+            bad++;
+    }
+    pthread_join(th, NULL);
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(expect, 1001);
+    CHECK(queue_push(&q, (void *)1) == -1); /* closed */
+    CHECK(queue_try_pop(&q) == NULL);
+    queue_destroy(&q);
+}
+
+struct seen {
+    int tagged, failed, skipped;
+    int faces;
+};
+
+static void on_item(void *ctx, const struct aitag_item_report *r)
+{
+    struct seen *s = ctx;
+    if (r->status == AITAG_ITEM_TAGGED)
+        s->tagged++;
+    if (r->status == AITAG_ITEM_FAILED)
+        s->failed++;
+    if (r->status == AITAG_ITEM_SKIPPED)
+        s->skipped++;
+    for (size_t i = 0; r->result && i < r->result->n_tags; i++)
+        if (strcmp(r->result->tags[i].name, "face") == 0)
+            s->faces++;
+}
+
+static void test_tagger(void)
+{
+    struct aitag_tagger_params tp = aitag_tagger_default_params();
+    const char *an[] = {"faces"};
+    const char *paths[2];
+    struct aitag_tagger *t = NULL;
+    struct aitag_summary sum;
+    struct seen s = {0};
+    char db[128], err[512];
+
+    snprintf(db, sizeof db, "%s/cat.db", dir);
+    tp.catalog_path = db;
+    tp.manifest_dir = AITAG_SOURCE_DIR "/models";
+    tp.weights_dir = AITAG_DEPS_DIR "/models";
+    tp.analyzers = an;
+    tp.n_analyzers = 1;
+    tp.on_item = on_item;
+    tp.ctx = &s;
+    paths[0] = AITAG_DEPS_DIR "/photos/sample1.jpg";
+    paths[1] = "/usr/share/darknet/data/giraffe.jpg";
+    CHECK(aitag_tagger_new(&tp, &t, err, sizeof err) == 0);
+    CHECK(aitag_tagger_run(t, paths, 2, &sum) == 0);
+    CHECK_EQ_INT(sum.tagged, 2);
+    CHECK_EQ_INT(s.faces, 1);
+    CHECK(sum.models_run >= 2);
+    CHECK(aitag_tagger_run(t, paths, 2, &sum) == 0); /* same handle, second run: all skipped */
+    CHECK_EQ_INT(sum.skipped, 2);
+    CHECK_EQ_INT(sum.models_run, 0);
+    aitag_tagger_free(t);
+
+    /* Parameter errors are reported before anything runs. */
+    const char *bad[] = {"nope"};
+    tp.analyzers = bad;
+    CHECK(aitag_tagger_new(&tp, &t, err, sizeof err) == AITAG_ERR_INVALID);
+    CHECK(strstr(err, "nope") != NULL);
+    tp.analyzers = an;
+    tp.interval = 0;
+    CHECK(aitag_tagger_new(&tp, &t, err, sizeof err) == AITAG_ERR_INVALID);
+    tp.interval = 2;
+    tp.catalog_path = "/nonexistent-dir/x.db";
+    CHECK(aitag_tagger_new(&tp, &t, err, sizeof err) < 0);
+    CHECK(strstr(err, "/nonexistent-dir/x.db") != NULL);
+}
+
+int main(void)
+{
+    char cmd[128];
+
+    snprintf(dir, sizeof dir, "/tmp/aitag-pipe-XXXXXX");
+    if (!mkdtemp(dir))
+        return 1;
+    test_walk();
+    test_queue();
+    test_tagger();
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    return check_done();
+}
