@@ -230,7 +230,7 @@ still f1_720p "$photos/sample1.jpg" 1920x1080+0+40 1280 720     # 3 faces, zoome
 still horses_720p "$darknet/horses.jpg" '' 1280 720
 still eagle_720p "$darknet/eagle.jpg" '' 1280 720
 still giraffe_720p "$darknet/giraffe.jpg" '' 1280 720
-still f5_720p "$photos/sample5.jpg" 1000x562+950+230 1280 720   # 2 faces (right two women)
+still f5_720p "$photos/sample5.jpg" 1000x562+950+230 1384 778   # 2 faces (right two women), panned
 still f1r_720p "$photos/sample1.jpg" 800x450+1180+110 1280 720  # 1 face (right woman)
 card welcome_720p 1280 720 '#f2eee3' '#141414' 72 'WELCOME TO THE PARTY'
 card sale_720p 1280 720 '#fbf7ea' '#1b1b1b' 80 'SUMMER SALE TODAY'
@@ -252,7 +252,7 @@ encode text_720p_vp9.webm vp9 webm 0 yuv420p -c:v libvpx-vp9 -deadline realtime 
 
 video faces_720p_hevc.mkv 1280 720 25
 seg giraffe_720p 0 2.6 still 0
-seg f5_720p 2.6 17.2 noise 2
+seg f5_720p 2.6 17.2 pan 2
 seg eagle_720p 17.2 25.8 still 0
 seg f1r_720p 25.8 40 still 1
 encode faces_720p_hevc.mkv hevc matroska 0 yuv420p -c:v libx265 -preset ultrafast -crf 30 \

@@ -43,6 +43,8 @@ struct aitag_infer_params {
     int intra_threads;        /* ONNX Runtime intra-op threads; default 1 */
     int inter_threads;        /* default 1 */
     int verify_sha256;        /* check the weights' sha256 when a session is created; default 1 */
+    int allow_spinning;       /* let idle intra-op threads spin-wait: a little faster on an idle
+                                 machine, CPU taken from decoding on a busy one; default 0 */
 };
 
 struct aitag_infer_params aitag_infer_default_params(void);

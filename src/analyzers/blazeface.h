@@ -29,8 +29,8 @@ void blazeface_anchors(float *xy);
 
 struct blazeface_det {
     float score;
-    float xmin, ymin, xmax, ymax;           /* normalised to the model input, 0..1 */
-    float kp[2 * BLAZEFACE_KEYPOINTS];      /* x0, y0, ... x5, y5, same space */
+    float xmin, ymin, xmax, ymax;      /* normalised to the model input, 0..1 */
+    float kp[2 * BLAZEFACE_KEYPOINTS]; /* x0, y0, ... x5, y5, same space */
 };
 
 struct blazeface_params {
@@ -61,9 +61,8 @@ void blazeface_mirror(struct blazeface_det *d, size_t n);
  * those scoring at least threshold, merged by weighted NMS; returns their count, best first.
  * Decoding both passes at a floor of 2 * threshold - 1 loses nothing: a detection whose partner
  * fell below that floor cannot reach the threshold even with a perfect score of its own. */
-size_t blazeface_fuse_flip(const struct blazeface_det *a, size_t na,
-                           const struct blazeface_det *b, size_t nb, float iou, float threshold,
-                           struct blazeface_det *out);
+size_t blazeface_fuse_flip(const struct blazeface_det *a, size_t na, const struct blazeface_det *b,
+                           size_t nb, float iou, float threshold, struct blazeface_det *out);
 
 /* Intersection over union of two detections' boxes. */
 float blazeface_iou(const struct blazeface_det *a, const struct blazeface_det *b);

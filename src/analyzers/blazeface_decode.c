@@ -43,6 +43,15 @@ void blazeface_anchors(float *xy)
     }
 }
 
+static int finite_regs(const float *r)
+{
+    for (int k = 0; k < BLAZEFACE_REG_DIM; k++) {
+        if (!isfinite(r[k]))
+            return 0;
+    }
+    return 1;
+}
+
 size_t blazeface_decode(const float *scores, const float *regs, const float *anchors_xy,
                         const struct blazeface_params *p, struct blazeface_det *out)
 {
@@ -55,7 +64,7 @@ size_t blazeface_decode(const float *scores, const float *regs, const float *anc
         float logit = scores[i], score, cx, cy, w, h;
         struct blazeface_det *d;
 
-        if (!(logit == logit)) /* NaN from a broken model: skip, never crash */
+        if (isnan(logit))
             continue;
         if (logit > p->score_clip)
             logit = p->score_clip;
@@ -68,8 +77,8 @@ size_t blazeface_decode(const float *scores, const float *regs, const float *anc
         cy = r[1] / s + ay;
         w = r[2] / s;
         h = r[3] / s;
-        if (!(w > 0.0f && h > 0.0f))
-            continue;
+        if (!(w > 0.0f && h > 0.0f) || !finite_regs(r))
+            continue; /* degenerate or broken output: no detection, and no NaN in JSON */
         d = &out[n++];
         d->score = score;
         d->xmin = cx - w * 0.5f;
@@ -178,9 +187,8 @@ static struct blazeface_det average2(const struct blazeface_det *a, const struct
     return r;
 }
 
-size_t blazeface_fuse_flip(const struct blazeface_det *a, size_t na,
-                           const struct blazeface_det *b, size_t nb, float iou, float threshold,
-                           struct blazeface_det *out)
+size_t blazeface_fuse_flip(const struct blazeface_det *a, size_t na, const struct blazeface_det *b,
+                           size_t nb, float iou, float threshold, struct blazeface_det *out)
 {
     unsigned char used[BLAZEFACE_ANCHORS] = {0};
     size_t n = 0, i, j;

@@ -7,11 +7,14 @@
  * still finds faces down to roughly 20 px in a 1920-wide frame. Detections are decoded in the
  * model's input space (blazeface_decode.c), merged by weighted NMS, and only then mapped
  * through the view's pad and scale to the upright source frame, so the padding never shows in
- * the results. State is created without loading anything: the model's manifest supplies the
- * identity for key() and the thresholds, the ONNX session comes with the first run().
- * Frames are batched into one Run when the model's batch dimension is free; the shipped
- * BlazeFace files fix it to 1, so they run frame by frame (at ~5 ms a frame this hardly
- * matters next to decoding).
+ * the results. With params.flip the model also sees the mirrored view and a face must be found
+ * consistently both ways (mean score of the pair >= threshold): on the sample photos this
+ * removed a dog's face scored 0.64 while every real face kept >= 0.68 (docs/models.md).
+ * State is created without loading anything: the manifest supplies the identity for key() and
+ * the thresholds, the ONNX session comes with the first run(). The view and its mirror are
+ * "items"; items are batched into one Run when the model's batch dimension is free; the shipped
+ * BlazeFace files fix it to 1, so they run item by item (~4 ms each on 2 cores, small next to
+ * decoding a frame).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,15 +33,15 @@ struct faces {
     struct blazeface_params bp;
     const char *label;
     char key[256];
-    int max_batch;        /* items per Run: the model's fixed batch, or FACES_MAX_BATCH */
-    int fixed_batch;      /* 1 when the model needs exactly max_batch items per Run */
-    size_t item_floats;   /* floats per batch item */
-    float *input;         /* max_batch * item_floats */
+    int max_batch;      /* items per Run: the model's fixed batch, or FACES_MAX_BATCH */
+    int fixed_batch;    /* 1 when the model needs exactly max_batch items per Run */
+    size_t item_floats; /* floats per batch item */
+    float *input;       /* max_batch * item_floats */
     float anchors[2 * BLAZEFACE_ANCHORS];
     float scores[BLAZEFACE_ANCHORS];
     float regs[BLAZEFACE_ANCHORS * BLAZEFACE_REG_DIM];
-    int passes;           /* 1, or 2 with the mirrored view (params.flip) */
-    float floor;          /* per-pass decoding threshold */
+    int passes;  /* 1, or 2 with the mirrored view (params.flip) */
+    float floor; /* per-pass decoding threshold */
     size_t n_pass[2];
     struct blazeface_det pass[2][BLAZEFACE_ANCHORS]; /* the current frame's passes */
     struct blazeface_det dets[2 * BLAZEFACE_ANCHORS];
@@ -93,10 +96,10 @@ static int faces_create(struct aitag_infer *inf, void **state, char *err, size_t
     f->bp.nms_iou = (float)aitag_model_param(f->model, "nms_iou", 0.3);
     f->bp.score_clip = (float)aitag_model_param(f->model, "score_clip", 100.0);
     f->passes = aitag_model_param(f->model, "flip", 0) != 0 ? 2 : 1;
-    f->floor = f->bp.score_threshold;
-    if (f->passes == 2)
-        f->floor = f->bp.score_threshold * 2.0f - 1.0f > 0.05f ? f->bp.score_threshold * 2.0f - 1.0f
-                                                                : 0.05f;
+    /* With two passes, a pass score under 2 * thr - 1 can never lift a pair to thr. */
+    f->floor = f->passes == 2 ? 2.0f * f->bp.score_threshold - 1.0f : f->bp.score_threshold;
+    if (f->floor < 0.05f)
+        f->floor = 0.05f;
     if (strcmp(aitag_model_input_layout(f->model), "NHWC") != 0) {
         snprintf(err, errlen, "faces: model %s must take NHWC input", FACES_MODEL);
         goto out;
@@ -179,8 +182,8 @@ static int map_outputs(const struct aitag_tensor *outs, size_t n, long long batc
                 snprintf(err, errlen,
                          "faces: model %s lacks the %s output for %zu anchors "
                          "(expected [%lld,%zu,%d])",
-                         FACES_MODEL, k ? "regressor" : "score", blazeface_layer_count(l),
-                         batch, blazeface_layer_count(l), k ? BLAZEFACE_REG_DIM : 1);
+                         FACES_MODEL, k ? "regressor" : "score", blazeface_layer_count(l), batch,
+                         blazeface_layer_count(l), k ? BLAZEFACE_REG_DIM : 1);
                 return AITAG_ERR_MODEL;
             }
         }
@@ -217,8 +220,8 @@ static int emit(struct faces *f, const struct aitag_frame *fr, const struct aita
         for (int k = 0; k < BLAZEFACE_KEYPOINTS && len < sizeof extra; k++) {
             float kx = clamp01((d[i].kp[2 * k] * vw - (float)v->pad_x) / sx);
             float ky = clamp01((d[i].kp[2 * k + 1] * vh - (float)v->pad_y) / sy);
-            len += (size_t)snprintf(extra + len, sizeof extra - len, "%s%.4f,%.4f",
-                                    k ? "," : "", kx, ky);
+            len += (size_t)snprintf(extra + len, sizeof extra - len, "%s%.4f,%.4f", k ? "," : "",
+                                    kx, ky);
         }
         if (len < sizeof extra)
             snprintf(extra + len, sizeof extra - len, "]}");
@@ -256,9 +259,8 @@ static void mirror_item(float *x, int w, int h)
 
 /* Decodes item b of a run's outputs into the pass slot, and once a frame's last pass is in,
  * fuses the passes and emits the frame's faces. */
-static int take_item(struct faces *f, const struct aitag_tensor *outs,
-                     int seg[2][BLAZEFACE_LAYERS], size_t b, int pass,
-                     const struct aitag_frame *fr, const struct aitag_view *v,
+static int take_item(struct faces *f, const struct aitag_tensor *outs, int seg[2][BLAZEFACE_LAYERS],
+                     size_t b, int pass, const struct aitag_frame *fr, const struct aitag_view *v,
                      struct aitag_evidence_list *out)
 {
     struct blazeface_params bp = f->bp;
@@ -354,9 +356,9 @@ static int faces_run(void *state, struct aitag_frame *const *frames, size_t n,
     for (i = 0; i < n; i++) {
         const struct aitag_frame *fr = frames[i];
         views[i] = find_view(fr, &f->spec);
-        if (!views[i] || views[i]->width != f->spec.width ||
-            views[i]->height != f->spec.height || views[i]->scale_x <= 0.0f ||
-            views[i]->scale_y <= 0.0f || fr->src_w <= 0 || fr->src_h <= 0) {
+        if (!views[i] || views[i]->width != f->spec.width || views[i]->height != f->spec.height ||
+            views[i]->scale_x <= 0.0f || views[i]->scale_y <= 0.0f || fr->src_w <= 0 ||
+            fr->src_h <= 0) {
             snprintf(err, errlen, "faces: frame at t=%.3f lacks a valid %dx%d letterbox view",
                      fr->t, f->spec.width, f->spec.height);
             rc = AITAG_ERR_INVALID;

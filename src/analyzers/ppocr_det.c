@@ -244,7 +244,7 @@ int ppocr_db_boxes(const float *prob, int w, int h, const struct ppocr_db_params
     row_lo = malloc(sizeof(int) * (size_t)h);
     row_hi = malloc(sizeof(int) * (size_t)h);
     pts = malloc(sizeof(float) * 4 * ((size_t)h + 1));
-    hull = malloc(sizeof(float) * (4 * ((size_t)h + 1) + 2));
+    hull = malloc(sizeof(float) * (8 * ((size_t)h + 1) + 4)); /* generous: 2 * points + 2 */
     if (!bin || !px || !row_lo || !row_hi || !pts || !hull) {
         rc = AITAG_ERR_NOMEM;
         goto out;
@@ -271,7 +271,7 @@ int ppocr_db_boxes(const float *prob, int w, int h, const struct ppocr_db_params
         struct rect r;
 
         if (cp->x1 - cp->x0 + 1 < p->min_size || rows < p->min_size)
-            continue; /* cannot reach min_size whatever its angle */
+            continue; /* a speck or a hairline: not worth fitting */
         for (int y = 0; y < rows; y++)
             row_lo[y] = w, row_hi[y] = -1;
         for (int k = cp->start; k < cp->start + cp->count; k++) {

@@ -212,7 +212,7 @@ static int run_frame(struct text_state *st, const struct aitag_frame *f,
     struct ppocr_det_box *boxes = NULL;
     struct ppocr_line *lines = NULL;
     size_t n_boxes = 0, n_lines = 0;
-    double t0, t1;
+    double t0, t1, t2;
     int rc;
 
     if (!v || !v->rgb || v->width < 1 || v->height < 1 || f->src_w < 1 || f->src_h < 1) {
@@ -247,7 +247,8 @@ static int run_frame(struct text_state *st, const struct aitag_frame *f,
     rc = ppocr_rec_run(st->rec, v, lines, n_lines, &st->rp, &st->scratch, err, errlen);
     if (rc < 0)
         goto out;
-    st->stats.rec_s += aitag_now() - t1;
+    t2 = aitag_now();
+    st->stats.rec_s += t2 - t1;
     st->stats.lines += n_lines;
     ppocr_reading_order(lines, n_lines);
     for (size_t i = 0; i < n_lines; i++) {
@@ -257,8 +258,13 @@ static int run_frame(struct text_state *st, const struct aitag_frame *f,
         tidy_text(l->text);
         if (!l->text[0] || l->conf < st->min_conf)
             continue;
-        struct aitag_evidence e = {"text",  "text", l->conf, f->t, 1, source_box(f, v, &l->q),
-                                   l->text, NULL};
+        struct aitag_evidence e = {.analyzer = "text",
+                                   .label = "text",
+                                   .confidence = l->conf,
+                                   .t = f->t,
+                                   .has_box = 1,
+                                   .box = source_box(f, v, &l->q),
+                                   .text = l->text};
         rc = aitag_evidence_push(out, &e);
         if (rc < 0) {
             aitag_fmt(err, errlen, "text: out of memory");
@@ -268,8 +274,7 @@ static int run_frame(struct text_state *st, const struct aitag_frame *f,
     aitag_log(AITAG_LOG_DEBUG, "text",
               "event=frame t=%.3f view=%dx%d boxes=%zu lines=%zu "
               "det_ms=%.1f rec_ms=%.1f",
-              f->t, v->width, v->height, n_boxes, n_lines, (t1 - t0) * 1e3,
-              (aitag_now() - t1) * 1e3);
+              f->t, v->width, v->height, n_boxes, n_lines, (t1 - t0) * 1e3, (t2 - t1) * 1e3);
 out:
     ppocr_lines_free(lines, n_lines);
     free(boxes);
@@ -280,7 +285,7 @@ static int text_run(void *state, struct aitag_frame *const *frames, size_t n,
                     struct aitag_evidence_list *out, char *err, size_t errlen)
 {
     struct text_state *st = state;
-    int rc = load_models(st, err, errlen);
+    int rc = n ? load_models(st, err, errlen) : 0;
 
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = run_frame(st, frames[i], out, err, errlen);

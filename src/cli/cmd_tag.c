@@ -74,7 +74,7 @@ static void on_item(void *ctx, const struct aitag_item_report *r)
         print_item_human(r->path, status, r->probe, r->result, r->error);
         fflush(stdout);
     }
-    if (r->status == AITAG_ITEM_FAILED && c->json)
+    if ((r->status == AITAG_ITEM_FAILED || r->status == AITAG_ITEM_PARTIAL) && c->json)
         fprintf(stderr, "aitag: %s: %s\n", r->path, r->error ? r->error : "failed");
 }
 

@@ -21,6 +21,7 @@ struct aitag_infer_params aitag_infer_default_params(void)
         .intra_threads = 1,
         .inter_threads = 1,
         .verify_sha256 = 1,
+        .allow_spinning = 0,
     };
     return p;
 }
@@ -127,15 +128,42 @@ int aitag_model_open(struct aitag_infer *inf, const char *name, struct aitag_mod
     return 0;
 }
 
-const char *aitag_model_name(const struct aitag_model *m) { return m->name; }
-const char *aitag_model_version(const struct aitag_model *m) { return m->version; }
-const char *aitag_model_sha256(const struct aitag_model *m) { return m->sha256; }
-const char *aitag_model_path(const struct aitag_model *m) { return m->path; }
-const char *aitag_model_package(const struct aitag_model *m) { return m->package; }
-const char *aitag_model_license(const struct aitag_model *m) { return m->license; }
-const char *aitag_model_task(const struct aitag_model *m) { return m->task; }
-const char *aitag_model_decoder(const struct aitag_model *m) { return m->decoder; }
-const char *aitag_model_key(const struct aitag_model *m) { return m->key; }
+const char *aitag_model_name(const struct aitag_model *m)
+{
+    return m->name;
+}
+const char *aitag_model_version(const struct aitag_model *m)
+{
+    return m->version;
+}
+const char *aitag_model_sha256(const struct aitag_model *m)
+{
+    return m->sha256;
+}
+const char *aitag_model_path(const struct aitag_model *m)
+{
+    return m->path;
+}
+const char *aitag_model_package(const struct aitag_model *m)
+{
+    return m->package;
+}
+const char *aitag_model_license(const struct aitag_model *m)
+{
+    return m->license;
+}
+const char *aitag_model_task(const struct aitag_model *m)
+{
+    return m->task;
+}
+const char *aitag_model_decoder(const struct aitag_model *m)
+{
+    return m->decoder;
+}
+const char *aitag_model_key(const struct aitag_model *m)
+{
+    return m->key;
+}
 const char *aitag_model_input_layout(const struct aitag_model *m)
 {
     return m->nchw ? "NCHW" : "NHWC";

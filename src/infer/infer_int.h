@@ -42,25 +42,25 @@ struct aitag_model {
     json_t *params;
     char **labels;
     size_t n_labels;
-    char *labels_file;        /* resolved path, NULL when labels are inline or absent */
-    int labels_missing;       /* labels_file named but unreadable at open: load fails */
-    char **outputs;           /* names the manifest promises; checked at load */
+    char *labels_file;  /* resolved path, NULL when labels are inline or absent */
+    int labels_missing; /* labels_file named but unreadable at open: load fails */
+    char **outputs;     /* names the manifest promises; checked at load */
     size_t n_outputs;
     /* input */
     char *input_name;
     int64_t input_shape[INFER_MAX_DIMS];
     int input_ndim;
-    int nchw;                 /* layout: 0 NHWC, 1 NCHW */
-    int bgr;                  /* colour order of the model's channels */
+    int nchw; /* layout: 0 NHWC, 1 NCHW */
+    int bgr;  /* colour order of the model's channels */
     float mean[3], inv_std[3];
     enum aitag_fit fit;
     int multiple;
     /* session */
     pthread_mutex_t load_lock;
-    int loaded;               /* set last, under load_lock */
-    int verified;             /* sha256 already checked */
+    int loaded;   /* set last, under load_lock */
+    int verified; /* sha256 already checked */
     OrtSession *session;
-    char **sess_outputs;      /* output names in session order */
+    char **sess_outputs; /* output names in session order */
     size_t n_sess_outputs;
 };
 

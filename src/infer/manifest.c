@@ -23,8 +23,7 @@ struct ctx {
     size_t errlen;
 };
 
-__attribute__((format(printf, 3, 4))) static int fail(struct ctx *c, int rc, const char *fmt,
-                                                      ...)
+__attribute__((format(printf, 3, 4))) static int fail(struct ctx *c, int rc, const char *fmt, ...)
 {
     char what[256];
     va_list ap;
@@ -37,8 +36,8 @@ __attribute__((format(printf, 3, 4))) static int fail(struct ctx *c, int rc, con
 }
 
 /* Reads an optional string member into *out (a copy of def when absent). */
-static int get_string(struct ctx *c, json_t *obj, const char *key, const char *dotted,
-                      int required, const char *def, char **out)
+static int get_string(struct ctx *c, json_t *obj, const char *key, const char *dotted, int required,
+                      const char *def, char **out)
 {
     json_t *v = json_object_get(obj, key);
 
@@ -76,7 +75,8 @@ static int get_string_array(struct ctx *c, json_t *obj, const char *key, char **
     if (!arr)
         return AITAG_ERR_NOMEM;
     *out = arr;
-    json_array_foreach(v, i, item) {
+    json_array_foreach(v, i, item)
+    {
         if (!json_is_string(item))
             return fail(c, AITAG_ERR_INVALID, "key \"%s\" must be an array of strings", key);
         arr[i] = strdup(json_string_value(item));
@@ -99,8 +99,7 @@ static int get_triple(struct ctx *c, json_t *obj, const char *key, const char *d
         return 0;
     n = json_is_array(a) ? json_array_size(a) : 0;
     if (n != 1 && n != 3)
-        return fail(c, AITAG_ERR_INVALID, "key \"%s\" must be an array of 1 or 3 numbers",
-                    dotted);
+        return fail(c, AITAG_ERR_INVALID, "key \"%s\" must be an array of 1 or 3 numbers", dotted);
     for (i = 0; i < 3; i++) {
         json_t *x = json_array_get(a, n == 1 ? 0 : i);
         if (!json_is_number(x))
@@ -196,7 +195,8 @@ static int parse_input(struct ctx *c, json_t *root, struct aitag_model *m)
         json_array_size(shape) > INFER_MAX_DIMS)
         return fail(c, AITAG_ERR_INVALID, "key \"%s\" must be an array of 1 to 8 integers",
                     "input.shape");
-    json_array_foreach(shape, i, d) {
+    json_array_foreach(shape, i, d)
+    {
         json_int_t x = json_is_integer(d) ? json_integer_value(d) : 0;
         if (x == 0 || x < -1)
             return fail(c, AITAG_ERR_INVALID,
@@ -210,8 +210,7 @@ static int parse_input(struct ctx *c, json_t *root, struct aitag_model *m)
     if (rc < 0)
         goto out;
     if (strcmp(layout, "NHWC") && strcmp(layout, "NCHW")) {
-        rc = fail(c, AITAG_ERR_INVALID, "key \"%s\" must be \"NHWC\" or \"NCHW\"",
-                  "input.layout");
+        rc = fail(c, AITAG_ERR_INVALID, "key \"%s\" must be \"NHWC\" or \"NCHW\"", "input.layout");
         goto out;
     }
     m->nchw = strcmp(layout, "NCHW") == 0;
@@ -254,10 +253,8 @@ static int parse_input(struct ctx *c, json_t *root, struct aitag_model *m)
         goto out;
     }
     d = json_object_get(in, "multiple");
-    if (d && (!json_is_integer(d) || json_integer_value(d) < 0 ||
-              json_integer_value(d) > 4096)) {
-        rc = fail(c, AITAG_ERR_INVALID, "key \"%s\" must be an integer 0..4096",
-                  "input.multiple");
+    if (d && (!json_is_integer(d) || json_integer_value(d) < 0 || json_integer_value(d) > 4096)) {
+        rc = fail(c, AITAG_ERR_INVALID, "key \"%s\" must be an integer 0..4096", "input.multiple");
         goto out;
     }
     m->multiple = d ? (int)json_integer_value(d) : 0;
@@ -326,8 +323,8 @@ static int parse_root(struct ctx *c, struct aitag_infer *inf, const char *name, 
     m->key = malloc(strlen(m->name) + strlen(m->version) + 12);
     if (!m->path || !m->key)
         return AITAG_ERR_NOMEM;
-    snprintf(m->key, strlen(m->name) + strlen(m->version) + 12, "%s@%s#%.8s", m->name,
-             m->version, m->sha256);
+    snprintf(m->key, strlen(m->name) + strlen(m->version) + 12, "%s@%s#%.8s", m->name, m->version,
+             m->sha256);
     return 0;
 }
 

@@ -46,8 +46,7 @@ void aitag_model_fill_input_rgb(const struct aitag_model *m, const uint8_t *rgb,
     }
 }
 
-void aitag_model_fill_input(const struct aitag_model *m, const struct aitag_view *view,
-                            float *dst)
+void aitag_model_fill_input(const struct aitag_model *m, const struct aitag_view *view, float *dst)
 {
     aitag_model_fill_input_rgb(m, view->rgb, view->width, view->height, view->stride, dst);
 }

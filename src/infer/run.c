@@ -35,8 +35,8 @@ static int check_input(const struct aitag_model *m, const struct aitag_tensor *i
         count *= (size_t)in->shape[i];
     }
     if (count != in->count) {
-        snprintf(err, errlen, "model %s: input count %zu does not match its shape (%zu)",
-                 m->name, in->count, count);
+        snprintf(err, errlen, "model %s: input count %zu does not match its shape (%zu)", m->name,
+                 in->count, count);
         return AITAG_ERR_MODEL;
     }
     return 0;
@@ -55,14 +55,13 @@ static int copy_output(const OrtApi *api, const OrtValue *v, const char *name,
     rc = ort_check(api, api->GetTensorTypeAndShape(v, &info), "output shape", err, errlen);
     if (rc < 0)
         return rc;
-    if ((rc = ort_check(api, api->GetTensorElementType(info, &type), "output type", err,
-                        errlen)) < 0 ||
-        (rc = ort_check(api, api->GetDimensionsCount(info, &ndim), "output dims", err,
-                        errlen)) < 0)
+    if ((rc = ort_check(api, api->GetTensorElementType(info, &type), "output type", err, errlen)) <
+            0 ||
+        (rc = ort_check(api, api->GetDimensionsCount(info, &ndim), "output dims", err, errlen)) < 0)
         goto out;
     if (type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || ndim > INFER_MAX_DIMS) {
-        snprintf(err, errlen, "output %s: only float tensors of up to %d dims are supported",
-                 name, INFER_MAX_DIMS);
+        snprintf(err, errlen, "output %s: only float tensors of up to %d dims are supported", name,
+                 INFER_MAX_DIMS);
         rc = AITAG_ERR_MODEL;
         goto out;
     }
@@ -70,8 +69,8 @@ static int copy_output(const OrtApi *api, const OrtValue *v, const char *name,
                         errlen)) < 0 ||
         (rc = ort_check(api, api->GetTensorShapeElementCount(info, &count), "output count", err,
                         errlen)) < 0 ||
-        (rc = ort_check(api, api->GetTensorMutableData((OrtValue *)v, (void **)&src),
-                        "output data", err, errlen)) < 0)
+        (rc = ort_check(api, api->GetTensorMutableData((OrtValue *)v, (void **)&src), "output data",
+                        err, errlen)) < 0)
         goto out;
     t->ndim = (int)ndim;
     t->count = count;
@@ -118,10 +117,9 @@ int aitag_model_run(struct aitag_model *m, const struct aitag_tensor *in, struct
     }
     memset(out, 0, k * sizeof *out);
     rc = ort_check(api,
-                   api->CreateTensorWithDataAsOrtValue(m->inf->mem, in->data,
-                                                       in->count * sizeof(float), in->shape,
-                                                       (size_t)in->ndim,
-                                                       ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, &input),
+                   api->CreateTensorWithDataAsOrtValue(
+                       m->inf->mem, in->data, in->count * sizeof(float), in->shape,
+                       (size_t)in->ndim, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, &input),
                    "input tensor", errbuf, errlen);
     if (rc < 0)
         goto out;

@@ -2,14 +2,17 @@
  * session.c - the ONNX Runtime boundary: environment, sessions, status conversion, logging.
  *
  * Every OrtStatus is converted exactly once, by ort_check(), into an aitag_err and a message,
- * and released there; nothing above this file sees ORT types. The OrtEnv and the CPU memory
- * info are created on the first session, under the context's lock, so that contexts used only
- * for manifests never start ORT. Sessions are created lazily per model under the model's own
- * lock, which makes aitag_model_run's implicit load safe from several threads: the first caller
- * loads, the others wait, and after `loaded` is set the session is only read (OrtSession::Run is
- * thread-safe). ORT's own log lines go through aitag_log (subsystem "ort") at warning level;
- * its warnings about unused initializers, which the shipped BlazeFace files trigger on every
- * load, are demoted to debug because they say nothing a user can act on.
+ * and released there (run.c uses it too); no ORT type leaves src/infer. The OrtEnv and the CPU
+ * memory info are created on the first session, under the context's lock, so that contexts
+ * used only for manifests never start ORT. Sessions are created lazily per model under the
+ * model's own lock, which makes aitag_model_run's implicit load safe from several threads: the
+ * first caller loads, the others wait, and after `loaded` is set the session is only read
+ * (OrtSession::Run is thread-safe). Idle intra-op threads do not spin by default: spinning
+ * wins on an idle machine, but on a busy 2-core one (decoding runs beside inference) it doubled
+ * the median time of 2-thread BlazeFace runs (docs/models.md). ORT's own log lines go through
+ * aitag_log (subsystem "ort") at warning level; its warnings about unused initializers, which the
+ * shipped BlazeFace files trigger on every load, are demoted to debug because they say nothing a
+ * user can act on.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,8 +68,8 @@ static int ensure_env(struct aitag_infer *inf, char *err, size_t errlen)
         }
     }
     if (!inf->mem) {
-        rc = ort_check(api, api->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault,
-                                                     &inf->mem),
+        rc = ort_check(api,
+                       api->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &inf->mem),
                        "creating CPU memory info", err, errlen);
         if (rc < 0)
             inf->mem = NULL;
@@ -88,17 +91,15 @@ int infer_model_verify(struct aitag_model *m, char *err, size_t errlen)
         return AITAG_ERR_MODEL;
     }
     if (strcmp(hex, m->sha256) != 0) {
-        snprintf(err, errlen,
-                 "model %s: sha256 mismatch for %s: manifest %s says %s, file has %s", m->name,
-                 m->path, m->manifest_path, m->sha256, hex);
+        snprintf(err, errlen, "model %s: sha256 mismatch for %s: manifest %s says %s, file has %s",
+                 m->name, m->path, m->manifest_path, m->sha256, hex);
         return AITAG_ERR_MODEL;
     }
     m->verified = 1;
     return 0;
 }
 
-static int make_options(struct aitag_infer *inf, OrtSessionOptions **out, char *err,
-                        size_t errlen)
+static int make_options(struct aitag_infer *inf, OrtSessionOptions **out, char *err, size_t errlen)
 {
     const OrtApi *api = inf->api;
     OrtSessionOptions *so = NULL;
@@ -114,8 +115,12 @@ static int make_options(struct aitag_infer *inf, OrtSessionOptions **out, char *
                         "inter-op threads", err, errlen)) < 0 ||
         (rc = ort_check(api, api->SetSessionGraphOptimizationLevel(so, ORT_ENABLE_ALL),
                         "graph optimisation level", err, errlen)) < 0 ||
-        (rc = ort_check(api, api->SetSessionExecutionMode(so, ORT_SEQUENTIAL),
-                        "execution mode", err, errlen)) < 0) {
+        (rc = ort_check(api, api->SetSessionExecutionMode(so, ORT_SEQUENTIAL), "execution mode",
+                        err, errlen)) < 0 ||
+        (rc = ort_check(api,
+                        api->AddSessionConfigEntry(so, "session.intra_op.allow_spinning",
+                                                   inf->params.allow_spinning ? "1" : "0"),
+                        "intra-op spinning", err, errlen)) < 0) {
         api->ReleaseSessionOptions(so);
         return rc;
     }
@@ -139,8 +144,8 @@ static int describe_session(struct aitag_model *m, OrtSession *s, char *err, siz
     if ((rc = ort_check(api, api->SessionGetInputCount(s, &n_in), "inputs", err, errlen)) < 0)
         return rc;
     for (i = 0; i < n_in && !found; i++) {
-        rc = ort_check(api, api->SessionGetInputName(s, i, alloc, &name), "input name", err,
-                       errlen);
+        rc =
+            ort_check(api, api->SessionGetInputName(s, i, alloc, &name), "input name", err, errlen);
         if (rc < 0)
             return rc;
         found = strcmp(name, m->input_name) == 0;
@@ -204,8 +209,8 @@ static int load_locked(struct aitag_model *m, char *err, size_t errlen)
     rc = make_options(inf, &so, err, errlen);
     if (rc < 0)
         return rc;
-    rc = ort_check(api, api->CreateSession(inf->env, m->path, so, &s), "loading model", err,
-                   errlen);
+    rc =
+        ort_check(api, api->CreateSession(inf->env, m->path, so, &s), "loading model", err, errlen);
     if (rc < 0) {
         char inner[384];
         snprintf(inner, sizeof inner, "%s", err);

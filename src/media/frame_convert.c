@@ -19,8 +19,8 @@
 
 #include "media_int.h"
 
-int frame_converter_init(struct frame_converter *c, const struct aitag_view_spec *specs,
-                         size_t n, char *err, size_t errlen)
+int frame_converter_init(struct frame_converter *c, const struct aitag_view_spec *specs, size_t n,
+                         char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
     if (n > 0 && !specs) {
@@ -183,9 +183,8 @@ static int scale_view(struct view_scaler *s, const AVFrame *src, int rot, struct
     return 0;
 }
 
-int frame_converter_run(struct frame_converter *c, const AVFrame *src, AVRational sar,
-                        int rotation, double t, struct aitag_frame **out, char *err,
-                        size_t errlen)
+int frame_converter_run(struct frame_converter *c, const AVFrame *src, AVRational sar, int rotation,
+                        double t, struct aitag_frame **out, char *err, size_t errlen)
 {
     struct view_plan plans[AITAG_MAX_VIEWS];
     struct aitag_frame *f = NULL;

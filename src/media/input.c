@@ -8,7 +8,8 @@
  * a name). The video stream is the default (else largest) one that is not an attached cover.
  *
  * Images are recognised by demuxer (image2 and the *_pipe image demuxers); a GIF or APNG with
- * one frame is an image, with more it is a video. For videos the keyframe spacing is estimated
+ * one frame is an image, with more it is a video. A JPEG's EXIF orientation counts as its
+ * rotation, like a video's display matrix. For videos the keyframe spacing is estimated
  * by reading the packets (not decoding them) of the first ~10 s: that is cheap, and the sampler
  * needs it to pick between sequential decoding and seeking. The packets read are given back by
  * seeking to the start when the demuxer has a keyframe index (mp4, mkv, avi: such seeks are
@@ -16,10 +17,10 @@
  * keyframe instead of the first.
  */
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -41,7 +42,7 @@ static int fail(struct aitag_probe *p, int rc, const char *msg)
 }
 
 __attribute__((format(printf, 3, 4))) static int failf(struct aitag_probe *p, int rc,
-                                                        const char *fmt, ...)
+                                                       const char *fmt, ...)
 {
     va_list ap;
 
@@ -63,7 +64,7 @@ static int check_path(const char *path, struct aitag_probe *p)
         if (errno == EACCES)
             return fail(p, AITAG_ERR_IO, "permission denied");
         return failf(p, AITAG_ERR_IO, "cannot stat file (%s)",
-                    strerror_r(errno, ebuf, sizeof ebuf));
+                     strerror_r(errno, ebuf, sizeof ebuf));
     }
     if (S_ISDIR(sb.st_mode))
         return fail(p, AITAG_ERR_IO, "is a directory");
@@ -76,7 +77,7 @@ static int check_path(const char *path, struct aitag_probe *p)
         if (errno == EACCES || errno == EPERM)
             return fail(p, AITAG_ERR_IO, "permission denied");
         return failf(p, AITAG_ERR_IO, "cannot open file (%s)",
-                    strerror_r(errno, ebuf, sizeof ebuf));
+                     strerror_r(errno, ebuf, sizeof ebuf));
     }
     close(fd);
     return 0;
@@ -191,7 +192,7 @@ static int open_format(const char *path, struct media_input *in, struct aitag_pr
     aitag_fmt(in->note, sizeof in->note, "%s", cap.msg);
     if (rc < 0) {
         rc = failf(p, AITAG_ERR_MEDIA, "unreadable streams (%s)",
-                  media_averr(rc, &cap, why, sizeof why));
+                   media_averr(rc, &cap, why, sizeof why));
         goto out;
     }
     rc = 0;
@@ -222,7 +223,7 @@ static int describe(struct media_input *in, struct aitag_probe *p)
         if (p->audio_codec[0])
             return fail(p, AITAG_ERR_MEDIA, "no video stream (audio only)");
         return failf(p, AITAG_ERR_MEDIA, "not a media file (no audio or video stream in %s)",
-                    fmt->iformat->name);
+                     fmt->iformat->name);
     }
     in->st = fmt->streams[in->vidx];
     par = in->st->codecpar;
@@ -257,7 +258,7 @@ static int describe(struct media_input *in, struct aitag_probe *p)
     else if (fmt->duration != AV_NOPTS_VALUE && fmt->duration > 0)
         p->duration = (double)fmt->duration / AV_TIME_BASE;
     fr = in->st->avg_frame_rate.num > 0 && in->st->avg_frame_rate.den > 0 ? in->st->avg_frame_rate
-                                                                         : in->st->r_frame_rate;
+                                                                          : in->st->r_frame_rate;
     if (fr.num > 0 && fr.den > 0)
         p->fps = av_q2d(fr);
     return 0;
@@ -322,8 +323,7 @@ static void scan_packets(struct media_input *in, struct aitag_probe *p)
     if (n_keys >= 2)
         p->gop_seconds = (last_key - first_key) / (n_keys - 1);
     else if (n_keys == 1) /* one keyframe seen: the spacing is at least what was scanned */
-        p->gop_seconds = eof && p->duration > last_t - first_key ? p->duration
-                                                                 : last_t - first_key;
+        p->gop_seconds = eof && p->duration > last_t - first_key ? p->duration : last_t - first_key;
 }
 
 static int rewind_or_reopen(const char *path, struct media_input *in, struct aitag_probe *p)
@@ -341,8 +341,7 @@ static int rewind_or_reopen(const char *path, struct media_input *in, struct ait
     return 0;
 }
 
-int media_input_open(const char *path, struct media_input *in, struct aitag_probe *p,
-                     int rewind)
+int media_input_open(const char *path, struct media_input *in, struct aitag_probe *p, int rewind)
 {
     int rc;
 
@@ -361,6 +360,13 @@ int media_input_open(const char *path, struct media_input *in, struct aitag_prob
     rc = describe(in, p);
     if (rc < 0)
         goto out;
+    if (p->kind == AITAG_MEDIA_IMAGE && p->rotation == 0 &&
+        in->st->codecpar->codec_id == AV_CODEC_ID_MJPEG) {
+        p->rotation = media_jpeg_file_rotation(path);
+        media_display_size(in->st->codecpar->width, in->st->codecpar->height,
+                           av_guess_sample_aspect_ratio(in->fmt, in->st, NULL), p->rotation,
+                           &p->width, &p->height);
+    }
     if (p->kind == AITAG_MEDIA_VIDEO || is_animation_demuxer(in->fmt->iformat->name)) {
         scan_packets(in, p);
         if (rewind)

@@ -2,9 +2,10 @@
  * media_int.h - internals shared by the files of the media library (probe, sampler, views).
  *
  * Layering, bottom up: ffmpeg_log.c routes FFmpeg's log into aitag_log and converts FFmpeg
- * errors; input.c opens a file safely and fills a struct aitag_probe; view_geometry.c computes
- * where a picture lands in a view buffer; frame_convert.c scales and rotates decoded frames into
- * those buffers; sampler.c drives demuxing and decoding.
+ * errors; input.c opens a file safely (exif_orientation.c reads photos' orientation) and fills a
+ * struct aitag_probe; view_geometry.c computes where a picture lands in a view buffer;
+ * frame_convert.c scales and rotates decoded frames into those buffers; sampler.c drives demuxing
+ * and decoding.
  */
 #ifndef AITAG_MEDIA_INT_H
 #define AITAG_MEDIA_INT_H
@@ -57,13 +58,20 @@ struct media_input {
  * GOP estimate included. That reads packets: with rewind set the input is then rewound to the
  * start (or reopened) so decoding can begin. Returns 0, or < 0 with p->error set and *in
  * closed. */
-int media_input_open(const char *path, struct media_input *in, struct aitag_probe *p,
-                     int rewind);
+int media_input_open(const char *path, struct media_input *in, struct aitag_probe *p, int rewind);
 void media_input_close(struct media_input *in);
 
 /* Stream ticks <-> seconds relative to the stream start. */
 double media_pts_to_seconds(const struct media_input *in, int64_t pts);
 int64_t media_seconds_to_pts(const struct media_input *in, double t);
+
+/* ---- exif_orientation.c ---- */
+
+/* Clockwise rotation (0/90/180/270) asked for by the EXIF Orientation of a JPEG held in
+ * b[0..n), or 0 when there is none or the bytes are not understood. Pure: safe on any input. */
+int media_jpeg_rotation(const uint8_t *b, size_t n);
+/* The same for the start of a file. */
+int media_jpeg_file_rotation(const char *path);
 
 /* ---- view_geometry.c ---- */
 
@@ -111,14 +119,13 @@ struct frame_converter {
 };
 
 /* Copies specs, dropping duplicates. Returns 0 or AITAG_ERR_INVALID (message in err). */
-int frame_converter_init(struct frame_converter *c, const struct aitag_view_spec *specs,
-                         size_t n, char *err, size_t errlen);
+int frame_converter_init(struct frame_converter *c, const struct aitag_view_spec *specs, size_t n,
+                         char *err, size_t errlen);
 /* Scales src into every view at its display size (see media_display_size; sar is the sample
  * aspect ratio to honour), rotated clockwise by rotation degrees (0/90/180/270). Returns 0 with
  * *out set (caller frees), or < 0 with a message in err. */
-int frame_converter_run(struct frame_converter *c, const AVFrame *src, AVRational sar,
-                        int rotation, double t, struct aitag_frame **out, char *err,
-                        size_t errlen);
+int frame_converter_run(struct frame_converter *c, const AVFrame *src, AVRational sar, int rotation,
+                        double t, struct aitag_frame **out, char *err, size_t errlen);
 void frame_converter_free(struct frame_converter *c);
 
 #endif

@@ -24,9 +24,9 @@ int aitag_media_probe(const char *path, struct aitag_probe *out)
 
 int aitag_media_has_known_extension(const char *path)
 {
-    static const char *const known[] = {"jpg", "jpeg", "png", "webp", "gif", "bmp", "tif",
-                                        "tiff", "mp4", "mkv", "webm", "mov", "avi", "wmv",
-                                        "ts",  "m4v",  "mpg", "mpeg", "m2ts", "flv"};
+    static const char *const known[] = {"jpg",  "jpeg", "png", "webp", "gif",  "bmp", "tif",
+                                        "tiff", "mp4",  "mkv", "webm", "mov",  "avi", "wmv",
+                                        "ts",   "m4v",  "mpg", "mpeg", "m2ts", "flv"};
     const char *slash, *dot;
 
     if (!path)

@@ -12,9 +12,13 @@
  *               otherwise keep decoding forward, so a dense interval never seeks itself slower
  *               than sequential decoding (FFmpeg seeking every 1 s on a 10 s GOP is 3x slower).
  * Seeks aim a little before T (the codec's reorder delay plus two frames): demuxers index by
- * decode time, and a keyframe decoded just before T may be displayed after it.
- * Auto picks seek when the interval is at least one keyframe spacing and the demuxer has a
- * keyframe index; see choose_strategy().
+ * decode time, and a keyframe decoded just before T may be displayed after it. Demuxers without
+ * a keyframe index (MPEG-TS) land anywhere and the decoder then waits for the next keyframe, so
+ * they aim one keyframe spacing earlier. Every seek is verified: when the first frame out of it
+ * lies more than half a frame past T, frames were skipped, and the seek is redone from twice as
+ * far back (up to a bound), so seeking yields the same frames as decoding everything.
+ * Auto picks seek when the interval is at least one keyframe spacing (three without an index,
+ * where each seek decodes more); see choose_strategy().
  *
  * Only the chosen frames are converted (frame_convert.c). Damaged packets are counted and
  * skipped; the end of the data ends sampling, and when it comes well before the duration the
@@ -26,8 +30,9 @@
 
 #include "media_int.h"
 
-/* Auto: seek when interval >= this many keyframe spacings. */
-#define SEEK_MIN_GOPS_PER_INTERVAL 1.0
+/* Auto: seek when interval >= this many keyframe spacings (with / without a keyframe index). */
+#define SEEK_MIN_GOPS_INDEXED 1.0
+#define SEEK_MIN_GOPS_UNINDEXED 3.0
 #define MAX_READ_ERRORS 16
 
 struct aitag_sampler {
@@ -42,12 +47,17 @@ struct aitag_sampler {
     int skip_nonref;       /* the codec drops non-reference frames safely */
     double seek_threshold; /* seconds ahead of the read position that justify a seek */
     double seek_lead;      /* seek this much before the sample time */
+    double seek_lead_max;  /* how far back a verified seek may retry */
+    double lead_used;      /* lead of the last seek */
+    int check_seek;        /* the next decoded frame verifies the last seek */
+    double frame_dur;      /* nominal frame duration */
     double eps;            /* timestamp rounding tolerance */
     int64_t k;             /* index of the next sample time */
     int64_t decoded, emitted;
-    double last_t;   /* time of the last decoded frame, < 0 before the first */
-    double read_t;   /* time of the last video packet read */
+    double last_t; /* time of the last decoded frame, < 0 before the first */
+    double read_t; /* time of the last video packet read */
     int demux_eof, flush_sent, done, truncated, read_errors;
+    int end_rc; /* what next() keeps returning once done */
     int64_t decode_errors;
     char last_error[160];
     char err[256];
@@ -66,16 +76,16 @@ struct aitag_sampler_params aitag_sampler_default_params(void)
     return p;
 }
 
-/* Seeking is exact only through a keyframe index (mp4, mkv, avi); streams without one (MPEG-TS,
- * GIF) are decoded sequentially unless the caller insists. */
 static int choose_strategy(const struct media_input *in, const struct aitag_probe *pr,
                            const struct aitag_sampler_params *p)
 {
+    double gops = in->indexed ? SEEK_MIN_GOPS_INDEXED : SEEK_MIN_GOPS_UNINDEXED;
+
     if (p->strategy == AITAG_SAMPLER_SEEK)
         return 1;
-    if (p->strategy == AITAG_SAMPLER_SEQUENTIAL || pr->kind != AITAG_MEDIA_VIDEO || !in->indexed)
+    if (p->strategy == AITAG_SAMPLER_SEQUENTIAL || pr->kind != AITAG_MEDIA_VIDEO)
         return 0;
-    return pr->gop_seconds > 0 && p->interval >= SEEK_MIN_GOPS_PER_INTERVAL * pr->gop_seconds;
+    return pr->gop_seconds > 0 && p->interval >= gops * pr->gop_seconds;
 }
 
 static int check_params(const struct aitag_sampler_params *p, char *err, size_t errlen)
@@ -175,6 +185,10 @@ int aitag_sampler_open(const char *path, const struct aitag_sampler_params *p,
     fps = s->probe.fps > 0 && s->probe.fps < 1000 ? s->probe.fps : 25.0;
     s->seek_threshold = s->probe.gop_seconds > 0 ? s->probe.gop_seconds : 1.0;
     s->seek_lead = (s->in.st->codecpar->video_delay + 2) / fps;
+    if (!s->in.indexed)
+        s->seek_lead += s->seek_threshold;
+    s->seek_lead_max = fmin(4.0 * s->seek_threshold + 2.0, 60.0);
+    s->frame_dur = 1.0 / fps;
     s->eps = fmin(1e-3, 0.25 / fps);
     s->last_t = -1.0;
     s->read_t = 0.0;
@@ -210,17 +224,11 @@ static double target_time(const struct aitag_sampler *s)
     return s->start + (double)s->k * s->interval;
 }
 
-/* Seeks when the next sample is far beyond what has been read (or, when sequential, only to
- * reach a late start). A failed seek just means decoding forward. */
-static void maybe_seek(struct aitag_sampler *s, double target)
+/* Seeks to the keyframe before target - lead. A failed seek just means decoding forward. */
+static void seek_to(struct aitag_sampler *s, double target, double lead)
 {
-    int64_t ts;
+    int64_t ts = media_seconds_to_pts(&s->in, fmax(0.0, target - lead));
 
-    if (!s->seek_mode && s->k > 0)
-        return;
-    if (target - s->read_t <= s->seek_threshold)
-        return;
-    ts = media_seconds_to_pts(&s->in, fmax(0.0, target - s->seek_lead));
     if (av_seek_frame(s->in.fmt, s->in.vidx, ts, AVSEEK_FLAG_BACKWARD) < 0) {
         aitag_log(AITAG_LOG_DEBUG, "media", "event=seek_failed t=%.3f", target);
         s->seek_mode = 0;
@@ -231,6 +239,33 @@ static void maybe_seek(struct aitag_sampler *s, double target)
     s->flush_sent = 0;
     s->read_errors = 0;
     s->read_t = target;
+    s->lead_used = lead;
+    s->check_seek = target - lead > 0; /* from the very start nothing can be skipped */
+}
+
+/* Seeks when the next sample is far beyond what has been read (or, when sequential, only to
+ * reach a late start). */
+static void maybe_seek(struct aitag_sampler *s, double target)
+{
+    if (!s->seek_mode && s->k > 0)
+        return;
+    if (target - s->read_t > s->seek_threshold)
+        seek_to(s, target, s->seek_lead);
+}
+
+/* True when the first frame after a seek (t; INFINITY when the data ended before any frame)
+ * shows that the seek skipped wanted frames; the seek is then redone from further back. */
+static int seek_overshot(struct aitag_sampler *s, double t, double target)
+{
+    if (!s->check_seek)
+        return 0;
+    s->check_seek = 0;
+    if (t <= target + 0.5 * s->frame_dur || s->lead_used >= s->seek_lead_max)
+        return 0;
+    aitag_log(AITAG_LOG_DEBUG, "media", "event=seek_overshot t=%.3f got=%.3f lead=%.3f", target, t,
+              s->lead_used);
+    seek_to(s, target, fmin(2.0 * s->lead_used + s->seek_threshold, s->seek_lead_max));
+    return 1;
 }
 
 static void note_error(struct aitag_sampler *s, int averr)
@@ -256,7 +291,7 @@ static int feed(struct aitag_sampler *s, double target)
     for (;;) {
         rc = av_read_frame(s->in.fmt, s->pkt);
         if (rc < 0) {
-            if (rc != AVERROR_EOF && !avio_feof(s->in.fmt->pb) &&
+            if (rc != AVERROR_EOF && s->in.fmt->pb && !avio_feof(s->in.fmt->pb) &&
                 ++s->read_errors < MAX_READ_ERRORS) {
                 note_error(s, rc);
                 continue;
@@ -274,13 +309,13 @@ static int feed(struct aitag_sampler *s, double target)
         av_packet_unref(s->pkt);
     }
     if (s->pkt->pts != AV_NOPTS_VALUE || s->pkt->dts != AV_NOPTS_VALUE) {
-        double t = media_pts_to_seconds(&s->in, s->pkt->pts != AV_NOPTS_VALUE ? s->pkt->pts
-                                                                               : s->pkt->dts);
+        double t =
+            media_pts_to_seconds(&s->in, s->pkt->pts != AV_NOPTS_VALUE ? s->pkt->pts : s->pkt->dts);
         s->read_t = fmax(s->read_t, t);
         if (s->skip_nonref)
-            s->dec->skip_frame =
-                s->pkt->pts != AV_NOPTS_VALUE && t + s->eps < target ? AVDISCARD_NONREF
-                                                                     : AVDISCARD_DEFAULT;
+            s->dec->skip_frame = s->pkt->pts != AV_NOPTS_VALUE && t + s->eps < target
+                                     ? AVDISCARD_NONREF
+                                     : AVDISCARD_DEFAULT;
     }
     rc = avcodec_send_packet(s->dec, s->pkt);
     if (rc < 0 && rc != AVERROR(EAGAIN))
@@ -299,7 +334,8 @@ static int finish(struct aitag_sampler *s)
         aitag_fmt(s->err, sizeof s->err, "no decodable %s (%s)",
                   s->probe.kind == AITAG_MEDIA_IMAGE ? "picture" : "video frames",
                   s->last_error[0] ? s->last_error : "no packets");
-        return AITAG_ERR_MEDIA;
+        s->end_rc = AITAG_ERR_MEDIA;
+        return s->end_rc;
     }
     if (s->probe.kind == AITAG_MEDIA_VIDEO && s->probe.duration > 0 &&
         target_time(s) < s->probe.duration && s->last_t < s->probe.duration - tail)
@@ -337,7 +373,7 @@ int aitag_sampler_next(struct aitag_sampler *s, struct aitag_frame **out)
     if (!s)
         return AITAG_ERR_INVALID;
     if (s->done)
-        return s->err[0] ? AITAG_ERR_MEDIA : 0;
+        return s->end_rc;
     target = s->probe.kind == AITAG_MEDIA_IMAGE ? 0.0 : target_time(s);
     if (s->probe.kind == AITAG_MEDIA_VIDEO && s->probe.duration > 0 &&
         target >= s->probe.duration) {
@@ -352,6 +388,10 @@ int aitag_sampler_next(struct aitag_sampler *s, struct aitag_frame **out)
 
             s->decoded++;
             s->last_t = t;
+            if (seek_overshot(s, t, target)) {
+                av_frame_unref(s->frame);
+                continue;
+            }
             if (t + s->eps >= target)
                 return emit(s, t, out);
             av_frame_unref(s->frame);
@@ -359,7 +399,8 @@ int aitag_sampler_next(struct aitag_sampler *s, struct aitag_frame **out)
             if (feed(s, target) < 0)
                 return finish(s);
         } else if (rc == AVERROR_EOF) {
-            return finish(s);
+            if (!seek_overshot(s, INFINITY, target))
+                return finish(s);
         } else {
             note_error(s, rc);
             if (s->decode_errors > 100000) /* a decoder stuck on errors: give up */

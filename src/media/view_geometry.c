@@ -25,8 +25,8 @@ int view_spec_check(const struct aitag_view_spec *spec, char *err, size_t errlen
     }
     if (spec->width <= 0 || spec->width > MEDIA_MAX_DIM ||
         (spec->fit == AITAG_FIT_LETTERBOX && (spec->height <= 0 || spec->height > MEDIA_MAX_DIM))) {
-        aitag_fmt(err, errlen, "view size %dx%d is out of range (1..%d)", spec->width,
-                  spec->height, MEDIA_MAX_DIM);
+        aitag_fmt(err, errlen, "view size %dx%d is out of range (1..%d)", spec->width, spec->height,
+                  MEDIA_MAX_DIM);
         return AITAG_ERR_INVALID;
     }
     if (spec->fit == AITAG_FIT_MAX_SIDE && (spec->multiple < 0 || spec->multiple > spec->width)) {
@@ -129,7 +129,8 @@ static void clear_padding(struct aitag_view *v)
         uint8_t *line = v->rgb + (size_t)y * v->stride;
 
         memset(line, 0, (size_t)v->pad_x * 3);
-        memset(line + (size_t)v->pad_x * 3 + row, 0, (size_t)v->stride - (size_t)v->pad_x * 3 - row);
+        memset(line + (size_t)v->pad_x * 3 + row, 0,
+               (size_t)v->stride - (size_t)v->pad_x * 3 - row);
     }
     memset(v->rgb + (size_t)(v->pad_y + v->content_h) * v->stride, 0,
            (size_t)(v->height - v->pad_y - v->content_h) * v->stride);

@@ -10,15 +10,14 @@ good=$(ls "$fx"/images/*.jpg | head -n 1)
 check_eq "exit code says some failed" "$?" 1
 for f in zero-byte.mp4 not-media.mp4 audio-only.mp4 huge.png truncated.mp4; do
     check "$f reported on stderr with a reason" grep -q "$fx/bad/$f: ..*" "$tmp/err"
-    check "$f has an error in its JSON" \
-        jq -e --arg p "$fx/bad/$f" 'select(.path == $p) | .errors | length == 1' "$tmp/out.jsonl" >/dev/null
+    check "$f has an error in its JSON" json_item "$tmp/out.jsonl" "$fx/bad/$f" '.errors | length == 1'
 done
 check "missing path reported" grep -q "does-not-exist.mp4: No such file" "$tmp/err"
 check "symlink loop reported" grep -q "loop.*symlink loop" "$tmp/err"
 check "empty file reason" grep -q "zero-byte.mp4: empty file" "$tmp/err"
 check "audio-only reason" grep -q "audio-only.mp4: no video stream" "$tmp/err"
-check "the good file is still tagged" \
-    jq -e --arg p "$good" 'select(.path == $p) | .status == "tagged"' "$tmp/out.jsonl" >/dev/null
+check "the good file is still tagged" json_item "$tmp/out.jsonl" "$good" '.status == "tagged"'
+check "the truncated file is partial" json_item "$tmp/out.jsonl" "$fx/bad/truncated.mp4" '.status == "partial"'
 check "summary counts failures" grep -Eq "[1-9][0-9]* failed" "$tmp/err"
 check "one JSON object per item on stdout" jq -e . "$tmp/out.jsonl" >/dev/null
 

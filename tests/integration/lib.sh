@@ -41,3 +41,7 @@ results_dump() {
         "SELECT m.path, k.tag, k.start, k.end FROM markers k JOIN media m ON m.id = k.media_id ORDER BY 1, 3, 2;" \
         "SELECT m.path, x.start, x.end, x.text FROM texts x JOIN media m ON m.id = x.media_id ORDER BY 1, 2, 4;"
 }
+# json_item FILE PATH FILTER: true when the one JSON line for PATH in FILE satisfies FILTER.
+json_item() {
+    jq -e -s --arg p "$2" "map(select(.path == \$p)) | length == 1 and (.[0] | $3)" "$1" >/dev/null
+}

@@ -67,8 +67,12 @@ static void test_decode(void)
     regs[10 * BLAZEFACE_REG_DIM + 2] = 10.0f;
     regs[10 * BLAZEFACE_REG_DIM + 3] = 10.0f;
     scores[11] = NAN;
-    /* A box of zero size is no detection. */
+    /* A box of zero size is no detection, nor one with a non-finite keypoint. */
     scores[12] = 5.0f;
+    scores[13] = 5.0f;
+    regs[13 * BLAZEFACE_REG_DIM + 2] = 10.0f;
+    regs[13 * BLAZEFACE_REG_DIM + 3] = 10.0f;
+    regs[13 * BLAZEFACE_REG_DIM + 9] = INFINITY;
     n = blazeface_decode(scores, regs, xy, &p, d);
     CHECK_EQ_INT(n, 2);
     CHECK_NEAR(d[0].score, 1.0, 1e-6);
@@ -113,7 +117,7 @@ static void test_nms(void)
     CHECK_NEAR(blazeface_iou(&d[0], &d[2]), 0.0, 1e-6);
     n = blazeface_weighted_nms(d, 4, 0.3f);
     CHECK_EQ_INT(n, 3);
-    CHECK_NEAR(d[0].score, 0.9, 1e-6); /* the best score is kept ... */
+    CHECK_NEAR(d[0].score, 0.9, 1e-6);                            /* the best score is kept ... */
     CHECK_NEAR(d[0].xmin, (0.9 * 0.12 + 0.6 * 0.10) / 1.5, 1e-6); /* ... the box averaged */
     CHECK_NEAR(d[1].score, 0.8, 1e-6);
     CHECK_NEAR(d[1].xmin, 0.31, 1e-6);
@@ -207,7 +211,7 @@ static void check_face(const struct aitag_evidence *e, const struct aitag_frame 
     CHECK(e->confidence >= 0.55f && e->confidence <= 1.0f);
     CHECK(e->box.x >= 0 && e->box.y >= 0 && e->box.w > 0 && e->box.h > 0);
     CHECK(e->box.x + e->box.w <= 1.0001f && e->box.y + e->box.h <= 1.0001f);
-    CHECK(pw > 40 && ph > 40);       /* the sample faces are 150-250 px */
+    CHECK(pw > 40 && ph > 40);                /* the sample faces are 150-250 px */
     CHECK(pw / ph > 0.8f && pw / ph < 1.25f); /* BlazeFace boxes are square in pixels */
     CHECK(e->t == f->t);
     for (p = p ? p + 1 : NULL; p && n < 12; n++) {
@@ -221,8 +225,7 @@ static void check_face(const struct aitag_evidence *e, const struct aitag_frame 
     if (n == 12) {
         /* Eyes, nose and mouth lie in the box (with a margin); the eyes above the mouth. */
         for (int k = 0; k < 4; k++) {
-            CHECK(kp[2 * k] > e->box.x - 0.1f * e->box.w &&
-                  kp[2 * k] < e->box.x + 1.1f * e->box.w);
+            CHECK(kp[2 * k] > e->box.x - 0.1f * e->box.w && kp[2 * k] < e->box.x + 1.1f * e->box.w);
             CHECK(kp[2 * k + 1] > e->box.y - 0.1f * e->box.h &&
                   kp[2 * k + 1] < e->box.y + 1.1f * e->box.h);
         }

@@ -17,6 +17,7 @@
 #include "aitag/common.h"
 #include "aitag/media.h"
 #include "check.h"
+#include "media/media_int.h"
 
 #define DOG "/usr/share/darknet/data/dog.jpg"
 
@@ -117,6 +118,10 @@ static int make_fixtures(void)
                 "-x265-params log-level=error -g 30 %s",
              fx("hevc.mkv"));
     rc |= sh(FF "-f lavfi -i testsrc2=s=320x240:r=25:d=4 -c:v mjpeg -q:v 5 %s", fx("mjpeg.avi"));
+    /* MPEG-TS (no keyframe index) whose keyframes thin out after the first 10 s. */
+    rc |= sh(FF "-f lavfi -i testsrc2=s=320x240:r=25:d=25 " X264 "-g 1000 -sc_threshold 0 "
+                "-force_key_frames 0,1.2,2.4,3.6,4.8,6,7.2,8.4,9.6,15,20 %s",
+             fx("vgop.ts"));
     rc |= sh(FF "-f lavfi -i \"color=c=black:s=320x240:r=25:d=4,drawbox=x=0:y=0:w=160:h=120:"
                 "color=red:t=fill\" " X264 "%s",
              fx("quad.mp4"));
@@ -235,8 +240,8 @@ static void test_probe_videos(void)
 }
 
 /* Samples path; fills times and a pixel hash per frame; returns the count or < 0. */
-static int sample(const char *path, struct aitag_sampler_params sp, double *times,
-                  uint64_t *hashes, int max, char *strategy, int *truncated)
+static int sample(const char *path, struct aitag_sampler_params sp, double *times, uint64_t *hashes,
+                  int max, char *strategy, int *truncated)
 {
     struct aitag_view_spec lb = {256, 256, AITAG_FIT_LETTERBOX, 0};
     struct aitag_sampler *s;
@@ -300,6 +305,17 @@ static void test_strategies(void)
             CHECK(ha[i] == hb[i] && ta[i] == tb[i]);
         sp.threads = 1;
     }
+    /* Seeking without an index, where keyframes are sparser than the probe saw: seeks that
+     * skip wanted frames are redone, so both strategies still agree. */
+    sp.interval = 3.0;
+    sp.strategy = AITAG_SAMPLER_SEQUENTIAL;
+    CHECK_EQ_INT(sample(fx("vgop.ts"), sp, ta, ha, 16, NULL, NULL), 9);
+    sp.strategy = AITAG_SAMPLER_SEEK;
+    CHECK_EQ_INT(sample(fx("vgop.ts"), sp, tb, hb, 16, NULL, NULL), 9);
+    for (int i = 0; i < 9; i++)
+        CHECK(ta[i] == tb[i] && ha[i] == hb[i] && fabs(ta[i] - 3.0 * i) < 0.04);
+    sp.strategy = AITAG_SAMPLER_AUTO;
+    sp.interval = 2.0;
     /* A late start and a short interval; an interval shorter than a frame yields each once. */
     sp.start = 3.0;
     CHECK_EQ_INT(sample(fx("g30.mp4"), sp, ta, ha, 16, NULL, NULL), 4);
@@ -418,9 +434,9 @@ static void test_rotation(void)
         sp.n_views = 1;
         CHECK_EQ_INT(aitag_sampler_open(fx(clips[c]), &sp, &s, err, sizeof err), 0);
         CHECK_EQ_INT(aitag_sampler_next(s, &f), 1);
-        CHECK_EQ_INT(sh(FF "-i %s -frames:v 1 -f rawvideo -pix_fmt rgb24 %s", fx(clips[c]),
-                        fx("ref.rgb")),
-                     0);
+        CHECK_EQ_INT(
+            sh(FF "-i %s -frames:v 1 -f rawvideo -pix_fmt rgb24 %s", fx(clips[c]), fx("ref.rgb")),
+            0);
         CHECK_EQ_INT(read_file(fx("ref.rgb"), &ref, &n), 0);
         if (f && ref && n == 240 * 320 * 3 && f->views[0].width == 240 &&
             f->views[0].height == 320) {
@@ -478,6 +494,104 @@ static void test_images(void)
         CHECK(f == NULL);
         aitag_sampler_close(s);
     }
+}
+
+/* Writes dog.jpg with its EXIF Orientation (1 in the original) set to o. */
+static int write_oriented_dog(int o, const char *name)
+{
+    static const uint8_t entry[] = {0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01};
+    uint8_t *d = NULL, *e;
+    size_t n = 0;
+    int rc = -1;
+
+    if (read_file(fx("dog.jpg"), &d, &n) == 0 && (e = memmem(d, n, entry, sizeof entry))) {
+        e[9] = (uint8_t)o;
+        rc = write_file(fx(name), d, n);
+    }
+    free(d);
+    return rc;
+}
+
+static struct aitag_frame *first_frame(const char *path, const struct aitag_view_spec *v)
+{
+    struct aitag_sampler_params sp = aitag_sampler_default_params();
+    struct aitag_sampler *s = NULL;
+    struct aitag_frame *f = NULL;
+    char err[256];
+
+    sp.views = v;
+    sp.n_views = 1;
+    if (aitag_sampler_open(path, &sp, &s, err, sizeof err) == 0)
+        aitag_sampler_next(s, &f);
+    aitag_sampler_close(s);
+    return f;
+}
+
+/* Upright pixel (x, y) of a W x H picture turned clockwise by rot, in picture coordinates. */
+static const uint8_t *turned(const struct aitag_view *p, int rot, int x, int y)
+{
+    int px = rot == 90 ? y : rot == 270 ? p->width - 1 - y : p->width - 1 - x;
+    int py = rot == 90 ? p->height - 1 - x : rot == 270 ? x : p->height - 1 - y;
+
+    return p->rgb + (size_t)py * p->stride + (size_t)px * 3;
+}
+
+static void test_exif_orientation(void)
+{
+    static const int orientation[] = {6, 8, 3}, rotation[] = {90, 270, 180};
+    struct aitag_view_spec full = {1000, 0, AITAG_FIT_MAX_SIDE, 0};
+    struct aitag_frame *plain = first_frame(fx("dog.jpg"), &full);
+    /* Little-endian EXIF, orientation 8, then every truncation of it. */
+    static const uint8_t ii[] = {0xff, 0xd8, 0xff, 0xe1, 0x00, 0x22, 'E',  'x',  'i',  'f',
+                                 0,    0,    'I',  'I',  0x2a, 0x00, 0x08, 0x00, 0x00, 0x00,
+                                 0x01, 0x00, 0x12, 0x01, 0x03, 0x00, 0x01, 0x00, 0x00, 0x00,
+                                 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xd9};
+    uint8_t *d = NULL;
+    size_t n = 0;
+    int bad = 0;
+
+    CHECK_EQ_INT(media_jpeg_rotation(ii, sizeof ii), 270);
+    for (size_t k = 0; k < sizeof ii; k++) /* the APP1 segment ends at byte 38 */
+        bad += media_jpeg_rotation(ii, k) != (k < 38 ? 0 : 270);
+    CHECK_EQ_INT(bad, 0);
+    CHECK(plain && plain->views[0].width == 768);
+    for (int i = 0; i < 3 && plain; i++) {
+        char name[32];
+        struct aitag_probe p;
+        struct aitag_frame *f;
+        long wrong = 0;
+
+        snprintf(name, sizeof name, "dog_o%d.jpg", orientation[i]);
+        CHECK_EQ_INT(write_oriented_dog(orientation[i], name), 0);
+        CHECK_EQ_INT(aitag_media_probe(fx(name), &p), 0);
+        CHECK_EQ_INT(p.rotation, rotation[i]);
+        CHECK_EQ_INT(p.width, rotation[i] == 180 ? 768 : 576);
+        f = first_frame(fx(name), &full);
+        CHECK(f && f->src_w == p.width && f->src_h == p.height);
+        if (!f || f->views[0].width != p.width || f->views[0].height != p.height) {
+            aitag_frame_free(f);
+            continue;
+        }
+        for (int y = 0; y < p.height; y++)
+            for (int x = 0; x < p.width; x++)
+                wrong += memcmp(f->views[0].rgb + (size_t)y * f->views[0].stride + x * 3,
+                                turned(&plain->views[0], rotation[i], x, y), 3) != 0;
+        CHECK_EQ_INT(wrong, 0);
+        aitag_frame_free(f);
+    }
+    /* Every truncation of a real photo's header: no crash, no false reading. */
+    bad = 0;
+    if (read_file(fx("dog_o6.jpg"), &d, &n) == 0) {
+        for (size_t k = 0; k < 4096 && k < n; k++) {
+            int r = media_jpeg_rotation(d, k);
+
+            bad += r != 0 && r != 90;
+        }
+        CHECK_EQ_INT(media_jpeg_rotation(d, n), 90);
+    }
+    CHECK_EQ_INT(bad, 0);
+    free(d);
+    aitag_frame_free(plain);
 }
 
 static void expect_error(const char *path, int code, const char *words)
@@ -599,6 +713,7 @@ int main(void)
     test_views();
     test_rotation();
     test_images();
+    test_exif_orientation();
     test_errors();
     test_damaged();
     time_sampling();

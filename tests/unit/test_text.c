@@ -154,6 +154,20 @@ static void test_db_boxes(void)
         CHECK(quad_min(boxes[i].q.x) > 5 + 24 * 5 - 12);
     free(boxes);
 
+    /* Noise: any number of boxes, all inside the map and scored above box_thresh. */
+    srand(7);
+    for (int i = 0; i < W * H; i++)
+        map[i] = (float)rand() / RAND_MAX;
+    p.max_candidates = 1000;
+    CHECK_EQ_INT(ppocr_db_boxes(map, W, H, &p, &boxes, &n), 0);
+    int inside = 1;
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 4; k++)
+            inside &= boxes[i].q.x[k] >= 0 && boxes[i].q.x[k] <= W && boxes[i].q.y[k] >= 0 &&
+                      boxes[i].q.y[k] <= H && boxes[i].score >= p.box_thresh;
+    CHECK(inside);
+    free(boxes);
+
     memset(map, 0, W * H * sizeof *map);
     CHECK_EQ_INT(ppocr_db_boxes(map, W, H, &p, &boxes, &n), 0);
     CHECK_EQ_INT(n, 0);
@@ -305,7 +319,7 @@ static int load_frame(const char *path, struct test_frame *tf)
 
 struct ocr_case {
     const char *name;
-    const char *make; /* ImageMagick arguments after "convert", writing %s; NULL: use src */
+    const char *make; /* `convert` arguments, the output path appended; NULL: use src */
     const char *src;
     const char *truth[3]; /* lines in reading order; NULL-terminated */
     int exact;            /* 1: exactly these lines; 0: these first, others may follow */
@@ -355,9 +369,7 @@ static void run_case(const struct aitag_analyzer_ops *ops, void *st, const struc
 
     if (c->make) {
         snprintf(path, sizeof path, "%s/text_%s.png", AITAG_FIXTURES_DIR, c->name);
-        char args[1024];
-        snprintf(args, sizeof args, "%s", c->make);
-        snprintf(cmd, sizeof cmd, "convert %s '%s'", args, path);
+        snprintf(cmd, sizeof cmd, "convert %s '%s'", c->make, path);
         if (sh(cmd) != 0) {
             CHECK(!"fixture rendering failed");
             return;

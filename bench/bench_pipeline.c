@@ -1,0 +1,983 @@
+/*
+ * bench_pipeline.c - how far the tagger is from its floors, measured in one process.
+ *
+ * For one media file, analyzer list, interval and thread budget it times, N times each:
+ *   decode floor  aitag_sampler over the file with exactly the views the analyzers ask for, at
+ *                 the tagger's decode thread count, and nothing else (the decoder thread's work);
+ *   infer floor   the same analyzers on the frames kept from the first decode run, at the
+ *                 tagger's inference thread count, models loaded by an untimed warm-up run (the
+ *                 consumer's work);
+ *   end to end    aitag_tagger_run with force on a fresh temporary catalog. The tagger runs in
+ *                 a child forked before anything is loaded, so its peak RSS (ru_maxrss) is the
+ *                 tagger's alone and not the floors' kept frames. Each repeat builds a new tagger
+ *                 on a new catalog, tags one photo first (this loads the models; reported as
+ *                 load_s) and then times the file: e2e_s is the steady state a long run sees.
+ * The three phases are interleaved per repeat (decode, infer, e2e, decode, ...) so that noise
+ * from other work on the machine spreads over all of them; medians are reported.
+ * Thread split as in aitag_tagger_new: decode = threads >= 4 ? threads / 4 : 1, inference =
+ * threads - decode (at least 1).
+ *
+ * A second mode (--models) times each analyzer per frame and each model per run at given
+ * ONNX Runtime thread counts: median of >= 30 runs over the sampled frames after a warm-up.
+ * A third (--table FILE) prints the human table from the JSON lines the other two wrote.
+ * Output: one JSON object per line on stdout; progress and the human summary on stderr.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "aitag/analyzer.h"
+#include "aitag/common.h"
+#include "aitag/infer.h"
+#include "aitag/media.h"
+#include "aitag/pipeline.h"
+
+#define MAX_OPS 8
+#define MAX_REPEAT 50
+
+struct config {
+    const char *file, *label, *warmup, *models_dir, *weights_dir;
+    char analyzers[256]; /* as given, for the report */
+    char names_buf[256]; /* split in place into names[] */
+    const char *names[MAX_OPS];
+    size_t n_names;
+    double interval;
+    int threads, repeat, strategy, runs, e2e;
+    int thread_list[8];
+    size_t n_threads;
+};
+
+/* What the e2e child sends back for one repeat. */
+struct e2e_result {
+    int rc, tagged, failed, frames;
+    double load_s, wall_s, cpu_s, media_s;
+    long maxrss_kb;
+    char err[256];
+};
+
+static const char *const strategy_names[] = {"auto", "sequential", "seek"};
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(const double *v, size_t n)
+{
+    double s[1024];
+
+    if (n == 0)
+        return 0;
+    if (n > sizeof s / sizeof *s)
+        n = sizeof s / sizeof *s;
+    memcpy(s, v, n * sizeof *v);
+    qsort(s, n, sizeof *s, cmp_double);
+    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+static long maxrss_kb(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+static int decode_threads(int threads)
+{
+    return threads >= 4 ? threads / 4 : 1;
+}
+
+static int infer_threads(int threads)
+{
+    return threads - decode_threads(threads) > 0 ? threads - decode_threads(threads) : 1;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static void split_names(struct config *c)
+{
+    c->n_names = 0;
+    aitag_fmt(c->names_buf, sizeof c->names_buf, "%s", c->analyzers);
+    for (char *tok = c->names_buf; tok && c->n_names < MAX_OPS;) {
+        char *comma = strchr(tok, ',');
+        if (comma)
+            *comma = '\0';
+        if (*tok)
+            c->names[c->n_names++] = tok;
+        tok = comma ? comma + 1 : NULL;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Analyzers and frames */
+
+struct ops_set {
+    struct aitag_infer *inf;
+    const struct aitag_analyzer_ops *ops[MAX_OPS];
+    void *state[MAX_OPS];
+    size_t n;
+};
+
+static void ops_free(struct ops_set *o)
+{
+    for (size_t i = 0; i < o->n; i++)
+        o->ops[i]->destroy(o->state[i]);
+    aitag_infer_free(o->inf);
+    memset(o, 0, sizeof *o);
+}
+
+static int ops_new(const struct config *c, int threads, struct ops_set *o)
+{
+    struct aitag_infer_params ip = aitag_infer_default_params();
+    char err[512] = "";
+    int rc;
+
+    memset(o, 0, sizeof *o);
+    ip.manifest_dir = c->models_dir;
+    ip.weights_dir = c->weights_dir;
+    ip.intra_threads = threads;
+    rc = aitag_infer_new(&ip, &o->inf);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < c->n_names; i++) {
+        const struct aitag_analyzer_ops *ops = aitag_analyzer_find(c->names[i]);
+        if (!ops) {
+            fprintf(stderr, "bench: unknown analyzer '%s'\n", c->names[i]);
+            return AITAG_ERR_INVALID;
+        }
+        rc = ops->create(o->inf, &o->state[o->n], err, sizeof err);
+        if (rc < 0) {
+            fprintf(stderr, "bench: analyzer %s: %s\n", ops->name, err);
+            return rc;
+        }
+        o->ops[o->n++] = ops;
+    }
+    return 0;
+}
+
+/* The union of the analyzers' views, in the order the tagger's decoder thread builds it. */
+static size_t ops_views(const struct ops_set *o, struct aitag_view_spec *views)
+{
+    size_t nv = 0;
+
+    for (size_t i = 0; i < o->n; i++) {
+        struct aitag_view_spec v[AITAG_MAX_VIEWS];
+        size_t n = o->ops[i]->views(o->state[i], v, AITAG_MAX_VIEWS);
+        for (size_t k = 0; k < n && nv < AITAG_MAX_VIEWS; k++)
+            views[nv++] = v[k];
+    }
+    return nv;
+}
+
+struct frames {
+    struct aitag_frame **v;
+    size_t n, cap;
+};
+
+static void frames_clear(struct frames *fs)
+{
+    for (size_t i = 0; i < fs->n; i++)
+        aitag_frame_free(fs->v[i]);
+    free(fs->v);
+    memset(fs, 0, sizeof *fs);
+}
+
+struct decode_run {
+    double wall_s, cpu_s, media_s, gop_s;
+    size_t frames;
+    char strategy[16], codec[32];
+    int width, height;
+    double fps;
+};
+
+/* One decode floor run; keeps the frames in keep when it is not NULL. */
+static int decode_once(const struct config *c, const struct ops_set *o, int threads,
+                       struct frames *keep, struct decode_run *r)
+{
+    struct aitag_view_spec views[AITAG_MAX_VIEWS];
+    struct aitag_sampler_params sp = aitag_sampler_default_params();
+    struct aitag_sampler *s = NULL;
+    char err[256] = "";
+    double t0 = aitag_now(), c0 = cpu_seconds();
+    int rc;
+
+    memset(r, 0, sizeof *r);
+    sp.interval = c->interval;
+    sp.threads = threads;
+    sp.views = views;
+    sp.n_views = ops_views(o, views);
+    sp.strategy = c->strategy;
+    rc = aitag_sampler_open(c->file, &sp, &s, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "bench: %s: %s\n", c->file, err);
+        return rc;
+    }
+    for (;;) {
+        struct aitag_frame *f = NULL;
+        rc = aitag_sampler_next(s, &f);
+        if (rc <= 0)
+            break;
+        r->frames++;
+        if (keep && keep->n == keep->cap) {
+            size_t cap = keep->cap ? keep->cap * 2 : 64;
+            struct aitag_frame **nv = realloc(keep->v, cap * sizeof *nv);
+            if (!nv) {
+                aitag_frame_free(f);
+                rc = AITAG_ERR_NOMEM;
+                break;
+            }
+            keep->v = nv;
+            keep->cap = cap;
+        }
+        if (keep)
+            keep->v[keep->n++] = f;
+        else
+            aitag_frame_free(f);
+    }
+    if (rc < 0)
+        fprintf(stderr, "bench: %s: %s\n", c->file, aitag_sampler_errmsg(s));
+    r->wall_s = aitag_now() - t0;
+    r->cpu_s = cpu_seconds() - c0;
+    r->media_s = aitag_sampler_probe(s)->duration;
+    r->gop_s = aitag_sampler_probe(s)->gop_seconds;
+    r->width = aitag_sampler_probe(s)->width;
+    r->height = aitag_sampler_probe(s)->height;
+    r->fps = aitag_sampler_probe(s)->fps;
+    aitag_fmt(r->codec, sizeof r->codec, "%s", aitag_sampler_probe(s)->video_codec);
+    aitag_fmt(r->strategy, sizeof r->strategy, "%s", aitag_sampler_strategy(s));
+    aitag_sampler_close(s);
+    return rc;
+}
+
+/* Runs every analyzer on every frame as the tagger's consumer does (frame by frame, each
+ * analyzer in turn); adds each analyzer's time to per_op (seconds). */
+static int infer_once(struct ops_set *o, const struct frames *fs, double *per_op, size_t *n_ev)
+{
+    struct aitag_evidence_list ev = {0};
+    char err[512] = "";
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < fs->n; i++) {
+        for (size_t k = 0; rc == 0 && k < o->n; k++) {
+            double t0 = aitag_now();
+            rc = o->ops[k]->run(o->state[k], &fs->v[i], 1, &ev, err, sizeof err);
+            per_op[k] += aitag_now() - t0;
+        }
+    }
+    if (rc < 0)
+        fprintf(stderr, "bench: inference: %s\n", err);
+    *n_ev = ev.n;
+    aitag_evidence_list_clear(&ev);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* End to end, in a child process */
+
+static void remove_catalog(const char *dir)
+{
+    static const char *const files[] = {"catalog.db", "catalog.db-wal", "catalog.db-shm",
+                                        "catalog.db-journal"};
+    char path[4200];
+
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        aitag_fmt(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+/* Keeps the reason an item failed, for the report. */
+static void on_item(void *ctx, const struct aitag_item_report *ir)
+{
+    struct e2e_result *r = ctx;
+
+    if (ir->error)
+        aitag_fmt(r->err, sizeof r->err, "%s: %s", ir->path, ir->error);
+}
+
+static void e2e_once(const struct config *c, struct e2e_result *r)
+{
+    struct aitag_tagger_params tp = aitag_tagger_default_params();
+    struct aitag_tagger *t = NULL;
+    struct aitag_summary sum;
+    const char *tmp = getenv("TMPDIR");
+    char dir[4096], catalog[4200];
+    double t0, c0;
+
+    memset(r, 0, sizeof *r);
+    aitag_fmt(dir, sizeof dir, "%s/aitag-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        r->rc = AITAG_ERR_IO;
+        aitag_fmt(r->err, sizeof r->err, "mkdtemp %s: %s", dir, strerror(errno));
+        return;
+    }
+    aitag_fmt(catalog, sizeof catalog, "%s/catalog.db", dir);
+    tp.catalog_path = catalog;
+    tp.analyzers = c->names;
+    tp.n_analyzers = c->n_names;
+    tp.manifest_dir = c->models_dir;
+    tp.weights_dir = c->weights_dir;
+    tp.interval = c->interval;
+    tp.threads = c->threads;
+    tp.force = 1;
+    tp.sampler_strategy = c->strategy;
+    tp.on_item = on_item;
+    tp.ctx = r;
+    r->rc = aitag_tagger_new(&tp, &t, r->err, sizeof r->err);
+    if (r->rc < 0)
+        goto out;
+    /* One photo first: loads every model, so the timed run below is the steady state. */
+    t0 = aitag_now();
+    r->rc = aitag_tagger_run(t, &c->warmup, 1, &sum);
+    r->load_s = aitag_now() - t0;
+    if (r->rc == 0 && sum.tagged != 1) {
+        r->rc = AITAG_ERR_MODEL;
+        if (!r->err[0])
+            aitag_fmt(r->err, sizeof r->err, "warm-up photo %s was not tagged", c->warmup);
+    }
+    if (r->rc < 0)
+        goto out;
+    t0 = aitag_now();
+    c0 = cpu_seconds();
+    r->rc = aitag_tagger_run(t, &c->file, 1, &sum);
+    r->wall_s = aitag_now() - t0;
+    r->cpu_s = cpu_seconds() - c0;
+    r->tagged = sum.tagged + sum.partial;
+    r->failed = sum.failed;
+    r->media_s = sum.media_seconds;
+    r->frames = c->n_names ? sum.models_run / (int)c->n_names : 0;
+    if (r->rc < 0)
+        aitag_fmt(r->err, sizeof r->err, "%s", aitag_tagger_errmsg(t));
+    else if (r->tagged != 1) {
+        r->rc = AITAG_ERR_MEDIA;
+        if (!r->err[0])
+            aitag_fmt(r->err, sizeof r->err, "%s was not tagged", c->file);
+    }
+out:
+    aitag_tagger_free(t);
+    remove_catalog(dir);
+    r->maxrss_kb = maxrss_kb();
+}
+
+static int read_full(int fd, void *buf, size_t n)
+{
+    char *p = buf;
+
+    while (n) {
+        ssize_t k = read(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* The child: one e2e run per 'r' byte on cmd, a result on res each; exits on EOF. */
+static void e2e_child(const struct config *c, int cmd, int res)
+{
+    char op;
+
+    while (read_full(cmd, &op, 1) == 0 && op == 'r') {
+        struct e2e_result r;
+        e2e_once(c, &r);
+        if (write_full(res, &r, sizeof r) < 0)
+            break;
+    }
+    _exit(0);
+}
+
+struct e2e_proc {
+    pid_t pid;
+    int cmd, res;
+};
+
+/* Forks the e2e child. Must run before any thread or model exists in this process. */
+static int e2e_start(const struct config *c, struct e2e_proc *p)
+{
+    int a[2], b[2];
+
+    if (pipe(a) < 0 || pipe(b) < 0)
+        return AITAG_ERR_IO;
+    fflush(NULL);
+    p->pid = fork();
+    if (p->pid < 0)
+        return AITAG_ERR_IO;
+    if (p->pid == 0) {
+        close(a[1]);
+        close(b[0]);
+        e2e_child(c, a[0], b[1]);
+    }
+    close(a[0]);
+    close(b[1]);
+    p->cmd = a[1];
+    p->res = b[0];
+    return 0;
+}
+
+static int e2e_request(struct e2e_proc *p, struct e2e_result *r)
+{
+    char op = 'r';
+
+    if (write_full(p->cmd, &op, 1) < 0 || read_full(p->res, r, sizeof *r) < 0) {
+        memset(r, 0, sizeof *r);
+        r->rc = AITAG_ERR_IO;
+        aitag_fmt(r->err, sizeof r->err, "the e2e child died");
+    }
+    return r->rc;
+}
+
+static void e2e_stop(struct e2e_proc *p)
+{
+    close(p->cmd);
+    close(p->res);
+    waitpid(p->pid, NULL, 0);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Mode 1: floors and end to end for one configuration */
+
+static json_t *json_array_of(const double *v, size_t n)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_real((double)(long long)(v[i] * 1e4 + 0.5) / 1e4));
+    return a;
+}
+
+static json_t *jr(double v, double scale)
+{
+    return json_real((double)(long long)(v * scale + (v >= 0 ? 0.5 : -0.5)) / scale);
+}
+
+static int bench_config(struct config *c)
+{
+    struct e2e_proc child = {0};
+    struct ops_set o = {0};
+    struct frames fs = {0};
+    struct decode_run d0 = {0};
+    double dec[MAX_REPEAT], dec_cpu[MAX_REPEAT], inf[MAX_REPEAT], inf_cpu[MAX_REPEAT];
+    double e2e[MAX_REPEAT], e2e_cpu[MAX_REPEAT], load[MAX_REPEAT];
+    double op_s[MAX_OPS][MAX_REPEAT];
+    double warm_s = 0;
+    long e2e_rss = 0;
+    int e2e_frames = -1, n_e2e = 0, rc;
+    size_t n_ev = 0;
+    json_t *j = NULL, *per = NULL;
+    char *line;
+    int dt = decode_threads(c->threads), it = infer_threads(c->threads);
+
+    memset(op_s, 0, sizeof op_s);
+    if (c->e2e && (rc = e2e_start(c, &child)) < 0) {
+        fprintf(stderr, "bench: cannot fork the e2e child\n");
+        return rc;
+    }
+    rc = ops_new(c, it, &o);
+    if (rc < 0)
+        goto out;
+    for (int r = 0; r < c->repeat; r++) {
+        struct decode_run d;
+        double t0, c0;
+
+        rc = decode_once(c, &o, dt, r == 0 ? &fs : NULL, &d);
+        if (rc < 0)
+            goto out;
+        if (r == 0) {
+            d0 = d;
+            if (fs.n == 0) {
+                fprintf(stderr, "bench: %s: no frames\n", c->file);
+                rc = AITAG_ERR_MEDIA;
+                goto out;
+            }
+            /* Warm-up: loads every model on the first frame; not timed as floor. */
+            t0 = aitag_now();
+            {
+                struct frames one = {&fs.v[0], 1, 1};
+                double scratch[MAX_OPS] = {0};
+                rc = infer_once(&o, &one, scratch, &n_ev);
+            }
+            warm_s = aitag_now() - t0;
+            if (rc < 0)
+                goto out;
+        } else if (d.frames != d0.frames) {
+            fprintf(stderr, "bench: decode run %d gave %zu frames, the first %zu\n", r, d.frames,
+                    d0.frames);
+        }
+        dec[r] = d.wall_s;
+        dec_cpu[r] = d.cpu_s;
+
+        {
+            double per_op[MAX_OPS] = {0};
+            t0 = aitag_now();
+            c0 = cpu_seconds();
+            rc = infer_once(&o, &fs, per_op, &n_ev);
+            inf[r] = aitag_now() - t0;
+            inf_cpu[r] = cpu_seconds() - c0;
+            for (size_t k = 0; k < o.n; k++)
+                op_s[k][r] = per_op[k];
+            if (rc < 0)
+                goto out;
+        }
+
+        if (c->e2e) {
+            struct e2e_result er;
+            if (e2e_request(&child, &er) < 0) {
+                fprintf(stderr, "bench: e2e: %s\n", er.err);
+                rc = er.rc;
+                goto out;
+            }
+            e2e[r] = er.wall_s;
+            e2e_cpu[r] = er.cpu_s;
+            load[r] = er.load_s;
+            e2e_rss = er.maxrss_kb > e2e_rss ? er.maxrss_kb : e2e_rss;
+            e2e_frames = er.frames;
+            n_e2e++;
+        }
+        fprintf(stderr, "bench: %s run %d/%d: decode %.2fs infer %.2fs e2e %.2fs\n",
+                c->label, r + 1, c->repeat, dec[r], inf[r], c->e2e ? e2e[r] : 0.0);
+    }
+
+    {
+        double dm = median(dec, (size_t)c->repeat), im = median(inf, (size_t)c->repeat);
+        double em = median(e2e, (size_t)n_e2e), media = d0.media_s;
+        const char *strat = strategy_names[c->strategy];
+
+        j = json_object();
+        json_object_set_new(j, "bench", json_string("pipeline"));
+        json_object_set_new(j, "label", json_string(c->label));
+        json_object_set_new(j, "file", json_string(c->file));
+        json_object_set_new(j, "codec", json_string(d0.codec));
+        json_object_set_new(j, "width", json_integer(d0.width));
+        json_object_set_new(j, "height", json_integer(d0.height));
+        json_object_set_new(j, "fps", jr(d0.fps, 100));
+        json_object_set_new(j, "gop_s", jr(d0.gop_s, 1000));
+        json_object_set_new(j, "media_s", jr(media, 1000));
+        json_object_set_new(j, "analyzers", json_string(c->analyzers));
+        json_object_set_new(j, "interval", json_real(c->interval));
+        json_object_set_new(j, "threads", json_integer(c->threads));
+        json_object_set_new(j, "decode_threads", json_integer(dt));
+        json_object_set_new(j, "infer_threads", json_integer(it));
+        json_object_set_new(j, "strategy_asked", json_string(strat));
+        json_object_set_new(j, "strategy", json_string(d0.strategy));
+        json_object_set_new(j, "repeat", json_integer(c->repeat));
+        json_object_set_new(j, "frames", json_integer((json_int_t)d0.frames));
+        json_object_set_new(j, "evidence", json_integer((json_int_t)n_ev));
+        json_object_set_new(j, "decode_s", jr(dm, 1e4));
+        json_object_set_new(j, "decode_cpu_s", jr(median(dec_cpu, (size_t)c->repeat), 1e4));
+        json_object_set_new(j, "decode_x", jr(dm > 0 ? media / dm : 0, 100));
+        json_object_set_new(j, "infer_s", jr(im, 1e4));
+        json_object_set_new(j, "infer_cpu_s", jr(median(inf_cpu, (size_t)c->repeat), 1e4));
+        json_object_set_new(j, "infer_x", jr(im > 0 ? media / im : 0, 100));
+        json_object_set_new(j, "infer_ms_per_frame", jr(im * 1e3 / (double)d0.frames, 100));
+        per = json_object();
+        for (size_t k = 0; k < o.n; k++)
+            json_object_set_new(per, o.ops[k]->name,
+                                jr(median(op_s[k], (size_t)c->repeat) * 1e3 / (double)d0.frames,
+                                   100));
+        json_object_set_new(j, "analyzer_ms_per_frame", per);
+        json_object_set_new(j, "warmup_s", jr(warm_s, 1e3));
+        json_object_set_new(j, "rss_floors_mb", jr((double)maxrss_kb() / 1024.0, 10));
+        json_object_set_new(j, "decode_runs", json_array_of(dec, (size_t)c->repeat));
+        json_object_set_new(j, "infer_runs", json_array_of(inf, (size_t)c->repeat));
+        if (c->e2e) {
+            json_object_set_new(j, "e2e_s", jr(em, 1e4));
+            json_object_set_new(j, "e2e_cpu_s", jr(median(e2e_cpu, (size_t)n_e2e), 1e4));
+            json_object_set_new(j, "e2e_x", jr(em > 0 ? media / em : 0, 100));
+            json_object_set_new(j, "e2e_frames", json_integer(e2e_frames));
+            json_object_set_new(j, "e2e_load_s", jr(median(load, (size_t)n_e2e), 1e3));
+            json_object_set_new(j, "efficiency", jr(em > 0 ? (dm + im) / em : 0, 1000));
+            json_object_set_new(j, "overlap_bound_s", jr(dm > im ? dm : im, 1e4));
+            json_object_set_new(j, "rss_e2e_mb", jr((double)e2e_rss / 1024.0, 10));
+            json_object_set_new(j, "e2e_runs", json_array_of(e2e, (size_t)n_e2e));
+            if (e2e_frames != (int)d0.frames)
+                fprintf(stderr, "bench: warning: e2e analysed %d frames, the floor %zu\n",
+                        e2e_frames, d0.frames);
+        }
+        line = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+        if (line) {
+            puts(line);
+            fflush(stdout);
+            free(line);
+        }
+        fprintf(stderr,
+                "bench: %s: %zu frames of %.0fs (%s): decode %.2fs (%.1fx) infer %.2fs (%.1fx)"
+                " e2e %.2fs (%.1fx) efficiency %.2f rss %.0f MB\n",
+                c->label, d0.frames, media, d0.strategy, dm, dm > 0 ? media / dm : 0, im,
+                im > 0 ? media / im : 0, em, em > 0 ? media / em : 0,
+                em > 0 ? (dm + im) / em : 0, (double)e2e_rss / 1024.0);
+    }
+    rc = 0;
+out:
+    json_decref(j);
+    frames_clear(&fs);
+    ops_free(&o);
+    if (c->e2e)
+        e2e_stop(&child);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Mode 2: per analyzer and per model */
+
+static void emit_model_line(const char *kind, const char *name, int threads, const char *input,
+                            const double *ms, size_t n, const struct config *c)
+{
+    json_t *j = json_object();
+    char *line;
+
+    json_object_set_new(j, "bench", json_string(kind));
+    json_object_set_new(j, "name", json_string(name));
+    json_object_set_new(j, "threads", json_integer(threads));
+    json_object_set_new(j, "input", json_string(input));
+    json_object_set_new(j, "runs", json_integer((json_int_t)n));
+    json_object_set_new(j, "ms_median", jr(median(ms, n), 100));
+    json_object_set_new(j, "file", json_string(c->file));
+    line = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    if (line)
+        puts(line);
+    fflush(stdout);
+    free(line);
+    json_decref(j);
+    fprintf(stderr, "bench: %-8s %-16s threads=%d %-10s %7.2f ms (median of %zu)\n", kind, name,
+            threads, input, median(ms, n), n);
+}
+
+/* Times one model on one input: warm-up, then c->runs runs. */
+static int time_model(struct aitag_model *m, const struct aitag_tensor *in, double *ms, size_t n)
+{
+    struct aitag_tensor out[8];
+    size_t n_out = 0;
+    char err[256] = "";
+
+    for (size_t r = 0; r <= n; r++) {
+        double t0 = aitag_now();
+        if (aitag_model_run(m, in, out, 8, &n_out, err, sizeof err) < 0) {
+            fprintf(stderr, "bench: %s: %s\n", aitag_model_name(m), err);
+            return AITAG_ERR_MODEL;
+        }
+        if (r > 0)
+            ms[r - 1] = (aitag_now() - t0) * 1e3;
+        aitag_tensors_release(out, n_out);
+    }
+    return 0;
+}
+
+/* Each model the analyzers use, on the input the analyzer would give it for the first frame:
+ * BlazeFace on its letterbox view, the OCR detector on the max-side view, the recogniser on
+ * one 48x320 line crop of that view (PaddleOCR's usual line size). */
+static int bench_raw_models(const struct config *c, struct ops_set *o, const struct frames *fs,
+                            int threads)
+{
+    size_t n = (size_t)c->runs;
+    double *ms = calloc(n, sizeof *ms);
+    float *x = NULL;
+    int rc = 0;
+
+    if (!ms)
+        return AITAG_ERR_NOMEM;
+    for (size_t k = 0; rc == 0 && k < o->n; k++) {
+        for (const char *const *name = o->ops[k]->models; rc == 0 && *name; name++) {
+            struct aitag_model *m;
+            struct aitag_view_spec spec;
+            const struct aitag_view *v = NULL;
+            struct aitag_tensor in = {0};
+            char desc[64];
+
+            if (aitag_model_open(o->inf, *name, &m) < 0 || aitag_model_load(m) < 0) {
+                fprintf(stderr, "bench: %s: %s\n", *name, aitag_infer_errmsg(o->inf));
+                rc = AITAG_ERR_MODEL;
+                break;
+            }
+            if (strcmp(aitag_model_task(m), "ocr-rec") == 0) {
+                /* any max-side view of the frame: the text analyzer's */
+                for (size_t i = 0; i < fs->v[0]->n_views; i++)
+                    if (fs->v[0]->views[i].spec.fit == AITAG_FIT_MAX_SIDE)
+                        v = &fs->v[0]->views[i];
+                if (!v || v->width < 320 || v->height < 48)
+                    continue;
+                free(x);
+                x = malloc(3 * 48 * 320 * sizeof *x);
+                if (!x) {
+                    rc = AITAG_ERR_NOMEM;
+                    break;
+                }
+                aitag_model_fill_input_rgb(m, v->rgb + (size_t)(v->height - 48) * v->stride, 320,
+                                           48, v->stride, x);
+                in = (struct aitag_tensor){x, {1, 3, 48, 320}, 4, 3 * 48 * 320};
+                aitag_fmt(desc, sizeof desc, "320x48");
+            } else {
+                if (aitag_model_input_view(m, &spec) < 0 || !(v = aitag_frame_view(fs->v[0], &spec)))
+                    continue;
+                free(x);
+                x = malloc((size_t)v->width * (size_t)v->height * 3 * sizeof *x);
+                if (!x) {
+                    rc = AITAG_ERR_NOMEM;
+                    break;
+                }
+                aitag_model_fill_input(m, v, x);
+                if (strcmp(aitag_model_input_layout(m), "NCHW") == 0)
+                    in = (struct aitag_tensor){x, {1, 3, v->height, v->width}, 4, 0};
+                else
+                    in = (struct aitag_tensor){x, {1, v->height, v->width, 3}, 4, 0};
+                in.count = (size_t)v->width * (size_t)v->height * 3;
+                aitag_fmt(desc, sizeof desc, "%dx%d", v->width, v->height);
+            }
+            rc = time_model(m, &in, ms, n);
+            if (rc == 0)
+                emit_model_line("model", *name, threads, desc, ms, n, c);
+        }
+    }
+    free(x);
+    free(ms);
+    return rc;
+}
+
+static int bench_models(struct config *c)
+{
+    int rc = 0;
+
+    for (size_t ti = 0; rc == 0 && ti < c->n_threads; ti++) {
+        int threads = c->thread_list[ti];
+        struct ops_set o = {0};
+        struct frames fs = {0};
+        struct decode_run d;
+        size_t n = (size_t)c->runs;
+        double *ms = calloc(n, sizeof *ms);
+
+        if (!ms)
+            return AITAG_ERR_NOMEM;
+        rc = ops_new(c, threads, &o);
+        if (rc == 0)
+            rc = decode_once(c, &o, 1, &fs, &d);
+        if (rc == 0 && fs.n == 0)
+            rc = AITAG_ERR_MEDIA;
+        for (size_t k = 0; rc == 0 && k < o.n; k++) {
+            struct aitag_evidence_list ev = {0};
+            char err[512] = "";
+            /* warm-up on the first frame, then frame after frame, cycling */
+            rc = o.ops[k]->run(o.state[k], &fs.v[0], 1, &ev, err, sizeof err);
+            for (size_t r = 0; rc == 0 && r < n; r++) {
+                double t0 = aitag_now();
+                rc = o.ops[k]->run(o.state[k], &fs.v[r % fs.n], 1, &ev, err, sizeof err);
+                ms[r] = (aitag_now() - t0) * 1e3;
+                aitag_evidence_list_clear(&ev);
+            }
+            aitag_evidence_list_clear(&ev);
+            if (rc < 0)
+                fprintf(stderr, "bench: %s: %s\n", o.ops[k]->name, err);
+            else
+                emit_model_line("analyzer", o.ops[k]->name, threads, "frame", ms, n, c);
+        }
+        if (rc == 0)
+            rc = bench_raw_models(c, &o, &fs, threads);
+        free(ms);
+        frames_clear(&fs);
+        ops_free(&o);
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Mode 3: the human table */
+
+static double num(json_t *o, const char *k)
+{
+    return json_number_value(json_object_get(o, k));
+}
+
+static const char *str(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+static int print_table(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char buf[16384];
+    int header = 0, mheader = 0;
+
+    if (!f) {
+        fprintf(stderr, "bench: %s: %s\n", path, strerror(errno));
+        return AITAG_ERR_IO;
+    }
+    while (fgets(buf, sizeof buf, f)) {
+        json_t *o = json_loads(buf, 0, NULL);
+        if (!o)
+            continue;
+        if (strcmp(str(o, "bench"), "pipeline") == 0) {
+            if (!header++)
+                printf("%-22s %-10s %2s %-5s %6s %6s %6s %6s %6s %6s %6s %6s %5s %6s %6s\n",
+                       "config", "analyzers", "th", "strat", "frames", "dec_s", "dec_x",
+                       "inf_s", "inf_x", "e2e_s", "e2e_x", "eff", "load", "rss_e2e", "gop_s");
+            printf("%-22s %-10s %2d %-5.5s %6d %6.2f %6.1f %6.2f %6.1f %6.2f %6.1f %6.2f %5.2f"
+                   " %6.0fM %6.2f\n",
+                   str(o, "label"), str(o, "analyzers"), (int)num(o, "threads"),
+                   str(o, "strategy"), (int)num(o, "frames"), num(o, "decode_s"),
+                   num(o, "decode_x"), num(o, "infer_s"), num(o, "infer_x"), num(o, "e2e_s"),
+                   num(o, "e2e_x"), num(o, "efficiency"), num(o, "e2e_load_s"),
+                   num(o, "rss_e2e_mb"), num(o, "gop_s"));
+        } else if (strcmp(str(o, "bench"), "analyzer") == 0 ||
+                   strcmp(str(o, "bench"), "model") == 0) {
+            if (!mheader++)
+                printf("\n%-9s %-16s %7s %-10s %9s %5s\n", "kind", "name", "threads", "input",
+                       "ms_median", "runs");
+            printf("%-9s %-16s %7d %-10s %9.2f %5d\n", str(o, "bench"), str(o, "name"),
+                   (int)num(o, "threads"), str(o, "input"), num(o, "ms_median"),
+                   (int)num(o, "runs"));
+        }
+        json_decref(o);
+    }
+    fclose(f);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: bench_pipeline --file PATH [--analyzers faces,text] [--interval 2]\n"
+            "                      [--threads 2] [--repeat 5] [--strategy auto|sequential|seek]\n"
+            "                      [--label NAME] [--no-e2e] [--warmup PHOTO]\n"
+            "       bench_pipeline --models --file PATH [--analyzers ...] [--runs 30]\n"
+            "                      [--model-threads 1,2]\n"
+            "       bench_pipeline --table RESULTS.jsonl\n"
+            "Floors (decode only, inference only) and end to end for one configuration;\n"
+            "one JSON line on stdout per result. See bench/run.sh and BENCHMARKS.md.\n");
+}
+
+int main(int argc, char **argv)
+{
+    struct config c;
+    int models = 0;
+    const char *table = NULL;
+
+    memset(&c, 0, sizeof c);
+    aitag_fmt(c.analyzers, sizeof c.analyzers, "faces");
+    c.interval = 2.0;
+    c.threads = 2;
+    c.repeat = 5;
+    c.runs = 30;
+    c.e2e = 1;
+    c.warmup = AITAG_SOURCE_DIR "/deps/photos/sample1.jpg";
+    c.models_dir = AITAG_SOURCE_DIR "/models";
+    c.weights_dir = AITAG_SOURCE_DIR "/deps/models";
+    c.thread_list[0] = 1;
+    c.thread_list[1] = 2;
+    c.n_threads = 2;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0;
+
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--models") == 0) {
+            models = 1;
+        } else if (strcmp(a, "--no-e2e") == 0) {
+            c.e2e = 0;
+        } else if (!v) {
+            bad = 1;
+        } else if (strcmp(a, "--file") == 0) {
+            c.file = v;
+        } else if (strcmp(a, "--label") == 0) {
+            c.label = v;
+        } else if (strcmp(a, "--warmup") == 0) {
+            c.warmup = v;
+        } else if (strcmp(a, "--table") == 0) {
+            table = v;
+        } else if (strcmp(a, "--analyzers") == 0) {
+            aitag_fmt(c.analyzers, sizeof c.analyzers, "%s", v);
+        } else if (strcmp(a, "--interval") == 0) {
+            char *end;
+            c.interval = strtod(v, &end);
+            bad = *end || !(c.interval > 0 && c.interval <= 3600);
+        } else if (strcmp(a, "--threads") == 0) {
+            bad = parse_int(v, 1, 64, &c.threads) < 0;
+        } else if (strcmp(a, "--repeat") == 0) {
+            bad = parse_int(v, 1, MAX_REPEAT, &c.repeat) < 0;
+        } else if (strcmp(a, "--runs") == 0) {
+            bad = parse_int(v, 1, 1000, &c.runs) < 0;
+        } else if (strcmp(a, "--strategy") == 0) {
+            c.strategy = -1;
+            for (int k = 0; k < 3; k++)
+                if (strcmp(v, strategy_names[k]) == 0)
+                    c.strategy = k;
+            bad = c.strategy < 0;
+        } else if (strcmp(a, "--model-threads") == 0) {
+            char tmp[64], *tok, *save = NULL;
+            aitag_fmt(tmp, sizeof tmp, "%s", v);
+            c.n_threads = 0;
+            for (tok = strtok_r(tmp, ",", &save); tok && c.n_threads < 8;
+                 tok = strtok_r(NULL, ",", &save))
+                bad |= parse_int(tok, 1, 64, &c.thread_list[c.n_threads++]) < 0;
+        } else {
+            bad = 1;
+        }
+        if (bad) {
+            fprintf(stderr, "bench_pipeline: bad or incomplete option %s\n", a);
+            usage(stderr);
+            return 2;
+        }
+        if (strcmp(a, "--models") != 0 && strcmp(a, "--no-e2e") != 0)
+            i++;
+    }
+    if (table)
+        return print_table(table) < 0;
+    if (!c.file) {
+        usage(stderr);
+        return 2;
+    }
+    split_names(&c);
+    if (!c.label)
+        c.label = c.file;
+    return (models ? bench_models(&c) : bench_config(&c)) < 0;
+}
