@@ -781,20 +781,20 @@ static int bench_raw_models(const struct config *c, struct ops_set *o, const str
 
 static int bench_models(struct config *c)
 {
+    struct frames fs = {0};
+    size_t n = (size_t)c->runs;
+    double *ms = calloc(n, sizeof *ms);
     int rc = 0;
 
+    if (!ms)
+        return AITAG_ERR_NOMEM;
     for (size_t ti = 0; rc == 0 && ti < c->n_threads; ti++) {
         int threads = c->thread_list[ti];
         struct ops_set o = {0};
-        struct frames fs = {0};
         struct decode_run d;
-        size_t n = (size_t)c->runs;
-        double *ms = calloc(n, sizeof *ms);
 
-        if (!ms)
-            return AITAG_ERR_NOMEM;
         rc = ops_new(c, threads, &o);
-        if (rc == 0)
+        if (rc == 0 && fs.n == 0) /* one decode serves every thread count: same views */
             rc = decode_once(c, &o, 1, &fs, &d);
         if (rc == 0 && fs.n == 0)
             rc = AITAG_ERR_MEDIA;
@@ -817,10 +817,10 @@ static int bench_models(struct config *c)
         }
         if (rc == 0)
             rc = bench_raw_models(c, &o, &fs, threads);
-        free(ms);
-        frames_clear(&fs);
         ops_free(&o);
     }
+    free(ms);
+    frames_clear(&fs);
     return rc;
 }
 

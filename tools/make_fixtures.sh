@@ -13,7 +13,7 @@
 # nothing. Only the folders and files this script owns inside OUTDIR are ever removed.
 #
 # Needs: bash, ffmpeg/ffprobe (libx264, libx265, libvpx-vp9, mjpeg, aac), ImageMagick 6 `convert`,
-# perl, sha256sum, DejaVu fonts. Environment: AITAG_PHOTOS (default <repo>/deps/photos),
+# perl, sha256sum, flock, DejaVu fonts. Environment: AITAG_PHOTOS (default <repo>/deps/photos),
 # AITAG_DARKNET_DATA (default /usr/share/darknet/data), AITAG_FONT (a .ttf file).
 set -euo pipefail
 
@@ -34,10 +34,11 @@ die() {
     exit 1
 }
 
-for tool in ffmpeg ffprobe convert perl sha256sum; do
+for tool in ffmpeg ffprobe convert perl sha256sum flock; do
     command -v "$tool" >/dev/null || die "$tool not found"
 done
-convert -version 2>/dev/null | grep -q ImageMagick || die "convert is not ImageMagick"
+convert -version 2>/dev/null | grep "^Version: ImageMagick" >/dev/null ||
+    die "convert is not ImageMagick (apt-get install imagemagick)"
 [ -f "$font" ] || die "font $font not found (install fonts-dejavu-core or set AITAG_FONT)"
 inputs=("$photos"/sample{1,3,5,6}.jpg "$darknet"/{horses,eagle,giraffe}.jpg)
 for f in "${inputs[@]}"; do
@@ -48,12 +49,15 @@ stamp=$({
     sha256sum <"$script"
     for f in "${inputs[@]}"; do sha256sum <"$f"; done
 } | sha256sum | cut -d' ' -f1)
+mkdir -p "$out"
+# One generator at a time per OUTDIR (parallel test runs); the lock is released on exit.
+exec 9>"$out/.lock"
+flock 9
 if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp" ]; then
     echo "make_fixtures: $out is up to date"
     exit 0
 fi
 
-mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rm -rf "$out/videos" "$out/images" "$out/bad" "$out/truth" "$out/.work" \
     "$out/MANIFEST.txt" "$out/.stamp"
@@ -64,7 +68,7 @@ t_begin=$(date +%s.%N)
 # Bit-exact output: no encoder version strings, no random Matroska UIDs, no dates.
 ff=(ffmpeg -nostdin -hide_banner -loglevel error -y)
 bitexact=(-fflags +bitexact -flags:v +bitexact -map_metadata -1)
-im_strip=(-strip -define png:exclude-chunks=date,time)
+im_strip=(-strip -define "png:exclude-chunks=date,time")
 
 #
 # Stills. Each is a real photo cropped (in source pixels) to the frame's aspect ratio and scaled
@@ -133,10 +137,11 @@ seg() {
     v_segs+=("$*")
 }
 
-# encode OUTFILE CODEC CONTAINER ROTATION PIXFMT ENCODER-ARGS...: assemble, encode, write truth.
+# encode CODEC CONTAINER ROTATION PIXFMT ENCODER-ARGS...: assemble the declared video into
+# videos/NAME and write its truth.
 encode() {
-    local file=$1 codec=$2 container=$3 rotation=$4 pixfmt=$5
-    shift 5
+    local file=$v_name codec=$1 container=$2 rotation=$3 pixfmt=$4
+    shift 4
     local inputs=() chains='' labels='' k=0 s
     for s in "${v_segs[@]}"; do
         local IFS=$'\x1f'
@@ -166,6 +171,7 @@ encode() {
 
 # The truth writer: reads the segment list (fields split by \x1f) and prints the truth JSON.
 # Adjacent face segments merge into one truth interval (its count is the larger one).
+# shellcheck disable=SC2016 # an awk program, not shell
 truth_awk='
 function num(x) { return sprintf("%.3f", x) + 0 }
 {
@@ -241,13 +247,13 @@ seg f3_720p 0 15.5 pan 3
 seg horses_720p 15.5 30.5 still 0
 seg welcome_720p 30.5 45 still 0 'WELCOME TO THE PARTY'
 seg f1_720p 45 60 zoom 3
-encode faces_text_720p_h264.mp4 h264 mp4 0 yuv420p "${h264[@]}" -g 60
+encode h264 mp4 0 yuv420p "${h264[@]}" -g 60
 
 video text_720p_vp9.webm 1280 720 30
 seg sale_720p 0 13.5 still 0 'SUMMER SALE TODAY'
 seg eagle_720p 13.5 17 still 0
 seg birthday_720p 17 30 still 0 'HAPPY BIRTHDAY' 'SEE YOU AT NINE'
-encode text_720p_vp9.webm vp9 webm 0 yuv420p -c:v libvpx-vp9 -deadline realtime -cpu-used 8 \
+encode vp9 webm 0 yuv420p -c:v libvpx-vp9 -deadline realtime -cpu-used 8 \
     -crf 36 -b:v 0 -row-mt 1 -g 120
 
 video faces_720p_hevc.mkv 1280 720 25
@@ -255,7 +261,7 @@ seg giraffe_720p 0 2.6 still 0
 seg f5_720p 2.6 17.2 pan 2
 seg eagle_720p 17.2 25.8 still 0
 seg f1r_720p 25.8 40 still 1
-encode faces_720p_hevc.mkv hevc matroska 0 yuv420p -c:v libx265 -preset ultrafast -crf 30 \
+encode hevc matroska 0 yuv420p -c:v libx265 -preset ultrafast -crf 30 \
     -x265-params log-level=error
 
 # 1080p stills.
@@ -270,7 +276,7 @@ seg f6_1080p 0 17.2 still 2
 seg eagle_1080p 17.2 31.6 still 0
 seg f3m_1080p 31.6 46.2 zoom 1
 seg safari_1080p 46.2 60 still 0 'SAFARI PARK ENTRANCE'
-encode faces_1080p_h264.mp4 h264 mp4 0 yuv420p "${h264[@]}" -g 250
+encode h264 mp4 0 yuv420p "${h264[@]}" -g 250
 
 # 480p (640x480, 4:3) Motion JPEG in AVI.
 still f3_480p "$photos/sample3.jpg" 1000x750+880+50 640 480     # 2 faces (right two women)
@@ -279,7 +285,7 @@ card gameover_480p 640 480 '#efece2' '#121212' 80 'GAME OVER'
 video mixed_480p_mjpeg.avi 640 480 25
 seg f3_480p 0 14.4 noise 2
 seg gameover_480p 14.4 20 still 0 'GAME OVER'
-encode mixed_480p_mjpeg.avi mjpeg avi 0 yuvj420p -c:v mjpeg -q:v 7
+encode mjpeg avi 0 yuvj420p -c:v mjpeg -q:v 7
 
 # Portrait video as phones store it: 1280x720 frames turned 90 degrees counter-clockwise, and a
 # display matrix saying "rotate 90 degrees clockwise to show" (legacy mov tag rotate=90; ffprobe
@@ -292,7 +298,7 @@ convert "$work/eagle_portrait.ppm" -rotate -90 "$work/eagle_rot.ppm"
 video rotated_720p_h264.mp4 1280 720 30
 seg f6_rot 0 15.2 still 2
 seg eagle_rot 15.2 20 still 0
-encode rotated_720p_h264.mp4 h264 mp4 90 yuv420p "${h264[@]}" -g 60
+encode h264 mp4 90 yuv420p "${h264[@]}" -g 60
 # FFmpeg 5.1 writes the display matrix only when remuxing; its "rotate" value is
 # counter-clockwise there, so 270 gives the standard clockwise-90 phone matrix.
 mv "$out/videos/rotated_720p_h264.mp4" "$work/rot_plain.mp4"
@@ -339,9 +345,21 @@ head -c $((size * 55 / 100)) "$work/good.mp4" >"$bad/truncated.mp4"
 # A PNG whose IHDR claims 100000x100000 RGB (30 GB decoded), with correct CRCs and a valid
 # (empty) zlib stream: a decoder must refuse the size before allocating.
 perl -e '
-    my @t = map { my $c = $_; for (1 .. 8) { $c = $c & 1 ? 0xEDB88320 ^ ($c >> 1) : $c >> 1 } $c } 0 .. 255;
-    sub crc { my $c = 0xFFFFFFFF; $c = $t[($c ^ ord) & 0xFF] ^ ($c >> 8) for split //, $_[0]; $c ^ 0xFFFFFFFF }
-    sub chunk { my ($type, $data) = @_; pack("N", length $data) . $type . $data . pack("N", crc($type . $data)) }
+    # CRC-32 as PNG defines it (ISO 3309, reflected polynomial 0xEDB88320).
+    my @t = map {
+        my $c = $_;
+        $c = $c & 1 ? 0xEDB88320 ^ ($c >> 1) : $c >> 1 for 1 .. 8;
+        $c
+    } 0 .. 255;
+    sub crc {
+        my $c = 0xFFFFFFFF;
+        $c = $t[($c ^ ord) & 0xFF] ^ ($c >> 8) for split //, $_[0];
+        return $c ^ 0xFFFFFFFF;
+    }
+    sub chunk {
+        my ($type, $data) = @_;
+        return pack("N", length $data) . $type . $data . pack("N", crc($type . $data));
+    }
     binmode STDOUT;
     print "\x89PNG\r\n\x1a\n", chunk("IHDR", pack("NNCCCCC", 100000, 100000, 8, 2, 0, 0, 0)),
         chunk("IDAT", "\x78\x9c\x03\x00\x00\x00\x00\x01"), chunk("IEND", "");
@@ -366,7 +384,7 @@ EOF
 rm -rf "$work"
 (
     cd "$out"
-    find . -type f ! -name MANIFEST.txt ! -name .stamp -printf '%P\n' | LC_ALL=C sort |
+    find . -type f ! -name MANIFEST.txt ! -name .stamp ! -name .lock -printf '%P\n' | LC_ALL=C sort |
         while IFS= read -r f; do sha256sum "$f"; done
     find . -type l -printf '%P -> %l\n' | LC_ALL=C sort
 ) >"$out/MANIFEST.txt"

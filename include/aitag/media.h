@@ -18,10 +18,11 @@
  *     }
  *
  * A sampler yields frames at a fixed interval (images yield one frame at t = 0). Each frame is
- * decoded once, rotated upright per the stream's display matrix, and scaled once per distinct
+ * decoded once, rotated upright per the stream's display matrix (a JPEG's EXIF orientation),
+ * stretched to its display aspect when pixels are not square, and scaled once per distinct
  * view spec into packed RGB24. Sampling picks its strategy from the file's GOP length and the
  * interval: seek-to-keyframe-then-decode when keyframes are dense relative to the interval (at
- * least one per interval), sequential decode (skipping non-reference frames that precede the
+ * least one per interval; three for containers without a keyframe index), sequential decode (skipping non-reference frames that precede the
  * next sample, and converting only sampled frames) when they are sparse. Both give the same
  * frames: the first frame whose timestamp is >= each sample time.
  *
@@ -46,8 +47,9 @@ struct aitag_probe {
     char video_codec[32]; /* e.g. "h264"; "" when absent */
     char audio_codec[32]; /* "" when there is no audio stream */
     double duration;      /* seconds; 0 for images */
-    int width, height;    /* displayed size, after rotation */
-    int rotation;         /* degrees clockwise applied for display: 0, 90, 180, 270 */
+    int width, height;    /* displayed size: after sample aspect ratio and rotation */
+    int rotation;         /* degrees clockwise applied for display: 0, 90, 180, 270 (display
+                             matrix; EXIF orientation for JPEG photos) */
     double fps;           /* average frame rate; 0 if unknown or an image */
     int64_t bit_rate;
     int n_streams;
@@ -93,7 +95,8 @@ struct aitag_frame {
     struct aitag_view views[AITAG_MAX_VIEWS];
 };
 
-/* Finds the view matching spec exactly, or NULL. */
+/* Finds the view matching spec, or NULL (LETTERBOX ignores multiple; multiple 0 and 1 are the
+ * same). Borrowed from f. */
 const struct aitag_view *aitag_frame_view(const struct aitag_frame *f,
                                           const struct aitag_view_spec *spec);
 /* Frees a frame and its buffers. NULL is a no-op. */

@@ -348,6 +348,7 @@ static int finish(struct aitag_sampler *s)
 
 static int emit(struct aitag_sampler *s, double t, struct aitag_frame **out)
 {
+    double next_k;
     int rc;
     AVRational sar = av_guess_sample_aspect_ratio(s->in.fmt, s->in.st, s->frame);
 
@@ -359,8 +360,11 @@ static int emit(struct aitag_sampler *s, double t, struct aitag_frame **out)
     s->emitted++;
     if (s->probe.kind == AITAG_MEDIA_IMAGE)
         s->done = 1;
-    while (target_time(s) <= t + s->eps)
-        s->k++;
+    /* The next sample time after this frame, computed rather than stepped: a damaged
+     * timestamp far in the future must not spin here. */
+    next_k = floor((t + s->eps - s->start) / s->interval) + 1.0;
+    if (next_k > (double)s->k)
+        s->k = next_k < 1e15 ? (int64_t)next_k : (int64_t)1e15;
     return 1;
 }
 

@@ -31,4 +31,14 @@ check_eq "re-tag of a corrupted file fails" "$?" 1
 after=$("$AITAG_BIN" show --catalog "$db" --json "$tmp/photo.jpg" | jq -c .tags)
 check_eq "stored tags kept" "$after" "$before"
 check "show lists the error" sh -c "'$AITAG_BIN' show --catalog '$db' --json '$tmp/photo.jpg' | jq -e '.errors | length == 1' >/dev/null"
+
+# Permission denied needs an unprivileged user (root reads everything): run as nobody.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+    mkdir -p "$tmp/perm" && chmod 777 "$tmp/perm" && chmod 755 "$tmp"
+    cp "$good" "$tmp/perm/secret.jpg" && chmod 000 "$tmp/perm/secret.jpg"
+    setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$tmp/perm" \
+        "$AITAG_BIN" tag --catalog "$tmp/perm/cat.db" --json "$tmp/perm/secret.jpg" >/dev/null 2>"$tmp/perm.err"
+    check_eq "permission denied exit code" "$?" 1
+    check "permission denied named" grep -q "secret.jpg: .*ermission denied" "$tmp/perm.err"
+fi
 finish

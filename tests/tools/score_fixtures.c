@@ -51,8 +51,8 @@ struct truth_item {
     json_t *json;
 };
 
-static void report(struct tally *t, const char *file, const char *metric, const char *value,
-                   int ok, const char *detail)
+static void report(struct tally *t, const char *file, const char *metric, const char *value, int ok,
+                   const char *detail)
 {
     printf("%s %s %s %s", file, metric, value, ok ? "PASS" : "FAIL");
     if (detail && *detail)
@@ -64,8 +64,8 @@ static void report(struct tally *t, const char *file, const char *metric, const 
         t->failed++;
 }
 
-static void report_num(struct tally *t, const char *file, const char *metric, double value,
-                       int ok, const char *detail)
+static void report_num(struct tally *t, const char *file, const char *metric, double value, int ok,
+                       const char *detail)
 {
     char buf[64];
     snprintf(buf, sizeof(buf), "%.3f", value);
@@ -150,8 +150,8 @@ static void check_faces_video(struct tally *t, const struct params *p, const cha
     nc = score_gap_cores(tf, nt, duration, p->slack, cores, nt + 1);
     if (nc > 0) {
         double len = score_length(cores, nc), hit = score_intersection(cores, nc, rf, nr);
-        snprintf(detail, sizeof(detail), "%.1f s of %.1f s no-face time under face markers",
-                 hit, len);
+        snprintf(detail, sizeof(detail), "%.1f s of %.1f s no-face time under face markers", hit,
+                 len);
         report_num(t, file, "face_spill", hit / len, hit / len <= p->max_spill, detail);
     }
 out:

@@ -101,6 +101,7 @@ static uint64_t fnv(const uint8_t *p, size_t n)
 
 static int make_fixtures(void)
 {
+    static const char *const image_formats[] = {"png", "webp", "bmp", "tiff", "gif"};
     uint8_t *d = NULL;
     size_t n = 0;
     int rc = 0;
@@ -130,11 +131,8 @@ static int make_fixtures(void)
     rc |= sh(FF "-f lavfi -i sine=f=440:d=3 -c:a aac %s", fx("audio.m4a"));
     rc |= sh(FF "-f lavfi -i testsrc2=s=160x120:r=10:d=2 %s", fx("anim.gif"));
     rc |= sh("cp %s %s", DOG, fx("dog.jpg"));
-    rc |= sh(FF "-i %s %s", DOG, fx("dog.png"));
-    rc |= sh(FF "-i %s %s", DOG, fx("dog.webp"));
-    rc |= sh(FF "-i %s %s", DOG, fx("dog.bmp"));
-    rc |= sh(FF "-i %s %s", DOG, fx("dog.tiff"));
-    rc |= sh(FF "-i %s %s", DOG, fx("dog.gif"));
+    for (size_t i = 0; i < sizeof image_formats / sizeof image_formats[0]; i++)
+        rc |= sh(FF "-i %s %s/dog.%s", DOG, dir, image_formats[i]);
     rc |= write_file(fx("empty.mp4"), (const uint8_t *)"", 0);
     rc |= write_file(fx("x.mp4"), (const uint8_t *)"hello, not a video\n", 19);
     /* The first 60% of a normal mp4 (index at the end: unreadable) and of a faststart one. */
