@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build fixtures demo test test-asan bench clean format
+.PHONY: all setup build fixtures demo test test-asan fuzz bench clean format
 
 all: build
 
@@ -31,6 +31,18 @@ test-asan: setup fixtures
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	rm -rf $(ASAN_BUILD)/fixtures && ln -s ../$(BUILD)/fixtures $(ASAN_BUILD)/fixtures
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2 -LE slow
+
+FUZZ_SECONDS ?= 20
+fuzz: setup
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DAITAG_FUZZ=ON >/dev/null
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_exif fuzz_rules fuzz_manifest
+	@for f in exif rules manifest; do \
+	  mkdir -p build-fuzz/corpus-$$f && \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp build-fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=65536 build-fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>build-fuzz/fuzz_$$f.log \
+	  && echo "fuzz_$$f: no crash in $(FUZZ_SECONDS) s" \
+	  || { tail -n 30 build-fuzz/fuzz_$$f.log; exit 1; }; \
+	done
 
 bench: fixtures
 	@bench/run.sh $(BUILD)

@@ -872,6 +872,11 @@ static int print_table(const char *path)
             printf("%-9s %-16s %7d %-10s %9.2f %5d\n", str(o, "bench"), str(o, "name"),
                    (int)num(o, "threads"), str(o, "input"), num(o, "ms_median"),
                    (int)num(o, "runs"));
+        } else if (strcmp(str(o, "bench"), "cli") == 0) {
+            printf("\ncli: %s, --threads %d: %.2f s (%.1fx realtime), peak RSS %.0f MB\n",
+                   str(o, "name"), (int)num(o, "threads"), num(o, "wall_s"),
+                   num(o, "wall_s") > 0 ? num(o, "media_s") / num(o, "wall_s") : 0,
+                   num(o, "rss_mb"));
         }
         json_decref(o);
     }
