@@ -145,6 +145,7 @@ static char *text_norm(const char *s)
 
 struct line {
     const struct aitag_evidence *best;
+    size_t order; /* first appearance, so lines starting together keep reading order */
     char *norm;
     double start, end;
     float conf_sum;
@@ -156,18 +157,18 @@ static int cmp_line(const void *a, const void *b)
     const struct line *x = a, *y = b;
     if (x->start != y->start)
         return x->start < y->start ? -1 : 1;
-    return strcmp(x->norm, y->norm);
+    return (x->order > y->order) - (x->order < y->order);
 }
 
+/* Time order; within a frame the analyzer's own order (reading order for OCR), which is the
+ * order of the evidence array: the pointers compare like indexes. */
 static int cmp_ev_time(const void *a, const void *b)
 {
     const struct aitag_evidence *x = *(const struct aitag_evidence *const *)a;
     const struct aitag_evidence *y = *(const struct aitag_evidence *const *)b;
     if (x->t != y->t)
         return x->t < y->t ? -1 : 1;
-    if (x->has_box && y->has_box && fabsf(x->box.y - y->box.y) > 1e-4f)
-        return x->box.y < y->box.y ? -1 : 1;
-    return x->has_box && y->has_box ? (x->box.x > y->box.x) - (x->box.x < y->box.x) : 0;
+    return (x > y) - (x < y);
 }
 
 static int derive_texts(const struct aitag_policy *p, const struct aitag_derive_input *in,
@@ -203,7 +204,8 @@ static int derive_texts(const struct aitag_policy *p, const struct aitag_derive_
             if (strcmp(lines[j].norm, norm) == 0 && ev[i]->t - lines[j].end <= r.max_gap)
                 break;
         if (j == n_lines) {
-            lines[n_lines++] = (struct line){ev[i], norm, ev[i]->t, end, 0, 0};
+            lines[n_lines] = (struct line){ev[i], n_lines, norm, ev[i]->t, end, 0, 0};
+            n_lines++;
         } else {
             free(norm);
             lines[j].end = fmax(lines[j].end, end);
