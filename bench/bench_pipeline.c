@@ -55,7 +55,7 @@ struct config {
 /* What the e2e child sends back for one repeat. */
 struct e2e_result {
     int rc, tagged, failed, frames;
-    double load_s, wall_s, cpu_s, media_s;
+    double load_s, wall_s, cpu_s, busy_s, media_s;
     long maxrss_kb;
     char err[256];
 };
@@ -88,6 +88,33 @@ static double cpu_seconds(void)
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+/* CPU seconds that every process on the machine spent busy (user, nice, system, irq, softirq,
+ * steal in /proc/stat). Minus this process's own CPU time over the same span, it says how
+ * many cores other work took from the measurement: this machine is shared. */
+static double system_busy_seconds(void)
+{
+    unsigned long long v[8] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    long hz = sysconf(_SC_CLK_TCK);
+    int n;
+
+    if (!f)
+        return 0;
+    n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+               &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n != 8 || hz <= 0)
+        return 0;
+    return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)hz;
+}
+
+/* Cores other processes used over a span of wall seconds in which we used cpu seconds. */
+static double others_cores(double busy, double cpu, double wall)
+{
+    double o = wall > 0 ? (busy - cpu) / wall : 0;
+    return o > 0 ? o : 0;
 }
 
 static long maxrss_kb(void)
@@ -210,7 +237,7 @@ static void frames_clear(struct frames *fs)
 }
 
 struct decode_run {
-    double wall_s, cpu_s, media_s, gop_s;
+    double wall_s, cpu_s, busy_s, media_s, gop_s;
     size_t frames;
     char strategy[16], codec[32];
     int width, height;
@@ -225,7 +252,7 @@ static int decode_once(const struct config *c, const struct ops_set *o, int thre
     struct aitag_sampler_params sp = aitag_sampler_default_params();
     struct aitag_sampler *s = NULL;
     char err[256] = "";
-    double t0 = aitag_now(), c0 = cpu_seconds();
+    double t0 = aitag_now(), c0 = cpu_seconds(), b0 = system_busy_seconds();
     int rc;
 
     memset(r, 0, sizeof *r);
@@ -265,6 +292,7 @@ static int decode_once(const struct config *c, const struct ops_set *o, int thre
         fprintf(stderr, "bench: %s: %s\n", c->file, aitag_sampler_errmsg(s));
     r->wall_s = aitag_now() - t0;
     r->cpu_s = cpu_seconds() - c0;
+    r->busy_s = system_busy_seconds() - b0;
     r->media_s = aitag_sampler_probe(s)->duration;
     r->gop_s = aitag_sampler_probe(s)->gop_seconds;
     r->width = aitag_sampler_probe(s)->width;
@@ -330,7 +358,7 @@ static void e2e_once(const struct config *c, struct e2e_result *r)
     struct aitag_summary sum;
     const char *tmp = getenv("TMPDIR");
     char dir[4096], catalog[4200];
-    double t0, c0;
+    double t0, c0, b0;
 
     memset(r, 0, sizeof *r);
     aitag_fmt(dir, sizeof dir, "%s/aitag-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -367,9 +395,11 @@ static void e2e_once(const struct config *c, struct e2e_result *r)
         goto out;
     t0 = aitag_now();
     c0 = cpu_seconds();
+    b0 = system_busy_seconds();
     r->rc = aitag_tagger_run(t, &c->file, 1, &sum);
     r->wall_s = aitag_now() - t0;
     r->cpu_s = cpu_seconds() - c0;
+    r->busy_s = system_busy_seconds() - b0;
     r->tagged = sum.tagged + sum.partial;
     r->failed = sum.failed;
     r->media_s = sum.media_seconds;
@@ -505,6 +535,7 @@ static int bench_config(struct config *c)
     struct decode_run d0 = {0};
     double dec[MAX_REPEAT], dec_cpu[MAX_REPEAT], inf[MAX_REPEAT], inf_cpu[MAX_REPEAT];
     double e2e[MAX_REPEAT], e2e_cpu[MAX_REPEAT], load[MAX_REPEAT];
+    double dec_oth[MAX_REPEAT], inf_oth[MAX_REPEAT], e2e_oth[MAX_REPEAT];
     double op_s[MAX_OPS][MAX_REPEAT];
     double warm_s = 0;
     long e2e_rss = 0;
@@ -552,14 +583,16 @@ static int bench_config(struct config *c)
         }
         dec[r] = d.wall_s;
         dec_cpu[r] = d.cpu_s;
+        dec_oth[r] = others_cores(d.busy_s, d.cpu_s, d.wall_s);
 
         {
-            double per_op[MAX_OPS] = {0};
+            double per_op[MAX_OPS] = {0}, b0 = system_busy_seconds();
             t0 = aitag_now();
             c0 = cpu_seconds();
             rc = infer_once(&o, &fs, per_op, &n_ev);
             inf[r] = aitag_now() - t0;
             inf_cpu[r] = cpu_seconds() - c0;
+            inf_oth[r] = others_cores(system_busy_seconds() - b0, inf_cpu[r], inf[r]);
             for (size_t k = 0; k < o.n; k++)
                 op_s[k][r] = per_op[k];
             if (rc < 0)
@@ -575,6 +608,7 @@ static int bench_config(struct config *c)
             }
             e2e[r] = er.wall_s;
             e2e_cpu[r] = er.cpu_s;
+            e2e_oth[r] = others_cores(er.busy_s, er.cpu_s, er.wall_s);
             load[r] = er.load_s;
             e2e_rss = er.maxrss_kb > e2e_rss ? er.maxrss_kb : e2e_rss;
             e2e_frames = er.frames;
@@ -611,9 +645,13 @@ static int bench_config(struct config *c)
         json_object_set_new(j, "evidence", json_integer((json_int_t)n_ev));
         json_object_set_new(j, "decode_s", jr(dm, 1e4));
         json_object_set_new(j, "decode_cpu_s", jr(median(dec_cpu, (size_t)c->repeat), 1e4));
+        json_object_set_new(j, "decode_others_cores",
+                            jr(median(dec_oth, (size_t)c->repeat), 100));
         json_object_set_new(j, "decode_x", jr(dm > 0 ? media / dm : 0, 100));
         json_object_set_new(j, "infer_s", jr(im, 1e4));
         json_object_set_new(j, "infer_cpu_s", jr(median(inf_cpu, (size_t)c->repeat), 1e4));
+        json_object_set_new(j, "infer_others_cores",
+                            jr(median(inf_oth, (size_t)c->repeat), 100));
         json_object_set_new(j, "infer_x", jr(im > 0 ? media / im : 0, 100));
         json_object_set_new(j, "infer_ms_per_frame", jr(im * 1e3 / (double)d0.frames, 100));
         per = json_object();
@@ -629,6 +667,15 @@ static int bench_config(struct config *c)
         if (c->e2e) {
             json_object_set_new(j, "e2e_s", jr(em, 1e4));
             json_object_set_new(j, "e2e_cpu_s", jr(median(e2e_cpu, (size_t)n_e2e), 1e4));
+            json_object_set_new(j, "e2e_cores",
+                                jr(median(e2e_cpu, (size_t)n_e2e) / (em > 0 ? em : 1), 100));
+            json_object_set_new(j, "e2e_others_cores", jr(median(e2e_oth, (size_t)n_e2e), 100));
+            /* CPU the tagger spends beyond the floors' (planning, queue, catalog) */
+            json_object_set_new(j, "e2e_extra_cpu_s",
+                                jr(median(e2e_cpu, (size_t)n_e2e) -
+                                       median(dec_cpu, (size_t)c->repeat) -
+                                       median(inf_cpu, (size_t)c->repeat),
+                                   1e3));
             json_object_set_new(j, "e2e_x", jr(em > 0 ? media / em : 0, 100));
             json_object_set_new(j, "e2e_frames", json_integer(e2e_frames));
             json_object_set_new(j, "e2e_load_s", jr(median(load, (size_t)n_e2e), 1e3));
@@ -666,8 +713,24 @@ out:
 /* ---------------------------------------------------------------------------------------- */
 /* Mode 2: per analyzer and per model */
 
+/* Where a span of timed runs started: for the cores other processes took meanwhile. */
+struct span {
+    double t, cpu, busy;
+};
+
+static struct span span_begin(void)
+{
+    return (struct span){aitag_now(), cpu_seconds(), system_busy_seconds()};
+}
+
+static double span_others(const struct span *s)
+{
+    return others_cores(system_busy_seconds() - s->busy, cpu_seconds() - s->cpu,
+                        aitag_now() - s->t);
+}
+
 static void emit_model_line(const char *kind, const char *name, int threads, const char *input,
-                            const double *ms, size_t n, const struct config *c)
+                            const double *ms, size_t n, double others, const struct config *c)
 {
     json_t *j = json_object();
     char *line;
@@ -678,6 +741,7 @@ static void emit_model_line(const char *kind, const char *name, int threads, con
     json_object_set_new(j, "input", json_string(input));
     json_object_set_new(j, "runs", json_integer((json_int_t)n));
     json_object_set_new(j, "ms_median", jr(median(ms, n), 100));
+    json_object_set_new(j, "others_cores", jr(others, 100));
     json_object_set_new(j, "file", json_string(c->file));
     line = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     if (line)
@@ -689,14 +753,18 @@ static void emit_model_line(const char *kind, const char *name, int threads, con
             threads, input, median(ms, n), n);
 }
 
-/* Times one model on one input: warm-up, then c->runs runs. */
-static int time_model(struct aitag_model *m, const struct aitag_tensor *in, double *ms, size_t n)
+/* Times one model on one input: warm-up, then n runs; *others as span_others. */
+static int time_model(struct aitag_model *m, const struct aitag_tensor *in, double *ms, size_t n,
+                      double *others)
 {
     struct aitag_tensor out[8];
     size_t n_out = 0;
     char err[256] = "";
+    struct span sp = {0};
 
     for (size_t r = 0; r <= n; r++) {
+        if (r == 1)
+            sp = span_begin();
         double t0 = aitag_now();
         if (aitag_model_run(m, in, out, 8, &n_out, err, sizeof err) < 0) {
             fprintf(stderr, "bench: %s: %s\n", aitag_model_name(m), err);
@@ -706,6 +774,7 @@ static int time_model(struct aitag_model *m, const struct aitag_tensor *in, doub
             ms[r - 1] = (aitag_now() - t0) * 1e3;
         aitag_tensors_release(out, n_out);
     }
+    *others = span_others(&sp);
     return 0;
 }
 
@@ -729,6 +798,7 @@ static int bench_raw_models(const struct config *c, struct ops_set *o, const str
             const struct aitag_view *v = NULL;
             struct aitag_tensor in = {0};
             char desc[64];
+            double others = 0;
 
             if (aitag_model_open(o->inf, *name, &m) < 0 || aitag_model_load(m) < 0) {
                 fprintf(stderr, "bench: %s: %s\n", *name, aitag_infer_errmsg(o->inf));
@@ -769,9 +839,9 @@ static int bench_raw_models(const struct config *c, struct ops_set *o, const str
                 in.count = (size_t)v->width * (size_t)v->height * 3;
                 aitag_fmt(desc, sizeof desc, "%dx%d", v->width, v->height);
             }
-            rc = time_model(m, &in, ms, n);
+            rc = time_model(m, &in, ms, n, &others);
             if (rc == 0)
-                emit_model_line("model", *name, threads, desc, ms, n, c);
+                emit_model_line("model", *name, threads, desc, ms, n, others, c);
         }
     }
     free(x);
@@ -801,8 +871,10 @@ static int bench_models(struct config *c)
         for (size_t k = 0; rc == 0 && k < o.n; k++) {
             struct aitag_evidence_list ev = {0};
             char err[512] = "";
+            struct span sp;
             /* warm-up on the first frame, then frame after frame, cycling */
             rc = o.ops[k]->run(o.state[k], &fs.v[0], 1, &ev, err, sizeof err);
+            sp = span_begin();
             for (size_t r = 0; rc == 0 && r < n; r++) {
                 double t0 = aitag_now();
                 rc = o.ops[k]->run(o.state[k], &fs.v[r % fs.n], 1, &ev, err, sizeof err);
@@ -813,7 +885,8 @@ static int bench_models(struct config *c)
             if (rc < 0)
                 fprintf(stderr, "bench: %s: %s\n", o.ops[k]->name, err);
             else
-                emit_model_line("analyzer", o.ops[k]->name, threads, "frame", ms, n, c);
+                emit_model_line("analyzer", o.ops[k]->name, threads, "frame", ms, n,
+                                span_others(&sp), c);
         }
         if (rc == 0)
             rc = bench_raw_models(c, &o, &fs, threads);
@@ -854,24 +927,26 @@ static int print_table(const char *path)
             continue;
         if (strcmp(str(o, "bench"), "pipeline") == 0) {
             if (!header++)
-                printf("%-22s %-10s %2s %-5s %6s %6s %6s %6s %6s %6s %6s %6s %5s %6s %6s\n",
-                       "config", "analyzers", "th", "strat", "frames", "dec_s", "dec_x",
-                       "inf_s", "inf_x", "e2e_s", "e2e_x", "eff", "load", "rss_e2e", "gop_s");
-            printf("%-22s %-10s %2d %-5.5s %6d %6.2f %6.1f %6.2f %6.1f %6.2f %6.1f %6.2f %5.2f"
-                   " %6.0fM %6.2f\n",
+                printf("%-16s %-10s %2s %-5s %4s %5s %6s %5s %6s %6s %5s %5s %5s %5s %5s %7s"
+                       " %5s\n",
+                       "config", "analyzers", "th", "strat", "frms", "gop_s", "dec_s", "dec_x",
+                       "inf_s", "inf_x", "e2e_s", "e2e_x", "eff", "cores", "other",
+                       "rss_e2e", "load");
+            printf("%-16s %-10s %2d %-5.5s %4d %5.2f %6.2f %5.1f %6.2f %6.1f %5.2f %5.1f %5.2f"
+                   " %5.2f %5.2f %6.0fM %5.2f\n",
                    str(o, "label"), str(o, "analyzers"), (int)num(o, "threads"),
-                   str(o, "strategy"), (int)num(o, "frames"), num(o, "decode_s"),
-                   num(o, "decode_x"), num(o, "infer_s"), num(o, "infer_x"), num(o, "e2e_s"),
-                   num(o, "e2e_x"), num(o, "efficiency"), num(o, "e2e_load_s"),
-                   num(o, "rss_e2e_mb"), num(o, "gop_s"));
+                   str(o, "strategy"), (int)num(o, "frames"), num(o, "gop_s"),
+                   num(o, "decode_s"), num(o, "decode_x"), num(o, "infer_s"), num(o, "infer_x"),
+                   num(o, "e2e_s"), num(o, "e2e_x"), num(o, "efficiency"), num(o, "e2e_cores"),
+                   num(o, "e2e_others_cores"), num(o, "rss_e2e_mb"), num(o, "e2e_load_s"));
         } else if (strcmp(str(o, "bench"), "analyzer") == 0 ||
                    strcmp(str(o, "bench"), "model") == 0) {
             if (!mheader++)
-                printf("\n%-9s %-16s %7s %-10s %9s %5s\n", "kind", "name", "threads", "input",
-                       "ms_median", "runs");
-            printf("%-9s %-16s %7d %-10s %9.2f %5d\n", str(o, "bench"), str(o, "name"),
+                printf("\n%-9s %-16s %7s %-10s %9s %5s %6s\n", "kind", "name", "threads",
+                       "input", "ms_median", "runs", "other");
+            printf("%-9s %-16s %7d %-10s %9.2f %5d %6.2f\n", str(o, "bench"), str(o, "name"),
                    (int)num(o, "threads"), str(o, "input"), num(o, "ms_median"),
-                   (int)num(o, "runs"));
+                   (int)num(o, "runs"), num(o, "others_cores"));
         } else if (strcmp(str(o, "bench"), "cli") == 0) {
             printf("\ncli: %s, --threads %d: %.2f s (%.1fx realtime), peak RSS %.0f MB\n",
                    str(o, "name"), (int)num(o, "threads"), num(o, "wall_s"),

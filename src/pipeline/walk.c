@@ -82,7 +82,8 @@ static int walk_dir(struct walk_list *l, const char *dir, struct dir_id *chain, 
         }
         n++;
     }
-    qsort(names, n, sizeof *names, cmp_str);
+    if (n)
+        qsort(names, n, sizeof *names, cmp_str);
     for (size_t i = 0; i < n && rc == 0; i++) {
         char child[PATH_MAX];
         struct stat st;

@@ -267,7 +267,9 @@ int aitag_policy_derive(const struct aitag_policy *p, const struct aitag_derive_
         aitag_result_clear(out);
         return rc;
     }
-    qsort(out->tags, out->n_tags, sizeof *out->tags, cmp_tag);
-    qsort(out->markers, out->n_markers, sizeof *out->markers, cmp_marker);
+    if (out->n_tags)
+        qsort(out->tags, out->n_tags, sizeof *out->tags, cmp_tag);
+    if (out->n_markers)
+        qsort(out->markers, out->n_markers, sizeof *out->markers, cmp_marker);
     return 0;
 }
