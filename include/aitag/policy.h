@@ -11,7 +11,8 @@
  *
  * Defaults follow the best-known Stash tagger: a frame counts when its evidence confidence is
  * >= 0.5; hits closer than 6 s merge into one segment; segments shorter than 12 s give no
- * marker; a video gets the tag when the label is present for >= 20 s in all. Short media scale
+ * marker; a video gets the tag when the label is present for >= 20 s in all, or has a marker.
+ * Short media scale
  * the two durations down (see docs/policy.md): the effective minimum marker length is
  * min(min_marker_duration, duration / 2) and the effective required duration is
  * min(required_duration, duration / 2). Images get tags (any frame over threshold), no markers.

@@ -95,7 +95,7 @@ static int derive_label(const struct aitag_policy *p, const struct aitag_derive_
         double min_marker = fmin(rule.min_marker_duration, in->duration / 2);
         double required = fmin(rule.required_duration, in->duration / 2);
         double seg_start = h[0].t, seg_end = fmin(h[0].t + interval, in->duration);
-        double seg_sum = h[0].conf;
+        double seg_sum = h[0].conf, longest = 0;
         int seg_n = 1;
 
         for (size_t i = 1; i <= k; i++) {
@@ -106,6 +106,7 @@ static int derive_label(const struct aitag_policy *p, const struct aitag_derive_
                 continue;
             }
             total += seg_end - seg_start;
+            longest = fmax(longest, seg_end - seg_start);
             if (rule.markers && seg_end - seg_start >= min_marker - 1e-9) {
                 rc = aitag_result_add_marker(out, name, seg_start, seg_end,
                                              (float)(seg_sum / seg_n));
@@ -117,7 +118,9 @@ static int derive_label(const struct aitag_policy *p, const struct aitag_derive_
                 seg_sum = h[i].conf, seg_n = 1;
             }
         }
-        if (total + 1e-9 >= required) {
+        /* Present long enough in all, or in one marker-worthy stretch: a marker's tag is
+         * always on the item too. */
+        if (total + 1e-9 >= required || longest >= min_marker - 1e-9) {
             float coverage = s && s->n_frames > 0 ? (float)k / (float)s->n_frames : 0;
             rc = aitag_result_add_tag(out, name, parent, label, (float)(sum / k),
                                       coverage > 1 ? 1 : coverage);

@@ -66,6 +66,19 @@ static void test_markers_and_tags(void)
     CHECK_EQ_INT(r.n_markers, 0);
     aitag_result_clear(&r);
 
+    /* 14 s in one stretch: under the 20 s required, but a marker, and a marker's tag is kept. */
+    n = 0;
+    for (int t = 30; t < 44; t += 2)
+        e[n++] = ev("faces", "face", 0.9f, t, NULL);
+    in = (struct aitag_derive_input){0, 60.0, e, n, &s, 1};
+    CHECK(aitag_policy_derive(p, &in, &r) == 0);
+    CHECK_EQ_INT(r.n_markers, 1);
+    CHECK_EQ_INT(r.n_tags, 1);
+    aitag_result_clear(&r);
+    n = 0;
+    for (int t = 0; t < 8; t += 2)
+        e[n++] = ev("faces", "face", 0.9f, t, NULL);
+
     /* A short clip scales durations down: 8 s of a 10 s clip is a tag and a marker. */
     in = (struct aitag_derive_input){0, 10.0, e, n, &s, 1};
     CHECK(aitag_policy_derive(p, &in, &r) == 0);
