@@ -242,6 +242,7 @@ struct decode_run {
     char strategy[16], codec[32];
     int width, height;
     double fps;
+    long long bit_rate;
 };
 
 /* One decode floor run; keeps the frames in keep when it is not NULL. */
@@ -298,6 +299,7 @@ static int decode_once(const struct config *c, const struct ops_set *o, int thre
     r->width = aitag_sampler_probe(s)->width;
     r->height = aitag_sampler_probe(s)->height;
     r->fps = aitag_sampler_probe(s)->fps;
+    r->bit_rate = (long long)aitag_sampler_probe(s)->bit_rate;
     aitag_fmt(r->codec, sizeof r->codec, "%s", aitag_sampler_probe(s)->video_codec);
     aitag_fmt(r->strategy, sizeof r->strategy, "%s", aitag_sampler_strategy(s));
     aitag_sampler_close(s);
@@ -535,7 +537,7 @@ static int bench_config(struct config *c)
     struct decode_run d0 = {0};
     double dec[MAX_REPEAT], dec_cpu[MAX_REPEAT], inf[MAX_REPEAT], inf_cpu[MAX_REPEAT];
     double e2e[MAX_REPEAT], e2e_cpu[MAX_REPEAT], load[MAX_REPEAT];
-    double dec_oth[MAX_REPEAT], inf_oth[MAX_REPEAT], e2e_oth[MAX_REPEAT];
+    double dec_oth[MAX_REPEAT], inf_oth[MAX_REPEAT], e2e_oth[MAX_REPEAT], rss_mb[MAX_REPEAT];
     double op_s[MAX_OPS][MAX_REPEAT];
     double warm_s = 0;
     long e2e_rss = 0;
@@ -611,6 +613,7 @@ static int bench_config(struct config *c)
             e2e_oth[r] = others_cores(er.busy_s, er.cpu_s, er.wall_s);
             load[r] = er.load_s;
             e2e_rss = er.maxrss_kb > e2e_rss ? er.maxrss_kb : e2e_rss;
+            rss_mb[r] = (double)er.maxrss_kb / 1024.0;
             e2e_frames = er.frames;
             n_e2e++;
         }
@@ -632,6 +635,7 @@ static int bench_config(struct config *c)
         json_object_set_new(j, "height", json_integer(d0.height));
         json_object_set_new(j, "fps", jr(d0.fps, 100));
         json_object_set_new(j, "gop_s", jr(d0.gop_s, 1000));
+        json_object_set_new(j, "kbps", json_integer(d0.bit_rate / 1000));
         json_object_set_new(j, "media_s", jr(media, 1000));
         json_object_set_new(j, "analyzers", json_string(c->analyzers));
         json_object_set_new(j, "interval", json_real(c->interval));
@@ -681,8 +685,13 @@ static int bench_config(struct config *c)
             json_object_set_new(j, "e2e_load_s", jr(median(load, (size_t)n_e2e), 1e3));
             json_object_set_new(j, "efficiency", jr(em > 0 ? (dm + im) / em : 0, 1000));
             json_object_set_new(j, "overlap_bound_s", jr(dm > im ? dm : im, 1e4));
-            json_object_set_new(j, "rss_e2e_mb", jr((double)e2e_rss / 1024.0, 10));
+            /* one tagger run in a fresh process, as `aitag tag` is; the max over repeats too */
+            json_object_set_new(j, "rss_e2e_mb", jr(rss_mb[0], 10));
+            json_object_set_new(j, "rss_e2e_max_mb", jr((double)e2e_rss / 1024.0, 10));
             json_object_set_new(j, "e2e_runs", json_array_of(e2e, (size_t)n_e2e));
+            json_object_set_new(j, "e2e_others_runs", json_array_of(e2e_oth, (size_t)n_e2e));
+            /* the child's peak so far after each repeat: growth would mean a leak */
+            json_object_set_new(j, "rss_e2e_runs_mb", json_array_of(rss_mb, (size_t)n_e2e));
             if (e2e_frames != (int)d0.frames)
                 fprintf(stderr, "bench: warning: e2e analysed %d frames, the floor %zu\n",
                         e2e_frames, d0.frames);
@@ -698,7 +707,7 @@ static int bench_config(struct config *c)
                 " e2e %.2fs (%.1fx) efficiency %.2f rss %.0f MB\n",
                 c->label, d0.frames, media, d0.strategy, dm, dm > 0 ? media / dm : 0, im,
                 im > 0 ? media / im : 0, em, em > 0 ? media / em : 0,
-                em > 0 ? (dm + im) / em : 0, (double)e2e_rss / 1024.0);
+                em > 0 ? (dm + im) / em : 0, n_e2e ? rss_mb[0] : 0.0);
     }
     rc = 0;
 out:

@@ -17,16 +17,26 @@ build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 repeat=${BENCH_REPEAT:-3}
-bin="$build/bench_pipeline"
 media="$build/bench-media"
 results="$root/bench/results"
 interval=2
 
+[[ -f "$build/CMakeCache.txt" ]] || cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j "$(nproc)" --target bench_pipeline aitag >/dev/null
+build_type=$(awk -F= '/^CMAKE_BUILD_TYPE:/ {print $2}' "$build/CMakeCache.txt")
+case "$build_type" in
+Release | RelWithDebInfo) ;;
+*) echo "bench: warning: $build is a '${build_type:-no optimisation}' build; numbers will be low" >&2 ;;
+esac
 bench/make_media.sh "$media"
 mkdir -p "$results"
-jsonl=$(mktemp)
-trap 'rm -f "$jsonl"' EXIT
+# Private copies of the binaries: a rebuild in the same tree mid-run must not swap them out.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp "$build/bench_pipeline" "$build/aitag" "$work/"
+bin="$work/bench_pipeline"
+aitag="$work/aitag"
+jsonl="$work/results.jsonl"
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 t_start=$(date +%s)
@@ -60,7 +70,7 @@ config 1080p-g30-seq h264_1080p_g30.mp4 faces 2 1 --strategy sequential --no-e2e
 # The CLI itself: wall time and peak RSS as the user sees them (models loaded in the run).
 if [[ -x /usr/bin/time ]]; then
     tmp=$(mktemp -d)
-    /usr/bin/time -v -o "$tmp/time.txt" "$build/aitag" tag --catalog "$tmp/c.db" \
+    /usr/bin/time -v -o "$tmp/time.txt" "$aitag" tag --catalog "$tmp/c.db" \
         --analyzers faces,text --threads 2 --interval "$interval" --force \
         "$media/h264_1080p_g250.mp4" >/dev/null 2>"$tmp/err.txt" || {
         cat "$tmp/err.txt" >&2
@@ -85,8 +95,8 @@ dirty=$(git status --porcelain -- src include 2>/dev/null | wc -l)
 {
     printf '{"machine":{"nproc":%d,"cpu":"%s","loadavg_start":"%s","loadavg_end":"%s"},' \
         "$(nproc)" "$cpu" "$load_start" "$load_end"
-    printf '"date":"%s","commit":"%s","dirty_files":%d,"bench_seconds":%d,"repeat":%d,' \
-        "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$commit" "$dirty" $((t_end - t_start)) "$repeat"
+    printf '"date":"%s","commit":"%s","dirty_files":%d,"build_type":"%s","bench_seconds":%d,"repeat":%d,' \
+        "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$commit" "$dirty" "$build_type" $((t_end - t_start)) "$repeat"
     printf '"results":[\n'
     sed '$!s/$/,/' "$jsonl"
     printf ']}\n'

@@ -38,6 +38,8 @@ struct aitag_stash_params {
     int timeout_ms;             /* per request; default 30000 */
     int retries;                /* extra attempts on 5xx/timeouts/drops; default 4 */
     int backoff_ms;             /* first backoff; doubles each retry, with jitter; default 250 */
+    int tls_verify;             /* verify https certificates; default 1. Stash reached through
+                                   127.0.0.1 with a certificate for its public name needs 0 */
 };
 
 struct aitag_stash_params aitag_stash_default_params(void);
@@ -47,6 +49,8 @@ struct aitag_stash;
 int aitag_stash_new(const struct aitag_stash_params *p, struct aitag_stash **out);
 void aitag_stash_free(struct aitag_stash *s);
 const char *aitag_stash_errmsg(const struct aitag_stash *s);
+/* The server address in use, after the 0.0.0.0 -> 127.0.0.1 rewrite (borrowed). */
+const char *aitag_stash_url(const struct aitag_stash *s);
 
 /* Stash's version string ("v0.30.1") into buf; and whether scene markers have end_seconds
  * (Stash >= 0.28). */

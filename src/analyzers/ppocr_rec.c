@@ -11,6 +11,7 @@
  * is proportional to the padded width, and one run of several lines costs less than several
  * runs. Decoding is greedy CTC, which is what PaddleOCR ships for this model.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,19 +172,42 @@ static size_t put_label(char *dst, const char *label)
     return len;
 }
 
-int ppocr_ctc_decode(const float *probs, int steps, int classes, const char *const *labels,
-                     size_t n_labels, char **text, float *conf)
+static int is_word_char(const char *label)
+{
+    unsigned char c = (unsigned char)label[0];
+    return label[0] && !label[1] && c < 0x80 && (isalnum(c) || strchr("'&-.,!?:;%$#@\"", c));
+}
+
+/* Longest run of empty columns in [x0, x1). */
+static int longest_gap(const uint8_t *ink, int ink_w, int x0, int x1)
+{
+    int best = 0, run = 0;
+
+    if (x0 < 0)
+        x0 = 0;
+    if (x1 > ink_w)
+        x1 = ink_w;
+    for (int x = x0; x < x1; x++) {
+        run = ink[x] ? 0 : run + 1;
+        best = run > best ? run : best;
+    }
+    return best;
+}
+
+int ppocr_ctc_decode_spaced(const float *probs, int steps, int classes, const char *const *labels,
+                            size_t n_labels, const uint8_t *ink, int ink_w, int step_px,
+                            float min_gap, char **text, float *conf)
 {
     size_t cap, len = 0, kept = 0;
     double sum = 0;
-    int prev = -1;
+    int prev = -1, last_step = -1;
     char *buf;
 
     *text = NULL;
     *conf = 0;
     if (steps < 0 || classes < 1 || (size_t)classes < n_labels + 1)
         return AITAG_ERR_INVALID;
-    cap = (size_t)steps * 3 + 16; /* most labels are one CJK character; grown when not */
+    cap = (size_t)steps * 4 + 16; /* most labels are one CJK character; grown when not */
     buf = malloc(cap);
     if (!buf)
         return AITAG_ERR_NOMEM;
@@ -197,16 +221,22 @@ int ppocr_ctc_decode(const float *probs, int steps, int classes, const char *con
             /* class n_labels + 1 is the space PaddleOCR appends to the dictionary */
             const char *label = (size_t)best <= n_labels ? labels[best - 1] : " ";
             size_t l = strlen(label);
-            if (len + l + 2 > cap) {
-                char *grown = realloc(buf, cap * 2 + l + 2);
+            int word = is_word_char(label);
+            if (len + l + 3 > cap) {
+                char *grown = realloc(buf, cap * 2 + l + 3);
                 if (!grown) {
                     free(buf);
                     return AITAG_ERR_NOMEM;
                 }
                 buf = grown;
-                cap = cap * 2 + l + 2;
+                cap = cap * 2 + l + 3;
             }
+            if (ink && word && last_step >= 0 && len > 0 && buf[len - 1] != ' ' &&
+                longest_gap(ink, ink_w, last_step * step_px + step_px / 2,
+                            t * step_px + step_px / 2) >= min_gap)
+                buf[len++] = ' ';
             len += put_label(buf + len, label);
+            last_step = word ? t : -1;
             sum += p[best];
             kept++;
         }
@@ -216,6 +246,51 @@ int ppocr_ctc_decode(const float *probs, int steps, int classes, const char *con
     *text = buf;
     *conf = kept ? (float)(sum / kept) : 0.0f;
     return 0;
+}
+
+int ppocr_ctc_decode(const float *probs, int steps, int classes, const char *const *labels,
+                     size_t n_labels, char **text, float *conf)
+{
+    return ppocr_ctc_decode_spaced(probs, steps, classes, labels, n_labels, NULL, 0, 0, 0, text,
+                                   conf);
+}
+
+static int cmp_u8(const void *a, const void *b)
+{
+    return (int)*(const uint8_t *)a - (int)*(const uint8_t *)b;
+}
+
+int ppocr_ink_columns(const uint8_t *rgb, int w, int h, uint8_t *ink)
+{
+    enum { MAX_BORDER = 4 * 2048 };
+    uint8_t border[MAX_BORDER];
+    int nb = 0, even = 0, bg, thr;
+    const int rows[4] = {0, 1, h - 2, h - 1};
+
+    if (w <= 0 || h < 8)
+        return 0;
+    for (int r = 0; r < 4; r++)
+        for (int x = 0; x < w && nb < MAX_BORDER; x++) {
+            const uint8_t *px = rgb + ((size_t)rows[r] * w + x) * 3;
+            border[nb++] = (uint8_t)((px[0] * 77 + px[1] * 150 + px[2] * 29) >> 8);
+        }
+    qsort(border, (size_t)nb, 1, cmp_u8);
+    bg = border[nb / 2];
+    thr = 64;
+    for (int i = 0; i < nb; i++)
+        even += abs(border[i] - bg) < thr / 2;
+    if (even < nb * 9 / 10)
+        return 0; /* busy background: columns can't be told apart */
+    for (int x = 0; x < w; x++) {
+        int n = 0;
+        for (int y = h / 10; y < h - h / 10; y++) {
+            const uint8_t *px = rgb + ((size_t)y * w + x) * 3;
+            int g = (px[0] * 77 + px[1] * 150 + px[2] * 29) >> 8;
+            n += abs(g - bg) >= thr;
+        }
+        ink[x] = n >= 2;
+    }
+    return 1;
 }
 
 struct rec_item {
@@ -240,6 +315,7 @@ static int rec_batch(struct aitag_model *rec, const struct aitag_view *v, struct
     size_t n_labels = 0, n_out = 0;
     struct aitag_tensor out[2];
     int hgt = p->height, bw = items[nb - 1].width, rc;
+    uint8_t *inks = NULL;
 
     if (bw < p->min_width)
         bw = p->min_width;
@@ -253,10 +329,18 @@ static int rec_batch(struct aitag_model *rec, const struct aitag_view *v, struct
     }
     /* Zero is the normalised mid-grey PaddleOCR pads with. */
     memset(s->f, 0, count * sizeof *s->f);
+    inks = calloc(nb, (size_t)bw + 1);
+    if (!inks) {
+        aitag_fmt(err, errlen, "text: out of memory for a batch of %zu lines", nb);
+        return AITAG_ERR_NOMEM;
+    }
     for (size_t i = 0; i < nb; i++) {
         int lw = items[i].width;
         ppocr_crop_line(v->rgb, v->width, v->height, v->stride, &lines[items[i].line].q, lw, hgt,
                         s->u8);
+        /* byte 0 says whether the profile is usable; the columns follow */
+        inks[i * ((size_t)bw + 1)] = (uint8_t)ppocr_ink_columns(s->u8, lw, hgt,
+                                                                 inks + i * ((size_t)bw + 1) + 1);
         aitag_model_fill_input_rgb(rec, s->u8, lw, hgt, lw * 3, s->g);
         for (int c = 0; c < 3; c++)
             for (int y = 0; y < hgt; y++)
@@ -266,7 +350,7 @@ static int rec_batch(struct aitag_model *rec, const struct aitag_view *v, struct
     struct aitag_tensor in = {s->f, {(int64_t)nb, 3, hgt, bw}, 4, count};
     rc = aitag_model_run(rec, &in, out, 2, &n_out, err, errlen);
     if (rc < 0)
-        return rc;
+        goto out;
     labels = aitag_model_labels(rec, &n_labels);
     if (n_out < 1 || out[0].ndim != 3 || out[0].shape[0] != (int64_t)nb ||
         out[0].shape[2] < (int64_t)n_labels + 1 || !labels) {
@@ -280,14 +364,18 @@ static int rec_batch(struct aitag_model *rec, const struct aitag_view *v, struct
         struct ppocr_line *l = &lines[items[i].line];
         free(l->text);
         l->text = NULL;
-        rc = ppocr_ctc_decode(out[0].data + i * (size_t)steps * classes, steps, classes, labels,
-                              n_labels, &l->text, &l->conf);
+        const uint8_t *ink = inks + i * ((size_t)bw + 1);
+        rc = ppocr_ctc_decode_spaced(out[0].data + i * (size_t)steps * classes, steps, classes,
+                                     labels, n_labels, ink[0] ? ink + 1 : NULL, items[i].width,
+                                     steps > 0 ? bw / steps : 8, 0.33f * (float)hgt, &l->text,
+                                     &l->conf);
         if (rc < 0) {
             aitag_fmt(err, errlen, "text: decoding failed: %s", aitag_strerror(rc));
             goto out;
         }
     }
 out:
+    free(inks);
     aitag_tensors_release(out, n_out);
     return rc;
 }

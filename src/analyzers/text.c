@@ -109,7 +109,7 @@ static int text_create(struct aitag_infer *inf, void **state, char *err, size_t 
         goto out;
     }
     aitag_fmt(st->key, sizeof st->key,
-              "text/v1 %s %s side=%d thresh=%.2f box=%.2f unclip=%.2f conf=%.2f h=%d",
+              "text/v2 %s %s side=%d thresh=%.2f box=%.2f unclip=%.2f conf=%.2f h=%d",
               aitag_model_key(st->det), aitag_model_key(st->rec), side, st->db.thresh,
               st->db.box_thresh, st->db.unclip_ratio, st->min_conf, st->rp.height);
     *state = st;
@@ -205,6 +205,76 @@ static struct aitag_box source_box(const struct aitag_frame *f, const struct ait
     return b;
 }
 
+/* Words of one row: the detector splits a line where the gap between words is wide
+ * ("HAPPY" | "BIRTHDAY"); boxes in reading order that share a row and sit closer than about
+ * one line height apart are one line of text. Box units are source pixels here. */
+static int same_row(const struct aitag_box *a, const struct aitag_box *b, int src_w, int src_h)
+{
+    float ay0 = a->y * src_h, ay1 = (a->y + a->h) * src_h, by0 = b->y * src_h,
+          by1 = (b->y + b->h) * src_h;
+    float overlap = fminf(ay1, by1) - fmaxf(ay0, by0), hmin = fminf(ay1 - ay0, by1 - by0);
+    float gap = (b->x - (a->x + a->w)) * src_w, hmax = fmaxf(ay1 - ay0, by1 - by0);
+
+    return hmin > 0 && overlap >= 0.6f * hmin && hmin >= 0.6f * hmax && gap > -0.3f * hmin &&
+           gap < 1.2f * hmax;
+}
+
+static int emit_lines(struct text_state *st, const struct aitag_frame *f,
+                      const struct aitag_view *v, struct ppocr_line *lines, size_t n,
+                      struct aitag_evidence_list *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct ppocr_line *l = &lines[i];
+        struct aitag_box box;
+        char *text;
+        float conf;
+        int rc;
+
+        if (!l->text)
+            continue;
+        tidy_text(l->text);
+        if (!l->text[0] || l->conf < st->min_conf)
+            continue;
+        box = source_box(f, v, &l->q);
+        text = strdup(l->text);
+        conf = l->conf;
+        while (text && i + 1 < n && lines[i + 1].text) {
+            struct ppocr_line *m = &lines[i + 1];
+            struct aitag_box mb = source_box(f, v, &m->q);
+            size_t len;
+            char *joined;
+            tidy_text(m->text);
+            if (!m->text[0] || m->conf < st->min_conf || !same_row(&box, &mb, f->src_w, f->src_h))
+                break;
+            len = strlen(text) + strlen(m->text) + 2;
+            joined = malloc(len);
+            if (joined)
+                aitag_fmt(joined, len, "%s %s", text, m->text);
+            free(text);
+            text = joined;
+            float x1 = fmaxf(box.x + box.w, mb.x + mb.w), y1 = fmaxf(box.y + box.h, mb.y + mb.h);
+            box.x = fminf(box.x, mb.x), box.y = fminf(box.y, mb.y);
+            box.w = x1 - box.x, box.h = y1 - box.y;
+            conf = fminf(conf, m->conf);
+            i++;
+        }
+        if (!text)
+            return AITAG_ERR_NOMEM;
+        struct aitag_evidence e = {.analyzer = "text",
+                                   .label = "text",
+                                   .confidence = conf,
+                                   .t = f->t,
+                                   .has_box = 1,
+                                   .box = box,
+                                   .text = text};
+        rc = aitag_evidence_push(out, &e);
+        free(text);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int run_frame(struct text_state *st, const struct aitag_frame *f,
                      struct aitag_evidence_list *out, char *err, size_t errlen)
 {
@@ -251,25 +321,10 @@ static int run_frame(struct text_state *st, const struct aitag_frame *f,
     st->stats.rec_s += t2 - t1;
     st->stats.lines += n_lines;
     ppocr_reading_order(lines, n_lines);
-    for (size_t i = 0; i < n_lines; i++) {
-        struct ppocr_line *l = &lines[i];
-        if (!l->text)
-            continue;
-        tidy_text(l->text);
-        if (!l->text[0] || l->conf < st->min_conf)
-            continue;
-        struct aitag_evidence e = {.analyzer = "text",
-                                   .label = "text",
-                                   .confidence = l->conf,
-                                   .t = f->t,
-                                   .has_box = 1,
-                                   .box = source_box(f, v, &l->q),
-                                   .text = l->text};
-        rc = aitag_evidence_push(out, &e);
-        if (rc < 0) {
-            aitag_fmt(err, errlen, "text: out of memory");
-            goto out;
-        }
+    rc = emit_lines(st, f, v, lines, n_lines, out);
+    if (rc < 0) {
+        aitag_fmt(err, errlen, "text: out of memory");
+        goto out;
     }
     aitag_log(AITAG_LOG_DEBUG, "text",
               "event=frame t=%.3f view=%dx%d boxes=%zu lines=%zu "

@@ -83,6 +83,19 @@ void ppocr_crop_line(const uint8_t *rgb, int w, int h, int stride, const struct 
 int ppocr_ctc_decode(const float *probs, int steps, int classes, const char *const *labels,
                      size_t n_labels, char **text, float *conf);
 
+/* Word gaps: PaddleOCR's recogniser often drops the space between words. ppocr_ink_columns
+ * marks which columns of a cropped line (RGB24, w x h) hold ink, judged against the line's
+ * background (taken from its top and bottom rows); it returns 1 when the background is even
+ * enough for that to mean anything, else 0 (text over a busy photo). */
+int ppocr_ink_columns(const uint8_t *rgb, int w, int h, uint8_t *ink);
+
+/* Greedy CTC decoding as ppocr_ctc_decode, which also puts a space between two ASCII
+ * characters when the columns between their steps hold an empty run of at least min_gap
+ * pixels. ink (ink_w columns, step_px columns per step) may be NULL: then no space is added. */
+int ppocr_ctc_decode_spaced(const float *probs, int steps, int classes, const char *const *labels,
+                            size_t n_labels, const uint8_t *ink, int ink_w, int step_px,
+                            float min_gap, char **text, float *conf);
+
 /* Reusable buffers for the model stages, owned by the analyzer state. */
 struct ppocr_scratch {
     float *f;      /* model input */

@@ -564,7 +564,7 @@ static void test_lazy(void)
     }
     const char *key = ops->key(st);
     printf("key: %s\n", key);
-    CHECK(strncmp(key, "text/v1 ppocr-det@1.4.2#30a86f57", 32) == 0);
+    CHECK(strncmp(key, "text/v2 ppocr-det@1.4.2#30a86f57", 32) == 0);
     CHECK(strstr(key, " ppocr-rec@1.4.2#06b3e6af") != NULL);
     CHECK(strstr(key, " box=0.60") != NULL && strstr(key, " conf=0.80") != NULL);
     CHECK_EQ_INT(ops->views(st, specs, AITAG_MAX_VIEWS), 1);

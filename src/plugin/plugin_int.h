@@ -1,0 +1,91 @@
+/*
+ * plugin_int.h - internals shared by the files of the Stash plugin adapter (src/plugin/).
+ *
+ * input.c reads what Stash hands over (stdin JSON, plugin settings, path mappings); tags.c
+ * knows which Stash tags are the plugin's (children of the parent tag) and resolves generated
+ * tag names to ids; sync.c writes one item's differences; run.c drives a whole invocation:
+ * connect, select items, run the tagger in batches, sync each finished item, report.
+ */
+#ifndef AITAG_PLUGIN_INT_H
+#define AITAG_PLUGIN_INT_H
+
+#include <jansson.h>
+
+#include "aitag/pipeline.h"
+#include "aitag/plugin.h"
+#include "aitag/stash.h"
+
+#define PLUGIN_TAG_TAGME "AI_TagMe"
+#define PLUGIN_TAG_TAGGED "AI_Tagged"
+#define PLUGIN_TAG_ERRORED "AI_Errored"
+
+/* The plugin's settings (Stash: configuration{plugins}). Strings are owned. */
+struct plugin_settings {
+    double interval;     /* seconds between sampled frames; default 2 */
+    char *analyzers;     /* comma-separated; default "faces,text" */
+    float threshold;     /* < 0: the policy's default */
+    int markers;         /* default 1 */
+    char *tag_prefix;    /* default "" */
+    char *tag_suffix;    /* default "" */
+    char *parent_tag;    /* default "AI" */
+    char *path_mappings; /* default "" */
+    char *gateway_url;   /* reserved, unused */
+    int local_only;      /* reserved, unused */
+};
+
+/* Parses the settings object text; unset or null keys keep their defaults. Numbers and
+ * booleans may arrive as JSON values or as strings. AITAG_ERR_INVALID names the bad key. */
+int plugin_settings_parse(const char *json, struct plugin_settings *s, char *err, size_t errlen);
+void plugin_settings_clear(struct plugin_settings *s);
+
+/* A set of tag ids with their names, owned strings. */
+struct tag_set {
+    char **ids;
+    char **names;
+    size_t n, cap;
+};
+
+int tag_set_add(struct tag_set *s, const char *id, const char *name);
+int tag_set_has(const struct tag_set *s, const char *id);
+const char *tag_set_find_name(const struct tag_set *s, const char *name);
+void tag_set_clear(struct tag_set *s);
+
+/* The tags the plugin owns and uses. */
+struct plugin_tags {
+    struct aitag_stash *stash;
+    char *parent_id;
+    char *tagme_id, *tagged_id, *errored_id;
+    struct tag_set ours;      /* children of the parent tag (control tags included) */
+    struct tag_set foreign;   /* generated names that collide with a tag outside the parent */
+    const char *prefix, *suffix;
+};
+
+/* Ensures the parent and the three control tags and loads the parent's children.
+ * Returns 0 or the client's error (message in the stash handle). */
+int plugin_tags_init(struct plugin_tags *t, struct aitag_stash *s, const char *parent,
+                     const char *prefix, const char *suffix);
+/* Only the parent and AI_TagMe (the hook's needs): no child listing. */
+int plugin_tags_init_hook(struct plugin_tags *t, struct aitag_stash *s, const char *parent);
+void plugin_tags_clear(struct plugin_tags *t);
+/* The Stash tag id for a generated tag name (prefix and suffix applied here), creating it
+ * under the parent when absent. *id is borrowed; NULL (rc 0) when the name belongs to a tag
+ * outside the parent: such a tag is never used (logged once). */
+int plugin_tags_resolve(struct plugin_tags *t, const char *name, const char **id,
+                        const char **stash_name);
+/* Whether an item's tag is one of the plugin's generated (non-control) tags. */
+int plugin_tags_is_generated(const struct plugin_tags *t, const char *id);
+
+/* What one item's sync wrote. */
+struct sync_counts {
+    int tags_added, tags_removed, markers_created, markers_destroyed;
+};
+
+/* Writes the differences between a result and the item's current state (read fresh by
+ * id): content first, control tags last. res NULL with error set: the item failed (AI_Errored
+ * added, AI_TagMe removed, its earlier results left alone). Returns 0, AITAG_ERR_NOTFOUND when
+ * the item is gone from Stash, or the client's error. */
+int plugin_sync_item(struct plugin_tags *t, enum aitag_stash_kind kind, const char *id,
+                     const struct aitag_result *res, int markers, const char *error,
+                     struct sync_counts *out);
+
+#endif
