@@ -11,7 +11,7 @@ mkdir -p "$cache"
 
 APT_PKGS=(build-essential cmake pkg-config libavformat-dev libavcodec-dev libswscale-dev
   libavutil-dev libsqlite3-dev libjansson-dev libcurl4-openssl-dev libssl-dev ffmpeg imagemagick
-  darknet fonts-dejavu-core jq sqlite3 clang libclang-rt-14-dev nodejs npm)
+  darknet fonts-dejavu-core jq sqlite3 clang libclang-rt-14-dev nodejs npm zip)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
@@ -74,6 +74,19 @@ while read -r kind a b c; do
       ;;
   esac
 done < <(grep -v '^#' "$top/deps.lock")
+
+# The Stash double (tests/stash-double, the e2e tests' stand-in for Stash) runs on Node with the
+# npm packages pinned, integrity hashes included, in its package-lock.json. npm keeps a copy of
+# what it installed in node_modules/.package-lock.json: when the two agree there is nothing to do.
+double="$top/tests/stash-double"
+lock_pkgs() { jq -S '.packages | del(."")' "$1" 2>/dev/null || true; }
+if [ "$(lock_pkgs "$double/package-lock.json")" != "$(lock_pkgs "$double/node_modules/.package-lock.json")" ]; then
+  echo "setup: installing the Stash double's npm packages (tests/stash-double)"
+  if ! npm ci --prefix "$double" --no-audit --no-fund >"$cache/npm-double.log" 2>&1; then
+    echo "setup: error: npm ci failed for tests/stash-double:" >&2
+    tail -n 5 "$cache/npm-double.log" >&2; exit 1
+  fi
+fi
 
 # The library's SONAME is libonnxruntime.so.1: the loader needs that name.
 ln -sf libonnxruntime.so "$deps/onnxruntime/lib/libonnxruntime.so.1"
