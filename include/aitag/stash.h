@@ -53,7 +53,8 @@ const char *aitag_stash_errmsg(const struct aitag_stash *s);
 const char *aitag_stash_url(const struct aitag_stash *s);
 
 /* Stash's version string ("v0.30.1") into buf; and whether scene markers have end_seconds
- * (Stash >= 0.28). */
+ * (Stash >= 0.28): 1 or 0, or a negative aitag_err when Stash cannot be asked. Read once per
+ * handle. */
 int aitag_stash_version(struct aitag_stash *s, char *buf, size_t len);
 int aitag_stash_has_marker_end(struct aitag_stash *s);
 
@@ -68,6 +69,18 @@ int aitag_stash_ensure_tag(struct aitag_stash *s, const char *name, const char *
                            char **id);
 /* Looks a tag up by exact name without creating it; AITAG_ERR_NOTFOUND when absent. */
 int aitag_stash_find_tag(struct aitag_stash *s, const char *name, char **id);
+
+struct aitag_stash_tag {
+    char *id;
+    char *name;
+};
+
+/* The direct children of tag_id (for example every tag generated under the "AI" parent).
+ * *tags is a malloc'd array of *n entries (NULL when none), freed with aitag_stash_tags_free;
+ * AITAG_ERR_NOTFOUND when Stash has no tag tag_id. */
+int aitag_stash_tag_children(struct aitag_stash *s, const char *tag_id,
+                             struct aitag_stash_tag **tags, size_t *n);
+void aitag_stash_tags_free(struct aitag_stash_tag *tags, size_t n);
 
 enum aitag_stash_kind { AITAG_STASH_SCENE = 0, AITAG_STASH_IMAGE = 1 };
 
@@ -98,8 +111,9 @@ int aitag_stash_get_item(struct aitag_stash *s, enum aitag_stash_kind kind, cons
 
 /* A selection of items, paged by ascending id so that changing tags while paging (removing
  * AI_TagMe) shifts nothing: with_tag_id selects items carrying that tag (NULL: all),
- * without_tag_id excludes items carrying it (NULL: none). Calls fn per item; fn returning
- * non-zero stops. */
+ * without_tag_id excludes items carrying it (NULL: none). Calls fn per item (the item is
+ * borrowed for the call); fn returning non-zero stops: a positive value makes this return 0,
+ * a negative one is returned as is (the caller's error; errmsg is not set for it). */
 int aitag_stash_each_item(struct aitag_stash *s, enum aitag_stash_kind kind,
                           const char *with_tag_id, const char *without_tag_id,
                           int (*fn)(void *ctx, const struct aitag_stash_item *it), void *ctx);

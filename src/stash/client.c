@@ -102,8 +102,8 @@ static int normalize_url(const char *url, char **out)
     res = malloc(n);
     if (!res)
         return AITAG_ERR_NOMEM;
-    snprintf(res, n, "%.*s://%.*s%.*s", (int)scheme_len, scheme, (int)host_len, host,
-             (int)rest_len, rest);
+    snprintf(res, n, "%.*s://%.*s%.*s", (int)scheme_len, scheme, (int)host_len, host, (int)rest_len,
+             rest);
     *out = res;
     return 0;
 }

@@ -30,9 +30,8 @@ const char *const stash_doc_marker_fields =
 const char *const stash_doc_api_key = "query AitagApiKey { configuration { general { apiKey } } }";
 
 /* ConfigResult.plugins(include:) -> PluginConfigMap {plugin id: {setting: value}}. */
-const char *const stash_doc_plugin_settings =
-    "query AitagPluginSettings($include: [ID!]) {"
-    " configuration { plugins(include: $include) } }";
+const char *const stash_doc_plugin_settings = "query AitagPluginSettings($include: [ID!]) {"
+                                              " configuration { plugins(include: $include) } }";
 
 /* Query.findTags: candidates for an exact-name lookup. The tag_filter is name or aliases with
  * modifier EQUALS, which Stash runs as SQL LIKE (case-insensitive, _ and % are wildcards): the
@@ -45,6 +44,11 @@ const char *const stash_doc_find_tags =
  * (as LIKE) another tag's name or alias. */
 const char *const stash_doc_tag_create =
     "mutation AitagTagCreate($input: TagCreateInput!) { tagCreate(input: $input) { id name } }";
+
+/* Query.findTag(id) -> Tag.children: the tags under a parent (the "AI" tag), so the plugin
+ * knows which tags on an item are its own. */
+const char *const stash_doc_tag_children =
+    "query AitagTagChildren($id: ID!) { findTag(id: $id) { id children { id name } } }";
 
 /* Query.findScene(id): one scene with its first file's path, tags and markers (v0.28+). */
 const char *const stash_doc_find_scene =
@@ -108,7 +112,9 @@ const char *const stash_doc_marker_create =
 const char *const stash_doc_marker_destroy =
     "mutation AitagSceneMarkerDestroy($id: ID!) { sceneMarkerDestroy(id: $id) }";
 
+/* clang-format off */
 #define DOC(x) {#x, &x}
+/* clang-format on */
 const struct stash_doc_entry stash_documents[] = {
     DOC(stash_doc_version),
     DOC(stash_doc_marker_fields),
@@ -116,6 +122,7 @@ const struct stash_doc_entry stash_documents[] = {
     DOC(stash_doc_plugin_settings),
     DOC(stash_doc_find_tags),
     DOC(stash_doc_tag_create),
+    DOC(stash_doc_tag_children),
     DOC(stash_doc_find_scene),
     DOC(stash_doc_find_scene_no_end),
     DOC(stash_doc_find_scenes),

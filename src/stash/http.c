@@ -14,7 +14,9 @@
  * A request that may already have reached Stash when it failed (a timeout after connecting, a
  * dropped answer) is "ambiguous": resending an idempotent one is harmless, but a mutation that
  * creates something could then create it twice. With STASH_NOT_IDEMPOTENT such failures are
- * not resent here; s->ambiguous tells the caller to look before it resends (writes.c).
+ * not resent here, and libcurl's own resend on a dead keep-alive connection is avoided by
+ * giving them a fresh connection; s->ambiguous tells the caller to look before it resends
+ * (writes.c).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,8 +27,8 @@
 
 #include "stash_int.h"
 
-#define BODY_MAX (64u << 20)  /* answers larger than this are refused */
-#define BACKOFF_MAX_MS 30000  /* one wait never exceeds this... */
+#define BODY_MAX (64u << 20)     /* answers larger than this are refused */
+#define BACKOFF_MAX_MS 30000     /* one wait never exceeds this... */
 #define RETRY_AFTER_MAX_MS 60000 /* ...unless Stash asked for longer, up to this */
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -227,6 +229,10 @@ int stash_http_post(struct aitag_stash *s, const char *label, const char *body,
     curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
     curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, errbuf);
+    /* libcurl silently resends a request whose reused keep-alive connection died without an
+     * answer. Harmless for a read, but it would hide from us that a create may have run, so
+     * non-idempotent requests get a connection of their own. */
+    curl_easy_setopt(s->curl, CURLOPT_FRESH_CONNECT, (flags & STASH_NOT_IDEMPOTENT) ? 1L : 0L);
     if (s->auth == STASH_AUTH_COOKIE && s->cookie) {
         char cookie[4096];
         aitag_fmt(cookie, sizeof cookie, "session=%s", s->cookie);

@@ -42,15 +42,15 @@ struct aitag_stash {
     int in_key_lookup;           /* guards the key lookup against recursion */
 
     CURL *curl;
-    struct stash_buf body;       /* the last answer's body */
-    long retry_after_ms;         /* from the last answer's Retry-After, or -1 */
-    int ambiguous;               /* the last call had a failure that may have reached Stash */
-    int attempts;                /* tries the last call took */
-    uint64_t rng;                /* jitter state; per handle, no globals */
+    struct stash_buf body; /* the last answer's body */
+    long retry_after_ms;   /* from the last answer's Retry-After, or -1 */
+    int ambiguous;         /* the last call had a failure that may have reached Stash */
+    int attempts;          /* tries the last call took */
+    uint64_t rng;          /* jitter state; per handle, no globals */
 
-    int version_state;           /* 0 unknown, 1 read */
+    int version_state; /* 0 unknown, 1 read */
     char version[64];
-    int has_end;                 /* markers have end_seconds */
+    int has_end; /* markers have end_seconds */
 
     char errmsg[1024];
 };
@@ -62,6 +62,7 @@ extern const char *const stash_doc_api_key;
 extern const char *const stash_doc_plugin_settings;
 extern const char *const stash_doc_find_tags;
 extern const char *const stash_doc_tag_create;
+extern const char *const stash_doc_tag_children;
 extern const char *const stash_doc_find_scene;
 extern const char *const stash_doc_find_scene_no_end;
 extern const char *const stash_doc_find_scenes;
