@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build fixtures demo test test-asan fuzz bench clean format
+.PHONY: all setup build fixtures demo test test-asan fuzz bench clean format plugin
 
 all: build
 
@@ -43,6 +43,10 @@ fuzz: setup
 	  && echo "fuzz_$$f: no crash in $(FUZZ_SECONDS) s" \
 	  || { tail -n 30 build-fuzz/fuzz_$$f.log; exit 1; }; \
 	done
+
+# The Stash plugin: build/plugin/aitag/ (folder), aitag.zip and index.yml (a plugin source).
+plugin: build
+	@plugin/package.sh $(BUILD)
 
 bench: fixtures
 	@bench/run.sh $(BUILD)

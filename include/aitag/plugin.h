@@ -46,14 +46,14 @@ struct aitag_plugin_input {
     char *mode;           /* args.mode; "hook" when only a hookContext was given */
     char **ids;           /* args.ids (array of strings or numbers, or "1,2") or args.id */
     size_t n_ids;
-    char *hook_type;      /* args.hookContext.type ("Scene.Create.Post"), or NULL */
-    char *hook_id;        /* args.hookContext.id as text, or NULL */
+    char *hook_type; /* args.hookContext.type ("Scene.Create.Post"), or NULL */
+    char *hook_id;   /* args.hookContext.id as text, or NULL */
 };
 
 /* Parses the raw-interface JSON. 0, or AITAG_ERR_INVALID with a message in err (not JSON,
  * no server_connection, unknown mode, ...). The input is cleared on failure. */
-int aitag_plugin_input_parse(const char *json, size_t len, struct aitag_plugin_input *in,
-                             char *err, size_t errlen);
+int aitag_plugin_input_parse(const char *json, size_t len, struct aitag_plugin_input *in, char *err,
+                             size_t errlen);
 void aitag_plugin_input_clear(struct aitag_plugin_input *in);
 
 struct aitag_plugin_params {
@@ -69,7 +69,7 @@ struct aitag_plugin_params {
     /* Fraction 0..1 of the selected items done (called from the calling thread). */
     void (*on_progress)(void *ctx, double fraction);
     void *ctx;
-    volatile int *cancel;     /* optional: non-zero stops after the item in flight */
+    volatile int *cancel; /* optional: non-zero stops after the item in flight */
 };
 
 struct aitag_plugin_params aitag_plugin_default_params(void);

@@ -20,6 +20,7 @@ int cmd_tag(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_models(int argc, char **argv);
+int cmd_plugin(int argc, char **argv); /* cmd_plugin.c: the Stash plugin entry point */
 
 /* The JSON object for one item, as documented in docs/json.md. Caller decrefs. */
 json_t *item_json(const char *path, const char *status, const struct aitag_probe *probe,

@@ -23,7 +23,7 @@
 struct plugin_settings {
     double interval;     /* seconds between sampled frames; default 2 */
     char *analyzers;     /* comma-separated; default "faces,text" */
-    float threshold;     /* < 0: the policy's default */
+    float threshold;     /* 0..1, < 0: the policy's default (the setting is a percentage) */
     int markers;         /* default 1 */
     char *tag_prefix;    /* default "" */
     char *tag_suffix;    /* default "" */
@@ -55,8 +55,8 @@ struct plugin_tags {
     struct aitag_stash *stash;
     char *parent_id;
     char *tagme_id, *tagged_id, *errored_id;
-    struct tag_set ours;      /* children of the parent tag (control tags included) */
-    struct tag_set foreign;   /* generated names that collide with a tag outside the parent */
+    struct tag_set ours;    /* children of the parent tag (control tags included) */
+    struct tag_set foreign; /* generated names that collide with a tag outside the parent */
     const char *prefix, *suffix;
 };
 
@@ -81,11 +81,11 @@ struct sync_counts {
 };
 
 /* Writes the differences between a result and the item's current state (read fresh by
- * id): content first, control tags last. res NULL with error set: the item failed (AI_Errored
- * added, AI_TagMe removed, its earlier results left alone). Returns 0, AITAG_ERR_NOTFOUND when
- * the item is gone from Stash, or the client's error. */
+ * id): content first, control tags last. With markers off the result has none, so the
+ * plugin's markers go. res NULL with error set: the item failed (AI_Errored added, AI_TagMe
+ * removed, its earlier results left alone). Returns 0, AITAG_ERR_NOTFOUND when the item is
+ * gone from Stash, or the client's error. */
 int plugin_sync_item(struct plugin_tags *t, enum aitag_stash_kind kind, const char *id,
-                     const struct aitag_result *res, int markers, const char *error,
-                     struct sync_counts *out);
+                     const struct aitag_result *res, const char *error, struct sync_counts *out);
 
 #endif

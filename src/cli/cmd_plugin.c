@@ -1,0 +1,216 @@
+/*
+ * cmd_plugin.c - `aitag plugin`: the Stash plugin entry point (raw interface).
+ *
+ * Stash runs `bin/aitag plugin` from the plugin folder, writes one JSON document on stdin and
+ * closes it, reads stdout to EOF as one JSON object {"output": ..., "error": ...}, and reads
+ * stderr line by line: "\x01" level "\x02" message, levels t d i w e, and "\x01p\x02" 0..1 for
+ * the task's progress bar. So stdout carries exactly one object and nothing else (libraries
+ * never print), and every log event becomes one short line on stderr.
+ *
+ * Processes: Stash's stop button SIGKILLs the plugin. aitag starts no child processes (FFmpeg
+ * decodes on a thread, ONNX Runtime runs in-process), so nothing can outlive it; it also asks
+ * the kernel to SIGKILL it when Stash itself goes away (PR_SET_PDEATHSIG), so an orphaned run
+ * never keeps writing. A child process added later must set PR_SET_PDEATHSIG too.
+ *
+ * Exit status: 0 when the run completed (items may have failed: see output.failed), 1 when it
+ * could not run or had to stop (Stash unreachable, models missing: the message is in "error"
+ * and on stderr), 2 for unreadable input.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "aitag/plugin.h"
+#include "cli.h"
+
+#define MAX_INPUT (64u << 20) /* hook inputs are ~400 KB; anything near this is not Stash */
+#define MAX_LINE 400          /* Stash shows log lines in its UI: keep them short */
+
+enum { PLUGIN_EXIT_FAILED = 1 }; /* the run could not happen or had to stop */
+
+static pthread_mutex_t err_lock = PTHREAD_MUTEX_INITIALIZER;
+static volatile int cancel_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    cancel_flag = 1;
+}
+
+/* One aitag_log event -> one Stash log line. */
+static void stash_sink(void *ctx, enum aitag_log_level level, const char *subsystem,
+                       const char *msg)
+{
+    static const char chars[] = {'e', 'w', 'i', 'd'};
+    char line[MAX_LINE + 1];
+    size_t n = 0;
+
+    (void)ctx;
+    if (strcmp(subsystem, "plugin") != 0)
+        n = (size_t)snprintf(line, sizeof line, "%s: ", subsystem);
+    for (const char *p = msg; *p && n < MAX_LINE; p++)
+        line[n++] = *p == '\n' || *p == '\r' ? ' ' : *p;
+    line[n < MAX_LINE ? n : MAX_LINE] = '\0';
+    pthread_mutex_lock(&err_lock);
+    fprintf(stderr, "\x01%c\x02%s\n", chars[level <= AITAG_LOG_DEBUG ? level : 3], line);
+    fflush(stderr);
+    pthread_mutex_unlock(&err_lock);
+}
+
+static void on_progress(void *ctx, double fraction)
+{
+    (void)ctx;
+    pthread_mutex_lock(&err_lock);
+    fprintf(stderr, "\x01p\x02%.3f\n", fraction);
+    fflush(stderr);
+    pthread_mutex_unlock(&err_lock);
+}
+
+/* Reads stdin to EOF into a growing buffer. */
+static char *read_all(FILE *in, size_t *len)
+{
+    size_t cap = 64 * 1024, n = 0;
+    char *buf = malloc(cap), *g;
+
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n, in);
+        n += got;
+        if (got == 0)
+            break;
+        if (n == cap) {
+            if (cap >= MAX_INPUT) {
+                free(buf);
+                return NULL;
+            }
+            g = realloc(buf, cap * 2);
+            if (!g) {
+                free(buf);
+                return NULL;
+            }
+            buf = g;
+            cap *= 2;
+        }
+    }
+    if (buf && ferror(in)) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+/* The one stdout object. output is JSON text or NULL. */
+static void answer(const char *output, const char *error)
+{
+    json_t *o = json_object(), *out = output ? json_loads(output, 0, NULL) : NULL;
+    char *text;
+
+    json_object_set_new(o, "output", out ? out : json_null());
+    json_object_set_new(o, "error", error ? json_string(error) : json_null());
+    text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    if (text) {
+        fputs(text, stdout);
+        fputc('\n', stdout);
+    } else {
+        fputs("{\"output\":null,\"error\":\"out of memory\"}\n", stdout);
+    }
+    fflush(stdout);
+    free(text);
+    json_decref(o);
+}
+
+static enum aitag_log_level log_level(const char *v)
+{
+    if (!v)
+        return AITAG_LOG_INFO;
+    if (strcmp(v, "error") == 0)
+        return AITAG_LOG_ERROR;
+    if (strcmp(v, "warn") == 0)
+        return AITAG_LOG_WARN;
+    if (strcmp(v, "debug") == 0)
+        return AITAG_LOG_DEBUG;
+    return AITAG_LOG_INFO;
+}
+
+int cmd_plugin(int argc, char **argv)
+{
+    struct aitag_plugin_params pp = aitag_plugin_default_params();
+    struct aitag_plugin_input in;
+    struct opts none;
+    char models[4096], weights[4096], err[1200] = "", *input = NULL, *output = NULL;
+    const char *level = getenv("AITAG_LOG_LEVEL");
+    size_t len = 0;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    pid_t parent;
+    int rc;
+
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("Usage: aitag plugin < STASH_INPUT.json\n"
+                   "The Stash plugin entry point (raw interface): reads Stash's plugin input\n"
+                   "on stdin, writes one JSON object {\"output\", \"error\"} on stdout, logs on\n"
+                   "stderr in Stash's format. Modes (args.mode): hook, queue, untagged_scenes,\n"
+                   "untagged_images, retag_all, scene, image (args.ids). See docs/stash.md.\n"
+                   "  --log-level L   error, warn, info (default) or debug "
+                   "(env AITAG_LOG_LEVEL)\n");
+            return EXIT_OK;
+        }
+        if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) {
+            level = argv[++i];
+        } else if (strncmp(argv[i], "--log-level=", 12) == 0) {
+            level = argv[i] + 12;
+        } else {
+            fprintf(stderr,
+                    "\x01"
+                    "e\x02"
+                    "aitag plugin: unknown argument '%.100s'\n",
+                    argv[i]);
+            answer(NULL, "unknown command-line argument (see aitag plugin --help)");
+            return EXIT_USAGE;
+        }
+    }
+    /* Die with Stash rather than write to a server that is gone; re-check the race where
+     * it died before the prctl. */
+    parent = getppid();
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        return PLUGIN_EXIT_FAILED;
+    aitag_log_set_sink(stash_sink, NULL, log_level(level));
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+
+    input = read_all(stdin, &len);
+    if (!input) {
+        aitag_log(AITAG_LOG_ERROR, "plugin", "cannot read the plugin input on stdin");
+        answer(NULL, "cannot read the plugin input on stdin");
+        return EXIT_USAGE;
+    }
+    if (aitag_plugin_input_parse(input, len, &in, err, sizeof err) < 0) {
+        free(input);
+        aitag_log(AITAG_LOG_ERROR, "plugin", "%s", err);
+        answer(NULL, err);
+        return EXIT_USAGE;
+    }
+    free(input);
+    memset(&none, 0, sizeof none); /* no flags: the installed (or source) tree */
+    pp.manifest_dir = cli_models_dir(&none, models, sizeof models);
+    pp.weights_dir = cli_weights_dir(&none, weights, sizeof weights);
+    pp.threads = ncpu > 4 ? 4 : ncpu > 0 ? (int)ncpu : 2;
+    pp.on_progress = on_progress;
+    pp.cancel = &cancel_flag;
+    rc = aitag_plugin_run(&pp, &in, &output, err, sizeof err);
+    if (rc < 0) {
+        aitag_log(AITAG_LOG_ERROR, "plugin", "%s", err);
+        answer(output, err);
+    } else {
+        answer(output, NULL);
+    }
+    free(output);
+    aitag_plugin_input_clear(&in);
+    return rc < 0 ? (rc == AITAG_ERR_CANCELED ? EXIT_INTERRUPTED : PLUGIN_EXIT_FAILED) : EXIT_OK;
+}

@@ -1,0 +1,435 @@
+/*
+ * input.c - what Stash hands the plugin: the raw-interface stdin JSON, the plugin settings
+ * and the path mappings.
+ *
+ * All of it is untrusted text, so every field is type-checked and anything unexpected is an
+ * error that names the field, never an assert. Stash's own encodings are accepted as they come:
+ * Port is a number; task arguments from defaultArgs are strings while the UI sends arrays and
+ * numbers; settings saved through the UI are JSON numbers and booleans, settings set through
+ * configurePlugin by hand may be strings. Unset settings keep their defaults.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plugin_int.h"
+
+static const char *const modes[] = {"hook",      "queue", "untagged_scenes", "untagged_images",
+                                    "retag_all", "scene", "image",           NULL};
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+void aitag_plugin_input_clear(struct aitag_plugin_input *in)
+{
+    free(in->url);
+    free(in->session_cookie);
+    free(in->stash_dir);
+    free(in->plugin_dir);
+    free(in->mode);
+    for (size_t i = 0; i < in->n_ids; i++)
+        free(in->ids[i]);
+    free(in->ids);
+    free(in->hook_type);
+    free(in->hook_id);
+    memset(in, 0, sizeof *in);
+}
+
+static int add_id(struct aitag_plugin_input *in, const char *id)
+{
+    char **g;
+
+    while (*id == ' ')
+        id++;
+    if (!*id)
+        return 0;
+    g = realloc(in->ids, (in->n_ids + 1) * sizeof *g);
+    if (!g)
+        return AITAG_ERR_NOMEM;
+    in->ids = g;
+    if (!(in->ids[in->n_ids] = strdup(id)))
+        return AITAG_ERR_NOMEM;
+    /* Trailing blanks of a "1, 2" list. */
+    for (char *e = in->ids[in->n_ids] + strlen(in->ids[in->n_ids]);
+         e > in->ids[in->n_ids] && e[-1] == ' ';)
+        *--e = '\0';
+    in->n_ids++;
+    return 0;
+}
+
+/* One id: a string or a whole number. */
+static int add_id_value(struct aitag_plugin_input *in, json_t *v)
+{
+    char buf[32];
+
+    if (json_is_string(v))
+        return add_id(in, json_string_value(v));
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+        return add_id(in, buf);
+    }
+    return AITAG_ERR_INVALID;
+}
+
+static int parse_ids(struct aitag_plugin_input *in, json_t *args)
+{
+    json_t *ids = json_object_get(args, "ids"), *one = json_object_get(args, "id"), *v;
+    size_t i;
+    int rc = 0;
+
+    if (json_is_array(ids)) {
+        json_array_foreach(ids, i, v) if ((rc = add_id_value(in, v)) < 0) return rc;
+    } else if (json_is_string(ids)) {
+        /* "1,2,3": what a defaultArgs string or a hand-made call carries. */
+        char *copy = strdup(json_string_value(ids)), *p = copy;
+        if (!copy)
+            return AITAG_ERR_NOMEM;
+        while (p && rc == 0) {
+            char *comma = strchr(p, ',');
+            if (comma)
+                *comma = '\0';
+            rc = add_id(in, p);
+            p = comma ? comma + 1 : NULL;
+        }
+        free(copy);
+    } else if (ids && !json_is_null(ids)) {
+        rc = add_id_value(in, ids);
+    }
+    if (rc == 0 && one && !json_is_null(one))
+        rc = add_id_value(in, one);
+    return rc;
+}
+
+static int fail(struct aitag_plugin_input *in, char *err, size_t errlen, int rc, const char *what)
+{
+    aitag_fmt(err, errlen, "plugin input: %s", what);
+    aitag_plugin_input_clear(in);
+    return rc;
+}
+
+int aitag_plugin_input_parse(const char *json, size_t len, struct aitag_plugin_input *in, char *err,
+                             size_t errlen)
+{
+    json_error_t je;
+    json_t *root = json_loadb(json, len, 0, &je), *sc, *args, *hook, *port, *cookie, *mode;
+    const char *host, *scheme;
+    char url[512], why[300];
+    int rc = AITAG_ERR_INVALID;
+
+    memset(in, 0, sizeof *in);
+    if (!root)
+        return fail(in, err, errlen, rc,
+                    aitag_fmt(why, sizeof why, "not JSON (line %d: %s)", je.line, je.text));
+    sc = json_object_get(root, "server_connection");
+    args = json_object_get(root, "args");
+    if (!json_is_object(sc)) {
+        rc = fail(in, err, errlen, rc, "no server_connection object");
+        goto out;
+    }
+    scheme = json_string_value(json_object_get(sc, "Scheme"));
+    host = json_string_value(json_object_get(sc, "Host"));
+    port = json_object_get(sc, "Port");
+    if (!scheme || !*scheme)
+        scheme = "http";
+    if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
+        rc = fail(in, err, errlen, rc, "server_connection.Scheme must be http or https");
+        goto out;
+    }
+    if (!json_is_integer(port) || json_integer_value(port) <= 0 ||
+        json_integer_value(port) > 65535) {
+        rc = fail(in, err, errlen, rc, "server_connection.Port must be a port number");
+        goto out;
+    }
+    /* Stash reports the address it listens on; a wildcard means "this machine". */
+    if (!host || !*host || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
+        strcmp(host, "[::]") == 0)
+        host = "127.0.0.1";
+    if (strchr(host, ':') && host[0] != '[')
+        snprintf(url, sizeof url, "%s://[%s]:%lld", scheme, host,
+                 (long long)json_integer_value(port));
+    else
+        snprintf(url, sizeof url, "%s://%s:%lld", scheme, host,
+                 (long long)json_integer_value(port));
+    cookie = json_object_get(json_object_get(sc, "SessionCookie"), "Value");
+    in->url = strdup(url);
+    in->session_cookie = json_is_string(cookie) && *json_string_value(cookie)
+                             ? strdup(json_string_value(cookie))
+                             : NULL;
+    in->stash_dir = dup_or_null(json_string_value(json_object_get(sc, "Dir")));
+    in->plugin_dir = strdup(json_string_value(json_object_get(sc, "PluginDir"))
+                                ? json_string_value(json_object_get(sc, "PluginDir"))
+                                : ".");
+    if (!in->url || !in->plugin_dir) {
+        rc = fail(in, err, errlen, AITAG_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if (args && !json_is_object(args)) {
+        rc = fail(in, err, errlen, rc, "args must be an object");
+        goto out;
+    }
+    hook = json_object_get(args, "hookContext");
+    if (json_is_object(hook)) {
+        json_t *id = json_object_get(hook, "id");
+        char buf[32];
+        in->hook_type = dup_or_null(json_string_value(json_object_get(hook, "type")));
+        if (json_is_integer(id))
+            in->hook_id =
+                strdup(aitag_fmt(buf, sizeof buf, "%lld", (long long)json_integer_value(id)));
+        else
+            in->hook_id = dup_or_null(json_string_value(id));
+    }
+    mode = json_object_get(args, "mode");
+    if (json_is_string(mode) && *json_string_value(mode))
+        in->mode = strdup(json_string_value(mode));
+    else if (json_is_object(hook))
+        in->mode = strdup("hook");
+    if (!in->mode) {
+        rc = fail(in, err, errlen, rc, "args.mode is missing (see docs/stash.md)");
+        goto out;
+    }
+    rc = AITAG_ERR_INVALID;
+    for (size_t i = 0; modes[i]; i++)
+        if (strcmp(in->mode, modes[i]) == 0)
+            rc = 0;
+    if (rc < 0) {
+        rc = fail(in, err, errlen, rc,
+                  aitag_fmt(why, sizeof why,
+                            "unknown mode '%.60s' (hook, queue, untagged_scenes, "
+                            "untagged_images, retag_all, scene, image)",
+                            in->mode));
+        goto out;
+    }
+    rc = parse_ids(in, args);
+    if (rc < 0) {
+        rc = fail(in, err, errlen, rc, "args.ids must be ids (strings or whole numbers)");
+        goto out;
+    }
+    if ((strcmp(in->mode, "scene") == 0 || strcmp(in->mode, "image") == 0) && in->n_ids == 0) {
+        rc = fail(in, err, errlen, AITAG_ERR_INVALID, "mode scene/image needs args.ids");
+        goto out;
+    }
+    if (strcmp(in->mode, "hook") == 0 && (!in->hook_type || !in->hook_id)) {
+        rc =
+            fail(in, err, errlen, AITAG_ERR_INVALID, "mode hook needs args.hookContext {id, type}");
+        goto out;
+    }
+out:
+    json_decref(root);
+    return rc;
+}
+
+/* ---- settings ---- */
+
+static int set_str(char **dst, json_t *v, const char *key, char *err, size_t errlen)
+{
+    char *s;
+
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v)) {
+        aitag_fmt(err, errlen, "setting %s must be text", key);
+        return AITAG_ERR_INVALID;
+    }
+    if (!(s = strdup(json_string_value(v))))
+        return AITAG_ERR_NOMEM;
+    free(*dst);
+    *dst = s;
+    return 0;
+}
+
+/* A number or a numeric string; *set tells whether the key had a value. */
+static int get_num(json_t *v, const char *key, double *out, int *set, char *err, size_t errlen)
+{
+    *set = 0;
+    if (!v || json_is_null(v) || (json_is_string(v) && !*json_string_value(v)))
+        return 0;
+    if (json_is_number(v)) {
+        *out = json_number_value(v);
+    } else if (json_is_string(v)) {
+        char *end;
+        errno = 0;
+        *out = strtod(json_string_value(v), &end);
+        while (*end == ' ')
+            end++;
+        if (*end || errno) {
+            aitag_fmt(err, errlen, "setting %s must be a number, not '%.40s'", key,
+                      json_string_value(v));
+            return AITAG_ERR_INVALID;
+        }
+    } else {
+        aitag_fmt(err, errlen, "setting %s must be a number", key);
+        return AITAG_ERR_INVALID;
+    }
+    *set = 1;
+    return 0;
+}
+
+static int get_bool(json_t *v, const char *key, int *out, char *err, size_t errlen)
+{
+    const char *s = json_string_value(v);
+
+    if (!v || json_is_null(v) || (s && !*s))
+        return 0;
+    if (json_is_boolean(v))
+        *out = json_is_true(v);
+    else if (json_is_integer(v))
+        *out = json_integer_value(v) != 0;
+    else if (s && (strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcmp(s, "yes") == 0))
+        *out = 1;
+    else if (s && (strcmp(s, "false") == 0 || strcmp(s, "0") == 0 || strcmp(s, "no") == 0))
+        *out = 0;
+    else {
+        aitag_fmt(err, errlen, "setting %s must be true or false", key);
+        return AITAG_ERR_INVALID;
+    }
+    return 0;
+}
+
+void plugin_settings_clear(struct plugin_settings *s)
+{
+    free(s->analyzers);
+    free(s->tag_prefix);
+    free(s->tag_suffix);
+    free(s->parent_tag);
+    free(s->path_mappings);
+    free(s->gateway_url);
+    memset(s, 0, sizeof *s);
+}
+
+int plugin_settings_parse(const char *json, struct plugin_settings *s, char *err, size_t errlen)
+{
+    json_t *o = json_loads(json ? json : "{}", 0, NULL);
+    double num;
+    int set, rc;
+
+    memset(s, 0, sizeof *s);
+    s->interval = 2.0;
+    s->threshold = -1.0f;
+    s->markers = 1;
+    s->analyzers = strdup("faces,text");
+    s->tag_prefix = strdup("");
+    s->tag_suffix = strdup("");
+    s->parent_tag = strdup("AI");
+    s->path_mappings = strdup("");
+    s->gateway_url = strdup("");
+    rc = s->analyzers && s->tag_prefix && s->tag_suffix && s->parent_tag && s->path_mappings &&
+                 s->gateway_url
+             ? 0
+             : AITAG_ERR_NOMEM;
+    if (rc == 0 && !json_is_object(o)) {
+        aitag_fmt(err, errlen, "plugin settings are not a JSON object");
+        rc = AITAG_ERR_INVALID;
+    }
+    /* Stash's settings page shows an unset NUMBER as 0 and saves whole numbers only: 0
+     * means "default", and a threshold of 1..100 is a percentage (0..1 is taken as is). */
+    if (rc == 0 &&
+        (rc = get_num(json_object_get(o, "interval"), "interval", &num, &set, err, errlen)) == 0 &&
+        set && num != 0) {
+        if (!(num > 0 && num <= 3600)) {
+            aitag_fmt(err, errlen, "setting interval must be between 0 and 3600 seconds");
+            rc = AITAG_ERR_INVALID;
+        }
+        s->interval = num;
+    }
+    if (rc == 0 &&
+        (rc = get_num(json_object_get(o, "threshold"), "threshold", &num, &set, err, errlen)) ==
+            0 &&
+        set && num != 0) {
+        if (!(num > 0 && num <= 100)) {
+            aitag_fmt(err, errlen, "setting threshold must be a percentage 1..100 (or 0..1)");
+            rc = AITAG_ERR_INVALID;
+        }
+        s->threshold = (float)(num >= 1 ? num / 100.0 : num);
+    }
+    if (rc == 0)
+        rc = get_bool(json_object_get(o, "markers"), "markers", &s->markers, err, errlen);
+    if (rc == 0)
+        rc = get_bool(json_object_get(o, "localOnly"), "localOnly", &s->local_only, err, errlen);
+    if (rc == 0)
+        rc = set_str(&s->analyzers, json_object_get(o, "analyzers"), "analyzers", err, errlen);
+    if (rc == 0)
+        rc = set_str(&s->tag_prefix, json_object_get(o, "tagPrefix"), "tagPrefix", err, errlen);
+    if (rc == 0)
+        rc = set_str(&s->tag_suffix, json_object_get(o, "tagSuffix"), "tagSuffix", err, errlen);
+    if (rc == 0)
+        rc = set_str(&s->parent_tag, json_object_get(o, "parentTag"), "parentTag", err, errlen);
+    if (rc == 0)
+        rc = set_str(&s->path_mappings, json_object_get(o, "pathMappings"), "pathMappings", err,
+                     errlen);
+    if (rc == 0)
+        rc = set_str(&s->gateway_url, json_object_get(o, "gatewayUrl"), "gatewayUrl", err, errlen);
+    if (rc == 0 && !*s->analyzers) {
+        free(s->analyzers);
+        rc = (s->analyzers = strdup("faces,text")) ? 0 : AITAG_ERR_NOMEM;
+    }
+    if (rc == 0 && !*s->parent_tag) {
+        free(s->parent_tag);
+        rc = (s->parent_tag = strdup("AI")) ? 0 : AITAG_ERR_NOMEM;
+    }
+    if (rc == AITAG_ERR_NOMEM)
+        aitag_fmt(err, errlen, "out of memory");
+    json_decref(o);
+    if (rc < 0)
+        plugin_settings_clear(s);
+    return rc;
+}
+
+/* ---- path mappings ---- */
+
+static void trim_span(const char **b, const char **e)
+{
+    while (*b < *e && (**b == ' ' || **b == '\t' || **b == '\n' || **b == '\r'))
+        (*b)++;
+    while (*e > *b && ((*e)[-1] == ' ' || (*e)[-1] == '\t' || (*e)[-1] == '\n' || (*e)[-1] == '\r'))
+        (*e)--;
+}
+
+int aitag_plugin_map_path(const char *mappings, const char *path, char *out, size_t outlen)
+{
+    const char *best_from = NULL, *best_to = NULL;
+    size_t best_len = 0, best_to_len = 0;
+    int n;
+
+    for (const char *p = mappings ? mappings : ""; *p;) {
+        const char *end = strchr(p, ';'), *arrow, *fb = p, *fe, *tb, *te;
+        if (!end)
+            end = p + strlen(p);
+        arrow = strstr(p, "=>");
+        if (arrow && arrow < end) {
+            fe = arrow;
+            tb = arrow + 2;
+            te = end;
+            trim_span(&fb, &fe);
+            trim_span(&tb, &te);
+            /* Compare without a trailing slash, and match only at a component boundary. */
+            while (fe - fb > 1 && fe[-1] == '/')
+                fe--;
+            while (te - tb > 1 && te[-1] == '/')
+                te--;
+            size_t fl = (size_t)(fe - fb);
+            if (fl > 0 && fl > best_len && strncmp(path, fb, fl) == 0 &&
+                (path[fl] == '/' || path[fl] == '\0' || (fl == 1 && fb[0] == '/'))) {
+                best_from = fb, best_len = fl;
+                best_to = tb, best_to_len = (size_t)(te - tb);
+            }
+        }
+        p = *end ? end + 1 : end;
+    }
+    if (!best_from) {
+        n = snprintf(out, outlen, "%s", path);
+        return n < 0 || (size_t)n >= outlen ? AITAG_ERR_INVALID : 0;
+    }
+    {
+        const char *rest = path + best_len;
+        /* "/" => "/mnt": keep the separator between the new prefix and the rest. */
+        if (best_len == 1 && *rest != '/')
+            rest--;
+        if (best_to_len == 1 && best_to[0] == '/' && *rest == '/')
+            best_to_len = 0;
+        n = snprintf(out, outlen, "%.*s%s", (int)best_to_len, best_to, rest);
+    }
+    return n < 0 || (size_t)n >= outlen ? AITAG_ERR_INVALID : 1;
+}

@@ -1,0 +1,551 @@
+/*
+ * run.c - one plugin invocation: connect, read the settings, select items, run the tagger in
+ * batches and write each finished item's differences back to Stash.
+ *
+ * The plugin is an adapter, not a second tagger: the pipeline decides what must run (nothing
+ * for files the catalog already knows), the catalog holds every result, and this file only
+ * maps Stash items to paths and results back to Stash. Items are written as the tagger
+ * reports them (from its on_item callback, on the calling thread, while the decoder thread
+ * keeps sampling the next file), so a kill loses at most the item in flight, and the catalog
+ * makes re-running it cheap.
+ *
+ * A hook invocation does nothing but add AI_TagMe: it runs inside the Stash mutation or scan
+ * that fired it, so it opens no catalog and loads no model.
+ *
+ * Failures: an item that cannot be analysed gets AI_Errored (the run goes on); Stash stopping
+ * to answer (after the client's retries) stops the run with an error, since nothing more can
+ * be written; whatever was written stays valid and the next run completes the rest.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "plugin_int.h"
+
+#define MAX_FAILURES_LISTED 100
+#define MAX_STASH_ERRORS 5
+
+struct sel_item {
+    enum aitag_stash_kind kind;
+    char *id;
+    char *path; /* as Stash sees it */
+};
+
+struct run {
+    const struct aitag_plugin_params *p;
+    const struct aitag_plugin_input *in;
+    struct aitag_stash *stash;
+    struct plugin_settings set;
+    struct plugin_tags tags;
+    struct aitag_tagger *tagger;
+    struct sel_item *items;
+    size_t n, cap;
+    /* the batch in flight */
+    size_t batch_at, batch_n;
+    char **mapped;
+    /* outcome */
+    int analysed, unchanged, partial, failed, missing, updated, models_run, stash_errors;
+    struct sync_counts total;
+    json_t *failures;
+    volatile int stop;
+    int fatal;
+    char err[1024];
+    double t0, last_frac, last_emit;
+};
+
+static const char *kind_name(enum aitag_stash_kind k)
+{
+    return k == AITAG_STASH_SCENE ? "scene" : "image";
+}
+
+struct aitag_plugin_params aitag_plugin_default_params(void)
+{
+    struct aitag_plugin_params p;
+
+    memset(&p, 0, sizeof p);
+    p.plugin_id = "aitag";
+    p.threads = 2;
+    p.batch = 20;
+    p.stash_timeout_ms = 30000;
+    p.stash_retries = 4;
+    return p;
+}
+
+static void progress(struct run *r, double frac)
+{
+    double now = aitag_now();
+
+    if (frac > 1)
+        frac = 1;
+    /* Monotonic, and only when it moved: Stash draws a bar from these lines. */
+    if (!r->p->on_progress || (r->last_emit > 0 && frac <= r->last_frac) ||
+        (frac < 1 && frac - r->last_frac < 0.005 && now - r->last_emit < 2))
+        return;
+    r->last_frac = frac;
+    r->last_emit = now;
+    r->p->on_progress(r->p->ctx, frac);
+}
+
+/* A fatal error: no more writes are possible; the tagger stops after the item in flight. */
+static void fatal(struct run *r, int rc, const char *msg)
+{
+    if (!r->fatal) {
+        r->fatal = rc;
+        aitag_fmt(r->err, sizeof r->err, "%s", msg);
+    }
+    r->stop = 1;
+}
+
+static void note_failure(struct run *r, const struct sel_item *it, const char *error)
+{
+    r->failed++;
+    if (json_array_size(r->failures) < MAX_FAILURES_LISTED)
+        json_array_append_new(r->failures,
+                              json_pack("{s:s, s:s, s:s, s:s}", "kind", kind_name(it->kind), "id",
+                                        it->id, "path", it->path ? it->path : "", "error",
+                                        error ? error : "error"));
+}
+
+/* Writes one item's outcome; res NULL: it failed with error. */
+static void finish(struct run *r, const struct sel_item *it, const struct aitag_result *res,
+                   const char *error)
+{
+    struct sync_counts c;
+    char msg[1200];
+    int rc;
+
+    if (r->p->cancel && *r->p->cancel)
+        r->stop = 1;
+    if (r->fatal)
+        return;
+    rc = plugin_sync_item(&r->tags, it->kind, it->id, res, error, &c);
+    if (rc == AITAG_ERR_NOTFOUND) {
+        r->missing++;
+        aitag_log(AITAG_LOG_INFO, "plugin", "%s %s is gone from Stash: skipped",
+                  kind_name(it->kind), it->id);
+        return;
+    }
+    if (rc < 0) {
+        aitag_fmt(msg, sizeof msg, "Stash: %s", aitag_stash_errmsg(r->stash));
+        if (rc == AITAG_ERR_NET || ++r->stash_errors >= MAX_STASH_ERRORS)
+            fatal(r, rc == AITAG_ERR_NET ? rc : AITAG_ERR_INVALID, msg);
+        note_failure(r, it, msg);
+        aitag_log(AITAG_LOG_ERROR, "plugin", "%s %s: %.400s", kind_name(it->kind), it->id, msg);
+        return;
+    }
+    r->stash_errors = 0;
+    if (!res)
+        note_failure(r, it, error);
+    if (c.tags_added || c.tags_removed || c.markers_created || c.markers_destroyed) {
+        r->updated++;
+        aitag_log(AITAG_LOG_INFO, "plugin", "%s %s: tags +%d -%d, markers +%d -%d",
+                  kind_name(it->kind), it->id, c.tags_added, c.tags_removed, c.markers_created,
+                  c.markers_destroyed);
+    }
+    r->total.tags_added += c.tags_added;
+    r->total.tags_removed += c.tags_removed;
+    r->total.markers_created += c.markers_created;
+    r->total.markers_destroyed += c.markers_destroyed;
+}
+
+static void on_item(void *ctx, const struct aitag_item_report *rep)
+{
+    struct run *r = ctx;
+    size_t k = r->batch_n;
+    char why[1200];
+
+    if (rep->total == r->batch_n && rep->index >= 1 && rep->index <= r->batch_n)
+        k = rep->index - 1;
+    for (size_t i = 0; k == r->batch_n && i < r->batch_n; i++)
+        if (strcmp(r->mapped[i], rep->path) == 0)
+            k = i;
+    if (k == r->batch_n)
+        return; /* not one of ours (cannot happen: every path is a file) */
+    const struct sel_item *it = &r->items[r->batch_at + k];
+    switch (rep->status) {
+    case AITAG_ITEM_FAILED:
+        if (access(r->mapped[k], F_OK) != 0)
+            aitag_fmt(why, sizeof why, "file not found: %s%s", r->mapped[k],
+                      *r->set.path_mappings ? "" : " (Stash in Docker? see pathMappings)");
+        else
+            aitag_fmt(why, sizeof why, "%s", rep->error ? rep->error : "cannot analyse");
+        finish(r, it, NULL, why);
+        break;
+    case AITAG_ITEM_PARTIAL:
+        r->partial++;
+        aitag_log(AITAG_LOG_WARN, "plugin", "%s %s: %.300s", kind_name(it->kind), it->id,
+                  rep->error ? rep->error : "partly decodable");
+        finish(r, it, rep->result, NULL);
+        break;
+    case AITAG_ITEM_SKIPPED:
+        r->unchanged++;
+        finish(r, it, rep->result, NULL);
+        break;
+    default:
+        r->analysed++;
+        aitag_log(AITAG_LOG_DEBUG, "plugin", "%s %s analysed in %.1f s", kind_name(it->kind),
+                  it->id, rep->seconds);
+        finish(r, it, rep->result, NULL);
+        break;
+    }
+    progress(r, (double)(r->batch_at + rep->index) / (double)r->n);
+}
+
+static void on_tagger_progress(void *ctx, const struct aitag_progress *pr)
+{
+    struct run *r = ctx;
+    double frac = pr->media_total > 0 ? pr->media_done / pr->media_total
+                                      : (pr->total ? (double)pr->done / (double)pr->total : 0);
+
+    if (r->p->cancel && *r->p->cancel)
+        r->stop = 1;
+    progress(r, ((double)r->batch_at + frac * (double)r->batch_n) / (double)r->n);
+}
+
+static int select_cb(void *ctx, const struct aitag_stash_item *it)
+{
+    struct run *r = ctx;
+    struct sel_item *s;
+
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 256;
+        struct sel_item *g = realloc(r->items, cap * sizeof *g);
+        if (!g)
+            return 1;
+        r->items = g;
+        r->cap = cap;
+    }
+    s = &r->items[r->n];
+    s->kind = it->kind;
+    s->id = strdup(it->id);
+    s->path = it->path ? strdup(it->path) : NULL;
+    if (!s->id || (it->path && !s->path)) {
+        free(s->id);
+        free(s->path);
+        return 1;
+    }
+    r->n++;
+    return 0;
+}
+
+static int select_items(struct run *r)
+{
+    const char *mode = r->in->mode;
+    int rc = 0, scenes = 1, images = 1;
+    const char *with = NULL, *without = NULL;
+
+    if (strcmp(mode, "scene") == 0 || strcmp(mode, "image") == 0) {
+        enum aitag_stash_kind kind = mode[0] == 's' ? AITAG_STASH_SCENE : AITAG_STASH_IMAGE;
+        for (size_t i = 0; i < r->in->n_ids && rc == 0; i++) {
+            struct aitag_stash_item it;
+            memset(&it, 0, sizeof it);
+            rc = aitag_stash_get_item(r->stash, kind, r->in->ids[i], &it);
+            if (rc == AITAG_ERR_NOTFOUND) {
+                struct sel_item gone = {kind, r->in->ids[i], NULL};
+                char why[64];
+                note_failure(
+                    r, &gone,
+                    aitag_fmt(why, sizeof why, "no %s with this id in Stash", kind_name(kind)));
+                rc = 0;
+            } else if (rc == 0 && select_cb(r, &it) != 0) {
+                rc = AITAG_ERR_NOMEM;
+            }
+            aitag_stash_item_clear(&it);
+        }
+        return rc;
+    }
+    if (strcmp(mode, "queue") == 0)
+        with = r->tags.tagme_id;
+    else if (strcmp(mode, "untagged_scenes") == 0)
+        without = r->tags.tagged_id, images = 0;
+    else if (strcmp(mode, "untagged_images") == 0)
+        without = r->tags.tagged_id, scenes = 0;
+    if (scenes)
+        rc = aitag_stash_each_item(r->stash, AITAG_STASH_SCENE, with, without, select_cb, r);
+    if (rc == 0 && images)
+        rc = aitag_stash_each_item(r->stash, AITAG_STASH_IMAGE, with, without, select_cb, r);
+    return rc;
+}
+
+/* Splits "faces, text" in place into names. */
+static size_t split_csv(char *s, const char **out, size_t max)
+{
+    size_t n = 0;
+
+    for (char *tok = s; tok && n < max;) {
+        char *comma = strchr(tok, ','), *e;
+        if (comma)
+            *comma = '\0';
+        while (*tok == ' ')
+            tok++;
+        for (e = tok + strlen(tok); e > tok && e[-1] == ' ';)
+            *--e = '\0';
+        if (*tok)
+            out[n++] = tok;
+        tok = comma ? comma + 1 : NULL;
+    }
+    return n;
+}
+
+static int make_tagger(struct run *r, char *analyzers)
+{
+    struct aitag_tagger_params tp = aitag_tagger_default_params();
+    char catalog[4096], rules[4096], data[4096], err[1024] = "", msg[1200];
+    const char *names[16];
+    int rc;
+
+    aitag_fmt(data, sizeof data, "%s/data", r->in->plugin_dir);
+    if (!r->p->catalog_path && mkdir(data, 0755) != 0 && access(data, W_OK) != 0) {
+        aitag_fmt(msg, sizeof msg, "cannot create %s (the plugin folder must be writable)", data);
+        fatal(r, AITAG_ERR_IO, msg);
+        return AITAG_ERR_IO;
+    }
+    aitag_fmt(catalog, sizeof catalog, "%s/catalog.db", data);
+    aitag_fmt(rules, sizeof rules, "%s/rules.json", data);
+    tp.catalog_path = r->p->catalog_path ? r->p->catalog_path : catalog;
+    tp.rules_path = access(rules, R_OK) == 0 ? rules : NULL;
+    tp.manifest_dir = r->p->manifest_dir;
+    tp.weights_dir = r->p->weights_dir;
+    tp.analyzers = names;
+    tp.n_analyzers = split_csv(analyzers, names, 16);
+    tp.interval = r->set.interval;
+    tp.threshold = r->set.threshold;
+    tp.markers = r->set.markers;
+    tp.threads = r->p->threads > 0 ? r->p->threads : 2;
+    tp.on_item = on_item;
+    tp.on_progress = on_tagger_progress;
+    tp.ctx = r;
+    tp.cancel = &r->stop;
+    rc = aitag_tagger_new(&tp, &r->tagger, err, sizeof err);
+    if (rc < 0) {
+        aitag_fmt(msg, sizeof msg, "cannot start the tagger: %s", err);
+        fatal(r, rc, msg);
+    }
+    return rc;
+}
+
+/* Maps a batch's paths; items that cannot be handed to the tagger fail here. */
+static size_t prepare_batch(struct run *r, size_t at, size_t n, const char **paths)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        struct sel_item *it = &r->items[at + i];
+        char buf[4096], why[4400];
+        struct stat st;
+        if (!it->path || !*it->path) {
+            finish(r, it, NULL, "Stash has no file for this item");
+            continue;
+        }
+        if (aitag_plugin_map_path(r->set.path_mappings, it->path, buf, sizeof buf) < 0) {
+            finish(r, it, NULL, "path too long after pathMappings");
+            continue;
+        }
+        if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode)) {
+            finish(r, it, NULL, aitag_fmt(why, sizeof why, "%s is a folder", buf));
+            continue;
+        }
+        if (stat(buf, &st) != 0 && strstr(it->path, ".zip/")) {
+            finish(r, it, NULL, "inside a zip archive: not supported");
+            continue;
+        }
+        free(r->mapped[k]);
+        r->mapped[k] = strdup(buf);
+        if (!r->mapped[k]) {
+            fatal(r, AITAG_ERR_NOMEM, "out of memory");
+            break;
+        }
+        /* Keep selection order: the batch's items move to the front of the window. */
+        if (k != i) {
+            struct sel_item tmp = r->items[at + k];
+            r->items[at + k] = *it;
+            r->items[at + i] = tmp;
+        }
+        paths[k] = r->mapped[k];
+        k++;
+    }
+    return k;
+}
+
+static int run_batches(struct run *r)
+{
+    size_t batch = r->p->batch > 0 ? (size_t)r->p->batch : 20;
+    const char **paths = calloc(batch, sizeof *paths);
+    int rc = 0;
+
+    r->mapped = calloc(batch, sizeof *r->mapped);
+    if (!paths || !r->mapped) {
+        free(paths);
+        fatal(r, AITAG_ERR_NOMEM, "out of memory");
+        return AITAG_ERR_NOMEM;
+    }
+    for (size_t at = 0; at < r->n && !r->stop; at += batch) {
+        size_t n = r->n - at < batch ? r->n - at : batch, k;
+        struct aitag_summary sum;
+        k = prepare_batch(r, at, n, paths);
+        /* Failed items were moved behind the k good ones; progress counts them as done. */
+        r->batch_at = at;
+        r->batch_n = k;
+        if (k == 0 || r->stop)
+            continue;
+        rc = aitag_tagger_run(r->tagger, paths, k, &sum);
+        r->models_run += sum.models_run;
+        if (rc < 0) {
+            char msg[1200];
+            aitag_fmt(msg, sizeof msg, "tagger: %s", aitag_tagger_errmsg(r->tagger));
+            fatal(r, rc, msg);
+            break;
+        }
+        progress(r, (double)(at + n) / (double)r->n);
+    }
+    free(paths);
+    return r->fatal;
+}
+
+static char *summary(struct run *r)
+{
+    json_t *o = json_pack(
+        "{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:O}", "mode",
+        r->in->mode, "items", (int)r->n, "analysed", r->analysed, "unchanged", r->unchanged,
+        "partial", r->partial, "failed", r->failed, "missing", r->missing, "updated", r->updated,
+        "tags_added", r->total.tags_added, "tags_removed", r->total.tags_removed, "markers_created",
+        r->total.markers_created, "markers_destroyed", r->total.markers_destroyed, "models_run",
+        r->models_run, "seconds", (double)(long)((aitag_now() - r->t0) * 10) / 10.0, "failures",
+        r->failures);
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+
+    json_decref(o);
+    return text;
+}
+
+static int run_hook(struct run *r, char **output)
+{
+    const char *type = r->in->hook_type, *id = r->in->hook_id;
+    enum aitag_stash_kind kind;
+    json_t *o;
+    int rc;
+
+    if (strcmp(type, "Scene.Create.Post") == 0)
+        kind = AITAG_STASH_SCENE;
+    else if (strcmp(type, "Image.Create.Post") == 0)
+        kind = AITAG_STASH_IMAGE;
+    else {
+        /* Only the two create hooks are declared in aitag.yml; anything else is a no-op. */
+        o = json_pack("{s:s, s:s}", "mode", "hook", "ignored", type);
+        *output = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        return 0;
+    }
+    rc = plugin_tags_init_hook(&r->tags, r->stash, r->set.parent_tag);
+    if (rc == 0)
+        rc = aitag_stash_update_tags(r->stash, kind, &id, 1, (const char *const *)&r->tags.tagme_id,
+                                     1, "ADD");
+    if (rc < 0) {
+        aitag_fmt(r->err, sizeof r->err, "Stash: %s", aitag_stash_errmsg(r->stash));
+        return rc;
+    }
+    aitag_log(AITAG_LOG_INFO, "plugin", "%s %s queued (%s)", kind_name(kind), id, PLUGIN_TAG_TAGME);
+    o = json_pack("{s:s, s:s, s:s, s:s}", "mode", "hook", "kind", kind_name(kind), "id", id,
+                  "added", PLUGIN_TAG_TAGME);
+    *output = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return 0;
+}
+
+int aitag_plugin_run(const struct aitag_plugin_params *p, const struct aitag_plugin_input *in,
+                     char **output, char *err, size_t errlen)
+{
+    struct aitag_stash_params sp = aitag_stash_default_params();
+    struct run r;
+    char version[64] = "", *settings = NULL, *analyzers = NULL;
+    int rc;
+
+    *output = NULL;
+    memset(&r, 0, sizeof r);
+    r.p = p;
+    r.in = in;
+    r.t0 = aitag_now();
+    r.failures = json_array();
+    sp.url = in->url;
+    sp.session_cookie = in->session_cookie;
+    sp.api_key = p->api_key;
+    sp.timeout_ms = p->stash_timeout_ms;
+    sp.retries = p->stash_retries;
+    if (!r.failures || (rc = aitag_stash_new(&sp, &r.stash)) < 0) {
+        aitag_fmt(err, errlen, "cannot create the Stash client for %s", in->url);
+        rc = AITAG_ERR_NOMEM;
+        goto out;
+    }
+    /* First contact: an unreachable Stash stops here, before anything is written. */
+    rc = aitag_stash_version(r.stash, version, sizeof version);
+    if (rc == 0)
+        rc = aitag_stash_plugin_settings(r.stash, p->plugin_id, &settings);
+    if (rc < 0) {
+        aitag_fmt(err, errlen, "cannot reach Stash at %s: %s", in->url,
+                  aitag_stash_errmsg(r.stash));
+        goto out;
+    }
+    rc = plugin_settings_parse(settings, &r.set, err, errlen);
+    if (rc < 0)
+        goto out;
+    aitag_log(AITAG_LOG_DEBUG, "plugin", "stash=%s mode=%s analyzers=%s interval=%g", version,
+              in->mode, r.set.analyzers, r.set.interval);
+    if (strcmp(in->mode, "hook") == 0) {
+        rc = run_hook(&r, output);
+        if (rc < 0)
+            aitag_fmt(err, errlen, "%s", r.err);
+        goto out;
+    }
+    if (*r.set.gateway_url || r.set.local_only)
+        aitag_log(AITAG_LOG_DEBUG, "plugin", "gatewayUrl/localOnly are reserved: models run here");
+    rc = plugin_tags_init(&r.tags, r.stash, r.set.parent_tag, r.set.tag_prefix, r.set.tag_suffix);
+    if (rc < 0) {
+        aitag_fmt(err, errlen, "Stash: %s", aitag_stash_errmsg(r.stash));
+        goto out;
+    }
+    if (!(analyzers = strdup(r.set.analyzers)) || (rc = make_tagger(&r, analyzers)) < 0) {
+        aitag_fmt(err, errlen, "%s", analyzers ? r.err : "out of memory");
+        rc = analyzers ? rc : AITAG_ERR_NOMEM;
+        goto out;
+    }
+    rc = select_items(&r);
+    if (rc < 0) {
+        aitag_fmt(err, errlen, "Stash: %s", aitag_stash_errmsg(r.stash));
+        goto out;
+    }
+    aitag_log(AITAG_LOG_INFO, "plugin", "%s: %zu item(s) selected", in->mode, r.n);
+    progress(&r, 0);
+    rc = run_batches(&r);
+    if (rc == 0 && p->cancel && *p->cancel)
+        rc = AITAG_ERR_CANCELED, aitag_fmt(r.err, sizeof r.err, "stopped on request");
+    if (rc < 0)
+        aitag_fmt(err, errlen, "%s", r.err);
+    aitag_log(AITAG_LOG_INFO, "plugin",
+              "%s: %zu item(s): %d analysed, %d unchanged, %d failed; tags +%d -%d, "
+              "markers +%d -%d; %.1f s",
+              in->mode, r.n, r.analysed, r.unchanged, r.failed, r.total.tags_added,
+              r.total.tags_removed, r.total.markers_created, r.total.markers_destroyed,
+              aitag_now() - r.t0);
+    if (rc == 0)
+        progress(&r, 1);
+    *output = summary(&r);
+out:
+    aitag_tagger_free(r.tagger);
+    plugin_tags_clear(&r.tags);
+    plugin_settings_clear(&r.set);
+    aitag_stash_free(r.stash);
+    for (size_t i = 0; i < r.n; i++) {
+        free(r.items[i].id);
+        free(r.items[i].path);
+    }
+    free(r.items);
+    for (size_t i = 0; r.mapped && i < (size_t)(p->batch > 0 ? p->batch : 20); i++)
+        free(r.mapped[i]);
+    free(r.mapped);
+    json_decref(r.failures);
+    free(settings);
+    free(analyzers);
+    return rc;
+}
