@@ -19,11 +19,24 @@
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ query: query, variables: variables }),
     })
-      .then((r) => r.json())
-      .then((body) => {
-        if (body.errors && body.errors.length) throw new Error(body.errors[0].message);
-        return body.data;
-      });
+      .then((r) =>
+        // Stash answers 401 with an empty body when the session has expired, and a proxy or a
+        // failing server may answer with text: say which HTTP status it was, not a JSON error.
+        r.text().then((text) => {
+          let body = null;
+          try {
+            body = JSON.parse(text);
+          } catch (e) {
+            /* not JSON */
+          }
+          if (body && body.errors && body.errors.length) throw new Error(body.errors[0].message);
+          if (!r.ok || !body) {
+            const why = r.status === 401 ? " (not logged in: reload the page)" : "";
+            throw new Error("HTTP " + r.status + (r.statusText ? " " + r.statusText : "") + why);
+          }
+          return body.data;
+        }),
+      );
   }
 
   function toast(text, failed) {

@@ -15,7 +15,8 @@ mkdir -p "$cache"
 
 APT_PKGS=(build-essential cmake pkg-config libavformat-dev libavcodec-dev libswscale-dev
   libavutil-dev libsqlite3-dev libjansson-dev libcurl4-openssl-dev libssl-dev ffmpeg imagemagick
-  darknet fonts-dejavu-core jq sqlite3 clang libclang-rt-14-dev nodejs npm zip)
+  darknet fonts-dejavu-core jq sqlite3 clang libclang-rt-14-dev nodejs npm zip chromium
+  libmicrohttpd-dev)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
@@ -128,6 +129,18 @@ if [ "$(lock_pkgs "$double/package-lock.json")" != "$(lock_pkgs "$double/node_mo
   if ! npm ci --prefix "$double" --no-audit --no-fund >"$cache/npm-double.log" 2>&1; then
     echo "setup: error: npm ci failed for tests/stash-double:" >&2
     tail -n 5 "$cache/npm-double.log" >&2; exit 1
+  fi
+fi
+
+# The browser test of the UI plugin (tests/e2e/plugin_ui.sh) drives Debian's /usr/bin/chromium
+# (installed above) with playwright-core, pinned in tests/e2e/ui/package-lock.json. playwright-core
+# never downloads a browser of its own.
+ui="$top/tests/e2e/ui"
+if [ "$(lock_pkgs "$ui/package-lock.json")" != "$(lock_pkgs "$ui/node_modules/.package-lock.json")" ]; then
+  echo "setup: installing the browser test's npm packages (tests/e2e/ui)"
+  if ! npm ci --prefix "$ui" --no-audit --no-fund >"$cache/npm-ui.log" 2>&1; then
+    echo "setup: error: npm ci failed for tests/e2e/ui:" >&2
+    tail -n 5 "$cache/npm-ui.log" >&2; exit 1
   fi
 fi
 

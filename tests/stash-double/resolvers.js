@@ -329,6 +329,16 @@ function makeResolvers(opts) {
         st(ctx).s.plugins[plugin_id] = input;
         return input;
       }),
+
+    // Like Stash: queues a job and answers its id at once, whatever the plugin id (an unknown
+    // plugin or task fails later, in the job). Jobs live in memory, as in Stash's job manager.
+    runPluginTask: (_, { plugin_id, task_name, description, args_map }, ctx) =>
+      ctx.jobs.add({
+        plugin_id,
+        task_name: task_name === undefined ? null : task_name,
+        description: description === undefined ? null : description,
+        args_map: args_map === undefined ? null : args_map,
+      }),
   };
 
   const markerUrl = (ctx, m, what) => `${ctx.baseUrl}/scene/${m.scene_id}/scene_marker/${m.id}/${what}`;

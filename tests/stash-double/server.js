@@ -28,6 +28,13 @@
 //   POST /__test/session  {"cookie": value} of a fresh session; {"age": S} backdates it S seconds
 //   GET  /__test/log      the GraphQL requests received; DELETE clears
 //   GET  /__test/info     the options the double runs with
+//   GET  /__test/jobs     the jobs queued by runPluginTask; DELETE clears (ids keep counting)
+//
+// UI double (ui.js), for the browser test of plugin/aitag.js: GET /scenes, /scenes/ID, /images,
+// /images/ID answer HTML pages with the DOM of Stash's UI at those places (a session cookie is
+// needed, as in Stash: without one they redirect to /login); GET /plugin/aitag/javascript and
+// /plugin/aitag/css serve the plugin's UI files from --plugin-dir (default: the repository's
+// plugin/ folder), as Stash serves an enabled plugin's ui.javascript and ui.css.
 
 const http = require('http');
 const crypto = require('crypto');
@@ -36,6 +43,7 @@ const path = require('path');
 const { parse, validate, execute, getOperationAST, getVariableValues, GraphQLError } = require('graphql');
 const { Store, UserError } = require('./store');
 const { buildExecutableSchema, parseVersion } = require('./resolvers');
+const ui = require('./ui');
 
 // ---- command line
 
@@ -43,7 +51,8 @@ function usage(msg) {
   if (msg) process.stderr.write(`stash-double: ${msg}\n`);
   process.stderr.write(
     'usage: node server.js --state FILE [--port N] [--session-max-age S] [--api-key K]\n' +
-      '                      [--version vX.Y.Z] [--no-auth] [--no-cookie-refresh] [--config-dir DIR]\n',
+      '                      [--version vX.Y.Z] [--no-auth] [--no-cookie-refresh] [--config-dir DIR]\n' +
+      '                      [--plugin-dir DIR]\n',
   );
   process.exit(2);
 }
@@ -58,6 +67,7 @@ function parseArgs(argv) {
     noAuth: false,
     cookieRefresh: true,
     configDir: path.join(os.homedir(), '.stash'),
+    pluginDir: path.join(__dirname, '..', '..', 'plugin'),
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -77,6 +87,7 @@ function parseArgs(argv) {
       case '--api-key': o.apiKey = val(); break;
       case '--version': o.version = val(); break;
       case '--config-dir': o.configDir = val(); break;
+      case '--plugin-dir': o.pluginDir = val(); break;
       case '--no-auth': o.noAuth = true; break;
       case '--no-cookie-refresh': o.cookieRefresh = false; break;
       case '-h': case '--help': usage(); break;
@@ -159,6 +170,17 @@ function authenticate(req, url) {
 let faults = [];
 let log = [];
 let seq = 0;
+
+// Jobs queued by runPluginTask, as Stash's job manager keeps them: in memory, ids from 1.
+let jobs = [];
+let lastJobId = 0;
+const jobQueue = {
+  add(job) {
+    const id = String(++lastJobId);
+    jobs.push({ id, at: new Date().toISOString(), status: 'READY', ...job });
+    return id;
+  },
+};
 
 function takeFault(info) {
   for (let i = 0; i < faults.length; i++) {
@@ -283,7 +305,7 @@ function runGraphql(req, raw) {
   const vars = getVariableValues(schema, op.variableDefinitions || [], params.variables || {});
   if (vars.errors)
     return { status: protocolStatus, contentType: ctype, body: { errors: protocolError(vars.errors, 'GRAPHQL_VALIDATION_FAILED'), data: null } };
-  const ctx = { store, baseUrl: `http://${req.headers.host || '127.0.0.1'}` };
+  const ctx = { store, jobs: jobQueue, baseUrl: `http://${req.headers.host || '127.0.0.1'}` };
   const result = execute({
     schema,
     document: doc,
@@ -375,6 +397,44 @@ function answerFault(req, res, fault, entry) {
   res.end(body);
 }
 
+// ---- UI double
+
+const PLUGIN_FILES = {
+  '/plugin/aitag/javascript': ['aitag.js', 'text/javascript'],
+  '/plugin/aitag/css': ['aitag.css', 'text/css'],
+};
+
+// Answers a UI page or a plugin file; false when the path is neither.
+function serveUi(req, res, url) {
+  const send = (status, type, body, extra) => {
+    res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', ...extra });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  };
+  const file = PLUGIN_FILES[url.pathname];
+  if (file) {
+    let body;
+    try {
+      body = require('fs').readFileSync(path.join(opts.pluginDir, file[0]), 'utf8');
+    } catch (e) {
+      send(404, 'text/plain', `stash-double: ${e.message}\n`);
+      return true;
+    }
+    send(200, file[1], body);
+    return true;
+  }
+  const html = ui.page(url.pathname);
+  if (html === null) return false;
+  const a = authenticate(req, url);
+  if (!a.ok) {
+    // Stash sends a browser without a valid session to its login page.
+    const to = `/login?returnURL=${encodeURIComponent(url.pathname + url.search)}`;
+    send(302, 'text/plain', `login first: ${to}\n`, { Location: to });
+    return true;
+  }
+  send(200, 'text/html; charset=utf-8', html);
+  return true;
+}
+
 // ---- control API
 
 async function handleControl(req, res, url) {
@@ -409,6 +469,11 @@ async function handleControl(req, res, url) {
       case 'DELETE /__test/log':
         log = [];
         return sendJson(res, 200, log);
+      case 'GET /__test/jobs':
+        return sendJson(res, 200, jobs);
+      case 'DELETE /__test/jobs':
+        jobs = [];
+        return sendJson(res, 200, jobs);
       case 'GET /__test/info':
         return sendJson(res, 200, {
           version: opts.version,
@@ -417,6 +482,7 @@ async function handleControl(req, res, url) {
           no_auth: opts.noAuth,
           cookie_refresh: opts.cookieRefresh,
           state: path.resolve(opts.state),
+          plugin_dir: path.resolve(opts.pluginDir),
         });
       default:
         return sendJson(res, 404, { error: `no control route ${route}` });
@@ -436,6 +502,9 @@ const server = http.createServer((req, res) => {
     });
   if (url.pathname === '/graphql') return done(handleGraphql(req, res, url));
   if (url.pathname.startsWith('/__test/')) return done(handleControl(req, res, url));
+  if (req.method === 'GET' || req.method === 'HEAD') {
+    if (serveUi(req, res, url)) return;
+  }
   res.writeHead(404, { 'Content-Type': 'text/plain', 'Content-Length': 10 });
   res.end('not found\n');
 });
