@@ -1,42 +1,111 @@
 /*
- * cmd_models.c - `aitag models list|verify`: what analyzers exist, which models they use,
- * where each model came from, and whether the weights on disk match their manifests.
+ * cmd_models.c - `aitag models list|verify|add|remove|install`: what analyzers exist, which
+ * models they use, where each model came from, whether the weights on disk match their
+ * manifests, and bringing in the user's own or published models.
+ *
+ * Custom and installed models live in the user models dir (--user-models-dir,
+ * AITAG_USER_MODELS_DIR, else $XDG_DATA_HOME/aitag/models, else ~/.local/share/aitag/models),
+ * manifests and weights side by side. The flags only `models` takes (--manifest, --catalog,
+ * --catalog-url, --user-models-dir, --list) are taken off argv here before the shared option
+ * table parses the rest, since "catalog" there means the catalog database.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "aitag/analyzer.h"
+#include "aitag/models.h"
 #include "cli.h"
 
-static int list_or_verify(struct opts *o, int verify)
+struct models_flags {
+    const char *manifest, *catalog, *catalog_url, *user_dir;
+    int list;
+};
+
+/* Moves the models-only flags out of argv; returns the new argc, or -1 on a missing value. */
+static int take_flags(int argc, char **argv, struct models_flags *f)
 {
-    char mbuf[4096], wbuf[4096];
+    static const char *const names[] = {"manifest", "catalog", "catalog-url", "user-models-dir"};
+    int out = 0;
+
+    for (int a = 0; a < argc; a++) {
+        const char **dst[] = {&f->manifest, &f->catalog, &f->catalog_url, &f->user_dir};
+        int taken = 0;
+        if (strcmp(argv[a], "--") == 0) {
+            while (a < argc)
+                argv[out++] = argv[a++];
+            break;
+        }
+        if (strcmp(argv[a], "--list") == 0) {
+            f->list = 1;
+            continue;
+        }
+        for (size_t i = 0; i < sizeof names / sizeof *names && !taken; i++) {
+            size_t len = strlen(names[i]);
+            if (strncmp(argv[a], "--", 2) != 0 || strncmp(argv[a] + 2, names[i], len) != 0)
+                continue;
+            if (argv[a][2 + len] == '=') {
+                *dst[i] = argv[a] + 3 + len;
+                taken = 1;
+            } else if (argv[a][2 + len] == '\0') {
+                if (a + 1 >= argc) {
+                    fprintf(stderr, "aitag models: --%s needs a value\n", names[i]);
+                    return -1;
+                }
+                *dst[i] = argv[++a];
+                taken = 1;
+            }
+        }
+        if (!taken)
+            argv[out++] = argv[a];
+    }
+    return out;
+}
+
+static const char *user_dir(const struct models_flags *f, char *buf, size_t len)
+{
+    const char *env = getenv("AITAG_USER_MODELS_DIR"), *xdg = getenv("XDG_DATA_HOME");
+
+    if (f && f->user_dir)
+        snprintf(buf, len, "%s", f->user_dir);
+    else if (env && *env)
+        snprintf(buf, len, "%s", env);
+    else if (xdg && *xdg)
+        snprintf(buf, len, "%s/aitag/models", xdg);
+    else
+        snprintf(buf, len, "%s/.local/share/aitag/models", getenv("HOME") ? getenv("HOME") : ".");
+    return buf;
+}
+
+int cli_load_custom_models(void)
+{
+    char dir[4096], err[512] = "";
+    int n;
+
+    user_dir(NULL, dir, sizeof dir);
+    n = aitag_analyzer_registry_load(dir, dir, err, sizeof err);
+    if (n < 0)
+        fprintf(stderr, "aitag: custom models in %s: %s\n", dir, err);
+    return n;
+}
+
+static int list_dir(const char *mdir, const char *wdir, int verify, int json, int *bad,
+                    int quiet_missing)
+{
     struct aitag_infer_params ip = aitag_infer_default_params();
-    const struct aitag_analyzer_ops *const *all;
     struct aitag_infer *inf = NULL;
-    size_t n_all = aitag_analyzer_all(&all);
     char **names = NULL;
     size_t n = 0;
-    int json = opt_bool(o, "json"), bad = 0;
 
-    ip.manifest_dir = cli_models_dir(o, mbuf, sizeof mbuf);
-    ip.weights_dir = cli_weights_dir(o, wbuf, sizeof wbuf);
+    ip.manifest_dir = mdir;
+    ip.weights_dir = wdir;
     if (aitag_infer_new(&ip, &inf) < 0)
         return EXIT_SETUP;
-    if (!verify && !json) {
-        printf("Analyzers:\n");
-        for (size_t i = 0; i < n_all; i++) {
-            printf("  %-10s %s  [models:", all[i]->name, all[i]->description);
-            for (const char *const *m = all[i]->models; m && *m; m++)
-                printf(" %s", *m);
-            printf("]\n");
-        }
-        printf("Models (%s):\n", ip.manifest_dir);
-    }
     if (aitag_infer_list_manifests(inf, &names, &n) < 0) {
-        fprintf(stderr, "aitag models: cannot read %s\n", ip.manifest_dir);
         aitag_infer_free(inf);
+        if (quiet_missing)
+            return 0;
+        fprintf(stderr, "aitag models: cannot read %s\n", mdir);
         return EXIT_SETUP;
     }
     for (size_t i = 0; i < n; i++) {
@@ -44,12 +113,12 @@ static int list_or_verify(struct opts *o, int verify)
         const char *state = "ok";
         if (aitag_model_open(inf, names[i], &m) < 0) {
             fprintf(stderr, "aitag models: %s\n", aitag_infer_errmsg(inf));
-            bad++;
+            (*bad)++;
             continue;
         }
         if (verify && aitag_model_verify(m) < 0) {
             state = "BAD";
-            bad++;
+            (*bad)++;
             fprintf(stderr, "aitag models: %s\n", aitag_infer_errmsg(inf));
         }
         if (json) {
@@ -74,33 +143,159 @@ static int list_or_verify(struct opts *o, int verify)
         free(names[i]);
     free(names);
     aitag_infer_free(inf);
+    return 0;
+}
+
+static int list_or_verify(struct opts *o, const struct models_flags *f, int verify)
+{
+    char mbuf[4096], wbuf[4096], ubuf[4096];
+    const struct aitag_analyzer_ops *const *all;
+    const char *mdir = cli_models_dir(o, mbuf, sizeof mbuf);
+    const char *wdir = cli_weights_dir(o, wbuf, sizeof wbuf);
+    const char *udir = user_dir(f, ubuf, sizeof ubuf);
+    char err[512] = "";
+    size_t n_all;
+    int json = opt_bool(o, "json"), bad = 0, rc;
+
+    if (aitag_analyzer_registry_load(udir, udir, err, sizeof err) < 0)
+        fprintf(stderr, "aitag models: %s\n", err);
+    n_all = aitag_analyzer_all(&all);
+    if (!verify && !json) {
+        printf("Analyzers:\n");
+        for (size_t i = 0; i < n_all; i++) {
+            printf("  %-10s %s  [models:", all[i]->name, all[i]->description);
+            for (const char *const *m = all[i]->models; m && *m; m++)
+                printf(" %s", *m);
+            printf("]\n");
+        }
+        printf("Models (%s):\n", mdir);
+    }
+    if ((rc = list_dir(mdir, wdir, verify, json, &bad, 0)) != 0)
+        return rc;
+    if (!verify && !json)
+        printf("User models (%s):\n", udir);
+    if ((rc = list_dir(udir, udir, verify, json, &bad, 1)) != 0)
+        return rc;
     return bad ? EXIT_ITEMS_FAILED : EXIT_OK;
+}
+
+static int do_add(struct opts *o, const struct models_flags *f)
+{
+    char ubuf[4096], err[1024] = "";
+    const char *udir = user_dir(f, ubuf, sizeof ubuf);
+
+    if (o->n_args != 2 || !f->manifest) {
+        fprintf(stderr, "aitag models add: usage: aitag models add FILE.onnx --manifest M.json\n");
+        return EXIT_USAGE;
+    }
+    if (aitag_models_add(o->args[1], f->manifest, udir, err, sizeof err) < 0) {
+        fprintf(stderr, "aitag models add: %s\n", err);
+        return EXIT_SETUP;
+    }
+    printf("added %s to %s\n", f->manifest, udir);
+    return EXIT_OK;
+}
+
+static int do_remove(struct opts *o, const struct models_flags *f)
+{
+    char ubuf[4096], err[1024] = "";
+    const char *udir = user_dir(f, ubuf, sizeof ubuf);
+
+    if (o->n_args != 2) {
+        fprintf(stderr, "aitag models remove: usage: aitag models remove NAME\n");
+        return EXIT_USAGE;
+    }
+    if (aitag_models_remove(o->args[1], udir, err, sizeof err) < 0) {
+        fprintf(stderr, "aitag models remove: %s\n", err);
+        return EXIT_SETUP;
+    }
+    printf("removed %s from %s\n", o->args[1], udir);
+    return EXIT_OK;
+}
+
+static int do_install(struct opts *o, const struct models_flags *f)
+{
+    struct aitag_install_params ip = aitag_install_default_params();
+    char ubuf[4096], mbuf[4096], cbuf[4200], err[1024] = "";
+    int unpinned = 0, rc;
+
+    ip.dest_dir = user_dir(f, ubuf, sizeof ubuf);
+    snprintf(cbuf, sizeof cbuf, "%s/catalog/catalog.json", cli_models_dir(o, mbuf, sizeof mbuf));
+    ip.catalog = f->catalog_url ? f->catalog_url : f->catalog ? f->catalog : cbuf;
+    if (f->list) {
+        char **lines = NULL;
+        size_t n = 0;
+        if (aitag_models_catalog_list(&ip, &lines, &n, err, sizeof err) < 0) {
+            fprintf(stderr, "aitag models install: %s\n", err);
+            return EXIT_SETUP;
+        }
+        for (size_t i = 0; i < n; i++) {
+            printf("%s\n", lines[i]);
+            free(lines[i]);
+        }
+        free(lines);
+        return EXIT_OK;
+    }
+    if (o->n_args != 2) {
+        fprintf(stderr, "aitag models install: usage: aitag models install NAME "
+                "[--catalog FILE | --catalog-url URL] (--list shows the names)\n");
+        return EXIT_USAGE;
+    }
+    rc = aitag_models_install(&ip, o->args[1], &unpinned, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "aitag models install: %s\n", err);
+        return rc == AITAG_ERR_NOTFOUND ? EXIT_USAGE : EXIT_SETUP;
+    }
+    if (unpinned)
+        fprintf(stderr, "aitag models install: warning: %d file(s) had no sha256 in the catalog; "
+                "the checksum of this download is now recorded in the manifest "
+                "(docs/models.md, \"Installing models\")\n", unpinned);
+    printf("installed %s into %s\n", o->args[1], ip.dest_dir);
+    return EXIT_OK;
 }
 
 int cmd_models(int argc, char **argv)
 {
     struct opts o;
+    struct models_flags f = {0};
     int rc = EXIT_USAGE;
     const char *sub;
 
+    argc = take_flags(argc, argv, &f);
+    if (argc < 0)
+        return EXIT_USAGE;
     if (opts_parse(&o, "models", argc, argv) < 0)
         goto out;
     sub = o.n_args ? o.args[0] : NULL;
     if (o.help || !sub) {
-        printf("Usage: aitag models list|verify [OPTIONS]\n"
+        printf("Usage: aitag models list|verify|add|remove|install [OPTIONS]\n"
                "  list     analyzers and the models they use, with source and licence\n"
-               "  verify   check every model file's sha256 against its manifest\n\n");
+               "  verify   check every model file's sha256 against its manifest\n"
+               "  add FILE.onnx --manifest M.json   check and copy a custom model into the\n"
+               "           user models dir; it becomes an analyzer (docs/models.md)\n"
+               "  remove NAME                       delete a user model\n"
+               "  install NAME [--catalog FILE | --catalog-url URL]   download a catalog model\n"
+               "  install --list                    the models a catalog offers\n\n"
+               "  --user-models-dir DIR  user models (env AITAG_USER_MODELS_DIR; default\n"
+               "                         $XDG_DATA_HOME/aitag/models)\n");
         opts_print_help("models", stdout);
         rc = o.help ? EXIT_OK : EXIT_USAGE;
         goto out;
     }
     cli_setup_logging(&o);
     if (strcmp(sub, "list") == 0)
-        rc = list_or_verify(&o, 0);
+        rc = list_or_verify(&o, &f, 0);
     else if (strcmp(sub, "verify") == 0)
-        rc = list_or_verify(&o, 1);
+        rc = list_or_verify(&o, &f, 1);
+    else if (strcmp(sub, "add") == 0)
+        rc = do_add(&o, &f);
+    else if (strcmp(sub, "remove") == 0)
+        rc = do_remove(&o, &f);
+    else if (strcmp(sub, "install") == 0)
+        rc = do_install(&o, &f);
     else
-        fprintf(stderr, "aitag models: unknown subcommand '%s' (list or verify)\n", sub);
+        fprintf(stderr, "aitag models: unknown subcommand '%s' (list, verify, add, remove, "
+                "install)\n", sub);
 out:
     opts_free(&o);
     return rc;

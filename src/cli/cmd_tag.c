@@ -164,6 +164,7 @@ int cmd_tag(int argc, char **argv)
     tp.on_progress = on_progress;
     tp.ctx = &ctx;
     tp.cancel = &cancel_flag;
+    cli_load_custom_models(); /* custom analyzers from the user models dir (docs/models.md) */
     int trc = aitag_tagger_new(&tp, &t, err, sizeof err);
     if (trc < 0) {
         fprintf(stderr, "aitag tag: %s\n", err);

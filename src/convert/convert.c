@@ -247,6 +247,14 @@ static void convert_placeholder(struct conv *c, struct tfnode *n, const struct i
     }
     if (!name)
         name = oname(c, n->name, NULL);
+    if (dtype == DT_INT32) {
+        /* aitag feeds every model float32 tensors (infer.h), so an int32 input (MoveNet's
+         * 0..255 pixels) becomes a float32 graph input cast back to int32 inside: integer-valued
+         * floats convert exactly. */
+        ograph_input(c, name, DT_FLOAT, ndim, d);
+        set_out(c, n, 0, emit_cast(c, name, DT_INT32, n->name), dtype, ndim, d);
+        return;
+    }
     set_out(c, n, 0, name, dtype, ndim, d);
     ograph_input(c, name, dtype, ndim, d);
 }

@@ -366,7 +366,8 @@ static void split(struct conv *c, struct tfnode *n, int xi, int64_t axis, const 
             const char *sq[2] = {outs[i],
                                  oinit_i64(c, conv_printf(c, "%s/axes", n->name), &axis, 1)};
             y = out_name(c, n, i);
-            onode(c, "Squeeze", y, 2, sq, 1, &y);
+            /* the node needs its own name: piece 0's value is named like the Split node */
+            onode(c, "Squeeze", conv_printf(c, "%s/squeeze_%d", n->name, i), 2, sq, 1, &y);
             if (ndim > 0) {
                 memmove(dims + ax, dims + ax + 1, (size_t)(ndim - ax - 1) * sizeof *dims);
                 ndim--;
@@ -403,6 +404,9 @@ static void op_split(struct conv *c, struct tfnode *n)
     if (strcmp(n->op, "SplitV") != 0) {
         int64_t ax = axis < 0 && x->ndim >= 0 ? axis + x->ndim : axis;
         int64_t d = x->ndim > ax && ax >= 0 ? x->dims[ax] : -1;
+        /* Unpack's `num` is the axis size itself, so an unknown size is no obstacle. */
+        if (d < 0 && strcmp(n->op, "Unpack") == 0)
+            d = k;
         if (d < 0 || d % k)
             conv_fail_node(c, "the split axis needs a known size divisible by %d", k);
         for (int i = 0; i < k; i++)

@@ -6,7 +6,7 @@
 //   node reference.js MODEL_JSON INPUT_F32 DIMS OUT_F32 [OUTPUT_NAME...]
 //
 // MODEL_JSON: model.json with its shards beside it. INPUT_F32: raw little-endian float32 of
-// shape DIMS ("1,512,512,3"). OUT_F32 receives every output's float32 values one after the
+// shape DIMS ("1,512,512,3"), fed as int32 when the model's input is int32. OUT_F32 receives every output's float32 values one after the
 // other (int outputs are converted to float); stdout gets one JSON line
 // {"outputs":[{"name":..., "shape":[...]}, ...]} in the same order. Output names default to the
 // model signature's outputs ("name" fields), in file order.
@@ -49,8 +49,12 @@ async function main() {
   const model = await tfc.loadGraphModel(handler);
   const dims = dimsArg.split(',').map(Number);
   const raw = fs.readFileSync(inputPath);
-  const x = tf.tensor(new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4), dims,
-    'float32');
+  const f32 = new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
+  // An int32 input (MoveNet's pixels) gets the same integer values as int32, the way the
+  // converted ONNX model casts its float32 input back to int32.
+  const x = model.inputs[0].dtype === 'int32'
+    ? tf.tensor(Int32Array.from(f32, Math.round), dims, 'int32')
+    : tf.tensor(f32, dims, 'float32');
   let outNames = names;
   if (outNames.length === 0) {
     const sig = mj.signature || (mj.userDefinedMetadata || {}).signature;

@@ -28,6 +28,7 @@
 #define TFJS_DIR AITAG_DEPS_DIR "/tfjs"
 #define REFERENCE AITAG_SOURCE_DIR "/tests/parity/reference.js"
 #define PHOTOS "/usr/share/darknet/data"
+#define FACES AITAG_DEPS_DIR "/photos"
 
 struct parity_case {
     const char *manifest;
@@ -40,7 +41,35 @@ static const struct parity_case cases[] = {
     {"centernet", "centernet/centernet.json", PHOTOS "/person.jpg"},
     {"nsfw-mobilenet-v2-mid", "nsfw-mobilenet-v2-mid/model.json", PHOTOS "/horses.jpg"},
     {"nsfw-mobilenet-v2-mid", "nsfw-mobilenet-v2-mid/model.json", PHOTOS "/kite.jpg"},
+    {"faceres", "faceres/faceres.json", FACES "/sample1.jpg"},
+    {"faceres", "faceres/faceres.json", FACES "/sample2.jpg"},
+    {"emotion", "emotion/emotion.json", FACES "/sample1.jpg"},
+    {"emotion", "emotion/emotion.json", FACES "/sample3.jpg"},
+    {"mobilefacenet", "mobilefacenet/mobilefacenet.json", FACES "/sample1.jpg"},
+    {"mobilefacenet", "mobilefacenet/mobilefacenet.json", FACES "/sample4.jpg"},
+    {"movenet", "movenet-lightning/movenet-lightning.json", PHOTOS "/person.jpg"},
+    {"movenet", "movenet-lightning/movenet-lightning.json", FACES "/sample2.jpg"},
 };
+
+/* One batch item from a letterboxed view: the manifest's normalisation through
+ * aitag_model_fill_input for RGB models; for a one-channel model (emotion) the grey value
+ * 0.2989 R + 0.587 G + 0.114 B, normalised by the manifest's first mean and std, the way
+ * src/analyzers/face_attrs.c feeds it. */
+static void fill_item(const struct aitag_model *m, const struct aitag_view *v, int channels,
+                      float *x)
+{
+    if (channels != 1) {
+        aitag_model_fill_input(m, v, x);
+        return;
+    }
+    for (int y = 0; y < v->height; y++) {
+        for (int k = 0; k < v->width; k++) {
+            const uint8_t *p = v->rgb + (size_t)y * (size_t)v->stride + 3 * (size_t)k;
+            float g = 0.2989f * p[0] + 0.587f * p[1] + 0.114f * p[2];
+            x[(size_t)y * (size_t)v->width + (size_t)k] = (g - m->mean[0]) * m->inv_std[0];
+        }
+    }
+}
 
 static char tmpdir[256];
 
@@ -216,7 +245,7 @@ static void check_case(const struct parity_case *pc, int time_it)
         in.count *= (size_t)in.shape[i];
     }
     x = malloc(in.count * sizeof *x);
-    aitag_model_fill_input(m, &fr->views[0], x);
+    fill_item(m, &fr->views[0], ndim == 4 ? (int)in.shape[3] : 3, x);
     in.data = x;
     CHECK(aitag_model_run(m, &in, outs, 8, &n_out, err, sizeof err) == 0);
     snprintf(in_path, sizeof in_path, "%s/in.f32", tmpdir);

@@ -1,0 +1,432 @@
+/*
+ * face_attrs.c - the "face_attrs" analyzer: for every face BlazeFace finds, an aligned crop
+ * goes through two converted TensorFlow.js models: faceres (gender, age, a 1024-d descriptor)
+ * and emotion (7 expressions).
+ *
+ * The detector is the "faces" analyzer itself, run inside this one on the same letterboxed
+ * view (its state is created and destroyed with ours), so face_attrs never depends on another
+ * analyzer having run, and its faces are exactly the ones "faces" reports. Crops are cut from
+ * a second, larger view (the frame scaled to at most CROP_VIEW px on its long side, unpadded)
+ * because the 256x256 detector view leaves a small face only a few dozen pixels wide. Each crop
+ * is rotated so that the eyes are level (BlazeFace keypoints 0 and 1), centred on the face box
+ * and params.crop_scale times its larger side, then resampled bilinearly to each model's input
+ * (224 RGB, 64 grey); pixels outside the frame are black.
+ *
+ * Evidence per face, all with the face box: "face" (confidence = detector score; extra holds
+ * the keypoints, the age estimate, the raw gender output and the L2-normalised 1024-d faceres
+ * "descriptor" for the People work), "age:<bucket>" (confidence = the probability mass of the
+ * bucket), "gender:female"/"gender:male" only when 2 |p - 0.5| >= params.gender_confidence
+ * (0.8), and "emotion:<class>" for the top expression when its probability reaches the emotion
+ * manifest's min_confidence (0.5). The age estimate follows the model's authors' reading of its
+ * 100 one-year bins (argmax refined by the larger neighbour); ages from one photo are rough.
+ * Why faceres's descriptor and not MobileFaceNet's 192-d embedding (also converted, and
+ * parity-tested): on the same photo turned by 14 degrees, faceres gave cosine 0.96-0.98 for the
+ * same face and 0.43-0.62 for other faces; MobileFaceNet 0.997-0.999 against 0.984-0.996, a
+ * margin too thin to cluster people with (docs/models.md).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzers_int.h"
+
+#define CROP_VIEW 1024
+#define MAX_CROP 224
+#define DESC_DIM 1024
+#define N_EMOTIONS 7
+
+struct net {
+    struct aitag_model *m;
+    int size; /* square input side */
+    int channels;
+};
+
+struct face_attrs {
+    void *faces; /* the "faces" analyzer's state */
+    struct aitag_view_spec det_spec, crop_spec;
+    struct net faceres, emotion;
+    float gender_conf, emotion_min, crop_scale;
+    const char *const *emotions;
+    char key[512];
+    float *input;  /* MAX_CROP * MAX_CROP * 3 floats */
+    uint8_t *crop; /* MAX_CROP * MAX_CROP * 3 bytes */
+};
+
+static const char *const fa_models[] = {"blazeface-back", "faceres", "emotion", NULL};
+
+static void fa_destroy(void *state)
+{
+    struct face_attrs *a = state;
+
+    if (!a)
+        return;
+    if (a->faces)
+        aitag_analyzer_faces.destroy(a->faces);
+    free(a->input);
+    free(a->crop);
+    free(a);
+}
+
+static int open_net(struct aitag_infer *inf, const char *name, int channels, struct net *n,
+                    char *err, size_t errlen)
+{
+    const int64_t *shape;
+    int ndim;
+
+    if (aitag_model_open(inf, name, &n->m) < 0) {
+        snprintf(err, errlen, "face_attrs: %s", aitag_infer_errmsg(inf));
+        return AITAG_ERR_NOTFOUND;
+    }
+    shape = aitag_model_input_shape(n->m, &ndim);
+    if (ndim != 4 || shape[1] != shape[2] || shape[1] < 8 || shape[1] > MAX_CROP ||
+        shape[3] != channels || strcmp(aitag_model_input_layout(n->m), "NHWC") != 0) {
+        snprintf(err, errlen, "face_attrs: model %s needs an NHWC input [N,S,S,%d], S <= %d", name,
+                 channels, MAX_CROP);
+        return AITAG_ERR_INVALID;
+    }
+    n->size = (int)shape[1];
+    n->channels = channels;
+    return 0;
+}
+
+static int fa_create(struct aitag_infer *inf, void **state, char *err, size_t errlen)
+{
+    struct face_attrs *a;
+    size_t n_emo = 0;
+    int rc;
+
+    *state = NULL;
+    a = calloc(1, sizeof *a);
+    if (!a) {
+        snprintf(err, errlen, "face_attrs: out of memory");
+        return AITAG_ERR_NOMEM;
+    }
+    rc = aitag_analyzer_faces.create(inf, &a->faces, err, errlen);
+    if (rc < 0)
+        goto out;
+    if (aitag_analyzer_faces.views(a->faces, &a->det_spec, 1) != 1) {
+        snprintf(err, errlen, "face_attrs: the faces analyzer declares no view");
+        rc = AITAG_ERR_INVALID;
+        goto out;
+    }
+    if ((rc = open_net(inf, "faceres", 3, &a->faceres, err, errlen)) < 0 ||
+        (rc = open_net(inf, "emotion", 1, &a->emotion, err, errlen)) < 0)
+        goto out;
+    a->emotions = aitag_model_labels(a->emotion.m, &n_emo);
+    if (n_emo != N_EMOTIONS) {
+        snprintf(err, errlen, "face_attrs: model emotion needs %d labels", N_EMOTIONS);
+        rc = AITAG_ERR_INVALID;
+        goto out;
+    }
+    a->crop_spec.width = a->crop_spec.height = CROP_VIEW;
+    a->crop_spec.fit = AITAG_FIT_MAX_SIDE;
+    a->gender_conf = (float)aitag_model_param(a->faceres.m, "gender_confidence", 0.8);
+    a->crop_scale = (float)aitag_model_param(a->faceres.m, "crop_scale", 1.3);
+    a->emotion_min = (float)aitag_model_param(a->emotion.m, "min_confidence", 0.5);
+    snprintf(a->key, sizeof a->key, "face_attrs/v1 [%s] %s %s gender=%.2f emotion=%.2f crop=%.2f",
+             aitag_analyzer_faces.key(a->faces), aitag_model_key(a->faceres.m),
+             aitag_model_key(a->emotion.m), a->gender_conf, a->emotion_min, a->crop_scale);
+    *state = a;
+    a = NULL;
+    rc = 0;
+out:
+    fa_destroy(a);
+    return rc;
+}
+
+static size_t fa_views(void *state, struct aitag_view_spec *out, size_t max)
+{
+    struct face_attrs *a = state;
+
+    if (max < 2)
+        return 0;
+    out[0] = a->det_spec;
+    out[1] = a->crop_spec;
+    return 2;
+}
+
+static const char *fa_key(void *state)
+{
+    return ((struct face_attrs *)state)->key;
+}
+
+/* Bilinear sample of channel c at view pixel (x, y); black outside. */
+static float sample(const struct aitag_view *v, float x, float y, int c)
+{
+    int x0 = (int)floorf(x - 0.5f), y0 = (int)floorf(y - 0.5f);
+    float fx = x - 0.5f - (float)x0, fy = y - 0.5f - (float)y0, r = 0.0f;
+
+    for (int j = 0; j < 2; j++) {
+        for (int i = 0; i < 2; i++) {
+            int xx = x0 + i, yy = y0 + j;
+            float w = (i ? fx : 1.0f - fx) * (j ? fy : 1.0f - fy);
+            if (xx < 0 || yy < 0 || xx >= v->width || yy >= v->height || w == 0.0f)
+                continue;
+            r += w * v->rgb[(size_t)yy * (size_t)v->stride + 3 * (size_t)xx + (size_t)c];
+        }
+    }
+    return r;
+}
+
+/* Cuts a size x size RGB crop centred on (cx, cy) (view pixels), `side` pixels wide, its x
+ * axis along `angle` (radians, y down), into dst (packed RGB24). */
+static void crop_aligned(const struct aitag_view *v, float cx, float cy, float side, float angle,
+                         int size, uint8_t *dst)
+{
+    float ca = cosf(angle), sa = sinf(angle), step = side / (float)size;
+
+    for (int j = 0; j < size; j++) {
+        for (int i = 0; i < size; i++) {
+            float du = ((float)i + 0.5f) * step - side / 2,
+                  dv = ((float)j + 0.5f) * step - side / 2;
+            float x = cx + du * ca - dv * sa, y = cy + du * sa + dv * ca;
+            for (int c = 0; c < 3; c++) {
+                float p = sample(v, x, y, c) + 0.5f;
+                dst[((size_t)j * (size_t)size + (size_t)i) * 3 + (size_t)c] =
+                    (uint8_t)(p > 255.0f ? 255.0f : p);
+            }
+        }
+    }
+}
+
+/* Runs one crop through net n; outputs in outs (caller releases). */
+static int run_net(struct face_attrs *a, struct net *n, const struct aitag_view *v,
+                   const float *geo, struct aitag_tensor *outs, size_t *n_out, char *err,
+                   size_t errlen)
+{
+    struct aitag_tensor in = {0};
+    size_t px = (size_t)n->size * (size_t)n->size;
+
+    crop_aligned(v, geo[0], geo[1], geo[2], geo[3], n->size, a->crop);
+    if (n->channels == 1) {
+        /* grey = 0.2989 R + 0.587 G + 0.114 B (the model's authors' weights), then the
+         * manifest's affine normalisation, read off by filling a black and a white pixel */
+        uint8_t black[3] = {0, 0, 0}, white[3] = {255, 255, 255};
+        float f0[3], f1[3];
+        aitag_model_fill_input_rgb(n->m, black, 1, 1, 3, f0);
+        aitag_model_fill_input_rgb(n->m, white, 1, 1, 3, f1);
+        for (size_t k = 0; k < px; k++) {
+            const uint8_t *p = a->crop + 3 * k;
+            float grey = 0.2989f * p[0] + 0.587f * p[1] + 0.114f * p[2];
+            a->input[k] = f0[0] + (f1[0] - f0[0]) * grey / 255.0f;
+        }
+    } else {
+        aitag_model_fill_input_rgb(n->m, a->crop, n->size, n->size, n->size * 3, a->input);
+    }
+    in.data = a->input;
+    in.ndim = 4;
+    in.shape[0] = 1;
+    in.shape[1] = n->size;
+    in.shape[2] = n->size;
+    in.shape[3] = n->channels;
+    in.count = px * (size_t)n->channels;
+    return aitag_model_run(n->m, &in, outs, 4, n_out, err, errlen);
+}
+
+/* The output of `outs` with `count` values, or NULL. */
+static const float *find_out(const struct aitag_tensor *outs, size_t n, size_t count)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (outs[i].count == count)
+            return outs[i].data;
+    }
+    return NULL;
+}
+
+/* The model authors' age reading: the argmax bin, moved towards its larger neighbour. */
+static float age_years(const float *p)
+{
+    int best = 0;
+
+    for (int i = 1; i < 100; i++) {
+        if (p[i] > p[best])
+            best = i;
+    }
+    if (best == 0 || best == 99)
+        return (float)best;
+    return p[best - 1] > p[best + 1] ? (float)best - 10.0f * p[best - 1]
+                                     : (float)best + 10.0f * p[best + 1];
+}
+
+static const struct {
+    int lo, hi; /* years, inclusive */
+    const char *label;
+} age_buckets[] = {
+    {0, 12, "age:0-12"},   {13, 19, "age:13-19"}, {20, 29, "age:20-29"}, {30, 39, "age:30-39"},
+    {40, 49, "age:40-49"}, {50, 59, "age:50-59"}, {60, 99, "age:60+"},
+};
+
+static int push(struct aitag_evidence_list *out, const struct aitag_evidence *face,
+                const char *label, float conf, const char *extra)
+{
+    struct aitag_evidence e = *face;
+
+    e.analyzer = (char *)"face_attrs";
+    e.label = (char *)label;
+    e.confidence = conf < 0.0f ? 0.0f : conf > 1.0f ? 1.0f : conf;
+    e.text = NULL;
+    e.extra = (char *)extra;
+    return aitag_evidence_push(out, &e);
+}
+
+/* Parses the faces analyzer's {"keypoints":[x0,y0,...]} into kp[12]; 0 or -1. */
+static int parse_keypoints(const char *extra, float *kp)
+{
+    const char *p = extra ? strchr(extra, '[') : NULL;
+    char *end;
+
+    for (int k = 0; p && k < 12; k++) {
+        kp[k] = strtof(p + 1, &end);
+        if (end == p + 1)
+            return -1;
+        p = end;
+    }
+    return p ? 0 : -1;
+}
+
+/* All attributes of one face found in frame fr. */
+static int one_face(struct face_attrs *a, const struct aitag_frame *fr, const struct aitag_view *v,
+                    const struct aitag_evidence *face, struct aitag_evidence_list *out, char *err,
+                    size_t errlen)
+{
+    struct aitag_tensor o1[4], o2[4];
+    size_t n1 = 0, n2 = 0, len;
+    float kp[12], geo[4], sx = v->scale_x * (float)fr->src_w, sy = v->scale_y * (float)fr->src_h;
+    float ex0, ey0, ex1, ey1, age = 0, g = 0.5f, gconf, best = 0;
+    const float *gender, *ages, *emo, *desc;
+    double norm = 0.0;
+    char *extra = NULL;
+    int rc, top = 0;
+
+    if (parse_keypoints(face->extra, kp) < 0) {
+        snprintf(err, errlen, "face_attrs: the faces analyzer gave no keypoints");
+        return AITAG_ERR_INVALID;
+    }
+    /* to crop-view pixels; eyes ordered left to right in the picture */
+    ex0 = kp[0] * sx + (float)v->pad_x, ey0 = kp[1] * sy + (float)v->pad_y;
+    ex1 = kp[2] * sx + (float)v->pad_x, ey1 = kp[3] * sy + (float)v->pad_y;
+    if (ex1 < ex0) {
+        float t = ex0;
+        ex0 = ex1, ex1 = t, t = ey0, ey0 = ey1, ey1 = t;
+    }
+    geo[0] = (face->box.x + face->box.w / 2) * sx + (float)v->pad_x;
+    geo[1] = (face->box.y + face->box.h / 2) * sy + (float)v->pad_y;
+    geo[2] = a->crop_scale * fmaxf(face->box.w * sx, face->box.h * sy);
+    geo[3] = atan2f(ey1 - ey0, ex1 - ex0);
+    if (geo[2] < 2.0f)
+        return 0; /* a face of a pixel or two: nothing to read */
+    rc = run_net(a, &a->faceres, v, geo, o1, &n1, err, errlen);
+    if (rc == 0)
+        rc = run_net(a, &a->emotion, v, geo, o2, &n2, err, errlen);
+    if (rc < 0)
+        goto out;
+    gender = find_out(o1, n1, 1);
+    ages = find_out(o1, n1, 100);
+    emo = find_out(o2, n2, N_EMOTIONS);
+    desc = find_out(o1, n1, DESC_DIM);
+    if (!gender || !ages || !emo || !desc) {
+        snprintf(err, errlen,
+                 "face_attrs: unexpected output shapes (faceres [1,1], [1,%d] and "
+                 "[1,100], emotion [1,%d])",
+                 DESC_DIM, N_EMOTIONS);
+        rc = AITAG_ERR_MODEL;
+        goto out;
+    }
+    age = age_years(ages);
+    g = gender[0];
+    for (int k = 0; k < DESC_DIM; k++)
+        norm += (double)desc[k] * desc[k];
+    norm = norm > 0.0 ? 1.0 / sqrt(norm) : 0.0;
+    extra = malloc(256 + 10 * DESC_DIM);
+    rc = AITAG_ERR_NOMEM;
+    if (!extra)
+        goto out;
+    {
+        size_t cap = 256 + 10 * DESC_DIM;
+        len = (size_t)snprintf(extra, cap, "{\"keypoints\":[");
+        for (int k = 0; k < 12 && len < cap; k++)
+            len += (size_t)snprintf(extra + len, cap - len, "%s%.4f", k ? "," : "", kp[k]);
+        if (len < cap)
+            len += (size_t)snprintf(extra + len, cap - len,
+                                    "],\"age\":%.1f,\"gender\":%.4f,\"descriptor\":[", age, g);
+        for (int k = 0; k < DESC_DIM && len < cap; k++)
+            len += (size_t)snprintf(extra + len, cap - len, "%s%.4f", k ? "," : "", desc[k] * norm);
+        if (len < cap)
+            snprintf(extra + len, cap - len, "]}");
+    }
+    rc = push(out, face, "face", face->confidence, extra);
+    for (size_t b = 0; rc == 0 && b < sizeof age_buckets / sizeof age_buckets[0]; b++) {
+        float mass = 0.0f;
+        if ((int)(age + 0.5f) < age_buckets[b].lo || (int)(age + 0.5f) > age_buckets[b].hi)
+            continue;
+        for (int y = age_buckets[b].lo; y <= age_buckets[b].hi; y++)
+            mass += ages[y];
+        rc = push(out, face, age_buckets[b].label, mass, NULL);
+    }
+    gconf = 2.0f * fabsf(g - 0.5f);
+    if (rc == 0 && gconf >= a->gender_conf)
+        rc = push(out, face, g <= 0.5f ? "gender:female" : "gender:male", gconf, NULL);
+    for (int k = 0; k < N_EMOTIONS; k++) {
+        if (emo[k] > best)
+            best = emo[k], top = k;
+    }
+    if (rc == 0 && best >= a->emotion_min) {
+        char label[64];
+        snprintf(label, sizeof label, "emotion:%s", a->emotions[top]);
+        rc = push(out, face, label, best, NULL);
+    }
+    if (rc < 0)
+        snprintf(err, errlen, "face_attrs: out of memory");
+out:
+    free(extra);
+    aitag_tensors_release(o1, n1);
+    aitag_tensors_release(o2, n2);
+    return rc;
+}
+
+static int fa_run(void *state, struct aitag_frame *const *frames, size_t n,
+                  struct aitag_evidence_list *out, char *err, size_t errlen)
+{
+    struct face_attrs *a = state;
+    struct aitag_evidence_list faces = {0};
+    int rc = 0;
+
+    if (n && !a->input) {
+        a->input = malloc((size_t)MAX_CROP * MAX_CROP * 3 * sizeof(float));
+        a->crop = malloc((size_t)MAX_CROP * MAX_CROP * 3);
+        if (!a->input || !a->crop) {
+            snprintf(err, errlen, "face_attrs: out of memory");
+            return AITAG_ERR_NOMEM;
+        }
+    }
+    /* frame by frame, so that each face is known to belong to its frame */
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const struct aitag_view *v = aitag_frame_view(frames[i], &a->crop_spec);
+        if (!v || v->scale_x <= 0.0f || v->scale_y <= 0.0f || frames[i]->src_w <= 0 ||
+            frames[i]->src_h <= 0) {
+            snprintf(err, errlen, "face_attrs: frame at t=%.3f lacks its %d px crop view",
+                     frames[i]->t, CROP_VIEW);
+            rc = AITAG_ERR_INVALID;
+            break;
+        }
+        aitag_evidence_list_clear(&faces);
+        rc = aitag_analyzer_faces.run(a->faces, &frames[i], 1, &faces, err, errlen);
+        for (size_t k = 0; k < faces.n && rc == 0; k++)
+            rc = one_face(a, frames[i], v, &faces.items[k], out, err, errlen);
+    }
+    aitag_evidence_list_clear(&faces);
+    return rc;
+}
+
+const struct aitag_analyzer_ops aitag_analyzer_face_attrs = {
+    .name = "face_attrs",
+    .description = "age bucket, gender, emotion and a face descriptor per face "
+                   "(BlazeFace, faceres, emotion)",
+    .create = fa_create,
+    .destroy = fa_destroy,
+    .views = fa_views,
+    .key = fa_key,
+    .run = fa_run,
+    .models = fa_models,
+};
