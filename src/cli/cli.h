@@ -20,7 +20,11 @@ int cmd_tag(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_models(int argc, char **argv);
+/* cmd_models.c: registers the custom analyzers of the user models dir (AITAG_USER_MODELS_DIR,
+ * else $XDG_DATA_HOME/aitag/models); returns how many, or < 0 after printing why. */
+int cli_load_custom_models(void);
 int cmd_plugin(int argc, char **argv); /* cmd_plugin.c: the Stash plugin entry point */
+int cmd_gateway(int argc, char **argv); /* cmd_gateway.c: the AI gateway */
 
 /* The JSON object for one item, as documented in docs/json.md. Caller decrefs. */
 json_t *item_json(const char *path, const char *status, const struct aitag_probe *probe,

@@ -29,6 +29,7 @@ static void usage(FILE *out)
             "  aitag search --tag A [--tag B] [--any]   find media by tags (AND, or OR)\n"
             "  aitag models list|verify     list analyzers and models, verify checksums\n"
             "  aitag plugin < INPUT.json    run as a Stash plugin (see docs/stash.md)\n"
+            "  aitag gateway serve|keys|usage   the AI gateway (see docs/gateway.md)\n"
             "  aitag --version | --help     (every command takes --help)\n\n"
             "Exit codes: 0 ok, 1 some items failed, 2 usage error, 3 catalog or models\n"
             "unusable, 130 interrupted.\n",
@@ -137,6 +138,8 @@ int main(int argc, char **argv)
         return cmd_models(argc - 2, argv + 2);
     if (strcmp(cmd, "plugin") == 0)
         return cmd_plugin(argc - 2, argv + 2);
+    if (strcmp(cmd, "gateway") == 0)
+        return cmd_gateway(argc - 2, argv + 2);
     fprintf(stderr, "aitag: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return EXIT_USAGE;

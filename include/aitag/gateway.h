@@ -1,0 +1,131 @@
+/*
+ * aitag/gateway.h - one HTTP API in front of local analyzers and OpenAI-compatible services,
+ * with API keys, rate limits, failover, a circuit breaker per backend, metrics and usage costs.
+ *
+ * Usage:
+ *     struct aitag_gateway_config *cfg;
+ *     if (aitag_gateway_config_load("gateway.json", &cfg, err, sizeof err) < 0) die(err);
+ *     struct aitag_gateway_params gp = aitag_gateway_default_params();
+ *     gp.cfg = cfg; gp.manifest_dir = "models"; gp.weights_dir = "deps/models";
+ *     gp.item_json = item_json;               // the `aitag tag --json` object builder
+ *     struct aitag_gateway *gw;
+ *     if (aitag_gateway_start(&gp, &gw, err, sizeof err) < 0) die(err);
+ *     printf("port %d\n", aitag_gateway_port(gw));
+ *     ... wait for a signal ...
+ *     aitag_gateway_stop(gw);                 // joins every thread, frees gw
+ *     aitag_gateway_config_free(cfg);
+ *
+ * Threads: libmicrohttpd runs one internal epoll thread that only parses requests and writes
+ * responses; every request that needs SQLite, an upstream or inference is suspended and handed
+ * to a fixed worker pool, which resumes the connection when the answer (or the first chunk of a
+ * stream) is ready. The config is read-only once the gateway runs. Docs: docs/gateway.md.
+ */
+#ifndef AITAG_GATEWAY_H
+#define AITAG_GATEWAY_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "aitag/pipeline.h"
+
+enum aitag_backend_kind {
+    AITAG_BACKEND_LOCAL = 0,   /* in-process analyzers (POST /v1/tag) */
+    AITAG_BACKEND_OPENAI = 1,  /* OpenAI-compatible: OpenAI, Ollama, LM Studio, vLLM */
+    AITAG_BACKEND_GATEWAY = 2, /* another aitag gateway */
+};
+
+struct aitag_gateway_backend {
+    char *name; /* for logs and metrics; default "<route>#<index>" */
+    enum aitag_backend_kind kind;
+    char *url;        /* base URL: ".../v1" for openai, the server root for gateway */
+    char *key_env;    /* environment variable holding the upstream key; may be NULL */
+    char *model;      /* model name sent upstream; NULL keeps the client's */
+    char **analyzers; /* local: analyzer names */
+    size_t n_analyzers;
+    int weight;          /* relative share among backends of the same priority; default 1 */
+    int priority;        /* lower is tried first; default 0 */
+    int timeout_ms;      /* whole upstream call; default 30000 */
+    int max_concurrency; /* in-flight calls; 0 = unlimited */
+};
+
+#define AITAG_GATEWAY_MAX_BACKENDS 64
+
+struct aitag_gateway_route {
+    char *name; /* the virtual model name clients ask for; at most 64 backends */
+    struct aitag_gateway_backend *backends;
+    size_t n_backends;
+};
+
+struct aitag_gateway_price {
+    char *model;                        /* upstream model name */
+    double input_per_1m, output_per_1m; /* cost per million prompt/completion tokens */
+};
+
+struct aitag_gateway_config {
+    char *listen;    /* IPv4 address; default 127.0.0.1 */
+    int port;        /* 0 = any free port (see aitag_gateway_port) */
+    size_t max_body; /* bytes; default 16 MiB; larger bodies get 413 */
+    int workers;     /* worker threads; default 8 */
+    char **roots;    /* library roots that /v1/tag paths must resolve under */
+    size_t n_roots;
+    char *keys_db;           /* SQLite file of API keys and usage; NULL = no auth */
+    char *access_log;        /* JSONL access log; NULL = none */
+    char *catalog;           /* gateway-owned catalog for /v1/tag; default "gateway-catalog.db" */
+    char *tmp_dir;           /* uploads for /v1/tag; default /tmp */
+    int retries;             /* extra passes over the backends; default 1 */
+    int backoff_ms;          /* base of the jittered backoff between passes; default 50 */
+    int breaker_failures;    /* consecutive failures that open a breaker; default 3 */
+    int breaker_cooldown_ms; /* open -> half-open after; default 10000 */
+    struct aitag_gateway_route *routes;
+    size_t n_routes;
+    struct aitag_gateway_price *prices;
+    size_t n_prices;
+};
+
+/* Parses a JSON config text. Unknown keys and bad values are errors with a message in err.
+ * On success *out is owned by the caller (aitag_gateway_config_free). */
+int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **out, char *err,
+                               size_t errlen);
+/* Same, from a file. */
+int aitag_gateway_config_load(const char *path, struct aitag_gateway_config **out, char *err,
+                              size_t errlen);
+void aitag_gateway_config_free(struct aitag_gateway_config *c);
+/* The route called name, or NULL. Borrowed. */
+const struct aitag_gateway_route *aitag_gateway_route_find(const struct aitag_gateway_config *c,
+                                                           const char *name);
+
+typedef json_t *(*aitag_item_json_fn)(const char *path, const char *status,
+                                      const struct aitag_probe *probe,
+                                      const struct aitag_result *res, const char *error);
+
+struct aitag_gateway_params {
+    const struct aitag_gateway_config *cfg; /* borrowed; must outlive the gateway */
+    const char *manifest_dir, *weights_dir; /* for local analyzers */
+    aitag_item_json_fn item_json;           /* builds the /v1/tag answer; required for tags */
+};
+
+struct aitag_gateway_params aitag_gateway_default_params(void);
+
+struct aitag_gateway;
+
+/* Binds, starts the worker pool and the HTTP thread. Returns 0 or < 0 with err set. */
+int aitag_gateway_start(const struct aitag_gateway_params *p, struct aitag_gateway **out, char *err,
+                        size_t errlen);
+/* The bound TCP port (useful with port 0). */
+int aitag_gateway_port(const struct aitag_gateway *gw);
+/* Stops accepting, finishes the workers, frees gw. NULL is a no-op. */
+void aitag_gateway_stop(struct aitag_gateway *gw);
+
+/* API keys (SQLite file db; the table is created on first use). Keys are shown once and only
+ * their sha256 is stored. routes: comma-separated allowed routes, NULL or "" for all.
+ * rpm: requests per minute, 0 for unlimited. key_out gets the secret ("agk_" + 40 hex). */
+int aitag_gateway_key_create(const char *db, const char *name, const char *routes, int rpm,
+                             char key_out[64], long long *id_out, char *err, size_t errlen);
+/* Revokes key id: 0, or AITAG_ERR_NOTFOUND-like < 0 when there is no such active key. */
+int aitag_gateway_key_revoke(const char *db, long long id, char *err, size_t errlen);
+/* Keys (never secrets) as a JSON array of objects; caller decrefs *out. */
+int aitag_gateway_keys_list(const char *db, json_t **out, char *err, size_t errlen);
+/* Usage rows by day, key, route and model as a JSON array; caller decrefs *out. */
+int aitag_gateway_usage_list(const char *db, json_t **out, char *err, size_t errlen);
+
+#endif

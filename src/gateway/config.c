@@ -1,0 +1,325 @@
+/*
+ * config.c - the gateway config file (JSON) into struct aitag_gateway_config.
+ *
+ * Parsing is kept apart from the runtime (as h2o does) so that every rule about the file is
+ * checked once, at start, with a message naming the key; the server then trusts the struct.
+ * Unknown keys are errors: a typo in "max_concurency" must not silently mean "unlimited".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aitag/common.h"
+#include "gateway_int.h"
+
+static char *dup_or_null(json_t *v)
+{
+    return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+}
+
+static int bad(char *err, size_t len, const char *what, const char *key)
+{
+    snprintf(err, len, "gateway config: %s '%s'", what, key);
+    return AITAG_ERR_INVALID;
+}
+
+/* Checks that every key of obj is in the NULL-terminated list allowed. */
+static int only_keys(json_t *obj, const char *const *allowed, const char *where, char *err,
+                     size_t len)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach(obj, k, v)
+    {
+        int found = 0;
+        for (size_t i = 0; allowed[i]; i++)
+            found |= strcmp(allowed[i], k) == 0;
+        if (!found) {
+            snprintf(err, len, "gateway config: unknown key '%s' in %s", k, where);
+            return AITAG_ERR_INVALID;
+        }
+    }
+    return 0;
+}
+
+static int get_int(json_t *obj, const char *key, int def, int min, int *out, char *err, size_t len)
+{
+    json_t *v = json_object_get(obj, key);
+
+    *out = def;
+    if (!v)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > 1 << 30)
+        return bad(err, len, "bad integer for", key);
+    *out = (int)json_integer_value(v);
+    return 0;
+}
+
+static int get_str_array(json_t *arr, const char *key, char ***out, size_t *n, char *err,
+                         size_t len)
+{
+    size_t i;
+    json_t *v;
+
+    *out = NULL;
+    *n = 0;
+    if (!arr)
+        return 0;
+    if (!json_is_array(arr))
+        return bad(err, len, "expected an array of strings for", key);
+    *out = calloc(json_array_size(arr) + 1, sizeof **out);
+    if (!*out)
+        return AITAG_ERR_NOMEM;
+    json_array_foreach(arr, i, v)
+    {
+        if (!json_is_string(v))
+            return bad(err, len, "expected an array of strings for", key);
+        (*out)[(*n)++] = strdup(json_string_value(v));
+    }
+    return 0;
+}
+
+static int parse_backend(json_t *o, const char *route, size_t idx, struct aitag_gateway_backend *b,
+                         char *err, size_t len)
+{
+    static const char *const keys[] = {
+        "name",   "kind",     "url",        "key_env",         "model", "analyzers",
+        "weight", "priority", "timeout_ms", "max_concurrency", NULL};
+    const char *kind;
+    char name[256];
+    int rc;
+
+    if (!json_is_object(o))
+        return bad(err, len, "backend must be an object in route", route);
+    if ((rc = only_keys(o, keys, "backend", err, len)) < 0)
+        return rc;
+    kind = json_string_value(json_object_get(o, "kind"));
+    if (!kind)
+        return bad(err, len, "backend without \"kind\" in route", route);
+    if (strcmp(kind, "local") == 0)
+        b->kind = AITAG_BACKEND_LOCAL;
+    else if (strcmp(kind, "openai") == 0)
+        b->kind = AITAG_BACKEND_OPENAI;
+    else if (strcmp(kind, "gateway") == 0)
+        b->kind = AITAG_BACKEND_GATEWAY;
+    else
+        return bad(err, len, "unknown backend kind", kind);
+    snprintf(name, sizeof name, "%s#%zu", route, idx);
+    b->name = json_is_string(json_object_get(o, "name")) ? dup_or_null(json_object_get(o, "name"))
+                                                         : strdup(name);
+    b->url = dup_or_null(json_object_get(o, "url"));
+    b->key_env = dup_or_null(json_object_get(o, "key_env"));
+    b->model = dup_or_null(json_object_get(o, "model"));
+    if (b->kind != AITAG_BACKEND_LOCAL && !b->url)
+        return bad(err, len, "remote backend needs \"url\" in route", route);
+    if (b->url && strncmp(b->url, "http://", 7) != 0 && strncmp(b->url, "https://", 8) != 0)
+        return bad(err, len, "backend url must be http(s)", b->url);
+    if ((rc = get_str_array(json_object_get(o, "analyzers"), "analyzers", &b->analyzers,
+                            &b->n_analyzers, err, len)) < 0)
+        return rc;
+    if (b->kind == AITAG_BACKEND_LOCAL && b->n_analyzers == 0)
+        return bad(err, len, "local backend needs \"analyzers\" in route", route);
+    if ((rc = get_int(o, "weight", 1, 0, &b->weight, err, len)) < 0 ||
+        (rc = get_int(o, "priority", 0, 0, &b->priority, err, len)) < 0 ||
+        (rc = get_int(o, "timeout_ms", 30000, 1, &b->timeout_ms, err, len)) < 0 ||
+        (rc = get_int(o, "max_concurrency", 0, 0, &b->max_concurrency, err, len)) < 0)
+        return rc;
+    return 0;
+}
+
+int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **out, char *err,
+                               size_t errlen)
+{
+    static const char *const keys[] = {
+        "listen",     "port",       "max_body_bytes", "workers", "library_roots",
+        "keys_db",    "access_log", "catalog",        "tmp_dir", "retries",
+        "backoff_ms", "breaker",    "routes",         "prices",  NULL};
+    struct aitag_gateway_config *c = calloc(1, sizeof *c);
+    json_error_t je;
+    json_t *root = json_loads(text, 0, &je), *v, *br;
+    const char *k;
+    int rc = AITAG_ERR_INVALID, body = 0;
+    size_t i;
+
+    *out = NULL;
+    if (!c) {
+        rc = AITAG_ERR_NOMEM;
+        goto out;
+    }
+    if (!json_is_object(root)) {
+        snprintf(err, errlen, "gateway config: line %d: %s", je.line,
+                 root ? "not a JSON object" : je.text);
+        goto out;
+    }
+    if ((rc = only_keys(root, keys, "the top level", err, errlen)) < 0)
+        goto out;
+    c->listen = json_is_string(json_object_get(root, "listen"))
+                    ? dup_or_null(json_object_get(root, "listen"))
+                    : strdup("127.0.0.1");
+    c->keys_db = dup_or_null(json_object_get(root, "keys_db"));
+    c->access_log = dup_or_null(json_object_get(root, "access_log"));
+    c->catalog = json_is_string(json_object_get(root, "catalog"))
+                     ? dup_or_null(json_object_get(root, "catalog"))
+                     : strdup("gateway-catalog.db");
+    c->tmp_dir = json_is_string(json_object_get(root, "tmp_dir"))
+                     ? dup_or_null(json_object_get(root, "tmp_dir"))
+                     : strdup("/tmp");
+    br = json_object_get(root, "breaker");
+    if (br && !json_is_object(br)) {
+        rc = bad(err, errlen, "expected an object for", "breaker");
+        goto out;
+    }
+    if ((rc = get_int(root, "port", 8080, 0, &c->port, err, errlen)) < 0 ||
+        (rc = get_int(root, "max_body_bytes", 16 << 20, 1, &body, err, errlen)) < 0 ||
+        (rc = get_int(root, "workers", 8, 1, &c->workers, err, errlen)) < 0 ||
+        (rc = get_int(root, "retries", 1, 0, &c->retries, err, errlen)) < 0 ||
+        (rc = get_int(root, "backoff_ms", 50, 0, &c->backoff_ms, err, errlen)) < 0 ||
+        (rc = get_int(br, "failures", 3, 1, &c->breaker_failures, err, errlen)) < 0 ||
+        (rc = get_int(br, "cooldown_ms", 10000, 1, &c->breaker_cooldown_ms, err, errlen)) < 0)
+        goto out;
+    if (c->port > 65535) {
+        rc = bad(err, errlen, "bad integer for", "port");
+        goto out;
+    }
+    c->max_body = (size_t)body;
+    if ((rc = get_str_array(json_object_get(root, "library_roots"), "library_roots", &c->roots,
+                            &c->n_roots, err, errlen)) < 0)
+        goto out;
+    v = json_object_get(root, "routes");
+    if (!json_is_object(v) || json_object_size(v) == 0) {
+        rc = bad(err, errlen, "needs a non-empty object", "routes");
+        goto out;
+    }
+    c->routes = calloc(json_object_size(v), sizeof *c->routes);
+    if (!c->routes) {
+        rc = AITAG_ERR_NOMEM;
+        goto out;
+    }
+    json_t *rv;
+    json_object_foreach(v, k, rv)
+    {
+        struct aitag_gateway_route *r = &c->routes[c->n_routes++];
+        json_t *bs = json_is_object(rv) ? json_object_get(rv, "backends") : NULL, *bv;
+        r->name = strdup(k);
+        if (!json_is_array(bs) || json_array_size(bs) == 0 ||
+            json_array_size(bs) > AITAG_GATEWAY_MAX_BACKENDS) {
+            rc = bad(err, errlen, "needs 1 to 64 \"backends\": route", k);
+            goto out;
+        }
+        r->backends = calloc(json_array_size(bs), sizeof *r->backends);
+        if (!r->backends) {
+            rc = AITAG_ERR_NOMEM;
+            goto out;
+        }
+        json_array_foreach(bs, i, bv)
+        {
+            r->n_backends++;
+            if ((rc = parse_backend(bv, k, i, &r->backends[i], err, errlen)) < 0)
+                goto out;
+        }
+    }
+    v = json_object_get(root, "prices");
+    if (v && !json_is_object(v)) {
+        rc = bad(err, errlen, "expected an object for", "prices");
+        goto out;
+    }
+    if (v) {
+        c->prices = calloc(json_object_size(v) + 1, sizeof *c->prices);
+        if (!c->prices) {
+            rc = AITAG_ERR_NOMEM;
+            goto out;
+        }
+        json_object_foreach(v, k, rv)
+        {
+            struct aitag_gateway_price *p = &c->prices[c->n_prices++];
+            p->model = strdup(k);
+            if (!json_is_object(rv)) {
+                rc = bad(err, errlen, "price must be an object:", k);
+                goto out;
+            }
+            p->input_per_1m = json_number_value(json_object_get(rv, "input_per_1m"));
+            p->output_per_1m = json_number_value(json_object_get(rv, "output_per_1m"));
+        }
+    }
+    *out = c;
+    c = NULL;
+    rc = 0;
+out:
+    json_decref(root);
+    aitag_gateway_config_free(c);
+    return rc;
+}
+
+int aitag_gateway_config_load(const char *path, struct aitag_gateway_config **out, char *err,
+                              size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+    int rc;
+
+    *out = NULL;
+    if (!f) {
+        snprintf(err, errlen, "gateway config: cannot open %s", path);
+        return AITAG_ERR_IO;
+    }
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
+        !(buf = malloc((size_t)n + 1)) || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        fclose(f);
+        free(buf);
+        snprintf(err, errlen, "gateway config: cannot read %s", path);
+        return AITAG_ERR_IO;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    rc = aitag_gateway_config_parse(buf, out, err, errlen);
+    free(buf);
+    return rc;
+}
+
+static void free_strs(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void aitag_gateway_config_free(struct aitag_gateway_config *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n_routes; i++) {
+        struct aitag_gateway_route *r = &c->routes[i];
+        for (size_t j = 0; j < r->n_backends; j++) {
+            struct aitag_gateway_backend *b = &r->backends[j];
+            free(b->name);
+            free(b->url);
+            free(b->key_env);
+            free(b->model);
+            free_strs(b->analyzers, b->n_analyzers);
+        }
+        free(r->backends);
+        free(r->name);
+    }
+    free(c->routes);
+    for (size_t i = 0; i < c->n_prices; i++)
+        free(c->prices[i].model);
+    free(c->prices);
+    free_strs(c->roots, c->n_roots);
+    free(c->listen);
+    free(c->keys_db);
+    free(c->access_log);
+    free(c->catalog);
+    free(c->tmp_dir);
+    free(c);
+}
+
+const struct aitag_gateway_route *aitag_gateway_route_find(const struct aitag_gateway_config *c,
+                                                           const char *name)
+{
+    for (size_t i = 0; name && i < c->n_routes; i++)
+        if (strcmp(c->routes[i].name, name) == 0)
+            return &c->routes[i];
+    return NULL;
+}

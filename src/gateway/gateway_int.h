@@ -1,0 +1,152 @@
+/* gateway_int.h - internals shared by the gateway's files (server, proxy, keys, tag, metrics). */
+#ifndef AITAG_GATEWAY_INT_H
+#define AITAG_GATEWAY_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+
+#include "aitag/gateway.h"
+
+struct MHD_Connection;
+struct MHD_Daemon;
+
+/* Circuit breaker of one backend: closed -> open after N consecutive failures -> half-open
+ * (one probe) after the cool-down -> closed on success, open again on failure. */
+enum { BREAKER_CLOSED = 0, BREAKER_OPEN = 1, BREAKER_HALF_OPEN = 2 };
+
+struct gw_breaker {
+    int state, failures, probing;
+    double opened_at; /* seconds (aitag_now) */
+};
+
+/* Decision helpers, pure so the unit test can drive them with a fake clock. */
+int gw_breaker_allow(struct gw_breaker *b, double now, double cooldown);
+void gw_breaker_result(struct gw_breaker *b, int ok, int threshold, double now);
+
+struct gw_backend {
+    const struct aitag_gateway_backend *cfg;
+    struct gw_breaker br;        /* guarded by gw->mu */
+    int inflight;                /* guarded by gw->mu */
+    struct aitag_tagger *tagger; /* local: created on first use, guarded by tag_mu */
+    pthread_mutex_t tag_mu;
+    /* the tagger's on_item context: the answer of the run in flight, guarded by tag_mu */
+    aitag_item_json_fn tag_fn;
+    json_t *tag_obj;
+    int tag_failed;
+};
+
+/* Token bucket: capacity rpm, refilled at rpm/60 per second. Returns 0 when a token was
+ * taken, or the seconds to wait (>= 1) before one is there. */
+struct gw_bucket {
+    long long key_id;
+    double tokens, last;
+};
+int gw_bucket_take(struct gw_bucket *b, int rpm, double now);
+
+struct gw_metrics;
+struct gw_metrics *gw_metrics_new(void);
+void gw_metrics_free(struct gw_metrics *m);
+void gw_metrics_request(struct gw_metrics *m, const char *route, int status, double seconds);
+void gw_metrics_upstream_error(struct gw_metrics *m, const char *backend, const char *reason);
+/* Prometheus text; caller frees. */
+char *gw_metrics_render(struct gw_metrics *m);
+
+/* One request, from the first header to the last byte sent. Shared by the HTTP thread and one
+ * worker; refs counts them and the last one frees it. */
+struct gw_req {
+    struct aitag_gateway *gw;
+    struct MHD_Connection *conn;
+    char method[16], url[256], id[40];
+    char *auth, *ctype;
+    char *body;
+    size_t body_len, body_cap;
+    int too_large;
+    double start;
+    int state; /* REQ_* */
+    int refs;  /* guarded by mu */
+    /* answer (written by the worker before it resumes the connection) */
+    int status, retry_after;
+    char *resp, *resp_ctype;
+    size_t resp_len;
+    /* stream: the worker appends, the HTTP thread's reader drains; guarded by mu */
+    pthread_mutex_t mu;
+    char *sbuf;
+    size_t slen, scap, spos;
+    int sdone, suspended, client_gone;
+    /* access log fields */
+    long long key_id;
+    char route[128], backend[128], model[128];
+    long prompt_tokens, completion_tokens;
+    double cost;
+    struct gw_req *next; /* job queue link */
+};
+
+enum { REQ_RECEIVING = 0, REQ_QUEUED, REQ_DONE, REQ_STREAM };
+
+struct gw_worker_ctx {
+    sqlite3 *db; /* this worker's keys/usage connection, NULL without keys_db */
+};
+
+struct aitag_gateway {
+    struct aitag_gateway_params p;
+    const struct aitag_gateway_config *cfg;
+    struct MHD_Daemon *mhd;
+    int port;
+    /* worker pool and its queue */
+    pthread_t *threads;
+    int n_threads;
+    pthread_mutex_t qmu;
+    pthread_cond_t qcv;
+    struct gw_req *qhead, *qtail;
+    size_t qlen; /* bounded: workers * 64, then 503 */
+    int stopping;
+    /* backends per route, parallel to cfg->routes */
+    struct gw_backend **backends;
+    pthread_mutex_t mu; /* breakers, in-flight counts, buckets, rng */
+    struct gw_bucket *buckets;
+    size_t n_buckets;
+    unsigned rng;
+    struct gw_metrics *metrics;
+    FILE *access_log;
+    pthread_mutex_t log_mu;
+    unsigned long long next_id;
+};
+
+/* server.c: answers. */
+void gw_reply(struct gw_req *r, int status, const char *ctype, const char *body, size_t len);
+void gw_reply_json(struct gw_req *r, int status, json_t *obj); /* steals obj */
+void gw_error(struct gw_req *r, int status, const char *type, const char *code, const char *fmt,
+              ...) __attribute__((format(printf, 5, 6)));
+/* server.c: stream plumbing for the proxy. gw_stream_begin commits the status and resumes the
+ * connection; gw_stream_write returns -1 when the client has gone. */
+void gw_stream_begin(struct gw_req *r, int status, const char *ctype);
+int gw_stream_write(struct gw_req *r, const char *data, size_t len);
+void gw_stream_end(struct gw_req *r);
+
+/* proxy.c: sends body (a JSON object, modified per backend) to the route's backends with
+ * failover; answers r. path is below the OpenAI base, e.g. "/chat/completions". */
+void gw_proxy(struct aitag_gateway *gw, struct gw_req *r, size_t route_idx, const char *path,
+              json_t *body, int stream, struct gw_worker_ctx *w);
+/* proxy.c: the order in which to try backends: by priority, weighted random within one.
+ * Writes indexes into order (room for AITAG_GATEWAY_MAX_BACKENDS); returns how many may be
+ * tried now (breaker closed, or open past its cool-down). */
+size_t gw_pick_order(struct aitag_gateway *gw, size_t route_idx, size_t *order, double now);
+
+/* keys.c */
+int gw_keys_open(const char *path, sqlite3 **out, char *err, size_t errlen);
+/* Checks the Authorization header for route (NULL: any route). On failure answers r
+ * (401/403/429) and returns -1. */
+int gw_auth(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w, const char *route);
+void gw_usage_record(struct gw_worker_ctx *w, struct gw_req *r);
+/* True when key_routes (comma list, NULL/"" = all) allows route. */
+int gw_route_allowed(const char *key_routes, const char *route);
+
+/* tag.c: POST /v1/tag. Path containment is a pure helper for the unit test: resolves path
+ * and writes the real path into real when it lies under one of roots; returns 0, or
+ * AITAG_ERR_NOTFOUND (missing) / AITAG_ERR_INVALID (outside every root). */
+void gw_handle_tag(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w);
+int gw_resolve_under_roots(const char *path, char *const *roots, size_t n_roots, char *real,
+                           size_t len);
+
+#endif

@@ -1,0 +1,359 @@
+/*
+ * proxy.c - routing to upstreams: backend order, failover, retries, circuit breakers, streams.
+ *
+ * A route's backends are tried by priority, weighted at random within a priority, skipping
+ * those whose breaker is open or that are at their concurrency limit. A connect error, a
+ * timeout, a 5xx, a 429 or a 2xx that is not JSON moves on to the next backend; after a full
+ * pass the whole order is retried (config "retries") after a jittered exponential backoff.
+ * Client errors (other 4xx) are passed through: another backend would say the same.
+ * A stream is committed to the client at its first 2xx byte; from then on there is no failover
+ * (bytes already sent cannot be taken back), and chunks are forwarded as they arrive.
+ */
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aitag/common.h"
+#include "gateway_int.h"
+
+int gw_breaker_allow(struct gw_breaker *b, double now, double cooldown)
+{
+    if (b->state == BREAKER_CLOSED)
+        return 1;
+    if (b->state == BREAKER_OPEN && now - b->opened_at >= cooldown) {
+        b->state = BREAKER_HALF_OPEN;
+        b->probing = 1; /* this caller is the one probe */
+        return 1;
+    }
+    return 0;
+}
+
+void gw_breaker_result(struct gw_breaker *b, int ok, int threshold, double now)
+{
+    if (ok) {
+        b->state = BREAKER_CLOSED;
+        b->failures = 0;
+        b->probing = 0;
+        return;
+    }
+    b->failures++;
+    if (b->state == BREAKER_HALF_OPEN || b->failures >= threshold) {
+        b->state = BREAKER_OPEN;
+        b->opened_at = now;
+        b->probing = 0;
+    }
+}
+
+static int breaker_peek(const struct gw_breaker *b, double now, double cooldown)
+{
+    return b->state == BREAKER_CLOSED ||
+           (b->state == BREAKER_OPEN && now - b->opened_at >= cooldown);
+}
+
+size_t gw_pick_order(struct aitag_gateway *gw, size_t route_idx, size_t *order, double now)
+{
+    const struct aitag_gateway_route *rt = &gw->cfg->routes[route_idx];
+    struct gw_backend *bs = gw->backends[route_idx];
+    double cool = gw->cfg->breaker_cooldown_ms / 1000.0;
+    size_t n = 0, done = 0;
+
+    pthread_mutex_lock(&gw->mu);
+    for (size_t i = 0; i < rt->n_backends && i < AITAG_GATEWAY_MAX_BACKENDS; i++)
+        if (breaker_peek(&bs[i].br, now, cool))
+            order[n++] = i;
+    /* Sort by priority (stable insertion sort; routes are short). */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && bs[order[j]].cfg->priority < bs[order[j - 1]].cfg->priority;
+             j--) {
+            size_t t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    /* Within each priority, weighted sampling without replacement. */
+    while (done < n) {
+        size_t end = done;
+        while (end < n && bs[order[end]].cfg->priority == bs[order[done]].cfg->priority)
+            end++;
+        for (size_t k = done; k + 1 < end; k++) {
+            long total = 0, pick;
+            for (size_t j = k; j < end; j++)
+                total += bs[order[j]].cfg->weight;
+            if (total <= 0)
+                break;
+            pick = (long)(rand_r(&gw->rng) % (unsigned long)total);
+            for (size_t j = k; j < end; j++) {
+                pick -= bs[order[j]].cfg->weight;
+                if (pick < 0) {
+                    size_t t = order[k];
+                    order[k] = order[j];
+                    order[j] = t;
+                    break;
+                }
+            }
+        }
+        done = end;
+    }
+    pthread_mutex_unlock(&gw->mu);
+    return n;
+}
+
+struct call {
+    struct gw_req *r;
+    CURL *h;
+    int stream, committed, client_gone;
+    char *buf, *line;
+    size_t len, cap, line_len, line_cap;
+    json_t *usage; /* the last "usage" object seen in a stream */
+};
+
+static int grow(char **p, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = need * 2;
+    char *q = realloc(*p, c);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* Streams carry usage in a final "data: {...}" event; keep the last one seen. */
+static void scan_usage(struct call *c, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != '\n') {
+            if (c->line_len < 65536 && grow(&c->line, &c->line_cap, c->line_len + 2) == 0)
+                c->line[c->line_len++] = p[i];
+            continue;
+        }
+        if (c->line_len > 6 && strncmp(c->line, "data: ", 6) == 0) {
+            c->line[c->line_len] = '\0';
+            if (strstr(c->line, "\"usage\"")) {
+                json_t *o = json_loads(c->line + 6, 0, NULL), *u = json_object_get(o, "usage");
+                if (json_is_object(u)) {
+                    json_decref(c->usage);
+                    c->usage = json_incref(u);
+                }
+                json_decref(o);
+            }
+        }
+        c->line_len = 0;
+    }
+}
+
+static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
+{
+    struct call *c = ud;
+    size_t n = sz * nm;
+    long code = 0;
+
+    if (c->stream && !c->committed) {
+        curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
+        if (code >= 200 && code < 300) {
+            char *ct = NULL;
+            curl_easy_getinfo(c->h, CURLINFO_CONTENT_TYPE, &ct);
+            gw_stream_begin(c->r, (int)code, ct ? ct : "text/event-stream");
+            c->committed = 1;
+        }
+    }
+    if (c->committed) {
+        scan_usage(c, p, n);
+        if (gw_stream_write(c->r, p, n) < 0) {
+            c->client_gone = 1; /* abort the upstream call; not the backend's fault */
+            return 0;
+        }
+        return n;
+    }
+    if (c->len + n > (64u << 20) || grow(&c->buf, &c->cap, c->len + n + 1) < 0)
+        return 0;
+    memcpy(c->buf + c->len, p, n);
+    c->len += n;
+    c->buf[c->len] = '\0';
+    return n;
+}
+
+static double price_of(const struct aitag_gateway_config *cfg, const char *model, long in, long out)
+{
+    for (size_t i = 0; model && i < cfg->n_prices; i++)
+        if (strcmp(cfg->prices[i].model, model) == 0)
+            return (double)in * cfg->prices[i].input_per_1m / 1e6 +
+                   (double)out * cfg->prices[i].output_per_1m / 1e6;
+    return 0;
+}
+
+static void note_usage(struct aitag_gateway *gw, struct gw_req *r, json_t *usage, const char *model)
+{
+    if (!json_is_object(usage))
+        return;
+    r->prompt_tokens = (long)json_integer_value(json_object_get(usage, "prompt_tokens"));
+    r->completion_tokens = (long)json_integer_value(json_object_get(usage, "completion_tokens"));
+    if (model)
+        snprintf(r->model, sizeof r->model, "%s", model);
+    r->cost = price_of(gw->cfg, r->model, r->prompt_tokens, r->completion_tokens);
+}
+
+/* One attempt. Returns 1 when r has its answer (success or a pass-through client error),
+ * 0 to fail over; *reason names the failure. */
+static int try_backend(struct aitag_gateway *gw, struct gw_req *r,
+                       const struct aitag_gateway_backend *b, const char *path, json_t *body,
+                       int stream, const char **reason)
+{
+    struct call c = {.r = r, .stream = stream};
+    struct curl_slist *hdr = NULL;
+    char url[2048], auth[1024], rid[80], *payload = NULL;
+    const char *key = b->key_env ? getenv(b->key_env) : NULL;
+    CURLcode cc;
+    long code = 0;
+    int done = 0;
+
+    *reason = "error";
+    if (b->kind == AITAG_BACKEND_LOCAL) {
+        *reason = "unsupported";
+        return 0;
+    }
+    snprintf(url, sizeof url, "%s%s%s", b->url, b->kind == AITAG_BACKEND_GATEWAY ? "/v1" : "",
+             path);
+    if (body) {
+        if (b->model)
+            json_object_set_new(body, "model", json_string(b->model));
+        payload = json_dumps(body, JSON_COMPACT);
+        hdr = curl_slist_append(hdr, "Content-Type: application/json");
+    } else {
+        char ct[300];
+        snprintf(ct, sizeof ct, "Content-Type: %s",
+                 r->ctype ? r->ctype : "application/octet-stream");
+        hdr = curl_slist_append(hdr, ct);
+    }
+    if (key && *key) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", key);
+        hdr = curl_slist_append(hdr, auth);
+    }
+    snprintf(rid, sizeof rid, "X-Request-Id: %s", r->id);
+    hdr = curl_slist_append(hdr, rid);
+    hdr = curl_slist_append(hdr, "Expect:");
+    c.h = curl_easy_init();
+    if (!c.h || (body && !payload))
+        goto out;
+    curl_easy_setopt(c.h, CURLOPT_URL, url);
+    curl_easy_setopt(c.h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(c.h, CURLOPT_POSTFIELDS, payload ? payload : (r->body ? r->body : ""));
+    curl_easy_setopt(c.h, CURLOPT_POSTFIELDSIZE, (long)(payload ? strlen(payload) : r->body_len));
+    curl_easy_setopt(c.h, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(c.h, CURLOPT_WRITEDATA, &c);
+    curl_easy_setopt(c.h, CURLOPT_TIMEOUT_MS, (long)b->timeout_ms);
+    curl_easy_setopt(c.h, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)(b->timeout_ms < 5000 ? b->timeout_ms : 5000));
+    curl_easy_setopt(c.h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c.h, CURLOPT_PROTOCOLS_STR, "http,https");
+    cc = curl_easy_perform(c.h);
+    curl_easy_getinfo(c.h, CURLINFO_RESPONSE_CODE, &code);
+    if (c.committed) {
+        /* Already streaming: whatever happened, this is the answer. */
+        if (cc != CURLE_OK && !c.client_gone)
+            *reason = "stream_broken";
+        note_usage(gw, r, c.usage, b->model ? b->model : r->route);
+        done = cc == CURLE_OK || c.client_gone ? 1 : -1;
+        goto out;
+    }
+    if (cc != CURLE_OK) {
+        *reason = cc == CURLE_OPERATION_TIMEDOUT ? "timeout"
+                  : cc == CURLE_COULDNT_CONNECT  ? "connect"
+                                                 : "network";
+        goto out;
+    }
+    if (code >= 500 || code == 429) {
+        *reason = code == 429 ? "429" : "5xx";
+        goto out;
+    }
+    if (code >= 200 && code < 300) {
+        json_t *o = json_loadb(c.buf ? c.buf : "", c.len, 0, NULL);
+        if (!json_is_object(o) && strcmp(path, "/chat/completions") == 0) {
+            json_decref(o);
+            *reason = "malformed";
+            goto out;
+        }
+        note_usage(gw, r, json_object_get(o, "usage"),
+                   json_string_value(json_object_get(o, "model")));
+        json_decref(o);
+    }
+    gw_reply(r, (int)code, "application/json", c.buf ? c.buf : "", c.len);
+    done = 1;
+out:
+    curl_easy_cleanup(c.h);
+    curl_slist_free_all(hdr);
+    free(payload);
+    free(c.buf);
+    free(c.line);
+    json_decref(c.usage);
+    return done;
+}
+
+static void sleep_ms(double ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)((ms - (time_t)(ms / 1000) * 1000) * 1e6)};
+    nanosleep(&ts, NULL);
+}
+
+void gw_proxy(struct aitag_gateway *gw, struct gw_req *r, size_t route_idx, const char *path,
+              json_t *body, int stream, struct gw_worker_ctx *w)
+{
+    const struct aitag_gateway_route *rt = &gw->cfg->routes[route_idx];
+    struct gw_backend *bs = gw->backends[route_idx];
+    size_t order[AITAG_GATEWAY_MAX_BACKENDS];
+    const char *last = "no_backend";
+    double cool = gw->cfg->breaker_cooldown_ms / 1000.0;
+
+    (void)w;
+    snprintf(r->route, sizeof r->route, "%s", rt->name);
+    for (int pass = 0; pass <= gw->cfg->retries; pass++) {
+        size_t n;
+        if (pass > 0) {
+            double base = gw->cfg->backoff_ms * (double)(1 << (pass - 1 < 6 ? pass - 1 : 6));
+            unsigned jitter;
+            pthread_mutex_lock(&gw->mu);
+            jitter = (unsigned)rand_r(&gw->rng) % 1000;
+            pthread_mutex_unlock(&gw->mu);
+            sleep_ms(base * (0.5 + jitter / 1000.0));
+        }
+        n = gw_pick_order(gw, route_idx, order, aitag_now());
+        for (size_t k = 0; k < n; k++) {
+            struct gw_backend *be = &bs[order[k]];
+            const char *reason;
+            int ok, allowed;
+
+            pthread_mutex_lock(&gw->mu);
+            allowed = (!be->cfg->max_concurrency || be->inflight < be->cfg->max_concurrency) &&
+                      gw_breaker_allow(&be->br, aitag_now(), cool);
+            if (allowed)
+                be->inflight++;
+            pthread_mutex_unlock(&gw->mu);
+            if (!allowed)
+                continue;
+            snprintf(r->backend, sizeof r->backend, "%s", be->cfg->name);
+            ok = try_backend(gw, r, be->cfg, path, body, stream, &reason);
+            pthread_mutex_lock(&gw->mu);
+            be->inflight--;
+            gw_breaker_result(&be->br, ok == 1, gw->cfg->breaker_failures, aitag_now());
+            pthread_mutex_unlock(&gw->mu);
+            if (ok != 1) {
+                gw_metrics_upstream_error(gw->metrics, be->cfg->name, reason);
+                aitag_log(AITAG_LOG_WARN, "gateway",
+                          "event=upstream_error request=%s backend=%s reason=%s", r->id,
+                          be->cfg->name, reason);
+                last = reason;
+            }
+            if (ok != 0)
+                return;
+        }
+    }
+    r->backend[0] = '\0';
+    if (strcmp(last, "no_backend") == 0)
+        gw_error(r, 503, "upstream_error", "no_backend", "no backend of route '%s' is available",
+                 rt->name);
+    else
+        gw_error(r, 502, "upstream_error", "upstream_failed",
+                 "every backend of route '%s' failed (last: %s)", rt->name, last);
+}

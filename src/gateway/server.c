@@ -1,0 +1,460 @@
+/*
+ * server.c - the gateway's HTTP side: libmicrohttpd with one internal epoll thread, and a
+ * fixed pool of workers that do everything slow.
+ *
+ * The HTTP thread only reads headers and bodies, answers /healthz and /metrics from memory, and
+ * writes responses. Any request that needs SQLite (keys), an upstream, or inference is
+ * suspended (MHD_suspend_connection) and queued; a worker answers it and resumes the
+ * connection. Streams use the same hand-off: the worker appends upstream chunks to the
+ * request's buffer, and the response's content reader drains it, suspending the connection
+ * while the buffer is empty, so a slow upstream never spins or blocks the loop. Each request is
+ * logged once, when libmicrohttpd reports it complete (status, latency including the stream).
+ */
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aitag/common.h"
+#include "gateway_int.h"
+
+struct aitag_gateway_params aitag_gateway_default_params(void)
+{
+    struct aitag_gateway_params p = {0};
+    return p;
+}
+
+void gw_reply(struct gw_req *r, int status, const char *ctype, const char *body, size_t len)
+{
+    char *copy = malloc(len + 1);
+
+    free(r->resp);
+    free(r->resp_ctype);
+    r->resp = copy;
+    r->resp_len = copy ? len : 0;
+    if (copy) {
+        memcpy(copy, body, len);
+        copy[len] = '\0';
+    }
+    r->resp_ctype = strdup(ctype);
+    r->status = copy ? status : 500;
+}
+
+void gw_reply_json(struct gw_req *r, int status, json_t *obj)
+{
+    /* The flags of `aitag tag --json` (src/cli/output.c), so /v1/tag answers byte for byte. */
+    char *s =
+        obj ? json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6)) : NULL;
+
+    if (s)
+        gw_reply(r, status, "application/json", s, strlen(s));
+    else
+        gw_reply(r, 500, "application/json", "{}", 2);
+    free(s);
+    json_decref(obj);
+}
+
+void gw_error(struct gw_req *r, int status, const char *type, const char *code, const char *fmt,
+              ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    gw_reply_json(r, status,
+                  json_pack("{s:{s:s, s:s, s:o}}", "error", "message", msg, "type", type, "code",
+                            code ? json_string(code) : json_null()));
+}
+
+static void req_unref(struct gw_req *r)
+{
+    int left;
+
+    pthread_mutex_lock(&r->mu);
+    left = --r->refs;
+    pthread_mutex_unlock(&r->mu);
+    if (left > 0)
+        return;
+    pthread_mutex_destroy(&r->mu);
+    free(r->auth);
+    free(r->ctype);
+    free(r->body);
+    free(r->resp);
+    free(r->resp_ctype);
+    free(r->sbuf);
+    free(r);
+}
+
+void gw_stream_begin(struct gw_req *r, int status, const char *ctype)
+{
+    pthread_mutex_lock(&r->mu);
+    r->status = status;
+    free(r->resp_ctype);
+    r->resp_ctype = strdup(ctype);
+    r->state = REQ_STREAM;
+    MHD_resume_connection(r->conn); /* suspended since it was queued */
+    pthread_mutex_unlock(&r->mu);
+}
+
+int gw_stream_write(struct gw_req *r, const char *data, size_t len)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&r->mu);
+    if (r->client_gone) {
+        rc = -1;
+    } else {
+        if (r->slen + len > r->scap) {
+            size_t cap = (r->slen + len) * 2;
+            char *p = realloc(r->sbuf, cap);
+            if (!p) {
+                rc = -1;
+                goto out;
+            }
+            r->sbuf = p;
+            r->scap = cap;
+        }
+        memcpy(r->sbuf + r->slen, data, len);
+        r->slen += len;
+        if (r->suspended) {
+            r->suspended = 0;
+            MHD_resume_connection(r->conn);
+        }
+    }
+out:
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
+void gw_stream_end(struct gw_req *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->sdone = 1;
+    if (r->suspended && !r->client_gone) {
+        r->suspended = 0;
+        MHD_resume_connection(r->conn);
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct gw_req *r = cls;
+    ssize_t n;
+
+    (void)pos;
+    pthread_mutex_lock(&r->mu);
+    if (r->spos < r->slen) {
+        size_t avail = r->slen - r->spos;
+        n = (ssize_t)(avail < max ? avail : max);
+        memcpy(buf, r->sbuf + r->spos, (size_t)n);
+        r->spos += (size_t)n;
+        if (r->spos == r->slen)
+            r->spos = r->slen = 0;
+    } else if (r->sdone) {
+        n = MHD_CONTENT_READER_END_OF_STREAM;
+    } else {
+        r->suspended = 1; /* the worker resumes on the next chunk or the end */
+        MHD_suspend_connection(r->conn);
+        n = 0;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+static enum MHD_Result send_answer(struct gw_req *r)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ok;
+    char ra[32];
+
+    if (r->state == REQ_STREAM)
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, r, NULL);
+    else
+        resp = MHD_create_response_from_buffer(r->resp_len, r->resp ? r->resp : (char *)"",
+                                               MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type",
+                            r->resp_ctype ? r->resp_ctype : "application/json");
+    MHD_add_response_header(resp, "X-Request-Id", r->id);
+    if (r->retry_after > 0) {
+        snprintf(ra, sizeof ra, "%d", r->retry_after);
+        MHD_add_response_header(resp, "Retry-After", ra);
+    }
+    if (r->state == REQ_STREAM)
+        MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    ok = MHD_queue_response(r->conn, (unsigned)(r->status ? r->status : 500), resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
+/* Queues r for a worker; returns -1 when the queue is full (the caller answers 503). */
+static int enqueue(struct aitag_gateway *gw, struct gw_req *r)
+{
+    pthread_mutex_lock(&gw->qmu);
+    if (gw->qlen >= (size_t)gw->cfg->workers * 64) {
+        pthread_mutex_unlock(&gw->qmu);
+        return -1;
+    }
+    gw->qlen++;
+    pthread_mutex_unlock(&gw->qmu);
+    pthread_mutex_lock(&r->mu);
+    r->refs++;
+    r->state = REQ_QUEUED;
+    pthread_mutex_unlock(&r->mu);
+    MHD_suspend_connection(r->conn);
+    pthread_mutex_lock(&gw->qmu);
+    if (gw->qtail)
+        gw->qtail->next = r;
+    else
+        gw->qhead = r;
+    gw->qtail = r;
+    pthread_cond_signal(&gw->qcv);
+    pthread_mutex_unlock(&gw->qmu);
+    return 0;
+}
+
+static enum MHD_Result dispatch(struct aitag_gateway *gw, struct gw_req *r)
+{
+    int get = strcmp(r->method, "GET") == 0, post = strcmp(r->method, "POST") == 0;
+
+    if (strcmp(r->url, "/healthz") == 0 && get) {
+        gw_reply(r, 200, "application/json", "{\"status\":\"ok\"}", 15);
+    } else if (strcmp(r->url, "/metrics") == 0 && get) {
+        char *text = gw_metrics_render(gw->metrics);
+        if (text)
+            gw_reply(r, 200, "text/plain; version=0.0.4", text, strlen(text));
+        else
+            gw_error(r, 500, "server_error", NULL, "out of memory");
+        free(text);
+    } else if ((strcmp(r->url, "/v1/models") == 0 && get) ||
+               (strcmp(r->url, "/v1/chat/completions") == 0 && post) ||
+               (strcmp(r->url, "/v1/tag") == 0 && post)) {
+        if (enqueue(gw, r) == 0)
+            return MHD_YES;
+        gw_error(r, 503, "server_error", "overloaded", "too many requests in flight");
+        r->retry_after = 1;
+    } else if (strcmp(r->url, "/v1/models") == 0 || strcmp(r->url, "/healthz") == 0 ||
+               strcmp(r->url, "/metrics") == 0 || strcmp(r->url, "/v1/tag") == 0 ||
+               strcmp(r->url, "/v1/chat/completions") == 0) {
+        gw_error(r, 405, "invalid_request_error", "method_not_allowed", "method %s not allowed",
+                 r->method);
+    } else {
+        gw_error(r, 404, "invalid_request_error", "not_found", "no such endpoint");
+    }
+    r->state = REQ_DONE;
+    return send_answer(r);
+}
+
+static struct gw_req *req_new(struct aitag_gateway *gw, struct MHD_Connection *conn,
+                              const char *url, const char *method)
+{
+    struct gw_req *r = calloc(1, sizeof *r);
+    const char *v;
+    unsigned long long id;
+
+    if (!r)
+        return NULL;
+    pthread_mutex_init(&r->mu, NULL);
+    r->refs = 1;
+    r->gw = gw;
+    r->conn = conn;
+    r->start = aitag_now();
+    r->key_id = -1;
+    snprintf(r->url, sizeof r->url, "%s", url);
+    snprintf(r->method, sizeof r->method, "%s", method);
+    pthread_mutex_lock(&gw->mu);
+    id = ++gw->next_id;
+    pthread_mutex_unlock(&gw->mu);
+    snprintf(r->id, sizeof r->id, "req-%x-%llu", (unsigned)getpid(), id);
+    if ((v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization")))
+        r->auth = strdup(v);
+    if ((v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type")))
+        r->ctype = strdup(v);
+    return r;
+}
+
+enum MHD_Result gw_on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **con_cls)
+{
+    struct aitag_gateway *gw = cls;
+    struct gw_req *r = *con_cls;
+    const char *cl;
+
+    (void)version;
+    if (!r) {
+        r = req_new(gw, conn, url, method);
+        if (!r)
+            return MHD_NO;
+        *con_cls = r;
+        cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > gw->cfg->max_body) {
+            /* Answer before reading the body: the client may stop sending. */
+            gw_error(r, 413, "invalid_request_error", "body_too_large",
+                     "request body over %zu bytes", gw->cfg->max_body);
+            r->state = REQ_DONE;
+            return send_answer(r);
+        }
+        return MHD_YES;
+    }
+    if (r->state == REQ_RECEIVING) {
+        if (*upload_size) {
+            size_t n = *upload_size;
+            *upload_size = 0;
+            if (r->too_large || r->body_len + n > gw->cfg->max_body) {
+                r->too_large = 1;
+                return MHD_YES;
+            }
+            if (r->body_len + n + 1 > r->body_cap) {
+                size_t cap = (r->body_len + n + 1) * 2;
+                char *p = realloc(r->body, cap);
+                if (!p)
+                    return MHD_NO;
+                r->body = p;
+                r->body_cap = cap;
+            }
+            memcpy(r->body + r->body_len, upload, n);
+            r->body_len += n;
+            r->body[r->body_len] = '\0';
+            return MHD_YES;
+        }
+        if (r->too_large) {
+            gw_error(r, 413, "invalid_request_error", "body_too_large",
+                     "request body over %zu bytes", gw->cfg->max_body);
+            r->state = REQ_DONE;
+            return send_answer(r);
+        }
+        return dispatch(gw, r);
+    }
+    if (r->state == REQ_DONE || r->state == REQ_STREAM)
+        return send_answer(r);
+    return MHD_YES; /* still queued */
+}
+
+static void access_log(struct aitag_gateway *gw, struct gw_req *r, double latency)
+{
+    json_t *o;
+    char *line;
+
+    if (!gw->access_log)
+        return;
+    o = json_pack("{s:f, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:i, s:f, s:I, s:I, s:f}", "ts",
+                  (double)time(NULL), "request_id", r->id, "method", r->method, "path", r->url,
+                  "key_id", (json_int_t)r->key_id, "route", r->route, "backend", r->backend,
+                  "model", r->model, "status", r->status, "latency_ms", latency * 1000.0,
+                  "prompt_tokens", (json_int_t)r->prompt_tokens, "completion_tokens",
+                  (json_int_t)r->completion_tokens, "cost", r->cost);
+    if (r->key_id < 0)
+        json_object_set_new(o, "key_id", json_null());
+    line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (line) {
+        pthread_mutex_lock(&gw->log_mu);
+        fprintf(gw->access_log, "%s\n", line);
+        fflush(gw->access_log);
+        pthread_mutex_unlock(&gw->log_mu);
+    }
+    free(line);
+    json_decref(o);
+}
+
+void gw_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                     enum MHD_RequestTerminationCode toe)
+{
+    struct aitag_gateway *gw = cls;
+    struct gw_req *r = *con_cls;
+    double latency;
+
+    (void)conn;
+    (void)toe;
+    if (!r)
+        return;
+    latency = aitag_now() - r->start;
+    gw_metrics_request(gw->metrics, r->route[0] ? r->route : r->url, r->status, latency);
+    access_log(gw, r, latency);
+    pthread_mutex_lock(&r->mu);
+    r->client_gone = 1;
+    pthread_mutex_unlock(&r->mu);
+    *con_cls = NULL;
+    req_unref(r);
+}
+
+static void handle(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w)
+{
+    if (strcmp(r->url, "/v1/models") == 0) {
+        json_t *data = json_array();
+        if (gw_auth(gw, r, w, NULL) < 0)
+            return;
+        for (size_t i = 0; i < gw->cfg->n_routes; i++)
+            json_array_append_new(data,
+                                  json_pack("{s:s, s:s, s:i, s:s}", "id", gw->cfg->routes[i].name,
+                                            "object", "model", "created", 0, "owned_by", "aitag"));
+        gw_reply_json(r, 200, json_pack("{s:s, s:o}", "object", "list", "data", data));
+    } else if (strcmp(r->url, "/v1/tag") == 0) {
+        gw_handle_tag(gw, r, w);
+    } else {
+        json_error_t je;
+        json_t *body = r->body ? json_loadb(r->body, r->body_len, 0, &je) : NULL;
+        const char *model = json_string_value(json_object_get(body, "model"));
+        const struct aitag_gateway_route *route = aitag_gateway_route_find(gw->cfg, model);
+
+        if (!json_is_object(body))
+            gw_error(r, 400, "invalid_request_error", "invalid_json", "body is not a JSON object");
+        else if (!model)
+            gw_error(r, 400, "invalid_request_error", "missing_model", "\"model\" is required");
+        else if (!route)
+            gw_error(r, 404, "invalid_request_error", "model_not_found",
+                     "the model '%s' does not exist", model);
+        else if (gw_auth(gw, r, w, route->name) == 0)
+            gw_proxy(gw, r, (size_t)(route - gw->cfg->routes), "/chat/completions", body,
+                     json_is_true(json_object_get(body, "stream")), w);
+        json_decref(body);
+        if (r->key_id >= 0 && r->status == 200)
+            gw_usage_record(w, r);
+    }
+}
+
+void *gw_worker_main(void *arg)
+{
+    struct aitag_gateway *gw = arg;
+    struct gw_worker_ctx w = {0};
+    char err[256];
+
+    if (gw->cfg->keys_db && gw_keys_open(gw->cfg->keys_db, &w.db, err, sizeof err) < 0)
+        aitag_log(AITAG_LOG_ERROR, "gateway", "event=keys_db_open %s", err);
+    for (;;) {
+        struct gw_req *r;
+        pthread_mutex_lock(&gw->qmu);
+        while (!gw->qhead && !gw->stopping)
+            pthread_cond_wait(&gw->qcv, &gw->qmu);
+        r = gw->qhead;
+        if (r) {
+            gw->qlen--;
+            gw->qhead = r->next;
+            if (!gw->qhead)
+                gw->qtail = NULL;
+        }
+        pthread_mutex_unlock(&gw->qmu);
+        if (!r)
+            break;
+        handle(gw, r, &w);
+        pthread_mutex_lock(&r->mu);
+        if (r->state == REQ_QUEUED) {
+            if (!r->status)
+                gw_error(r, 500, "server_error", NULL, "no answer");
+            r->state = REQ_DONE;
+            MHD_resume_connection(r->conn);
+        }
+        pthread_mutex_unlock(&r->mu);
+        if (r->state == REQ_STREAM)
+            gw_stream_end(r);
+        req_unref(r);
+    }
+    sqlite3_close(w.db);
+    return NULL;
+}
