@@ -4,7 +4,7 @@
 
 #include "aitag/policy.h"
 
-#define POLICY_DERIVE_VERSION 3
+#define POLICY_DERIVE_VERSION 4
 
 struct tag_map {
     char *label;  /* raw label this entry is for */

@@ -243,11 +243,20 @@ const struct tag_map *policy_find_map(const struct aitag_policy *p, const char *
     return NULL;
 }
 
+/* Labels that describe the whole item rather than a moment in it: a marker for "safe" or for
+ * "a person is in the picture" is noise in Stash's marker list, so these are tags only unless
+ * the rules file asks for markers (tags.<label>.markers). Part of the derivation version. */
+static const char *const no_marker_labels[] = {"nsfw:safe", "nsfw:neutral", "nsfw:drawing",
+                                               "pose:person"};
+
 struct aitag_rule policy_rule_for(const struct aitag_policy *p, const char *label)
 {
     const struct tag_map *m = policy_find_map(p, label);
     struct aitag_rule r = p->defaults;
 
+    for (size_t i = 0; i < sizeof no_marker_labels / sizeof *no_marker_labels; i++)
+        if (strcasecmp(label, no_marker_labels[i]) == 0)
+            r.markers = 0;
     if (!m)
         return r;
     if (m->has_threshold)

@@ -203,8 +203,35 @@ static void test_rules_file(void)
     aitag_policy_free(p);
 }
 
+static void test_whole_item_labels(void)
+{
+    struct aitag_policy *p;
+    struct aitag_evidence e[30];
+    struct aitag_sampling s = {"nsfw", 2.0, 30};
+    struct aitag_result r = {0};
+    char err[256];
+    size_t n = 0;
+
+    for (int t = 0; t < 60; t += 2)
+        e[n++] = ev("nsfw", "nsfw:safe", 0.9f, t, NULL);
+    CHECK(aitag_policy_new(&p) == 0);
+    struct aitag_derive_input in = {0, 60.0, e, n, &s, 1};
+    CHECK(aitag_policy_derive(p, &in, &r) == 0);
+    CHECK_EQ_INT(r.n_tags, 1);    /* the summary tag stays */
+    CHECK_EQ_INT(r.n_markers, 0); /* but no marker spanning the whole video */
+    aitag_result_clear(&r);
+    const char *path = write_tmp("{\"tags\": {\"nsfw:safe\": {\"markers\": true}}}");
+    CHECK(aitag_policy_load(p, path, err, sizeof err) == 0);
+    unlink(path);
+    CHECK(aitag_policy_derive(p, &in, &r) == 0);
+    CHECK_EQ_INT(r.n_markers, 1); /* the rules file can ask for it */
+    aitag_result_clear(&r);
+    aitag_policy_free(p);
+}
+
 int main(void)
 {
+    test_whole_item_labels();
     test_markers_and_tags();
     test_text_lines();
     test_rules_file();
