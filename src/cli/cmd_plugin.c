@@ -203,6 +203,8 @@ int cmd_plugin(int argc, char **argv)
     pp.threads = ncpu > 4 ? 4 : ncpu > 0 ? (int)ncpu : 2;
     pp.on_progress = on_progress;
     pp.cancel = &cancel_flag;
+    if (!in.mode || strcmp(in.mode, "hook") != 0) /* hooks only enqueue: nothing to load */
+        cli_load_custom_models();
     rc = aitag_plugin_run(&pp, &in, &output, err, sizeof err);
     if (rc < 0) {
         aitag_log(AITAG_LOG_ERROR, "plugin", "%s", err);
