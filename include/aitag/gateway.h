@@ -121,7 +121,7 @@ void aitag_gateway_stop(struct aitag_gateway *gw);
  * rpm: requests per minute, 0 for unlimited. key_out gets the secret ("agk_" + 40 hex). */
 int aitag_gateway_key_create(const char *db, const char *name, const char *routes, int rpm,
                              char key_out[64], long long *id_out, char *err, size_t errlen);
-/* Revokes key id: 0, or AITAG_ERR_NOTFOUND-like < 0 when there is no such active key. */
+/* Revokes key id: 0, AITAG_ERR_NOTFOUND when there is no such active key, AITAG_ERR_DB. */
 int aitag_gateway_key_revoke(const char *db, long long id, char *err, size_t errlen);
 /* Keys (never secrets) as a JSON array of objects; caller decrefs *out. */
 int aitag_gateway_keys_list(const char *db, json_t **out, char *err, size_t errlen);
