@@ -110,6 +110,7 @@ static int serve(const struct gw_args *a)
     gp.manifest_dir = a->models_dir ? a->models_dir : cli_models_dir(&o, models, sizeof models);
     gp.weights_dir = a->weights_dir ? a->weights_dir : cli_weights_dir(&o, weights, sizeof weights);
     gp.item_json = item_json;
+    cli_load_custom_models(); /* local backends may name the user's own analyzers */
     /* Block the stop signals in every thread; this one waits for them. */
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
