@@ -11,9 +11,11 @@
  *                 a child forked before anything is loaded, so its peak RSS (ru_maxrss) is the
  *                 tagger's alone and not the floors' kept frames. Each repeat builds a new tagger
  *                 on a new catalog, tags one photo first (this loads the models; reported as
- *                 load_s) and then times the file: e2e_s is the steady state a long run sees.
- * The three phases are interleaved per repeat (decode, infer, e2e, decode, ...) so that noise
- * from other work on the machine spreads over all of them; medians are reported.
+ *                 e2e_load_s) and then times the file: e2e_s is the steady state a long run sees.
+ * The machine this runs on is shared, so: the three phases are interleaved per repeat (decode,
+ * infer, e2e, decode, ...) so that noise spreads over all of them; medians (and minimums) are
+ * reported; each phase records how many cores other processes took meanwhile (/proc/stat minus
+ * our own CPU time), and with --quiet waits, within a budget, for them to pause first.
  * Thread split as in aitag_tagger_new: decode = threads >= 4 ? threads / 4 : 1, inference =
  * threads - decode (at least 1).
  *
@@ -29,6 +31,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "aitag/analyzer.h"
@@ -48,6 +51,7 @@ struct config {
     size_t n_names;
     double interval;
     int threads, repeat, strategy, runs, e2e;
+    int decode_threads; /* > 0: override the tagger's split for the decode floor (what-if) */
     int thread_list[8];
     size_t n_threads;
 };
@@ -81,6 +85,15 @@ static double median(const double *v, size_t n)
     return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
+static double minimum(const double *v, size_t n)
+{
+    double m = n ? v[0] : 0;
+
+    for (size_t i = 1; i < n; i++)
+        m = v[i] < m ? v[i] : m;
+    return m;
+}
+
 static double cpu_seconds(void)
 {
     struct rusage ru;
@@ -102,8 +115,8 @@ static double system_busy_seconds(void)
 
     if (!f)
         return 0;
-    n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
-               &v[4], &v[5], &v[6], &v[7]);
+    n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+               &v[5], &v[6], &v[7]);
     fclose(f);
     if (n != 8 || hz <= 0)
         return 0;
@@ -115,6 +128,36 @@ static double others_cores(double busy, double cpu, double wall)
 {
     double o = wall > 0 ? (busy - cpu) / wall : 0;
     return o > 0 ? o : 0;
+}
+
+/* Seconds this process may still spend waiting for other work on the machine to pause
+ * (--quiet); what it waited is reported. Set once from main, before any thread. */
+static double quiet_left, quiet_waited;
+
+static void sleep_seconds(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+/* Before a timed phase: waits, within the --quiet budget, until other processes use less than
+ * a third of a core over a 0.1 s sample. Contention that starts later is not avoided, only
+ * reported (the *_others_cores fields). */
+static void wait_quiet(void)
+{
+    while (quiet_left > 0) {
+        double t0 = aitag_now(), c0 = cpu_seconds(), b0 = system_busy_seconds(), dt;
+        sleep_seconds(0.1);
+        dt = aitag_now() - t0;
+        if (others_cores(system_busy_seconds() - b0, cpu_seconds() - c0, dt) < 0.34)
+            return;
+        sleep_seconds(0.4);
+        dt = aitag_now() - t0;
+        quiet_left -= dt;
+        quiet_waited += dt;
+    }
 }
 
 static long maxrss_kb(void)
@@ -545,7 +588,8 @@ static int bench_config(struct config *c)
     size_t n_ev = 0;
     json_t *j = NULL, *per = NULL;
     char *line;
-    int dt = decode_threads(c->threads), it = infer_threads(c->threads);
+    int dt = c->decode_threads > 0 ? c->decode_threads : decode_threads(c->threads);
+    int it = infer_threads(c->threads);
 
     memset(op_s, 0, sizeof op_s);
     if (c->e2e && (rc = e2e_start(c, &child)) < 0) {
@@ -559,6 +603,7 @@ static int bench_config(struct config *c)
         struct decode_run d;
         double t0, c0;
 
+        wait_quiet();
         rc = decode_once(c, &o, dt, r == 0 ? &fs : NULL, &d);
         if (rc < 0)
             goto out;
@@ -588,7 +633,9 @@ static int bench_config(struct config *c)
         dec_oth[r] = others_cores(d.busy_s, d.cpu_s, d.wall_s);
 
         {
-            double per_op[MAX_OPS] = {0}, b0 = system_busy_seconds();
+            double per_op[MAX_OPS] = {0}, b0;
+            wait_quiet();
+            b0 = system_busy_seconds();
             t0 = aitag_now();
             c0 = cpu_seconds();
             rc = infer_once(&o, &fs, per_op, &n_ev);
@@ -603,6 +650,7 @@ static int bench_config(struct config *c)
 
         if (c->e2e) {
             struct e2e_result er;
+            wait_quiet();
             if (e2e_request(&child, &er) < 0) {
                 fprintf(stderr, "bench: e2e: %s\n", er.err);
                 rc = er.rc;
@@ -617,8 +665,8 @@ static int bench_config(struct config *c)
             e2e_frames = er.frames;
             n_e2e++;
         }
-        fprintf(stderr, "bench: %s run %d/%d: decode %.2fs infer %.2fs e2e %.2fs\n",
-                c->label, r + 1, c->repeat, dec[r], inf[r], c->e2e ? e2e[r] : 0.0);
+        fprintf(stderr, "bench: %s run %d/%d: decode %.2fs infer %.2fs e2e %.2fs\n", c->label,
+                r + 1, c->repeat, dec[r], inf[r], c->e2e ? e2e[r] : 0.0);
     }
 
     {
@@ -648,28 +696,30 @@ static int bench_config(struct config *c)
         json_object_set_new(j, "frames", json_integer((json_int_t)d0.frames));
         json_object_set_new(j, "evidence", json_integer((json_int_t)n_ev));
         json_object_set_new(j, "decode_s", jr(dm, 1e4));
+        json_object_set_new(j, "decode_min_s", jr(minimum(dec, (size_t)c->repeat), 1e4));
         json_object_set_new(j, "decode_cpu_s", jr(median(dec_cpu, (size_t)c->repeat), 1e4));
-        json_object_set_new(j, "decode_others_cores",
-                            jr(median(dec_oth, (size_t)c->repeat), 100));
+        json_object_set_new(j, "decode_others_cores", jr(median(dec_oth, (size_t)c->repeat), 100));
         json_object_set_new(j, "decode_x", jr(dm > 0 ? media / dm : 0, 100));
         json_object_set_new(j, "infer_s", jr(im, 1e4));
+        json_object_set_new(j, "infer_min_s", jr(minimum(inf, (size_t)c->repeat), 1e4));
         json_object_set_new(j, "infer_cpu_s", jr(median(inf_cpu, (size_t)c->repeat), 1e4));
-        json_object_set_new(j, "infer_others_cores",
-                            jr(median(inf_oth, (size_t)c->repeat), 100));
+        json_object_set_new(j, "infer_others_cores", jr(median(inf_oth, (size_t)c->repeat), 100));
         json_object_set_new(j, "infer_x", jr(im > 0 ? media / im : 0, 100));
         json_object_set_new(j, "infer_ms_per_frame", jr(im * 1e3 / (double)d0.frames, 100));
         per = json_object();
         for (size_t k = 0; k < o.n; k++)
-            json_object_set_new(per, o.ops[k]->name,
-                                jr(median(op_s[k], (size_t)c->repeat) * 1e3 / (double)d0.frames,
-                                   100));
+            json_object_set_new(
+                per, o.ops[k]->name,
+                jr(median(op_s[k], (size_t)c->repeat) * 1e3 / (double)d0.frames, 100));
         json_object_set_new(j, "analyzer_ms_per_frame", per);
         json_object_set_new(j, "warmup_s", jr(warm_s, 1e3));
+        json_object_set_new(j, "quiet_waited_s", jr(quiet_waited, 10));
         json_object_set_new(j, "rss_floors_mb", jr((double)maxrss_kb() / 1024.0, 10));
         json_object_set_new(j, "decode_runs", json_array_of(dec, (size_t)c->repeat));
         json_object_set_new(j, "infer_runs", json_array_of(inf, (size_t)c->repeat));
         if (c->e2e) {
             json_object_set_new(j, "e2e_s", jr(em, 1e4));
+            json_object_set_new(j, "e2e_min_s", jr(minimum(e2e, (size_t)n_e2e), 1e4));
             json_object_set_new(j, "e2e_cpu_s", jr(median(e2e_cpu, (size_t)n_e2e), 1e4));
             json_object_set_new(j, "e2e_cores",
                                 jr(median(e2e_cpu, (size_t)n_e2e) / (em > 0 ? em : 1), 100));
@@ -706,8 +756,8 @@ static int bench_config(struct config *c)
                 "bench: %s: %zu frames of %.0fs (%s): decode %.2fs (%.1fx) infer %.2fs (%.1fx)"
                 " e2e %.2fs (%.1fx) efficiency %.2f rss %.0f MB\n",
                 c->label, d0.frames, media, d0.strategy, dm, dm > 0 ? media / dm : 0, im,
-                im > 0 ? media / im : 0, em, em > 0 ? media / em : 0,
-                em > 0 ? (dm + im) / em : 0, n_e2e ? rss_mb[0] : 0.0);
+                im > 0 ? media / im : 0, em, em > 0 ? media / em : 0, em > 0 ? (dm + im) / em : 0,
+                n_e2e ? rss_mb[0] : 0.0);
     }
     rc = 0;
 out:
@@ -758,7 +808,7 @@ static void emit_model_line(const char *kind, const char *name, int threads, con
     fflush(stdout);
     free(line);
     json_decref(j);
-    fprintf(stderr, "bench: %-8s %-16s threads=%d %-10s %7.2f ms (median of %zu)\n", kind, name,
+    fprintf(stderr, "bench: %-8s %-22s threads=%d %-10s %7.2f ms (median of %zu)\n", kind, name,
             threads, input, median(ms, n), n);
 }
 
@@ -771,6 +821,7 @@ static int time_model(struct aitag_model *m, const struct aitag_tensor *in, doub
     char err[256] = "";
     struct span sp = {0};
 
+    wait_quiet();
     for (size_t r = 0; r <= n; r++) {
         if (r == 1)
             sp = span_begin();
@@ -793,8 +844,9 @@ static int time_model(struct aitag_model *m, const struct aitag_tensor *in, doub
 static int bench_raw_models(const struct config *c, struct ops_set *o, const struct frames *fs,
                             int threads)
 {
-    size_t n = (size_t)c->runs;
+    size_t n = (size_t)c->runs, n_seen = 0;
     double *ms = calloc(n, sizeof *ms);
+    const char *seen[4 * MAX_OPS];
     float *x = NULL;
     int rc = 0;
 
@@ -802,6 +854,12 @@ static int bench_raw_models(const struct config *c, struct ops_set *o, const str
         return AITAG_ERR_NOMEM;
     for (size_t k = 0; rc == 0 && k < o->n; k++) {
         for (const char *const *name = o->ops[k]->models; rc == 0 && *name; name++) {
+            int dup = 0;
+            for (size_t i = 0; i < n_seen; i++)
+                dup |= strcmp(seen[i], *name) == 0;
+            if (dup || n_seen == sizeof seen / sizeof *seen)
+                continue; /* a model two analyzers share is timed once */
+            seen[n_seen++] = *name;
             struct aitag_model *m;
             struct aitag_view_spec spec;
             const struct aitag_view *v = NULL;
@@ -832,7 +890,8 @@ static int bench_raw_models(const struct config *c, struct ops_set *o, const str
                 in = (struct aitag_tensor){x, {1, 3, 48, 320}, 4, 3 * 48 * 320};
                 aitag_fmt(desc, sizeof desc, "320x48");
             } else {
-                if (aitag_model_input_view(m, &spec) < 0 || !(v = aitag_frame_view(fs->v[0], &spec)))
+                if (aitag_model_input_view(m, &spec) < 0 ||
+                    !(v = aitag_frame_view(fs->v[0], &spec)))
                     continue;
                 free(x);
                 x = malloc((size_t)v->width * (size_t)v->height * 3 * sizeof *x);
@@ -882,6 +941,7 @@ static int bench_models(struct config *c)
             char err[512] = "";
             struct span sp;
             /* warm-up on the first frame, then frame after frame, cycling */
+            wait_quiet();
             rc = o.ops[k]->run(o.state[k], &fs.v[0], 1, &ev, err, sizeof err);
             sp = span_begin();
             for (size_t r = 0; rc == 0 && r < n; r++) {
@@ -935,25 +995,35 @@ static int print_table(const char *path)
         if (!o)
             continue;
         if (strcmp(str(o, "bench"), "pipeline") == 0) {
+            char e2e[96] = "     -     -     -     -       -     -       -";
+            double other = num(o, "decode_others_cores");
+            /* the noise flag: the most cores other work took during any of the phases */
+            if (num(o, "infer_others_cores") > other)
+                other = num(o, "infer_others_cores");
+            if (num(o, "e2e_others_cores") > other)
+                other = num(o, "e2e_others_cores");
+            if (json_object_get(o, "e2e_s"))
+                aitag_fmt(e2e, sizeof e2e, "%6.2f %5.1f %5.2f %5.2f %6.0fM %5.2f %7.2f",
+                          num(o, "e2e_s"), num(o, "e2e_x"), num(o, "efficiency"),
+                          num(o, "e2e_cores"), num(o, "rss_e2e_mb"), num(o, "e2e_load_s"),
+                          num(o, "e2e_min_s"));
             if (!header++)
-                printf("%-16s %-10s %2s %-5s %4s %5s %6s %5s %6s %6s %5s %5s %5s %5s %5s %7s"
-                       " %5s\n",
-                       "config", "analyzers", "th", "strat", "frms", "gop_s", "dec_s", "dec_x",
-                       "inf_s", "inf_x", "e2e_s", "e2e_x", "eff", "cores", "other",
-                       "rss_e2e", "load");
-            printf("%-16s %-10s %2d %-5.5s %4d %5.2f %6.2f %5.1f %6.2f %6.1f %5.2f %5.1f %5.2f"
-                   " %5.2f %5.2f %6.0fM %5.2f\n",
+                printf("%-16s %-18s %5s %-5s %4s %5s %6s %5s %6s %6s %6s %5s %5s %5s %7s %5s"
+                       " %7s %5s\n",
+                       "config", "analyzers", "th/dt", "strat", "frms", "gop_s", "dec_s", "dec_x",
+                       "inf_s", "inf_x", "e2e_s", "e2e_x", "eff", "cores", "rss_e2e", "load",
+                       "e2e_min", "other");
+            printf("%-16s %-18s %3d/%d %-5.5s %4d %5.2f %6.2f %5.1f %6.2f %6.1f %s %5.2f\n",
                    str(o, "label"), str(o, "analyzers"), (int)num(o, "threads"),
-                   str(o, "strategy"), (int)num(o, "frames"), num(o, "gop_s"),
-                   num(o, "decode_s"), num(o, "decode_x"), num(o, "infer_s"), num(o, "infer_x"),
-                   num(o, "e2e_s"), num(o, "e2e_x"), num(o, "efficiency"), num(o, "e2e_cores"),
-                   num(o, "e2e_others_cores"), num(o, "rss_e2e_mb"), num(o, "e2e_load_s"));
+                   (int)num(o, "decode_threads"), str(o, "strategy"), (int)num(o, "frames"),
+                   num(o, "gop_s"), num(o, "decode_s"), num(o, "decode_x"), num(o, "infer_s"),
+                   num(o, "infer_x"), e2e, other);
         } else if (strcmp(str(o, "bench"), "analyzer") == 0 ||
                    strcmp(str(o, "bench"), "model") == 0) {
             if (!mheader++)
-                printf("\n%-9s %-16s %7s %-10s %9s %5s %6s\n", "kind", "name", "threads",
-                       "input", "ms_median", "runs", "other");
-            printf("%-9s %-16s %7d %-10s %9.2f %5d %6.2f\n", str(o, "bench"), str(o, "name"),
+                printf("\n%-9s %-22s %7s %-10s %9s %5s %6s\n", "kind", "name", "threads", "input",
+                       "ms_median", "runs", "other");
+            printf("%-9s %-22s %7d %-10s %9.2f %5d %6.2f\n", str(o, "bench"), str(o, "name"),
                    (int)num(o, "threads"), str(o, "input"), num(o, "ms_median"),
                    (int)num(o, "runs"), num(o, "others_cores"));
         } else if (strcmp(str(o, "bench"), "cli") == 0) {
@@ -976,9 +1046,12 @@ static void usage(FILE *out)
             "Usage: bench_pipeline --file PATH [--analyzers faces,text] [--interval 2]\n"
             "                      [--threads 2] [--repeat 5] [--strategy auto|sequential|seek]\n"
             "                      [--label NAME] [--no-e2e] [--warmup PHOTO]\n"
+            "                      [--decode-threads N (decode floor only; what-if)]\n"
+            "                      [--quiet SECONDS (budget to wait for other work to pause)]\n"
             "       bench_pipeline --models --file PATH [--analyzers ...] [--runs 30]\n"
             "                      [--model-threads 1,2]\n"
             "       bench_pipeline --table RESULTS.jsonl\n"
+            "       bench_pipeline --list   (the registered analyzers)\n"
             "Floors (decode only, inference only) and end to end for one configuration;\n"
             "one JSON line on stdout per result. See bench/run.sh and BENCHMARKS.md.\n");
 }
@@ -1009,6 +1082,12 @@ int main(int argc, char **argv)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
+        } else if (strcmp(a, "--list") == 0) {
+            const struct aitag_analyzer_ops *const *all;
+            size_t n = aitag_analyzer_all(&all);
+            for (size_t k = 0; k < n; k++)
+                puts(all[k]->name);
+            return 0;
         } else if (strcmp(a, "--models") == 0) {
             models = 1;
         } else if (strcmp(a, "--no-e2e") == 0) {
@@ -1031,8 +1110,14 @@ int main(int argc, char **argv)
             bad = *end || !(c.interval > 0 && c.interval <= 3600);
         } else if (strcmp(a, "--threads") == 0) {
             bad = parse_int(v, 1, 64, &c.threads) < 0;
+        } else if (strcmp(a, "--decode-threads") == 0) {
+            bad = parse_int(v, 1, 64, &c.decode_threads) < 0;
         } else if (strcmp(a, "--repeat") == 0) {
             bad = parse_int(v, 1, MAX_REPEAT, &c.repeat) < 0;
+        } else if (strcmp(a, "--quiet") == 0) {
+            char *end;
+            quiet_left = strtod(v, &end);
+            bad = *end || !(quiet_left >= 0 && quiet_left <= 3600);
         } else if (strcmp(a, "--runs") == 0) {
             bad = parse_int(v, 1, 1000, &c.runs) < 0;
         } else if (strcmp(a, "--strategy") == 0) {

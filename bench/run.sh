@@ -6,17 +6,23 @@
 #   1080p and 720p (keyint 250), analyzers faces and faces,text, --threads 2, interval 2 s;
 #   --threads 1 pinned to one CPU (taskset) for reference;
 #   1080p keyint 30 (auto strategy), and both clips with the strategy forced the other way;
+#   the 1080p decode floor with two FFmpeg threads instead of the tagger's one (what-if);
 #   each analyzer and model per frame at 1 and 2 ONNX Runtime threads (median of 30 runs);
 #   `aitag tag` itself under /usr/bin/time -v, for the CLI's peak RSS.
 # Prints the table and writes bench/results/latest.json (and latest.txt, the table).
-# BENCH_REPEAT (default 3) sets the repeats of the main configurations; secondary ones run
-# once. The whole run takes ~6 minutes on 2 cores (plus ~5 the first time, to encode).
+# BENCH_REPEAT (default 3) sets the repeats of the main configurations; the what-ifs run
+# once. The machine is shared, so before each timed phase bench_pipeline waits for other
+# processes to pause, up to BENCH_QUIET seconds (default 10) per configuration in all, and
+# reports the cores they took anyway ("other"): read rows with other > ~0.3 with suspicion.
+# Run time on a quiet 2-core machine: ~7-8 minutes with the objects and nsfw analyzers
+# registered (~6 without them; BENCH_REPEAT=2 saves ~2), plus ~5 minutes once to encode.
 set -euo pipefail
 
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 repeat=${BENCH_REPEAT:-3}
+quiet=${BENCH_QUIET:-10}
 media="$build/bench-media"
 results="$root/bench/results"
 interval=2
@@ -50,7 +56,7 @@ config() {
     # would still run on two cores.
     [[ $threads == 1 ]] && command -v taskset >/dev/null && pin=(taskset -c 0)
     "${pin[@]}" "$bin" --label "$label" --file "$media/$file" --analyzers "$analyzers" \
-        --threads "$threads" --interval "$interval" --repeat "$n" "$@" >>"$jsonl"
+        --threads "$threads" --interval "$interval" --repeat "$n" --quiet "$quiet" "$@" >>"$jsonl"
 }
 
 config 1080p-g250 h264_1080p_g250.mp4 faces 2 "$repeat"
@@ -60,12 +66,25 @@ config 720p-g250 h264_720p_g250.mp4 faces,text 2 "$repeat"
 config 1080p-g30 h264_1080p_g30.mp4 faces 2 "$repeat"
 config 1080p-g250-1cpu h264_1080p_g250.mp4 faces 1 1
 config 1080p-g250-seek h264_1080p_g250.mp4 faces 2 1 --strategy seek --no-e2e
+# What if the decoder got both threads of the budget (the tagger gives it one)?
+config 1080p-g250-dec2 h264_1080p_g250.mp4 faces 2 1 --decode-threads 2 --no-e2e
 config 1080p-g30-seq h264_1080p_g30.mp4 faces 2 1 --strategy sequential --no-e2e
+# The target's own set, once its analyzers exist.
+registered=$("$bin" --list)
+if grep -qx objects <<<"$registered" && grep -qx nsfw <<<"$registered"; then
+    config 1080p-g250 h264_1080p_g250.mp4 faces,objects,nsfw 2 "$repeat"
+    config 1080p-g30 h264_1080p_g30.mp4 faces,objects,nsfw 2 "$repeat"
+fi
 
-# Per analyzer and per model. The views are the same size for any source (256x256 letterbox,
-# 960-wide max side), so the 720p clip decodes the frames for it fastest.
-"$bin" --models --file "$media/h264_720p_g250.mp4" --analyzers faces,text --runs 30 \
-    --model-threads 1,2 >>"$jsonl"
+# Per analyzer and per model: the analyzers above (others by hand: --models --analyzers ...).
+# The views do not depend on the source size (letterboxed squares, a 960-wide max side), so
+# the 720p clip, fastest to decode, gives the same inputs as the 1080p one.
+timed=faces,text
+for a in objects nsfw; do
+    if grep -qx "$a" <<<"$registered"; then timed+=",$a"; fi
+done
+"$bin" --models --file "$media/h264_720p_g250.mp4" --analyzers "$timed" \
+    --runs 30 --model-threads 1,2 --quiet "$quiet" >>"$jsonl"
 
 # The CLI itself: wall time and peak RSS as the user sees them (models loaded in the run).
 if [[ -x /usr/bin/time ]]; then
