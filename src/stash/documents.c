@@ -115,6 +115,13 @@ const char *const stash_doc_marker_destroy =
 /* clang-format off */
 #define DOC(x) {#x, &x}
 /* clang-format on */
+/* Sent by the plugin's UI (plugin/aitag.js, in the browser), never by this client: listed here
+ * so that every document the plugin can send is in one place and validated with the rest.
+ * tests/e2e/plugin_package.sh checks that aitag.js sends exactly this text. */
+const char *const stash_doc_ui_run_task =
+    "mutation AitagRunTask($plugin_id: ID!, $description: String, $args_map: Map) {"
+    " runPluginTask(plugin_id: $plugin_id, description: $description, args_map: $args_map) }";
+
 const struct stash_doc_entry stash_documents[] = {
     DOC(stash_doc_version),
     DOC(stash_doc_marker_fields),
@@ -133,5 +140,6 @@ const struct stash_doc_entry stash_documents[] = {
     DOC(stash_doc_bulk_image_update),
     DOC(stash_doc_marker_create),
     DOC(stash_doc_marker_destroy),
+    DOC(stash_doc_ui_run_task),
     {NULL, NULL},
 };

@@ -73,6 +73,7 @@ extern const char *const stash_doc_bulk_scene_update;
 extern const char *const stash_doc_bulk_image_update;
 extern const char *const stash_doc_marker_create;
 extern const char *const stash_doc_marker_destroy;
+extern const char *const stash_doc_ui_run_task;
 
 struct stash_doc_entry {
     const char *name; /* the constant's name */

@@ -86,6 +86,13 @@ check_eq "index: sha256 of the zip" "$(sed -n 's/^  sha256: //p' "$out/index.yml
 check "index: Stash's fields" bash -c 'for k in "- id: aitag" "  name: aitag" "  version: " "  date: " "  path: aitag.zip" "  sha256: " "  metadata:"; do grep -q "^$k" "$1" || exit 1; done' _ "$out/index.yml"
 check "index: date in Stash's format" grep -qE '^  date: [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$' "$out/index.yml"
 
+# ---- the UI's one GraphQL document is the one listed in src/stash/documents.c
+ui_doc=$(node -e 'const s = require("fs").readFileSync(process.argv[1], "utf8");
+  const m = s.match(/const RUN_TASK =([^;]*);/); console.log(eval(m[1]));' "$dir/aitag.js")
+c_doc=$(sed -n '/stash_doc_ui_run_task =/,/;$/p' "$AITAG_SOURCE_DIR/src/stash/documents.c" |
+    grep -o '"[^"]*"' | sed 's/^"//; s/"$//' | tr -d '\n')
+check_eq "UI document equals the one in documents.c" "$ui_doc" "$c_doc"
+
 # ---- the packaged binary, run as Stash runs it (exec from aitag.yml, plugin folder as PluginDir)
 
 double_start || exit 1
