@@ -16,8 +16,7 @@
  * infer, e2e, decode, ...) so that noise spreads over all of them; medians (and minimums) are
  * reported; each phase records how many cores other processes took meanwhile (/proc/stat minus
  * our own CPU time), and with --quiet waits, within a budget, for them to pause first.
- * Thread split as in aitag_tagger_new: decode = threads >= 4 ? threads / 4 : 1, inference =
- * threads - decode (at least 1).
+ * Thread split: aitag_tagger_thread_split(), the one the tagger uses.
  *
  * A second mode (--models) times each analyzer per frame and each model per run at given
  * ONNX Runtime thread counts: median of >= 30 runs over the sampled frames after a warm-up.
@@ -170,12 +169,16 @@ static long maxrss_kb(void)
 
 static int decode_threads(int threads)
 {
-    return threads >= 4 ? threads / 4 : 1;
+    int d, i;
+    aitag_tagger_thread_split(threads, &d, &i);
+    return d;
 }
 
 static int infer_threads(int threads)
 {
-    return threads - decode_threads(threads) > 0 ? threads - decode_threads(threads) : 1;
+    int d, i;
+    aitag_tagger_thread_split(threads, &d, &i);
+    return i;
 }
 
 static int parse_int(const char *s, int lo, int hi, int *out)

@@ -83,6 +83,13 @@ struct aitag_tagger_params {
 
 struct aitag_tagger_params aitag_tagger_default_params(void);
 
+/* How a CPU budget of `threads` is split: FFmpeg decoding threads and ONNX Runtime intra-op
+ * threads. Both sides may use most of the budget at once: a decoder blocked on the full queue
+ * and an idle (non-spinning) ONNX Runtime thread cost nothing, so whichever stage is the
+ * bottleneck gets the cores (BENCHMARKS.md: decoding 1080p H.264 with 2 threads is 1.4x faster
+ * than with 1). */
+void aitag_tagger_thread_split(int threads, int *decode, int *infer);
+
 struct aitag_summary {
     int tagged, skipped, failed, partial, planned;
     double seconds, media_seconds;

@@ -31,6 +31,14 @@ struct aitag_tagger_params aitag_tagger_default_params(void)
     return p;
 }
 
+void aitag_tagger_thread_split(int threads, int *decode, int *infer)
+{
+    if (threads < 1)
+        threads = 1;
+    *decode = threads < 4 ? threads : 4; /* FFmpeg frame threads gain little beyond 4 */
+    *infer = threads > 1 ? threads - 1 : 1;
+}
+
 int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **out,
                      char *errbuf, size_t errlen)
 {
@@ -52,9 +60,7 @@ int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **
         rc = AITAG_ERR_INVALID;
         goto out;
     }
-    /* Thread budget: decoding gets a quarter (at least one), inference the rest. */
-    t->decode_threads = p->threads >= 4 ? p->threads / 4 : 1;
-    t->infer_threads = p->threads - t->decode_threads > 0 ? p->threads - t->decode_threads : 1;
+    aitag_tagger_thread_split(p->threads, &t->decode_threads, &t->infer_threads);
     ip.manifest_dir = p->manifest_dir;
     ip.weights_dir = p->weights_dir;
     ip.intra_threads = t->infer_threads;
