@@ -115,6 +115,10 @@ void aitag_model_fill_input(const struct aitag_model *m, const struct aitag_view
 void aitag_model_fill_input_rgb(const struct aitag_model *m, const uint8_t *rgb, int w, int h,
                                 int stride, float *dst);
 
+/* Mirrors one NHWC batch item (w x h, c channels) left to right in place: the flip views some
+ * analyzers run beside the original to reject detections that do not survive mirroring. */
+void aitag_tensor_mirror_nhwc(float *x, int w, int h, int c);
+
 /* Runs the model on one float input tensor (batch dimension first). Outputs arrive in the
  * session's output order; each out[i].data is malloc'd and released by
  * aitag_tensors_release(). Thread-safe. Returns 0 or AITAG_ERR_MODEL (message via errbuf when

@@ -242,21 +242,6 @@ static int emit(struct faces *f, const struct aitag_frame *fr, const struct aita
     return 0;
 }
 
-/* Mirrors one NHWC item left-right in place. */
-static void mirror_item(float *x, int w, int h)
-{
-    for (int y = 0; y < h; y++) {
-        float *row = x + (size_t)y * (size_t)w * 3;
-        for (int a = 0, b = w - 1; a < b; a++, b--) {
-            for (int c = 0; c < 3; c++) {
-                float t = row[3 * a + c];
-                row[3 * a + c] = row[3 * b + c];
-                row[3 * b + c] = t;
-            }
-        }
-    }
-}
-
 /* Decodes item b of a run's outputs into the pass slot, and once a frame's last pass is in,
  * fuses the passes and emits the frame's faces. */
 static int take_item(struct faces *f, const struct aitag_tensor *outs, int seg[2][BLAZEFACE_LAYERS],
@@ -305,7 +290,7 @@ static int run_items(struct faces *f, struct aitag_frame *const *frames,
         float *x = f->input + j * f->item_floats;
         aitag_model_fill_input(f->model, views[item / passes], x);
         if (item % passes)
-            mirror_item(x, f->spec.width, f->spec.height);
+            aitag_tensor_mirror_nhwc(x, f->spec.width, f->spec.height, 3);
     }
     if (batch > k)
         memset(f->input + k * f->item_floats, 0, (batch - k) * f->item_floats * sizeof(float));

@@ -289,21 +289,6 @@ static int emit(const struct objects *o, const struct aitag_frame *fr, const str
     return 0;
 }
 
-/* Mirrors one NHWC item left-right in place. */
-static void mirror_item(float *x, int w, int h)
-{
-    for (int y = 0; y < h; y++) {
-        float *row = x + (size_t)y * (size_t)w * 3;
-        for (int a = 0, b = w - 1; a < b; a++, b--) {
-            for (int c = 0; c < 3; c++) {
-                float t = row[3 * a + c];
-                row[3 * a + c] = row[3 * b + c];
-                row[3 * b + c] = t;
-            }
-        }
-    }
-}
-
 /* Runs the model on o->input; appends the view's candidates to out. */
 static int run_view(struct objects *o, int mirrored, struct det *out, size_t *n, char *err,
                     size_t errlen)
@@ -364,7 +349,7 @@ static int objects_run(void *state, struct aitag_frame *const *frames, size_t n,
         aitag_model_fill_input(o->model, v, o->input);
         rc = run_view(o, 0, view[0], &nv[0], err, errlen);
         if (rc == 0 && o->flip) {
-            mirror_item(o->input, o->spec.width, o->spec.height);
+            aitag_tensor_mirror_nhwc(o->input, o->spec.width, o->spec.height, 3);
             rc = run_view(o, 1, view[1], &nv[1], err, errlen);
         }
         if (rc < 0)

@@ -50,3 +50,16 @@ void aitag_model_fill_input(const struct aitag_model *m, const struct aitag_view
 {
     aitag_model_fill_input_rgb(m, view->rgb, view->width, view->height, view->stride, dst);
 }
+
+void aitag_tensor_mirror_nhwc(float *x, int w, int h, int c)
+{
+    for (int y = 0; y < h; y++) {
+        float *row = x + (size_t)y * (size_t)w * (size_t)c;
+        for (int a = 0, b = w - 1; a < b; a++, b--)
+            for (int k = 0; k < c; k++) {
+                float t = row[(size_t)a * c + k];
+                row[(size_t)a * c + k] = row[(size_t)b * c + k];
+                row[(size_t)b * c + k] = t;
+            }
+    }
+}
