@@ -217,7 +217,7 @@ check_eq "streams still work after that" \
 # A second gateway (no keys: open) in front of the first: chat and tag through "gateway" backends.
 cat >"$tmp/gw2.json" <<JSON
 {"port": 0, "workers": 4, "catalog": "$tmp/gw2-catalog.db", "retries": 0,
- "breaker": {"failures": 2, "cooldown_ms": 1500}, "routes": {
+ "breaker": {"failures": 2, "cooldown_ms": 4000}, "routes": {
   "weighted": {"backends": [{"name": "w3", "kind": "openai", "url": "$(u "$up_ok")", "weight": 3},
                             {"name": "w1", "kind": "openai", "url": "$(u "$up_ok2")", "weight": 1}]},
   "limited": {"backends": [{"name": "one-at-a-time", "kind": "openai", "url": "$(u "$up_slow")", "max_concurrency": 1},
@@ -245,7 +245,7 @@ check "weighted: about 3:1 (got $a1:$b1)" [ "$a1" -ge 35 ] && [ "$a1" -le 55 ]
 # Concurrency limit: the second call while the slow backend is busy goes to the spare.
 jpost l1 /v1/chat/completions '' "$(chat_body limited)" >/dev/null &
 l1=$!
-sleep 0.5
+sleep 1.0 # let the first call reach the slow backend (3 s) even on a loaded machine
 jpost l2 /v1/chat/completions '' "$(chat_body limited)" >/dev/null
 check_eq "concurrency limit: spare answers meanwhile" "$(jq -r '.choices[0].message.content' "$tmp/l2.json")" "hello from ok2"
 wait $l1
@@ -256,7 +256,7 @@ check_eq "flaky: breaker opened after 2" "$(chats "$up_flaky")" 2
 curl -s -d '{"mode": "ok"}' "http://127.0.0.1:$up_flaky/_mode" >/dev/null
 jpost fl /v1/chat/completions '' "$(chat_body flaky)" >/dev/null
 check_eq "flaky: still open before the cool-down" "$(chats "$up_flaky")" 2
-sleep 1.7
+sleep 4.2
 jpost fl /v1/chat/completions '' "$(chat_body flaky)" >/dev/null
 check_eq "flaky: half-open probe reaches it" "$(jq -r '.choices[0].message.content' "$tmp/fl.json")" "hello from flaky"
 jpost fl /v1/chat/completions '' "$(chat_body flaky)" >/dev/null
