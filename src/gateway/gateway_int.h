@@ -52,6 +52,13 @@ void gw_metrics_upstream_error(struct gw_metrics *m, const char *backend, const 
 /* Prometheus text; caller frees. */
 char *gw_metrics_render(struct gw_metrics *m);
 
+/* One part of a multipart/form-data body (filled by the HTTP thread while the body arrives). */
+struct gw_part {
+    char *name, *filename, *ctype; /* filename/ctype may be NULL */
+    char *data;                    /* NUL-terminated for convenience; len bytes */
+    size_t len;
+};
+
 /* One request, from the first header to the last byte sent. Shared by the HTTP thread and one
  * worker; refs counts them and the last one frees it. */
 struct gw_req {
@@ -62,6 +69,8 @@ struct gw_req {
     char *body;
     size_t body_len, body_cap;
     int too_large;
+    struct gw_part *parts; /* multipart/form-data fields, in body order; NULL otherwise */
+    size_t n_parts;
     double start;
     int state; /* REQ_* */
     int refs;  /* guarded by mu */
@@ -112,6 +121,9 @@ struct aitag_gateway {
     pthread_mutex_t log_mu;
     unsigned long long next_id;
 };
+
+/* server.c: the multipart field called name, or NULL. Borrowed from r. */
+const struct gw_part *gw_req_part(const struct gw_req *r, const char *name);
 
 /* server.c: answers. */
 void gw_reply(struct gw_req *r, int status, const char *ctype, const char *body, size_t len);

@@ -70,6 +70,14 @@ void gw_error(struct gw_req *r, int status, const char *type, const char *code, 
                             code ? json_string(code) : json_null()));
 }
 
+const struct gw_part *gw_req_part(const struct gw_req *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_parts; i++)
+        if (r->parts[i].name && strcmp(r->parts[i].name, name) == 0)
+            return &r->parts[i];
+    return NULL;
+}
+
 static void req_unref(struct gw_req *r)
 {
     int left;
@@ -86,6 +94,13 @@ static void req_unref(struct gw_req *r)
     free(r->resp);
     free(r->resp_ctype);
     free(r->sbuf);
+    for (size_t i = 0; i < r->n_parts; i++) {
+        free(r->parts[i].name);
+        free(r->parts[i].filename);
+        free(r->parts[i].ctype);
+        free(r->parts[i].data);
+    }
+    free(r->parts);
     free(r);
 }
 
