@@ -31,9 +31,10 @@ int gw_keys_open(const char *path, sqlite3 **out, char *err, size_t errlen)
     sqlite3 *db = NULL;
 
     *out = NULL;
-    if (sqlite3_open(path, &db) != SQLITE_OK ||
+    /* The busy timeout comes first: workers open the file at the same moment, and switching
+     * to WAL or creating the tables must wait for the others rather than fail. */
+    if (sqlite3_open(path, &db) != SQLITE_OK || sqlite3_busy_timeout(db, 5000) != SQLITE_OK ||
         sqlite3_exec(db, "PRAGMA journal_mode=WAL;", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_busy_timeout(db, 5000) != SQLITE_OK ||
         sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "gateway keys db %s: %s", path,
                  db ? sqlite3_errmsg(db) : "no memory");
