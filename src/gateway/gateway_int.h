@@ -2,6 +2,7 @@
 #ifndef AITAG_GATEWAY_INT_H
 #define AITAG_GATEWAY_INT_H
 
+#include <curl/curl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 struct MHD_Connection;
 struct MHD_Daemon;
+struct MHD_PostProcessor;
 
 /* Circuit breaker of one backend: closed -> open after N consecutive failures -> half-open
  * (one probe) after the cool-down -> closed on success, open again on failure. */
@@ -71,6 +73,8 @@ struct gw_req {
     int too_large;
     struct gw_part *parts; /* multipart/form-data fields, in body order; NULL otherwise */
     size_t n_parts;
+    struct MHD_PostProcessor *pp; /* multipart parser while the body arrives (HTTP thread) */
+    int mp_bad;                   /* the multipart body is malformed */
     double start;
     int state; /* REQ_* */
     int refs;  /* guarded by mu */
@@ -95,6 +99,7 @@ enum { REQ_RECEIVING = 0, REQ_QUEUED, REQ_DONE, REQ_STREAM };
 
 struct gw_worker_ctx {
     sqlite3 *db; /* this worker's keys/usage connection, NULL without keys_db */
+    CURL *curl;  /* this worker's easy handle (proxy.c): keeps upstream connections alive */
 };
 
 struct aitag_gateway {
@@ -144,6 +149,28 @@ void gw_proxy(struct aitag_gateway *gw, struct gw_req *r, size_t route_idx, cons
  * Writes indexes into order (room for AITAG_GATEWAY_MAX_BACKENDS); returns how many may be
  * tried now (breaker closed, or open past its cool-down). */
 size_t gw_pick_order(struct aitag_gateway *gw, size_t route_idx, size_t *order, double now);
+
+/* proxy.c: POST /v1/embeddings (JSON body, route = "model"), proxied like chat. */
+void gw_handle_embeddings(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w);
+/* proxy.c: frees what a worker context holds for upstream calls. */
+void gw_worker_ctx_release(struct gw_worker_ctx *w);
+
+/* multipart.c: parsing multipart/form-data into r->parts as the body arrives (HTTP thread).
+ * begin: when r->ctype is multipart/form-data; feed: each piece of the raw body; end: 0 when the
+ * body was a well-formed multipart body with at least one part, -1 otherwise. free: releases a
+ * parser left over by a request that ended early; a no-op otherwise. */
+void gw_multipart_begin(struct gw_req *r);
+void gw_multipart_feed(struct gw_req *r, const char *data, size_t len);
+int gw_multipart_end(struct gw_req *r);
+void gw_multipart_free(struct gw_req *r);
+/* multipart.c: true when the request's Content-Type is multipart/form-data. */
+int gw_is_multipart(const struct gw_req *r);
+/* multipart.c: r->parts rebuilt for the easy handle h, the "model" part replaced by model when
+ * not NULL. The caller frees the result with curl_mime_free; NULL when out of memory. */
+curl_mime *gw_multipart_mime(CURL *h, const struct gw_req *r, const char *model);
+/* multipart.c: POST /v1/audio/transcriptions (multipart; route = the "model" part). */
+void gw_handle_transcriptions(struct aitag_gateway *gw, struct gw_req *r,
+                              struct gw_worker_ctx *w);
 
 /* keys.c */
 int gw_keys_open(const char *path, sqlite3 **out, char *err, size_t errlen);

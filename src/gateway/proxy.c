@@ -8,6 +8,11 @@
  * Client errors (other 4xx) are passed through: another backend would say the same.
  * A stream is committed to the client at its first 2xx byte; from then on there is no failover
  * (bytes already sent cannot be taken back), and chunks are forwarded as they arrive.
+ * Local backends serve only /v1/tag (tag.c): here they are skipped, never counted as failures.
+ * Each worker keeps one curl easy handle (reset between calls, its connection cache kept), so
+ * keep-alive connections to upstreams are reused instead of one new TCP connection per call.
+ * What counts as a usable 2xx answer, and how the request is framed, depends on the endpoint
+ * (the apis table).
  */
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -195,37 +200,75 @@ static void note_usage(struct aitag_gateway *gw, struct gw_req *r, json_t *usage
     r->cost = price_of(gw->cfg, r->model, r->prompt_tokens, r->completion_tokens);
 }
 
+/* Per upstream endpoint: what a 2xx answer must be, and how the request is framed. */
+struct api {
+    const char *path;
+    const char *need; /* a 2xx must be a JSON object, with this member when not "" */
+    int multipart;    /* send r->parts again (curl_mime) instead of a JSON body */
+    int pass_ctype;   /* answer with the upstream's Content-Type (text formats) */
+};
+
+static const struct api apis[] = {
+    {"/chat/completions", "", 0, 0},
+    {"/embeddings", "data", 0, 0},
+    {"/audio/transcriptions", NULL, 1, 1},
+};
+
+static const struct api *api_of(const char *path)
+{
+    static const struct api other = {NULL, NULL, 0, 0}; /* e.g. /tag to another gateway */
+
+    for (size_t i = 0; i < sizeof apis / sizeof apis[0]; i++)
+        if (strcmp(apis[i].path, path) == 0)
+            return &apis[i];
+    return &other;
+}
+
+/* A 2xx body the endpoint cannot use (not JSON, or without its key member). */
+static int malformed(const struct api *api, json_t *o)
+{
+    return api->need && (!json_is_object(o) || (api->need[0] && !json_object_get(o, api->need)));
+}
+
 /* One attempt. Returns 1 when r has its answer (success or a pass-through client error),
  * 0 to fail over; *reason names the failure. */
 static int try_backend(struct aitag_gateway *gw, struct gw_req *r,
                        const struct aitag_gateway_backend *b, const char *path, json_t *body,
-                       int stream, const char **reason)
+                       int stream, struct gw_worker_ctx *w, const char **reason)
 {
+    const struct api *api = api_of(path);
     struct call c = {.r = r, .stream = stream};
     struct curl_slist *hdr = NULL;
-    char url[2048], auth[1024], rid[80], *payload = NULL;
+    curl_mime *mime = NULL;
+    char url[2048], auth[1024], rid[80], *payload = NULL, *ct = NULL;
     const char *key = b->key_env ? getenv(b->key_env) : NULL;
     CURLcode cc;
     long code = 0;
     int done = 0;
 
     *reason = "error";
-    if (b->kind == AITAG_BACKEND_LOCAL) {
-        *reason = "unsupported";
-        return 0;
-    }
+    if (w && !w->curl)
+        w->curl = curl_easy_init();
+    c.h = w ? w->curl : curl_easy_init();
+    if (!c.h)
+        goto out;
+    curl_easy_reset(c.h); /* keeps the connection cache */
     snprintf(url, sizeof url, "%s%s%s", b->url, b->kind == AITAG_BACKEND_GATEWAY ? "/v1" : "",
              path);
-    if (body) {
+    if (api->multipart) {
+        if (!(mime = gw_multipart_mime(c.h, r, b->model)))
+            goto out;
+    } else if (body) {
         if (b->model)
             json_object_set_new(body, "model", json_string(b->model));
-        payload = json_dumps(body, JSON_COMPACT);
+        if (!(payload = json_dumps(body, JSON_COMPACT)))
+            goto out;
         hdr = curl_slist_append(hdr, "Content-Type: application/json");
     } else {
-        char ct[300];
-        snprintf(ct, sizeof ct, "Content-Type: %s",
+        char cth[300];
+        snprintf(cth, sizeof cth, "Content-Type: %s",
                  r->ctype ? r->ctype : "application/octet-stream");
-        hdr = curl_slist_append(hdr, ct);
+        hdr = curl_slist_append(hdr, cth);
     }
     if (key && *key) {
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", key);
@@ -234,13 +277,15 @@ static int try_backend(struct aitag_gateway *gw, struct gw_req *r,
     snprintf(rid, sizeof rid, "X-Request-Id: %s", r->id);
     hdr = curl_slist_append(hdr, rid);
     hdr = curl_slist_append(hdr, "Expect:");
-    c.h = curl_easy_init();
-    if (!c.h || (body && !payload))
-        goto out;
     curl_easy_setopt(c.h, CURLOPT_URL, url);
     curl_easy_setopt(c.h, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(c.h, CURLOPT_POSTFIELDS, payload ? payload : (r->body ? r->body : ""));
-    curl_easy_setopt(c.h, CURLOPT_POSTFIELDSIZE, (long)(payload ? strlen(payload) : r->body_len));
+    if (mime) {
+        curl_easy_setopt(c.h, CURLOPT_MIMEPOST, mime);
+    } else {
+        curl_easy_setopt(c.h, CURLOPT_POSTFIELDS, payload ? payload : (r->body ? r->body : ""));
+        curl_easy_setopt(c.h, CURLOPT_POSTFIELDSIZE,
+                         (long)(payload ? strlen(payload) : r->body_len));
+    }
     curl_easy_setopt(c.h, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(c.h, CURLOPT_WRITEDATA, &c);
     curl_easy_setopt(c.h, CURLOPT_TIMEOUT_MS, (long)b->timeout_ms);
@@ -270,7 +315,7 @@ static int try_backend(struct aitag_gateway *gw, struct gw_req *r,
     }
     if (code >= 200 && code < 300) {
         json_t *o = json_loadb(c.buf ? c.buf : "", c.len, 0, NULL);
-        if (!json_is_object(o) && strcmp(path, "/chat/completions") == 0) {
+        if (malformed(api, o)) {
             json_decref(o);
             *reason = "malformed";
             goto out;
@@ -279,16 +324,26 @@ static int try_backend(struct aitag_gateway *gw, struct gw_req *r,
                    json_string_value(json_object_get(o, "model")));
         json_decref(o);
     }
-    gw_reply(r, (int)code, "application/json", c.buf ? c.buf : "", c.len);
+    if (api->pass_ctype)
+        curl_easy_getinfo(c.h, CURLINFO_CONTENT_TYPE, &ct);
+    gw_reply(r, (int)code, ct ? ct : "application/json", c.buf ? c.buf : "", c.len);
     done = 1;
 out:
-    curl_easy_cleanup(c.h);
+    if (!w)
+        curl_easy_cleanup(c.h);
+    curl_mime_free(mime);
     curl_slist_free_all(hdr);
     free(payload);
     free(c.buf);
     free(c.line);
     json_decref(c.usage);
     return done;
+}
+
+void gw_worker_ctx_release(struct gw_worker_ctx *w)
+{
+    curl_easy_cleanup(w->curl);
+    w->curl = NULL;
 }
 
 static void sleep_ms(double ms)
@@ -305,9 +360,16 @@ void gw_proxy(struct aitag_gateway *gw, struct gw_req *r, size_t route_idx, cons
     size_t order[AITAG_GATEWAY_MAX_BACKENDS];
     const char *last = "no_backend";
     double cool = gw->cfg->breaker_cooldown_ms / 1000.0;
+    size_t n_remote = 0;
 
-    (void)w;
     snprintf(r->route, sizeof r->route, "%s", rt->name);
+    for (size_t i = 0; i < rt->n_backends; i++)
+        n_remote += rt->backends[i].kind != AITAG_BACKEND_LOCAL;
+    if (n_remote == 0) {
+        gw_error(r, 501, "invalid_request_error", "unsupported",
+                 "route '%s' has only local backends, which do not serve /v1%s", rt->name, path);
+        return;
+    }
     for (int pass = 0; pass <= gw->cfg->retries; pass++) {
         size_t n;
         if (pass > 0) {
@@ -324,6 +386,8 @@ void gw_proxy(struct aitag_gateway *gw, struct gw_req *r, size_t route_idx, cons
             const char *reason;
             int ok, allowed;
 
+            if (be->cfg->kind == AITAG_BACKEND_LOCAL)
+                continue; /* unsupported here: neither a failure nor an upstream error */
             pthread_mutex_lock(&gw->mu);
             allowed = (!be->cfg->max_concurrency || be->inflight < be->cfg->max_concurrency) &&
                       gw_breaker_allow(&be->br, aitag_now(), cool);
@@ -333,7 +397,7 @@ void gw_proxy(struct aitag_gateway *gw, struct gw_req *r, size_t route_idx, cons
             if (!allowed)
                 continue;
             snprintf(r->backend, sizeof r->backend, "%s", be->cfg->name);
-            ok = try_backend(gw, r, be->cfg, path, body, stream, &reason);
+            ok = try_backend(gw, r, be->cfg, path, body, stream, w, &reason);
             pthread_mutex_lock(&gw->mu);
             be->inflight--;
             gw_breaker_result(&be->br, ok == 1, gw->cfg->breaker_failures, aitag_now());
@@ -356,4 +420,28 @@ void gw_proxy(struct aitag_gateway *gw, struct gw_req *r, size_t route_idx, cons
     else
         gw_error(r, 502, "upstream_error", "upstream_failed",
                  "every backend of route '%s' failed (last: %s)", rt->name, last);
+}
+
+void gw_handle_embeddings(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w)
+{
+    json_t *body = r->body ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+    const char *model = json_string_value(json_object_get(body, "model"));
+    json_t *input = json_object_get(body, "input");
+    const struct aitag_gateway_route *route = aitag_gateway_route_find(gw->cfg, model);
+
+    if (!json_is_object(body))
+        gw_error(r, 400, "invalid_request_error", "invalid_json", "body is not a JSON object");
+    else if (!model)
+        gw_error(r, 400, "invalid_request_error", "missing_model", "\"model\" is required");
+    else if (!json_is_string(input) && !json_is_array(input))
+        gw_error(r, 400, "invalid_request_error", "invalid_input",
+                 "\"input\" is required: a string or an array");
+    else if (!route)
+        gw_error(r, 404, "invalid_request_error", "model_not_found",
+                 "the model '%s' does not exist", model);
+    else if (gw_auth(gw, r, w, route->name) == 0)
+        gw_proxy(gw, r, (size_t)(route - gw->cfg->routes), "/embeddings", body, 0, w);
+    json_decref(body);
+    if (r->key_id >= 0 && r->status == 200)
+        gw_usage_record(w, r);
 }

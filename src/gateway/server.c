@@ -88,6 +88,7 @@ static void req_unref(struct gw_req *r)
     if (left > 0)
         return;
     pthread_mutex_destroy(&r->mu);
+    gw_multipart_free(r);
     free(r->auth);
     free(r->ctype);
     free(r->body);
@@ -249,6 +250,8 @@ static enum MHD_Result dispatch(struct aitag_gateway *gw, struct gw_req *r)
         free(text);
     } else if ((strcmp(r->url, "/v1/models") == 0 && get) ||
                (strcmp(r->url, "/v1/chat/completions") == 0 && post) ||
+               (strcmp(r->url, "/v1/embeddings") == 0 && post) ||
+               (strcmp(r->url, "/v1/audio/transcriptions") == 0 && post) ||
                (strcmp(r->url, "/v1/tag") == 0 && post)) {
         if (enqueue(gw, r) == 0)
             return MHD_YES;
@@ -256,7 +259,9 @@ static enum MHD_Result dispatch(struct aitag_gateway *gw, struct gw_req *r)
         r->retry_after = 1;
     } else if (strcmp(r->url, "/v1/models") == 0 || strcmp(r->url, "/healthz") == 0 ||
                strcmp(r->url, "/metrics") == 0 || strcmp(r->url, "/v1/tag") == 0 ||
-               strcmp(r->url, "/v1/chat/completions") == 0) {
+               strcmp(r->url, "/v1/chat/completions") == 0 ||
+               strcmp(r->url, "/v1/embeddings") == 0 ||
+               strcmp(r->url, "/v1/audio/transcriptions") == 0) {
         gw_error(r, 405, "invalid_request_error", "method_not_allowed", "method %s not allowed",
                  r->method);
     } else {
@@ -316,6 +321,8 @@ enum MHD_Result gw_on_request(void *cls, struct MHD_Connection *conn, const char
             r->state = REQ_DONE;
             return send_answer(r);
         }
+        if (gw_is_multipart(r))
+            gw_multipart_begin(r);
         return MHD_YES;
     }
     if (r->state == REQ_RECEIVING) {
@@ -337,11 +344,19 @@ enum MHD_Result gw_on_request(void *cls, struct MHD_Connection *conn, const char
             memcpy(r->body + r->body_len, upload, n);
             r->body_len += n;
             r->body[r->body_len] = '\0';
+            gw_multipart_feed(r, upload, n);
             return MHD_YES;
         }
         if (r->too_large) {
             gw_error(r, 413, "invalid_request_error", "body_too_large",
                      "request body over %zu bytes", gw->cfg->max_body);
+            r->state = REQ_DONE;
+            return send_answer(r);
+        }
+        if (gw_is_multipart(r) && gw_multipart_end(r) < 0) {
+            gw_error(r, 400, "invalid_request_error", "invalid_multipart",
+                     "malformed multipart/form-data body (boundary missing or wrong, or the "
+                     "body ends early)");
             r->state = REQ_DONE;
             return send_answer(r);
         }
@@ -412,6 +427,10 @@ static void handle(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_
         gw_reply_json(r, 200, json_pack("{s:s, s:o}", "object", "list", "data", data));
     } else if (strcmp(r->url, "/v1/tag") == 0) {
         gw_handle_tag(gw, r, w);
+    } else if (strcmp(r->url, "/v1/embeddings") == 0) {
+        gw_handle_embeddings(gw, r, w);
+    } else if (strcmp(r->url, "/v1/audio/transcriptions") == 0) {
+        gw_handle_transcriptions(gw, r, w);
     } else {
         json_error_t je;
         json_t *body = r->body ? json_loadb(r->body, r->body_len, 0, &je) : NULL;
@@ -470,6 +489,7 @@ void *gw_worker_main(void *arg)
             gw_stream_end(r);
         req_unref(r);
     }
+    gw_worker_ctx_release(&w);
     sqlite3_close(w.db);
     return NULL;
 }

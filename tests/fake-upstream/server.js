@@ -1,15 +1,26 @@
 #!/usr/bin/env node
 // server.js - a small OpenAI-compatible upstream for the gateway tests (no npm packages).
 //
-//   node server.js --name A [--port 0] [--mode ok|500|429|slow|malformed|drop]
+//   node server.js --name A [--port 0] [--mode ok|500|429|slow|malformed|drop|badembed|
+//                                              slowbody|streambreak]
 //
 // Prints "listening PORT" once ready. Endpoints:
 //   POST /v1/chat/completions   answers per the current mode; {"stream":true} streams SSE
 //                               chunks 100 ms apart, then a usage chunk and [DONE]
+//   POST /v1/embeddings         one vector of 8 floats per input string, seeded by a hash of
+//                               the text (same text, same vector); usage.prompt_tokens = words
+//   POST /v1/audio/transcriptions  parses the multipart body; answers {"text": ...} naming the
+//                               model and the file's byte count (or that text when
+//                               response_format=text); 400 when "file" or "model" is missing
 //   GET  /v1/models
-//   POST /_mode {"mode": "..."} changes the failure mode; GET /_stats: {"chat": N, "last": {...}}
+//   POST /_mode {"mode": "..."} changes the failure mode
+//   GET  /_stats, /__test/stats: calls per endpoint, the last call of each, TCP connections
+//                               accepted, and a log of the last 100 requests
 // Failure modes: 500 and 429 (with Retry-After) answer at once; slow waits 3 s; malformed sends
-// 200 with broken JSON; drop destroys the socket without answering.
+// 200 with broken JSON; drop destroys the socket without answering; badembed answers
+// embeddings 200 with a JSON object that has no "data"; slowbody sends a chat answer's headers
+// and then its body in pieces over about 1.5 s; streambreak sends two stream chunks and then
+// destroys the socket.
 'use strict';
 const http = require('http');
 
@@ -19,13 +30,20 @@ const name = opt('name', 'fake');
 let mode = opt('mode', 'ok');
 let chat = 0;
 let last = null;
+let embeddings = 0, transcriptions = 0, connections = 0;
+let lastEmbed = null, lastTranscription = null;
+const log = [];
 
-function readBody(req) {
+function readRaw(req) {
   return new Promise((resolve) => {
     const parts = [];
     req.on('data', (c) => parts.push(c));
-    req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(parts)));
   });
+}
+
+async function readBody(req) {
+  return (await readRaw(req)).toString('utf8');
 }
 
 function json(res, status, obj, headers = {}) {
@@ -46,11 +64,20 @@ async function completions(req, res) {
   if (mode === 'slow') await new Promise((r) => setTimeout(r, 3000));
   const usage = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 };
   if (!body.stream) {
-    return json(res, 200, {
+    const answer = {
       id: 'chatcmpl-' + chat, object: 'chat.completion', created: 0, model: body.model,
       choices: [{ index: 0, message: { role: 'assistant', content: 'hello from ' + name }, finish_reason: 'stop' }],
       usage,
-    });
+    };
+    if (mode !== 'slowbody') return json(res, 200, answer);
+    const text = JSON.stringify(answer);
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+    const step = Math.ceil(text.length / 5);
+    for (let i = 0; i < text.length; i += step) {
+      res.write(text.slice(i, i + step));
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    return res.end();
   }
   res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
   const n = 5;
@@ -59,22 +86,118 @@ async function completions(req, res) {
       choices: [{ index: 0, delta: { content: 'chunk' + i + ' ' }, finish_reason: null }] };
     res.write('data: ' + JSON.stringify(chunk) + '\n\n');
     await new Promise((r) => setTimeout(r, 100));
+    if (mode === 'streambreak' && i === 1) return req.socket.destroy();
   }
   res.write('data: ' + JSON.stringify({ id: 'chatcmpl-' + chat, object: 'chat.completion.chunk', model: body.model, choices: [], usage }) + '\n\n');
   res.end('data: [DONE]\n\n');
 }
 
+// Deterministic pseudo-random vector: FNV-1a of the text seeds a small LCG.
+function vector(text) {
+  let h = 0x811c9dc5;
+  for (const b of Buffer.from(text, 'utf8')) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  const v = [];
+  for (let i = 0; i < 8; i++) {
+    h = (Math.imul(h, 1664525) + 1013904223) >>> 0;
+    v.push(Math.round((h / 0x100000000 * 2 - 1) * 1e6) / 1e6);
+  }
+  return v;
+}
+
+async function embed(req, res) {
+  const text = await readBody(req);
+  let body;
+  try { body = JSON.parse(text); } catch (e) { return json(res, 400, { error: { message: 'bad json', type: 'invalid_request_error' } }); }
+  embeddings++;
+  lastEmbed = { model: body.model, auth: req.headers.authorization || null, request_id: req.headers['x-request-id'] || null, input: body.input };
+  if (mode === '500') return json(res, 500, { error: { message: name + ' is broken', type: 'server_error' } });
+  if (mode === 'drop') return req.socket.destroy();
+  if (mode === 'malformed') { res.writeHead(200, { 'Content-Type': 'application/json' }); return res.end('{"object": "list", "data": ['); }
+  if (mode === 'badembed') return json(res, 200, { object: 'list', model: body.model, error: null });
+  const inputs = typeof body.input === 'string' ? [body.input] : body.input;
+  if (!Array.isArray(inputs) || inputs.length === 0 || !inputs.every((s) => typeof s === 'string'))
+    return json(res, 400, { error: { message: "'input' must be a string or an array of strings", type: 'invalid_request_error', param: 'input' } });
+  const words = inputs.reduce((n, s) => n + s.split(/\s+/).filter(Boolean).length, 0);
+  json(res, 200, {
+    object: 'list', model: body.model,
+    data: inputs.map((s, i) => ({ object: 'embedding', index: i, embedding: vector(s) })),
+    usage: { prompt_tokens: words, total_tokens: words },
+  });
+}
+
+// multipart/form-data, parsed for real: [{name, filename, type, data: Buffer}].
+function parseMultipart(buf, ctype) {
+  const m = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(ctype || '');
+  if (!m) return null;
+  const delim = Buffer.from('--' + (m[1] || m[2]));
+  const parts = [];
+  let pos = buf.indexOf(delim);
+  if (pos < 0) return null;
+  for (;;) {
+    pos += delim.length;
+    if (buf.slice(pos, pos + 2).toString() === '--') return parts; // closing delimiter
+    pos += 2; // CRLF after the delimiter
+    const hend = buf.indexOf('\r\n\r\n', pos);
+    if (hend < 0) return null;
+    const head = buf.slice(pos, hend).toString('utf8');
+    const next = buf.indexOf(Buffer.concat([Buffer.from('\r\n'), delim]), hend + 4);
+    if (next < 0) return null;
+    const disp = /content-disposition:[^\r\n]*/i.exec(head);
+    const name = disp && /\bname="([^"]*)"/i.exec(disp[0]);
+    const filename = disp && /\bfilename="([^"]*)"/i.exec(disp[0]);
+    const type = /content-type:\s*([^\r\n]+)/i.exec(head);
+    parts.push({ name: name ? name[1] : null, filename: filename ? filename[1] : null,
+      type: type ? type[1].trim() : null, data: buf.slice(hend + 4, next) });
+    pos = next + 2;
+  }
+}
+
+async function transcribe(req, res) {
+  const buf = await readRaw(req);
+  const parts = parseMultipart(buf, req.headers['content-type']);
+  transcriptions++;
+  if (!parts) return json(res, 400, { error: { message: 'not a multipart body', type: 'invalid_request_error' } });
+  const field = (n) => parts.find((p) => p.name === n);
+  const file = field('file'), model = field('model');
+  lastTranscription = {
+    model: model ? model.data.toString() : null, auth: req.headers.authorization || null,
+    request_id: req.headers['x-request-id'] || null, parts: parts.map((p) => p.name),
+    file_name: file ? file.filename : null, file_type: file ? file.type : null,
+    file_bytes: file ? file.data.length : null,
+    file_sha256: file ? require('crypto').createHash('sha256').update(file.data).digest('hex') : null,
+  };
+  for (const p of parts) if (!['file', 'model'].includes(p.name)) lastTranscription[p.name] = p.data.toString();
+  if (mode === '500') return json(res, 500, { error: { message: name + ' is broken', type: 'server_error' } });
+  if (!file) return json(res, 400, { error: { message: "'file' is required", type: 'invalid_request_error', param: 'file' } });
+  if (!model) return json(res, 400, { error: { message: "'model' is required", type: 'invalid_request_error', param: 'model' } });
+  const text = 'heard ' + file.data.length + ' bytes with ' + model.data.toString() + ' at ' + name;
+  const format = field('response_format') ? field('response_format').data.toString() : 'json';
+  if (format === 'text') { res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }); return res.end(text + '\n'); }
+  json(res, 200, { text });
+}
+
+function stats() {
+  return { name, mode, chat, last, embeddings, last_embedding: lastEmbed, transcriptions,
+    last_transcription: lastTranscription, connections, requests: log };
+}
+
 const server = http.createServer(async (req, res) => {
+  log.push({ method: req.method, url: req.url, request_id: req.headers['x-request-id'] || null,
+    socket: req.socket.aitagId });
+  if (log.length > 100) log.shift();
   try {
     if (req.method === 'POST' && req.url === '/v1/chat/completions') return await completions(req, res);
+    if (req.method === 'POST' && req.url === '/v1/embeddings') return await embed(req, res);
+    if (req.method === 'POST' && req.url === '/v1/audio/transcriptions') return await transcribe(req, res);
     if (req.method === 'GET' && req.url === '/v1/models') return json(res, 200, { object: 'list', data: [{ id: name + '-model', object: 'model' }] });
     if (req.method === 'POST' && req.url === '/_mode') { mode = JSON.parse(await readBody(req)).mode; return json(res, 200, { mode }); }
-    if (req.method === 'GET' && req.url === '/_stats') return json(res, 200, { name, mode, chat, last });
+    if (req.method === 'GET' && (req.url === '/_stats' || req.url === '/__test/stats')) return json(res, 200, stats());
     json(res, 404, { error: { message: 'not found', type: 'invalid_request_error' } });
   } catch (e) {
     json(res, 500, { error: { message: String(e), type: 'server_error' } });
   }
 });
+server.on('connection', (sock) => { sock.aitagId = ++connections; });
 server.listen(Number(opt('port', '0')), '127.0.0.1', () => {
   process.stdout.write('listening ' + server.address().port + '\n');
 });
