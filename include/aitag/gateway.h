@@ -62,7 +62,7 @@ struct aitag_gateway_price {
 };
 
 struct aitag_gateway_config {
-    char *listen;    /* IPv4 address; default 127.0.0.1 */
+    char *listen;    /* IPv4 or IPv6 literal ("::" is dual stack); default 127.0.0.1 */
     int port;        /* 0 = any free port (see aitag_gateway_port) */
     size_t max_body; /* bytes; default 16 MiB; larger bodies get 413 */
     int workers;     /* worker threads; default 8 */
@@ -76,6 +76,11 @@ struct aitag_gateway_config {
     int backoff_ms;          /* base of the jittered backoff between passes; default 50 */
     int breaker_failures;    /* consecutive failures that open a breaker; default 3 */
     int breaker_cooldown_ms; /* open -> half-open after; default 10000 */
+    int local_only;          /* every openai/gateway backend must be on a loopback host */
+    int log_payloads;        /* access log gets redacted request/response bodies (4 KiB each) */
+    size_t cache_max_bytes;  /* response cache ("cache" object); 0 = no cache */
+    size_t cache_max_entry;  /* larger answers are not cached; default 1 MiB */
+    int cache_ttl_s;         /* seconds an answer stays; default 300 */
     struct aitag_gateway_route *routes;
     size_t n_routes;
     struct aitag_gateway_price *prices;
@@ -116,14 +121,26 @@ int aitag_gateway_port(const struct aitag_gateway *gw);
 /* Stops accepting, finishes the workers, frees gw. NULL is a no-op. */
 void aitag_gateway_stop(struct aitag_gateway *gw);
 
-/* API keys (SQLite file db; the table is created on first use). Keys are shown once and only
- * their sha256 is stored. routes: comma-separated allowed routes, NULL or "" for all.
- * rpm: requests per minute, 0 for unlimited. key_out gets the secret ("agk_" + 40 hex). */
-int aitag_gateway_key_create(const char *db, const char *name, const char *routes, int rpm,
+/* What a new API key may do. routes: comma-separated allowed routes, NULL or "" for all.
+ * rpm: requests per minute, tpm: prompt+completion tokens per minute, 0 for unlimited.
+ * budget: USD per budget_period ("day" or "month", UTC calendar; NULL = "month"), summed from
+ * the usage table's cost; 0 for none. */
+struct aitag_gateway_key_params {
+    const char *name, *routes;
+    int rpm, tpm;
+    double budget;
+    const char *budget_period;
+};
+
+/* API keys (SQLite file db; the table is created on first use, older files gain the newer
+ * columns). Keys are shown once and only their sha256 is stored. key_out gets the secret
+ * ("agk_" + 40 hex). Returns 0, AITAG_ERR_INVALID (bad params), AITAG_ERR_DB, AITAG_ERR_IO. */
+int aitag_gateway_key_create(const char *db, const struct aitag_gateway_key_params *kp,
                              char key_out[64], long long *id_out, char *err, size_t errlen);
 /* Revokes key id: 0, AITAG_ERR_NOTFOUND when there is no such active key, AITAG_ERR_DB. */
 int aitag_gateway_key_revoke(const char *db, long long id, char *err, size_t errlen);
-/* Keys (never secrets) as a JSON array of objects; caller decrefs *out. */
+/* Keys (never secrets) as a JSON array of objects, with "spent": the cost summed over the
+ * key's current budget period; caller decrefs *out. */
 int aitag_gateway_keys_list(const char *db, json_t **out, char *err, size_t errlen);
 /* Usage rows by day, key, route and model as a JSON array; caller decrefs *out. */
 int aitag_gateway_usage_list(const char *db, json_t **out, char *err, size_t errlen);

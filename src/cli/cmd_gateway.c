@@ -16,19 +16,22 @@
 
 static void gateway_usage(FILE *out)
 {
-    fprintf(out, "Usage:\n"
-                 "  aitag gateway serve --config FILE [--models-dir DIR] [--weights-dir DIR]\n"
-                 "  aitag gateway keys create --db FILE [--name NAME] [--routes a,b] [--rpm N]\n"
-                 "  aitag gateway keys list --db FILE\n"
-                 "  aitag gateway keys revoke --db FILE ID\n"
-                 "  aitag gateway usage --db FILE [--json]\n\n"
-                 "serve prints \"listening on ADDR:PORT\" once ready and stops on SIGINT/SIGTERM.\n"
-                 "See docs/gateway.md for the config file, the API and the metrics.\n");
+    fprintf(out,
+            "Usage:\n"
+            "  aitag gateway serve --config FILE [--models-dir DIR] [--weights-dir DIR]\n"
+            "  aitag gateway keys create --db FILE [--name NAME] [--routes a,b] [--rpm N]\n"
+            "                            [--tpm N] [--budget USD] [--budget-period day|month]\n"
+            "  aitag gateway keys list --db FILE\n"
+            "  aitag gateway keys revoke --db FILE ID\n"
+            "  aitag gateway usage --db FILE [--json]\n\n"
+            "serve prints \"listening on ADDR:PORT\" once ready and stops on SIGINT/SIGTERM.\n"
+            "See docs/gateway.md for the config file, the API and the metrics.\n");
 }
 
 struct gw_args {
-    const char *config, *db, *name, *routes, *models_dir, *weights_dir, *pos;
-    long rpm;
+    const char *config, *db, *name, *routes, *models_dir, *weights_dir, *pos, *period;
+    long rpm, tpm;
+    double budget;
     int json, help;
 };
 
@@ -58,11 +61,23 @@ static int parse_args(int argc, char **argv, struct gw_args *a)
             dst = &a->models_dir;
         else if (strcmp(s, "--weights-dir") == 0)
             dst = &a->weights_dir;
-        else if (strcmp(s, "--rpm") == 0) {
+        else if (strcmp(s, "--budget-period") == 0)
+            dst = &a->period;
+        else if (strcmp(s, "--rpm") == 0 || strcmp(s, "--tpm") == 0) {
             char *end;
-            if (i + 1 >= argc || (a->rpm = strtol(argv[i + 1], &end, 10)) < 0 || *end ||
-                !*argv[i + 1]) {
-                fprintf(stderr, "aitag gateway: --rpm needs a number >= 0\n");
+            long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : -1;
+            if (i + 1 >= argc || v < 0 || v > 1 << 30 || *end || !*argv[i + 1]) {
+                fprintf(stderr, "aitag gateway: %s needs a number >= 0\n", s);
+                return -1;
+            }
+            *(s[2] == 'r' ? &a->rpm : &a->tpm) = v;
+            i++;
+            continue;
+        } else if (strcmp(s, "--budget") == 0) {
+            char *end;
+            if (i + 1 >= argc || !(a->budget = strtod(argv[i + 1], &end), a->budget > 0) || *end ||
+                a->budget > 1e12) {
+                fprintf(stderr, "aitag gateway: --budget needs an amount in USD > 0\n");
                 return -1;
             }
             i++;
@@ -122,7 +137,10 @@ static int serve(const struct gw_args *a)
         aitag_gateway_config_free(cfg);
         return EXIT_SETUP;
     }
-    printf("listening on %s:%d\n", cfg->listen, aitag_gateway_port(gw));
+    if (strchr(cfg->listen, ':')) /* IPv6: the address in brackets, as in a URL */
+        printf("listening on [%s]:%d\n", cfg->listen, aitag_gateway_port(gw));
+    else
+        printf("listening on %s:%d\n", cfg->listen, aitag_gateway_port(gw));
     fflush(stdout);
     sigwait(&set, &sig);
     aitag_gateway_stop(gw);
@@ -162,8 +180,9 @@ static void print_rows(json_t *rows, const char *const *cols, int json)
 
 int cmd_gateway(int argc, char **argv)
 {
-    static const char *const key_cols[] = {"id",  "prefix",  "name",    "routes",
-                                           "rpm", "created", "revoked", NULL};
+    static const char *const key_cols[] = {"id",    "prefix",  "name",    "routes",
+                                           "rpm",   "tpm",     "budget",  "budget_period",
+                                           "spent", "created", "revoked", NULL};
     static const char *const usage_cols[] = {
         "day",  "key_id", "route", "model", "requests", "prompt_tokens", "completion_tokens",
         "cost", NULL};
@@ -194,8 +213,13 @@ int cmd_gateway(int argc, char **argv)
         if (strcmp(verb, "create") == 0) {
             char key[64];
             long long id;
-            if (aitag_gateway_key_create(a.db, a.name, a.routes, (int)a.rpm, key, &id, err,
-                                         sizeof err) < 0)
+            struct aitag_gateway_key_params kp = {a.name,     a.routes, (int)a.rpm,
+                                                  (int)a.tpm, a.budget, a.period};
+            if (a.period && strcmp(a.period, "day") != 0 && strcmp(a.period, "month") != 0) {
+                fprintf(stderr, "aitag gateway: --budget-period is day or month\n");
+                return EXIT_USAGE;
+            }
+            if (aitag_gateway_key_create(a.db, &kp, key, &id, err, sizeof err) < 0)
                 goto setup_err;
             if (a.json) {
                 json_t *o = json_pack("{s:I, s:s}", "id", (json_int_t)id, "key", key);

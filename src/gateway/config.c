@@ -5,9 +5,11 @@
  * checked once, at start, with a message naming the key; the server then trusts the struct.
  * Unknown keys are errors: a typo in "max_concurency" must not silently mean "unlimited".
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "aitag/common.h"
 #include "gateway_int.h"
@@ -53,6 +55,81 @@ static int get_int(json_t *obj, const char *key, int def, int min, int *out, cha
     if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > 1 << 30)
         return bad(err, len, "bad integer for", key);
     *out = (int)json_integer_value(v);
+    return 0;
+}
+
+static int get_bool(json_t *obj, const char *key, int *out, char *err, size_t len)
+{
+    json_t *v = json_object_get(obj, key);
+
+    *out = 0;
+    if (v && !json_is_boolean(v))
+        return bad(err, len, "expected true or false for", key);
+    *out = json_is_true(v);
+    return 0;
+}
+
+/* The "cache" object: {"ttl_s", "max_bytes", "max_entry_bytes"}; absent = no cache. */
+static int parse_cache(json_t *o, struct aitag_gateway_config *c, char *err, size_t len)
+{
+    static const char *const keys[] = {"ttl_s", "max_bytes", "max_entry_bytes", NULL};
+    json_t *v;
+    int rc, entry;
+
+    c->cache_ttl_s = 300;
+    c->cache_max_entry = 1 << 20;
+    if (!o)
+        return 0;
+    if (!json_is_object(o))
+        return bad(err, len, "expected an object for", "cache");
+    if ((rc = only_keys(o, keys, "cache", err, len)) < 0 ||
+        (rc = get_int(o, "ttl_s", 300, 1, &c->cache_ttl_s, err, len)) < 0 ||
+        (rc = get_int(o, "max_entry_bytes", 1 << 20, 1, &entry, err, len)) < 0)
+        return rc;
+    c->cache_max_entry = (size_t)entry;
+    v = json_object_get(o, "max_bytes");
+    c->cache_max_bytes = 64u << 20;
+    if (v && (!json_is_integer(v) || json_integer_value(v) < 0))
+        return bad(err, len, "bad integer for", "cache.max_bytes");
+    if (v)
+        c->cache_max_bytes = (size_t)json_integer_value(v);
+    return 0;
+}
+
+int gw_url_is_loopback(const char *url)
+{
+    const char *h = strstr(url ? url : "", "://"), *end, *at;
+    char host[256];
+    unsigned char a[16];
+    size_t n;
+
+    if (!h)
+        return 0;
+    h += 3;
+    end = h + strcspn(h, "/?#");
+    at = memchr(h, '@', (size_t)(end - h));
+    if (at)
+        h = at + 1; /* user:password@ */
+    if (*h == '[') {
+        const char *close = memchr(h, ']', (size_t)(end - h));
+        if (!close)
+            return 0;
+        h++;
+        n = (size_t)(close - h);
+    } else {
+        const char *colon = memchr(h, ':', (size_t)(end - h));
+        n = (size_t)((colon ? colon : end) - h);
+    }
+    if (n == 0 || n >= sizeof host)
+        return 0;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    if (strcasecmp(host, "localhost") == 0)
+        return 1;
+    if (inet_pton(AF_INET, host, a) == 1)
+        return a[0] == 127;
+    if (inet_pton(AF_INET6, host, a) == 1)
+        return memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0;
     return 0;
 }
 
@@ -132,9 +209,9 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
                                size_t errlen)
 {
     static const char *const keys[] = {
-        "listen",     "port",       "max_body_bytes", "workers", "library_roots",
-        "keys_db",    "access_log", "catalog",        "tmp_dir", "retries",
-        "backoff_ms", "breaker",    "routes",         "prices",  NULL};
+        "listen",     "port",    "max_body_bytes", "workers",    "library_roots", "keys_db",
+        "access_log", "catalog", "tmp_dir",        "retries",    "backoff_ms",    "breaker",
+        "routes",     "prices",  "cache",          "local_only", "log_payloads",  NULL};
     struct aitag_gateway_config *c = calloc(1, sizeof *c);
     json_error_t je;
     json_t *root = json_loads(text, 0, &je), *v, *br;
@@ -183,6 +260,17 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
         goto out;
     }
     c->max_body = (size_t)body;
+    {
+        unsigned char a[16];
+        if (inet_pton(AF_INET, c->listen, a) != 1 && inet_pton(AF_INET6, c->listen, a) != 1) {
+            rc = bad(err, errlen, "listen must be an IPv4 or IPv6 address, not", c->listen);
+            goto out;
+        }
+    }
+    if ((rc = get_bool(root, "local_only", &c->local_only, err, errlen)) < 0 ||
+        (rc = get_bool(root, "log_payloads", &c->log_payloads, err, errlen)) < 0 ||
+        (rc = parse_cache(json_object_get(root, "cache"), c, err, errlen)) < 0)
+        goto out;
     if ((rc = get_str_array(json_object_get(root, "library_roots"), "library_roots", &c->roots,
                             &c->n_roots, err, errlen)) < 0)
         goto out;
@@ -217,6 +305,15 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
             r->n_backends++;
             if ((rc = parse_backend(bv, k, i, &r->backends[i], err, errlen)) < 0)
                 goto out;
+            if (c->local_only && r->backends[i].kind != AITAG_BACKEND_LOCAL &&
+                !gw_url_is_loopback(r->backends[i].url)) {
+                snprintf(err, errlen,
+                         "gateway config: local_only: route '%s' backend '%s' url '%s' is not"
+                         " on this machine",
+                         k, r->backends[i].name, r->backends[i].url);
+                rc = AITAG_ERR_INVALID;
+                goto out;
+            }
         }
     }
     v = json_object_get(root, "prices");

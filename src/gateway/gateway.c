@@ -3,7 +3,8 @@
  *
  * Stop order matters with suspended connections: workers finish (and resume) every queued
  * request first, then the daemon stops, so libmicrohttpd never holds a suspended connection
- * at shutdown.
+ * at shutdown. The response cache's glue (keys from canonical JSON, answers in and out of a
+ * request, its metrics) lives here too, so that handlers only ask "cached?" and "keep this".
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -46,6 +47,82 @@ static void curl_init_once(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+int gw_chat_deterministic(json_t *body)
+{
+    json_t *t = json_object_get(body, "temperature");
+
+    return !json_is_true(json_object_get(body, "stream")) && json_is_number(t) &&
+           json_number_value(t) == 0;
+}
+
+int gw_cache_key(struct aitag_gateway *gw, const char *route, const char *endpoint, json_t *body,
+                 char hex[65])
+{
+    char *canon;
+    size_t lr = strlen(route), le = strlen(endpoint), lb;
+    char *buf;
+
+    hex[0] = '\0';
+    if (!gw->cache || !(canon = json_dumps(body, JSON_SORT_KEYS | JSON_COMPACT)))
+        return -1;
+    lb = strlen(canon);
+    buf = malloc(lr + le + lb + 2);
+    if (!buf) {
+        free(canon);
+        return -1;
+    }
+    /* route NUL endpoint NUL body: no two different triples give the same bytes. */
+    memcpy(buf, route, lr + 1);
+    memcpy(buf + lr + 1, endpoint, le + 1);
+    memcpy(buf + lr + le + 2, canon, lb);
+    aitag_sha256_buf(buf, lr + le + 2 + lb, hex);
+    free(buf);
+    free(canon);
+    return 0;
+}
+
+int gw_cache_get(struct aitag_gateway *gw, const char *hex, struct gw_req *r)
+{
+    char *body;
+    size_t len;
+    int status;
+
+    if (!gw->cache || !hex[0])
+        return 0;
+    if (!gw_cache_lookup(gw->cache, hex, aitag_now(), &status, &body, &len)) {
+        r->cache = GW_CACHE_MISS;
+        gw_metrics_cache(gw->metrics, GW_METRIC_CACHE_MISS, 1);
+        return 0;
+    }
+    gw_reply(r, status, "application/json", body, len);
+    free(body);
+    r->cache = GW_CACHE_HIT;
+    r->prompt_tokens = r->completion_tokens = 0; /* no upstream was asked */
+    r->cost = 0;
+    gw_metrics_cache(gw->metrics, GW_METRIC_CACHE_HIT, 1);
+    return 1;
+}
+
+void gw_cache_put(struct aitag_gateway *gw, const char *hex, struct gw_req *r)
+{
+    int evicted;
+
+    if (!gw->cache || !hex[0] || r->cache != GW_CACHE_MISS || r->state == REQ_STREAM ||
+        r->status < 200 || r->status > 299 || !r->resp)
+        return;
+    evicted = gw_cache_store(gw->cache, hex, r->status, r->resp, r->resp_len, aitag_now());
+    if (evicted > 0)
+        gw_metrics_cache(gw->metrics, GW_METRIC_CACHE_EVICTION, (unsigned long long)evicted);
+}
+
+int gw_req_local_only(struct aitag_gateway *gw, struct gw_req *r)
+{
+    /* The connection is suspended while a worker holds r: its headers are not changing. */
+    const char *v = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Aitag-Local-Only");
+
+    return gw->cfg->local_only || (v && strcmp(v, "1") == 0);
+}
+
 int aitag_gateway_port(const struct aitag_gateway *gw)
 {
     return gw->port;
@@ -79,7 +156,8 @@ void aitag_gateway_stop(struct aitag_gateway *gw)
         MHD_stop_daemon(gw->mhd);
     free(gw->threads);
     free_backends(gw);
-    free(gw->buckets);
+    free(gw->keys);
+    gw_cache_free(gw->cache);
     gw_metrics_free(gw->metrics);
     if (gw->access_log)
         fclose(gw->access_log);
@@ -96,6 +174,10 @@ int aitag_gateway_start(const struct aitag_gateway_params *p, struct aitag_gatew
     const struct aitag_gateway_config *cfg = p->cfg;
     struct aitag_gateway *gw = calloc(1, sizeof *gw);
     struct sockaddr_in addr = {0};
+    struct sockaddr_in6 addr6 = {0};
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    const struct sockaddr *sa = (const struct sockaddr *)&addr;
     const union MHD_DaemonInfo *info;
     int rc = AITAG_ERR_NOMEM;
 
@@ -113,6 +195,10 @@ int aitag_gateway_start(const struct aitag_gateway_params *p, struct aitag_gatew
     gw->metrics = gw_metrics_new();
     gw->backends = calloc(cfg->n_routes, sizeof *gw->backends);
     if (!gw->metrics || !gw->backends)
+        goto fail;
+    if (cfg->cache_max_bytes > 0 &&
+        !(gw->cache =
+              gw_cache_new(cfg->cache_max_bytes, cfg->cache_max_entry, (double)cfg->cache_ttl_s)))
         goto fail;
     for (size_t i = 0; i < cfg->n_routes; i++) {
         gw->backends[i] = calloc(cfg->routes[i].n_backends, sizeof **gw->backends);
@@ -145,15 +231,20 @@ int aitag_gateway_start(const struct aitag_gateway_params *p, struct aitag_gatew
         }
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)cfg->port);
-    if (inet_pton(AF_INET, cfg->listen, &addr.sin_addr) != 1) {
-        snprintf(err, errlen, "gateway: bad listen address '%s' (IPv4 expected)", cfg->listen);
+    addr6.sin6_family = AF_INET6;
+    addr6.sin6_port = htons((uint16_t)cfg->port);
+    if (inet_pton(AF_INET6, cfg->listen, &addr6.sin6_addr) == 1) {
+        /* "::" takes IPv4 clients too (dual stack); any other IPv6 address only IPv6. */
+        flags |= IN6_IS_ADDR_UNSPECIFIED(&addr6.sin6_addr) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+        sa = (const struct sockaddr *)&addr6;
+    } else if (inet_pton(AF_INET, cfg->listen, &addr.sin_addr) != 1) {
+        snprintf(err, errlen, "gateway: bad listen address '%s' (IPv4 or IPv6 expected)",
+                 cfg->listen);
         rc = AITAG_ERR_INVALID;
         goto fail;
     }
     gw->mhd =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                             MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-                         0, NULL, NULL, gw_on_request, gw, MHD_OPTION_SOCK_ADDR, &addr,
+        MHD_start_daemon(flags, 0, NULL, NULL, gw_on_request, gw, MHD_OPTION_SOCK_ADDR, sa,
                          MHD_OPTION_NOTIFY_COMPLETED, gw_on_completed, gw,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT,
                          (unsigned)4096, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);

@@ -46,6 +46,28 @@ struct gw_bucket {
 };
 int gw_bucket_take(struct gw_bucket *b, int rpm, double now);
 
+/* Tokens per minute: tokens are known only after the answer, so a request is admitted while
+ * the bucket is above 0 and the answer's tokens are charged afterwards (it may go negative).
+ * Capacity tpm, refilled at tpm/60 per second. admit returns 0, or the seconds (>= 1) until
+ * the bucket is positive again. */
+struct gw_tpm_bucket {
+    double tokens, last;
+};
+int gw_tpm_admit(struct gw_tpm_bucket *b, int tpm, double now);
+void gw_tpm_charge(struct gw_tpm_bucket *b, int tpm, long tokens, double now);
+
+/* Budget periods ("day", "month"; UTC calendar): writes the first day of the period holding
+ * now as "YYYY-MM-DD" into start and returns the seconds left until the period ends. */
+long gw_budget_period(const char *period, long long now, char start[16]);
+
+/* One key's in-memory limit state, found by key id (guarded by gw->mu). */
+struct gw_key_state {
+    long long key_id;
+    struct gw_bucket rpm;
+    struct gw_tpm_bucket tpm;
+    int tpm_limit; /* as last read from the key store */
+};
+
 struct gw_metrics;
 struct gw_metrics *gw_metrics_new(void);
 void gw_metrics_free(struct gw_metrics *m);
@@ -53,6 +75,21 @@ void gw_metrics_request(struct gw_metrics *m, const char *route, int status, dou
 void gw_metrics_upstream_error(struct gw_metrics *m, const char *backend, const char *reason);
 /* Prometheus text; caller frees. */
 char *gw_metrics_render(struct gw_metrics *m);
+enum { GW_METRIC_CACHE_HIT = 0, GW_METRIC_CACHE_MISS, GW_METRIC_CACHE_EVICTION };
+void gw_metrics_cache(struct gw_metrics *m, int what, unsigned long long n);
+
+/* cache.c: an in-memory, exact-match answer cache; LRU by bytes, entries expire after ttl
+ * seconds. Thread-safe. The clocked calls are the pure core (the unit test's fake clock). */
+struct gw_cache;
+struct gw_cache *gw_cache_new(size_t max_bytes, size_t max_entry, double ttl);
+void gw_cache_free(struct gw_cache *c);
+/* Copies a fresh entry's answer out (*body malloc'd, caller frees); 1 on a hit, 0 on a miss. */
+int gw_cache_lookup(struct gw_cache *c, const char *key, double now, int *status, char **body,
+                    size_t *len);
+/* Stores a copy; returns how many entries were evicted to make room (-1: not stored). */
+int gw_cache_store(struct gw_cache *c, const char *key, int status, const char *body, size_t len,
+                   double now);
+size_t gw_cache_bytes(struct gw_cache *c);
 
 /* One part of a multipart/form-data body (filled by the HTTP thread while the body arrives). */
 struct gw_part {
@@ -92,10 +129,12 @@ struct gw_req {
     char route[128], backend[128], model[128];
     long prompt_tokens, completion_tokens;
     double cost;
+    int cache; /* GW_CACHE_*: whether the answer came from the response cache */
     struct gw_req *next; /* job queue link */
 };
 
 enum { REQ_RECEIVING = 0, REQ_QUEUED, REQ_DONE, REQ_STREAM };
+enum { GW_CACHE_NONE = 0, GW_CACHE_MISS = 1, GW_CACHE_HIT = 2 };
 
 struct gw_worker_ctx {
     sqlite3 *db; /* this worker's keys/usage connection, NULL without keys_db */
@@ -117,15 +156,38 @@ struct aitag_gateway {
     int stopping;
     /* backends per route, parallel to cfg->routes */
     struct gw_backend **backends;
-    pthread_mutex_t mu; /* breakers, in-flight counts, buckets, rng */
-    struct gw_bucket *buckets;
-    size_t n_buckets;
+    pthread_mutex_t mu; /* breakers, in-flight counts, key states, rng */
+    struct gw_key_state *keys;
+    size_t n_keys;
+    struct gw_cache *cache; /* NULL when the config has none */
     unsigned rng;
     struct gw_metrics *metrics;
     FILE *access_log;
     pthread_mutex_t log_mu;
     unsigned long long next_id;
 };
+
+/* gateway.c: response cache for the handlers. gw_cache_key writes the key of (route,
+ * endpoint, canonical body) into hex and returns 0, or -1 when the gateway has no cache.
+ * gw_cache_get answers r from the cache and returns 1, or marks r a miss and returns 0;
+ * gw_cache_put stores r's answer when it was a 2xx miss (never streams). */
+int gw_cache_key(struct aitag_gateway *gw, const char *route, const char *endpoint, json_t *body,
+                 char hex[65]);
+int gw_cache_get(struct aitag_gateway *gw, const char *hex, struct gw_req *r);
+void gw_cache_put(struct aitag_gateway *gw, const char *hex, struct gw_req *r);
+/* True for a chat completion whose answer is reproducible: not streamed, temperature 0. */
+int gw_chat_deterministic(json_t *body);
+/* gateway.c: true when the request carries "X-Aitag-Local-Only: 1" (or the config is
+ * local_only): only loopback backends may answer it. */
+int gw_req_local_only(struct aitag_gateway *gw, struct gw_req *r);
+
+/* config.c: true when url's host is loopback (127.0.0.0/8, ::1, localhost). */
+int gw_url_is_loopback(const char *url);
+
+/* redact.c: the access log's copy of a payload: JSON with secrets, image_base64 and data:
+ * URLs replaced by "[redacted N bytes]", cut to max bytes; "[binary N bytes]" otherwise.
+ * Returns a new JSON string (the caller owns the reference; NULL when out of memory). */
+json_t *gw_redact_payload(const char *body, size_t len, size_t max);
 
 /* server.c: the multipart field called name, or NULL. Borrowed from r. */
 const struct gw_part *gw_req_part(const struct gw_req *r, const char *name);

@@ -4,8 +4,12 @@
  * A key is shown once at creation; only its sha256 is stored, so a leaked database does not
  * leak keys. Each worker thread has its own connection (WAL mode, busy timeout), and the CLI
  * (`aitag gateway keys`) writes the same file while the server runs, so a revoked key stops
- * working at its next request. Rate limits are in-memory token buckets (requests per minute),
- * per key and per gateway process.
+ * working at its next request. Rate limits are in-memory token buckets (requests and tokens
+ * per minute), per key and per gateway process. Tokens are only known once the answer is in,
+ * so the token bucket admits while it is positive and is charged afterwards (it may go
+ * negative and then refuses until refilled). Budgets need no state of their own: the key's
+ * cost in the usage table over the current UTC day or month is summed at each request (an
+ * indexed range of at most 31 days x routes x models rows).
  */
 #include <fcntl.h>
 #include <math.h>
@@ -24,7 +28,47 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS gateway_usage (day TEXT NOT NULL, key_id INTEGER NOT NULL,"
     " route TEXT NOT NULL, model TEXT NOT NULL, requests INTEGER NOT NULL DEFAULT 0,"
     " prompt_tokens INTEGER NOT NULL DEFAULT 0, completion_tokens INTEGER NOT NULL DEFAULT 0,"
-    " cost REAL NOT NULL DEFAULT 0, PRIMARY KEY (day, key_id, route, model));";
+    " cost REAL NOT NULL DEFAULT 0, PRIMARY KEY (day, key_id, route, model));"
+    "CREATE INDEX IF NOT EXISTS gateway_usage_key ON gateway_usage (key_id, day);";
+
+/* Columns added after the first release: a key file from then gains them on open. */
+static const char *const added_columns[][2] = {
+    {"tpm", "INTEGER NOT NULL DEFAULT 0"},
+    {"budget", "REAL"},
+    {"budget_period", "TEXT NOT NULL DEFAULT 'month'"},
+};
+
+static int has_column(sqlite3 *db, const char *col)
+{
+    sqlite3_stmt *st = NULL;
+    int found = 0;
+
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('gateway_keys') WHERE name = ?", -1,
+                           &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, col, -1, SQLITE_STATIC);
+        found = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* ALTER TABLE for each missing column. Several connections may race here (workers open the
+ * file at once): a failed ALTER is fine when the column is there afterwards. */
+static int migrate(sqlite3 *db)
+{
+    char sql[256];
+
+    for (size_t i = 0; i < sizeof added_columns / sizeof added_columns[0]; i++) {
+        if (has_column(db, added_columns[i][0]))
+            continue;
+        snprintf(sql, sizeof sql, "ALTER TABLE gateway_keys ADD COLUMN %s %s", added_columns[i][0],
+                 added_columns[i][1]);
+        if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK &&
+            !has_column(db, added_columns[i][0]))
+            return -1;
+    }
+    return 0;
+}
 
 int gw_keys_open(const char *path, sqlite3 **out, char *err, size_t errlen)
 {
@@ -35,7 +79,7 @@ int gw_keys_open(const char *path, sqlite3 **out, char *err, size_t errlen)
      * to WAL or creating the tables must wait for the others rather than fail. */
     if (sqlite3_open(path, &db) != SQLITE_OK || sqlite3_busy_timeout(db, 5000) != SQLITE_OK ||
         sqlite3_exec(db, "PRAGMA journal_mode=WAL;", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK || migrate(db) < 0) {
         snprintf(err, errlen, "gateway keys db %s: %s", path,
                  db ? sqlite3_errmsg(db) : "no memory");
         sqlite3_close(db);
@@ -83,29 +127,132 @@ int gw_route_allowed(const char *key_routes, const char *route)
     return 0;
 }
 
-static int take_token(struct aitag_gateway *gw, long long key_id, int rpm)
+int gw_tpm_admit(struct gw_tpm_bucket *b, int tpm, double now)
 {
-    struct gw_bucket *b = NULL;
-    int wait;
+    double rate = tpm / 60.0;
 
-    if (rpm <= 0)
+    if (tpm <= 0)
         return 0;
-    pthread_mutex_lock(&gw->mu);
-    for (size_t i = 0; i < gw->n_buckets; i++)
-        if (gw->buckets[i].key_id == key_id)
-            b = &gw->buckets[i];
-    if (!b) {
-        struct gw_bucket *nb = realloc(gw->buckets, (gw->n_buckets + 1) * sizeof *nb);
-        if (nb) {
-            gw->buckets = nb;
-            b = &nb[gw->n_buckets++];
-            memset(b, 0, sizeof *b);
-            b->key_id = key_id;
+    if (b->last == 0) {
+        b->tokens = tpm;
+        b->last = now;
+    }
+    b->tokens = fmin((double)tpm, b->tokens + (now - b->last) * rate);
+    b->last = now;
+    if (b->tokens > 0)
+        return 0;
+    return (int)floor(-b->tokens / rate) + 1;
+}
+
+void gw_tpm_charge(struct gw_tpm_bucket *b, int tpm, long tokens, double now)
+{
+    if (tpm <= 0 || tokens <= 0)
+        return;
+    gw_tpm_admit(b, tpm, now); /* refill up to now first */
+    b->tokens -= (double)tokens;
+}
+
+long gw_budget_period(const char *period, long long now, char start[16])
+{
+    time_t t = (time_t)now;
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    if (!period || strcmp(period, "day") != 0)
+        tm.tm_mday = 1;
+    strftime(start, 16, "%Y-%m-%d", &tm);
+    if (period && strcmp(period, "day") == 0)
+        tm.tm_mday++;
+    else
+        tm.tm_mon++; /* timegm normalizes the 32nd day and the 13th month */
+    return (long)(timegm(&tm) - t);
+}
+
+/* The limit state of key_id, created on first use; gw->mu must be held. NULL when out of
+ * memory (the request is then not limited rather than refused). */
+static struct gw_key_state *key_state(struct aitag_gateway *gw, long long key_id)
+{
+    struct gw_key_state *nk;
+
+    for (size_t i = 0; i < gw->n_keys; i++)
+        if (gw->keys[i].key_id == key_id)
+            return &gw->keys[i];
+    nk = realloc(gw->keys, (gw->n_keys + 1) * sizeof *nk);
+    if (!nk)
+        return NULL;
+    gw->keys = nk;
+    nk = &nk[gw->n_keys++];
+    memset(nk, 0, sizeof *nk);
+    nk->key_id = key_id;
+    return nk;
+}
+
+/* The key's cost so far in its current budget period; -1 on a database error. */
+static double spent(sqlite3 *db, long long key_id, const char *start)
+{
+    sqlite3_stmt *st = NULL;
+    double sum = -1;
+
+    if (sqlite3_prepare_v2(db,
+                           "SELECT COALESCE(SUM(cost), 0) FROM gateway_usage"
+                           " WHERE key_id = ? AND day >= ?",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, key_id);
+        sqlite3_bind_text(st, 2, start, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            sum = sqlite3_column_double(st, 0);
+    }
+    sqlite3_finalize(st);
+    return sum;
+}
+
+/* Budget, then tokens, then requests per minute (so a refused request takes no request
+ * token). Answers r and returns -1 when one of them refuses. */
+static int check_limits(struct aitag_gateway *gw, struct gw_req *r, sqlite3 *db, int rpm, int tpm,
+                        double budget, const char *period)
+{
+    struct gw_key_state *ks;
+    double now = aitag_now();
+    int wait = 0, what = 0;
+
+    if (budget > 0) {
+        char start[16];
+        long left = gw_budget_period(period, (long long)time(NULL), start);
+        double sum = spent(db, r->key_id, start);
+        if (sum < 0) {
+            gw_error(r, 500, "server_error", NULL, "key store: %s", sqlite3_errmsg(db));
+            return -1;
+        }
+        if (sum >= budget) {
+            gw_error(r, 429, "insufficient_quota", "budget_exceeded",
+                     "budget of %.2f USD per %s spent (%.2f USD)", budget,
+                     period && strcmp(period, "day") == 0 ? "day" : "month", sum);
+            r->retry_after = left > 0 ? (int)left : 1;
+            return -1;
         }
     }
-    wait = b ? gw_bucket_take(b, rpm, aitag_now()) : 0;
+    if (rpm <= 0 && tpm <= 0)
+        return 0;
+    pthread_mutex_lock(&gw->mu);
+    if ((ks = key_state(gw, r->key_id))) {
+        ks->tpm_limit = tpm;
+        if ((wait = gw_tpm_admit(&ks->tpm, tpm, now)) > 0)
+            what = 't';
+        else if ((wait = gw_bucket_take(&ks->rpm, rpm, now)) > 0)
+            what = 'r';
+    }
     pthread_mutex_unlock(&gw->mu);
-    return wait;
+    if (!what)
+        return 0;
+    if (what == 't')
+        gw_error(r, 429, "rate_limit_error", "rate_limit_exceeded",
+                 "rate limit of %d tokens per minute reached", tpm);
+    else
+        gw_error(r, 429, "rate_limit_error", "rate_limit_exceeded",
+                 "rate limit of %d requests per minute reached", rpm);
+    r->retry_after = wait;
+    return -1;
 }
 
 int gw_auth(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w, const char *route)
@@ -113,7 +260,7 @@ int gw_auth(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w,
     sqlite3_stmt *st = NULL;
     char hex[65];
     const char *key;
-    int rc = -1, wait;
+    int rc = -1;
 
     if (!gw->cfg->keys_db)
         return 0; /* no keys configured: an open gateway (docs/gateway.md warns) */
@@ -127,9 +274,10 @@ int gw_auth(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w,
         return -1;
     }
     aitag_sha256_buf(key, strlen(key), hex);
-    if (sqlite3_prepare_v2(
-            w->db, "SELECT id, routes, rpm FROM gateway_keys WHERE hash = ? AND revoked IS NULL",
-            -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(w->db,
+                           "SELECT id, routes, rpm, tpm, budget, budget_period FROM gateway_keys"
+                           " WHERE hash = ? AND revoked IS NULL",
+                           -1, &st, NULL) != SQLITE_OK) {
         gw_error(r, 500, "server_error", NULL, "key store: %s", sqlite3_errmsg(w->db));
         return -1;
     }
@@ -144,16 +292,27 @@ int gw_auth(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w,
                  "this key may not use the model '%s'", route);
         goto out;
     }
-    if ((wait = take_token(gw, r->key_id, sqlite3_column_int(st, 2))) > 0) {
-        gw_error(r, 429, "rate_limit_error", "rate_limit_exceeded",
-                 "rate limit of %d requests per minute reached", sqlite3_column_int(st, 2));
-        r->retry_after = wait;
+    if (check_limits(gw, r, w->db, sqlite3_column_int(st, 2), sqlite3_column_int(st, 3),
+                     sqlite3_column_double(st, 4), (const char *)sqlite3_column_text(st, 5)) < 0)
         goto out;
-    }
     rc = 0;
 out:
     sqlite3_finalize(st);
     return rc;
+}
+
+/* Charges the answer's tokens to the key's token bucket. */
+static void charge_tokens(struct aitag_gateway *gw, struct gw_req *r)
+{
+    long tokens = r->prompt_tokens + r->completion_tokens;
+
+    if (!gw || tokens <= 0)
+        return;
+    pthread_mutex_lock(&gw->mu);
+    for (size_t i = 0; i < gw->n_keys; i++)
+        if (gw->keys[i].key_id == r->key_id)
+            gw_tpm_charge(&gw->keys[i].tpm, gw->keys[i].tpm_limit, tokens, aitag_now());
+    pthread_mutex_unlock(&gw->mu);
 }
 
 void gw_usage_record(struct gw_worker_ctx *w, struct gw_req *r)
@@ -165,6 +324,7 @@ void gw_usage_record(struct gw_worker_ctx *w, struct gw_req *r)
 
     if (!w->db)
         return;
+    charge_tokens(r->gw, r);
     gmtime_r(&now, &tm);
     strftime(day, sizeof day, "%Y-%m-%d", &tm);
     if (sqlite3_prepare_v2(w->db,
@@ -189,7 +349,7 @@ void gw_usage_record(struct gw_worker_ctx *w, struct gw_req *r)
     sqlite3_finalize(st);
 }
 
-int aitag_gateway_key_create(const char *dbpath, const char *name, const char *routes, int rpm,
+int aitag_gateway_key_create(const char *dbpath, const struct aitag_gateway_key_params *kp,
                              char key_out[64], long long *id_out, char *err, size_t errlen)
 {
     unsigned char rnd[20];
@@ -200,6 +360,14 @@ int aitag_gateway_key_create(const char *dbpath, const char *name, const char *r
 
     key_out[0] = '\0';
     *id_out = -1;
+    if (kp->rpm < 0 || kp->tpm < 0 || !(kp->budget >= 0) ||
+        (kp->budget_period && strcmp(kp->budget_period, "day") != 0 &&
+         strcmp(kp->budget_period, "month") != 0)) {
+        snprintf(err, errlen,
+                 "gateway key: rpm, tpm and budget must be >= 0 and the budget"
+                 " period \"day\" or \"month\"");
+        return AITAG_ERR_INVALID;
+    }
     fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
     if (fd < 0 || read(fd, rnd, sizeof rnd) != (ssize_t)sizeof rnd) {
         if (fd >= 0)
@@ -218,16 +386,24 @@ int aitag_gateway_key_create(const char *dbpath, const char *name, const char *r
     }
     rc = AITAG_ERR_DB;
     if (sqlite3_prepare_v2(db,
-                           "INSERT INTO gateway_keys (hash, prefix, name, routes, rpm, created)"
-                           " VALUES (?, ?, ?, ?, ?, strftime('%s','now'))",
+                           "INSERT INTO gateway_keys (hash, prefix, name, routes, rpm, tpm,"
+                           " budget, budget_period, created)"
+                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, strftime('%s','now'))",
                            -1, &st, NULL) == SQLITE_OK) {
         char prefix[13];
         snprintf(prefix, sizeof prefix, "%.12s", key_out);
         sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, prefix, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, routes && *routes ? routes : NULL, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 5, rpm);
+        sqlite3_bind_text(st, 3, kp->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, kp->routes && *kp->routes ? kp->routes : NULL, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 5, kp->rpm);
+        sqlite3_bind_int(st, 6, kp->tpm);
+        if (kp->budget > 0)
+            sqlite3_bind_double(st, 7, kp->budget);
+        else
+            sqlite3_bind_null(st, 7);
+        sqlite3_bind_text(st, 8, kp->budget_period ? kp->budget_period : "month", -1,
+                          SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_DONE) {
             *id_out = sqlite3_last_insert_rowid(db);
             rc = 0;
@@ -322,8 +498,11 @@ static int query_json(const char *dbpath, const char *sql, json_t **out, char *e
 int aitag_gateway_keys_list(const char *db, json_t **out, char *err, size_t errlen)
 {
     return query_json(db,
-                      "SELECT id, prefix, name, routes, rpm, created, revoked FROM gateway_keys"
-                      " ORDER BY id",
+                      "SELECT id, prefix, name, routes, rpm, tpm, budget, budget_period,"
+                      " (SELECT COALESCE(SUM(u.cost), 0) FROM gateway_usage u"
+                      "  WHERE u.key_id = k.id AND u.day >= CASE k.budget_period"
+                      "  WHEN 'day' THEN date('now') ELSE strftime('%Y-%m-01', 'now') END)"
+                      " AS spent, created, revoked FROM gateway_keys k ORDER BY id",
                       out, err, errlen);
 }
 

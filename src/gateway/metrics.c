@@ -29,6 +29,7 @@ struct gw_metrics {
     size_t n_req, n_up;
     struct hist *h;
     size_t n_h;
+    unsigned long long cache[3]; /* GW_METRIC_CACHE_* */
 };
 
 struct gw_metrics *gw_metrics_new(void)
@@ -103,6 +104,15 @@ void gw_metrics_upstream_error(struct gw_metrics *m, const char *backend, const 
 {
     pthread_mutex_lock(&m->mu);
     bump(&m->up, &m->n_up, backend, reason);
+    pthread_mutex_unlock(&m->mu);
+}
+
+void gw_metrics_cache(struct gw_metrics *m, int what, unsigned long long n)
+{
+    if (what < 0 || what > GW_METRIC_CACHE_EVICTION)
+        return;
+    pthread_mutex_lock(&m->mu);
+    m->cache[what] += n;
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -187,6 +197,18 @@ char *gw_metrics_render(struct gw_metrics *m)
     for (size_t i = 0; i < m->n_up; i++)
         add(&b, "aitag_gateway_upstream_errors_total{backend=\"%s\",reason=\"%s\"} %llu\n",
             esc(m->up[i].a, e1, sizeof e1), esc(m->up[i].b, e2, sizeof e2), m->up[i].n);
+    add(&b,
+        "# HELP aitag_gateway_cache_hits_total Answers served from the response cache.\n"
+        "# TYPE aitag_gateway_cache_hits_total counter\n"
+        "aitag_gateway_cache_hits_total %llu\n"
+        "# HELP aitag_gateway_cache_misses_total Cacheable requests sent upstream.\n"
+        "# TYPE aitag_gateway_cache_misses_total counter\n"
+        "aitag_gateway_cache_misses_total %llu\n"
+        "# HELP aitag_gateway_cache_evictions_total Cached answers dropped to make room.\n"
+        "# TYPE aitag_gateway_cache_evictions_total counter\n"
+        "aitag_gateway_cache_evictions_total %llu\n",
+        m->cache[GW_METRIC_CACHE_HIT], m->cache[GW_METRIC_CACHE_MISS],
+        m->cache[GW_METRIC_CACHE_EVICTION]);
     pthread_mutex_unlock(&m->mu);
     if (b.oom) {
         free(b.s);

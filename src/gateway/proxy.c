@@ -388,6 +388,10 @@ void gw_proxy(struct aitag_gateway *gw, struct gw_req *r, size_t route_idx, cons
 
             if (be->cfg->kind == AITAG_BACKEND_LOCAL)
                 continue; /* unsupported here: neither a failure nor an upstream error */
+            if (!gw_url_is_loopback(be->cfg->url) && gw_req_local_only(gw, r)) {
+                last = strcmp(last, "no_backend") == 0 ? "local_only" : last;
+                continue; /* X-Aitag-Local-Only: this request stays on this machine */
+            }
             pthread_mutex_lock(&gw->mu);
             allowed = (!be->cfg->max_concurrency || be->inflight < be->cfg->max_concurrency) &&
                       gw_breaker_allow(&be->br, aitag_now(), cool);
@@ -414,7 +418,10 @@ void gw_proxy(struct aitag_gateway *gw, struct gw_req *r, size_t route_idx, cons
         }
     }
     r->backend[0] = '\0';
-    if (strcmp(last, "no_backend") == 0)
+    if (strcmp(last, "local_only") == 0)
+        gw_error(r, 503, "upstream_error", "local_only",
+                 "no backend of route '%s' is on this machine (X-Aitag-Local-Only)", rt->name);
+    else if (strcmp(last, "no_backend") == 0)
         gw_error(r, 503, "upstream_error", "no_backend", "no backend of route '%s' is available",
                  rt->name);
     else

@@ -204,6 +204,8 @@ static enum MHD_Result send_answer(struct gw_req *r)
     }
     if (r->state == REQ_STREAM)
         MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    if (r->cache)
+        MHD_add_response_header(resp, "X-Cache", r->cache == GW_CACHE_HIT ? "HIT" : "MISS");
     ok = MHD_queue_response(r->conn, (unsigned)(r->status ? r->status : 500), resp);
     MHD_destroy_response(resp);
     return ok;
@@ -382,6 +384,15 @@ static void access_log(struct aitag_gateway *gw, struct gw_req *r, double latenc
                   (json_int_t)r->completion_tokens, "cost", r->cost);
     if (r->key_id < 0)
         json_object_set_new(o, "key_id", json_null());
+    if (o && r->cache)
+        json_object_set_new(o, "cache", json_string(r->cache == GW_CACHE_HIT ? "hit" : "miss"));
+    if (o && gw->cfg->log_payloads) {
+        /* Redacted and cut (redact.c); never a header, so never the Authorization key. */
+        if (r->body_len)
+            json_object_set_new(o, "request_body", gw_redact_payload(r->body, r->body_len, 4096));
+        if (r->state != REQ_STREAM && r->resp_len)
+            json_object_set_new(o, "response_body", gw_redact_payload(r->resp, r->resp_len, 4096));
+    }
     line = o ? json_dumps(o, JSON_COMPACT) : NULL;
     if (line) {
         pthread_mutex_lock(&gw->log_mu);
@@ -444,9 +455,18 @@ static void handle(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_
         else if (!route)
             gw_error(r, 404, "invalid_request_error", "model_not_found",
                      "the model '%s' does not exist", model);
-        else if (gw_auth(gw, r, w, route->name) == 0)
-            gw_proxy(gw, r, (size_t)(route - gw->cfg->routes), "/chat/completions", body,
-                     json_is_true(json_object_get(body, "stream")), w);
+        else if (gw_auth(gw, r, w, route->name) == 0) {
+            /* The key was checked first: a cached answer is only for whoever may ask. */
+            char ck[65] = "";
+            if (gw_chat_deterministic(body))
+                gw_cache_key(gw, route->name, "/chat/completions", body, ck);
+            snprintf(r->route, sizeof r->route, "%s", route->name);
+            if (!gw_cache_get(gw, ck, r)) {
+                gw_proxy(gw, r, (size_t)(route - gw->cfg->routes), "/chat/completions", body,
+                         json_is_true(json_object_get(body, "stream")), w);
+                gw_cache_put(gw, ck, r);
+            }
+        }
         json_decref(body);
         if (r->key_id >= 0 && r->status == 200)
             gw_usage_record(w, r);

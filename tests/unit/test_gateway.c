@@ -1,11 +1,15 @@
 /*
  * test_gateway.c - the gateway's pure parts: config parsing, the circuit breaker, the token
- * bucket, route permissions, path containment under library roots, backend order, metrics.
+ * buckets (requests and tokens per minute), budget periods, route permissions, path
+ * containment under library roots, backend order, metrics, the response cache, payload
+ * redaction, loopback URLs, key store migration and limits.
  * The HTTP behaviour is covered end to end by tests/integration/gateway.sh.
  */
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -288,8 +292,9 @@ static void test_keys(void)
 
     CHECK(mkdtemp(dir) != NULL);
     snprintf(db, sizeof db, "%s/keys.db", dir);
-    CHECK_EQ_INT(aitag_gateway_key_create(db, "a", "chat", 10, key, &id, err, sizeof err), 0);
-    CHECK_EQ_INT(aitag_gateway_key_create(db, NULL, NULL, 0, key2, &id2, err, sizeof err), 0);
+    struct aitag_gateway_key_params kp = {"a", "chat", 10, 0, 0, NULL}, none = {0};
+    CHECK_EQ_INT(aitag_gateway_key_create(db, &kp, key, &id, err, sizeof err), 0);
+    CHECK_EQ_INT(aitag_gateway_key_create(db, &none, key2, &id2, err, sizeof err), 0);
     CHECK_EQ_INT(strlen(key), 44);
     CHECK(strncmp(key, "agk_", 4) == 0);
     CHECK(strcmp(key, key2) != 0);
@@ -306,9 +311,437 @@ static void test_keys(void)
     CHECK_EQ_INT(aitag_gateway_usage_list(db, &rows, err, sizeof err), 0);
     CHECK_EQ_INT(json_array_size(rows), 0);
     json_decref(rows);
-    CHECK(aitag_gateway_key_create("/nonexistent/dir/k.db", NULL, NULL, 0, key, &id, err,
-                                   sizeof err) < 0);
+    CHECK(aitag_gateway_key_create("/nonexistent/dir/k.db", &none, key, &id, err, sizeof err) < 0);
     CHECK_STR(key, "");
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
+static void test_tpm_bucket(void)
+{
+    struct gw_tpm_bucket b = {0};
+
+    CHECK_EQ_INT(gw_tpm_admit(&b, 0, 100), 0); /* unlimited */
+    gw_tpm_charge(&b, 0, 1000000, 100);
+    CHECK_EQ_INT(gw_tpm_admit(&b, 600, 100), 0); /* 600/min: 10 tokens a second */
+    gw_tpm_charge(&b, 600, 500, 100);
+    CHECK_NEAR(b.tokens, 100, 1e-9);
+    CHECK_EQ_INT(gw_tpm_admit(&b, 600, 100), 0); /* still positive: admitted */
+    gw_tpm_charge(&b, 600, 300, 100);            /* charged afterwards: may go negative */
+    CHECK_NEAR(b.tokens, -200, 1e-9);
+    CHECK_EQ_INT(gw_tpm_admit(&b, 600, 100), 21); /* -200 + 10/s > 0 after 20 s */
+    CHECK_EQ_INT(gw_tpm_admit(&b, 600, 115), 6);
+    CHECK_EQ_INT(gw_tpm_admit(&b, 600, 120.5), 0);
+    CHECK_EQ_INT(gw_tpm_admit(&b, 600, 10000), 0); /* refills to capacity, no more */
+    CHECK_NEAR(b.tokens, 600, 1e-9);
+    gw_tpm_charge(&b, 600, 600, 10000);
+    CHECK_EQ_INT(gw_tpm_admit(&b, 600, 10000), 1); /* exactly empty is not positive */
+    gw_tpm_charge(&b, 600, -5, 10000);             /* nonsense counts are ignored */
+    CHECK_NEAR(b.tokens, 0, 1e-9);
+}
+
+static long long utc(int y, int mo, int d, int h, int mi, int sec)
+{
+    struct tm tm = {0};
+
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    return (long long)timegm(&tm);
+}
+
+static void test_budget_period(void)
+{
+    char start[16];
+
+    CHECK_EQ_INT(gw_budget_period("day", utc(2026, 3, 14, 23, 59, 0), start), 60);
+    CHECK_STR(start, "2026-03-14");
+    CHECK_EQ_INT(gw_budget_period("day", utc(2026, 3, 14, 0, 0, 0), start), 86400);
+    CHECK_EQ_INT(gw_budget_period("month", utc(2026, 3, 14, 12, 0, 0), start),
+                 utc(2026, 4, 1, 0, 0, 0) - utc(2026, 3, 14, 12, 0, 0));
+    CHECK_STR(start, "2026-03-01");
+    CHECK_EQ_INT(gw_budget_period("month", utc(2026, 12, 31, 23, 0, 0), start), 3600);
+    CHECK_STR(start, "2026-12-01");
+    CHECK_EQ_INT(gw_budget_period("month", utc(2028, 2, 29, 0, 0, 0), start), 86400);
+    CHECK_STR(start, "2028-02-01");
+    CHECK_EQ_INT(gw_budget_period(NULL, utc(2026, 2, 1, 0, 0, 0), start), 28 * 86400);
+    CHECK_STR(start, "2026-02-01");
+}
+
+static const char key_a[] = "aaaa000000000000000000000000000000000000000000000000000000000000";
+static const char key_b[] = "bbbb000000000000000000000000000000000000000000000000000000000000";
+static const char key_c[] = "cccc000000000000000000000000000000000000000000000000000000000000";
+/* The same slot as key_a (slot = first three hex digits): chains must keep them apart. */
+static const char key_a2[] = "aaa1000000000000000000000000000000000000000000000000000000000000";
+
+static int hit(struct gw_cache *c, const char *key, double now, const char *want)
+{
+    char *body;
+    size_t len;
+    int status = 0, ok = gw_cache_lookup(c, key, now, &status, &body, &len);
+
+    ok = ok && status == 200 && len == strlen(want) && memcmp(body, want, len) == 0;
+    free(body);
+    return ok;
+}
+
+static void test_cache(void)
+{
+    struct gw_cache *c = gw_cache_new(100, 60, 300);
+    char big[80];
+
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    CHECK(!hit(c, key_a, 0, "x"));
+    CHECK_EQ_INT(gw_cache_store(c, key_a, 200, "0123456789012345678901234567890123456789", 40, 1),
+                 0);
+    CHECK_EQ_INT(gw_cache_store(c, key_a2, 200, "a2", 2, 1), 0);
+    CHECK(hit(c, key_a, 2, "0123456789012345678901234567890123456789"));
+    CHECK(hit(c, key_a2, 2, "a2"));
+    CHECK_EQ_INT(gw_cache_store(c, key_b, 200, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", 40, 3),
+                 0);
+    CHECK_EQ_INT(gw_cache_bytes(c), 82);
+    /* LRU: a and a2 were used after b was stored? No: b is newer; touch a so that a2 is the
+     * least recently used, then b; 30 more bytes evict a2 (2) and b (40). */
+    CHECK(hit(c, key_a, 4, "0123456789012345678901234567890123456789"));
+    CHECK(hit(c, key_b, 5, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"));
+    CHECK(hit(c, key_a, 6, "0123456789012345678901234567890123456789"));
+    CHECK_EQ_INT(gw_cache_store(c, key_c, 200, "cccccccccccccccccccccccccccccc", 30, 7), 2);
+    CHECK(!hit(c, key_a2, 8, "a2"));
+    CHECK(!hit(c, key_b, 8, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"));
+    CHECK(hit(c, key_a, 8, "0123456789012345678901234567890123456789"));
+    CHECK(hit(c, key_c, 8, "cccccccccccccccccccccccccccccc"));
+    CHECK_EQ_INT(gw_cache_bytes(c), 70);
+    /* Too big for one entry: not stored, nothing evicted. */
+    memset(big, 'x', sizeof big);
+    CHECK_EQ_INT(gw_cache_store(c, key_b, 200, big, 61, 9), -1);
+    CHECK_EQ_INT(gw_cache_bytes(c), 70);
+    /* The same key again replaces the entry. */
+    CHECK_EQ_INT(gw_cache_store(c, key_c, 200, "new", 3, 10), 0);
+    CHECK(hit(c, key_c, 11, "new"));
+    CHECK_EQ_INT(gw_cache_bytes(c), 43);
+    /* TTL (300 s): a stored at 1 expires at 301; c (stored at 10) lives until 310. */
+    CHECK(hit(c, key_a, 300.5, "0123456789012345678901234567890123456789"));
+    CHECK(!hit(c, key_a, 301, "0123456789012345678901234567890123456789"));
+    CHECK_EQ_INT(gw_cache_bytes(c), 3);
+    CHECK(hit(c, key_c, 309, "new"));
+    /* Expired entries at the tail make room without counting as evictions. */
+    CHECK_EQ_INT(gw_cache_store(c, key_a, 200, big, 60, 400), 0);
+    CHECK(!hit(c, key_c, 401, "new"));
+    CHECK(!hit(c, "short", 401, "x"));
+    CHECK_EQ_INT(gw_cache_store(c, "short", 200, "x", 1, 401), -1);
+    gw_cache_free(c);
+    gw_cache_free(NULL);
+}
+
+static void test_deterministic(void)
+{
+    json_t *o = json_loads("{\"model\": \"m\", \"temperature\": 0}", 0, NULL);
+
+    CHECK(gw_chat_deterministic(o));
+    json_object_set_new(o, "temperature", json_real(0.0));
+    CHECK(gw_chat_deterministic(o));
+    json_object_set_new(o, "stream", json_true());
+    CHECK(!gw_chat_deterministic(o)); /* streams are never cached */
+    json_object_set_new(o, "stream", json_false());
+    CHECK(gw_chat_deterministic(o));
+    json_object_set_new(o, "temperature", json_real(0.7));
+    CHECK(!gw_chat_deterministic(o));
+    json_object_del(o, "temperature");
+    CHECK(!gw_chat_deterministic(o)); /* absent means the upstream's default, not 0 */
+    json_object_set_new(o, "temperature", json_string("0"));
+    CHECK(!gw_chat_deterministic(o));
+    json_decref(o);
+}
+
+static void test_cache_key(void)
+{
+    struct aitag_gateway gw;
+    char h1[65], h2[65], h3[65], h4[65];
+    json_t *a = json_loads("{\"model\": \"m\", \"temperature\": 0, \"messages\": [1, 2]}", 0, NULL);
+    json_t *b = json_loads("{\"messages\":[1,2],\"temperature\":0,  \"model\":\"m\"}", 0, NULL);
+    json_t *c = json_loads("{\"messages\":[2,1],\"temperature\":0,\"model\":\"m\"}", 0, NULL);
+
+    memset(&gw, 0, sizeof gw);
+    CHECK_EQ_INT(gw_cache_key(&gw, "chat", "/chat/completions", a, h1), -1); /* no cache */
+    gw.cache = gw_cache_new(1000, 1000, 10);
+    CHECK_EQ_INT(gw_cache_key(&gw, "chat", "/chat/completions", a, h1), 0);
+    CHECK_EQ_INT(strlen(h1), 64);
+    gw_cache_key(&gw, "chat", "/chat/completions", b, h2);
+    CHECK_STR(h1, h2); /* key order and spacing do not matter */
+    gw_cache_key(&gw, "chat", "/chat/completions", c, h3);
+    CHECK(strcmp(h1, h3) != 0);
+    gw_cache_key(&gw, "chat2", "/chat/completions", a, h3);
+    CHECK(strcmp(h1, h3) != 0); /* another route */
+    gw_cache_key(&gw, "chat", "/embeddings", a, h4);
+    CHECK(strcmp(h1, h4) != 0); /* another endpoint */
+    gw_cache_free(gw.cache);
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+}
+
+static char *redact(const char *in)
+{
+    json_t *v = gw_redact_payload(in, strlen(in), 4096);
+    char *s = v ? strdup(json_string_value(v)) : NULL;
+
+    json_decref(v);
+    return s;
+}
+
+static void test_redact(void)
+{
+    char *s, *big;
+    json_t *o;
+
+    s = redact("{\"model\": \"m\", \"api_key\": \"sk-123\", \"X-Authorization\": \"Bearer abc\","
+               " \"nested\": {\"Password\": \"hunter2\", \"client_secret\": 42,"
+               " \"access_token\": \"t0k\"}, \"max_tokens\": 7}");
+    CHECK(s && !strstr(s, "sk-123") && !strstr(s, "hunter2") && !strstr(s, "abc") &&
+          !strstr(s, "t0k"));
+    o = s ? json_loads(s, 0, NULL) : NULL;
+    CHECK_STR(json_string_value(json_object_get(o, "api_key")), "[redacted 6 bytes]");
+    CHECK_STR(json_string_value(json_object_get(o, "model")), "m");
+    CHECK_STR(json_string_value(json_object_get(json_object_get(o, "nested"), "Password")),
+              "[redacted 7 bytes]");
+    CHECK_STR(json_string_value(json_object_get(json_object_get(o, "nested"), "client_secret")),
+              "[redacted 2 bytes]");
+    CHECK_EQ_INT(json_integer_value(json_object_get(o, "max_tokens")), 7); /* a count stays */
+    json_decref(o);
+    free(s);
+
+    s = redact("{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"text\", \"text\":"
+               " \"what is this?\"}, {\"type\": \"image_url\", \"image_url\": {\"url\":"
+               " \"data:image/png;base64,iVBORw0KGgo=\"}}]}], \"image_base64\": \"/9j/4AAQ\","
+               " \"list\": [\"data:text/plain,hi\", \"https://example.com/a.png\"]}");
+    o = s ? json_loads(s, 0, NULL) : NULL;
+    CHECK(s && !strstr(s, "iVBOR") && !strstr(s, "/9j/") && strstr(s, "what is this?"));
+    CHECK_STR(
+        json_string_value(json_object_get(
+            json_object_get(
+                json_array_get(
+                    json_object_get(json_array_get(json_object_get(o, "messages"), 0), "content"),
+                    1),
+                "image_url"),
+            "url")),
+        "[redacted 34 bytes]");
+    CHECK_STR(json_string_value(json_object_get(o, "image_base64")), "[redacted 8 bytes]");
+    CHECK_STR(json_string_value(json_array_get(json_object_get(o, "list"), 0)),
+              "[redacted 18 bytes]");
+    CHECK_STR(json_string_value(json_array_get(json_object_get(o, "list"), 1)),
+              "https://example.com/a.png");
+    json_decref(o);
+    free(s);
+
+    s = redact("\xff\xd8\xff\xe0 not json");
+    CHECK_STR(s, "[binary 13 bytes]");
+    free(s);
+    {
+        json_t *v = gw_redact_payload("", 0, 4096);
+        CHECK_STR(json_string_value(v), "[binary 0 bytes]");
+        json_decref(v);
+    }
+    /* Long bodies are cut, on a character boundary (the log line must stay valid UTF-8). */
+    big = malloc(20000);
+    if (big) {
+        size_t n = (size_t)snprintf(big, 20000, "{\"text\": \"");
+        for (int i = 0; i < 3000; i++)
+            n += (size_t)snprintf(big + n, 20000 - n, "\xc3\xa9"); /* é, 2 bytes */
+        snprintf(big + n, 20000 - n, "\"}");
+        s = redact(big);
+        CHECK(s && strlen(s) < 4096 + 48 && strstr(s, "more bytes]"));
+        CHECK(s && strncmp(s, "{\"text\":\"\xc3\xa9", 11) == 0);
+        free(s);
+        free(big);
+    }
+}
+
+static void test_loopback(void)
+{
+    CHECK(gw_url_is_loopback("http://127.0.0.1:8080/v1"));
+    CHECK(gw_url_is_loopback("http://127.3.4.5/v1"));
+    CHECK(gw_url_is_loopback("http://localhost:11434/v1"));
+    CHECK(gw_url_is_loopback("https://LOCALHOST"));
+    CHECK(gw_url_is_loopback("http://[::1]:8089"));
+    CHECK(gw_url_is_loopback("http://user:pw@127.0.0.1/v1"));
+    CHECK(!gw_url_is_loopback("https://api.openai.com/v1"));
+    CHECK(!gw_url_is_loopback("http://128.0.0.1/v1"));
+    CHECK(!gw_url_is_loopback("http://[::2]:80"));
+    CHECK(!gw_url_is_loopback("http://localhost.evil.com/v1"));
+    CHECK(!gw_url_is_loopback("http://127.0.0.1@evil.com/v1")); /* userinfo, then the host */
+    CHECK(!gw_url_is_loopback("http://127.0.0.1.nip.io/v1"));
+    CHECK(!gw_url_is_loopback("no scheme"));
+    CHECK(!gw_url_is_loopback(NULL));
+}
+
+static void test_config_limits(void)
+{
+    char err[256];
+    struct aitag_gateway_config *c;
+
+    c = parse("{\"listen\": \"::1\", \"log_payloads\": true, \"local_only\": true,"
+              " \"cache\": {\"ttl_s\": 60, \"max_bytes\": 1000},"
+              " \"routes\": {\"r\": {\"backends\": [{\"kind\": \"openai\","
+              " \"url\": \"http://localhost:1/v1\"}]}}}",
+              err);
+    CHECK(c != NULL);
+    if (c) {
+        CHECK_STR(c->listen, "::1");
+        CHECK(c->log_payloads && c->local_only);
+        CHECK_EQ_INT(c->cache_ttl_s, 60);
+        CHECK_EQ_INT(c->cache_max_bytes, 1000);
+        CHECK_EQ_INT(c->cache_max_entry, 1 << 20);
+        aitag_gateway_config_free(c);
+    }
+    c = parse("{\"routes\": {\"r\": {\"backends\": [{\"kind\": \"local\","
+              " \"analyzers\": [\"faces\"]}]}}}",
+              err);
+    CHECK(c && !c->log_payloads && !c->local_only && c->cache_max_bytes == 0);
+    aitag_gateway_config_free(c);
+    CHECK(parse("{\"local_only\": true, \"routes\": {\"chat\": {\"backends\": [{\"name\": "
+                "\"cloud\", \"kind\": \"openai\", \"url\": \"https://api.openai.com/v1\"}]}}}",
+                err) == NULL);
+    CHECK(strstr(err, "'chat'") && strstr(err, "'cloud'") && strstr(err, "api.openai.com"));
+    CHECK(parse("{\"listen\": \"localhost\", \"routes\": {\"r\": {\"backends\": [{\"kind\":"
+                " \"local\", \"analyzers\": [\"faces\"]}]}}}",
+                err) == NULL);
+    CHECK(strstr(err, "listen") != NULL);
+    CHECK(parse("{\"log_payloads\": 1, \"routes\": {}}", err) == NULL);
+    CHECK(strstr(err, "log_payloads") != NULL);
+    CHECK(parse("{\"cache\": {\"ttl\": 5}, \"routes\": {\"r\": {\"backends\": [{\"kind\":"
+                " \"local\", \"analyzers\": [\"faces\"]}]}}}",
+                err) == NULL);
+    CHECK(strstr(err, "ttl") != NULL);
+    CHECK(parse("{\"cache\": {\"max_bytes\": -1}, \"routes\": {\"r\": {\"backends\": [{\"kind\":"
+                " \"local\", \"analyzers\": [\"faces\"]}]}}}",
+                err) == NULL);
+    CHECK(strstr(err, "max_bytes") != NULL);
+}
+
+/* A key file from before tpm/budget existed gains the columns; limits then work on it. */
+static void test_keys_migration(void)
+{
+    char dir[] = "/tmp/aitag-gwm-XXXXXX", db[300], err[256], cmd[400], key[64];
+    long long id = 0;
+    sqlite3 *h = NULL;
+    json_t *rows = NULL, *row;
+    struct aitag_gateway_key_params kp = {"b", NULL, 0, 1000, 5.0, "day"};
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(db, sizeof db, "%s/old.db", dir);
+    CHECK_EQ_INT(sqlite3_open(db, &h), SQLITE_OK);
+    CHECK_EQ_INT(
+        sqlite3_exec(h,
+                     "CREATE TABLE gateway_keys (id INTEGER PRIMARY KEY, hash TEXT NOT NULL"
+                     " UNIQUE, prefix TEXT NOT NULL, name TEXT, routes TEXT, rpm INTEGER NOT NULL"
+                     " DEFAULT 0, created INTEGER NOT NULL, revoked INTEGER);"
+                     "INSERT INTO gateway_keys (hash, prefix, name, rpm, created)"
+                     " VALUES ('h', 'agk_old', 'old', 5, 1);",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(h);
+    CHECK_EQ_INT(aitag_gateway_keys_list(db, &rows, err, sizeof err), 0);
+    row = json_array_get(rows, 0);
+    CHECK_STR(json_string_value(json_object_get(row, "name")), "old");
+    CHECK_EQ_INT(json_integer_value(json_object_get(row, "tpm")), 0);
+    CHECK(json_is_null(json_object_get(row, "budget")));
+    CHECK_STR(json_string_value(json_object_get(row, "budget_period")), "month");
+    CHECK_NEAR(json_number_value(json_object_get(row, "spent")), 0, 1e-12);
+    json_decref(rows);
+    CHECK_EQ_INT(aitag_gateway_key_create(db, &kp, key, &id, err, sizeof err), 0);
+    CHECK_EQ_INT(sqlite3_open(db, &h), SQLITE_OK);
+    snprintf(cmd, sizeof cmd,
+             "INSERT INTO gateway_usage VALUES (date('now'), %lld, 'chat', 'm', 2, 1, 1, 3.5),"
+             " (date('now', '-1 day'), %lld, 'chat', 'm', 1, 1, 1, 100)",
+             id, id);
+    CHECK_EQ_INT(sqlite3_exec(h, cmd, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    CHECK_EQ_INT(aitag_gateway_keys_list(db, &rows, err, sizeof err), 0);
+    row = json_array_get(rows, 1);
+    CHECK_EQ_INT(json_integer_value(json_object_get(row, "tpm")), 1000);
+    CHECK_NEAR(json_number_value(json_object_get(row, "budget")), 5.0, 1e-12);
+    CHECK_STR(json_string_value(json_object_get(row, "budget_period")), "day");
+    CHECK_NEAR(json_number_value(json_object_get(row, "spent")), 3.5, 1e-9); /* today only */
+    json_decref(rows);
+    kp.budget_period = "week";
+    CHECK_EQ_INT(aitag_gateway_key_create(db, &kp, key, &id, err, sizeof err), AITAG_ERR_INVALID);
+    kp.budget_period = NULL;
+    kp.tpm = -1;
+    CHECK_EQ_INT(aitag_gateway_key_create(db, &kp, key, &id, err, sizeof err), AITAG_ERR_INVALID);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
+/* gw_auth against a real key file: budget spent -> 429 budget_exceeded until the period ends;
+ * tokens per minute charged after the answer -> 429 rate_limit_exceeded. */
+static void test_auth_limits(void)
+{
+    char dir[] = "/tmp/aitag-gwa-XXXXXX", db[300], err[256], cmd[400], key[64], auth[80];
+    struct aitag_gateway_key_params kp = {NULL, NULL, 0, 0, 1.0, "day"};
+    struct aitag_gateway_config cfg;
+    struct aitag_gateway gw;
+    struct gw_worker_ctx w = {0};
+    struct gw_req r;
+    long long id;
+    char start[16];
+    long left;
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(db, sizeof db, "%s/keys.db", dir);
+    memset(&cfg, 0, sizeof cfg);
+    memset(&gw, 0, sizeof gw);
+    cfg.keys_db = db;
+    gw.cfg = &cfg;
+    pthread_mutex_init(&gw.mu, NULL);
+    CHECK_EQ_INT(aitag_gateway_key_create(db, &kp, key, &id, err, sizeof err), 0);
+    CHECK_EQ_INT(gw_keys_open(db, &w.db, err, sizeof err), 0);
+    snprintf(auth, sizeof auth, "Bearer %s", key);
+    memset(&r, 0, sizeof r);
+    r.gw = &gw;
+    r.auth = auth;
+    r.key_id = -1;
+    snprintf(r.route, sizeof r.route, "chat");
+    CHECK_EQ_INT(gw_auth(&gw, &r, &w, "chat"), 0);
+    r.cost = 0.6;
+    gw_usage_record(&w, &r);
+    CHECK_EQ_INT(gw_auth(&gw, &r, &w, "chat"), 0); /* 0.6 < 1.0 */
+    gw_usage_record(&w, &r);
+    CHECK_EQ_INT(gw_auth(&gw, &r, &w, "chat"), -1); /* 1.2 >= 1.0 */
+    CHECK_EQ_INT(r.status, 429);
+    CHECK(r.resp && strstr(r.resp, "budget_exceeded") && strstr(r.resp, "insufficient_quota"));
+    left = gw_budget_period("day", (long long)time(NULL), start);
+    CHECK(r.retry_after >= left - 5 && r.retry_after <= left + 5);
+    free(r.resp);
+    free(r.resp_ctype);
+    r.resp = r.resp_ctype = NULL;
+    r.retry_after = 0;
+
+    /* Tokens per minute: 20 tokens; the first answer costs 15, the second 15 (-10), then no. */
+    kp.budget = 0;
+    kp.tpm = 20;
+    CHECK_EQ_INT(aitag_gateway_key_create(db, &kp, key, &id, err, sizeof err), 0);
+    snprintf(auth, sizeof auth, "Bearer %s", key);
+    r.cost = 0;
+    r.prompt_tokens = 10;
+    r.completion_tokens = 5;
+    CHECK_EQ_INT(gw_auth(&gw, &r, &w, "chat"), 0);
+    gw_usage_record(&w, &r);
+    CHECK_EQ_INT(gw_auth(&gw, &r, &w, "chat"), 0);
+    gw_usage_record(&w, &r);
+    CHECK_EQ_INT(gw_auth(&gw, &r, &w, "chat"), -1);
+    CHECK_EQ_INT(r.status, 429);
+    CHECK(r.resp && strstr(r.resp, "rate_limit_exceeded") && strstr(r.resp, "tokens"));
+    CHECK(r.retry_after >= 30 && r.retry_after <= 31); /* -10 at 20/min: 30 s to 0 */
+    free(r.resp);
+    free(r.resp_ctype);
+    sqlite3_close(w.db);
+    free(gw.keys);
+    pthread_mutex_destroy(&gw.mu);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK_EQ_INT(system(cmd), 0);
 }
@@ -324,5 +757,15 @@ int main(void)
     test_pick_order();
     test_metrics();
     test_keys();
+    test_tpm_bucket();
+    test_budget_period();
+    test_cache();
+    test_deterministic();
+    test_cache_key();
+    test_redact();
+    test_loopback();
+    test_config_limits();
+    test_keys_migration();
+    test_auth_limits();
     return check_done();
 }
