@@ -13,8 +13,8 @@ for t in node curl jq sqlite3 ffmpeg sha256sum; do
     command -v $t >/dev/null || { echo "gateway_api.sh: $t is required" >&2; exit 1; }
 done
 source "$src/tests/fake-upstream/spawn.sh"
-for m in ok malformed badembed whisper slowbody streambreak reuse; do
-    mode=$m; [ $m = whisper ] || [ $m = reuse ] && mode=ok
+for m in ok malformed badembed whisper slowbody streambreak reuse down; do
+    mode=$m; [ $m = whisper ] || [ $m = reuse ] && mode=ok; [ $m = down ] && mode=500
     port=$(start "up_$m" node "$fake" --name "$m" --mode "$mode")
     declare "up_${m}=$port"
 done
@@ -36,6 +36,8 @@ cat >"$tmp/gw.json" <<JSON
     "embed-mixed": {"backends": [{"name": "local-first", "kind": "local", "analyzers": ["faces"]},
                                  {"name": "good", "kind": "openai", "url": "$(u "$up_ok")", "priority": 1}]},
     "whisper": {"backends": [{"name": "w", "kind": "openai", "url": "$(u "$up_whisper")", "model": "whisper-large"}]},
+    "whisper-fo": {"backends": [{"name": "w-down", "kind": "openai", "url": "$(u "$up_down")"},
+                                {"name": "w-up", "kind": "openai", "url": "$(u "$up_whisper")", "priority": 1}]},
     "chat": {"backends": [{"name": "a", "kind": "openai", "url": "$(u "$up_ok")"}]},
     "slowbody": {"backends": [{"name": "dribble", "kind": "openai", "url": "$(u "$up_slowbody")"}]},
     "broken": {"backends": [{"name": "breaks", "kind": "openai", "url": "$(u "$up_streambreak")"}]},
@@ -84,6 +86,7 @@ check_eq "embeddings: answered by the healthy backend" "$(jq -r '.data | length'
 check_eq "malformed JSON counted" "$(metric 'aitag_gateway_upstream_errors_total{backend="bad-json",reason="malformed"}')" 1
 check_eq "answer without data counted as malformed" "$(metric 'aitag_gateway_upstream_errors_total{backend="no-data",reason="malformed"}')" 1
 check_eq "embeddings: local-only route 501" "$(jpost e /v1/embeddings "$key" "$(emb_body embed-local)")" 501
+check_eq "chat: local-only route 501 too" "$(jpost c /v1/chat/completions "$key" "$(chat_body embed-local)")" 501
 check "501 says why" jqq '.error.code == "unsupported" and (.error.message | test("embed-local") and test("local"))' "$tmp/e.json"
 check_eq "embeddings: local backend skipped" "$(jpost e /v1/embeddings "$key" "$(emb_body embed-mixed)")" 200
 check_eq "a skipped local backend is no upstream error" "$(curl -s "$base/metrics" | grep -c 'backend="local-')" 0
@@ -137,6 +140,11 @@ check_eq "oversize upload 413" "$(tpost t -F "file=@$tmp/big.wav" -F model=whisp
 check_eq "oversize chunked upload 413" "$(tpost t -H 'Transfer-Encoding: chunked' -F "file=@$tmp/big.wav" -F model=whisper)" 413
 check_eq "transcription: no key 401" "$(call t POST /v1/audio/transcriptions '' -F "file=@$tmp/tone.wav" -F model=whisper)" 401
 check_eq "transcriptions counted upstream (no call for bad requests)" "$(stats "$up_whisper" | jq .transcriptions)" 2
+check_eq "transcription fails over past a 500" "$(tpost t -F "file=@$tmp/tone.wav" -F model=whisper-fo)" 200
+check_eq "failover: the second backend answered, with the client's model" "$(jq -r .text "$tmp/t.json")" \
+    "heard $wav_bytes bytes with whisper-fo at whisper"
+check_eq "failover: the failing backend got the whole upload too" \
+    "$(stats "$up_down" | jq -r .last_transcription.file_bytes)" "$wav_bytes"
 
 # --- Slow clients and streaming faults ------------------------------------------------------
 # A client that sends its headers and then its body over ~3 s holds no worker and no loop time.
@@ -186,6 +194,22 @@ check_eq "healthy after clients left mid-stream" "$(call h GET /healthz '')" 200
 check_eq "a client leaving is not the backend's failure" "$(curl -s "$base/metrics" | grep -c 'backend="a"')" 0
 check_eq "streams still work after that" \
     "$(curl -sN -H "Authorization: Bearer $key" -H 'Content-Type: application/json' -d "$(chat_body chat ', "stream": true')" "$base/v1/chat/completions" | grep -c '^data: {')" 6
+
+# --- Through another gateway (no keys: open) -------------------------------------------------
+cat >"$tmp/gw2.json" <<JSON
+{"port": 0, "workers": 2, "catalog": "$tmp/gw2-catalog.db", "retries": 0, "routes": {
+  "embed2": {"backends": [{"kind": "gateway", "url": "$base", "key_env": "GW1_KEY", "model": "embed"}]},
+  "whisper2": {"backends": [{"kind": "gateway", "url": "$base", "key_env": "GW1_KEY", "model": "whisper"}]}}}
+JSON
+gw2=$(GW1_KEY=$key start gw2 "$AITAG_BIN" gateway serve --config "$tmp/gw2.json")
+base1=$base
+base=http://127.0.0.1:$gw2
+check_eq "embeddings through another gateway" "$(jpost g /v1/embeddings '' "$(emb_body embed2)")" 200
+check_eq "... same vectors" "$(jq -c .data "$tmp/g.json")" "$(jq -c .data "$tmp/direct.json")"
+check_eq "transcription through another gateway" "$(call g POST /v1/audio/transcriptions '' -F "file=@$tmp/tone.wav" -F model=whisper2 -F response_format=text)" 200
+check_eq "... the model replaced at each hop, every byte there" "$(cat "$tmp/g.json")" \
+    "heard $wav_bytes bytes with whisper-large at whisper"
+base=$base1
 
 # --- Connection reuse -------------------------------------------------------------------------
 for _ in $(seq 20); do jpost r /v1/chat/completions "$key" "$(chat_body reuse)" >/dev/null; done
