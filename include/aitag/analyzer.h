@@ -10,6 +10,8 @@
  *     const struct aitag_analyzer_ops *ops = aitag_analyzer_find("faces");
  *     void *st;
  *     ops->create(inf, &st, err, sizeof err);     // parses manifests; loads no model
+ *     if (ops->configure) ops->configure(st, "url", "http://127.0.0.1:8089/v1", err, sizeof err);
+ *     if (ops->ready) ops->ready(st, err, sizeof err);
  *     n = ops->views(st, specs, AITAG_MAX_VIEWS);  // hand these to the sampler
  *     ops->run(st, frames, n_frames, &evidence, err, sizeof err);  // loads models lazily
  *     ops->destroy(st);
@@ -67,6 +69,13 @@ struct aitag_analyzer_ops {
                struct aitag_evidence_list *out, char *err, size_t errlen);
     /* Names of the models this analyzer uses, NULL-terminated (static). */
     const char *const *models;
+    /* Optional (NULL for analyzers without settings): applies one option "key" = "value"
+     * after create() and before views()/key()/run(). Returns 0, or AITAG_ERR_INVALID with err
+     * naming the key (unknown key, bad value). Options that change results must show in key(). */
+    int (*configure)(void *state, const char *key, const char *value, char *err, size_t errlen);
+    /* Optional: called once after the last configure(), before views()/key()/run(), to check
+     * that required options are there and to prepare. Returns 0 or < 0 with err set. */
+    int (*ready)(void *state, char *err, size_t errlen);
 };
 
 /* The registry. find returns NULL for an unknown name. */

@@ -90,6 +90,8 @@ struct aitag_view {
 
 struct aitag_frame {
     double t;          /* presentation time in seconds from the start */
+    size_t index;      /* 0 for the first frame a sampler yields, then 1, 2, ...: tells an
+                          analyzer that keeps per-item state where a new item starts */
     int src_w, src_h;  /* upright source size */
     size_t n_views;
     struct aitag_view views[AITAG_MAX_VIEWS];

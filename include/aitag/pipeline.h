@@ -64,6 +64,11 @@ struct aitag_tagger_params {
     const char *catalog_path;
     const char *const *analyzers; /* names from the registry */
     size_t n_analyzers;
+    /* Analyzer options "NAME.key=value" (e.g. "vlm.url=http://127.0.0.1:8089/v1"), applied to
+     * analyzer NAME after it is created; an option for an analyzer not in `analyzers` or a key
+     * it does not know is an error naming it. Borrowed. */
+    const char *const *analyzer_opts;
+    size_t n_analyzer_opts;
     const char *manifest_dir;
     const char *weights_dir;
     const char *rules_path;   /* optional policy rules file */

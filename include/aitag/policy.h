@@ -97,6 +97,7 @@ struct aitag_result {
     size_t n_markers;
     struct aitag_text_result *texts;
     size_t n_texts;
+    char *description; /* owned, may be NULL: the item's free-text description (vlm) */
 };
 
 /* Derives tags (sorted by name), markers (by start, tag) and texts (by start) into out,
@@ -110,6 +111,11 @@ int aitag_result_add_marker(struct aitag_result *r, const char *tag, double star
                             float confidence);
 int aitag_result_add_text(struct aitag_result *r, double start, double end, const char *text,
                           float confidence);
+/* Sets r's description to a copy of text (replacing any). 0 or AITAG_ERR_NOMEM. */
+int aitag_result_set_description(struct aitag_result *r, const char *text);
+/* True for evidence that describes the item in words (vlm "description"): it carries text but
+ * is never a tag, marker or text line; the catalog loads it as the result's description. */
+int aitag_evidence_is_description(const char *analyzer, const char *label);
 /* Frees everything in r and zeroes it. */
 void aitag_result_clear(struct aitag_result *r);
 

@@ -430,7 +430,23 @@ int aitag_catalog_load_result(struct aitag_catalog *c, int64_t media_id, struct 
                                   (const char *)sqlite3_column_text(st, 2),
                                   (float)sqlite3_column_double(st, 3)) < 0)
             goto nomem;
-    rc = sql_check(c, rc, "load texts");
+    if ((rc = sql_check(c, rc, "load texts")) < 0)
+        goto out;
+    sqlite3_finalize(st);
+    /* The description is not derived: it is the vlm analyzer's own words, kept as evidence. */
+    rc = sql_prepare(c, "SELECT text FROM evidence WHERE media_id = ? AND analyzer = 'vlm'"
+                        " AND label = 'description' AND text IS NOT NULL AND text != ''"
+                        " ORDER BY t, id LIMIT 1", &st);
+    if (rc < 0)
+        goto out;
+    sqlite3_bind_int64(st, 1, media_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        if (aitag_result_set_description(out, (const char *)sqlite3_column_text(st, 0)) < 0)
+            goto nomem;
+        rc = SQLITE_DONE;
+    }
+    rc = sql_check(c, rc, "load description");
     goto out;
 nomem:
     rc = AITAG_ERR_NOMEM;

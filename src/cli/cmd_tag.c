@@ -93,10 +93,37 @@ static void split_csv(char *s, const char **out, size_t *n, size_t max)
     }
 }
 
+#define N_VLM_OPTS 7
+
+/* The vlm analyzer's settings as analyzer options, when vlm is among the analyzers. */
+static size_t vlm_options(const struct opts *o, const char *const *names, size_t n_names,
+                          char (*buf)[4200], const char **out)
+{
+    size_t n = 0, i;
+
+    for (i = 0; i < n_names && strcmp(names[i], "vlm") != 0; i++)
+        ;
+    if (i == n_names)
+        return 0;
+    snprintf(buf[n++], 4200, "vlm.url=%s", opt_str(o, "vlm-url"));
+    snprintf(buf[n++], 4200, "vlm.route=%s", opt_str(o, "vlm-route"));
+    snprintf(buf[n++], 4200, "vlm.key_env=%s", opt_str(o, "vlm-key-env"));
+    snprintf(buf[n++], 4200, "vlm.every=%s", opt_str(o, "vlm-every"));
+    snprintf(buf[n++], 4200, "vlm.describe=%d", opt_bool(o, "describe"));
+    snprintf(buf[n++], 4200, "vlm.local_only=%d", opt_bool(o, "local-only"));
+    if (opt_str(o, "vocabulary"))
+        snprintf(buf[n++], 4200, "vlm.vocabulary=%s", opt_str(o, "vocabulary"));
+    for (i = 0; i < n; i++)
+        out[i] = buf[i];
+    return n;
+}
+
 int cmd_tag(int argc, char **argv)
 {
     struct tagger_bufs {
         char catalog[4096], models[4096], weights[4096], rules[4096];
+        char vlm[N_VLM_OPTS][4200];
+        const char *vlm_opts[N_VLM_OPTS];
     } *b = calloc(1, sizeof *b);
     struct aitag_tagger_params tp = aitag_tagger_default_params();
     struct aitag_tagger *t = NULL;
@@ -134,6 +161,8 @@ int cmd_tag(int argc, char **argv)
     tp.weights_dir = cli_weights_dir(&o, b->weights, sizeof b->weights);
     tp.analyzers = names;
     tp.n_analyzers = n_names;
+    tp.n_analyzer_opts = vlm_options(&o, names, n_names, b->vlm, b->vlm_opts);
+    tp.analyzer_opts = b->vlm_opts;
     tp.interval = opt_num(&o, "interval");
     tp.threads = (int)opt_int(&o, "threads");
     if (tp.threads < 1)

@@ -50,6 +50,8 @@ json_t *item_json(const char *path, const char *status, const struct aitag_probe
                                               round3(res->texts[i].end), "text",
                                               res->texts[i].text, "confidence",
                                               round3(res->texts[i].confidence)));
+    if (res && res->description)
+        json_object_set_new(o, "description", json_string(res->description));
     if (error)
         json_array_append_new(errors, json_pack("{s:s}", "message", error));
     json_object_set_new(o, "tags", tags);
@@ -103,6 +105,8 @@ void print_item_human(const char *path, const char *status, const struct aitag_p
         printf("  marker: %-12s %s - %s  (%.2f)\n", res->markers[i].tag, a, b,
                res->markers[i].confidence);
     }
+    if (res->description)
+        printf("  description: %s\n", res->description);
     for (size_t i = 0; i < res->n_texts; i++) {
         char a[16];
         hms(res->texts[i].start, a, sizeof a);

@@ -11,8 +11,9 @@
  * Local backends serve only /v1/tag (tag.c): here they are skipped, never counted as failures.
  * Each worker keeps one curl easy handle (reset between calls, its connection cache kept), so
  * keep-alive connections to upstreams are reused instead of one new TCP connection per call.
- * What counts as a usable 2xx answer, and how the request is framed, depends on the endpoint
- * (the apis table).
+ * What counts as a usable 2xx answer depends on the endpoint (the apis table). A JSON body is
+ * sent with the backend's "model"; a multipart one is rebuilt from its parts, "model" replaced
+ * the same way; anything else (raw bytes) goes as it came.
  */
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -200,23 +201,22 @@ static void note_usage(struct aitag_gateway *gw, struct gw_req *r, json_t *usage
     r->cost = price_of(gw->cfg, r->model, r->prompt_tokens, r->completion_tokens);
 }
 
-/* Per upstream endpoint: what a 2xx answer must be, and how the request is framed. */
+/* Per upstream endpoint: what a 2xx answer must be, and what the client gets. */
 struct api {
     const char *path;
     const char *need; /* a 2xx must be a JSON object, with this member when not "" */
-    int multipart;    /* send r->parts again (curl_mime) instead of a JSON body */
     int pass_ctype;   /* answer with the upstream's Content-Type (text formats) */
 };
 
 static const struct api apis[] = {
-    {"/chat/completions", "", 0, 0},
-    {"/embeddings", "data", 0, 0},
-    {"/audio/transcriptions", NULL, 1, 1},
+    {"/chat/completions", "", 0},
+    {"/embeddings", "data", 0},
+    {"/audio/transcriptions", NULL, 1},
 };
 
 static const struct api *api_of(const char *path)
 {
-    static const struct api other = {NULL, NULL, 0, 0}; /* e.g. /tag to another gateway */
+    static const struct api other = {NULL, NULL, 0}; /* e.g. /tag to another gateway */
 
     for (size_t i = 0; i < sizeof apis / sizeof apis[0]; i++)
         if (strcmp(apis[i].path, path) == 0)
@@ -255,7 +255,7 @@ static int try_backend(struct aitag_gateway *gw, struct gw_req *r,
     curl_easy_reset(c.h); /* keeps the connection cache */
     snprintf(url, sizeof url, "%s%s%s", b->url, b->kind == AITAG_BACKEND_GATEWAY ? "/v1" : "",
              path);
-    if (api->multipart) {
+    if (!body && r->n_parts > 0) { /* multipart: the parts again, with the backend's model */
         if (!(mime = gw_multipart_mime(c.h, r, b->model)))
             goto out;
     } else if (body) {

@@ -357,6 +357,7 @@ static int emit(struct aitag_sampler *s, double t, struct aitag_frame **out)
     av_frame_unref(s->frame);
     if (rc < 0)
         return rc;
+    (*out)->index = (size_t)s->emitted;
     s->emitted++;
     if (s->probe.kind == AITAG_MEDIA_IMAGE)
         s->done = 1;

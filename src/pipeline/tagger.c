@@ -39,6 +39,54 @@ void aitag_tagger_thread_split(int threads, int *decode, int *infer)
     *infer = threads > 1 ? threads - 1 : 1;
 }
 
+/* Applies the "NAME.key=value" options meant for this analyzer, then lets it check them. */
+static int configure_analyzer(const struct aitag_tagger_params *p,
+                              const struct aitag_analyzer_ops *ops, void *state, char *err,
+                              size_t errlen)
+{
+    size_t len = strlen(ops->name);
+    int rc;
+
+    for (size_t i = 0; i < p->n_analyzer_opts; i++) {
+        const char *o = p->analyzer_opts[i], *eq;
+        char key[128];
+        if (strncmp(o, ops->name, len) != 0 || o[len] != '.')
+            continue;
+        eq = strchr(o + len + 1, '=');
+        if (!eq || eq == o + len + 1 || (size_t)(eq - (o + len + 1)) >= sizeof key) {
+            aitag_fmt(err, errlen, "option '%s' is not key=value", o);
+            return AITAG_ERR_INVALID;
+        }
+        aitag_fmt(key, sizeof key, "%.*s", (int)(eq - (o + len + 1)), o + len + 1);
+        if (!ops->configure) {
+            aitag_fmt(err, errlen, "takes no options (got '%s')", key);
+            return AITAG_ERR_INVALID;
+        }
+        rc = ops->configure(state, key, eq + 1, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    return ops->ready ? ops->ready(state, err, errlen) : 0;
+}
+
+/* Every analyzer option must name an analyzer of this run. */
+static int check_analyzer_opts(const struct aitag_tagger *t, char *errbuf, size_t errlen)
+{
+    for (size_t i = 0; i < t->p.n_analyzer_opts; i++) {
+        const char *o = t->p.analyzer_opts[i], *dot = strchr(o, '.');
+        size_t k;
+        for (k = 0; dot && k < t->n_ops; k++)
+            if (strlen(t->ops[k]->name) == (size_t)(dot - o) &&
+                strncmp(t->ops[k]->name, o, (size_t)(dot - o)) == 0)
+                break;
+        if (!dot || k == t->n_ops) {
+            aitag_fmt(errbuf, errlen, "analyzer option '%s' names no analyzer of this run", o);
+            return AITAG_ERR_INVALID;
+        }
+    }
+    return 0;
+}
+
 int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **out,
                      char *errbuf, size_t errlen)
 {
@@ -95,15 +143,23 @@ int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **
         if (!ops)
             continue; /* named twice */
         rc = ops->create(t->infer, &t->state[t->n_ops], err, sizeof err);
+        if (rc == 0) {
+            t->ops[t->n_ops] = ops; /* from here on freed with the tagger */
+            rc = configure_analyzer(p, ops, t->state[t->n_ops], err, sizeof err);
+        }
         if (rc < 0) {
             aitag_fmt(errbuf, errlen, "analyzer %s: %s", ops->name, err);
+            if (t->ops[t->n_ops])
+                t->n_ops++;
             goto out;
         }
-        t->ops[t->n_ops] = ops;
         t->keys[t->n_ops] = aitag_fmt(malloc(512), 512, "%s interval=%.3f",
                                       ops->key(t->state[t->n_ops]), p->interval);
         t->n_ops++;
     }
+    rc = check_analyzer_opts(t, errbuf, errlen);
+    if (rc < 0)
+        goto out;
     rc = aitag_catalog_open(p->catalog_path, p->dry_run, &t->catalog, errbuf, errlen);
     if (rc == AITAG_ERR_NOTFOUND && p->dry_run)
         rc = 0; /* a dry run against a catalog that doesn't exist yet: everything is new */

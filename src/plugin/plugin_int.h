@@ -88,4 +88,30 @@ struct sync_counts {
 int plugin_sync_item(struct plugin_tags *t, enum aitag_stash_kind kind, const char *id,
                      const struct aitag_result *res, const char *error, struct sync_counts *out);
 
+/* vlm.c: the vlm analyzer's settings (docs/vlm.md, docs/stash.md). Strings are owned. */
+#define PLUGIN_VLM_MAX_OPTS 8
+struct plugin_vlm {
+    char *url;        /* vlmUrl; else gatewayUrl + "/v1"; NULL: the analyzer's default */
+    char *route;      /* vlmRoute; NULL: the analyzer's default */
+    char *vocabulary; /* vlmVocabulary: a file, relative to the plugin folder unless absolute */
+    double every;     /* vlmEvery; 0: the analyzer's default */
+    int describe;     /* vlmDescribe: ask for descriptions and write them into empty Details */
+    int local_only;
+    char *bufs[PLUGIN_VLM_MAX_OPTS];
+    const char *opts[PLUGIN_VLM_MAX_OPTS]; /* "vlm.key=value" for the tagger */
+    size_t n_opts;
+};
+
+/* Reads the vlm settings from the settings object text. AITAG_ERR_INVALID names the key. */
+int plugin_vlm_parse(const char *settings, const char *gateway_url, int local_only,
+                     struct plugin_vlm *v, char *err, size_t errlen);
+/* Fills v->opts / v->n_opts when "vlm" is among the analyzer names. 0 or AITAG_ERR_NOMEM. */
+int plugin_vlm_options(struct plugin_vlm *v, const char *const *names, size_t n_names,
+                       const char *plugin_dir);
+void plugin_vlm_clear(struct plugin_vlm *v);
+/* Writes text into the item's Details when they are empty (blank); *written says whether it
+ * did. Returns 0, AITAG_ERR_NOTFOUND, or the client's error. */
+int plugin_vlm_write_description(struct aitag_stash *s, enum aitag_stash_kind kind,
+                                 const char *id, const char *text, int *written);
+
 #endif

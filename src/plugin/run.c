@@ -38,6 +38,7 @@ struct run {
     const struct aitag_plugin_input *in;
     struct aitag_stash *stash;
     struct plugin_settings set;
+    struct plugin_vlm vlm;
     struct plugin_tags tags;
     struct aitag_tagger *tagger;
     struct sel_item *items;
@@ -47,6 +48,7 @@ struct run {
     char **mapped;
     /* outcome */
     int analysed, unchanged, partial, failed, missing, updated, models_run, stash_errors;
+    int descriptions; /* Details fields given a vlm description */
     struct sync_counts total;
     json_t *failures;
     volatile int stop;
@@ -138,6 +140,15 @@ static void finish(struct run *r, const struct sel_item *it, const struct aitag_
     r->stash_errors = 0;
     if (!res)
         note_failure(r, it, error);
+    if (res && res->description && r->vlm.describe) {
+        int written = 0;
+        if (plugin_vlm_write_description(r->stash, it->kind, it->id, res->description,
+                                         &written) < 0)
+            aitag_log(AITAG_LOG_WARN, "plugin", "%s %s: description not written: %.400s",
+                      kind_name(it->kind), it->id, aitag_stash_errmsg(r->stash));
+        else if (written)
+            r->descriptions++;
+    }
     if (c.tags_added || c.tags_removed || c.markers_created || c.markers_destroyed) {
         r->updated++;
         aitag_log(AITAG_LOG_INFO, "plugin", "%s %s: tags +%d -%d, markers +%d -%d",
@@ -310,6 +321,12 @@ static int make_tagger(struct run *r, char *analyzers)
     tp.weights_dir = r->p->weights_dir;
     tp.analyzers = names;
     tp.n_analyzers = split_csv(analyzers, names, 16);
+    if (plugin_vlm_options(&r->vlm, names, tp.n_analyzers, r->in->plugin_dir) < 0) {
+        fatal(r, AITAG_ERR_NOMEM, "out of memory");
+        return AITAG_ERR_NOMEM;
+    }
+    tp.analyzer_opts = r->vlm.opts;
+    tp.n_analyzer_opts = r->vlm.n_opts;
     tp.interval = r->set.interval;
     tp.threshold = r->set.threshold;
     tp.markers = r->set.markers;
@@ -414,7 +431,11 @@ static char *summary(struct run *r)
         r->total.markers_created, "markers_destroyed", r->total.markers_destroyed, "models_run",
         r->models_run, "seconds", (double)(long)((aitag_now() - r->t0) * 10) / 10.0, "failures",
         r->failures);
-    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+    char *text;
+
+    if (o && r->vlm.describe)
+        json_object_set_new(o, "descriptions", json_integer(r->descriptions));
+    text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
 
     json_decref(o);
     return text;
@@ -488,6 +509,8 @@ int aitag_plugin_run(const struct aitag_plugin_params *p, const struct aitag_plu
         goto out;
     }
     rc = plugin_settings_parse(settings, &r.set, err, errlen);
+    if (rc == 0)
+        rc = plugin_vlm_parse(settings, r.set.gateway_url, r.set.local_only, &r.vlm, err, errlen);
     if (rc < 0)
         goto out;
     aitag_log(AITAG_LOG_DEBUG, "plugin", "stash=%s mode=%s analyzers=%s interval=%g", version,
@@ -535,6 +558,7 @@ out:
     aitag_tagger_free(r.tagger);
     plugin_tags_clear(&r.tags);
     plugin_settings_clear(&r.set);
+    plugin_vlm_clear(&r.vlm);
     aitag_stash_free(r.stash);
     for (size_t i = 0; i < r.n; i++) {
         free(r.items[i].id);

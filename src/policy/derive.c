@@ -7,7 +7,9 @@
  * max_gap merge into segments; segments long enough become markers; the total hit time decides
  * the video-level tag. Text evidence becomes lines: the same line (compared case-insensitively
  * with whitespace removed, since OCR drops spaces) seen in nearby frames becomes one entry
- * with a start and an end. Everything is deterministic: outputs are sorted.
+ * with a start and an end. The vlm analyzer's "description" is neither: it describes the whole
+ * item and is loaded as the result's description by the catalog. Everything is deterministic:
+ * outputs are sorted.
  */
 #include <ctype.h>
 #include <math.h>
@@ -189,7 +191,8 @@ static int derive_texts(const struct aitag_policy *p, const struct aitag_derive_
     for (size_t i = 0; i < in->n_evidence; i++) {
         const struct aitag_evidence *e = &in->evidence[i];
         struct aitag_rule r = policy_rule_for(p, e->label);
-        if (e->text && e->text[0] && e->confidence >= r.threshold)
+        if (e->text && e->text[0] && e->confidence >= r.threshold &&
+            !aitag_evidence_is_description(e->analyzer, e->label))
             ev[n++] = e;
     }
     qsort(ev, n, sizeof *ev, cmp_ev_time);
@@ -248,6 +251,20 @@ static int cmp_marker(const void *a, const void *b)
     return strcmp(x->tag, y->tag);
 }
 
+/* The earliest description evidence with text, if any. */
+static int derive_description(const struct aitag_derive_input *in, struct aitag_result *out)
+{
+    const struct aitag_evidence *best = NULL;
+
+    for (size_t i = 0; i < in->n_evidence; i++) {
+        const struct aitag_evidence *e = &in->evidence[i];
+        if (aitag_evidence_is_description(e->analyzer, e->label) && e->text && e->text[0] &&
+            (!best || e->t < best->t))
+            best = e;
+    }
+    return best ? aitag_result_set_description(out, best->text) : 0;
+}
+
 int aitag_policy_derive(const struct aitag_policy *p, const struct aitag_derive_input *in,
                         struct aitag_result *out)
 {
@@ -261,11 +278,13 @@ int aitag_policy_derive(const struct aitag_policy *p, const struct aitag_derive_
             if (strcmp(in->evidence[j].label, e->label) == 0 &&
                 strcmp(in->evidence[j].analyzer, e->analyzer) == 0)
                 break;
-        if (j == i)
+        if (j == i && !aitag_evidence_is_description(e->analyzer, e->label))
             rc = derive_label(p, in, e->analyzer, e->label, out);
     }
     if (rc == 0)
         rc = derive_texts(p, in, out);
+    if (rc == 0)
+        rc = derive_description(in, out);
     if (rc < 0) {
         aitag_result_clear(out);
         return rc;

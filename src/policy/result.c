@@ -71,6 +71,22 @@ int aitag_result_add_text(struct aitag_result *r, double start, double end, cons
     return 0;
 }
 
+int aitag_result_set_description(struct aitag_result *r, const char *text)
+{
+    char *d = strdup(text);
+
+    if (!d)
+        return AITAG_ERR_NOMEM;
+    free(r->description);
+    r->description = d;
+    return 0;
+}
+
+int aitag_evidence_is_description(const char *analyzer, const char *label)
+{
+    return strcmp(analyzer, "vlm") == 0 && strcmp(label, "description") == 0;
+}
+
 void aitag_result_clear(struct aitag_result *r)
 {
     for (size_t i = 0; i < r->n_tags; i++) {
@@ -85,5 +101,6 @@ void aitag_result_clear(struct aitag_result *r)
     free(r->tags);
     free(r->markers);
     free(r->texts);
+    free(r->description);
     memset(r, 0, sizeof *r);
 }
