@@ -446,8 +446,15 @@ void gw_handle_embeddings(struct aitag_gateway *gw, struct gw_req *r, struct gw_
     else if (!route)
         gw_error(r, 404, "invalid_request_error", "model_not_found",
                  "the model '%s' does not exist", model);
-    else if (gw_auth(gw, r, w, route->name) == 0)
-        gw_proxy(gw, r, (size_t)(route - gw->cfg->routes), "/embeddings", body, 0, w);
+    else if (gw_auth(gw, r, w, route->name) == 0) {
+        char ck[65] = ""; /* embeddings are deterministic: always cacheable */
+        gw_cache_key(gw, route->name, "/embeddings", body, ck);
+        snprintf(r->route, sizeof r->route, "%s", route->name);
+        if (!gw_cache_get(gw, ck, r)) {
+            gw_proxy(gw, r, (size_t)(route - gw->cfg->routes), "/embeddings", body, 0, w);
+            gw_cache_put(gw, ck, r);
+        }
+    }
     json_decref(body);
     if (r->key_id >= 0 && r->status == 200)
         gw_usage_record(w, r);

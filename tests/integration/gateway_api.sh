@@ -27,6 +27,7 @@ cat >"$tmp/gw.json" <<JSON
   "keys_db": "$tmp/keys.db", "access_log": "$tmp/access.jsonl",
   "catalog": "$tmp/gw-catalog.db", "tmp_dir": "$tmp", "retries": 0, "backoff_ms": 10,
   "prices": {"emb-model": {"input_per_1m": 1000, "output_per_1m": 0}},
+  "cache": {"max_bytes": 1048576, "ttl_s": 300},
   "routes": {
     "embed": {"backends": [{"name": "emb", "kind": "openai", "url": "$(u "$up_ok")", "key_env": "FAKE_UPSTREAM_KEY", "model": "emb-model"}]},
     "embed-fo": {"backends": [{"name": "bad-json", "kind": "openai", "url": "$(u "$up_malformed")"},
@@ -80,6 +81,11 @@ check "embeddings: usage and cost in the access log" \
 "$AITAG_BIN" gateway usage --db "$tmp/keys.db" --json >"$tmp/usage.jsonl"
 check "embeddings: usage summed per key" \
     jqq -s 'any(.route == "embed" and .model == "emb-model" and .requests == 1 and .prompt_tokens == 4 and .cost > 0.0039)' "$tmp/usage.jsonl"
+check "embeddings: first call is a cache miss" grep -qi '^x-cache: miss' "$tmp/e.h"
+check_eq "embeddings: the same call again" "$(jpost e2 /v1/embeddings "$key" "$(emb_body embed)")" 200
+check "embeddings: ... is a cache hit" grep -qi '^x-cache: hit' "$tmp/e2.h"
+check_eq "embeddings: ... with the same vectors" "$(jq -c .data "$tmp/e2.json")" "$(jq -c .data "$tmp/e.json")"
+check_eq "embeddings: ... and no upstream call" "$(stats "$up_ok" | jq .embeddings)" 2
 check_eq "embeddings: failover past broken JSON and an answer without data" \
     "$(jpost e /v1/embeddings "$key" "$(emb_body embed-fo '"one"')")" 200
 check_eq "embeddings: answered by the healthy backend" "$(jq -r '.data | length' "$tmp/e.json")" 1
