@@ -10,24 +10,7 @@ img=$(ls "$AITAG_FIXTURES_DIR"/images/*.jpg | head -n 1)
 for t in node curl jq sqlite3; do
     command -v $t >/dev/null || { echo "gateway.sh: $t is required" >&2; exit 1; }
 done
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    [ -n "${GW_KEEP:-}" ] && echo "kept $tmp" >&2 || rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-# start NAME CMD...: runs CMD in the background and echoes the port from its "listening" line.
-start() {
-    local name=$1; shift
-    "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-    pids+=($!)
-    for _ in $(seq 100); do
-        grep -q listening "$tmp/$name.out" 2>/dev/null && break
-        sleep 0.1
-    done
-    grep -oE '[0-9]+$' "$tmp/$name.out" | head -n 1
-}
+source "$src/tests/fake-upstream/spawn.sh" # start NAME CMD..., every process stopped on exit
 for m in ok ok2 500 429 slow malformed drop flaky; do
     mode=$m; [ $m = ok2 ] && mode=ok; [ $m = flaky ] && mode=500
     port=$(start "up_$m" node "$fake" --name "$m" --mode "$mode")

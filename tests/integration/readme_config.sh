@@ -8,22 +8,7 @@ source "$(dirname "$0")/lib.sh"
 src=$(cd "$(dirname "$0")/../.." && pwd)
 fake=$src/tests/fake-upstream/server.js
 img=$(ls "$AITAG_FIXTURES_DIR"/images/*.jpg | head -n 1)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-start() { # start NAME CMD...: background CMD, echo the port from its "listening" line
-    local name=$1; shift
-    "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-    pids+=($!)
-    for _ in $(seq 100); do
-        grep -q listening "$tmp/$name.out" 2>/dev/null && break
-        sleep 0.1
-    done
-    grep -oE '[0-9]+$' "$tmp/$name.out" | head -n 1
-}
+source "$src/tests/fake-upstream/spawn.sh" # start NAME CMD..., every process stopped on exit
 
 # The first ```json block after "## Gateway".
 awk '/^## Gateway/{g=1} g && /^```json/{on=1; next} on && /^```/{exit} on' "$src/README.md" >"$tmp/readme.json"
