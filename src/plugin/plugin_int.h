@@ -29,8 +29,8 @@ struct plugin_settings {
     char *tag_suffix;    /* default "" */
     char *parent_tag;    /* default "AI" */
     char *path_mappings; /* default "" */
-    char *gateway_url;   /* reserved, unused */
-    int local_only;      /* reserved, unused */
+    char *gateway_url;   /* "": models run here; else an aitag gateway (aitag tag --gateway) */
+    int local_only;      /* only a loopback gatewayUrl is accepted */
 };
 
 /* Parses the settings object text; unset or null keys keep their defaults. Numbers and
@@ -105,9 +105,13 @@ struct plugin_vlm {
 /* Reads the vlm settings from the settings object text. AITAG_ERR_INVALID names the key. */
 int plugin_vlm_parse(const char *settings, const char *gateway_url, int local_only,
                      struct plugin_vlm *v, char *err, size_t errlen);
-/* Fills v->opts / v->n_opts when "vlm" is among the analyzer names. 0 or AITAG_ERR_NOMEM. */
-int plugin_vlm_options(struct plugin_vlm *v, const char *const *names, size_t n_names,
-                       const char *plugin_dir);
+/* Fills v->opts / v->n_opts when "vlm" is among the analyzer names; a vocabulary
+ * "stash:PARENT" is first written from PARENT's child tags (control tags left out, the tag
+ * prefix/suffix stripped) to <plugin_dir>/data. Returns 0 or < 0 with err set. */
+#define PLUGIN_VLM_STASH "stash:"
+int plugin_vlm_options(struct plugin_vlm *v, struct aitag_stash *s, const char *const *names,
+                       size_t n_names, const char *plugin_dir, const char *prefix,
+                       const char *suffix, char *err, size_t errlen);
 void plugin_vlm_clear(struct plugin_vlm *v);
 /* Writes text into the item's Details when they are empty (blank); *written says whether it
  * did. Returns 0, AITAG_ERR_NOTFOUND, or the client's error. */

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "aitag/gateway.h"
 #include "plugin_int.h"
 
 #define MAX_FAILURES_LISTED 100
@@ -41,6 +42,7 @@ struct run {
     struct plugin_vlm vlm;
     struct plugin_tags tags;
     struct aitag_tagger *tagger;
+    struct aitag_gateway_client *gateway; /* settings gatewayUrl: the tagger's remote executor */
     struct sel_item *items;
     size_t n, cap;
     /* the batch in flight */
@@ -321,9 +323,11 @@ static int make_tagger(struct run *r, char *analyzers)
     tp.weights_dir = r->p->weights_dir;
     tp.analyzers = names;
     tp.n_analyzers = split_csv(analyzers, names, 16);
-    if (plugin_vlm_options(&r->vlm, names, tp.n_analyzers, r->in->plugin_dir) < 0) {
-        fatal(r, AITAG_ERR_NOMEM, "out of memory");
-        return AITAG_ERR_NOMEM;
+    rc = plugin_vlm_options(&r->vlm, r->stash, names, tp.n_analyzers, r->in->plugin_dir,
+                            r->set.tag_prefix, r->set.tag_suffix, err, sizeof err);
+    if (rc < 0) {
+        fatal(r, rc, err);
+        return rc;
     }
     tp.analyzer_opts = r->vlm.opts;
     tp.n_analyzer_opts = r->vlm.n_opts;
@@ -335,6 +339,21 @@ static int make_tagger(struct run *r, char *analyzers)
     tp.on_progress = on_tagger_progress;
     tp.ctx = r;
     tp.cancel = &r->stop;
+    if (*r->set.gateway_url) { /* models run on the gateway; the catalog stays here */
+        struct aitag_gateway_client_params cp = aitag_gateway_client_default_params();
+        cp.url = r->set.gateway_url;
+        cp.key = r->p->gateway_key;
+        cp.local_only = r->set.local_only;
+        cp.cancel = &r->stop;
+        rc = aitag_gateway_client_new(&cp, &r->gateway, err, sizeof err);
+        if (rc < 0) {
+            aitag_fmt(msg, sizeof msg, "gatewayUrl: %s", err);
+            fatal(r, rc, msg);
+            return rc;
+        }
+        tp.remote = aitag_gateway_client_tag;
+        tp.remote_ctx = r->gateway;
+    }
     rc = aitag_tagger_new(&tp, &r->tagger, err, sizeof err);
     if (rc < 0) {
         aitag_fmt(msg, sizeof msg, "cannot start the tagger: %s", err);
@@ -521,8 +540,6 @@ int aitag_plugin_run(const struct aitag_plugin_params *p, const struct aitag_plu
             aitag_fmt(err, errlen, "%s", r.err);
         goto out;
     }
-    if (*r.set.gateway_url || r.set.local_only)
-        aitag_log(AITAG_LOG_DEBUG, "plugin", "gatewayUrl/localOnly are reserved: models run here");
     rc = plugin_tags_init(&r.tags, r.stash, r.set.parent_tag, r.set.tag_prefix, r.set.tag_suffix);
     if (rc < 0) {
         aitag_fmt(err, errlen, "Stash: %s", aitag_stash_errmsg(r.stash));
@@ -556,6 +573,7 @@ int aitag_plugin_run(const struct aitag_plugin_params *p, const struct aitag_plu
     *output = summary(&r);
 out:
     aitag_tagger_free(r.tagger);
+    aitag_gateway_client_free(r.gateway); /* after the tagger that calls it */
     plugin_tags_clear(&r.tags);
     plugin_settings_clear(&r.set);
     plugin_vlm_clear(&r.vlm);

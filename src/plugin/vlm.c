@@ -6,11 +6,19 @@
  * the field is empty when read just before the write; any text there, whoever wrote it, is
  * never replaced. (Stash has no compare-and-set, so a user typing into the field in the
  * moment between the read and the write could lose that edit; the window is one round trip.)
+ *
+ * The vocabulary can also live in Stash: "stash:PARENT" takes the child tags of PARENT. Stash
+ * tag names are unique, so a tag the user curates elsewhere and aitag's tag of the same name
+ * under the AI parent cannot both exist: with another PARENT the user sets tagPrefix (or
+ * tagSuffix) so aitag's tags get their own names. PARENT may also be the AI parent itself; its
+ * control tags are left out and aitag's prefix/suffix stripped, but that vocabulary grows with
+ * every tag any analyzer creates (face, text, ...), and each change re-runs the VLM.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "plugin_int.h"
 
@@ -105,8 +113,95 @@ static int add_opt(struct plugin_vlm *v, const char *key, const char *value)
     return 0;
 }
 
-int plugin_vlm_options(struct plugin_vlm *v, const char *const *names, size_t n_names,
-                       const char *plugin_dir)
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* vlmVocabulary "stash:PARENT": the names of PARENT's child tags, sorted (so the analysis key
+ * moves only when the set does), written to data/vlm-vocabulary.txt, which becomes the file. */
+static int stash_vocabulary(struct plugin_vlm *v, struct aitag_stash *s, const char *plugin_dir,
+                            const char *prefix, const char *suffix, char *err, size_t errlen)
+{
+    const char *parent = v->vocabulary + strlen(PLUGIN_VLM_STASH);
+    struct aitag_stash_tag *tags = NULL;
+    const char **names = NULL;
+    char *id = NULL, **stripped = NULL, path[4096];
+    size_t n = 0, k = 0, k_stripped = 0;
+    FILE *f = NULL;
+    int rc;
+
+    rc = aitag_stash_find_tag(s, parent, &id);
+    if (rc == 0)
+        rc = aitag_stash_tag_children(s, id, &tags, &n);
+    if (rc == AITAG_ERR_NOTFOUND || (rc == 0 && n == 0)) {
+        aitag_fmt(err, errlen, "vlmVocabulary: Stash has no tag '%s' with child tags", parent);
+        rc = AITAG_ERR_INVALID;
+        goto out;
+    }
+    if (rc < 0) {
+        aitag_fmt(err, errlen, "vlmVocabulary: Stash: %s", aitag_stash_errmsg(s));
+        goto out;
+    }
+    rc = AITAG_ERR_NOMEM;
+    if (!(names = malloc(n * sizeof *names)) || !(stripped = calloc(n, sizeof *stripped)))
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = tags[i].name;
+        size_t len = strlen(name), lp = strlen(prefix), ls = strlen(suffix);
+        if (!strcmp(name, PLUGIN_TAG_TAGME) || !strcmp(name, PLUGIN_TAG_TAGGED) ||
+            !strcmp(name, PLUGIN_TAG_ERRORED))
+            continue; /* the AI parent's control tags */
+        if (len > lp + ls && !strncmp(name, prefix, lp) && !strcmp(name + len - ls, suffix)) {
+            /* aitag's own tag (the AI parent as source): the label without prefix/suffix */
+            if (!(stripped[k_stripped] = malloc(len - lp - ls + 1)))
+                goto out;
+            memcpy(stripped[k_stripped], name + lp, len - lp - ls);
+            stripped[k_stripped][len - lp - ls] = '\0';
+            name = stripped[k_stripped++];
+        }
+        names[k++] = name;
+    }
+    qsort(names, k, sizeof *names, cmp_str);
+    aitag_fmt(path, sizeof path, "%s/data", plugin_dir);
+    mkdir(path, 0755);
+    aitag_fmt(path, sizeof path, "%s/data/vlm-vocabulary.txt", plugin_dir);
+    f = fopen(path, "w");
+    if (!f) {
+        aitag_fmt(err, errlen, "vlmVocabulary: cannot write %s", path);
+        rc = AITAG_ERR_IO;
+        goto out;
+    }
+    fprintf(f, "# the child tags of the Stash tag '%s' (vlmVocabulary), rewritten on each run\n",
+            parent);
+    for (size_t i = 0; i < k; i++)
+        fprintf(f, "%s\n", names[i]);
+    if (fclose(f) != 0) {
+        f = NULL;
+        aitag_fmt(err, errlen, "vlmVocabulary: cannot write %s", path);
+        rc = AITAG_ERR_IO;
+        goto out;
+    }
+    f = NULL;
+    free(v->vocabulary);
+    rc = (v->vocabulary = strdup(path)) ? 0 : AITAG_ERR_NOMEM;
+out:
+    if (f)
+        fclose(f);
+    if (rc == AITAG_ERR_NOMEM)
+        aitag_fmt(err, errlen, "out of memory");
+    free(names);
+    for (size_t i = 0; i < k_stripped; i++)
+        free(stripped[i]);
+    free(stripped);
+    aitag_stash_tags_free(tags, n);
+    free(id);
+    return rc;
+}
+
+int plugin_vlm_options(struct plugin_vlm *v, struct aitag_stash *s, const char *const *names,
+                       size_t n_names, const char *plugin_dir, const char *prefix,
+                       const char *suffix, char *err, size_t errlen)
 {
     char num[32], path[4096];
     size_t i;
@@ -116,6 +211,10 @@ int plugin_vlm_options(struct plugin_vlm *v, const char *const *names, size_t n_
         ;
     if (i == n_names)
         return 0;
+    if (v->vocabulary && strncmp(v->vocabulary, PLUGIN_VLM_STASH, strlen(PLUGIN_VLM_STASH)) == 0)
+        rc = stash_vocabulary(v, s, plugin_dir, prefix, suffix, err, errlen);
+    if (rc < 0)
+        return rc;
     if (v->url)
         rc = add_opt(v, "url", v->url);
     if (rc == 0 && v->route)
@@ -134,6 +233,8 @@ int plugin_vlm_options(struct plugin_vlm *v, const char *const *names, size_t n_
         rc = add_opt(v, "describe", "1");
     if (rc == 0 && v->local_only)
         rc = add_opt(v, "local_only", "1");
+    if (rc == AITAG_ERR_NOMEM)
+        aitag_fmt(err, errlen, "out of memory");
     return rc;
 }
 

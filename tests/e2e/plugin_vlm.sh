@@ -83,4 +83,32 @@ check_eq "describe off: no descriptions field in the summary" "$(jq .output.desc
 check_eq "describe off: emptied Details stay empty" "$(details image /images/sign_on_photo.jpg)" "(null)"
 check "describe off: the VLM was asked without a description" \
     sh -c "tail -n 1 '$tmp/jpg/calls.jsonl' | jq -e '.describe == false' >/dev/null"
+
+# The vocabulary from Stash: the child tags of a tag the user keeps for it. Stash tag names
+# are unique, so aitag's tags get a prefix.
+st=$(double_state | jq -c '.plugins.aitag += {vlmVocabulary: "stash:VLM words", tagPrefix: "ai "}')
+double_seed "$st"
+gql 'mutation { a: tagCreate(input: {name: "VLM words"}) { id } }' >"$tmp/gql.json"
+pid=$(jq -r .a.id "$tmp/gql.json")
+gql "mutation { b: tagCreate(input: {name: \"Cat\", parent_ids: [\"$pid\"]}) { id }
+                c: tagCreate(input: {name: \"Dog\", parent_ids: [\"$pid\"]}) { id } }" >/dev/null
+n=$(calls)
+check "stash vocabulary: exits 0" run_plugin '{"mode":"retag_all"}'
+check_eq "stash vocabulary: the VLM re-ran (new vocabulary)" "$(calls)" $((n + 7))
+check_eq "stash vocabulary: the tag's children, sorted" \
+    "$(tail -n 1 "$tmp/jpg/calls.jsonl" | jq -c .vocab)" '["Cat","Dog"]'
+state=$(double_state)
+check "stash vocabulary: items now carry 'ai Cat' (the first tag, answered in upper case)" \
+    jq -e '[.scenes[], .images[] | .tags | index("ai Cat")] | all(. != null)' <<<"$state" >/dev/null
+check "stash vocabulary: the user's Cat tag is not put on items" \
+    jq -e '[.scenes[], .images[] | .tags | index("Cat")] | all(. == null)' <<<"$state" >/dev/null
+# The AI parent itself as the source: its control tags are left out, the prefix stripped.
+double_seed "$(double_state | jq -c '.plugins.aitag.vlmVocabulary = "stash:AI"')"
+check "AI parent as vocabulary: exits 0" run_plugin '{"mode":"retag_all"}'
+check_eq "AI parent as vocabulary: aitag's tags without prefix, no control tags" \
+    "$(tail -n 1 "$tmp/jpg/calls.jsonl" | jq -c .vocab)" '["Beach","Cat","Crowd","Dog","Horse","Person"]'
+double_seed "$(double_state | jq -c '.plugins.aitag.vlmVocabulary = "stash:No such tag"')"
+run_plugin '{"mode":"retag_all"}'
+check "stash vocabulary without that tag: the run fails naming it" \
+    jq -e '.error | test("No such tag")' "$tmp/plugin.out" >/dev/null
 finish
