@@ -111,6 +111,20 @@ int aitag_catalog_load_result(struct aitag_catalog *c, int64_t media_id,
 int aitag_catalog_load_evidence(struct aitag_catalog *c, int64_t media_id,
                                 struct aitag_evidence_list *out);
 
+/* One stored analysis of an item. */
+struct aitag_analysis_row {
+    char analyzer[64];
+    char key[512];    /* the analysis key (models and parameters) */
+    double interval;  /* seconds between sampled frames; 0 for images */
+    int n_frames;
+    char strategy[16];
+};
+
+/* Loads an item's stored analyses, by analyzer name. On success *out (n rows, possibly none)
+ * is freed by the caller with free(). 0, AITAG_ERR_DB or AITAG_ERR_NOMEM. */
+int aitag_catalog_load_analyses(struct aitag_catalog *c, int64_t media_id,
+                                struct aitag_analysis_row **out, size_t *n);
+
 /* Starts a run record (model versions and parameters as JSON text); returns its id. */
 int aitag_catalog_begin_run(struct aitag_catalog *c, const char *params_json, int64_t *run_id);
 int aitag_catalog_end_run(struct aitag_catalog *c, int64_t run_id, int tagged, int skipped,

@@ -60,6 +60,22 @@ struct aitag_progress {
     const char *current;     /* path being analysed, may be NULL */
 };
 
+/* What a remote executor (e.g. an aitag gateway, see aitag/gateway.h) hands back for one item:
+ * the evidence of the analyzers asked, exactly as local analysis would have produced it. */
+struct aitag_remote_result {
+    struct aitag_evidence_list evidence; /* owned by the tagger once returned */
+    int n_frames;                        /* frames sampled */
+    int truncated;                       /* the file decoded only in part */
+    char strategy[16];                   /* the sampler strategy used */
+};
+
+/* Runs the analyzers named (with their local analysis keys, parallel) on path somewhere else.
+ * Called from the tagger's decoder thread, one item at a time. Returns 0 with out filled, or
+ * < 0 with a message in err (the item fails; the run goes on). */
+typedef int (*aitag_remote_fn)(void *remote_ctx, const char *path, const char *const *analyzers,
+                               const char *const *keys, size_t n, double interval,
+                               struct aitag_remote_result *out, char *err, size_t errlen);
+
 struct aitag_tagger_params {
     const char *catalog_path;
     const char *const *analyzers; /* names from the registry */
@@ -84,6 +100,11 @@ struct aitag_tagger_params {
     void (*on_progress)(void *ctx, const struct aitag_progress *p);
     void *ctx;
     volatile int *cancel;     /* optional: set non-zero to stop after the item in flight */
+    /* optional: analyse items through remote() instead of decoding and running models here.
+     * Planning (fingerprints, the catalog, analysis keys from the local manifests) and the
+     * commit stay local, so the catalog is the same either way; no model is loaded here. */
+    aitag_remote_fn remote;
+    void *remote_ctx;
 };
 
 struct aitag_tagger_params aitag_tagger_default_params(void);

@@ -62,6 +62,7 @@ struct aitag_plugin_params {
     const char *weights_dir;  /* model weights */
     const char *catalog_path; /* NULL: <PluginDir>/data/catalog.db */
     const char *api_key;      /* NULL: the client reads it from Stash when needed */
+    const char *gateway_key;  /* API key for the setting gatewayUrl's aitag gateway; NULL none */
     int threads;              /* CPU budget of the tagger; default 2 */
     int batch;                /* paths per tagger run; default 20 */
     int stash_timeout_ms;     /* per request; default 30000 */

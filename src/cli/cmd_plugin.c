@@ -203,6 +203,7 @@ int cmd_plugin(int argc, char **argv)
     pp.threads = ncpu > 4 ? 4 : ncpu > 0 ? (int)ncpu : 2;
     pp.on_progress = on_progress;
     pp.cancel = &cancel_flag;
+    pp.gateway_key = getenv("AITAG_GATEWAY_KEY"); /* for the gatewayUrl setting (docs/gateway.md) */
     if (!in.mode || strcmp(in.mode, "hook") != 0) /* hooks only enqueue: nothing to load */
         cli_load_custom_models();
     rc = aitag_plugin_run(&pp, &in, &output, err, sizeof err);

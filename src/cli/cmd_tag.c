@@ -5,6 +5,8 @@
  * Output contract: with --json, stdout carries exactly one JSON object per item (docs/json.md)
  * and nothing else; the progress bar and the summary go to stderr. SIGINT/SIGTERM stop after
  * the item in flight (which is not stored), so an interrupted run is resumed by running again.
+ * With --gateway the items are analysed by an aitag gateway (the tagger's remote executor);
+ * everything else, output included, is the same.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "aitag/gateway.h"
 #include "cli.h"
 
 static volatile int cancel_flag;
@@ -127,6 +130,7 @@ int cmd_tag(int argc, char **argv)
     } *b = calloc(1, sizeof *b);
     struct aitag_tagger_params tp = aitag_tagger_default_params();
     struct aitag_tagger *t = NULL;
+    struct aitag_gateway_client *gc = NULL;
     struct aitag_summary sum;
     struct tag_ctx ctx = {0};
     struct opts o;
@@ -193,6 +197,23 @@ int cmd_tag(int argc, char **argv)
     tp.on_progress = on_progress;
     tp.ctx = &ctx;
     tp.cancel = &cancel_flag;
+    if (opt_str(&o, "gateway")) {
+        struct aitag_gateway_client_params cp = aitag_gateway_client_default_params();
+        const char *key_env = opt_str(&o, "gateway-key-env");
+        cp.url = opt_str(&o, "gateway");
+        cp.route = opt_str(&o, "gateway-route");
+        cp.key = key_env && *key_env ? getenv(key_env) : NULL; /* never a flag: argv is public */
+        cp.local_only = opt_bool(&o, "local-only");
+        cp.cancel = &cancel_flag;
+        int grc = aitag_gateway_client_new(&cp, &gc, err, sizeof err);
+        if (grc < 0) {
+            fprintf(stderr, "aitag tag: --gateway: %s\n", err);
+            rc = grc == AITAG_ERR_INVALID ? EXIT_USAGE : EXIT_SETUP;
+            goto out;
+        }
+        tp.remote = aitag_gateway_client_tag;
+        tp.remote_ctx = gc;
+    }
     cli_load_custom_models(); /* custom analyzers from the user models dir (docs/models.md) */
     int trc = aitag_tagger_new(&tp, &t, err, sizeof err);
     if (trc < 0) {
@@ -221,6 +242,7 @@ int cmd_tag(int argc, char **argv)
     rc = cancel_flag ? EXIT_INTERRUPTED : (sum.failed || sum.partial) ? EXIT_ITEMS_FAILED : EXIT_OK;
 out:
     aitag_tagger_free(t);
+    aitag_gateway_client_free(gc); /* after the tagger that calls it */
     free(analyzers);
     opts_free(&o);
     free(b);

@@ -249,5 +249,13 @@ int gw_route_allowed(const char *key_routes, const char *route);
 void gw_handle_tag(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w);
 int gw_resolve_under_roots(const char *path, char *const *roots, size_t n_roots, char *real,
                            size_t len);
+/* tag.c: the "evidence" object of a /v1/tag answer from stored analyses and evidence.
+ * client.c: reads it back for the analyzers asked, checking their keys and the interval.
+ * Pure, for the unit test's round trip. */
+json_t *gw_evidence_json(const struct aitag_analysis_row *an, size_t n_an,
+                         const struct aitag_evidence_list *ev, double interval, int truncated);
+int gw_client_parse_evidence(json_t *ev, const char *const *analyzers, const char *const *keys,
+                             size_t n, double interval, struct aitag_remote_result *out,
+                             char *err, size_t errlen);
 
 #endif

@@ -3,16 +3,28 @@
  * with the same JSON object as `aitag tag --json` (docs/json.md).
  *
  * Input: {"path": "..."} naming a file that must resolve (realpath, so symlinks and ".." are
- * followed first) under a configured library root, {"image_base64": "..."}, or the raw bytes
- * as the body. Uploads are written to tmp_dir under their sha256 and removed afterwards.
+ * followed first) under a configured library root, {"image_base64": "..."}, the raw bytes as
+ * the body, or multipart/form-data with a "file" part (and "model", "evidence" fields).
  * The route is the body's "model", else the first route with a local backend. A local backend
  * owns one tagger (one catalog connection, models loaded once) used by one worker at a time;
  * a route whose backends are other gateways forwards the request unchanged.
+ *
+ * Uploads are written, under the backend's lock, to tmp_dir as aitag-upload-<sha256>-<route>
+ * with a fixed mtime, and removed after tagging. The same bytes on the same route are thus the
+ * same unchanged file to the gateway's catalog, so a repeated upload is answered from it
+ * without running a model, and the catalog keeps one row per distinct upload and route rather
+ * than one per request.
+ *
+ * "evidence": true (remote tagging, `aitag tag --gateway`) adds the item's raw evidence and
+ * analyses, read back from the gateway's catalog after the tagger committed (or skipped) the
+ * item, so a client commits exactly what an in-process run would have. Numbers there are
+ * printed with full precision (the `aitag tag --json` part keeps its own format).
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -93,18 +105,170 @@ static void on_item(void *ctx, const struct aitag_item_report *rep)
     be->tag_failed = rep->status == AITAG_ITEM_FAILED;
 }
 
-static void tag_local(struct aitag_gateway *gw, struct gw_req *r, struct gw_backend *be,
-                      const char *path, const char *shown)
+json_t *gw_evidence_json(const struct aitag_analysis_row *an, size_t n_an,
+                         const struct aitag_evidence_list *ev, double interval, int truncated)
 {
+    json_t *o = json_object(), *analyses = json_array(), *items = json_array();
+
+    if (!o || !analyses || !items) {
+        json_decref(o);
+        json_decref(analyses);
+        json_decref(items);
+        return NULL;
+    }
+    json_object_set_new(o, "interval", json_real(interval));
+    json_object_set_new(o, "analyses", analyses);
+    json_object_set_new(o, "items", items);
+    json_object_set_new(o, "strategy", json_string(n_an ? an[0].strategy : ""));
+    json_object_set_new(o, "truncated", json_boolean(truncated));
+    for (size_t i = 0; i < n_an; i++)
+        json_array_append_new(analyses, json_pack("{s:s, s:s, s:i, s:f, s:s}", "analyzer",
+                                                  an[i].analyzer, "key", an[i].key, "frames",
+                                                  an[i].n_frames, "interval", an[i].interval,
+                                                  "strategy", an[i].strategy));
+    for (size_t i = 0; i < ev->n; i++) {
+        const struct aitag_evidence *e = &ev->items[i];
+        json_t *it = json_pack("{s:s, s:s, s:f, s:f}", "analyzer", e->analyzer, "label",
+                               e->label, "confidence", (double)e->confidence, "t", e->t);
+        if (!it)
+            continue;
+        if (e->has_box)
+            json_object_set_new(it, "box", json_pack("[f,f,f,f]", (double)e->box.x,
+                                                     (double)e->box.y, (double)e->box.w,
+                                                     (double)e->box.h));
+        if (e->text)
+            json_object_set_new(it, "text", json_string(e->text));
+        if (e->extra)
+            json_object_set_new(it, "extra", json_string(e->extra));
+        json_array_append_new(items, it);
+    }
+    return o;
+}
+
+static int in_route(const struct aitag_gateway_backend *b, const char *analyzer)
+{
+    for (size_t i = 0; i < b->n_analyzers; i++)
+        if (strcmp(b->analyzers[i], analyzer) == 0)
+            return 1;
+    return 0;
+}
+
+/* The stored analyses and evidence of path in the gateway's catalog, as the "evidence" object,
+ * limited to the backend's analyzers (the catalog is shared by every route, and a route shows
+ * only what it runs). NULL with err set when they cannot be read. */
+static json_t *stored_evidence(struct aitag_gateway *gw, const struct aitag_gateway_backend *b,
+                               const char *path, double interval, char *err, size_t errlen)
+{
+    size_t kept = 0;
+
+    struct aitag_catalog *c = NULL;
+    struct aitag_analysis_row *an = NULL;
+    struct aitag_evidence_list ev = {0};
+    struct aitag_media_row row;
+    json_t *o = NULL;
+    size_t n_an = 0;
+    int rc;
+
+    rc = aitag_catalog_open(gw->cfg->catalog, 1, &c, err, errlen);
+    if (rc < 0)
+        goto out;
+    rc = aitag_catalog_find_media(c, path, &row);
+    if (rc == 0)
+        rc = aitag_catalog_load_analyses(c, row.id, &an, &n_an);
+    if (rc == 0)
+        rc = aitag_catalog_load_evidence(c, row.id, &ev);
+    if (rc < 0) {
+        snprintf(err, errlen, "catalog: %s", aitag_catalog_errmsg(c));
+        goto out;
+    }
+    for (size_t i = 0; i < n_an; i++)
+        if (in_route(b, an[i].analyzer))
+            an[kept++] = an[i];
+    n_an = kept;
+    kept = 0;
+    for (size_t i = 0; i < ev.n; i++) {
+        if (in_route(b, ev.items[i].analyzer)) {
+            struct aitag_evidence keep = ev.items[i];
+            ev.items[i] = ev.items[kept];
+            ev.items[kept++] = keep;
+        }
+    }
+    {
+        /* the kept items, in order, at the front; the list still owns (and frees) them all */
+        struct aitag_evidence_list view = {ev.items, kept, kept};
+        o = gw_evidence_json(an, n_an, &view, interval, strcmp(row.status, "partial") == 0);
+    }
+    if (!o)
+        snprintf(err, errlen, "out of memory");
+out:
+    aitag_evidence_list_clear(&ev);
+    free(an);
+    aitag_catalog_close(c);
+    return o;
+}
+
+/* Answers obj, with the evidence object appended at full precision: the tag object keeps the
+ * exact bytes of `aitag tag --json`, and the evidence round-trips without rounding. Steals. */
+static void reply_with_evidence(struct gw_req *r, int status, json_t *obj, json_t *ev)
+{
+    char *head = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));
+    char *tail = json_dumps(ev, JSON_COMPACT | JSON_ENSURE_ASCII);
+    size_t hl = head ? strlen(head) : 0, tl = tail ? strlen(tail) : 0;
+    char *body = head && tail && hl >= 2 ? malloc(hl + tl + 16) : NULL;
+
+    if (body) {
+        memcpy(body, head, hl - 1); /* drop the closing brace */
+        memcpy(body + hl - 1, ",\"evidence\":", 12);
+        memcpy(body + hl + 11, tail, tl);
+        memcpy(body + hl + 11 + tl, "}", 2);
+        gw_reply(r, status, "application/json", body, hl + tl + 12);
+    } else {
+        gw_error(r, 500, "server_error", NULL, "out of memory");
+    }
+    free(body);
+    free(head);
+    free(tail);
+    json_decref(obj);
+    json_decref(ev);
+}
+
+/* Writes an upload to path with a fixed mtime (see the top of the file). */
+static int write_upload(const char *path, const void *data, size_t len)
+{
+    struct timespec ts[2] = {{1, 0}, {1, 0}};
+    FILE *f = fopen(path, "wb");
+    int ok;
+
+    if (!f)
+        return -1;
+    ok = fwrite(data, 1, len, f) == len;
+    ok = fclose(f) == 0 && ok;
+    ok = ok && utimensat(AT_FDCWD, path, ts, 0) == 0;
+    if (!ok)
+        unlink(path);
+    return ok ? 0 : -1;
+}
+
+struct tag_input {
+    const char *path;  /* the file to tag */
+    const char *shown; /* "path" in the answer instead of path; NULL keeps it */
+    const void *data;  /* upload: bytes written to path first, removed afterwards */
+    size_t len;
+    int evidence;      /* add the "evidence" object */
+};
+
+static void tag_local(struct aitag_gateway *gw, struct gw_req *r, struct gw_backend *be,
+                      const struct tag_input *in)
+{
+    struct aitag_tagger_params tp = aitag_tagger_default_params();
     struct aitag_summary sum;
-    json_t *obj;
+    json_t *obj, *ev = NULL;
     int failed;
     char err[512] = "";
     int rc = 0;
 
     pthread_mutex_lock(&be->tag_mu);
     if (!be->tagger) {
-        struct aitag_tagger_params tp = aitag_tagger_default_params();
         tp.catalog_path = gw->cfg->catalog;
         tp.analyzers = (const char *const *)be->cfg->analyzers;
         tp.n_analyzers = be->cfg->n_analyzers;
@@ -115,13 +279,24 @@ static void tag_local(struct aitag_gateway *gw, struct gw_req *r, struct gw_back
         be->tag_fn = gw->p.item_json;
         rc = aitag_tagger_new(&tp, &be->tagger, err, sizeof err);
     }
+    if (rc == 0 && in->data && write_upload(in->path, in->data, in->len) < 0) {
+        snprintf(err, sizeof err, "cannot store the upload: %s", strerror(errno));
+        rc = AITAG_ERR_IO;
+    }
     if (rc == 0) {
         be->tag_obj = NULL;
         be->tag_failed = 0;
-        rc = aitag_tagger_run(be->tagger, &path, 1, &sum);
+        rc = aitag_tagger_run(be->tagger, &in->path, 1, &sum);
         if (rc < 0)
             snprintf(err, sizeof err, "%s", aitag_tagger_errmsg(be->tagger));
     }
+    if (rc == 0 && in->evidence && be->tag_obj && !be->tag_failed) {
+        ev = stored_evidence(gw, be->cfg, in->path, tp.interval, err, sizeof err);
+        if (!ev)
+            rc = AITAG_ERR_DB;
+    }
+    if (in->data)
+        unlink(in->path);
     obj = be->tag_obj;
     failed = be->tag_failed;
     be->tag_obj = NULL;
@@ -129,25 +304,56 @@ static void tag_local(struct aitag_gateway *gw, struct gw_req *r, struct gw_back
     snprintf(r->backend, sizeof r->backend, "%s", be->cfg->name);
     if (rc < 0 || !obj) {
         json_decref(obj);
+        json_decref(ev);
         gw_error(r, 500, "server_error", "tagger_failed", "tagger: %s", err[0] ? err : "no result");
         return;
     }
-    if (shown)
-        json_object_set_new(obj, "path", json_string(shown));
-    gw_reply_json(r, failed ? 422 : 200, obj);
+    if (in->shown)
+        json_object_set_new(obj, "path", json_string(in->shown));
+    if (ev)
+        reply_with_evidence(r, 200, obj, ev);
+    else
+        gw_reply_json(r, failed ? 422 : 200, obj);
+}
+
+/* A route name as a file name component. */
+static void route_slug(const char *route, char *out, size_t len)
+{
+    size_t i = 0;
+
+    for (; route[i] && i + 1 < len; i++) {
+        char ch = route[i];
+        out[i] = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                         ch == '-' || ch == '_'
+                     ? ch
+                     : '_';
+    }
+    out[i] = '\0';
+}
+
+static int truthy(const char *s)
+{
+    return s && (strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcmp(s, "yes") == 0);
 }
 
 void gw_handle_tag(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w)
 {
     const struct aitag_gateway_config *cfg = gw->cfg;
     int is_json = r->ctype && strncmp(r->ctype, "application/json", 16) == 0;
+    int is_form = r->ctype && strncmp(r->ctype, "multipart/form-data", 19) == 0;
     json_t *body = is_json ? json_loadb(r->body ? r->body : "", r->body_len, 0, NULL) : NULL;
-    const char *model = json_string_value(json_object_get(body, "model"));
+    const struct gw_part *file = is_form ? gw_req_part(r, "file") : NULL;
+    const struct gw_part *model_part = is_form ? gw_req_part(r, "model") : NULL;
+    const struct gw_part *ev_part = is_form ? gw_req_part(r, "evidence") : NULL;
+    const char *model = model_part ? model_part->data
+                                   : json_string_value(json_object_get(body, "model"));
     const char *path = json_string_value(json_object_get(body, "path"));
     const char *b64 = json_string_value(json_object_get(body, "image_base64"));
+    json_t *jev = json_object_get(body, "evidence");
+    struct tag_input in = {0};
     struct gw_backend *local = NULL;
     size_t ri = cfg->n_routes;
-    char real[PATH_MAX], up[PATH_MAX] = "", shown[80], hex[65];
+    char real[PATH_MAX], up[PATH_MAX + 200], dir[PATH_MAX], slug[65], shown[80], hex[65];
     unsigned char *bytes = NULL;
     size_t n_bytes = 0;
 
@@ -155,6 +361,12 @@ void gw_handle_tag(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_
         gw_error(r, 400, "invalid_request_error", "invalid_json", "body is not a JSON object");
         goto out;
     }
+    if (jev && !json_is_boolean(jev)) {
+        gw_error(r, 400, "invalid_request_error", "invalid_evidence",
+                 "\"evidence\" must be true or false");
+        goto out;
+    }
+    in.evidence = json_is_true(jev) || (ev_part && truthy(ev_part->data));
     for (size_t i = 0; i < cfg->n_routes && ri == cfg->n_routes; i++) {
         if (model ? strcmp(cfg->routes[i].name, model) == 0
                   : cfg->routes[i].backends[0].kind == AITAG_BACKEND_LOCAL)
@@ -172,6 +384,12 @@ void gw_handle_tag(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_
         if (cfg->routes[ri].backends[j].kind == AITAG_BACKEND_LOCAL)
             local = &gw->backends[ri][j];
     if (!local) { /* other gateways: forward as is */
+        if (is_form) {
+            gw_error(r, 501, "invalid_request_error", "multipart_not_forwarded",
+                     "route '%s' forwards to other gateways: send JSON or raw bytes",
+                     cfg->routes[ri].name);
+            goto out;
+        }
         gw_proxy(gw, r, ri, "/tag", body, 0, w);
         goto out;
     }
@@ -189,8 +407,15 @@ void gw_handle_tag(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_
                      "path is outside the library roots");
         else if (stat(real, &sb) != 0 || !S_ISREG(sb.st_mode))
             gw_error(r, 400, "invalid_request_error", "not_a_file", "path is not a regular file");
-        else
-            tag_local(gw, r, local, real, NULL);
+        else {
+            in.path = real;
+            tag_local(gw, r, local, &in);
+        }
+        goto out;
+    }
+    if (is_form && !file) {
+        gw_error(r, 400, "invalid_request_error", "missing_input",
+                 "multipart body without a \"file\" part");
         goto out;
     }
     if (is_json && !b64) {
@@ -202,29 +427,30 @@ void gw_handle_tag(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_
         gw_error(r, 400, "invalid_request_error", "bad_base64", "image_base64 is not base64");
         goto out;
     }
-    if (!b64 && r->body_len == 0) {
-        gw_error(r, 400, "invalid_request_error", "empty_body", "empty body");
+    if (file) {
+        in.data = file->data;
+        in.len = file->len;
+    } else {
+        in.data = bytes ? (const void *)bytes : (const void *)r->body;
+        in.len = bytes ? n_bytes : r->body_len;
+    }
+    if (in.len == 0 || !in.data) {
+        gw_error(r, 400, "invalid_request_error", "empty_body", "empty upload");
         goto out;
     }
-    {
-        const void *data = bytes ? (const void *)bytes : (const void *)r->body;
-        size_t len = bytes ? n_bytes : r->body_len;
-        FILE *f;
-        aitag_sha256_buf(data, len, hex);
-        snprintf(up, sizeof up, "%s/aitag-upload-%s-%s", cfg->tmp_dir, r->id, hex);
-        snprintf(shown, sizeof shown, "sha256:%s", hex);
-        f = fopen(up, "wb");
-        if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
-            if (f)
-                fclose(f);
-            gw_error(r, 500, "server_error", NULL, "cannot store the upload: %s", strerror(errno));
-            goto out;
-        }
-        tag_local(gw, r, local, up, shown);
+    aitag_sha256_buf(in.data, in.len, hex);
+    route_slug(cfg->routes[ri].name, slug, sizeof slug);
+    /* absolute, so the path the tagger stores is the one looked up for the evidence */
+    if (!realpath(cfg->tmp_dir, dir)) {
+        gw_error(r, 500, "server_error", NULL, "tmp_dir %s: %s", cfg->tmp_dir, strerror(errno));
+        goto out;
     }
+    snprintf(up, sizeof up, "%s/aitag-upload-%s-%s", dir, hex, slug);
+    snprintf(shown, sizeof shown, "sha256:%s", hex);
+    in.path = up;
+    in.shown = shown;
+    tag_local(gw, r, local, &in);
 out:
-    if (up[0])
-        unlink(up);
     free(bytes);
     json_decref(body);
 }

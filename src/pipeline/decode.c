@@ -4,7 +4,9 @@
  * It asks the sampler for the union of the views that the file's pending analyzers need, so
  * each frame is decoded once and scaled once per distinct input size. It ends every item with
  * an END message carrying how sampling went, and closes the queue when all items are done or
- * the run is cancelled; inference never waits on a thread that has quit.
+ * the run is cancelled; inference never waits on a thread that has quit. With a remote
+ * executor it samples nothing: it asks the executor for each item's evidence and ends the item
+ * with it, so the consumer commits remote and local evidence the same way.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +88,50 @@ done:
         free(end);
 }
 
+/* An item analysed elsewhere: no frames, one END message with the evidence. The local probe
+ * (taken while planning, from the same file) stands for the sampler's. */
+static void remote_item(struct aitag_tagger *t, size_t idx)
+{
+    struct work *w = &t->works[idx];
+    const char *names[MAX_ANALYZERS], *keys[MAX_ANALYZERS];
+    struct aitag_remote_result res;
+    struct msg *end = calloc(1, sizeof *end);
+    size_t n = 0;
+    double t0 = aitag_now();
+
+    if (!end)
+        return;
+    memset(&res, 0, sizeof res);
+    end->kind = MSG_END;
+    end->item = idx;
+    end->remote = 1;
+    for (size_t i = 0; i < t->n_ops; i++) {
+        if (!w->need[i])
+            continue;
+        names[n] = t->ops[i]->name;
+        keys[n] = t->keys[i];
+        n++;
+    }
+    end->rc = t->p.remote(t->p.remote_ctx, w->path, names, keys, n, t->p.interval, &res,
+                          end->error, sizeof end->error);
+    if (end->rc < 0) {
+        if (!end->error[0])
+            aitag_fmt(end->error, sizeof end->error, "remote analysis failed");
+        aitag_evidence_list_clear(&res.evidence);
+    } else {
+        end->evidence = res.evidence;
+        end->n_frames = res.n_frames;
+        end->truncated = res.truncated;
+        aitag_fmt(end->strategy, sizeof end->strategy, "%s", res.strategy);
+    }
+    end->probe = w->probe;
+    end->decode_seconds = aitag_now() - t0;
+    if (queue_push(&t->q, end) < 0) {
+        aitag_evidence_list_clear(&end->evidence);
+        free(end);
+    }
+}
+
 void *tagger_decode_main(void *arg)
 {
     struct aitag_tagger *t = arg;
@@ -95,7 +141,10 @@ void *tagger_decode_main(void *arg)
             break;
         if (t->works[i].error[0] || t->works[i].n_need == 0)
             continue;
-        sample_item(t, i);
+        if (t->p.remote)
+            remote_item(t, i);
+        else
+            sample_item(t, i);
     }
     queue_close(&t->q);
     return NULL;

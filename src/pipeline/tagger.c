@@ -5,7 +5,9 @@
  * The calling thread is the only one that touches the catalog and the analyzers; the decoder
  * thread only samples. Items reach the consumer in plan order, so each item's evidence is
  * complete when its END message arrives and is committed in one transaction: a kill loses at
- * most the item in flight, and the next run redoes exactly that item.
+ * most the item in flight, and the next run redoes exactly that item. An item analysed through
+ * a remote executor arrives as one END message carrying its evidence and is committed by the
+ * same code, with the same keys and policy, as one analysed here.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -429,6 +431,7 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
             queue_close(&t->q);
             if (m->kind == MSG_FRAME)
                 aitag_frame_free(m->frame);
+            aitag_evidence_list_clear(&m->evidence);
             free(m);
             continue;
         }
@@ -444,6 +447,14 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
             analyse_frame(t, &rs, &acc, m->frame);
             aitag_frame_free(m->frame);
         } else {
+            if (m->remote) { /* analysed elsewhere: its evidence is the item's */
+                aitag_evidence_list_clear(&acc.ev);
+                acc.ev = m->evidence;
+                memset(&m->evidence, 0, sizeof m->evidence);
+                acc.n_frames = m->n_frames;
+                if (m->rc == 0) /* counted as if run here, for the same summary */
+                    sum->models_run += m->n_frames * t->works[m->item].n_need;
+            }
             finish_item(t, &rs, &acc, m);
             aitag_evidence_list_clear(&acc.ev);
             acc.idx = (size_t)-1;

@@ -37,6 +37,10 @@ struct msg {
     int truncated;
     char strategy[16];
     double decode_seconds;
+    /* MSG_END of an item analysed through params.remote: its evidence and frame count */
+    int remote;
+    struct aitag_evidence_list evidence;
+    int n_frames;
 };
 
 struct aitag_tagger {
