@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build fixtures demo test test-asan fuzz bench clean format plugin
+.PHONY: all setup build fixtures demo test test-asan fuzz bench bench-gateway clean format plugin
 
 all: build
 
@@ -50,6 +50,10 @@ plugin: build
 
 bench: fixtures
 	@bench/run.sh $(BUILD)
+
+# The gateway against nginx on loopback (wrk; about 7 minutes): bench/gateway.sh, BENCHMARKS.md.
+bench-gateway: setup
+	@bench/gateway.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
