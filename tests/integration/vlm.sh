@@ -153,11 +153,13 @@ cat >"$tmp/gw.json" <<JSON
 {"listen": "127.0.0.1", "port": 0, "workers": 2, "catalog": "$tmp/gw-catalog.db", "tmp_dir": "$tmp",
  "retries": 0, "keys_db": "$tmp/keys.db", "cache": {"max_bytes": 4194304, "ttl_s": 600},
  "routes": {"vision": {"backends": [{"name": "fake-vlm", "kind": "openai",
-   "url": "http://127.0.0.1:$ok_port/v1", "model": "fake-vlm-7b"}]}}}
+   "url": "http://127.0.0.1:$ok_port/v1", "model": "fake-vlm-7b"}]},
+   "far": {"backends": [{"name": "elsewhere", "kind": "openai", "url": "http://192.0.2.1:9/v1",
+     "timeout_ms": 500}]}}}
 JSON
 gw=$(start gw "$AITAG_BIN" gateway serve --config "$tmp/gw.json")
 check "gateway started" [ -n "$gw" ]
-key=$("$AITAG_BIN" gateway keys create --db "$tmp/keys.db" --routes vision --json | jq -r .key)
+key=$("$AITAG_BIN" gateway keys create --db "$tmp/keys.db" --routes vision,far --json | jq -r .key)
 url=http://127.0.0.1:$gw/v1
 n=$(calls "$ok_port")
 MY_GW_KEY=$key tag c6 --analyzers vlm --vlm-route vision --vlm-key-env MY_GW_KEY --describe \
@@ -178,6 +180,12 @@ check_eq "via gateway again: tagged" "$(jq -s 'map(select(.status == "tagged")) 
 check_eq "via gateway again: answered from the gateway's cache" "$(calls "$ok_port")" $((n + 5))
 check_eq "via gateway again: same results" \
     "$(jq -cS 'del(.status)' "$tmp/gw-run2.json")" "$(jq -cS 'del(.status)' "$tmp/gw-run.json")"
+# --local-only through the gateway: the header keeps the picture away from a remote backend.
+MY_GW_KEY=$key tag c8 --analyzers vlm --vlm-route far --vlm-key-env MY_GW_KEY --local-only \
+    "$img1" >"$tmp/gw-far.json" 2>/dev/null
+check "local-only via gateway: a remote-only route fails the item (503, local only)" \
+    json_item "$tmp/gw-far.json" "$img1" \
+    '.status == "error" and (.errors[0].message | test("HTTP 503.*(local_only|Local-Only)"))'
 tag c7 --analyzers vlm --vlm-route vision "$img2" >"$tmp/gw-nokey.json" 2>/dev/null
 check "via gateway without the key: item fails with 401" json_item "$tmp/gw-nokey.json" "$img2" \
     '.status == "error" and (.errors[0].message | test("HTTP 401"))'
