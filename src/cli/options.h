@@ -15,7 +15,7 @@ struct opt_def {
     const char *help;
 };
 
-#define MAX_OPTS 32
+#define MAX_OPTS 64 /* rows of the table in options.c; a static assert there checks it */
 
 struct opts {
     char *values[MAX_OPTS];   /* resolved text values (owned), index as in the table */
