@@ -42,7 +42,7 @@ die() {
     echo "bench/gateway: error: $*" >&2
     exit 1
 }
-for t in wrk nginx curl jq; do
+for t in wrk nginx curl jq ps; do
     command -v "$t" >/dev/null || die "$t is not installed (make setup installs it)"
 done
 [[ $pin == 1 ]] && ! command -v taskset >/dev/null && die "BENCH_PIN=1 needs taskset"
