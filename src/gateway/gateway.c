@@ -154,6 +154,7 @@ void aitag_gateway_stop(struct aitag_gateway *gw)
         pthread_join(gw->threads[i], NULL);
     if (gw->mhd)
         MHD_stop_daemon(gw->mhd);
+    gw_usage_close(gw->usage); /* after the workers: every answered request is written */
     free(gw->threads);
     free_backends(gw);
     free(gw->keys);
@@ -187,7 +188,8 @@ int aitag_gateway_start(const struct aitag_gateway_params *p, struct aitag_gatew
     pthread_once(&curl_once, curl_init_once);
     gw->p = *p;
     gw->cfg = cfg;
-    gw->rng = (unsigned)getpid() ^ (unsigned)(aitag_now() * 1000.0);
+    gw->pid = (unsigned)getpid();
+    gw->rng = gw->pid ^ (unsigned)(aitag_now() * 1000.0);
     pthread_mutex_init(&gw->qmu, NULL);
     pthread_cond_init(&gw->qcv, NULL);
     pthread_mutex_init(&gw->mu, NULL);
@@ -214,12 +216,8 @@ int aitag_gateway_start(const struct aitag_gateway_params *p, struct aitag_gatew
         rc = AITAG_ERR_IO;
         goto fail;
     }
-    if (cfg->keys_db) {
-        sqlite3 *db;
-        if ((rc = gw_keys_open(cfg->keys_db, &db, err, errlen)) < 0)
-            goto fail;
-        sqlite3_close(db);
-    }
+    if (cfg->keys_db && (rc = gw_usage_open(cfg->keys_db, 1, &gw->usage, err, errlen)) < 0)
+        goto fail;
     gw->threads = calloc((size_t)cfg->workers, sizeof *gw->threads);
     if (!gw->threads)
         goto fail;

@@ -137,9 +137,26 @@ enum { REQ_RECEIVING = 0, REQ_QUEUED, REQ_DONE, REQ_STREAM };
 enum { GW_CACHE_NONE = 0, GW_CACHE_MISS = 1, GW_CACHE_HIT = 2 };
 
 struct gw_worker_ctx {
-    sqlite3 *db; /* this worker's keys/usage connection, NULL without keys_db */
+    sqlite3 *db; /* this worker's keys connection (reads only), NULL without keys_db */
     CURL *curl;  /* this worker's easy handle (proxy.c): keeps upstream connections alive */
+    /* keys.c: statements on db, prepared on first use and kept (gw_keys_worker_release) */
+    sqlite3_stmt *key_st, *spent_st;
 };
+
+/* usage.c: usage sums in memory, flushed to gateway_usage by one thread in batches (at most
+ * every 25 ms, and at close). Thread-safe. open: thread 0 starts no flush thread (tests then
+ * call gw_usage_flush). close flushes what is pending and frees; NULL is a no-op. */
+struct gw_usage;
+int gw_usage_open(const char *path, int thread, struct gw_usage **out, char *err, size_t errlen);
+void gw_usage_close(struct gw_usage *u);
+/* Adds one answered request (r's key, route, model, tokens, cost) to today's row. */
+void gw_usage_add(struct gw_usage *u, const struct gw_req *r);
+/* Writes every pending row in one transaction now; 0, or -1 (the rows stay pending). */
+int gw_usage_flush(struct gw_usage *u);
+/* The key's cost since day start: sum (a prepared "SELECT SUM(cost) ... key_id = ?1 AND
+ * day >= ?2" on the caller's connection, reset afterwards) plus the rows not yet committed.
+ * -1 on a database error. */
+double gw_usage_spent(struct gw_usage *u, sqlite3_stmt *sum, long long key_id, const char *start);
 
 struct aitag_gateway {
     struct aitag_gateway_params p;
@@ -165,6 +182,8 @@ struct aitag_gateway {
     FILE *access_log;
     pthread_mutex_t log_mu;
     unsigned long long next_id;
+    unsigned pid;           /* getpid() at start, for request ids */
+    struct gw_usage *usage; /* NULL without keys_db */
 };
 
 /* gateway.c: response cache for the handlers. gw_cache_key writes the key of (route,
@@ -240,6 +259,8 @@ int gw_keys_open(const char *path, sqlite3 **out, char *err, size_t errlen);
  * (401/403/429) and returns -1. */
 int gw_auth(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w, const char *route);
 void gw_usage_record(struct gw_worker_ctx *w, struct gw_req *r);
+/* Finalizes the statements keys.c keeps on w->db (before w->db is closed). */
+void gw_keys_worker_release(struct gw_worker_ctx *w);
 /* True when key_routes (comma list, NULL/"" = all) allows route. */
 int gw_route_allowed(const char *key_routes, const char *route);
 

@@ -2,14 +2,15 @@
  * keys.c - API keys, per-key rate limits and usage accounting, in one SQLite file.
  *
  * A key is shown once at creation; only its sha256 is stored, so a leaked database does not
- * leak keys. Each worker thread has its own connection (WAL mode, busy timeout), and the CLI
- * (`aitag gateway keys`) writes the same file while the server runs, so a revoked key stops
- * working at its next request. Rate limits are in-memory token buckets (requests and tokens
+ * leak keys. Each worker thread has its own connection (WAL mode, busy timeout) with its
+ * statements prepared once, and the CLI (`aitag gateway keys`) writes the same file while the
+ * server runs; each lookup is its own read, so a revoked key stops working at its next request. Rate limits are in-memory token buckets (requests and tokens
  * per minute), per key and per gateway process. Tokens are only known once the answer is in,
  * so the token bucket admits while it is positive and is charged afterwards (it may go
  * negative and then refuses until refilled). Budgets need no state of their own: the key's
  * cost in the usage table over the current UTC day or month is summed at each request (an
- * indexed range of at most 31 days x routes x models rows).
+ * indexed range of at most 31 days x routes x models rows), plus the usage not yet written
+ * (usage.c keeps it in memory and writes it in batches).
  */
 #include <fcntl.h>
 #include <math.h>
@@ -188,29 +189,25 @@ static struct gw_key_state *key_state(struct aitag_gateway *gw, long long key_id
     return nk;
 }
 
-/* The key's cost so far in its current budget period; -1 on a database error. */
-static double spent(sqlite3 *db, long long key_id, const char *start)
+/* The statement *st on db, prepared on first use and kept for the worker's next requests. */
+static sqlite3_stmt *kept(sqlite3 *db, sqlite3_stmt **st, const char *sql)
 {
-    sqlite3_stmt *st = NULL;
-    double sum = -1;
+    if (!*st && sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+        *st = NULL;
+    return *st;
+}
 
-    if (sqlite3_prepare_v2(db,
-                           "SELECT COALESCE(SUM(cost), 0) FROM gateway_usage"
-                           " WHERE key_id = ? AND day >= ?",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, key_id);
-        sqlite3_bind_text(st, 2, start, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            sum = sqlite3_column_double(st, 0);
-    }
-    sqlite3_finalize(st);
-    return sum;
+void gw_keys_worker_release(struct gw_worker_ctx *w)
+{
+    sqlite3_finalize(w->key_st);
+    sqlite3_finalize(w->spent_st);
+    w->key_st = w->spent_st = NULL;
 }
 
 /* Budget, then tokens, then requests per minute (so a refused request takes no request
  * token). Answers r and returns -1 when one of them refuses. */
-static int check_limits(struct aitag_gateway *gw, struct gw_req *r, sqlite3 *db, int rpm, int tpm,
-                        double budget, const char *period)
+static int check_limits(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w,
+                        int rpm, int tpm, double budget, const char *period)
 {
     struct gw_key_state *ks;
     double now = aitag_now();
@@ -219,9 +216,12 @@ static int check_limits(struct aitag_gateway *gw, struct gw_req *r, sqlite3 *db,
     if (budget > 0) {
         char start[16];
         long left = gw_budget_period(period, (long long)time(NULL), start);
-        double sum = spent(db, r->key_id, start);
+        sqlite3_stmt *st = kept(w->db, &w->spent_st,
+                                "SELECT COALESCE(SUM(cost), 0) FROM gateway_usage"
+                                " WHERE key_id = ? AND day >= ?");
+        double sum = st && gw->usage ? gw_usage_spent(gw->usage, st, r->key_id, start) : -1;
         if (sum < 0) {
-            gw_error(r, 500, "server_error", NULL, "key store: %s", sqlite3_errmsg(db));
+            gw_error(r, 500, "server_error", NULL, "key store: %s", sqlite3_errmsg(w->db));
             return -1;
         }
         if (sum >= budget) {
@@ -274,10 +274,9 @@ int gw_auth(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w,
         return -1;
     }
     aitag_sha256_buf(key, strlen(key), hex);
-    if (sqlite3_prepare_v2(w->db,
-                           "SELECT id, routes, rpm, tpm, budget, budget_period FROM gateway_keys"
-                           " WHERE hash = ? AND revoked IS NULL",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (!(st = kept(w->db, &w->key_st,
+                    "SELECT id, routes, rpm, tpm, budget, budget_period FROM gateway_keys"
+                    " WHERE hash = ? AND revoked IS NULL"))) {
         gw_error(r, 500, "server_error", NULL, "key store: %s", sqlite3_errmsg(w->db));
         return -1;
     }
@@ -292,12 +291,13 @@ int gw_auth(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w,
                  "this key may not use the model '%s'", route);
         goto out;
     }
-    if (check_limits(gw, r, w->db, sqlite3_column_int(st, 2), sqlite3_column_int(st, 3),
+    if (check_limits(gw, r, w, sqlite3_column_int(st, 2), sqlite3_column_int(st, 3),
                      sqlite3_column_double(st, 4), (const char *)sqlite3_column_text(st, 5)) < 0)
         goto out;
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    sqlite3_reset(st); /* ends the read: the next request sees a revocation */
+    sqlite3_clear_bindings(st);
     return rc;
 }
 
@@ -317,36 +317,11 @@ static void charge_tokens(struct aitag_gateway *gw, struct gw_req *r)
 
 void gw_usage_record(struct gw_worker_ctx *w, struct gw_req *r)
 {
-    sqlite3_stmt *st = NULL;
-    char day[16];
-    time_t now = time(NULL);
-    struct tm tm;
-
-    if (!w->db)
+    (void)w;
+    if (!r->gw || !r->gw->usage)
         return;
     charge_tokens(r->gw, r);
-    gmtime_r(&now, &tm);
-    strftime(day, sizeof day, "%Y-%m-%d", &tm);
-    if (sqlite3_prepare_v2(w->db,
-                           "INSERT INTO gateway_usage VALUES (?, ?, ?, ?, 1, ?, ?, ?)"
-                           " ON CONFLICT (day, key_id, route, model) DO UPDATE SET"
-                           " requests = requests + 1,"
-                           " prompt_tokens = prompt_tokens + excluded.prompt_tokens,"
-                           " completion_tokens = completion_tokens + excluded.completion_tokens,"
-                           " cost = cost + excluded.cost",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, day, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, r->key_id);
-        sqlite3_bind_text(st, 3, r->route, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, r->model[0] ? r->model : r->route, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, r->prompt_tokens);
-        sqlite3_bind_int64(st, 6, r->completion_tokens);
-        sqlite3_bind_double(st, 7, r->cost);
-        if (sqlite3_step(st) != SQLITE_DONE)
-            aitag_log(AITAG_LOG_WARN, "gateway", "event=usage_write_failed err=\"%s\"",
-                      sqlite3_errmsg(w->db));
-    }
-    sqlite3_finalize(st);
+    gw_usage_add(r->gw->usage, r); /* written by usage.c's flush, not here (see there) */
 }
 
 int aitag_gateway_key_create(const char *dbpath, const struct aitag_gateway_key_params *kp,

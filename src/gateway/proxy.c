@@ -12,8 +12,9 @@
  * Each worker keeps one curl easy handle (reset between calls, its connection cache kept), so
  * keep-alive connections to upstreams are reused instead of one new TCP connection per call.
  * What counts as a usable 2xx answer depends on the endpoint (the apis table). A JSON body is
- * sent with the backend's "model"; a multipart one is rebuilt from its parts, "model" replaced
- * the same way; anything else (raw bytes) goes as it came.
+ * sent as the client's bytes, with only the top-level "model" value spliced to the backend's
+ * (no parse-and-serialise per call); a multipart one is rebuilt from its parts, "model"
+ * replaced the same way; anything else (raw bytes) goes as it came.
  */
 #include <curl/curl.h>
 #include <stdlib.h>
@@ -230,6 +231,124 @@ static int malformed(const struct api *api, json_t *o)
     return api->need && (!json_is_object(o) || (api->need[0] && !json_object_get(o, api->need)));
 }
 
+/* JSON scanning over bytes already known to be one valid JSON object (jansson parsed them):
+ * the end of the string or value starting at p. */
+static const char *skip_string(const char *p, const char *end)
+{
+    for (p++; p < end && *p != '"'; p++)
+        if (*p == '\\')
+            p++;
+    return p < end ? p + 1 : end;
+}
+
+static const char *skip_value(const char *p, const char *end)
+{
+    int depth = 0;
+
+    if (*p == '"')
+        return skip_string(p, end);
+    if (*p != '{' && *p != '[') {
+        while (p < end && !strchr(",}] \t\r\n", *p))
+            p++;
+        return p;
+    }
+    while (p < end) {
+        if (*p == '"') {
+            p = skip_string(p, end);
+            continue;
+        }
+        if (*p == '{' || *p == '[')
+            depth++;
+        else if ((*p == '}' || *p == ']') && --depth == 0)
+            return p + 1;
+        p++;
+    }
+    return end;
+}
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    return p;
+}
+
+/* The request's bytes with the top-level "model" string replaced by model (JSON-escaped),
+ * so that a rewrite costs no parse-and-serialise of the whole body; *out_len its length.
+ * NULL when the bytes do not allow it safely (no or several "model" members, an escaped key):
+ * the caller then serialises the parsed object. Caller frees. */
+static char *splice_model(const char *body, size_t len, const char *model, size_t *out_len)
+{
+    const char *p = body, *end = body + len, *vs = NULL, *ve = NULL;
+    size_t ml = strlen(model), n = 0;
+    char *out, *q;
+
+    p = skip_ws(p, end);
+    if (p == end || *p++ != '{')
+        return NULL;
+    for (;;) {
+        const char *k;
+        p = skip_ws(p, end);
+        if (p < end && *p == '}')
+            break;
+        if (p == end || *p != '"')
+            return NULL;
+        k = p;
+        p = skip_string(p, end);
+        if (memchr(k, '\\', (size_t)(p - k)))
+            return NULL;
+        p = skip_ws(p, end);
+        if (p == end || *p++ != ':')
+            return NULL;
+        p = skip_ws(p, end);
+        if (p == end)
+            return NULL;
+        if (p - k == 8 && memcmp(k, "\"model\"", 7) == 0) {
+            if (vs || *p != '"')
+                return NULL;
+            vs = p;
+            ve = skip_value(p, end);
+            p = ve;
+        } else {
+            p = skip_value(p, end);
+        }
+        p = skip_ws(p, end);
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+        if (p < end && *p == '}')
+            break;
+        return NULL;
+    }
+    if (!vs)
+        return NULL;
+    for (size_t i = 0; i < ml; i++)
+        n += (unsigned char)model[i] < 0x20 ? 6 : model[i] == '"' || model[i] == '\\' ? 2 : 1;
+    if (!(out = malloc((size_t)(vs - body) + n + 2 + (size_t)(end - ve) + 1)))
+        return NULL;
+    memcpy(out, body, (size_t)(vs - body));
+    q = out + (vs - body);
+    *q++ = '"';
+    for (size_t i = 0; i < ml; i++) {
+        unsigned char c = (unsigned char)model[i];
+        if (c < 0x20) {
+            snprintf(q, 7, "\\u%04x", c);
+            q += 6;
+        } else {
+            if (c == '"' || c == '\\')
+                *q++ = '\\';
+            *q++ = (char)c;
+        }
+    }
+    *q++ = '"';
+    memcpy(q, ve, (size_t)(end - ve));
+    q += end - ve;
+    *q = '\0';
+    *out_len = (size_t)(q - out);
+    return out;
+}
+
 /* One attempt. Returns 1 when r has its answer (success or a pass-through client error),
  * 0 to fail over; *reason names the failure. */
 static int try_backend(struct aitag_gateway *gw, struct gw_req *r,
@@ -241,6 +360,7 @@ static int try_backend(struct aitag_gateway *gw, struct gw_req *r,
     struct curl_slist *hdr = NULL;
     curl_mime *mime = NULL;
     char url[2048], auth[1024], rid[80], *payload = NULL, *ct = NULL;
+    size_t payload_len = 0;
     const char *key = b->key_env ? getenv(b->key_env) : NULL;
     CURLcode cc;
     long code = 0;
@@ -259,10 +379,27 @@ static int try_backend(struct aitag_gateway *gw, struct gw_req *r,
         if (!(mime = gw_multipart_mime(c.h, r, b->model)))
             goto out;
     } else if (body) {
-        if (b->model)
-            json_object_set_new(body, "model", json_string(b->model));
-        if (!(payload = json_dumps(body, JSON_COMPACT)))
-            goto out;
+        /* The client's bytes as they came, or with only "model" replaced; the parsed object
+         * is serialised again only when the bytes cannot be spliced. */
+        const char *cur = json_string_value(json_object_get(body, "model"));
+        int rewrite = b->model && (!cur || strcmp(cur, b->model) != 0);
+        if (rewrite && r->body)
+            payload = splice_model(r->body, r->body_len, b->model, &payload_len);
+        if (!payload && (rewrite || !r->body)) {
+            /* body is left as it came: the next backend starts from the client's model */
+            json_t *orig = json_incref(json_object_get(body, "model"));
+            if (rewrite)
+                json_object_set_new(body, "model", json_string(b->model));
+            payload = json_dumps(body, JSON_COMPACT);
+            if (rewrite && orig)
+                json_object_set(body, "model", orig);
+            else if (rewrite)
+                json_object_del(body, "model");
+            json_decref(orig);
+            if (!payload)
+                goto out;
+            payload_len = strlen(payload);
+        }
         hdr = curl_slist_append(hdr, "Content-Type: application/json");
     } else {
         char cth[300];
@@ -283,8 +420,7 @@ static int try_backend(struct aitag_gateway *gw, struct gw_req *r,
         curl_easy_setopt(c.h, CURLOPT_MIMEPOST, mime);
     } else {
         curl_easy_setopt(c.h, CURLOPT_POSTFIELDS, payload ? payload : (r->body ? r->body : ""));
-        curl_easy_setopt(c.h, CURLOPT_POSTFIELDSIZE,
-                         (long)(payload ? strlen(payload) : r->body_len));
+        curl_easy_setopt(c.h, CURLOPT_POSTFIELDSIZE, (long)(payload ? payload_len : r->body_len));
     }
     curl_easy_setopt(c.h, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(c.h, CURLOPT_WRITEDATA, &c);

@@ -677,6 +677,31 @@ static void test_keys_migration(void)
     CHECK_EQ_INT(system(cmd), 0);
 }
 
+/* SELECT count(*) / SUM(requests) FROM gateway_usage through a connection of its own. */
+static long long usage_query(const char *db, const char *sql)
+{
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    long long n = -1;
+
+    if (sqlite3_open(db, &h) == SQLITE_OK && sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return n;
+}
+
+static long long usage_rows(const char *db)
+{
+    return usage_query(db, "SELECT count(*) FROM gateway_usage");
+}
+
+static long long usage_requests(const char *db)
+{
+    return usage_query(db, "SELECT COALESCE(SUM(requests), 0) FROM gateway_usage");
+}
+
 /* gw_auth against a real key file: budget spent -> 429 budget_exceeded until the period ends;
  * tokens per minute charged after the answer -> 429 rate_limit_exceeded. */
 static void test_auth_limits(void)
@@ -700,6 +725,8 @@ static void test_auth_limits(void)
     pthread_mutex_init(&gw.mu, NULL);
     CHECK_EQ_INT(aitag_gateway_key_create(db, &kp, key, &id, err, sizeof err), 0);
     CHECK_EQ_INT(gw_keys_open(db, &w.db, err, sizeof err), 0);
+    /* No flush thread: usage stays in memory until gw_usage_flush, and budgets must count it. */
+    CHECK_EQ_INT(gw_usage_open(db, 0, &gw.usage, err, sizeof err), 0);
     snprintf(auth, sizeof auth, "Bearer %s", key);
     memset(&r, 0, sizeof r);
     r.gw = &gw;
@@ -711,7 +738,7 @@ static void test_auth_limits(void)
     gw_usage_record(&w, &r);
     CHECK_EQ_INT(gw_auth(&gw, &r, &w, "chat"), 0); /* 0.6 < 1.0 */
     gw_usage_record(&w, &r);
-    CHECK_EQ_INT(gw_auth(&gw, &r, &w, "chat"), -1); /* 1.2 >= 1.0 */
+    CHECK_EQ_INT(gw_auth(&gw, &r, &w, "chat"), -1); /* 1.2 >= 1.0, none of it written yet */
     CHECK_EQ_INT(r.status, 429);
     CHECK(r.resp && strstr(r.resp, "budget_exceeded") && strstr(r.resp, "insufficient_quota"));
     left = gw_budget_period("day", (long long)time(NULL), start);
@@ -720,6 +747,24 @@ static void test_auth_limits(void)
     free(r.resp_ctype);
     r.resp = r.resp_ctype = NULL;
     r.retry_after = 0;
+    CHECK_EQ_INT(usage_rows(db), 0);
+    CHECK_NEAR(gw_usage_spent(gw.usage, w.spent_st, r.key_id, start), 1.2, 1e-9);
+    CHECK_EQ_INT(gw_usage_flush(gw.usage), 0);
+    CHECK_EQ_INT(usage_rows(db), 1); /* one row, two requests */
+    CHECK_EQ_INT(usage_requests(db), 2);
+    CHECK_NEAR(gw_usage_spent(gw.usage, w.spent_st, r.key_id, start), 1.2, 1e-9); /* not twice */
+    CHECK_EQ_INT(gw_auth(&gw, &r, &w, "chat"), -1);
+    free(r.resp);
+    free(r.resp_ctype);
+    r.resp = r.resp_ctype = NULL;
+    r.retry_after = 0;
+    /* Revoked from another connection (the CLI): the worker's kept statement sees it. */
+    CHECK_EQ_INT(aitag_gateway_key_revoke(db, r.key_id, err, sizeof err), 0);
+    CHECK_EQ_INT(gw_auth(&gw, &r, &w, "chat"), -1);
+    CHECK_EQ_INT(r.status, 401);
+    free(r.resp);
+    free(r.resp_ctype);
+    r.resp = r.resp_ctype = NULL;
 
     /* Tokens per minute: 20 tokens; the first answer costs 15, the second 15 (-10), then no. */
     kp.budget = 0;
@@ -739,6 +784,9 @@ static void test_auth_limits(void)
     CHECK(r.retry_after >= 30 && r.retry_after <= 31); /* -10 at 20/min: 30 s to 0 */
     free(r.resp);
     free(r.resp_ctype);
+    gw_usage_close(gw.usage); /* flushes at close */
+    CHECK_EQ_INT(usage_requests(db), 4);
+    gw_keys_worker_release(&w);
     sqlite3_close(w.db);
     free(gw.keys);
     pthread_mutex_destroy(&gw.mu);
