@@ -50,6 +50,9 @@ struct config {
     size_t n_names;
     double interval;
     int threads, repeat, strategy, runs, e2e;
+    int sampling, skip_deblock; /* sampler what-ifs (enum aitag_sample_pick; deblock skip) */
+    const char *opts[8];        /* analyzer options "NAME.key=value" (--option), as the tagger's */
+    size_t n_opts;
     int decode_threads; /* > 0: override the tagger's split for the decode floor (what-if) */
     int thread_list[8];
     size_t n_threads;
@@ -64,6 +67,16 @@ struct e2e_result {
 };
 
 static const char *const strategy_names[] = {"auto", "sequential", "seek"};
+static const char *const sampling_names[] = {"exact", "keyframes"};
+
+/* The index of v in names[0..n), or -1. */
+static int name_index(const char *v, const char *const *names, int n)
+{
+    for (int k = 0; k < n; k++)
+        if (strcmp(v, names[k]) == 0)
+            return k;
+    return -1;
+}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -251,6 +264,20 @@ static int ops_new(const struct config *c, int threads, struct ops_set *o)
             return rc;
         }
         o->ops[o->n++] = ops;
+        for (size_t k = 0; k < c->n_opts; k++) {
+            size_t len = strlen(ops->name);
+            const char *opt = c->opts[k], *eq = strchr(opt, '=');
+            char key[128];
+            if (strncmp(opt, ops->name, len) != 0 || opt[len] != '.' || !eq)
+                continue;
+            aitag_fmt(key, sizeof key, "%.*s", (int)(eq - opt - (long)len - 1), opt + len + 1);
+            rc = ops->configure ? ops->configure(o->state[o->n - 1], key, eq + 1, err, sizeof err)
+                                : AITAG_ERR_INVALID;
+            if (rc < 0) {
+                fprintf(stderr, "bench: option %s: %s\n", opt, ops->configure ? err : "none taken");
+                return rc;
+            }
+        }
     }
     return 0;
 }
@@ -308,6 +335,9 @@ static int decode_once(const struct config *c, const struct ops_set *o, int thre
     sp.views = views;
     sp.n_views = ops_views(o, views);
     sp.strategy = c->strategy;
+    sp.sampling = c->sampling;
+    /* as the tagger does: keyframes sampling skips deblocking reference-only frames */
+    sp.skip_deblock = c->skip_deblock || c->sampling == AITAG_SAMPLING_KEYFRAMES;
     rc = aitag_sampler_open(c->file, &sp, &s, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "bench: %s: %s\n", c->file, err);
@@ -425,6 +455,9 @@ static void e2e_once(const struct config *c, struct e2e_result *r)
     tp.threads = c->threads;
     tp.force = 1;
     tp.sampler_strategy = c->strategy;
+    tp.sampling = c->sampling;
+    tp.analyzer_opts = c->opts;
+    tp.n_analyzer_opts = c->n_opts;
     tp.on_item = on_item;
     tp.ctx = r;
     r->rc = aitag_tagger_new(&tp, &t, r->err, sizeof r->err);
@@ -695,6 +728,14 @@ static int bench_config(struct config *c)
         json_object_set_new(j, "infer_threads", json_integer(it));
         json_object_set_new(j, "strategy_asked", json_string(strat));
         json_object_set_new(j, "strategy", json_string(d0.strategy));
+        json_object_set_new(j, "sampling", json_string(sampling_names[c->sampling]));
+        {
+            json_t *opts = json_array();
+            for (size_t k = 0; k < c->n_opts; k++)
+                json_array_append_new(opts, json_string(c->opts[k]));
+            json_object_set_new(j, "options", opts);
+        }
+        json_object_set_new(j, "skip_deblock", json_boolean(c->skip_deblock));
         json_object_set_new(j, "repeat", json_integer(c->repeat));
         json_object_set_new(j, "frames", json_integer((json_int_t)d0.frames));
         json_object_set_new(j, "evidence", json_integer((json_int_t)n_ev));
@@ -1050,6 +1091,8 @@ static void usage(FILE *out)
             "                      [--threads 2] [--repeat 5] [--strategy auto|sequential|seek]\n"
             "                      [--label NAME] [--no-e2e] [--warmup PHOTO]\n"
             "                      [--decode-threads N (decode floor only; what-if)]\n"
+            "                      [--sampling exact|keyframes] [--skip-deblock (decode floor)]\n"
+            "                      [--option NAME.key=value (an analyzer option; repeatable)]\n"
             "                      [--quiet SECONDS (budget to wait for other work to pause)]\n"
             "       bench_pipeline --models --file PATH [--analyzers ...] [--runs 30]\n"
             "                      [--model-threads 1,2]\n"
@@ -1095,6 +1138,8 @@ int main(int argc, char **argv)
             models = 1;
         } else if (strcmp(a, "--no-e2e") == 0) {
             c.e2e = 0;
+        } else if (strcmp(a, "--skip-deblock") == 0) {
+            c.skip_deblock = 1;
         } else if (!v) {
             bad = 1;
         } else if (strcmp(a, "--file") == 0) {
@@ -1124,11 +1169,15 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--runs") == 0) {
             bad = parse_int(v, 1, 1000, &c.runs) < 0;
         } else if (strcmp(a, "--strategy") == 0) {
-            c.strategy = -1;
-            for (int k = 0; k < 3; k++)
-                if (strcmp(v, strategy_names[k]) == 0)
-                    c.strategy = k;
+            c.strategy = name_index(v, strategy_names, 3);
             bad = c.strategy < 0;
+        } else if (strcmp(a, "--option") == 0) {
+            bad = c.n_opts == sizeof c.opts / sizeof *c.opts || !strchr(v, '.') || !strchr(v, '=');
+            if (!bad)
+                c.opts[c.n_opts++] = v;
+        } else if (strcmp(a, "--sampling") == 0) {
+            c.sampling = name_index(v, sampling_names, 2);
+            bad = c.sampling < 0;
         } else if (strcmp(a, "--model-threads") == 0) {
             char tmp[64], *tok, *save = NULL;
             aitag_fmt(tmp, sizeof tmp, "%s", v);
@@ -1144,7 +1193,8 @@ int main(int argc, char **argv)
             usage(stderr);
             return 2;
         }
-        if (strcmp(a, "--models") != 0 && strcmp(a, "--no-e2e") != 0)
+        if (strcmp(a, "--models") != 0 && strcmp(a, "--no-e2e") != 0 &&
+            strcmp(a, "--skip-deblock") != 0)
             i++;
     }
     if (table)

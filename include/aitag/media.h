@@ -22,9 +22,11 @@
  * stretched to its display aspect when pixels are not square, and scaled once per distinct
  * view spec into packed RGB24. Sampling picks its strategy from the file's GOP length and the
  * interval: seek-to-keyframe-then-decode when keyframes are dense relative to the interval (at
- * least one per interval; three for containers without a keyframe index), sequential decode (skipping non-reference frames that precede the
- * next sample, and converting only sampled frames) when they are sparse. Both give the same
- * frames: the first frame whose timestamp is >= each sample time.
+ * least one per interval; three for containers without a keyframe index), sequential decode
+ * (skipping non-reference frames that precede the next sample, and converting only sampled frames)
+ * when they are sparse. Both give the same frames: the first frame whose timestamp is >= each
+ * sample time (exact sampling, the default; AITAG_SAMPLING_KEYFRAMES trades that for speed, see
+ * enum aitag_sample_pick).
  *
  * Thread-safety: a sampler belongs to one thread at a time; frames are independent objects that
  * may be handed to another thread.
@@ -110,6 +112,15 @@ enum aitag_sampler_mode {
     AITAG_SAMPLER_SEEK = 2,       /* seek to the keyframe before a sample when it is far ahead */
 };
 
+/* Which frame stands for a sample time T. */
+enum aitag_sample_pick {
+    AITAG_SAMPLING_EXACT = 0,     /* the first frame at or after T */
+    AITAG_SAMPLING_KEYFRAMES = 1, /* the keyframe nearest T when one lies within the keyframe
+                                     window (and after the frame yielded before), decoded
+                                     alone; else exact. Needs a keyframe index (mp4, mov):
+                                     without one it is exact */
+};
+
 struct aitag_sampler_params {
     double interval;     /* seconds between samples, > 0; default 2.0 */
     double start;        /* first sample time, >= 0; default 0 */
@@ -118,6 +129,11 @@ struct aitag_sampler_params {
     const struct aitag_view_spec *views; /* borrowed; deduplicated by the sampler */
     size_t n_views;      /* at most AITAG_MAX_VIEWS distinct specs; 0 = frames without views */
     int strategy;        /* enum aitag_sampler_mode; default AITAG_SAMPLER_AUTO */
+    int sampling;        /* enum aitag_sample_pick; default AITAG_SAMPLING_EXACT */
+    double keyframe_window; /* KEYFRAMES: a keyframe within this many seconds of a sample time
+                               stands for it; 0 = interval / 2 */
+    int skip_deblock;       /* frames decoded only as references skip the deblocking filter
+                               (faster, slightly different pixels); default 0 */
 };
 
 struct aitag_sampler_params aitag_sampler_default_params(void);

@@ -134,7 +134,7 @@ int cmd_tag(int argc, char **argv)
     struct aitag_summary sum;
     struct tag_ctx ctx = {0};
     struct opts o;
-    const char *names[16], *prog, *strategy;
+    const char *names[16], *prog, *strategy, *sampling;
     char *analyzers = NULL, err[1024] = "";
     size_t n_names = 0;
     int rc = EXIT_USAGE;
@@ -180,6 +180,12 @@ int cmd_tag(int argc, char **argv)
     tp.sampler_strategy = strcmp(strategy, "sequential") == 0 ? 1
                           : strcmp(strategy, "seek") == 0    ? 2
                                                              : 0;
+    sampling = opt_str(&o, "sampling");
+    if (strcmp(sampling, "exact") != 0 && strcmp(sampling, "keyframes") != 0) {
+        fprintf(stderr, "aitag tag: sampling must be exact or keyframes (got '%s')\n", sampling);
+        goto out;
+    }
+    tp.sampling = strcmp(sampling, "keyframes") == 0;
     tp.rules_path = opt_str(&o, "rules");
     if (!tp.rules_path) {
         const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");

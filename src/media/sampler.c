@@ -20,6 +20,17 @@
  * Auto picks seek when the interval is at least one keyframe spacing (three without an index,
  * where each seek decodes more); see choose_strategy().
  *
+ * Approximate sampling (AITAG_SAMPLING_KEYFRAMES, opt-in) lets the keyframe nearest a sample
+ * time stand for it when one lies within the keyframe window (default half the interval) and
+ * after the frame yielded before: packets up to that keyframe are skipped whole (skip_frame =
+ * NONKEY; with seek, a seek lands just before it), so the frame costs one intra decode instead
+ * of decoding up to T from the keyframe before. Keyframe times come from the demuxer's index
+ * (decode times, a frame or two early with B-frames, which only shifts which keyframe is
+ * nearest); without an index the sampling is exact. Samples with no keyframe near are exact.
+ * skip_deblock turns the deblocking loop filter off for packets more than DEBLOCK_GUARD_S
+ * before the sample time: they are only references, and the few frames before the sample and
+ * the sample itself are filtered, which keeps the sampled picture close (BENCHMARKS.md).
+ *
  * Only the chosen frames are converted (frame_convert.c). Damaged packets are counted and
  * skipped; the end of the data ends sampling, and when it comes well before the duration the
  * container announced, the file is reported truncated.
@@ -34,6 +45,7 @@
 #define SEEK_MIN_GOPS_INDEXED 1.0
 #define SEEK_MIN_GOPS_UNINDEXED 3.0
 #define MAX_READ_ERRORS 16
+#define DEBLOCK_GUARD_S 0.2 /* skip_deblock: frames this close before a sample are filtered */
 
 struct aitag_sampler {
     struct media_input in;
@@ -59,6 +71,17 @@ struct aitag_sampler {
     int demux_eof, flush_sent, done, truncated, read_errors;
     int end_rc; /* what next() keeps returning once done */
     int64_t decode_errors;
+    int sampling;      /* enum aitag_sample_pick */
+    double key_window; /* KEYFRAMES: how far from a sample time its keyframe may lie */
+    double *keys;      /* KEYFRAMES: keyframe times from the index, ascending */
+    size_t n_keys;
+    int key_wait;        /* skipping non-key packets until the chosen keyframe's packet */
+    int key_lost;        /* that packet never came: redo the sample exactly */
+    double exact_target; /* the sample time itself */
+    double key_t;        /* the chosen keyframe's index time */
+    double cur_target;   /* the time the next emitted frame must reach */
+    double last_emit_t;  /* time of the last frame yielded, -INFINITY before the first */
+    int skip_deblock;
     char last_error[160];
     char err[256];
 };
@@ -73,6 +96,7 @@ struct aitag_sampler_params aitag_sampler_default_params(void)
     p.threads = 1;
     p.max_side = MEDIA_MAX_DIM;
     p.strategy = AITAG_SAMPLER_AUTO;
+    p.sampling = AITAG_SAMPLING_EXACT;
     return p;
 }
 
@@ -103,6 +127,40 @@ static int check_params(const struct aitag_sampler_params *p, char *err, size_t 
         aitag_fmt(err, errlen, "threads, max_side or strategy out of range");
         return AITAG_ERR_INVALID;
     }
+    if (p->sampling < AITAG_SAMPLING_EXACT || p->sampling > AITAG_SAMPLING_KEYFRAMES) {
+        aitag_fmt(err, errlen, "sampling must be exact or keyframes (got %d)", p->sampling);
+        return AITAG_ERR_INVALID;
+    }
+    if (!(p->keyframe_window >= 0) || !isfinite(p->keyframe_window)) {
+        aitag_fmt(err, errlen, "keyframe_window must be >= 0 (got %g)", p->keyframe_window);
+        return AITAG_ERR_INVALID;
+    }
+    return 0;
+}
+
+static int cmp_time(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* KEYFRAMES: the keyframe times of the demuxer's index (none without one: sampling is then
+ * exact). Only memory can fail. */
+static int load_keys(struct aitag_sampler *s)
+{
+    int n = avformat_index_get_entries_count(s->in.st);
+
+    if (n <= 0)
+        return 0;
+    s->keys = malloc((size_t)n * sizeof *s->keys);
+    if (!s->keys)
+        return AITAG_ERR_NOMEM;
+    for (int i = 0; i < n; i++) {
+        const AVIndexEntry *e = avformat_index_get_entry(s->in.st, i);
+        if (e && (e->flags & AVINDEX_KEYFRAME) && e->timestamp != AV_NOPTS_VALUE)
+            s->keys[s->n_keys++] = media_pts_to_seconds(&s->in, e->timestamp);
+    }
+    qsort(s->keys, s->n_keys, sizeof *s->keys, cmp_time);
     return 0;
 }
 
@@ -192,6 +250,15 @@ int aitag_sampler_open(const char *path, const struct aitag_sampler_params *p,
     s->eps = fmin(1e-3, 0.25 / fps);
     s->last_t = -1.0;
     s->read_t = 0.0;
+    s->last_emit_t = -INFINITY;
+    s->skip_deblock = p->skip_deblock != 0;
+    s->sampling = s->probe.kind == AITAG_MEDIA_VIDEO ? p->sampling : AITAG_SAMPLING_EXACT;
+    s->key_window = p->keyframe_window > 0 ? p->keyframe_window : p->interval / 2.0;
+    if (s->sampling == AITAG_SAMPLING_KEYFRAMES) {
+        rc = load_keys(s);
+        if (rc < 0)
+            goto out;
+    }
     *out = s;
     s = NULL;
     rc = 0;
@@ -277,8 +344,9 @@ static void note_error(struct aitag_sampler *s, int averr)
 /* Feeds the decoder one video packet (or the end-of-stream flush). Damaged input is counted
  * and skipped; returns AVERROR_EOF only when the flush was sent already and the decoder still
  * asks for more (it should not). */
-static int feed(struct aitag_sampler *s, double target)
+static int feed(struct aitag_sampler *s)
 {
+    double target = s->cur_target;
     int rc;
 
     if (s->demux_eof) {
@@ -311,11 +379,27 @@ static int feed(struct aitag_sampler *s, double target)
     if (s->pkt->pts != AV_NOPTS_VALUE || s->pkt->dts != AV_NOPTS_VALUE) {
         double t =
             media_pts_to_seconds(&s->in, s->pkt->pts != AV_NOPTS_VALUE ? s->pkt->pts : s->pkt->dts);
+        int before = s->pkt->pts != AV_NOPTS_VALUE && t + s->eps < target;
         s->read_t = fmax(s->read_t, t);
-        if (s->skip_nonref)
-            s->dec->skip_frame = s->pkt->pts != AV_NOPTS_VALUE && t + s->eps < target
-                                     ? AVDISCARD_NONREF
-                                     : AVDISCARD_DEFAULT;
+        if (s->key_wait && (s->pkt->flags & AV_PKT_FLAG_KEY) && t + s->seek_lead >= s->key_t) {
+            s->key_wait = 0; /* the chosen keyframe: its frame is the one to yield */
+            s->cur_target = target = t;
+            before = 0;
+        } else if (s->key_wait && t > s->key_t + s->key_window + s->seek_threshold) {
+            /* the index promised a keyframe the packets do not flag: sample exactly from here
+             * on, going back for this sample (next() seeks) */
+            aitag_log(AITAG_LOG_DEBUG, "media", "event=keyframe_missing t=%.3f", s->key_t);
+            s->key_wait = 0;
+            s->key_lost = 1;
+            s->sampling = AITAG_SAMPLING_EXACT;
+        }
+        if (s->key_wait)
+            s->dec->skip_frame = AVDISCARD_NONKEY;
+        else if (s->skip_nonref)
+            s->dec->skip_frame = before ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+        if (s->skip_deblock)
+            s->dec->skip_loop_filter =
+                before && t + DEBLOCK_GUARD_S < target ? AVDISCARD_ALL : AVDISCARD_DEFAULT;
     }
     rc = avcodec_send_packet(s->dec, s->pkt);
     if (rc < 0 && rc != AVERROR(EAGAIN))
@@ -359,6 +443,7 @@ static int emit(struct aitag_sampler *s, double t, struct aitag_frame **out)
         return rc;
     (*out)->index = (size_t)s->emitted;
     s->emitted++;
+    s->last_emit_t = t;
     if (s->probe.kind == AITAG_MEDIA_IMAGE)
         s->done = 1;
     /* The next sample time after this frame, computed rather than stepped: a damaged
@@ -366,6 +451,46 @@ static int emit(struct aitag_sampler *s, double t, struct aitag_frame **out)
     next_k = floor((t + s->eps - s->start) / s->interval) + 1.0;
     if (next_k > (double)s->k)
         s->k = next_k < 1e15 ? (int64_t)next_k : (int64_t)1e15;
+    else if (s->k < (int64_t)1e15)
+        s->k++; /* a keyframe before its sample time stood for it */
+    return 1;
+}
+
+/* KEYFRAMES: picks the keyframe nearest target within the window and after the last frame
+ * yielded. Returns 0 when there is none (sample exactly); else sets what to wait for: the
+ * keyframe's packet when it is still ahead (seeking first when that is far and seeking is on),
+ * or, when it was read already, the first frame from its time on. */
+static int plan_keyframe(struct aitag_sampler *s, double target)
+{
+    size_t lo = 0, hi = s->n_keys;
+    double best = -1.0, best_d = INFINITY;
+
+    while (lo < hi) { /* first key >= target - window */
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->keys[mid] < target - s->key_window)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < s->n_keys && s->keys[i] <= target + s->key_window; i++) {
+        double d = fabs(s->keys[i] - target);
+        if (s->keys[i] > s->last_emit_t + s->eps && d < best_d) {
+            best = s->keys[i];
+            best_d = d;
+        }
+    }
+    if (best < 0)
+        return 0;
+    s->key_t = best;
+    if (best <= s->read_t + s->eps && s->k > 0) {
+        s->cur_target = best; /* already fed to the decoder */
+        return 1;
+    }
+    s->key_wait = 1;
+    if ((s->seek_mode || s->k == 0) && best - s->read_t > s->seek_threshold) {
+        seek_to(s, best, s->seek_lead);
+        s->check_seek = 0; /* waiting for the key packet stands in for the check */
+    }
     return 1;
 }
 
@@ -385,7 +510,12 @@ int aitag_sampler_next(struct aitag_sampler *s, struct aitag_frame **out)
         s->done = 1;
         return 0;
     }
-    maybe_seek(s, target);
+    s->cur_target = s->exact_target = target;
+    s->key_wait = 0;
+    if (s->sampling == AITAG_SAMPLING_KEYFRAMES && plan_keyframe(s, target))
+        target = s->cur_target;
+    else
+        maybe_seek(s, target);
     for (;;) {
         rc = avcodec_receive_frame(s->dec, s->frame);
         if (rc == 0) {
@@ -397,12 +527,18 @@ int aitag_sampler_next(struct aitag_sampler *s, struct aitag_frame **out)
                 av_frame_unref(s->frame);
                 continue;
             }
-            if (t + s->eps >= target)
+            target = s->cur_target; /* feed() may have moved it to the chosen keyframe */
+            if (!s->key_wait && t + s->eps >= target)
                 return emit(s, t, out);
             av_frame_unref(s->frame);
         } else if (rc == AVERROR(EAGAIN)) {
-            if (feed(s, target) < 0)
+            if (feed(s) < 0)
                 return finish(s);
+            if (s->key_lost) {
+                s->key_lost = 0;
+                s->cur_target = target = s->exact_target;
+                seek_to(s, target, s->seek_lead);
+            }
         } else if (rc == AVERROR_EOF) {
             if (!seek_overshot(s, INFINITY, target))
                 return finish(s);
@@ -443,5 +579,6 @@ void aitag_sampler_close(struct aitag_sampler *s)
     av_packet_free(&s->pkt);
     avcodec_free_context(&s->dec);
     media_input_close(&s->in);
+    free(s->keys);
     free(s);
 }

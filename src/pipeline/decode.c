@@ -42,6 +42,8 @@ static void sample_item(struct aitag_tagger *t, size_t idx)
     sp.views = views;
     sp.n_views = nv;
     sp.strategy = t->p.sampler_strategy;
+    sp.sampling = t->p.sampling;
+    sp.skip_deblock = t->p.sampling == AITAG_SAMPLING_KEYFRAMES;
     rc = aitag_sampler_open(w->path, &sp, &s, end->error, sizeof end->error);
     if (rc < 0)
         goto done;

@@ -105,6 +105,11 @@ int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **
         rc = AITAG_ERR_INVALID;
         goto out;
     }
+    if (p->sampling != AITAG_SAMPLING_EXACT && p->sampling != AITAG_SAMPLING_KEYFRAMES) {
+        aitag_fmt(errbuf, errlen, "sampling must be exact or keyframes");
+        rc = AITAG_ERR_INVALID;
+        goto out;
+    }
     if (p->n_analyzers == 0 || p->n_analyzers > MAX_ANALYZERS) {
         aitag_fmt(errbuf, errlen, "give between 1 and %d analyzers", MAX_ANALYZERS);
         rc = AITAG_ERR_INVALID;
@@ -155,8 +160,9 @@ int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **
                 t->n_ops++;
             goto out;
         }
-        t->keys[t->n_ops] = aitag_fmt(malloc(512), 512, "%s interval=%.3f",
-                                      ops->key(t->state[t->n_ops]), p->interval);
+        t->keys[t->n_ops] =
+            aitag_fmt(malloc(512), 512, "%s interval=%.3f%s", ops->key(t->state[t->n_ops]),
+                      p->interval, p->sampling ? " sampling=keyframes" : "");
         t->n_ops++;
     }
     rc = check_analyzer_opts(t, errbuf, errlen);
