@@ -26,6 +26,9 @@
  * 0.76 over 0.45 is 0.78; the model's score is kept in extra as {"score": ...}. Without it the
  * policy would drop every object the per-class thresholds let through below 0.5.
  * The model's batch is fixed to 1, so views run one by one (~40 ms each on 2 cores).
+ * The mirrored pass costs as much as the plain one (BENCHMARKS.md: 38 of the target set's 92
+ * ms per frame); the option "flip" (objects.flip=0|1, part of the key) turns it off or on for
+ * one tagger. Off, the bench clip's horse in person.jpg comes out as "cow", so it stays on.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +47,7 @@ struct objects {
     struct aitag_view_spec spec;
     const char *const *labels;
     float thr[OBJECTS_CLASSES];
-    float merge_iou, class_iou;
+    float base, merge_iou, class_iou;
     int flip;
     char key[1024];
     float *input;
@@ -68,10 +71,23 @@ static void objects_destroy(void *state)
     free(o);
 }
 
+/* The analysis key: model, thresholds (overrides too) and the mirrored pass. */
+static void build_key(struct objects *o)
+{
+    size_t len = (size_t)snprintf(
+        o->key, sizeof o->key, "objects/v1 %s thr=%.2f merge=%.2f class=%.2f flip=%d",
+        aitag_model_key(o->model), o->base, o->merge_iou, o->class_iou, o->flip);
+
+    for (int c = 0; c < OBJECTS_CLASSES; c++)
+        if (o->thr[c] != o->base && len < sizeof o->key) /* overrides are part of the identity */
+            len += (size_t)snprintf(o->key + len, sizeof o->key - len, " %s=%.2f", o->labels[c],
+                                    o->thr[c]);
+}
+
 static int objects_create(struct aitag_infer *inf, void **state, char *err, size_t errlen)
 {
     struct objects *o;
-    size_t n_labels = 0, len;
+    size_t n_labels = 0;
     float base;
     int rc;
 
@@ -101,27 +117,49 @@ static int objects_create(struct aitag_infer *inf, void **state, char *err, size
         goto out;
     }
     o->item_floats = aitag_model_input_size(o->model);
-    base = (float)aitag_model_param(o->model, "score_threshold", 0.5);
+    o->base = base = (float)aitag_model_param(o->model, "score_threshold", 0.5);
     o->merge_iou = (float)aitag_model_param(o->model, "merge_iou", 0.4);
     o->class_iou = (float)aitag_model_param(o->model, "class_iou", 0.7);
     o->flip = aitag_model_param(o->model, "flip", 0) != 0;
-    len = (size_t)snprintf(o->key, sizeof o->key,
-                           "objects/v1 %s thr=%.2f merge=%.2f class=%.2f flip=%d",
-                           aitag_model_key(o->model), base, o->merge_iou, o->class_iou, o->flip);
     for (int c = 0; c < OBJECTS_CLASSES; c++) {
         char pk[96];
         snprintf(pk, sizeof pk, "threshold.%s", o->labels[c]);
         o->thr[c] = (float)aitag_model_param(o->model, pk, base);
-        if (o->thr[c] != base && len < sizeof o->key) /* overrides are part of the identity */
-            len += (size_t)snprintf(o->key + len, sizeof o->key - len, " %s=%.2f", o->labels[c],
-                                    o->thr[c]);
     }
+    build_key(o);
     *state = o;
     o = NULL;
     rc = 0;
 out:
     objects_destroy(o);
     return rc;
+}
+
+/* objects.flip=0|1 (also true/false, on/off): the mirrored pass for this tagger. */
+static int objects_configure(void *state, const char *key, const char *value, char *err,
+                             size_t errlen)
+{
+    struct objects *o = state;
+    static const char *const on[] = {"1", "true", "on"}, *const off[] = {"0", "false", "off"};
+    int v = -1;
+
+    if (strcmp(key, "flip") != 0) {
+        snprintf(err, errlen, "unknown option '%s' (flip)", key);
+        return AITAG_ERR_INVALID;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(value, on[i]) == 0)
+            v = 1;
+        else if (strcmp(value, off[i]) == 0)
+            v = 0;
+    }
+    if (v < 0) {
+        snprintf(err, errlen, "option flip: bad value '%.200s' (0 or 1)", value);
+        return AITAG_ERR_INVALID;
+    }
+    o->flip = v;
+    build_key(o);
+    return 0;
 }
 
 static size_t objects_views(void *state, struct aitag_view_spec *out, size_t max)
@@ -375,6 +413,7 @@ const struct aitag_analyzer_ops aitag_analyzer_objects = {
     .description = "objects with boxes, 80 COCO classes (CenterNet, converted from TensorFlow.js)",
     .create = objects_create,
     .destroy = objects_destroy,
+    .configure = objects_configure,
     .views = objects_views,
     .key = objects_key,
     .run = objects_run,
