@@ -163,10 +163,16 @@ static int list_or_verify(struct opts *o, const struct models_flags *f, int veri
     if (!verify && !json) {
         printf("Analyzers:\n");
         for (size_t i = 0; i < n_all; i++) {
-            printf("  %-10s %s  [models:", all[i]->name, all[i]->description);
-            for (const char *const *m = all[i]->models; m && *m; m++)
-                printf(" %s", *m);
-            printf("]\n");
+            printf("  %-10s %s", all[i]->name, all[i]->description);
+            if (all[i]->models && all[i]->models[0]) {
+                printf("  [models:");
+                for (const char *const *m = all[i]->models; *m; m++)
+                    printf(" %s", *m);
+                printf("]");
+            } else {
+                printf("  [no local model]");
+            }
+            printf("\n");
         }
         printf("Models (%s):\n", mdir);
     }
