@@ -56,6 +56,7 @@ call() { # call NAME KEY BODY [curl args...]: echoes the status; body/headers in
 chat_body() { printf '{"model": "%s", "messages": [{"role": "user", "content": "hi"}]%s}' "$1" "${2:-}"; }
 header() { grep -i "^$1:" "$tmp/$2.h" | tr -d '\r' | sed 's/^[^:]*: //'; }
 chats() { curl -s "http://127.0.0.1:$up/_stats" | jq .chat; }
+chats_last_model() { curl -s "http://127.0.0.1:$up/_stats" | jq -r .last.model; }
 
 # Tokens per minute: 20; each answer is 15 tokens. Admitted while the bucket is positive,
 # charged afterwards: 20 -> 5 -> -10, then refused until it refills (10 / (20/60 s) = 30 s).
@@ -202,4 +203,60 @@ echo '{"listen": "::zz", "routes": {"r": {"backends": [{"kind": "local", "analyz
 "$AITAG_BIN" gateway serve --config "$tmp/bad6.json" >/dev/null 2>"$tmp/err"
 check_eq "bad listen address: exit 2" "$?" 2
 check "bad listen address named" grep -q "::zz" "$tmp/err"
+# Usage is summed in memory and written in batches (docs/gateway.md): a burst of parallel
+# requests is all in gateway_usage once the gateway has stopped on SIGTERM; budgets count what
+# is not written yet; a revoked key is refused at its next request. Access log without payloads.
+cat >"$tmp/gwu.json" <<JSON
+{"listen": "127.0.0.1", "port": 0, "workers": 4, "keys_db": "$tmp/usage.db",
+ "access_log": "$tmp/access-u.jsonl", "catalog": "$tmp/cat-u.db",
+ "prices": {"up-model": {"input_per_1m": 100000, "output_per_1m": 200000}},
+ "routes": {"chat": {"backends": [{"name": "a", "kind": "openai", "url": "$u", "model": "up-model"}]}}}
+JSON
+ku=$("$AITAG_BIN" gateway keys create --db "$tmp/usage.db" --json | jq -r .key)
+kb=$("$AITAG_BIN" gateway keys create --db "$tmp/usage.db" --budget 5 --json | jq -r .key)
+gwu=$(start gwu "$AITAG_BIN" gateway serve --config "$tmp/gwu.json")
+gwu_pid=$(tail -n 1 "$tmp/.pids")
+check "usage gateway started" [ -n "$gwu" ]
+seq 40 | xargs -P 8 -I{} curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $ku" \
+    -H 'Content-Type: application/json' -d "$(chat_body chat)" \
+    "http://127.0.0.1:$gwu/v1/chat/completions" >"$tmp/burst.codes"
+check_eq "burst: 40 answers 200" "$(grep -c '^200$' "$tmp/burst.codes")" 40
+# Budget 5 USD, 2 USD an answer, sent one after the other: the third is admitted (4 < 5) and
+# the fourth refused (6 >= 5), whether or not the first ones are written yet.
+for i in 1 2 3 4; do
+    curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $kb" -H 'Content-Type: application/json' \
+        -d "$(chat_body chat)" "http://127.0.0.1:$gwu/v1/chat/completions"
+done >"$tmp/budget.codes"
+check_eq "budget with unwritten usage: 200 200 200 429" "$(tr '\n' ' ' <"$tmp/budget.codes")" "200 200 200 429 "
+"$AITAG_BIN" gateway keys revoke --db "$tmp/usage.db" 1
+check_eq "revoked while serving: refused at the next request" \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ku" -H 'Content-Type: application/json' \
+        -d "$(chat_body chat)" "http://127.0.0.1:$gwu/v1/chat/completions")" 401
+# "model" is replaced in the client's bytes: only the top-level one, any spacing, nested ones
+# kept; an escaped key name falls back to serialising the parsed body.
+odd='{ "messages" : [{"role": "user", "content": "hi \"model\": x", "model": "inner"}], "model" :  "chat" , "meta": {"model": "deep"}}'
+k3=$("$AITAG_BIN" gateway keys create --db "$tmp/usage.db" --name k3 --json | jq -r .key)
+check_eq "spliced model: answered" "$(curl -s -o "$tmp/odd.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $k3" -d "$odd" "http://127.0.0.1:$gwu/v1/chat/completions")" 200
+check_eq "spliced model: upstream got the backend's model" "$(chats_last_model)" up-model
+check_eq "escaped key: answered" "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $k3" -d '{"mod\u0065l": "chat", "messages": []}' "http://127.0.0.1:$gwu/v1/chat/completions")" 200
+check_eq "escaped key: upstream got the backend's model" "$(chats_last_model)" up-model
+curl -s -o /dev/null "http://127.0.0.1:$gwu/v1/a%22b%5C%01%ff"
+kill -TERM "$gwu_pid"
+for _ in $(seq 100); do kill -0 "$gwu_pid" 2>/dev/null || break; sleep 0.1; done
+check "usage gateway stopped on SIGTERM" sh -c "! kill -0 $gwu_pid 2>/dev/null"
+check_eq "every request of the burst written at shutdown" \
+    "$(sqlite3 "$tmp/usage.db" "SELECT SUM(requests) FROM gateway_usage WHERE key_id = 1")" 40
+check_eq "tokens summed" "$(sqlite3 "$tmp/usage.db" "SELECT SUM(prompt_tokens) FROM gateway_usage WHERE key_id = 1")" 400
+check_eq "one row per day, key, route and model" "$(sqlite3 "$tmp/usage.db" "SELECT count(*) FROM gateway_usage WHERE key_id = 1")" 1
+check_eq "budget key: 3 answers written" "$(sqlite3 "$tmp/usage.db" "SELECT requests FROM gateway_usage WHERE key_id = 2")" 3
+check "access log: every line is JSON" jq -e -s 'length >= 47' "$tmp/access-u.jsonl"
+check "access log: path escaped (quote, backslash, control, bad UTF-8)" jq -e -s \
+    'any(.path == "/v1/a\"b\\\u0001\ufffd" and .status == 404 and .key_id == null)' "$tmp/access-u.jsonl"
+check "access log: fields of an answered request" jq -e -s \
+    'any(.key_id == 1 and .route == "chat" and .backend == "a" and .model == "up-model" and .status == 200
+         and .prompt_tokens == 10 and .completion_tokens == 5 and (.cost - 2 | fabs) < 1e-9
+         and (.latency_ms | type) == "number" and (.ts | type) == "number"
+         and (.request_id | startswith("req-")))' "$tmp/access-u.jsonl"
 finish
