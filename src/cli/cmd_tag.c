@@ -177,6 +177,12 @@ int cmd_tag(int argc, char **argv)
     tp.dry_run = opt_bool(&o, "dry-run");
     tp.queue_frames = (int)opt_int(&o, "queue");
     strategy = opt_str(&o, "strategy");
+    if (strcmp(strategy, "auto") != 0 && strcmp(strategy, "sequential") != 0 &&
+        strcmp(strategy, "seek") != 0) {
+        fprintf(stderr, "aitag tag: strategy must be auto, sequential or seek (got '%s')\n",
+                strategy);
+        goto out;
+    }
     tp.sampler_strategy = strcmp(strategy, "sequential") == 0 ? 1
                           : strcmp(strategy, "seek") == 0    ? 2
                                                              : 0;

@@ -44,6 +44,7 @@ static const struct opt_def table[] = {
     {"any", OPT_BOOL, "false", "search", "match any of the --tag names instead of all"},
     {"log-level", OPT_STR, "warn", "*", "error, warn, info or debug (logs go to stderr)"},
 };
+_Static_assert(sizeof table / sizeof *table <= MAX_OPTS, "raise MAX_OPTS in options.h");
 
 const struct opt_def *opts_table(size_t *n)
 {

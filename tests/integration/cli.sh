@@ -57,6 +57,10 @@ check_eq "OR = A + B - AND" "$any" "$((faces + texts - both))"
 check_eq "search for an absent tag finds nothing" "$("$AITAG_BIN" search --catalog "$db" --tag 'fac%' | wc -l)" 0
 "$AITAG_BIN" search --catalog "$db" >/dev/null 2>&1
 check_eq "search without --tag is a usage error" "$?" 2
+"$AITAG_BIN" tag --catalog "$tmp/strategy.db" --strategy fast "$img" >/dev/null 2>"$tmp/strategy.err"
+check_eq "unknown --strategy is a usage error" "$?" 2
+check "the error names the option and the value" grep -q "strategy must be .*'fast'" "$tmp/strategy.err"
+check "nothing written on a usage error" [ ! -e "$tmp/strategy.db" ]
 "$AITAG_BIN" show --catalog "$tmp/none.db" "$img" >/dev/null 2>&1
 check_eq "show without a catalog exit code" "$?" 3
 check "show prints stored tags" sh -c "'$AITAG_BIN' show --catalog '$db' '$img' | grep -q 'tags:'"
