@@ -76,6 +76,9 @@ struct aitag_analyzer_ops {
     /* Optional: called once after the last configure(), before views()/key()/run(), to check
      * that required options are there and to prepare. Returns 0 or < 0 with err set. */
     int (*ready)(void *state, char *err, size_t errlen);
+    /* 1 for an analyzer that calls a service itself (vlm): when the tagger analyses through a
+     * remote executor (`aitag tag --gateway`), it still runs here, on frames decoded here. */
+    int runs_here;
 };
 
 /* The registry. find returns NULL for an unknown name. */

@@ -349,4 +349,5 @@ const struct aitag_analyzer_ops aitag_analyzer_vlm = {
     .models = vlm_models,
     .configure = vlm_configure,
     .ready = vlm_ready,
+    .runs_here = 1,
 };

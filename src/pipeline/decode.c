@@ -5,21 +5,25 @@
  * each frame is decoded once and scaled once per distinct input size. It ends every item with
  * an END message carrying how sampling went, and closes the queue when all items are done or
  * the run is cancelled; inference never waits on a thread that has quit. With a remote
- * executor it samples nothing: it asks the executor for each item's evidence and ends the item
- * with it, so the consumer commits remote and local evidence the same way.
+ * executor it asks the executor for each item's evidence first and ends the item with it, so
+ * the consumer commits remote and local evidence the same way; it samples frames only for
+ * analyzers that run here even then (those that call a service themselves, like vlm).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "tagger_int.h"
 
-static void sample_item(struct aitag_tagger *t, size_t idx)
+/* Samples item idx for the analyzers that run on frames here and pushes its frames, then its
+ * END message: remote_end when the remote executor analysed the rest (it is completed with how
+ * sampling went), a new one otherwise. */
+static void sample_item(struct aitag_tagger *t, size_t idx, struct msg *remote_end)
 {
     struct work *w = &t->works[idx];
     struct aitag_view_spec views[AITAG_MAX_VIEWS];
     struct aitag_sampler_params sp = aitag_sampler_default_params();
     struct aitag_sampler *s = NULL;
-    struct msg *end = calloc(1, sizeof *end);
+    struct msg *end = remote_end ? remote_end : calloc(1, sizeof *end);
     size_t nv = 0;
     double t0 = aitag_now();
     int rc;
@@ -31,7 +35,7 @@ static void sample_item(struct aitag_tagger *t, size_t idx)
     for (size_t i = 0; i < t->n_ops; i++) {
         struct aitag_view_spec v[AITAG_MAX_VIEWS];
         size_t n;
-        if (!w->need[i])
+        if (!w->need[i] || tagger_runs_remote(t, i))
             continue;
         n = t->ops[i]->views(t->state[i], v, AITAG_MAX_VIEWS);
         for (size_t k = 0; k < n && nv < AITAG_MAX_VIEWS; k++)
@@ -84,15 +88,17 @@ static void sample_item(struct aitag_tagger *t, size_t idx)
     end->truncated = rc == 0 && aitag_sampler_truncated(s);
 done:
     end->rc = rc;
-    end->decode_seconds = aitag_now() - t0;
+    end->decode_seconds += aitag_now() - t0;
     aitag_sampler_close(s);
-    if (queue_push(&t->q, end) < 0)
+    if (queue_push(&t->q, end) < 0) {
+        aitag_evidence_list_clear(&end->evidence);
         free(end);
+    }
 }
 
-/* An item analysed elsewhere: no frames, one END message with the evidence. The local probe
- * (taken while planning, from the same file) stands for the sampler's. */
-static void remote_item(struct aitag_tagger *t, size_t idx)
+/* An item analysed elsewhere: the END message with the remote executor's evidence, not yet
+ * pushed. The local probe (taken while planning, from the same file) stands for the sampler's. */
+static struct msg *remote_item(struct aitag_tagger *t, size_t idx)
 {
     struct work *w = &t->works[idx];
     const char *names[MAX_ANALYZERS], *keys[MAX_ANALYZERS];
@@ -102,13 +108,13 @@ static void remote_item(struct aitag_tagger *t, size_t idx)
     double t0 = aitag_now();
 
     if (!end)
-        return;
+        return NULL;
     memset(&res, 0, sizeof res);
     end->kind = MSG_END;
     end->item = idx;
     end->remote = 1;
     for (size_t i = 0; i < t->n_ops; i++) {
-        if (!w->need[i])
+        if (!w->need[i] || !tagger_runs_remote(t, i))
             continue;
         names[n] = t->ops[i]->name;
         keys[n] = t->keys[i];
@@ -128,6 +134,11 @@ static void remote_item(struct aitag_tagger *t, size_t idx)
     }
     end->probe = w->probe;
     end->decode_seconds = aitag_now() - t0;
+    return end;
+}
+
+static void push_end(struct aitag_tagger *t, struct msg *end)
+{
     if (queue_push(&t->q, end) < 0) {
         aitag_evidence_list_clear(&end->evidence);
         free(end);
@@ -143,10 +154,20 @@ void *tagger_decode_main(void *arg)
             break;
         if (t->works[i].error[0] || t->works[i].n_need == 0)
             continue;
-        if (t->p.remote)
-            remote_item(t, i);
+        struct work *w = &t->works[i];
+        struct msg *end = NULL;
+        int remote = 0, here = 0;
+
+        for (size_t k = 0; k < t->n_ops; k++) {
+            remote += w->need[k] && tagger_runs_remote(t, k);
+            here += w->need[k] && !tagger_runs_remote(t, k);
+        }
+        if (remote && !(end = remote_item(t, i)))
+            continue; /* out of memory: reported failed by the consumer's bookkeeping */
+        if (here && (!end || end->rc == 0))
+            sample_item(t, i, end);
         else
-            sample_item(t, i);
+            push_end(t, end);
     }
     queue_close(&t->q);
     return NULL;

@@ -374,7 +374,7 @@ static void analyse_frame(struct aitag_tagger *t, struct run_state *rs, struct i
         return; /* the item already failed; drain its frames */
     for (size_t i = 0; i < t->n_ops; i++) {
         char err[400] = "";
-        if (!w->need[i])
+        if (!w->need[i] || tagger_runs_remote(t, i))
             continue;
         if (t->ops[i]->run(t->state[i], &f, 1, &acc->ev, err, sizeof err) < 0) {
             aitag_fmt(acc->error, sizeof acc->error, "analyzer %s: %s", t->ops[i]->name, err);
@@ -453,13 +453,18 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
             analyse_frame(t, &rs, &acc, m->frame);
             aitag_frame_free(m->frame);
         } else {
-            if (m->remote) { /* analysed elsewhere: its evidence is the item's */
-                aitag_evidence_list_clear(&acc.ev);
-                acc.ev = m->evidence;
-                memset(&m->evidence, 0, sizeof m->evidence);
-                acc.n_frames = m->n_frames;
+            if (m->remote) { /* analysed elsewhere, maybe next to analyzers run here */
+                size_t n_remote = 0;
+                for (size_t i = 0; i < t->n_ops; i++)
+                    n_remote += t->works[m->item].need[i] && tagger_runs_remote(t, i);
+                for (size_t i = 0; i < m->evidence.n && m->rc == 0; i++)
+                    if (aitag_evidence_push(&acc.ev, &m->evidence.items[i]) < 0)
+                        aitag_fmt(acc.error, sizeof acc.error, "out of memory");
+                aitag_evidence_list_clear(&m->evidence);
+                if (m->n_frames > acc.n_frames)
+                    acc.n_frames = m->n_frames;
                 if (m->rc == 0) /* counted as if run here, for the same summary */
-                    sum->models_run += m->n_frames * t->works[m->item].n_need;
+                    sum->models_run += m->n_frames * (int)n_remote;
             }
             finish_item(t, &rs, &acc, m);
             aitag_evidence_list_clear(&acc.ev);

@@ -37,7 +37,8 @@ struct msg {
     int truncated;
     char strategy[16];
     double decode_seconds;
-    /* MSG_END of an item analysed through params.remote: its evidence and frame count */
+    /* MSG_END of an item analysed (in part) through params.remote: that evidence and its frame
+     * count; frames of analyzers that run here (runs_here) may have come before it */
     int remote;
     struct aitag_evidence_list evidence;
     int n_frames;
@@ -61,6 +62,13 @@ struct aitag_tagger {
     struct queue q;
     double started;
 };
+
+/* True when analyzer i of t runs through the remote executor rather than on frames decoded
+ * here (every analyzer but those that call a service themselves, when params.remote is set). */
+static inline int tagger_runs_remote(const struct aitag_tagger *t, size_t i)
+{
+    return t->p.remote && !t->ops[i]->runs_here;
+}
 
 /* plan.c: fills works[] from the walk list and the catalog. */
 int tagger_plan(struct aitag_tagger *t);

@@ -3,7 +3,8 @@
 # (tests/fake-upstream/vlm.js, which checks each request and saves the JPEG it got), directly
 # and through the real `aitag gateway serve`: JPEG sizes, calls per video following --vlm-every,
 # vocabulary enforcement, tags, markers and descriptions, malformed answers failing one item,
-# re-runs that call nothing, vocabulary changes re-running vlm only, and --local-only.
+# re-runs that call nothing, vocabulary changes re-running vlm only, --local-only, and vlm
+# running here next to analyzers that run on a gateway (`aitag tag --gateway`).
 source "$(dirname "$0")/lib.sh"
 src=$(cd "$(dirname "$0")/../.." && pwd)
 double=$src/tests/fake-upstream/vlm.js
@@ -152,14 +153,16 @@ check_eq "local-only header sent" "$(curl -s "http://127.0.0.1:$ok_port/_stats" 
 cat >"$tmp/gw.json" <<JSON
 {"listen": "127.0.0.1", "port": 0, "workers": 2, "catalog": "$tmp/gw-catalog.db", "tmp_dir": "$tmp",
  "retries": 0, "keys_db": "$tmp/keys.db", "cache": {"max_bytes": 4194304, "ttl_s": 600},
- "routes": {"vision": {"backends": [{"name": "fake-vlm", "kind": "openai",
+ "library_roots": ["$tmp/media"],
+ "routes": {"tag": {"backends": [{"kind": "local", "analyzers": ["faces"]}]},
+   "vision": {"backends": [{"name": "fake-vlm", "kind": "openai",
    "url": "http://127.0.0.1:$ok_port/v1", "model": "fake-vlm-7b"}]},
    "far": {"backends": [{"name": "elsewhere", "kind": "openai", "url": "http://192.0.2.1:9/v1",
      "timeout_ms": 500}]}}}
 JSON
 gw=$(start gw "$AITAG_BIN" gateway serve --config "$tmp/gw.json")
 check "gateway started" [ -n "$gw" ]
-key=$("$AITAG_BIN" gateway keys create --db "$tmp/keys.db" --routes vision,far --json | jq -r .key)
+key=$("$AITAG_BIN" gateway keys create --db "$tmp/keys.db" --routes vision,far,tag --json | jq -r .key)
 url=http://127.0.0.1:$gw/v1
 n=$(calls "$ok_port")
 MY_GW_KEY=$key tag c6 --analyzers vlm --vlm-route vision --vlm-key-env MY_GW_KEY --describe \
@@ -189,4 +192,24 @@ check "local-only via gateway: a remote-only route fails the item (503, local on
 tag c7 --analyzers vlm --vlm-route vision "$img2" >"$tmp/gw-nokey.json" 2>/dev/null
 check "via gateway without the key: item fails with 401" json_item "$tmp/gw-nokey.json" "$img2" \
     '.status == "error" and (.errors[0].message | test("HTTP 401"))'
+
+# 9. Tagging through the gateway (--gateway) with faces and vlm: faces run on the gateway, vlm
+# runs here (it calls its endpoint itself), and the results equal an in-process run.
+MY_GW_KEY=$key tag c10 --analyzers faces,vlm --vlm-route vision --vlm-key-env MY_GW_KEY --describe \
+    "$img2" "$vid" >"$tmp/inproc.json" 2>/dev/null
+MY_GW_KEY=$key tag c9 --analyzers faces,vlm --vlm-route vision --vlm-key-env MY_GW_KEY --describe \
+    --gateway "http://127.0.0.1:$gw" --gateway-route tag --gateway-key-env MY_GW_KEY \
+    "$img2" "$vid" >"$tmp/mixed.json" 2>"$tmp/mixed.err"
+check_eq "faces via --gateway, vlm here: exit 0" "$?" 0
+for p in "$img2" "$vid"; do
+    check_eq "$(basename "$p"): same result as in-process faces + vlm" \
+        "$(jq -cS --arg p "$p" 'select(.path == $p) | del(.status)' "$tmp/mixed.json")" \
+        "$(jq -cS --arg p "$p" 'select(.path == $p) | del(.status)' "$tmp/inproc.json")"
+done
+check "faces were analysed by the gateway" \
+    [ "$(sqlite3 "$tmp/gw-catalog.db" "SELECT count(*) FROM evidence WHERE analyzer = 'faces'")" -gt 0 ]
+check_eq "vlm was not asked of the gateway's tagger" \
+    "$(sqlite3 "$tmp/gw-catalog.db" "SELECT count(*) FROM analyses WHERE analyzer = 'vlm'")" 0
+check_eq "both analyzers stored locally" \
+    "$(sqlite3 "$tmp/c9.db" "SELECT group_concat(DISTINCT analyzer) FROM (SELECT analyzer FROM analyses ORDER BY analyzer)")" "faces,vlm"
 finish
