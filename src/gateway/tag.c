@@ -383,13 +383,7 @@ void gw_handle_tag(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_
     for (size_t j = 0; j < cfg->routes[ri].n_backends && !local; j++)
         if (cfg->routes[ri].backends[j].kind == AITAG_BACKEND_LOCAL)
             local = &gw->backends[ri][j];
-    if (!local) { /* other gateways: forward as is */
-        if (is_form) {
-            gw_error(r, 501, "invalid_request_error", "multipart_not_forwarded",
-                     "route '%s' forwards to other gateways: send JSON or raw bytes",
-                     cfg->routes[ri].name);
-            goto out;
-        }
+    if (!local) { /* other gateways: forward (a multipart upload is rebuilt per backend) */
         gw_proxy(gw, r, ri, "/tag", body, 0, w);
         goto out;
     }

@@ -217,6 +217,9 @@ check_eq "chat through another gateway" "$(jpost g /v1/chat/completions '' "$(ch
 check_eq "chat through another gateway: content" "$(jq -r '.choices[0].message.content' "$tmp/g.json")" "hello from ok"
 check_eq "tag through another gateway" "$(jpost g /v1/tag '' "{\"model\": \"tag2\", \"path\": \"$tmp/lib/photo.jpg\"}")" 200
 check_eq "tag through another gateway = aitag tag --json" "$(jq -cS '{kind, tags}' "$tmp/g.json")" "$(jq -cS '{kind, tags}' "$tmp/cli.json")"
+check_eq "multipart upload through another gateway" "$(call g POST /v1/tag '' -F model=tag2 -F "file=@$img")" 200
+check_eq "multipart through another gateway = aitag tag --json" "$(jq -cS '{kind, width, height, tags, text}' "$tmp/g.json")" \
+    "$(jq -cS '{kind, width, height, tags, text}' "$tmp/cli.json")"
 check_eq "traversal through another gateway: 403" "$(jpost g /v1/tag '' "{\"model\": \"tag2\", \"path\": \"/etc/passwd\"}")" 403
 # Weighted choice: 3:1 between two healthy backends of one priority.
 chats() { curl -s "http://127.0.0.1:$1/_stats" | jq .chat; }
