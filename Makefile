@@ -33,10 +33,11 @@ test-asan: setup fixtures
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2 -LE slow
 
 FUZZ_SECONDS ?= 20
+FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 fuzz: setup
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DAITAG_FUZZ=ON >/dev/null
-	cmake --build build-fuzz -j $(JOBS) --target fuzz_exif fuzz_rules fuzz_manifest
-	@for f in exif rules manifest; do \
+	cmake --build build-fuzz -j $(JOBS) --target $(FUZZ_TARGETS:%=fuzz_%)
+	@for f in $(FUZZ_TARGETS); do \
 	  mkdir -p build-fuzz/corpus-$$f && \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp build-fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) \
 	    -max_len=65536 build-fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>build-fuzz/fuzz_$$f.log \
