@@ -181,7 +181,7 @@ struct aitag_gateway {
     struct gw_metrics *metrics;
     FILE *access_log;
     pthread_mutex_t log_mu;
-    unsigned long long next_id;
+    unsigned long long next_id; /* atomic (request ids) */
     unsigned pid;           /* getpid() at start, for request ids */
     struct gw_usage *usage; /* NULL without keys_db */
 };

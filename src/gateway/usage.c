@@ -257,6 +257,7 @@ void gw_usage_add(struct gw_usage *u, const struct gw_req *r)
     struct usage_row row = {0};
     time_t now = time(NULL);
     struct tm tm;
+    int was_empty;
 
     gmtime_r(&now, &tm);
     strftime(row.day, sizeof row.day, "%Y-%m-%d", &tm);
@@ -268,10 +269,11 @@ void gw_usage_add(struct gw_usage *u, const struct gw_req *r)
     row.completion_tokens = r->completion_tokens;
     row.cost = r->cost;
     pthread_mutex_lock(&u->mu);
+    was_empty = u->pending.n == 0;
     if (row_add(&u->pending, &row) < 0)
         aitag_log(AITAG_LOG_ERROR, "gateway", "event=usage_lost reason=no_memory request=%s",
                   r->id);
-    else if (u->pending.n == 1)
+    else if (was_empty) /* the flush thread waits for the first row only */
         pthread_cond_signal(&u->cv);
     pthread_mutex_unlock(&u->mu);
 }
