@@ -231,6 +231,12 @@ void gw_proxy(struct aitag_gateway *gw, struct gw_req *r, size_t route_idx, cons
  * tried now (breaker closed, or open past its cool-down). */
 size_t gw_pick_order(struct aitag_gateway *gw, size_t route_idx, size_t *order, double now);
 
+/* proxy.c: body (len bytes of one valid JSON object, as jansson accepted it) with its
+ * top-level "model" string value replaced by model, JSON-escaped, so that a rewrite costs no
+ * parse-and-serialise of the whole body; *out_len is the result's length. NULL when the bytes
+ * do not allow it safely (no "model", several, a non-string one, an escaped key name): the
+ * caller then serialises the parsed object. Pure; the caller frees. */
+char *gw_splice_model(const char *body, size_t len, const char *model, size_t *out_len);
 /* proxy.c: POST /v1/embeddings (JSON body, route = "model"), proxied like chat. */
 void gw_handle_embeddings(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w);
 /* proxy.c: frees what a worker context holds for upstream calls. */

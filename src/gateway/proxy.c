@@ -273,11 +273,7 @@ static const char *skip_ws(const char *p, const char *end)
     return p;
 }
 
-/* The request's bytes with the top-level "model" string replaced by model (JSON-escaped),
- * so that a rewrite costs no parse-and-serialise of the whole body; *out_len its length.
- * NULL when the bytes do not allow it safely (no or several "model" members, an escaped key):
- * the caller then serialises the parsed object. Caller frees. */
-static char *splice_model(const char *body, size_t len, const char *model, size_t *out_len)
+char *gw_splice_model(const char *body, size_t len, const char *model, size_t *out_len)
 {
     const char *p = body, *end = body + len, *vs = NULL, *ve = NULL;
     size_t ml = strlen(model), n = 0;
@@ -288,6 +284,7 @@ static char *splice_model(const char *body, size_t len, const char *model, size_
         return NULL;
     for (;;) {
         const char *k;
+        int is_model;
         p = skip_ws(p, end);
         if (p < end && *p == '}')
             break;
@@ -295,6 +292,7 @@ static char *splice_model(const char *body, size_t len, const char *model, size_
             return NULL;
         k = p;
         p = skip_string(p, end);
+        is_model = p - k == 7 && memcmp(k, "\"model\"", 7) == 0;
         if (memchr(k, '\\', (size_t)(p - k)))
             return NULL;
         p = skip_ws(p, end);
@@ -303,7 +301,7 @@ static char *splice_model(const char *body, size_t len, const char *model, size_
         p = skip_ws(p, end);
         if (p == end)
             return NULL;
-        if (p - k == 8 && memcmp(k, "\"model\"", 7) == 0) {
+        if (is_model) {
             if (vs || *p != '"')
                 return NULL;
             vs = p;
@@ -384,7 +382,7 @@ static int try_backend(struct aitag_gateway *gw, struct gw_req *r,
         const char *cur = json_string_value(json_object_get(body, "model"));
         int rewrite = b->model && (!cur || strcmp(cur, b->model) != 0);
         if (rewrite && r->body)
-            payload = splice_model(r->body, r->body_len, b->model, &payload_len);
+            payload = gw_splice_model(r->body, r->body_len, b->model, &payload_len);
         if (!payload && (rewrite || !r->body)) {
             /* body is left as it came: the next backend starts from the client's model */
             json_t *orig = json_incref(json_object_get(body, "model"));

@@ -794,6 +794,41 @@ static void test_auth_limits(void)
     CHECK_EQ_INT(system(cmd), 0);
 }
 
+/* The upstream body: the client's bytes with only the top-level "model" value replaced. */
+static void test_splice_model(void)
+{
+    static const char *const none[] = {
+        "{\"messages\": []}",                          /* no model */
+        "{\"model\": \"a\", \"model\": \"b\"}",        /* twice: jansson keeps the last */
+        "{\"mod\\u0065l\": \"a\"}",                   /* escaped key name */
+        "{\"model\": 5}",                               /* not a string */
+    };
+    const char *in = " { \"messages\" : [{\"content\": \"say \\\"model\\\": x\", \"model\": \"in\"}],"
+                     " \"model\"  :  \"chat\" , \"meta\": {\"model\": \"deep\"}, \"n\": [1, {\"a\": \"}\"}]} ";
+    const char *want = " { \"messages\" : [{\"content\": \"say \\\"model\\\": x\", \"model\": \"in\"}],"
+                       " \"model\"  :  \"up \\\"q\\\" \\\\ \\u0001\" , \"meta\": {\"model\": \"deep\"}, \"n\": [1, {\"a\": \"}\"}]} ";
+    size_t n = 0;
+    char *out = gw_splice_model(in, strlen(in), "up \"q\" \\ \001", &n);
+
+    CHECK(out != NULL);
+    if (out) {
+        CHECK_STR(out, want);
+        CHECK_EQ_INT(n, strlen(want));
+        json_t *o = json_loads(out, 0, NULL);
+        CHECK_STR(json_string_value(json_object_get(o, "model")), "up \"q\" \\ \001");
+        json_decref(o);
+    }
+    free(out);
+    out = gw_splice_model("{\"model\":\"x\"}", 13, "y", &n);
+    CHECK(out && strcmp(out, "{\"model\":\"y\"}") == 0 && n == 13);
+    free(out);
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+        out = gw_splice_model(none[i], strlen(none[i]), "y", &n);
+        CHECK(out == NULL);
+        free(out);
+    }
+}
+
 int main(void)
 {
     test_config();
@@ -815,5 +850,6 @@ int main(void)
     test_config_limits();
     test_keys_migration();
     test_auth_limits();
+    test_splice_model();
     return check_done();
 }
