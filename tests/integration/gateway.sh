@@ -169,8 +169,10 @@ check_eq "connect errors counted" "$(metric 'aitag_gateway_upstream_errors_total
 check "access log has request ids" jqq -s 'length > 10 and all(.request_id | startswith("req-"))' "$tmp/access.jsonl"
 check "access log names backends" jqq -s 'any(.backend == "good" and .route == "fo500" and .status == 200)' "$tmp/access.jsonl"
 check "access log never holds a key" sh -c "! grep -q agk_ '$tmp/access.jsonl'"
-"$AITAG_BIN" gateway usage --db "$tmp/keys.db" --json >"$tmp/usage.jsonl"
-check "usage per key and route" jqq -s 'any(.key_id == 1 and .route == "chat" and .model == "up-model" and .requests >= 3 and .prompt_tokens == 10 * .requests)' "$tmp/usage.jsonl"
+usage_has() { # usage_has JQ: the usage table, as JSON lines, satisfies JQ (rows are batched)
+    "$AITAG_BIN" gateway usage --db "$tmp/keys.db" --json >"$tmp/usage.jsonl" && jqq -s "$1" "$tmp/usage.jsonl"
+}
+check "usage per key and route" eventually usage_has 'any(.key_id == 1 and .route == "chat" and .model == "up-model" and .requests >= 3 and .prompt_tokens == 10 * .requests)'
 check "usage from streams" jqq -s 'map(select(.key_id == 1 and .route == "chat")) | .[0].completion_tokens == 5 * .[0].requests' "$tmp/usage.jsonl"
 check "cost from the price table" jqq -s 'map(select(.key_id == 1 and .route == "chat")) | .[0].cost > 0.0199 * .[0].requests' "$tmp/usage.jsonl"
 check "usage table prints" sh -c "'$AITAG_BIN' gateway usage --db '$tmp/keys.db' | head -n 1 | grep -q prompt_tokens"

@@ -78,9 +78,11 @@ check_eq "embeddings: request id forwarded" "$(jq -r .last_embedding.request_id 
 for _ in $(seq 30); do grep -q "\"$rid\"" "$tmp/access.jsonl" 2>/dev/null && break; sleep 0.1; done
 check "embeddings: usage and cost in the access log" \
     jqq -s --arg id "$rid" 'map(select(.request_id == $id)) | .[0] | .route == "embed" and .prompt_tokens == 4 and .model == "emb-model" and (.cost - 0.004 | fabs) < 1e-9' "$tmp/access.jsonl"
-"$AITAG_BIN" gateway usage --db "$tmp/keys.db" --json >"$tmp/usage.jsonl"
-check "embeddings: usage summed per key" \
-    jqq -s 'any(.route == "embed" and .model == "emb-model" and .requests == 1 and .prompt_tokens == 4 and .cost > 0.0039)' "$tmp/usage.jsonl"
+usage_has() { # usage_has JQ: the usage table, as JSON lines, satisfies JQ (rows are batched)
+    "$AITAG_BIN" gateway usage --db "$tmp/keys.db" --json >"$tmp/usage.jsonl" && jqq -s "$1" "$tmp/usage.jsonl"
+}
+check "embeddings: usage summed per key" eventually usage_has \
+    'any(.route == "embed" and .model == "emb-model" and .requests == 1 and .prompt_tokens == 4 and .cost > 0.0039)'
 check "embeddings: first call is a cache miss" grep -qi '^x-cache: miss' "$tmp/e.h"
 check_eq "embeddings: the same call again" "$(jpost e2 /v1/embeddings "$key" "$(emb_body embed)")" 200
 check "embeddings: ... is a cache hit" grep -qi '^x-cache: hit' "$tmp/e2.h"

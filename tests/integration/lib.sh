@@ -18,6 +18,12 @@ check() { # check DESCRIPTION COMMAND...
 check_eq() { # check_eq DESCRIPTION GOT WANT
     if [ "$2" = "$3" ]; then ok; else fail "$1: got '$2', want '$3'"; fi
 }
+# eventually CMD...: true once CMD succeeds, retried for up to 10 s (state that a server
+# writes in the background, like the gateway's usage rows, batched every few milliseconds).
+eventually() {
+    for _ in $(seq 100); do "$@" && return 0; sleep 0.1; done
+    return 1
+}
 finish() {
     echo "$passed passed, $failed failed"
     [ "$failed" -eq 0 ]

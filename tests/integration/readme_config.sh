@@ -54,5 +54,5 @@ curl -s "http://127.0.0.1:$cloud_up/_stats" >"$tmp/cloud.json"
 check_eq "second backend got its model" "$(jq -r .last.model "$tmp/cloud.json")" \
     "$(jq -r '.routes.chat.backends[1].model' "$tmp/readme.json")"
 check_eq "second backend got the key from OPENAI_API_KEY" "$(jq -r .last.auth "$tmp/cloud.json")" "Bearer sk-test"
-check "usage recorded with a cost" sh -c "'$AITAG_BIN' gateway usage --db gateway-keys.db --json | jq -e -s 'map(select(.model == \"gpt-4o-mini\" and .cost > 0)) | length == 1' >/dev/null"
+check "usage recorded with a cost" eventually sh -c "'$AITAG_BIN' gateway usage --db gateway-keys.db --json | jq -e -s 'map(select(.model == \"gpt-4o-mini\" and .cost > 0)) | length == 1' >/dev/null"
 finish
