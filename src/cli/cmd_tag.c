@@ -96,18 +96,27 @@ static void split_csv(char *s, const char **out, size_t *n, size_t max)
     }
 }
 
-#define N_VLM_OPTS 7
+#define N_ANALYZER_OPTS 8
 
-/* The vlm analyzer's settings as analyzer options, when vlm is among the analyzers. */
-static size_t vlm_options(const struct opts *o, const char *const *names, size_t n_names,
-                          char (*buf)[4200], const char **out)
+static int has_analyzer(const char *const *names, size_t n_names, const char *name)
+{
+    for (size_t i = 0; i < n_names; i++)
+        if (strcmp(names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Analyzer options from the command line: the vlm analyzer's settings when vlm runs, and the
+ * objects analyzer's mirrored pass when --no-objects-mirror turns it off. */
+static size_t analyzer_options(const struct opts *o, const char *const *names, size_t n_names,
+                               char (*buf)[4200], const char **out)
 {
     size_t n = 0, i;
 
-    for (i = 0; i < n_names && strcmp(names[i], "vlm") != 0; i++)
-        ;
-    if (i == n_names)
-        return 0;
+    if (has_analyzer(names, n_names, "objects") && !opt_bool(o, "objects-mirror"))
+        snprintf(buf[n++], 4200, "objects.flip=0");
+    if (!has_analyzer(names, n_names, "vlm"))
+        goto out;
     snprintf(buf[n++], 4200, "vlm.url=%s", opt_str(o, "vlm-url"));
     snprintf(buf[n++], 4200, "vlm.route=%s", opt_str(o, "vlm-route"));
     snprintf(buf[n++], 4200, "vlm.key_env=%s", opt_str(o, "vlm-key-env"));
@@ -116,6 +125,7 @@ static size_t vlm_options(const struct opts *o, const char *const *names, size_t
     snprintf(buf[n++], 4200, "vlm.local_only=%d", opt_bool(o, "local-only"));
     if (opt_str(o, "vocabulary"))
         snprintf(buf[n++], 4200, "vlm.vocabulary=%s", opt_str(o, "vocabulary"));
+out:
     for (i = 0; i < n; i++)
         out[i] = buf[i];
     return n;
@@ -125,8 +135,8 @@ int cmd_tag(int argc, char **argv)
 {
     struct tagger_bufs {
         char catalog[4096], models[4096], weights[4096], rules[4096];
-        char vlm[N_VLM_OPTS][4200];
-        const char *vlm_opts[N_VLM_OPTS];
+        char aopt[N_ANALYZER_OPTS][4200];
+        const char *aopts[N_ANALYZER_OPTS];
     } *b = calloc(1, sizeof *b);
     struct aitag_tagger_params tp = aitag_tagger_default_params();
     struct aitag_tagger *t = NULL;
@@ -165,8 +175,8 @@ int cmd_tag(int argc, char **argv)
     tp.weights_dir = cli_weights_dir(&o, b->weights, sizeof b->weights);
     tp.analyzers = names;
     tp.n_analyzers = n_names;
-    tp.n_analyzer_opts = vlm_options(&o, names, n_names, b->vlm, b->vlm_opts);
-    tp.analyzer_opts = b->vlm_opts;
+    tp.n_analyzer_opts = analyzer_options(&o, names, n_names, b->aopt, b->aopts);
+    tp.analyzer_opts = b->aopts;
     tp.interval = opt_num(&o, "interval");
     tp.threads = (int)opt_int(&o, "threads");
     if (tp.threads < 1)

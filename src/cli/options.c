@@ -29,6 +29,7 @@ static const struct opt_def table[] = {
     {"force", OPT_BOOL, "false", "tag", "re-analyse files even when unchanged"},
     {"progress", OPT_STR, "auto", "tag", "progress bar: auto (on a terminal), always, never"},
     {"strategy", OPT_STR, "auto", "tag", "frame sampling: auto, sequential, seek"},
+    {"objects-mirror", OPT_BOOL, "true", "tag", "objects: also run CenterNet on the mirrored frame (more accurate, twice the cost)"},
     {"sampling", OPT_STR, "exact", "tag", "frame per sample time: exact, or keyframes (a keyframe within half an interval; faster, approximate)"},
     {"vlm-url", OPT_STR, "http://127.0.0.1:8089/v1", "tag", "vlm analyzer: OpenAI-compatible base URL ending in /v1 (docs/vlm.md)"},
     {"vlm-route", OPT_STR, "chat", "tag", "vlm analyzer: the model (gateway route) asked"},

@@ -57,6 +57,15 @@ check_eq "OR = A + B - AND" "$any" "$((faces + texts - both))"
 check_eq "search for an absent tag finds nothing" "$("$AITAG_BIN" search --catalog "$db" --tag 'fac%' | wc -l)" 0
 "$AITAG_BIN" search --catalog "$db" >/dev/null 2>&1
 check_eq "search without --tag is a usage error" "$?" 2
+# --no-objects-mirror: the objects analyzer without its mirrored pass, a different analysis.
+"$AITAG_BIN" tag --catalog "$tmp/mirror.db" --analyzers objects --json "$img" >"$tmp/m1.json" 2>/dev/null
+check_eq "objects with the mirrored pass: exit 0" "$?" 0
+"$AITAG_BIN" tag --catalog "$tmp/mirror.db" --analyzers objects --no-objects-mirror --json "$img" >"$tmp/m2.json" 2>/dev/null
+check_eq "objects without it: exit 0" "$?" 0
+check_eq "turning the mirror off re-analyses" "$(jq -r .status "$tmp/m2.json")" tagged
+check "the analysis key records it" sh -c "sqlite3 '$tmp/mirror.db' \"SELECT key FROM analyses WHERE analyzer = 'objects'\" | grep -q 'flip=0'"
+"$AITAG_BIN" tag --catalog "$tmp/mirror.db" --analyzers objects --no-objects-mirror --json "$img" >"$tmp/m3.json" 2>/dev/null
+check_eq "same setting again: skipped" "$(jq -r .status "$tmp/m3.json")" skipped
 "$AITAG_BIN" tag --catalog "$tmp/strategy.db" --strategy fast "$img" >/dev/null 2>"$tmp/strategy.err"
 check_eq "unknown --strategy is a usage error" "$?" 2
 check "the error names the option and the value" grep -q "strategy must be .*'fast'" "$tmp/strategy.err"
