@@ -63,4 +63,12 @@ void aitag_sha256_buf(const void *data, size_t len, char hex[65]);
 /* Monotonic clock in seconds. */
 double aitag_now(void);
 
+/* Appends n bytes of p to the growable buffer (*data, *len, *cap), keeping it NUL-terminated.
+ * max > 0 caps *len: appending past it fails with AITAG_ERR_INVALID and leaves the buffer as it
+ * was; AITAG_ERR_NOMEM when memory runs out. The caller frees *data. Returns 0 on success. */
+int aitag_buf_append(char **data, size_t *len, size_t *cap, const void *p, size_t n, size_t max);
+
+/* Strips leading and trailing white space in place; returns the first non-blank character. */
+char *aitag_trim(char *s);
+
 #endif

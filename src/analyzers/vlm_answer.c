@@ -29,19 +29,6 @@ void vlm_vocab_free(struct vlm_vocab *v)
     }
 }
 
-/* Trims blanks in place; returns the start. */
-static char *trim(char *s)
-{
-    char *e;
-
-    while (isspace((unsigned char)*s))
-        s++;
-    e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1]))
-        *--e = '\0';
-    return s;
-}
-
 const char *vlm_vocab_match(const struct vlm_vocab *v, const char *name)
 {
     size_t len;
@@ -107,7 +94,7 @@ int vlm_vocab_load(const char *path, struct vlm_vocab *v, char *err, size_t errl
             rc = AITAG_ERR_INVALID;
             break;
         }
-        s = trim(buf);
+        s = aitag_trim(buf);
         if (*s && *s != '#')
             rc = vocab_add(v, s, path, line, err, errlen);
     }

@@ -139,23 +139,8 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ctx)
     struct vlm_http *h = ctx;
     size_t n = size * nmemb;
 
-    if (h->len + n + 1 > ANSWER_MAX)
-        return 0;
-    if (h->len + n + 1 > h->cap) {
-        size_t cap = h->cap ? h->cap : 16384;
-        char *d;
-        while (cap < h->len + n + 1)
-            cap *= 2;
-        d = realloc(h->body, cap);
-        if (!d)
-            return 0;
-        h->body = d;
-        h->cap = cap;
-    }
-    memcpy(h->body + h->len, ptr, n);
-    h->len += n;
-    h->body[h->len] = '\0';
-    return n;
+    /* Refused past ANSWER_MAX or without memory: curl then reports a write error. */
+    return aitag_buf_append(&h->body, &h->len, &h->cap, ptr, n, ANSWER_MAX - 1) < 0 ? 0 : n;
 }
 
 /* The request body; caller frees. NULL when out of memory. */

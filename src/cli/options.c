@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aitag/common.h"
 #include "options.h"
 
 static const struct opt_def table[] = {
@@ -123,18 +124,6 @@ static int set(struct opts *o, int i, const char *v, char *origin, const char *s
     return 0;
 }
 
-static char *trim(char *s)
-{
-    char *e;
-
-    while (isspace((unsigned char)*s))
-        s++;
-    e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1]))
-        *--e = '\0';
-    return s;
-}
-
 static int load_config(struct opts *o, const char *cmd)
 {
     const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
@@ -155,7 +144,7 @@ static int load_config(struct opts *o, const char *cmd)
         char *eq, *key, *val;
         int i;
         lineno++;
-        key = trim(line);
+        key = aitag_trim(line);
         if (!*key || *key == '#')
             continue;
         eq = strchr(key, '=');
@@ -165,8 +154,8 @@ static int load_config(struct opts *o, const char *cmd)
             break;
         }
         *eq = '\0';
-        key = trim(key);
-        val = trim(eq + 1);
+        key = aitag_trim(key);
+        val = aitag_trim(eq + 1);
         i = find(key, strlen(key));
         snprintf(src, sizeof src, "%s:%d", o->config_path, lineno);
         if (i < 0) {

@@ -48,20 +48,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
     struct aitag_gateway_client *c = ctx;
     size_t len = size * n;
 
-    if (c->len + len + 1 > c->cap) {
-        size_t cap = c->cap ? c->cap : 16384;
-        char *b;
-        while (cap < c->len + len + 1)
-            cap *= 2;
-        if (!(b = realloc(c->buf, cap)))
-            return 0; /* curl reports a write error */
-        c->buf = b;
-        c->cap = cap;
-    }
-    memcpy(c->buf + c->len, data, len);
-    c->len += len;
-    c->buf[c->len] = '\0';
-    return len;
+    /* Without memory curl reports a write error. */
+    return aitag_buf_append(&c->buf, &c->len, &c->cap, data, len, 0) < 0 ? 0 : len;
 }
 
 static int on_xfer(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)

@@ -114,30 +114,21 @@ struct call {
     json_t *usage; /* the last "usage" object seen in a stream */
 };
 
-static int grow(char **p, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = need * 2;
-    char *q = realloc(*p, c);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = c;
-    return 0;
-}
-
-/* Streams carry usage in a final "data: {...}" event; keep the last one seen. */
+/* Streams carry usage in a final "data: {...}" event; keep the last one seen. Lines are
+ * collected up to 64 KiB (longer ones are no usage event and are cut). */
 static void scan_usage(struct call *c, const char *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] != '\n') {
-            if (c->line_len < 65536 && grow(&c->line, &c->line_cap, c->line_len + 2) == 0)
-                c->line[c->line_len++] = p[i];
-            continue;
-        }
+    while (n > 0) {
+        const char *nl = memchr(p, '\n', n);
+        size_t k = nl ? (size_t)(nl - p) : n;
+
+        if (c->line_len + k <= 65536)
+            aitag_buf_append(&c->line, &c->line_len, &c->line_cap, p, k, 0);
+        if (!nl)
+            return;
+        p += k + 1;
+        n -= k + 1;
         if (c->line_len > 6 && strncmp(c->line, "data: ", 6) == 0) {
-            c->line[c->line_len] = '\0';
             if (strstr(c->line, "\"usage\"")) {
                 json_t *o = json_loads(c->line + 6, 0, NULL), *u = json_object_get(o, "usage");
                 if (json_is_object(u)) {
@@ -174,12 +165,8 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
         }
         return n;
     }
-    if (c->len + n > (64u << 20) || grow(&c->buf, &c->cap, c->len + n + 1) < 0)
-        return 0;
-    memcpy(c->buf + c->len, p, n);
-    c->len += n;
-    c->buf[c->len] = '\0';
-    return n;
+    /* Answers over 64 MiB, or no memory: 0 makes curl fail the call. */
+    return aitag_buf_append(&c->buf, &c->len, &c->cap, p, n, 64u << 20) < 0 ? 0 : n;
 }
 
 static double price_of(const struct aitag_gateway_config *cfg, const char *model, long in, long out)

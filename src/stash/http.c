@@ -43,25 +43,10 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ctx)
 {
     struct aitag_stash *s = ctx;
     struct stash_buf *b = &s->body;
-    size_t n = size * nmemb, cap;
-    char *d;
+    size_t n = size * nmemb;
 
-    if (n > BODY_MAX || b->len + n + 1 > BODY_MAX)
-        return 0; /* makes curl fail with CURLE_WRITE_ERROR */
-    if (b->len + n + 1 > b->cap) {
-        cap = b->cap ? b->cap : 16384;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        d = realloc(b->data, cap);
-        if (!d)
-            return 0;
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
+    /* Past BODY_MAX or without memory: 0 makes curl fail with CURLE_WRITE_ERROR. */
+    return aitag_buf_append(&b->data, &b->len, &b->cap, ptr, n, BODY_MAX - 1) < 0 ? 0 : n;
 }
 
 /* Parses Retry-After: delta-seconds or an HTTP date. */

@@ -1,0 +1,46 @@
+/*
+ * buf.c - small text helpers shared by the libraries: a growable NUL-terminated byte buffer
+ * (HTTP answer bodies collected by libcurl write callbacks, stream lines) and in-place
+ * trimming of blanks (config lines, vocabulary entries). Growth doubles from 16 KiB, so a body
+ * of n bytes costs O(log n) reallocations.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aitag/common.h"
+
+int aitag_buf_append(char **data, size_t *len, size_t *cap, const void *p, size_t n, size_t max)
+{
+    size_t need = *len + n + 1;
+    char *d;
+
+    if (need < n || (max && *len + n > max))
+        return AITAG_ERR_INVALID;
+    if (need > *cap) {
+        size_t c = *cap ? *cap : 16384;
+        while (c < need)
+            c *= 2;
+        if (!(d = realloc(*data, c)))
+            return AITAG_ERR_NOMEM;
+        *data = d;
+        *cap = c;
+    }
+    if (n)
+        memcpy(*data + *len, p, n);
+    *len += n;
+    (*data)[*len] = '\0';
+    return 0;
+}
+
+char *aitag_trim(char *s)
+{
+    char *e;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
