@@ -22,6 +22,7 @@
 #include "aitag/analyzer.h"
 #include "aitag/models.h"
 #include "check.h"
+#include "photo.h"
 
 /* The decoders are checked on synthetic outputs too, so the test includes the file. */
 #include "analyzers/custom.c"
@@ -73,22 +74,6 @@ static int rm_entry(const char *p, const struct stat *st, int fl, struct FTW *ft
     return remove(p);
 }
 
-static struct aitag_frame *load_photo(const struct aitag_view_spec *spec)
-{
-    struct aitag_sampler_params sp = aitag_sampler_default_params();
-    struct aitag_sampler *s = NULL;
-    struct aitag_frame *f = NULL;
-    char err[256];
-
-    sp.views = spec;
-    sp.n_views = 1;
-    if (aitag_sampler_open(PHOTO, &sp, &s, err, sizeof err) < 0)
-        return NULL;
-    if (aitag_sampler_next(s, &f) <= 0)
-        f = NULL;
-    aitag_sampler_close(s);
-    return f;
-}
 
 /* Runs analyzer `name` on the photo; evidence into ev. */
 static int run_on_photo(const char *name, struct aitag_evidence_list *ev)
@@ -106,7 +91,7 @@ static int run_on_photo(const char *name, struct aitag_evidence_list *ev)
     }
     CHECK_EQ_INT(ops->views(st, spec, AITAG_MAX_VIEWS), 1);
     CHECK(strstr(ops->key(st), name) != NULL);
-    fr = load_photo(&spec[0]);
+    fr = test_load_photo(PHOTO, &spec[0], 1);
     CHECK(fr != NULL);
     rc = fr ? ops->run(st, &fr, 1, ev, err, sizeof err) : -1;
     if (rc < 0)

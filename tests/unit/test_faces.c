@@ -15,6 +15,7 @@
 #include "aitag/media.h"
 #include "analyzers/blazeface.h"
 #include "check.h"
+#include "photo.h"
 
 #define MODELS_DIR AITAG_SOURCE_DIR "/models"
 #define WEIGHTS_DIR AITAG_DEPS_DIR "/models"
@@ -180,24 +181,6 @@ static void test_evidence_registry(void)
     CHECK_EQ_INT(found, 1);
 }
 
-static struct aitag_frame *load_photo(const char *path, const struct aitag_view_spec *spec)
-{
-    struct aitag_sampler_params sp = aitag_sampler_default_params();
-    struct aitag_sampler *s = NULL;
-    struct aitag_frame *f = NULL;
-    char err[256];
-
-    sp.views = spec;
-    sp.n_views = 1;
-    if (aitag_sampler_open(path, &sp, &s, err, sizeof err) < 0) {
-        fprintf(stderr, "%s: %s\n", path, err);
-        return NULL;
-    }
-    if (aitag_sampler_next(s, &f) <= 0)
-        f = NULL;
-    aitag_sampler_close(s);
-    return f;
-}
 
 static void check_face(const struct aitag_evidence *e, const struct aitag_frame *f)
 {
@@ -254,7 +237,7 @@ static void test_photos(const struct aitag_analyzer_ops *ops, void *st,
     size_t i, at = 0;
 
     for (i = 0; i < N; i++) {
-        frames[i] = load_photo(photos[i].path, spec);
+        frames[i] = test_load_photo(photos[i].path, spec, 1);
         CHECK(frames[i] != NULL);
         if (!frames[i])
             goto out;
@@ -303,8 +286,8 @@ static void test_mapping(const struct aitag_analyzer_ops *ops, void *st,
     snprintf(cmd, sizeof cmd, "ffmpeg -v error -y -i '%s' -vf crop=960:ih:0:0 '%s'",
              PHOTOS "sample6.jpg", crop);
     CHECK_EQ_INT(system(cmd), 0);
-    full = load_photo(PHOTOS "sample6.jpg", spec);
-    half = load_photo(crop, spec);
+    full = test_load_photo(PHOTOS "sample6.jpg", spec, 1);
+    half = test_load_photo(crop, spec, 1);
     CHECK(full && half);
     if (!full || !half)
         goto out;
@@ -379,7 +362,7 @@ static void test_analyzer(void)
     /* A frame without the analyzer's view is refused, not misread. */
     {
         struct aitag_view_spec other = {128, 128, AITAG_FIT_LETTERBOX, 0};
-        frame = load_photo(PHOTOS "sample1.jpg", &other);
+        frame = test_load_photo(PHOTOS "sample1.jpg", &other, 1);
         CHECK(frame != NULL);
         if (frame) {
             CHECK_EQ_INT(ops->run(st, &frame, 1, &l, err, sizeof err), AITAG_ERR_INVALID);

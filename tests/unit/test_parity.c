@@ -21,6 +21,7 @@
 #include "aitag/infer.h"
 #include "aitag/media.h"
 #include "check.h"
+#include "photo.h"
 #include "infer/infer_int.h" /* session output names */
 
 #define MODELS_DIR AITAG_SOURCE_DIR "/models"
@@ -73,24 +74,6 @@ static void fill_item(const struct aitag_model *m, const struct aitag_view *v, i
 
 static char tmpdir[256];
 
-static struct aitag_frame *load_photo(const char *path, const struct aitag_view_spec *spec)
-{
-    struct aitag_sampler_params sp = aitag_sampler_default_params();
-    struct aitag_sampler *s = NULL;
-    struct aitag_frame *f = NULL;
-    char err[256];
-
-    sp.views = spec;
-    sp.n_views = 1;
-    if (aitag_sampler_open(path, &sp, &s, err, sizeof err) < 0) {
-        fprintf(stderr, "%s: %s\n", path, err);
-        return NULL;
-    }
-    if (aitag_sampler_next(s, &f) <= 0)
-        f = NULL;
-    aitag_sampler_close(s);
-    return f;
-}
 
 static int write_floats(const char *path, const float *x, size_t n)
 {
@@ -233,7 +216,7 @@ static void check_case(const struct parity_case *pc, int time_it)
         goto out;
     }
     CHECK(aitag_model_input_view(m, &spec) == 0);
-    fr = load_photo(pc->photo, &spec);
+    fr = test_load_photo(pc->photo, &spec, 1);
     CHECK(fr != NULL);
     if (!fr)
         goto out;

@@ -16,6 +16,7 @@
 #include "aitag/infer.h"
 #include "aitag/media.h"
 #include "check.h"
+#include "photo.h"
 
 #define MODELS_DIR AITAG_SOURCE_DIR "/models"
 #define WEIGHTS_DIR AITAG_DEPS_DIR "/models"
@@ -133,34 +134,13 @@ static int has_label(const struct aitag_evidence_list *l, const char *label)
 static int run_photo(const struct aitag_analyzer_ops *ops, void *st, const char *path,
                      struct aitag_evidence_list *out)
 {
-    struct aitag_view_spec specs[AITAG_MAX_VIEWS];
-    struct aitag_sampler_params sp = aitag_sampler_default_params();
-    struct aitag_sampler *s = NULL;
-    struct aitag_frame *f = NULL;
-    char err[256];
-    int rc;
+    int rc = test_run_photo(ops, st, path, out);
 
-    sp.views = specs;
-    sp.n_views = ops->views(st, specs, AITAG_MAX_VIEWS);
-    if (aitag_sampler_open(path, &sp, &s, err, sizeof err) < 0) {
-        fprintf(stderr, "%s: %s\n", path, err);
-        return -1;
-    }
-    rc = aitag_sampler_next(s, &f) > 0 ? 0 : -1;
-    if (rc == 0) {
-        double t0 = aitag_now();
-        rc = ops->run(st, &f, 1, out, err, sizeof err);
-        if (rc < 0)
-            fprintf(stderr, "%s: %s\n", path, err);
-        printf("pose: %s %.1f ms\n", strrchr(path, '/') + 1, (aitag_now() - t0) * 1000.0);
-    }
     for (size_t i = 0; i < out->n; i++) {
         const struct aitag_evidence *e = &out->items[i];
         printf("  %s %.2f box %.2f,%.2f %.2fx%.2f\n", e->label, e->confidence, e->box.x, e->box.y,
                e->box.w, e->box.h);
     }
-    aitag_frame_free(f);
-    aitag_sampler_close(s);
     return rc;
 }
 

@@ -18,31 +18,13 @@
 #include "aitag/infer.h"
 #include "aitag/media.h"
 #include "check.h"
+#include "photo.h"
 
 #define MODELS_DIR AITAG_SOURCE_DIR "/models"
 #define WEIGHTS_DIR AITAG_DEPS_DIR "/models"
 #define TRUTH AITAG_SOURCE_DIR "/tests/data/photo_objects.json"
 #define PHOTOS "/usr/share/darknet/data"
 
-static struct aitag_frame *load_photo(const char *path, const struct aitag_view_spec *specs,
-                                      size_t n)
-{
-    struct aitag_sampler_params sp = aitag_sampler_default_params();
-    struct aitag_sampler *s = NULL;
-    struct aitag_frame *f = NULL;
-    char err[256];
-
-    sp.views = specs;
-    sp.n_views = n;
-    if (aitag_sampler_open(path, &sp, &s, err, sizeof err) < 0) {
-        fprintf(stderr, "%s: %s\n", path, err);
-        return NULL;
-    }
-    if (aitag_sampler_next(s, &f) <= 0)
-        f = NULL;
-    aitag_sampler_close(s);
-    return f;
-}
 
 static double iou(const double a[4], const double b[4])
 {
@@ -101,7 +83,7 @@ static void check_photo(struct analyzer *an, json_t *photo)
     snprintf(path, sizeof path, "%s/%s", PHOTOS, file);
     for (int i = 0; i < 2; i++)
         an[i].ops->views(an[i].st, &specs[i], 1);
-    f = load_photo(path, specs, 2);
+    f = test_load_photo(path, specs, 2);
     CHECK(f != NULL);
     if (!f)
         return;
