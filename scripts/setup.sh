@@ -16,7 +16,8 @@ mkdir -p "$cache"
 APT_PKGS=(build-essential cmake pkg-config libavformat-dev libavcodec-dev libswscale-dev
   libavutil-dev libsqlite3-dev libjansson-dev libcurl4-openssl-dev libssl-dev ffmpeg imagemagick
   darknet fonts-dejavu-core jq sqlite3 clang libclang-rt-14-dev nodejs npm zip chromium
-  libmicrohttpd-dev wrk nginx-light curl iproute2 procps)
+  libmicrohttpd-dev wrk nginx-light curl iproute2 procps libprotobuf-c-dev protobuf-c-compiler
+  libonnx-dev)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
