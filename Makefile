@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build fixtures demo test test-asan fuzz bench bench-gateway clean format plugin
+.PHONY: all setup build fixtures demo test test-asan test-tsan fuzz bench bench-gateway clean format plugin
 
 all: build
 
@@ -31,6 +31,21 @@ test-asan: setup fixtures
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	rm -rf $(ASAN_BUILD)/fixtures && ln -s ../$(BUILD)/fixtures $(ASAN_BUILD)/fixtures
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2 -LE slow
+
+# ThreadSanitizer over the tests whose code runs threads: the pipeline (decoder thread, queue,
+# cancel) and the gateway (event loop, workers, usage thread). ONNX Runtime and FFmpeg are not
+# instrumented; tests/tsan.supp names what is theirs. Any report fails the target.
+TSAN_BUILD ?= build-tsan
+test-tsan: setup fixtures
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DAITAG_TSAN=ON >/dev/null
+	cmake --build $(TSAN_BUILD) -j $(JOBS)
+	rm -rf $(TSAN_BUILD)/fixtures $(TSAN_BUILD)/tsan && mkdir -p $(TSAN_BUILD)/tsan
+	ln -s ../$(BUILD)/fixtures $(TSAN_BUILD)/fixtures
+	cd $(TSAN_BUILD) && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp log_path=$(CURDIR)/$(TSAN_BUILD)/tsan/report second_deadlock_stack=1" \
+	  ctest --output-on-failure -j 2 -R 'pipeline|gateway' -LE slow
+	@if ls $(TSAN_BUILD)/tsan/report.* >/dev/null 2>&1; then \
+	  echo "test-tsan: ThreadSanitizer reports:"; cat $(TSAN_BUILD)/tsan/report.*; exit 1; fi
+	@echo "test-tsan: no ThreadSanitizer report"
 
 FUZZ_SECONDS ?= 20
 FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -60,4 +75,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

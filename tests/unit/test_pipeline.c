@@ -93,8 +93,10 @@ static void test_queue(void)
         if ((intptr_t)v != expect)
             bad++;
         expect++;
+        pthread_mutex_lock(&q.lock);
         if (q.n > 4) /* never more than the bound */
             bad++;
+        pthread_mutex_unlock(&q.lock);
     }
     pthread_join(th, NULL);
     CHECK_EQ_INT(bad, 0);
