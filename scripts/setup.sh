@@ -17,7 +17,7 @@ APT_PKGS=(build-essential cmake pkg-config libavformat-dev libavcodec-dev libsws
   libavutil-dev libsqlite3-dev libjansson-dev libcurl4-openssl-dev libssl-dev ffmpeg imagemagick
   darknet fonts-dejavu-core jq sqlite3 clang libclang-rt-14-dev nodejs npm zip chromium
   libmicrohttpd-dev wrk nginx-light curl iproute2 procps libprotobuf-c-dev protobuf-c-compiler
-  libonnx-dev)
+  libonnx-dev bsdutils)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

@@ -51,12 +51,20 @@ struct aitag_item_report {
     size_t index, total;               /* progress: item index (1-based) of total */
 };
 
+/* Progress of a run, reported through on_progress when an item starts, after each frame
+ * analysed and when an item ends (so several times a second on a busy run: throttle drawing).
+ * Work is measured in seconds of media to analyse: a video counts its duration, a photo one
+ * second; items with nothing to analyse (unchanged, failed while planning) count nothing. */
 struct aitag_progress {
-    size_t done, total;      /* items */
-    double media_done;       /* seconds of media finished (planned work only) */
-    double media_total;
+    size_t done, total;      /* items reported (skipped ones included) of all items */
+    double media_done;       /* seconds of media analysed, the item in flight up to the
+                                timestamp of its last analysed frame included */
+    double media_total;      /* seconds of media to analyse in this run */
+    double current_done;     /* of those, seconds of the item in flight analysed */
+    double current_total;    /* its length in seconds (0 when none is in flight) */
     double elapsed;          /* seconds since the run started */
-    double eta;              /* seconds left (estimate; < 0 unknown) */
+    double eta;              /* seconds left, from the media seconds analysed per second of
+                                analysis so far (< 0: not known yet) */
     const char *current;     /* path being analysed, may be NULL */
 };
 
@@ -121,7 +129,9 @@ void aitag_tagger_thread_split(int threads, int *decode, int *infer);
 
 struct aitag_summary {
     int tagged, skipped, failed, partial, planned;
-    double seconds, media_seconds;
+    int not_reached;      /* items never reached: the run was cancelled before them */
+    double seconds;       /* wall time of the run */
+    double media_seconds; /* seconds of video analysed and stored by this run */
     int models_run; /* analyzer runs on frames; 0 when nothing needed work */
 };
 

@@ -31,7 +31,8 @@ json_t *item_json(const char *path, const char *status, const struct aitag_probe
                   const struct aitag_result *res, const char *error);
 /* Prints one JSON object on a line of stdout. */
 void print_json_line(json_t *obj);
-/* Prints a human summary of one item on stdout. */
+/* Prints a human summary of one item on stdout: a line "PATH  [STATUS]  [what it is]  [error]",
+ * then lines for the tags, markers, description and text of res (which may be NULL). */
 void print_item_human(const char *path, const char *status, const struct aitag_probe *probe,
                       const struct aitag_result *res, const char *error);
 

@@ -2,9 +2,14 @@
  * cmd_tag.c - `aitag tag PATH...`: run the tagger, print each item as it finishes, keep a
  * progress bar with an ETA on a terminal, plain lines otherwise.
  *
- * Output contract: with --json, stdout carries exactly one JSON object per item (docs/json.md)
- * and nothing else; the progress bar and the summary go to stderr. SIGINT/SIGTERM stop after
- * the item in flight (which is not stored), so an interrupted run is resumed by running again.
+ * Output contract: with --json, stdout carries exactly one JSON object per item, skipped ones
+ * included (docs/json.md), and nothing else; the progress bar, one line per failed or partial
+ * item and the summary go to stderr. In human form a re-run stays short: skipped items are only
+ * counted in the summary (--verbose prints them), a failed item is one line, and --quiet keeps
+ * stdout empty, leaving the stderr lines of failed items and the summary. The bar measures
+ * seconds of media analysed (the tagger reports every analysed frame) and is redrawn at most ten
+ * times a second. SIGINT/SIGTERM stop the run at once; the item in flight is not stored, so an
+ * interrupted run is resumed by running again, and its summary counts only what was done.
  * With --gateway the items are analysed by an aitag gateway (the tagger's remote executor);
  * everything else, output included, is the same.
  */
@@ -26,7 +31,7 @@ static void on_signal(int sig)
 }
 
 struct tag_ctx {
-    int json, bar;
+    int json, bar, quiet, verbose;
     int bar_shown;
     double last_bar;
 };
@@ -39,27 +44,42 @@ static void clear_bar(struct tag_ctx *c)
     }
 }
 
+/* m:ss, or h:mm:ss from an hour on. */
+static void clock_text(double s, char *buf, size_t len)
+{
+    int t = (int)(s + 0.5);
+
+    if (t >= 3600)
+        snprintf(buf, len, "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, len, "%d:%02d", t / 60, t % 60);
+}
+
 static void on_progress(void *ctx, const struct aitag_progress *p)
 {
     struct tag_ctx *c = ctx;
     char eta[32] = "--:--";
-    const char *name = p->current ? strrchr(p->current, '/') : NULL;
+    const char *slash = p->current ? strrchr(p->current, '/') : NULL;
+    const char *name = slash ? slash + 1 : p->current ? p->current : "";
     int width = 24, filled;
-    double frac;
+    double frac, now = aitag_now();
 
     if (!c->bar)
         return;
-    if (p->current && aitag_now() - c->last_bar < 0.1)
+    /* At most ten redraws a second; the redraw after an item ends (no current) always. */
+    if (p->current && now - c->last_bar < 0.1)
         return;
-    c->last_bar = aitag_now();
+    c->last_bar = now;
     frac = p->media_total > 0 ? p->media_done / p->media_total
                               : (p->total ? (double)p->done / (double)p->total : 1);
+    if (frac > 1)
+        frac = 1;
     filled = (int)(frac * width + 0.5);
     if (p->eta >= 0)
-        snprintf(eta, sizeof eta, "%d:%02d", (int)p->eta / 60, (int)p->eta % 60);
+        clock_text(p->eta, eta, sizeof eta);
     fprintf(stderr, "\r\033[K[%.*s%.*s] %zu/%zu %3d%%  ETA %s  %.40s", filled,
             "########################", width - filled, "........................", p->done,
-            p->total, (int)(frac * 100), eta, name ? name + 1 : "");
+            p->total, (int)(frac * 100), eta, name);
     c->bar_shown = 1;
 }
 
@@ -67,18 +87,37 @@ static void on_item(void *ctx, const struct aitag_item_report *r)
 {
     struct tag_ctx *c = ctx;
     const char *status = aitag_item_status_name(r->status);
+    int trouble = r->status == AITAG_ITEM_FAILED || r->status == AITAG_ITEM_PARTIAL;
 
-    clear_bar(c);
     if (c->json) {
         json_t *o = item_json(r->path, status, r->probe, r->result, r->error);
+        clear_bar(c);
         print_json_line(o);
         json_decref(o);
-    } else {
+    } else if (!c->quiet && (r->status != AITAG_ITEM_SKIPPED || c->verbose)) {
+        clear_bar(c);
         print_item_human(r->path, status, r->probe, r->result, r->error);
         fflush(stdout);
     }
-    if ((r->status == AITAG_ITEM_FAILED || r->status == AITAG_ITEM_PARTIAL) && c->json)
+    if (trouble && (c->json || c->quiet)) {
+        clear_bar(c);
         fprintf(stderr, "aitag: %s: %s\n", r->path, r->error ? r->error : "failed");
+    }
+}
+
+/* The last line: what this run did, and when interrupted, how much it left for the next run. */
+static void print_summary(const struct aitag_summary *sum, int dry_run, int interrupted)
+{
+    fprintf(stderr, "aitag: %s%d tagged, %d skipped (unchanged), %d partial, %d failed%s in %.1f s",
+            interrupted ? "interrupted: " : "", sum->tagged, sum->skipped, sum->partial,
+            sum->failed, dry_run ? " (dry run)" : "", sum->seconds);
+    if (dry_run)
+        fprintf(stderr, "; %d would be analysed", sum->planned);
+    if (sum->media_seconds > 0)
+        fprintf(stderr, "; %.0f s of video", sum->media_seconds);
+    if (interrupted && sum->not_reached > 0)
+        fprintf(stderr, "; %d not reached (run again to go on)", sum->not_reached);
+    fputc('\n', stderr);
 }
 
 static void split_csv(char *s, const char **out, size_t *n, size_t max)
@@ -213,8 +252,11 @@ int cmd_tag(int argc, char **argv)
             tp.rules_path = b->rules;
     }
     ctx.json = opt_bool(&o, "json");
+    ctx.quiet = opt_bool(&o, "quiet");
+    ctx.verbose = opt_bool(&o, "verbose") && !ctx.quiet; /* --quiet wins: nothing to add to */
     prog = opt_str(&o, "progress");
-    ctx.bar = strcmp(prog, "always") == 0 || (strcmp(prog, "auto") == 0 && isatty(2));
+    ctx.bar =
+        !ctx.quiet && (strcmp(prog, "always") == 0 || (strcmp(prog, "auto") == 0 && isatty(2)));
     tp.on_item = on_item;
     tp.on_progress = on_progress;
     tp.ctx = &ctx;
@@ -252,15 +294,7 @@ int cmd_tag(int argc, char **argv)
         goto out;
     }
     clear_bar(&ctx);
-    fprintf(stderr,
-            "aitag: %d tagged, %d skipped (unchanged), %d partial, %d failed%s in %.1f s",
-            sum.tagged, sum.skipped, sum.partial, sum.failed,
-            tp.dry_run ? " (dry run)" : "", sum.seconds);
-    if (tp.dry_run)
-        fprintf(stderr, "; %d would be analysed", sum.planned);
-    if (sum.media_seconds > 0 && sum.seconds > 0 && sum.tagged)
-        fprintf(stderr, "; %.0f s of video", sum.media_seconds);
-    fputc('\n', stderr);
+    print_summary(&sum, tp.dry_run, cancel_flag);
     rc = cancel_flag ? EXIT_INTERRUPTED : (sum.failed || sum.partial) ? EXIT_ITEMS_FAILED : EXIT_OK;
 out:
     aitag_tagger_free(t);

@@ -29,6 +29,8 @@ static const struct opt_def table[] = {
     {"dry-run", OPT_BOOL, "false", "tag", "show what would be analysed; run and write nothing"},
     {"force", OPT_BOOL, "false", "tag", "re-analyse files even when unchanged"},
     {"progress", OPT_STR, "auto", "tag", "progress bar: auto (on a terminal), always, never"},
+    {"quiet", OPT_BOOL, "false", "tag", "no line per item and no progress bar: errors (one line each, stderr) and the summary"},
+    {"verbose", OPT_BOOL, "false", "tag", "also print the stored results of skipped (unchanged) items"},
     {"strategy", OPT_STR, "auto", "tag", "frame sampling: auto, sequential, seek"},
     {"objects-mirror", OPT_BOOL, "true", "tag", "objects: also run CenterNet on the mirrored frame (more accurate, twice the cost)"},
     {"sampling", OPT_STR, "exact", "tag", "frame per sample time: exact, or keyframes (a keyframe within half an interval; faster, approximate)"},

@@ -1,6 +1,8 @@
 /*
  * output.c - how results look: the JSON object per item (docs/json.md; its field names are a
- * contract other tools rely on) and the human-readable form.
+ * contract other tools rely on) and the human-readable form, whose first line names the item,
+ * its status and, for a failed or partial one, the reason, so a failure is one line that grep
+ * finds whole.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,9 +89,9 @@ void print_item_human(const char *path, const char *status, const struct aitag_p
         printf("  video %dx%d %.1f s", probe->width, probe->height, probe->duration);
     else if (probe && probe->kind == AITAG_MEDIA_IMAGE)
         printf("  image %dx%d", probe->width, probe->height);
-    putchar('\n');
     if (error)
-        printf("  error: %s\n", error);
+        printf("  %s", error);
+    putchar('\n');
     if (!res)
         return;
     if (res->n_tags) {

@@ -8,6 +8,10 @@
  * most the item in flight, and the next run redoes exactly that item. An item analysed through
  * a remote executor arrives as one END message carrying its evidence and is committed by the
  * same code, with the same keys and policy, as one analysed here.
+ *
+ * Progress is counted in seconds of media rather than in items, so one long video does not
+ * hold the bar still: each analysed frame moves it to that frame's timestamp within its item,
+ * and the ETA divides the media still to analyse by the media analysed per second so far.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -202,7 +206,9 @@ const char *aitag_tagger_errmsg(const struct aitag_tagger *t)
 struct run_state {
     struct aitag_summary *sum;
     size_t done;
-    double media_total, media_done;
+    double media_total, media_done; /* seconds of media: to analyse, of finished items */
+    double item_done, item_total;   /* the item in flight: seconds analysed, its length */
+    double analysis_started;        /* when the first item began; 0 before */
     int64_t run_id;
 };
 
@@ -222,11 +228,16 @@ static void progress(struct aitag_tagger *t, struct run_state *rs, const char *c
         return;
     pr.done = rs->done;
     pr.total = t->n_works;
-    pr.media_done = rs->media_done;
+    pr.media_done = rs->media_done + rs->item_done;
     pr.media_total = rs->media_total;
+    pr.current_done = current ? rs->item_done : 0;
+    pr.current_total = current ? rs->item_total : 0;
     pr.elapsed = aitag_now() - t->started;
-    pr.eta = rs->media_done > 0 ? pr.elapsed * (rs->media_total - rs->media_done) / rs->media_done
-                                : -1;
+    /* The rate since analysis began: walking and fingerprinting are not analysis. */
+    pr.eta = pr.media_done > 0 && rs->analysis_started > 0
+                 ? (aitag_now() - rs->analysis_started) * (pr.media_total - pr.media_done) /
+                       pr.media_done
+                 : -1;
     pr.current = current;
     t->p.on_progress(t->p.ctx, &pr);
 }
@@ -313,6 +324,7 @@ static void finish_item(struct aitag_tagger *t, struct run_state *rs, struct ite
     double secs = aitag_now() - acc->t0;
 
     rs->media_done += work_units(w);
+    rs->item_done = rs->item_total = 0;
     if (end->rc < 0 || acc->error[0] || acc->n_frames == 0) {
         const char *why = acc->error[0]  ? acc->error
                           : end->rc < 0  ? end->error
@@ -355,6 +367,8 @@ static void finish_item(struct aitag_tagger *t, struct run_state *rs, struct ite
         if (rc == 0)
             rc = aitag_catalog_load_result(t->catalog, row.id, &res);
     }
+    if (rc == 0 && end->probe.kind == AITAG_MEDIA_VIDEO)
+        rs->sum->media_seconds += end->probe.duration;
     if (rc < 0)
         report(t, rs, acc->idx, AITAG_ITEM_FAILED, aitag_catalog_errmsg(t->catalog),
                &end->probe, NULL, secs, names, n_ran);
@@ -370,6 +384,9 @@ static void analyse_frame(struct aitag_tagger *t, struct run_state *rs, struct i
     struct work *w = &t->works[acc->idx];
 
     acc->n_frames++;
+    /* This frame's slice of the item counts as analysed once the analyzers are through it. */
+    if (w->probe.kind == AITAG_MEDIA_VIDEO && f->t > rs->item_done)
+        rs->item_done = f->t < rs->item_total ? f->t : rs->item_total;
     if (acc->error[0])
         return; /* the item already failed; drain its frames */
     for (size_t i = 0; i < t->n_ops; i++) {
@@ -387,7 +404,7 @@ static void analyse_frame(struct aitag_tagger *t, struct run_state *rs, struct i
 int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
                      struct aitag_summary *sum)
 {
-    struct run_state rs = {sum, 0, 0, 0, 0};
+    struct run_state rs = {.sum = sum};
     struct item_acc acc = {0};
     pthread_t decoder;
     int rc, started = 0;
@@ -402,7 +419,8 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
     if (rc < 0)
         goto out;
     for (size_t i = 0; i < t->n_works; i++)
-        rs.media_total += work_units(&t->works[i]);
+        if (!t->works[i].error[0] && t->works[i].n_need > 0 && !t->p.dry_run)
+            rs.media_total += work_units(&t->works[i]);
     /* Items with nothing to analyse, and planning failures, are reported up front. */
     for (size_t i = 0; i < t->n_works; i++) {
         struct work *w = &t->works[i];
@@ -447,11 +465,16 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
             acc.n_frames = 0;
             acc.error[0] = '\0';
             acc.t0 = aitag_now();
+            if (rs.analysis_started == 0)
+                rs.analysis_started = acc.t0;
+            rs.item_done = 0;
+            rs.item_total = work_units(&t->works[m->item]);
             progress(t, &rs, t->works[m->item].path);
         }
         if (m->kind == MSG_FRAME) {
             analyse_frame(t, &rs, &acc, m->frame);
             aitag_frame_free(m->frame);
+            progress(t, &rs, t->works[m->item].path);
         } else {
             if (m->remote) { /* analysed elsewhere, maybe next to analyzers run here */
                 size_t n_remote = 0;
@@ -482,10 +505,7 @@ out:
     aitag_evidence_list_clear(&acc.ev);
     if (rs.run_id)
         aitag_catalog_end_run(t->catalog, rs.run_id, sum->tagged, sum->skipped, sum->failed);
-    for (size_t i = 0; i < t->n_works; i++)
-        sum->media_seconds += t->works[i].probed && t->works[i].probe.kind == AITAG_MEDIA_VIDEO
-                                  ? t->works[i].probe.duration
-                                  : 0;
+    sum->not_reached = (int)(t->n_works - rs.done);
     sum->seconds = aitag_now() - t->started;
     free(t->works);
     t->works = NULL;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SIGKILL in the middle of a run, then a re-run: every item ends up stored exactly once, with
-# the same results as an uninterrupted run, and nothing is duplicated.
+# the same results as an uninterrupted run, and nothing is duplicated. SIGINT: the summary of
+# the interrupted run counts only what it did.
 source "$(dirname "$0")/lib.sh"
 fx=$AITAG_FIXTURES_DIR
 
@@ -34,4 +35,26 @@ for after in 1 3; do
         "$(sqlite3 "$db" 'SELECT count(*) FROM (SELECT media_id, tag, start, count(*) c FROM markers GROUP BY 1, 2, 3 HAVING c > 1)')" 0
     check "results equal an uninterrupted run" cmp -s <(results_dump "$tmp/ref.db") <(results_dump "$db")
 done
+
+# SIGINT (Ctrl-C) after the first item: exit 130, and the summary says "interrupted" and counts
+# only what was done: the items and the seconds of video stored, and how many were not reached.
+db=$tmp/int.db
+"$AITAG_BIN" tag --catalog "$db" "$fx/videos" "$fx/images" >/dev/null 2>"$tmp/int.err" &
+pid=$!
+for _ in $(seq 1 600); do
+    n=$(sqlite3 "$db" "SELECT count(*) FROM media" 2>/dev/null || echo 0)
+    [ "${n:-0}" -ge 1 ] && break
+    sleep 0.05
+done
+kill -INT "$pid"
+wait "$pid"
+check_eq "interrupted run exit code" "$?" 130
+summary=$(tail -n 1 "$tmp/int.err")
+stored=$(sqlite3 "$db" "SELECT count(*) FROM media")
+video=$(sqlite3 "$db" "SELECT printf('%.0f', coalesce(sum(duration), 0)) FROM media WHERE kind = 'video'")
+check "the summary says interrupted ($summary)" grep -q '^aitag: interrupted: ' <<<"$summary"
+check "it counts the items stored ($stored)" grep -q ": $stored tagged, 0 skipped" <<<"$summary"
+check "it counts the seconds of video stored ($video)" grep -q "; $video s of video" <<<"$summary"
+check "it counts the items not reached ($((total - stored)))" \
+    grep -q "; $((total - stored)) not reached" <<<"$summary"
 finish

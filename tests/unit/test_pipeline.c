@@ -1,5 +1,6 @@
 /* test_pipeline.c - the tagger's parts: the folder walk (order, hidden files, symlink loops),
- * the bounded queue between threads, and a whole run through the public API on real photos. */
+ * the bounded queue between threads, a whole run through the public API on real photos, and
+ * progress within a video (by media seconds) and after a cancel on a generated fixture video. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -125,22 +126,32 @@ static void on_item(void *ctx, const struct aitag_item_report *r)
             s->faces++;
 }
 
-static void test_tagger(void)
+static const char *const faces_only[] = {"faces"};
+
+/* Params for a run of the faces analyzer into the catalog file NAME of the test folder, whose
+ * path is written to db (borrowed by the params). */
+static struct aitag_tagger_params faces_params(char *db, size_t len, const char *name)
 {
     struct aitag_tagger_params tp = aitag_tagger_default_params();
-    const char *an[] = {"faces"};
+
+    snprintf(db, len, "%s/%s", dir, name);
+    tp.catalog_path = db;
+    tp.manifest_dir = AITAG_SOURCE_DIR "/models";
+    tp.weights_dir = AITAG_DEPS_DIR "/models";
+    tp.analyzers = faces_only;
+    tp.n_analyzers = 1;
+    return tp;
+}
+
+static void test_tagger(void)
+{
+    char db[128], err[512];
+    struct aitag_tagger_params tp = faces_params(db, sizeof db, "cat.db");
     const char *paths[2];
     struct aitag_tagger *t = NULL;
     struct aitag_summary sum;
     struct seen s = {0};
-    char db[128], err[512];
 
-    snprintf(db, sizeof db, "%s/cat.db", dir);
-    tp.catalog_path = db;
-    tp.manifest_dir = AITAG_SOURCE_DIR "/models";
-    tp.weights_dir = AITAG_DEPS_DIR "/models";
-    tp.analyzers = an;
-    tp.n_analyzers = 1;
     tp.on_item = on_item;
     tp.ctx = &s;
     paths[0] = AITAG_DEPS_DIR "/photos/sample1.jpg";
@@ -160,13 +171,97 @@ static void test_tagger(void)
     tp.analyzers = bad;
     CHECK(aitag_tagger_new(&tp, &t, err, sizeof err) == AITAG_ERR_INVALID);
     CHECK(strstr(err, "nope") != NULL);
-    tp.analyzers = an;
+    tp.analyzers = faces_only;
     tp.interval = 0;
     CHECK(aitag_tagger_new(&tp, &t, err, sizeof err) == AITAG_ERR_INVALID);
     tp.interval = 2;
     tp.catalog_path = "/nonexistent-dir/x.db";
     CHECK(aitag_tagger_new(&tp, &t, err, sizeof err) < 0);
     CHECK(strstr(err, "/nonexistent-dir/x.db") != NULL);
+}
+
+/* Progress as the CLI's bar sees it: what on_progress reported, in order. */
+struct progress_log {
+    int n, bad_order, in_flight, in_flight_eta, cancel_at_first_frame;
+    double last_done, total, first_total, final_done;
+    const char *video;
+    volatile int cancel;
+};
+
+static void on_progress(void *ctx, const struct aitag_progress *p)
+{
+    struct progress_log *l = ctx;
+
+    if (l->n++ == 0)
+        l->first_total = p->media_total;
+    l->total = p->media_total;
+    if (p->media_done + 1e-9 < l->last_done)
+        l->bad_order++;
+    l->last_done = p->media_done;
+    if (!p->current)
+        l->final_done = p->media_done;
+    if (p->current && strcmp(p->current, l->video) == 0 && p->media_done > 0 &&
+        p->media_done < p->media_total) {
+        l->in_flight++; /* strictly inside the first (and only) video to analyse */
+        l->in_flight_eta +=
+            p->eta > 0 && p->current_done == p->media_done && p->current_total == p->media_total;
+        if (l->cancel_at_first_frame)
+            l->cancel = 1;
+    }
+}
+
+static void test_progress(void)
+{
+    const char *video = AITAG_FIXTURES_DIR "/videos/rotated_720p_h264.mp4";
+    const char *paths[3] = {AITAG_DEPS_DIR "/photos/sample1.jpg", video,
+                            AITAG_FIXTURES_DIR "/videos/mixed_480p_mjpeg.avi"};
+    struct progress_log l = {0};
+    char db[128], err[512];
+    struct aitag_tagger_params tp = faces_params(db, sizeof db, "progress.db");
+    struct aitag_tagger *t = NULL;
+    struct aitag_summary sum;
+
+    tp.on_progress = on_progress;
+    tp.ctx = &l;
+    tp.cancel = &l.cancel;
+    l.video = video;
+    CHECK(aitag_tagger_new(&tp, &t, err, sizeof err) == 0);
+    if (!t)
+        return;
+    CHECK(aitag_tagger_run(t, paths, 1, &sum) == 0); /* the photo: one second of media */
+    CHECK_NEAR(l.total, 1.0, 1e-9);
+    CHECK_NEAR(l.final_done, 1.0, 1e-9);
+
+    /* The photo again (unchanged: no work) and a 20 s video: the bar's whole is the video. */
+    memset(&l, 0, sizeof l);
+    l.video = video;
+    CHECK(aitag_tagger_run(t, paths, 2, &sum) == 0);
+    CHECK_EQ_INT(sum.skipped, 1);
+    CHECK_EQ_INT(sum.tagged, 1);
+    CHECK_NEAR(l.first_total, 20.0, 0.05);
+    CHECK(l.in_flight >= 3); /* 10 frames at 2 s: the bar moved inside the video */
+    CHECK(l.in_flight_eta >= 1);
+    CHECK_EQ_INT(l.bad_order, 0);
+    CHECK_NEAR(l.final_done, l.total, 1e-9);
+    CHECK_NEAR(sum.media_seconds, 20.0, 0.05);
+    CHECK_EQ_INT(sum.not_reached, 0);
+    aitag_tagger_free(t);
+
+    /* Cancelled inside the first of two videos: nothing stored, nothing counted as analysed,
+     * both items left for the next run. */
+    snprintf(db, sizeof db, "%s/cancel.db", dir); /* tp.catalog_path */
+    memset(&l, 0, sizeof l);
+    l.video = video;
+    l.cancel_at_first_frame = 1;
+    CHECK(aitag_tagger_new(&tp, &t, err, sizeof err) == 0);
+    if (!t)
+        return;
+    CHECK(aitag_tagger_run(t, paths + 1, 2, &sum) == 0);
+    CHECK_EQ_INT(l.cancel, 1);
+    CHECK_EQ_INT(sum.tagged, 0);
+    CHECK_EQ_INT(sum.not_reached, 2);
+    CHECK_NEAR(sum.media_seconds, 0.0, 1e-9);
+    aitag_tagger_free(t);
 }
 
 int main(void)
@@ -179,6 +274,7 @@ int main(void)
     test_walk();
     test_queue();
     test_tagger();
+    test_progress();
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
