@@ -258,7 +258,7 @@ static int ops_new(const struct config *c, int threads, struct ops_set *o)
             fprintf(stderr, "bench: unknown analyzer '%s'\n", c->names[i]);
             return AITAG_ERR_INVALID;
         }
-        rc = ops->create(o->inf, &o->state[o->n], err, sizeof err);
+        rc = ops->create(ops, o->inf, &o->state[o->n], err, sizeof err);
         if (rc < 0) {
             fprintf(stderr, "bench: analyzer %s: %s\n", ops->name, err);
             return rc;
@@ -393,7 +393,7 @@ static int infer_once(struct ops_set *o, const struct frames *fs, double *per_op
     for (size_t i = 0; rc == 0 && i < fs->n; i++) {
         for (size_t k = 0; rc == 0 && k < o->n; k++) {
             double t0 = aitag_now();
-            rc = o->ops[k]->run(o->state[k], &fs->v[i], 1, &ev, err, sizeof err);
+            rc = o->ops[k]->run(o->state[k], &fs->v[i], 1, NULL, &ev, err, sizeof err);
             per_op[k] += aitag_now() - t0;
         }
     }
@@ -986,11 +986,11 @@ static int bench_models(struct config *c)
             struct span sp;
             /* warm-up on the first frame, then frame after frame, cycling */
             wait_quiet();
-            rc = o.ops[k]->run(o.state[k], &fs.v[0], 1, &ev, err, sizeof err);
+            rc = o.ops[k]->run(o.state[k], &fs.v[0], 1, NULL, &ev, err, sizeof err);
             sp = span_begin();
             for (size_t r = 0; rc == 0 && r < n; r++) {
                 double t0 = aitag_now();
-                rc = o.ops[k]->run(o.state[k], &fs.v[r % fs.n], 1, &ev, err, sizeof err);
+                rc = o.ops[k]->run(o.state[k], &fs.v[r % fs.n], 1, NULL, &ev, err, sizeof err);
                 ms[r] = (aitag_now() - t0) * 1e3;
                 aitag_evidence_list_clear(&ev);
             }

@@ -122,7 +122,8 @@ void aitag_tagger_thread_split(int threads, int *decode, int *infer);
 struct aitag_summary {
     int tagged, skipped, failed, partial, planned;
     double seconds, media_seconds;
-    int models_run; /* analyzer runs on frames; 0 when nothing needed work */
+    int models_run; /* analyzer runs on frames (dependencies included); 0 when nothing needed
+                       work */
 };
 
 struct aitag_tagger;
@@ -136,6 +137,12 @@ int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **
 int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
                      struct aitag_summary *sum);
 const char *aitag_tagger_errmsg(const struct aitag_tagger *t);
+/* How often model `model` ran in this tagger's runs so far (successful Run calls, and the
+ * batch items they carried; 0 if the tagger never opened it). Each analyzer runs once per
+ * frame and a model shared by two analyzers (BlazeFace under faces and face_attrs) runs for
+ * one of them only, so tests check runs against frames. Returns 0 or AITAG_ERR_NOTFOUND. */
+int aitag_tagger_model_counts(const struct aitag_tagger *t, const char *model,
+                              unsigned long long *runs, unsigned long long *items);
 void aitag_tagger_free(struct aitag_tagger *t);
 
 #endif
