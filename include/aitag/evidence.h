@@ -77,8 +77,9 @@ struct aitag_evidence {
     double *embedding;
     int n_embedding;
     enum aitag_embedding_form embedding_form;
-    /* owned, may be NULL: identity of the model that produced it (its analysis key, or less);
-     * carried in memory only: the catalog keeps keys per analysis, not per item */
+    /* owned, may be NULL: identity of the models and settings that produced it; the analyzer
+     * graph sets it to the analyzer's key (aitag_graph_key). Carried in memory only: the
+     * catalog keeps that key once per analysis, not per item, and the wire does the same */
     char *model;
 };
 

@@ -366,6 +366,12 @@ int aitag_graph_run(struct aitag_graph *g, struct aitag_frame *const *frames, si
             rc = g->node[i].ops->run(g->node[i].state, frames, n, in, &g->ev[i], why, sizeof why);
         else
             aitag_fmt(why, sizeof why, "out of memory");
+        /* every item names the exact models and settings that made it */
+        for (size_t j = 0; rc == 0 && j < g->ev[i].n; j++)
+            if (!g->ev[i].items[j].model && !(g->ev[i].items[j].model = strdup(g->node[i].key))) {
+                rc = AITAG_ERR_NOMEM;
+                aitag_fmt(why, sizeof why, "out of memory");
+            }
         aitag_evidence_list_clear(&joined);
         if (rc < 0)
             aitag_fmt(err, errlen, "analyzer %s: %s", g->node[i].ops->name, why);

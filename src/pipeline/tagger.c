@@ -8,6 +8,10 @@
  * most the item in flight, and the next run redoes exactly that item. An item analysed through
  * a remote executor arrives as one END message carrying its evidence and is committed by the
  * same code, with the same keys and policy, as one analysed here.
+ * The analyzers are one graph (aitag/analyzer.h): frames of an item wait in a small batch (as
+ * many as the graph's largest `batch`, 1 unless e.g. nsfw runs) and the graph runs each
+ * analyzer once over it; a dependency of an asked analyzer runs but only asked analyzers are
+ * planned, recorded and stored (plan.c skips dependencies; a consumer's key holds theirs).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -329,6 +333,14 @@ static void finish_item(struct aitag_tagger *t, struct run_state *rs, struct ite
     aitag_result_clear(&res);
 }
 
+/* Frees the frames waiting in acc without analysing them. */
+static void drop_batch(struct item_acc *acc)
+{
+    for (size_t i = 0; i < acc->n_batch; i++)
+        aitag_frame_free(acc->batch[i]);
+    acc->n_batch = 0;
+}
+
 /* Runs the graph on the frames waiting in acc (each analyzer once over them) and frees them. */
 static void flush_batch(struct aitag_tagger *t, struct run_state *rs, struct item_acc *acc)
 {
@@ -343,9 +355,7 @@ static void flush_batch(struct aitag_tagger *t, struct run_state *rs, struct ite
                 rs->sum->models_run += run[i] * (int)acc->n_batch;
         }
     }
-    for (size_t i = 0; i < acc->n_batch; i++)
-        aitag_frame_free(acc->batch[i]);
-    acc->n_batch = 0;
+    drop_batch(acc);
 }
 
 /* Queues frame f (owned) for the graph; full batches run at once. */
@@ -425,8 +435,7 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
             continue;
         }
         if (m->item != acc.idx) {
-            acc.error[0] = 'x'; /* an item without its END: drop its frames unanalysed */
-            flush_batch(t, &rs, &acc);
+            drop_batch(&acc); /* frames of an item that never got its END */
             aitag_evidence_list_clear(&acc.ev);
             acc.idx = m->item;
             acc.n_frames = 0;
@@ -464,8 +473,7 @@ out:
         pthread_join(decoder, NULL);
         queue_destroy(&t->q);
     }
-    for (size_t i = 0; i < acc.n_batch; i++)
-        aitag_frame_free(acc.batch[i]);
+    drop_batch(&acc);
     aitag_evidence_list_clear(&acc.ev);
     if (rs.run_id)
         aitag_catalog_end_run(t->catalog, rs.run_id, sum->tagged, sum->skipped, sum->failed);

@@ -18,6 +18,7 @@
 #include "aitag/catalog.h"
 #include "aitag/pipeline.h"
 #include "check.h"
+#include "photo.h"
 
 #define VIDEO AITAG_FIXTURES_DIR "/videos/faces_720p_hevc.mkv"
 
@@ -146,6 +147,21 @@ static void test_order_and_keys(void)
     CHECK(strstr(aitag_graph_key(g, (size_t)pose), " [objects/") != NULL);
     CHECK(strstr(aitag_graph_key(g, (size_t)pose), "flip=0") != NULL);
     CHECK(strstr(aitag_graph_key(g, (size_t)fa), " [faces/") != NULL);
+    {
+        /* one photo: asked analyzers' evidence only, each item naming its analyzer's key */
+        struct aitag_evidence_list ev = {0};
+        size_t n_faces = 0, n_attrs = 0;
+        CHECK_EQ_INT(test_run_graph(g, AITAG_DEPS_DIR "/photos/sample1.jpg", &ev), 0);
+        for (size_t i = 0; i < ev.n; i++) {
+            int k = aitag_graph_find(g, ev.items[i].analyzer);
+            CHECK(k >= 0 && aitag_graph_asked(g, (size_t)k));
+            CHECK(k >= 0 && ev.items[i].model &&
+                  strcmp(ev.items[i].model, aitag_graph_key(g, (size_t)k)) == 0);
+            n_faces += k == fc, n_attrs += k == fa;
+        }
+        CHECK(n_faces >= 3 && n_attrs >= n_faces); /* sample1: three faces */
+        aitag_evidence_list_clear(&ev);
+    }
     aitag_graph_free(g);
     g = NULL;
     CHECK_EQ_INT(aitag_graph_new(inf, names, 1, bad_opt, 1, &g, err, sizeof err),
