@@ -39,7 +39,7 @@
 #include "aitag/media.h"
 #include "aitag/pipeline.h"
 
-#define MAX_OPS 8
+#define MAX_OPS AITAG_GRAPH_MAX
 #define MAX_REPEAT 50
 
 struct config {
@@ -224,8 +224,10 @@ static void split_names(struct config *c)
 /* ---------------------------------------------------------------------------------------- */
 /* Analyzers and frames */
 
+/* The analyzers of a run, dependencies included, in the graph's run order (borrowed from it). */
 struct ops_set {
     struct aitag_infer *inf;
+    struct aitag_graph *graph;
     const struct aitag_analyzer_ops *ops[MAX_OPS];
     void *state[MAX_OPS];
     size_t n;
@@ -233,10 +235,58 @@ struct ops_set {
 
 static void ops_free(struct ops_set *o)
 {
-    for (size_t i = 0; i < o->n; i++)
-        o->ops[i]->destroy(o->state[i]);
+    aitag_graph_free(o->graph);
     aitag_infer_free(o->inf);
     memset(o, 0, sizeof *o);
+}
+
+/* The evidence analyzer k consumes for one frame, from ev[] (each earlier analyzer's evidence
+ * for that frame): its producer's list, or the producers' lists joined into *joined. */
+static const struct aitag_evidence_list *ops_in(const struct ops_set *o, size_t k,
+                                                const struct aitag_evidence_list *ev,
+                                                struct aitag_evidence_list *joined)
+{
+    const char *const *deps = o->ops[k]->consumes ? o->ops[k]->consumes(o->state[k]) : NULL;
+    int p;
+
+    if (!deps || !deps[0])
+        return NULL;
+    if (!deps[1] && (p = aitag_graph_find(o->graph, deps[0])) >= 0)
+        return &ev[p];
+    for (size_t d = 0; deps[d]; d++)
+        if ((p = aitag_graph_find(o->graph, deps[d])) >= 0)
+            for (size_t j = 0; j < ev[p].n; j++)
+                aitag_evidence_push(joined, &ev[p].items[j]);
+    return joined;
+}
+
+/* Runs analyzer k on frame f untimed-ready: fills ev[0..k) with its producers' evidence for f
+ * (running them, recursively) so that a timed run of k gets its real input. */
+static int ops_prepare(const struct ops_set *o, size_t k, struct aitag_frame *f,
+                       struct aitag_evidence_list *ev, char *err, size_t errlen)
+{
+    const char *const *deps = o->ops[k]->consumes ? o->ops[k]->consumes(o->state[k]) : NULL;
+    int rc = 0;
+
+    for (size_t d = 0; deps && deps[d] && rc == 0; d++) {
+        int p = aitag_graph_find(o->graph, deps[d]);
+        struct aitag_evidence_list joined = {0};
+        if (p < 0)
+            return AITAG_ERR_INVALID;
+        aitag_evidence_list_clear(&ev[p]);
+        rc = ops_prepare(o, (size_t)p, f, ev, err, errlen);
+        if (rc == 0)
+            rc = o->ops[p]->run(o->state[p], &f, 1, ops_in(o, (size_t)p, ev, &joined), &ev[p],
+                                err, errlen);
+        aitag_evidence_list_clear(&joined);
+    }
+    return rc;
+}
+
+static void ops_clear(struct aitag_evidence_list *ev, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        aitag_evidence_list_clear(&ev[i]);
 }
 
 static int ops_new(const struct config *c, int threads, struct ops_set *o)
@@ -252,32 +302,15 @@ static int ops_new(const struct config *c, int threads, struct ops_set *o)
     rc = aitag_infer_new(&ip, &o->inf);
     if (rc < 0)
         return rc;
-    for (size_t i = 0; i < c->n_names; i++) {
-        const struct aitag_analyzer_ops *ops = aitag_analyzer_find(c->names[i]);
-        if (!ops) {
-            fprintf(stderr, "bench: unknown analyzer '%s'\n", c->names[i]);
-            return AITAG_ERR_INVALID;
-        }
-        rc = ops->create(o->inf, &o->state[o->n], err, sizeof err);
-        if (rc < 0) {
-            fprintf(stderr, "bench: analyzer %s: %s\n", ops->name, err);
-            return rc;
-        }
-        o->ops[o->n++] = ops;
-        for (size_t k = 0; k < c->n_opts; k++) {
-            size_t len = strlen(ops->name);
-            const char *opt = c->opts[k], *eq = strchr(opt, '=');
-            char key[128];
-            if (strncmp(opt, ops->name, len) != 0 || opt[len] != '.' || !eq)
-                continue;
-            aitag_fmt(key, sizeof key, "%.*s", (int)(eq - opt - (long)len - 1), opt + len + 1);
-            rc = ops->configure ? ops->configure(o->state[o->n - 1], key, eq + 1, err, sizeof err)
-                                : AITAG_ERR_INVALID;
-            if (rc < 0) {
-                fprintf(stderr, "bench: option %s: %s\n", opt, ops->configure ? err : "none taken");
-                return rc;
-            }
-        }
+    rc = aitag_graph_new(o->inf, (const char *const *)c->names, c->n_names,
+                         (const char *const *)c->opts, c->n_opts, &o->graph, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "bench: %s\n", err);
+        return rc;
+    }
+    for (size_t i = 0; i < aitag_graph_size(o->graph) && i < MAX_OPS; i++) {
+        o->ops[o->n] = aitag_graph_ops(o->graph, i);
+        o->state[o->n++] = aitag_graph_state(o->graph, i);
     }
     return 0;
 }
@@ -386,21 +419,27 @@ static int decode_once(const struct config *c, const struct ops_set *o, int thre
  * analyzer in turn); adds each analyzer's time to per_op (seconds). */
 static int infer_once(struct ops_set *o, const struct frames *fs, double *per_op, size_t *n_ev)
 {
-    struct aitag_evidence_list ev = {0};
+    struct aitag_evidence_list ev[MAX_OPS] = {{0}};
     char err[512] = "";
     int rc = 0;
 
+    *n_ev = 0;
     for (size_t i = 0; rc == 0 && i < fs->n; i++) {
         for (size_t k = 0; rc == 0 && k < o->n; k++) {
+            struct aitag_evidence_list joined = {0};
+            const struct aitag_evidence_list *in = ops_in(o, k, ev, &joined);
             double t0 = aitag_now();
-            rc = o->ops[k]->run(o->state[k], &fs->v[i], 1, &ev, err, sizeof err);
+            rc = o->ops[k]->run(o->state[k], &fs->v[i], 1, in, &ev[k], err, sizeof err);
             per_op[k] += aitag_now() - t0;
+            aitag_evidence_list_clear(&joined);
         }
+        for (size_t k = 0; k < o->n; k++)
+            *n_ev += aitag_graph_asked(o->graph, k) ? ev[k].n : 0;
+        ops_clear(ev, o->n);
     }
     if (rc < 0)
         fprintf(stderr, "bench: inference: %s\n", err);
-    *n_ev = ev.n;
-    aitag_evidence_list_clear(&ev);
+    ops_clear(ev, o->n);
     return rc;
 }
 
@@ -981,19 +1020,32 @@ static int bench_models(struct config *c)
         if (rc == 0 && fs.n == 0)
             rc = AITAG_ERR_MEDIA;
         for (size_t k = 0; rc == 0 && k < o.n; k++) {
-            struct aitag_evidence_list ev = {0};
+            struct aitag_evidence_list ev = {0}, in[MAX_OPS] = {{0}}, joined = {0};
             char err[512] = "";
             struct span sp;
-            /* warm-up on the first frame, then frame after frame, cycling */
+            /* warm-up on the first frame, then frame after frame, cycling; a consumer's input
+             * (its producers' evidence for the frame) is made before its timed run */
             wait_quiet();
-            rc = o.ops[k]->run(o.state[k], &fs.v[0], 1, &ev, err, sizeof err);
+            rc = ops_prepare(&o, k, fs.v[0], in, err, sizeof err);
+            if (rc == 0)
+                rc = o.ops[k]->run(o.state[k], &fs.v[0], 1, ops_in(&o, k, in, &joined), &ev,
+                                   err, sizeof err);
+            aitag_evidence_list_clear(&joined);
             sp = span_begin();
             for (size_t r = 0; rc == 0 && r < n; r++) {
-                double t0 = aitag_now();
-                rc = o.ops[k]->run(o.state[k], &fs.v[r % fs.n], 1, &ev, err, sizeof err);
+                const struct aitag_evidence_list *x;
+                double t0;
+                ops_clear(in, o.n);
+                rc = ops_prepare(&o, k, fs.v[r % fs.n], in, err, sizeof err);
+                x = ops_in(&o, k, in, &joined);
+                t0 = aitag_now();
+                if (rc == 0)
+                    rc = o.ops[k]->run(o.state[k], &fs.v[r % fs.n], 1, x, &ev, err, sizeof err);
                 ms[r] = (aitag_now() - t0) * 1e3;
+                aitag_evidence_list_clear(&joined);
                 aitag_evidence_list_clear(&ev);
             }
+            ops_clear(in, o.n);
             aitag_evidence_list_clear(&ev);
             if (rc < 0)
                 fprintf(stderr, "bench: %s: %s\n", o.ops[k]->name, err);

@@ -9,6 +9,7 @@
 #define AITAG_TEST_PHOTO_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "aitag/analyzer.h"
@@ -51,12 +52,45 @@ static inline int test_run_photo(const struct aitag_analyzer_ops *ops, void *st,
     if (!f)
         return -1;
     t0 = aitag_now();
-    rc = ops->run(st, &f, 1, out, err, sizeof err);
+    rc = ops->run(st, &f, 1, NULL, out, err, sizeof err);
     if (rc < 0)
         fprintf(stderr, "%s: %s\n", path, err);
     printf("%s: %s %.1f ms\n", ops->name, base ? base + 1 : path, (aitag_now() - t0) * 1000.0);
     aitag_frame_free(f);
     return rc < 0 ? -1 : 0;
+}
+
+/* Runs graph g (its asked analyzers, with what they consume) on the photo at path; evidence
+ * of the asked analyzers is appended to out. Returns 0, or -1 (the reason on stderr). */
+static inline int test_run_graph(struct aitag_graph *g, const char *path,
+                                 struct aitag_evidence_list *out)
+{
+    struct aitag_view_spec specs[AITAG_MAX_VIEWS];
+    struct aitag_frame *f =
+        test_load_photo(path, specs, aitag_graph_views(g, NULL, specs, AITAG_MAX_VIEWS));
+    char err[512];
+    int rc;
+
+    if (!f)
+        return -1;
+    rc = aitag_graph_run(g, &f, 1, NULL, out, err, sizeof err);
+    if (rc < 0)
+        fprintf(stderr, "%s: %s\n", path, err);
+    aitag_frame_free(f);
+    return rc < 0 ? -1 : 0;
+}
+
+/* e's details as the catalog stores them ("" for none); valid until the next call. */
+static inline const char *test_details(const struct aitag_evidence *e)
+{
+    static char buf[65536];
+    char *s = NULL;
+
+    buf[0] = '\0';
+    if (aitag_evidence_details_json(e, &s) == 0 && s)
+        snprintf(buf, sizeof buf, "%s", s);
+    free(s);
+    return buf;
 }
 
 #endif

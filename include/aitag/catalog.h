@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "aitag/analyzer.h"
+#include "aitag/evidence.h"
 #include "aitag/media.h"
 #include "aitag/policy.h"
 

@@ -79,6 +79,17 @@ const char *aitag_model_package(const struct aitag_model *m);
 const char *aitag_model_license(const struct aitag_model *m);
 const char *aitag_model_task(const struct aitag_model *m);     /* "detector", "ocr-det", ... */
 const char *aitag_model_decoder(const struct aitag_model *m);
+/* The manifest's "analyzer" (the analyzer name a custom model asks for), "" if absent. */
+const char *aitag_model_analyzer(const struct aitag_model *m);
+/* The i-th name of the manifest's "outputs", or NULL past its end. */
+const char *aitag_model_output_name(const struct aitag_model *m, size_t i);
+/* How often aitag_model_run succeeded on m, and the batch items (input dim 0) those runs
+ * carried: tests and benchmarks check that each model runs once per frame. Thread-safe. */
+void aitag_model_counts(const struct aitag_model *m, unsigned long long *runs,
+                        unsigned long long *items);
+/* The same for the model called name, if open on inf; AITAG_ERR_NOTFOUND (counts 0) if not. */
+int aitag_infer_model_counts(const struct aitag_infer *inf, const char *name,
+                             unsigned long long *runs, unsigned long long *items);
 /* "name@version#sha256-prefix": identifies the exact weights, for catalog keys. */
 const char *aitag_model_key(const struct aitag_model *m);
 /* A numeric decoder parameter from the manifest's "params" object, or def. */

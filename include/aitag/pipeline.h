@@ -48,7 +48,7 @@ struct aitag_item_report {
     double seconds;                    /* wall time spent on this item */
     const char *const *ran;            /* analyzers that ran now */
     size_t n_ran;
-    size_t index, total;               /* progress: item index (1-based) of total */
+    size_t index, total; /* progress: item index (1-based) of total */
 };
 
 /* Progress of a run, reported through on_progress when an item starts, after each frame
@@ -56,16 +56,16 @@ struct aitag_item_report {
  * Work is measured in seconds of media to analyse: a video counts its duration, a photo one
  * second; items with nothing to analyse (unchanged, failed while planning) count nothing. */
 struct aitag_progress {
-    size_t done, total;      /* items reported (skipped ones included) of all items */
-    double media_done;       /* seconds of media analysed, the item in flight up to the
-                                timestamp of its last analysed frame included */
-    double media_total;      /* seconds of media to analyse in this run */
-    double current_done;     /* of those, seconds of the item in flight analysed */
-    double current_total;    /* its length in seconds (0 when none is in flight) */
-    double elapsed;          /* seconds since the run started */
-    double eta;              /* seconds left, from the media seconds analysed per second of
-                                analysis so far (< 0: not known yet) */
-    const char *current;     /* path being analysed, may be NULL */
+    size_t done, total;   /* items reported (skipped ones included) of all items */
+    double media_done;    /* seconds of media analysed, the item in flight up to the
+                             timestamp of its last analysed frame included */
+    double media_total;   /* seconds of media to analyse in this run */
+    double current_done;  /* of those, seconds of the item in flight analysed */
+    double current_total; /* its length in seconds (0 when none is in flight) */
+    double elapsed;       /* seconds since the run started */
+    double eta;           /* seconds left, from the media seconds analysed per second of
+                             analysis so far (< 0: not known yet) */
+    const char *current;  /* path being analysed, may be NULL */
 };
 
 /* What a remote executor (e.g. an aitag gateway, see aitag/gateway.h) hands back for one item:
@@ -95,22 +95,22 @@ struct aitag_tagger_params {
     size_t n_analyzer_opts;
     const char *manifest_dir;
     const char *weights_dir;
-    const char *rules_path;   /* optional policy rules file */
-    float threshold;          /* < 0: keep the policy's */
-    int markers;              /* 1 markers on (default), 0 off */
-    double interval;          /* seconds between sampled frames; default 2 */
-    int threads;              /* CPU budget; default 2 */
-    int force;                /* re-analyse even when unchanged */
-    int dry_run;              /* plan and report only; write nothing, run nothing */
-    int queue_frames;         /* bounded queue depth in frames; default 8 */
-    int sampler_strategy;     /* 0 auto, 1 sequential, 2 seek (see media.h) */
-    int sampling;             /* 0 exact, 1 keyframes: approximate, faster (enum
-                                 aitag_sample_pick; keyframes also skips deblocking frames
-                                 decoded only as references); part of the analysis key */
+    const char *rules_path; /* optional policy rules file */
+    float threshold;        /* < 0: keep the policy's */
+    int markers;            /* 1 markers on (default), 0 off */
+    double interval;        /* seconds between sampled frames; default 2 */
+    int threads;            /* CPU budget; default 2 */
+    int force;              /* re-analyse even when unchanged */
+    int dry_run;            /* plan and report only; write nothing, run nothing */
+    int queue_frames;       /* bounded queue depth in frames; default 8 */
+    int sampler_strategy;   /* 0 auto, 1 sequential, 2 seek (see media.h) */
+    int sampling;           /* 0 exact, 1 keyframes: approximate, faster (enum
+                               aitag_sample_pick; keyframes also skips deblocking frames
+                               decoded only as references); part of the analysis key */
     void (*on_item)(void *ctx, const struct aitag_item_report *r);
     void (*on_progress)(void *ctx, const struct aitag_progress *p);
     void *ctx;
-    volatile int *cancel;     /* optional: set non-zero to stop after the item in flight */
+    volatile int *cancel; /* optional: set non-zero to stop after the item in flight */
     /* optional: analyse items through remote() instead of decoding and running models here.
      * Planning (fingerprints, the catalog, analysis keys from the local manifests) and the
      * commit stay local, so the catalog is the same either way; no model is loaded here. */
@@ -132,20 +132,27 @@ struct aitag_summary {
     int not_reached;      /* items never reached: the run was cancelled before them */
     double seconds;       /* wall time of the run */
     double media_seconds; /* seconds of video analysed and stored by this run */
-    int models_run; /* analyzer runs on frames; 0 when nothing needed work */
+    int models_run;       /* analyzer runs on frames (dependencies included); 0 when nothing needed
+                             work */
 };
 
 struct aitag_tagger;
 
 /* Validates params (unknown analyzer, bad rules file, unopenable catalog are errors with a
  * message in errbuf) and prepares analyzers without loading any model. */
-int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **out,
-                     char *errbuf, size_t errlen);
+int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **out, char *errbuf,
+                     size_t errlen);
 /* Tags paths (files or folders). Per-item failures are reported through on_item and counted;
  * the return value is < 0 only for failures of the run itself (catalog unusable). */
 int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
                      struct aitag_summary *sum);
 const char *aitag_tagger_errmsg(const struct aitag_tagger *t);
+/* How often model `model` ran in this tagger's runs so far (successful Run calls, and the
+ * batch items they carried; 0 if the tagger never opened it). Each analyzer runs once per
+ * frame and a model shared by two analyzers (BlazeFace under faces and face_attrs) runs for
+ * one of them only, so tests check runs against frames. Returns 0 or AITAG_ERR_NOTFOUND. */
+int aitag_tagger_model_counts(const struct aitag_tagger *t, const char *model,
+                              unsigned long long *runs, unsigned long long *items);
 void aitag_tagger_free(struct aitag_tagger *t);
 
 #endif

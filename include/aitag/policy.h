@@ -27,8 +27,8 @@
 
 #include <stddef.h>
 
-#include "aitag/analyzer.h"
 #include "aitag/common.h"
+#include "aitag/evidence.h"
 
 struct aitag_rule {
     float threshold;            /* evidence confidence needed for a frame to count */

@@ -2,13 +2,15 @@
  * custom.c - analyzers made from data: a user's ONNX file plus a manifest whose task is
  * "classifier", "detector" or "embedder" becomes an analyzer with no code change.
  *
- * The analyzer ops interface has no per-instance context (create() receives only the infer
- * handle), so each custom analyzer gets a slot of a fixed table whose create trampoline knows
- * its slot number; slots are filled by aitag_analyzer_registry_load (registry.c, under its
- * lock) and never freed, so the ops pointers handed out stay valid for the process. A custom
- * model lives in its own folder (the user models dir, manifests and weights side by side), not
- * in the pipeline's manifest dir, so each state opens its own aitag_infer on that folder; the
- * session is still created lazily, on the first run. Frames go through one at a time.
+ * Each custom analyzer is a descriptor (struct custom_desc) that embeds its ops table first,
+ * so create() finds the descriptor in the self pointer it receives. Descriptors are made by
+ * aitag_analyzer_registry_load (registry.c, under its lock) and never freed, so the ops
+ * pointers handed out stay valid for the process. A custom model lives in its own folder (the
+ * user models dir, manifests and weights side by side), not in the pipeline's manifest dir, so
+ * the scan opens one aitag_infer on that folder, keeps it, and each descriptor holds its model
+ * as infer/manifest.c parsed it (the "analyzer" name and "outputs" included): states share the
+ * model and its one ONNX session, still created lazily, on the first run. Frames go through
+ * one at a time.
  * Decoders, exactly as docs/models.md ("Custom models") states them:
  *   classifier: first output [1,C] (or [C]); "softmax" (default) applies a softmax unless the
  *     row already is a distribution, "sigmoid" applies a sigmoid per class, "probs" reads it
@@ -35,20 +37,15 @@
 
 enum kind { K_CLASSIFIER, K_CENTERNET, K_BOXES, K_EMBEDDER };
 
-struct slot {
-    struct aitag_analyzer_ops ops;
-    char name[128], model[128], desc[320];
-    char outputs[2][128]; /* the manifest's "outputs" the decoder reads, "" = session order */
-    char *manifest_dir, *weights_dir;
+struct custom_desc {
+    struct aitag_analyzer_ops ops; /* first: self in create() points here */
+    struct aitag_model *model;     /* parsed at scan time; its infer lives for the process */
+    char name[128], desc[320];
     const char *models[2];
 };
 
-static struct slot slots[AITAG_MAX_CUSTOM_ANALYZERS];
-static size_t n_slots;
-
 struct custom {
-    const struct slot *slot;
-    struct aitag_infer *inf;
+    const struct custom_desc *d;
     struct aitag_model *model;
     struct aitag_view_spec spec;
     enum kind kind;
@@ -83,30 +80,23 @@ static void custom_destroy(void *state)
 
     if (!s)
         return;
-    aitag_infer_free(s->inf);
     free(s->input);
     free(s);
 }
 
-static int custom_create(size_t idx, void **state, char *err, size_t errlen)
+static int custom_create(const struct aitag_analyzer_ops *self, struct aitag_infer *inf,
+                         void **state, char *err, size_t errlen)
 {
-    const struct slot *sl = &slots[idx];
-    struct aitag_infer_params ip = aitag_infer_default_params();
+    const struct custom_desc *d = (const struct custom_desc *)self;
     struct custom *s = calloc(1, sizeof *s);
     int rc = AITAG_ERR_NOMEM;
 
+    (void)inf; /* the model was opened on the user models dir when the registry loaded it */
     *state = NULL;
     if (!s)
         goto fail;
-    s->slot = sl;
-    ip.manifest_dir = sl->manifest_dir;
-    ip.weights_dir = sl->weights_dir;
-    if ((rc = aitag_infer_new(&ip, &s->inf)) < 0)
-        goto fail;
-    if ((rc = aitag_model_open(s->inf, sl->model, &s->model)) < 0) {
-        snprintf(err, errlen, "%s: %s", sl->name, aitag_infer_errmsg(s->inf));
-        goto out;
-    }
+    s->d = d;
+    s->model = d->model;
     rc = AITAG_ERR_INVALID;
     if (classify(aitag_model_task(s->model), aitag_model_decoder(s->model), &s->kind) < 0 ||
         aitag_model_input_view(s->model, &s->spec) < 0 || s->spec.fit != AITAG_FIT_LETTERBOX ||
@@ -114,12 +104,12 @@ static int custom_create(size_t idx, void **state, char *err, size_t errlen)
         snprintf(err, errlen,
                  "%s: model %s needs a supported task/decoder and a fixed "
                  "3-channel letterbox input (docs/models.md)",
-                 sl->name, sl->model);
+                 d->name, aitag_model_name(d->model));
         goto out;
     }
     s->labels = aitag_model_labels(s->model, &s->n_labels);
     if (s->kind != K_EMBEDDER && s->n_labels == 0) {
-        snprintf(err, errlen, "%s: model %s has no labels", sl->name, sl->model);
+        snprintf(err, errlen, "%s: model %s has no labels", d->name, aitag_model_name(d->model));
         goto out;
     }
     s->sigmoid = strcmp(aitag_model_decoder(s->model), "sigmoid") == 0;
@@ -130,12 +120,12 @@ static int custom_create(size_t idx, void **state, char *err, size_t errlen)
     s->threshold = (float)aitag_model_param(
         s->model, s->kind == K_CLASSIFIER ? "threshold" : "score_threshold", 0.5);
     s->nms_iou = (float)aitag_model_param(s->model, "nms_iou", 0.45);
-    snprintf(s->key, sizeof s->key, "custom/v1 %s %s thr=%.3f top1=%d nms=%.2f norm=%d", sl->name,
+    snprintf(s->key, sizeof s->key, "custom/v1 %s %s thr=%.3f top1=%d nms=%.2f norm=%d", d->name,
              aitag_model_key(s->model), s->threshold, s->top1, s->nms_iou, s->normalize);
     *state = s;
     return 0;
 fail:
-    snprintf(err, errlen, "%s: %s", sl->name, aitag_strerror(rc));
+    snprintf(err, errlen, "%s: %s", d->name, aitag_strerror(rc));
 out:
     custom_destroy(s);
     return rc;
@@ -155,11 +145,11 @@ static const char *custom_key(void *state)
 }
 
 static int push(const struct custom *s, struct aitag_evidence_list *out, const char *label,
-                float conf, double t, const struct aitag_box *box, char *extra)
+                float conf, double t, const struct aitag_box *box)
 {
     struct aitag_evidence e = {0};
 
-    e.analyzer = (char *)s->slot->name;
+    e.analyzer = (char *)s->d->name;
     e.label = (char *)label;
     e.confidence = conf < 0 ? 0 : conf > 1 ? 1 : conf;
     e.t = t;
@@ -167,7 +157,6 @@ static int push(const struct custom *s, struct aitag_evidence_list *out, const c
         e.has_box = 1;
         e.box = *box;
     }
-    e.extra = extra;
     return aitag_evidence_push(out, &e);
 }
 
@@ -199,7 +188,7 @@ static int emit_classes(const struct custom *s, const float *row, size_t c, doub
         top = p[i] > p[top] ? i : top;
     for (size_t i = 0; i < c && rc == 0; i++)
         if (p[i] >= s->threshold || (s->top1 && i == top))
-            rc = push(s, out, s->labels[i], p[i], t, NULL, NULL);
+            rc = push(s, out, s->labels[i], p[i], t, NULL);
     return rc;
 }
 
@@ -245,7 +234,7 @@ static int emit_boxes(const struct custom *s, float *rows, size_t n, int nms,
         if (dropped || x1 <= x0 || y1 <= y0)
             continue;
         b = (struct aitag_box){x0, y0, x1 - x0, y1 - y0};
-        rc = push(s, out, s->labels[cls], r[4], fr->t, &b, NULL);
+        rc = push(s, out, s->labels[cls], r[4], fr->t, &b);
     }
     return rc;
 }
@@ -253,29 +242,26 @@ static int emit_boxes(const struct custom *s, float *rows, size_t n, int nms,
 static int emit_embedding(const struct custom *s, const float *x, size_t n, double t,
                           struct aitag_evidence_list *out)
 {
-    double norm = 0;
-    json_t *o = json_object(), *a = json_array();
-    char *extra = NULL;
-    int rc = AITAG_ERR_NOMEM;
+    struct aitag_evidence e = {0};
+    double norm = 0, *v = malloc((n ? n : 1) * sizeof *v);
+    int rc;
 
+    if (!v)
+        return AITAG_ERR_NOMEM;
     for (size_t i = 0; i < n; i++)
         norm += (double)x[i] * x[i];
     norm = s->normalize && norm > 0 ? sqrt(norm) : 1;
-    if (!o || !a)
-        goto out;
     for (size_t i = 0; i < n; i++)
-        if (json_array_append_new(a, json_real((double)(float)(x[i] / norm))) < 0)
-            goto out;
-    if (json_object_set_new(o, "dim", json_integer((json_int_t)n)) < 0 ||
-        json_object_set(o, "embedding", a) < 0)
-        goto out;
-    extra = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(7));
-    if (extra)
-        rc = push(s, out, "embedding", 1, t, NULL, extra);
-out:
-    free(extra);
-    json_decref(a);
-    json_decref(o);
+        v[i] = (double)(float)(x[i] / norm);
+    e.analyzer = (char *)s->d->name;
+    e.label = (char *)"embedding";
+    e.confidence = 1;
+    e.t = t;
+    e.embedding = v;
+    e.n_embedding = (int)n;
+    e.embedding_form = AITAG_EMBEDDING_VECTOR;
+    rc = aitag_evidence_push(out, &e);
+    free(v);
     return rc;
 }
 
@@ -289,7 +275,7 @@ static int run_one(struct custom *s, const struct aitag_frame *fr, struct aitag_
     int ndim, rc, nchw = strcmp(aitag_model_input_layout(s->model), "NCHW") == 0;
 
     if (!v || v->width != s->spec.width || v->height != s->spec.height) {
-        snprintf(err, errlen, "%s: frame at t=%.3f lacks a %dx%d letterbox view", s->slot->name,
+        snprintf(err, errlen, "%s: frame at t=%.3f lacks a %dx%d letterbox view", s->d->name,
                  fr->t, s->spec.width, s->spec.height);
         return AITAG_ERR_INVALID;
     }
@@ -310,8 +296,8 @@ static int run_one(struct custom *s, const struct aitag_frame *fr, struct aitag_
         return rc;
     rc = AITAG_ERR_MODEL;
     for (int k = 0; k < 2; k++) {
-        int idx =
-            s->slot->outputs[k][0] ? aitag_model_output_index(s->model, s->slot->outputs[k]) : k;
+        const char *want = aitag_model_output_name(s->model, (size_t)k);
+        int idx = want ? aitag_model_output_index(s->model, want) : k;
         if (idx < 0 || (size_t)idx >= n_out)
             goto bad;
         o[k] = &outs[idx];
@@ -358,7 +344,7 @@ static int run_one(struct custom *s, const struct aitag_frame *fr, struct aitag_
     goto done;
 bad:
     snprintf(err, errlen, "%s: outputs of model %s do not fit its task/decoder (docs/models.md)",
-             s->slot->name, s->slot->model);
+             s->d->name, aitag_model_name(s->model));
     rc = AITAG_ERR_MODEL;
 done:
     aitag_tensors_release(outs, n_out);
@@ -366,58 +352,18 @@ done:
 }
 
 static int custom_run(void *state, struct aitag_frame *const *frames, size_t n,
-                      struct aitag_evidence_list *out, char *err, size_t errlen)
+                      const struct aitag_evidence_list *in, struct aitag_evidence_list *out,
+                      char *err, size_t errlen)
 {
+    (void)in;
     for (size_t i = 0; i < n; i++) {
         int rc = run_one(state, frames[i], out, err, errlen);
         if (rc == AITAG_ERR_NOMEM)
-            snprintf(err, errlen, "%s: out of memory", ((struct custom *)state)->slot->name);
+            snprintf(err, errlen, "%s: out of memory", ((struct custom *)state)->d->name);
         if (rc < 0)
             return rc;
     }
     return 0;
-}
-
-#define TRAMP(id, idx)                                                                             \
-    static int create_##id(struct aitag_infer *inf, void **st, char *err, size_t errlen)           \
-    {                                                                                              \
-        (void)inf;                                                                                 \
-        return custom_create(idx, st, err, errlen);                                                \
-    }
-#define TRAMP8(a, b)                                                                               \
-    TRAMP(a##0, b + 0)                                                                             \
-    TRAMP(a##1, b + 1) TRAMP(a##2, b + 2) TRAMP(a##3, b + 3) TRAMP(a##4, b + 4) TRAMP(a##5, b + 5) \
-        TRAMP(a##6, b + 6) TRAMP(a##7, b + 7)
-TRAMP8(0, 0)
-TRAMP8(1, 8)
-TRAMP8(2, 16)
-TRAMP8(3, 24)
-#define NAME8(a)                                                                                   \
-    create_##a##0, create_##a##1, create_##a##2, create_##a##3, create_##a##4, create_##a##5,      \
-        create_##a##6, create_##a##7
-static int (*const creates[])(struct aitag_infer *, void **, char *, size_t) = {NAME8(0), NAME8(1),
-                                                                                NAME8(2), NAME8(3)};
-_Static_assert(sizeof creates / sizeof *creates == AITAG_MAX_CUSTOM_ANALYZERS, "one per slot");
-
-/* Reads what the infer manifest parser does not expose: the "analyzer" key (default: the
- * model name) and the names of the first two "outputs". */
-static void read_extra(const char *dir, struct slot *sl)
-{
-    char path[4200];
-    json_t *root, *v, *o;
-
-    snprintf(sl->name, sizeof sl->name, "%s", sl->model);
-    snprintf(path, sizeof path, "%s/%s.json", dir, sl->model);
-    root = json_load_file(path, 0, NULL);
-    v = json_object_get(root, "analyzer");
-    if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) < sizeof sl->name)
-        snprintf(sl->name, sizeof sl->name, "%s", json_string_value(v));
-    o = json_object_get(root, "outputs");
-    for (size_t i = 0; i < 2; i++) {
-        const char *nm = json_string_value(json_array_get(o, i));
-        snprintf(sl->outputs[i], sizeof sl->outputs[i], "%s", nm ? nm : "");
-    }
-    json_decref(root);
 }
 
 int aitag_custom_scan(const char *manifest_dir, const char *weights_dir,
@@ -439,7 +385,8 @@ int aitag_custom_scan(const char *manifest_dir, const char *weights_dir,
         n = 0; /* no user models dir: no custom analyzers */
     for (size_t i = 0; i < n; i++) {
         struct aitag_model *m;
-        struct slot *sl;
+        struct custom_desc *d;
+        const char *name;
         enum kind k;
 
         if (aitag_model_open(inf, names[i], &m) < 0) {
@@ -449,44 +396,37 @@ int aitag_custom_scan(const char *manifest_dir, const char *weights_dir,
         }
         if (classify(aitag_model_task(m), aitag_model_decoder(m), &k) < 0)
             continue;
-        if (n_slots == AITAG_MAX_CUSTOM_ANALYZERS || strlen(names[i]) >= sizeof sl->model) {
+        name = aitag_model_analyzer(m)[0] ? aitag_model_analyzer(m) : names[i];
+        if (strlen(name) >= sizeof d->name || !(d = calloc(1, sizeof *d))) {
             aitag_log(AITAG_LOG_WARN, "analyzers", "event=custom_skip model=%s reason=%s", names[i],
-                      "too many custom models or name too long");
+                      "name too long or out of memory");
             continue;
         }
-        sl = &slots[n_slots];
-        memset(sl, 0, sizeof *sl);
-        snprintf(sl->model, sizeof sl->model, "%s", names[i]);
-        read_extra(manifest_dir, sl);
-        snprintf(sl->desc, sizeof sl->desc, "custom %s %s (%s)", aitag_model_task(m),
+        d->model = m;
+        snprintf(d->name, sizeof d->name, "%s", name);
+        snprintf(d->desc, sizeof d->desc, "custom %s %s (%s)", aitag_model_task(m),
                  aitag_model_decoder(m), aitag_model_path(m));
-        sl->manifest_dir = strdup(manifest_dir);
-        sl->weights_dir = strdup(weights_dir);
-        sl->models[0] = sl->model;
-        sl->ops = (struct aitag_analyzer_ops){.name = sl->name,
-                                              .description = sl->desc,
-                                              .create = creates[n_slots],
-                                              .destroy = custom_destroy,
-                                              .views = custom_views,
-                                              .key = custom_key,
-                                              .run = custom_run,
-                                              .models = sl->models};
-        if (!sl->manifest_dir || !sl->weights_dir || !add(&sl->ops)) {
-            if (sl->manifest_dir && sl->weights_dir)
-                aitag_log(AITAG_LOG_WARN, "analyzers",
-                          "event=custom_skip analyzer=%s "
-                          "reason=\"name taken\"",
-                          sl->name);
-            free(sl->manifest_dir);
-            free(sl->weights_dir);
+        d->models[0] = aitag_model_name(m);
+        d->ops = (struct aitag_analyzer_ops){.name = d->name,
+                                             .description = d->desc,
+                                             .create = custom_create,
+                                             .destroy = custom_destroy,
+                                             .views = custom_views,
+                                             .key = custom_key,
+                                             .run = custom_run,
+                                             .models = d->models};
+        if (!add(&d->ops)) {
+            aitag_log(AITAG_LOG_WARN, "analyzers",
+                      "event=custom_skip analyzer=%s reason=\"name taken or too many\"", d->name);
+            free(d);
             continue;
         }
-        n_slots++;
         added++;
     }
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
-    aitag_infer_free(inf);
+    if (added == 0)
+        aitag_infer_free(inf); /* else its models back the descriptors, for the process */
     return added;
 }

@@ -3,18 +3,18 @@
  * goes through two converted TensorFlow.js models: faceres (gender, age, a 1024-d descriptor)
  * and emotion (7 expressions).
  *
- * The detector is the "faces" analyzer itself, run inside this one on the same letterboxed
- * view (its state is created and destroyed with ours), so face_attrs never depends on another
- * analyzer having run, and its faces are exactly the ones "faces" reports. Crops are cut from
+ * It consumes the "faces" analyzer's evidence (analyzer.h's graph runs faces first, once per
+ * frame, and hands its boxes and keypoints over as typed values), so its faces are exactly the
+ * ones "faces" reports and BlazeFace never runs twice. Crops are cut from
  * a second, larger view (the frame scaled to at most CROP_VIEW px on its long side, unpadded)
  * because the 256x256 detector view leaves a small face only a few dozen pixels wide. Each crop
  * is rotated so that the eyes are level (BlazeFace keypoints 0 and 1), centred on the face box
  * and params.crop_scale times its larger side, then resampled bilinearly to each model's input
  * (224 RGB, 64 grey); pixels outside the frame are black.
  *
- * Evidence per face, all with the face box: "face" (confidence = detector score; extra holds
- * the keypoints, the age estimate, the raw gender output and the L2-normalised 1024-d faceres
- * "descriptor" for the People work), "age:<bucket>" (confidence = the probability mass of the
+ * Evidence per face, all with the face box: "face" (confidence = detector score, with the
+ * keypoints, the age estimate, the raw gender output and the L2-normalised 1024-d faceres
+ * descriptor for the People work), "age:<bucket>" (confidence = the probability mass of the
  * bucket), "gender:female"/"gender:male" only when 2 |p - 0.5| >= params.gender_confidence
  * (0.8), and "emotion:<class>" for the top expression when its probability reaches the emotion
  * manifest's min_confidence (0.5). The age estimate follows the model's authors' reading of its
@@ -43,8 +43,7 @@ struct net {
 };
 
 struct face_attrs {
-    void *faces; /* the "faces" analyzer's state */
-    struct aitag_view_spec det_spec, crop_spec;
+    struct aitag_view_spec crop_spec;
     struct net faceres, emotion;
     float gender_conf, emotion_min, crop_scale;
     const char *const *emotions;
@@ -53,7 +52,8 @@ struct face_attrs {
     uint8_t *crop; /* MAX_CROP * MAX_CROP * 3 bytes */
 };
 
-static const char *const fa_models[] = {"blazeface-back", "faceres", "emotion", NULL};
+static const char *const fa_models[] = {"faceres", "emotion", NULL};
+static const char *const fa_inputs[] = {"faces", NULL};
 
 static void fa_destroy(void *state)
 {
@@ -61,8 +61,6 @@ static void fa_destroy(void *state)
 
     if (!a)
         return;
-    if (a->faces)
-        aitag_analyzer_faces.destroy(a->faces);
     free(a->input);
     free(a->crop);
     free(a);
@@ -90,25 +88,19 @@ static int open_net(struct aitag_infer *inf, const char *name, int channels, str
     return 0;
 }
 
-static int fa_create(struct aitag_infer *inf, void **state, char *err, size_t errlen)
+static int fa_create(const struct aitag_analyzer_ops *self, struct aitag_infer *inf, void **state,
+                     char *err, size_t errlen)
 {
     struct face_attrs *a;
     size_t n_emo = 0;
     int rc;
 
+    (void)self;
     *state = NULL;
     a = calloc(1, sizeof *a);
     if (!a) {
         snprintf(err, errlen, "face_attrs: out of memory");
         return AITAG_ERR_NOMEM;
-    }
-    rc = aitag_analyzer_faces.create(inf, &a->faces, err, errlen);
-    if (rc < 0)
-        goto out;
-    if (aitag_analyzer_faces.views(a->faces, &a->det_spec, 1) != 1) {
-        snprintf(err, errlen, "face_attrs: the faces analyzer declares no view");
-        rc = AITAG_ERR_INVALID;
-        goto out;
     }
     if ((rc = open_net(inf, "faceres", 3, &a->faceres, err, errlen)) < 0 ||
         (rc = open_net(inf, "emotion", 1, &a->emotion, err, errlen)) < 0)
@@ -124,9 +116,10 @@ static int fa_create(struct aitag_infer *inf, void **state, char *err, size_t er
     a->gender_conf = (float)aitag_model_param(a->faceres.m, "gender_confidence", 0.8);
     a->crop_scale = (float)aitag_model_param(a->faceres.m, "crop_scale", 1.3);
     a->emotion_min = (float)aitag_model_param(a->emotion.m, "min_confidence", 0.5);
-    snprintf(a->key, sizeof a->key, "face_attrs/v1 [%s] %s %s gender=%.2f emotion=%.2f crop=%.2f",
-             aitag_analyzer_faces.key(a->faces), aitag_model_key(a->faceres.m),
-             aitag_model_key(a->emotion.m), a->gender_conf, a->emotion_min, a->crop_scale);
+    /* the graph appends the faces analyzer's key */
+    snprintf(a->key, sizeof a->key, "face_attrs/v2 %s %s gender=%.2f emotion=%.2f crop=%.2f",
+             aitag_model_key(a->faceres.m), aitag_model_key(a->emotion.m), a->gender_conf,
+             a->emotion_min, a->crop_scale);
     *state = a;
     a = NULL;
     rc = 0;
@@ -139,16 +132,21 @@ static size_t fa_views(void *state, struct aitag_view_spec *out, size_t max)
 {
     struct face_attrs *a = state;
 
-    if (max < 2)
+    if (max < 1)
         return 0;
-    out[0] = a->det_spec;
-    out[1] = a->crop_spec;
-    return 2;
+    out[0] = a->crop_spec;
+    return 1;
 }
 
 static const char *fa_key(void *state)
 {
     return ((struct face_attrs *)state)->key;
+}
+
+static const char *const *fa_consumes(void *state)
+{
+    (void)state;
+    return fa_inputs;
 }
 
 /* Bilinear sample of channel c at view pixel (x, y); black outside. */
@@ -257,32 +255,31 @@ static const struct {
     {40, 49, "age:40-49"}, {50, 59, "age:50-59"}, {60, 99, "age:60+"},
 };
 
+/* Appends one item of face's box and time; details (NULL: none) supplies keypoints,
+ * attributes and the descriptor. */
 static int push(struct aitag_evidence_list *out, const struct aitag_evidence *face,
-                const char *label, float conf, const char *extra)
+                const char *label, float conf, const struct aitag_evidence *details)
 {
-    struct aitag_evidence e = *face;
+    struct aitag_evidence e = {0};
 
     e.analyzer = (char *)"face_attrs";
     e.label = (char *)label;
     e.confidence = conf < 0.0f ? 0.0f : conf > 1.0f ? 1.0f : conf;
-    e.text = NULL;
-    e.extra = (char *)extra;
-    return aitag_evidence_push(out, &e);
-}
-
-/* Parses the faces analyzer's {"keypoints":[x0,y0,...]} into kp[12]; 0 or -1. */
-static int parse_keypoints(const char *extra, float *kp)
-{
-    const char *p = extra ? strchr(extra, '[') : NULL;
-    char *end;
-
-    for (int k = 0; p && k < 12; k++) {
-        kp[k] = strtof(p + 1, &end);
-        if (end == p + 1)
-            return -1;
-        p = end;
+    e.t = face->t;
+    e.has_box = face->has_box;
+    e.box = face->box;
+    if (details) {
+        e.keypoints = details->keypoints;
+        e.n_keypoints = details->n_keypoints;
+        e.kp_dims = details->kp_dims;
+        e.attrs = details->attrs;
+        e.age = details->age;
+        e.gender = details->gender;
+        e.embedding = details->embedding;
+        e.n_embedding = details->n_embedding;
+        e.embedding_form = details->embedding_form;
     }
-    return p ? 0 : -1;
+    return aitag_evidence_push(out, &e);
 }
 
 /* All attributes of one face found in frame fr. */
@@ -291,15 +288,16 @@ static int one_face(struct face_attrs *a, const struct aitag_frame *fr, const st
                     size_t errlen)
 {
     struct aitag_tensor o1[4], o2[4];
-    size_t n1 = 0, n2 = 0, len;
-    float kp[12], geo[4], sx = v->scale_x * (float)fr->src_w, sy = v->scale_y * (float)fr->src_h;
+    size_t n1 = 0, n2 = 0;
+    const float *kp = face->keypoints;
+    float geo[4], sx = v->scale_x * (float)fr->src_w, sy = v->scale_y * (float)fr->src_h;
     float ex0, ey0, ex1, ey1, age = 0, g = 0.5f, gconf, best = 0;
     const float *gender, *ages, *emo, *desc;
-    double norm = 0.0;
-    char *extra = NULL;
+    double norm = 0.0, *vec = NULL;
+    struct aitag_evidence details = {0};
     int rc, top = 0;
 
-    if (parse_keypoints(face->extra, kp) < 0) {
+    if (!kp || face->kp_dims != 2 || face->n_keypoints < 2) {
         snprintf(err, errlen, "face_attrs: the faces analyzer gave no keypoints");
         return AITAG_ERR_INVALID;
     }
@@ -338,24 +336,22 @@ static int one_face(struct face_attrs *a, const struct aitag_frame *fr, const st
     for (int k = 0; k < DESC_DIM; k++)
         norm += (double)desc[k] * desc[k];
     norm = norm > 0.0 ? 1.0 / sqrt(norm) : 0.0;
-    extra = malloc(256 + 10 * DESC_DIM);
+    vec = malloc(DESC_DIM * sizeof *vec);
     rc = AITAG_ERR_NOMEM;
-    if (!extra)
+    if (!vec)
         goto out;
-    {
-        size_t cap = 256 + 10 * DESC_DIM;
-        len = (size_t)snprintf(extra, cap, "{\"keypoints\":[");
-        for (int k = 0; k < 12 && len < cap; k++)
-            len += (size_t)snprintf(extra + len, cap - len, "%s%.4f", k ? "," : "", kp[k]);
-        if (len < cap)
-            len += (size_t)snprintf(extra + len, cap - len,
-                                    "],\"age\":%.1f,\"gender\":%.4f,\"descriptor\":[", age, g);
-        for (int k = 0; k < DESC_DIM && len < cap; k++)
-            len += (size_t)snprintf(extra + len, cap - len, "%s%.4f", k ? "," : "", desc[k] * norm);
-        if (len < cap)
-            snprintf(extra + len, cap - len, "]}");
-    }
-    rc = push(out, face, "face", face->confidence, extra);
+    for (int k = 0; k < DESC_DIM; k++)
+        vec[k] = desc[k] * norm;
+    details.keypoints = face->keypoints;
+    details.n_keypoints = face->n_keypoints;
+    details.kp_dims = face->kp_dims;
+    details.attrs = AITAG_ATTR_AGE | AITAG_ATTR_GENDER;
+    details.age = age;
+    details.gender = g;
+    details.embedding = vec;
+    details.n_embedding = DESC_DIM;
+    details.embedding_form = AITAG_EMBEDDING_DESCRIPTOR;
+    rc = push(out, face, "face", face->confidence, &details);
     for (size_t b = 0; rc == 0 && b < sizeof age_buckets / sizeof age_buckets[0]; b++) {
         float mass = 0.0f;
         if ((int)(age + 0.5f) < age_buckets[b].lo || (int)(age + 0.5f) > age_buckets[b].hi)
@@ -379,17 +375,17 @@ static int one_face(struct face_attrs *a, const struct aitag_frame *fr, const st
     if (rc < 0)
         snprintf(err, errlen, "face_attrs: out of memory");
 out:
-    free(extra);
+    free(vec);
     aitag_tensors_release(o1, n1);
     aitag_tensors_release(o2, n2);
     return rc;
 }
 
 static int fa_run(void *state, struct aitag_frame *const *frames, size_t n,
-                  struct aitag_evidence_list *out, char *err, size_t errlen)
+                  const struct aitag_evidence_list *in, struct aitag_evidence_list *out, char *err,
+                  size_t errlen)
 {
     struct face_attrs *a = state;
-    struct aitag_evidence_list faces = {0};
     int rc = 0;
 
     if (n && !a->input) {
@@ -400,7 +396,6 @@ static int fa_run(void *state, struct aitag_frame *const *frames, size_t n,
             return AITAG_ERR_NOMEM;
         }
     }
-    /* frame by frame, so that each face is known to belong to its frame */
     for (size_t i = 0; i < n && rc == 0; i++) {
         const struct aitag_view *v = aitag_frame_view(frames[i], &a->crop_spec);
         if (!v || v->scale_x <= 0.0f || v->scale_y <= 0.0f || frames[i]->src_w <= 0 ||
@@ -410,23 +405,25 @@ static int fa_run(void *state, struct aitag_frame *const *frames, size_t n,
             rc = AITAG_ERR_INVALID;
             break;
         }
-        aitag_evidence_list_clear(&faces);
-        rc = aitag_analyzer_faces.run(a->faces, &frames[i], 1, &faces, err, errlen);
-        for (size_t k = 0; k < faces.n && rc == 0; k++)
-            rc = one_face(a, frames[i], v, &faces.items[k], out, err, errlen);
+        /* this frame's faces, in the order the faces analyzer found them */
+        for (size_t k = 0; in && k < in->n && rc == 0; k++) {
+            const struct aitag_evidence *f = &in->items[k];
+            if (f->t == frames[i]->t && f->has_box && strcmp(f->analyzer, "faces") == 0)
+                rc = one_face(a, frames[i], v, f, out, err, errlen);
+        }
     }
-    aitag_evidence_list_clear(&faces);
     return rc;
 }
 
 const struct aitag_analyzer_ops aitag_analyzer_face_attrs = {
     .name = "face_attrs",
     .description = "age bucket, gender, emotion and a face descriptor per face "
-                   "(BlazeFace, faceres, emotion)",
+                   "(faceres, emotion; runs faces)",
     .create = fa_create,
     .destroy = fa_destroy,
     .views = fa_views,
     .key = fa_key,
     .run = fa_run,
     .models = fa_models,
+    .consumes = fa_consumes,
 };

@@ -59,12 +59,14 @@ static void faces_destroy(void *state)
     free(f);
 }
 
-static int faces_create(struct aitag_infer *inf, void **state, char *err, size_t errlen)
+static int faces_create(const struct aitag_analyzer_ops *self, struct aitag_infer *inf,
+                        void **state, char *err, size_t errlen)
 {
     struct faces *f = NULL;
     size_t n_labels = 0;
     const char *const *labels;
     int rc;
+    (void)self;
 
     *state = NULL;
     f = calloc(1, sizeof *f);
@@ -206,8 +208,7 @@ static int emit(struct faces *f, const struct aitag_frame *fr, const struct aita
 
     for (size_t i = 0; i < n; i++) {
         struct aitag_evidence e = {0};
-        char extra[384];
-        size_t len;
+        float kp[2 * BLAZEFACE_KEYPOINTS];
         float x0 = clamp01((d[i].xmin * vw - (float)v->pad_x) / sx);
         float y0 = clamp01((d[i].ymin * vh - (float)v->pad_y) / sy);
         float x1 = clamp01((d[i].xmax * vw - (float)v->pad_x) / sx);
@@ -216,15 +217,13 @@ static int emit(struct faces *f, const struct aitag_frame *fr, const struct aita
 
         if (x1 - x0 <= 0.0f || y1 - y0 <= 0.0f)
             continue; /* entirely in the padding */
-        len = (size_t)snprintf(extra, sizeof extra, "{\"keypoints\":[");
-        for (int k = 0; k < BLAZEFACE_KEYPOINTS && len < sizeof extra; k++) {
-            float kx = clamp01((d[i].kp[2 * k] * vw - (float)v->pad_x) / sx);
-            float ky = clamp01((d[i].kp[2 * k + 1] * vh - (float)v->pad_y) / sy);
-            len += (size_t)snprintf(extra + len, sizeof extra - len, "%s%.4f,%.4f", k ? "," : "",
-                                    kx, ky);
+        /* rounded as stored: face_attrs reads the same points live or from a catalog */
+        for (int k = 0; k < BLAZEFACE_KEYPOINTS; k++) {
+            kp[2 * k] =
+                aitag_evidence_round(clamp01((d[i].kp[2 * k] * vw - (float)v->pad_x) / sx), 4);
+            kp[2 * k + 1] =
+                aitag_evidence_round(clamp01((d[i].kp[2 * k + 1] * vh - (float)v->pad_y) / sy), 4);
         }
-        if (len < sizeof extra)
-            snprintf(extra + len, sizeof extra - len, "]}");
         e.analyzer = (char *)"faces";
         e.label = (char *)f->label;
         e.confidence = d[i].score;
@@ -234,7 +233,9 @@ static int emit(struct faces *f, const struct aitag_frame *fr, const struct aita
         e.box.y = y0;
         e.box.w = x1 - x0;
         e.box.h = y1 - y0;
-        e.extra = extra;
+        e.keypoints = kp;
+        e.n_keypoints = BLAZEFACE_KEYPOINTS;
+        e.kp_dims = 2;
         rc = aitag_evidence_push(out, &e);
         if (rc < 0)
             return rc;
@@ -317,12 +318,14 @@ static int run_items(struct faces *f, struct aitag_frame *const *frames,
 }
 
 static int faces_run(void *state, struct aitag_frame *const *frames, size_t n,
-                     struct aitag_evidence_list *out, char *err, size_t errlen)
+                     const struct aitag_evidence_list *in, struct aitag_evidence_list *out,
+                     char *err, size_t errlen)
 {
     struct faces *f = state;
     const struct aitag_view **views = NULL;
     size_t i, items = n * (size_t)f->passes, start;
     int rc = 0;
+    (void)in;
 
     if (n == 0)
         return 0;

@@ -49,12 +49,14 @@ static void nsfw_destroy(void *state)
     free(s);
 }
 
-static int nsfw_create(struct aitag_infer *inf, void **state, char *err, size_t errlen)
+static int nsfw_create(const struct aitag_analyzer_ops *self, struct aitag_infer *inf, void **state,
+                       char *err, size_t errlen)
 {
     struct nsfw *s;
     const char *const *labels;
     size_t n_labels = 0;
     int rc;
+    (void)self;
 
     *state = NULL;
     s = calloc(1, sizeof *s);
@@ -144,9 +146,11 @@ static int emit(const struct nsfw *s, const float *p, double t, struct aitag_evi
 }
 
 static int nsfw_run(void *state, struct aitag_frame *const *frames, size_t n,
-                    struct aitag_evidence_list *out, char *err, size_t errlen)
+                    const struct aitag_evidence_list *in, struct aitag_evidence_list *out,
+                    char *err, size_t errlen)
 {
     struct nsfw *s = state;
+    (void)in;
 
     if (n && !s->input) {
         s->input = malloc(NSFW_MAX_BATCH * s->item_floats * sizeof *s->input);
@@ -207,5 +211,6 @@ const struct aitag_analyzer_ops aitag_analyzer_nsfw = {
     .views = nsfw_views,
     .key = nsfw_key,
     .run = nsfw_run,
+    .batch = NSFW_MAX_BATCH,
     .models = nsfw_models,
 };

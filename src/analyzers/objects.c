@@ -23,12 +23,12 @@
  * covers (IoU > params.class_iou, 0.7) is dropped: one object, one label.
  * Evidence confidence is rescaled so that the class's threshold becomes 0.5 (the policy's
  * default threshold) and 1 stays 1: a dog at 0.39 over a 0.35 threshold is 0.53, a person at
- * 0.76 over 0.45 is 0.78; the model's score is kept in extra as {"score": ...}. Without it the
- * policy would drop every object the per-class thresholds let through below 0.5.
- * The model's batch is fixed to 1, so views run one by one (~40 ms each on 2 cores).
- * The mirrored pass costs as much as the plain one (BENCHMARKS.md: 38 of the target set's 92
- * ms per frame); the option "flip" (objects.flip=0|1, part of the key) turns it off or on for
- * one tagger. Off, the bench clip's horse in person.jpg comes out as "cow", so it stays on.
+ * 0.76 over 0.45 is 0.78; the model's score is kept as the evidence's "score" attribute. Without it
+ * the policy would drop every object the per-class thresholds let through below 0.5. The model's
+ * batch is fixed to 1, so views run one by one (~40 ms each on 2 cores). The mirrored pass costs as
+ * much as the plain one (BENCHMARKS.md: 38 of the target set's 92 ms per frame); the option "flip"
+ * (objects.flip=0|1, part of the key) turns it off or on for one tagger. Off, the bench clip's
+ * horse in person.jpg comes out as "cow", so it stays on.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,12 +84,14 @@ static void build_key(struct objects *o)
                                     o->thr[c]);
 }
 
-static int objects_create(struct aitag_infer *inf, void **state, char *err, size_t errlen)
+static int objects_create(const struct aitag_analyzer_ops *self, struct aitag_infer *inf,
+                          void **state, char *err, size_t errlen)
 {
     struct objects *o;
     size_t n_labels = 0;
     float base;
     int rc;
+    (void)self;
 
     *state = NULL;
     o = calloc(1, sizeof *o);
@@ -301,7 +303,6 @@ static int emit(const struct objects *o, const struct aitag_frame *fr, const str
     for (size_t i = 0; i < n; i++) {
         struct aitag_evidence e = {0};
         float thr = o->thr[d[i].cls];
-        char extra[64];
         float x0 = clamp01((d[i].x0 - (float)v->pad_x) / sx);
         float y0 = clamp01((d[i].y0 - (float)v->pad_y) / sy);
         float x1 = clamp01((d[i].x1 - (float)v->pad_x) / sx);
@@ -311,10 +312,10 @@ static int emit(const struct objects *o, const struct aitag_frame *fr, const str
         e.analyzer = (char *)"objects";
         e.label = (char *)o->labels[d[i].cls];
         /* the class threshold maps to 0.5, the policy's default threshold; the model's own
-         * score stays in extra */
+         * score stays as the "score" attribute */
         e.confidence = thr < 1.0f ? clamp01(0.5f + 0.5f * (d[i].score - thr) / (1.0f - thr)) : 0.5f;
-        snprintf(extra, sizeof extra, "{\"score\":%.4f}", d[i].score);
-        e.extra = extra;
+        e.attrs = AITAG_ATTR_SCORE;
+        e.score = d[i].score;
         e.t = fr->t;
         e.has_box = 1;
         e.box.x = x0;
@@ -360,10 +361,12 @@ static int run_view(struct objects *o, int mirrored, struct det *out, size_t *n,
 }
 
 static int objects_run(void *state, struct aitag_frame *const *frames, size_t n,
-                       struct aitag_evidence_list *out, char *err, size_t errlen)
+                       const struct aitag_evidence_list *in, struct aitag_evidence_list *out,
+                       char *err, size_t errlen)
 {
     struct objects *o = state;
     struct det view[2][OBJECTS_ROWS], fused[2 * OBJECTS_ROWS], kept[2 * OBJECTS_ROWS];
+    (void)in;
 
     if (n && !o->input) {
         o->input = malloc(o->item_floats * sizeof *o->input);

@@ -4,17 +4,17 @@
  * geometry (docs/pose.md holds the rules and the measurements behind them).
  *
  * MoveNet reads one person per run and finds "people" in animals, so by default
- * (params.person_boxes > 0) the "objects" analyzer (CenterNet, its state created inside ours)
- * supplies person boxes: MoveNet runs on a square window around each of the largest, cut from
- * an unpadded 1024 px view, and each box is one "pose:person" (the person count). CenterNet
- * misses many seated people, so MoveNet also reads the whole frame's 192 letterbox view, and
- * that skeleton counts only when a posture rule holds and it lies outside the boxes read.
- * With person_boxes = 0 only the whole frame is read (~8 ms instead of ~90 ms per frame).
- * Keypoints are mapped to the upright source frame and the rules work in source pixels
- * (angles need square pixels); pose_rules() is pure arithmetic so tests/unit/test_pose.c checks
- * it on hand-made skeletons. Labels: "pose:person" (box, 17 keypoints in extra), and
- * "pose:standing", "pose:sitting", "pose:lying", "pose:arms_raised" when a rule holds. The
- * model's batch is fixed to 1, so windows run one by one.
+ * (params.person_boxes > 0) it consumes the "objects" analyzer's evidence (the graph in
+ * analyzer.h runs CenterNet once per frame and hands its boxes over) for person boxes: MoveNet runs
+ * on a square window around each of the largest, cut from an unpadded 1024 px view, and each box is
+ * one "pose:person" (the person count). CenterNet misses many seated people, so MoveNet also reads
+ * the whole frame's 192 letterbox view, and that skeleton counts only when a posture rule holds and
+ * it lies outside the boxes read. With person_boxes = 0 only the whole frame is read (~8 ms instead
+ * of ~90 ms per frame). Keypoints are mapped to the upright source frame and the rules work in
+ * source pixels (angles need square pixels); pose_rules() is pure arithmetic so
+ * tests/unit/test_pose.c checks it on hand-made skeletons. Labels: "pose:person" (box, 17 keypoints
+ * with their scores), and "pose:standing", "pose:sitting", "pose:lying", "pose:arms_raised" when a
+ * rule holds. The model's batch is fixed to 1, so windows run one by one.
  */
 #include <math.h>
 #include <stdint.h>
@@ -61,7 +61,7 @@ struct pose {
     struct aitag_model *model;
     struct aitag_view_spec spec;      /* MoveNet's letterbox view (whole-frame mode) */
     struct aitag_view_spec crop_spec; /* the view person crops are cut from */
-    void *objects;                    /* the "objects" analyzer's state (person-box mode) */
+    int boxes;                        /* person-box mode: consumes the objects analyzer */
     float kp_thr, person_thr, crop_scale;
     int max_persons;
     char key[512];
@@ -75,7 +75,8 @@ struct window {
     float ox, oy, side;
 };
 
-static const char *const pose_models[] = {POSE_MODEL, "centernet", NULL};
+static const char *const pose_models[] = {POSE_MODEL, NULL};
+static const char *const pose_inputs[] = {"objects", NULL};
 
 /* Mean of the visible points among a and b (x, y in xy[2 * k]); 0 when neither is. */
 static int mid(const float *xy, const float *s, float thr, int a, int b, float *x, float *y)
@@ -174,18 +175,18 @@ static void pose_destroy(void *state)
 
     if (!p)
         return;
-    if (p->objects)
-        aitag_analyzer_objects.destroy(p->objects);
     free(p->input);
     free(p->crop);
     free(p);
 }
 
-static int pose_create(struct aitag_infer *inf, void **state, char *err, size_t errlen)
+static int pose_create(const struct aitag_analyzer_ops *self, struct aitag_infer *inf, void **state,
+                       char *err, size_t errlen)
 {
     struct pose *p;
     int rc;
 
+    (void)self;
     *state = NULL;
     p = calloc(1, sizeof *p);
     if (!p) {
@@ -211,15 +212,14 @@ static int pose_create(struct aitag_infer *inf, void **state, char *err, size_t 
     p->crop_scale = (float)aitag_model_param(p->model, "crop_scale", 1.25);
     if (p->max_persons > 0) {
         /* person-box mode: CenterNet's persons, each cropped from a large unpadded view */
-        rc = aitag_analyzer_objects.create(inf, &p->objects, err, errlen);
-        if (rc < 0)
-            goto out;
+        p->boxes = 1;
         p->crop_spec.width = p->crop_spec.height = POSE_CROP_VIEW;
         p->crop_spec.fit = AITAG_FIT_MAX_SIDE;
     }
-    snprintf(p->key, sizeof p->key, "pose/v2 %s kp=%.2f person=%.2f boxes=%d crop=%.2f [%s]",
+    /* in person-box mode the graph appends the objects analyzer's key */
+    snprintf(p->key, sizeof p->key, "pose/v3 %s kp=%.2f person=%.2f boxes=%d crop=%.2f%s",
              aitag_model_key(p->model), p->kp_thr, p->person_thr, p->max_persons, p->crop_scale,
-             p->objects ? aitag_analyzer_objects.key(p->objects) : "whole frame");
+             p->boxes ? "" : " [whole frame]");
     *state = p;
     p = NULL;
     rc = 0;
@@ -232,22 +232,23 @@ static size_t pose_views(void *state, struct aitag_view_spec *out, size_t max)
 {
     struct pose *p = state;
 
-    if (!p->objects) {
-        if (max < 1)
-            return 0;
-        out[0] = p->spec;
-        return 1;
-    }
-    if (max < 3 || aitag_analyzer_objects.views(p->objects, out, max - 2) != 1)
+    if (max < 1 || (p->boxes && max < 2))
         return 0;
-    out[1] = p->spec;
-    out[2] = p->crop_spec;
-    return 3;
+    out[0] = p->spec;
+    if (!p->boxes)
+        return 1;
+    out[1] = p->crop_spec;
+    return 2;
 }
 
 static const char *pose_key(void *state)
 {
     return ((struct pose *)state)->key;
+}
+
+static const char *const *pose_consumes(void *state)
+{
+    return ((struct pose *)state)->boxes ? pose_inputs : NULL;
 }
 
 static float clamp01(float v)
@@ -292,28 +293,24 @@ static int emit(struct pose *p, const struct aitag_frame *fr, const struct aitag
 {
     float xy[2 * POSE_KP], s[POSE_KP], x0 = 1, y0 = 1, x1 = 0, y1 = 0, conf = 0;
     float sx = v->scale_x * (float)fr->src_w, sy = v->scale_y * (float)fr->src_h;
-    char extra[1024];
-    size_t len;
+    float kp[3 * POSE_KP];
     unsigned m;
     int n = 0, rc = 0;
 
-    len = (size_t)snprintf(extra, sizeof extra, "{\"keypoints\":[");
     for (int k = 0; k < POSE_KP; k++) {
         float nx = clamp01((w->ox + yxs[3 * k + 1] * w->side - (float)v->pad_x) / sx);
         float ny = clamp01((w->oy + yxs[3 * k] * w->side - (float)v->pad_y) / sy);
         s[k] = yxs[3 * k + 2];
         xy[2 * k] = nx * (float)fr->src_w;
         xy[2 * k + 1] = ny * (float)fr->src_h;
-        if (len < sizeof extra)
-            len += (size_t)snprintf(extra + len, sizeof extra - len, "%s%.4f,%.4f,%.3f",
-                                    k ? "," : "", nx, ny, s[k]);
+        kp[3 * k] = nx;
+        kp[3 * k + 1] = ny;
+        kp[3 * k + 2] = s[k];
         if (s[k] >= p->kp_thr) {
             x0 = fminf(x0, nx), y0 = fminf(y0, ny), x1 = fmaxf(x1, nx), y1 = fmaxf(y1, ny);
             conf += s[k], n++;
         }
     }
-    if (len < sizeof extra)
-        snprintf(extra + len, sizeof extra - len, "]}");
     m = pose_rules(xy, s, p->kp_thr, p->person_thr);
     if (person)
         m |= POSE_PERSON; /* the person detector has spoken; postures still need keypoints */
@@ -341,7 +338,11 @@ static int emit(struct pose *p, const struct aitag_frame *fr, const struct aitag
             if (b == 0)
                 e.confidence = person->confidence;
         }
-        e.extra = b == 0 ? extra : NULL;
+        if (b == 0) {
+            e.keypoints = kp;
+            e.n_keypoints = POSE_KP;
+            e.kp_dims = 3;
+        }
         rc = aitag_evidence_push(out, &e);
     }
     return rc;
@@ -420,14 +421,13 @@ static int whole_frame_fallback(struct pose *p, struct aitag_frame *fr, const st
 
 /* Person-box mode for one frame: the objects analyzer's persons, the largest first, each in a
  * square window crop_scale times its larger side. */
-static int run_persons(struct pose *p, struct aitag_frame *fr, struct aitag_evidence_list *out,
-                       char *err, size_t errlen)
+static int run_persons(struct pose *p, struct aitag_frame *fr, const struct aitag_evidence_list *in,
+                       struct aitag_evidence_list *out, char *err, size_t errlen)
 {
     const struct aitag_view *v = aitag_frame_view(fr, &p->crop_spec);
-    struct aitag_evidence_list objs = {0};
     const struct aitag_evidence *persons[16];
     float sx, sy;
-    int n = 0, rc;
+    int n = 0, rc = 0;
 
     if (!v || v->scale_x <= 0.0f || v->scale_y <= 0.0f) {
         snprintf(err, errlen, "pose: frame at t=%.3f lacks its %d px crop view", fr->t,
@@ -435,12 +435,12 @@ static int run_persons(struct pose *p, struct aitag_frame *fr, struct aitag_evid
         return AITAG_ERR_INVALID;
     }
     sx = v->scale_x * (float)fr->src_w, sy = v->scale_y * (float)fr->src_h;
-    rc = aitag_analyzer_objects.run(p->objects, &fr, 1, &objs, err, errlen);
-    for (size_t i = 0; rc == 0 && i < objs.n; i++) {
-        const struct aitag_evidence *e = &objs.items[i];
+    for (size_t i = 0; in && i < in->n; i++) {
+        const struct aitag_evidence *e = &in->items[i];
         int at = n;
         /* the objects analyzer scales confidence so that its person threshold maps to 0.5 */
-        if (strcmp(e->label, "person") != 0 || e->confidence < 0.5f || !e->has_box || n == 16)
+        if (e->t != fr->t || strcmp(e->analyzer, "objects") != 0 ||
+            strcmp(e->label, "person") != 0 || e->confidence < 0.5f || !e->has_box || n == 16)
             continue;
         while (at > 0 && persons[at - 1]->box.w * persons[at - 1]->box.h < e->box.w * e->box.h) {
             persons[at] = persons[at - 1];
@@ -460,12 +460,12 @@ static int run_persons(struct pose *p, struct aitag_frame *fr, struct aitag_evid
     }
     if (rc == 0)
         rc = whole_frame_fallback(p, fr, v, persons, n, out, err, errlen);
-    aitag_evidence_list_clear(&objs);
     return rc;
 }
 
 static int pose_run(void *state, struct aitag_frame *const *frames, size_t n,
-                    struct aitag_evidence_list *out, char *err, size_t errlen)
+                    const struct aitag_evidence_list *in, struct aitag_evidence_list *out,
+                    char *err, size_t errlen)
 {
     struct pose *p = state;
     int rc = 0;
@@ -487,8 +487,8 @@ static int pose_run(void *state, struct aitag_frame *const *frames, size_t n,
             snprintf(err, errlen, "pose: frame at t=%.3f has no size", fr->t);
             return AITAG_ERR_INVALID;
         }
-        if (p->objects) {
-            rc = run_persons(p, fr, out, err, errlen);
+        if (p->boxes) {
+            rc = run_persons(p, fr, in, out, err, errlen);
             continue;
         }
         v = aitag_frame_view(fr, &p->spec);
@@ -512,4 +512,5 @@ const struct aitag_analyzer_ops aitag_analyzer_pose = {
     .key = pose_key,
     .run = pose_run,
     .models = pose_models,
+    .consumes = pose_consumes,
 };

@@ -57,10 +57,12 @@ static int open_model(struct aitag_infer *inf, const char *name, const char *lay
     return 0;
 }
 
-static int text_create(struct aitag_infer *inf, void **state, char *err, size_t errlen)
+static int text_create(const struct aitag_analyzer_ops *self, struct aitag_infer *inf, void **state,
+                       char *err, size_t errlen)
 {
     struct text_state *st;
     int rc, side;
+    (void)self;
 
     *state = NULL;
     st = calloc(1, sizeof *st);
@@ -337,10 +339,12 @@ out:
 }
 
 static int text_run(void *state, struct aitag_frame *const *frames, size_t n,
-                    struct aitag_evidence_list *out, char *err, size_t errlen)
+                    const struct aitag_evidence_list *in, struct aitag_evidence_list *out,
+                    char *err, size_t errlen)
 {
     struct text_state *st = state;
     int rc = n ? load_models(st, err, errlen) : 0;
+    (void)in;
 
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = run_frame(st, frames[i], out, err, errlen);

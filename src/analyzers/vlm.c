@@ -60,9 +60,11 @@ static void vlm_destroy(void *state)
     free(s);
 }
 
-static int vlm_create(struct aitag_infer *inf, void **state, char *err, size_t errlen)
+static int vlm_create(const struct aitag_analyzer_ops *self, struct aitag_infer *inf, void **state,
+                        char *err, size_t errlen)
 {
     struct vlm *s = calloc(1, sizeof *s);
+    (void)self;
 
     (void)inf;
     *state = NULL;
@@ -301,9 +303,11 @@ out:
 }
 
 static int vlm_run(void *state, struct aitag_frame *const *frames, size_t n,
-                   struct aitag_evidence_list *out, char *err, size_t errlen)
+                   const struct aitag_evidence_list *in, struct aitag_evidence_list *out,
+                   char *err, size_t errlen)
 {
     struct vlm *s = state;
+    (void)in;
 
     for (size_t i = 0; i < n; i++) {
         const struct aitag_frame *f = frames[i];

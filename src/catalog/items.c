@@ -128,6 +128,11 @@ static int replace_evidence(struct aitag_catalog *c, int64_t id, const struct ai
     }
     for (size_t i = 0; rc == 0 && i < it->n_evidence; i++) {
         const struct aitag_evidence *e = &it->evidence[i];
+        char *details = NULL;
+        if (aitag_evidence_details_json(e, &details) < 0) {
+            rc = AITAG_ERR_NOMEM;
+            break;
+        }
         sqlite3_reset(ins);
         sqlite3_clear_bindings(ins);
         sqlite3_bind_int64(ins, 1, id);
@@ -143,9 +148,10 @@ static int replace_evidence(struct aitag_catalog *c, int64_t id, const struct ai
         }
         if (e->text)
             sqlite3_bind_text(ins, 10, e->text, -1, SQLITE_STATIC);
-        if (e->extra)
-            sqlite3_bind_text(ins, 11, e->extra, -1, SQLITE_STATIC);
+        if (details)
+            sqlite3_bind_text(ins, 11, details, -1, SQLITE_STATIC);
         rc = sql_check(c, sqlite3_step(ins), "insert evidence");
+        free(details);
     }
     sqlite3_finalize(del);
     sqlite3_finalize(ins);
@@ -375,8 +381,16 @@ int aitag_catalog_load_evidence(struct aitag_catalog *c, int64_t media_id,
                                    (float)sqlite3_column_double(st, 6),
                                    (float)sqlite3_column_double(st, 7)};
         e.text = (char *)sqlite3_column_text(st, 8);
-        e.extra = (char *)sqlite3_column_text(st, 9);
-        if (aitag_evidence_push(out, &e) < 0) {
+        /* unreadable details (a hand-edited row) leave the item without them */
+        if (aitag_evidence_parse_details(&e, (const char *)sqlite3_column_text(st, 9)) ==
+            AITAG_ERR_NOMEM) {
+            rc = AITAG_ERR_NOMEM;
+            break;
+        }
+        rc = aitag_evidence_push(out, &e);
+        free(e.keypoints);
+        free(e.embedding);
+        if (rc < 0) {
             rc = AITAG_ERR_NOMEM;
             break;
         }

@@ -339,12 +339,16 @@ int gw_client_parse_evidence(json_t *ev, const char *const *analyzers, const cha
                                        (float)json_number_value(json_array_get(box, 3))};
         }
         e.text = (char *)json_string_value(json_object_get(it, "text"));
-        e.extra = (char *)json_string_value(json_object_get(it, "extra"));
-        if (aitag_evidence_push(&out->evidence, &e) < 0) {
+        rc = aitag_evidence_parse_details(&e,
+                                          json_string_value(json_object_get(it, "extra")));
+        if (rc == AITAG_ERR_INVALID)
+            aitag_fmt(err, errlen, "evidence item %zu: \"extra\" is not a details object", k);
+        else if (rc < 0 || (rc = aitag_evidence_push(&out->evidence, &e)) < 0)
             aitag_fmt(err, errlen, "out of memory");
-            rc = AITAG_ERR_NOMEM;
+        free(e.keypoints);
+        free(e.embedding);
+        if (rc < 0)
             break;
-        }
     }
     if (rc < 0)
         aitag_evidence_list_clear(&out->evidence);

@@ -109,6 +109,7 @@ json_t *gw_evidence_json(const struct aitag_analysis_row *an, size_t n_an,
                          const struct aitag_evidence_list *ev, double interval, int truncated)
 {
     json_t *o = json_object(), *analyses = json_array(), *items = json_array();
+    char *details = NULL;
 
     if (!o || !analyses || !items) {
         json_decref(o);
@@ -138,8 +139,10 @@ json_t *gw_evidence_json(const struct aitag_analysis_row *an, size_t n_an,
                                                      (double)e->box.h));
         if (e->text)
             json_object_set_new(it, "text", json_string(e->text));
-        if (e->extra)
-            json_object_set_new(it, "extra", json_string(e->extra));
+        if (aitag_evidence_details_json(e, &details) == 0 && details)
+            json_object_set_new(it, "extra", json_string(details));
+        free(details);
+        details = NULL;
         json_array_append_new(items, it);
     }
     return o;

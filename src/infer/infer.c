@@ -160,6 +160,32 @@ const char *aitag_model_decoder(const struct aitag_model *m)
 {
     return m->decoder;
 }
+const char *aitag_model_analyzer(const struct aitag_model *m)
+{
+    return m->analyzer;
+}
+const char *aitag_model_output_name(const struct aitag_model *m, size_t i)
+{
+    return i < m->n_outputs ? m->outputs[i] : NULL;
+}
+void aitag_model_counts(const struct aitag_model *m, unsigned long long *runs,
+                        unsigned long long *items)
+{
+    *runs = m->runs;
+    *items = m->items;
+}
+int aitag_infer_model_counts(const struct aitag_infer *inf, const char *name,
+                             unsigned long long *runs, unsigned long long *items)
+{
+    *runs = *items = 0;
+    for (size_t i = 0; i < inf->n_models; i++) {
+        if (strcmp(inf->models[i]->name, name) == 0) {
+            aitag_model_counts(inf->models[i], runs, items);
+            return 0;
+        }
+    }
+    return AITAG_ERR_NOTFOUND;
+}
 const char *aitag_model_key(const struct aitag_model *m)
 {
     return m->key;

@@ -37,8 +37,9 @@ struct aitag_model {
     struct aitag_infer *inf;
     char *manifest_path;
     char *name, *version, *file, *sha256, *package, *license, *task, *decoder;
-    char *path; /* weights path resolved against weights_dir */
-    char *key;  /* name@version#sha8 */
+    char *analyzer; /* custom models: the analyzer name the manifest gives, "" for none */
+    char *path;     /* weights path resolved against weights_dir */
+    char *key;      /* name@version#sha8 */
     json_t *params;
     char **labels;
     size_t n_labels;
@@ -62,6 +63,8 @@ struct aitag_model {
     OrtSession *session;
     char **sess_outputs; /* output names in session order */
     size_t n_sess_outputs;
+    /* successful Run calls and the batch items they carried (aitag_model_counts) */
+    _Atomic unsigned long long runs, items;
 };
 
 /* manifest.c: parses <manifest_dir>/<name>.json into a new model (not added to inf). On

@@ -284,7 +284,8 @@ static int parse_root(struct ctx *c, struct aitag_infer *inf, const char *name, 
         (rc = get_string(c, root, "package", "package", 0, "", &m->package)) < 0 ||
         (rc = get_string(c, root, "license", "license", 0, "", &m->license)) < 0 ||
         (rc = get_string(c, root, "task", "task", 0, "", &m->task)) < 0 ||
-        (rc = get_string(c, root, "decoder", "decoder", 0, "", &m->decoder)) < 0)
+        (rc = get_string(c, root, "decoder", "decoder", 0, "", &m->decoder)) < 0 ||
+        (rc = get_string(c, root, "analyzer", "analyzer", 0, "", &m->analyzer)) < 0)
         return rc;
     n = strlen(m->sha256);
     for (i = 0; i < n; i++)
@@ -409,6 +410,7 @@ void infer_model_free(struct aitag_model *m)
     free(m->license);
     free(m->task);
     free(m->decoder);
+    free(m->analyzer);
     free(m->path);
     free(m->key);
     json_decref(m->params);

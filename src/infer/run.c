@@ -138,6 +138,8 @@ int aitag_model_run(struct aitag_model *m, const struct aitag_tensor *in, struct
     }
     *n_out = k;
     done = 0; /* ownership moved to the caller */
+    m->runs++;
+    m->items += in->ndim > 0 && in->shape[0] > 0 ? (unsigned long long)in->shape[0] : 1;
 out:
     aitag_tensors_release(out, done);
     for (i = 0; i < k; i++) {

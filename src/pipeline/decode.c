@@ -32,14 +32,10 @@ static void sample_item(struct aitag_tagger *t, size_t idx, struct msg *remote_e
         return; /* out of memory: the item is reported failed by the consumer's bookkeeping */
     end->kind = MSG_END;
     end->item = idx;
-    for (size_t i = 0; i < t->n_ops; i++) {
-        struct aitag_view_spec v[AITAG_MAX_VIEWS];
-        size_t n;
-        if (!w->need[i] || tagger_runs_remote(t, i))
-            continue;
-        n = t->ops[i]->views(t->state[i], v, AITAG_MAX_VIEWS);
-        for (size_t k = 0; k < n && nv < AITAG_MAX_VIEWS; k++)
-            views[nv++] = v[k];
+    {
+        int want[MAX_ANALYZERS];
+        tagger_local_want(t, w, want);
+        nv = aitag_graph_views(t->graph, want, views, AITAG_MAX_VIEWS);
     }
     sp.interval = t->p.interval;
     sp.threads = t->decode_threads;
@@ -116,7 +112,7 @@ static struct msg *remote_item(struct aitag_tagger *t, size_t idx)
     for (size_t i = 0; i < t->n_ops; i++) {
         if (!w->need[i] || !tagger_runs_remote(t, i))
             continue;
-        names[n] = t->ops[i]->name;
+        names[n] = aitag_graph_ops(t->graph, i)->name;
         keys[n] = t->keys[i];
         n++;
     }

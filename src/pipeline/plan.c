@@ -35,9 +35,12 @@ static void plan_one(struct aitag_tagger *t, struct work *w)
                 strcmp(row.fingerprint, w->fingerprint) == 0 && strcmp(row.status, "error") != 0;
     }
     for (size_t i = 0; i < t->n_ops; i++) {
-        char key[512] = "";
+        char key[4096] = "";
+        if (!aitag_graph_asked(t->graph, i))
+            continue; /* a dependency: runs when a consumer does, never stored */
         if (known && !t->p.force)
-            aitag_catalog_analysis_key(t->catalog, w->media_id, t->ops[i]->name, key, sizeof key);
+            aitag_catalog_analysis_key(t->catalog, w->media_id, aitag_graph_ops(t->graph, i)->name,
+                                       key, sizeof key);
         w->need[i] = strcmp(key, t->keys[i]) != 0;
         w->n_need += w->need[i];
     }

@@ -8,6 +8,10 @@
  * most the item in flight, and the next run redoes exactly that item. An item analysed through
  * a remote executor arrives as one END message carrying its evidence and is committed by the
  * same code, with the same keys and policy, as one analysed here.
+ * The analyzers are one graph (aitag/analyzer.h): frames of an item wait in a small batch (as
+ * many as the graph's largest `batch`, 1 unless e.g. nsfw runs) and the graph runs each
+ * analyzer once over it; a dependency of an asked analyzer runs but only asked analyzers are
+ * planned, recorded and stored (plan.c skips dependencies; a consumer's key holds theirs).
  *
  * Progress is counted in seconds of media rather than in items, so one long video does not
  * hold the bar still: each analysed frame moves it to that frame's timestamp within its item,
@@ -45,56 +49,29 @@ void aitag_tagger_thread_split(int threads, int *decode, int *infer)
     *infer = threads > 1 ? threads - 1 : 1;
 }
 
-/* Applies the "NAME.key=value" options meant for this analyzer, then lets it check them. */
-static int configure_analyzer(const struct aitag_tagger_params *p,
-                              const struct aitag_analyzer_ops *ops, void *state, char *err,
-                              size_t errlen)
+/* With a remote executor, an analyzer that runs here cannot consume one that runs there. */
+static int check_remote_deps(const struct aitag_tagger *t, char *errbuf, size_t errlen)
 {
-    size_t len = strlen(ops->name);
-    int rc;
-
-    for (size_t i = 0; i < p->n_analyzer_opts; i++) {
-        const char *o = p->analyzer_opts[i], *eq;
-        char key[128];
-        if (strncmp(o, ops->name, len) != 0 || o[len] != '.')
+    for (size_t i = 0; t->p.remote && i < t->n_ops; i++) {
+        int want[MAX_ANALYZERS] = {0}, run[MAX_ANALYZERS];
+        if (tagger_runs_remote(t, i))
             continue;
-        eq = strchr(o + len + 1, '=');
-        if (!eq || eq == o + len + 1 || (size_t)(eq - (o + len + 1)) >= sizeof key) {
-            aitag_fmt(err, errlen, "option '%s' is not key=value", o);
-            return AITAG_ERR_INVALID;
-        }
-        aitag_fmt(key, sizeof key, "%.*s", (int)(eq - (o + len + 1)), o + len + 1);
-        if (!ops->configure) {
-            aitag_fmt(err, errlen, "takes no options (got '%s')", key);
-            return AITAG_ERR_INVALID;
-        }
-        rc = ops->configure(state, key, eq + 1, err, errlen);
-        if (rc < 0)
-            return rc;
-    }
-    return ops->ready ? ops->ready(state, err, errlen) : 0;
-}
-
-/* Every analyzer option must name an analyzer of this run. */
-static int check_analyzer_opts(const struct aitag_tagger *t, char *errbuf, size_t errlen)
-{
-    for (size_t i = 0; i < t->p.n_analyzer_opts; i++) {
-        const char *o = t->p.analyzer_opts[i], *dot = strchr(o, '.');
-        size_t k;
-        for (k = 0; dot && k < t->n_ops; k++)
-            if (strlen(t->ops[k]->name) == (size_t)(dot - o) &&
-                strncmp(t->ops[k]->name, o, (size_t)(dot - o)) == 0)
-                break;
-        if (!dot || k == t->n_ops) {
-            aitag_fmt(errbuf, errlen, "analyzer option '%s' names no analyzer of this run", o);
-            return AITAG_ERR_INVALID;
+        want[i] = 1;
+        aitag_graph_closure(t->graph, want, run);
+        for (size_t k = 0; k < t->n_ops; k++) {
+            if (run[k] && tagger_runs_remote(t, k)) {
+                aitag_fmt(errbuf, errlen,
+                          "analyzer %s runs here but consumes %s, which runs remotely",
+                          aitag_graph_ops(t->graph, i)->name, aitag_graph_ops(t->graph, k)->name);
+                return AITAG_ERR_INVALID;
+            }
         }
     }
     return 0;
 }
 
-int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **out,
-                     char *errbuf, size_t errlen)
+int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **out, char *errbuf,
+                     size_t errlen)
 {
     struct aitag_tagger *t = calloc(1, sizeof *t);
     struct aitag_infer_params ip = aitag_infer_default_params();
@@ -139,37 +116,23 @@ int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **
         aitag_policy_set_threshold(t->policy, p->threshold);
     if (!p->markers)
         aitag_policy_set_markers(t->policy, 0);
-    for (size_t i = 0; i < p->n_analyzers; i++) {
-        const struct aitag_analyzer_ops *ops = aitag_analyzer_find(p->analyzers[i]);
-        char err[512] = "";
-        if (!ops) {
-            aitag_fmt(errbuf, errlen, "unknown analyzer '%s' (see `aitag models list`)",
-                      p->analyzers[i]);
-            rc = AITAG_ERR_INVALID;
+    rc = aitag_graph_new(t->infer, p->analyzers, p->n_analyzers, p->analyzer_opts,
+                         p->n_analyzer_opts, &t->graph, errbuf, errlen);
+    if (rc < 0)
+        goto out;
+    t->n_ops = aitag_graph_size(t->graph);
+    for (size_t i = 0; i < t->n_ops; i++) {
+        const char *key = aitag_graph_key(t->graph, i);
+        size_t len = strlen(key) + 64;
+        t->keys[i] = malloc(len);
+        if (!t->keys[i]) {
+            rc = AITAG_ERR_NOMEM;
             goto out;
         }
-        for (size_t k = 0; k < t->n_ops; k++)
-            if (t->ops[k] == ops)
-                ops = NULL;
-        if (!ops)
-            continue; /* named twice */
-        rc = ops->create(t->infer, &t->state[t->n_ops], err, sizeof err);
-        if (rc == 0) {
-            t->ops[t->n_ops] = ops; /* from here on freed with the tagger */
-            rc = configure_analyzer(p, ops, t->state[t->n_ops], err, sizeof err);
-        }
-        if (rc < 0) {
-            aitag_fmt(errbuf, errlen, "analyzer %s: %s", ops->name, err);
-            if (t->ops[t->n_ops])
-                t->n_ops++;
-            goto out;
-        }
-        t->keys[t->n_ops] =
-            aitag_fmt(malloc(512), 512, "%s interval=%.3f%s", ops->key(t->state[t->n_ops]),
-                      p->interval, p->sampling ? " sampling=keyframes" : "");
-        t->n_ops++;
+        aitag_fmt(t->keys[i], len, "%s interval=%.3f%s", key, p->interval,
+                  p->sampling ? " sampling=keyframes" : "");
     }
-    rc = check_analyzer_opts(t, errbuf, errlen);
+    rc = check_remote_deps(t, errbuf, errlen);
     if (rc < 0)
         goto out;
     rc = aitag_catalog_open(p->catalog_path, p->dry_run, &t->catalog, errbuf, errlen);
@@ -188,10 +151,9 @@ void aitag_tagger_free(struct aitag_tagger *t)
 {
     if (!t)
         return;
-    for (size_t i = 0; i < t->n_ops; i++) {
-        t->ops[i]->destroy(t->state[i]);
+    for (size_t i = 0; i < t->n_ops; i++)
         free(t->keys[i]);
-    }
+    aitag_graph_free(t->graph);
     aitag_catalog_close(t->catalog);
     aitag_policy_free(t->policy);
     aitag_infer_free(t->infer);
@@ -201,6 +163,12 @@ void aitag_tagger_free(struct aitag_tagger *t)
 const char *aitag_tagger_errmsg(const struct aitag_tagger *t)
 {
     return t->errmsg;
+}
+
+int aitag_tagger_model_counts(const struct aitag_tagger *t, const char *model,
+                              unsigned long long *runs, unsigned long long *items)
+{
+    return aitag_infer_model_counts(t->infer, model, runs, items);
 }
 
 struct run_state {
@@ -247,8 +215,8 @@ static void report(struct aitag_tagger *t, struct run_state *rs, size_t idx,
                    const struct aitag_result *res, double secs, const char *const *ran,
                    size_t n_ran)
 {
-    struct aitag_item_report r = {t->works[idx].path, st, error, probe, res, secs, ran, n_ran,
-                                  idx + 1, t->n_works};
+    struct aitag_item_report r = {
+        t->works[idx].path, st, error, probe, res, secs, ran, n_ran, idx + 1, t->n_works};
 
     switch (st) {
     case AITAG_ITEM_TAGGED:
@@ -293,8 +261,8 @@ static void report_done_item(struct aitag_tagger *t, struct run_state *rs, size_
     if (rc == 0)
         rc = aitag_catalog_find_media(t->catalog, w->path, &row);
     if (rc < 0)
-        report(t, rs, idx, AITAG_ITEM_FAILED, aitag_catalog_errmsg(t->catalog), NULL, NULL, 0,
-               NULL, 0);
+        report(t, rs, idx, AITAG_ITEM_FAILED, aitag_catalog_errmsg(t->catalog), NULL, NULL, 0, NULL,
+               0);
     else
         report(t, rs, idx,
                strcmp(row.status, "partial") == 0 ? AITAG_ITEM_PARTIAL : AITAG_ITEM_SKIPPED,
@@ -305,6 +273,8 @@ static void report_done_item(struct aitag_tagger *t, struct run_state *rs, size_
 struct item_acc {
     size_t idx;
     struct aitag_evidence_list ev;
+    struct aitag_frame *batch[MAX_BATCH]; /* frames waiting for the graph */
+    size_t n_batch;
     int n_frames;
     char error[512];
     double t0;
@@ -326,9 +296,9 @@ static void finish_item(struct aitag_tagger *t, struct run_state *rs, struct ite
     rs->media_done += work_units(w);
     rs->item_done = rs->item_total = 0;
     if (end->rc < 0 || acc->error[0] || acc->n_frames == 0) {
-        const char *why = acc->error[0]  ? acc->error
-                          : end->rc < 0  ? end->error
-                                         : "no decodable frames";
+        const char *why = acc->error[0] ? acc->error
+                          : end->rc < 0 ? end->error
+                                        : "no decodable frames";
         if (!t->p.dry_run && t->catalog)
             aitag_catalog_record_error(t->catalog, w->path, w->size, w->mtime_ns, why);
         report(t, rs, acc->idx, AITAG_ITEM_FAILED, why, end->rc < 0 ? NULL : &end->probe, NULL,
@@ -336,17 +306,17 @@ static void finish_item(struct aitag_tagger *t, struct run_state *rs, struct ite
         return;
     }
     if (end->truncated)
-        aitag_fmt(partial, sizeof partial, "truncated or corrupt: frames decoded up to %.1f s of %.1f s",
+        aitag_fmt(partial, sizeof partial,
+                  "truncated or corrupt: frames decoded up to %.1f s of %.1f s",
                   acc->ev.n ? acc->ev.items[acc->ev.n - 1].t : 0.0, end->probe.duration);
     for (size_t i = 0; i < t->n_ops; i++) {
         if (!w->need[i])
             continue;
-        ran[n_ran] = (struct aitag_sampling){t->ops[i]->name,
-                                             end->probe.kind == AITAG_MEDIA_IMAGE ? 0
-                                                                                  : t->p.interval,
-                                             acc->n_frames};
+        ran[n_ran] = (struct aitag_sampling){
+            aitag_graph_ops(t->graph, i)->name,
+            end->probe.kind == AITAG_MEDIA_IMAGE ? 0 : t->p.interval, acc->n_frames};
         keys[n_ran] = t->keys[i];
-        names[n_ran] = t->ops[i]->name;
+        names[n_ran] = aitag_graph_ops(t->graph, i)->name;
         n_ran++;
     }
     if (rs->run_id == 0) {
@@ -355,10 +325,19 @@ static void finish_item(struct aitag_tagger *t, struct run_state *rs, struct ite
                   t->p.interval, t->p.threads, t->p.force);
         aitag_catalog_begin_run(t->catalog, params, &rs->run_id);
     }
-    item = (struct aitag_item){w->path,     w->size,  w->mtime_ns, w->fingerprint,
-                               &end->probe, ran,      keys,        n_ran,
-                               end->strategy, acc->ev.items, acc->ev.n,
-                               partial[0] ? "partial" : "ok", partial[0] ? partial : NULL,
+    item = (struct aitag_item){w->path,
+                               w->size,
+                               w->mtime_ns,
+                               w->fingerprint,
+                               &end->probe,
+                               ran,
+                               keys,
+                               n_ran,
+                               end->strategy,
+                               acc->ev.items,
+                               acc->ev.n,
+                               partial[0] ? "partial" : "ok",
+                               partial[0] ? partial : NULL,
                                rs->run_id};
     rc = aitag_catalog_commit_item(t->catalog, &item, t->policy);
     if (rc == 0) {
@@ -370,35 +349,63 @@ static void finish_item(struct aitag_tagger *t, struct run_state *rs, struct ite
     if (rc == 0 && end->probe.kind == AITAG_MEDIA_VIDEO)
         rs->sum->media_seconds += end->probe.duration;
     if (rc < 0)
-        report(t, rs, acc->idx, AITAG_ITEM_FAILED, aitag_catalog_errmsg(t->catalog),
-               &end->probe, NULL, secs, names, n_ran);
+        report(t, rs, acc->idx, AITAG_ITEM_FAILED, aitag_catalog_errmsg(t->catalog), &end->probe,
+               NULL, secs, names, n_ran);
     else
         report(t, rs, acc->idx, partial[0] ? AITAG_ITEM_PARTIAL : AITAG_ITEM_TAGGED,
                partial[0] ? partial : NULL, &end->probe, &res, secs, names, n_ran);
     aitag_result_clear(&res);
 }
 
+/* Frees the frames waiting in acc without analysing them. */
+static void drop_batch(struct item_acc *acc)
+{
+    for (size_t i = 0; i < acc->n_batch; i++)
+        aitag_frame_free(acc->batch[i]);
+    acc->n_batch = 0;
+}
+
+/* Runs the graph on the frames waiting in acc (each analyzer once over them) and frees them. */
+static void flush_batch(struct aitag_tagger *t, struct run_state *rs, struct item_acc *acc)
+{
+    int want[MAX_ANALYZERS], run[MAX_ANALYZERS];
+
+    /* The batch's slice of the item counts as analysed once the analyzers are through it. */
+    for (size_t i = 0; i < acc->n_batch; i++)
+        if (t->works[acc->idx].probe.kind == AITAG_MEDIA_VIDEO && acc->batch[i]->t > rs->item_done)
+            rs->item_done = acc->batch[i]->t < rs->item_total ? acc->batch[i]->t : rs->item_total;
+    if (acc->n_batch && !acc->error[0]) {
+        tagger_local_want(t, &t->works[acc->idx], want);
+        if (aitag_graph_run(t->graph, acc->batch, acc->n_batch, want, &acc->ev, acc->error,
+                            sizeof acc->error) == 0) {
+            aitag_graph_closure(t->graph, want, run);
+            for (size_t i = 0; i < t->n_ops; i++)
+                rs->sum->models_run += run[i] * (int)acc->n_batch;
+        }
+    }
+    if (acc->n_batch) {
+        drop_batch(acc);
+        progress(t, rs, t->works[acc->idx].path);
+    }
+}
+
+/* Queues frame f (owned) for the graph; full batches run at once. */
 static void analyse_frame(struct aitag_tagger *t, struct run_state *rs, struct item_acc *acc,
                           struct aitag_frame *f)
 {
-    struct work *w = &t->works[acc->idx];
+    size_t max = aitag_graph_batch(t->graph);
 
     acc->n_frames++;
-    /* This frame's slice of the item counts as analysed once the analyzers are through it. */
-    if (w->probe.kind == AITAG_MEDIA_VIDEO && f->t > rs->item_done)
-        rs->item_done = f->t < rs->item_total ? f->t : rs->item_total;
-    if (acc->error[0])
-        return; /* the item already failed; drain its frames */
-    for (size_t i = 0; i < t->n_ops; i++) {
-        char err[400] = "";
-        if (!w->need[i] || tagger_runs_remote(t, i))
-            continue;
-        if (t->ops[i]->run(t->state[i], &f, 1, &acc->ev, err, sizeof err) < 0) {
-            aitag_fmt(acc->error, sizeof acc->error, "analyzer %s: %s", t->ops[i]->name, err);
-            return;
+    if (max > MAX_BATCH)
+        max = MAX_BATCH;
+    for (size_t i = 0; i < acc->n_batch; i++)
+        if (acc->batch[i]->t == f->t) { /* evidence is told apart by time: keep times distinct */
+            flush_batch(t, rs, acc);
+            break;
         }
-        rs->sum->models_run++;
-    }
+    acc->batch[acc->n_batch++] = f;
+    if (acc->n_batch >= max || acc->error[0])
+        flush_batch(t, rs, acc);
 }
 
 int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
@@ -460,6 +467,7 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
             continue;
         }
         if (m->item != acc.idx) {
+            drop_batch(&acc); /* frames of an item that never got its END */
             aitag_evidence_list_clear(&acc.ev);
             acc.idx = m->item;
             acc.n_frames = 0;
@@ -473,9 +481,8 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
         }
         if (m->kind == MSG_FRAME) {
             analyse_frame(t, &rs, &acc, m->frame);
-            aitag_frame_free(m->frame);
-            progress(t, &rs, t->works[m->item].path);
         } else {
+            flush_batch(t, &rs, &acc);
             if (m->remote) { /* analysed elsewhere, maybe next to analyzers run here */
                 size_t n_remote = 0;
                 for (size_t i = 0; i < t->n_ops; i++)
@@ -502,6 +509,7 @@ out:
         pthread_join(decoder, NULL);
         queue_destroy(&t->q);
     }
+    drop_batch(&acc);
     aitag_evidence_list_clear(&acc.ev);
     if (rs.run_id)
         aitag_catalog_end_run(t->catalog, rs.run_id, sum->tagged, sum->skipped, sum->failed);

@@ -10,7 +10,8 @@
 #include "queue.h"
 #include "walk.h"
 
-#define MAX_ANALYZERS 16
+#define MAX_ANALYZERS AITAG_GRAPH_MAX
+#define MAX_BATCH 16 /* frames handed to the graph at once, at most */
 
 struct work {
     const char *path;        /* borrowed from the walk list */
@@ -18,7 +19,7 @@ struct work {
     int64_t size, mtime_ns;
     char fingerprint[17];
     int64_t media_id;        /* 0 when new */
-    int need[MAX_ANALYZERS]; /* 1: analyzer i must run on this item */
+    int need[MAX_ANALYZERS]; /* 1: asked analyzer i must run and be stored (graph index) */
     int n_need;
     struct aitag_probe probe;
     int probed;
@@ -49,10 +50,9 @@ struct aitag_tagger {
     struct aitag_infer *infer;
     struct aitag_policy *policy;
     struct aitag_catalog *catalog; /* NULL in a dry run without a catalog file */
-    const struct aitag_analyzer_ops *ops[MAX_ANALYZERS];
-    void *state[MAX_ANALYZERS];
-    char *keys[MAX_ANALYZERS];
-    size_t n_ops;
+    struct aitag_graph *graph;      /* the analyzers, dependencies included, in run order */
+    char *keys[MAX_ANALYZERS];      /* graph key + sampling: what the catalog records */
+    size_t n_ops;                   /* aitag_graph_size(graph) */
     int decode_threads, infer_threads;
     char errmsg[512];
     /* per run */
@@ -67,7 +67,15 @@ struct aitag_tagger {
  * here (every analyzer but those that call a service themselves, when params.remote is set). */
 static inline int tagger_runs_remote(const struct aitag_tagger *t, size_t i)
 {
-    return t->p.remote && !t->ops[i]->runs_here;
+    return t->p.remote && !aitag_graph_ops(t->graph, i)->runs_here;
+}
+
+/* The analyzers of w that run on frames decoded here (graph indexes), for aitag_graph_run. */
+static inline void tagger_local_want(const struct aitag_tagger *t, const struct work *w,
+                                     int *want)
+{
+    for (size_t i = 0; i < t->n_ops; i++)
+        want[i] = w->need[i] && !tagger_runs_remote(t, i);
 }
 
 /* plan.c: fills works[] from the walk list and the catalog. */

@@ -85,7 +85,7 @@ static int run_on_photo(const char *name, struct aitag_evidence_list *ev)
     char err[512] = "";
     int rc;
 
-    if (!ops || ops->create(NULL, &st, err, sizeof err) < 0) {
+    if (!ops || ops->create(ops, NULL, &st, err, sizeof err) < 0) {
         fprintf(stderr, "%s: %s\n", name, err);
         return -1;
     }
@@ -93,7 +93,7 @@ static int run_on_photo(const char *name, struct aitag_evidence_list *ev)
     CHECK(strstr(ops->key(st), name) != NULL);
     fr = test_load_photo(PHOTO, &spec[0], 1);
     CHECK(fr != NULL);
-    rc = fr ? ops->run(st, &fr, 1, ev, err, sizeof err) : -1;
+    rc = fr ? ops->run(st, &fr, 1, NULL, ev, err, sizeof err) : -1;
     if (rc < 0)
         fprintf(stderr, "%s: %s\n", name, err);
     aitag_frame_free(fr);
@@ -212,7 +212,7 @@ static void test_run(void)
     CHECK_EQ_INT(run_on_photo("vec", &ev), 0);
     CHECK_EQ_INT(ev.n, 1);
     if (ev.n == 1) {
-        json_t *x = json_loads(ev.items[0].extra ? ev.items[0].extra : "", 0, NULL);
+        json_t *x = json_loads(test_details(&ev.items[0]), 0, NULL);
         json_t *v = json_object_get(x, "embedding");
         double norm = 0;
         size_t k;
@@ -257,8 +257,8 @@ static void test_remove(void)
 static void test_decoders(void)
 {
     static const char *const labels[] = {"a", "b", "c"};
-    struct slot sl = {.name = "t"};
-    struct custom s = {.slot = &sl, .labels = labels, .n_labels = 3, .threshold = 0.5f};
+    struct custom_desc sl = {.name = "t"};
+    struct custom s = {.d = &sl, .labels = labels, .n_labels = 3, .threshold = 0.5f};
     struct aitag_evidence_list ev = {0};
     float logits[] = {0, 0, 3}, dist[] = {0.2f, 0.7f, 0.1f}, sig[] = {2, -2, 0.1f};
 
@@ -326,10 +326,10 @@ static void test_decoders(void)
         float x[] = {3, 4};
         s.normalize = 1;
         CHECK_EQ_INT(emit_embedding(&s, x, 2, 0, &ev), 0);
-        CHECK(ev.n == 1 && ev.items[0].extra &&
-              strcmp(ev.items[0].extra, "{\"dim\":2,\"embedding\":[0.6,0.8]}") == 0);
-        if (ev.n == 1 && ev.items[0].extra)
-            printf("embedding extra: %s\n", ev.items[0].extra);
+        CHECK(ev.n == 1 &&
+              strcmp(test_details(&ev.items[0]), "{\"dim\":2,\"embedding\":[0.6,0.8]}") == 0);
+        if (ev.n == 1)
+            printf("embedding extra: %s\n", test_details(&ev.items[0]));
         aitag_evidence_list_clear(&ev);
     }
 }

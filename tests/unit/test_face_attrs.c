@@ -25,14 +25,13 @@
 #define PHOTOS AITAG_DEPS_DIR "/photos/"
 #define DARKNET "/usr/share/darknet/data/"
 
-static int run_photo(const struct aitag_analyzer_ops *ops, void *st, const char *path,
-                     struct aitag_evidence_list *out)
+static int run_photo(struct aitag_graph *st, const char *path, struct aitag_evidence_list *out)
 {
-    int rc = test_run_photo(ops, st, path, out);
+    int rc = test_run_graph(st, path, out);
 
     for (size_t i = 0; i < out->n; i++) {
         const struct aitag_evidence *e = &out->items[i];
-        const char *age = e->extra ? strstr(e->extra, "\"age\"") : NULL;
+        const char *age = test_details(e)[0] ? strstr(test_details(e), "\"age\"") : NULL;
         printf("  %-16s %.2f box %.2f,%.2f %.2fx%.2f %.40s\n", e->label, e->confidence, e->box.x,
                e->box.y, e->box.w, e->box.h, age ? age : "");
     }
@@ -70,9 +69,9 @@ static void check_faces(const struct aitag_evidence_list *l)
         int dims = 0;
         if (strcmp(e->label, "face") != 0)
             continue;
-        CHECK(e->has_box && e->extra && strstr(e->extra, "\"keypoints\":["));
-        age = e->extra ? strstr(e->extra, "\"age\":") : NULL;
-        emb = e->extra ? strstr(e->extra, "\"descriptor\":[") : NULL;
+        CHECK(e->has_box && strstr(test_details(e), "\"keypoints\":["));
+        age = test_details(e)[0] ? strstr(test_details(e), "\"age\":") : NULL;
+        emb = test_details(e)[0] ? strstr(test_details(e), "\"descriptor\":[") : NULL;
         CHECK(age && emb);
         if (!age || !emb)
             continue;
@@ -96,7 +95,7 @@ static int descriptors(const struct aitag_evidence_list *l, float emb[8][1024])
 
     for (size_t i = 0; i < l->n && n < 8; i++) {
         const struct aitag_evidence *e = &l->items[i];
-        const char *p = e->extra ? strstr(e->extra, "\"descriptor\":[") : NULL;
+        const char *p = test_details(e)[0] ? strstr(test_details(e), "\"descriptor\":[") : NULL;
         int at = n;
         if (strcmp(e->label, "face") != 0 || !p)
             continue;
@@ -119,7 +118,7 @@ static int descriptors(const struct aitag_evidence_list *l, float emb[8][1024])
 
 /* Alignment: the same photo turned by 14 degrees (ffmpeg's rotate filter) gives every face an
  * descriptor closer to its own upright one than to anyone else's. */
-static void test_rotated(const struct aitag_analyzer_ops *ops, void *st)
+static void test_rotated(struct aitag_graph *st)
 {
     struct aitag_evidence_list l = {0};
     static float a[8][1024], b[8][1024];
@@ -135,10 +134,10 @@ static void test_rotated(const struct aitag_analyzer_ops *ops, void *st)
              "ffmpeg -nostdin -loglevel error -y -i '%s' -vf rotate=0.25:fillcolor=black '%s'",
              PHOTOS "sample6.jpg", path);
     CHECK_EQ_INT(system(cmd), 0);
-    CHECK_EQ_INT(run_photo(ops, st, PHOTOS "sample6.jpg", &l), 0);
+    CHECK_EQ_INT(run_photo(st, PHOTOS "sample6.jpg", &l), 0);
     na = descriptors(&l, a);
     aitag_evidence_list_clear(&l);
-    CHECK_EQ_INT(run_photo(ops, st, path, &l), 0);
+    CHECK_EQ_INT(run_photo(st, path, &l), 0);
     nb = descriptors(&l, b);
     CHECK_EQ_INT(count_label(&l, "gender:female"), 4);
     aitag_evidence_list_clear(&l);
@@ -174,7 +173,7 @@ int main(void)
     const struct aitag_analyzer_ops *ops = aitag_analyzer_find("face_attrs");
     struct aitag_infer *inf = NULL;
     struct aitag_evidence_list l = {0};
-    void *st = NULL;
+    struct aitag_graph *st = NULL;
     char err[256], path[512];
 
     CHECK(ops != NULL);
@@ -183,16 +182,19 @@ int main(void)
     p.manifest_dir = MODELS_DIR;
     p.weights_dir = WEIGHTS_DIR;
     CHECK_EQ_INT(aitag_infer_new(&p, &inf), 0);
-    CHECK_EQ_INT(ops->create(inf, &st, err, sizeof err), 0);
+    CHECK_EQ_INT(aitag_graph_new(inf, &ops->name, 1, NULL, 0, &st, err, sizeof err), 0);
     if (!st) {
         fprintf(stderr, "face_attrs: %s\n", err);
         aitag_infer_free(inf);
         return check_done();
     }
-    CHECK(strncmp(ops->key(st), "face_attrs/v1 [faces/v1 blazeface-back@", 39) == 0);
+    CHECK(strncmp(aitag_graph_key(st, (size_t)aitag_graph_find(st, "face_attrs")),
+                  "face_attrs/v2 faceres@", 22) == 0);
+    CHECK(strstr(aitag_graph_key(st, (size_t)aitag_graph_find(st, "face_attrs")),
+                 " [faces/v1 blazeface-back@") != NULL);
     for (int i = 1; i <= 6; i++) {
         snprintf(path, sizeof path, PHOTOS "sample%d.jpg", i);
-        CHECK_EQ_INT(run_photo(ops, st, path, &l), 0);
+        CHECK_EQ_INT(run_photo(st, path, &l), 0);
         check_faces(&l);
         /* every sample photo shows only women; the confident-only rule must not say male */
         CHECK_EQ_INT(count_label(&l, "gender:male"), 0);
@@ -215,11 +217,11 @@ int main(void)
         }
         aitag_evidence_list_clear(&l);
     }
-    test_rotated(ops, st);
-    CHECK_EQ_INT(run_photo(ops, st, DARKNET "dog.jpg", &l), 0);
+    test_rotated(st);
+    CHECK_EQ_INT(run_photo(st, DARKNET "dog.jpg", &l), 0);
     CHECK_EQ_INT(l.n, 0); /* no face, so nothing at all */
     aitag_evidence_list_clear(&l);
-    ops->destroy(st);
+    aitag_graph_free(st);
     aitag_infer_free(inf);
     return check_done();
 }

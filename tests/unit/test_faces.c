@@ -167,7 +167,7 @@ static void test_evidence_registry(void)
     label[0] = 'X'; /* the list holds copies */
     CHECK_EQ_INT(l.n, 40);
     CHECK_STR(l.items[39].label, "face");
-    CHECK(l.items[0].text == NULL && l.items[0].extra == NULL);
+    CHECK(l.items[0].text == NULL && test_details(&l.items[0])[0] == 0);
     aitag_evidence_list_clear(&l);
     CHECK(l.n == 0 && l.items == NULL);
     aitag_evidence_list_clear(&l);
@@ -185,7 +185,7 @@ static void test_evidence_registry(void)
 static void check_face(const struct aitag_evidence *e, const struct aitag_frame *f)
 {
     float kp[12], pw = e->box.w * (float)f->src_w, ph = e->box.h * (float)f->src_h;
-    const char *p = e->extra ? strchr(e->extra, '[') : NULL;
+    const char *p = strchr(test_details(e), '[');
     int n = 0;
 
     CHECK_STR(e->analyzer, "faces");
@@ -244,7 +244,7 @@ static void test_photos(const struct aitag_analyzer_ops *ops, void *st,
     }
     for (i = 0; i < N; i++) {
         size_t before = one.n;
-        CHECK_EQ_INT(ops->run(st, &frames[i], 1, &one, err, sizeof err), 0);
+        CHECK_EQ_INT(ops->run(st, &frames[i], 1, NULL, &one, err, sizeof err), 0);
         printf("faces: %s: %zu\n", strrchr(photos[i].path, '/') + 1, one.n - before);
         CHECK_EQ_INT(one.n - before, photos[i].faces);
         if (one.n - before != (size_t)photos[i].faces)
@@ -253,12 +253,16 @@ static void test_photos(const struct aitag_analyzer_ops *ops, void *st,
             check_face(&one.items[k], frames[i]);
     }
     /* All frames in one call: the same evidence in the same order. */
-    CHECK_EQ_INT(ops->run(st, frames, N, &all, err, sizeof err), 0);
+    CHECK_EQ_INT(ops->run(st, frames, N, NULL, &all, err, sizeof err), 0);
     CHECK_EQ_INT(all.n, one.n);
     for (at = 0; at < all.n && at < one.n; at++) {
         CHECK_NEAR(all.items[at].confidence, one.items[at].confidence, 1e-6);
         CHECK_NEAR(all.items[at].box.x, one.items[at].box.x, 1e-6);
-        CHECK_STR(all.items[at].extra, one.items[at].extra);
+        {
+            char a[4096];
+            snprintf(a, sizeof a, "%s", test_details(&all.items[at]));
+            CHECK_STR(a, test_details(&one.items[at]));
+        }
     }
 out:
     aitag_evidence_list_clear(&one);
@@ -292,8 +296,8 @@ static void test_mapping(const struct aitag_analyzer_ops *ops, void *st,
     if (!full || !half)
         goto out;
     CHECK(half->views[0].pad_x > 0 && half->views[0].pad_y == 0);
-    CHECK_EQ_INT(ops->run(st, &full, 1, &a, err, sizeof err), 0);
-    CHECK_EQ_INT(ops->run(st, &half, 1, &b, err, sizeof err), 0);
+    CHECK_EQ_INT(ops->run(st, &full, 1, NULL, &a, err, sizeof err), 0);
+    CHECK_EQ_INT(ops->run(st, &half, 1, NULL, &b, err, sizeof err), 0);
     CHECK_EQ_INT(b.n, 2); /* the two left faces */
     for (size_t i = 0; i < b.n; i++) {
         /* half-frame x -> full-frame x: the crop is the left 960 of 1920 px. */
@@ -336,14 +340,14 @@ static void test_analyzer(void)
     ip.manifest_dir = "/nonexistent";
     ip.weights_dir = WEIGHTS_DIR;
     CHECK_EQ_INT(aitag_infer_new(&ip, &inf), 0);
-    CHECK(ops->create(inf, &st, err, sizeof err) < 0);
+    CHECK(ops->create(ops, inf, &st, err, sizeof err) < 0);
     CHECK(st == NULL);
     CHECK(strstr(err, "blazeface-back.json") != NULL);
     aitag_infer_free(inf);
 
     ip.manifest_dir = MODELS_DIR;
     CHECK_EQ_INT(aitag_infer_new(&ip, &inf), 0);
-    CHECK_EQ_INT(ops->create(inf, &st, err, sizeof err), 0);
+    CHECK_EQ_INT(ops->create(ops, inf, &st, err, sizeof err), 0);
     if (!st) {
         fprintf(stderr, "  %s\n", err);
         aitag_infer_free(inf);
@@ -357,7 +361,7 @@ static void test_analyzer(void)
     /* create() loaded nothing: the session (and its output names) come with run(). */
     CHECK_EQ_INT(aitag_model_open(inf, "blazeface-back", &m), 0);
     CHECK_EQ_INT(aitag_model_output_index(m, "Identity:0"), -1);
-    CHECK_EQ_INT(ops->run(st, NULL, 0, &l, err, sizeof err), 0);
+    CHECK_EQ_INT(ops->run(st, NULL, 0, NULL, &l, err, sizeof err), 0);
 
     /* A frame without the analyzer's view is refused, not misread. */
     {
@@ -365,7 +369,7 @@ static void test_analyzer(void)
         frame = test_load_photo(PHOTOS "sample1.jpg", &other, 1);
         CHECK(frame != NULL);
         if (frame) {
-            CHECK_EQ_INT(ops->run(st, &frame, 1, &l, err, sizeof err), AITAG_ERR_INVALID);
+            CHECK_EQ_INT(ops->run(st, &frame, 1, NULL, &l, err, sizeof err), AITAG_ERR_INVALID);
             CHECK(strstr(err, "256x256") != NULL);
             CHECK_EQ_INT(l.n, 0);
             aitag_frame_free(frame);

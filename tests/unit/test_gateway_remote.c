@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "photo.h"
 #include "gateway/gateway_int.h"
 
 #define KEY_F "blazeface-back@1.2.0 interval=2.000"
@@ -23,8 +24,11 @@ static void fill(struct aitag_evidence_list *ev)
 
     e.analyzer = "faces", e.label = "face", e.confidence = 0.123456789f, e.t = 2.0000000001;
     e.has_box = 1, e.box = (struct aitag_box){0.1f, 1.0f / 3.0f, 0.25f, 2.0f / 7.0f};
-    e.extra = "{\"keypoints\":[[0.5,0.25]]}";
-    aitag_evidence_push(ev, &e);
+    {
+        float kp[4] = {0.5f, 0.25f, 0.1234f, 0.9876f};
+        e.keypoints = kp, e.n_keypoints = 2, e.kp_dims = 2;
+        aitag_evidence_push(ev, &e);
+    }
     e = (struct aitag_evidence){0};
     e.analyzer = "text", e.label = "text", e.confidence = 0.987654321f, e.t = 4;
     e.text = "caf\xc3\xa9 \"quoted\"";
@@ -80,8 +84,12 @@ static void test_round_trip(void)
         CHECK_EQ_INT(a->has_box, b->has_box);
         CHECK(memcmp(&a->box, &b->box, sizeof a->box) == 0 || !a->has_box);
         CHECK((!a->text && !b->text) || (a->text && b->text && strcmp(a->text, b->text) == 0));
-        CHECK((!a->extra && !b->extra) ||
-              (a->extra && b->extra && strcmp(a->extra, b->extra) == 0));
+        {
+            char da[256];
+            snprintf(da, sizeof da, "%s", test_details(a));
+            CHECK_STR(da, test_details(b)); /* the details survive the wire byte for byte */
+            CHECK_EQ_INT(a->n_keypoints, b->n_keypoints);
+        }
     }
     aitag_evidence_list_clear(&r.evidence);
     aitag_evidence_list_clear(&want);

@@ -37,7 +37,7 @@ static float run_dog(const struct aitag_analyzer_ops *ops, void *st, struct aita
     char err[512] = "";
     float dog = -1;
 
-    CHECK(ops->run(st, &f, 1, &ev, err, sizeof err) == 0);
+    CHECK(ops->run(st, &f, 1, NULL, &ev, err, sizeof err) == 0);
     for (size_t w = 0; w < 2; w++) {
         double best = 0;
         for (size_t k = 0; k < ev.n; k++) {
@@ -75,7 +75,7 @@ int main(void)
     p.intra_threads = 1;
     CHECK(ops != NULL && ops->configure != NULL);
     CHECK(aitag_infer_new(&p, &inf) == 0);
-    if (!ops || !inf || ops->create(inf, &st, err, sizeof err) < 0) {
+    if (!ops || !inf || ops->create(ops, inf, &st, err, sizeof err) < 0) {
         fprintf(stderr, "objects: %s\n", err);
         CHECK(0);
         return check_done();

@@ -131,10 +131,9 @@ static int has_label(const struct aitag_evidence_list *l, const char *label)
 }
 
 /* Runs the pose analyzer on one photo; prints and returns the evidence in out. */
-static int run_photo(const struct aitag_analyzer_ops *ops, void *st, const char *path,
-                     struct aitag_evidence_list *out)
+static int run_photo(struct aitag_graph *st, const char *path, struct aitag_evidence_list *out)
 {
-    int rc = test_run_photo(ops, st, path, out);
+    int rc = test_run_graph(st, path, out);
 
     for (size_t i = 0; i < out->n; i++) {
         const struct aitag_evidence *e = &out->items[i];
@@ -150,7 +149,7 @@ static void test_photos(void)
     const struct aitag_analyzer_ops *ops = aitag_analyzer_find("pose");
     struct aitag_infer *inf = NULL;
     struct aitag_evidence_list l = {0};
-    void *st = NULL;
+    struct aitag_graph *st = NULL;
     char err[256];
 
     CHECK(ops != NULL);
@@ -159,17 +158,19 @@ static void test_photos(void)
     p.manifest_dir = MODELS_DIR;
     p.weights_dir = WEIGHTS_DIR;
     CHECK_EQ_INT(aitag_infer_new(&p, &inf), 0);
-    CHECK_EQ_INT(ops->create(inf, &st, err, sizeof err), 0);
+    CHECK_EQ_INT(aitag_graph_new(inf, &ops->name, 1, NULL, 0, &st, err, sizeof err), 0);
     if (!st) {
         fprintf(stderr, "pose: %s\n", err);
         aitag_infer_free(inf);
         return;
     }
-    CHECK(strncmp(ops->key(st), "pose/v2 movenet@", 16) == 0);
+    CHECK(strncmp(aitag_graph_key(st, (size_t)aitag_graph_find(st, "pose")), "pose/v3 movenet@",
+                  16) == 0);
+    CHECK(strstr(aitag_graph_key(st, (size_t)aitag_graph_find(st, "pose")), " [objects/") != NULL);
     /* warm-up run: the session is created on the first frame */
-    CHECK_EQ_INT(run_photo(ops, st, DARKNET "person.jpg", &l), 0);
+    CHECK_EQ_INT(run_photo(st, DARKNET "person.jpg", &l), 0);
     aitag_evidence_list_clear(&l);
-    CHECK_EQ_INT(run_photo(ops, st, DARKNET "person.jpg", &l), 0);
+    CHECK_EQ_INT(run_photo(st, DARKNET "person.jpg", &l), 0);
     CHECK(has_label(&l, "pose:person"));
     CHECK(has_label(&l, "pose:standing"));
     CHECK(!has_label(&l, "pose:lying") && !has_label(&l, "pose:sitting"));
@@ -182,18 +183,18 @@ static void test_photos(void)
         CHECK(e->box.y > 0.19f && e->box.y + e->box.h < 0.91f);
         CHECK(e->confidence >= 0.5f); /* a person the rules accept counts at the default 0.5 */
         if (strcmp(e->label, "pose:person") == 0)
-            CHECK(e->extra && strstr(e->extra, "\"keypoints\":["));
+            CHECK(strstr(test_details(e), "\"keypoints\":["));
     }
     aitag_evidence_list_clear(&l);
     /* animals: MoveNet alone finds "people" in them, the person boxes and rules must not */
-    CHECK_EQ_INT(run_photo(ops, st, DARKNET "dog.jpg", &l), 0);
+    CHECK_EQ_INT(run_photo(st, DARKNET "dog.jpg", &l), 0);
     CHECK_EQ_INT(l.n, 0);
     aitag_evidence_list_clear(&l);
-    CHECK_EQ_INT(run_photo(ops, st, DARKNET "giraffe.jpg", &l), 0);
+    CHECK_EQ_INT(run_photo(st, DARKNET "giraffe.jpg", &l), 0);
     CHECK_EQ_INT(l.n, 0);
     aitag_evidence_list_clear(&l);
     /* three women side by side: three persons, counted from CenterNet's person boxes */
-    CHECK_EQ_INT(run_photo(ops, st, PHOTOS "sample1.jpg", &l), 0);
+    CHECK_EQ_INT(run_photo(st, PHOTOS "sample1.jpg", &l), 0);
     CHECK_EQ_INT(count_label(&l, "pose:person"), 3);
     CHECK(!has_label(&l, "pose:lying"));
     aitag_evidence_list_clear(&l);
@@ -201,12 +202,12 @@ static void test_photos(void)
     for (int i = 2; i <= 3; i++) {
         char path[256];
         snprintf(path, sizeof path, PHOTOS "sample%d.jpg", i);
-        CHECK_EQ_INT(run_photo(ops, st, path, &l), 0);
+        CHECK_EQ_INT(run_photo(st, path, &l), 0);
         CHECK(has_label(&l, "pose:sitting"));
         CHECK(!has_label(&l, "pose:standing") && !has_label(&l, "pose:lying"));
         aitag_evidence_list_clear(&l);
     }
-    ops->destroy(st);
+    aitag_graph_free(st);
     aitag_infer_free(inf);
 }
 

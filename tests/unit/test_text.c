@@ -384,7 +384,7 @@ static void run_case(const struct aitag_analyzer_ops *ops, void *st, const struc
         return;
     }
     struct aitag_frame *frames[1] = {&tf.f};
-    int rc = ops->run(st, frames, 1, &ev, err, sizeof err);
+    int rc = ops->run(st, frames, 1, NULL, &ev, err, sizeof err);
     CHECK_EQ_INT(rc, 0);
     if (rc < 0)
         fprintf(stderr, "run: %s\n", err);
@@ -450,7 +450,7 @@ static void bench(const struct aitag_analyzer_ops *ops, void *st, const char *na
     for (int r = 0; r < REPS; r++) {
         struct aitag_evidence_list ev = {0};
         struct text_stats before = *s;
-        CHECK_EQ_INT(ops->run(st, frames, 1, &ev, err, sizeof err), 0);
+        CHECK_EQ_INT(ops->run(st, frames, 1, NULL, &ev, err, sizeof err), 0);
         lines = s->lines - before.lines;
         det[r] = (s->det_s - before.det_s) * 1e3;
         rec[r] = lines ? (s->rec_s - before.rec_s) * 1e3 / lines : 0;
@@ -506,7 +506,7 @@ static void test_sampler_video(const struct aitag_analyzer_ops *ops, void *st)
     while (aitag_sampler_next(smp, &f) > 0) {
         struct aitag_evidence_list ev = {0};
         struct aitag_frame *frames[1] = {f};
-        CHECK_EQ_INT(ops->run(st, frames, 1, &ev, err, sizeof err), 0);
+        CHECK_EQ_INT(ops->run(st, frames, 1, NULL, &ev, err, sizeof err), 0);
         printf("video t=%.2f: %zu lines\n", f->t, ev.n);
         for (size_t i = 0; i < ev.n; i++)
             printf("  conf=%.3f box=(%.3f %.3f %.3f %.3f) \"%s\"\n", ev.items[i].confidence,
@@ -556,7 +556,7 @@ static void test_lazy(void)
         return;
     CHECK_STR(ops->name, "text");
     CHECK(aitag_analyzer_find("text") == ops);
-    CHECK_EQ_INT(ops->create(inf, &st, err, sizeof err), 0);
+    CHECK_EQ_INT(ops->create(ops, inf, &st, err, sizeof err), 0);
     if (!st) {
         fprintf(stderr, "create: %s\n", err);
         aitag_infer_free(inf);
@@ -575,7 +575,7 @@ static void test_lazy(void)
     tf.f.src_w = tf.f.src_h = 64;
     struct aitag_frame *frames[1] = {&tf.f};
     struct aitag_evidence_list ev = {0};
-    CHECK(ops->run(st, frames, 1, &ev, err, sizeof err) < 0);
+    CHECK(ops->run(st, frames, 1, NULL, &ev, err, sizeof err) < 0);
     CHECK(err[0] != '\0');
     CHECK_EQ_INT(ev.n, 0);
     ops->destroy(st);
@@ -591,7 +591,7 @@ static void test_models(int threads)
 
     if (!inf)
         return;
-    CHECK_EQ_INT(ops->create(inf, &st, err, sizeof err), 0);
+    CHECK_EQ_INT(ops->create(ops, inf, &st, err, sizeof err), 0);
     if (!st) {
         fprintf(stderr, "create: %s\n", err);
         aitag_infer_free(inf);
@@ -606,7 +606,7 @@ static void test_models(int threads)
     tf.f.src_w = tf.f.src_h = 64;
     struct aitag_frame *frames[1] = {&tf.f};
     struct aitag_evidence_list ev = {0};
-    CHECK_EQ_INT(ops->run(st, frames, 1, &ev, err, sizeof err), AITAG_ERR_INVALID);
+    CHECK_EQ_INT(ops->run(st, frames, 1, NULL, &ev, err, sizeof err), AITAG_ERR_INVALID);
 
     test_sampler_video(ops, st);
     bench(ops, st, "plain", threads);

@@ -146,7 +146,7 @@ static void test_options(void)
     CHECK(!is_loopback_url("http://[::2]/v1"));
     CHECK(!is_loopback_url("http://127.0.0.1@evil.com/v1"));
 
-    CHECK_EQ_INT(vlm_create(NULL, &st, err, sizeof err), 0);
+    CHECK_EQ_INT(vlm_create(NULL, NULL, &st, err, sizeof err), 0);
     CHECK_EQ_INT(vlm_configure(st, "color", "blue", err, sizeof err), AITAG_ERR_INVALID);
     CHECK(strstr(err, "color") != NULL);
     CHECK_EQ_INT(vlm_configure(st, "every", "soon", err, sizeof err), AITAG_ERR_INVALID);
@@ -158,7 +158,7 @@ static void test_options(void)
     CHECK(strstr(err, "vocabulary") != NULL);
     vlm_destroy(st);
 
-    CHECK_EQ_INT(vlm_create(NULL, &st, err, sizeof err), 0);
+    CHECK_EQ_INT(vlm_create(NULL, NULL, &st, err, sizeof err), 0);
     CHECK_EQ_INT(vlm_configure(st, "url", "http://10.0.0.9:8089/v1/", err, sizeof err), 0);
     CHECK_EQ_INT(vlm_configure(st, "local_only", "true", err, sizeof err), 0);
     CHECK_EQ_INT(vlm_configure(st, "vocabulary", vocab_path, err, sizeof err), 0);
@@ -171,7 +171,7 @@ static void test_options(void)
         const char *opts[][2] = {{"every", "10"}, {"describe", "1"}, {"route", "llava"},
                                  {"timeout_ms", "500"}};
         char base[512];
-        CHECK_EQ_INT(vlm_create(NULL, &st, err, sizeof err), 0);
+        CHECK_EQ_INT(vlm_create(NULL, NULL, &st, err, sizeof err), 0);
         CHECK_EQ_INT(vlm_configure(st, "vocabulary", vocab_path, err, sizeof err), 0);
         CHECK_EQ_INT(vlm_ready(st, err, sizeof err), 0);
         snprintf(base, sizeof base, "%s", vlm_key(st));
@@ -180,7 +180,7 @@ static void test_options(void)
         CHECK_EQ_INT(spec[0].fit, AITAG_FIT_MAX_SIDE);
         vlm_destroy(st);
         for (size_t i = 0; i < sizeof opts / sizeof *opts; i++) {
-            CHECK_EQ_INT(vlm_create(NULL, &st, err, sizeof err), 0);
+            CHECK_EQ_INT(vlm_create(NULL, NULL, &st, err, sizeof err), 0);
             CHECK_EQ_INT(vlm_configure(st, "vocabulary", vocab_path, err, sizeof err), 0);
             CHECK_EQ_INT(vlm_configure(st, opts[i][0], opts[i][1], err, sizeof err), 0);
             CHECK_EQ_INT(vlm_ready(st, err, sizeof err), 0);

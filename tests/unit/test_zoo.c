@@ -52,7 +52,7 @@ static void check_registry(struct aitag_infer *inf, struct analyzer *an)
         CHECK(an[i].ops != NULL);
         if (!an[i].ops)
             continue;
-        CHECK(an[i].ops->create(inf, &an[i].st, err, sizeof err) == 0);
+        CHECK(an[i].ops->create(an[i].ops, inf, &an[i].st, err, sizeof err) == 0);
         if (!an[i].st) {
             fprintf(stderr, "%s: %s\n", names[i], err);
             continue;
@@ -88,7 +88,7 @@ static void check_photo(struct analyzer *an, json_t *photo)
     if (!f)
         return;
     for (int i = 0; i < 2; i++) {
-        int rc = an[i].ops->run(an[i].st, &f, 1, &ev, err, sizeof err);
+        int rc = an[i].ops->run(an[i].st, &f, 1, NULL, &ev, err, sizeof err);
         CHECK(rc == 0);
         if (rc < 0)
             fprintf(stderr, "%s: %s\n", file, err);
@@ -98,9 +98,9 @@ static void check_photo(struct analyzer *an, json_t *photo)
         if (strcmp(e->analyzer, "objects") == 0) {
             CHECK(e->has_box && e->box.w > 0 && e->box.h > 0);
             CHECK(e->box.x >= 0 && e->box.x + e->box.w <= 1.0001f);
-            CHECK(e->confidence >= 0.5f && e->extra && strstr(e->extra, "\"score\":"));
+            CHECK(e->confidence >= 0.5f && strstr(test_details(e), "\"score\":"));
             printf("objects: %s %s %.2f %s [%.0f %.0f %.0f %.0f]\n", file, e->label, e->confidence,
-                   e->extra, e->box.x * f->src_w, e->box.y * f->src_h,
+                   test_details(e), e->box.x * f->src_w, e->box.y * f->src_h,
                    (e->box.x + e->box.w) * f->src_w, (e->box.y + e->box.h) * f->src_h);
         } else {
             printf("nsfw: %s %s %.3f\n", file, e->label, e->confidence);
