@@ -108,8 +108,8 @@ static int has_analyzer(const char *const *names, size_t n_names, const char *na
 
 /* Analyzer options from the command line: the vlm analyzer's settings when vlm runs, and the
  * objects analyzer's mirrored pass when --no-objects-mirror turns it off. */
-static size_t analyzer_options(const struct aitag_opts *o, const char *const *names, size_t n_names,
-                               char (*buf)[4200], const char **out)
+static size_t analyzer_options(const struct aitag_opts *o, const char *const *names,
+                               size_t n_names, char (*buf)[4200], const char **out)
 {
     size_t n = 0, i;
 
