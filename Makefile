@@ -4,7 +4,8 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build fixtures demo test test-asan test-tsan fuzz bench bench-gateway clean format plugin
+.PHONY: all setup build fixtures demo test test-asan test-tsan fuzz bench bench-gateway clean format \
+	plugin install uninstall
 
 all: build
 
@@ -59,6 +60,18 @@ fuzz: setup
 	  && echo "fuzz_$$f: no crash in $(FUZZ_SECONDS) s" \
 	  || { tail -n 30 build-fuzz/fuzz_$$f.log; exit 1; }; \
 	done
+
+# `make install` (after `make build`; as root for the default PREFIX): bin/aitag,
+# lib/aitag/libonnxruntime.so.1, share/aitag/{models,weights}, the man page and the bash and zsh
+# completions under $(DESTDIR)$(PREFIX). `make uninstall` (same DESTDIR) removes every file the
+# last install from this build folder wrote ($(BUILD)/install_manifest.txt).
+PREFIX ?= /usr/local
+install:
+	@test -x $(BUILD)/aitag || $(MAKE) build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+uninstall:
+	@scripts/uninstall.sh "$(BUILD)/install_manifest.txt" "$(DESTDIR)"
 
 # The Stash plugin: build/plugin/aitag/ (folder), aitag.zip and index.yml (a plugin source).
 plugin: build

@@ -20,7 +20,7 @@ command -v zip >/dev/null || { echo "package: zip is missing (apt-get install zi
 
 rm -rf "$dir" "$out/aitag.zip" "$out/index.yml"
 mkdir -p "$dir"
-cmake --install "$build" --prefix "$dir" >/dev/null
+cmake --install "$build" --prefix "$dir" --component runtime >/dev/null
 
 sed "s/@PROJECT_VERSION@/$version/" "$top/plugin/aitag.yml" >"$dir/aitag.yml"
 cp "$top/plugin/aitag.js" "$top/plugin/aitag.css" "$dir/"

@@ -71,4 +71,9 @@ int aitag_buf_append(char **data, size_t *len, size_t *cap, const void *p, size_
 /* Strips leading and trailing white space in place; returns the first non-blank character. */
 char *aitag_trim(char *s);
 
+/* For "did you mean" hints: the candidate nearest to word by edit distance (case-insensitive),
+ * or NULL when even the nearest needs more than a third of word's length in edits (at least 2).
+ * Returns a pointer borrowed from candidates; thread-safe. */
+const char *aitag_nearest(const char *word, const char *const *candidates, size_t n);
+
 #endif

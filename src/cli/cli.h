@@ -2,10 +2,12 @@
 #ifndef AITAG_CLI_H
 #define AITAG_CLI_H
 
+#include <stdio.h>
+
 #include <jansson.h>
 
 #include "aitag/pipeline.h"
-#include "options.h"
+#include "aitag/options.h"
 
 /* Exit codes (documented in docs/cli.md and `aitag --help`). */
 enum {
@@ -36,11 +38,33 @@ void print_json_line(json_t *obj);
 void print_item_human(const char *path, const char *status, const struct aitag_probe *probe,
                       const struct aitag_result *res, const char *error);
 
+/* options.c: resolves cmd's options (config file, environment, argv after the command's
+ * words) into o. Returns -1 to go on; otherwise the exit code: EXIT_USAGE after printing the
+ * one-line error, EXIT_OK after printing --help. The caller frees o either way. */
+int cli_options(struct aitag_opts *o, const char *cmd, int argc, char **argv);
+/* The same without printing: 0, or < 0 with the one-line error in err. */
+int cli_resolve(struct aitag_opts *o, const char *cmd, int argc, char **argv, char *err,
+                size_t errlen);
+/* help.c: texts generated from the option and command tables. */
+void cli_print_usage(FILE *out);
+void cli_print_help(FILE *out, const char *cmd);
+/* Extends name ("gateway", in a buffer of len) by the leading words of argv naming its
+ * subcommands ("gateway keys create"), taking them off argv. Returns 0, or EXIT_USAGE after
+ * printing that a word is not a subcommand. */
+int cli_subcommand(char *name, size_t len, int *argc, char ***argv);
+/* 0 when name is a command that runs; EXIT_USAGE after one line listing its subcommands when it
+ * only groups them ("gateway keys"). */
+int cli_need_subcommand(const char *name);
+/* One line on stderr: parent's unknown subcommand word, with the nearest valid one. */
+void cli_unknown_command(const char *parent, const char *word);
+/* `aitag help [CMD... | --markdown | --man | --completion bash|zsh]` */
+int cli_help(int argc, char **argv);
+
 /* Resolved default paths: catalog under XDG data, models in the source/install tree. */
-const char *cli_catalog_path(const struct opts *o, char *buf, size_t len);
-const char *cli_models_dir(const struct opts *o, char *buf, size_t len);
-const char *cli_weights_dir(const struct opts *o, char *buf, size_t len);
+const char *cli_catalog_path(const struct aitag_opts *o, char *buf, size_t len);
+const char *cli_models_dir(const struct aitag_opts *o, char *buf, size_t len);
+const char *cli_weights_dir(const struct aitag_opts *o, char *buf, size_t len);
 /* Installs the log sink at the --log-level. */
-void cli_setup_logging(const struct opts *o);
+void cli_setup_logging(const struct aitag_opts *o);
 
 #endif

@@ -2,9 +2,9 @@
  * cmd_gateway.c - `aitag gateway serve|keys|usage`: the AI gateway's command line.
  *
  * The gateway is configured by its own JSON file (docs/gateway.md) rather than the shared
- * option table: routes and backends are nested data that flat options cannot express. This
- * file only parses arguments, prints, and waits for SIGINT/SIGTERM; the server lives in
- * src/gateway/.
+ * option table: routes and backends are nested data that flat options cannot express. Its
+ * command-line flags are rows of the option table (flag only). This file only parses
+ * arguments, prints, and waits for SIGINT/SIGTERM; the server lives in src/gateway/.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -14,99 +14,35 @@
 #include "aitag/gateway.h"
 #include "cli.h"
 
-static void gateway_usage(FILE *out)
-{
-    fprintf(out,
-            "Usage:\n"
-            "  aitag gateway serve --config FILE [--models-dir DIR] [--weights-dir DIR]\n"
-            "  aitag gateway keys create --db FILE [--name NAME] [--routes a,b] [--rpm N]\n"
-            "                            [--tpm N] [--budget USD] [--budget-period day|month]\n"
-            "  aitag gateway keys list --db FILE\n"
-            "  aitag gateway keys revoke --db FILE ID\n"
-            "  aitag gateway usage --db FILE [--json]\n\n"
-            "serve prints \"listening on ADDR:PORT\" once ready and stops on SIGINT/SIGTERM.\n"
-            "See docs/gateway.md for the config file, the API and the metrics.\n");
-}
-
 struct gw_args {
     const char *config, *db, *name, *routes, *models_dir, *weights_dir, *pos, *period;
     long rpm, tpm;
     double budget;
-    int json, help;
+    int json;
 };
 
-static int parse_args(int argc, char **argv, struct gw_args *a)
+static void fill_args(const struct aitag_opts *o, struct gw_args *a)
 {
     memset(a, 0, sizeof *a);
-    for (int i = 0; i < argc; i++) {
-        const char *s = argv[i];
-        const char **dst = NULL;
-        if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
-            a->help = 1;
-            continue;
-        }
-        if (strcmp(s, "--json") == 0) {
-            a->json = 1;
-            continue;
-        }
-        if (strcmp(s, "--config") == 0)
-            dst = &a->config;
-        else if (strcmp(s, "--db") == 0)
-            dst = &a->db;
-        else if (strcmp(s, "--name") == 0)
-            dst = &a->name;
-        else if (strcmp(s, "--routes") == 0)
-            dst = &a->routes;
-        else if (strcmp(s, "--models-dir") == 0)
-            dst = &a->models_dir;
-        else if (strcmp(s, "--weights-dir") == 0)
-            dst = &a->weights_dir;
-        else if (strcmp(s, "--budget-period") == 0)
-            dst = &a->period;
-        else if (strcmp(s, "--rpm") == 0 || strcmp(s, "--tpm") == 0) {
-            char *end;
-            long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : -1;
-            if (i + 1 >= argc || v < 0 || v > 1 << 30 || *end || !*argv[i + 1]) {
-                fprintf(stderr, "aitag gateway: %s needs a number >= 0\n", s);
-                return -1;
-            }
-            *(s[2] == 'r' ? &a->rpm : &a->tpm) = v;
-            i++;
-            continue;
-        } else if (strcmp(s, "--budget") == 0) {
-            char *end;
-            if (i + 1 >= argc || !(a->budget = strtod(argv[i + 1], &end), a->budget > 0) || *end ||
-                a->budget > 1e12) {
-                fprintf(stderr, "aitag gateway: --budget needs an amount in USD > 0\n");
-                return -1;
-            }
-            i++;
-            continue;
-        } else if (s[0] == '-' && s[1] == '-') {
-            fprintf(stderr, "aitag gateway: unknown option '%s'\n", s);
-            return -1;
-        } else if (!a->pos) {
-            a->pos = s;
-            continue;
-        } else {
-            fprintf(stderr, "aitag gateway: unexpected argument '%s'\n", s);
-            return -1;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "aitag gateway: %s needs a value\n", s);
-            return -1;
-        }
-        *dst = argv[++i];
-    }
-    return 0;
+    a->config = aitag_opts_str(o, "config");
+    a->db = aitag_opts_str(o, "db");
+    a->name = aitag_opts_str(o, "name");
+    a->routes = aitag_opts_str(o, "routes");
+    a->models_dir = aitag_opts_str(o, "models-dir");
+    a->weights_dir = aitag_opts_str(o, "weights-dir");
+    a->period = aitag_opts_str(o, "budget-period");
+    a->rpm = aitag_opts_int(o, "rpm");
+    a->tpm = aitag_opts_int(o, "tpm");
+    a->budget = aitag_opts_num(o, "budget");
+    a->json = aitag_opts_bool(o, "json");
+    a->pos = o->n_args ? o->args[0] : NULL;
 }
 
-static int serve(const struct gw_args *a)
+static int serve(const struct gw_args *a, const struct aitag_opts *o)
 {
     struct aitag_gateway_config *cfg = NULL;
     struct aitag_gateway_params gp = aitag_gateway_default_params();
     struct aitag_gateway *gw = NULL;
-    struct opts o;
     char err[1024] = "", models[4096], weights[4096];
     sigset_t set;
     int sig;
@@ -119,11 +55,10 @@ static int serve(const struct gw_args *a)
         fprintf(stderr, "aitag: %s\n", err);
         return EXIT_USAGE;
     }
-    memset(&o, 0, sizeof o);
-    aitag_log_set_sink(NULL, NULL, getenv("AITAG_LOG_LEVEL") ? AITAG_LOG_INFO : AITAG_LOG_WARN);
+    cli_setup_logging(o);
     gp.cfg = cfg;
-    gp.manifest_dir = a->models_dir ? a->models_dir : cli_models_dir(&o, models, sizeof models);
-    gp.weights_dir = a->weights_dir ? a->weights_dir : cli_weights_dir(&o, weights, sizeof weights);
+    gp.manifest_dir = cli_models_dir(o, models, sizeof models);
+    gp.weights_dir = cli_weights_dir(o, weights, sizeof weights);
     gp.item_json = item_json;
     cli_load_custom_models(); /* local backends may name the user's own analyzers */
     /* Block the stop signals in every thread; this one waits for them. */
@@ -186,101 +121,78 @@ int cmd_gateway(int argc, char **argv)
     static const char *const usage_cols[] = {
         "day",  "key_id", "route", "model", "requests", "prompt_tokens", "completion_tokens",
         "cost", NULL};
-    const char *sub = argc > 0 ? argv[0] : NULL;
+    char name[128] = "gateway", err[1024] = "";
+    struct aitag_opts o;
     struct gw_args a;
-    char err[1024] = "";
     json_t *rows = NULL;
     int rc;
 
-    if (!sub || strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
-        gateway_usage(sub ? stdout : stderr);
-        return sub ? EXIT_OK : EXIT_USAGE;
-    }
-    if (strcmp(sub, "keys") == 0) {
-        const char *verb = argc > 1 ? argv[1] : NULL;
-        if (!verb || parse_args(argc - 2, argv + 2, &a) < 0) {
-            gateway_usage(stderr);
-            return EXIT_USAGE;
-        }
-        if (a.help) {
-            gateway_usage(stdout);
-            return EXIT_OK;
-        }
-        if (!a.db) {
-            fprintf(stderr, "aitag gateway keys: --db FILE is required\n");
-            return EXIT_USAGE;
-        }
-        if (strcmp(verb, "create") == 0) {
-            char key[64];
-            long long id;
-            struct aitag_gateway_key_params kp = {a.name,     a.routes, (int)a.rpm,
-                                                  (int)a.tpm, a.budget, a.period};
-            if (a.period && strcmp(a.period, "day") != 0 && strcmp(a.period, "month") != 0) {
-                fprintf(stderr, "aitag gateway: --budget-period is day or month\n");
-                return EXIT_USAGE;
-            }
-            if (aitag_gateway_key_create(a.db, &kp, key, &id, err, sizeof err) < 0)
-                goto setup_err;
-            if (a.json) {
-                json_t *o = json_pack("{s:I, s:s}", "id", (json_int_t)id, "key", key);
-                print_json_line(o);
-                json_decref(o);
-            } else {
-                printf(
-                    "id %lld\nkey %s\n(the key is shown only now; the gateway stores its sha256)\n",
-                    id, key);
-            }
-            return EXIT_OK;
-        }
-        if (strcmp(verb, "list") == 0) {
-            if (aitag_gateway_keys_list(a.db, &rows, err, sizeof err) < 0)
-                goto setup_err;
-            print_rows(rows, key_cols, a.json);
-            json_decref(rows);
-            return EXIT_OK;
-        }
-        if (strcmp(verb, "revoke") == 0) {
-            char *end;
-            long long id = a.pos ? strtoll(a.pos, &end, 10) : -1;
-            if (!a.pos || *end || id < 0) {
-                fprintf(stderr, "aitag gateway keys revoke: give the key id\n");
-                return EXIT_USAGE;
-            }
-            rc = aitag_gateway_key_revoke(a.db, id, err, sizeof err);
-            if (rc < 0) {
-                fprintf(stderr, "aitag: %s\n", err);
-                return rc == AITAG_ERR_NOTFOUND ? EXIT_ITEMS_FAILED : EXIT_SETUP;
-            }
-            return EXIT_OK;
-        }
-        fprintf(stderr, "aitag gateway keys: unknown action '%s'\n", verb);
+    if (cli_subcommand(name, sizeof name, &argc, &argv))
         return EXIT_USAGE;
+    if ((rc = cli_options(&o, name, argc, argv)) >= 0)
+        goto out;
+    fill_args(&o, &a);
+    rc = EXIT_USAGE;
+    if (a.pos && strcmp(name, "gateway keys revoke") != 0) {
+        fprintf(stderr, "aitag %s: unexpected argument '%s'\n", name, a.pos);
+        goto out;
     }
-    if (parse_args(argc - 1, argv + 1, &a) < 0) {
-        gateway_usage(stderr);
-        return EXIT_USAGE;
+    if (strcmp(name, "gateway serve") == 0) {
+        rc = serve(&a, &o);
+        goto out;
     }
-    if (a.help) {
-        gateway_usage(stdout);
-        return EXIT_OK;
+    if (!a.db) { /* every other subcommand works on the keys database */
+        fprintf(stderr, "aitag %s: --db FILE is required\n", name);
+        goto out;
     }
-    if (strcmp(sub, "serve") == 0)
-        return serve(&a);
-    if (strcmp(sub, "usage") == 0) {
-        if (!a.db) {
-            fprintf(stderr, "aitag gateway usage: --db FILE is required\n");
-            return EXIT_USAGE;
+    cli_setup_logging(&o);
+    if (strcmp(name, "gateway keys create") == 0) {
+        char key[64];
+        long long id;
+        struct aitag_gateway_key_params kp = {a.name,     a.routes, (int)a.rpm,
+                                              (int)a.tpm, a.budget, a.period};
+        if (aitag_gateway_key_create(a.db, &kp, key, &id, err, sizeof err) < 0)
+            goto setup_err;
+        if (a.json) {
+            json_t *j = json_pack("{s:I, s:s}", "id", (json_int_t)id, "key", key);
+            print_json_line(j);
+            json_decref(j);
+        } else {
+            printf("id %lld\nkey %s\n(the key is shown only now; the gateway stores its sha256)\n",
+                   id, key);
         }
+        rc = EXIT_OK;
+    } else if (strcmp(name, "gateway keys list") == 0) {
+        if (aitag_gateway_keys_list(a.db, &rows, err, sizeof err) < 0)
+            goto setup_err;
+        print_rows(rows, key_cols, a.json);
+        rc = EXIT_OK;
+    } else if (strcmp(name, "gateway keys revoke") == 0) {
+        char *end;
+        long long id = a.pos ? strtoll(a.pos, &end, 10) : -1;
+        if (!a.pos || *end || id < 0) {
+            fprintf(stderr, "aitag gateway keys revoke: give the key id\n");
+            goto out;
+        }
+        rc = aitag_gateway_key_revoke(a.db, id, err, sizeof err);
+        if (rc < 0) {
+            fprintf(stderr, "aitag: %s\n", err);
+            rc = rc == AITAG_ERR_NOTFOUND ? EXIT_ITEMS_FAILED : EXIT_SETUP;
+            goto out;
+        }
+        rc = EXIT_OK;
+    } else { /* gateway usage */
         if (aitag_gateway_usage_list(a.db, &rows, err, sizeof err) < 0)
             goto setup_err;
         print_rows(rows, usage_cols, a.json);
-        json_decref(rows);
-        return EXIT_OK;
+        rc = EXIT_OK;
     }
-    fprintf(stderr, "aitag gateway: unknown command '%s'\n", sub);
-    gateway_usage(stderr);
-    return EXIT_USAGE;
+    goto out;
 setup_err:
     fprintf(stderr, "aitag: %s\n", err);
-    return EXIT_SETUP;
+    rc = EXIT_SETUP;
+out:
+    json_decref(rows);
+    aitag_opts_free(&o);
+    return rc;
 }

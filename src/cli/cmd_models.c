@@ -5,9 +5,9 @@
  *
  * Custom and installed models live in the user models dir (--user-models-dir,
  * AITAG_USER_MODELS_DIR, else $XDG_DATA_HOME/aitag/models, else ~/.local/share/aitag/models),
- * manifests and weights side by side. The flags only `models` takes (--manifest, --catalog,
- * --catalog-url, --user-models-dir, --list) are taken off argv here before the shared option
- * table parses the rest, since "catalog" there means the catalog database.
+ * manifests and weights side by side. The subcommand is the first word; its flags come from the
+ * option table, where --catalog of `models install` (a model catalog) is its own row, apart from
+ * the catalog database of tag, show and search.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,50 +17,11 @@
 #include "aitag/models.h"
 #include "cli.h"
 
+/* The flags only some models subcommands take (see the option table). */
 struct models_flags {
     const char *manifest, *catalog, *catalog_url, *user_dir;
     int list;
 };
-
-/* Moves the models-only flags out of argv; returns the new argc, or -1 on a missing value. */
-static int take_flags(int argc, char **argv, struct models_flags *f)
-{
-    static const char *const names[] = {"manifest", "catalog", "catalog-url", "user-models-dir"};
-    int out = 0;
-
-    for (int a = 0; a < argc; a++) {
-        const char **dst[] = {&f->manifest, &f->catalog, &f->catalog_url, &f->user_dir};
-        int taken = 0;
-        if (strcmp(argv[a], "--") == 0) {
-            while (a < argc)
-                argv[out++] = argv[a++];
-            break;
-        }
-        if (strcmp(argv[a], "--list") == 0) {
-            f->list = 1;
-            continue;
-        }
-        for (size_t i = 0; i < sizeof names / sizeof *names && !taken; i++) {
-            size_t len = strlen(names[i]);
-            if (strncmp(argv[a], "--", 2) != 0 || strncmp(argv[a] + 2, names[i], len) != 0)
-                continue;
-            if (argv[a][2 + len] == '=') {
-                *dst[i] = argv[a] + 3 + len;
-                taken = 1;
-            } else if (argv[a][2 + len] == '\0') {
-                if (a + 1 >= argc) {
-                    fprintf(stderr, "aitag models: --%s needs a value\n", names[i]);
-                    return -1;
-                }
-                *dst[i] = argv[++a];
-                taken = 1;
-            }
-        }
-        if (!taken)
-            argv[out++] = argv[a];
-    }
-    return out;
-}
 
 static const char *user_dir(const struct models_flags *f, char *buf, size_t len)
 {
@@ -146,7 +107,7 @@ static int list_dir(const char *mdir, const char *wdir, int verify, int json, in
     return 0;
 }
 
-static int list_or_verify(struct opts *o, const struct models_flags *f, int verify)
+static int list_or_verify(struct aitag_opts *o, const struct models_flags *f, int verify)
 {
     char mbuf[4096], wbuf[4096], ubuf[4096];
     const struct aitag_analyzer_ops *const *all;
@@ -155,7 +116,7 @@ static int list_or_verify(struct opts *o, const struct models_flags *f, int veri
     const char *udir = user_dir(f, ubuf, sizeof ubuf);
     char err[512] = "";
     size_t n_all;
-    int json = opt_bool(o, "json"), bad = 0, rc;
+    int json = aitag_opts_bool(o, "json"), bad = 0, rc;
 
     if (aitag_analyzer_registry_load(udir, udir, err, sizeof err) < 0)
         fprintf(stderr, "aitag models: %s\n", err);
@@ -185,16 +146,16 @@ static int list_or_verify(struct opts *o, const struct models_flags *f, int veri
     return bad ? EXIT_ITEMS_FAILED : EXIT_OK;
 }
 
-static int do_add(struct opts *o, const struct models_flags *f)
+static int do_add(struct aitag_opts *o, const struct models_flags *f)
 {
     char ubuf[4096], err[1024] = "";
     const char *udir = user_dir(f, ubuf, sizeof ubuf);
 
-    if (o->n_args != 2 || !f->manifest) {
+    if (o->n_args != 1 || !f->manifest) {
         fprintf(stderr, "aitag models add: usage: aitag models add FILE.onnx --manifest M.json\n");
         return EXIT_USAGE;
     }
-    if (aitag_models_add(o->args[1], f->manifest, udir, err, sizeof err) < 0) {
+    if (aitag_models_add(o->args[0], f->manifest, udir, err, sizeof err) < 0) {
         fprintf(stderr, "aitag models add: %s\n", err);
         return EXIT_SETUP;
     }
@@ -202,24 +163,24 @@ static int do_add(struct opts *o, const struct models_flags *f)
     return EXIT_OK;
 }
 
-static int do_remove(struct opts *o, const struct models_flags *f)
+static int do_remove(struct aitag_opts *o, const struct models_flags *f)
 {
     char ubuf[4096], err[1024] = "";
     const char *udir = user_dir(f, ubuf, sizeof ubuf);
 
-    if (o->n_args != 2) {
+    if (o->n_args != 1) {
         fprintf(stderr, "aitag models remove: usage: aitag models remove NAME\n");
         return EXIT_USAGE;
     }
-    if (aitag_models_remove(o->args[1], udir, err, sizeof err) < 0) {
+    if (aitag_models_remove(o->args[0], udir, err, sizeof err) < 0) {
         fprintf(stderr, "aitag models remove: %s\n", err);
         return EXIT_SETUP;
     }
-    printf("removed %s from %s\n", o->args[1], udir);
+    printf("removed %s from %s\n", o->args[0], udir);
     return EXIT_OK;
 }
 
-static int do_install(struct opts *o, const struct models_flags *f)
+static int do_install(struct aitag_opts *o, const struct models_flags *f)
 {
     struct aitag_install_params ip = aitag_install_default_params();
     char ubuf[4096], mbuf[4096], cbuf[4200], err[1024] = "";
@@ -242,12 +203,12 @@ static int do_install(struct opts *o, const struct models_flags *f)
         free(lines);
         return EXIT_OK;
     }
-    if (o->n_args != 2) {
+    if (o->n_args != 1) {
         fprintf(stderr, "aitag models install: usage: aitag models install NAME "
                 "[--catalog FILE | --catalog-url URL] (--list shows the names)\n");
         return EXIT_USAGE;
     }
-    rc = aitag_models_install(&ip, o->args[1], &unpinned, err, sizeof err);
+    rc = aitag_models_install(&ip, o->args[0], &unpinned, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "aitag models install: %s\n", err);
         return rc == AITAG_ERR_NOTFOUND ? EXIT_USAGE : EXIT_SETUP;
@@ -256,38 +217,33 @@ static int do_install(struct opts *o, const struct models_flags *f)
         fprintf(stderr, "aitag models install: warning: %d file(s) had no sha256 in the catalog; "
                 "the checksum of this download is now recorded in the manifest "
                 "(docs/models.md, \"Installing models\")\n", unpinned);
-    printf("installed %s into %s\n", o->args[1], ip.dest_dir);
+    printf("installed %s into %s\n", o->args[0], ip.dest_dir);
     return EXIT_OK;
 }
 
 int cmd_models(int argc, char **argv)
 {
-    struct opts o;
+    struct aitag_opts o;
     struct models_flags f = {0};
-    int rc = EXIT_USAGE;
     const char *sub;
+    char name[128] = "models";
+    int rc;
 
-    argc = take_flags(argc, argv, &f);
-    if (argc < 0)
+    if (cli_subcommand(name, sizeof name, &argc, &argv))
         return EXIT_USAGE;
-    if (opts_parse(&o, "models", argc, argv) < 0)
+    if ((rc = cli_options(&o, name, argc, argv)) >= 0)
         goto out;
-    sub = o.n_args ? o.args[0] : NULL;
-    if (o.help || !sub) {
-        printf("Usage: aitag models list|verify|add|remove|install [OPTIONS]\n"
-               "  list     analyzers and the models they use, with source and licence\n"
-               "  verify   check every model file's sha256 against its manifest\n"
-               "  add FILE.onnx --manifest M.json   check and copy a custom model into the\n"
-               "           user models dir; it becomes an analyzer (docs/models.md)\n"
-               "  remove NAME                       delete a user model\n"
-               "  install NAME [--catalog FILE | --catalog-url URL]   download a catalog model\n"
-               "  install --list                    the models a catalog offers\n\n"
-               "  --user-models-dir DIR  user models (env AITAG_USER_MODELS_DIR; default\n"
-               "                         $XDG_DATA_HOME/aitag/models)\n");
-        opts_print_help("models", stdout);
-        rc = o.help ? EXIT_OK : EXIT_USAGE;
+    sub = name + strlen("models ");
+    if ((strcmp(sub, "list") == 0 || strcmp(sub, "verify") == 0) && o.n_args > 0) {
+        fprintf(stderr, "aitag %s: unexpected argument '%s'\n", name, o.args[0]);
+        rc = EXIT_USAGE;
         goto out;
     }
+    f.manifest = aitag_opts_str(&o, "manifest");
+    f.catalog = aitag_opts_str(&o, "catalog");
+    f.catalog_url = aitag_opts_str(&o, "catalog-url");
+    f.user_dir = aitag_opts_str(&o, "user-models-dir");
+    f.list = aitag_opts_bool(&o, "list");
     cli_setup_logging(&o);
     if (strcmp(sub, "list") == 0)
         rc = list_or_verify(&o, &f, 0);
@@ -297,12 +253,9 @@ int cmd_models(int argc, char **argv)
         rc = do_add(&o, &f);
     else if (strcmp(sub, "remove") == 0)
         rc = do_remove(&o, &f);
-    else if (strcmp(sub, "install") == 0)
-        rc = do_install(&o, &f);
     else
-        fprintf(stderr, "aitag models: unknown subcommand '%s' (list, verify, add, remove, "
-                "install)\n", sub);
+        rc = do_install(&o, &f);
 out:
-    opts_free(&o);
+    aitag_opts_free(&o);
     return rc;
 }

@@ -125,8 +125,6 @@ static void answer(const char *output, const char *error)
 
 static enum aitag_log_level log_level(const char *v)
 {
-    if (!v)
-        return AITAG_LOG_INFO;
     if (strcmp(v, "error") == 0)
         return AITAG_LOG_ERROR;
     if (strcmp(v, "warn") == 0)
@@ -140,46 +138,40 @@ int cmd_plugin(int argc, char **argv)
 {
     struct aitag_plugin_params pp = aitag_plugin_default_params();
     struct aitag_plugin_input in;
-    struct opts none;
+    struct aitag_opts o;
+    enum aitag_log_level level;
     char models[4096], weights[4096], err[1200] = "", *input = NULL, *output = NULL;
-    const char *level = getenv("AITAG_LOG_LEVEL");
     size_t len = 0;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     pid_t parent;
     int rc;
 
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("Usage: aitag plugin < STASH_INPUT.json\n"
-                   "The Stash plugin entry point (raw interface): reads Stash's plugin input\n"
-                   "on stdin, writes one JSON object {\"output\", \"error\"} on stdout, logs on\n"
-                   "stderr in Stash's format. Modes (args.mode): hook, queue, untagged_scenes,\n"
-                   "untagged_images, retag_all, scene, image (args.ids). See docs/stash.md.\n"
-                   "  --log-level L   error, warn, info (default) or debug "
-                   "(env AITAG_LOG_LEVEL)\n");
-            return EXIT_OK;
-        }
-        if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) {
-            level = argv[++i];
-        } else if (strncmp(argv[i], "--log-level=", 12) == 0) {
-            level = argv[i] + 12;
-        } else {
-            fprintf(stderr,
-                    "\x01"
-                    "e\x02"
-                    "aitag plugin: unknown argument '%.100s'\n",
-                    argv[i]);
-            answer(NULL, "unknown command-line argument (see aitag plugin --help)");
-            return EXIT_USAGE;
-        }
+    /* log-level: flag, AITAG_LOG_LEVEL or the config file, checked by the option table */
+    if (cli_resolve(&o, "plugin", argc, argv, err, sizeof err) == 0 && o.n_args)
+        snprintf(err, sizeof err, "unexpected argument '%.100s'", o.args[0]);
+    if (err[0]) {
+        fprintf(stderr, "\x01"
+                        "e\x02"
+                        "aitag plugin: %s\n",
+                err);
+        answer(NULL, err);
+        aitag_opts_free(&o);
+        return EXIT_USAGE;
     }
+    if (o.help) {
+        cli_print_help(stdout, "plugin");
+        aitag_opts_free(&o);
+        return EXIT_OK;
+    }
+    level = log_level(aitag_opts_str(&o, "log-level"));
+    aitag_opts_free(&o);
     /* Die with Stash rather than write to a server that is gone; re-check the race where
      * it died before the prctl. */
     parent = getppid();
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         return PLUGIN_EXIT_FAILED;
-    aitag_log_set_sink(stash_sink, NULL, log_level(level));
+    aitag_log_set_sink(stash_sink, NULL, level);
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
     signal(SIGPIPE, SIG_IGN);
@@ -197,9 +189,9 @@ int cmd_plugin(int argc, char **argv)
         return EXIT_USAGE;
     }
     free(input);
-    memset(&none, 0, sizeof none); /* no flags: the installed (or source) tree */
-    pp.manifest_dir = cli_models_dir(&none, models, sizeof models);
-    pp.weights_dir = cli_weights_dir(&none, weights, sizeof weights);
+    memset(&o, 0, sizeof o); /* no flags: the installed (or source) tree */
+    pp.manifest_dir = cli_models_dir(&o, models, sizeof models);
+    pp.weights_dir = cli_weights_dir(&o, weights, sizeof weights);
     pp.threads = ncpu > 4 ? 4 : ncpu > 0 ? (int)ncpu : 2;
     pp.on_progress = on_progress;
     pp.cancel = &cancel_flag;

@@ -10,7 +10,7 @@
 
 #include "cli.h"
 
-static int open_catalog(struct opts *o, struct aitag_catalog **c)
+static int open_catalog(struct aitag_opts *o, struct aitag_catalog **c)
 {
     char buf[4096], err[1024];
     const char *path = cli_catalog_path(o, buf, sizeof buf);
@@ -58,17 +58,12 @@ static int show_one(struct aitag_catalog *c, const char *path, int json)
 int cmd_show(int argc, char **argv)
 {
     struct aitag_catalog *c = NULL;
-    struct opts o;
+    struct aitag_opts o;
     int rc = EXIT_USAGE;
 
-    if (opts_parse(&o, "show", argc, argv) < 0)
+    if ((rc = cli_options(&o, "show", argc, argv)) >= 0)
         goto out;
-    if (o.help) {
-        printf("Usage: aitag show [OPTIONS] FILE...\nShows the stored tags, markers and text.\n\n");
-        opts_print_help("show", stdout);
-        rc = EXIT_OK;
-        goto out;
-    }
+    rc = EXIT_USAGE;
     cli_setup_logging(&o);
     if (o.n_args == 0) {
         fprintf(stderr, "aitag show: give a file (see aitag show --help)\n");
@@ -89,13 +84,13 @@ int cmd_show(int argc, char **argv)
             snprintf(abs + l, sizeof abs - l, "/%s", p);
             p = abs;
         }
-        r = show_one(c, p, opt_bool(&o, "json"));
+        r = show_one(c, p, aitag_opts_bool(&o, "json"));
         if (r > rc)
             rc = r;
     }
 out:
     aitag_catalog_close(c);
-    opts_free(&o);
+    aitag_opts_free(&o);
     return rc;
 }
 
@@ -124,21 +119,17 @@ int cmd_search(int argc, char **argv)
 {
     struct aitag_catalog *c = NULL;
     struct search_ctx s = {0};
-    struct opts o;
+    struct aitag_opts o;
+    char *const *tags;
+    size_t n_tags;
     int rc = EXIT_USAGE;
 
-    if (opts_parse(&o, "search", argc, argv) < 0)
+    if ((rc = cli_options(&o, "search", argc, argv)) >= 0)
         goto out;
-    if (o.help) {
-        printf("Usage: aitag search [OPTIONS] --tag NAME [--tag NAME...]\n"
-               "Lists media carrying all the tags (or any of them with --any).\n\n"
-               "  --tag NAME             a tag name (repeatable; exact, case-insensitive)\n");
-        opts_print_help("search", stdout);
-        rc = EXIT_OK;
-        goto out;
-    }
+    rc = EXIT_USAGE;
+    tags = aitag_opts_list(&o, "tag", &n_tags);
     cli_setup_logging(&o);
-    if (o.n_tags == 0) {
+    if (n_tags == 0) {
         fprintf(stderr, "aitag search: give at least one --tag NAME\n");
         goto out;
     }
@@ -146,8 +137,8 @@ int cmd_search(int argc, char **argv)
         rc = EXIT_SETUP;
         goto out;
     }
-    s.json = opt_bool(&o, "json");
-    if (aitag_catalog_search(c, (const char *const *)o.tags, o.n_tags, opt_bool(&o, "any"),
+    s.json = aitag_opts_bool(&o, "json");
+    if (aitag_catalog_search(c, (const char *const *)tags, n_tags, aitag_opts_bool(&o, "any"),
                              on_match, &s) < 0) {
         fprintf(stderr, "aitag search: %s\n", aitag_catalog_errmsg(c));
         rc = EXIT_SETUP;
@@ -156,6 +147,6 @@ int cmd_search(int argc, char **argv)
     rc = EXIT_OK;
 out:
     aitag_catalog_close(c);
-    opts_free(&o);
+    aitag_opts_free(&o);
     return rc;
 }

@@ -147,23 +147,23 @@ static int has_analyzer(const char *const *names, size_t n_names, const char *na
 
 /* Analyzer options from the command line: the vlm analyzer's settings when vlm runs, and the
  * objects analyzer's mirrored pass when --no-objects-mirror turns it off. */
-static size_t analyzer_options(const struct opts *o, const char *const *names, size_t n_names,
-                               char (*buf)[4200], const char **out)
+static size_t analyzer_options(const struct aitag_opts *o, const char *const *names,
+                               size_t n_names, char (*buf)[4200], const char **out)
 {
     size_t n = 0, i;
 
-    if (has_analyzer(names, n_names, "objects") && !opt_bool(o, "objects-mirror"))
+    if (has_analyzer(names, n_names, "objects") && !aitag_opts_bool(o, "objects-mirror"))
         snprintf(buf[n++], 4200, "objects.flip=0");
     if (!has_analyzer(names, n_names, "vlm"))
         goto out;
-    snprintf(buf[n++], 4200, "vlm.url=%s", opt_str(o, "vlm-url"));
-    snprintf(buf[n++], 4200, "vlm.route=%s", opt_str(o, "vlm-route"));
-    snprintf(buf[n++], 4200, "vlm.key_env=%s", opt_str(o, "vlm-key-env"));
-    snprintf(buf[n++], 4200, "vlm.every=%s", opt_str(o, "vlm-every"));
-    snprintf(buf[n++], 4200, "vlm.describe=%d", opt_bool(o, "describe"));
-    snprintf(buf[n++], 4200, "vlm.local_only=%d", opt_bool(o, "local-only"));
-    if (opt_str(o, "vocabulary"))
-        snprintf(buf[n++], 4200, "vlm.vocabulary=%s", opt_str(o, "vocabulary"));
+    snprintf(buf[n++], 4200, "vlm.url=%s", aitag_opts_str(o, "vlm-url"));
+    snprintf(buf[n++], 4200, "vlm.route=%s", aitag_opts_str(o, "vlm-route"));
+    snprintf(buf[n++], 4200, "vlm.key_env=%s", aitag_opts_str(o, "vlm-key-env"));
+    snprintf(buf[n++], 4200, "vlm.every=%s", aitag_opts_str(o, "vlm-every"));
+    snprintf(buf[n++], 4200, "vlm.describe=%d", aitag_opts_bool(o, "describe"));
+    snprintf(buf[n++], 4200, "vlm.local_only=%d", aitag_opts_bool(o, "local-only"));
+    if (aitag_opts_str(o, "vocabulary"))
+        snprintf(buf[n++], 4200, "vlm.vocabulary=%s", aitag_opts_str(o, "vocabulary"));
 out:
     for (i = 0; i < n; i++)
         out[i] = buf[i];
@@ -182,7 +182,7 @@ int cmd_tag(int argc, char **argv)
     struct aitag_gateway_client *gc = NULL;
     struct aitag_summary sum;
     struct tag_ctx ctx = {0};
-    struct opts o;
+    struct aitag_opts o;
     const char *names[16], *prog, *strategy, *sampling;
     char *analyzers = NULL, err[1024] = "";
     size_t n_names = 0;
@@ -190,22 +190,15 @@ int cmd_tag(int argc, char **argv)
 
     if (!b)
         return EXIT_SETUP;
-    if (opts_parse(&o, "tag", argc, argv) < 0)
+    if ((rc = cli_options(&o, "tag", argc, argv)) >= 0)
         goto out;
-    if (o.help) {
-        printf("Usage: aitag tag [OPTIONS] PATH...\n"
-               "Tags files and folders (recursively) into the catalog; unchanged files already\n"
-               "analysed with the same models and settings are skipped.\n\n");
-        opts_print_help("tag", stdout);
-        rc = EXIT_OK;
-        goto out;
-    }
+    rc = EXIT_USAGE;
     cli_setup_logging(&o);
     if (o.n_args == 0) {
         fprintf(stderr, "aitag tag: give at least one file or folder (see aitag tag --help)\n");
         goto out;
     }
-    analyzers = strdup(opt_str(&o, "analyzers"));
+    analyzers = strdup(aitag_opts_str(&o, "analyzers"));
     if (!analyzers)
         goto out;
     split_csv(analyzers, names, &n_names, 16);
@@ -216,32 +209,21 @@ int cmd_tag(int argc, char **argv)
     tp.n_analyzers = n_names;
     tp.n_analyzer_opts = analyzer_options(&o, names, n_names, b->aopt, b->aopts);
     tp.analyzer_opts = b->aopts;
-    tp.interval = opt_num(&o, "interval");
-    tp.threads = (int)opt_int(&o, "threads");
-    if (tp.threads < 1)
-        tp.threads = 1;
-    tp.threshold = opt_str(&o, "threshold") ? (float)opt_num(&o, "threshold") : -1.0f;
-    tp.markers = opt_bool(&o, "markers");
-    tp.force = opt_bool(&o, "force");
-    tp.dry_run = opt_bool(&o, "dry-run");
-    tp.queue_frames = (int)opt_int(&o, "queue");
-    strategy = opt_str(&o, "strategy");
-    if (strcmp(strategy, "auto") != 0 && strcmp(strategy, "sequential") != 0 &&
-        strcmp(strategy, "seek") != 0) {
-        fprintf(stderr, "aitag tag: strategy must be auto, sequential or seek (got '%s')\n",
-                strategy);
-        goto out;
-    }
+    tp.interval = aitag_opts_num(&o, "interval");
+    tp.threads = (int)aitag_opts_int(&o, "threads");
+    tp.threshold =
+        aitag_opts_str(&o, "threshold") ? (float)aitag_opts_num(&o, "threshold") : -1.0f;
+    tp.markers = aitag_opts_bool(&o, "markers");
+    tp.force = aitag_opts_bool(&o, "force");
+    tp.dry_run = aitag_opts_bool(&o, "dry-run");
+    tp.queue_frames = (int)aitag_opts_int(&o, "queue");
+    strategy = aitag_opts_str(&o, "strategy"); /* enums are checked by the option table */
     tp.sampler_strategy = strcmp(strategy, "sequential") == 0 ? 1
                           : strcmp(strategy, "seek") == 0    ? 2
                                                              : 0;
-    sampling = opt_str(&o, "sampling");
-    if (strcmp(sampling, "exact") != 0 && strcmp(sampling, "keyframes") != 0) {
-        fprintf(stderr, "aitag tag: sampling must be exact or keyframes (got '%s')\n", sampling);
-        goto out;
-    }
+    sampling = aitag_opts_str(&o, "sampling");
     tp.sampling = strcmp(sampling, "keyframes") == 0;
-    tp.rules_path = opt_str(&o, "rules");
+    tp.rules_path = aitag_opts_str(&o, "rules");
     if (!tp.rules_path) {
         const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
         if (xdg && *xdg)
@@ -251,23 +233,23 @@ int cmd_tag(int argc, char **argv)
         if (access(b->rules, R_OK) == 0)
             tp.rules_path = b->rules;
     }
-    ctx.json = opt_bool(&o, "json");
-    ctx.quiet = opt_bool(&o, "quiet");
-    ctx.verbose = opt_bool(&o, "verbose") && !ctx.quiet; /* --quiet wins: nothing to add to */
-    prog = opt_str(&o, "progress");
+    ctx.json = aitag_opts_bool(&o, "json");
+    ctx.quiet = aitag_opts_bool(&o, "quiet");
+    ctx.verbose = aitag_opts_bool(&o, "verbose") && !ctx.quiet; /* --quiet wins: nothing to add to */
+    prog = aitag_opts_str(&o, "progress");
     ctx.bar =
         !ctx.quiet && (strcmp(prog, "always") == 0 || (strcmp(prog, "auto") == 0 && isatty(2)));
     tp.on_item = on_item;
     tp.on_progress = on_progress;
     tp.ctx = &ctx;
     tp.cancel = &cancel_flag;
-    if (opt_str(&o, "gateway")) {
+    if (aitag_opts_str(&o, "gateway")) {
         struct aitag_gateway_client_params cp = aitag_gateway_client_default_params();
-        const char *key_env = opt_str(&o, "gateway-key-env");
-        cp.url = opt_str(&o, "gateway");
-        cp.route = opt_str(&o, "gateway-route");
+        const char *key_env = aitag_opts_str(&o, "gateway-key-env");
+        cp.url = aitag_opts_str(&o, "gateway");
+        cp.route = aitag_opts_str(&o, "gateway-route");
         cp.key = key_env && *key_env ? getenv(key_env) : NULL; /* never a flag: argv is public */
-        cp.local_only = opt_bool(&o, "local-only");
+        cp.local_only = aitag_opts_bool(&o, "local-only");
         cp.cancel = &cancel_flag;
         int grc = aitag_gateway_client_new(&cp, &gc, err, sizeof err);
         if (grc < 0) {
@@ -300,7 +282,7 @@ out:
     aitag_tagger_free(t);
     aitag_gateway_client_free(gc); /* after the tagger that calls it */
     free(analyzers);
-    opts_free(&o);
+    aitag_opts_free(&o);
     free(b);
     return rc;
 }

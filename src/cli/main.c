@@ -19,23 +19,6 @@
 #define AITAG_SOURCE_DIR "."
 #endif
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "aitag %s - tag videos and images with AI, into a catalog\n\n"
-            "Usage:\n"
-            "  aitag tag PATH...            tag files and folders (recursive)\n"
-            "  aitag show FILE              show the stored tags, markers and text of a file\n"
-            "  aitag search --tag A [--tag B] [--any]   find media by tags (AND, or OR)\n"
-            "  aitag models list|verify     list analyzers and models, verify checksums\n"
-            "  aitag plugin < INPUT.json    run as a Stash plugin (see docs/stash.md)\n"
-            "  aitag gateway serve|keys|usage   the AI gateway (see docs/gateway.md)\n"
-            "  aitag --version | --help     (every command takes --help)\n\n"
-            "Exit codes: 0 ok, 1 some items failed, 2 usage error, 3 catalog or models\n"
-            "unusable, 130 interrupted.\n",
-            AITAG_VERSION);
-}
-
 static int mkdirs(char *path)
 {
     for (char *p = path + 1; *p; p++) {
@@ -51,9 +34,9 @@ static int mkdirs(char *path)
     return 0;
 }
 
-const char *cli_catalog_path(const struct opts *o, char *buf, size_t len)
+const char *cli_catalog_path(const struct aitag_opts *o, char *buf, size_t len)
 {
-    const char *v = opt_str(o, "catalog"), *xdg = getenv("XDG_DATA_HOME"),
+    const char *v = aitag_opts_str(o, "catalog"), *xdg = getenv("XDG_DATA_HOME"),
                *home = getenv("HOME");
 
     if (v && *v)
@@ -91,19 +74,19 @@ static const char *tree_dir(const char *v, const char *installed, const char *so
     return buf;
 }
 
-const char *cli_models_dir(const struct opts *o, char *buf, size_t len)
+const char *cli_models_dir(const struct aitag_opts *o, char *buf, size_t len)
 {
-    return tree_dir(opt_str(o, "models-dir"), "models", "models", buf, len);
+    return tree_dir(aitag_opts_str(o, "models-dir"), "models", "models", buf, len);
 }
 
-const char *cli_weights_dir(const struct opts *o, char *buf, size_t len)
+const char *cli_weights_dir(const struct aitag_opts *o, char *buf, size_t len)
 {
-    return tree_dir(opt_str(o, "weights-dir"), "weights", "deps/models", buf, len);
+    return tree_dir(aitag_opts_str(o, "weights-dir"), "weights", "deps/models", buf, len);
 }
 
-void cli_setup_logging(const struct opts *o)
+void cli_setup_logging(const struct aitag_opts *o)
 {
-    const char *l = opt_str(o, "log-level");
+    const char *l = aitag_opts_str(o, "log-level");
     enum aitag_log_level lv = AITAG_LOG_WARN;
 
     if (l && strcmp(l, "error") == 0)
@@ -119,11 +102,12 @@ int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : NULL;
 
-    if (!cmd || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
-        strcmp(cmd, "help") == 0) {
-        usage(stdout);
+    if (!cmd || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        cli_print_usage(cmd ? stdout : stderr);
         return cmd ? EXIT_OK : EXIT_USAGE;
     }
+    if (strcmp(cmd, "help") == 0)
+        return cli_help(argc - 2, argv + 2);
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
         printf("aitag %s\n", AITAG_VERSION);
         return EXIT_OK;
@@ -140,7 +124,6 @@ int main(int argc, char **argv)
         return cmd_plugin(argc - 2, argv + 2);
     if (strcmp(cmd, "gateway") == 0)
         return cmd_gateway(argc - 2, argv + 2);
-    fprintf(stderr, "aitag: unknown command '%s'\n\n", cmd);
-    usage(stderr);
+    cli_unknown_command("", cmd);
     return EXIT_USAGE;
 }

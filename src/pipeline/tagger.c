@@ -82,7 +82,7 @@ int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **
         return AITAG_ERR_NOMEM;
     t->p = *p;
     if (!(p->interval > 0 && p->interval <= 3600)) {
-        aitag_fmt(errbuf, errlen, "interval must be between 0 and 3600 seconds");
+        aitag_fmt(errbuf, errlen, "interval must be more than 0 and at most 3600 seconds");
         rc = AITAG_ERR_INVALID;
         goto out;
     }

@@ -329,7 +329,7 @@ int plugin_settings_parse(const char *json, struct plugin_settings *s, char *err
         (rc = get_num(json_object_get(o, "interval"), "interval", &num, &set, err, errlen)) == 0 &&
         set && num != 0) {
         if (!(num > 0 && num <= 3600)) {
-            aitag_fmt(err, errlen, "setting interval must be between 0 and 3600 seconds");
+            aitag_fmt(err, errlen, "setting interval must be more than 0 and at most 3600 seconds");
             rc = AITAG_ERR_INVALID;
         }
         s->interval = num;

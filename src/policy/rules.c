@@ -102,6 +102,35 @@ static int get_str(json_t *obj, const char *field, char **out)
     return *out ? 1 : -1;
 }
 
+static const char *const rule_fields[] = {"threshold", "min_marker_duration", "max_gap",
+                                          "required_duration", "markers", "name", "parent"};
+static const char *const top_fields[] = {"defaults",  "prefix",    "suffix", "parent",
+                                         "whitelist", "blacklist", "tags"};
+
+/* A misspelt field would silently do nothing, so every field must be known: 0, or -1 with
+ * "PATH: unknown field WHERE.KEY (did you mean ...?)" in err. n_known counts the fields valid
+ * in obj (a prefix of the arrays above). */
+static int check_fields(json_t *obj, const char *const *known, size_t n_known, const char *where,
+                        const char *path, char *err, size_t errlen)
+{
+    const char *key, *near;
+    json_t *v;
+
+    json_object_foreach(obj, key, v)
+    {
+        size_t i = 0;
+        while (i < n_known && strcmp(known[i], key) != 0)
+            i++;
+        if (i < n_known)
+            continue;
+        near = aitag_nearest(key, known, n_known);
+        aitag_fmt(err, errlen, "%s: unknown field %s%s%s%s%s", path, where, key,
+                  near ? " (did you mean " : "", near ? near : "", near ? "?)" : "");
+        return -1;
+    }
+    return 0;
+}
+
 /* Parses rule fields of obj into r; has[] records which were present. */
 static int parse_rule(json_t *obj, struct aitag_rule *r, int has[5], const char **bad)
 {
@@ -172,6 +201,11 @@ int aitag_policy_load(struct aitag_policy *p, const char *path, char *err, size_
         aitag_fmt(err, errlen, "%s: the top level must be an object", path);
         goto out;
     }
+    if (check_fields(root, top_fields, 7, "", path, err, errlen) < 0)
+        goto out;
+    if ((v = json_object_get(root, "defaults")) && json_is_object(v) &&
+        check_fields(v, rule_fields, 5, "defaults.", path, err, errlen) < 0)
+        goto out;
     if ((v = json_object_get(root, "defaults")) && (!json_is_object(v) ||
                                                      parse_rule(v, &p->defaults, has, &bad) < 0)) {
         aitag_fmt(err, errlen, "%s: defaults.%s", path, bad ? bad : "must be an object");
@@ -201,11 +235,15 @@ int aitag_policy_load(struct aitag_policy *p, const char *path, char *err, size_
     {
         struct tag_map m = {0}, *grown;
         int mh[5] = {0};
+        char where[300];
 
         if (!json_is_object(v)) {
             aitag_fmt(err, errlen, "%s: tags.%s must be an object", path, label);
             goto out;
         }
+        aitag_fmt(where, sizeof where, "tags.%s.", label);
+        if (check_fields(v, rule_fields, 7, where, path, err, errlen) < 0)
+            goto out;
         m.rule = p->defaults;
         if (parse_rule(v, &m.rule, mh, &bad) < 0 || get_str(v, "name", &m.name) < 0 ||
             get_str(v, "parent", &m.parent) < 0) {

@@ -183,6 +183,19 @@ static void test_rules_file(void)
     CHECK(aitag_policy_load(p, path, err, sizeof err) == AITAG_ERR_INVALID);
     CHECK(strstr(err, "max_gap") != NULL);
     unlink(path);
+    /* A misspelt field is an error naming it and the nearest valid one, at every level. */
+    path = write_tmp("{\"tags\": {\"face\": {\"treshold\": 0.5}}}");
+    CHECK(aitag_policy_load(p, path, err, sizeof err) == AITAG_ERR_INVALID);
+    CHECK(strstr(err, "unknown field tags.face.treshold (did you mean threshold?)") != NULL);
+    unlink(path);
+    path = write_tmp("{\"defaults\": {\"name\": \"x\"}}"); /* only per-tag rules rename */
+    CHECK(aitag_policy_load(p, path, err, sizeof err) == AITAG_ERR_INVALID);
+    CHECK(strstr(err, "unknown field defaults.name") != NULL);
+    unlink(path);
+    path = write_tmp("{\"blacklst\": []}");
+    CHECK(aitag_policy_load(p, path, err, sizeof err) == AITAG_ERR_INVALID);
+    CHECK(strstr(err, "unknown field blacklst (did you mean blacklist?)") != NULL);
+    unlink(path);
     path = write_tmp("{ not json");
     CHECK(aitag_policy_load(p, path, err, sizeof err) == AITAG_ERR_INVALID);
     CHECK(strstr(err, path) != NULL);

@@ -1,0 +1,188 @@
+/*
+ * table.c - every option and every command of aitag, as data.
+ *
+ * To add an option, add a row: name, type, default, domain (range "LO..HI", enum values
+ * "a|b|c", or the metavariable of a string), the commands (scopes) that take it, flags, help.
+ * Its flag, config key, environment variable, validation, --help line, docs/cli.md row, man
+ * page entry and completions follow. To add a command, add a row to commands[] and dispatch it
+ * in src/cli/main.c; the test tests/integration/help.sh then checks its --help.
+ */
+#include <string.h>
+
+#include "aitag/options.h"
+
+/* clang-format off */
+static const struct aitag_opt_def options[] = {
+    /* name              type            default  domain     scopes  flags  help */
+    {"catalog", AITAG_OPT_STR, NULL, "FILE", "tag show search", 0,
+     "catalog file (default: $XDG_DATA_HOME/aitag/catalog.db)"},
+    {"analyzers", AITAG_OPT_STR, "faces,text", "LIST", "tag", 0,
+     "comma-separated analyzers to run (see `aitag models list`)"},
+    {"interval", AITAG_OPT_NUM, "2", "0.01..3600", "tag", 0,
+     "seconds between sampled video frames"},
+    {"threads", AITAG_OPT_INT, "2", "1..256", "tag", 0,
+     "CPU threads shared by decoding and inference"},
+    {"threshold", AITAG_OPT_NUM, NULL, "0..1", "tag", 0,
+     "default confidence threshold for tags (rules file: 0.5)"},
+    {"rules", AITAG_OPT_STR, NULL, "FILE", "tag", 0,
+     "tag rules file (default: $XDG_CONFIG_HOME/aitag/rules.json if present)"},
+    {"markers", AITAG_OPT_BOOL, "true", NULL, "tag", 0,
+     "write time-ranged markers for videos"},
+    {"models-dir", AITAG_OPT_STR, NULL, "DIR", "tag models gateway-serve", 0,
+     "folder of model manifests (*.json)"},
+    {"weights-dir", AITAG_OPT_STR, NULL, "DIR", "tag models gateway-serve", 0,
+     "folder of model weight files named by manifests"},
+    {"json", AITAG_OPT_BOOL, "false", NULL, "tag show search models gateway-keys gateway-usage", 0,
+     "print JSON (one object per line) on stdout"},
+    {"dry-run", AITAG_OPT_BOOL, "false", NULL, "tag", 0,
+     "show what would be analysed; run and write nothing"},
+    {"force", AITAG_OPT_BOOL, "false", NULL, "tag", 0,
+     "re-analyse files even when unchanged"},
+    {"progress", AITAG_OPT_ENUM, "auto", "auto|always|never", "tag", 0,
+     "progress bar on stderr: auto (on a terminal), always, never"},
+    {"quiet", AITAG_OPT_BOOL, "false", NULL, "tag", 0,
+     "no line per item and no progress bar: errors (one line each, stderr) and the summary"},
+    {"verbose", AITAG_OPT_BOOL, "false", NULL, "tag", 0,
+     "also print the stored results of skipped (unchanged) items"},
+    {"strategy", AITAG_OPT_ENUM, "auto", "auto|sequential|seek", "tag", 0,
+     "how the decoder reaches sample times (never changes which frames)"},
+    {"objects-mirror", AITAG_OPT_BOOL, "true", NULL, "tag", 0,
+     "objects: also run CenterNet on the mirrored frame (more accurate, twice the cost)"},
+    {"sampling", AITAG_OPT_ENUM, "exact", "exact|keyframes", "tag", 0,
+     "frame per sample time: exact, or keyframes (a keyframe within half an interval; faster, "
+     "approximate)"},
+    {"vlm-url", AITAG_OPT_STR, "http://127.0.0.1:8089/v1", "URL", "tag", 0,
+     "vlm analyzer: OpenAI-compatible base URL ending in /v1 (docs/vlm.md)"},
+    {"vlm-route", AITAG_OPT_STR, "chat", "NAME", "tag", 0,
+     "vlm analyzer: the model (gateway route) asked"},
+    {"vlm-key-env", AITAG_OPT_STR, "AITAG_GATEWAY_KEY", "VAR", "tag", 0,
+     "vlm analyzer: environment variable holding the bearer key"},
+    {"vocabulary", AITAG_OPT_STR, NULL, "FILE", "tag", 0,
+     "vlm analyzer: file of allowed tags, one per line (required with vlm)"},
+    {"describe", AITAG_OPT_BOOL, "false", NULL, "tag", 0,
+     "vlm analyzer: also ask for a one-line description per item"},
+    {"vlm-every", AITAG_OPT_NUM, "30", "0..86400", "tag", 0,
+     "vlm analyzer: seconds between VLM calls within a video"},
+    {"queue", AITAG_OPT_INT, "8", "1..1024", "tag", 0,
+     "frames decoded ahead of inference (bounded queue)"},
+    {"gateway", AITAG_OPT_STR, NULL, "URL", "tag", 0,
+     "tag through this aitag gateway; the catalog stays local"},
+    {"gateway-route", AITAG_OPT_STR, NULL, "NAME", "tag", 0,
+     "the gateway's tagging route (default: its first local route)"},
+    {"gateway-key-env", AITAG_OPT_STR, "AITAG_GATEWAY_KEY", "VAR", "tag", 0,
+     "environment variable holding the gateway's API key"},
+    {"local-only", AITAG_OPT_BOOL, "false", NULL, "tag", 0,
+     "media never leaves this machine: loopback gateways and VLM endpoints only"},
+    {"tag", AITAG_OPT_STR, NULL, "NAME", "search", AITAG_OPT_FLAG_ONLY | AITAG_OPT_REPEAT,
+     "a tag name (repeatable; exact, case-insensitive)"},
+    {"any", AITAG_OPT_BOOL, "false", NULL, "search", 0,
+     "match any of the --tag names instead of all"},
+    {"user-models-dir", AITAG_OPT_STR, NULL, "DIR", "models", 0,
+     "your own and installed models (default: $XDG_DATA_HOME/aitag/models)"},
+    {"manifest", AITAG_OPT_STR, NULL, "FILE", "models-add", AITAG_OPT_FLAG_ONLY,
+     "the manifest (JSON) describing the model file"},
+    {"catalog", AITAG_OPT_STR, NULL, "FILE", "models-install", AITAG_OPT_FLAG_ONLY,
+     "a model catalog file (default: the bundled models/catalog/catalog.json)"},
+    {"catalog-url", AITAG_OPT_STR, NULL, "URL", "models-install", AITAG_OPT_FLAG_ONLY,
+     "a model catalog to download"},
+    {"list", AITAG_OPT_BOOL, "false", NULL, "models-install", AITAG_OPT_FLAG_ONLY,
+     "list the models the catalog offers"},
+    {"config", AITAG_OPT_STR, NULL, "FILE", "gateway-serve", AITAG_OPT_FLAG_ONLY,
+     "the gateway's JSON config (docs/gateway.md; required)"},
+    {"db", AITAG_OPT_STR, NULL, "FILE", "gateway-keys gateway-usage", AITAG_OPT_FLAG_ONLY,
+     "the gateway's keys and usage database (required)"},
+    {"name", AITAG_OPT_STR, NULL, "NAME", "gateway-keys-create", AITAG_OPT_FLAG_ONLY,
+     "a label for the key"},
+    {"routes", AITAG_OPT_STR, NULL, "LIST", "gateway-keys-create", AITAG_OPT_FLAG_ONLY,
+     "comma-separated routes the key may use (default: all)"},
+    {"rpm", AITAG_OPT_INT, "0", "0..1073741824", "gateway-keys-create", AITAG_OPT_FLAG_ONLY,
+     "requests per minute (0: no limit)"},
+    {"tpm", AITAG_OPT_INT, "0", "0..1073741824", "gateway-keys-create", AITAG_OPT_FLAG_ONLY,
+     "tokens per minute (0: no limit)"},
+    {"budget", AITAG_OPT_NUM, NULL, "0.000001..1000000000000", "gateway-keys-create",
+     AITAG_OPT_FLAG_ONLY, "spending limit in USD per budget period"},
+    {"budget-period", AITAG_OPT_ENUM, NULL, "day|month", "gateway-keys-create",
+     AITAG_OPT_FLAG_ONLY, "the period a budget covers (default: the whole key's life)"},
+    {"log-level", AITAG_OPT_ENUM, "warn", "error|warn|info|debug",
+     "tag show search models gateway", 0, "logs on stderr from this level up"},
+    {"log-level", AITAG_OPT_ENUM, "info", "error|warn|info|debug", "plugin", 0,
+     "Stash log lines from this level up"},
+};
+/* clang-format on */
+_Static_assert(sizeof options / sizeof *options <= AITAG_OPTS_MAX, "raise AITAG_OPTS_MAX");
+
+static const struct aitag_cmd_def commands[] = {
+    {"tag", "[OPTIONS] PATH...", "tag files and folders (recursive) into the catalog",
+     "Unchanged files already analysed with the same models and settings are skipped; a run "
+     "killed at any moment loses at most the file in flight."},
+    {"show", "[OPTIONS] FILE...", "print what the catalog holds for files", NULL},
+    {"search", "[OPTIONS] --tag NAME [--tag NAME...]",
+     "list media carrying all the tags (or any of them with --any)", NULL},
+    {"models", "list|verify|add|remove|install [OPTIONS]",
+     "analyzers and models: list, verify, add your own, install from a catalog", NULL},
+    {"models list", "[OPTIONS]", "analyzers and the models they use, with source and licence",
+     NULL},
+    {"models verify", "[OPTIONS]", "check every model file's sha256 against its manifest", NULL},
+    {"models add", "FILE.onnx --manifest M.json",
+     "check and copy a custom model into the user models dir; it becomes an analyzer "
+     "(docs/models.md)",
+     NULL},
+    {"models remove", "NAME", "delete a user model", NULL},
+    {"models install", "NAME [--catalog FILE | --catalog-url URL] | --list",
+     "download a model from a catalog into the user models dir", NULL},
+    {"plugin", "[OPTIONS] < INPUT.json", "run as a Stash plugin (docs/stash.md)",
+     "Reads Stash's plugin input on stdin, writes one JSON object {\"output\", \"error\"} on "
+     "stdout, logs on stderr in Stash's format. Modes (args.mode): hook, queue, "
+     "untagged_scenes, untagged_images, retag_all, scene, image (args.ids)."},
+    {"gateway", "serve|keys|usage [OPTIONS]", "the AI gateway (docs/gateway.md)", NULL},
+    {"gateway serve", "--config FILE [OPTIONS]", "serve the gateway's HTTP API",
+     "Prints \"listening on ADDR:PORT\" once ready and stops on SIGINT/SIGTERM."},
+    {"gateway keys", "create|list|revoke --db FILE [OPTIONS]", "manage the gateway's API keys",
+     NULL},
+    {"gateway keys create", "--db FILE [OPTIONS]",
+     "create a key; it is printed once, the gateway stores its sha256", NULL},
+    {"gateway keys list", "--db FILE [OPTIONS]", "list the keys, their limits and spending", NULL},
+    {"gateway keys revoke", "--db FILE ID", "revoke a key by id", NULL},
+    {"gateway usage", "--db FILE [OPTIONS]", "requests, tokens and cost per day, key and route",
+     NULL},
+};
+
+const struct aitag_opt_def *aitag_option_table(size_t *n)
+{
+    *n = sizeof options / sizeof *options;
+    return options;
+}
+
+const struct aitag_cmd_def *aitag_command_table(size_t *n)
+{
+    *n = sizeof commands / sizeof *commands;
+    return commands;
+}
+
+const struct aitag_cmd_def *aitag_command_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+int aitag_option_accepts(const struct aitag_opt_def *d, const char *cmd)
+{
+    const char *p = d->commands;
+
+    if (strcmp(p, "*") == 0)
+        return 1;
+    while (*p) {
+        size_t len = strcspn(p, " "), i = 0;
+        /* scope p[0..len) matches cmd when equal, or a prefix ending at a word boundary */
+        while (i < len && cmd[i] && (cmd[i] == p[i] || (cmd[i] == ' ' && p[i] == '-')))
+            i++;
+        if (i == len && (cmd[i] == '\0' || cmd[i] == ' '))
+            return 1;
+        p += len;
+        while (*p == ' ')
+            p++;
+    }
+    return 0;
+}
