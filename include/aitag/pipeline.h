@@ -123,6 +123,7 @@ struct aitag_summary {
     int tagged, skipped, failed, partial, planned;
     double seconds, media_seconds;
     int models_run; /* analyzer runs on frames; 0 when nothing needed work */
+    long frames;    /* frames analysed (here or on a gateway); 0 when nothing needed work */
 };
 
 struct aitag_tagger;

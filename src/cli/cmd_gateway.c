@@ -183,9 +183,17 @@ int cmd_gateway(int argc, char **argv)
     static const char *const key_cols[] = {"id",    "prefix",  "name",    "routes",
                                            "rpm",   "tpm",     "budget",  "budget_period",
                                            "spent", "created", "revoked", NULL};
-    static const char *const usage_cols[] = {
-        "day",  "key_id", "route", "model", "requests", "prompt_tokens", "completion_tokens",
-        "cost", NULL};
+    static const char *const usage_cols[] = {"day",
+                                             "key_id",
+                                             "route",
+                                             "model",
+                                             "requests",
+                                             "prompt_tokens",
+                                             "completion_tokens",
+                                             "cost",
+                                             "media_seconds",
+                                             "frames",
+                                             NULL};
     const char *sub = argc > 0 ? argv[0] : NULL;
     struct gw_args a;
     char err[1024] = "";
