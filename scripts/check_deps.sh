@@ -60,7 +60,8 @@ sed -n 's|^\([A-Za-z0-9_-]*\):[A-Z]*=\(/usr/[^;]*\)$|\2\tCMakeCache.txt \1|p' "$
 
 # Programs called by the scripts and the C tests.
 cd "$top"
-mapfile -t scripts < <(git ls-files '*.sh' Makefile .ci/run 'tests/unit/*.c' | grep -v '/node_modules/')
+tracked() { git ls-files "$@" 2>/dev/null | grep -v '/node_modules/' || true; } # none outside git
+mapfile -t scripts < <(tracked '*.sh' Makefile .ci/run 'tests/unit/*.c')
 # Words in a command position, less the scripts' own functions, found on the standard PATH.
 STD_PATH=$std_path perl -e '
     my (%seen, %funcs, @hits);
@@ -101,7 +102,7 @@ STD_PATH=$std_path perl -e '
     }' "${scripts[@]}" >>"$work/used"
 
 # /usr files named literally in the tracked scripts and sources.
-git ls-files '*.sh' '*.c' '*.h' '*.js' Makefile CMakeLists.txt .ci/run | grep -v '/node_modules/' |
+tracked '*.sh' '*.c' '*.h' '*.js' Makefile CMakeLists.txt .ci/run |
     xargs -r grep -o -H '/usr/[A-Za-z0-9_./+-]*' | sort -u |
     perl -ne 'chomp; my ($w, $p) = split /:/, $_, 2; print "$p\t$w\n" if -f $p' >>"$work/used"
 
