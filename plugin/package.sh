@@ -4,9 +4,17 @@
 #   OUT_DIR/aitag/      the plugin folder (copy it into Stash's plugins folder)
 #   OUT_DIR/aitag.zip   the same folder zipped, files at the zip's root
 #   OUT_DIR/index.yml   a Stash plugin source index listing aitag.zip
-# The folder holds bin/aitag, lib/aitag/libonnxruntime.so.1, share/aitag/{models,weights},
-# aitag.yml (version filled in), aitag.js, aitag.css and LICENSES/. Stash writes a package's
-# files from the zip as they are (no symlinks survive), so every file here is a real file.
+# The folder holds bin/aitag, lib/aitag/, share/aitag/{models,weights}, aitag.yml (version
+# filled in), aitag.js, aitag.css and LICENSES/. Stash writes a package's files from the zip as
+# they are (no symlinks survive), so every file here is a real file.
+#
+# Self-contained: the official Stash Docker image is Alpine (musl), without glibc or any of the
+# Debian libraries the program was linked with. So bin/aitag is a POSIX sh wrapper that starts
+# the real program, bin/aitag.bin (stripped), through the glibc dynamic loader shipped in
+# lib/aitag/ with --library-path lib/aitag; lib/aitag holds every shared library the program
+# needs (ldd's closure: the C and C++ runtimes, FFmpeg and all it links, SQLite, libcurl,
+# OpenSSL, ONNX Runtime ...), so nothing of the host's is loaded. The program finds share/aitag
+# from its own path as the loader reports it (src/cli/main.c).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$top/build}" && pwd)
@@ -22,6 +30,34 @@ rm -rf "$dir" "$out/aitag.zip" "$out/index.yml"
 mkdir -p "$dir"
 cmake --install "$build" --prefix "$dir" --component runtime >/dev/null
 
+# The program, its libraries and the loader (see the top of this file).
+lib="$dir/lib/aitag"
+mv "$dir/bin/aitag" "$dir/bin/aitag.bin"
+strip --strip-unneeded "$dir/bin/aitag.bin"
+loader=""
+sources=() # name<TAB>host path, for the licences below
+while read -r name arrow path _; do
+    case $arrow in
+    "=>") [ -f "$path" ] || { echo "package: $name not found (ldd)" >&2; exit 1; }
+        [ -f "$lib/$name" ] || cp -L "$path" "$lib/$name"
+        sources+=("$name"$'\t'"$path") ;;
+    *) case $name in /*ld-linux*) loader=$name; sources+=("ld-linux-x86-64.so.2"$'\t'"$name") ;; esac ;;
+    esac
+done < <(ldd "$dir/bin/aitag.bin")
+[ -n "$loader" ] || { echo "package: no dynamic loader in ldd's output" >&2; exit 1; }
+cp -L "$loader" "$lib/ld-linux-x86-64.so.2"
+chmod 0755 "$lib/ld-linux-x86-64.so.2"
+cat >"$dir/bin/aitag" <<'SH'
+#!/bin/sh
+# Starts aitag.bin with the C library and every shared library it needs from ../lib/aitag,
+# never the host's (the plugin runs on Alpine/musl as on glibc systems); plugin/package.sh.
+case $0 in */*) bin=${0%/*} ;; *) bin=. ;; esac
+dir=$(cd "$bin/.." && pwd -P) || exit 127
+exec "$dir/lib/aitag/ld-linux-x86-64.so.2" --library-path "$dir/lib/aitag" --argv0 "$0" \
+    "$dir/bin/aitag.bin" "$@"
+SH
+chmod 0755 "$dir/bin/aitag"
+
 sed "s/@PROJECT_VERSION@/$version/" "$top/plugin/aitag.yml" >"$dir/aitag.yml"
 cp "$top/plugin/aitag.js" "$top/plugin/aitag.css" "$dir/"
 
@@ -35,6 +71,20 @@ done
   echo "Third-party components shipped in this plugin"
   echo
   echo "ONNX Runtime (lib/aitag/libonnxruntime.so.1): MIT, see onnxruntime.LICENSE.txt"
+  echo
+  echo "The other files in lib/aitag are Debian 12's libraries and dynamic loader, unchanged;"
+  echo "the copyright file of each one's Debian package is LICENSES/debian/PACKAGE.copyright:"
+  for s in "${sources[@]}"; do
+    name=${s%%$'\t'*}; path=${s#*$'\t'}
+    [ "$name" = libonnxruntime.so.1 ] && continue
+    # dpkg knows a library by the name its package ships (/lib/... or /usr/lib/..., merged /usr).
+    pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null || dpkg -S "$(readlink -f "$path" | sed 's|^/usr||')" 2>/dev/null) ||
+      { echo "package: no Debian package owns $path" >&2; exit 1; }
+    pkg=${pkg%%: *}; pkg=${pkg%%:*}
+    mkdir -p "$dir/LICENSES/debian"
+    cp "/usr/share/doc/$pkg/copyright" "$dir/LICENSES/debian/$pkg.copyright"
+    echo "- lib/aitag/$name: Debian package $pkg"
+  done
   echo
   echo "Model weights (share/aitag/weights), from their manifests in share/aitag/models:"
   for m in "$dir"/share/aitag/models/*.json; do

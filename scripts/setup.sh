@@ -13,11 +13,9 @@ deps="$top/deps"
 cache="$deps/cache"
 mkdir -p "$cache"
 
-APT_PKGS=(build-essential cmake pkg-config libavformat-dev libavcodec-dev libswscale-dev
-  libavutil-dev libsqlite3-dev libjansson-dev libcurl4-openssl-dev libssl-dev ffmpeg imagemagick
-  darknet fonts-dejavu-core jq sqlite3 clang libclang-rt-14-dev nodejs npm zip chromium
-  libmicrohttpd-dev wrk nginx-light curl iproute2 procps libprotobuf-c-dev protobuf-c-compiler
-  libonnx-dev bsdutils)
+# The Debian packages: scripts/apt-packages.txt (scripts/check_deps.sh, run by `make test`,
+# fails when the build or a test uses a package that neither that list nor a new machine has).
+mapfile -t APT_PKGS < <(sed 's/#.*//' "$top/scripts/apt-packages.txt" | tr -s ' \t' '\n\n' | grep -v '^$')
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

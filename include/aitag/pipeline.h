@@ -134,6 +134,7 @@ struct aitag_summary {
     double media_seconds; /* seconds of video analysed and stored by this run */
     int models_run;       /* analyzer runs on frames (dependencies included); 0 when nothing needed
                              work */
+    long frames;          /* frames analysed (here or on a gateway); 0 when nothing needed work */
 };
 
 struct aitag_tagger;

@@ -118,9 +118,17 @@ int cmd_gateway(int argc, char **argv)
     static const char *const key_cols[] = {"id",    "prefix",  "name",    "routes",
                                            "rpm",   "tpm",     "budget",  "budget_period",
                                            "spent", "created", "revoked", NULL};
-    static const char *const usage_cols[] = {
-        "day",  "key_id", "route", "model", "requests", "prompt_tokens", "completion_tokens",
-        "cost", NULL};
+    static const char *const usage_cols[] = {"day",
+                                             "key_id",
+                                             "route",
+                                             "model",
+                                             "requests",
+                                             "prompt_tokens",
+                                             "completion_tokens",
+                                             "cost",
+                                             "media_seconds",
+                                             "frames",
+                                             NULL};
     char name[128] = "gateway", err[1024] = "";
     struct aitag_opts o;
     struct gw_args a;

@@ -5,11 +5,19 @@
  * $XDG_DATA_HOME/aitag/catalog.db, config and rules in $XDG_CONFIG_HOME/aitag/. Model
  * manifests and weights default to the installed tree, or the source tree a developer built
  * from (models/ and deps/models/).
+ *
+ * The installed tree is found from the program file itself, /proc/self/exe. The Stash plugin
+ * starts it through its bundled dynamic loader (`ld-linux-x86-64.so.2 ... bin/aitag.bin`,
+ * plugin/package.sh), and then /proc/self/exe names the loader, not the program; the loader
+ * puts the program's path in the auxiliary vector's AT_EXECFN instead, which is used then (and
+ * where /proc is not mounted).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,16 +57,34 @@ const char *cli_catalog_path(const struct aitag_opts *o, char *buf, size_t len)
     return buf;
 }
 
+/* The program file's absolute path into exe (PATH_MAX bytes); its length, or -1. */
+static ssize_t program_path(char *exe)
+{
+    const char *execfn = (const char *)getauxval(AT_EXECFN);
+    ssize_t n = readlink("/proc/self/exe", exe, PATH_MAX - 1);
+
+    if (n > 0) {
+        const char *base;
+        exe[n] = '\0';
+        base = strrchr(exe, '/');
+        if (strncmp(base ? base + 1 : exe, "ld-linux", 8) != 0)
+            return n;
+    }
+    if (execfn && realpath(execfn, exe))
+        return (ssize_t)strlen(exe);
+    return -1;
+}
+
 static const char *tree_dir(const char *v, const char *installed, const char *source, char *buf,
                             size_t len)
 {
-    char exe[4096];
+    char exe[PATH_MAX];
     ssize_t n;
 
     if (v && *v)
         return v;
     /* Installed layout: <prefix>/bin/aitag with <prefix>/share/aitag/<installed>. */
-    n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    n = program_path(exe);
     if (n > 0) {
         char *slash;
         exe[n] = '\0';

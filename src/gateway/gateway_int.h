@@ -129,6 +129,8 @@ struct gw_req {
     char route[128], backend[128], model[128];
     long prompt_tokens, completion_tokens;
     double cost;
+    double media_seconds; /* /v1/tag: duration of the media tagged (0 for an image) */
+    long frames;          /* /v1/tag: frames the models ran on here (0: the catalog had it) */
     int cache; /* GW_CACHE_*: whether the answer came from the response cache */
     struct gw_req *next; /* job queue link */
 };

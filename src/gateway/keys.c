@@ -29,24 +29,29 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS gateway_usage (day TEXT NOT NULL, key_id INTEGER NOT NULL,"
     " route TEXT NOT NULL, model TEXT NOT NULL, requests INTEGER NOT NULL DEFAULT 0,"
     " prompt_tokens INTEGER NOT NULL DEFAULT 0, completion_tokens INTEGER NOT NULL DEFAULT 0,"
-    " cost REAL NOT NULL DEFAULT 0, PRIMARY KEY (day, key_id, route, model));"
+    " cost REAL NOT NULL DEFAULT 0, media_seconds REAL NOT NULL DEFAULT 0,"
+    " frames INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (day, key_id, route, model));"
     "CREATE INDEX IF NOT EXISTS gateway_usage_key ON gateway_usage (key_id, day);";
 
-/* Columns added after the first release: a key file from then gains them on open. */
-static const char *const added_columns[][2] = {
-    {"tpm", "INTEGER NOT NULL DEFAULT 0"},
-    {"budget", "REAL"},
-    {"budget_period", "TEXT NOT NULL DEFAULT 'month'"},
+/* Columns added after the first release (table, column, type): a key file from then gains
+ * them on open. */
+static const char *const added_columns[][3] = {
+    {"gateway_keys", "tpm", "INTEGER NOT NULL DEFAULT 0"},
+    {"gateway_keys", "budget", "REAL"},
+    {"gateway_keys", "budget_period", "TEXT NOT NULL DEFAULT 'month'"},
+    {"gateway_usage", "media_seconds", "REAL NOT NULL DEFAULT 0"},
+    {"gateway_usage", "frames", "INTEGER NOT NULL DEFAULT 0"},
 };
 
-static int has_column(sqlite3 *db, const char *col)
+static int has_column(sqlite3 *db, const char *table, const char *col)
 {
     sqlite3_stmt *st = NULL;
     int found = 0;
 
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('gateway_keys') WHERE name = ?", -1,
-                           &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, col, -1, SQLITE_STATIC);
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
         found = sqlite3_step(st) == SQLITE_ROW;
     }
     sqlite3_finalize(st);
@@ -60,12 +65,11 @@ static int migrate(sqlite3 *db)
     char sql[256];
 
     for (size_t i = 0; i < sizeof added_columns / sizeof added_columns[0]; i++) {
-        if (has_column(db, added_columns[i][0]))
+        const char *const *c = added_columns[i];
+        if (has_column(db, c[0], c[1]))
             continue;
-        snprintf(sql, sizeof sql, "ALTER TABLE gateway_keys ADD COLUMN %s %s", added_columns[i][0],
-                 added_columns[i][1]);
-        if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK &&
-            !has_column(db, added_columns[i][0]))
+        snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", c[0], c[1], c[2]);
+        if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK && !has_column(db, c[0], c[1]))
             return -1;
     }
     return 0;
@@ -485,7 +489,7 @@ int aitag_gateway_usage_list(const char *db, json_t **out, char *err, size_t err
 {
     return query_json(db,
                       "SELECT day, key_id, route, model, requests, prompt_tokens,"
-                      " completion_tokens, cost FROM gateway_usage ORDER BY day, key_id, route,"
-                      " model",
+                      " completion_tokens, cost, media_seconds, frames FROM gateway_usage"
+                      " ORDER BY day, key_id, route, model",
                       out, err, errlen);
 }

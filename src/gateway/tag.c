@@ -19,6 +19,11 @@
  * analyses, read back from the gateway's catalog after the tagger committed (or skipped) the
  * item, so a client commits exactly what an in-process run would have. Numbers there are
  * printed with full precision (the `aitag tag --json` part keeps its own format).
+ *
+ * A keyed request answered 200 is counted in the key's usage (keys.c, usage.c) under its
+ * route: one request, the media's duration ("duration" of the answer, 0 for an image) and the
+ * frames the models ran on here (0 when the catalog already held the item, or when another
+ * gateway tagged it).
  */
 #include <errno.h>
 #include <limits.h>
@@ -313,6 +318,7 @@ static void tag_local(struct aitag_gateway *gw, struct gw_req *r, struct gw_back
     }
     if (in->shown)
         json_object_set_new(obj, "path", json_string(in->shown));
+    r->frames = sum.frames;
     if (ev)
         reply_with_evidence(r, 200, obj, ev);
     else
@@ -448,6 +454,12 @@ void gw_handle_tag(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_
     in.shown = shown;
     tag_local(gw, r, local, &in);
 out:
+    if (r->key_id >= 0 && r->status == 200) {
+        json_t *ans = r->resp ? json_loadb(r->resp, r->resp_len, 0, NULL) : NULL;
+        r->media_seconds = json_number_value(json_object_get(ans, "duration"));
+        json_decref(ans);
+        gw_usage_record(w, r);
+    }
     free(bytes);
     json_decref(body);
 }

@@ -3,7 +3,8 @@
  *
  * Writing each answered request in its own SQLite transaction cost a write lock, a WAL append
  * and (with synchronous=FULL) an fdatasync per request, and workers queued for the lock. Here
- * a worker only adds its request to an in-memory row per (day, key, route, model) under a
+ * a worker only adds its request (tokens and cost; for /v1/tag media seconds and frames) to
+ * an in-memory row per (day, key, route, model) under a
  * mutex; one flush thread writes all pending rows in one transaction, as soon as there are
  * any but at most once per GW_USAGE_FLUSH_MS, and once more when the gateway stops. Its
  * connection runs with synchronous=NORMAL (WAL stays consistent; a power cut may lose the
@@ -31,8 +32,8 @@ struct usage_row {
     char day[11];
     long long key_id;
     char route[128], model[128];
-    long long requests, prompt_tokens, completion_tokens;
-    double cost;
+    long long requests, prompt_tokens, completion_tokens, frames;
+    double cost, media_seconds;
 };
 
 struct usage_rows {
@@ -87,6 +88,8 @@ static int row_add(struct usage_rows *rs, const struct usage_row *src)
     u->prompt_tokens += src->prompt_tokens;
     u->completion_tokens += src->completion_tokens;
     u->cost += src->cost;
+    u->media_seconds += src->media_seconds;
+    u->frames += src->frames;
     return 0;
 }
 
@@ -105,6 +108,8 @@ static int write_rows(struct gw_usage *u, const struct usage_rows *rs)
         sqlite3_bind_int64(u->upsert, 6, r->prompt_tokens);
         sqlite3_bind_int64(u->upsert, 7, r->completion_tokens);
         sqlite3_bind_double(u->upsert, 8, r->cost);
+        sqlite3_bind_double(u->upsert, 9, r->media_seconds);
+        sqlite3_bind_int64(u->upsert, 10, r->frames);
         int s = sqlite3_step(u->upsert);
         sqlite3_reset(u->upsert);
         if (s != SQLITE_DONE) {
@@ -204,12 +209,16 @@ int gw_usage_open(const char *path, int thread, struct gw_usage **out, char *err
     rc = AITAG_ERR_DB;
     if (sqlite3_exec(u->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_prepare_v3(u->db,
-                           "INSERT INTO gateway_usage VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                           "INSERT INTO gateway_usage (day, key_id, route, model, requests,"
+                           " prompt_tokens, completion_tokens, cost, media_seconds, frames)"
+                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                            " ON CONFLICT (day, key_id, route, model) DO UPDATE SET"
                            " requests = requests + excluded.requests,"
                            " prompt_tokens = prompt_tokens + excluded.prompt_tokens,"
                            " completion_tokens = completion_tokens + excluded.completion_tokens,"
-                           " cost = cost + excluded.cost",
+                           " cost = cost + excluded.cost,"
+                           " media_seconds = media_seconds + excluded.media_seconds,"
+                           " frames = frames + excluded.frames",
                            -1, SQLITE_PREPARE_PERSISTENT, &u->upsert, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "gateway keys db %s: %s", path, sqlite3_errmsg(u->db));
         goto fail;
@@ -268,6 +277,8 @@ void gw_usage_add(struct gw_usage *u, const struct gw_req *r)
     row.prompt_tokens = r->prompt_tokens;
     row.completion_tokens = r->completion_tokens;
     row.cost = r->cost;
+    row.media_seconds = r->media_seconds;
+    row.frames = r->frames;
     pthread_mutex_lock(&u->mu);
     was_empty = u->pending.n == 0;
     if (row_add(&u->pending, &row) < 0)

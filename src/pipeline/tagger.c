@@ -496,6 +496,7 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
                 if (m->rc == 0) /* counted as if run here, for the same summary */
                     sum->models_run += m->n_frames * (int)n_remote;
             }
+            sum->frames += acc.n_frames;
             finish_item(t, &rs, &acc, m);
             aitag_evidence_list_clear(&acc.ev);
             acc.idx = (size_t)-1;

@@ -14,6 +14,7 @@
 #   gql_raw QUERY [VARS_JSON] the same, prints the whole body whatever happens; gql_status then
 #                             prints the HTTP status. GQL_HEADERS=(...) adds curl -H values.
 #   plugin_stdin ARGS_JSON [COOKIE]  the raw-interface stdin JSON Stash writes for a task
+#                             (PluginDir: $PLUGIN_DIR, default $tmp/plugin)
 #   run_plugin ARGS_JSON [COOKIE]    run "${PLUGIN_EXEC[@]}" (default: "$AITAG_BIN" plugin) on that
 #                             stdin; stdout to $tmp/plugin.out, stderr to $tmp/plugin.err; returns
 #                             its exit status. run_plugin_bg starts it in the background
@@ -42,6 +43,7 @@ DOUBLE_API_KEY=""
 DOUBLE_MAX_AGE=3600
 PLUGIN_PID=""
 PLUGIN_EXEC=("$AITAG_BIN" plugin)
+PLUGIN_DIR=""
 GQL_HEADERS=()
 
 e2e_cleanup() {
@@ -185,7 +187,7 @@ plugin_stdin() { # ARGS_JSON [COOKIE]
     [ -n "$cookie" ] || cookie=$(double_session) || return 1
     mkdir -p "$tmp/plugin" "$tmp/stash"
     jq -cn --argjson args "$1" --arg cookie "$cookie" --argjson port "$DOUBLE_PORT" \
-        --arg dir "$tmp/stash" --arg plugindir "$tmp/plugin" --argjson maxage "$DOUBLE_MAX_AGE" \
+        --arg dir "$tmp/stash" --arg plugindir "${PLUGIN_DIR:-$tmp/plugin}" --argjson maxage "$DOUBLE_MAX_AGE" \
         --arg expires "$(date -u -d "+$DOUBLE_MAX_AGE seconds" +%Y-%m-%dT%H:%M:%S.%NZ)" \
         '{server_connection: {Scheme: "http", Host: "0.0.0.0", Port: $port,
             SessionCookie: {Name: "session", Value: $cookie, Quoted: false, Path: "/", Domain: "",

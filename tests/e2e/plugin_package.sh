@@ -4,6 +4,10 @@
 # loader is strict: pkg/plugin/config.go, yaml.v2 SetStrict), a zip with the files at its root
 # and no symlinks, an index.yml in Stash's plugin-source format whose sha256 matches the zip,
 # and the packaged binary working from the plugin folder (models found, Stash spoken to).
+# Self-contained: bin/aitag is a sh wrapper starting bin/aitag.bin through the bundled glibc
+# loader with every library from lib/aitag; in a chroot holding nothing but the plugin folder
+# (unzipped) and a static busybox, as in Stash's Alpine image, it tags a scene of the Stash
+# double. The chroot needs root (CI runs as root) or an unprivileged user namespace.
 source "$(dirname "$0")/lib.sh"
 
 out="$tmp/pkg"
@@ -12,8 +16,10 @@ check "package.sh succeeds" bash -c '"$1/plugin/package.sh" "$2" "$3" >"$3.log" 
     "$AITAG_SOURCE_DIR" "$AITAG_BUILD_DIR" "$out"
 [ -d "$dir" ] || { cat "$out.log" >&2; finish; exit 1; }
 
-for f in aitag.yml aitag.js aitag.css bin/aitag lib/aitag/libonnxruntime.so.1 \
-    LICENSES/onnxruntime.LICENSE.txt LICENSES/README.txt; do
+for f in aitag.yml aitag.js aitag.css bin/aitag bin/aitag.bin lib/aitag/libonnxruntime.so.1 \
+    lib/aitag/ld-linux-x86-64.so.2 lib/aitag/libc.so.6 lib/aitag/libstdc++.so.6 \
+    lib/aitag/libavcodec.so.59 LICENSES/onnxruntime.LICENSE.txt LICENSES/README.txt \
+    LICENSES/debian/libc6.copyright LICENSES/debian/libavcodec59.copyright; do
     check "has $f" test -f "$dir/$f"
 done
 check "bin/aitag is executable" test -x "$dir/bin/aitag"
@@ -21,7 +27,18 @@ check "model manifests installed" test -n "$(ls "$dir"/share/aitag/models/*.json
 check "weights installed" test -f "$dir/share/aitag/weights/blazeface/face_detection_back_256x256_barracuda.onnx"
 check "no symlinks (a zip install would turn them into text files)" test -z "$(find "$dir" -type l)"
 check "the runtime path is relative to the binary" \
-    bash -c 'readelf -d "$1" | grep -q "\$ORIGIN/../lib/aitag"' _ "$dir/bin/aitag"
+    bash -c 'readelf -d "$1" | grep -q "\$ORIGIN/../lib/aitag"' _ "$dir/bin/aitag.bin"
+check "bin/aitag is a POSIX sh wrapper" grep -qx '#!/bin/sh' <(head -n 1 "$dir/bin/aitag")
+check "bin/aitag.bin is stripped" bash -c '! readelf -S "$1" | grep -q "\.debug_info\|\.symtab"' _ "$dir/bin/aitag.bin"
+# Every library the program needs resolves inside lib/aitag, through the bundled loader.
+"$dir/lib/aitag/ld-linux-x86-64.so.2" --library-path "$dir/lib/aitag" --list "$dir/bin/aitag.bin" \
+    >"$tmp/ldlist" 2>&1
+check "the bundled loader resolves every library" bash -c '! grep -q "not found" "$1"' _ "$tmp/ldlist"
+check_eq "no library from outside lib/aitag" \
+    "$(grep '=>' "$tmp/ldlist" | grep -v "=> $dir/lib/aitag/" | grep -v 'linux-vdso')" ""
+check "every licence of a bundled library is listed" bash -c \
+    'for f in "$1"/lib/aitag/*; do grep -q "lib/aitag/${f##*/}" "$1/LICENSES/README.txt" || { echo "${f##*/}"; exit 1; }; done' \
+    _ "$dir"
 check "the packaged binary verifies its models from the plugin folder" \
     bash -c 'cd / && "$1" models verify >/dev/null' _ "$dir/bin/aitag"
 check "version filled in" grep -q "^version: \"$("$AITAG_BIN" --version | cut -d' ' -f2)\"$" "$dir/aitag.yml"
@@ -100,5 +117,44 @@ double_seed '{"scenes": [{"path": "/x/a.mp4"}]}'
 PLUGIN_EXEC=("$dir/bin/aitag" plugin)
 check "packaged plugin: hook run exits 0" run_plugin '{"mode": "hook", "hookContext": {"id": 1, "type": "Scene.Create.Post"}}'
 check_eq "packaged plugin: the scene is queued" "$(double_state | jq -c '.scenes[0].tags')" '["AI_TagMe"]'
+
+# ---- the zip's contents alone, as in Stash's Alpine image: a chroot with the plugin folder and
+# a static busybox (/bin/sh), no C library, no /proc; the media at the path Stash reports.
+
+busybox=$(command -v busybox || echo /bin/busybox)
+chroot_cmd=()
+if [ "$(id -u)" = 0 ]; then
+    chroot_cmd=("$(PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v chroot)")
+elif unshare -r true 2>/dev/null; then
+    chroot_cmd=(unshare -r "$(PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v chroot)")
+fi
+check "a static busybox (Debian busybox-static, scripts/apt-packages.txt)" \
+    bash -c 'test -x "$1" && ! ldd "$1" >/dev/null 2>&1' _ "$busybox"
+check "chroot is possible (root, or an unprivileged user namespace)" test ${#chroot_cmd[@]} -gt 0
+root="$tmp/root"
+mkdir -p "$root/bin" "$root/plugins/aitag" "$root/media" "$root/tmp"
+chmod 1777 "$root/tmp"
+cp "$busybox" "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+(cd "$root/plugins/aitag" && unzip -q "$out/aitag.zip")
+cp "$AITAG_FIXTURES_DIR/videos/faces_720p_hevc.mkv" "$root/media/"
+check_eq "the chroot holds only busybox, the plugin and the media" \
+    "$(cd "$root" && find . -type f ! -path './plugins/aitag/*' | sort | paste -sd ' ')" \
+    "./bin/busybox ./media/faces_720p_hevc.mkv"
+check "no C library outside the plugin folder" test -z "$(find "$root" -name 'libc.so*' ! -path "$root/plugins/aitag/*")"
+if [ ${#chroot_cmd[@]} -gt 0 ]; then
+    double_seed '{"tags": [{"name": "AI"}, {"name": "AI_TagMe", "parents": ["AI"]}],
+      "scenes": [{"path": "/media/faces_720p_hevc.mkv", "tags": ["AI_TagMe"]}],
+      "plugins": {"aitag": {"analyzers": "faces"}}}'
+    PLUGIN_DIR=/plugins/aitag
+    PLUGIN_EXEC=(env -i PATH=/bin HOME=/tmp "${chroot_cmd[@]}" "$root" /plugins/aitag/bin/aitag plugin)
+    check "chroot: the queue run exits 0" run_plugin '{"mode": "queue"}'
+    [ "$failed" -eq 0 ] || { echo "--- plugin stderr:" >&2; tail -n 20 "$tmp/plugin.err" >&2; }
+    tags=$(double_state | jq -c '.scenes[0].tags')
+    check "chroot: the scene is tagged (AI_Tagged and a face tag): $tags" \
+        jq -e 'index("AI_Tagged") != null and index("AI_TagMe") == null and any(.[]; test("face"))' <<<"$tags"
+    check "chroot: markers written" jq -e '.scenes[0].markers | length > 0' <(double_state)
+    check "chroot: the catalog is in the plugin folder" test -s "$root/plugins/aitag/data/catalog.db"
+fi
 
 finish

@@ -656,7 +656,8 @@ static void test_keys_migration(void)
     CHECK_EQ_INT(aitag_gateway_key_create(db, &kp, key, &id, err, sizeof err), 0);
     CHECK_EQ_INT(sqlite3_open(db, &h), SQLITE_OK);
     snprintf(cmd, sizeof cmd,
-             "INSERT INTO gateway_usage VALUES (date('now'), %lld, 'chat', 'm', 2, 1, 1, 3.5),"
+             "INSERT INTO gateway_usage (day, key_id, route, model, requests, prompt_tokens,"
+             " completion_tokens, cost) VALUES (date('now'), %lld, 'chat', 'm', 2, 1, 1, 3.5),"
              " (date('now', '-1 day'), %lld, 'chat', 'm', 1, 1, 1, 100)",
              id, id);
     CHECK_EQ_INT(sqlite3_exec(h, cmd, NULL, NULL, NULL), SQLITE_OK);
