@@ -81,6 +81,17 @@ static void on_item(void *ctx, const struct aitag_item_report *r)
         fprintf(stderr, "aitag: %s: %s\n", r->path, r->error ? r->error : "failed");
 }
 
+/* Moved and missing items, on a line of their own (only when there are any). */
+static void print_housekeeping(const struct aitag_summary *sum, int dry_run)
+{
+    if (sum->moved)
+        fprintf(stderr, "aitag: %d %s at a new path; analysis kept\n", sum->moved,
+                dry_run ? "would be moved" : "moved");
+    if (sum->missing)
+        fprintf(stderr, "aitag: %d %s missing: the files are gone (aitag prune deletes them)\n",
+                sum->missing, dry_run ? "would be marked" : "marked");
+}
+
 static void split_csv(char *s, const char **out, size_t *n, size_t max)
 {
     *n = 0;
@@ -261,6 +272,7 @@ int cmd_tag(int argc, char **argv)
     if (sum.media_seconds > 0 && sum.seconds > 0 && sum.tagged)
         fprintf(stderr, "; %.0f s of video", sum.media_seconds);
     fputc('\n', stderr);
+    print_housekeeping(&sum, tp.dry_run);
     rc = cancel_flag ? EXIT_INTERRUPTED : (sum.failed || sum.partial) ? EXIT_ITEMS_FAILED : EXIT_OK;
 out:
     aitag_tagger_free(t);

@@ -6,11 +6,9 @@
  * manifests and weights default to the installed tree, or the source tree a developer built
  * from (models/ and deps/models/).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -27,6 +25,7 @@ static void usage(FILE *out)
             "  aitag tag PATH...            tag files and folders (recursive)\n"
             "  aitag show FILE              show the stored tags, markers and text of a file\n"
             "  aitag search --tag A [--tag B] [--any]   find media by tags (AND, or OR)\n"
+            "  aitag prune [--dry-run]      delete catalog items whose files are gone\n"
             "  aitag models list|verify     list analyzers and models, verify checksums\n"
             "  aitag plugin < INPUT.json    run as a Stash plugin (see docs/stash.md)\n"
             "  aitag gateway serve|keys|usage   the AI gateway (see docs/gateway.md)\n"
@@ -34,21 +33,6 @@ static void usage(FILE *out)
             "Exit codes: 0 ok, 1 some items failed, 2 usage error, 3 catalog or models\n"
             "unusable, 130 interrupted.\n",
             AITAG_VERSION);
-}
-
-static int mkdirs(char *path)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-            *p = '/';
-            return -1;
-        }
-        *p = '/';
-    }
-    return 0;
 }
 
 const char *cli_catalog_path(const struct opts *o, char *buf, size_t len)
@@ -62,8 +46,7 @@ const char *cli_catalog_path(const struct opts *o, char *buf, size_t len)
         snprintf(buf, len, "%s/aitag/catalog.db", xdg);
     else
         snprintf(buf, len, "%s/.local/share/aitag/catalog.db", home ? home : ".");
-    mkdirs(buf);
-    return buf;
+    return buf; /* opening it for writing creates its folders (aitag_catalog_open) */
 }
 
 static const char *tree_dir(const char *v, const char *installed, const char *source, char *buf,
@@ -134,6 +117,8 @@ int main(int argc, char **argv)
         return cmd_show(argc - 2, argv + 2);
     if (strcmp(cmd, "search") == 0)
         return cmd_search(argc - 2, argv + 2);
+    if (strcmp(cmd, "prune") == 0)
+        return cmd_prune(argc - 2, argv + 2);
     if (strcmp(cmd, "models") == 0)
         return cmd_models(argc - 2, argv + 2);
     if (strcmp(cmd, "plugin") == 0)

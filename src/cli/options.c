@@ -16,7 +16,7 @@
 #include "options.h"
 
 static const struct opt_def table[] = {
-    {"catalog", OPT_STR, NULL, "tag show search", "catalog file (default: $XDG_DATA_HOME/aitag/catalog.db)"},
+    {"catalog", OPT_STR, NULL, "tag show search prune", "catalog file (default: $XDG_DATA_HOME/aitag/catalog.db)"},
     {"analyzers", OPT_STR, "faces,text", "tag", "comma-separated analyzers to run (see `aitag models list`)"},
     {"interval", OPT_NUM, "2", "tag", "seconds between sampled video frames"},
     {"threads", OPT_INT, "2", "tag", "CPU threads shared by decoding and inference"},
@@ -25,8 +25,8 @@ static const struct opt_def table[] = {
     {"markers", OPT_BOOL, "true", "tag", "write time-ranged markers for videos"},
     {"models-dir", OPT_STR, NULL, "tag models", "folder of model manifests (*.json)"},
     {"weights-dir", OPT_STR, NULL, "tag models", "folder of model weight files named by manifests"},
-    {"json", OPT_BOOL, "false", "tag show search models", "print JSON (one object per line) on stdout"},
-    {"dry-run", OPT_BOOL, "false", "tag", "show what would be analysed; run and write nothing"},
+    {"json", OPT_BOOL, "false", "tag show search prune models", "print JSON (one object per line) on stdout"},
+    {"dry-run", OPT_BOOL, "false", "tag prune", "show what would be done; run and write nothing"},
     {"force", OPT_BOOL, "false", "tag", "re-analyse files even when unchanged"},
     {"progress", OPT_STR, "auto", "tag", "progress bar: auto (on a terminal), always, never"},
     {"strategy", OPT_STR, "auto", "tag", "frame sampling: auto, sequential, seek"},
