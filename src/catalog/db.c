@@ -212,11 +212,11 @@ static void open_reason(const struct aitag_catalog *c, const char *path, char *b
     else if (sys)
         aitag_fmt(buf, len, "%s", errno_reason(sys));
     else
-        aitag_fmt(buf, len, "%s", sqlite3_errstr(c->sqlite_rc));
+        aitag_fmt(buf, len, "%s", c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(c->sqlite_rc));
 }
 
 /* (Re)connects c->db to path with flags, in WAL mode when writable. */
-static int connect(struct aitag_catalog *c, const char *path, int flags)
+static int db_connect(struct aitag_catalog *c, const char *path, int flags)
 {
     int rc;
 
@@ -271,18 +271,18 @@ int aitag_catalog_open(const char *path, int readonly, struct aitag_catalog **ou
     }
     if (!readonly && (rc = make_parents(path, errbuf, errlen)) < 0)
         goto fail;
-    rc = connect(c, path, readonly ? SQLITE_OPEN_READONLY
-                                   : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+    rc = db_connect(c, path,
+                    readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
     if (rc == 0 && !readonly)
         rc = migrate(c);
     if (rc == 0 && readonly)
         rc = schema_version(c, &version); /* also reads the header: "not a database" here */
     if (rc == 0 && readonly && version < AITAG_CATALOG_SCHEMA_VERSION) {
-        rc = connect(c, path, SQLITE_OPEN_READWRITE);
+        rc = db_connect(c, path, SQLITE_OPEN_READWRITE);
         if (rc == 0)
             rc = migrate(c);
         if (rc == 0)
-            rc = connect(c, path, SQLITE_OPEN_READONLY);
+            rc = db_connect(c, path, SQLITE_OPEN_READONLY);
     }
     if (rc == 0 && readonly && version > AITAG_CATALOG_SCHEMA_VERSION) {
         newer_schema(c, version);
