@@ -18,7 +18,13 @@
  * Identity: a media item is its path; "unchanged" means same size, same mtime and same content
  * fingerprint (the OpenSubtitles hash: size + 64-bit word sums of the first and last 64 KiB).
  * An analysis is (media, analyzer, key); equal keys on an unchanged file mean the stored
- * evidence stands and no model needs to run.
+ * evidence stands and no model needs to run. A file that moved keeps its item: the tagger
+ * finds the item by size and fingerprint (aitag_catalog_each_match) and moves it to the new
+ * path (aitag_catalog_move_media).
+ *
+ * Missing items: an item whose file is gone is marked missing (aitag_catalog_set_missing); it
+ * keeps everything stored, is left out of search, and is deleted only by
+ * aitag_catalog_delete_media (`aitag prune`). Storing it again clears the mark.
  *
  * Thread-safety: one connection per handle; a handle belongs to one thread at a time. Several
  * handles (threads or processes) may use one catalog file.
@@ -33,12 +39,14 @@
 #include "aitag/media.h"
 #include "aitag/policy.h"
 
-#define AITAG_CATALOG_SCHEMA_VERSION 1
+#define AITAG_CATALOG_SCHEMA_VERSION 2
 
 struct aitag_catalog;
 
-/* Opens (creating and migrating) a catalog. readonly: open an existing file without writing;
- * a missing file then gives AITAG_ERR_NOTFOUND. Errors in errbuf. Close with _close. */
+/* Opens (creating and migrating) a catalog, creating the folders above path. readonly: open an
+ * existing file without writing (an older schema is still migrated once); a missing file then
+ * gives AITAG_ERR_NOTFOUND. Errors in errbuf, as "PATH: reason" ("permission denied", "not a
+ * database", "read-only ..."). Close with _close. */
 int aitag_catalog_open(const char *path, int readonly, struct aitag_catalog **out, char *errbuf,
                        size_t errlen);
 void aitag_catalog_close(struct aitag_catalog *c);
@@ -54,6 +62,7 @@ struct aitag_media_row {
     char fingerprint[17];
     char derive_key[65];
     char status[16]; /* "ok", "partial", "error" */
+    int missing;     /* the file was gone when last looked for (see set_missing) */
     char error[512];
     double duration;
     int is_image;
@@ -62,6 +71,38 @@ struct aitag_media_row {
 /* Looks a path up. 0 with *row filled, AITAG_ERR_NOTFOUND, or AITAG_ERR_DB. */
 int aitag_catalog_find_media(struct aitag_catalog *c, const char *path,
                              struct aitag_media_row *row);
+
+/* The same by item id. 0, AITAG_ERR_NOTFOUND or AITAG_ERR_DB. */
+int aitag_catalog_get_media(struct aitag_catalog *c, int64_t media_id,
+                            struct aitag_media_row *row);
+
+/* Called with each item of a listing: its path (borrowed for the call), id and missing mark.
+ * Returning non-zero stops the listing. */
+typedef int (*aitag_catalog_item_fn)(void *ctx, const char *path, int64_t media_id,
+                                     int missing);
+
+/* Lists items in path order: with under non-NULL only the item at that path and those below it
+ * as a folder ("/a" lists "/a" and "/a/x", not "/ab"); with only_missing those marked missing.
+ * 0 or AITAG_ERR_DB (also when fn stopped early: 0). */
+int aitag_catalog_each_item(struct aitag_catalog *c, const char *under, int only_missing,
+                            aitag_catalog_item_fn fn, void *ctx);
+
+/* Lists the items whose stored size and fingerprint equal these (candidates for a file that
+ * moved), oldest first. 0 or AITAG_ERR_DB. */
+int aitag_catalog_each_match(struct aitag_catalog *c, int64_t size, const char *fingerprint,
+                             aitag_catalog_item_fn fn, void *ctx);
+
+/* Sets (missing = 1) or clears the missing mark of n items, in one transaction. */
+int aitag_catalog_set_missing(struct aitag_catalog *c, const int64_t *media_ids, size_t n,
+                              int missing);
+
+/* Moves an item to new_path with the file's current mtime, clearing its missing mark; all it
+ * stores stays. AITAG_ERR_DB (with the reason) when another item already has new_path. */
+int aitag_catalog_move_media(struct aitag_catalog *c, int64_t media_id, const char *new_path,
+                             int64_t mtime_ns);
+
+/* Deletes an item and everything stored for it (analyses, evidence, tags, markers, text). */
+int aitag_catalog_delete_media(struct aitag_catalog *c, int64_t media_id);
 
 /* The stored analysis key of an analyzer for a media id into key (size keylen); "" if none.
  * Returns 0, or AITAG_ERR_DB. */
@@ -132,7 +173,7 @@ int aitag_catalog_end_run(struct aitag_catalog *c, int64_t run_id, int tagged, i
 
 /* Media whose tags match: all of names (any = 0) or any of them (any = 1). Calls fn for each
  * (path, media id) in path order; fn returning non-zero stops. Tag names match exactly,
- * case-insensitively. */
+ * case-insensitively. Items marked missing are left out. */
 int aitag_catalog_search(struct aitag_catalog *c, const char *const *names, size_t n, int any,
                          int (*fn)(void *ctx, const char *path, int64_t media_id), void *ctx);
 

@@ -12,12 +12,16 @@
  *     aitag_tagger_run(t, paths, n_paths, &sum);
  *     aitag_tagger_free(t);
  *
- * Flow: paths are expanded (folders recursively, symlink loops detected) and planned: each
+ * Flow: paths are expanded (folders recursively, symlink loops detected, a file reached twice
+ * taken once) and planned: each
  * file is fingerprinted and looked up in the catalog to find which analyzers still need to run
  * (none for an unchanged file analysed with the same models and parameters, unless force).
  * A decoder thread samples the files that need work into a bounded frame queue; the calling
  * thread runs the analyzers on those frames and commits each finished item to the catalog in
  * one transaction. Models load on first use, so a run with nothing to do loads none.
+ * Housekeeping on the way: a known file found under a new path (same size and fingerprint,
+ * old path gone) moves its item instead of being analysed again, and items stored at or below
+ * the paths given whose files are gone are marked missing (see aitag/catalog.h).
  * Thread budget: `threads` CPU threads are split between FFmpeg decoding and ONNX Runtime.
  */
 #ifndef AITAG_PIPELINE_H
@@ -135,6 +139,9 @@ struct aitag_summary {
     int models_run;       /* analyzer runs on frames (dependencies included); 0 when nothing needed
                              work */
     long frames;          /* frames analysed (here or on a gateway); 0 when nothing needed work */
+    int moved;            /* known files found at a new path: moved there, nothing re-analysed */
+    int missing; /* items at or below the paths given whose files are gone: marked missing (a dry
+                    run only counts them) */
 };
 
 struct aitag_tagger;

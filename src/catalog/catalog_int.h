@@ -8,6 +8,7 @@
 
 struct aitag_catalog {
     sqlite3 *db;
+    int sqlite_rc; /* the last failing SQLite result code (extended), 0 if none */
     char errmsg[512];
 };
 

@@ -6,10 +6,18 @@
  * cannot both migrate. WAL + synchronous=NORMAL keeps a commit per media item cheap while a
  * crash still loses at most the last transaction; busy_timeout lets a second process wait
  * instead of failing.
+ *
+ * An open that fails states its reason once, in the words a user can act on: the system error
+ * SQLite saw (permission denied, read-only file system, no space left) when there is one,
+ * else SQLite's own verdict (not a database). A writable open creates the folders above the
+ * catalog first; a read-only open of an older schema upgrades it once through a short
+ * read-write connection, so `show` after an upgrade of aitag needs no `tag` run first.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "catalog_int.h"
@@ -46,12 +54,19 @@ static const char *const migrations[] = {
     " id INTEGER PRIMARY KEY, media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,"
     " start REAL NOT NULL, end REAL NOT NULL, text TEXT NOT NULL, confidence REAL);"
     "CREATE INDEX texts_media ON texts(media_id);",
+    /* 2: items whose file is gone (kept until `aitag prune`), and finding a moved file by its
+     * size and fingerprint */
+    "ALTER TABLE media ADD COLUMN missing_at INTEGER;"
+    "CREATE INDEX media_fingerprint ON media(fingerprint, size);",
 };
+_Static_assert(sizeof migrations / sizeof *migrations == AITAG_CATALOG_SCHEMA_VERSION,
+               "a migration per schema version");
 
 int sql_check(struct aitag_catalog *c, int rc, const char *what)
 {
     if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
         return 0;
+    c->sqlite_rc = rc;
     aitag_fmt(c->errmsg, sizeof c->errmsg, "%s: %s", what,
               c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
     return AITAG_ERR_DB;
@@ -83,6 +98,14 @@ void sql_rollback(struct aitag_catalog *c)
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+static void newer_schema(struct aitag_catalog *c, int version)
+{
+    c->sqlite_rc = 0; /* not SQLite's error: the message below is the reason */
+    aitag_fmt(c->errmsg, sizeof c->errmsg,
+              "catalog schema version %d is newer than this aitag knows (%d)", version,
+              AITAG_CATALOG_SCHEMA_VERSION);
+}
+
 static int migrate(struct aitag_catalog *c)
 {
     sqlite3_stmt *st = NULL;
@@ -98,8 +121,7 @@ static int migrate(struct aitag_catalog *c)
     if (sqlite3_step(st) == SQLITE_ROW)
         version = sqlite3_column_int(st, 0);
     if (version > n) {
-        aitag_fmt(c->errmsg, sizeof c->errmsg,
-                  "catalog schema version %d is newer than this aitag knows (%d)", version, n);
+        newer_schema(c, version);
         rc = AITAG_ERR_DB;
         goto out;
     }
@@ -121,12 +143,121 @@ out:
     return rc;
 }
 
+/* A system error in the words of the rest of the message. */
+static const char *errno_reason(int e)
+{
+    return e == EACCES || e == EPERM ? "permission denied"
+           : e == EROFS              ? "read-only file system"
+                                     : strerror(e);
+}
+
+/* Creates the folders above path, like mkdir -p of its dirname. */
+static int make_parents(const char *path, char *errbuf, size_t errlen)
+{
+    char dir[4096];
+
+    if (strlen(path) >= sizeof dir) {
+        aitag_fmt(errbuf, errlen, "%s: path too long", path);
+        return AITAG_ERR_INVALID;
+    }
+    aitag_fmt(dir, sizeof dir, "%s", path);
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+            aitag_fmt(errbuf, errlen, "%s: cannot create folder %s: %s", path, dir,
+                      errno_reason(errno));
+            return AITAG_ERR_IO;
+        }
+        *p = '/';
+    }
+    return 0;
+}
+
+/* The errno of opening path for reading and writing (or creating it in its folder); SQLite's
+ * own system errno may belong to a side file it probed last. */
+static int probe_errno(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+
+    if (access(path, F_OK) == 0)
+        return access(path, R_OK | W_OK) == 0 ? 0 : errno;
+    if (errno != ENOENT) /* e.g. a file where a folder should be */
+        return errno;
+    if (!slash)
+        aitag_fmt(dir, sizeof dir, ".");
+    else
+        aitag_fmt(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    return access(dir, W_OK | X_OK) == 0 ? 0 : errno;
+}
+
+/* Why opening path failed, once and in a user's words (see the design note). */
+static void open_reason(const struct aitag_catalog *c, const char *path, char *buf, size_t len)
+{
+    int primary = c->sqlite_rc & 0xff, sys = c->db ? sqlite3_system_errno(c->db) : 0;
+
+    if (primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY || primary == SQLITE_PERM) {
+        int probed = probe_errno(path);
+        if (probed)
+            sys = probed;
+    }
+    if (primary == SQLITE_NOTADB)
+        aitag_fmt(buf, len, "not a database");
+    else if (sys == EROFS)
+        aitag_fmt(buf, len, "read-only file system");
+    else if (primary == SQLITE_READONLY)
+        aitag_fmt(buf, len, "read-only (%s)", sys ? errno_reason(sys) : "no write permission");
+    else if (sys)
+        aitag_fmt(buf, len, "%s", errno_reason(sys));
+    else
+        aitag_fmt(buf, len, "%s", c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(c->sqlite_rc));
+}
+
+/* (Re)connects c->db to path with flags, in WAL mode when writable. */
+static int db_connect(struct aitag_catalog *c, const char *path, int flags)
+{
+    int rc;
+
+    sqlite3_close_v2(c->db);
+    c->db = NULL;
+    rc = sql_check(c, sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, NULL), "open");
+    if (rc < 0)
+        return rc;
+    sqlite3_busy_timeout(c->db, 10000);
+    /* SQLite quietly opens a file it may not write read-only; writing would fail later. */
+    if ((flags & SQLITE_OPEN_READWRITE) && sqlite3_db_readonly(c->db, "main") == 1)
+        return sql_check(c, SQLITE_READONLY, "open");
+    if (flags & SQLITE_OPEN_READWRITE)
+        rc = sql_exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+    if (rc == 0)
+        rc = sql_exec(c, "PRAGMA foreign_keys=ON");
+    return rc;
+}
+
+static int schema_version(struct aitag_catalog *c, int *version)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sql_prepare(c, "PRAGMA user_version", &st);
+
+    *version = 0;
+    if (rc == 0) {
+        int step = sqlite3_step(st);
+        if (step == SQLITE_ROW)
+            *version = sqlite3_column_int(st, 0);
+        else
+            rc = sql_check(c, step, "schema version");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int aitag_catalog_open(const char *path, int readonly, struct aitag_catalog **out, char *errbuf,
                        size_t errlen)
 {
     struct aitag_catalog *c = calloc(1, sizeof *c);
-    int flags = readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    int rc;
+    int rc, version = 0;
 
     *out = NULL;
     if (!c) {
@@ -136,28 +267,39 @@ int aitag_catalog_open(const char *path, int readonly, struct aitag_catalog **ou
     if (readonly && access(path, F_OK) != 0) {
         aitag_fmt(errbuf, errlen, "%s: no catalog here yet", path);
         rc = AITAG_ERR_NOTFOUND;
-        goto out;
+        goto fail;
     }
-    rc = sql_check(c, sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, NULL), path);
-    if (rc < 0)
-        goto out;
-    sqlite3_busy_timeout(c->db, 10000);
-    if (!readonly) {
-        rc = sql_exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
-        if (rc < 0)
-            goto out;
-    }
-    rc = sql_exec(c, "PRAGMA foreign_keys=ON");
+    if (!readonly && (rc = make_parents(path, errbuf, errlen)) < 0)
+        goto fail;
+    rc = db_connect(c, path,
+                    readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
     if (rc == 0 && !readonly)
         rc = migrate(c);
-out:
+    if (rc == 0 && readonly)
+        rc = schema_version(c, &version); /* also reads the header: "not a database" here */
+    if (rc == 0 && readonly && version < AITAG_CATALOG_SCHEMA_VERSION) {
+        rc = db_connect(c, path, SQLITE_OPEN_READWRITE);
+        if (rc == 0)
+            rc = migrate(c);
+        if (rc == 0)
+            rc = db_connect(c, path, SQLITE_OPEN_READONLY);
+    }
+    if (rc == 0 && readonly && version > AITAG_CATALOG_SCHEMA_VERSION) {
+        newer_schema(c, version);
+        rc = AITAG_ERR_DB;
+    }
     if (rc < 0) {
-        aitag_fmt(errbuf, errlen, "%s: %s", path, c->errmsg[0] ? c->errmsg : "cannot open");
-        aitag_catalog_close(c);
-        return rc;
+        char reason[256];
+        if (c->sqlite_rc)
+            open_reason(c, path, reason, sizeof reason);
+        aitag_fmt(errbuf, errlen, "%s: %s", path, c->sqlite_rc ? reason : c->errmsg);
+        goto fail;
     }
     *out = c;
     return 0;
+fail:
+    aitag_catalog_close(c);
+    return rc;
 }
 
 void aitag_catalog_close(struct aitag_catalog *c)

@@ -60,7 +60,7 @@ static int upsert_media(struct aitag_catalog *c, const struct aitag_item *it, in
                      " ON CONFLICT(path) DO UPDATE SET size=?2, mtime_ns=?3, fingerprint=?4,"
                      " kind=?5, duration=?6, width=?7, height=?8, container=?9, video_codec=?10,"
                      " audio_codec=?11, fps=?12, rotation=?13, bit_rate=?14, status=?15,"
-                     " error=?16, updated_at=?17 RETURNING id",
+                     " error=?16, updated_at=?17, missing_at=NULL RETURNING id",
                      &st);
     if (rc < 0)
         return rc;

@@ -72,20 +72,21 @@ static void copy_col(sqlite3_stmt *st, int col, char *dst, size_t len)
     aitag_fmt(dst, len, "%s", s ? (const char *)s : "");
 }
 
-int aitag_catalog_find_media(struct aitag_catalog *c, const char *path,
-                             struct aitag_media_row *row)
+/* Loads the row WHERE column = the bound value (a path as text or an id). */
+static int load_row(struct aitag_catalog *c, const char *sql, const char *path, int64_t id,
+                    struct aitag_media_row *row)
 {
     sqlite3_stmt *st = NULL;
     int rc, step;
 
     memset(row, 0, sizeof *row);
-    rc = sql_prepare(c,
-                     "SELECT id, size, mtime_ns, fingerprint, derive_key, status, error, duration,"
-                     " kind FROM media WHERE path = ?",
-                     &st);
+    rc = sql_prepare(c, sql, &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    if (path)
+        sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(st, 1, id);
     step = sqlite3_step(st);
     if (step == SQLITE_ROW) {
         row->id = sqlite3_column_int64(st, 0);
@@ -98,12 +99,29 @@ int aitag_catalog_find_media(struct aitag_catalog *c, const char *path,
         row->duration = sqlite3_column_double(st, 7);
         row->is_image = sqlite3_column_text(st, 8) &&
                         strcmp((const char *)sqlite3_column_text(st, 8), "image") == 0;
+        row->missing = sqlite3_column_type(st, 9) != SQLITE_NULL;
         rc = 0;
     } else {
         rc = step == SQLITE_DONE ? AITAG_ERR_NOTFOUND : sql_check(c, step, "find media");
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+#define ROW_COLUMNS                                                                           \
+    "SELECT id, size, mtime_ns, fingerprint, derive_key, status, error, duration, kind,"      \
+    " missing_at FROM media "
+
+int aitag_catalog_find_media(struct aitag_catalog *c, const char *path,
+                             struct aitag_media_row *row)
+{
+    return load_row(c, ROW_COLUMNS "WHERE path = ?", path, 0, row);
+}
+
+int aitag_catalog_get_media(struct aitag_catalog *c, int64_t media_id,
+                            struct aitag_media_row *row)
+{
+    return load_row(c, ROW_COLUMNS "WHERE id = ?", NULL, media_id, row);
 }
 
 int aitag_catalog_analysis_key(struct aitag_catalog *c, int64_t media_id, const char *analyzer,
@@ -134,12 +152,13 @@ int aitag_catalog_record_error(struct aitag_catalog *c, const char *path, int64_
     int rc;
 
     /* Insert a row for an unknown path; for a known one only touch error (and status when the
-     * item never succeeded). The WHERE clause skips the write when nothing would change. */
+     * item never succeeded) and clear its missing mark (a file that fails exists). The WHERE
+     * clause skips the write when nothing would change. */
     rc = sql_prepare(c,
                      "INSERT INTO media(path, size, mtime_ns, status, error, updated_at)"
                      " VALUES(?1, ?2, ?3, 'error', ?4, ?5)"
-                     " ON CONFLICT(path) DO UPDATE SET error = ?4, updated_at = ?5"
-                     " WHERE error IS NOT ?4",
+                     " ON CONFLICT(path) DO UPDATE SET error = ?4, updated_at = ?5,"
+                     " missing_at = NULL WHERE error IS NOT ?4 OR missing_at IS NOT NULL",
                      &st);
     if (rc < 0)
         return rc;

@@ -1,6 +1,7 @@
 /*
  * search.c - finding media by derived tags: all of a set (AND) or any of it (OR).
- * Tag names compare case-insensitively and exactly (no wildcards: names are data).
+ * Tag names compare case-insensitively and exactly (no wildcards: names are data). Items
+ * marked missing are left out: their files are gone.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@ int aitag_catalog_search(struct aitag_catalog *c, const char *const *names, size
     /* SELECT ... WHERE t.name IN (?,?,...) GROUP BY m.id HAVING count(DISTINCT lower(name)) >= k */
     p = sql + snprintf(sql, cap,
                        "SELECT m.path, m.id FROM media m JOIN tags t ON t.media_id = m.id"
-                       " WHERE lower(t.name) IN (");
+                       " WHERE m.missing_at IS NULL AND lower(t.name) IN (");
     for (size_t i = 0; i < n; i++)
         p += snprintf(p, cap - (size_t)(p - sql), i ? ",lower(?)" : "lower(?)");
     snprintf(p, cap - (size_t)(p - sql),

@@ -21,6 +21,7 @@ enum {
 int cmd_tag(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+int cmd_prune(int argc, char **argv); /* cmd_prune.c: deletes items whose files are gone */
 int cmd_models(int argc, char **argv);
 /* cmd_models.c: registers the custom analyzers of the user models dir (AITAG_USER_MODELS_DIR,
  * else $XDG_DATA_HOME/aitag/models); returns how many, or < 0 after printing why. */
@@ -64,6 +65,14 @@ int cli_help(int argc, char **argv);
 const char *cli_catalog_path(const struct aitag_opts *o, char *buf, size_t len);
 const char *cli_models_dir(const struct aitag_opts *o, char *buf, size_t len);
 const char *cli_weights_dir(const struct aitag_opts *o, char *buf, size_t len);
+/* cmd_query.c: opens the catalog of o for command cmd. 0; 1 when there is no catalog file yet
+ * (said in one line on stderr; nothing is created); -1 when it can't be opened (the reason
+ * printed). */
+int cli_open_catalog(const struct aitag_opts *o, const char *cmd, int readonly,
+                     struct aitag_catalog **c);
+/* cmd_query.c: true when path names no file any more (ENOENT/ENOTDIR; other errors, such as
+ * permission denied, don't prove it is gone). */
+int cli_file_gone(const char *path);
 /* Installs the log sink at the --log-level. */
 void cli_setup_logging(const struct aitag_opts *o);
 

@@ -1,25 +1,43 @@
 /*
  * cmd_query.c - `aitag show FILE` and `aitag search --tag ...`: read-only views of the catalog.
- * Both open the catalog read-only, so they never create or migrate one.
+ * Both open the catalog read-only, so they never create one (an older schema is upgraded in
+ * place). Before the first `aitag tag` there is no catalog: that is an empty catalog, said in
+ * one line on stderr, not an error. An item whose file is gone shows as "missing", whether a
+ * tag run marked it or show finds it gone now.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 
-static int open_catalog(struct aitag_opts *o, struct aitag_catalog **c)
+int cli_open_catalog(const struct aitag_opts *o, const char *cmd, int readonly,
+                     struct aitag_catalog **c)
 {
     char buf[4096], err[1024];
     const char *path = cli_catalog_path(o, buf, sizeof buf);
 
-    if (aitag_catalog_open(path, 1, c, err, sizeof err) < 0) {
-        fprintf(stderr, "aitag: %s\n", err);
+    *c = NULL;
+    if (access(path, F_OK) != 0 && errno == ENOENT) {
+        fprintf(stderr, "aitag %s: no catalog yet at %s (aitag tag creates it)\n", cmd, path);
+        return 1;
+    }
+    if (aitag_catalog_open(path, readonly, c, err, sizeof err) < 0) {
+        fprintf(stderr, "aitag %s: %s\n", cmd, err);
         return -1;
     }
     return 0;
+}
+
+int cli_file_gone(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) != 0 && (errno == ENOENT || errno == ENOTDIR);
 }
 
 static int show_one(struct aitag_catalog *c, const char *path, int json)
@@ -33,6 +51,8 @@ static int show_one(struct aitag_catalog *c, const char *path, int json)
         fprintf(stderr, "aitag show: %s: not in the catalog (run aitag tag first)\n", path);
         return EXIT_ITEMS_FAILED;
     }
+    if (rc == 0 && (row.missing || cli_file_gone(path)))
+        aitag_fmt(row.status, sizeof row.status, "missing");
     if (rc == 0)
         rc = aitag_catalog_load_result(c, row.id, &res);
     if (rc == 0)
@@ -69,11 +89,11 @@ int cmd_show(int argc, char **argv)
         fprintf(stderr, "aitag show: give a file (see aitag show --help)\n");
         goto out;
     }
-    if (open_catalog(&o, &c) < 0) {
-        rc = EXIT_SETUP;
+    rc = cli_open_catalog(&o, "show", 1, &c);
+    if (rc != 0) { /* no catalog yet: nothing to show, said once */
+        rc = rc < 0 ? EXIT_SETUP : EXIT_OK;
         goto out;
     }
-    rc = EXIT_OK;
     for (size_t i = 0; i < o.n_args; i++) {
         char abs[PATH_MAX];
         const char *p = o.args[i];
@@ -133,8 +153,9 @@ int cmd_search(int argc, char **argv)
         fprintf(stderr, "aitag search: give at least one --tag NAME\n");
         goto out;
     }
-    if (open_catalog(&o, &c) < 0) {
-        rc = EXIT_SETUP;
+    rc = cli_open_catalog(&o, "search", 1, &c);
+    if (rc != 0) { /* no catalog yet: no matches */
+        rc = rc < 0 ? EXIT_SETUP : EXIT_OK;
         goto out;
     }
     s.json = aitag_opts_bool(&o, "json");

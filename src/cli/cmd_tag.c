@@ -120,6 +120,17 @@ static void print_summary(const struct aitag_summary *sum, int dry_run, int inte
     fputc('\n', stderr);
 }
 
+/* Moved and missing items, on a line of their own (only when there are any). */
+static void print_housekeeping(const struct aitag_summary *sum, int dry_run)
+{
+    if (sum->moved)
+        fprintf(stderr, "aitag: %d %s at a new path; analysis kept\n", sum->moved,
+                dry_run ? "would be moved" : "moved");
+    if (sum->missing)
+        fprintf(stderr, "aitag: %d %s missing: the files are gone (aitag prune deletes them)\n",
+                sum->missing, dry_run ? "would be marked" : "marked");
+}
+
 static void split_csv(char *s, const char **out, size_t *n, size_t max)
 {
     *n = 0;
@@ -277,6 +288,7 @@ int cmd_tag(int argc, char **argv)
     }
     clear_bar(&ctx);
     print_summary(&sum, tp.dry_run, cancel_flag);
+    print_housekeeping(&sum, tp.dry_run);
     rc = cancel_flag ? EXIT_INTERRUPTED : (sum.failed || sum.partial) ? EXIT_ITEMS_FAILED : EXIT_OK;
 out:
     aitag_tagger_free(t);

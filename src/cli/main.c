@@ -27,21 +27,6 @@
 #define AITAG_SOURCE_DIR "."
 #endif
 
-static int mkdirs(char *path)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-            *p = '/';
-            return -1;
-        }
-        *p = '/';
-    }
-    return 0;
-}
-
 const char *cli_catalog_path(const struct aitag_opts *o, char *buf, size_t len)
 {
     const char *v = aitag_opts_str(o, "catalog"), *xdg = getenv("XDG_DATA_HOME"),
@@ -53,8 +38,7 @@ const char *cli_catalog_path(const struct aitag_opts *o, char *buf, size_t len)
         snprintf(buf, len, "%s/aitag/catalog.db", xdg);
     else
         snprintf(buf, len, "%s/.local/share/aitag/catalog.db", home ? home : ".");
-    mkdirs(buf);
-    return buf;
+    return buf; /* opening it for writing creates its folders (aitag_catalog_open) */
 }
 
 /* The program file's absolute path into exe (PATH_MAX bytes); its length, or -1. */
@@ -144,6 +128,8 @@ int main(int argc, char **argv)
         return cmd_show(argc - 2, argv + 2);
     if (strcmp(cmd, "search") == 0)
         return cmd_search(argc - 2, argv + 2);
+    if (strcmp(cmd, "prune") == 0)
+        return cmd_prune(argc - 2, argv + 2);
     if (strcmp(cmd, "models") == 0)
         return cmd_models(argc - 2, argv + 2);
     if (strcmp(cmd, "plugin") == 0)

@@ -14,7 +14,7 @@
 /* clang-format off */
 static const struct aitag_opt_def options[] = {
     /* name              type            default  domain     scopes  flags  help */
-    {"catalog", AITAG_OPT_STR, NULL, "FILE", "tag show search", 0,
+    {"catalog", AITAG_OPT_STR, NULL, "FILE", "tag show search prune", 0,
      "catalog file (default: $XDG_DATA_HOME/aitag/catalog.db)"},
     {"analyzers", AITAG_OPT_STR, "faces,text", "LIST", "tag", 0,
      "comma-separated analyzers to run (see `aitag models list`)"},
@@ -32,10 +32,10 @@ static const struct aitag_opt_def options[] = {
      "folder of model manifests (*.json)"},
     {"weights-dir", AITAG_OPT_STR, NULL, "DIR", "tag models gateway-serve", 0,
      "folder of model weight files named by manifests"},
-    {"json", AITAG_OPT_BOOL, "false", NULL, "tag show search models gateway-keys gateway-usage", 0,
+    {"json", AITAG_OPT_BOOL, "false", NULL, "tag show search prune models gateway-keys gateway-usage", 0,
      "print JSON (one object per line) on stdout"},
-    {"dry-run", AITAG_OPT_BOOL, "false", NULL, "tag", 0,
-     "show what would be analysed; run and write nothing"},
+    {"dry-run", AITAG_OPT_BOOL, "false", NULL, "tag prune", 0,
+     "show what would be done; run and write nothing"},
     {"force", AITAG_OPT_BOOL, "false", NULL, "tag", 0,
      "re-analyse files even when unchanged"},
     {"progress", AITAG_OPT_ENUM, "auto", "auto|always|never", "tag", 0,
@@ -118,6 +118,9 @@ static const struct aitag_cmd_def commands[] = {
     {"show", "[OPTIONS] FILE...", "print what the catalog holds for files", NULL},
     {"search", "[OPTIONS] --tag NAME [--tag NAME...]",
      "list media carrying all the tags (or any of them with --any)", NULL},
+    {"prune", "[OPTIONS]", "delete catalog items whose files are gone (marked missing by tag)",
+     "Deletes the items `aitag tag` marked missing, with all their results; an item whose file "
+     "is back is kept and unmarked. Takes no paths."},
     {"models", "list|verify|add|remove|install [OPTIONS]",
      "analyzers and models: list, verify, add your own, install from a catalog", NULL},
     {"models list", "[OPTIONS]", "analyzers and the models they use, with source and licence",

@@ -5,19 +5,65 @@
  * file every analyzer whose stored key equals its current key is already done. Only files with
  * something left to do are probed here (cheap: headers only), which both gives the progress
  * bar real durations and reports undecodable files before any decoding starts.
+ *
+ * A file the catalog doesn't know by path may be a known file that moved: an item with the same
+ * size and fingerprint whose own file is gone is moved to the new path (its mtime updated) and
+ * planned like an unchanged file, so nothing is analysed again. A dry run plans the same but
+ * moves nothing. After planning, items stored at or below the paths given whose files are gone
+ * are marked missing (moves are done by then, so a moved item is not among them).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "tagger_int.h"
 
+int tagger_gone(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) != 0 && (errno == ENOENT || errno == ENOTDIR);
+}
+
+static int first_gone(void *ctx, const char *path, int64_t id, int missing)
+{
+    (void)missing;
+    if (!tagger_gone(path))
+        return 0;
+    *(int64_t *)ctx = id;
+    return 1;
+}
+
+/* Finds the item that w's file was stored as before it moved; fills row and moves the item
+ * (unless in a dry run). 0 when found, else < 0. */
+static int find_moved(struct aitag_tagger *t, struct work *w, struct aitag_media_row *row)
+{
+    int64_t id = 0;
+    int rc;
+
+    rc = aitag_catalog_each_match(t->catalog, w->size, w->fingerprint, first_gone, &id);
+    if (rc < 0 || id == 0)
+        return AITAG_ERR_NOTFOUND;
+    rc = aitag_catalog_get_media(t->catalog, id, row);
+    if (rc == 0 && !t->p.dry_run)
+        rc = aitag_catalog_move_media(t->catalog, id, w->path, w->mtime_ns);
+    if (rc < 0)
+        return rc;
+    aitag_log(AITAG_LOG_INFO, "tagger", "event=moved id=%lld path=\"%s\"", (long long)id,
+              w->path);
+    row->mtime_ns = w->mtime_ns;
+    row->missing = 0;
+    t->n_moved++;
+    return 0;
+}
+
 static void plan_one(struct aitag_tagger *t, struct work *w)
 {
     struct aitag_media_row row;
     struct stat st;
     int64_t fsize = 0;
-    int known = 0;
+    int known = 0, found = 0;
 
     if (stat(w->path, &st) != 0) {
         aitag_fmt(w->error, sizeof w->error, "cannot stat file");
@@ -29,7 +75,13 @@ static void plan_one(struct aitag_tagger *t, struct work *w)
         aitag_fmt(w->error, sizeof w->error, "cannot read file (permission denied?)");
         return;
     }
-    if (t->catalog && aitag_catalog_find_media(t->catalog, w->path, &row) == 0) {
+    if (t->catalog) {
+        int rc = aitag_catalog_find_media(t->catalog, w->path, &row);
+        found = rc == 0 || (rc == AITAG_ERR_NOTFOUND && find_moved(t, w, &row) == 0);
+    }
+    if (found && row.missing && !t->p.dry_run) /* back on disk */
+        aitag_catalog_set_missing(t->catalog, &row.id, 1, 0);
+    if (found) {
         w->media_id = row.id;
         known = row.size == w->size && row.mtime_ns == w->mtime_ns &&
                 strcmp(row.fingerprint, w->fingerprint) == 0 && strcmp(row.status, "error") != 0;
@@ -51,6 +103,62 @@ static void plan_one(struct aitag_tagger *t, struct work *w)
         return;
     }
     w->probed = 1;
+}
+
+struct gone_ids {
+    int64_t *ids;
+    size_t n, cap;
+};
+
+static int collect_gone(void *ctx, const char *path, int64_t id, int missing)
+{
+    struct gone_ids *g = ctx;
+
+    if (missing || !tagger_gone(path))
+        return 0;
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 64;
+        int64_t *ids = realloc(g->ids, cap * sizeof *ids);
+        if (!ids)
+            return 1; /* stop: the marks are best effort, the next run finds the rest */
+        g->ids = ids, g->cap = cap;
+    }
+    g->ids[g->n++] = id;
+    return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int tagger_mark_missing(struct aitag_tagger *t, const char *const *paths, size_t n)
+{
+    struct gone_ids g = {0};
+    size_t kept = 0;
+    int rc = 0;
+
+    if (!t->catalog)
+        return 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char abs[4096];
+        if (walk_absolute(paths[i], abs, sizeof abs) == 0)
+            rc = aitag_catalog_each_item(t->catalog, abs, 0, collect_gone, &g);
+    }
+    if (g.n)
+        qsort(g.ids, g.n, sizeof *g.ids, cmp_id); /* nested or repeated paths list an item twice */
+    for (size_t i = 0; i < g.n; i++)
+        if (kept == 0 || g.ids[kept - 1] != g.ids[i])
+            g.ids[kept++] = g.ids[i];
+    if (rc == 0 && !t->p.dry_run)
+        rc = aitag_catalog_set_missing(t->catalog, g.ids, kept, 1);
+    if (rc == 0)
+        t->n_missing = (int)kept;
+    else
+        aitag_fmt(t->errmsg, sizeof t->errmsg, "%s", aitag_catalog_errmsg(t->catalog));
+    free(g.ids);
+    return rc;
 }
 
 int tagger_plan(struct aitag_tagger *t)

@@ -258,8 +258,8 @@ static void report_done_item(struct aitag_tagger *t, struct run_state *rs, size_
         rc = aitag_catalog_load_result(t->catalog, w->media_id, &res);
     if (rc == 0)
         rc = aitag_catalog_load_probe(t->catalog, w->media_id, &probe);
-    if (rc == 0)
-        rc = aitag_catalog_find_media(t->catalog, w->path, &row);
+    if (rc == 0) /* by id: in a dry run a moved item is still stored under its old path */
+        rc = aitag_catalog_get_media(t->catalog, w->media_id, &row);
     if (rc < 0)
         report(t, rs, idx, AITAG_ITEM_FAILED, aitag_catalog_errmsg(t->catalog), NULL, NULL, 0, NULL,
                0);
@@ -419,10 +419,15 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
 
     memset(sum, 0, sizeof *sum);
     t->started = aitag_now();
+    t->n_moved = t->n_missing = 0;
     for (size_t i = 0; i < n; i++)
         if ((rc = walk_path(&t->walk, paths[i])) < 0)
             goto out;
-    rc = tagger_plan(t);
+    rc = walk_dedupe(&t->walk);
+    if (rc == 0)
+        rc = tagger_plan(t);
+    if (rc == 0)
+        rc = tagger_mark_missing(t, paths, n);
     if (rc < 0)
         goto out;
     for (size_t i = 0; i < t->n_works; i++)
@@ -432,7 +437,8 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
     for (size_t i = 0; i < t->n_works; i++) {
         struct work *w = &t->works[i];
         if (w->error[0]) {
-            if (!t->p.dry_run && t->catalog)
+            /* A path that names no file gets no row; a stored one was just marked missing. */
+            if (!t->p.dry_run && t->catalog && !tagger_gone(w->path))
                 aitag_catalog_record_error(t->catalog, w->path, w->size, w->mtime_ns, w->error);
             report(t, &rs, i, AITAG_ITEM_FAILED, w->error, NULL, NULL, 0, NULL, 0);
         } else if (w->n_need == 0) {
@@ -516,6 +522,8 @@ out:
         aitag_catalog_end_run(t->catalog, rs.run_id, sum->tagged, sum->skipped, sum->failed);
     sum->not_reached = (int)(t->n_works - rs.done);
     sum->seconds = aitag_now() - t->started;
+    sum->moved = t->n_moved;
+    sum->missing = t->n_missing;
     free(t->works);
     t->works = NULL;
     t->n_works = 0;

@@ -61,6 +61,8 @@ struct aitag_tagger {
     size_t n_works;
     struct queue q;
     double started;
+    int n_moved;   /* items found at a new path (plan.c) */
+    int n_missing; /* items marked missing (or, in a dry run, that would be) */
 };
 
 /* True when analyzer i of t runs through the remote executor rather than on frames decoded
@@ -80,6 +82,12 @@ static inline void tagger_local_want(const struct aitag_tagger *t, const struct 
 
 /* plan.c: fills works[] from the walk list and the catalog. */
 int tagger_plan(struct aitag_tagger *t);
+/* plan.c: true when path no longer names a file (its folder may be gone too). Other errors,
+ * like permission denied, don't prove anything is gone. */
+int tagger_gone(const char *path);
+/* plan.c: marks the items stored at or below paths (as given to the run) whose files are gone
+ * as missing (counted only in a dry run). 0 or < 0 with t->errmsg set. */
+int tagger_mark_missing(struct aitag_tagger *t, const char *const *paths, size_t n);
 /* decode.c: the decoder thread's body (arg = the tagger). */
 void *tagger_decode_main(void *arg);
 

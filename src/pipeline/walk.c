@@ -6,6 +6,11 @@
  * leads back into one of them is a loop and is reported as an entry with an error rather than
  * followed. A path that can't be read becomes an error entry too, so the caller reports it and
  * goes on with the rest.
+ *
+ * Duplicates are dropped after the walk, by real path: sorting (real path, position) pairs
+ * finds them in O(n log n). Of each group the entry named by its real path survives (so a
+ * file's catalog key doesn't depend on which symlink was walked first), else the first one;
+ * survivors keep their order.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -127,7 +132,7 @@ out:
 
 /* Makes path absolute and drops "." components and duplicate or trailing slashes, without
  * resolving symlinks (the user's path is the item's identity). */
-static int absolute(const char *path, char *out, size_t len)
+int walk_absolute(const char *path, char *out, size_t len)
 {
     char cwd[PATH_MAX], tmp[PATH_MAX * 2];
     size_t o = 0;
@@ -177,7 +182,7 @@ int walk_path(struct walk_list *l, const char *path)
     struct stat st;
     struct dir_id chain[65];
 
-    if (absolute(path, abs, sizeof abs) < 0)
+    if (walk_absolute(path, abs, sizeof abs) < 0)
         return add(l, path, "path too long");
     if (stat(abs, &st) != 0) {
         char msg[160];
@@ -192,6 +197,68 @@ int walk_path(struct walk_list *l, const char *path)
     if (!S_ISREG(st.st_mode))
         return add(l, abs, "not a regular file");
     return add(l, abs, NULL);
+}
+
+struct real_key {
+    char *real;
+    size_t pos;
+};
+
+static int cmp_real(const void *a, const void *b)
+{
+    const struct real_key *x = a, *y = b;
+    int c = strcmp(x->real, y->real);
+
+    return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+int walk_dedupe(struct walk_list *l)
+{
+    size_t total = l->n, n = 0;
+    struct real_key *keys = calloc(total ? total : 1, sizeof *keys);
+    char *drop = calloc(total ? total : 1, 1);
+    int rc = AITAG_ERR_NOMEM;
+
+    if (!keys || !drop)
+        goto out;
+    for (size_t i = 0; i < total; i++) {
+        /* An entry that can't be resolved (an error entry) is keyed by its own path. */
+        char *real = l->items[i].error ? NULL : realpath(l->items[i].path, NULL);
+        keys[i] = (struct real_key){real ? real : strdup(l->items[i].path), i};
+        if (!keys[i].real)
+            goto out;
+    }
+    qsort(keys, total, sizeof *keys, cmp_real);
+    for (size_t g = 0, end; g < total; g = end) {
+        size_t keep = g;
+        for (end = g + 1; end < total && strcmp(keys[end].real, keys[g].real) == 0; end++)
+            if (keep == g && strcmp(l->items[keys[g].pos].path, keys[g].real) != 0 &&
+                strcmp(l->items[keys[end].pos].path, keys[end].real) == 0)
+                keep = end;
+        for (size_t i = g; i < end; i++) {
+            if (i == keep)
+                continue;
+            drop[keys[i].pos] = 1;
+            aitag_log(AITAG_LOG_INFO, "walk", "event=duplicate path=\"%s\" same_as=\"%s\"",
+                      l->items[keys[i].pos].path, l->items[keys[keep].pos].path);
+        }
+    }
+    for (size_t i = 0; i < total; i++) {
+        if (drop[i]) {
+            free(l->items[i].path);
+            free(l->items[i].error);
+        } else {
+            l->items[n++] = l->items[i];
+        }
+    }
+    l->n = n;
+    rc = 0;
+out:
+    for (size_t i = 0; keys && i < total; i++)
+        free(keys[i].real);
+    free(keys);
+    free(drop);
+    return rc;
 }
 
 void walk_list_free(struct walk_list *l)

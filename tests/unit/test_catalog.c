@@ -1,5 +1,7 @@
-/* test_catalog.c - the SQLite catalog on a real file: migrations, atomic items, identity,
- * re-derivation, error records that keep results, search, and a newer-schema refusal. */
+/* test_catalog.c - the SQLite catalog on a real file: migrations (from a catalog aitag 0.1.0
+ * wrote), atomic items, identity, re-derivation, error records that keep results, search,
+ * missing items, moves and deletion, open errors that name their reason once, and a
+ * newer-schema refusal. */
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -168,6 +170,189 @@ static void test_newer_schema(void)
     fclose(f);
     CHECK(aitag_catalog_open(path, 0, &c, err, sizeof err) < 0);
     CHECK(strstr(err, "notadb.db") != NULL);
+    /* The reason once, after the path once: no doubled path, no "exec:" prefix. */
+    char want[256];
+    snprintf(want, sizeof want, "%s: not a database", path);
+    CHECK_STR(err, want);
+    CHECK(aitag_catalog_open(path, 1, &c, err, sizeof err) < 0);
+    CHECK_STR(err, want);
+}
+
+/* Opening for writing creates the folders above the catalog. */
+static void test_parent_folders(void)
+{
+    struct aitag_catalog *c = NULL;
+    char path[160], err[512] = "";
+
+    snprintf(path, sizeof path, "%s/new/deeper/cat.db", dir);
+    CHECK(aitag_catalog_open(path, 0, &c, err, sizeof err) == 0);
+    CHECK(access(path, F_OK) == 0);
+    aitag_catalog_close(c);
+    /* A read-only open creates nothing. */
+    snprintf(path, sizeof path, "%s/other/cat.db", dir);
+    CHECK(aitag_catalog_open(path, 1, &c, err, sizeof err) == AITAG_ERR_NOTFOUND);
+    snprintf(path, sizeof path, "%s/other", dir);
+    CHECK(access(path, F_OK) != 0);
+    /* A file where a folder should be: the reason, once. */
+    snprintf(path, sizeof path, "%s/fp.bin/cat.db", dir);
+    CHECK(aitag_catalog_open(path, 0, &c, err, sizeof err) < 0);
+    CHECK(strncmp(err, path, strlen(path)) == 0 && strstr(err + 1, path) == NULL);
+    CHECK(strstr(err, "Not a directory") != NULL);
+}
+
+static int collect_paths(void *ctx, const char *path, int64_t id, int missing)
+{
+    char *buf = ctx;
+    size_t len = strlen(buf);
+
+    (void)id;
+    snprintf(buf + len, 512 - len, "%s%s%s", len ? " " : "", path, missing ? "(m)" : "");
+    return 0;
+}
+
+static int64_t id_of(struct aitag_catalog *c, const char *path)
+{
+    struct aitag_media_row row;
+    return aitag_catalog_find_media(c, path, &row) == 0 ? row.id : -1;
+}
+
+/* A catalog written by aitag 0.1.0 (schema 1) opens, migrates and keeps everything. */
+static void test_migrate_v1(void)
+{
+    struct aitag_catalog *c;
+    struct aitag_media_row row;
+    sqlite3 *db;
+    char path[128], err[512] = "", *sql = NULL, listed[512] = "";
+    const char *face[] = {"face"};
+    long len;
+    int hits = 0, version = 0;
+    FILE *f = fopen(AITAG_SOURCE_DIR "/tests/data/catalog_v1.sql", "rb");
+
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    rewind(f);
+    sql = calloc(1, (size_t)len + 1);
+    CHECK(fread(sql, 1, (size_t)len, f) == (size_t)len);
+    fclose(f);
+    for (int readonly = 0; readonly <= 1; readonly++) {
+        snprintf(path, sizeof path, "%s/v1-%d.db", dir, readonly);
+        CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+        CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+        sqlite3_close(db);
+        /* Both a writer and a reader (show, search) upgrade it. */
+        CHECK(aitag_catalog_open(path, readonly, &c, err, sizeof err) == 0);
+        if (!c) {
+            fprintf(stderr, "%s\n", err);
+            continue;
+        }
+        CHECK(aitag_catalog_find_media(c, "/media/photos/photo.jpg", &row) == 0);
+        CHECK_EQ_INT(row.missing, 0);
+        CHECK_STR(row.status, "ok");
+        CHECK_STR(row.fingerprint, "f995ca0aa6e7ab11");
+        CHECK_EQ_INT(count(c, "evidence"), 3);
+        hits = 0;
+        CHECK(aitag_catalog_search(c, face, 1, 0, on_match, &hits) == 0);
+        CHECK_EQ_INT(hits, 1);
+        aitag_catalog_close(c);
+        CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+        sqlite3_stmt *st;
+        CHECK(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK);
+        CHECK(sqlite3_step(st) == SQLITE_ROW);
+        version = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        CHECK_EQ_INT(version, AITAG_CATALOG_SCHEMA_VERSION);
+    }
+    /* The migrated catalog takes the new marks: missing, then pruned with all it stored. */
+    CHECK(aitag_catalog_open(path, 0, &c, err, sizeof err) == 0);
+    int64_t id = id_of(c, "/media/photos/photo.jpg");
+    CHECK(aitag_catalog_set_missing(c, &id, 1, 1) == 0);
+    CHECK(aitag_catalog_each_item(c, NULL, 1, collect_paths, listed) == 0);
+    CHECK_STR(listed, "/media/photos/photo.jpg(m)");
+    CHECK(aitag_catalog_delete_media(c, id) == 0);
+    CHECK_EQ_INT(count(c, "media"), 0);
+    CHECK_EQ_INT(count(c, "evidence"), 0);
+    CHECK_EQ_INT(count(c, "tags"), 0);
+    CHECK_EQ_INT(count(c, "analyses"), 0);
+    aitag_catalog_close(c);
+    free(sql);
+}
+
+/* Missing marks, folder listings, moves and what clears a mark. */
+static void test_presence(void)
+{
+    struct aitag_catalog *c;
+    struct aitag_policy *p;
+    struct aitag_media_row row;
+    char path[128], err[512], listed[512] = "";
+    const char *face[] = {"face"};
+    int hits = 0;
+
+    snprintf(path, sizeof path, "%s/presence.db", dir);
+    CHECK(aitag_catalog_open(path, 0, &c, err, sizeof err) == 0);
+    CHECK(aitag_policy_new(&p) == 0);
+    commit_video(c, p, "/m/a.mp4", 100, "00000000000000aa", 20, "k");
+    commit_video(c, p, "/m/sub/b.mp4", 200, "00000000000000bb", 20, "k");
+    commit_video(c, p, "/mx/c.mp4", 300, "00000000000000cc", 20, "k");
+    commit_video(c, p, "/m", 400, "00000000000000dd", 20, "k"); /* a file named like a folder */
+
+    /* "/m" lists itself and what is below it, never "/mx"; a trailing slash means the same. */
+    CHECK(aitag_catalog_each_item(c, "/m", 0, collect_paths, listed) == 0);
+    CHECK_STR(listed, "/m /m/a.mp4 /m/sub/b.mp4");
+    listed[0] = '\0';
+    CHECK(aitag_catalog_each_item(c, "/m/sub/", 0, collect_paths, listed) == 0);
+    CHECK_STR(listed, "/m/sub/b.mp4");
+    listed[0] = '\0';
+    CHECK(aitag_catalog_each_item(c, "/", 0, collect_paths, listed) == 0);
+    CHECK_STR(listed, "/m /m/a.mp4 /m/sub/b.mp4 /mx/c.mp4");
+
+    /* Missing: out of search, flagged on the row, listed as missing. */
+    int64_t ids[2] = {id_of(c, "/m/a.mp4"), id_of(c, "/m/sub/b.mp4")};
+    CHECK(aitag_catalog_set_missing(c, ids, 2, 1) == 0);
+    CHECK(aitag_catalog_search(c, face, 1, 0, on_match, &hits) == 0);
+    CHECK_EQ_INT(hits, 2);
+    CHECK(aitag_catalog_find_media(c, "/m/a.mp4", &row) == 0);
+    CHECK_EQ_INT(row.missing, 1);
+    listed[0] = '\0';
+    CHECK(aitag_catalog_each_item(c, NULL, 1, collect_paths, listed) == 0);
+    CHECK_STR(listed, "/m/a.mp4(m) /m/sub/b.mp4(m)");
+
+    /* Found by size and fingerprint, moved: the item keeps its id and results, unmarked. */
+    listed[0] = '\0';
+    CHECK(aitag_catalog_each_match(c, 100, "00000000000000aa", collect_paths, listed) == 0);
+    CHECK_STR(listed, "/m/a.mp4(m)");
+    listed[0] = '\0';
+    CHECK(aitag_catalog_each_match(c, 101, "00000000000000aa", collect_paths, listed) == 0);
+    CHECK_STR(listed, "");
+    CHECK(aitag_catalog_move_media(c, ids[0], "/n/a2.mp4", 5000) == 0);
+    CHECK(aitag_catalog_find_media(c, "/m/a.mp4", &row) == AITAG_ERR_NOTFOUND);
+    CHECK(aitag_catalog_find_media(c, "/n/a2.mp4", &row) == 0);
+    CHECK_EQ_INT(row.id, ids[0]);
+    CHECK_EQ_INT(row.missing, 0);
+    CHECK_EQ_INT(row.mtime_ns, 5000);
+    CHECK_EQ_INT(row.size, 100);
+    hits = 0;
+    CHECK(aitag_catalog_search(c, face, 1, 0, on_match, &hits) == 0);
+    CHECK_EQ_INT(hits, 3);
+    /* Moving onto a path another item has fails and changes nothing. */
+    CHECK(aitag_catalog_move_media(c, ids[0], "/mx/c.mp4", 1) == AITAG_ERR_DB);
+    CHECK(aitag_catalog_get_media(c, ids[0], &row) == 0);
+    CHECK_EQ_INT(row.mtime_ns, 5000);
+
+    /* Storing the item again, or an error for it, means its file exists: the mark goes. */
+    commit_video(c, p, "/m/sub/b.mp4", 200, "00000000000000bb", 20, "k");
+    CHECK(aitag_catalog_find_media(c, "/m/sub/b.mp4", &row) == 0);
+    CHECK_EQ_INT(row.missing, 0);
+    CHECK(aitag_catalog_set_missing(c, &ids[1], 1, 1) == 0);
+    CHECK(aitag_catalog_record_error(c, "/m/sub/b.mp4", 200, 1000, "unreadable") == 0);
+    CHECK(aitag_catalog_find_media(c, "/m/sub/b.mp4", &row) == 0);
+    CHECK_EQ_INT(row.missing, 0);
+    CHECK(aitag_catalog_set_missing(c, &ids[1], 1, 0) == 0);
+    aitag_policy_free(p);
+    aitag_catalog_close(c);
 }
 
 static void test_fingerprint(void)
@@ -204,6 +389,9 @@ int main(void)
     test_items();
     test_newer_schema();
     test_fingerprint();
+    test_parent_folders();
+    test_migrate_v1();
+    test_presence();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
