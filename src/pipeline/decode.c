@@ -28,8 +28,10 @@ static void sample_item(struct aitag_tagger *t, size_t idx, struct msg *remote_e
     double t0 = aitag_now();
     int rc;
 
-    if (!end)
-        return; /* out of memory: the item is reported failed by the consumer's bookkeeping */
+    if (!end) {
+        w->dropped = 1; /* out of memory: reported failed after the decoder is joined */
+        return;
+    }
     end->kind = MSG_END;
     end->item = idx;
     {
@@ -53,7 +55,7 @@ static void sample_item(struct aitag_tagger *t, size_t idx, struct msg *remote_e
         struct aitag_frame *f = NULL;
         struct msg *m;
 
-        if (t->p.cancel && *t->p.cancel) {
+        if (t->p.cancel && atomic_load(t->p.cancel)) {
             rc = AITAG_ERR_CANCELED;
             aitag_fmt(end->error, sizeof end->error, "canceled");
             break;
@@ -146,7 +148,7 @@ void *tagger_decode_main(void *arg)
     struct aitag_tagger *t = arg;
 
     for (size_t i = 0; i < t->n_works; i++) {
-        if (t->p.cancel && *t->p.cancel)
+        if (t->p.cancel && atomic_load(t->p.cancel))
             break;
         if (t->works[i].error[0] || t->works[i].n_need == 0)
             continue;
@@ -158,8 +160,10 @@ void *tagger_decode_main(void *arg)
             remote += w->need[k] && tagger_runs_remote(t, k);
             here += w->need[k] && !tagger_runs_remote(t, k);
         }
-        if (remote && !(end = remote_item(t, i)))
-            continue; /* out of memory: reported failed by the consumer's bookkeeping */
+        if (remote && !(end = remote_item(t, i))) {
+            w->dropped = 1; /* out of memory: reported failed after the decoder is joined */
+            continue;
+        }
         if (here && (!end || end->rc == 0))
             sample_item(t, i, end);
         else

@@ -457,7 +457,7 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
     started = 1;
     acc.idx = (size_t)-1;
     while ((m = queue_pop(&t->q))) {
-        if (t->p.cancel && *t->p.cancel) {
+        if (t->p.cancel && atomic_load(t->p.cancel)) {
             /* Stop now: drain without analysing; the item in flight is simply not stored. */
             queue_close(&t->q);
             if (m->kind == MSG_FRAME)
@@ -506,8 +506,11 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
     rc = 0;
 out:
     if (started) {
-        pthread_join(decoder, NULL);
+        pthread_join(decoder, NULL); /* after it, the decoder's `dropped` marks are visible */
         queue_destroy(&t->q);
+        for (size_t i = 0; i < t->n_works; i++)
+            if (t->works[i].dropped)
+                report(t, &rs, i, AITAG_ITEM_FAILED, "out of memory", NULL, NULL, 0, NULL, 0);
     }
     drop_batch(&acc);
     aitag_evidence_list_clear(&acc.ev);
