@@ -71,4 +71,7 @@ int aitag_buf_append(char **data, size_t *len, size_t *cap, const void *p, size_
 /* Strips leading and trailing white space in place; returns the first non-blank character. */
 char *aitag_trim(char *s);
 
+/* 1 when url's host is a loopback literal (127.0.0.0/8, ::1) or "localhost", else 0. */
+int aitag_url_is_loopback(const char *url);
+
 #endif

@@ -509,7 +509,7 @@ void gw_proxy(struct aitag_gateway *gw, struct gw_req *r, size_t route_idx, cons
 
             if (be->cfg->kind == AITAG_BACKEND_LOCAL)
                 continue; /* unsupported here: neither a failure nor an upstream error */
-            if (!gw_url_is_loopback(be->cfg->url) && gw_req_local_only(gw, r)) {
+            if (!aitag_url_is_loopback(be->cfg->url) && gw_req_local_only(gw, r)) {
                 last = strcmp(last, "no_backend") == 0 ? "local_only" : last;
                 continue; /* X-Aitag-Local-Only: this request stays on this machine */
             }

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "aitag/common.h"
+#include "aitag/remote.h"
 #include "gateway_int.h"
 
 int gw_resolve_under_roots(const char *path, char *const *roots, size_t n_roots, char *real,
@@ -105,49 +106,6 @@ static void on_item(void *ctx, const struct aitag_item_report *rep)
     be->tag_failed = rep->status == AITAG_ITEM_FAILED;
 }
 
-json_t *gw_evidence_json(const struct aitag_analysis_row *an, size_t n_an,
-                         const struct aitag_evidence_list *ev, double interval, int truncated)
-{
-    json_t *o = json_object(), *analyses = json_array(), *items = json_array();
-    char *details = NULL;
-
-    if (!o || !analyses || !items) {
-        json_decref(o);
-        json_decref(analyses);
-        json_decref(items);
-        return NULL;
-    }
-    json_object_set_new(o, "interval", json_real(interval));
-    json_object_set_new(o, "analyses", analyses);
-    json_object_set_new(o, "items", items);
-    json_object_set_new(o, "strategy", json_string(n_an ? an[0].strategy : ""));
-    json_object_set_new(o, "truncated", json_boolean(truncated));
-    for (size_t i = 0; i < n_an; i++)
-        json_array_append_new(analyses, json_pack("{s:s, s:s, s:i, s:f, s:s}", "analyzer",
-                                                  an[i].analyzer, "key", an[i].key, "frames",
-                                                  an[i].n_frames, "interval", an[i].interval,
-                                                  "strategy", an[i].strategy));
-    for (size_t i = 0; i < ev->n; i++) {
-        const struct aitag_evidence *e = &ev->items[i];
-        json_t *it = json_pack("{s:s, s:s, s:f, s:f}", "analyzer", e->analyzer, "label",
-                               e->label, "confidence", (double)e->confidence, "t", e->t);
-        if (!it)
-            continue;
-        if (e->has_box)
-            json_object_set_new(it, "box", json_pack("[f,f,f,f]", (double)e->box.x,
-                                                     (double)e->box.y, (double)e->box.w,
-                                                     (double)e->box.h));
-        if (e->text)
-            json_object_set_new(it, "text", json_string(e->text));
-        if (aitag_evidence_details_json(e, &details) == 0 && details)
-            json_object_set_new(it, "extra", json_string(details));
-        free(details);
-        details = NULL;
-        json_array_append_new(items, it);
-    }
-    return o;
-}
-
 static int in_route(const struct aitag_gateway_backend *b, const char *analyzer)
 {
     for (size_t i = 0; i < b->n_analyzers; i++)
@@ -199,7 +157,8 @@ static json_t *stored_evidence(struct aitag_gateway *gw, const struct aitag_gate
     {
         /* the kept items, in order, at the front; the list still owns (and frees) them all */
         struct aitag_evidence_list view = {ev.items, kept, kept};
-        o = gw_evidence_json(an, n_an, &view, interval, strcmp(row.status, "partial") == 0);
+        o = aitag_remote_evidence_json(an, n_an, &view, interval,
+                                       strcmp(row.status, "partial") == 0);
     }
     if (!o)
         snprintf(err, errlen, "out of memory");

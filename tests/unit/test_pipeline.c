@@ -185,7 +185,7 @@ struct progress_log {
     int n, bad_order, in_flight, in_flight_eta, cancel_at_first_frame;
     double last_done, total, first_total, final_done;
     const char *video;
-    volatile int cancel;
+    atomic_int cancel;
 };
 
 static void on_progress(void *ctx, const struct aitag_progress *p)
@@ -206,7 +206,7 @@ static void on_progress(void *ctx, const struct aitag_progress *p)
         l->in_flight_eta +=
             p->eta > 0 && p->current_done == p->media_done && p->current_total == p->media_total;
         if (l->cancel_at_first_frame)
-            l->cancel = 1;
+            atomic_store(&l->cancel, 1);
     }
 }
 
