@@ -251,11 +251,6 @@ static const char *const *pose_consumes(void *state)
     return ((struct pose *)state)->boxes ? pose_inputs : NULL;
 }
 
-static float clamp01(float v)
-{
-    return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
-}
-
 /* Bilinear resample of the window w of view v into MoveNet's input (black outside). */
 static void fill_window(struct pose *p, const struct aitag_view *v, const struct window *w)
 {
@@ -292,14 +287,13 @@ static int emit(struct pose *p, const struct aitag_frame *fr, const struct aitag
                 struct aitag_evidence_list *out)
 {
     float xy[2 * POSE_KP], s[POSE_KP], x0 = 1, y0 = 1, x1 = 0, y1 = 0, conf = 0;
-    float sx = v->scale_x * (float)fr->src_w, sy = v->scale_y * (float)fr->src_h;
     float kp[3 * POSE_KP];
     unsigned m;
     int n = 0, rc = 0;
 
     for (int k = 0; k < POSE_KP; k++) {
-        float nx = clamp01((w->ox + yxs[3 * k + 1] * w->side - (float)v->pad_x) / sx);
-        float ny = clamp01((w->oy + yxs[3 * k] * w->side - (float)v->pad_y) / sy);
+        float nx = an_source_x(fr, v, w->ox + yxs[3 * k + 1] * w->side);
+        float ny = an_source_y(fr, v, w->oy + yxs[3 * k] * w->side);
         s[k] = yxs[3 * k + 2];
         xy[2 * k] = nx * (float)fr->src_w;
         xy[2 * k + 1] = ny * (float)fr->src_h;
@@ -319,7 +313,7 @@ static int emit(struct pose *p, const struct aitag_frame *fr, const struct aitag
     /* MoveNet's keypoint scores for a clear person are 0.4-0.7: map the mean visible score
      * from [kp_thr, 1] onto [0.5, 1] so that a person the rules accept counts at the policy's
      * default threshold (docs/pose.md) */
-    conf = n ? clamp01(0.5f + 0.5f * (conf / (float)n - p->kp_thr) / (1.0f - p->kp_thr)) : 0.0f;
+    conf = n ? an_clamp01(0.5f + 0.5f * (conf / (float)n - p->kp_thr) / (1.0f - p->kp_thr)) : 0.0f;
     for (int b = 0; b < 5 && rc == 0; b++) {
         struct aitag_evidence e = {0};
         if (!(m & (1u << b)))
