@@ -1,7 +1,8 @@
 /*
  * util.c - the converter's plumbing: a chunked arena (one conversion, one free), failure by
  * longjmp with a message naming the node, base64 (model.json stores string attributes that
- * way), IEEE half -> float, and host tensors with typed element access.
+ * way; decoded by aitag_base64_decode), IEEE half -> float, and host tensors with typed
+ * element access.
  *
  * Failing by longjmp keeps the op handlers short: every check is one line, and since all
  * memory is in the arena and the caller owns the jansson tree, nothing leaks on the way out.
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aitag/common.h"
 #include "convert_int.h"
 
 struct arena_chunk {
@@ -114,44 +116,11 @@ _Noreturn void conv_fail_node(struct conv *c, const char *fmt, ...)
     conv_fail(c, AITAG_ERR_MODEL, "%s", msg);
 }
 
-static int b64_value(int ch)
-{
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    if (ch == '+' || ch == '-')
-        return 62;
-    if (ch == '/' || ch == '_')
-        return 63;
-    return -1;
-}
-
 uint8_t *conv_base64(struct conv *c, const char *s, size_t *len)
 {
-    size_t n = strlen(s), o = 0;
-    uint8_t *d = conv_alloc(c, n / 4 * 3 + 3);
-    uint32_t acc = 0;
-    int bits = 0;
+    uint8_t *d = conv_alloc(c, AITAG_BASE64_DECODED_MAX(strlen(s)));
 
-    for (size_t i = 0; i < n; i++) {
-        int v;
-        if (s[i] == '=')
-            break;
-        v = b64_value((unsigned char)s[i]);
-        if (v < 0)
-            return NULL;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            d[o++] = (uint8_t)(acc >> bits);
-        }
-    }
-    *len = o;
-    return d;
+    return aitag_base64_decode(s, d, len) == 0 ? d : NULL;
 }
 
 float conv_half_to_float(uint16_t h)

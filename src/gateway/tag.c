@@ -21,10 +21,10 @@
  * printed with full precision (the `aitag tag --json` part keeps its own format).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,47 +52,16 @@ int gw_resolve_under_roots(const char *path, char *const *roots, size_t n_roots,
     return AITAG_ERR_INVALID;
 }
 
-static int b64val(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
-/* Decodes base64 (standard or URL alphabet, padding and whitespace ignored). Caller frees. */
+/* Decodes base64 (see aitag_base64_decode). Caller frees; NULL when malformed or out of
+ * memory. */
 static unsigned char *b64_decode(const char *s, size_t *out_len)
 {
-    size_t n = strlen(s), o = 0;
-    unsigned char *out = malloc(n / 4 * 3 + 3);
-    unsigned acc = 0;
-    int bits = 0;
+    unsigned char *out = malloc(AITAG_BASE64_DECODED_MAX(strlen(s)));
 
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64val((unsigned char)s[i]);
-        if (s[i] == '=' || s[i] == '\n' || s[i] == '\r' || s[i] == ' ')
-            continue;
-        if (v < 0) {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)(acc >> bits);
-        }
+    if (out && aitag_base64_decode(s, out, out_len) < 0) {
+        free(out);
+        out = NULL;
     }
-    *out_len = o;
     return out;
 }
 
@@ -216,7 +185,7 @@ struct tag_input {
     const char *shown; /* "path" in the answer instead of path; NULL keeps it */
     const void *data;  /* upload: bytes written to path first, removed afterwards */
     size_t len;
-    int evidence;      /* add the "evidence" object */
+    int evidence; /* add the "evidence" object */
 };
 
 static void tag_local(struct aitag_gateway *gw, struct gw_req *r, struct gw_backend *be,
@@ -307,8 +276,8 @@ void gw_handle_tag(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_
     const struct gw_part *file = is_form ? gw_req_part(r, "file") : NULL;
     const struct gw_part *model_part = is_form ? gw_req_part(r, "model") : NULL;
     const struct gw_part *ev_part = is_form ? gw_req_part(r, "evidence") : NULL;
-    const char *model = model_part ? model_part->data
-                                   : json_string_value(json_object_get(body, "model"));
+    const char *model =
+        model_part ? model_part->data : json_string_value(json_object_get(body, "model"));
     const char *path = json_string_value(json_object_get(body, "path"));
     const char *b64 = json_string_value(json_object_get(body, "image_base64"));
     json_t *jev = json_object_get(body, "evidence");
