@@ -74,6 +74,11 @@ char *aitag_trim(char *s);
 /* 1 when url's host is a loopback literal (127.0.0.0/8, ::1) or "localhost", else 0. */
 int aitag_url_is_loopback(const char *url);
 
+/* Sets libcurl up for the process (curl_global_init, once, thread-safe); call before creating
+ * any curl handle. Returns 0, or AITAG_ERR_NET when libcurl could not be set up (every call
+ * then says so). Defined in util, but only programs that link libcurl may call it. */
+int aitag_curl_global_init(void);
+
 /* Room aitag_base64_decode needs for the decoded bytes of an n-character input. */
 #define AITAG_BASE64_DECODED_MAX(n) ((n) / 4 * 3 + 3)
 

@@ -352,6 +352,8 @@ static int try_backend(struct aitag_gateway *gw, struct gw_req *r,
     int done = 0;
 
     *reason = "error";
+    if (aitag_curl_global_init() < 0)
+        goto out;
     if (w && !w->curl)
         w->curl = curl_easy_init();
     c.h = w ? w->curl : curl_easy_init();

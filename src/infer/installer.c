@@ -87,7 +87,7 @@ static int load_catalog(const struct aitag_install_params *p, json_t **out, char
         return AITAG_ERR_INVALID;
     }
     if (strstr(p->catalog, "://")) {
-        CURL *c = curl_easy_init();
+        CURL *c = aitag_curl_global_init() == 0 ? curl_easy_init() : NULL;
         long code = 0;
         CURLcode cc;
         if (!c)
@@ -138,7 +138,7 @@ static size_t file_write(char *ptr, size_t size, size_t nmemb, void *ud)
 static CURLcode transfer(const struct aitag_install_params *p, const char *url, struct dl *d,
                          long *code)
 {
-    CURL *c = curl_easy_init();
+    CURL *c = aitag_curl_global_init() == 0 ? curl_easy_init() : NULL;
     CURLcode cc;
 
     *code = 0;

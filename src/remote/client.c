@@ -107,7 +107,7 @@ int aitag_remote_client_new(const struct aitag_remote_client_params *p,
     c->endpoint = c->url ? malloc(n + 8) : NULL;
     c->route = p->route && *p->route ? strdup(p->route) : NULL;
     c->cancel = p->cancel;
-    c->curl = curl_easy_init();
+    c->curl = aitag_curl_global_init() == 0 ? curl_easy_init() : NULL;
     if (!c->url || !c->endpoint || (p->route && *p->route && !c->route) || !c->curl)
         goto fail;
     memcpy(c->endpoint, c->url, n);
