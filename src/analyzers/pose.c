@@ -11,7 +11,7 @@
  * the whole frame's 192 letterbox view, and that skeleton counts only when a posture rule holds and
  * it lies outside the boxes read. With person_boxes = 0 only the whole frame is read (~8 ms instead
  * of ~90 ms per frame). Keypoints are mapped to the upright source frame and the rules work in
- * source pixels (angles need square pixels); pose_rules() is pure arithmetic so
+ * source pixels (angles need square pixels); an_pose_rules() is pure arithmetic so
  * tests/unit/test_pose.c checks it on hand-made skeletons. Labels: "pose:person" (box, 17 keypoints
  * with their scores), and "pose:standing", "pose:sitting", "pose:lying", "pose:arms_raised" when a
  * rule holds. The model's batch is fixed to 1, so windows run one by one.
@@ -45,7 +45,7 @@ enum {
     R_ANK = 16
 };
 
-/* Bits returned by pose_rules(). */
+/* Bits returned by an_pose_rules(). */
 enum {
     POSE_PERSON = 1,
     POSE_STANDING = 2,
@@ -118,8 +118,8 @@ static float joint_angle(const float *xy, int a, int b, int c)
  * The posture rules (docs/pose.md). xy: 17 (x, y) in source pixels, y down; s: 17 scores.
  * Returns a mask of POSE_* bits. Non-static for tests/unit/test_pose.c.
  */
-unsigned pose_rules(const float *xy, const float *s, float kp_thr, float person_thr);
-unsigned pose_rules(const float *xy, const float *s, float kp_thr, float person_thr)
+unsigned an_pose_rules(const float *xy, const float *s, float kp_thr, float person_thr);
+unsigned an_pose_rules(const float *xy, const float *s, float kp_thr, float person_thr)
 {
     float sx, sy, hx, hy, torso, tilt, sum = 0.0f;
     int visible = 0, legs = 0, straight = 0, bent = 0;
@@ -305,7 +305,7 @@ static int emit(struct pose *p, const struct aitag_frame *fr, const struct aitag
             conf += s[k], n++;
         }
     }
-    m = pose_rules(xy, s, p->kp_thr, p->person_thr);
+    m = an_pose_rules(xy, s, p->kp_thr, p->person_thr);
     if (person)
         m |= POSE_PERSON; /* the person detector has spoken; postures still need keypoints */
     if (!(m & POSE_PERSON))

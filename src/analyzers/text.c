@@ -147,7 +147,7 @@ static const char *text_key(void *state)
     return ((struct text_state *)state)->key;
 }
 
-const struct text_stats *text_analyzer_stats(void *state)
+const struct text_stats *an_text_stats(void *state)
 {
     return &((struct text_state *)state)->stats;
 }

@@ -150,7 +150,7 @@ float conv_half_to_float(uint16_t h)
     return f;
 }
 
-size_t dtype_size(int dtype)
+size_t conv_dtype_size(int dtype)
 {
     switch (dtype) {
     case DT_FLOAT:
@@ -166,7 +166,7 @@ size_t dtype_size(int dtype)
     }
 }
 
-const char *dtype_name(int dtype)
+const char *conv_dtype_name(int dtype)
 {
     switch (dtype) {
     case DT_FLOAT:
@@ -184,14 +184,14 @@ const char *dtype_name(int dtype)
     }
 }
 
-struct ctensor *ctensor_new(struct conv *c, int dtype, int ndim, const int64_t *dims)
+struct ctensor *conv_ctensor_new(struct conv *c, int dtype, int ndim, const int64_t *dims)
 {
     struct ctensor *t = conv_alloc(c, sizeof *t);
     size_t count = 1;
 
     if (ndim < 0 || ndim > CONV_MAX_DIMS)
         conv_fail_node(c, "constant of rank %d", ndim);
-    if (dtype_size(dtype) == 0)
+    if (conv_dtype_size(dtype) == 0)
         conv_fail_node(c, "constant of unsupported type %d", dtype);
     for (int i = 0; i < ndim; i++) {
         if (dims[i] < 0 || (dims[i] > 0 && count > ((size_t)1 << 40) / (size_t)dims[i]))
@@ -202,11 +202,11 @@ struct ctensor *ctensor_new(struct conv *c, int dtype, int ndim, const int64_t *
     t->dtype = dtype;
     t->ndim = ndim;
     t->count = count;
-    t->data = conv_alloc(c, count * dtype_size(dtype));
+    t->data = conv_alloc(c, count * conv_dtype_size(dtype));
     return t;
 }
 
-double ctensor_get(const struct ctensor *t, size_t i)
+double conv_ctensor_get(const struct ctensor *t, size_t i)
 {
     switch (t->dtype) {
     case DT_FLOAT:
@@ -220,7 +220,7 @@ double ctensor_get(const struct ctensor *t, size_t i)
     }
 }
 
-int64_t ctensor_geti(const struct ctensor *t, size_t i)
+int64_t conv_ctensor_geti(const struct ctensor *t, size_t i)
 {
     switch (t->dtype) {
     case DT_FLOAT:
@@ -234,7 +234,7 @@ int64_t ctensor_geti(const struct ctensor *t, size_t i)
     }
 }
 
-void ctensor_set(struct ctensor *t, size_t i, double v)
+void conv_ctensor_set(struct ctensor *t, size_t i, double v)
 {
     switch (t->dtype) {
     case DT_FLOAT:

@@ -76,7 +76,7 @@ static void sample_item(struct aitag_tagger *t, size_t idx, struct msg *remote_e
         m->kind = MSG_FRAME;
         m->item = idx;
         m->frame = f;
-        if (queue_push(&t->q, m) < 0) {
+        if (pipeline_queue_push(&t->q, m) < 0) {
             aitag_frame_free(f);
             free(m);
             rc = AITAG_ERR_CANCELED;
@@ -88,7 +88,7 @@ done:
     end->rc = rc;
     end->decode_seconds += aitag_now() - t0;
     aitag_sampler_close(s);
-    if (queue_push(&t->q, end) < 0) {
+    if (pipeline_queue_push(&t->q, end) < 0) {
         aitag_evidence_list_clear(&end->evidence);
         free(end);
     }
@@ -137,7 +137,7 @@ static struct msg *remote_item(struct aitag_tagger *t, size_t idx)
 
 static void push_end(struct aitag_tagger *t, struct msg *end)
 {
-    if (queue_push(&t->q, end) < 0) {
+    if (pipeline_queue_push(&t->q, end) < 0) {
         aitag_evidence_list_clear(&end->evidence);
         free(end);
     }
@@ -169,6 +169,6 @@ void *tagger_decode_main(void *arg)
         else
             push_end(t, end);
     }
-    queue_close(&t->q);
+    pipeline_queue_close(&t->q);
     return NULL;
 }

@@ -171,7 +171,7 @@ static int absolute(const char *path, char *out, size_t len)
     return 0;
 }
 
-int walk_path(struct walk_list *l, const char *path)
+int pipeline_walk_path(struct walk_list *l, const char *path)
 {
     char abs[PATH_MAX];
     struct stat st;
@@ -194,7 +194,7 @@ int walk_path(struct walk_list *l, const char *path)
     return add(l, abs, NULL);
 }
 
-void walk_list_free(struct walk_list *l)
+void pipeline_walk_list_free(struct walk_list *l)
 {
     for (size_t i = 0; i < l->n; i++) {
         free(l->items[i].path);

@@ -17,7 +17,7 @@ struct walk_list {
 /* Appends the files named by path: a file as itself (whatever its extension), a folder
  * recursively (files with a known media extension, sorted, hidden entries skipped). Problems
  * become entries with an error. Returns 0 or AITAG_ERR_NOMEM. */
-int walk_path(struct walk_list *l, const char *path);
-void walk_list_free(struct walk_list *l);
+int pipeline_walk_path(struct walk_list *l, const char *path);
+void pipeline_walk_list_free(struct walk_list *l);
 
 #endif

@@ -18,6 +18,7 @@ while IFS= read -r line; do
     case $key in
     headers) for kv in $val; do header_lib[${kv%%=*}]=${kv#*=}; done ;;
     types-only) for kv in $val; do types_only[${kv%%=*}]+=" ${kv#*=} "; done ;;
+    prefixes) ;; # symbol prefixes: tests/integration/symbols.sh
     *) uses[$key]=" $val " ;;
     esac
 done <<<"$table"
