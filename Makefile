@@ -43,7 +43,7 @@ test-tsan: setup fixtures
 	rm -rf $(TSAN_BUILD)/fixtures $(TSAN_BUILD)/tsan && mkdir -p $(TSAN_BUILD)/tsan
 	ln -s ../$(BUILD)/fixtures $(TSAN_BUILD)/fixtures
 	cd $(TSAN_BUILD) && TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp log_path=$(CURDIR)/$(TSAN_BUILD)/tsan/report second_deadlock_stack=1" \
-	  ctest --output-on-failure -j 2 -R 'pipeline|gateway' -LE slow
+	  ctest --output-on-failure -j 2 -R 'pipeline|gateway|remote' -LE slow
 	@if ls $(TSAN_BUILD)/tsan/report.* >/dev/null 2>&1; then \
 	  echo "test-tsan: ThreadSanitizer reports:"; cat $(TSAN_BUILD)/tsan/report.*; exit 1; fi
 	@echo "test-tsan: no ThreadSanitizer report"

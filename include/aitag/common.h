@@ -76,4 +76,22 @@ char *aitag_trim(char *s);
  * Returns a pointer borrowed from candidates; thread-safe. */
 const char *aitag_nearest(const char *word, const char *const *candidates, size_t n);
 
+/* 1 when url's host is a loopback literal (127.0.0.0/8, ::1) or "localhost", else 0. */
+int aitag_url_is_loopback(const char *url);
+
+/* Sets libcurl up for the process (curl_global_init, once, thread-safe); call before creating
+ * any curl handle. Returns 0, or AITAG_ERR_NET when libcurl could not be set up (every call
+ * then says so). Defined in util, but only programs that link libcurl may call it. */
+int aitag_curl_global_init(void);
+
+/* Room aitag_base64_decode needs for the decoded bytes of an n-character input. */
+#define AITAG_BASE64_DECODED_MAX(n) ((n) / 4 * 3 + 3)
+
+/* Decodes the base64 text s (RFC 4648, standard or URL-safe alphabet; white space skipped;
+ * "=" padding optional, but only at the end) into out, which has room for
+ * AITAG_BASE64_DECODED_MAX(strlen(s)) bytes; *out_len gets their number. Returns 0, or
+ * AITAG_ERR_INVALID for a character outside the alphabets, data after padding or a lone final
+ * character (then *out_len is untouched and out holds garbage). */
+int aitag_base64_decode(const char *s, unsigned char *out, size_t *out_len);
+
 #endif

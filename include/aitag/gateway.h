@@ -145,46 +145,7 @@ int aitag_gateway_keys_list(const char *db, json_t **out, char *err, size_t errl
 /* Usage rows by day, key, route and model as a JSON array; caller decrefs *out. */
 int aitag_gateway_usage_list(const char *db, json_t **out, char *err, size_t errlen);
 
-/* Remote tagging (`aitag tag --gateway URL`, docs/gateway.md "Remote tagging"): a client of
- * another gateway's POST /v1/tag that plugs into the tagger as its remote executor.
- *
- *     struct aitag_gateway_client_params cp = aitag_gateway_client_default_params();
- *     cp.url = "http://nas:8089"; cp.key = getenv("AITAG_GATEWAY_KEY");
- *     struct aitag_gateway_client *gc;
- *     if (aitag_gateway_client_new(&cp, &gc, err, sizeof err) < 0) die(err);
- *     tp.remote = aitag_gateway_client_tag; tp.remote_ctx = gc;   // tagger params
- *     ... aitag_tagger_run ...; aitag_tagger_free(t);
- *     aitag_gateway_client_free(gc);                            // after the tagger
- *
- * A client belongs to one thread at a time (the tagger calls it from its decoder thread). */
-struct aitag_gateway_client_params {
-    const char *url;        /* the gateway's root, http:// or https:// */
-    const char *route;      /* the tagging route ("model"); NULL/"" = the gateway's default */
-    const char *key;        /* API key sent as Authorization: Bearer; NULL = none. Copied. */
-    int local_only;         /* refuse non-loopback URLs; send X-Aitag-Local-Only: 1 */
-    int connect_timeout_ms; /* default 10000 */
-    int timeout_ms;         /* whole request; default 0 = none (a long video takes long) */
-    volatile int *cancel;   /* optional: non-zero aborts the request in flight */
-};
-
-struct aitag_gateway_client_params aitag_gateway_client_default_params(void);
-
-struct aitag_gateway_client;
-
-/* Checks the URL (and, with local_only, that its host is loopback: 127.0.0.0/8, ::1,
- * localhost) without connecting. 0, AITAG_ERR_INVALID (message names the problem) or
- * AITAG_ERR_NOMEM. Free with _free. */
-int aitag_gateway_client_new(const struct aitag_gateway_client_params *p,
-                             struct aitag_gateway_client **out, char *err, size_t errlen);
-/* NULL is a no-op. */
-void aitag_gateway_client_free(struct aitag_gateway_client *c);
-/* The tagger's remote executor (aitag_remote_fn; ctx is the client): asks the gateway for the
- * evidence of analyzers on path, sending the path first and uploading the file when the
- * gateway cannot read it. Fails (message naming the gateway and the HTTP status or error) on
- * transport errors, non-200 answers, analyzers missing on the route, and analysis keys or an
- * interval that differ from the local ones. */
-int aitag_gateway_client_tag(void *ctx, const char *path, const char *const *analyzers,
-                             const char *const *keys, size_t n, double interval,
-                             struct aitag_remote_result *out, char *err, size_t errlen);
+/* Remote tagging (`aitag tag --gateway URL`, the plugin's gatewayUrl): the client and the
+ * evidence wire format of POST /v1/tag are the remote library, aitag/remote.h. */
 
 #endif

@@ -27,6 +27,7 @@
 #ifndef AITAG_PIPELINE_H
 #define AITAG_PIPELINE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "aitag/catalog.h"
@@ -114,7 +115,8 @@ struct aitag_tagger_params {
     void (*on_item)(void *ctx, const struct aitag_item_report *r);
     void (*on_progress)(void *ctx, const struct aitag_progress *p);
     void *ctx;
-    volatile int *cancel; /* optional: set non-zero to stop after the item in flight */
+    atomic_int *cancel; /* optional: set non-zero to stop after the item in flight; read from
+                         * the decoder thread too, hence atomic (a handler may store to it) */
     /* optional: analyse items through remote() instead of decoding and running models here.
      * Planning (fingerprints, the catalog, analysis keys from the local manifests) and the
      * commit stay local, so the catalog is the same either way; no model is loaded here. */

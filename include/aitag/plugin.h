@@ -33,6 +33,7 @@
 #ifndef AITAG_PLUGIN_H
 #define AITAG_PLUGIN_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "aitag/common.h"
@@ -70,7 +71,8 @@ struct aitag_plugin_params {
     /* Fraction 0..1 of the selected items done (called from the calling thread). */
     void (*on_progress)(void *ctx, double fraction);
     void *ctx;
-    volatile int *cancel; /* optional: non-zero stops after the item in flight */
+    atomic_int *cancel; /* optional: non-zero stops after the item in flight (atomic: read from
+                         * other threads, may be set by a signal handler) */
 };
 
 struct aitag_plugin_params aitag_plugin_default_params(void);

@@ -21,4 +21,16 @@ extern const struct aitag_analyzer_ops aitag_analyzer_vlm;
 int aitag_custom_scan(const char *manifest_dir, const char *weights_dir,
                       int (*add)(const struct aitag_analyzer_ops *ops), char *err, size_t errlen);
 
+/* geometry.c: box arithmetic shared by the detectors. */
+float an_clamp01(float v);
+/* A view pixel's x (y) as a normalised upright-source coordinate, clamped to [0, 1]. */
+float an_source_x(const struct aitag_frame *fr, const struct aitag_view *v, float vx);
+float an_source_y(const struct aitag_frame *fr, const struct aitag_view *v, float vy);
+/* The view-pixel box vb (x0, y0, x1, y1) as a normalised source box in out; returns 0 when
+ * nothing of it is left after clamping (a box wholly in the padding), else 1. */
+int an_source_box(const struct aitag_frame *fr, const struct aitag_view *v, const float vb[4],
+                  struct aitag_box *out);
+/* Intersection over union of two boxes (x0, y0, x1, y1); 0 when disjoint or degenerate. */
+float an_iou(const float a[4], const float b[4]);
+
 #endif

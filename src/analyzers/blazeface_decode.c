@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyzers_int.h"
 #include "blazeface.h"
 
 const struct blazeface_layer blazeface_layers[BLAZEFACE_LAYERS] = {{16, 2}, {8, 6}};
@@ -95,16 +96,8 @@ size_t blazeface_decode(const float *scores, const float *regs, const float *anc
 
 float blazeface_iou(const struct blazeface_det *a, const struct blazeface_det *b)
 {
-    float ix = fminf(a->xmax, b->xmax) - fmaxf(a->xmin, b->xmin);
-    float iy = fminf(a->ymax, b->ymax) - fmaxf(a->ymin, b->ymin);
-    float inter, uni;
-
-    if (ix <= 0.0f || iy <= 0.0f)
-        return 0.0f;
-    inter = ix * iy;
-    uni = (a->xmax - a->xmin) * (a->ymax - a->ymin) + (b->xmax - b->xmin) * (b->ymax - b->ymin) -
-          inter;
-    return uni > 0.0f ? inter / uni : 0.0f;
+    return an_iou((const float[4]){a->xmin, a->ymin, a->xmax, a->ymax},
+                  (const float[4]){b->xmin, b->ymin, b->xmax, b->ymax});
 }
 
 static int by_score_desc(const void *pa, const void *pb)

@@ -192,30 +192,15 @@ static int emit_classes(const struct custom *s, const float *row, size_t c, doub
     return rc;
 }
 
-static float iou(const float *a, const float *b)
-{
-    float x0 = fmaxf(a[0], b[0]), y0 = fmaxf(a[1], b[1]);
-    float x1 = fminf(a[2], b[2]), y1 = fminf(a[3], b[3]);
-    float in = fmaxf(0, x1 - x0) * fmaxf(0, y1 - y0);
-    float un = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - in;
-    return un > 0 ? in / un : 0;
-}
-
-static float clamp01(float v)
-{
-    return v < 0 ? 0 : v > 1 ? 1 : v;
-}
-
 /* rows: n x 6 (x1,y1,x2,y2 in input pixels, score, class), sorted or not. */
 static int emit_boxes(const struct custom *s, float *rows, size_t n, int nms,
                       const struct aitag_frame *fr, const struct aitag_view *v,
                       struct aitag_evidence_list *out)
 {
-    float sx = v->scale_x * (float)fr->src_w, sy = v->scale_y * (float)fr->src_h;
     int rc = 0;
 
     for (size_t i = 0; i < n && rc == 0; i++) {
-        float *r = rows + i * 6, x0, y0, x1, y1;
+        float *r = rows + i * 6;
         size_t cls = (size_t)r[5];
         int dropped = 0;
         struct aitag_box b;
@@ -225,15 +210,10 @@ static int emit_boxes(const struct custom *s, float *rows, size_t n, int nms,
         for (size_t j = 0; nms && j < n && !dropped; j++) {
             float *q = rows + j * 6;
             dropped = j != i && q[5] == r[5] && q[4] >= s->threshold &&
-                      (q[4] > r[4] || (q[4] == r[4] && j < i)) && iou(q, r) > s->nms_iou;
+                      (q[4] > r[4] || (q[4] == r[4] && j < i)) && an_iou(q, r) > s->nms_iou;
         }
-        x0 = clamp01((r[0] - (float)v->pad_x) / sx);
-        y0 = clamp01((r[1] - (float)v->pad_y) / sy);
-        x1 = clamp01((r[2] - (float)v->pad_x) / sx);
-        y1 = clamp01((r[3] - (float)v->pad_y) / sy);
-        if (dropped || x1 <= x0 || y1 <= y0)
+        if (!an_source_box(fr, v, r, &b) || dropped)
             continue;
-        b = (struct aitag_box){x0, y0, x1 - x0, y1 - y0};
         rc = push(s, out, s->labels[cls], r[4], fr->t, &b);
     }
     return rc;
@@ -275,8 +255,8 @@ static int run_one(struct custom *s, const struct aitag_frame *fr, struct aitag_
     int ndim, rc, nchw = strcmp(aitag_model_input_layout(s->model), "NCHW") == 0;
 
     if (!v || v->width != s->spec.width || v->height != s->spec.height) {
-        snprintf(err, errlen, "%s: frame at t=%.3f lacks a %dx%d letterbox view", s->d->name,
-                 fr->t, s->spec.width, s->spec.height);
+        snprintf(err, errlen, "%s: frame at t=%.3f lacks a %dx%d letterbox view", s->d->name, fr->t,
+                 s->spec.width, s->spec.height);
         return AITAG_ERR_INVALID;
     }
     if (!s->input && !(s->input = malloc(w * h * 3 * sizeof *s->input)))

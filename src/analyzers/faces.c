@@ -193,46 +193,31 @@ static int map_outputs(const struct aitag_tensor *outs, size_t n, long long batc
     return 0;
 }
 
-static float clamp01(float v)
-{
-    return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
-}
-
 /* Maps detections from model-input space through the letterbox view to the source frame and
  * appends them. */
 static int emit(struct faces *f, const struct aitag_frame *fr, const struct aitag_view *v,
                 const struct blazeface_det *d, size_t n, struct aitag_evidence_list *out)
 {
     float vw = (float)v->width, vh = (float)v->height;
-    float sx = v->scale_x * (float)fr->src_w, sy = v->scale_y * (float)fr->src_h;
 
     for (size_t i = 0; i < n; i++) {
         struct aitag_evidence e = {0};
         float kp[2 * BLAZEFACE_KEYPOINTS];
-        float x0 = clamp01((d[i].xmin * vw - (float)v->pad_x) / sx);
-        float y0 = clamp01((d[i].ymin * vh - (float)v->pad_y) / sy);
-        float x1 = clamp01((d[i].xmax * vw - (float)v->pad_x) / sx);
-        float y1 = clamp01((d[i].ymax * vh - (float)v->pad_y) / sy);
+        float vb[4] = {d[i].xmin * vw, d[i].ymin * vh, d[i].xmax * vw, d[i].ymax * vh};
         int rc;
 
-        if (x1 - x0 <= 0.0f || y1 - y0 <= 0.0f)
+        if (!an_source_box(fr, v, vb, &e.box))
             continue; /* entirely in the padding */
         /* rounded as stored: face_attrs reads the same points live or from a catalog */
         for (int k = 0; k < BLAZEFACE_KEYPOINTS; k++) {
-            kp[2 * k] =
-                aitag_evidence_round(clamp01((d[i].kp[2 * k] * vw - (float)v->pad_x) / sx), 4);
-            kp[2 * k + 1] =
-                aitag_evidence_round(clamp01((d[i].kp[2 * k + 1] * vh - (float)v->pad_y) / sy), 4);
+            kp[2 * k] = aitag_evidence_round(an_source_x(fr, v, d[i].kp[2 * k] * vw), 4);
+            kp[2 * k + 1] = aitag_evidence_round(an_source_y(fr, v, d[i].kp[2 * k + 1] * vh), 4);
         }
         e.analyzer = (char *)"faces";
         e.label = (char *)f->label;
         e.confidence = d[i].score;
         e.t = fr->t;
         e.has_box = 1;
-        e.box.x = x0;
-        e.box.y = y0;
-        e.box.w = x1 - x0;
-        e.box.h = y1 - y0;
         e.keypoints = kp;
         e.n_keypoints = BLAZEFACE_KEYPOINTS;
         e.kp_dims = 2;

@@ -299,6 +299,16 @@ void aitag_graph_closure(const struct aitag_graph *g, const int *want, int *run)
             run[g->node[i].deps[k]] = 1;
 }
 
+/* 1 if v is among the n views of have (the same size, fit and rounding). */
+static int has_view(const struct aitag_view_spec *have, size_t n, const struct aitag_view_spec *v)
+{
+    for (size_t i = 0; i < n; i++)
+        if (have[i].width == v->width && have[i].height == v->height && have[i].fit == v->fit &&
+            have[i].multiple == v->multiple)
+            return 1;
+    return 0;
+}
+
 size_t aitag_graph_views(const struct aitag_graph *g, const int *want, struct aitag_view_spec *out,
                          size_t max)
 {
@@ -312,8 +322,9 @@ size_t aitag_graph_views(const struct aitag_graph *g, const int *want, struct ai
         if (!run[i])
             continue;
         n = g->node[i].ops->views(g->node[i].state, v, AITAG_MAX_VIEWS);
-        for (k = 0; k < n && nv < max; k++)
-            out[nv++] = v[k];
+        for (k = 0; k < n && nv < max; k++) /* duplicates first, then the cap */
+            if (!has_view(out, nv, &v[k]))
+                out[nv++] = v[k];
     }
     return nv;
 }

@@ -55,7 +55,8 @@ struct objects {
 };
 
 struct det {
-    float x0, y0, x1, y1, score;
+    float b[4]; /* x0, y0, x1, y1 in input pixels */
+    float score;
     int cls;
 };
 
@@ -177,19 +178,6 @@ static const char *objects_key(void *state)
     return ((struct objects *)state)->key;
 }
 
-static float iou(const struct det *a, const struct det *b)
-{
-    float ix = (a->x1 < b->x1 ? a->x1 : b->x1) - (a->x0 > b->x0 ? a->x0 : b->x0);
-    float iy = (a->y1 < b->y1 ? a->y1 : b->y1) - (a->y0 > b->y0 ? a->y0 : b->y0);
-    float inter, uni;
-
-    if (ix <= 0 || iy <= 0)
-        return 0;
-    inter = ix * iy;
-    uni = (a->x1 - a->x0) * (a->y1 - a->y0) + (b->x1 - b->x0) * (b->y1 - b->y0) - inter;
-    return uni > 0 ? inter / uni : 0;
-}
-
 /* Candidates of one view: rows at or over OBJECTS_FLOOR, boxes normalised (x0 < x1), mapped
  * back from the mirrored view when mirrored (input width w). */
 static size_t candidates(const float *rows, size_t n_rows, int mirrored, float w, struct det *out)
@@ -203,14 +191,14 @@ static size_t candidates(const float *rows, size_t n_rows, int mirrored, float w
             continue; /* also rejects NaN */
         d.cls = (int)r[5];
         d.score = r[4];
-        d.x0 = r[0] < r[2] ? r[0] : r[2];
-        d.x1 = r[0] < r[2] ? r[2] : r[0];
-        d.y0 = r[1] < r[3] ? r[1] : r[3];
-        d.y1 = r[1] < r[3] ? r[3] : r[1];
+        d.b[0] = r[0] < r[2] ? r[0] : r[2];
+        d.b[2] = r[0] < r[2] ? r[2] : r[0];
+        d.b[1] = r[1] < r[3] ? r[1] : r[3];
+        d.b[3] = r[1] < r[3] ? r[3] : r[1];
         if (mirrored) {
-            float x0 = w - d.x1;
-            d.x1 = w - d.x0;
-            d.x0 = x0;
+            float x0 = w - d.b[2];
+            d.b[2] = w - d.b[0];
+            d.b[0] = x0;
         }
         out[n++] = d;
     }
@@ -231,7 +219,7 @@ static size_t fuse(struct det *a, size_t na, struct det *b, size_t nb, struct de
             float v;
             if (used[k] || b[k].cls != a[i].cls)
                 continue;
-            v = iou(&a[i], &b[k]);
+            v = an_iou(a[i].b, b[k].b);
             if (v > best_iou) {
                 best_iou = v;
                 best = (int)k;
@@ -242,10 +230,10 @@ static size_t fuse(struct det *a, size_t na, struct det *b, size_t nb, struct de
             struct det *m = &b[best];
             used[best] = 1;
             out[n].score = (a[i].score + m->score) / 2;
-            out[n].x0 = (a[i].x0 + m->x0) / 2;
-            out[n].y0 = (a[i].y0 + m->y0) / 2;
-            out[n].x1 = (a[i].x1 + m->x1) / 2;
-            out[n].y1 = (a[i].y1 + m->y1) / 2;
+            out[n].b[0] = (a[i].b[0] + m->b[0]) / 2;
+            out[n].b[1] = (a[i].b[1] + m->b[1]) / 2;
+            out[n].b[2] = (a[i].b[2] + m->b[2]) / 2;
+            out[n].b[3] = (a[i].b[3] + m->b[3]) / 2;
         } else {
             out[n].score = a[i].score / 2;
         }
@@ -280,7 +268,7 @@ static size_t select_dets(const struct objects *o, struct det *d, size_t n, stru
     for (size_t i = 0; i < n; i++) {
         int keep = d[i].score >= o->thr[d[i].cls];
         for (size_t j = 0; j < k && keep; j++) {
-            float v = iou(&out[j], &d[i]);
+            float v = an_iou(out[j].b, d[i].b);
             if (out[j].cls == d[i].cls ? v > o->merge_iou : v > o->class_iou)
                 keep = 0;
         }
@@ -290,38 +278,25 @@ static size_t select_dets(const struct objects *o, struct det *d, size_t n, stru
     return k;
 }
 
-static float clamp01(float v)
-{
-    return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
-}
-
 static int emit(const struct objects *o, const struct aitag_frame *fr, const struct aitag_view *v,
                 const struct det *d, size_t n, struct aitag_evidence_list *out)
 {
-    float sx = v->scale_x * (float)fr->src_w, sy = v->scale_y * (float)fr->src_h;
-
     for (size_t i = 0; i < n; i++) {
         struct aitag_evidence e = {0};
         float thr = o->thr[d[i].cls];
-        float x0 = clamp01((d[i].x0 - (float)v->pad_x) / sx);
-        float y0 = clamp01((d[i].y0 - (float)v->pad_y) / sy);
-        float x1 = clamp01((d[i].x1 - (float)v->pad_x) / sx);
-        float y1 = clamp01((d[i].y1 - (float)v->pad_y) / sy);
-        if (x1 - x0 <= 0.0f || y1 - y0 <= 0.0f)
+
+        if (!an_source_box(fr, v, d[i].b, &e.box))
             continue; /* entirely in the padding */
         e.analyzer = (char *)"objects";
         e.label = (char *)o->labels[d[i].cls];
         /* the class threshold maps to 0.5, the policy's default threshold; the model's own
          * score stays as the "score" attribute */
-        e.confidence = thr < 1.0f ? clamp01(0.5f + 0.5f * (d[i].score - thr) / (1.0f - thr)) : 0.5f;
+        e.confidence =
+            thr < 1.0f ? an_clamp01(0.5f + 0.5f * (d[i].score - thr) / (1.0f - thr)) : 0.5f;
         e.attrs = AITAG_ATTR_SCORE;
         e.score = d[i].score;
         e.t = fr->t;
         e.has_box = 1;
-        e.box.x = x0;
-        e.box.y = y0;
-        e.box.w = x1 - x0;
-        e.box.h = y1 - y0;
         if (aitag_evidence_push(out, &e) < 0)
             return AITAG_ERR_NOMEM;
     }

@@ -11,7 +11,7 @@
  * the whole frame's 192 letterbox view, and that skeleton counts only when a posture rule holds and
  * it lies outside the boxes read. With person_boxes = 0 only the whole frame is read (~8 ms instead
  * of ~90 ms per frame). Keypoints are mapped to the upright source frame and the rules work in
- * source pixels (angles need square pixels); pose_rules() is pure arithmetic so
+ * source pixels (angles need square pixels); an_pose_rules() is pure arithmetic so
  * tests/unit/test_pose.c checks it on hand-made skeletons. Labels: "pose:person" (box, 17 keypoints
  * with their scores), and "pose:standing", "pose:sitting", "pose:lying", "pose:arms_raised" when a
  * rule holds. The model's batch is fixed to 1, so windows run one by one.
@@ -45,7 +45,7 @@ enum {
     R_ANK = 16
 };
 
-/* Bits returned by pose_rules(). */
+/* Bits returned by an_pose_rules(). */
 enum {
     POSE_PERSON = 1,
     POSE_STANDING = 2,
@@ -118,8 +118,8 @@ static float joint_angle(const float *xy, int a, int b, int c)
  * The posture rules (docs/pose.md). xy: 17 (x, y) in source pixels, y down; s: 17 scores.
  * Returns a mask of POSE_* bits. Non-static for tests/unit/test_pose.c.
  */
-unsigned pose_rules(const float *xy, const float *s, float kp_thr, float person_thr);
-unsigned pose_rules(const float *xy, const float *s, float kp_thr, float person_thr)
+unsigned an_pose_rules(const float *xy, const float *s, float kp_thr, float person_thr);
+unsigned an_pose_rules(const float *xy, const float *s, float kp_thr, float person_thr)
 {
     float sx, sy, hx, hy, torso, tilt, sum = 0.0f;
     int visible = 0, legs = 0, straight = 0, bent = 0;
@@ -251,11 +251,6 @@ static const char *const *pose_consumes(void *state)
     return ((struct pose *)state)->boxes ? pose_inputs : NULL;
 }
 
-static float clamp01(float v)
-{
-    return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
-}
-
 /* Bilinear resample of the window w of view v into MoveNet's input (black outside). */
 static void fill_window(struct pose *p, const struct aitag_view *v, const struct window *w)
 {
@@ -292,14 +287,13 @@ static int emit(struct pose *p, const struct aitag_frame *fr, const struct aitag
                 struct aitag_evidence_list *out)
 {
     float xy[2 * POSE_KP], s[POSE_KP], x0 = 1, y0 = 1, x1 = 0, y1 = 0, conf = 0;
-    float sx = v->scale_x * (float)fr->src_w, sy = v->scale_y * (float)fr->src_h;
     float kp[3 * POSE_KP];
     unsigned m;
     int n = 0, rc = 0;
 
     for (int k = 0; k < POSE_KP; k++) {
-        float nx = clamp01((w->ox + yxs[3 * k + 1] * w->side - (float)v->pad_x) / sx);
-        float ny = clamp01((w->oy + yxs[3 * k] * w->side - (float)v->pad_y) / sy);
+        float nx = an_source_x(fr, v, w->ox + yxs[3 * k + 1] * w->side);
+        float ny = an_source_y(fr, v, w->oy + yxs[3 * k] * w->side);
         s[k] = yxs[3 * k + 2];
         xy[2 * k] = nx * (float)fr->src_w;
         xy[2 * k + 1] = ny * (float)fr->src_h;
@@ -311,7 +305,7 @@ static int emit(struct pose *p, const struct aitag_frame *fr, const struct aitag
             conf += s[k], n++;
         }
     }
-    m = pose_rules(xy, s, p->kp_thr, p->person_thr);
+    m = an_pose_rules(xy, s, p->kp_thr, p->person_thr);
     if (person)
         m |= POSE_PERSON; /* the person detector has spoken; postures still need keypoints */
     if (!(m & POSE_PERSON))
@@ -319,7 +313,7 @@ static int emit(struct pose *p, const struct aitag_frame *fr, const struct aitag
     /* MoveNet's keypoint scores for a clear person are 0.4-0.7: map the mean visible score
      * from [kp_thr, 1] onto [0.5, 1] so that a person the rules accept counts at the policy's
      * default threshold (docs/pose.md) */
-    conf = n ? clamp01(0.5f + 0.5f * (conf / (float)n - p->kp_thr) / (1.0f - p->kp_thr)) : 0.0f;
+    conf = n ? an_clamp01(0.5f + 0.5f * (conf / (float)n - p->kp_thr) / (1.0f - p->kp_thr)) : 0.0f;
     for (int b = 0; b < 5 && rc == 0; b++) {
         struct aitag_evidence e = {0};
         if (!(m & (1u << b)))

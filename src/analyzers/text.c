@@ -19,6 +19,7 @@
 
 #include "aitag/analyzer.h"
 #include "aitag/common.h"
+#include "analyzers_int.h"
 #include "text_int.h"
 
 #define DET_MODEL "ppocr-det"
@@ -146,7 +147,7 @@ static const char *text_key(void *state)
     return ((struct text_state *)state)->key;
 }
 
-const struct text_stats *text_analyzer_stats(void *state)
+const struct text_stats *an_text_stats(void *state)
 {
     return &((struct text_state *)state)->stats;
 }
@@ -183,11 +184,6 @@ static void tidy_text(char *s)
     *w = '\0';
 }
 
-static float clamp01(float v)
-{
-    return v < 0 ? 0 : v > 1 ? 1 : v;
-}
-
 /* The quad's axis-aligned bounds, mapped from view pixels to the normalised upright source. */
 static struct aitag_box source_box(const struct aitag_frame *f, const struct aitag_view *v,
                                    const struct ppocr_quad *q)
@@ -199,11 +195,7 @@ static struct aitag_box source_box(const struct aitag_frame *f, const struct ait
         x0 = fminf(x0, q->x[i]), x1 = fmaxf(x1, q->x[i]);
         y0 = fminf(y0, q->y[i]), y1 = fmaxf(y1, q->y[i]);
     }
-    x0 = clamp01((x0 - v->pad_x) / v->scale_x / f->src_w);
-    x1 = clamp01((x1 - v->pad_x) / v->scale_x / f->src_w);
-    y0 = clamp01((y0 - v->pad_y) / v->scale_y / f->src_h);
-    y1 = clamp01((y1 - v->pad_y) / v->scale_y / f->src_h);
-    b.x = x0, b.y = y0, b.w = x1 - x0, b.h = y1 - y0;
+    an_source_box(f, v, (const float[4]){x0, y0, x1, y1}, &b);
     return b;
 }
 

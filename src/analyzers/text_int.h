@@ -143,6 +143,6 @@ struct text_stats {
 };
 
 /* The stats of a state created by aitag_analyzer_text.create (borrowed). */
-const struct text_stats *text_analyzer_stats(void *state);
+const struct text_stats *an_text_stats(void *state);
 
 #endif

@@ -9,7 +9,6 @@
  * the HTTP status, and nothing is retried: failing over is the gateway's job, and the
  * tagger fails just this item.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,18 +104,12 @@ struct vlm_http {
     size_t len, cap;
 };
 
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-
-static void global_init(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 struct vlm_http *vlm_http_new(void)
 {
     struct vlm_http *h;
 
-    pthread_once(&global_once, global_init);
+    if (aitag_curl_global_init() < 0)
+        return NULL;
     h = calloc(1, sizeof *h);
     if (h && !(h->h = curl_easy_init())) {
         free(h);

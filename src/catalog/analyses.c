@@ -21,10 +21,10 @@ int aitag_catalog_load_analyses(struct aitag_catalog *c, int64_t media_id,
 
     *out = NULL;
     *n = 0;
-    rc = sql_prepare(c,
-                     "SELECT analyzer, key, interval, n_frames, strategy FROM analyses"
-                     " WHERE media_id = ? ORDER BY analyzer",
-                     &st);
+    rc = catalog_sql_prepare(c,
+                             "SELECT analyzer, key, interval, n_frames, strategy FROM analyses"
+                             " WHERE media_id = ? ORDER BY analyzer",
+                             &st);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, media_id);
@@ -47,7 +47,7 @@ int aitag_catalog_load_analyses(struct aitag_catalog *c, int64_t media_id,
                   strategy ? strategy : "");
         count++;
     }
-    rc = rc == AITAG_ERR_NOMEM ? rc : sql_check(c, rc, "load analyses");
+    rc = rc == AITAG_ERR_NOMEM ? rc : catalog_sql_check(c, rc, "load analyses");
     sqlite3_finalize(st);
     if (rc < 0) {
         free(rows);

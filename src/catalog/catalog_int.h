@@ -14,14 +14,14 @@ struct aitag_catalog {
 
 /* Converts an SQLite result code once, at the boundary: 0 for OK/DONE/ROW, else
  * AITAG_ERR_DB with the message (and what was being done) stored on the handle. */
-int sql_check(struct aitag_catalog *c, int rc, const char *what);
+int catalog_sql_check(struct aitag_catalog *c, int rc, const char *what);
 /* Runs SQL text with no results. */
-int sql_exec(struct aitag_catalog *c, const char *sql);
-int sql_prepare(struct aitag_catalog *c, const char *sql, sqlite3_stmt **st);
+int catalog_sql_exec(struct aitag_catalog *c, const char *sql);
+int catalog_sql_prepare(struct aitag_catalog *c, const char *sql, sqlite3_stmt **st);
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
-int sql_begin(struct aitag_catalog *c);
-int sql_commit(struct aitag_catalog *c);
-void sql_rollback(struct aitag_catalog *c);
+int catalog_sql_begin(struct aitag_catalog *c);
+int catalog_sql_commit(struct aitag_catalog *c);
+void catalog_sql_rollback(struct aitag_catalog *c);
 
 /* Derives and stores results for a media id inside an open transaction. */
 int catalog_derive_locked(struct aitag_catalog *c, int64_t media_id,

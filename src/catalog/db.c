@@ -62,7 +62,7 @@ static const char *const migrations[] = {
 _Static_assert(sizeof migrations / sizeof *migrations == AITAG_CATALOG_SCHEMA_VERSION,
                "a migration per schema version");
 
-int sql_check(struct aitag_catalog *c, int rc, const char *what)
+int catalog_sql_check(struct aitag_catalog *c, int rc, const char *what)
 {
     if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
         return 0;
@@ -72,27 +72,27 @@ int sql_check(struct aitag_catalog *c, int rc, const char *what)
     return AITAG_ERR_DB;
 }
 
-int sql_exec(struct aitag_catalog *c, const char *sql)
+int catalog_sql_exec(struct aitag_catalog *c, const char *sql)
 {
-    return sql_check(c, sqlite3_exec(c->db, sql, NULL, NULL, NULL), "exec");
+    return catalog_sql_check(c, sqlite3_exec(c->db, sql, NULL, NULL, NULL), "exec");
 }
 
-int sql_prepare(struct aitag_catalog *c, const char *sql, sqlite3_stmt **st)
+int catalog_sql_prepare(struct aitag_catalog *c, const char *sql, sqlite3_stmt **st)
 {
-    return sql_check(c, sqlite3_prepare_v2(c->db, sql, -1, st, NULL), "prepare");
+    return catalog_sql_check(c, sqlite3_prepare_v2(c->db, sql, -1, st, NULL), "prepare");
 }
 
-int sql_begin(struct aitag_catalog *c)
+int catalog_sql_begin(struct aitag_catalog *c)
 {
-    return sql_exec(c, "BEGIN IMMEDIATE");
+    return catalog_sql_exec(c, "BEGIN IMMEDIATE");
 }
 
-int sql_commit(struct aitag_catalog *c)
+int catalog_sql_commit(struct aitag_catalog *c)
 {
-    return sql_exec(c, "COMMIT");
+    return catalog_sql_exec(c, "COMMIT");
 }
 
-void sql_rollback(struct aitag_catalog *c)
+void catalog_sql_rollback(struct aitag_catalog *c)
 {
     if (!sqlite3_get_autocommit(c->db))
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
@@ -112,10 +112,10 @@ static int migrate(struct aitag_catalog *c)
     int version = 0, rc, n = (int)(sizeof migrations / sizeof *migrations);
     char sql[64];
 
-    rc = sql_begin(c);
+    rc = catalog_sql_begin(c);
     if (rc < 0)
         return rc;
-    rc = sql_prepare(c, "PRAGMA user_version", &st);
+    rc = catalog_sql_prepare(c, "PRAGMA user_version", &st);
     if (rc < 0)
         goto out;
     if (sqlite3_step(st) == SQLITE_ROW)
@@ -126,20 +126,20 @@ static int migrate(struct aitag_catalog *c)
         goto out;
     }
     for (int v = version; v < n; v++) {
-        rc = sql_exec(c, migrations[v]);
+        rc = catalog_sql_exec(c, migrations[v]);
         if (rc < 0)
             goto out;
     }
     if (version != n) {
-        rc = sql_exec(c, aitag_fmt(sql, sizeof sql, "PRAGMA user_version = %d", n));
+        rc = catalog_sql_exec(c, aitag_fmt(sql, sizeof sql, "PRAGMA user_version = %d", n));
         if (rc < 0)
             goto out;
     }
-    rc = sql_commit(c);
+    rc = catalog_sql_commit(c);
 out:
     sqlite3_finalize(st);
     if (rc < 0)
-        sql_rollback(c);
+        catalog_sql_rollback(c);
     return rc;
 }
 
@@ -222,24 +222,24 @@ static int db_connect(struct aitag_catalog *c, const char *path, int flags)
 
     sqlite3_close_v2(c->db);
     c->db = NULL;
-    rc = sql_check(c, sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, NULL), "open");
+    rc = catalog_sql_check(c, sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, NULL), "open");
     if (rc < 0)
         return rc;
     sqlite3_busy_timeout(c->db, 10000);
     /* SQLite quietly opens a file it may not write read-only; writing would fail later. */
     if ((flags & SQLITE_OPEN_READWRITE) && sqlite3_db_readonly(c->db, "main") == 1)
-        return sql_check(c, SQLITE_READONLY, "open");
+        return catalog_sql_check(c, SQLITE_READONLY, "open");
     if (flags & SQLITE_OPEN_READWRITE)
-        rc = sql_exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+        rc = catalog_sql_exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
     if (rc == 0)
-        rc = sql_exec(c, "PRAGMA foreign_keys=ON");
+        rc = catalog_sql_exec(c, "PRAGMA foreign_keys=ON");
     return rc;
 }
 
 static int schema_version(struct aitag_catalog *c, int *version)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sql_prepare(c, "PRAGMA user_version", &st);
+    int rc = catalog_sql_prepare(c, "PRAGMA user_version", &st);
 
     *version = 0;
     if (rc == 0) {
@@ -247,7 +247,7 @@ static int schema_version(struct aitag_catalog *c, int *version)
         if (step == SQLITE_ROW)
             *version = sqlite3_column_int(st, 0);
         else
-            rc = sql_check(c, step, "schema version");
+            rc = catalog_sql_check(c, step, "schema version");
     }
     sqlite3_finalize(st);
     return rc;
@@ -329,7 +329,7 @@ int aitag_catalog_count(struct aitag_catalog *c, const char *table, int64_t *n)
             rc = 0;
     if (rc < 0)
         return rc;
-    rc = sql_prepare(c, aitag_fmt(sql, sizeof sql, "SELECT count(*) FROM %s", table), &st);
+    rc = catalog_sql_prepare(c, aitag_fmt(sql, sizeof sql, "SELECT count(*) FROM %s", table), &st);
     if (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
         *n = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);

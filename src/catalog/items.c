@@ -33,26 +33,26 @@ static int upsert_media(struct aitag_catalog *c, const struct aitag_item *it, in
               strcmp(row.fingerprint, it->fingerprint) != 0;
     if (rc == 0 && changed) {
         /* A different file now lives at this path: nothing stored about the old one holds. */
-        rc = sql_prepare(c, "DELETE FROM analyses WHERE media_id = ?1;", &st);
+        rc = catalog_sql_prepare(c, "DELETE FROM analyses WHERE media_id = ?1;", &st);
         if (rc < 0)
             return rc;
         sqlite3_bind_int64(st, 1, row.id);
-        rc = sql_check(c, sqlite3_step(st), "drop analyses");
+        rc = catalog_sql_check(c, sqlite3_step(st), "drop analyses");
         sqlite3_finalize(st);
         st = NULL;
         if (rc < 0)
             return rc;
-        rc = sql_prepare(c, "DELETE FROM evidence WHERE media_id = ?1", &st);
+        rc = catalog_sql_prepare(c, "DELETE FROM evidence WHERE media_id = ?1", &st);
         if (rc < 0)
             return rc;
         sqlite3_bind_int64(st, 1, row.id);
-        rc = sql_check(c, sqlite3_step(st), "drop evidence");
+        rc = catalog_sql_check(c, sqlite3_step(st), "drop evidence");
         sqlite3_finalize(st);
         st = NULL;
         if (rc < 0)
             return rc;
     }
-    rc = sql_prepare(c,
+    rc = catalog_sql_prepare(c,
                      "INSERT INTO media(path, size, mtime_ns, fingerprint, kind, duration, width,"
                      " height, container, video_codec, audio_codec, fps, rotation, bit_rate,"
                      " status, error, updated_at)"
@@ -87,7 +87,7 @@ static int upsert_media(struct aitag_catalog *c, const struct aitag_item *it, in
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         *id = sqlite3_column_int64(st, 0);
-    rc = sql_check(c, rc, "upsert media");
+    rc = catalog_sql_check(c, rc, "upsert media");
     sqlite3_finalize(st);
     return rc;
 }
@@ -97,22 +97,24 @@ static int replace_evidence(struct aitag_catalog *c, int64_t id, const struct ai
     sqlite3_stmt *del = NULL, *ins = NULL, *an = NULL;
     int rc;
 
-    rc = sql_prepare(c, "DELETE FROM evidence WHERE media_id = ? AND analyzer = ?", &del);
+    rc = catalog_sql_prepare(c, "DELETE FROM evidence WHERE media_id = ? AND analyzer = ?", &del);
     if (rc == 0)
-        rc = sql_prepare(c,
-                         "INSERT INTO evidence(media_id, analyzer, label, confidence, t, x, y, w,"
-                         " h, text, extra) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
-                         &ins);
+        rc = catalog_sql_prepare(
+            c,
+            "INSERT INTO evidence(media_id, analyzer, label, confidence, t, x, y, w,"
+            " h, text, extra) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+            &ins);
     if (rc == 0)
-        rc = sql_prepare(c,
-                         "INSERT OR REPLACE INTO analyses(media_id, analyzer, key, interval,"
-                         " n_frames, strategy, run_id, created_at) VALUES(?,?,?,?,?,?,?,?)",
-                         &an);
+        rc =
+            catalog_sql_prepare(c,
+                                "INSERT OR REPLACE INTO analyses(media_id, analyzer, key, interval,"
+                                " n_frames, strategy, run_id, created_at) VALUES(?,?,?,?,?,?,?,?)",
+                                &an);
     for (size_t i = 0; rc == 0 && i < it->n_ran; i++) {
         sqlite3_reset(del);
         sqlite3_bind_int64(del, 1, id);
         sqlite3_bind_text(del, 2, it->ran[i].analyzer, -1, SQLITE_STATIC);
-        rc = sql_check(c, sqlite3_step(del), "delete evidence");
+        rc = catalog_sql_check(c, sqlite3_step(del), "delete evidence");
         if (rc < 0)
             break;
         sqlite3_reset(an);
@@ -124,7 +126,7 @@ static int replace_evidence(struct aitag_catalog *c, int64_t id, const struct ai
         sqlite3_bind_text(an, 6, it->strategy, -1, SQLITE_STATIC);
         sqlite3_bind_int64(an, 7, it->run_id);
         sqlite3_bind_int64(an, 8, (int64_t)time(NULL));
-        rc = sql_check(c, sqlite3_step(an), "record analysis");
+        rc = catalog_sql_check(c, sqlite3_step(an), "record analysis");
     }
     for (size_t i = 0; rc == 0 && i < it->n_evidence; i++) {
         const struct aitag_evidence *e = &it->evidence[i];
@@ -150,7 +152,7 @@ static int replace_evidence(struct aitag_catalog *c, int64_t id, const struct ai
             sqlite3_bind_text(ins, 10, e->text, -1, SQLITE_STATIC);
         if (details)
             sqlite3_bind_text(ins, 11, details, -1, SQLITE_STATIC);
-        rc = sql_check(c, sqlite3_step(ins), "insert evidence");
+        rc = catalog_sql_check(c, sqlite3_step(ins), "insert evidence");
         free(details);
     }
     sqlite3_finalize(del);
@@ -166,8 +168,8 @@ static int load_sampling(struct aitag_catalog *c, int64_t id, struct aitag_sampl
     int rc;
 
     *out = NULL, *names = NULL, *n = 0;
-    rc = sql_prepare(c, "SELECT analyzer, interval, n_frames FROM analyses WHERE media_id = ?",
-                     &st);
+    rc = catalog_sql_prepare(
+        c, "SELECT analyzer, interval, n_frames FROM analyses WHERE media_id = ?", &st);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, id);
@@ -187,7 +189,7 @@ static int load_sampling(struct aitag_catalog *c, int64_t id, struct aitag_sampl
                                              sqlite3_column_int(st, 2)};
         (*n)++;
     }
-    rc = rc == AITAG_ERR_NOMEM ? rc : sql_check(c, rc, "load analyses");
+    rc = rc == AITAG_ERR_NOMEM ? rc : catalog_sql_check(c, rc, "load analyses");
     sqlite3_finalize(st);
     return rc;
 }
@@ -205,7 +207,7 @@ int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aita
     double duration = 0;
     int is_image = 0, rc;
 
-    rc = sql_prepare(c, "SELECT duration, kind FROM media WHERE id = ?", &st);
+    rc = catalog_sql_prepare(c, "SELECT duration, kind FROM media WHERE id = ?", &st);
     if (rc < 0)
         goto out;
     sqlite3_bind_int64(st, 1, id);
@@ -226,34 +228,34 @@ int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aita
     rc = aitag_policy_derive(p, &in, &r);
     if (rc < 0)
         goto out;
-    rc = sql_prepare(c,
-                     "DELETE FROM tags WHERE media_id = ?1; ",
-                     &st);
+    rc = catalog_sql_prepare(c, "DELETE FROM tags WHERE media_id = ?1; ", &st);
     if (rc < 0)
         goto out;
     sqlite3_bind_int64(st, 1, id);
-    rc = sql_check(c, sqlite3_step(st), "clear tags");
+    rc = catalog_sql_check(c, sqlite3_step(st), "clear tags");
     sqlite3_finalize(st);
     st = NULL;
-    if (rc == 0 && (rc = sql_prepare(c, "DELETE FROM markers WHERE media_id = ?1", &st)) == 0) {
+    if (rc == 0 &&
+        (rc = catalog_sql_prepare(c, "DELETE FROM markers WHERE media_id = ?1", &st)) == 0) {
         sqlite3_bind_int64(st, 1, id);
-        rc = sql_check(c, sqlite3_step(st), "clear markers");
+        rc = catalog_sql_check(c, sqlite3_step(st), "clear markers");
         sqlite3_finalize(st);
         st = NULL;
     }
-    if (rc == 0 && (rc = sql_prepare(c, "DELETE FROM texts WHERE media_id = ?1", &st)) == 0) {
+    if (rc == 0 &&
+        (rc = catalog_sql_prepare(c, "DELETE FROM texts WHERE media_id = ?1", &st)) == 0) {
         sqlite3_bind_int64(st, 1, id);
-        rc = sql_check(c, sqlite3_step(st), "clear texts");
+        rc = catalog_sql_check(c, sqlite3_step(st), "clear texts");
         sqlite3_finalize(st);
         st = NULL;
     }
     if (rc < 0)
         goto out;
-    rc = sql_prepare(c,
-                     "INSERT INTO tags(media_id, name, parent, label, confidence, coverage)"
-                     " VALUES(?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
-                     " confidence = max(confidence, excluded.confidence)",
-                     &st);
+    rc = catalog_sql_prepare(c,
+                             "INSERT INTO tags(media_id, name, parent, label, confidence, coverage)"
+                             " VALUES(?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
+                             " confidence = max(confidence, excluded.confidence)",
+                             &st);
     for (size_t i = 0; rc == 0 && i < r.n_tags; i++) {
         sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, id);
@@ -262,13 +264,15 @@ int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aita
         sqlite3_bind_text(st, 4, r.tags[i].label, -1, SQLITE_STATIC);
         sqlite3_bind_double(st, 5, r.tags[i].confidence);
         sqlite3_bind_double(st, 6, r.tags[i].coverage);
-        rc = sql_check(c, sqlite3_step(st), "insert tag");
+        rc = catalog_sql_check(c, sqlite3_step(st), "insert tag");
     }
     sqlite3_finalize(st);
     st = NULL;
     if (rc == 0)
-        rc = sql_prepare(c, "INSERT INTO markers(media_id, tag, start, end, confidence)"
-                            " VALUES(?,?,?,?,?)", &st);
+        rc = catalog_sql_prepare(c,
+                                 "INSERT INTO markers(media_id, tag, start, end, confidence)"
+                                 " VALUES(?,?,?,?,?)",
+                                 &st);
     for (size_t i = 0; rc == 0 && i < r.n_markers; i++) {
         sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, id);
@@ -276,13 +280,15 @@ int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aita
         sqlite3_bind_double(st, 3, r.markers[i].start);
         sqlite3_bind_double(st, 4, r.markers[i].end);
         sqlite3_bind_double(st, 5, r.markers[i].confidence);
-        rc = sql_check(c, sqlite3_step(st), "insert marker");
+        rc = catalog_sql_check(c, sqlite3_step(st), "insert marker");
     }
     sqlite3_finalize(st);
     st = NULL;
     if (rc == 0)
-        rc = sql_prepare(c, "INSERT INTO texts(media_id, start, end, text, confidence)"
-                            " VALUES(?,?,?,?,?)", &st);
+        rc = catalog_sql_prepare(c,
+                                 "INSERT INTO texts(media_id, start, end, text, confidence)"
+                                 " VALUES(?,?,?,?,?)",
+                                 &st);
     for (size_t i = 0; rc == 0 && i < r.n_texts; i++) {
         sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, id);
@@ -290,14 +296,15 @@ int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aita
         sqlite3_bind_double(st, 3, r.texts[i].end);
         sqlite3_bind_text(st, 4, r.texts[i].text, -1, SQLITE_STATIC);
         sqlite3_bind_double(st, 5, r.texts[i].confidence);
-        rc = sql_check(c, sqlite3_step(st), "insert text");
+        rc = catalog_sql_check(c, sqlite3_step(st), "insert text");
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (rc == 0 && (rc = sql_prepare(c, "UPDATE media SET derive_key = ? WHERE id = ?", &st)) == 0) {
+    if (rc == 0 &&
+        (rc = catalog_sql_prepare(c, "UPDATE media SET derive_key = ? WHERE id = ?", &st)) == 0) {
         sqlite3_bind_text(st, 1, aitag_policy_key(p), -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, id);
-        rc = sql_check(c, sqlite3_step(st), "set derive key");
+        rc = catalog_sql_check(c, sqlite3_step(st), "set derive key");
     }
 out:
     sqlite3_finalize(st);
@@ -314,7 +321,7 @@ int aitag_catalog_commit_item(struct aitag_catalog *c, const struct aitag_item *
                               const struct aitag_policy *p)
 {
     int64_t id = 0;
-    int rc = sql_begin(c);
+    int rc = catalog_sql_begin(c);
 
     if (rc < 0)
         return rc;
@@ -324,9 +331,9 @@ int aitag_catalog_commit_item(struct aitag_catalog *c, const struct aitag_item *
     if (rc == 0)
         rc = catalog_derive_locked(c, id, p);
     if (rc == 0)
-        rc = sql_commit(c);
+        rc = catalog_sql_commit(c);
     if (rc < 0)
-        sql_rollback(c);
+        catalog_sql_rollback(c);
     return rc;
 }
 
@@ -336,7 +343,7 @@ int aitag_catalog_rederive(struct aitag_catalog *c, int64_t media_id,
     sqlite3_stmt *st = NULL;
     int rc, same = 0;
 
-    rc = sql_prepare(c, "SELECT derive_key IS ? FROM media WHERE id = ?", &st);
+    rc = catalog_sql_prepare(c, "SELECT derive_key IS ? FROM media WHERE id = ?", &st);
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, aitag_policy_key(p), -1, SQLITE_STATIC);
@@ -346,13 +353,13 @@ int aitag_catalog_rederive(struct aitag_catalog *c, int64_t media_id,
     sqlite3_finalize(st);
     if (same)
         return 0;
-    rc = sql_begin(c);
+    rc = catalog_sql_begin(c);
     if (rc == 0)
         rc = catalog_derive_locked(c, media_id, p);
     if (rc == 0)
-        rc = sql_commit(c);
+        rc = catalog_sql_commit(c);
     if (rc < 0)
-        sql_rollback(c);
+        catalog_sql_rollback(c);
     return rc;
 }
 
@@ -362,10 +369,10 @@ int aitag_catalog_load_evidence(struct aitag_catalog *c, int64_t media_id,
     sqlite3_stmt *st = NULL;
     int rc;
 
-    rc = sql_prepare(c,
-                     "SELECT analyzer, label, confidence, t, x, y, w, h, text, extra"
-                     " FROM evidence WHERE media_id = ? ORDER BY id",
-                     &st);
+    rc = catalog_sql_prepare(c,
+                             "SELECT analyzer, label, confidence, t, x, y, w, h, text, extra"
+                             " FROM evidence WHERE media_id = ? ORDER BY id",
+                             &st);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, media_id);
@@ -395,7 +402,7 @@ int aitag_catalog_load_evidence(struct aitag_catalog *c, int64_t media_id,
             break;
         }
     }
-    rc = rc == AITAG_ERR_NOMEM ? rc : sql_check(c, rc, "load evidence");
+    rc = rc == AITAG_ERR_NOMEM ? rc : catalog_sql_check(c, rc, "load evidence");
     sqlite3_finalize(st);
     return rc;
 }
@@ -405,8 +412,10 @@ int aitag_catalog_load_result(struct aitag_catalog *c, int64_t media_id, struct 
     sqlite3_stmt *st = NULL;
     int rc;
 
-    rc = sql_prepare(c, "SELECT name, parent, label, confidence, coverage FROM tags"
-                        " WHERE media_id = ? ORDER BY name", &st);
+    rc = catalog_sql_prepare(c,
+                             "SELECT name, parent, label, confidence, coverage FROM tags"
+                             " WHERE media_id = ? ORDER BY name",
+                             &st);
     if (rc < 0)
         goto out;
     sqlite3_bind_int64(st, 1, media_id);
@@ -417,11 +426,13 @@ int aitag_catalog_load_result(struct aitag_catalog *c, int64_t media_id, struct 
                                  (float)sqlite3_column_double(st, 3),
                                  (float)sqlite3_column_double(st, 4)) < 0)
             goto nomem;
-    if ((rc = sql_check(c, rc, "load tags")) < 0)
+    if ((rc = catalog_sql_check(c, rc, "load tags")) < 0)
         goto out;
     sqlite3_finalize(st);
-    rc = sql_prepare(c, "SELECT tag, start, end, confidence FROM markers WHERE media_id = ?"
-                        " ORDER BY start, tag", &st);
+    rc = catalog_sql_prepare(c,
+                             "SELECT tag, start, end, confidence FROM markers WHERE media_id = ?"
+                             " ORDER BY start, tag",
+                             &st);
     if (rc < 0)
         goto out;
     sqlite3_bind_int64(st, 1, media_id);
@@ -430,11 +441,13 @@ int aitag_catalog_load_result(struct aitag_catalog *c, int64_t media_id, struct 
                                     sqlite3_column_double(st, 1), sqlite3_column_double(st, 2),
                                     (float)sqlite3_column_double(st, 3)) < 0)
             goto nomem;
-    if ((rc = sql_check(c, rc, "load markers")) < 0)
+    if ((rc = catalog_sql_check(c, rc, "load markers")) < 0)
         goto out;
     sqlite3_finalize(st);
-    rc = sql_prepare(c, "SELECT start, end, text, confidence FROM texts WHERE media_id = ?"
-                        " ORDER BY start, id", &st);
+    rc = catalog_sql_prepare(c,
+                             "SELECT start, end, text, confidence FROM texts WHERE media_id = ?"
+                             " ORDER BY start, id",
+                             &st);
     if (rc < 0)
         goto out;
     sqlite3_bind_int64(st, 1, media_id);
@@ -444,13 +457,15 @@ int aitag_catalog_load_result(struct aitag_catalog *c, int64_t media_id, struct 
                                   (const char *)sqlite3_column_text(st, 2),
                                   (float)sqlite3_column_double(st, 3)) < 0)
             goto nomem;
-    if ((rc = sql_check(c, rc, "load texts")) < 0)
+    if ((rc = catalog_sql_check(c, rc, "load texts")) < 0)
         goto out;
     sqlite3_finalize(st);
     /* The description is not derived: it is the vlm analyzer's own words, kept as evidence. */
-    rc = sql_prepare(c, "SELECT text FROM evidence WHERE media_id = ? AND analyzer = 'vlm'"
-                        " AND label = 'description' AND text IS NOT NULL AND text != ''"
-                        " ORDER BY t, id LIMIT 1", &st);
+    rc = catalog_sql_prepare(c,
+                             "SELECT text FROM evidence WHERE media_id = ? AND analyzer = 'vlm'"
+                             " AND label = 'description' AND text IS NOT NULL AND text != ''"
+                             " ORDER BY t, id LIMIT 1",
+                             &st);
     if (rc < 0)
         goto out;
     sqlite3_bind_int64(st, 1, media_id);
@@ -460,7 +475,7 @@ int aitag_catalog_load_result(struct aitag_catalog *c, int64_t media_id, struct 
             goto nomem;
         rc = SQLITE_DONE;
     }
-    rc = sql_check(c, rc, "load description");
+    rc = catalog_sql_check(c, rc, "load description");
     goto out;
 nomem:
     rc = AITAG_ERR_NOMEM;

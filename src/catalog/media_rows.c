@@ -80,7 +80,7 @@ static int load_row(struct aitag_catalog *c, const char *sql, const char *path, 
     int rc, step;
 
     memset(row, 0, sizeof *row);
-    rc = sql_prepare(c, sql, &st);
+    rc = catalog_sql_prepare(c, sql, &st);
     if (rc < 0)
         return rc;
     if (path)
@@ -102,7 +102,7 @@ static int load_row(struct aitag_catalog *c, const char *sql, const char *path, 
         row->missing = sqlite3_column_type(st, 9) != SQLITE_NULL;
         rc = 0;
     } else {
-        rc = step == SQLITE_DONE ? AITAG_ERR_NOTFOUND : sql_check(c, step, "find media");
+        rc = step == SQLITE_DONE ? AITAG_ERR_NOTFOUND : catalog_sql_check(c, step, "find media");
     }
     sqlite3_finalize(st);
     return rc;
@@ -131,7 +131,8 @@ int aitag_catalog_analysis_key(struct aitag_catalog *c, int64_t media_id, const 
     int rc, step;
 
     key[0] = '\0';
-    rc = sql_prepare(c, "SELECT key FROM analyses WHERE media_id = ? AND analyzer = ?", &st);
+    rc =
+        catalog_sql_prepare(c, "SELECT key FROM analyses WHERE media_id = ? AND analyzer = ?", &st);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, media_id);
@@ -140,7 +141,7 @@ int aitag_catalog_analysis_key(struct aitag_catalog *c, int64_t media_id, const 
     if (step == SQLITE_ROW)
         copy_col(st, 0, key, keylen);
     else
-        rc = sql_check(c, step, "analysis key");
+        rc = catalog_sql_check(c, step, "analysis key");
     sqlite3_finalize(st);
     return rc;
 }
@@ -154,7 +155,7 @@ int aitag_catalog_record_error(struct aitag_catalog *c, const char *path, int64_
     /* Insert a row for an unknown path; for a known one only touch error (and status when the
      * item never succeeded) and clear its missing mark (a file that fails exists). The WHERE
      * clause skips the write when nothing would change. */
-    rc = sql_prepare(c,
+    rc = catalog_sql_prepare(c,
                      "INSERT INTO media(path, size, mtime_ns, status, error, updated_at)"
                      " VALUES(?1, ?2, ?3, 'error', ?4, ?5)"
                      " ON CONFLICT(path) DO UPDATE SET error = ?4, updated_at = ?5,"
@@ -167,7 +168,7 @@ int aitag_catalog_record_error(struct aitag_catalog *c, const char *path, int64_
     sqlite3_bind_int64(st, 3, mtime_ns);
     sqlite3_bind_text(st, 4, message, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
-    rc = sql_check(c, sqlite3_step(st), "record error");
+    rc = catalog_sql_check(c, sqlite3_step(st), "record error");
     sqlite3_finalize(st);
     return rc;
 }
@@ -178,10 +179,11 @@ int aitag_catalog_load_probe(struct aitag_catalog *c, int64_t media_id, struct a
     int rc, step;
 
     memset(out, 0, sizeof *out);
-    rc = sql_prepare(c,
-                     "SELECT kind, duration, width, height, container, video_codec, audio_codec,"
-                     " fps, rotation, bit_rate FROM media WHERE id = ?",
-                     &st);
+    rc = catalog_sql_prepare(
+        c,
+        "SELECT kind, duration, width, height, container, video_codec, audio_codec,"
+        " fps, rotation, bit_rate FROM media WHERE id = ?",
+        &st);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, media_id);
@@ -201,7 +203,7 @@ int aitag_catalog_load_probe(struct aitag_catalog *c, int64_t media_id, struct a
         out->rotation = sqlite3_column_int(st, 8);
         out->bit_rate = sqlite3_column_int64(st, 9);
     } else {
-        rc = step == SQLITE_DONE ? AITAG_ERR_NOTFOUND : sql_check(c, step, "load probe");
+        rc = step == SQLITE_DONE ? AITAG_ERR_NOTFOUND : catalog_sql_check(c, step, "load probe");
     }
     sqlite3_finalize(st);
     return rc;
@@ -213,13 +215,14 @@ int aitag_catalog_begin_run(struct aitag_catalog *c, const char *params_json, in
     int rc;
 
     *run_id = 0;
-    rc = sql_prepare(c, "INSERT INTO runs(started_at, version, params) VALUES(?, ?, ?)", &st);
+    rc = catalog_sql_prepare(c, "INSERT INTO runs(started_at, version, params) VALUES(?, ?, ?)",
+                             &st);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
     sqlite3_bind_text(st, 2, AITAG_VERSION, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, params_json, -1, SQLITE_STATIC);
-    rc = sql_check(c, sqlite3_step(st), "begin run");
+    rc = catalog_sql_check(c, sqlite3_step(st), "begin run");
     if (rc == 0)
         *run_id = sqlite3_last_insert_rowid(c->db);
     sqlite3_finalize(st);
@@ -232,10 +235,10 @@ int aitag_catalog_end_run(struct aitag_catalog *c, int64_t run_id, int tagged, i
     sqlite3_stmt *st = NULL;
     int rc;
 
-    rc = sql_prepare(c,
-                     "UPDATE runs SET finished_at = ?, tagged = ?, skipped = ?, failed = ?"
-                     " WHERE id = ?",
-                     &st);
+    rc = catalog_sql_prepare(c,
+                             "UPDATE runs SET finished_at = ?, tagged = ?, skipped = ?, failed = ?"
+                             " WHERE id = ?",
+                             &st);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
@@ -243,7 +246,7 @@ int aitag_catalog_end_run(struct aitag_catalog *c, int64_t run_id, int tagged, i
     sqlite3_bind_int(st, 3, skipped);
     sqlite3_bind_int(st, 4, failed);
     sqlite3_bind_int64(st, 5, run_id);
-    rc = sql_check(c, sqlite3_step(st), "end run");
+    rc = catalog_sql_check(c, sqlite3_step(st), "end run");
     sqlite3_finalize(st);
     return rc;
 }

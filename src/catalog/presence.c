@@ -25,7 +25,7 @@ static int each_row(struct aitag_catalog *c, sqlite3_stmt *st, aitag_catalog_ite
             rc = SQLITE_DONE;
             break;
         }
-    rc = sql_check(c, rc, "list items");
+    rc = catalog_sql_check(c, rc, "list items");
     sqlite3_finalize(st);
     return rc;
 }
@@ -38,7 +38,7 @@ int aitag_catalog_each_item(struct aitag_catalog *c, const char *under, int only
     size_t len = under ? strlen(under) : 0;
     int rc;
 
-    rc = sql_prepare(c,
+    rc = catalog_sql_prepare(c,
                      "SELECT path, id, missing_at FROM media"
                      " WHERE (?1 IS NULL OR path = ?1 OR (path >= ?2 AND path < ?3))"
                      " AND (?4 = 0 OR missing_at IS NOT NULL) ORDER BY path",
@@ -75,7 +75,7 @@ int aitag_catalog_each_match(struct aitag_catalog *c, int64_t size, const char *
     sqlite3_stmt *st = NULL;
     int rc;
 
-    rc = sql_prepare(c,
+    rc = catalog_sql_prepare(c,
                      "SELECT path, id, missing_at FROM media WHERE fingerprint = ? AND size = ?"
                      " ORDER BY id",
                      &st);
@@ -94,10 +94,10 @@ int aitag_catalog_set_missing(struct aitag_catalog *c, const int64_t *media_ids,
 
     if (n == 0)
         return 0;
-    rc = sql_begin(c);
+    rc = catalog_sql_begin(c);
     if (rc < 0)
         return rc;
-    rc = sql_prepare(c, "UPDATE media SET missing_at = ? WHERE id = ?", &st);
+    rc = catalog_sql_prepare(c, "UPDATE media SET missing_at = ? WHERE id = ?", &st);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         sqlite3_reset(st);
         if (missing)
@@ -105,13 +105,13 @@ int aitag_catalog_set_missing(struct aitag_catalog *c, const int64_t *media_ids,
         else
             sqlite3_bind_null(st, 1);
         sqlite3_bind_int64(st, 2, media_ids[i]);
-        rc = sql_check(c, sqlite3_step(st), "mark missing");
+        rc = catalog_sql_check(c, sqlite3_step(st), "mark missing");
     }
     sqlite3_finalize(st);
     if (rc == 0)
-        rc = sql_commit(c);
+        rc = catalog_sql_commit(c);
     if (rc < 0)
-        sql_rollback(c);
+        catalog_sql_rollback(c);
     return rc;
 }
 
@@ -121,7 +121,7 @@ int aitag_catalog_move_media(struct aitag_catalog *c, int64_t media_id, const ch
     sqlite3_stmt *st = NULL;
     int rc;
 
-    rc = sql_prepare(c,
+    rc = catalog_sql_prepare(c,
                      "UPDATE media SET path = ?, mtime_ns = ?, missing_at = NULL, updated_at = ?"
                      " WHERE id = ?",
                      &st);
@@ -131,7 +131,7 @@ int aitag_catalog_move_media(struct aitag_catalog *c, int64_t media_id, const ch
     sqlite3_bind_int64(st, 2, mtime_ns);
     sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
     sqlite3_bind_int64(st, 4, media_id);
-    rc = sql_check(c, sqlite3_step(st), "move item");
+    rc = catalog_sql_check(c, sqlite3_step(st), "move item");
     sqlite3_finalize(st);
     return rc;
 }
@@ -142,11 +142,11 @@ int aitag_catalog_delete_media(struct aitag_catalog *c, int64_t media_id)
     int rc;
 
     /* Analyses, evidence, tags, markers and text go with it: ON DELETE CASCADE. */
-    rc = sql_prepare(c, "DELETE FROM media WHERE id = ?", &st);
+    rc = catalog_sql_prepare(c, "DELETE FROM media WHERE id = ?", &st);
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, media_id);
-    rc = sql_check(c, sqlite3_step(st), "delete item");
+    rc = catalog_sql_check(c, sqlite3_step(st), "delete item");
     sqlite3_finalize(st);
     return rc;
 }

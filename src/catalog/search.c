@@ -26,7 +26,7 @@ int aitag_catalog_search(struct aitag_catalog *c, const char *const *names, size
         p += snprintf(p, cap - (size_t)(p - sql), i ? ",lower(?)" : "lower(?)");
     snprintf(p, cap - (size_t)(p - sql),
              ") GROUP BY m.id HAVING count(DISTINCT lower(t.name)) >= ? ORDER BY m.path");
-    rc = sql_prepare(c, sql, &st);
+    rc = catalog_sql_prepare(c, sql, &st);
     free(sql);
     if (rc < 0)
         return rc;
@@ -36,7 +36,7 @@ int aitag_catalog_search(struct aitag_catalog *c, const char *const *names, size
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         if (fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1)))
             break;
-    rc = sql_check(c, rc, "search");
+    rc = catalog_sql_check(c, rc, "search");
     sqlite3_finalize(st);
     return rc;
 }

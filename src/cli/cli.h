@@ -29,6 +29,11 @@ int cli_load_custom_models(void);
 int cmd_plugin(int argc, char **argv); /* cmd_plugin.c: the Stash plugin entry point */
 int cmd_gateway(int argc, char **argv); /* cmd_gateway.c: the AI gateway */
 
+/* signals.c: the flag SIGINT/SIGTERM set once cli_catch_stop_signals installed the handler
+ * (params.cancel of the tagger, the plugin and the gateway client). */
+atomic_int *cli_stop_flag(void);
+void cli_catch_stop_signals(void);
+
 /* The JSON object for one item, as documented in docs/json.md. Caller decrefs. */
 json_t *item_json(const char *path, const char *status, const struct aitag_probe *probe,
                   const struct aitag_result *res, const char *error);

@@ -33,13 +33,6 @@
 enum { PLUGIN_EXIT_FAILED = 1 }; /* the run could not happen or had to stop */
 
 static pthread_mutex_t err_lock = PTHREAD_MUTEX_INITIALIZER;
-static volatile int cancel_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    cancel_flag = 1;
-}
 
 /* One aitag_log event -> one Stash log line. */
 static void stash_sink(void *ctx, enum aitag_log_level level, const char *subsystem,
@@ -172,8 +165,7 @@ int cmd_plugin(int argc, char **argv)
     if (getppid() != parent)
         return PLUGIN_EXIT_FAILED;
     aitag_log_set_sink(stash_sink, NULL, level);
-    signal(SIGTERM, on_signal);
-    signal(SIGINT, on_signal);
+    cli_catch_stop_signals();
     signal(SIGPIPE, SIG_IGN);
 
     input = read_all(stdin, &len);
@@ -194,7 +186,7 @@ int cmd_plugin(int argc, char **argv)
     pp.weights_dir = cli_weights_dir(&o, weights, sizeof weights);
     pp.threads = ncpu > 4 ? 4 : ncpu > 0 ? (int)ncpu : 2;
     pp.on_progress = on_progress;
-    pp.cancel = &cancel_flag;
+    pp.cancel = cli_stop_flag();
     pp.gateway_key = getenv("AITAG_GATEWAY_KEY"); /* for the gatewayUrl setting (docs/gateway.md) */
     if (!in.mode || strcmp(in.mode, "hook") != 0) /* hooks only enqueue: nothing to load */
         cli_load_custom_models();

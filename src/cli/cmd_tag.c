@@ -19,16 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "aitag/gateway.h"
+#include "aitag/remote.h"
 #include "cli.h"
-
-static volatile int cancel_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    cancel_flag = 1;
-}
 
 struct tag_ctx {
     int json, bar, quiet, verbose;
@@ -190,14 +182,14 @@ int cmd_tag(int argc, char **argv)
     } *b = calloc(1, sizeof *b);
     struct aitag_tagger_params tp = aitag_tagger_default_params();
     struct aitag_tagger *t = NULL;
-    struct aitag_gateway_client *gc = NULL;
+    struct aitag_remote_client *gc = NULL;
     struct aitag_summary sum;
     struct tag_ctx ctx = {0};
     struct aitag_opts o;
     const char *names[16], *prog, *strategy, *sampling;
     char *analyzers = NULL, err[1024] = "";
     size_t n_names = 0;
-    int rc = EXIT_USAGE;
+    int rc = EXIT_USAGE, interrupted;
 
     if (!b)
         return EXIT_SETUP;
@@ -253,22 +245,22 @@ int cmd_tag(int argc, char **argv)
     tp.on_item = on_item;
     tp.on_progress = on_progress;
     tp.ctx = &ctx;
-    tp.cancel = &cancel_flag;
+    tp.cancel = cli_stop_flag();
     if (aitag_opts_str(&o, "gateway")) {
-        struct aitag_gateway_client_params cp = aitag_gateway_client_default_params();
+        struct aitag_remote_client_params cp = aitag_remote_client_default_params();
         const char *key_env = aitag_opts_str(&o, "gateway-key-env");
         cp.url = aitag_opts_str(&o, "gateway");
         cp.route = aitag_opts_str(&o, "gateway-route");
         cp.key = key_env && *key_env ? getenv(key_env) : NULL; /* never a flag: argv is public */
         cp.local_only = aitag_opts_bool(&o, "local-only");
-        cp.cancel = &cancel_flag;
-        int grc = aitag_gateway_client_new(&cp, &gc, err, sizeof err);
+        cp.cancel = cli_stop_flag();
+        int grc = aitag_remote_client_new(&cp, &gc, err, sizeof err);
         if (grc < 0) {
             fprintf(stderr, "aitag tag: --gateway: %s\n", err);
             rc = grc == AITAG_ERR_INVALID ? EXIT_USAGE : EXIT_SETUP;
             goto out;
         }
-        tp.remote = aitag_gateway_client_tag;
+        tp.remote = aitag_remote_client_tag;
         tp.remote_ctx = gc;
     }
     cli_load_custom_models(); /* custom analyzers from the user models dir (docs/models.md) */
@@ -278,8 +270,7 @@ int cmd_tag(int argc, char **argv)
         rc = trc == AITAG_ERR_INVALID ? EXIT_USAGE : EXIT_SETUP;
         goto out;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    cli_catch_stop_signals();
     if (aitag_tagger_run(t, (const char *const *)o.args, o.n_args, &sum) < 0) {
         clear_bar(&ctx);
         fprintf(stderr, "aitag tag: %s\n", aitag_tagger_errmsg(t));
@@ -287,12 +278,13 @@ int cmd_tag(int argc, char **argv)
         goto out;
     }
     clear_bar(&ctx);
-    print_summary(&sum, tp.dry_run, cancel_flag);
+    interrupted = atomic_load(cli_stop_flag());
+    print_summary(&sum, tp.dry_run, interrupted);
     print_housekeeping(&sum, tp.dry_run);
-    rc = cancel_flag ? EXIT_INTERRUPTED : (sum.failed || sum.partial) ? EXIT_ITEMS_FAILED : EXIT_OK;
+    rc = interrupted ? EXIT_INTERRUPTED : (sum.failed || sum.partial) ? EXIT_ITEMS_FAILED : EXIT_OK;
 out:
     aitag_tagger_free(t);
-    aitag_gateway_client_free(gc); /* after the tagger that calls it */
+    aitag_remote_client_free(gc); /* after the tagger that calls it */
     free(analyzers);
     aitag_opts_free(&o);
     free(b);

@@ -35,17 +35,17 @@ static struct tfnode *parse_ref(struct conv *c, const char *ref, int *idx)
         long k = strtol(colon + 1, &end, 10);
         if (*end == '\0' && k >= 0 && k < CONV_MAX_OUTS) {
             char *name = conv_printf(c, "%.*s", (int)(colon - ref), ref);
-            n = tfjs_find(c, name);
+            n = conv_tfjs_find(c, name);
             if (n) {
                 *idx = (int)k;
                 return n;
             }
         }
     }
-    return tfjs_find(c, ref);
+    return conv_tfjs_find(c, ref);
 }
 
-struct value *in_val(struct conv *c, struct tfnode *n, int i)
+struct value *conv_in_val(struct conv *c, struct tfnode *n, int i)
 {
     struct tfnode *src;
     int idx;
@@ -58,21 +58,21 @@ struct value *in_val(struct conv *c, struct tfnode *n, int i)
     return src->out[idx];
 }
 
-const char *val_name(struct conv *c, struct value *v)
+const char *conv_val_name(struct conv *c, struct value *v)
 {
     if (!v->onnx)
-        v->onnx = oinit(c, v->tf_name, v->k);
+        v->onnx = conv_oinit(c, v->tf_name, v->k);
     return v->onnx;
 }
 
-const char *in_name(struct conv *c, struct tfnode *n, int i)
+const char *conv_in_name(struct conv *c, struct tfnode *n, int i)
 {
-    return val_name(c, in_val(c, n, i));
+    return conv_val_name(c, conv_in_val(c, n, i));
 }
 
-struct ctensor *in_const(struct conv *c, struct tfnode *n, int i)
+struct ctensor *conv_in_const(struct conv *c, struct tfnode *n, int i)
 {
-    struct value *v = in_val(c, n, i);
+    struct value *v = conv_in_val(c, n, i);
 
     if (!v->k)
         conv_fail_node(c,
@@ -82,22 +82,23 @@ struct ctensor *in_const(struct conv *c, struct tfnode *n, int i)
     return v->k;
 }
 
-int in_ints(struct conv *c, struct tfnode *n, int i, int64_t *out, int max)
+int conv_in_ints(struct conv *c, struct tfnode *n, int i, int64_t *out, int max)
 {
-    struct ctensor *t = in_const(c, n, i);
+    struct ctensor *t = conv_in_const(c, n, i);
 
     if (t->dtype == DT_FLOAT || t->dtype == DT_BOOL)
         conv_fail_node(c, "input %d must be an integer constant", i);
     if (t->count > (size_t)max)
         conv_fail_node(c, "input %d has %zu values, more than %d", i, t->count, max);
     for (size_t k = 0; k < t->count; k++)
-        out[k] = ctensor_geti(t, k);
+        out[k] = conv_ctensor_geti(t, k);
     return (int)t->count;
 }
 
-const char *out_name(struct conv *c, struct tfnode *n, int idx)
+const char *conv_out_name(struct conv *c, struct tfnode *n, int idx)
 {
-    return idx ? oname(c, conv_printf(c, "%s:%d", n->name, idx), NULL) : oname(c, n->name, NULL);
+    return idx ? conv_oname(c, conv_printf(c, "%s:%d", n->name, idx), NULL)
+               : conv_oname(c, n->name, NULL);
 }
 
 static struct value *new_value(struct conv *c, struct tfnode *n, int idx)
@@ -113,8 +114,8 @@ static struct value *new_value(struct conv *c, struct tfnode *n, int idx)
     return v;
 }
 
-struct value *set_out(struct conv *c, struct tfnode *n, int idx, const char *onnx, int dtype,
-                      int ndim, const int64_t *dims)
+struct value *conv_set_out(struct conv *c, struct tfnode *n, int idx, const char *onnx, int dtype,
+                           int ndim, const int64_t *dims)
 {
     struct value *v = new_value(c, n, idx);
 
@@ -126,7 +127,7 @@ struct value *set_out(struct conv *c, struct tfnode *n, int idx, const char *onn
     return v;
 }
 
-struct value *set_const(struct conv *c, struct tfnode *n, int idx, struct ctensor *t)
+struct value *conv_set_const(struct conv *c, struct tfnode *n, int idx, struct ctensor *t)
 {
     struct value *v = new_value(c, n, idx);
 
@@ -137,12 +138,12 @@ struct value *set_const(struct conv *c, struct tfnode *n, int idx, struct ctenso
     return v;
 }
 
-const char *emit_cast(struct conv *c, const char *x, int to, const char *hint)
+const char *conv_emit_cast(struct conv *c, const char *x, int to, const char *hint)
 {
-    const char *y = oname(c, hint, "/cast");
-    Onnx__NodeProto *o = onode(c, "Cast", y, 1, &x, 1, &y);
+    const char *y = conv_oname(c, hint, "/cast");
+    Onnx__NodeProto *o = conv_onode(c, "Cast", y, 1, &x, 1, &y);
 
-    oattr_int(c, o, "to", to);
+    conv_oattr_int(c, o, "to", to);
     return y;
 }
 
@@ -210,13 +211,13 @@ static void find_io(struct conv *c, struct io *io)
     if (io->n_out == 0)
         conv_fail(c, AITAG_ERR_INVALID, "the graph has no outputs");
     for (size_t i = 0; i < io->n_in; i++)
-        oname(c, io->in_names[i], NULL); /* reserve */
+        conv_oname(c, io->in_names[i], NULL); /* reserve */
     for (size_t i = 0; i < io->n_out; i++) {
         for (size_t j = 0; j < i; j++) {
             if (strcmp(io->out_names[i], io->out_names[j]) == 0)
                 conv_fail(c, AITAG_ERR_INVALID, "output %s listed twice", io->out_names[i]);
         }
-        oname(c, io->out_names[i], NULL);
+        conv_oname(c, io->out_names[i], NULL);
     }
 }
 
@@ -225,7 +226,7 @@ static void convert_placeholder(struct conv *c, struct tfnode *n, const struct i
     json_t *shape = n->attr ? json_object_get(json_object_get(n->attr, "shape"), "shape") : NULL;
     json_t *dims = json_object_get(shape, "dim");
     int64_t d[CONV_MAX_DIMS];
-    int ndim = -1, dtype = attr_dtype(c, n, "dtype", DT_FLOAT);
+    int ndim = -1, dtype = conv_attr_dtype(c, n, "dtype", DT_FLOAT);
     const char *name = NULL;
 
     if (shape && !json_is_true(json_object_get(shape, "unknownRank"))) {
@@ -246,17 +247,17 @@ static void convert_placeholder(struct conv *c, struct tfnode *n, const struct i
             name = io->in_names[i];
     }
     if (!name)
-        name = oname(c, n->name, NULL);
+        name = conv_oname(c, n->name, NULL);
     if (dtype == DT_INT32) {
         /* aitag feeds every model float32 tensors (infer.h), so an int32 input (MoveNet's
          * 0..255 pixels) becomes a float32 graph input cast back to int32 inside: integer-valued
          * floats convert exactly. */
-        ograph_input(c, name, DT_FLOAT, ndim, d);
-        set_out(c, n, 0, emit_cast(c, name, DT_INT32, n->name), dtype, ndim, d);
+        conv_ograph_input(c, name, DT_FLOAT, ndim, d);
+        conv_set_out(c, n, 0, conv_emit_cast(c, name, DT_INT32, n->name), dtype, ndim, d);
         return;
     }
-    set_out(c, n, 0, name, dtype, ndim, d);
-    ograph_input(c, name, dtype, ndim, d);
+    conv_set_out(c, n, 0, name, dtype, ndim, d);
+    conv_ograph_input(c, name, dtype, ndim, d);
 }
 
 static op_fn find_op(const char *op)
@@ -283,23 +284,23 @@ static void convert_node(struct conv *c, struct tfnode *n, const struct io *io)
         return;
     }
     if (strcmp(n->op, "Const") == 0) {
-        struct ctensor *t = tfjs_weight(c, n->name);
+        struct ctensor *t = conv_tfjs_weight(c, n->name);
         if (!t)
             conv_fail_node(c, "constant has no entry in the weights manifest");
-        set_const(c, n, 0, t);
+        conv_set_const(c, n, 0, t);
         return;
     }
     if (!strcmp(n->op, "Identity") || !strcmp(n->op, "StopGradient") ||
         !strcmp(n->op, "Snapshot") || !strcmp(n->op, "IdentityN")) {
         for (int i = 0; i < n->n_in && i < CONV_MAX_OUTS; i++) {
-            n->out[i] = in_val(c, n, i);
+            n->out[i] = conv_in_val(c, n, i);
             n->n_out = i + 1;
         }
         return;
     }
     for (int i = 0; i < n->n_in; i++)
-        all_const &= in_val(c, n, i)->k != NULL;
-    if (all_const && n->n_in > 0 && fold_node(c, n)) {
+        all_const &= conv_in_val(c, n, i)->k != NULL;
+    if (all_const && n->n_in > 0 && conv_fold_node(c, n)) {
         c->folded++;
         return;
     }
@@ -357,7 +358,7 @@ static void convert_graph(struct conv *c)
 {
     struct io io = {0};
 
-    tfjs_load(c);
+    conv_tfjs_load(c);
     find_io(c, &io);
     for (size_t i = 0; i < io.n_out; i++) {
         int idx;
@@ -371,9 +372,9 @@ static void convert_graph(struct conv *c)
         if (!v)
             conv_fail(c, AITAG_ERR_MODEL, "output \"%s\" was not produced", io.out_refs[i]);
         c->cur = NULL;
-        src = val_name(c, v);
-        onode(c, "Identity", io.out_names[i], 1, &src, 1, &io.out_names[i]);
-        ograph_output(c, io.out_names[i], v->dtype);
+        src = conv_val_name(c, v);
+        conv_onode(c, "Identity", io.out_names[i], 1, &src, 1, &io.out_names[i]);
+        conv_ograph_output(c, io.out_names[i], v->dtype);
     }
 }
 
@@ -385,7 +386,7 @@ static int run_conversion(struct conv *c, struct aitag_convert_stats *st)
     convert_graph(c);
     st->tf_nodes = c->n_nodes;
     st->folded = c->folded;
-    st->bytes = onnx_write(c, c->p->output, &st->onnx_nodes, &st->initializers);
+    st->bytes = conv_onnx_write(c, c->p->output, &st->onnx_nodes, &st->initializers);
     return 0;
 }
 

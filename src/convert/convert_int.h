@@ -120,73 +120,74 @@ _Noreturn void conv_fail_node(struct conv *c, const char *fmt, ...)
 /* Decodes standard base64 into a new arena buffer; *len gets the size. NULL if malformed. */
 uint8_t *conv_base64(struct conv *c, const char *s, size_t *len);
 float conv_half_to_float(uint16_t h);
-size_t dtype_size(int dtype);
-const char *dtype_name(int dtype);
-struct ctensor *ctensor_new(struct conv *c, int dtype, int ndim, const int64_t *dims);
+size_t conv_dtype_size(int dtype);
+const char *conv_dtype_name(int dtype);
+struct ctensor *conv_ctensor_new(struct conv *c, int dtype, int ndim, const int64_t *dims);
 /* Element i of a numeric constant as double / int64. */
-double ctensor_get(const struct ctensor *t, size_t i);
-int64_t ctensor_geti(const struct ctensor *t, size_t i);
-void ctensor_set(struct ctensor *t, size_t i, double v);
+double conv_ctensor_get(const struct ctensor *t, size_t i);
+int64_t conv_ctensor_geti(const struct ctensor *t, size_t i);
+void conv_ctensor_set(struct ctensor *t, size_t i, double v);
 
 /* tfjs_model.c: parses model.json, indexes the nodes and decodes every weight. */
-void tfjs_load(struct conv *c);
-struct tfnode *tfjs_find(struct conv *c, const char *name);
-struct ctensor *tfjs_weight(struct conv *c, const char *name);
+void conv_tfjs_load(struct conv *c);
+struct tfnode *conv_tfjs_find(struct conv *c, const char *name);
+struct ctensor *conv_tfjs_weight(struct conv *c, const char *name);
 /* Attribute readers; `def` when absent. Type mismatches fail the conversion. */
-int64_t attr_int(struct conv *c, const struct tfnode *n, const char *key, int64_t def);
-int attr_bool(struct conv *c, const struct tfnode *n, const char *key, int def);
-double attr_float(struct conv *c, const struct tfnode *n, const char *key, double def);
+int64_t conv_attr_int(struct conv *c, const struct tfnode *n, const char *key, int64_t def);
+int conv_attr_bool(struct conv *c, const struct tfnode *n, const char *key, int def);
+double conv_attr_float(struct conv *c, const struct tfnode *n, const char *key, double def);
 /* "s" attributes are base64 in model.json; returns the decoded string or def. */
-const char *attr_str(struct conv *c, const struct tfnode *n, const char *key, const char *def);
+const char *conv_attr_str(struct conv *c, const struct tfnode *n, const char *key, const char *def);
 /* list.i; returns the count (at most max), -1 when absent. */
-int attr_ints(struct conv *c, const struct tfnode *n, const char *key, int64_t *out, int max);
+int conv_attr_ints(struct conv *c, const struct tfnode *n, const char *key, int64_t *out, int max);
 /* list.s, decoded; returns the count, -1 when absent. */
-int attr_strs(struct conv *c, const struct tfnode *n, const char *key, const char **out, int max);
+int conv_attr_strs(struct conv *c, const struct tfnode *n, const char *key, const char **out,
+                   int max);
 /* "type" attribute (DT_FLOAT ...) as an ONNX element type; def when absent. */
-int attr_dtype(struct conv *c, const struct tfnode *n, const char *key, int def);
+int conv_attr_dtype(struct conv *c, const struct tfnode *n, const char *key, int def);
 /* TensorFlow dtype name ("DT_FLOAT", "float32") to an ONNX element type, DT_UNDEF if unknown. */
-int tf_dtype(const char *s);
+int conv_tf_dtype(const char *s);
 
 /* onnx_emit.c */
 /* A fresh ONNX value name derived from base (unique in the model). */
-const char *oname(struct conv *c, const char *base, const char *suffix);
+const char *conv_oname(struct conv *c, const char *base, const char *suffix);
 /* Appends a node; in/out are copied. Returns it for attributes. */
-Onnx__NodeProto *onode(struct conv *c, const char *op, const char *name, int n_in,
-                       const char *const *in, int n_out, const char *const *out);
-void oattr_int(struct conv *c, Onnx__NodeProto *n, const char *key, int64_t v);
-void oattr_float(struct conv *c, Onnx__NodeProto *n, const char *key, float v);
-void oattr_str(struct conv *c, Onnx__NodeProto *n, const char *key, const char *v);
-void oattr_ints(struct conv *c, Onnx__NodeProto *n, const char *key, const int64_t *v,
-                size_t count);
+Onnx__NodeProto *conv_onode(struct conv *c, const char *op, const char *name, int n_in,
+                            const char *const *in, int n_out, const char *const *out);
+void conv_oattr_int(struct conv *c, Onnx__NodeProto *n, const char *key, int64_t v);
+void conv_oattr_float(struct conv *c, Onnx__NodeProto *n, const char *key, float v);
+void conv_oattr_str(struct conv *c, Onnx__NodeProto *n, const char *key, const char *v);
+void conv_oattr_ints(struct conv *c, Onnx__NodeProto *n, const char *key, const int64_t *v,
+                     size_t count);
 /* Adds an initialiser holding t under a fresh name derived from base; returns the name. */
-const char *oinit(struct conv *c, const char *base, const struct ctensor *t);
+const char *conv_oinit(struct conv *c, const char *base, const struct ctensor *t);
 /* Shorthands: a 1-D int64 / a scalar float initialiser. */
-const char *oinit_i64(struct conv *c, const char *base, const int64_t *v, size_t count);
-const char *oinit_f32(struct conv *c, const char *base, float v);
-void ograph_input(struct conv *c, const char *name, int dtype, int ndim, const int64_t *dims);
-void ograph_output(struct conv *c, const char *name, int dtype);
+const char *conv_oinit_i64(struct conv *c, const char *base, const int64_t *v, size_t count);
+const char *conv_oinit_f32(struct conv *c, const char *base, float v);
+void conv_ograph_input(struct conv *c, const char *name, int dtype, int ndim, const int64_t *dims);
+void conv_ograph_output(struct conv *c, const char *name, int dtype);
 /* Packs the model and writes it atomically; returns its size. */
-size_t onnx_write(struct conv *c, const char *path, size_t *n_nodes, size_t *n_inits);
+size_t conv_onnx_write(struct conv *c, const char *path, size_t *n_nodes, size_t *n_inits);
 
 /* convert.c: what op handlers use. */
-struct value *in_val(struct conv *c, struct tfnode *n, int i);
+struct value *conv_in_val(struct conv *c, struct tfnode *n, int i);
 /* The ONNX name of input i, writing its initialiser if it is a constant. */
-const char *in_name(struct conv *c, struct tfnode *n, int i);
-const char *val_name(struct conv *c, struct value *v);
+const char *conv_in_name(struct conv *c, struct tfnode *n, int i);
+const char *conv_val_name(struct conv *c, struct value *v);
 /* Input i must be a constant (after folding); returns it. */
-struct ctensor *in_const(struct conv *c, struct tfnode *n, int i);
+struct ctensor *conv_in_const(struct conv *c, struct tfnode *n, int i);
 /* Input i as int64 values (a constant of any integer type); returns the count. */
-int in_ints(struct conv *c, struct tfnode *n, int i, int64_t *out, int max);
+int conv_in_ints(struct conv *c, struct tfnode *n, int i, int64_t *out, int max);
 /* Declares output idx of n as the ONNX value `onnx` with the given type and shape (dims may be
  * NULL when ndim is -1). */
-struct value *set_out(struct conv *c, struct tfnode *n, int idx, const char *onnx, int dtype,
-                      int ndim, const int64_t *dims);
+struct value *conv_set_out(struct conv *c, struct tfnode *n, int idx, const char *onnx, int dtype,
+                           int ndim, const int64_t *dims);
 /* Declares output idx as a host constant. */
-struct value *set_const(struct conv *c, struct tfnode *n, int idx, struct ctensor *t);
+struct value *conv_set_const(struct conv *c, struct tfnode *n, int idx, struct ctensor *t);
 /* Output idx's ONNX name: "node" or "node:idx", made unique. */
-const char *out_name(struct conv *c, struct tfnode *n, int idx);
+const char *conv_out_name(struct conv *c, struct tfnode *n, int idx);
 /* Emits Cast(x) -> to; returns the new value name. */
-const char *emit_cast(struct conv *c, const char *x, int to, const char *hint);
+const char *conv_emit_cast(struct conv *c, const char *x, int to, const char *hint);
 
 typedef void (*op_fn)(struct conv *c, struct tfnode *n);
 struct op_entry {
@@ -200,12 +201,12 @@ extern const struct op_entry conv_ops_tensor[];
 extern const struct op_entry conv_ops_select[];
 /* ops_tensor.c: an int64 tensor name for a shape-like input i (an initialiser when constant,
  * else a Cast); the element count of v when its shape is fully known, else -1. */
-const char *i64_input(struct conv *c, struct tfnode *n, int i);
-int64_t known_count(const struct value *v);
-/* fold.c: evaluates n on constant inputs into set_const outputs; returns 1 when done, 0 when
+const char *conv_i64_input(struct conv *c, struct tfnode *n, int i);
+int64_t conv_known_count(const struct value *v);
+/* fold.c: evaluates n on constant inputs into conv_set_const outputs; returns 1 when done, 0 when
  * the op has no host evaluator (the node is then converted normally). */
-int fold_node(struct conv *c, struct tfnode *n);
+int conv_fold_node(struct conv *c, struct tfnode *n);
 /* Broadcast shape of two values; ndim -1 when unknown. */
-void bcast_shape(const struct value *a, const struct value *b, int *ndim, int64_t *dims);
+void conv_bcast_shape(const struct value *a, const struct value *b, int *ndim, int64_t *dims);
 
 #endif

@@ -54,7 +54,7 @@ static double apply(const char *op, double a, double b, int is_int)
 
 static int fold_binary(struct conv *c, struct tfnode *n)
 {
-    struct ctensor *a = in_const(c, n, 0), *b = in_const(c, n, 1), *y;
+    struct ctensor *a = conv_in_const(c, n, 0), *b = conv_in_const(c, n, 1), *y;
     int64_t dims[CONV_MAX_DIMS], idx[CONV_MAX_DIMS] = {0};
     int r = a->ndim > b->ndim ? a->ndim : b->ndim;
     int is_int = a->dtype != DT_FLOAT;
@@ -70,39 +70,40 @@ static int fold_binary(struct conv *c, struct tfnode *n)
             conv_fail_node(c, "shapes do not broadcast");
         dims[i] = da == 1 ? db : da;
     }
-    y = ctensor_new(c, a->dtype, r, dims);
+    y = conv_ctensor_new(c, a->dtype, r, dims);
     for (size_t k = 0; k < y->count; k++) {
-        double av = ctensor_get(a, bcast_off(a, r, idx)), bv = ctensor_get(b, bcast_off(b, r, idx));
+        double av = conv_ctensor_get(a, bcast_off(a, r, idx)),
+               bv = conv_ctensor_get(b, bcast_off(b, r, idx));
         double v;
         if (is_int && bv == 0 && (same(n->op, "FloorDiv") || same(n->op, "FloorMod")))
             conv_fail_node(c, "integer division by zero");
         v = apply(n->op, av, bv, is_int);
         if (is_int && (v > 2147483647.0 || v < -2147483648.0))
             return 0; /* leave overflow semantics to the runtime */
-        ctensor_set(y, k, v);
+        conv_ctensor_set(y, k, v);
         for (int i = r - 1; i >= 0; i--) {
             if (++idx[i] < dims[i])
                 break;
             idx[i] = 0;
         }
     }
-    set_const(c, n, 0, y);
+    conv_set_const(c, n, 0, y);
     return 1;
 }
 
 static int fold_unary(struct conv *c, struct tfnode *n)
 {
-    struct ctensor *x = in_const(c, n, 0), *y;
+    struct ctensor *x = conv_in_const(c, n, 0), *y;
     int to = x->dtype;
 
     if (same(n->op, "Cast"))
-        to = attr_dtype(c, n, "DstT", DT_FLOAT);
+        to = conv_attr_dtype(c, n, "DstT", DT_FLOAT);
     else if (x->dtype != DT_FLOAT && !same(n->op, "Neg") && !same(n->op, "Abs") &&
              !same(n->op, "Square"))
         return 0;
-    y = ctensor_new(c, to, x->ndim, x->dims);
+    y = conv_ctensor_new(c, to, x->ndim, x->dims);
     for (size_t k = 0; k < x->count; k++) {
-        double v = ctensor_get(x, k);
+        double v = conv_ctensor_get(x, k);
         if (same(n->op, "Neg"))
             v = -v;
         else if (same(n->op, "Abs"))
@@ -119,22 +120,22 @@ static int fold_unary(struct conv *c, struct tfnode *n)
             v = trunc(v);
         if (to == DT_INT32 && (v > 2147483647.0 || v < -2147483648.0))
             return 0;
-        ctensor_set(y, k, v);
+        conv_ctensor_set(y, k, v);
     }
-    set_const(c, n, 0, y);
+    conv_set_const(c, n, 0, y);
     return 1;
 }
 
 /* Same data, new shape. */
 static int fold_reshape(struct conv *c, struct tfnode *n)
 {
-    struct ctensor *x = in_const(c, n, 0), *y = conv_alloc(c, sizeof *y);
+    struct ctensor *x = conv_in_const(c, n, 0), *y = conv_alloc(c, sizeof *y);
     int64_t d[CONV_MAX_DIMS], prod = 1;
     int ndim, free_dim = -1;
 
     *y = *x;
     if (same(n->op, "Reshape")) {
-        ndim = in_ints(c, n, 1, d, CONV_MAX_DIMS);
+        ndim = conv_in_ints(c, n, 1, d, CONV_MAX_DIMS);
         for (int i = 0; i < ndim; i++) {
             if (d[i] < 0)
                 free_dim = i;
@@ -145,7 +146,7 @@ static int fold_reshape(struct conv *c, struct tfnode *n)
             d[free_dim] = prod ? (int64_t)x->count / prod : 0;
     } else if (same(n->op, "ExpandDims")) {
         int64_t axis;
-        if (in_ints(c, n, 1, &axis, 1) != 1 || x->ndim >= CONV_MAX_DIMS)
+        if (conv_in_ints(c, n, 1, &axis, 1) != 1 || x->ndim >= CONV_MAX_DIMS)
             return 0;
         if (axis < 0)
             axis += x->ndim + 1;
@@ -154,7 +155,7 @@ static int fold_reshape(struct conv *c, struct tfnode *n)
             d[i] = i == axis ? 1 : x->dims[j++];
     } else { /* Squeeze */
         int64_t axes[CONV_MAX_DIMS];
-        int k = attr_ints(c, n, "squeeze_dims", axes, CONV_MAX_DIMS);
+        int k = conv_attr_ints(c, n, "squeeze_dims", axes, CONV_MAX_DIMS);
         ndim = 0;
         for (int i = 0; i < x->ndim; i++) {
             int drop = k <= 0 && x->dims[i] == 1;
@@ -171,7 +172,7 @@ static int fold_reshape(struct conv *c, struct tfnode *n)
         conv_fail_node(c, "cannot reshape %zu values", x->count);
     y->ndim = ndim;
     memcpy(y->dims, d, sizeof d);
-    set_const(c, n, 0, y);
+    conv_set_const(c, n, 0, y);
     return 1;
 }
 
@@ -179,14 +180,14 @@ static int fold_reshape(struct conv *c, struct tfnode *n)
 static int fold_concat(struct conv *c, struct tfnode *n)
 {
     int pack = same(n->op, "Pack"), k = pack ? n->n_in : n->n_in - 1;
-    struct ctensor *first = in_const(c, n, 0), *y;
+    struct ctensor *first = conv_in_const(c, n, 0), *y;
     int64_t axis, dims[CONV_MAX_DIMS], outer = 1, inner;
     int r = first->ndim + pack;
-    size_t es = dtype_size(first->dtype), off = 0;
+    size_t es = conv_dtype_size(first->dtype), off = 0;
 
     if (pack)
-        axis = attr_int(c, n, "axis", 0);
-    else if (in_ints(c, n, k, &axis, 1) != 1)
+        axis = conv_attr_int(c, n, "axis", 0);
+    else if (conv_in_ints(c, n, k, &axis, 1) != 1)
         return 0;
     if (axis < 0)
         axis += r;
@@ -198,51 +199,51 @@ static int fold_concat(struct conv *c, struct tfnode *n)
         outer *= dims[i];
     dims[axis] = 0;
     for (int i = 0; i < k; i++) {
-        struct ctensor *t = in_const(c, n, i);
+        struct ctensor *t = conv_in_const(c, n, i);
         if (t->dtype != first->dtype || t->ndim != first->ndim)
             conv_fail_node(c, "inputs differ in type or rank");
         dims[axis] += pack ? 1 : t->dims[axis];
     }
-    y = ctensor_new(c, first->dtype, r, dims);
+    y = conv_ctensor_new(c, first->dtype, r, dims);
     for (int64_t o = 0; o < outer; o++) {
         for (int i = 0; i < k; i++) {
-            struct ctensor *t = in_const(c, n, i);
+            struct ctensor *t = conv_in_const(c, n, i);
             inner = outer ? (int64_t)t->count / outer : 0;
             memcpy((char *)y->data + off, (char *)t->data + (size_t)(o * inner) * es,
                    (size_t)inner * es);
             off += (size_t)inner * es;
         }
     }
-    set_const(c, n, 0, y);
+    conv_set_const(c, n, 0, y);
     return 1;
 }
 
 /* StridedSlice and Slice on a 1-D constant (the shape arithmetic case). */
 static int fold_slice1d(struct conv *c, struct tfnode *n)
 {
-    struct ctensor *x = in_const(c, n, 0), *y;
+    struct ctensor *x = conv_in_const(c, n, 0), *y;
     int64_t b, e, s = 1, d, len, shrink = 0;
     int64_t out[1];
 
     if (x->ndim != 1)
         return 0;
     d = x->dims[0];
-    if (in_ints(c, n, 1, &b, 1) != 1)
+    if (conv_in_ints(c, n, 1, &b, 1) != 1)
         return 0;
     if (same(n->op, "Slice")) {
         int64_t sz;
-        if (in_ints(c, n, 2, &sz, 1) != 1)
+        if (conv_in_ints(c, n, 2, &sz, 1) != 1)
             return 0;
         if (b < 0 || b > d)
             conv_fail_node(c, "slice begin out of range");
         e = sz < 0 ? d : b + sz;
     } else {
-        int64_t bm = attr_int(c, n, "begin_mask", 0), em = attr_int(c, n, "end_mask", 0);
-        if (attr_int(c, n, "ellipsis_mask", 0) || attr_int(c, n, "new_axis_mask", 0))
+        int64_t bm = conv_attr_int(c, n, "begin_mask", 0), em = conv_attr_int(c, n, "end_mask", 0);
+        if (conv_attr_int(c, n, "ellipsis_mask", 0) || conv_attr_int(c, n, "new_axis_mask", 0))
             return 0;
-        if (in_ints(c, n, 2, &e, 1) != 1 || in_ints(c, n, 3, &s, 1) != 1 || s <= 0)
+        if (conv_in_ints(c, n, 2, &e, 1) != 1 || conv_in_ints(c, n, 3, &s, 1) != 1 || s <= 0)
             return 0;
-        shrink = attr_int(c, n, "shrink_axis_mask", 0) & 1;
+        shrink = conv_attr_int(c, n, "shrink_axis_mask", 0) & 1;
         if (bm & 1)
             b = 0;
         if (em & 1)
@@ -262,55 +263,57 @@ static int fold_slice1d(struct conv *c, struct tfnode *n)
     if (shrink && len != 1)
         conv_fail_node(c, "shrink index out of range");
     out[0] = len;
-    y = ctensor_new(c, x->dtype, shrink ? 0 : 1, out);
+    y = conv_ctensor_new(c, x->dtype, shrink ? 0 : 1, out);
     for (int64_t i = 0; i < len; i++)
-        ctensor_set(y, (size_t)i, ctensor_get(x, (size_t)(b + i * s)));
-    set_const(c, n, 0, y);
+        conv_ctensor_set(y, (size_t)i, conv_ctensor_get(x, (size_t)(b + i * s)));
+    conv_set_const(c, n, 0, y);
     return 1;
 }
 
 static int fold_gather1d(struct conv *c, struct tfnode *n)
 {
-    struct ctensor *x = in_const(c, n, 0), *idx = in_const(c, n, 1), *y;
+    struct ctensor *x = conv_in_const(c, n, 0), *idx = conv_in_const(c, n, 1), *y;
     int64_t axis = 0;
 
-    if (n->n_in > 2 && in_ints(c, n, 2, &axis, 1) != 1)
+    if (n->n_in > 2 && conv_in_ints(c, n, 2, &axis, 1) != 1)
         return 0;
     if (x->ndim != 1 || axis != 0 || idx->dtype == DT_FLOAT)
         return 0;
-    y = ctensor_new(c, x->dtype, idx->ndim, idx->dims);
+    y = conv_ctensor_new(c, x->dtype, idx->ndim, idx->dims);
     for (size_t k = 0; k < idx->count; k++) {
-        int64_t i = ctensor_geti(idx, k);
+        int64_t i = conv_ctensor_geti(idx, k);
         if (i < 0 || i >= x->dims[0])
             conv_fail_node(c, "gather index %lld out of range", (long long)i);
-        ctensor_set(y, k, ctensor_get(x, (size_t)i));
+        conv_ctensor_set(y, k, conv_ctensor_get(x, (size_t)i));
     }
-    set_const(c, n, 0, y);
+    conv_set_const(c, n, 0, y);
     return 1;
 }
 
 static int fold_fill(struct conv *c, struct tfnode *n)
 {
     int64_t dims[CONV_MAX_DIMS];
-    int nd = in_ints(c, n, 0, dims, CONV_MAX_DIMS);
-    struct ctensor *v = in_const(c, n, 1), *y;
+    int nd = conv_in_ints(c, n, 0, dims, CONV_MAX_DIMS);
+    struct ctensor *v = conv_in_const(c, n, 1), *y;
     size_t count = 1;
 
     for (int i = 0; i < nd; i++)
         count *= dims[i] > 0 ? (size_t)dims[i] : 0;
     if (count > (1u << 20))
         return 0;
-    y = ctensor_new(c, v->dtype, nd, dims);
+    y = conv_ctensor_new(c, v->dtype, nd, dims);
     for (size_t k = 0; k < y->count; k++)
-        ctensor_set(y, k, ctensor_get(v, 0));
-    set_const(c, n, 0, y);
+        conv_ctensor_set(y, k, conv_ctensor_get(v, 0));
+    conv_set_const(c, n, 0, y);
     return 1;
 }
 
 static int fold_range(struct conv *c, struct tfnode *n)
 {
-    struct ctensor *s = in_const(c, n, 0), *l = in_const(c, n, 1), *d = in_const(c, n, 2), *y;
-    double start = ctensor_get(s, 0), limit = ctensor_get(l, 0), delta = ctensor_get(d, 0);
+    struct ctensor *s = conv_in_const(c, n, 0), *l = conv_in_const(c, n, 1),
+                   *d = conv_in_const(c, n, 2), *y;
+    double start = conv_ctensor_get(s, 0), limit = conv_ctensor_get(l, 0),
+           delta = conv_ctensor_get(d, 0);
     int64_t len;
 
     if (delta == 0)
@@ -320,14 +323,14 @@ static int fold_range(struct conv *c, struct tfnode *n)
         len = 0;
     if (len > (1 << 20))
         return 0;
-    y = ctensor_new(c, s->dtype, 1, &len);
+    y = conv_ctensor_new(c, s->dtype, 1, &len);
     for (int64_t i = 0; i < len; i++)
-        ctensor_set(y, (size_t)i, start + (double)i * delta);
-    set_const(c, n, 0, y);
+        conv_ctensor_set(y, (size_t)i, start + (double)i * delta);
+    conv_set_const(c, n, 0, y);
     return 1;
 }
 
-int fold_node(struct conv *c, struct tfnode *n)
+int conv_fold_node(struct conv *c, struct tfnode *n)
 {
     const char *op = n->op;
 

@@ -62,7 +62,7 @@ static void name_add(struct conv *c, const char *s)
     c->n_used++;
 }
 
-const char *oname(struct conv *c, const char *base, const char *suffix)
+const char *conv_oname(struct conv *c, const char *base, const char *suffix)
 {
     char *s = conv_printf(c, "%s%s", base, suffix ? suffix : "");
 
@@ -72,8 +72,8 @@ const char *oname(struct conv *c, const char *base, const char *suffix)
     return s;
 }
 
-Onnx__NodeProto *onode(struct conv *c, const char *op, const char *name, int n_in,
-                       const char *const *in, int n_out, const char *const *out)
+Onnx__NodeProto *conv_onode(struct conv *c, const char *op, const char *name, int n_in,
+                            const char *const *in, int n_out, const char *const *out)
 {
     Onnx__NodeProto *n = conv_alloc(c, sizeof *n);
 
@@ -117,7 +117,7 @@ static Onnx__AttributeProto *add_attr(struct conv *c, Onnx__NodeProto *n, const 
     return a;
 }
 
-void oattr_int(struct conv *c, Onnx__NodeProto *n, const char *key, int64_t v)
+void conv_oattr_int(struct conv *c, Onnx__NodeProto *n, const char *key, int64_t v)
 {
     Onnx__AttributeProto *a = add_attr(c, n, key, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
 
@@ -125,7 +125,7 @@ void oattr_int(struct conv *c, Onnx__NodeProto *n, const char *key, int64_t v)
     a->i = v;
 }
 
-void oattr_float(struct conv *c, Onnx__NodeProto *n, const char *key, float v)
+void conv_oattr_float(struct conv *c, Onnx__NodeProto *n, const char *key, float v)
 {
     Onnx__AttributeProto *a = add_attr(c, n, key, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
 
@@ -133,7 +133,7 @@ void oattr_float(struct conv *c, Onnx__NodeProto *n, const char *key, float v)
     a->f = v;
 }
 
-void oattr_str(struct conv *c, Onnx__NodeProto *n, const char *key, const char *v)
+void conv_oattr_str(struct conv *c, Onnx__NodeProto *n, const char *key, const char *v)
 {
     Onnx__AttributeProto *a = add_attr(c, n, key, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
 
@@ -142,7 +142,8 @@ void oattr_str(struct conv *c, Onnx__NodeProto *n, const char *key, const char *
     a->s.len = strlen(v);
 }
 
-void oattr_ints(struct conv *c, Onnx__NodeProto *n, const char *key, const int64_t *v, size_t count)
+void conv_oattr_ints(struct conv *c, Onnx__NodeProto *n, const char *key, const int64_t *v,
+                     size_t count)
 {
     Onnx__AttributeProto *a = add_attr(c, n, key, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
 
@@ -152,13 +153,13 @@ void oattr_ints(struct conv *c, Onnx__NodeProto *n, const char *key, const int64
         memcpy(a->ints, v, count * sizeof *v);
 }
 
-const char *oinit(struct conv *c, const char *base, const struct ctensor *t)
+const char *conv_oinit(struct conv *c, const char *base, const struct ctensor *t)
 {
     Onnx__TensorProto *tp = conv_alloc(c, sizeof *tp);
-    size_t bytes = t->count * dtype_size(t->dtype);
+    size_t bytes = t->count * conv_dtype_size(t->dtype);
 
     onnx__tensor_proto__init(tp);
-    tp->name = (char *)oname(c, base, NULL);
+    tp->name = (char *)conv_oname(c, base, NULL);
     tp->n_dims = (size_t)t->ndim;
     tp->dims = conv_alloc(c, (size_t)(t->ndim + 1) * sizeof *tp->dims);
     memcpy(tp->dims, t->dims, (size_t)t->ndim * sizeof *tp->dims);
@@ -179,22 +180,22 @@ const char *oinit(struct conv *c, const char *base, const struct ctensor *t)
     return tp->name;
 }
 
-const char *oinit_i64(struct conv *c, const char *base, const int64_t *v, size_t count)
+const char *conv_oinit_i64(struct conv *c, const char *base, const int64_t *v, size_t count)
 {
     int64_t d = (int64_t)count;
-    struct ctensor *t = ctensor_new(c, DT_INT64, 1, &d);
+    struct ctensor *t = conv_ctensor_new(c, DT_INT64, 1, &d);
 
     if (count)
         memcpy(t->data, v, count * sizeof *v);
-    return oinit(c, base, t);
+    return conv_oinit(c, base, t);
 }
 
-const char *oinit_f32(struct conv *c, const char *base, float v)
+const char *conv_oinit_f32(struct conv *c, const char *base, float v)
 {
-    struct ctensor *t = ctensor_new(c, DT_FLOAT, 0, NULL);
+    struct ctensor *t = conv_ctensor_new(c, DT_FLOAT, 0, NULL);
 
     *(float *)t->data = v;
-    return oinit(c, base, t);
+    return conv_oinit(c, base, t);
 }
 
 static Onnx__ValueInfoProto *value_info(struct conv *c, const char *name, int dtype, int ndim,
@@ -235,7 +236,7 @@ static Onnx__ValueInfoProto *value_info(struct conv *c, const char *name, int dt
     return vi;
 }
 
-void ograph_input(struct conv *c, const char *name, int dtype, int ndim, const int64_t *dims)
+void conv_ograph_input(struct conv *c, const char *name, int dtype, int ndim, const int64_t *dims)
 {
     Onnx__ValueInfoProto **a = conv_alloc(c, (c->n_ginputs + 1) * sizeof *a);
 
@@ -245,7 +246,7 @@ void ograph_input(struct conv *c, const char *name, int dtype, int ndim, const i
     c->ginputs = a;
 }
 
-void ograph_output(struct conv *c, const char *name, int dtype)
+void conv_ograph_output(struct conv *c, const char *name, int dtype)
 {
     Onnx__ValueInfoProto **a = conv_alloc(c, (c->n_goutputs + 1) * sizeof *a);
 
@@ -255,7 +256,7 @@ void ograph_output(struct conv *c, const char *name, int dtype)
     c->goutputs = a;
 }
 
-size_t onnx_write(struct conv *c, const char *path, size_t *n_nodes, size_t *n_inits)
+size_t conv_onnx_write(struct conv *c, const char *path, size_t *n_nodes, size_t *n_inits)
 {
     Onnx__ModelProto model;
     Onnx__GraphProto graph;

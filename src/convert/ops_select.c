@@ -34,18 +34,20 @@ static int64_t slice_len(int64_t d, int64_t b, int64_t e, int64_t s, int bm, int
 
 static void op_strided_slice(struct conv *c, struct tfnode *n)
 {
-    struct value *x = in_val(c, n, 0);
+    struct value *x = conv_in_val(c, n, 0);
     int64_t b[CONV_MAX_DIMS], e[CONV_MAX_DIMS], s[CONV_MAX_DIMS];
     int64_t starts[CONV_MAX_DIMS], ends[CONV_MAX_DIMS], axes[CONV_MAX_DIMS], steps[CONV_MAX_DIMS];
     int64_t shrink[CONV_MAX_DIMS], newax[CONV_MAX_DIMS], dims[CONV_MAX_DIMS];
-    int64_t bm = attr_int(c, n, "begin_mask", 0), em = attr_int(c, n, "end_mask", 0);
-    int64_t elm = attr_int(c, n, "ellipsis_mask", 0), nam = attr_int(c, n, "new_axis_mask", 0);
-    int64_t sam = attr_int(c, n, "shrink_axis_mask", 0);
-    int m = in_ints(c, n, 1, b, CONV_MAX_DIMS), r = x->ndim, ax = 0, op = 0;
+    int64_t bm = conv_attr_int(c, n, "begin_mask", 0), em = conv_attr_int(c, n, "end_mask", 0);
+    int64_t elm = conv_attr_int(c, n, "ellipsis_mask", 0),
+            nam = conv_attr_int(c, n, "new_axis_mask", 0);
+    int64_t sam = conv_attr_int(c, n, "shrink_axis_mask", 0);
+    int m = conv_in_ints(c, n, 1, b, CONV_MAX_DIMS), r = x->ndim, ax = 0, op = 0;
     int n_sl = 0, n_sh = 0, n_new = 0, ndim = 0;
-    const char *y = val_name(c, x);
+    const char *y = conv_val_name(c, x);
 
-    if (in_ints(c, n, 2, e, CONV_MAX_DIMS) != m || in_ints(c, n, 3, s, CONV_MAX_DIMS) != m)
+    if (conv_in_ints(c, n, 2, e, CONV_MAX_DIMS) != m ||
+        conv_in_ints(c, n, 3, s, CONV_MAX_DIMS) != m)
         conv_fail_node(c, "begin, end and strides differ in length");
     if (r < 0)
         conv_fail_node(c, "input rank is unknown");
@@ -92,77 +94,77 @@ static void op_strided_slice(struct conv *c, struct tfnode *n)
         dims[ndim++] = x->dims[ax];
     if (n_sl) {
         const char *in[5] = {
-            y, oinit_i64(c, conv_printf(c, "%s/starts", n->name), starts, (size_t)n_sl),
-            oinit_i64(c, conv_printf(c, "%s/ends", n->name), ends, (size_t)n_sl),
-            oinit_i64(c, conv_printf(c, "%s/axes", n->name), axes, (size_t)n_sl),
-            oinit_i64(c, conv_printf(c, "%s/steps", n->name), steps, (size_t)n_sl)};
-        y = n_sh || n_new ? oname(c, n->name, "/slice") : out_name(c, n, 0);
-        onode(c, "Slice", y, 5, in, 1, &y);
+            y, conv_oinit_i64(c, conv_printf(c, "%s/starts", n->name), starts, (size_t)n_sl),
+            conv_oinit_i64(c, conv_printf(c, "%s/ends", n->name), ends, (size_t)n_sl),
+            conv_oinit_i64(c, conv_printf(c, "%s/axes", n->name), axes, (size_t)n_sl),
+            conv_oinit_i64(c, conv_printf(c, "%s/steps", n->name), steps, (size_t)n_sl)};
+        y = n_sh || n_new ? conv_oname(c, n->name, "/slice") : conv_out_name(c, n, 0);
+        conv_onode(c, "Slice", y, 5, in, 1, &y);
     }
     if (n_sh) {
         const char *in[2] = {
-            y, oinit_i64(c, conv_printf(c, "%s/shrink", n->name), shrink, (size_t)n_sh)};
-        y = n_new ? oname(c, n->name, "/shrink") : out_name(c, n, 0);
-        onode(c, "Squeeze", y, 2, in, 1, &y);
+            y, conv_oinit_i64(c, conv_printf(c, "%s/shrink", n->name), shrink, (size_t)n_sh)};
+        y = n_new ? conv_oname(c, n->name, "/shrink") : conv_out_name(c, n, 0);
+        conv_onode(c, "Squeeze", y, 2, in, 1, &y);
     }
     if (n_new) {
         const char *in[2] = {
-            y, oinit_i64(c, conv_printf(c, "%s/newaxes", n->name), newax, (size_t)n_new)};
-        y = out_name(c, n, 0);
-        onode(c, "Unsqueeze", y, 2, in, 1, &y);
+            y, conv_oinit_i64(c, conv_printf(c, "%s/newaxes", n->name), newax, (size_t)n_new)};
+        y = conv_out_name(c, n, 0);
+        conv_onode(c, "Unsqueeze", y, 2, in, 1, &y);
     }
     if (!n_sl && !n_sh && !n_new) {
         n->out[0] = x; /* a no-op slice */
         n->n_out = 1;
         return;
     }
-    set_out(c, n, 0, y, x->dtype, ndim, dims);
+    conv_set_out(c, n, 0, y, x->dtype, ndim, dims);
 }
 
 static void op_slice(struct conv *c, struct tfnode *n)
 {
-    struct value *x = in_val(c, n, 0);
+    struct value *x = conv_in_val(c, n, 0);
     int64_t b[CONV_MAX_DIMS], sz[CONV_MAX_DIMS], e[CONV_MAX_DIMS], axes[CONV_MAX_DIMS];
     int64_t dims[CONV_MAX_DIMS];
-    int k = in_ints(c, n, 1, b, CONV_MAX_DIMS);
-    const char *in[4], *y = out_name(c, n, 0);
+    int k = conv_in_ints(c, n, 1, b, CONV_MAX_DIMS);
+    const char *in[4], *y = conv_out_name(c, n, 0);
 
-    if (in_ints(c, n, 2, sz, CONV_MAX_DIMS) != k)
+    if (conv_in_ints(c, n, 2, sz, CONV_MAX_DIMS) != k)
         conv_fail_node(c, "begin and size differ in length");
     for (int i = 0; i < k; i++) {
         e[i] = sz[i] < 0 ? INT64_MAX : b[i] + sz[i];
         axes[i] = i;
         dims[i] = sz[i] >= 0 ? sz[i] : x->ndim == k && x->dims[i] >= 0 ? x->dims[i] - b[i] : -1;
     }
-    in[0] = val_name(c, x);
-    in[1] = oinit_i64(c, conv_printf(c, "%s/starts", n->name), b, (size_t)k);
-    in[2] = oinit_i64(c, conv_printf(c, "%s/ends", n->name), e, (size_t)k);
-    in[3] = oinit_i64(c, conv_printf(c, "%s/axes", n->name), axes, (size_t)k);
-    onode(c, "Slice", y, 4, in, 1, &y);
-    set_out(c, n, 0, y, x->dtype, k, dims);
+    in[0] = conv_val_name(c, x);
+    in[1] = conv_oinit_i64(c, conv_printf(c, "%s/starts", n->name), b, (size_t)k);
+    in[2] = conv_oinit_i64(c, conv_printf(c, "%s/ends", n->name), e, (size_t)k);
+    in[3] = conv_oinit_i64(c, conv_printf(c, "%s/axes", n->name), axes, (size_t)k);
+    conv_onode(c, "Slice", y, 4, in, 1, &y);
+    conv_set_out(c, n, 0, y, x->dtype, k, dims);
 }
 
 static void op_gather(struct conv *c, struct tfnode *n)
 {
-    struct value *x = in_val(c, n, 0), *idx = in_val(c, n, 1);
+    struct value *x = conv_in_val(c, n, 0), *idx = conv_in_val(c, n, 1);
     int64_t axis = 0, dims[CONV_MAX_DIMS];
-    const char *in[2] = {val_name(c, x), val_name(c, idx)}, *y = out_name(c, n, 0);
+    const char *in[2] = {conv_val_name(c, x), conv_val_name(c, idx)}, *y = conv_out_name(c, n, 0);
     Onnx__NodeProto *o;
     int ndim = -1;
 
     if (strcmp(n->op, "GatherNd") == 0) {
         if (idx->dtype != DT_INT64)
-            in[1] = emit_cast(c, in[1], DT_INT64, n->name);
-        onode(c, "GatherND", y, 2, in, 1, &y);
-        set_out(c, n, 0, y, x->dtype, -1, NULL);
+            in[1] = conv_emit_cast(c, in[1], DT_INT64, n->name);
+        conv_onode(c, "GatherND", y, 2, in, 1, &y);
+        conv_set_out(c, n, 0, y, x->dtype, -1, NULL);
         return;
     }
-    if (n->n_in > 2 && in_ints(c, n, 2, &axis, 1) != 1)
+    if (n->n_in > 2 && conv_in_ints(c, n, 2, &axis, 1) != 1)
         conv_fail_node(c, "axis must be a scalar");
-    if (attr_int(c, n, "batch_dims", 0) != 0)
+    if (conv_attr_int(c, n, "batch_dims", 0) != 0)
         conv_fail_node(c, "batch_dims != 0 is not supported");
-    o = onode(c, "Gather", y, 2, in, 1, &y);
-    oattr_int(c, o, "axis", axis);
+    o = conv_onode(c, "Gather", y, 2, in, 1, &y);
+    conv_oattr_int(c, o, "axis", axis);
     if (x->ndim >= 0 && idx->ndim >= 0 && x->ndim - 1 + idx->ndim <= CONV_MAX_DIMS) {
         int64_t ax = axis < 0 ? axis + x->ndim : axis;
         ndim = 0;
@@ -173,55 +175,55 @@ static void op_gather(struct conv *c, struct tfnode *n)
         for (int i = (int)ax + 1; i < x->ndim; i++)
             dims[ndim++] = x->dims[i];
     }
-    set_out(c, n, 0, y, x->dtype, ndim, dims);
+    conv_set_out(c, n, 0, y, x->dtype, ndim, dims);
 }
 
 static void op_topk(struct conv *c, struct tfnode *n)
 {
-    struct value *x = in_val(c, n, 0);
+    struct value *x = conv_in_val(c, n, 0);
     int64_t k, dims[CONV_MAX_DIMS];
     const char *in[2], *outs[2];
     Onnx__NodeProto *o;
 
-    if (in_ints(c, n, 1, &k, 1) != 1)
+    if (conv_in_ints(c, n, 1, &k, 1) != 1)
         conv_fail_node(c, "k must be a scalar");
-    in[0] = val_name(c, x);
-    in[1] = oinit_i64(c, conv_printf(c, "%s/k", n->name), &k, 1);
-    outs[0] = out_name(c, n, 0);
-    outs[1] = oname(c, n->name, "/indices64");
-    o = onode(c, "TopK", n->name, 2, in, 2, outs);
-    oattr_int(c, o, "axis", -1);
-    oattr_int(c, o, "largest", 1);
-    oattr_int(c, o, "sorted", 1);
+    in[0] = conv_val_name(c, x);
+    in[1] = conv_oinit_i64(c, conv_printf(c, "%s/k", n->name), &k, 1);
+    outs[0] = conv_out_name(c, n, 0);
+    outs[1] = conv_oname(c, n->name, "/indices64");
+    o = conv_onode(c, "TopK", n->name, 2, in, 2, outs);
+    conv_oattr_int(c, o, "axis", -1);
+    conv_oattr_int(c, o, "largest", 1);
+    conv_oattr_int(c, o, "sorted", 1);
     if (x->ndim > 0) {
         memcpy(dims, x->dims, sizeof dims);
         dims[x->ndim - 1] = k;
     }
-    set_out(c, n, 0, outs[0], x->dtype, x->ndim, dims);
-    o = onode(c, "Cast", oname(c, n->name, "/cast"), 1, &outs[1], 1,
-              (const char *[]){out_name(c, n, 1)});
-    oattr_int(c, o, "to", DT_INT32);
-    set_out(c, n, 1, o->output[0], DT_INT32, x->ndim, dims);
+    conv_set_out(c, n, 0, outs[0], x->dtype, x->ndim, dims);
+    o = conv_onode(c, "Cast", conv_oname(c, n->name, "/cast"), 1, &outs[1], 1,
+                   (const char *[]){conv_out_name(c, n, 1)});
+    conv_oattr_int(c, o, "to", DT_INT32);
+    conv_set_out(c, n, 1, o->output[0], DT_INT32, x->ndim, dims);
 }
 
 static void op_argmax(struct conv *c, struct tfnode *n)
 {
-    struct value *x = in_val(c, n, 0);
+    struct value *x = conv_in_val(c, n, 0);
     int64_t axis, dims[CONV_MAX_DIMS];
-    int to = attr_dtype(c, n, "output_type", DT_INT64), ndim = -1;
-    const char *xn = val_name(c, x), *y;
+    int to = conv_attr_dtype(c, n, "output_type", DT_INT64), ndim = -1;
+    const char *xn = conv_val_name(c, x), *y;
     Onnx__NodeProto *o;
 
-    if (in_ints(c, n, 1, &axis, 1) != 1)
+    if (conv_in_ints(c, n, 1, &axis, 1) != 1)
         conv_fail_node(c, "axis must be a scalar");
-    y = to == DT_INT64 ? out_name(c, n, 0) : oname(c, n->name, "/i64");
-    o = onode(c, strcmp(n->op, "ArgMin") == 0 ? "ArgMin" : "ArgMax", y, 1, &xn, 1, &y);
-    oattr_int(c, o, "axis", axis);
-    oattr_int(c, o, "keepdims", 0);
+    y = to == DT_INT64 ? conv_out_name(c, n, 0) : conv_oname(c, n->name, "/i64");
+    o = conv_onode(c, strcmp(n->op, "ArgMin") == 0 ? "ArgMin" : "ArgMax", y, 1, &xn, 1, &y);
+    conv_oattr_int(c, o, "axis", axis);
+    conv_oattr_int(c, o, "keepdims", 0);
     if (to != DT_INT64) {
-        const char *z = out_name(c, n, 0);
-        o = onode(c, "Cast", z, 1, &y, 1, &z);
-        oattr_int(c, o, "to", to);
+        const char *z = conv_out_name(c, n, 0);
+        o = conv_onode(c, "Cast", z, 1, &y, 1, &z);
+        conv_oattr_int(c, o, "to", to);
         y = z;
     }
     if (x->ndim > 0) {
@@ -232,7 +234,7 @@ static void op_argmax(struct conv *c, struct tfnode *n)
                 dims[ndim++] = x->dims[i];
         }
     }
-    set_out(c, n, 0, y, to, ndim, dims);
+    conv_set_out(c, n, 0, y, to, ndim, dims);
 }
 
 static void op_reduce(struct conv *c, struct tfnode *n)
@@ -244,11 +246,11 @@ static void op_reduce(struct conv *c, struct tfnode *n)
                {"Max", "ReduceMax"},
                {"Min", "ReduceMin"},
                {"Prod", "ReduceProd"}};
-    struct value *x = in_val(c, n, 0);
+    struct value *x = conv_in_val(c, n, 0);
     int64_t axes[CONV_MAX_DIMS], dims[CONV_MAX_DIMS];
-    int k = in_ints(c, n, 1, axes, CONV_MAX_DIMS), keep = attr_bool(c, n, "keep_dims", 0);
+    int k = conv_in_ints(c, n, 1, axes, CONV_MAX_DIMS), keep = conv_attr_bool(c, n, "keep_dims", 0);
     int ndim = -1;
-    const char *op = NULL, *xn = val_name(c, x), *y;
+    const char *op = NULL, *xn = conv_val_name(c, x), *y;
     Onnx__NodeProto *o;
 
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
@@ -262,15 +264,16 @@ static void op_reduce(struct conv *c, struct tfnode *n)
         n->n_out = 1;
         return;
     }
-    y = out_name(c, n, 0);
+    y = conv_out_name(c, n, 0);
     if (strcmp(op, "ReduceSum") == 0) { /* opset 13: axes is an input */
-        const char *in[2] = {xn, oinit_i64(c, conv_printf(c, "%s/axes", n->name), axes, (size_t)k)};
-        o = onode(c, op, y, 2, in, 1, &y);
+        const char *in[2] = {
+            xn, conv_oinit_i64(c, conv_printf(c, "%s/axes", n->name), axes, (size_t)k)};
+        o = conv_onode(c, op, y, 2, in, 1, &y);
     } else {
-        o = onode(c, op, y, 1, &xn, 1, &y);
-        oattr_ints(c, o, "axes", axes, (size_t)k);
+        o = conv_onode(c, op, y, 1, &xn, 1, &y);
+        conv_oattr_ints(c, o, "axes", axes, (size_t)k);
     }
-    oattr_int(c, o, "keepdims", keep);
+    conv_oattr_int(c, o, "keepdims", keep);
     if (x->ndim >= 0) {
         ndim = 0;
         for (int i = 0; i < x->ndim; i++) {
@@ -283,65 +286,67 @@ static void op_reduce(struct conv *c, struct tfnode *n)
                 dims[ndim++] = 1;
         }
     }
-    set_out(c, n, 0, y, x->dtype, ndim, dims);
+    conv_set_out(c, n, 0, y, x->dtype, ndim, dims);
 }
 
 static void op_shape(struct conv *c, struct tfnode *n)
 {
-    struct value *x = in_val(c, n, 0);
-    int to = attr_dtype(c, n, "out_type", DT_INT32);
+    struct value *x = conv_in_val(c, n, 0);
+    int to = conv_attr_dtype(c, n, "out_type", DT_INT32);
     int64_t r = x->ndim;
     const char *xn, *s;
 
-    if (known_count(x) >= 0) { /* static: a constant, folded downstream */
-        struct ctensor *t = ctensor_new(c, to, 1, &r);
+    if (conv_known_count(x) >= 0) { /* static: a constant, folded downstream */
+        struct ctensor *t = conv_ctensor_new(c, to, 1, &r);
         for (int i = 0; i < x->ndim; i++)
-            ctensor_set(t, (size_t)i, (double)x->dims[i]);
-        set_const(c, n, 0, t);
+            conv_ctensor_set(t, (size_t)i, (double)x->dims[i]);
+        conv_set_const(c, n, 0, t);
         return;
     }
-    xn = val_name(c, x);
-    s = oname(c, n->name, "/shape");
-    onode(c, "Shape", s, 1, &xn, 1, &s);
+    xn = conv_val_name(c, x);
+    s = conv_oname(c, n->name, "/shape");
+    conv_onode(c, "Shape", s, 1, &xn, 1, &s);
     if (to != DT_INT64) {
-        const char *y = out_name(c, n, 0);
-        Onnx__NodeProto *o = onode(c, "Cast", y, 1, &s, 1, &y);
-        oattr_int(c, o, "to", to);
+        const char *y = conv_out_name(c, n, 0);
+        Onnx__NodeProto *o = conv_onode(c, "Cast", y, 1, &s, 1, &y);
+        conv_oattr_int(c, o, "to", to);
         s = y;
     }
-    set_out(c, n, 0, s, to, 1, &r);
+    conv_set_out(c, n, 0, s, to, 1, &r);
 }
 
 static void op_tile(struct conv *c, struct tfnode *n)
 {
-    struct value *x = in_val(c, n, 0);
-    const char *in[2] = {val_name(c, x), i64_input(c, n, 1)}, *y = out_name(c, n, 0);
+    struct value *x = conv_in_val(c, n, 0);
+    const char *in[2] = {conv_val_name(c, x), conv_i64_input(c, n, 1)}, *y = conv_out_name(c, n, 0);
 
-    onode(c, "Tile", y, 2, in, 1, &y);
-    set_out(c, n, 0, y, x->dtype, x->ndim, NULL);
+    conv_onode(c, "Tile", y, 2, in, 1, &y);
+    conv_set_out(c, n, 0, y, x->dtype, x->ndim, NULL);
 }
 
 static void op_select(struct conv *c, struct tfnode *n)
 {
-    struct value *a = in_val(c, n, 1), *b = in_val(c, n, 2);
-    const char *in[3] = {in_name(c, n, 0), val_name(c, a), val_name(c, b)}, *y = out_name(c, n, 0);
+    struct value *a = conv_in_val(c, n, 1), *b = conv_in_val(c, n, 2);
+    const char *in[3] = {conv_in_name(c, n, 0), conv_val_name(c, a), conv_val_name(c, b)},
+               *y = conv_out_name(c, n, 0);
     int64_t dims[CONV_MAX_DIMS];
     int ndim;
 
-    onode(c, "Where", y, 3, in, 1, &y);
-    bcast_shape(a, b, &ndim, dims);
-    set_out(c, n, 0, y, a->dtype, ndim, dims);
+    conv_onode(c, "Where", y, 3, in, 1, &y);
+    conv_bcast_shape(a, b, &ndim, dims);
+    conv_set_out(c, n, 0, y, a->dtype, ndim, dims);
 }
 
 static void op_addn(struct conv *c, struct tfnode *n)
 {
-    const char **in = conv_alloc(c, (size_t)(n->n_in + 1) * sizeof *in), *y = out_name(c, n, 0);
-    struct value *first = in_val(c, n, 0);
+    const char **in = conv_alloc(c, (size_t)(n->n_in + 1) * sizeof *in),
+               *y = conv_out_name(c, n, 0);
+    struct value *first = conv_in_val(c, n, 0);
 
     for (int i = 0; i < n->n_in; i++)
-        in[i] = in_name(c, n, i);
-    onode(c, "Sum", y, n->n_in, in, 1, &y);
-    set_out(c, n, 0, y, first->dtype, first->ndim, first->dims);
+        in[i] = conv_in_name(c, n, i);
+    conv_onode(c, "Sum", y, n->n_in, in, 1, &y);
+    conv_set_out(c, n, 0, y, first->dtype, first->ndim, first->dims);
 }
 
 const struct op_entry conv_ops_select[] = {

@@ -16,7 +16,7 @@
 
 #include "convert_int.h"
 
-void bcast_shape(const struct value *a, const struct value *b, int *ndim, int64_t *dims)
+void conv_bcast_shape(const struct value *a, const struct value *b, int *ndim, int64_t *dims)
 {
     int r;
 
@@ -43,13 +43,13 @@ static const char *binary(struct conv *c, const char *op, const char *a, const c
 {
     const char *in[2] = {a, b};
 
-    onode(c, op, y, 2, in, 1, &y);
+    conv_onode(c, op, y, 2, in, 1, &y);
     return y;
 }
 
 static const char *unary(struct conv *c, const char *op, const char *x, const char *y)
 {
-    onode(c, op, y, 1, &x, 1, &y);
+    conv_onode(c, op, y, 1, &x, 1, &y);
     return y;
 }
 
@@ -76,37 +76,37 @@ static void op_binary(struct conv *c, struct tfnode *n)
         {"LogicalAnd", "And", 1},
         {"LogicalOr", "Or", 1},
     };
-    struct value *a = in_val(c, n, 0), *b = in_val(c, n, 1);
-    const char *an = val_name(c, a), *bn = val_name(c, b), *y = out_name(c, n, 0);
+    struct value *a = conv_in_val(c, n, 0), *b = conv_in_val(c, n, 1);
+    const char *an = conv_val_name(c, a), *bn = conv_val_name(c, b), *y = conv_out_name(c, n, 0);
     int64_t dims[CONV_MAX_DIMS];
     int ndim, dtype = a->dtype, is_int = a->dtype == DT_INT32 || a->dtype == DT_INT64;
 
     if (a->dtype != b->dtype)
-        conv_fail_node(c, "operands differ in type (%s, %s)", dtype_name(a->dtype),
-                       dtype_name(b->dtype));
-    bcast_shape(a, b, &ndim, dims);
+        conv_fail_node(c, "operands differ in type (%s, %s)", conv_dtype_name(a->dtype),
+                       conv_dtype_name(b->dtype));
+    conv_bcast_shape(a, b, &ndim, dims);
     if (strcmp(n->op, "NotEqual") == 0) {
-        unary(c, "Not", binary(c, "Equal", an, bn, oname(c, n->name, "/eq")), y);
+        unary(c, "Not", binary(c, "Equal", an, bn, conv_oname(c, n->name, "/eq")), y);
         dtype = DT_BOOL;
     } else if (strcmp(n->op, "SquaredDifference") == 0) {
-        const char *d = binary(c, "Sub", an, bn, oname(c, n->name, "/diff"));
+        const char *d = binary(c, "Sub", an, bn, conv_oname(c, n->name, "/diff"));
         binary(c, "Mul", d, d, y);
     } else if (strcmp(n->op, "FloorMod") == 0 && is_int) {
         Onnx__NodeProto *o;
         const char *in[2] = {an, bn};
-        o = onode(c, "Mod", y, 2, in, 1, &y);
-        oattr_int(c, o, "fmod", 0);
+        o = conv_onode(c, "Mod", y, 2, in, 1, &y);
+        conv_oattr_int(c, o, "fmod", 0);
     } else if (strcmp(n->op, "FloorDiv") == 0 && is_int) {
-        const char *in[2] = {an, bn}, *m = oname(c, n->name, "/mod");
-        Onnx__NodeProto *o = onode(c, "Mod", m, 2, in, 1, &m);
-        oattr_int(c, o, "fmod", 0);
-        binary(c, "Div", binary(c, "Sub", an, m, oname(c, n->name, "/sub")), bn, y);
+        const char *in[2] = {an, bn}, *m = conv_oname(c, n->name, "/mod");
+        Onnx__NodeProto *o = conv_onode(c, "Mod", m, 2, in, 1, &m);
+        conv_oattr_int(c, o, "fmod", 0);
+        binary(c, "Div", binary(c, "Sub", an, m, conv_oname(c, n->name, "/sub")), bn, y);
     } else if (strcmp(n->op, "FloorDiv") == 0) {
-        unary(c, "Floor", binary(c, "Div", an, bn, oname(c, n->name, "/div")), y);
+        unary(c, "Floor", binary(c, "Div", an, bn, conv_oname(c, n->name, "/div")), y);
     } else if (strcmp(n->op, "FloorMod") == 0) { /* a - b * floor(a / b) */
-        const char *q = unary(c, "Floor", binary(c, "Div", an, bn, oname(c, n->name, "/div")),
-                              oname(c, n->name, "/floor"));
-        binary(c, "Sub", an, binary(c, "Mul", bn, q, oname(c, n->name, "/mul")), y);
+        const char *q = unary(c, "Floor", binary(c, "Div", an, bn, conv_oname(c, n->name, "/div")),
+                              conv_oname(c, n->name, "/floor"));
+        binary(c, "Sub", an, binary(c, "Mul", bn, q, conv_oname(c, n->name, "/mul")), y);
     } else {
         size_t i;
         for (i = 0; i < sizeof map / sizeof map[0]; i++) {
@@ -121,7 +121,7 @@ static void op_binary(struct conv *c, struct tfnode *n)
         if (map[i].cmp)
             dtype = DT_BOOL;
     }
-    set_out(c, n, 0, y, dtype, ndim, dims);
+    conv_set_out(c, n, 0, y, dtype, ndim, dims);
 }
 
 static void op_unary(struct conv *c, struct tfnode *n)
@@ -138,11 +138,11 @@ static void op_unary(struct conv *c, struct tfnode *n)
         {"Cos", "Cos"},        {"Erf", "Erf"},
         {"LogicalNot", "Not"},
     };
-    struct value *x = in_val(c, n, 0);
-    const char *xn = val_name(c, x), *y = out_name(c, n, 0);
+    struct value *x = conv_in_val(c, n, 0);
+    const char *xn = conv_val_name(c, x), *y = conv_out_name(c, n, 0);
 
     if (strcmp(n->op, "Rsqrt") == 0) {
-        unary(c, "Reciprocal", unary(c, "Sqrt", xn, oname(c, n->name, "/sqrt")), y);
+        unary(c, "Reciprocal", unary(c, "Sqrt", xn, conv_oname(c, n->name, "/sqrt")), y);
     } else if (strcmp(n->op, "Square") == 0) {
         binary(c, "Mul", xn, xn, y);
     } else {
@@ -155,38 +155,38 @@ static void op_unary(struct conv *c, struct tfnode *n)
             conv_fail_node(c, "no unary mapping");
         unary(c, map[i].onnx, xn, y);
     }
-    set_out(c, n, 0, y, x->dtype, x->ndim, x->dims);
+    conv_set_out(c, n, 0, y, x->dtype, x->ndim, x->dims);
 }
 
 static void op_cast(struct conv *c, struct tfnode *n)
 {
-    struct value *x = in_val(c, n, 0);
-    int to = attr_dtype(c, n, "DstT", DT_FLOAT);
-    const char *xn = val_name(c, x), *y = out_name(c, n, 0);
+    struct value *x = conv_in_val(c, n, 0);
+    int to = conv_attr_dtype(c, n, "DstT", DT_FLOAT);
+    const char *xn = conv_val_name(c, x), *y = conv_out_name(c, n, 0);
     Onnx__NodeProto *o;
 
-    o = onode(c, "Cast", y, 1, &xn, 1, &y);
-    oattr_int(c, o, "to", to);
-    set_out(c, n, 0, y, to, x->ndim, x->dims);
+    o = conv_onode(c, "Cast", y, 1, &xn, 1, &y);
+    conv_oattr_int(c, o, "to", to);
+    conv_set_out(c, n, 0, y, to, x->ndim, x->dims);
 }
 
 /* An int64 tensor name for a shape-like input: an initialiser when constant, else a Cast. */
-const char *i64_input(struct conv *c, struct tfnode *n, int i)
+const char *conv_i64_input(struct conv *c, struct tfnode *n, int i)
 {
-    struct value *v = in_val(c, n, i);
+    struct value *v = conv_in_val(c, n, i);
 
     if (v->k) {
-        struct ctensor *t = ctensor_new(c, DT_INT64, v->k->ndim, v->k->dims);
+        struct ctensor *t = conv_ctensor_new(c, DT_INT64, v->k->ndim, v->k->dims);
         for (size_t k = 0; k < t->count; k++)
-            ((int64_t *)t->data)[k] = ctensor_geti(v->k, k);
-        return oinit(c, conv_printf(c, "%s/i64", v->tf_name), t);
+            ((int64_t *)t->data)[k] = conv_ctensor_geti(v->k, k);
+        return conv_oinit(c, conv_printf(c, "%s/i64", v->tf_name), t);
     }
     if (v->dtype == DT_INT64)
-        return val_name(c, v);
-    return emit_cast(c, val_name(c, v), DT_INT64, n->name);
+        return conv_val_name(c, v);
+    return conv_emit_cast(c, conv_val_name(c, v), DT_INT64, n->name);
 }
 
-int64_t known_count(const struct value *v)
+int64_t conv_known_count(const struct value *v)
 {
     int64_t n = 1;
 
@@ -202,18 +202,18 @@ int64_t known_count(const struct value *v)
 
 static void op_reshape(struct conv *c, struct tfnode *n)
 {
-    struct value *x = in_val(c, n, 0), *s = in_val(c, n, 1);
-    const char *in[2] = {val_name(c, x), i64_input(c, n, 1)}, *y = out_name(c, n, 0);
+    struct value *x = conv_in_val(c, n, 0), *s = conv_in_val(c, n, 1);
+    const char *in[2] = {conv_val_name(c, x), conv_i64_input(c, n, 1)}, *y = conv_out_name(c, n, 0);
     int64_t dims[CONV_MAX_DIMS];
     int ndim = -1;
 
-    onode(c, "Reshape", y, 2, in, 1, &y);
+    conv_onode(c, "Reshape", y, 2, in, 1, &y);
     if (s->k && s->k->count <= CONV_MAX_DIMS) {
-        int64_t total = known_count(x), prod = 1;
+        int64_t total = conv_known_count(x), prod = 1;
         int free_dim = -1;
         ndim = (int)s->k->count;
         for (int i = 0; i < ndim; i++) {
-            dims[i] = ctensor_geti(s->k, (size_t)i);
+            dims[i] = conv_ctensor_geti(s->k, (size_t)i);
             if (dims[i] < 0)
                 free_dim = i;
             else
@@ -222,23 +222,23 @@ static void op_reshape(struct conv *c, struct tfnode *n)
         if (free_dim >= 0)
             dims[free_dim] = total >= 0 && prod > 0 ? total / prod : -1;
     }
-    set_out(c, n, 0, y, x->dtype, ndim, dims);
+    conv_set_out(c, n, 0, y, x->dtype, ndim, dims);
 }
 
 static void op_squeeze(struct conv *c, struct tfnode *n)
 {
-    struct value *x = in_val(c, n, 0);
+    struct value *x = conv_in_val(c, n, 0);
     int64_t axes[CONV_MAX_DIMS], dims[CONV_MAX_DIMS];
-    int k = attr_ints(c, n, "squeeze_dims", axes, CONV_MAX_DIMS), ndim = 0;
-    const char *in[2] = {val_name(c, x), NULL}, *y = out_name(c, n, 0);
+    int k = conv_attr_ints(c, n, "squeeze_dims", axes, CONV_MAX_DIMS), ndim = 0;
+    const char *in[2] = {conv_val_name(c, x), NULL}, *y = conv_out_name(c, n, 0);
 
     if (k < 0)
-        k = attr_ints(c, n, "axis", axes, CONV_MAX_DIMS);
+        k = conv_attr_ints(c, n, "axis", axes, CONV_MAX_DIMS);
     if (k > 0) {
-        in[1] = oinit_i64(c, conv_printf(c, "%s/axes", n->name), axes, (size_t)k);
-        onode(c, "Squeeze", y, 2, in, 1, &y);
+        in[1] = conv_oinit_i64(c, conv_printf(c, "%s/axes", n->name), axes, (size_t)k);
+        conv_onode(c, "Squeeze", y, 2, in, 1, &y);
     } else {
-        onode(c, "Squeeze", y, 1, in, 1, &y);
+        conv_onode(c, "Squeeze", y, 1, in, 1, &y);
     }
     if (x->ndim < 0) {
         ndim = -1;
@@ -253,15 +253,15 @@ static void op_squeeze(struct conv *c, struct tfnode *n)
                 dims[ndim++] = x->dims[i];
         }
     }
-    set_out(c, n, 0, y, x->dtype, ndim, dims);
+    conv_set_out(c, n, 0, y, x->dtype, ndim, dims);
 }
 
 static const char *unsqueeze(struct conv *c, const char *x, int64_t axis, const char *hint,
                              const char *y)
 {
-    const char *in[2] = {x, oinit_i64(c, conv_printf(c, "%s/axis", hint), &axis, 1)};
+    const char *in[2] = {x, conv_oinit_i64(c, conv_printf(c, "%s/axis", hint), &axis, 1)};
 
-    onode(c, "Unsqueeze", y, 2, in, 1, &y);
+    conv_onode(c, "Unsqueeze", y, 2, in, 1, &y);
     return y;
 }
 
@@ -280,60 +280,61 @@ static void insert_dim(const struct value *x, int64_t axis, int *ndim, int64_t *
 
 static void op_expand_dims(struct conv *c, struct tfnode *n)
 {
-    struct value *x = in_val(c, n, 0);
+    struct value *x = conv_in_val(c, n, 0);
     int64_t axis, dims[CONV_MAX_DIMS];
     int ndim;
 
-    if (in_ints(c, n, 1, &axis, 1) != 1)
+    if (conv_in_ints(c, n, 1, &axis, 1) != 1)
         conv_fail_node(c, "dim must be one value");
-    const char *y = unsqueeze(c, val_name(c, x), axis, n->name, out_name(c, n, 0));
+    const char *y = unsqueeze(c, conv_val_name(c, x), axis, n->name, conv_out_name(c, n, 0));
     insert_dim(x, axis, &ndim, dims);
-    set_out(c, n, 0, y, x->dtype, ndim, dims);
+    conv_set_out(c, n, 0, y, x->dtype, ndim, dims);
 }
 
 static void op_concat(struct conv *c, struct tfnode *n)
 {
     int k = n->n_in - 1, ndim;
     int64_t axis, dims[CONV_MAX_DIMS];
-    const char **in = conv_alloc(c, (size_t)(k + 1) * sizeof *in), *y = out_name(c, n, 0);
+    const char **in = conv_alloc(c, (size_t)(k + 1) * sizeof *in), *y = conv_out_name(c, n, 0);
     struct value *first;
     Onnx__NodeProto *o;
 
-    if (k < 1 || in_ints(c, n, k, &axis, 1) != 1)
+    if (k < 1 || conv_in_ints(c, n, k, &axis, 1) != 1)
         conv_fail_node(c, "needs inputs and a scalar axis");
-    first = in_val(c, n, 0);
+    first = conv_in_val(c, n, 0);
     ndim = first->ndim;
     if (ndim >= 0)
         memcpy(dims, first->dims, sizeof dims);
     if (axis < 0 && ndim >= 0)
         axis += ndim;
     for (int i = 0; i < k; i++) {
-        struct value *v = in_val(c, n, i);
-        in[i] = val_name(c, v);
+        struct value *v = conv_in_val(c, n, i);
+        in[i] = conv_val_name(c, v);
         if (i && ndim >= 0 && v->ndim == ndim && axis >= 0 && axis < ndim)
             dims[axis] = dims[axis] >= 0 && v->dims[axis] >= 0 ? dims[axis] + v->dims[axis] : -1;
     }
-    o = onode(c, "Concat", y, k, in, 1, &y);
-    oattr_int(c, o, "axis", axis);
-    set_out(c, n, 0, y, first->dtype, ndim, dims);
+    o = conv_onode(c, "Concat", y, k, in, 1, &y);
+    conv_oattr_int(c, o, "axis", axis);
+    conv_set_out(c, n, 0, y, first->dtype, ndim, dims);
 }
 
 static void op_pack(struct conv *c, struct tfnode *n)
 {
-    int64_t axis = attr_int(c, n, "axis", 0), dims[CONV_MAX_DIMS];
-    const char **in = conv_alloc(c, (size_t)(n->n_in + 1) * sizeof *in), *y = out_name(c, n, 0);
-    struct value *first = in_val(c, n, 0);
+    int64_t axis = conv_attr_int(c, n, "axis", 0), dims[CONV_MAX_DIMS];
+    const char **in = conv_alloc(c, (size_t)(n->n_in + 1) * sizeof *in),
+               *y = conv_out_name(c, n, 0);
+    struct value *first = conv_in_val(c, n, 0);
     Onnx__NodeProto *o;
     int ndim;
 
     for (int i = 0; i < n->n_in; i++)
-        in[i] = unsqueeze(c, in_name(c, n, i), axis, n->name, oname(c, n->name, "/unsq"));
-    o = onode(c, "Concat", y, n->n_in, in, 1, &y);
-    oattr_int(c, o, "axis", axis);
+        in[i] = unsqueeze(c, conv_in_name(c, n, i), axis, n->name, conv_oname(c, n->name, "/unsq"));
+    o = conv_onode(c, "Concat", y, n->n_in, in, 1, &y);
+    conv_oattr_int(c, o, "axis", axis);
     insert_dim(first, axis, &ndim, dims);
     if (ndim > 0)
         dims[axis < 0 ? axis + ndim : axis] = n->n_in;
-    set_out(c, n, 0, y, first->dtype, ndim, dims);
+    conv_set_out(c, n, 0, y, first->dtype, ndim, dims);
 }
 
 /* Split x (input xi) along axis into pieces of the given sizes; outputs are squeezed on
@@ -341,18 +342,18 @@ static void op_pack(struct conv *c, struct tfnode *n)
 static void split(struct conv *c, struct tfnode *n, int xi, int64_t axis, const int64_t *sizes,
                   int k, int squeeze)
 {
-    struct value *x = in_val(c, n, xi);
+    struct value *x = conv_in_val(c, n, xi);
     const char **outs = conv_alloc(c, (size_t)(k + 1) * sizeof *outs);
-    const char *in[2] = {val_name(c, x),
-                         oinit_i64(c, conv_printf(c, "%s/split", n->name), sizes, (size_t)k)};
+    const char *in[2] = {conv_val_name(c, x),
+                         conv_oinit_i64(c, conv_printf(c, "%s/split", n->name), sizes, (size_t)k)};
     Onnx__NodeProto *o;
 
     if (k < 1 || k > CONV_MAX_OUTS)
         conv_fail_node(c, "cannot split into %d pieces", k);
     for (int i = 0; i < k; i++)
-        outs[i] = squeeze ? oname(c, n->name, "/piece") : out_name(c, n, i);
-    o = onode(c, "Split", n->name, 2, in, k, outs);
-    oattr_int(c, o, "axis", axis);
+        outs[i] = squeeze ? conv_oname(c, n->name, "/piece") : conv_out_name(c, n, i);
+    o = conv_onode(c, "Split", n->name, 2, in, k, outs);
+    conv_oattr_int(c, o, "axis", axis);
     for (int i = 0; i < k; i++) {
         int64_t dims[CONV_MAX_DIMS];
         int ndim = x->ndim;
@@ -364,16 +365,16 @@ static void split(struct conv *c, struct tfnode *n, int xi, int64_t axis, const 
             dims[ax] = sizes[i];
         if (squeeze) {
             const char *sq[2] = {outs[i],
-                                 oinit_i64(c, conv_printf(c, "%s/axes", n->name), &axis, 1)};
-            y = out_name(c, n, i);
+                                 conv_oinit_i64(c, conv_printf(c, "%s/axes", n->name), &axis, 1)};
+            y = conv_out_name(c, n, i);
             /* the node needs its own name: piece 0's value is named like the Split node */
-            onode(c, "Squeeze", conv_printf(c, "%s/squeeze_%d", n->name, i), 2, sq, 1, &y);
+            conv_onode(c, "Squeeze", conv_printf(c, "%s/squeeze_%d", n->name, i), 2, sq, 1, &y);
             if (ndim > 0) {
                 memmove(dims + ax, dims + ax + 1, (size_t)(ndim - ax - 1) * sizeof *dims);
                 ndim--;
             }
         }
-        set_out(c, n, i, y, x->dtype, ndim, dims);
+        conv_set_out(c, n, i, y, x->dtype, ndim, dims);
     }
 }
 
@@ -385,20 +386,20 @@ static void op_split(struct conv *c, struct tfnode *n)
 
     if (strcmp(n->op, "SplitV") == 0) {
         xi = 0;
-        k = in_ints(c, n, 1, sizes, CONV_MAX_OUTS);
-        if (in_ints(c, n, 2, &axis, 1) != 1)
+        k = conv_in_ints(c, n, 1, sizes, CONV_MAX_OUTS);
+        if (conv_in_ints(c, n, 2, &axis, 1) != 1)
             conv_fail_node(c, "axis must be a scalar");
     } else if (strcmp(n->op, "Split") == 0) {
         xi = 1;
-        k = (int)attr_int(c, n, "num_split", 1);
-        if (in_ints(c, n, 0, &axis, 1) != 1)
+        k = (int)conv_attr_int(c, n, "num_split", 1);
+        if (conv_in_ints(c, n, 0, &axis, 1) != 1)
             conv_fail_node(c, "axis must be a scalar");
     } else { /* Unpack */
         xi = 0;
-        k = (int)attr_int(c, n, "num", 0);
-        axis = attr_int(c, n, "axis", 0);
+        k = (int)conv_attr_int(c, n, "num", 0);
+        axis = conv_attr_int(c, n, "axis", 0);
     }
-    x = in_val(c, n, xi);
+    x = conv_in_val(c, n, xi);
     if (k < 1 || k > CONV_MAX_OUTS)
         conv_fail_node(c, "bad number of pieces %d", k);
     if (strcmp(n->op, "SplitV") != 0) {
@@ -432,16 +433,16 @@ static void op_split(struct conv *c, struct tfnode *n)
 
 static void op_transpose(struct conv *c, struct tfnode *n)
 {
-    struct value *x = in_val(c, n, 0);
+    struct value *x = conv_in_val(c, n, 0);
     int64_t perm[CONV_MAX_DIMS], dims[CONV_MAX_DIMS];
-    int k = in_ints(c, n, 1, perm, CONV_MAX_DIMS);
-    const char *xn = val_name(c, x), *y = out_name(c, n, 0);
-    Onnx__NodeProto *o = onode(c, "Transpose", y, 1, &xn, 1, &y);
+    int k = conv_in_ints(c, n, 1, perm, CONV_MAX_DIMS);
+    const char *xn = conv_val_name(c, x), *y = conv_out_name(c, n, 0);
+    Onnx__NodeProto *o = conv_onode(c, "Transpose", y, 1, &xn, 1, &y);
 
-    oattr_ints(c, o, "perm", perm, (size_t)k);
+    conv_oattr_ints(c, o, "perm", perm, (size_t)k);
     for (int i = 0; i < k; i++)
         dims[i] = x->ndim == k && perm[i] >= 0 && perm[i] < k ? x->dims[perm[i]] : -1;
-    set_out(c, n, 0, y, x->dtype, k, dims);
+    conv_set_out(c, n, 0, y, x->dtype, k, dims);
 }
 
 const struct op_entry conv_ops_tensor[] = {

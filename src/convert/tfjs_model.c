@@ -25,7 +25,7 @@ static uint64_t hash_str(const char *s)
     return h;
 }
 
-struct tfnode *tfjs_find(struct conv *c, const char *name)
+struct tfnode *conv_tfjs_find(struct conv *c, const char *name)
 {
     size_t mask = c->index_cap - 1, i = (size_t)hash_str(name) & mask;
 
@@ -36,7 +36,7 @@ struct tfnode *tfjs_find(struct conv *c, const char *name)
     return NULL;
 }
 
-struct ctensor *tfjs_weight(struct conv *c, const char *name)
+struct ctensor *conv_tfjs_weight(struct conv *c, const char *name)
 {
     /* weights are few (hundreds) and looked up once per Const node */
     for (size_t i = 0; i < c->n_weights; i++) {
@@ -46,7 +46,7 @@ struct ctensor *tfjs_weight(struct conv *c, const char *name)
     return NULL;
 }
 
-int tf_dtype(const char *s)
+int conv_tf_dtype(const char *s)
 {
     static const struct {
         const char *name;
@@ -82,7 +82,7 @@ static int64_t json_int_or_str(struct conv *c, const struct tfnode *n, json_t *v
     conv_fail(c, AITAG_ERR_INVALID, "node \"%s\": attribute %s is not an integer", n->name, key);
 }
 
-int64_t attr_int(struct conv *c, const struct tfnode *n, const char *key, int64_t def)
+int64_t conv_attr_int(struct conv *c, const struct tfnode *n, const char *key, int64_t def)
 {
     json_t *a = attr_get(n, key), *v;
 
@@ -91,7 +91,7 @@ int64_t attr_int(struct conv *c, const struct tfnode *n, const char *key, int64_
     return json_int_or_str(c, n, v, key);
 }
 
-int attr_bool(struct conv *c, const struct tfnode *n, const char *key, int def)
+int conv_attr_bool(struct conv *c, const struct tfnode *n, const char *key, int def)
 {
     json_t *a = attr_get(n, key), *v;
 
@@ -101,7 +101,7 @@ int attr_bool(struct conv *c, const struct tfnode *n, const char *key, int def)
     return json_is_true(v);
 }
 
-double attr_float(struct conv *c, const struct tfnode *n, const char *key, double def)
+double conv_attr_float(struct conv *c, const struct tfnode *n, const char *key, double def)
 {
     json_t *a = attr_get(n, key), *v;
 
@@ -114,7 +114,7 @@ double attr_float(struct conv *c, const struct tfnode *n, const char *key, doubl
     conv_fail(c, AITAG_ERR_INVALID, "node \"%s\": attribute %s is not a number", n->name, key);
 }
 
-const char *attr_str(struct conv *c, const struct tfnode *n, const char *key, const char *def)
+const char *conv_attr_str(struct conv *c, const struct tfnode *n, const char *key, const char *def)
 {
     json_t *a = attr_get(n, key), *v;
     uint8_t *d;
@@ -129,7 +129,7 @@ const char *attr_str(struct conv *c, const struct tfnode *n, const char *key, co
     return (const char *)d;
 }
 
-int attr_ints(struct conv *c, const struct tfnode *n, const char *key, int64_t *out, int max)
+int conv_attr_ints(struct conv *c, const struct tfnode *n, const char *key, int64_t *out, int max)
 {
     json_t *a = attr_get(n, key), *l, *arr;
     size_t i;
@@ -150,7 +150,8 @@ int attr_ints(struct conv *c, const struct tfnode *n, const char *key, int64_t *
     return k;
 }
 
-int attr_strs(struct conv *c, const struct tfnode *n, const char *key, const char **out, int max)
+int conv_attr_strs(struct conv *c, const struct tfnode *n, const char *key, const char **out,
+                   int max)
 {
     json_t *a = attr_get(n, key), *l, *arr;
     int k = 0;
@@ -172,14 +173,14 @@ int attr_strs(struct conv *c, const struct tfnode *n, const char *key, const cha
     return k;
 }
 
-int attr_dtype(struct conv *c, const struct tfnode *n, const char *key, int def)
+int conv_attr_dtype(struct conv *c, const struct tfnode *n, const char *key, int def)
 {
     json_t *a = attr_get(n, key), *v;
     int dt;
 
     if (!a || !(v = json_object_get(a, "type")))
         return def;
-    dt = tf_dtype(json_string_value(v));
+    dt = conv_tf_dtype(json_string_value(v));
     if (dt == DT_UNDEF)
         conv_fail(c, AITAG_ERR_MODEL, "node \"%s\" (op %s): unsupported type %s for %s", n->name,
                   n->op, json_is_string(v) ? json_string_value(v) : "?", key);
@@ -278,7 +279,7 @@ static struct ctensor *decode_weight(struct conv *c, json_t *w, const uint8_t *b
 {
     const char *name = json_string_value(json_object_get(w, "name"));
     json_t *shape = json_object_get(w, "shape"), *q = json_object_get(w, "quantization");
-    int dtype = tf_dtype(json_string_value(json_object_get(w, "dtype")));
+    int dtype = conv_tf_dtype(json_string_value(json_object_get(w, "dtype")));
     const char *qtype = q ? json_string_value(json_object_get(q, "dtype")) : NULL;
     int64_t dims[CONV_MAX_DIMS];
     int ndim = (int)json_array_size(shape);
@@ -296,9 +297,9 @@ static struct ctensor *decode_weight(struct conv *c, json_t *w, const uint8_t *b
             conv_fail(c, AITAG_ERR_INVALID, "weight \"%s\": bad shape", name);
         dims[i] = json_integer_value(d);
     }
-    t = ctensor_new(c, dtype, ndim, dims);
+    t = conv_ctensor_new(c, dtype, ndim, dims);
     if (!qtype)
-        stored = dtype_size(dtype);
+        stored = conv_dtype_size(dtype);
     else if (strcmp(qtype, "uint8") == 0)
         stored = 1;
     else if (strcmp(qtype, "uint16") == 0 || strcmp(qtype, "float16") == 0)
@@ -326,14 +327,14 @@ static struct ctensor *decode_weight(struct conv *c, json_t *w, const uint8_t *b
         double min = json_number_value(json_object_get(q, "min"));
         for (size_t i = 0; i < t->count; i++) {
             double v = stored == 1 ? src[i] : (double)(src[2 * i] | (src[2 * i + 1] << 8));
-            ctensor_set(t, i,
-                        dtype == DT_FLOAT ? (double)(float)(v * scale + min) : v * scale + min);
+            conv_ctensor_set(
+                t, i, dtype == DT_FLOAT ? (double)(float)(v * scale + min) : v * scale + min);
         }
     }
     return t;
 }
 
-void tfjs_load(struct conv *c)
+void conv_tfjs_load(struct conv *c)
 {
     json_error_t je;
     json_t *topo, *nodes, *manifest;

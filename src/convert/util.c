@@ -1,7 +1,8 @@
 /*
  * util.c - the converter's plumbing: a chunked arena (one conversion, one free), failure by
  * longjmp with a message naming the node, base64 (model.json stores string attributes that
- * way), IEEE half -> float, and host tensors with typed element access.
+ * way; decoded by aitag_base64_decode), IEEE half -> float, and host tensors with typed
+ * element access.
  *
  * Failing by longjmp keeps the op handlers short: every check is one line, and since all
  * memory is in the arena and the caller owns the jansson tree, nothing leaks on the way out.
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aitag/common.h"
 #include "convert_int.h"
 
 struct arena_chunk {
@@ -114,44 +116,11 @@ _Noreturn void conv_fail_node(struct conv *c, const char *fmt, ...)
     conv_fail(c, AITAG_ERR_MODEL, "%s", msg);
 }
 
-static int b64_value(int ch)
-{
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    if (ch == '+' || ch == '-')
-        return 62;
-    if (ch == '/' || ch == '_')
-        return 63;
-    return -1;
-}
-
 uint8_t *conv_base64(struct conv *c, const char *s, size_t *len)
 {
-    size_t n = strlen(s), o = 0;
-    uint8_t *d = conv_alloc(c, n / 4 * 3 + 3);
-    uint32_t acc = 0;
-    int bits = 0;
+    uint8_t *d = conv_alloc(c, AITAG_BASE64_DECODED_MAX(strlen(s)));
 
-    for (size_t i = 0; i < n; i++) {
-        int v;
-        if (s[i] == '=')
-            break;
-        v = b64_value((unsigned char)s[i]);
-        if (v < 0)
-            return NULL;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            d[o++] = (uint8_t)(acc >> bits);
-        }
-    }
-    *len = o;
-    return d;
+    return aitag_base64_decode(s, d, len) == 0 ? d : NULL;
 }
 
 float conv_half_to_float(uint16_t h)
@@ -181,7 +150,7 @@ float conv_half_to_float(uint16_t h)
     return f;
 }
 
-size_t dtype_size(int dtype)
+size_t conv_dtype_size(int dtype)
 {
     switch (dtype) {
     case DT_FLOAT:
@@ -197,7 +166,7 @@ size_t dtype_size(int dtype)
     }
 }
 
-const char *dtype_name(int dtype)
+const char *conv_dtype_name(int dtype)
 {
     switch (dtype) {
     case DT_FLOAT:
@@ -215,14 +184,14 @@ const char *dtype_name(int dtype)
     }
 }
 
-struct ctensor *ctensor_new(struct conv *c, int dtype, int ndim, const int64_t *dims)
+struct ctensor *conv_ctensor_new(struct conv *c, int dtype, int ndim, const int64_t *dims)
 {
     struct ctensor *t = conv_alloc(c, sizeof *t);
     size_t count = 1;
 
     if (ndim < 0 || ndim > CONV_MAX_DIMS)
         conv_fail_node(c, "constant of rank %d", ndim);
-    if (dtype_size(dtype) == 0)
+    if (conv_dtype_size(dtype) == 0)
         conv_fail_node(c, "constant of unsupported type %d", dtype);
     for (int i = 0; i < ndim; i++) {
         if (dims[i] < 0 || (dims[i] > 0 && count > ((size_t)1 << 40) / (size_t)dims[i]))
@@ -233,11 +202,11 @@ struct ctensor *ctensor_new(struct conv *c, int dtype, int ndim, const int64_t *
     t->dtype = dtype;
     t->ndim = ndim;
     t->count = count;
-    t->data = conv_alloc(c, count * dtype_size(dtype));
+    t->data = conv_alloc(c, count * conv_dtype_size(dtype));
     return t;
 }
 
-double ctensor_get(const struct ctensor *t, size_t i)
+double conv_ctensor_get(const struct ctensor *t, size_t i)
 {
     switch (t->dtype) {
     case DT_FLOAT:
@@ -251,7 +220,7 @@ double ctensor_get(const struct ctensor *t, size_t i)
     }
 }
 
-int64_t ctensor_geti(const struct ctensor *t, size_t i)
+int64_t conv_ctensor_geti(const struct ctensor *t, size_t i)
 {
     switch (t->dtype) {
     case DT_FLOAT:
@@ -265,7 +234,7 @@ int64_t ctensor_geti(const struct ctensor *t, size_t i)
     }
 }
 
-void ctensor_set(struct ctensor *t, size_t i, double v)
+void conv_ctensor_set(struct ctensor *t, size_t i, double v)
 {
     switch (t->dtype) {
     case DT_FLOAT:

@@ -96,43 +96,6 @@ static int parse_cache(json_t *o, struct aitag_gateway_config *c, char *err, siz
     return 0;
 }
 
-int gw_url_is_loopback(const char *url)
-{
-    const char *h = strstr(url ? url : "", "://"), *end, *at;
-    char host[256];
-    unsigned char a[16];
-    size_t n;
-
-    if (!h)
-        return 0;
-    h += 3;
-    end = h + strcspn(h, "/?#");
-    at = memchr(h, '@', (size_t)(end - h));
-    if (at)
-        h = at + 1; /* user:password@ */
-    if (*h == '[') {
-        const char *close = memchr(h, ']', (size_t)(end - h));
-        if (!close)
-            return 0;
-        h++;
-        n = (size_t)(close - h);
-    } else {
-        const char *colon = memchr(h, ':', (size_t)(end - h));
-        n = (size_t)((colon ? colon : end) - h);
-    }
-    if (n == 0 || n >= sizeof host)
-        return 0;
-    memcpy(host, h, n);
-    host[n] = '\0';
-    if (strcasecmp(host, "localhost") == 0)
-        return 1;
-    if (inet_pton(AF_INET, host, a) == 1)
-        return a[0] == 127;
-    if (inet_pton(AF_INET6, host, a) == 1)
-        return memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0;
-    return 0;
-}
-
 static int get_str_array(json_t *arr, const char *key, char ***out, size_t *n, char *err,
                          size_t len)
 {
@@ -306,7 +269,7 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
             if ((rc = parse_backend(bv, k, i, &r->backends[i], err, errlen)) < 0)
                 goto out;
             if (c->local_only && r->backends[i].kind != AITAG_BACKEND_LOCAL &&
-                !gw_url_is_loopback(r->backends[i].url)) {
+                !aitag_url_is_loopback(r->backends[i].url)) {
                 snprintf(err, errlen,
                          "gateway config: local_only: route '%s' backend '%s' url '%s' is not"
                          " on this machine",

@@ -40,13 +40,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     aitag_log(AITAG_LOG_INFO, "gateway", "event=http msg=\"%s\"", msg);
 }
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init_once(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 int gw_chat_deterministic(json_t *body)
 {
     json_t *t = json_object_get(body, "temperature");
@@ -185,7 +178,11 @@ int aitag_gateway_start(const struct aitag_gateway_params *p, struct aitag_gatew
     *out = NULL;
     if (!gw)
         return AITAG_ERR_NOMEM;
-    pthread_once(&curl_once, curl_init_once);
+    if (aitag_curl_global_init() < 0) {
+        snprintf(err, errlen, "libcurl could not be set up (curl_global_init failed)");
+        free(gw);
+        return AITAG_ERR_NET;
+    }
     gw->p = *p;
     gw->cfg = cfg;
     gw->pid = (unsigned)getpid();

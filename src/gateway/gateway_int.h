@@ -202,9 +202,6 @@ int gw_chat_deterministic(json_t *body);
  * local_only): only loopback backends may answer it. */
 int gw_req_local_only(struct aitag_gateway *gw, struct gw_req *r);
 
-/* config.c: true when url's host is loopback (127.0.0.0/8, ::1, localhost). */
-int gw_url_is_loopback(const char *url);
-
 /* redact.c: the access log's copy of a payload: JSON with secrets, image_base64 and data:
  * URLs replaced by "[redacted N bytes]", cut to max bytes; "[binary N bytes]" otherwise.
  * Returns a new JSON string (the caller owns the reference; NULL when out of memory). */
@@ -278,13 +275,5 @@ int gw_route_allowed(const char *key_routes, const char *route);
 void gw_handle_tag(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w);
 int gw_resolve_under_roots(const char *path, char *const *roots, size_t n_roots, char *real,
                            size_t len);
-/* tag.c: the "evidence" object of a /v1/tag answer from stored analyses and evidence.
- * client.c: reads it back for the analyzers asked, checking their keys and the interval.
- * Pure, for the unit test's round trip. */
-json_t *gw_evidence_json(const struct aitag_analysis_row *an, size_t n_an,
-                         const struct aitag_evidence_list *ev, double interval, int truncated);
-int gw_client_parse_evidence(json_t *ev, const char *const *analyzers, const char *const *keys,
-                             size_t n, double interval, struct aitag_remote_result *out,
-                             char *err, size_t errlen);
 
 #endif

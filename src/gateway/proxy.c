@@ -352,6 +352,8 @@ static int try_backend(struct aitag_gateway *gw, struct gw_req *r,
     int done = 0;
 
     *reason = "error";
+    if (aitag_curl_global_init() < 0)
+        goto out;
     if (w && !w->curl)
         w->curl = curl_easy_init();
     c.h = w ? w->curl : curl_easy_init();
@@ -509,7 +511,7 @@ void gw_proxy(struct aitag_gateway *gw, struct gw_req *r, size_t route_idx, cons
 
             if (be->cfg->kind == AITAG_BACKEND_LOCAL)
                 continue; /* unsupported here: neither a failure nor an upstream error */
-            if (!gw_url_is_loopback(be->cfg->url) && gw_req_local_only(gw, r)) {
+            if (!aitag_url_is_loopback(be->cfg->url) && gw_req_local_only(gw, r)) {
                 last = strcmp(last, "no_backend") == 0 ? "local_only" : last;
                 continue; /* X-Aitag-Local-Only: this request stays on this machine */
             }

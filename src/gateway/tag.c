@@ -26,14 +26,15 @@
  * gateway tagged it).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "aitag/common.h"
+#include "aitag/remote.h"
 #include "gateway_int.h"
 
 int gw_resolve_under_roots(const char *path, char *const *roots, size_t n_roots, char *real,
@@ -56,47 +57,16 @@ int gw_resolve_under_roots(const char *path, char *const *roots, size_t n_roots,
     return AITAG_ERR_INVALID;
 }
 
-static int b64val(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
-/* Decodes base64 (standard or URL alphabet, padding and whitespace ignored). Caller frees. */
+/* Decodes base64 (see aitag_base64_decode). Caller frees; NULL when malformed or out of
+ * memory. */
 static unsigned char *b64_decode(const char *s, size_t *out_len)
 {
-    size_t n = strlen(s), o = 0;
-    unsigned char *out = malloc(n / 4 * 3 + 3);
-    unsigned acc = 0;
-    int bits = 0;
+    unsigned char *out = malloc(AITAG_BASE64_DECODED_MAX(strlen(s)));
 
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64val((unsigned char)s[i]);
-        if (s[i] == '=' || s[i] == '\n' || s[i] == '\r' || s[i] == ' ')
-            continue;
-        if (v < 0) {
-            free(out);
-            return NULL;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (unsigned char)(acc >> bits);
-        }
+    if (out && aitag_base64_decode(s, out, out_len) < 0) {
+        free(out);
+        out = NULL;
     }
-    *out_len = o;
     return out;
 }
 
@@ -108,49 +78,6 @@ static void on_item(void *ctx, const struct aitag_item_report *rep)
     be->tag_obj = be->tag_fn(rep->path, aitag_item_status_name(rep->status), rep->probe,
                              rep->result, rep->error);
     be->tag_failed = rep->status == AITAG_ITEM_FAILED;
-}
-
-json_t *gw_evidence_json(const struct aitag_analysis_row *an, size_t n_an,
-                         const struct aitag_evidence_list *ev, double interval, int truncated)
-{
-    json_t *o = json_object(), *analyses = json_array(), *items = json_array();
-    char *details = NULL;
-
-    if (!o || !analyses || !items) {
-        json_decref(o);
-        json_decref(analyses);
-        json_decref(items);
-        return NULL;
-    }
-    json_object_set_new(o, "interval", json_real(interval));
-    json_object_set_new(o, "analyses", analyses);
-    json_object_set_new(o, "items", items);
-    json_object_set_new(o, "strategy", json_string(n_an ? an[0].strategy : ""));
-    json_object_set_new(o, "truncated", json_boolean(truncated));
-    for (size_t i = 0; i < n_an; i++)
-        json_array_append_new(analyses, json_pack("{s:s, s:s, s:i, s:f, s:s}", "analyzer",
-                                                  an[i].analyzer, "key", an[i].key, "frames",
-                                                  an[i].n_frames, "interval", an[i].interval,
-                                                  "strategy", an[i].strategy));
-    for (size_t i = 0; i < ev->n; i++) {
-        const struct aitag_evidence *e = &ev->items[i];
-        json_t *it = json_pack("{s:s, s:s, s:f, s:f}", "analyzer", e->analyzer, "label",
-                               e->label, "confidence", (double)e->confidence, "t", e->t);
-        if (!it)
-            continue;
-        if (e->has_box)
-            json_object_set_new(it, "box", json_pack("[f,f,f,f]", (double)e->box.x,
-                                                     (double)e->box.y, (double)e->box.w,
-                                                     (double)e->box.h));
-        if (e->text)
-            json_object_set_new(it, "text", json_string(e->text));
-        if (aitag_evidence_details_json(e, &details) == 0 && details)
-            json_object_set_new(it, "extra", json_string(details));
-        free(details);
-        details = NULL;
-        json_array_append_new(items, it);
-    }
-    return o;
 }
 
 static int in_route(const struct aitag_gateway_backend *b, const char *analyzer)
@@ -204,7 +131,8 @@ static json_t *stored_evidence(struct aitag_gateway *gw, const struct aitag_gate
     {
         /* the kept items, in order, at the front; the list still owns (and frees) them all */
         struct aitag_evidence_list view = {ev.items, kept, kept};
-        o = gw_evidence_json(an, n_an, &view, interval, strcmp(row.status, "partial") == 0);
+        o = aitag_remote_evidence_json(an, n_an, &view, interval,
+                                       strcmp(row.status, "partial") == 0);
     }
     if (!o)
         snprintf(err, errlen, "out of memory");
@@ -262,7 +190,7 @@ struct tag_input {
     const char *shown; /* "path" in the answer instead of path; NULL keeps it */
     const void *data;  /* upload: bytes written to path first, removed afterwards */
     size_t len;
-    int evidence;      /* add the "evidence" object */
+    int evidence; /* add the "evidence" object */
 };
 
 static void tag_local(struct aitag_gateway *gw, struct gw_req *r, struct gw_backend *be,
@@ -354,8 +282,8 @@ void gw_handle_tag(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_
     const struct gw_part *file = is_form ? gw_req_part(r, "file") : NULL;
     const struct gw_part *model_part = is_form ? gw_req_part(r, "model") : NULL;
     const struct gw_part *ev_part = is_form ? gw_req_part(r, "evidence") : NULL;
-    const char *model = model_part ? model_part->data
-                                   : json_string_value(json_object_get(body, "model"));
+    const char *model =
+        model_part ? model_part->data : json_string_value(json_object_get(body, "model"));
     const char *path = json_string_value(json_object_get(body, "path"));
     const char *b64 = json_string_value(json_object_get(body, "image_base64"));
     json_t *jev = json_object_get(body, "evidence");

@@ -76,7 +76,7 @@ void infer_model_free(struct aitag_model *m);
 
 /* session.c: converts an OrtStatus into AITAG_ERR_MODEL, writing "what: message" into err,
  * and releases the status. A NULL status means success and returns 0. */
-int ort_check(const OrtApi *api, OrtStatus *st, const char *what, char *err, size_t errlen);
+int infer_ort_check(const OrtApi *api, OrtStatus *st, const char *what, char *err, size_t errlen);
 /* Creates the session if needed (thread-safe); messages go to err. */
 int infer_model_ensure_loaded(struct aitag_model *m, char *err, size_t errlen);
 /* Verifies the weights' sha256 into err. */

@@ -87,7 +87,7 @@ static int load_catalog(const struct aitag_install_params *p, json_t **out, char
         return AITAG_ERR_INVALID;
     }
     if (strstr(p->catalog, "://")) {
-        CURL *c = curl_easy_init();
+        CURL *c = aitag_curl_global_init() == 0 ? curl_easy_init() : NULL;
         long code = 0;
         CURLcode cc;
         if (!c)
@@ -138,7 +138,7 @@ static size_t file_write(char *ptr, size_t size, size_t nmemb, void *ud)
 static CURLcode transfer(const struct aitag_install_params *p, const char *url, struct dl *d,
                          long *code)
 {
-    CURL *c = curl_easy_init();
+    CURL *c = aitag_curl_global_init() == 0 ? curl_easy_init() : NULL;
     CURLcode cc;
 
     *code = 0;
@@ -213,7 +213,7 @@ static int install_file(const struct aitag_install_params *p, json_t *f, char he
     struct stat st;
     int rc;
 
-    if (!url || !inst_safe_relpath(dest) || (sha && strlen(sha) != 64) ||
+    if (!url || !infer_inst_safe_relpath(dest) || (sha && strlen(sha) != 64) ||
         (jsha && !json_is_null(jsha) && !sha)) {
         snprintf(err, errlen,
                  "catalog file entry needs \"url\", a relative \"dest\" and a "
@@ -226,7 +226,7 @@ static int install_file(const struct aitag_install_params *p, json_t *f, char he
         aitag_log(AITAG_LOG_INFO, "install", "event=present path=%s", path);
         return 0;
     }
-    if (inst_mkdirs(path, 0) < 0) {
+    if (infer_inst_mkdirs(path, 0) < 0) {
         snprintf(err, errlen, "cannot create the folder for %s", path);
         return AITAG_ERR_IO;
     }
@@ -304,15 +304,15 @@ int aitag_models_install(const struct aitag_install_params *p, const char *name,
     man = json_deep_copy(json_object_get(e, "manifest"));
     mname = json_string_value(json_object_get(man, "name"));
     mfile = json_string_value(json_object_get(man, "file"));
-    if (!json_is_array(files) || !json_array_size(files) || !inst_safe_name(mname) ||
-        !inst_safe_relpath(mfile)) {
+    if (!json_is_array(files) || !json_array_size(files) || !infer_inst_safe_name(mname) ||
+        !infer_inst_safe_relpath(mfile)) {
         snprintf(err, errlen,
                  "catalog entry %s needs \"files\" and a \"manifest\" with a safe "
                  "\"name\" and \"file\"",
                  name);
         goto out;
     }
-    if (inst_mkdirs(p->dest_dir, 1) < 0) {
+    if (infer_inst_mkdirs(p->dest_dir, 1) < 0) {
         snprintf(err, errlen, "cannot create %s", p->dest_dir);
         rc = AITAG_ERR_IO;
         goto out;
@@ -334,7 +334,7 @@ int aitag_models_install(const struct aitag_install_params *p, const char *name,
     }
     text = json_dumps(man, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     snprintf(path, sizeof path, "%s/%s.json", p->dest_dir, mname);
-    rc = text ? inst_write_atomic(path, text, strlen(text)) : AITAG_ERR_NOMEM;
+    rc = text ? infer_inst_write_atomic(path, text, strlen(text)) : AITAG_ERR_NOMEM;
     if (rc < 0)
         snprintf(err, errlen, "cannot write %s", path);
 out:

@@ -25,7 +25,7 @@
 #include "aitag/models.h"
 #include "installer_int.h"
 
-int inst_safe_name(const char *name)
+int infer_inst_safe_name(const char *name)
 {
     size_t n = name ? strlen(name) : 0;
 
@@ -33,7 +33,7 @@ int inst_safe_name(const char *name)
            strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
-int inst_safe_relpath(const char *rel)
+int infer_inst_safe_relpath(const char *rel)
 {
     const char *p = rel;
 
@@ -52,7 +52,7 @@ int inst_safe_relpath(const char *rel)
     return 1;
 }
 
-int inst_mkdirs(const char *path, int is_dir)
+int infer_inst_mkdirs(const char *path, int is_dir)
 {
     char buf[4096];
     size_t n = strlen(path);
@@ -79,7 +79,7 @@ int inst_mkdirs(const char *path, int is_dir)
     return 0;
 }
 
-int inst_write_atomic(const char *path, const char *data, size_t len)
+int infer_inst_write_atomic(const char *path, const char *data, size_t len)
 {
     char tmp[4200];
     FILE *f;
@@ -210,7 +210,7 @@ int aitag_models_add(const char *onnx_path, const char *manifest_path, const cha
     name = json_string_value(json_object_get(root, "name"));
     file = json_string_value(json_object_get(root, "file"));
     sha = json_string_value(json_object_get(root, "sha256"));
-    if (!root || !inst_safe_name(name) || !inst_safe_relpath(file) || !sha) {
+    if (!root || !infer_inst_safe_name(name) || !infer_inst_safe_relpath(file) || !sha) {
         snprintf(err, errlen,
                  "%s: not a manifest with a safe \"name\", a relative \"file\" and "
                  "\"sha256\" (docs/models.md)",
@@ -242,7 +242,7 @@ int aitag_models_add(const char *onnx_path, const char *manifest_path, const cha
     snprintf(stage, sizeof stage, "%s/.add-%s-%ld", dest_dir, name, (long)getpid());
     rc = AITAG_ERR_IO;
     snprintf(path, sizeof path, "%s/%s", stage, file);
-    if (inst_mkdirs(stage, 1) < 0 || (staged = 1, inst_mkdirs(path, 0) < 0) ||
+    if (infer_inst_mkdirs(stage, 1) < 0 || (staged = 1, infer_inst_mkdirs(path, 0) < 0) ||
         copy_file(onnx_path, path) < 0) {
         snprintf(err, errlen, "cannot copy %s into %s", onnx_path, stage);
         goto out;
@@ -267,7 +267,7 @@ int aitag_models_add(const char *onnx_path, const char *manifest_path, const cha
     rc = AITAG_ERR_IO;
     snprintf(path, sizeof path, "%s/%s", stage, file);
     snprintf(final, sizeof final, "%s/%s", dest_dir, file);
-    if (inst_mkdirs(final, 0) < 0 || rename(path, final) < 0) {
+    if (infer_inst_mkdirs(final, 0) < 0 || rename(path, final) < 0) {
         snprintf(err, errlen, "cannot move the weights to %s", final);
         goto out;
     }
@@ -293,7 +293,7 @@ int aitag_models_remove(const char *name, const char *dest_dir, char *err, size_
     const char *file;
     int rc = 0;
 
-    if (!inst_safe_name(name)) {
+    if (!infer_inst_safe_name(name)) {
         snprintf(err, errlen, "'%s' is not a model name", name ? name : "");
         return AITAG_ERR_INVALID;
     }
@@ -306,7 +306,7 @@ int aitag_models_remove(const char *name, const char *dest_dir, char *err, size_
     file = json_string_value(json_object_get(root, "file"));
     if (unlink(path) < 0)
         rc = AITAG_ERR_IO;
-    if (rc == 0 && inst_safe_relpath(file)) {
+    if (rc == 0 && infer_inst_safe_relpath(file)) {
         snprintf(path, sizeof path, "%s/%s", dest_dir, file);
         if (unlink(path) < 0 && errno != ENOENT)
             rc = AITAG_ERR_IO;

@@ -52,12 +52,13 @@ static int copy_output(const OrtApi *api, const OrtValue *v, const char *name,
     float *src = NULL;
     int rc;
 
-    rc = ort_check(api, api->GetTensorTypeAndShape(v, &info), "output shape", err, errlen);
+    rc = infer_ort_check(api, api->GetTensorTypeAndShape(v, &info), "output shape", err, errlen);
     if (rc < 0)
         return rc;
-    if ((rc = ort_check(api, api->GetTensorElementType(info, &type), "output type", err, errlen)) <
-            0 ||
-        (rc = ort_check(api, api->GetDimensionsCount(info, &ndim), "output dims", err, errlen)) < 0)
+    if ((rc = infer_ort_check(api, api->GetTensorElementType(info, &type), "output type", err,
+                              errlen)) < 0 ||
+        (rc = infer_ort_check(api, api->GetDimensionsCount(info, &ndim), "output dims", err,
+                              errlen)) < 0)
         goto out;
     if (type != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT || ndim > INFER_MAX_DIMS) {
         snprintf(err, errlen, "output %s: only float tensors of up to %d dims are supported", name,
@@ -65,12 +66,12 @@ static int copy_output(const OrtApi *api, const OrtValue *v, const char *name,
         rc = AITAG_ERR_MODEL;
         goto out;
     }
-    if ((rc = ort_check(api, api->GetDimensions(info, t->shape, ndim), "output dims", err,
-                        errlen)) < 0 ||
-        (rc = ort_check(api, api->GetTensorShapeElementCount(info, &count), "output count", err,
-                        errlen)) < 0 ||
-        (rc = ort_check(api, api->GetTensorMutableData((OrtValue *)v, (void **)&src), "output data",
-                        err, errlen)) < 0)
+    if ((rc = infer_ort_check(api, api->GetDimensions(info, t->shape, ndim), "output dims", err,
+                              errlen)) < 0 ||
+        (rc = infer_ort_check(api, api->GetTensorShapeElementCount(info, &count), "output count",
+                              err, errlen)) < 0 ||
+        (rc = infer_ort_check(api, api->GetTensorMutableData((OrtValue *)v, (void **)&src),
+                              "output data", err, errlen)) < 0)
         goto out;
     t->ndim = (int)ndim;
     t->count = count;
@@ -116,18 +117,18 @@ int aitag_model_run(struct aitag_model *m, const struct aitag_tensor *in, struct
         return AITAG_ERR_MODEL;
     }
     memset(out, 0, k * sizeof *out);
-    rc = ort_check(api,
-                   api->CreateTensorWithDataAsOrtValue(
-                       m->inf->mem, in->data, in->count * sizeof(float), in->shape,
-                       (size_t)in->ndim, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, &input),
-                   "input tensor", errbuf, errlen);
+    rc = infer_ort_check(api,
+                         api->CreateTensorWithDataAsOrtValue(
+                             m->inf->mem, in->data, in->count * sizeof(float), in->shape,
+                             (size_t)in->ndim, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, &input),
+                         "input tensor", errbuf, errlen);
     if (rc < 0)
         goto out;
     in_names[0] = m->input_name;
-    rc = ort_check(api,
-                   api->Run(m->session, NULL, in_names, (const OrtValue *const *)&input, 1,
-                            (const char *const *)m->sess_outputs, k, outs),
-                   m->name, errbuf, errlen);
+    rc = infer_ort_check(api,
+                         api->Run(m->session, NULL, in_names, (const OrtValue *const *)&input, 1,
+                                  (const char *const *)m->sess_outputs, k, outs),
+                         m->name, errbuf, errlen);
     if (rc < 0)
         goto out;
     for (i = 0; i < k; i++) {

@@ -1,7 +1,7 @@
 /*
  * session.c - the ONNX Runtime boundary: environment, sessions, status conversion, logging.
  *
- * Every OrtStatus is converted exactly once, by ort_check(), into an aitag_err and a message,
+ * Every OrtStatus is converted exactly once, by infer_ort_check(), into an aitag_err and a message,
  * and released there (run.c uses it too); no ORT type leaves src/infer. The OrtEnv and the CPU
  * memory info are created on the first session, under the context's lock, so that contexts
  * used only for manifests never start ORT. Sessions are created lazily per model under the
@@ -21,7 +21,7 @@
 
 #include "infer_int.h"
 
-int ort_check(const OrtApi *api, OrtStatus *st, const char *what, char *err, size_t errlen)
+int infer_ort_check(const OrtApi *api, OrtStatus *st, const char *what, char *err, size_t errlen)
 {
     if (!st)
         return 0;
@@ -58,19 +58,19 @@ static int ensure_env(struct aitag_infer *inf, char *err, size_t errlen)
 
     pthread_mutex_lock(&inf->env_lock);
     if (!inf->env) {
-        rc = ort_check(api,
-                       api->CreateEnvWithCustomLogger(ort_logger, NULL, ORT_LOGGING_LEVEL_WARNING,
-                                                      "aitag", &inf->env),
-                       "creating the ONNX Runtime environment", err, errlen);
+        rc = infer_ort_check(api,
+                             api->CreateEnvWithCustomLogger(
+                                 ort_logger, NULL, ORT_LOGGING_LEVEL_WARNING, "aitag", &inf->env),
+                             "creating the ONNX Runtime environment", err, errlen);
         if (rc < 0) {
             inf->env = NULL;
             goto out;
         }
     }
     if (!inf->mem) {
-        rc = ort_check(api,
-                       api->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &inf->mem),
-                       "creating CPU memory info", err, errlen);
+        rc = infer_ort_check(
+            api, api->CreateCpuMemoryInfo(OrtArenaAllocator, OrtMemTypeDefault, &inf->mem),
+            "creating CPU memory info", err, errlen);
         if (rc < 0)
             inf->mem = NULL;
     }
@@ -106,21 +106,21 @@ static int make_options(struct aitag_infer *inf, OrtSessionOptions **out, char *
     int rc;
 
     *out = NULL;
-    rc = ort_check(api, api->CreateSessionOptions(&so), "session options", err, errlen);
+    rc = infer_ort_check(api, api->CreateSessionOptions(&so), "session options", err, errlen);
     if (rc < 0)
         return rc;
-    if ((rc = ort_check(api, api->SetIntraOpNumThreads(so, inf->params.intra_threads),
-                        "intra-op threads", err, errlen)) < 0 ||
-        (rc = ort_check(api, api->SetInterOpNumThreads(so, inf->params.inter_threads),
-                        "inter-op threads", err, errlen)) < 0 ||
-        (rc = ort_check(api, api->SetSessionGraphOptimizationLevel(so, ORT_ENABLE_ALL),
-                        "graph optimisation level", err, errlen)) < 0 ||
-        (rc = ort_check(api, api->SetSessionExecutionMode(so, ORT_SEQUENTIAL), "execution mode",
-                        err, errlen)) < 0 ||
-        (rc = ort_check(api,
-                        api->AddSessionConfigEntry(so, "session.intra_op.allow_spinning",
-                                                   inf->params.allow_spinning ? "1" : "0"),
-                        "intra-op spinning", err, errlen)) < 0) {
+    if ((rc = infer_ort_check(api, api->SetIntraOpNumThreads(so, inf->params.intra_threads),
+                              "intra-op threads", err, errlen)) < 0 ||
+        (rc = infer_ort_check(api, api->SetInterOpNumThreads(so, inf->params.inter_threads),
+                              "inter-op threads", err, errlen)) < 0 ||
+        (rc = infer_ort_check(api, api->SetSessionGraphOptimizationLevel(so, ORT_ENABLE_ALL),
+                              "graph optimisation level", err, errlen)) < 0 ||
+        (rc = infer_ort_check(api, api->SetSessionExecutionMode(so, ORT_SEQUENTIAL),
+                              "execution mode", err, errlen)) < 0 ||
+        (rc = infer_ort_check(api,
+                              api->AddSessionConfigEntry(so, "session.intra_op.allow_spinning",
+                                                         inf->params.allow_spinning ? "1" : "0"),
+                              "intra-op spinning", err, errlen)) < 0) {
         api->ReleaseSessionOptions(so);
         return rc;
     }
@@ -138,36 +138,38 @@ static int describe_session(struct aitag_model *m, OrtSession *s, char *err, siz
     size_t n_in = 0, n_out = 0, i, j;
     int rc, found = 0;
 
-    rc = ort_check(api, api->GetAllocatorWithDefaultOptions(&alloc), "allocator", err, errlen);
+    rc =
+        infer_ort_check(api, api->GetAllocatorWithDefaultOptions(&alloc), "allocator", err, errlen);
     if (rc < 0)
         return rc;
-    if ((rc = ort_check(api, api->SessionGetInputCount(s, &n_in), "inputs", err, errlen)) < 0)
+    if ((rc = infer_ort_check(api, api->SessionGetInputCount(s, &n_in), "inputs", err, errlen)) < 0)
         return rc;
     for (i = 0; i < n_in && !found; i++) {
-        rc =
-            ort_check(api, api->SessionGetInputName(s, i, alloc, &name), "input name", err, errlen);
+        rc = infer_ort_check(api, api->SessionGetInputName(s, i, alloc, &name), "input name", err,
+                             errlen);
         if (rc < 0)
             return rc;
         found = strcmp(name, m->input_name) == 0;
-        ort_check(api, api->AllocatorFree(alloc, name), "free", NULL, 0);
+        infer_ort_check(api, api->AllocatorFree(alloc, name), "free", NULL, 0);
     }
     if (!found) {
         snprintf(err, errlen, "%s: key \"input.name\": the model %s has no input \"%s\"",
                  m->manifest_path, m->path, m->input_name);
         return AITAG_ERR_MODEL;
     }
-    if ((rc = ort_check(api, api->SessionGetOutputCount(s, &n_out), "outputs", err, errlen)) < 0)
+    if ((rc = infer_ort_check(api, api->SessionGetOutputCount(s, &n_out), "outputs", err, errlen)) <
+        0)
         return rc;
     m->sess_outputs = calloc(n_out + 1, sizeof *m->sess_outputs);
     if (!m->sess_outputs)
         return AITAG_ERR_NOMEM;
     for (i = 0; i < n_out; i++) {
-        rc = ort_check(api, api->SessionGetOutputName(s, i, alloc, &name), "output name", err,
-                       errlen);
+        rc = infer_ort_check(api, api->SessionGetOutputName(s, i, alloc, &name), "output name", err,
+                             errlen);
         if (rc < 0)
             return rc;
         m->sess_outputs[i] = strdup(name);
-        ort_check(api, api->AllocatorFree(alloc, name), "free", NULL, 0);
+        infer_ort_check(api, api->AllocatorFree(alloc, name), "free", NULL, 0);
         if (!m->sess_outputs[i])
             return AITAG_ERR_NOMEM;
         m->n_sess_outputs = i + 1;
@@ -209,8 +211,8 @@ static int load_locked(struct aitag_model *m, char *err, size_t errlen)
     rc = make_options(inf, &so, err, errlen);
     if (rc < 0)
         return rc;
-    rc =
-        ort_check(api, api->CreateSession(inf->env, m->path, so, &s), "loading model", err, errlen);
+    rc = infer_ort_check(api, api->CreateSession(inf->env, m->path, so, &s), "loading model", err,
+                         errlen);
     if (rc < 0) {
         char inner[384];
         snprintf(inner, sizeof inner, "%s", err);

@@ -19,8 +19,8 @@
 
 #include "media_int.h"
 
-int frame_converter_init(struct frame_converter *c, const struct aitag_view_spec *specs, size_t n,
-                         char *err, size_t errlen)
+int media_frame_converter_init(struct frame_converter *c, const struct aitag_view_spec *specs,
+                               size_t n, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
     if (n > 0 && !specs) {
@@ -29,12 +29,12 @@ int frame_converter_init(struct frame_converter *c, const struct aitag_view_spec
     }
     for (size_t i = 0; i < n; i++) {
         size_t j;
-        int rc = view_spec_check(&specs[i], err, errlen);
+        int rc = media_view_spec_check(&specs[i], err, errlen);
 
         if (rc < 0)
             return rc;
         for (j = 0; j < c->n; j++)
-            if (view_spec_equal(&c->specs[j], &specs[i]))
+            if (media_view_spec_equal(&c->specs[j], &specs[i]))
                 break;
         if (j < c->n)
             continue;
@@ -183,8 +183,9 @@ static int scale_view(struct view_scaler *s, const AVFrame *src, int rot, struct
     return 0;
 }
 
-int frame_converter_run(struct frame_converter *c, const AVFrame *src, AVRational sar, int rotation,
-                        double t, struct aitag_frame **out, char *err, size_t errlen)
+int media_frame_converter_run(struct frame_converter *c, const AVFrame *src, AVRational sar,
+                              int rotation, double t, struct aitag_frame **out, char *err,
+                              size_t errlen)
 {
     struct view_plan plans[AITAG_MAX_VIEWS];
     struct aitag_frame *f = NULL;
@@ -198,8 +199,8 @@ int frame_converter_run(struct frame_converter *c, const AVFrame *src, AVRationa
     }
     media_display_size(src->width, src->height, sar, rotation, &w, &h);
     for (size_t i = 0; i < c->n; i++)
-        view_plan_compute(&plans[i], &c->specs[i], w, h);
-    f = frame_alloc(plans, c->n, w, h, t);
+        media_view_plan_compute(&plans[i], &c->specs[i], w, h);
+    f = media_frame_alloc(plans, c->n, w, h, t);
     if (!f) {
         aitag_fmt(err, errlen, "out of memory");
         return AITAG_ERR_NOMEM;
@@ -216,7 +217,7 @@ out:
     return rc;
 }
 
-void frame_converter_free(struct frame_converter *c)
+void media_frame_converter_free(struct frame_converter *c)
 {
     for (size_t i = 0; i < AITAG_MAX_VIEWS; i++) {
         sws_freeContext(c->sc[i].sws);

@@ -90,16 +90,16 @@ struct view_plan {
 void media_display_size(int w, int h, AVRational sar, int rotation, int *out_w, int *out_h);
 
 /* Returns 0 when spec can be served, else AITAG_ERR_INVALID with a reason in err. */
-int view_spec_check(const struct aitag_view_spec *spec, char *err, size_t errlen);
+int media_view_spec_check(const struct aitag_view_spec *spec, char *err, size_t errlen);
 /* True when a and b ask for the same pixels (LETTERBOX ignores multiple; 0 and 1 are equal). */
-int view_spec_equal(const struct aitag_view_spec *a, const struct aitag_view_spec *b);
-void view_plan_compute(struct view_plan *v, const struct aitag_view_spec *spec, int src_w,
-                       int src_h);
+int media_view_spec_equal(const struct aitag_view_spec *a, const struct aitag_view_spec *b);
+void media_view_plan_compute(struct view_plan *v, const struct aitag_view_spec *spec, int src_w,
+                             int src_h);
 
 /* Allocates a frame and all its view buffers as one block (aitag_frame_free releases it) with
  * geometry filled from plans and letterbox padding already black. NULL when out of memory. */
-struct aitag_frame *frame_alloc(const struct view_plan *plans, size_t n, int src_w, int src_h,
-                                double t);
+struct aitag_frame *media_frame_alloc(const struct view_plan *plans, size_t n, int src_w, int src_h,
+                                      double t);
 
 /* ---- frame_convert.c ---- */
 
@@ -119,13 +119,14 @@ struct frame_converter {
 };
 
 /* Copies specs, dropping duplicates. Returns 0 or AITAG_ERR_INVALID (message in err). */
-int frame_converter_init(struct frame_converter *c, const struct aitag_view_spec *specs, size_t n,
-                         char *err, size_t errlen);
+int media_frame_converter_init(struct frame_converter *c, const struct aitag_view_spec *specs,
+                               size_t n, char *err, size_t errlen);
 /* Scales src into every view at its display size (see media_display_size; sar is the sample
  * aspect ratio to honour), rotated clockwise by rotation degrees (0/90/180/270). Returns 0 with
  * *out set (caller frees), or < 0 with a message in err. */
-int frame_converter_run(struct frame_converter *c, const AVFrame *src, AVRational sar, int rotation,
-                        double t, struct aitag_frame **out, char *err, size_t errlen);
-void frame_converter_free(struct frame_converter *c);
+int media_frame_converter_run(struct frame_converter *c, const AVFrame *src, AVRational sar,
+                              int rotation, double t, struct aitag_frame **out, char *err,
+                              size_t errlen);
+void media_frame_converter_free(struct frame_converter *c);
 
 #endif

@@ -214,7 +214,7 @@ int aitag_sampler_open(const char *path, const struct aitag_sampler_params *p,
     rc = check_params(p, s->err, sizeof s->err);
     if (rc < 0)
         goto out;
-    rc = frame_converter_init(&s->conv, p->views, p->n_views, s->err, sizeof s->err);
+    rc = media_frame_converter_init(&s->conv, p->views, p->n_views, s->err, sizeof s->err);
     if (rc < 0)
         goto out;
     rc = media_input_open(path, &s->in, &s->probe, 1);
@@ -436,8 +436,8 @@ static int emit(struct aitag_sampler *s, double t, struct aitag_frame **out)
     int rc;
     AVRational sar = av_guess_sample_aspect_ratio(s->in.fmt, s->in.st, s->frame);
 
-    rc = frame_converter_run(&s->conv, s->frame, sar, s->probe.rotation, t, out, s->err,
-                             sizeof s->err);
+    rc = media_frame_converter_run(&s->conv, s->frame, sar, s->probe.rotation, t, out, s->err,
+                                   sizeof s->err);
     av_frame_unref(s->frame);
     if (rc < 0)
         return rc;
@@ -574,7 +574,7 @@ void aitag_sampler_close(struct aitag_sampler *s)
 {
     if (!s)
         return;
-    frame_converter_free(&s->conv);
+    media_frame_converter_free(&s->conv);
     av_frame_free(&s->frame);
     av_packet_free(&s->pkt);
     avcodec_free_context(&s->dec);

@@ -17,7 +17,7 @@
 
 #include "media_int.h"
 
-int view_spec_check(const struct aitag_view_spec *spec, char *err, size_t errlen)
+int media_view_spec_check(const struct aitag_view_spec *spec, char *err, size_t errlen)
 {
     if (spec->fit != AITAG_FIT_LETTERBOX && spec->fit != AITAG_FIT_MAX_SIDE) {
         aitag_fmt(err, errlen, "view fit %d is unknown", (int)spec->fit);
@@ -42,7 +42,7 @@ static int norm_multiple(const struct aitag_view_spec *s)
     return s->fit == AITAG_FIT_MAX_SIDE && s->multiple > 1 ? s->multiple : 1;
 }
 
-int view_spec_equal(const struct aitag_view_spec *a, const struct aitag_view_spec *b)
+int media_view_spec_equal(const struct aitag_view_spec *a, const struct aitag_view_spec *b)
 {
     if (a->fit != b->fit || a->width != b->width)
         return 0;
@@ -66,8 +66,8 @@ static int round_side(double scaled, int m, int limit)
     return r < m ? m : r;
 }
 
-void view_plan_compute(struct view_plan *v, const struct aitag_view_spec *spec, int src_w,
-                       int src_h)
+void media_view_plan_compute(struct view_plan *v, const struct aitag_view_spec *spec, int src_w,
+                             int src_h)
 {
     double s;
 
@@ -136,8 +136,8 @@ static void clear_padding(struct aitag_view *v)
            (size_t)(v->height - v->pad_y - v->content_h) * v->stride);
 }
 
-struct aitag_frame *frame_alloc(const struct view_plan *plans, size_t n, int src_w, int src_h,
-                                double t)
+struct aitag_frame *media_frame_alloc(const struct view_plan *plans, size_t n, int src_w, int src_h,
+                                      double t)
 {
     size_t total = align64(sizeof(struct aitag_frame));
     struct aitag_frame *f;
@@ -181,7 +181,7 @@ const struct aitag_view *aitag_frame_view(const struct aitag_frame *f,
     if (!f || !spec)
         return NULL;
     for (size_t i = 0; i < f->n_views && i < AITAG_MAX_VIEWS; i++)
-        if (view_spec_equal(&f->views[i].spec, spec))
+        if (media_view_spec_equal(&f->views[i].spec, spec))
             return &f->views[i];
     return NULL;
 }

@@ -28,8 +28,10 @@ static void sample_item(struct aitag_tagger *t, size_t idx, struct msg *remote_e
     double t0 = aitag_now();
     int rc;
 
-    if (!end)
-        return; /* out of memory: the item is reported failed by the consumer's bookkeeping */
+    if (!end) {
+        w->dropped = 1; /* out of memory: reported failed after the decoder is joined */
+        return;
+    }
     end->kind = MSG_END;
     end->item = idx;
     {
@@ -53,7 +55,7 @@ static void sample_item(struct aitag_tagger *t, size_t idx, struct msg *remote_e
         struct aitag_frame *f = NULL;
         struct msg *m;
 
-        if (t->p.cancel && *t->p.cancel) {
+        if (t->p.cancel && atomic_load(t->p.cancel)) {
             rc = AITAG_ERR_CANCELED;
             aitag_fmt(end->error, sizeof end->error, "canceled");
             break;
@@ -74,7 +76,7 @@ static void sample_item(struct aitag_tagger *t, size_t idx, struct msg *remote_e
         m->kind = MSG_FRAME;
         m->item = idx;
         m->frame = f;
-        if (queue_push(&t->q, m) < 0) {
+        if (pipeline_queue_push(&t->q, m) < 0) {
             aitag_frame_free(f);
             free(m);
             rc = AITAG_ERR_CANCELED;
@@ -86,7 +88,7 @@ done:
     end->rc = rc;
     end->decode_seconds += aitag_now() - t0;
     aitag_sampler_close(s);
-    if (queue_push(&t->q, end) < 0) {
+    if (pipeline_queue_push(&t->q, end) < 0) {
         aitag_evidence_list_clear(&end->evidence);
         free(end);
     }
@@ -135,7 +137,7 @@ static struct msg *remote_item(struct aitag_tagger *t, size_t idx)
 
 static void push_end(struct aitag_tagger *t, struct msg *end)
 {
-    if (queue_push(&t->q, end) < 0) {
+    if (pipeline_queue_push(&t->q, end) < 0) {
         aitag_evidence_list_clear(&end->evidence);
         free(end);
     }
@@ -146,7 +148,7 @@ void *tagger_decode_main(void *arg)
     struct aitag_tagger *t = arg;
 
     for (size_t i = 0; i < t->n_works; i++) {
-        if (t->p.cancel && *t->p.cancel)
+        if (t->p.cancel && atomic_load(t->p.cancel))
             break;
         if (t->works[i].error[0] || t->works[i].n_need == 0)
             continue;
@@ -158,13 +160,15 @@ void *tagger_decode_main(void *arg)
             remote += w->need[k] && tagger_runs_remote(t, k);
             here += w->need[k] && !tagger_runs_remote(t, k);
         }
-        if (remote && !(end = remote_item(t, i)))
-            continue; /* out of memory: reported failed by the consumer's bookkeeping */
+        if (remote && !(end = remote_item(t, i))) {
+            w->dropped = 1; /* out of memory: reported failed after the decoder is joined */
+            continue;
+        }
         if (here && (!end || end->rc == 0))
             sample_item(t, i, end);
         else
             push_end(t, end);
     }
-    queue_close(&t->q);
+    pipeline_queue_close(&t->q);
     return NULL;
 }

@@ -143,7 +143,7 @@ int tagger_mark_missing(struct aitag_tagger *t, const char *const *paths, size_t
         return 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         char abs[4096];
-        if (walk_absolute(paths[i], abs, sizeof abs) == 0)
+        if (pipeline_walk_absolute(paths[i], abs, sizeof abs) == 0)
             rc = aitag_catalog_each_item(t->catalog, abs, 0, collect_gone, &g);
     }
     if (g.n)

@@ -9,7 +9,7 @@
 
 #include "queue.h"
 
-int queue_init(struct queue *q, size_t cap)
+int pipeline_queue_init(struct queue *q, size_t cap)
 {
     q->slots = calloc(cap ? cap : 1, sizeof *q->slots);
     if (!q->slots)
@@ -23,7 +23,7 @@ int queue_init(struct queue *q, size_t cap)
     return 0;
 }
 
-void queue_destroy(struct queue *q)
+void pipeline_queue_destroy(struct queue *q)
 {
     pthread_mutex_destroy(&q->lock);
     pthread_cond_destroy(&q->not_empty);
@@ -32,7 +32,7 @@ void queue_destroy(struct queue *q)
     q->slots = NULL;
 }
 
-int queue_push(struct queue *q, void *item)
+int pipeline_queue_push(struct queue *q, void *item)
 {
     int rc = 0;
 
@@ -60,7 +60,7 @@ static void *take_locked(struct queue *q)
     return item;
 }
 
-void *queue_pop(struct queue *q)
+void *pipeline_queue_pop(struct queue *q)
 {
     void *item = NULL;
 
@@ -73,7 +73,7 @@ void *queue_pop(struct queue *q)
     return item;
 }
 
-void *queue_try_pop(struct queue *q)
+void *pipeline_queue_try_pop(struct queue *q)
 {
     void *item = NULL;
 
@@ -84,7 +84,7 @@ void *queue_try_pop(struct queue *q)
     return item;
 }
 
-void queue_close(struct queue *q)
+void pipeline_queue_close(struct queue *q)
 {
     pthread_mutex_lock(&q->lock);
     q->closed = 1;

@@ -13,15 +13,15 @@ struct queue {
     int closed;
 };
 
-int queue_init(struct queue *q, size_t cap);
-void queue_destroy(struct queue *q);
+int pipeline_queue_init(struct queue *q, size_t cap);
+void pipeline_queue_destroy(struct queue *q);
 /* Blocks while full. Returns 0, or -1 when the queue was closed (item not queued). */
-int queue_push(struct queue *q, void *item);
+int pipeline_queue_push(struct queue *q, void *item);
 /* Blocks while empty. Returns the item, or NULL once closed and drained. */
-void *queue_pop(struct queue *q);
+void *pipeline_queue_pop(struct queue *q);
 /* Returns an item if one is ready now, else NULL; never blocks. */
-void *queue_try_pop(struct queue *q);
+void *pipeline_queue_try_pop(struct queue *q);
 /* Wakes everyone; pushes fail from now on, pops drain what is left. */
-void queue_close(struct queue *q);
+void pipeline_queue_close(struct queue *q);
 
 #endif

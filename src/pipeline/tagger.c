@@ -421,9 +421,9 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
     t->started = aitag_now();
     t->n_moved = t->n_missing = 0;
     for (size_t i = 0; i < n; i++)
-        if ((rc = walk_path(&t->walk, paths[i])) < 0)
+        if ((rc = pipeline_walk_path(&t->walk, paths[i])) < 0)
             goto out;
-    rc = walk_dedupe(&t->walk);
+    rc = pipeline_walk_dedupe(&t->walk);
     if (rc == 0)
         rc = tagger_plan(t);
     if (rc == 0)
@@ -450,22 +450,22 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
     progress(t, &rs, NULL);
     if (t->p.dry_run)
         goto out;
-    if (queue_init(&t->q, (size_t)(t->p.queue_frames > 0 ? t->p.queue_frames : 8)) < 0) {
+    if (pipeline_queue_init(&t->q, (size_t)(t->p.queue_frames > 0 ? t->p.queue_frames : 8)) < 0) {
         rc = AITAG_ERR_NOMEM;
         goto out;
     }
     if (pthread_create(&decoder, NULL, tagger_decode_main, t) != 0) {
-        queue_destroy(&t->q);
+        pipeline_queue_destroy(&t->q);
         aitag_fmt(t->errmsg, sizeof t->errmsg, "cannot start the decoder thread");
         rc = AITAG_ERR_NOMEM;
         goto out;
     }
     started = 1;
     acc.idx = (size_t)-1;
-    while ((m = queue_pop(&t->q))) {
-        if (t->p.cancel && *t->p.cancel) {
+    while ((m = pipeline_queue_pop(&t->q))) {
+        if (t->p.cancel && atomic_load(t->p.cancel)) {
             /* Stop now: drain without analysing; the item in flight is simply not stored. */
-            queue_close(&t->q);
+            pipeline_queue_close(&t->q);
             if (m->kind == MSG_FRAME)
                 aitag_frame_free(m->frame);
             aitag_evidence_list_clear(&m->evidence);
@@ -513,8 +513,11 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
     rc = 0;
 out:
     if (started) {
-        pthread_join(decoder, NULL);
-        queue_destroy(&t->q);
+        pthread_join(decoder, NULL); /* after it, the decoder's `dropped` marks are visible */
+        pipeline_queue_destroy(&t->q);
+        for (size_t i = 0; i < t->n_works; i++)
+            if (t->works[i].dropped)
+                report(t, &rs, i, AITAG_ITEM_FAILED, "out of memory", NULL, NULL, 0, NULL, 0);
     }
     drop_batch(&acc);
     aitag_evidence_list_clear(&acc.ev);
@@ -527,6 +530,6 @@ out:
     free(t->works);
     t->works = NULL;
     t->n_works = 0;
-    walk_list_free(&t->walk);
+    pipeline_walk_list_free(&t->walk);
     return rc;
 }

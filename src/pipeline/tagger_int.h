@@ -23,6 +23,8 @@ struct work {
     int n_need;
     struct aitag_probe probe;
     int probed;
+    int dropped; /* the decoder could not allocate its END (out of memory): reported failed
+                  * once the decoder thread is joined */
 };
 
 enum msg_kind { MSG_FRAME, MSG_END };

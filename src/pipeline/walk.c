@@ -132,7 +132,7 @@ out:
 
 /* Makes path absolute and drops "." components and duplicate or trailing slashes, without
  * resolving symlinks (the user's path is the item's identity). */
-int walk_absolute(const char *path, char *out, size_t len)
+int pipeline_walk_absolute(const char *path, char *out, size_t len)
 {
     char cwd[PATH_MAX], tmp[PATH_MAX * 2];
     size_t o = 0;
@@ -176,13 +176,13 @@ int walk_absolute(const char *path, char *out, size_t len)
     return 0;
 }
 
-int walk_path(struct walk_list *l, const char *path)
+int pipeline_walk_path(struct walk_list *l, const char *path)
 {
     char abs[PATH_MAX];
     struct stat st;
     struct dir_id chain[65];
 
-    if (walk_absolute(path, abs, sizeof abs) < 0)
+    if (pipeline_walk_absolute(path, abs, sizeof abs) < 0)
         return add(l, path, "path too long");
     if (stat(abs, &st) != 0) {
         char msg[160];
@@ -212,7 +212,7 @@ static int cmp_real(const void *a, const void *b)
     return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
 }
 
-int walk_dedupe(struct walk_list *l)
+int pipeline_walk_dedupe(struct walk_list *l)
 {
     size_t total = l->n, n = 0;
     struct real_key *keys = calloc(total ? total : 1, sizeof *keys);
@@ -261,7 +261,7 @@ out:
     return rc;
 }
 
-void walk_list_free(struct walk_list *l)
+void pipeline_walk_list_free(struct walk_list *l)
 {
     for (size_t i = 0; i < l->n; i++) {
         free(l->items[i].path);

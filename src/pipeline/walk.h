@@ -17,14 +17,14 @@ struct walk_list {
 /* Appends the files named by path: a file as itself (whatever its extension), a folder
  * recursively (files with a known media extension, sorted, hidden entries skipped). Problems
  * become entries with an error. Returns 0 or AITAG_ERR_NOMEM. */
-int walk_path(struct walk_list *l, const char *path);
+int pipeline_walk_path(struct walk_list *l, const char *path);
 /* Drops entries that name a file already in the list: the same real path (through another
  * folder given, or a symlink and its target) is one item. The entry whose path is the real
  * path is kept, else the first; order is kept. Returns 0 or AITAG_ERR_NOMEM. */
-int walk_dedupe(struct walk_list *l);
+int pipeline_walk_dedupe(struct walk_list *l);
 /* Makes path absolute and normal ("." and ".." folded, no duplicate or trailing slash) without
- * resolving symlinks, as walk_path names entries. 0, or -1 when it does not fit in len. */
-int walk_absolute(const char *path, char *out, size_t len);
-void walk_list_free(struct walk_list *l);
+ * resolving symlinks, as pipeline_walk_path names entries. 0, or -1 when it does not fit in len. */
+int pipeline_walk_absolute(const char *path, char *out, size_t len);
+void pipeline_walk_list_free(struct walk_list *l);
 
 #endif

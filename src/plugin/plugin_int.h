@@ -45,10 +45,10 @@ struct tag_set {
     size_t n, cap;
 };
 
-int tag_set_add(struct tag_set *s, const char *id, const char *name);
-int tag_set_has(const struct tag_set *s, const char *id);
-const char *tag_set_find_name(const struct tag_set *s, const char *name);
-void tag_set_clear(struct tag_set *s);
+int plugin_tag_set_add(struct tag_set *s, const char *id, const char *name);
+int plugin_tag_set_has(const struct tag_set *s, const char *id);
+const char *plugin_tag_set_find_name(const struct tag_set *s, const char *name);
+void plugin_tag_set_clear(struct tag_set *s);
 
 /* The tags the plugin owns and uses. */
 struct plugin_tags {

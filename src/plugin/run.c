@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "aitag/gateway.h"
+#include "aitag/remote.h"
 #include "plugin_int.h"
 
 #define MAX_FAILURES_LISTED 100
@@ -42,7 +42,7 @@ struct run {
     struct plugin_vlm vlm;
     struct plugin_tags tags;
     struct aitag_tagger *tagger;
-    struct aitag_gateway_client *gateway; /* settings gatewayUrl: the tagger's remote executor */
+    struct aitag_remote_client *gateway; /* settings gatewayUrl: the tagger's remote executor */
     struct sel_item *items;
     size_t n, cap;
     /* the batch in flight */
@@ -53,7 +53,7 @@ struct run {
     int descriptions; /* Details fields given a vlm description */
     struct sync_counts total;
     json_t *failures;
-    volatile int stop;
+    atomic_int stop;
     int fatal;
     char err[1024];
     double t0, last_frac, last_emit;
@@ -99,7 +99,7 @@ static void fatal(struct run *r, int rc, const char *msg)
         r->fatal = rc;
         aitag_fmt(r->err, sizeof r->err, "%s", msg);
     }
-    r->stop = 1;
+    atomic_store(&r->stop, 1);
 }
 
 static void note_failure(struct run *r, const struct sel_item *it, const char *error)
@@ -120,8 +120,8 @@ static void finish(struct run *r, const struct sel_item *it, const struct aitag_
     char msg[1200];
     int rc;
 
-    if (r->p->cancel && *r->p->cancel)
-        r->stop = 1;
+    if (r->p->cancel && atomic_load(r->p->cancel))
+        atomic_store(&r->stop, 1);
     if (r->fatal)
         return;
     rc = plugin_sync_item(&r->tags, it->kind, it->id, res, error, &c);
@@ -212,8 +212,8 @@ static void on_tagger_progress(void *ctx, const struct aitag_progress *pr)
     double frac = pr->media_total > 0 ? pr->media_done / pr->media_total
                                       : (pr->total ? (double)pr->done / (double)pr->total : 0);
 
-    if (r->p->cancel && *r->p->cancel)
-        r->stop = 1;
+    if (r->p->cancel && atomic_load(r->p->cancel))
+        atomic_store(&r->stop, 1);
     progress(r, ((double)r->batch_at + frac * (double)r->batch_n) / (double)r->n);
 }
 
@@ -340,18 +340,18 @@ static int make_tagger(struct run *r, char *analyzers)
     tp.ctx = r;
     tp.cancel = &r->stop;
     if (*r->set.gateway_url) { /* models run on the gateway; the catalog stays here */
-        struct aitag_gateway_client_params cp = aitag_gateway_client_default_params();
+        struct aitag_remote_client_params cp = aitag_remote_client_default_params();
         cp.url = r->set.gateway_url;
         cp.key = r->p->gateway_key;
         cp.local_only = r->set.local_only;
         cp.cancel = &r->stop;
-        rc = aitag_gateway_client_new(&cp, &r->gateway, err, sizeof err);
+        rc = aitag_remote_client_new(&cp, &r->gateway, err, sizeof err);
         if (rc < 0) {
             aitag_fmt(msg, sizeof msg, "gatewayUrl: %s", err);
             fatal(r, rc, msg);
             return rc;
         }
-        tp.remote = aitag_gateway_client_tag;
+        tp.remote = aitag_remote_client_tag;
         tp.remote_ctx = r->gateway;
     }
     rc = aitag_tagger_new(&tp, &r->tagger, err, sizeof err);
@@ -417,14 +417,14 @@ static int run_batches(struct run *r)
         fatal(r, AITAG_ERR_NOMEM, "out of memory");
         return AITAG_ERR_NOMEM;
     }
-    for (size_t at = 0; at < r->n && !r->stop; at += batch) {
+    for (size_t at = 0; at < r->n && !atomic_load(&r->stop); at += batch) {
         size_t n = r->n - at < batch ? r->n - at : batch, k;
         struct aitag_summary sum;
         k = prepare_batch(r, at, n, paths);
         /* Failed items were moved behind the k good ones; progress counts them as done. */
         r->batch_at = at;
         r->batch_n = k;
-        if (k == 0 || r->stop)
+        if (k == 0 || atomic_load(&r->stop))
             continue;
         rc = aitag_tagger_run(r->tagger, paths, k, &sum);
         r->models_run += sum.models_run;
@@ -558,7 +558,7 @@ int aitag_plugin_run(const struct aitag_plugin_params *p, const struct aitag_plu
     aitag_log(AITAG_LOG_INFO, "plugin", "%s: %zu item(s) selected", in->mode, r.n);
     progress(&r, 0);
     rc = run_batches(&r);
-    if (rc == 0 && p->cancel && *p->cancel)
+    if (rc == 0 && p->cancel && atomic_load(p->cancel))
         rc = AITAG_ERR_CANCELED, aitag_fmt(r.err, sizeof r.err, "stopped on request");
     if (rc < 0)
         aitag_fmt(err, errlen, "%s", r.err);
@@ -573,7 +573,7 @@ int aitag_plugin_run(const struct aitag_plugin_params *p, const struct aitag_plu
     *output = summary(&r);
 out:
     aitag_tagger_free(r.tagger);
-    aitag_gateway_client_free(r.gateway); /* after the tagger that calls it */
+    aitag_remote_client_free(r.gateway); /* after the tagger that calls it */
     plugin_tags_clear(&r.tags);
     plugin_settings_clear(&r.set);
     plugin_vlm_clear(&r.vlm);

@@ -14,9 +14,9 @@
 
 #include "plugin_int.h"
 
-int tag_set_add(struct tag_set *s, const char *id, const char *name)
+int plugin_tag_set_add(struct tag_set *s, const char *id, const char *name)
 {
-    if (tag_set_has(s, id))
+    if (plugin_tag_set_has(s, id))
         return 0;
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 32;
@@ -41,7 +41,7 @@ int tag_set_add(struct tag_set *s, const char *id, const char *name)
     return 0;
 }
 
-int tag_set_has(const struct tag_set *s, const char *id)
+int plugin_tag_set_has(const struct tag_set *s, const char *id)
 {
     for (size_t i = 0; id && i < s->n; i++)
         if (strcmp(s->ids[i], id) == 0)
@@ -49,7 +49,7 @@ int tag_set_has(const struct tag_set *s, const char *id)
     return 0;
 }
 
-const char *tag_set_find_name(const struct tag_set *s, const char *name)
+const char *plugin_tag_set_find_name(const struct tag_set *s, const char *name)
 {
     for (size_t i = 0; i < s->n; i++)
         if (strcmp(s->names[i], name) == 0)
@@ -57,7 +57,7 @@ const char *tag_set_find_name(const struct tag_set *s, const char *name)
     return NULL;
 }
 
-void tag_set_clear(struct tag_set *s)
+void plugin_tag_set_clear(struct tag_set *s)
 {
     for (size_t i = 0; i < s->n; i++) {
         free(s->ids[i]);
@@ -74,8 +74,8 @@ void plugin_tags_clear(struct plugin_tags *t)
     free(t->tagme_id);
     free(t->tagged_id);
     free(t->errored_id);
-    tag_set_clear(&t->ours);
-    tag_set_clear(&t->foreign);
+    plugin_tag_set_clear(&t->ours);
+    plugin_tag_set_clear(&t->foreign);
     memset(t, 0, sizeof *t);
 }
 
@@ -86,7 +86,7 @@ static int load_children(struct plugin_tags *t)
     int rc = aitag_stash_tag_children(t->stash, t->parent_id, &children, &n);
 
     for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = tag_set_add(&t->ours, children[i].id, children[i].name);
+        rc = plugin_tag_set_add(&t->ours, children[i].id, children[i].name);
     aitag_stash_tags_free(children, n);
     return rc;
 }
@@ -121,7 +121,7 @@ int plugin_tags_init(struct plugin_tags *t, struct aitag_stash *s, const char *p
 
 int plugin_tags_is_generated(const struct plugin_tags *t, const char *id)
 {
-    return tag_set_has(&t->ours, id) && strcmp(id, t->tagme_id) != 0 &&
+    return plugin_tag_set_has(&t->ours, id) && strcmp(id, t->tagme_id) != 0 &&
            strcmp(id, t->tagged_id) != 0 && strcmp(id, t->errored_id) != 0 &&
            strcmp(id, t->parent_id) != 0;
 }
@@ -154,13 +154,13 @@ int plugin_tags_resolve(struct plugin_tags *t, const char *name, const char **id
         if (rc == AITAG_ERR_NOTFOUND) {
             rc = aitag_stash_ensure_tag(t->stash, full, t->parent_id, &found);
             if (rc == 0)
-                rc = tag_set_add(&t->ours, found, full);
+                rc = plugin_tag_set_add(&t->ours, found, full);
             if (rc == 0)
                 i = set_index(&t->ours, found, NULL);
         } else if (rc == 0 && (i = set_index(&t->ours, found, NULL)) < 0) {
             aitag_log(AITAG_LOG_WARN, "plugin",
                       "tag \"%s\" exists outside the parent tag: not used (set tagPrefix)", full);
-            rc = tag_set_add(&t->foreign, found, full);
+            rc = plugin_tag_set_add(&t->foreign, found, full);
             free(found);
             return rc;
         }

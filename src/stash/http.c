@@ -2,7 +2,7 @@
  * http.c - moving one GraphQL request to Stash and back, with retries; the libcurl boundary.
  *
  * One easy handle per client, reused, so consecutive requests share a keep-alive connection.
- * curl_global_init runs once per process (pthread_once); CURLcode values are turned into
+ * libcurl is set up once per process (aitag_curl_global_init); CURLcode values are turned into
  * AITAG_ERR_NET and a message here and nowhere else.
  *
  * What is retried: 5xx and 429 answers (Retry-After honoured, capped), timeouts, refused
@@ -19,7 +19,6 @@
  * (writes.c).
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,14 +29,6 @@
 #define BODY_MAX (64u << 20)     /* answers larger than this are refused */
 #define BACKOFF_MAX_MS 30000     /* one wait never exceeds this... */
 #define RETRY_AFTER_MAX_MS 60000 /* ...unless Stash asked for longer, up to this */
-
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static CURLcode global_rc = CURLE_FAILED_INIT;
-
-static void global_init(void)
-{
-    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ctx)
 {
@@ -97,10 +88,8 @@ int stash_http_init(struct aitag_stash *s)
 {
     long connect_ms;
 
-    pthread_once(&global_once, global_init);
-    if (global_rc != CURLE_OK)
-        return stash_fail(s, AITAG_ERR_NET, "curl", "curl_global_init: %s",
-                          curl_easy_strerror(global_rc));
+    if (aitag_curl_global_init() < 0)
+        return stash_fail(s, AITAG_ERR_NET, "curl", "curl_global_init failed");
     s->curl = curl_easy_init();
     if (!s->curl)
         return stash_fail(s, AITAG_ERR_NOMEM, "curl", "curl_easy_init failed");

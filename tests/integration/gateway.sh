@@ -138,6 +138,8 @@ printf '{"image_base64": "%s"}' "$(base64 -w0 "$img")" >"$tmp/b64.json"
 check_eq "tag base64" "$(call t POST /v1/tag "$k_all" -H 'Content-Type: application/json' --data-binary @"$tmp/b64.json")" 200
 check_eq "tag base64 = aitag tag --json" "$(jq -cS '{kind, width, height, tags, text}' "$tmp/t.json")" \
     "$(jq -cS '{kind, width, height, tags, text}' "$tmp/cli.json")"
+check_eq "bad base64: 400" "$(call t POST /v1/tag "$k_all" -H 'Content-Type: application/json' --data-binary '{"image_base64": "Zg==Zm9v"}')" 400
+check_eq "bad base64 error code" "$(jq -r .error.code "$tmp/t.json")" bad_base64
 check_eq "tag raw bytes" "$(call t POST /v1/tag "$k_all" -H 'Content-Type: image/jpeg' --data-binary @"$img")" 200
 check_eq "tag raw = aitag tag --json" "$(jq -cS '{kind, width, height, tags, text}' "$tmp/t.json")" \
     "$(jq -cS '{kind, width, height, tags, text}' "$tmp/cli.json")"

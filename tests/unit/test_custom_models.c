@@ -47,7 +47,7 @@ static void write_text(const char *path, const char *text)
 
 static void manifest(const char *path, const char *name, const char *analyzer, const char *file,
                      const char *sha, const char *task, const char *decoder, int size,
-                     const char *in_name, const char *std, const char *labels, const char *extra)
+                     const char *conv_in_name, const char *std, const char *labels, const char *extra)
 {
     char buf[4096];
 
@@ -56,7 +56,7 @@ static void manifest(const char *path, const char *name, const char *analyzer, c
              "\"license\": \"MIT\", \"task\": \"%s\", \"decoder\": \"%s\", \"input\": {"
              "\"name\": \"%s\", \"shape\": [-1, %d, %d, 3], \"layout\": \"NHWC\", "
              "\"std\": [%s, %s, %s], \"fit\": \"letterbox\"}%s%s%s}",
-             name, analyzer, file, sha, task, decoder, in_name, size, size, std, std, std,
+             name, analyzer, file, sha, task, decoder, conv_in_name, size, size, std, std, std,
              labels ? ", \"labels\": " : "", labels ? labels : "", extra ? extra : "");
     write_text(path, buf);
 }

@@ -563,20 +563,20 @@ static void test_redact(void)
 
 static void test_loopback(void)
 {
-    CHECK(gw_url_is_loopback("http://127.0.0.1:8080/v1"));
-    CHECK(gw_url_is_loopback("http://127.3.4.5/v1"));
-    CHECK(gw_url_is_loopback("http://localhost:11434/v1"));
-    CHECK(gw_url_is_loopback("https://LOCALHOST"));
-    CHECK(gw_url_is_loopback("http://[::1]:8089"));
-    CHECK(gw_url_is_loopback("http://user:pw@127.0.0.1/v1"));
-    CHECK(!gw_url_is_loopback("https://api.openai.com/v1"));
-    CHECK(!gw_url_is_loopback("http://128.0.0.1/v1"));
-    CHECK(!gw_url_is_loopback("http://[::2]:80"));
-    CHECK(!gw_url_is_loopback("http://localhost.evil.com/v1"));
-    CHECK(!gw_url_is_loopback("http://127.0.0.1@evil.com/v1")); /* userinfo, then the host */
-    CHECK(!gw_url_is_loopback("http://127.0.0.1.nip.io/v1"));
-    CHECK(!gw_url_is_loopback("no scheme"));
-    CHECK(!gw_url_is_loopback(NULL));
+    CHECK(aitag_url_is_loopback("http://127.0.0.1:8080/v1"));
+    CHECK(aitag_url_is_loopback("http://127.3.4.5/v1"));
+    CHECK(aitag_url_is_loopback("http://localhost:11434/v1"));
+    CHECK(aitag_url_is_loopback("https://LOCALHOST"));
+    CHECK(aitag_url_is_loopback("http://[::1]:8089"));
+    CHECK(aitag_url_is_loopback("http://user:pw@127.0.0.1/v1"));
+    CHECK(!aitag_url_is_loopback("https://api.openai.com/v1"));
+    CHECK(!aitag_url_is_loopback("http://128.0.0.1/v1"));
+    CHECK(!aitag_url_is_loopback("http://[::2]:80"));
+    CHECK(!aitag_url_is_loopback("http://localhost.evil.com/v1"));
+    CHECK(!aitag_url_is_loopback("http://127.0.0.1@evil.com/v1")); /* userinfo, then the host */
+    CHECK(!aitag_url_is_loopback("http://127.0.0.1.nip.io/v1"));
+    CHECK(!aitag_url_is_loopback("no scheme"));
+    CHECK(!aitag_url_is_loopback(NULL));
 }
 
 static void test_config_limits(void)

@@ -148,6 +148,20 @@ static void test_order_and_keys(void)
     CHECK(strstr(aitag_graph_key(g, (size_t)pose), "flip=0") != NULL);
     CHECK(strstr(aitag_graph_key(g, (size_t)fa), " [faces/") != NULL);
     {
+        /* The sampler's views: each size once, duplicates removed before the cap, so a cap as
+         * large as the distinct views loses none (pose asks for objects' view again). */
+        struct aitag_view_spec all[AITAG_MAX_VIEWS], capped[AITAG_MAX_VIEWS];
+        size_t n = aitag_graph_views(g, NULL, all, AITAG_MAX_VIEWS), dup = 0;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = i + 1; j < n; j++)
+                dup += all[i].width == all[j].width && all[i].height == all[j].height &&
+                       all[i].fit == all[j].fit && all[i].multiple == all[j].multiple;
+        CHECK_EQ_INT((int)dup, 0);
+        CHECK(n >= 3);
+        CHECK_EQ_INT((int)aitag_graph_views(g, NULL, capped, n), (int)n);
+        CHECK(memcmp(all, capped, n * sizeof *all) == 0);
+    }
+    {
         /* one photo: asked analyzers' evidence only, each item naming its analyzer's key */
         struct aitag_evidence_list ev = {0};
         size_t n_faces = 0, n_attrs = 0;

@@ -41,7 +41,7 @@ static void test_walk(void)
     snprintf(p, sizeof p, "%s/x.mp4", dir);
     snprintf(q, sizeof q, "%s/y.mp4", dir);
     CHECK(symlink(q, p) == 0 && symlink(p, q) == 0); /* a file link loop */
-    CHECK(walk_path(&l, dir) == 0);
+    CHECK(pipeline_walk_path(&l, dir) == 0);
     /* a.JPG, b.mp4, sub/c.mkv, sub/up (loop), x.mp4 (loop), y.mp4 (loop); txt and hidden skipped */
     CHECK_EQ_INT(l.n, 6);
     if (l.n == 6) {
@@ -53,14 +53,14 @@ static void test_walk(void)
         CHECK(l.items[4].error && strstr(l.items[4].error, "symlink loop"));
         CHECK(l.items[5].error && strstr(l.items[5].error, "symlink loop"));
     }
-    walk_list_free(&l);
+    pipeline_walk_list_free(&l);
 
     /* An explicit file is taken whatever its extension; a missing one is an error entry;
      * relative paths become absolute with "." and ".." resolved. */
     snprintf(p, sizeof p, "%s/./sub/../notes.txt", dir);
-    CHECK(walk_path(&l, p) == 0);
+    CHECK(pipeline_walk_path(&l, p) == 0);
     snprintf(p, sizeof p, "%s/missing.mp4", dir);
-    CHECK(walk_path(&l, p) == 0);
+    CHECK(pipeline_walk_path(&l, p) == 0);
     CHECK_EQ_INT(l.n, 2);
     if (l.n == 2) {
         snprintf(q, sizeof q, "%s/notes.txt", dir);
@@ -68,16 +68,16 @@ static void test_walk(void)
         CHECK(l.items[0].error == NULL);
         CHECK(l.items[1].error && strstr(l.items[1].error, "No such file"));
     }
-    walk_list_free(&l);
+    pipeline_walk_list_free(&l);
 }
 
 static void *producer(void *arg)
 {
     struct queue *q = arg;
     for (intptr_t i = 1; i <= 1000; i++)
-        if (queue_push(q, (void *)i) < 0)
+        if (pipeline_queue_push(q, (void *)i) < 0)
             break;
-    queue_close(q);
+    pipeline_queue_close(q);
     return NULL;
 }
 
@@ -88,9 +88,9 @@ static void test_queue(void)
     intptr_t expect = 1, bad = 0;
     void *v;
 
-    CHECK(queue_init(&q, 4) == 0);
+    CHECK(pipeline_queue_init(&q, 4) == 0);
     CHECK(pthread_create(&th, NULL, producer, &q) == 0);
-    while ((v = queue_pop(&q))) {
+    while ((v = pipeline_queue_pop(&q))) {
         if ((intptr_t)v != expect)
             bad++;
         expect++;
@@ -102,9 +102,9 @@ static void test_queue(void)
     pthread_join(th, NULL);
     CHECK_EQ_INT(bad, 0);
     CHECK_EQ_INT(expect, 1001);
-    CHECK(queue_push(&q, (void *)1) == -1); /* closed */
-    CHECK(queue_try_pop(&q) == NULL);
-    queue_destroy(&q);
+    CHECK(pipeline_queue_push(&q, (void *)1) == -1); /* closed */
+    CHECK(pipeline_queue_try_pop(&q) == NULL);
+    pipeline_queue_destroy(&q);
 }
 
 struct seen {
@@ -185,7 +185,7 @@ struct progress_log {
     int n, bad_order, in_flight, in_flight_eta, cancel_at_first_frame;
     double last_done, total, first_total, final_done;
     const char *video;
-    volatile int cancel;
+    atomic_int cancel;
 };
 
 static void on_progress(void *ctx, const struct aitag_progress *p)
@@ -206,7 +206,7 @@ static void on_progress(void *ctx, const struct aitag_progress *p)
         l->in_flight_eta +=
             p->eta > 0 && p->current_done == p->media_done && p->current_total == p->media_total;
         if (l->cancel_at_first_frame)
-            l->cancel = 1;
+            atomic_store(&l->cancel, 1);
     }
 }
 

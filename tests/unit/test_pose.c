@@ -24,7 +24,7 @@
 #define PHOTOS AITAG_DEPS_DIR "/photos/"
 
 /* src/analyzers/pose.c */
-unsigned pose_rules(const float *xy, const float *s, float kp_thr, float person_thr);
+unsigned an_pose_rules(const float *xy, const float *s, float kp_thr, float person_thr);
 enum { PERSON = 1, STANDING = 2, SITTING = 4, LYING = 8, ARMS_RAISED = 16 };
 
 /* A skeleton from named points; unnamed keypoints stay invisible (score 0). */
@@ -60,30 +60,30 @@ static void test_rules(void)
     upper_body(&k);
     put(&k, 13, 88, 300), put(&k, 14, 112, 300);
     put(&k, 15, 88, 400), put(&k, 16, 112, 400);
-    m = pose_rules(k.xy, k.s, 0.3f, 0.25f);
+    m = an_pose_rules(k.xy, k.s, 0.3f, 0.25f);
     CHECK_EQ_INT(m, PERSON | STANDING);
 
     /* sitting, side view: thighs horizontal, shins down */
     upper_body(&k);
     put(&k, 13, 190, 205), put(&k, 14, 195, 210);
     put(&k, 15, 190, 300), put(&k, 16, 195, 305);
-    CHECK_EQ_INT(pose_rules(k.xy, k.s, 0.3f, 0.25f), PERSON | SITTING);
+    CHECK_EQ_INT(an_pose_rules(k.xy, k.s, 0.3f, 0.25f), PERSON | SITTING);
 
     /* sitting, front view: thighs point at the camera, so the knees sit just below the hips */
     upper_body(&k);
     put(&k, 13, 85, 230), put(&k, 14, 115, 230);
     put(&k, 15, 85, 320), put(&k, 16, 115, 320);
-    CHECK_EQ_INT(pose_rules(k.xy, k.s, 0.3f, 0.25f), PERSON | SITTING);
+    CHECK_EQ_INT(an_pose_rules(k.xy, k.s, 0.3f, 0.25f), PERSON | SITTING);
 
     /* arms raised while standing */
     upper_body(&k);
     put(&k, 13, 88, 300), put(&k, 14, 112, 300);
     put(&k, 15, 88, 400), put(&k, 16, 112, 400);
     put(&k, 9, 70, 20), put(&k, 10, 130, 20);
-    CHECK_EQ_INT(pose_rules(k.xy, k.s, 0.3f, 0.25f), PERSON | STANDING | ARMS_RAISED);
+    CHECK_EQ_INT(an_pose_rules(k.xy, k.s, 0.3f, 0.25f), PERSON | STANDING | ARMS_RAISED);
     /* one wrist at shoulder height is not raised */
     put(&k, 9, 60, 100), k.s[10] = 0.0f;
-    CHECK_EQ_INT(pose_rules(k.xy, k.s, 0.3f, 0.25f), PERSON | STANDING);
+    CHECK_EQ_INT(an_pose_rules(k.xy, k.s, 0.3f, 0.25f), PERSON | STANDING);
 
     /* lying: the whole body turned 90 degrees */
     upper_body(&k);
@@ -94,22 +94,22 @@ static void test_rules(void)
         k.xy[2 * i] = 500 - y;
         k.xy[2 * i + 1] = x;
     }
-    CHECK_EQ_INT(pose_rules(k.xy, k.s, 0.3f, 0.25f), PERSON | LYING);
+    CHECK_EQ_INT(an_pose_rules(k.xy, k.s, 0.3f, 0.25f), PERSON | LYING);
 
     /* leaning 45 degrees: a person, no posture */
     upper_body(&k);
     put(&k, 11, 188, 200), put(&k, 12, 212, 200);
-    CHECK_EQ_INT(pose_rules(k.xy, k.s, 0.3f, 0.25f), PERSON);
+    CHECK_EQ_INT(an_pose_rules(k.xy, k.s, 0.3f, 0.25f), PERSON);
 
     /* upper body only: a person, no posture (legs unseen) */
     upper_body(&k);
-    CHECK_EQ_INT(pose_rules(k.xy, k.s, 0.3f, 0.25f), PERSON);
+    CHECK_EQ_INT(an_pose_rules(k.xy, k.s, 0.3f, 0.25f), PERSON);
 
     /* too few confident keypoints: nobody */
     upper_body(&k);
     for (int i = 0; i < 17; i++)
         k.s[i] = i < 4 ? 0.9f : 0.1f;
-    CHECK_EQ_INT(pose_rules(k.xy, k.s, 0.3f, 0.25f), 0);
+    CHECK_EQ_INT(an_pose_rules(k.xy, k.s, 0.3f, 0.25f), 0);
 }
 
 static size_t count_label(const struct aitag_evidence_list *l, const char *label)

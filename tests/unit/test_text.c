@@ -446,7 +446,7 @@ static void bench(const struct aitag_analyzer_ops *ops, void *st, const char *na
         return;
     }
     struct aitag_frame *frames[1] = {&tf.f};
-    const struct text_stats *s = text_analyzer_stats(st);
+    const struct text_stats *s = an_text_stats(st);
     for (int r = 0; r < REPS; r++) {
         struct aitag_evidence_list ev = {0};
         struct text_stats before = *s;

@@ -1,6 +1,6 @@
 /*
- * test_gateway_remote.c - remote tagging's wire format: the gateway's "evidence" object
- * (tag.c) read back by the client (client.c) gives the same evidence bit for bit, keeps only
+ * test_remote.c - remote tagging's wire format (src/remote/wire.c): the "evidence" object the
+ * gateway writes, read back by the client, gives the same evidence bit for bit, keeps only
  * the analyzers asked, and refuses other keys, another interval, missing analyzers and
  * malformed items; the client refuses non-http URLs and, local-only, non-loopback hosts.
  * The HTTP side is covered end to end by tests/integration/gateway_tag.sh.
@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aitag/remote.h"
 #include "check.h"
 #include "photo.h"
-#include "gateway/gateway_int.h"
 
 #define KEY_F "blazeface-back@1.2.0 interval=2.000"
 #define KEY_T "ppocr-det@1.4.2 ppocr-rec@1.4.2 interval=2.000"
@@ -40,8 +40,7 @@ static void fill(struct aitag_evidence_list *ev)
 
 /* Encodes like the gateway (full precision), decodes like the client. */
 static int round_trip(const struct aitag_analysis_row *an, size_t n_an, double gw_interval,
-                      const char *const *ks, size_t n, struct aitag_remote_result *out,
-                      char *err)
+                      const char *const *ks, size_t n, struct aitag_remote_result *out, char *err)
 {
     struct aitag_evidence_list ev = {0};
     json_t *o, *back;
@@ -49,11 +48,11 @@ static int round_trip(const struct aitag_analysis_row *an, size_t n_an, double g
     int rc;
 
     fill(&ev);
-    o = gw_evidence_json(an, n_an, &ev, gw_interval, 1);
+    o = aitag_remote_evidence_json(an, n_an, &ev, gw_interval, 1);
     text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
     back = json_loads(text, 0, NULL);
     err[0] = '\0';
-    rc = gw_client_parse_evidence(back, names, ks, n, 2.0, out, err, 512);
+    rc = aitag_remote_evidence_parse(back, names, ks, n, 2.0, out, err, 512);
     json_decref(back);
     free(text);
     json_decref(o);
@@ -99,9 +98,9 @@ static void test_refusals(void)
 {
     struct aitag_analysis_row an[2] = {{"faces", KEY_F, 2, 7, "seek"},
                                        {"text", KEY_T, 2, 7, "seek"}};
-    struct aitag_analysis_row other[2] = {{"faces", "blazeface-back@9.9.9 interval=2.000", 2, 7,
-                                           "seek"},
-                                          {"text", KEY_T, 2, 7, "seek"}};
+    struct aitag_analysis_row other[2] = {
+        {"faces", "blazeface-back@9.9.9 interval=2.000", 2, 7, "seek"},
+        {"text", KEY_T, 2, 7, "seek"}};
     struct aitag_remote_result r;
     json_t *bad;
     char err[512];
@@ -117,14 +116,14 @@ static void test_refusals(void)
     CHECK(round_trip(an, 2, 1.0, keys, 2, &r, err) < 0);
     CHECK(strstr(err, "interval (1 s) differs") != NULL);
     /* no evidence object (an older gateway), and a malformed item */
-    CHECK(gw_client_parse_evidence(NULL, names, keys, 2, 2.0, &r, err, sizeof err) < 0);
+    CHECK(aitag_remote_evidence_parse(NULL, names, keys, 2, 2.0, &r, err, sizeof err) < 0);
     CHECK(strstr(err, "no usable \"evidence\"") != NULL);
     bad = json_loads("{\"interval\": 2, \"analyses\": [{\"analyzer\": \"faces\", \"key\": \"" KEY_F
                      "\", \"frames\": 1}], \"items\": [{\"analyzer\": \"faces\", \"label\": "
                      "\"face\", \"confidence\": 0.5, \"t\": 0, \"box\": [1, 2]}]}",
                      0, NULL);
     CHECK(bad != NULL);
-    CHECK(gw_client_parse_evidence(bad, names, keys, 1, 2.0, &r, err, sizeof err) < 0);
+    CHECK(aitag_remote_evidence_parse(bad, names, keys, 1, 2.0, &r, err, sizeof err) < 0);
     CHECK(strstr(err, "evidence item 0 is malformed") != NULL);
     CHECK_EQ_INT(r.evidence.n, 0);
     json_decref(bad);
@@ -132,35 +131,35 @@ static void test_refusals(void)
 
 static void test_client_params(void)
 {
-    struct aitag_gateway_client_params p = aitag_gateway_client_default_params();
-    struct aitag_gateway_client *c = NULL;
+    struct aitag_remote_client_params p = aitag_remote_client_default_params();
+    struct aitag_remote_client *c = NULL;
     char err[512];
 
     p.url = "ftp://127.0.0.1/";
-    CHECK_EQ_INT(aitag_gateway_client_new(&p, &c, err, sizeof err), AITAG_ERR_INVALID);
+    CHECK_EQ_INT(aitag_remote_client_new(&p, &c, err, sizeof err), AITAG_ERR_INVALID);
     CHECK(c == NULL && strstr(err, "not an http") != NULL);
     p.url = "http://";
-    CHECK_EQ_INT(aitag_gateway_client_new(&p, &c, err, sizeof err), AITAG_ERR_INVALID);
+    CHECK_EQ_INT(aitag_remote_client_new(&p, &c, err, sizeof err), AITAG_ERR_INVALID);
     p.local_only = 1;
     p.url = "http://192.0.2.1:8089";
-    CHECK_EQ_INT(aitag_gateway_client_new(&p, &c, err, sizeof err), AITAG_ERR_INVALID);
+    CHECK_EQ_INT(aitag_remote_client_new(&p, &c, err, sizeof err), AITAG_ERR_INVALID);
     CHECK(strstr(err, "not loopback") != NULL);
     p.url = "http://gw.example:8089/";
-    CHECK_EQ_INT(aitag_gateway_client_new(&p, &c, err, sizeof err), AITAG_ERR_INVALID);
+    CHECK_EQ_INT(aitag_remote_client_new(&p, &c, err, sizeof err), AITAG_ERR_INVALID);
     const char *const ok[] = {"http://127.0.0.1:8089", "http://127.1.2.3/", "http://[::1]:80",
                               "https://localhost:8443/", "http://LOCALHOST"};
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
         p.url = ok[i];
-        CHECK_EQ_INT(aitag_gateway_client_new(&p, &c, err, sizeof err), 0);
-        aitag_gateway_client_free(c);
+        CHECK_EQ_INT(aitag_remote_client_new(&p, &c, err, sizeof err), 0);
+        aitag_remote_client_free(c);
         c = NULL;
     }
     p.local_only = 0;
     p.url = "http://gw.example:8089/";
     p.key = "agk_secret";
-    CHECK_EQ_INT(aitag_gateway_client_new(&p, &c, err, sizeof err), 0);
-    aitag_gateway_client_free(c);
-    aitag_gateway_client_free(NULL);
+    CHECK_EQ_INT(aitag_remote_client_new(&p, &c, err, sizeof err), 0);
+    aitag_remote_client_free(c);
+    aitag_remote_client_free(NULL);
 }
 
 int main(void)

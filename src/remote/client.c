@@ -1,6 +1,6 @@
 /*
- * client.c - `aitag tag --gateway`: the tagger's remote executor, asking an aitag gateway's
- * POST /v1/tag for an item's evidence.
+ * client.c - the tagger's remote executor (`aitag tag --gateway`, the plugin's gatewayUrl),
+ * asking an aitag gateway's POST /v1/tag for an item's evidence.
  *
  * The local catalog stays the single source of truth: planning and the commit happen here,
  * and the gateway only hands back raw evidence (with "evidence": true) read from its own
@@ -20,23 +20,23 @@
 #include <strings.h>
 
 #include "aitag/common.h"
-#include "gateway_int.h"
+#include "aitag/remote.h"
 
-struct aitag_gateway_client {
+struct aitag_remote_client {
     CURL *curl;
     char *url;      /* root, no trailing slash (for messages) */
     char *endpoint; /* url + "/v1/tag" */
     char *route;    /* NULL: the gateway's default tagging route */
     struct curl_slist *headers;
-    volatile int *cancel;
+    atomic_int *cancel;
     int upload; /* the gateway cannot read our paths: upload every item */
     char *buf;
     size_t len, cap;
 };
 
-struct aitag_gateway_client_params aitag_gateway_client_default_params(void)
+struct aitag_remote_client_params aitag_remote_client_default_params(void)
 {
-    struct aitag_gateway_client_params p;
+    struct aitag_remote_client_params p;
 
     memset(&p, 0, sizeof p);
     p.connect_timeout_ms = 10000;
@@ -45,7 +45,7 @@ struct aitag_gateway_client_params aitag_gateway_client_default_params(void)
 
 static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 {
-    struct aitag_gateway_client *c = ctx;
+    struct aitag_remote_client *c = ctx;
     size_t len = size * n;
 
     /* Without memory curl reports a write error. */
@@ -54,13 +54,13 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 
 static int on_xfer(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
-    struct aitag_gateway_client *c = ctx;
+    struct aitag_remote_client *c = ctx;
 
     (void)dt, (void)dn, (void)ut, (void)un;
-    return c->cancel && *c->cancel; /* non-zero aborts the transfer */
+    return c->cancel && atomic_load(c->cancel); /* non-zero aborts the transfer */
 }
 
-void aitag_gateway_client_free(struct aitag_gateway_client *c)
+void aitag_remote_client_free(struct aitag_remote_client *c)
 {
     if (!c)
         return;
@@ -73,10 +73,10 @@ void aitag_gateway_client_free(struct aitag_gateway_client *c)
     free(c);
 }
 
-int aitag_gateway_client_new(const struct aitag_gateway_client_params *p,
-                             struct aitag_gateway_client **out, char *err, size_t errlen)
+int aitag_remote_client_new(const struct aitag_remote_client_params *p,
+                            struct aitag_remote_client **out, char *err, size_t errlen)
 {
-    struct aitag_gateway_client *c = calloc(1, sizeof *c);
+    struct aitag_remote_client *c = calloc(1, sizeof *c);
     char auth[600];
     size_t n;
     int rc = AITAG_ERR_NOMEM;
@@ -84,15 +84,15 @@ int aitag_gateway_client_new(const struct aitag_gateway_client_params *p,
     *out = NULL;
     if (!c)
         goto fail;
-    if (!p->url || (strncasecmp(p->url, "http://", 7) != 0 &&
-                    strncasecmp(p->url, "https://", 8) != 0) ||
+    if (!p->url ||
+        (strncasecmp(p->url, "http://", 7) != 0 && strncasecmp(p->url, "https://", 8) != 0) ||
         !p->url[strcspn(p->url, ":") + 3]) {
         aitag_fmt(err, errlen, "gateway URL '%s' is not an http:// or https:// URL",
                   p->url ? p->url : "");
         rc = AITAG_ERR_INVALID;
         goto out;
     }
-    if (p->local_only && !gw_url_is_loopback(p->url)) {
+    if (p->local_only && !aitag_url_is_loopback(p->url)) {
         aitag_fmt(err, errlen,
                   "local-only: the host of gateway URL '%s' is not loopback (127.0.0.0/8, ::1, "
                   "localhost); media must not leave this machine",
@@ -107,7 +107,7 @@ int aitag_gateway_client_new(const struct aitag_gateway_client_params *p,
     c->endpoint = c->url ? malloc(n + 8) : NULL;
     c->route = p->route && *p->route ? strdup(p->route) : NULL;
     c->cancel = p->cancel;
-    c->curl = curl_easy_init();
+    c->curl = aitag_curl_global_init() == 0 ? curl_easy_init() : NULL;
     if (!c->url || !c->endpoint || (p->route && *p->route && !c->route) || !c->curl)
         goto fail;
     memcpy(c->endpoint, c->url, n);
@@ -136,12 +136,12 @@ int aitag_gateway_client_new(const struct aitag_gateway_client_params *p,
 fail:
     aitag_fmt(err, errlen, "out of memory");
 out:
-    aitag_gateway_client_free(c);
+    aitag_remote_client_free(c);
     return rc;
 }
 
 /* Sends the prepared request; *status gets the HTTP status. < 0 with err on a transport error. */
-static int perform(struct aitag_gateway_client *c, long *status, char *err, size_t errlen)
+static int perform(struct aitag_remote_client *c, long *status, char *err, size_t errlen)
 {
     CURLcode cc;
 
@@ -161,7 +161,7 @@ static int perform(struct aitag_gateway_client *c, long *status, char *err, size
     return 0;
 }
 
-static int post_path(struct aitag_gateway_client *c, const char *path, long *status, char *err,
+static int post_path(struct aitag_remote_client *c, const char *path, long *status, char *err,
                      size_t errlen)
 {
     json_t *o = json_pack("{s:s, s:b}", "path", path, "evidence", 1);
@@ -192,7 +192,7 @@ static int post_path(struct aitag_gateway_client *c, const char *path, long *sta
     return rc;
 }
 
-static int post_upload(struct aitag_gateway_client *c, const char *path, long *status, char *err,
+static int post_upload(struct aitag_remote_client *c, const char *path, long *status, char *err,
                        size_t errlen)
 {
     curl_mime *mime = curl_mime_init(c->curl);
@@ -240,128 +240,16 @@ static const char *error_message(json_t *answer)
     const char *m = json_string_value(json_object_get(e, "message"));
 
     if (!m) /* an item object: errors[0].message */
-        m = json_string_value(json_object_get(json_array_get(json_object_get(answer, "errors"), 0),
-                                              "message"));
+        m = json_string_value(
+            json_object_get(json_array_get(json_object_get(answer, "errors"), 0), "message"));
     return m ? m : "";
 }
 
-int gw_client_parse_evidence(json_t *ev, const char *const *analyzers, const char *const *keys,
-                             size_t n, double interval, struct aitag_remote_result *out,
-                             char *err, size_t errlen)
+int aitag_remote_client_tag(void *ctx, const char *path, const char *const *analyzers,
+                            const char *const *keys, size_t n, double interval,
+                            struct aitag_remote_result *out, char *err, size_t errlen)
 {
-    json_t *analyses = json_object_get(ev, "analyses"), *items = json_object_get(ev, "items");
-    json_t *iv = json_object_get(ev, "interval"), *a, *it;
-    char missing[512] = "";
-    size_t i, k;
-    int rc = 0;
-
-    memset(out, 0, sizeof *out);
-    if (!json_is_object(ev) || !json_is_array(analyses) || !json_is_array(items) ||
-        !json_is_number(iv)) {
-        aitag_fmt(err, errlen, "answer has no usable \"evidence\" object (is the gateway older "
-                               "than this aitag?)");
-        return AITAG_ERR_INVALID;
-    }
-    if (fabs(json_number_value(iv) - interval) > 1e-9) {
-        aitag_fmt(err, errlen,
-                  "the gateway's interval (%g s) differs from this install's (%g s): give "
-                  "--interval %g or tag locally",
-                  json_number_value(iv), interval, json_number_value(iv));
-        return AITAG_ERR_INVALID;
-    }
-    out->n_frames = -1;
-    for (i = 0; i < n; i++) {
-        const char *key = NULL;
-        json_array_foreach(analyses, k, a)
-        {
-            const char *name = json_string_value(json_object_get(a, "analyzer"));
-            if (name && strcmp(name, analyzers[i]) == 0) {
-                key = json_string_value(json_object_get(a, "key"));
-                if (out->n_frames < 0) {
-                    out->n_frames = (int)json_integer_value(json_object_get(a, "frames"));
-                    aitag_fmt(out->strategy, sizeof out->strategy, "%s",
-                              json_string_value(json_object_get(a, "strategy"))
-                                  ? json_string_value(json_object_get(a, "strategy"))
-                                  : "");
-                }
-                break;
-            }
-        }
-        if (!key) {
-            size_t used = strlen(missing);
-            aitag_fmt(missing + used, sizeof missing - used, "%s%s", used ? ", " : "",
-                      analyzers[i]);
-        } else if (rc == 0 && strcmp(key, keys[i]) != 0) {
-            aitag_fmt(err, errlen,
-                      "analyzer %s: the gateway's models or interval differ from this install "
-                      "(gateway key \"%s\", local \"%s\")",
-                      analyzers[i], key, keys[i]);
-            rc = AITAG_ERR_INVALID;
-        }
-    }
-    if (missing[0]) {
-        aitag_fmt(err, errlen, "the gateway's route does not run analyzer(s): %s", missing);
-        return AITAG_ERR_INVALID;
-    }
-    if (rc < 0)
-        return rc;
-    if (!out->strategy[0])
-        aitag_fmt(out->strategy, sizeof out->strategy, "%s",
-                  json_string_value(json_object_get(ev, "strategy"))
-                      ? json_string_value(json_object_get(ev, "strategy"))
-                      : "");
-    out->truncated = json_is_true(json_object_get(ev, "truncated"));
-    json_array_foreach(items, k, it)
-    {
-        struct aitag_evidence e = {0};
-        json_t *box = json_object_get(it, "box");
-        int wanted = 0;
-        e.analyzer = (char *)json_string_value(json_object_get(it, "analyzer"));
-        e.label = (char *)json_string_value(json_object_get(it, "label"));
-        if (!e.analyzer || !e.label || !json_is_number(json_object_get(it, "confidence")) ||
-            !json_is_number(json_object_get(it, "t")) ||
-            (box && (!json_is_array(box) || json_array_size(box) != 4))) {
-            aitag_fmt(err, errlen, "evidence item %zu is malformed", k);
-            rc = AITAG_ERR_INVALID;
-            break;
-        }
-        for (i = 0; i < n && !wanted; i++)
-            wanted = strcmp(e.analyzer, analyzers[i]) == 0;
-        if (!wanted)
-            continue; /* the route ran more than asked */
-        e.confidence = (float)json_number_value(json_object_get(it, "confidence"));
-        e.t = json_number_value(json_object_get(it, "t"));
-        if (box) {
-            e.has_box = 1;
-            e.box = (struct aitag_box){(float)json_number_value(json_array_get(box, 0)),
-                                       (float)json_number_value(json_array_get(box, 1)),
-                                       (float)json_number_value(json_array_get(box, 2)),
-                                       (float)json_number_value(json_array_get(box, 3))};
-        }
-        e.text = (char *)json_string_value(json_object_get(it, "text"));
-        rc = aitag_evidence_parse_details(&e,
-                                          json_string_value(json_object_get(it, "extra")));
-        if (rc == AITAG_ERR_INVALID)
-            aitag_fmt(err, errlen, "evidence item %zu: \"extra\" is not a details object", k);
-        else if (rc < 0 || (rc = aitag_evidence_push(&out->evidence, &e)) < 0)
-            aitag_fmt(err, errlen, "out of memory");
-        free(e.keypoints);
-        free(e.embedding);
-        if (rc < 0)
-            break;
-    }
-    if (rc < 0)
-        aitag_evidence_list_clear(&out->evidence);
-    if (out->n_frames < 0)
-        out->n_frames = 0;
-    return rc;
-}
-
-int aitag_gateway_client_tag(void *ctx, const char *path, const char *const *analyzers,
-                             const char *const *keys, size_t n, double interval,
-                             struct aitag_remote_result *out, char *err, size_t errlen)
-{
-    struct aitag_gateway_client *c = ctx;
+    struct aitag_remote_client *c = ctx;
     json_t *answer = NULL;
     char why[512] = "";
     long status = 0;
@@ -404,8 +292,8 @@ int aitag_gateway_client_tag(void *ctx, const char *path, const char *const *ana
         rc = AITAG_ERR_IO;
         goto out;
     }
-    rc = gw_client_parse_evidence(json_object_get(answer, "evidence"), analyzers, keys, n,
-                                  interval, out, why, sizeof why);
+    rc = aitag_remote_evidence_parse(json_object_get(answer, "evidence"), analyzers, keys, n,
+                                     interval, out, why, sizeof why);
     if (rc < 0)
         aitag_fmt(err, errlen, "gateway %s: %s", c->url, why);
 out:

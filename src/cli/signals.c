@@ -1,0 +1,38 @@
+/*
+ * signals.c - SIGINT/SIGTERM ask the running command to stop after the item in flight.
+ *
+ * The flag is a lock-free C11 atomic: the handler may store to it (async-signal-safe), and the
+ * tagger's decoder thread and the plugin's workers load it while the main thread runs, which a
+ * plain `volatile int` would make a data race. The handler is installed with sigaction and
+ * SA_RESTART, so blocking reads and writes elsewhere are resumed rather than failing with EINTR
+ * (what glibc's signal() did before).
+ */
+#include <signal.h>
+#include <string.h>
+
+#include "cli.h"
+
+static atomic_int stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&stop_requested, 1);
+}
+
+atomic_int *cli_stop_flag(void)
+{
+    return &stop_requested;
+}
+
+void cli_catch_stop_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
