@@ -96,6 +96,8 @@ struct aitag_tagger_params {
     const char *manifest_dir;
     const char *weights_dir;
     const char *rules_path; /* optional policy rules file */
+    const char *tag_prefix; /* NULL: the rules file's; else replaces it (policy applies it) */
+    const char *tag_suffix; /* NULL: the rules file's; else replaces it */
     float threshold;        /* < 0: keep the policy's */
     int markers;            /* 1 markers on (default), 0 off */
     double interval;        /* seconds between sampled frames; default 2 */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aitag/options.h"
 #include "plugin_int.h"
 
 static const char *const modes[] = {"hook",      "queue", "untagged_scenes", "untagged_images",
@@ -288,6 +289,27 @@ static int get_bool(json_t *v, const char *key, int *out, char *err, size_t errl
     return 0;
 }
 
+/* The option table's default for a `tag` option (caller frees), "" when it has none. */
+static char *table_default_str(const char *key)
+{
+    size_t n;
+    const struct aitag_opt_def *t = aitag_option_table(&n);
+
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(t[i].name, key) == 0 && t[i].def)
+            return strdup(t[i].def);
+    return strdup("");
+}
+
+static double table_default_num(const char *key)
+{
+    char *s = table_default_str(key);
+    double v = s ? strtod(s, NULL) : 0;
+
+    free(s);
+    return v;
+}
+
 void plugin_settings_clear(struct plugin_settings *s)
 {
     free(s->analyzers);
@@ -296,6 +318,8 @@ void plugin_settings_clear(struct plugin_settings *s)
     free(s->parent_tag);
     free(s->path_mappings);
     free(s->gateway_url);
+    free(s->catalog);
+    free(s->rules);
     memset(s, 0, sizeof *s);
 }
 
@@ -306,17 +330,20 @@ int plugin_settings_parse(const char *json, struct plugin_settings *s, char *err
     int set, rc;
 
     memset(s, 0, sizeof *s);
-    s->interval = 2.0;
+    /* The defaults are the option table's rows for `aitag tag`: written once, there. */
+    s->interval = table_default_num("interval");
     s->threshold = -1.0f;
     s->markers = 1;
-    s->analyzers = strdup("faces,text");
+    s->analyzers = table_default_str("analyzers");
     s->tag_prefix = strdup("");
     s->tag_suffix = strdup("");
     s->parent_tag = strdup("AI");
     s->path_mappings = strdup("");
     s->gateway_url = strdup("");
+    s->catalog = strdup("");
+    s->rules = strdup("");
     rc = s->analyzers && s->tag_prefix && s->tag_suffix && s->parent_tag && s->path_mappings &&
-                 s->gateway_url
+                 s->gateway_url && s->catalog && s->rules
              ? 0
              : AITAG_ERR_NOMEM;
     if (rc == 0 && !json_is_object(o)) {
@@ -361,9 +388,13 @@ int plugin_settings_parse(const char *json, struct plugin_settings *s, char *err
                      errlen);
     if (rc == 0)
         rc = set_str(&s->gateway_url, json_object_get(o, "gatewayUrl"), "gatewayUrl", err, errlen);
+    if (rc == 0)
+        rc = set_str(&s->catalog, json_object_get(o, "catalog"), "catalog", err, errlen);
+    if (rc == 0)
+        rc = set_str(&s->rules, json_object_get(o, "rules"), "rules", err, errlen);
     if (rc == 0 && !*s->analyzers) {
         free(s->analyzers);
-        rc = (s->analyzers = strdup("faces,text")) ? 0 : AITAG_ERR_NOMEM;
+        rc = (s->analyzers = table_default_str("analyzers")) ? 0 : AITAG_ERR_NOMEM;
     }
     if (rc == 0 && !*s->parent_tag) {
         free(s->parent_tag);

@@ -310,15 +310,21 @@ static int make_tagger(struct run *r, char *analyzers)
     int rc;
 
     aitag_fmt(data, sizeof data, "%s/data", r->in->plugin_dir);
-    if (!r->p->catalog_path && mkdir(data, 0755) != 0 && access(data, W_OK) != 0) {
+    if (!r->p->catalog_path && !*r->set.catalog && mkdir(data, 0755) != 0 && access(data, W_OK) != 0) {
         aitag_fmt(msg, sizeof msg, "cannot create %s (the plugin folder must be writable)", data);
         fatal(r, AITAG_ERR_IO, msg);
         return AITAG_ERR_IO;
     }
     aitag_fmt(catalog, sizeof catalog, "%s/catalog.db", data);
     aitag_fmt(rules, sizeof rules, "%s/rules.json", data);
-    tp.catalog_path = r->p->catalog_path ? r->p->catalog_path : catalog;
-    tp.rules_path = access(rules, R_OK) == 0 ? rules : NULL;
+    /* The catalog setting names the file `aitag tag --catalog` uses, so a file tagged from the
+     * CLI is not analysed again here; a rules setting must exist (a typo is an error). */
+    tp.catalog_path = r->p->catalog_path ? r->p->catalog_path
+                      : *r->set.catalog  ? r->set.catalog
+                                         : catalog;
+    tp.rules_path = *r->set.rules ? r->set.rules : access(rules, R_OK) == 0 ? rules : NULL;
+    tp.tag_prefix = *r->set.tag_prefix ? r->set.tag_prefix : NULL;
+    tp.tag_suffix = *r->set.tag_suffix ? r->set.tag_suffix : NULL;
     tp.manifest_dir = r->p->manifest_dir;
     tp.weights_dir = r->p->weights_dir;
     tp.analyzers = names;
@@ -540,7 +546,7 @@ int aitag_plugin_run(const struct aitag_plugin_params *p, const struct aitag_plu
             aitag_fmt(err, errlen, "%s", r.err);
         goto out;
     }
-    rc = plugin_tags_init(&r.tags, r.stash, r.set.parent_tag, r.set.tag_prefix, r.set.tag_suffix);
+    rc = plugin_tags_init(&r.tags, r.stash, r.set.parent_tag);
     if (rc < 0) {
         aitag_fmt(err, errlen, "Stash: %s", aitag_stash_errmsg(r.stash));
         goto out;
