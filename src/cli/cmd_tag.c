@@ -224,15 +224,8 @@ int cmd_tag(int argc, char **argv)
     sampling = aitag_opts_str(&o, "sampling");
     tp.sampling = strcmp(sampling, "keyframes") == 0;
     tp.rules_path = aitag_opts_str(&o, "rules");
-    if (!tp.rules_path) {
-        const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-        if (xdg && *xdg)
-            snprintf(b->rules, sizeof b->rules, "%s/aitag/rules.json", xdg);
-        else
-            snprintf(b->rules, sizeof b->rules, "%s/.config/aitag/rules.json", home ? home : ".");
-        if (access(b->rules, R_OK) == 0)
-            tp.rules_path = b->rules;
-    }
+    if (!tp.rules_path) /* the gateway's default too */
+        tp.rules_path = aitag_default_rules_path(b->rules, sizeof b->rules);
     ctx.json = aitag_opts_bool(&o, "json");
     ctx.quiet = aitag_opts_bool(&o, "quiet");
     ctx.verbose = aitag_opts_bool(&o, "verbose") && !ctx.quiet; /* --quiet wins: nothing to add to */

@@ -12,13 +12,11 @@
  * puts the program's path in the auxiliary vector's AT_EXECFN instead, which is used then (and
  * where /proc is not mounted).
  */
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -27,33 +25,14 @@
 #define AITAG_SOURCE_DIR "."
 #endif
 
-static int mkdirs(char *path)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-            *p = '/';
-            return -1;
-        }
-        *p = '/';
-    }
-    return 0;
-}
-
 const char *cli_catalog_path(const struct aitag_opts *o, char *buf, size_t len)
 {
-    const char *v = aitag_opts_str(o, "catalog"), *xdg = getenv("XDG_DATA_HOME"),
-               *home = getenv("HOME");
+    const char *v = aitag_opts_str(o, "catalog");
 
     if (v && *v)
         return v;
-    if (xdg && *xdg)
-        snprintf(buf, len, "%s/aitag/catalog.db", xdg);
-    else
-        snprintf(buf, len, "%s/.local/share/aitag/catalog.db", home ? home : ".");
-    mkdirs(buf);
+    aitag_default_catalog_path(buf, len); /* the gateway's default too */
+    aitag_mkdir_parents(buf);
     return buf;
 }
 
