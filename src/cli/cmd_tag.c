@@ -135,7 +135,7 @@ static void split_csv(char *s, const char **out, size_t *n, size_t max)
     }
 }
 
-#define N_ANALYZER_OPTS 8
+#define N_ANALYZER_OPTS (1 + AITAG_VLM_MAX_OPTS)
 
 static int has_analyzer(const char *const *names, size_t n_names, const char *name)
 {
@@ -148,25 +148,27 @@ static int has_analyzer(const char *const *names, size_t n_names, const char *na
 /* Analyzer options from the command line: the vlm analyzer's settings when vlm runs, and the
  * objects analyzer's mirrored pass when --no-objects-mirror turns it off. */
 static size_t analyzer_options(const struct aitag_opts *o, const char *const *names,
-                               size_t n_names, char (*buf)[4200], const char **out)
+                               size_t n_names, char (*buf)[AITAG_VLM_OPT_LEN], const char **out)
 {
-    size_t n = 0, i;
+    size_t n = 0;
 
-    if (has_analyzer(names, n_names, "objects") && !aitag_opts_bool(o, "objects-mirror"))
-        snprintf(buf[n++], 4200, "objects.flip=0");
-    if (!has_analyzer(names, n_names, "vlm"))
-        goto out;
-    snprintf(buf[n++], 4200, "vlm.url=%s", aitag_opts_str(o, "vlm-url"));
-    snprintf(buf[n++], 4200, "vlm.route=%s", aitag_opts_str(o, "vlm-route"));
-    snprintf(buf[n++], 4200, "vlm.key_env=%s", aitag_opts_str(o, "vlm-key-env"));
-    snprintf(buf[n++], 4200, "vlm.every=%s", aitag_opts_str(o, "vlm-every"));
-    snprintf(buf[n++], 4200, "vlm.describe=%d", aitag_opts_bool(o, "describe"));
-    snprintf(buf[n++], 4200, "vlm.local_only=%d", aitag_opts_bool(o, "local-only"));
-    if (aitag_opts_str(o, "vocabulary"))
-        snprintf(buf[n++], 4200, "vlm.vocabulary=%s", aitag_opts_str(o, "vocabulary"));
-out:
-    for (i = 0; i < n; i++)
-        out[i] = buf[i];
+    if (has_analyzer(names, n_names, "objects") && !aitag_opts_bool(o, "objects-mirror")) {
+        snprintf(buf[n], AITAG_VLM_OPT_LEN, "objects.flip=0");
+        out[n] = buf[n];
+        n++;
+    }
+    if (has_analyzer(names, n_names, "vlm")) {
+        struct aitag_vlm_settings vs = {
+            .url = aitag_opts_str(o, "vlm-url"),
+            .route = aitag_opts_str(o, "vlm-route"),
+            .key_env = aitag_opts_str(o, "vlm-key-env"),
+            .vocabulary = aitag_opts_str(o, "vocabulary"),
+            .every = aitag_opts_num(o, "vlm-every"),
+            .describe = aitag_opts_bool(o, "describe"),
+            .local_only = aitag_opts_bool(o, "local-only"),
+        };
+        n += aitag_vlm_options(&vs, buf + n, out + n); /* the plugin's too */
+    }
     return n;
 }
 
@@ -174,7 +176,7 @@ int cmd_tag(int argc, char **argv)
 {
     struct tagger_bufs {
         char catalog[4096], models[4096], weights[4096], rules[4096];
-        char aopt[N_ANALYZER_OPTS][4200];
+        char aopt[N_ANALYZER_OPTS][AITAG_VLM_OPT_LEN];
         const char *aopts[N_ANALYZER_OPTS];
     } *b = calloc(1, sizeof *b);
     struct aitag_tagger_params tp = aitag_tagger_default_params();

@@ -89,7 +89,6 @@ int plugin_sync_item(struct plugin_tags *t, enum aitag_stash_kind kind, const ch
                      const struct aitag_result *res, const char *error, struct sync_counts *out);
 
 /* vlm.c: the vlm analyzer's settings (docs/vlm.md, docs/stash.md). Strings are owned. */
-#define PLUGIN_VLM_MAX_OPTS 8
 struct plugin_vlm {
     char *url;        /* vlmUrl; else gatewayUrl + "/v1"; NULL: the analyzer's default */
     char *route;      /* vlmRoute; NULL: the analyzer's default */
@@ -97,8 +96,8 @@ struct plugin_vlm {
     double every;     /* vlmEvery; 0: the analyzer's default */
     int describe;     /* vlmDescribe: ask for descriptions and write them into empty Details */
     int local_only;
-    char *bufs[PLUGIN_VLM_MAX_OPTS];
-    const char *opts[PLUGIN_VLM_MAX_OPTS]; /* "vlm.key=value" for the tagger */
+    char bufs[AITAG_VLM_MAX_OPTS][AITAG_VLM_OPT_LEN];
+    const char *opts[AITAG_VLM_MAX_OPTS]; /* "vlm.key=value" for the tagger (aitag_vlm_options) */
     size_t n_opts;
 };
 
