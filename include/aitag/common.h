@@ -81,6 +81,10 @@ const char *aitag_default_rules_path(char *buf, size_t len);
  * AITAG_ERR_NOMEM. */
 int aitag_mkdir_parents(const char *path);
 
+/* Splits "faces, text" in place at commas into at most max pieces, each trimmed as by
+ * aitag_trim; empty pieces are dropped. Returns how many went into out (borrowed from s). */
+size_t aitag_split_csv(char *s, const char **out, size_t max);
+
 /* For "did you mean" hints: the candidate nearest to word by edit distance (case-insensitive),
  * or NULL when even the nearest needs more than a third of word's length in edits (at least 2).
  * Returns a pointer borrowed from candidates; thread-safe. */

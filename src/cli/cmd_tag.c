@@ -120,21 +120,6 @@ static void print_summary(const struct aitag_summary *sum, int dry_run, int inte
     fputc('\n', stderr);
 }
 
-static void split_csv(char *s, const char **out, size_t *n, size_t max)
-{
-    *n = 0;
-    for (char *tok = s; tok && *n < max;) {
-        char *comma = strchr(tok, ',');
-        if (comma)
-            *comma = '\0';
-        while (*tok == ' ')
-            tok++;
-        if (*tok)
-            out[(*n)++] = tok;
-        tok = comma ? comma + 1 : NULL;
-    }
-}
-
 #define N_ANALYZER_OPTS (1 + AITAG_VLM_MAX_OPTS)
 
 static int has_analyzer(const char *const *names, size_t n_names, const char *name)
@@ -203,7 +188,7 @@ int cmd_tag(int argc, char **argv)
     analyzers = strdup(aitag_opts_str(&o, "analyzers"));
     if (!analyzers)
         goto out;
-    split_csv(analyzers, names, &n_names, 16);
+    n_names = aitag_split_csv(analyzers, names, 16);
     tp.catalog_path = cli_catalog_path(&o, b->catalog, sizeof b->catalog);
     tp.manifest_dir = cli_models_dir(&o, b->models, sizeof b->models);
     tp.weights_dir = cli_weights_dir(&o, b->weights, sizeof b->weights);

@@ -282,26 +282,6 @@ static int select_items(struct run *r)
     return rc;
 }
 
-/* Splits "faces, text" in place into names. */
-static size_t split_csv(char *s, const char **out, size_t max)
-{
-    size_t n = 0;
-
-    for (char *tok = s; tok && n < max;) {
-        char *comma = strchr(tok, ','), *e;
-        if (comma)
-            *comma = '\0';
-        while (*tok == ' ')
-            tok++;
-        for (e = tok + strlen(tok); e > tok && e[-1] == ' ';)
-            *--e = '\0';
-        if (*tok)
-            out[n++] = tok;
-        tok = comma ? comma + 1 : NULL;
-    }
-    return n;
-}
-
 static int make_tagger(struct run *r, char *analyzers)
 {
     struct aitag_tagger_params tp = aitag_tagger_default_params();
@@ -328,7 +308,7 @@ static int make_tagger(struct run *r, char *analyzers)
     tp.manifest_dir = r->p->manifest_dir;
     tp.weights_dir = r->p->weights_dir;
     tp.analyzers = names;
-    tp.n_analyzers = split_csv(analyzers, names, 16);
+    tp.n_analyzers = aitag_split_csv(analyzers, names, 16);
     rc = plugin_vlm_options(&r->vlm, r->stash, names, tp.n_analyzers, r->in->plugin_dir,
                             r->set.tag_prefix, r->set.tag_suffix, err, sizeof err);
     if (rc < 0) {
