@@ -64,7 +64,9 @@ int cli_help(int argc, char **argv);
 const char *cli_catalog_path(const struct aitag_opts *o, char *buf, size_t len);
 const char *cli_models_dir(const struct aitag_opts *o, char *buf, size_t len);
 const char *cli_weights_dir(const struct aitag_opts *o, char *buf, size_t len);
-/* Installs the log sink at the --log-level. */
-void cli_setup_logging(const struct aitag_opts *o);
+/* The one log setup of every command (tag, show, search, models, gateway, plugin): installs
+ * sink (NULL: stderr) at the command's log-level option (flag, AITAG_LOG_LEVEL or config;
+ * the option table's default per command). */
+void cli_setup_logging(const struct aitag_opts *o, aitag_log_fn sink, void *ctx);
 
 #endif

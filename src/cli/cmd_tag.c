@@ -180,7 +180,7 @@ int cmd_tag(int argc, char **argv)
     if ((rc = cli_options(&o, "tag", argc, argv)) >= 0)
         goto out;
     rc = EXIT_USAGE;
-    cli_setup_logging(&o);
+    cli_setup_logging(&o, NULL, NULL);
     if (o.n_args == 0) {
         fprintf(stderr, "aitag tag: give at least one file or folder (see aitag tag --help)\n");
         goto out;

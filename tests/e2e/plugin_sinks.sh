@@ -60,6 +60,13 @@ check "rules prefix only: run exits 0" run_plugin '{"mode":"retag_all"}'
 check_eq "rules prefix only: applied once" \
     "$(tags_of scenes "$F/videos/faces_720p_hevc.mkv")" '["AI_Tagged","R:face"]'
 
+# ---- the plugin's log lines come from every command's log setup (its default: info)
+lines() { grep -c $'^\x01'"$1"$'\x02' "$tmp/plugin.err"; }
+check "default log level: info lines" [ "$(lines i)" -gt 0 ]
+check_eq "default log level: no debug lines" "$(lines d)" 0
+AITAG_LOG_LEVEL=error run_plugin '{"mode":"retag_all"}'
+check_eq "AITAG_LOG_LEVEL=error: no info lines" "$(lines i)" 0
+
 set_settings "$(jq -cn --arg r "$tmp/shared/missing.json" '{rules: $r}')"
 run_plugin '{"mode":"retag_all"}'
 check "a missing rules file is named in the error" grep -q "missing.json" "$tmp/plugin.out" "$tmp/plugin.err"

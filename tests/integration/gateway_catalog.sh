@@ -4,7 +4,9 @@
 #   skipped, without running a model; without a "catalog" key the gateway uses the CLI's
 #   default ($XDG_DATA_HOME/aitag/catalog.db), not a file in its working directory; without a
 #   "rules" key it applies the CLI's default rules file, with one it applies that file; a
-#   "rules" file that cannot be read refuses the config, naming the file.
+#   "rules" file that cannot be read refuses the config, naming the file. The gateway logs
+#   through the same log setup as every command: --log-level info shows info lines (model
+#   loads), the default (warn) none.
 source "$(dirname "$0")/lib.sh"
 for t in curl jq sqlite3; do
     command -v $t >/dev/null || { echo "gateway_catalog.sh: $t is required" >&2; exit 1; }
@@ -41,12 +43,13 @@ mkdir -p "$tmp/shared"
 "$AITAG_BIN" tag --quiet --analyzers faces --catalog "$C" "$img"
 check_eq "cli tagged the image into C" "$(runs "$C")" 1
 config "$tmp/g1.json" "\"catalog\": \"$C\","
-gateway_start "$tmp/g1.json"
+gateway_start "$tmp/g1.json" --log-level info
 check "gateway started on C" [ -n "$GW_PORT" ]
 ans=$(tag_via_gateway)
 check_eq "gateway on C: the image is skipped (results from C)" "$(jq -r .status <<<"$ans")" skipped
 check_eq "gateway on C: the CLI's tags" "$(jq -c '[.tags[].name]' <<<"$ans")" '["face"]'
 check_eq "gateway on C: no model ran (no new run in C)" "$(runs "$C")" 1
+check "gateway on C: info lines at --log-level info" grep -q '^level=info ' "$tmp/gw.err"
 check_eq "gateway on C: no model loaded" "$(grep -c 'event=load' "$tmp/gw.err")" 0
 stop
 
@@ -64,6 +67,7 @@ check_eq "default rules: the rules file's prefix" "$(jq -c '[.tags[].name]' <<<"
 check_eq "default catalog: no model ran" "$(runs "$D")" 1
 check "default catalog: no gateway-catalog.db in the working directory" \
     [ ! -e "$tmp/cwd/gateway-catalog.db" ]
+check_eq "default log level (warn): no info lines" "$(grep -c '^level=info ' "$tmp/gw.err")" 0
 stop
 
 # ---- a rules key: that file, over the default one
