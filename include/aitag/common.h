@@ -71,6 +71,20 @@ int aitag_buf_append(char **data, size_t *len, size_t *cap, const void *p, size_
 /* Strips leading and trailing white space in place; returns the first non-blank character. */
 char *aitag_trim(char *s);
 
+/* The catalog every sink uses unless told otherwise: $XDG_DATA_HOME/aitag/catalog.db, else
+ * $HOME/.local/share/aitag/catalog.db. Written into buf (truncated safely); returns buf. */
+const char *aitag_default_catalog_path(char *buf, size_t len);
+/* The rules file every sink applies unless told otherwise: $XDG_CONFIG_HOME/aitag/rules.json,
+ * else $HOME/.config/aitag/rules.json. Returns buf when that file is readable, else NULL. */
+const char *aitag_default_rules_path(char *buf, size_t len);
+/* Creates the missing folders above path (not path itself). Returns 0, AITAG_ERR_IO or
+ * AITAG_ERR_NOMEM. */
+int aitag_mkdir_parents(const char *path);
+
+/* Splits "faces, text" in place at commas into at most max pieces, each trimmed as by
+ * aitag_trim; empty pieces are dropped. Returns how many went into out (borrowed from s). */
+size_t aitag_split_csv(char *s, const char **out, size_t max);
+
 /* For "did you mean" hints: the candidate nearest to word by edit distance (case-insensitive),
  * or NULL when even the nearest needs more than a third of word's length in edits (at least 2).
  * Returns a pointer borrowed from candidates; thread-safe. */

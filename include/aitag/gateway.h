@@ -70,7 +70,8 @@ struct aitag_gateway_config {
     size_t n_roots;
     char *keys_db;           /* SQLite file of API keys and usage; NULL = no auth */
     char *access_log;        /* JSONL access log; NULL = none */
-    char *catalog;           /* gateway-owned catalog for /v1/tag; default "gateway-catalog.db" */
+    char *catalog;           /* catalog for /v1/tag; default aitag_default_catalog_path() */
+    char *rules;             /* rules file; NULL: aitag_default_rules_path() when present */
     char *tmp_dir;           /* uploads for /v1/tag; default /tmp */
     int retries;             /* extra passes over the backends; default 1 */
     int backoff_ms;          /* base of the jittered backoff between passes; default 50 */

@@ -89,6 +89,21 @@ typedef int (*aitag_remote_fn)(void *remote_ctx, const char *path, const char *c
                                const char *const *keys, size_t n, double interval,
                                struct aitag_remote_result *out, char *err, size_t errlen);
 
+/* The vlm analyzer's settings as a sink gives them (the CLI's --vlm-* options, the plugin's
+ * vlm* settings). NULL or "" keeps the analyzer's default; so do 0 flags. */
+struct aitag_vlm_settings {
+    const char *url, *route, *key_env, *vocabulary;
+    double every; /* seconds between calls; 0 every sampled frame; < 0 the analyzer's default */
+    int describe, local_only;
+};
+#define AITAG_VLM_MAX_OPTS 7   /* options aitag_vlm_options writes at most */
+#define AITAG_VLM_OPT_LEN 4200 /* bytes per option, "vlm.vocabulary=" and a path */
+/* The "vlm.key=value" analyzer options (aitag_tagger_params.analyzer_opts) for s, written into
+ * buf[i] and pointed to by out[i] (AITAG_VLM_MAX_OPTS each): every sink builds them here.
+ * Returns how many. */
+size_t aitag_vlm_options(const struct aitag_vlm_settings *s, char (*buf)[AITAG_VLM_OPT_LEN],
+                         const char **out);
+
 struct aitag_tagger_params {
     const char *catalog_path;
     const char *const *analyzers; /* names from the registry */
@@ -101,6 +116,8 @@ struct aitag_tagger_params {
     const char *manifest_dir;
     const char *weights_dir;
     const char *rules_path; /* optional policy rules file */
+    const char *tag_prefix; /* NULL: the rules file's; else replaces it (policy applies it) */
+    const char *tag_suffix; /* NULL: the rules file's; else replaces it */
     float threshold;        /* < 0: keep the policy's */
     int markers;            /* 1 markers on (default), 0 off */
     double interval;        /* seconds between sampled frames; default 2 */

@@ -51,6 +51,10 @@ int aitag_policy_load(struct aitag_policy *p, const char *path, char *err, size_
 void aitag_policy_set_threshold(struct aitag_policy *p, float threshold);
 /* Enables or disables markers globally. */
 void aitag_policy_set_markers(struct aitag_policy *p, int on);
+/* Replaces the rules file's tag prefix and/or suffix (NULL keeps that one): a sink's own
+ * setting (the plugin's tagPrefix) wins over the rules file, and the name is built once, here.
+ * Returns 0 or AITAG_ERR_NOMEM (nothing changed). */
+int aitag_policy_set_affixes(struct aitag_policy *p, const char *prefix, const char *suffix);
 /* A sha256 hex of everything that affects derivation; equal keys derive equal results. */
 const char *aitag_policy_key(const struct aitag_policy *p);
 

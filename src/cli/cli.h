@@ -78,7 +78,9 @@ int cli_open_catalog(const struct aitag_opts *o, const char *cmd, int readonly,
 /* cmd_query.c: true when path names no file any more (ENOENT/ENOTDIR; other errors, such as
  * permission denied, don't prove it is gone). */
 int cli_file_gone(const char *path);
-/* Installs the log sink at the --log-level. */
-void cli_setup_logging(const struct aitag_opts *o);
+/* The one log setup of every command (tag, show, search, models, gateway, plugin): installs
+ * sink (NULL: stderr) at the command's log-level option (flag, AITAG_LOG_LEVEL or config;
+ * the option table's default per command). */
+void cli_setup_logging(const struct aitag_opts *o, aitag_log_fn sink, void *ctx);
 
 #endif

@@ -55,7 +55,7 @@ static int serve(const struct gw_args *a, const struct aitag_opts *o)
         fprintf(stderr, "aitag: %s\n", err);
         return EXIT_USAGE;
     }
-    cli_setup_logging(o);
+    cli_setup_logging(o, NULL, NULL);
     gp.cfg = cfg;
     gp.manifest_dir = cli_models_dir(o, models, sizeof models);
     gp.weights_dir = cli_weights_dir(o, weights, sizeof weights);
@@ -153,7 +153,7 @@ int cmd_gateway(int argc, char **argv)
         fprintf(stderr, "aitag %s: --db FILE is required\n", name);
         goto out;
     }
-    cli_setup_logging(&o);
+    cli_setup_logging(&o, NULL, NULL);
     if (strcmp(name, "gateway keys create") == 0) {
         char key[64];
         long long id;

@@ -244,7 +244,7 @@ int cmd_models(int argc, char **argv)
     f.catalog_url = aitag_opts_str(&o, "catalog-url");
     f.user_dir = aitag_opts_str(&o, "user-models-dir");
     f.list = aitag_opts_bool(&o, "list");
-    cli_setup_logging(&o);
+    cli_setup_logging(&o, NULL, NULL);
     if (strcmp(sub, "list") == 0)
         rc = list_or_verify(&o, &f, 0);
     else if (strcmp(sub, "verify") == 0)

@@ -116,23 +116,11 @@ static void answer(const char *output, const char *error)
     json_decref(o);
 }
 
-static enum aitag_log_level log_level(const char *v)
-{
-    if (strcmp(v, "error") == 0)
-        return AITAG_LOG_ERROR;
-    if (strcmp(v, "warn") == 0)
-        return AITAG_LOG_WARN;
-    if (strcmp(v, "debug") == 0)
-        return AITAG_LOG_DEBUG;
-    return AITAG_LOG_INFO;
-}
-
 int cmd_plugin(int argc, char **argv)
 {
     struct aitag_plugin_params pp = aitag_plugin_default_params();
     struct aitag_plugin_input in;
     struct aitag_opts o;
-    enum aitag_log_level level;
     char models[4096], weights[4096], err[1200] = "", *input = NULL, *output = NULL;
     size_t len = 0;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -156,7 +144,7 @@ int cmd_plugin(int argc, char **argv)
         aitag_opts_free(&o);
         return EXIT_OK;
     }
-    level = log_level(aitag_opts_str(&o, "log-level"));
+    cli_setup_logging(&o, stash_sink, NULL); /* every command's setup, Stash's log lines */
     aitag_opts_free(&o);
     /* Die with Stash rather than write to a server that is gone; re-check the race where
      * it died before the prctl. */
@@ -164,7 +152,6 @@ int cmd_plugin(int argc, char **argv)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         return PLUGIN_EXIT_FAILED;
-    aitag_log_set_sink(stash_sink, NULL, level);
     cli_catch_stop_signals();
     signal(SIGPIPE, SIG_IGN);
 

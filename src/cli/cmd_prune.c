@@ -65,7 +65,7 @@ int cmd_prune(int argc, char **argv)
     if ((rc = cli_options(&o, "prune", argc, argv)) >= 0)
         goto out;
     rc = EXIT_USAGE;
-    cli_setup_logging(&o);
+    cli_setup_logging(&o, NULL, NULL);
     if (o.n_args) {
         fprintf(stderr,
                 "aitag prune: takes no paths (got '%s'); aitag tag DIR marks what is gone\n",

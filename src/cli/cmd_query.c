@@ -84,7 +84,7 @@ int cmd_show(int argc, char **argv)
     if ((rc = cli_options(&o, "show", argc, argv)) >= 0)
         goto out;
     rc = EXIT_USAGE;
-    cli_setup_logging(&o);
+    cli_setup_logging(&o, NULL, NULL);
     if (o.n_args == 0) {
         fprintf(stderr, "aitag show: give a file (see aitag show --help)\n");
         goto out;
@@ -148,7 +148,7 @@ int cmd_search(int argc, char **argv)
         goto out;
     rc = EXIT_USAGE;
     tags = aitag_opts_list(&o, "tag", &n_tags);
-    cli_setup_logging(&o);
+    cli_setup_logging(&o, NULL, NULL);
     if (n_tags == 0) {
         fprintf(stderr, "aitag search: give at least one --tag NAME\n");
         goto out;

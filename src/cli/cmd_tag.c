@@ -123,22 +123,7 @@ static void print_housekeeping(const struct aitag_summary *sum, int dry_run)
                 sum->missing, dry_run ? "would be marked" : "marked");
 }
 
-static void split_csv(char *s, const char **out, size_t *n, size_t max)
-{
-    *n = 0;
-    for (char *tok = s; tok && *n < max;) {
-        char *comma = strchr(tok, ',');
-        if (comma)
-            *comma = '\0';
-        while (*tok == ' ')
-            tok++;
-        if (*tok)
-            out[(*n)++] = tok;
-        tok = comma ? comma + 1 : NULL;
-    }
-}
-
-#define N_ANALYZER_OPTS 8
+#define N_ANALYZER_OPTS (1 + AITAG_VLM_MAX_OPTS)
 
 static int has_analyzer(const char *const *names, size_t n_names, const char *name)
 {
@@ -151,25 +136,27 @@ static int has_analyzer(const char *const *names, size_t n_names, const char *na
 /* Analyzer options from the command line: the vlm analyzer's settings when vlm runs, and the
  * objects analyzer's mirrored pass when --no-objects-mirror turns it off. */
 static size_t analyzer_options(const struct aitag_opts *o, const char *const *names,
-                               size_t n_names, char (*buf)[4200], const char **out)
+                               size_t n_names, char (*buf)[AITAG_VLM_OPT_LEN], const char **out)
 {
-    size_t n = 0, i;
+    size_t n = 0;
 
-    if (has_analyzer(names, n_names, "objects") && !aitag_opts_bool(o, "objects-mirror"))
-        snprintf(buf[n++], 4200, "objects.flip=0");
-    if (!has_analyzer(names, n_names, "vlm"))
-        goto out;
-    snprintf(buf[n++], 4200, "vlm.url=%s", aitag_opts_str(o, "vlm-url"));
-    snprintf(buf[n++], 4200, "vlm.route=%s", aitag_opts_str(o, "vlm-route"));
-    snprintf(buf[n++], 4200, "vlm.key_env=%s", aitag_opts_str(o, "vlm-key-env"));
-    snprintf(buf[n++], 4200, "vlm.every=%s", aitag_opts_str(o, "vlm-every"));
-    snprintf(buf[n++], 4200, "vlm.describe=%d", aitag_opts_bool(o, "describe"));
-    snprintf(buf[n++], 4200, "vlm.local_only=%d", aitag_opts_bool(o, "local-only"));
-    if (aitag_opts_str(o, "vocabulary"))
-        snprintf(buf[n++], 4200, "vlm.vocabulary=%s", aitag_opts_str(o, "vocabulary"));
-out:
-    for (i = 0; i < n; i++)
-        out[i] = buf[i];
+    if (has_analyzer(names, n_names, "objects") && !aitag_opts_bool(o, "objects-mirror")) {
+        snprintf(buf[n], AITAG_VLM_OPT_LEN, "objects.flip=0");
+        out[n] = buf[n];
+        n++;
+    }
+    if (has_analyzer(names, n_names, "vlm")) {
+        struct aitag_vlm_settings vs = {
+            .url = aitag_opts_str(o, "vlm-url"),
+            .route = aitag_opts_str(o, "vlm-route"),
+            .key_env = aitag_opts_str(o, "vlm-key-env"),
+            .vocabulary = aitag_opts_str(o, "vocabulary"),
+            .every = aitag_opts_num(o, "vlm-every"),
+            .describe = aitag_opts_bool(o, "describe"),
+            .local_only = aitag_opts_bool(o, "local-only"),
+        };
+        n += aitag_vlm_options(&vs, buf + n, out + n); /* the plugin's too */
+    }
     return n;
 }
 
@@ -177,7 +164,7 @@ int cmd_tag(int argc, char **argv)
 {
     struct tagger_bufs {
         char catalog[4096], models[4096], weights[4096], rules[4096];
-        char aopt[N_ANALYZER_OPTS][4200];
+        char aopt[N_ANALYZER_OPTS][AITAG_VLM_OPT_LEN];
         const char *aopts[N_ANALYZER_OPTS];
     } *b = calloc(1, sizeof *b);
     struct aitag_tagger_params tp = aitag_tagger_default_params();
@@ -196,7 +183,7 @@ int cmd_tag(int argc, char **argv)
     if ((rc = cli_options(&o, "tag", argc, argv)) >= 0)
         goto out;
     rc = EXIT_USAGE;
-    cli_setup_logging(&o);
+    cli_setup_logging(&o, NULL, NULL);
     if (o.n_args == 0) {
         fprintf(stderr, "aitag tag: give at least one file or folder (see aitag tag --help)\n");
         goto out;
@@ -204,7 +191,7 @@ int cmd_tag(int argc, char **argv)
     analyzers = strdup(aitag_opts_str(&o, "analyzers"));
     if (!analyzers)
         goto out;
-    split_csv(analyzers, names, &n_names, 16);
+    n_names = aitag_split_csv(analyzers, names, 16);
     tp.catalog_path = cli_catalog_path(&o, b->catalog, sizeof b->catalog);
     tp.manifest_dir = cli_models_dir(&o, b->models, sizeof b->models);
     tp.weights_dir = cli_weights_dir(&o, b->weights, sizeof b->weights);
@@ -227,15 +214,8 @@ int cmd_tag(int argc, char **argv)
     sampling = aitag_opts_str(&o, "sampling");
     tp.sampling = strcmp(sampling, "keyframes") == 0;
     tp.rules_path = aitag_opts_str(&o, "rules");
-    if (!tp.rules_path) {
-        const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-        if (xdg && *xdg)
-            snprintf(b->rules, sizeof b->rules, "%s/aitag/rules.json", xdg);
-        else
-            snprintf(b->rules, sizeof b->rules, "%s/.config/aitag/rules.json", home ? home : ".");
-        if (access(b->rules, R_OK) == 0)
-            tp.rules_path = b->rules;
-    }
+    if (!tp.rules_path) /* the gateway's default too */
+        tp.rules_path = aitag_default_rules_path(b->rules, sizeof b->rules);
     ctx.json = aitag_opts_bool(&o, "json");
     ctx.quiet = aitag_opts_bool(&o, "quiet");
     ctx.verbose = aitag_opts_bool(&o, "verbose") && !ctx.quiet; /* --quiet wins: nothing to add to */

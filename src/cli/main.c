@@ -12,13 +12,11 @@
  * puts the program's path in the auxiliary vector's AT_EXECFN instead, which is used then (and
  * where /proc is not mounted).
  */
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -29,15 +27,11 @@
 
 const char *cli_catalog_path(const struct aitag_opts *o, char *buf, size_t len)
 {
-    const char *v = aitag_opts_str(o, "catalog"), *xdg = getenv("XDG_DATA_HOME"),
-               *home = getenv("HOME");
+    const char *v = aitag_opts_str(o, "catalog");
 
     if (v && *v)
         return v;
-    if (xdg && *xdg)
-        snprintf(buf, len, "%s/aitag/catalog.db", xdg);
-    else
-        snprintf(buf, len, "%s/.local/share/aitag/catalog.db", home ? home : ".");
+    aitag_default_catalog_path(buf, len); /* the gateway's default too */
     return buf; /* opening it for writing creates its folders (aitag_catalog_open) */
 }
 
@@ -94,18 +88,18 @@ const char *cli_weights_dir(const struct aitag_opts *o, char *buf, size_t len)
     return tree_dir(aitag_opts_str(o, "weights-dir"), "weights", "deps/models", buf, len);
 }
 
-void cli_setup_logging(const struct aitag_opts *o)
+void cli_setup_logging(const struct aitag_opts *o, aitag_log_fn sink, void *ctx)
 {
-    const char *l = aitag_opts_str(o, "log-level");
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    static const enum aitag_log_level levels[] = {AITAG_LOG_ERROR, AITAG_LOG_WARN, AITAG_LOG_INFO,
+                                                  AITAG_LOG_DEBUG};
+    const char *l = aitag_opts_str(o, "log-level"); /* the table checked it; its default */
     enum aitag_log_level lv = AITAG_LOG_WARN;
 
-    if (l && strcmp(l, "error") == 0)
-        lv = AITAG_LOG_ERROR;
-    else if (l && strcmp(l, "info") == 0)
-        lv = AITAG_LOG_INFO;
-    else if (l && strcmp(l, "debug") == 0)
-        lv = AITAG_LOG_DEBUG;
-    aitag_log_set_sink(NULL, NULL, lv);
+    for (size_t i = 0; l && i < sizeof names / sizeof *names; i++)
+        if (strcmp(l, names[i]) == 0)
+            lv = levels[i];
+    aitag_log_set_sink(sink, ctx, lv);
 }
 
 int main(int argc, char **argv)

@@ -6,10 +6,12 @@
  * Unknown keys are errors: a typo in "max_concurency" must not silently mean "unlimited".
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "aitag/common.h"
 #include "gateway_int.h"
@@ -172,9 +174,10 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
                                size_t errlen)
 {
     static const char *const keys[] = {
-        "listen",     "port",    "max_body_bytes", "workers",    "library_roots", "keys_db",
-        "access_log", "catalog", "tmp_dir",        "retries",    "backoff_ms",    "breaker",
-        "routes",     "prices",  "cache",          "local_only", "log_payloads",  NULL};
+        "listen",     "port",         "max_body_bytes", "workers", "library_roots",
+        "keys_db",    "access_log",   "catalog",        "tmp_dir", "retries",
+        "backoff_ms", "breaker",      "routes",         "prices",  "cache",
+        "local_only", "log_payloads", "rules",          NULL};
     struct aitag_gateway_config *c = calloc(1, sizeof *c);
     json_error_t je;
     json_t *root = json_loads(text, 0, &je), *v, *br;
@@ -199,9 +202,25 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
                     : strdup("127.0.0.1");
     c->keys_db = dup_or_null(json_object_get(root, "keys_db"));
     c->access_log = dup_or_null(json_object_get(root, "access_log"));
-    c->catalog = json_is_string(json_object_get(root, "catalog"))
-                     ? dup_or_null(json_object_get(root, "catalog"))
-                     : strdup("gateway-catalog.db");
+    /* The catalog and rules file of `aitag tag` unless named here (docs/gateway.md). */
+    if (json_is_string(json_object_get(root, "catalog"))) {
+        c->catalog = dup_or_null(json_object_get(root, "catalog"));
+    } else {
+        char def[4096];
+        c->catalog = strdup(aitag_default_catalog_path(def, sizeof def));
+    }
+    v = json_object_get(root, "rules");
+    if (v && (!json_is_string(v) || !*json_string_value(v))) {
+        rc = bad(err, errlen, "expected a file name for", "rules");
+        goto out;
+    }
+    c->rules = dup_or_null(v);
+    if (c->rules && access(c->rules, R_OK) != 0) {
+        snprintf(err, errlen, "gateway config: rules: cannot read %s: %s", c->rules,
+                 strerror(errno));
+        rc = AITAG_ERR_INVALID;
+        goto out;
+    }
     c->tmp_dir = json_is_string(json_object_get(root, "tmp_dir"))
                      ? dup_or_null(json_object_get(root, "tmp_dir"))
                      : strdup("/tmp");
@@ -371,6 +390,7 @@ void aitag_gateway_config_free(struct aitag_gateway_config *c)
     free(c->keys_db);
     free(c->access_log);
     free(c->catalog);
+    free(c->rules);
     free(c->tmp_dir);
     free(c);
 }

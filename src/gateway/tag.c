@@ -205,7 +205,11 @@ static void tag_local(struct aitag_gateway *gw, struct gw_req *r, struct gw_back
 
     pthread_mutex_lock(&be->tag_mu);
     if (!be->tagger) {
+        char rules[4096];
         tp.catalog_path = gw->cfg->catalog;
+        tp.rules_path =
+            gw->cfg->rules ? gw->cfg->rules : aitag_default_rules_path(rules, sizeof rules);
+        aitag_mkdir_parents(gw->cfg->catalog); /* the default's folder may be new */
         tp.analyzers = (const char *const *)be->cfg->analyzers;
         tp.n_analyzers = be->cfg->n_analyzers;
         tp.manifest_dir = gw->p.manifest_dir;

@@ -112,6 +112,9 @@ int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **
         rc = rc == AITAG_ERR_NOMEM ? rc : AITAG_ERR_INVALID; /* the user's file is wrong */
         goto out;
     }
+    if ((p->tag_prefix || p->tag_suffix) &&
+        (rc = aitag_policy_set_affixes(t->policy, p->tag_prefix, p->tag_suffix)) < 0)
+        goto out;
     if (p->threshold >= 0)
         aitag_policy_set_threshold(t->policy, p->threshold);
     if (!p->markers)

@@ -8,11 +8,11 @@
  * numbers; settings saved through the UI are JSON numbers and booleans, settings set through
  * configurePlugin by hand may be strings. Unset settings keep their defaults.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "aitag/options.h"
 #include "plugin_int.h"
 
 static const char *const modes[] = {"hook",      "queue", "untagged_scenes", "untagged_images",
@@ -240,52 +240,95 @@ static int set_str(char **dst, json_t *v, const char *key, char *err, size_t err
     return 0;
 }
 
-/* A number or a numeric string; *set tells whether the key had a value. */
-static int get_num(json_t *v, const char *key, double *out, int *set, char *err, size_t errlen)
+/* ---- settings ---- */
+
+/* How a Stash setting's value becomes its option's value. */
+enum setting_conv {
+    CONV_AS_IS,      /* the value as text */
+    CONV_ZERO_UNSET, /* a number; 0 = unset (Stash shows an unset NUMBER as 0) */
+    CONV_PERCENT,    /* a percentage 1..100 -> a fraction; 0 = unset; below 1 taken as a fraction */
+};
+
+/* Every Stash setting that is an `aitag tag` option: its option key and conversion. Types,
+ * ranges and defaults are the option table's rows (src/options/table.c), written once there. */
+static const struct {
+    const char *setting, *key;
+    enum setting_conv conv;
+} option_settings[] = {
+    {"interval", "interval", CONV_ZERO_UNSET},
+    {"threshold", "threshold", CONV_PERCENT},
+    {"analyzers", "analyzers", CONV_AS_IS},
+    {"markers", "markers", CONV_AS_IS},
+    {"localOnly", "local-only", CONV_AS_IS},
+    {"catalog", "catalog", CONV_AS_IS},
+    {"rules", "rules", CONV_AS_IS},
+};
+
+/* v as option text into buf; 0 (buf set), 1 (unset: null, empty, or 0 where that means
+ * unset) or AITAG_ERR_INVALID. Stash saves numbers and booleans as JSON, a hand-made
+ * configurePlugin may send them as strings: both are accepted. */
+static int setting_text(json_t *v, const char *name, enum setting_conv conv, char *buf, size_t len,
+                        char *err, size_t errlen)
 {
-    *set = 0;
-    if (!v || json_is_null(v) || (json_is_string(v) && !*json_string_value(v)))
-        return 0;
-    if (json_is_number(v)) {
-        *out = json_number_value(v);
-    } else if (json_is_string(v)) {
-        char *end;
-        errno = 0;
-        *out = strtod(json_string_value(v), &end);
-        while (*end == ' ')
-            end++;
-        if (*end || errno) {
-            aitag_fmt(err, errlen, "setting %s must be a number, not '%.40s'", key,
-                      json_string_value(v));
-            return AITAG_ERR_INVALID;
-        }
-    } else {
-        aitag_fmt(err, errlen, "setting %s must be a number", key);
+    const char *s = json_string_value(v);
+    double d = 0;
+    char *end = NULL;
+
+    if (!v || json_is_null(v) || (s && !*s))
+        return 1;
+    if (json_is_boolean(v))
+        aitag_fmt(buf, len, "%s", json_is_true(v) ? "true" : "false");
+    else if (json_is_integer(v))
+        aitag_fmt(buf, len, "%lld", (long long)json_integer_value(v));
+    else if (json_is_number(v))
+        aitag_fmt(buf, len, "%.17g", json_number_value(v));
+    else if (s)
+        aitag_fmt(buf, len, "%s", s);
+    else {
+        aitag_fmt(err, errlen, "setting %s must be text, a number or a boolean", name);
         return AITAG_ERR_INVALID;
     }
-    *set = 1;
+    if (conv == CONV_AS_IS)
+        return 0;
+    d = strtod(buf, &end); /* not a number: the option's own check says so */
+    if (end == buf || *end)
+        return 0;
+    if (d == 0)
+        return 1;
+    if (conv == CONV_PERCENT && d >= 1)
+        aitag_fmt(buf, len, "%.17g", d / 100.0);
     return 0;
 }
 
-static int get_bool(json_t *v, const char *key, int *out, char *err, size_t errlen)
+/* Resolves the mapped settings through the option table into o. */
+static int resolve_options(json_t *obj, struct aitag_opts *o, char *err, size_t errlen)
 {
-    const char *s = json_string_value(v);
-
-    if (!v || json_is_null(v) || (s && !*s))
-        return 0;
-    if (json_is_boolean(v))
-        *out = json_is_true(v);
-    else if (json_is_integer(v))
-        *out = json_integer_value(v) != 0;
-    else if (s && (strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcmp(s, "yes") == 0))
-        *out = 1;
-    else if (s && (strcmp(s, "false") == 0 || strcmp(s, "0") == 0 || strcmp(s, "no") == 0))
-        *out = 0;
-    else {
-        aitag_fmt(err, errlen, "setting %s must be true or false", key);
-        return AITAG_ERR_INVALID;
+    for (size_t i = 0; i < sizeof option_settings / sizeof *option_settings; i++) {
+        const char *name = option_settings[i].setting;
+        char text[4096], arg[4200], e[512];
+        char *argv[1] = {arg};
+        int rc = setting_text(json_object_get(obj, name), name, option_settings[i].conv, text,
+                              sizeof text, err, errlen);
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            continue;
+        aitag_fmt(arg, sizeof arg, "--%s=%s", option_settings[i].key, text);
+        if (aitag_opts_parse_argv(o, 1, argv, e, sizeof e) < 0) {
+            aitag_fmt(err, errlen, "setting %s%s: %s", name,
+                      option_settings[i].conv == CONV_PERCENT ? " (percent, as a fraction)" : "",
+                      e);
+            return AITAG_ERR_INVALID;
+        }
     }
     return 0;
+}
+
+static char *dup_opt(const struct aitag_opts *o, const char *key)
+{
+    const char *v = aitag_opts_str(o, key);
+
+    return strdup(v ? v : "");
 }
 
 void plugin_settings_clear(struct plugin_settings *s)
@@ -296,60 +339,45 @@ void plugin_settings_clear(struct plugin_settings *s)
     free(s->parent_tag);
     free(s->path_mappings);
     free(s->gateway_url);
+    free(s->catalog);
+    free(s->rules);
     memset(s, 0, sizeof *s);
 }
 
 int plugin_settings_parse(const char *json, struct plugin_settings *s, char *err, size_t errlen)
 {
     json_t *o = json_loads(json ? json : "{}", 0, NULL);
-    double num;
-    int set, rc;
+    struct aitag_opts opts;
+    int rc;
 
     memset(s, 0, sizeof *s);
-    s->interval = 2.0;
-    s->threshold = -1.0f;
-    s->markers = 1;
-    s->analyzers = strdup("faces,text");
+    if ((rc = aitag_opts_init(&opts, "tag")) < 0)
+        goto out;
+    if (!json_is_object(o)) {
+        aitag_fmt(err, errlen, "plugin settings are not a JSON object");
+        rc = AITAG_ERR_INVALID;
+        goto out;
+    }
+    if ((rc = resolve_options(o, &opts, err, errlen)) < 0)
+        goto out;
+    s->interval = aitag_opts_num(&opts, "interval");
+    s->threshold =
+        aitag_opts_str(&opts, "threshold") ? (float)aitag_opts_num(&opts, "threshold") : -1.0f;
+    s->markers = aitag_opts_bool(&opts, "markers");
+    s->local_only = aitag_opts_bool(&opts, "local-only");
+    s->analyzers = dup_opt(&opts, "analyzers");
+    s->catalog = dup_opt(&opts, "catalog");
+    s->rules = dup_opt(&opts, "rules");
+    /* The plugin's own settings (no `aitag tag` option). */
     s->tag_prefix = strdup("");
     s->tag_suffix = strdup("");
     s->parent_tag = strdup("AI");
     s->path_mappings = strdup("");
     s->gateway_url = strdup("");
     rc = s->analyzers && s->tag_prefix && s->tag_suffix && s->parent_tag && s->path_mappings &&
-                 s->gateway_url
+                 s->gateway_url && s->catalog && s->rules
              ? 0
              : AITAG_ERR_NOMEM;
-    if (rc == 0 && !json_is_object(o)) {
-        aitag_fmt(err, errlen, "plugin settings are not a JSON object");
-        rc = AITAG_ERR_INVALID;
-    }
-    /* Stash's settings page shows an unset NUMBER as 0 and saves whole numbers only: 0
-     * means "default", and a threshold of 1..100 is a percentage (0..1 is taken as is). */
-    if (rc == 0 &&
-        (rc = get_num(json_object_get(o, "interval"), "interval", &num, &set, err, errlen)) == 0 &&
-        set && num != 0) {
-        if (!(num > 0 && num <= 3600)) {
-            aitag_fmt(err, errlen, "setting interval must be more than 0 and at most 3600 seconds");
-            rc = AITAG_ERR_INVALID;
-        }
-        s->interval = num;
-    }
-    if (rc == 0 &&
-        (rc = get_num(json_object_get(o, "threshold"), "threshold", &num, &set, err, errlen)) ==
-            0 &&
-        set && num != 0) {
-        if (!(num > 0 && num <= 100)) {
-            aitag_fmt(err, errlen, "setting threshold must be a percentage 1..100 (or 0..1)");
-            rc = AITAG_ERR_INVALID;
-        }
-        s->threshold = (float)(num >= 1 ? num / 100.0 : num);
-    }
-    if (rc == 0)
-        rc = get_bool(json_object_get(o, "markers"), "markers", &s->markers, err, errlen);
-    if (rc == 0)
-        rc = get_bool(json_object_get(o, "localOnly"), "localOnly", &s->local_only, err, errlen);
-    if (rc == 0)
-        rc = set_str(&s->analyzers, json_object_get(o, "analyzers"), "analyzers", err, errlen);
     if (rc == 0)
         rc = set_str(&s->tag_prefix, json_object_get(o, "tagPrefix"), "tagPrefix", err, errlen);
     if (rc == 0)
@@ -361,16 +389,14 @@ int plugin_settings_parse(const char *json, struct plugin_settings *s, char *err
                      errlen);
     if (rc == 0)
         rc = set_str(&s->gateway_url, json_object_get(o, "gatewayUrl"), "gatewayUrl", err, errlen);
-    if (rc == 0 && !*s->analyzers) {
-        free(s->analyzers);
-        rc = (s->analyzers = strdup("faces,text")) ? 0 : AITAG_ERR_NOMEM;
-    }
     if (rc == 0 && !*s->parent_tag) {
         free(s->parent_tag);
         rc = (s->parent_tag = strdup("AI")) ? 0 : AITAG_ERR_NOMEM;
     }
+out:
     if (rc == AITAG_ERR_NOMEM)
         aitag_fmt(err, errlen, "out of memory");
+    aitag_opts_free(&opts);
     json_decref(o);
     if (rc < 0)
         plugin_settings_clear(s);

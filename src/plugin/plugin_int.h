@@ -21,14 +21,16 @@
 
 /* The plugin's settings (Stash: configuration{plugins}). Strings are owned. */
 struct plugin_settings {
-    double interval;     /* seconds between sampled frames; default 2 */
-    char *analyzers;     /* comma-separated; default "faces,text" */
+    double interval;     /* seconds between sampled frames; default: option table */
+    char *analyzers;     /* comma-separated; default: option table */
     float threshold;     /* 0..1, < 0: the policy's default (the setting is a percentage) */
     int markers;         /* default 1 */
     char *tag_prefix;    /* default "" */
     char *tag_suffix;    /* default "" */
     char *parent_tag;    /* default "AI" */
     char *path_mappings; /* default "" */
+    char *catalog;       /* "": <PluginDir>/data/catalog.db; else this file (aitag --catalog) */
+    char *rules;         /* "": <PluginDir>/data/rules.json when present; else this file */
     char *gateway_url;   /* "": models run here; else an aitag gateway (aitag tag --gateway) */
     int local_only;      /* only a loopback gatewayUrl is accepted */
 };
@@ -57,17 +59,15 @@ struct plugin_tags {
     char *tagme_id, *tagged_id, *errored_id;
     struct tag_set ours;    /* children of the parent tag (control tags included) */
     struct tag_set foreign; /* generated names that collide with a tag outside the parent */
-    const char *prefix, *suffix;
 };
 
 /* Ensures the parent and the three control tags and loads the parent's children.
  * Returns 0 or the client's error (message in the stash handle). */
-int plugin_tags_init(struct plugin_tags *t, struct aitag_stash *s, const char *parent,
-                     const char *prefix, const char *suffix);
+int plugin_tags_init(struct plugin_tags *t, struct aitag_stash *s, const char *parent);
 /* Only the parent and AI_TagMe (the hook's needs): no child listing. */
 int plugin_tags_init_hook(struct plugin_tags *t, struct aitag_stash *s, const char *parent);
 void plugin_tags_clear(struct plugin_tags *t);
-/* The Stash tag id for a generated tag name (prefix and suffix applied here), creating it
+/* The Stash tag id for a generated tag name (the policy applied prefix and suffix), creating it
  * under the parent when absent. *id is borrowed; NULL (rc 0) when the name belongs to a tag
  * outside the parent: such a tag is never used (logged once). */
 int plugin_tags_resolve(struct plugin_tags *t, const char *name, const char **id,
@@ -89,7 +89,6 @@ int plugin_sync_item(struct plugin_tags *t, enum aitag_stash_kind kind, const ch
                      const struct aitag_result *res, const char *error, struct sync_counts *out);
 
 /* vlm.c: the vlm analyzer's settings (docs/vlm.md, docs/stash.md). Strings are owned. */
-#define PLUGIN_VLM_MAX_OPTS 8
 struct plugin_vlm {
     char *url;        /* vlmUrl; else gatewayUrl + "/v1"; NULL: the analyzer's default */
     char *route;      /* vlmRoute; NULL: the analyzer's default */
@@ -97,8 +96,8 @@ struct plugin_vlm {
     double every;     /* vlmEvery; 0: the analyzer's default */
     int describe;     /* vlmDescribe: ask for descriptions and write them into empty Details */
     int local_only;
-    char *bufs[PLUGIN_VLM_MAX_OPTS];
-    const char *opts[PLUGIN_VLM_MAX_OPTS]; /* "vlm.key=value" for the tagger */
+    char bufs[AITAG_VLM_MAX_OPTS][AITAG_VLM_OPT_LEN];
+    const char *opts[AITAG_VLM_MAX_OPTS]; /* "vlm.key=value" for the tagger (aitag_vlm_options) */
     size_t n_opts;
 };
 

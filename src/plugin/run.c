@@ -282,26 +282,6 @@ static int select_items(struct run *r)
     return rc;
 }
 
-/* Splits "faces, text" in place into names. */
-static size_t split_csv(char *s, const char **out, size_t max)
-{
-    size_t n = 0;
-
-    for (char *tok = s; tok && n < max;) {
-        char *comma = strchr(tok, ','), *e;
-        if (comma)
-            *comma = '\0';
-        while (*tok == ' ')
-            tok++;
-        for (e = tok + strlen(tok); e > tok && e[-1] == ' ';)
-            *--e = '\0';
-        if (*tok)
-            out[n++] = tok;
-        tok = comma ? comma + 1 : NULL;
-    }
-    return n;
-}
-
 static int make_tagger(struct run *r, char *analyzers)
 {
     struct aitag_tagger_params tp = aitag_tagger_default_params();
@@ -310,19 +290,25 @@ static int make_tagger(struct run *r, char *analyzers)
     int rc;
 
     aitag_fmt(data, sizeof data, "%s/data", r->in->plugin_dir);
-    if (!r->p->catalog_path && mkdir(data, 0755) != 0 && access(data, W_OK) != 0) {
+    if (!r->p->catalog_path && !*r->set.catalog && mkdir(data, 0755) != 0 && access(data, W_OK) != 0) {
         aitag_fmt(msg, sizeof msg, "cannot create %s (the plugin folder must be writable)", data);
         fatal(r, AITAG_ERR_IO, msg);
         return AITAG_ERR_IO;
     }
     aitag_fmt(catalog, sizeof catalog, "%s/catalog.db", data);
     aitag_fmt(rules, sizeof rules, "%s/rules.json", data);
-    tp.catalog_path = r->p->catalog_path ? r->p->catalog_path : catalog;
-    tp.rules_path = access(rules, R_OK) == 0 ? rules : NULL;
+    /* The catalog setting names the file `aitag tag --catalog` uses, so a file tagged from the
+     * CLI is not analysed again here; a rules setting must exist (a typo is an error). */
+    tp.catalog_path = r->p->catalog_path ? r->p->catalog_path
+                      : *r->set.catalog  ? r->set.catalog
+                                         : catalog;
+    tp.rules_path = *r->set.rules ? r->set.rules : access(rules, R_OK) == 0 ? rules : NULL;
+    tp.tag_prefix = *r->set.tag_prefix ? r->set.tag_prefix : NULL;
+    tp.tag_suffix = *r->set.tag_suffix ? r->set.tag_suffix : NULL;
     tp.manifest_dir = r->p->manifest_dir;
     tp.weights_dir = r->p->weights_dir;
     tp.analyzers = names;
-    tp.n_analyzers = split_csv(analyzers, names, 16);
+    tp.n_analyzers = aitag_split_csv(analyzers, names, 16);
     rc = plugin_vlm_options(&r->vlm, r->stash, names, tp.n_analyzers, r->in->plugin_dir,
                             r->set.tag_prefix, r->set.tag_suffix, err, sizeof err);
     if (rc < 0) {
@@ -540,7 +526,7 @@ int aitag_plugin_run(const struct aitag_plugin_params *p, const struct aitag_plu
             aitag_fmt(err, errlen, "%s", r.err);
         goto out;
     }
-    rc = plugin_tags_init(&r.tags, r.stash, r.set.parent_tag, r.set.tag_prefix, r.set.tag_suffix);
+    rc = plugin_tags_init(&r.tags, r.stash, r.set.parent_tag);
     if (rc < 0) {
         aitag_fmt(err, errlen, "Stash: %s", aitag_stash_errmsg(r.stash));
         goto out;

@@ -103,13 +103,10 @@ int plugin_tags_init_hook(struct plugin_tags *t, struct aitag_stash *s, const ch
     return rc;
 }
 
-int plugin_tags_init(struct plugin_tags *t, struct aitag_stash *s, const char *parent,
-                     const char *prefix, const char *suffix)
+int plugin_tags_init(struct plugin_tags *t, struct aitag_stash *s, const char *parent)
 {
     int rc = plugin_tags_init_hook(t, s, parent);
 
-    t->prefix = prefix;
-    t->suffix = suffix;
     if (rc == 0)
         rc = aitag_stash_ensure_tag(s, PLUGIN_TAG_TAGGED, t->parent_id, &t->tagged_id);
     if (rc == 0)
@@ -138,14 +135,13 @@ static long set_index(const struct tag_set *s, const char *id, const char *name)
 int plugin_tags_resolve(struct plugin_tags *t, const char *name, const char **id,
                         const char **stash_name)
 {
-    char full[512], *found = NULL;
+    const char *full = name; /* the policy already put tagPrefix/tagSuffix on it */
+    char *found = NULL;
     long i;
     int rc;
 
     *id = NULL;
     *stash_name = NULL;
-    snprintf(full, sizeof full, "%s%s%s", t->prefix ? t->prefix : "", name,
-             t->suffix ? t->suffix : "");
     if ((i = set_index(&t->ours, NULL, full)) < 0 && set_index(&t->foreign, NULL, full) >= 0)
         return 0;
     if (i < 0) {

@@ -27,8 +27,6 @@ void plugin_vlm_clear(struct plugin_vlm *v)
     free(v->url);
     free(v->route);
     free(v->vocabulary);
-    for (size_t i = 0; i < PLUGIN_VLM_MAX_OPTS; i++)
-        free(v->bufs[i]);
     memset(v, 0, sizeof *v);
 }
 
@@ -99,18 +97,6 @@ int plugin_vlm_parse(const char *settings, const char *gateway_url, int local_on
     if (rc < 0)
         plugin_vlm_clear(v);
     return rc;
-}
-
-static int add_opt(struct plugin_vlm *v, const char *key, const char *value)
-{
-    size_t n = strlen(key) + strlen(value) + 6;
-
-    if (v->n_opts == PLUGIN_VLM_MAX_OPTS || !(v->bufs[v->n_opts] = malloc(n)))
-        return AITAG_ERR_NOMEM;
-    snprintf(v->bufs[v->n_opts], n, "vlm.%s=%s", key, value);
-    v->opts[v->n_opts] = v->bufs[v->n_opts];
-    v->n_opts++;
-    return 0;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -203,7 +189,7 @@ int plugin_vlm_options(struct plugin_vlm *v, struct aitag_stash *s, const char *
                        size_t n_names, const char *plugin_dir, const char *prefix,
                        const char *suffix, char *err, size_t errlen)
 {
-    char num[32], path[4096];
+    char path[4096];
     size_t i;
     int rc = 0;
 
@@ -215,27 +201,20 @@ int plugin_vlm_options(struct plugin_vlm *v, struct aitag_stash *s, const char *
         rc = stash_vocabulary(v, s, plugin_dir, prefix, suffix, err, errlen);
     if (rc < 0)
         return rc;
-    if (v->url)
-        rc = add_opt(v, "url", v->url);
-    if (rc == 0 && v->route)
-        rc = add_opt(v, "route", v->route);
-    if (rc == 0 && v->vocabulary) {
+    {
+        struct aitag_vlm_settings vs = {.url = v->url,
+                                        .route = v->route,
+                                        .every = v->every > 0 ? v->every : -1, /* 0: default */
+                                        .describe = v->describe,
+                                        .local_only = v->local_only};
         /* A relative path is relative to the plugin folder (where Stash keeps aitag). */
-        if (v->vocabulary[0] != '/' && plugin_dir)
-            aitag_fmt(path, sizeof path, "%s/%s", plugin_dir, v->vocabulary);
+        if (v->vocabulary && v->vocabulary[0] != '/' && plugin_dir)
+            vs.vocabulary = aitag_fmt(path, sizeof path, "%s/%s", plugin_dir, v->vocabulary);
         else
-            aitag_fmt(path, sizeof path, "%s", v->vocabulary);
-        rc = add_opt(v, "vocabulary", path);
+            vs.vocabulary = v->vocabulary;
+        v->n_opts = aitag_vlm_options(&vs, v->bufs, v->opts); /* the CLI's too */
     }
-    if (rc == 0 && v->every > 0)
-        rc = add_opt(v, "every", aitag_fmt(num, sizeof num, "%g", v->every));
-    if (rc == 0 && v->describe)
-        rc = add_opt(v, "describe", "1");
-    if (rc == 0 && v->local_only)
-        rc = add_opt(v, "local_only", "1");
-    if (rc == AITAG_ERR_NOMEM)
-        aitag_fmt(err, errlen, "out of memory");
-    return rc;
+    return 0;
 }
 
 /* True when a Details value holds nothing but blanks. */

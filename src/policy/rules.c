@@ -71,6 +71,27 @@ void aitag_policy_set_markers(struct aitag_policy *p, int on)
     policy_update_key(p);
 }
 
+int aitag_policy_set_affixes(struct aitag_policy *p, const char *prefix, const char *suffix)
+{
+    char *pre = prefix ? strdup(prefix) : NULL, *suf = suffix ? strdup(suffix) : NULL;
+
+    if ((prefix && !pre) || (suffix && !suf)) {
+        free(pre);
+        free(suf);
+        return AITAG_ERR_NOMEM;
+    }
+    if (prefix) {
+        free(p->prefix);
+        p->prefix = pre;
+    }
+    if (suffix) {
+        free(p->suffix);
+        p->suffix = suf;
+    }
+    policy_update_key(p);
+    return 0;
+}
+
 const char *aitag_policy_key(const struct aitag_policy *p)
 {
     return p->key;

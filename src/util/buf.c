@@ -1,7 +1,8 @@
 /*
  * buf.c - small text helpers shared by the libraries: a growable NUL-terminated byte buffer
  * (HTTP answer bodies collected by libcurl write callbacks, stream lines) and in-place
- * trimming of blanks (config lines, vocabulary entries). Growth doubles from 16 KiB, so a body
+ * trimming of blanks (config lines, vocabulary entries) and comma-separated lists ("faces,
+ * text"), trimmed by the same rule. Growth doubles from 16 KiB, so a body
  * of n bytes costs O(log n) reallocations.
  */
 #include <ctype.h>
@@ -43,4 +44,20 @@ char *aitag_trim(char *s)
     while (e > s && isspace((unsigned char)e[-1]))
         *--e = '\0';
     return s;
+}
+
+size_t aitag_split_csv(char *s, const char **out, size_t max)
+{
+    size_t n = 0;
+
+    for (char *tok = s; tok && n < max;) {
+        char *comma = strchr(tok, ','), *t;
+        if (comma)
+            *comma = '\0';
+        t = aitag_trim(tok);
+        if (*t)
+            out[n++] = t;
+        tok = comma ? comma + 1 : NULL;
+    }
+    return n;
 }

@@ -24,10 +24,10 @@ eventually() {
     for _ in $(seq 100); do "$@" && return 0; sleep 0.1; done
     return 1
 }
-# gateway_start CONFIG: `aitag gateway serve` in the background (GW_PID; the caller stops it),
-# output in $tmp/gw.out and $tmp/gw.err; sets GW_PORT from its "listening" line.
+# gateway_start CONFIG [FLAGS...]: `aitag gateway serve` in the background (GW_PID; the caller
+# stops it), output in $tmp/gw.out and $tmp/gw.err; sets GW_PORT from its "listening" line.
 gateway_start() {
-    "$AITAG_BIN" gateway serve --config "$1" >"$tmp/gw.out" 2>"$tmp/gw.err" &
+    "$AITAG_BIN" gateway serve --config "$@" >"$tmp/gw.out" 2>"$tmp/gw.err" &
     GW_PID=$!
     for _ in $(seq 100); do grep -q listening "$tmp/gw.out" 2>/dev/null && break; sleep 0.1; done
     GW_PORT=$(grep -oE '[0-9]+$' "$tmp/gw.out" | head -n 1)

@@ -172,6 +172,15 @@ static void test_rules_file(void)
     if (r.n_markers)
         CHECK_NEAR(r.markers[0].end, 10, 1e-9);
     aitag_result_clear(&r);
+    /* A sink's prefix replaces the rules file's: the name carries one prefix, not both. */
+    snprintf(key0, sizeof key0, "%s", aitag_policy_key(p));
+    CHECK(aitag_policy_set_affixes(p, "P:", NULL) == 0);
+    CHECK(strcmp(key0, aitag_policy_key(p)) != 0); /* new names, new key */
+    CHECK(aitag_policy_derive(p, &in, &r) == 0);
+    CHECK_EQ_INT(r.n_tags, 1);
+    if (r.n_tags)
+        CHECK_STR(r.tags[0].name, "P:Person face");
+    aitag_result_clear(&r);
 
     /* Errors name the file and the field. */
     path = write_tmp("{\"tags\": {\"face\": {\"threshold\": \"high\"}}}");
