@@ -11,7 +11,7 @@ name=${out##*/}
 soname=$(readelf -d "$real" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ -n "$soname" ] || soname=$name
 work=$(mktemp -d)
-trap '[ -n "${KEEP_STUB:-}" ] || rm -rf "$work"' EXIT
+trap 'rm -rf "$work"' EXIT
 
 # Version definitions, less the base one (the soname itself).
 readelf -V -W "$real" | sed -n '/Version definition section/,/Version needs section/p' |
