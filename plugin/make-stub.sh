@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# make-stub.sh REAL_LIBRARY OUT_FILE - writes a stub of REAL_LIBRARY (plugin/stub-libs.txt): a
+# make-stub.sh REAL_LIBRARY OUT_FILE [ZERO] - writes a stub of REAL_LIBRARY (plugin/stub-libs.txt): a
 # shared library with the same SONAME, the same version definitions and every symbol the real
 # one exports with its default version (functions; data objects zero-filled, of the same size;
 # thread-local data likewise), built without the C library or any dependency. Each function is
 # a few instructions that write "aitag: LIB is not bundled in this plugin (SYMBOL called)" to
-# stderr and raise SIGABRT, so a call that was thought impossible fails loudly and by name.
+# stderr and raise SIGABRT, so a call that was thought impossible fails loudly and by name;
+# except the functions ZERO names (NAME|NAME...), which return 0. STUB_TRACE=1 makes every
+# function print its message and return 0 instead (to find what a program calls).
 set -euo pipefail
 real=$1 out=$2
 name=${out##*/}
@@ -30,17 +32,20 @@ readelf --dyn-syms -W "$real" | awk '
     print $4, size, n, v
   }' | sort -u -k3,3 >"$work/syms"
 
-awk -v lib="$soname" '
+awk -v lib="$soname" -v zero="^(${3:-})$" -v trace="${STUB_TRACE:-}" '
   BEGIN { print ".text"; print "aitag_stub_fail:"
           print "  mov $1, %eax\n  mov $2, %edi\n  syscall"          # write(2, msg, len)
           print "  mov $39, %eax\n  syscall\n  mov %eax, %edi"         # getpid()
           print "  mov $6, %esi\n  mov $62, %eax\n  syscall"           # kill(pid, SIGABRT)
-          print "  mov $134, %edi\n  mov $231, %eax\n  syscall" }      # exit_group(134)
+          print "  mov $134, %edi\n  mov $231, %eax\n  syscall"       # exit_group(134)
+          print "aitag_stub_trace:\n  mov $1, %eax\n  mov $2, %edi\n  syscall\n  xor %eax, %eax\n  ret" }
   {
     t = $1; size = $2 + 0; n = $3; i++
-    if (t == "FUNC" || t == "IFUNC" || t == "NOTYPE") {
+    if ((t == "FUNC" || t == "IFUNC" || t == "NOTYPE") && zero != "^()$" && n ~ zero && trace == "") {
+      printf ".text\n.globl %s\n.type %s,@function\n%s:\n  xor %%eax, %%eax\n  ret\n", n, n, n
+    } else if (t == "FUNC" || t == "IFUNC" || t == "NOTYPE") {
       msg = "aitag: " lib " is not bundled in this plugin (" n " called)\n"
-      printf ".text\n.globl %s\n.type %s,@function\n%s:\n  lea .Lm%d(%%rip), %%rsi\n  mov $%d, %%edx\n  jmp aitag_stub_fail\n", n, n, n, i, length(msg)
+      printf ".text\n.globl %s\n.type %s,@function\n%s:\n  lea .Lm%d(%%rip), %%rsi\n  mov $%d, %%edx\n  jmp %s\n", n, n, n, i, length(msg), trace != "" ? "aitag_stub_trace" : "aitag_stub_fail"
       printf ".section .rodata\n.Lm%d: .ascii \"%s\\n\"\n", i, substr(msg, 1, length(msg) - 1)
     } else if (t == "TLS") {
       printf ".section .tbss,\"awT\",@nobits\n.globl %s\n.type %s,@tls_object\n.size %s,%d\n%s: .zero %d\n", n, n, n, size, n, (size > 0 ? size : 1)

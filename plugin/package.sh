@@ -49,12 +49,14 @@ while read -r name arrow path _; do
     esac
 done < <(ldd "$dir/bin/aitag.bin")
 [ -n "$loader" ] || { echo "package: no dynamic loader in ldd's output" >&2; exit 1; }
-while read -r name _; do
-    [ -n "$name" ] && stub[$name]=1
+while read -r name zero _; do
+    case $zero in 0:*) zero=${zero#0:} ;; *) zero="" ;; esac
+    [ -n "$name" ] && stub[$name]=${zero:- }
 done < <(sed 's/#.*//' "$top/plugin/stub-libs.txt")
 sources=("ld-linux-x86-64.so.2"$'\t'"$loader") # name<TAB>host path, for the licences below
 stubs=()
-queue=("$dir/bin/aitag.bin")
+queue=("$dir/bin/aitag.bin") # and what cmake --install put in lib/aitag (ONNX Runtime)
+for f in "$lib"/*; do [ -f "$f" ] && chmod u+w "$f" && strip --strip-unneeded "$f" && queue+=("$f"); done
 while [ ${#queue[@]} -gt 0 ]; do
     file=${queue[0]}; queue=("${queue[@]:1}")
     for name in $(readelf -d "$file" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
@@ -62,7 +64,7 @@ while [ ${#queue[@]} -gt 0 ]; do
         path=${where[$name]:-}
         [ -n "$path" ] || { echo "package: $name (needed by ${file##*/}) not in ldd's output" >&2; exit 1; }
         if [ -n "${stub[$name]:-}" ]; then
-            "$top/plugin/make-stub.sh" "$path" "$lib/$name"
+            "$top/plugin/make-stub.sh" "$path" "$lib/$name" "${stub[$name]# }"
             stubs+=("$name")
         else
             cp -L "$path" "$lib/$name"
