@@ -118,6 +118,67 @@ PLUGIN_EXEC=("$dir/bin/aitag" plugin)
 check "packaged plugin: hook run exits 0" run_plugin '{"mode": "hook", "hookContext": {"id": 1, "type": "Scene.Create.Post"}}'
 check_eq "packaged plugin: the scene is queued" "$(double_state | jq -c '.scenes[0].tags')" '["AI_TagMe"]'
 
+# ---- stubs (plugin/stub-libs.txt): what FFmpeg links only for encoders, network protocols,
+# hardware and formats aitag does not tag is a generated stub; every symbol resolves at load
+# time; a stub that is called aborts naming its library; every kept format decodes.
+
+check "the stubs are listed in LICENSES/README.txt" grep -q '^- lib/aitag/libx265.so.199: stub$' "$dir/LICENSES/README.txt"
+check "libx265 is a stub (no code of the original: under 1 MiB)" \
+    test "$(stat -c %s "$dir/lib/aitag/libx265.so.199")" -lt 1048576
+check "a stub needs no library" bash -c '! readelf -d "$1" | grep -q NEEDED' _ "$dir/lib/aitag/libxml2.so.2"
+check "what only stubs needed is left out (ICU, from libxml2)" test ! -e "$dir/lib/aitag/libicudata.so.72"
+check "libdav1d (AV1) is the real library" bash -c 'readelf -d "$1" | grep -q NEEDED' _ "$dir/lib/aitag/libdav1d.so.6"
+check "bundled libraries are stripped" bash -c \
+    'for f in "$1"/lib/aitag/*.so*; do ! readelf -S "$f" | grep -q "\.debug_info\|\.symtab" || { echo "${f##*/}"; exit 1; }; done' _ "$dir"
+check "every symbol resolves at load time (LD_BIND_NOW)" \
+    bash -c 'LD_BIND_NOW=1 "$1" --version >/dev/null' _ "$dir/bin/aitag"
+# A called stub: load libxml2's stub with the bundled loader and call one of its functions.
+cat >"$tmp/callstub.c" <<'C'
+#include <dlfcn.h>
+int main(int argc, char **argv) {
+    void *h = dlopen(argv[1], RTLD_NOW);
+    void (*f)(void) = h ? (void (*)(void))dlsym(h, "xmlInitParser") : 0;
+    if (f) f();
+    return argc > 5 ? 0 : 3;
+}
+C
+if cc -o "$tmp/callstub" "$tmp/callstub.c" -ldl 2>/dev/null; then
+    "$dir/lib/aitag/ld-linux-x86-64.so.2" --library-path "$dir/lib/aitag" "$tmp/callstub" \
+        "$dir/lib/aitag/libxml2.so.2" 2>"$tmp/callstub.err"
+    rc=$?
+    check_eq "a called stub aborts (SIGABRT)" "$rc" 134
+    check "a called stub names its library and the function" grep -qx \
+        'aitag: libxml2.so.2 is not bundled in this plugin (xmlInitParser called)' "$tmp/callstub.err"
+fi
+
+# Every kept format family: the fixtures (H.264, HEVC, VP9, MJPEG; JPEG, PNG, WebP, GIF, BMP,
+# TIFF) and clips made here from a fixture's first seconds: AV1 (libdav1d), MPEG-4 Part 2,
+# MPEG-2, VP8, with AAC, MP3, Opus, Vorbis and FLAC sound in MP4, MOV, AVI, TS, WebM and MKV.
+# The packaged binary (its loader, its libraries, LD_BIND_NOW) gives the build tree's tags.
+media="$tmp/media"
+mkdir -p "$media"
+cp "$AITAG_FIXTURES_DIR"/videos/* "$AITAG_FIXTURES_DIR"/images/* "$media/"
+src="$AITAG_FIXTURES_DIR/videos/faces_1080p_h264.mp4"
+mk() { ffmpeg -v error -y -t 3 -i "$src" -f lavfi -t 3 -i sine=frequency=440 -map 0:v -map 1:a \
+    -vf scale=480:-2 "$@" </dev/null; }
+mk -c:v libaom-av1 -cpu-used 8 -crf 40 -c:a aac "$media/av1_aac.mp4" &&
+    mk -c:v mpeg4 -q:v 5 -c:a libmp3lame "$media/mpeg4_mp3.avi" &&
+    mk -c:v mpeg2video -q:v 5 -c:a mp2 "$media/mpeg2_mp2.ts" &&
+    mk -c:v libvpx -b:v 500k -c:a libvorbis "$media/vp8_vorbis.webm" &&
+    mk -c:v mpeg4 -q:v 5 -c:a libopus "$media/mpeg4_opus.mkv" &&
+    mk -c:v mpeg4 -q:v 5 -c:a flac "$media/mpeg4_flac.mkv" &&
+    mk -c:v mpeg4 -q:v 5 -c:a aac "$media/mpeg4_aac.mov"
+check "sample clips made with ffmpeg" test -s "$media/mpeg4_aac.mov"
+"$AITAG_BIN" tag --catalog "$tmp/build.db" --json "$media" >"$tmp/build.jsonl" 2>"$tmp/build.err"
+LD_BIND_NOW=1 "$dir/bin/aitag" tag --catalog "$tmp/pkg.db" --json "$media" >"$tmp/pkg.jsonl" 2>"$tmp/pkg.err"
+check "packaged binary: no stub was called" bash -c '! grep -q "is not bundled in this plugin" "$1"' _ "$tmp/pkg.err"
+tags_of() { jq -r '"\(.path | split("/") | last) \(.status) \([.tags[]? | .name // .] | sort | join(","))"' "$1" | sort; }
+check_eq "packaged binary: every file's tags as the build tree's" "$(tags_of "$tmp/pkg.jsonl")" "$(tags_of "$tmp/build.jsonl")"
+for f in "$media"/*; do
+    n=${f##*/}
+    check "packaged binary: $n decoded and tagged" bash -c 'grep "$1" "$2" | jq -e ".status == \"tagged\"" >/dev/null' _ "\"${n//./\\.}\"" "$tmp/pkg.jsonl"
+done
+
 # ---- the zip's contents alone, as in Stash's Alpine image: a chroot with the plugin folder and
 # a static busybox (/bin/sh), no C library, no /proc; the media at the path Stash reports.
 
