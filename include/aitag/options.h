@@ -101,7 +101,8 @@ int aitag_opts_load_env(struct aitag_opts *o, const char *(*lookup)(const char *
                         void *ctx, char *err, size_t errlen);
 /* Applies flags; argv starts after the command's words. Positional arguments go to o->args
  * (everything after "--" too); -h/--help sets o->help. Unknown options are errors naming the
- * nearest valid one. Returns 0, AITAG_ERR_NOMEM, or AITAG_ERR_INVALID with a message in err. */
+ * nearest valid one. Returns 0, AITAG_ERR_NOMEM, or AITAG_ERR_INVALID with a message in err.
+ * It may be called again: values accumulate, positional and repeated arguments are replaced. */
 int aitag_opts_parse_argv(struct aitag_opts *o, int argc, char **argv, char *err, size_t errlen);
 
 /* Getters by option name, for options this command takes; NULL/0 for unset or other names. The

@@ -308,13 +308,21 @@ int aitag_opts_parse_argv(struct aitag_opts *o, int argc, char **argv, char *err
     const struct aitag_opt_def *t = rows(&n);
     char flag[80], hint[128];
 
+    /* A further call (the plugin applies one setting at a time) replaces the positional and
+     * repeated arguments of the one before; option values accumulate. */
+    free(o->args);
+    o->n_args = 0;
     o->args = calloc((size_t)argc + 1, sizeof *o->args);
     if (!o->args)
         return AITAG_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++)
-        if ((t[i].flags & AITAG_OPT_REPEAT) && aitag_option_accepts(&t[i], o->cmd) &&
-            !(o->lists[i] = calloc((size_t)argc + 1, sizeof *o->lists[i])))
+    for (size_t i = 0; i < n; i++) {
+        if (!(t[i].flags & AITAG_OPT_REPEAT) || !aitag_option_accepts(&t[i], o->cmd))
+            continue;
+        free(o->lists[i]);
+        o->n_lists[i] = 0;
+        if (!(o->lists[i] = calloc((size_t)argc + 1, sizeof *o->lists[i])))
             return AITAG_ERR_NOMEM;
+    }
     for (int a = 0; a < argc; a++) {
         char *arg = argv[a], *eq;
         size_t len;
