@@ -2,11 +2,23 @@
  * redact.c - payloads for the access log ("log_payloads"), with secrets and images taken out.
  *
  * A log file is read by more people and kept longer than the requests it records, so what may
- * authenticate someone (a value under a key named like api_key, authorization, password,
- * secret or token) and what is bulky and personal (image_base64, data: URLs such as a chat
+ * authenticate someone and what is bulky and personal (image_base64, data: URLs such as a chat
  * message's image_url) are replaced by "[redacted N bytes]" before the body is cut to its
- * size limit. "tokens" (plural) is a count, as in max_tokens or usage.prompt_tokens, and stays.
- * Only JSON is walked; any other body is summarised as "[binary N bytes]".
+ * size limit. Only JSON is walked; any other body is summarised as "[binary N bytes]".
+ *
+ * Which keys hold secrets: a key's name is normalised first (lower case; '-', '_', '.' and
+ * spaces dropped, so X-Api-Key, api_key, apiKey and API-KEY are all "apikey"), then it is a
+ * secret when it contains one of the words below, which covers plurals and prefixes too
+ * ("cookies", "client_secret", "x-auth-token"). "auth" does not count inside "author" (a
+ * name, not a credential), though "authorization" does. "token" is ambiguous: max_tokens and
+ * usage.prompt_tokens are counts, refresh_tokens and access_token are secrets; a value under
+ * a token name is kept when it holds no string at all (numbers, or objects and arrays of
+ * them, as usage.prompt_tokens_details) and redacted otherwise. A secret key's whole value
+ * goes, whatever its type.
+ *
+ * Anything nested deeper than MAX_DEPTH is not walked: the whole too-deep value is redacted,
+ * since what it hides cannot be told without walking it (the walk is recursive, and a body
+ * may nest as deep as the JSON parser allows).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -15,26 +27,73 @@
 
 #include "gateway_int.h"
 
-static int secret_key(const char *k)
-{
-    static const char *const words[] = {"api_key",  "apikey", "authorization",
-                                        "password", "secret", NULL};
-    char low[128];
-    size_t n = 0;
-    const char *t;
+#define MAX_DEPTH 64
 
-    for (; k[n] && n + 1 < sizeof low; n++)
-        low[n] = (char)tolower((unsigned char)k[n]);
-    low[n] = '\0';
-    if (strcmp(low, "image_base64") == 0)
-        return 1;
-    for (size_t i = 0; words[i]; i++)
-        if (strstr(low, words[i]))
-            return 1;
-    for (t = low; (t = strstr(t, "token")); t += 5)
-        if (t[5] != 's')
+/* Normalised (see the top of the file) into a malloc'd string; NULL when out of memory. */
+static char *normalised(const char *k)
+{
+    char *n = malloc(strlen(k) + 1), *q = n;
+
+    if (!n)
+        return NULL;
+    for (; *k; k++)
+        if (*k != '-' && *k != '_' && *k != '.' && *k != ' ')
+            *q++ = (char)tolower((unsigned char)*k);
+    *q = '\0';
+    return n;
+}
+
+/* "auth" anywhere but as the start of "author..." (authorization, authorise excepted). */
+static int has_auth(const char *n)
+{
+    for (const char *t = n; (t = strstr(t, "auth")); t += 4)
+        if (strncmp(t + 4, "or", 2) != 0 || strncmp(t + 6, "iz", 2) == 0 ||
+            strncmp(t + 6, "is", 2) == 0)
             return 1;
     return 0;
+}
+
+/* True when v, at depth, holds a string anywhere inside, or nests past MAX_DEPTH. */
+static int has_string(json_t *v, int depth)
+{
+    const char *k;
+    json_t *x;
+    size_t i;
+
+    if (json_is_string(v) || ((json_is_object(v) || json_is_array(v)) && depth >= MAX_DEPTH))
+        return 1;
+    json_object_foreach(v, k, x)
+    {
+        if (has_string(x, depth + 1))
+            return 1;
+    }
+    json_array_foreach(v, i, x)
+    {
+        if (has_string(x, depth + 1))
+            return 1;
+    }
+    return 0;
+}
+
+/* True when the value v (at depth) under key k must not reach the log. */
+static int secret(const char *k, json_t *v, int depth)
+{
+    static const char *const words[] = {"apikey",     "password",   "passwd", "secret", "cookie",
+                                        "credential", "privatekey", "bearer", NULL};
+    char *n;
+    int hit = 0;
+
+    if (strcmp(k, "image_base64") == 0)
+        return 1;
+    if (!(n = normalised(k)))
+        return 1; /* out of memory: losing a value beats leaking one */
+    for (size_t i = 0; words[i] && !hit; i++)
+        hit = strstr(n, words[i]) != NULL;
+    hit = hit || has_auth(n);
+    if (!hit && strstr(n, "token"))
+        hit = has_string(v, depth);
+    free(n);
+    return hit;
 }
 
 static json_t *redacted(json_t *v)
@@ -53,21 +112,28 @@ static json_t *redacted(json_t *v)
     return json_string(msg);
 }
 
-/* Rewrites v in place. */
+static int data_url(json_t *v)
+{
+    return json_is_string(v) && strncmp(json_string_value(v), "data:", 5) == 0;
+}
+
+/* A container at depth MAX_DEPTH or deeper: redacted whole, never walked. */
+static int too_deep(json_t *v, int depth)
+{
+    return depth >= MAX_DEPTH && (json_is_object(v) || json_is_array(v));
+}
+
+/* Rewrites v (at depth) in place. */
 static void walk(json_t *v, int depth)
 {
     const char *k;
     json_t *x;
     size_t i;
 
-    if (depth > 64)
-        return;
     if (json_is_object(v)) {
         json_object_foreach(v, k, x)
         {
-            if (secret_key(k))
-                json_object_set_new(v, k, redacted(x));
-            else if (json_is_string(x) && strncmp(json_string_value(x), "data:", 5) == 0)
+            if (secret(k, x, depth + 1) || data_url(x) || too_deep(x, depth + 1))
                 json_object_set_new(v, k, redacted(x));
             else
                 walk(x, depth + 1);
@@ -75,7 +141,7 @@ static void walk(json_t *v, int depth)
     } else if (json_is_array(v)) {
         json_array_foreach(v, i, x)
         {
-            if (json_is_string(x) && strncmp(json_string_value(x), "data:", 5) == 0)
+            if (data_url(x) || too_deep(x, depth + 1))
                 json_array_set_new(v, i, redacted(x));
             else
                 walk(x, depth + 1);
@@ -93,6 +159,11 @@ static char *redact_text(const char *body, size_t len, size_t max)
     if (!o) {
         snprintf(msg, sizeof msg, "[binary %zu bytes]", len);
         return strdup(msg);
+    }
+    if (data_url(o)) { /* a bare string body */
+        json_t *r = redacted(o);
+        json_decref(o);
+        o = r;
     }
     walk(o, 0);
     s = json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY);
