@@ -98,6 +98,13 @@ int aitag_url_is_loopback(const char *url);
  * then says so). Defined in util, but only programs that link libcurl may call it. */
 int aitag_curl_global_init(void);
 
+/* Reads an HTTP Retry-After value (len bytes, not NUL-terminated; surrounding blanks and a line
+ * end allowed): delta-seconds or an HTTP date, counted from now (Unix seconds). Returns the
+ * wait in milliseconds, at most max_ms (a date in the past: 0), or -1 when the value is
+ * neither. Pure and thread-safe; defined in util, but only programs that link libcurl may call
+ * it (dates are read by curl_getdate). */
+long aitag_retry_after_ms(const char *v, size_t len, long long now, long max_ms);
+
 /* Room aitag_base64_decode needs for the decoded bytes of an n-character input. */
 #define AITAG_BASE64_DECODED_MAX(n) ((n) / 4 * 3 + 3)
 

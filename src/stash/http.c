@@ -40,37 +40,6 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ctx)
     return aitag_buf_append(&b->data, &b->len, &b->cap, ptr, n, BODY_MAX - 1) < 0 ? 0 : n;
 }
 
-/* Parses Retry-After: delta-seconds or an HTTP date. */
-static long parse_retry_after(const char *v, size_t len)
-{
-    char tmp[64];
-    char *end;
-    long secs;
-    time_t when;
-
-    while (len > 0 && (*v == ' ' || *v == '\t')) {
-        v++;
-        len--;
-    }
-    while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
-        len--;
-    if (len == 0 || len >= sizeof tmp)
-        return -1;
-    memcpy(tmp, v, len);
-    tmp[len] = '\0';
-    errno = 0;
-    secs = strtol(tmp, &end, 10);
-    if (end != tmp && *end == '\0' && errno == 0 && secs >= 0)
-        return secs > RETRY_AFTER_MAX_MS / 1000 ? RETRY_AFTER_MAX_MS : secs * 1000;
-    when = curl_getdate(tmp, NULL);
-    if (when < 0)
-        return -1;
-    secs = (long)(when - time(NULL));
-    if (secs < 0)
-        secs = 0;
-    return secs > RETRY_AFTER_MAX_MS / 1000 ? RETRY_AFTER_MAX_MS : secs * 1000;
-}
-
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ctx)
 {
     struct aitag_stash *s = ctx;
@@ -78,7 +47,8 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ctx)
     static const char ra[] = "retry-after:", sc[] = "set-cookie:";
 
     if (n > sizeof ra - 1 && strncasecmp(ptr, ra, sizeof ra - 1) == 0)
-        s->retry_after_ms = parse_retry_after(ptr + sizeof ra - 1, n - (sizeof ra - 1));
+        s->retry_after_ms = aitag_retry_after_ms(ptr + sizeof ra - 1, n - (sizeof ra - 1),
+                                                 (long long)time(NULL), RETRY_AFTER_MAX_MS);
     else if (n > sizeof sc - 1 && strncasecmp(ptr, sc, sizeof sc - 1) == 0)
         stash_auth_set_cookie_header(s, ptr + sizeof sc - 1, n - (sizeof sc - 1));
     return n;
