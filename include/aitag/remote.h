@@ -66,8 +66,11 @@ json_t *aitag_remote_evidence_json(const struct aitag_analysis_row *an, size_t n
 /* Reads such an object back for the n analyzers asked, whose local analysis keys are keys:
  * fills *out (evidence of those analyzers only, frames, strategy, truncated; the caller
  * clears out->evidence). AITAG_ERR_INVALID with err naming the problem when ev is not such an
- * object, an item is malformed, an analyzer is missing, or a key or the interval differs from
- * the local one; AITAG_ERR_NOMEM. Untrusted input: never asserts. */
+ * object, an item is malformed (a confidence outside 0..1, a negative time, a box that is not
+ * four numbers...), an analysis's frames are not a count in 0..AITAG_REMOTE_MAX_FRAMES, an
+ * analyzer is missing, or a key or the interval differs from the local one; AITAG_ERR_NOMEM.
+ * Untrusted input: never asserts. */
+#define AITAG_REMOTE_MAX_FRAMES (1 << 24) /* 194 days of video at one frame a second */
 int aitag_remote_evidence_parse(json_t *ev, const char *const *analyzers, const char *const *keys,
                                 size_t n, double interval, struct aitag_remote_result *out,
                                 char *err, size_t errlen);

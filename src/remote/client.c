@@ -21,6 +21,7 @@
 
 #include "aitag/common.h"
 #include "aitag/remote.h"
+#include "remote_int.h"
 
 struct aitag_remote_client {
     CURL *curl;
@@ -227,31 +228,11 @@ static int post_upload(struct aitag_remote_client *c, const char *path, long *st
     return rc;
 }
 
-/* The OpenAI-shaped error code of an answer, or "". */
-static const char *error_code(json_t *answer)
-{
-    const char *code = json_string_value(json_object_get(json_object_get(answer, "error"), "code"));
-    return code ? code : "";
-}
-
-static const char *error_message(json_t *answer)
-{
-    json_t *e = json_object_get(answer, "error");
-    const char *m = json_string_value(json_object_get(e, "message"));
-
-    if (!m) /* an item object: errors[0].message */
-        m = json_string_value(
-            json_object_get(json_array_get(json_object_get(answer, "errors"), 0), "message"));
-    return m ? m : "";
-}
-
 int aitag_remote_client_tag(void *ctx, const char *path, const char *const *analyzers,
                             const char *const *keys, size_t n, double interval,
                             struct aitag_remote_result *out, char *err, size_t errlen)
 {
     struct aitag_remote_client *c = ctx;
-    json_t *answer = NULL;
-    char why[512] = "";
     long status = 0;
     int rc;
 
@@ -259,44 +240,19 @@ int aitag_remote_client_tag(void *ctx, const char *path, const char *const *anal
     rc = c->upload ? post_upload(c, path, &status, err, errlen)
                    : post_path(c, path, &status, err, errlen);
     if (rc == 0 && !c->upload && c->len) {
-        answer = json_loadb(c->buf, c->len, 0, NULL);
-        if ((status == 403 && strcmp(error_code(answer), "path_not_allowed") == 0) ||
-            (status == 404 && strcmp(error_code(answer), "file_not_found") == 0)) {
+        json_t *answer = json_loadb(c->buf, c->len, 0, NULL);
+        if ((status == 403 && strcmp(remote_error_code(answer), "path_not_allowed") == 0) ||
+            (status == 404 && strcmp(remote_error_code(answer), "file_not_found") == 0)) {
             /* the gateway runs elsewhere and cannot see our files: send the bytes */
             aitag_log(AITAG_LOG_INFO, "gateway", "event=upload url=\"%s\" reason=%s", c->url,
-                      error_code(answer));
+                      remote_error_code(answer));
             c->upload = 1;
-            json_decref(answer);
-            answer = NULL;
             rc = post_upload(c, path, &status, err, errlen);
         }
+        json_decref(answer);
     }
     if (rc < 0)
-        goto out;
-    if (!answer)
-        answer = json_loadb(c->buf ? c->buf : "", c->len, 0, NULL);
-    if (status == 413) {
-        aitag_fmt(err, errlen,
-                  "gateway %s: HTTP 413: the file is larger than the gateway accepts "
-                  "(its max_body_bytes); tag it locally or raise the limit",
-                  c->url);
-        rc = AITAG_ERR_IO;
-        goto out;
-    }
-    if (status != 200 || !json_is_object(answer)) {
-        const char *code = error_code(answer), *msg = error_message(answer);
-        if (status == 200)
-            msg = "the answer is not a JSON object";
-        aitag_fmt(err, errlen, "gateway %s: HTTP %ld%s%s%s%s", c->url, status, *code ? " " : "",
-                  code, *msg ? ": " : "", msg);
-        rc = AITAG_ERR_IO;
-        goto out;
-    }
-    rc = aitag_remote_evidence_parse(json_object_get(answer, "evidence"), analyzers, keys, n,
-                                     interval, out, why, sizeof why);
-    if (rc < 0)
-        aitag_fmt(err, errlen, "gateway %s: %s", c->url, why);
-out:
-    json_decref(answer);
-    return rc;
+        return rc;
+    return remote_answer_parse(status, c->buf, c->len, c->url, analyzers, keys, n, interval, out,
+                               err, errlen);
 }

@@ -9,6 +9,7 @@
  * every field is type-checked, and keys or an interval that differ from the local ones are an
  * error, never a silent mix of two installs' models.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,22 @@ json_t *aitag_remote_evidence_json(const struct aitag_analysis_row *an, size_t n
     return o;
 }
 
+/* Four numbers that fit a float (a box is normalised: 0..1, a little past at the edges). */
+static int box_ok(json_t *box)
+{
+    size_t i;
+    json_t *v;
+
+    if (!json_is_array(box) || json_array_size(box) != 4)
+        return 0;
+    json_array_foreach(box, i, v)
+    {
+        if (!json_is_number(v) || fabs(json_number_value(v)) > FLT_MAX)
+            return 0;
+    }
+    return 1;
+}
+
 int aitag_remote_evidence_parse(json_t *ev, const char *const *analyzers, const char *const *keys,
                                 size_t n, double interval, struct aitag_remote_result *out,
                                 char *err, size_t errlen)
@@ -92,9 +109,16 @@ int aitag_remote_evidence_parse(json_t *ev, const char *const *analyzers, const 
         {
             const char *name = json_string_value(json_object_get(a, "analyzer"));
             if (name && strcmp(name, analyzers[i]) == 0) {
+                json_t *fr = json_object_get(a, "frames");
                 key = json_string_value(json_object_get(a, "key"));
+                if (!json_is_integer(fr) || json_integer_value(fr) < 0 ||
+                    json_integer_value(fr) > AITAG_REMOTE_MAX_FRAMES) {
+                    aitag_fmt(err, errlen, "analyzer %s: \"frames\" is not a frame count",
+                              analyzers[i]);
+                    return AITAG_ERR_INVALID;
+                }
                 if (out->n_frames < 0) {
-                    out->n_frames = (int)json_integer_value(json_object_get(a, "frames"));
+                    out->n_frames = (int)json_integer_value(fr);
                     aitag_fmt(out->strategy, sizeof out->strategy, "%s",
                               json_string_value(json_object_get(a, "strategy"))
                                   ? json_string_value(json_object_get(a, "strategy"))
@@ -130,13 +154,14 @@ int aitag_remote_evidence_parse(json_t *ev, const char *const *analyzers, const 
     json_array_foreach(items, k, it)
     {
         struct aitag_evidence e = {0};
-        json_t *box = json_object_get(it, "box");
+        json_t *box = json_object_get(it, "box"), *conf = json_object_get(it, "confidence");
+        json_t *t = json_object_get(it, "t");
         int wanted = 0;
         e.analyzer = (char *)json_string_value(json_object_get(it, "analyzer"));
         e.label = (char *)json_string_value(json_object_get(it, "label"));
-        if (!e.analyzer || !e.label || !json_is_number(json_object_get(it, "confidence")) ||
-            !json_is_number(json_object_get(it, "t")) ||
-            (box && (!json_is_array(box) || json_array_size(box) != 4))) {
+        if (!e.analyzer || !e.label || !json_is_number(conf) || !(json_number_value(conf) >= 0) ||
+            !(json_number_value(conf) <= 1) || !json_is_number(t) || !(json_number_value(t) >= 0) ||
+            (box && !box_ok(box))) {
             aitag_fmt(err, errlen, "evidence item %zu is malformed", k);
             rc = AITAG_ERR_INVALID;
             break;
