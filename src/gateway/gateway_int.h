@@ -276,4 +276,26 @@ void gw_handle_tag(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_
 int gw_resolve_under_roots(const char *path, char *const *roots, size_t n_roots, char *real,
                            size_t len);
 
+/* tag_request.c: what a POST /v1/tag request asks for (see the top of tag_request.c). */
+struct gw_tag_request {
+    json_t *body;               /* the parsed JSON body (owned), NULL for other bodies */
+    int is_json, is_form;       /* the body's media type: JSON, multipart, else raw bytes */
+    const char *model;          /* the route asked for, NULL: the default tagging route */
+    const char *path;           /* "path": a file to tag where it lies, NULL otherwise */
+    const char *b64;            /* "image_base64", NULL otherwise */
+    const struct gw_part *file; /* the multipart "file" part, NULL otherwise */
+    int evidence;               /* "evidence": true (a multipart field: true, 1 or yes) */
+};
+/* Fills q from r's body or parts (borrowed from r and q->body). 0, or -1 with the 400 answer's
+ * code and message (static strings) for a body that is not a JSON object or an "evidence"
+ * that is not a boolean. Either way q is released with gw_tag_request_free. */
+int gw_tag_request_parse(const struct gw_req *r, struct gw_tag_request *q, const char **code,
+                         const char **msg);
+/* The bytes to tag for a request without "path": the "file" part, the decoded image_base64
+ * (then also *owned, malloc'd: the caller frees it) or the raw body; *len > 0. -1 with the 400
+ * answer's code and message (missing_input, bad_base64, empty_body), nothing owned. */
+int gw_tag_request_upload(const struct gw_req *r, const struct gw_tag_request *q, const void **data,
+                          size_t *len, unsigned char **owned, const char **code, const char **msg);
+void gw_tag_request_free(struct gw_tag_request *q);
+
 #endif

@@ -57,19 +57,6 @@ int gw_resolve_under_roots(const char *path, char *const *roots, size_t n_roots,
     return AITAG_ERR_INVALID;
 }
 
-/* Decodes base64 (see aitag_base64_decode). Caller frees; NULL when malformed or out of
- * memory. */
-static unsigned char *b64_decode(const char *s, size_t *out_len)
-{
-    unsigned char *out = malloc(AITAG_BASE64_DECODED_MAX(strlen(s)));
-
-    if (out && aitag_base64_decode(s, out, out_len) < 0) {
-        free(out);
-        out = NULL;
-    }
-    return out;
-}
-
 static void on_item(void *ctx, const struct aitag_item_report *rep)
 {
     struct gw_backend *be = ctx;
@@ -272,42 +259,25 @@ static void route_slug(const char *route, char *out, size_t len)
     out[i] = '\0';
 }
 
-static int truthy(const char *s)
-{
-    return s && (strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcmp(s, "yes") == 0);
-}
-
 void gw_handle_tag(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w)
 {
     const struct aitag_gateway_config *cfg = gw->cfg;
-    int is_json = r->ctype && strncmp(r->ctype, "application/json", 16) == 0;
-    int is_form = r->ctype && strncmp(r->ctype, "multipart/form-data", 19) == 0;
-    json_t *body = is_json ? json_loadb(r->body ? r->body : "", r->body_len, 0, NULL) : NULL;
-    const struct gw_part *file = is_form ? gw_req_part(r, "file") : NULL;
-    const struct gw_part *model_part = is_form ? gw_req_part(r, "model") : NULL;
-    const struct gw_part *ev_part = is_form ? gw_req_part(r, "evidence") : NULL;
-    const char *model =
-        model_part ? model_part->data : json_string_value(json_object_get(body, "model"));
-    const char *path = json_string_value(json_object_get(body, "path"));
-    const char *b64 = json_string_value(json_object_get(body, "image_base64"));
-    json_t *jev = json_object_get(body, "evidence");
+    struct gw_tag_request q;
+    const char *code, *msg;
+    int bad = gw_tag_request_parse(r, &q, &code, &msg);
+    json_t *body = q.body;
+    const char *model = q.model, *path = q.path;
     struct tag_input in = {0};
     struct gw_backend *local = NULL;
     size_t ri = cfg->n_routes;
     char real[PATH_MAX], up[PATH_MAX + 200], dir[PATH_MAX], slug[65], shown[80], hex[65];
     unsigned char *bytes = NULL;
-    size_t n_bytes = 0;
 
-    if (is_json && !json_is_object(body)) {
-        gw_error(r, 400, "invalid_request_error", "invalid_json", "body is not a JSON object");
+    if (bad < 0) {
+        gw_error(r, 400, "invalid_request_error", code, "%s", msg);
         goto out;
     }
-    if (jev && !json_is_boolean(jev)) {
-        gw_error(r, 400, "invalid_request_error", "invalid_evidence",
-                 "\"evidence\" must be true or false");
-        goto out;
-    }
-    in.evidence = json_is_true(jev) || (ev_part && truthy(ev_part->data));
+    in.evidence = q.evidence;
     for (size_t i = 0; i < cfg->n_routes && ri == cfg->n_routes; i++) {
         if (model ? strcmp(cfg->routes[i].name, model) == 0
                   : cfg->routes[i].backends[0].kind == AITAG_BACKEND_LOCAL)
@@ -348,29 +318,8 @@ void gw_handle_tag(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_
         }
         goto out;
     }
-    if (is_form && !file) {
-        gw_error(r, 400, "invalid_request_error", "missing_input",
-                 "multipart body without a \"file\" part");
-        goto out;
-    }
-    if (is_json && !b64) {
-        gw_error(r, 400, "invalid_request_error", "missing_input",
-                 "give \"path\" or \"image_base64\", or send the bytes as the body");
-        goto out;
-    }
-    if (b64 && !(bytes = b64_decode(b64, &n_bytes))) {
-        gw_error(r, 400, "invalid_request_error", "bad_base64", "image_base64 is not base64");
-        goto out;
-    }
-    if (file) {
-        in.data = file->data;
-        in.len = file->len;
-    } else {
-        in.data = bytes ? (const void *)bytes : (const void *)r->body;
-        in.len = bytes ? n_bytes : r->body_len;
-    }
-    if (in.len == 0 || !in.data) {
-        gw_error(r, 400, "invalid_request_error", "empty_body", "empty upload");
+    if (gw_tag_request_upload(r, &q, &in.data, &in.len, &bytes, &code, &msg) < 0) {
+        gw_error(r, 400, "invalid_request_error", code, "%s", msg);
         goto out;
     }
     aitag_sha256_buf(in.data, in.len, hex);
@@ -393,5 +342,5 @@ out:
         gw_usage_record(w, r);
     }
     free(bytes);
-    json_decref(body);
+    gw_tag_request_free(&q);
 }
