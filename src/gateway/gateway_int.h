@@ -298,4 +298,8 @@ int gw_tag_request_upload(const struct gw_req *r, const struct gw_tag_request *q
                           size_t *len, unsigned char **owned, const char **code, const char **msg);
 void gw_tag_request_free(struct gw_tag_request *q);
 
+/* utf8.c: replaces, in place, every byte of s that is not part of well-formed UTF-8 by '?'
+ * (client text quoted in an answer must be valid UTF-8 for Jansson). */
+void gw_utf8_scrub(char *s);
+
 #endif

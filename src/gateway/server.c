@@ -66,6 +66,7 @@ void gw_error(struct gw_req *r, int status, const char *type, const char *code, 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    gw_utf8_scrub(msg); /* it may quote the client's bytes */
     gw_reply_json(r, status,
                   json_pack("{s:{s:s, s:s, s:o}}", "error", "message", msg, "type", type, "code",
                             code ? json_string(code) : json_null()));
