@@ -84,6 +84,9 @@ struct gw_metrics *gw_metrics_new(void);
 void gw_metrics_free(struct gw_metrics *m);
 void gw_metrics_request(struct gw_metrics *m, const char *route, int status, double seconds);
 void gw_metrics_upstream_error(struct gw_metrics *m, const char *backend, const char *reason);
+/* Length of the valid UTF-8 sequence at s (1-4; no overlongs or surrogates), or 0 when it is
+ * not one. s is NUL-terminated; reads stop at the first byte that does not fit. */
+size_t gw_utf8_len(const unsigned char *s);
 /* Prometheus text; caller frees. */
 char *gw_metrics_render(struct gw_metrics *m);
 enum { GW_METRIC_CACHE_HIT = 0, GW_METRIC_CACHE_MISS, GW_METRIC_CACHE_EVICTION };

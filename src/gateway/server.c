@@ -385,18 +385,6 @@ static void put(struct line *l, const char *s, size_t n)
     }
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s)
-{
-    size_t n = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
-                             : s[0] >= 0xf0 && s[0] < 0xf5                     ? 4
-                                                                                : 0;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    return n;
-}
-
 /* "key":"value" with value JSON-escaped (invalid UTF-8 bytes become U+FFFD). */
 static void put_str(struct line *l, const char *key, const char *v)
 {
@@ -406,7 +394,7 @@ static void put_str(struct line *l, const char *key, const char *v)
     put(l, key, strlen(key));
     put(l, "\":\"", 3);
     for (const unsigned char *s = (const unsigned char *)v; *s;) {
-        size_t n = utf8_len(s);
+        size_t n = gw_utf8_len(s);
         if (*s == '"' || *s == '\\') {
             esc[0] = '\\';
             esc[1] = (char)*s;
