@@ -3,9 +3,11 @@
  * fixed pool of workers that do everything slow.
  *
  * The HTTP thread only reads headers and bodies, answers /healthz and /metrics from memory, and
- * writes responses. Any request that needs SQLite (keys), an upstream, or inference is
- * suspended (MHD_suspend_connection) and queued; a worker answers it and resumes the
- * connection. Streams use the same hand-off: the worker appends upstream chunks to the
+ * writes responses. What the headers alone decide is answered before any body byte is held
+ * (admit.c: unknown endpoint, method, framing, size, the key by one indexed read, the key's
+ * concurrency, the bytes in flight). Any request that needs an upstream, inference, or more of
+ * the key store is suspended (MHD_suspend_connection) and queued; a worker answers it and
+ * resumes the connection. Streams use the same hand-off: the worker appends upstream chunks to the
  * request's buffer, and the response's content reader drains it, suspending the connection
  * while the buffer is empty, so a slow upstream never spins or blocks the loop. Each request is
  * logged once, when libmicrohttpd reports it complete (status, latency including the stream).
