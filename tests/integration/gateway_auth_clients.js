@@ -9,7 +9,7 @@
 //                                    sockets open until killed
 //   flood PORT N SIZE KEY            idle latency of a keyed GET /v1/models, then N clients
 //                                    POST SIZE-byte JSON chats (many keys, no Authorization;
-//                                    headers, 50 ms, then the body) while the keyed request is
+//                                    headers, then the body) while the keyed request is
 //                                    timed again until they all have their answer; prints
 //                                    {"idle_ms", "busy_ms", "first_ms": [...], "statuses": [...]}
 //   raw PORT TEXT                    sends TEXT (JSON-string escapes) on one connection; prints
@@ -24,8 +24,16 @@ const [cmd, portArg, ...rest] = process.argv.slice(2);
 const port = Number(portArg);
 const now = () => Number(process.hrtime.bigint() / 1000n) / 1000; // ms
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+// After the headers: wait for the first answer byte (or the socket's end), at most ms.
+const answerOrTimeout = (s, ms) => new Promise((r) => {
+  const t = setTimeout(r, ms);
+  const done = () => { clearTimeout(t); r(); };
+  s.once('data', done);
+  s.once('close', done);
+});
 
-// POST body on a raw connection: the headers, 50 ms, then the body in 1 MiB writes. Resolves
+// POST body on a raw connection: the headers, then (after the first answer byte, or 1 s) the
+// body in 1 MiB writes. Resolves
 // to the answer's status and the time to its first byte (status 0: none came).
 function rawPost(path, headers, body) {
   return new Promise((resolve) => {
@@ -47,7 +55,7 @@ function rawPost(path, headers, body) {
     s.on('connect', async () => {
       const h = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
       s.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n${h}\r\n`);
-      await sleep(50);
+      await answerOrTimeout(s, 1000);
       for (let off = 0; off < body.length && !s.destroyed; off += 1 << 20)
         if (!s.write(body.subarray(off, off + (1 << 20))))
           await new Promise((r) => { s.once('drain', r); s.once('close', r); });
@@ -71,7 +79,7 @@ function hold(n, size, kind, key) {
       const ctype = kind === 'multipart' ? `multipart/form-data; boundary=${boundary}` : 'application/octet-stream';
       const auth = key ? `Authorization: Bearer ${key}\r\n` : '';
       s.write(`POST /v1/tag HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: ${ctype}\r\nContent-Length: ${size}\r\n\r\n`);
-      await sleep(50); // the answer to the headers can be read before the body's writes fail
+      await answerOrTimeout(s, 1000); // an answer to the headers is read before writes fail
       if (kind === 'multipart')
         s.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n`);
       for (let left = size - (1 << 20) - 200; left > 0 && !s.destroyed; left -= piece.length) {
