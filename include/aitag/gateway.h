@@ -86,6 +86,12 @@ struct aitag_gateway_config {
     size_t n_routes;
     struct aitag_gateway_price *prices;
     size_t n_prices;
+    /* admission and settlement (docs/gateway.md, "Limits") */
+    size_t max_inflight_bytes;     /* request body bytes held at once; default 256 MiB */
+    int key_concurrency;           /* requests in flight per key; 0 (default) = no limit */
+    int reserve_completion_tokens; /* reserved per chat without max_tokens; default 1024 */
+    int max_usage_tokens;          /* one request's tokens beyond this are refused; 10M */
+    double max_request_cost;       /* one request's cost (USD) beyond this is refused; 1000 */
 };
 
 /* Parses a JSON config text. Unknown keys and bad values are errors with a message in err.
@@ -124,6 +130,7 @@ void aitag_gateway_stop(struct aitag_gateway *gw);
 
 /* What a new API key may do. routes: comma-separated allowed routes, NULL or "" for all.
  * rpm: requests per minute, tpm: prompt+completion tokens per minute, 0 for unlimited.
+ * concurrency: requests of the key in flight at once, 0 for the gateway's key_concurrency.
  * budget: USD per budget_period ("day" or "month", UTC calendar; NULL = "month"), summed from
  * the usage table's cost; 0 for none. */
 struct aitag_gateway_key_params {
@@ -131,6 +138,7 @@ struct aitag_gateway_key_params {
     int rpm, tpm;
     double budget;
     const char *budget_period;
+    int concurrency; /* requests in flight; 0: the config's key_concurrency */
 };
 
 /* API keys (SQLite file db; the table is created on first use, older files gain the newer

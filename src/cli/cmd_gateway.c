@@ -16,7 +16,7 @@
 
 struct gw_args {
     const char *config, *db, *name, *routes, *models_dir, *weights_dir, *pos, *period;
-    long rpm, tpm;
+    long rpm, tpm, concurrency;
     double budget;
     int json;
 };
@@ -33,6 +33,7 @@ static void fill_args(const struct aitag_opts *o, struct gw_args *a)
     a->period = aitag_opts_str(o, "budget-period");
     a->rpm = aitag_opts_int(o, "rpm");
     a->tpm = aitag_opts_int(o, "tpm");
+    a->concurrency = aitag_opts_int(o, "concurrency");
     a->budget = aitag_opts_num(o, "budget");
     a->json = aitag_opts_bool(o, "json");
     a->pos = o->n_args ? o->args[0] : NULL;
@@ -115,9 +116,9 @@ static void print_rows(json_t *rows, const char *const *cols, int json)
 
 int cmd_gateway(int argc, char **argv)
 {
-    static const char *const key_cols[] = {"id",    "prefix",  "name",    "routes",
-                                           "rpm",   "tpm",     "budget",  "budget_period",
-                                           "spent", "created", "revoked", NULL};
+    static const char *const key_cols[] = {
+        "id",     "prefix",        "name",  "routes",  "rpm",     "tpm", "concurrency",
+        "budget", "budget_period", "spent", "created", "revoked", NULL};
     static const char *const usage_cols[] = {"day",
                                              "key_id",
                                              "route",
@@ -157,8 +158,8 @@ int cmd_gateway(int argc, char **argv)
     if (strcmp(name, "gateway keys create") == 0) {
         char key[64];
         long long id;
-        struct aitag_gateway_key_params kp = {a.name,     a.routes, (int)a.rpm,
-                                              (int)a.tpm, a.budget, a.period};
+        struct aitag_gateway_key_params kp = {a.name,   a.routes, (int)a.rpm,        (int)a.tpm,
+                                              a.budget, a.period, (int)a.concurrency};
         if (aitag_gateway_key_create(a.db, &kp, key, &id, err, sizeof err) < 0)
             goto setup_err;
         if (a.json) {

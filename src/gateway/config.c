@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,14 +171,37 @@ static int parse_backend(json_t *o, const char *route, size_t idx, struct aitag_
     return 0;
 }
 
+/* The admission and settlement limits (docs/gateway.md, "Limits"); after "workers". */
+static int parse_admission(json_t *root, struct aitag_gateway_config *c, char *err, size_t len)
+{
+    json_t *v = json_object_get(root, "max_request_cost");
+    int inflight, rc;
+
+    if ((rc = get_int(root, "max_inflight_bytes", 256 << 20, 1, &inflight, err, len)) < 0 ||
+        (rc = get_int(root, "key_concurrency", 0, 0, &c->key_concurrency, err, len)) < 0 ||
+        (rc = get_int(root, "reserve_completion_tokens", 1024, 0, &c->reserve_completion_tokens,
+                      err, len)) < 0 ||
+        (rc = get_int(root, "max_usage_tokens", 10000000, 1, &c->max_usage_tokens, err, len)) < 0)
+        return rc;
+    c->max_inflight_bytes = (size_t)inflight;
+    c->max_request_cost = 1000;
+    if (v && (!json_is_number(v) || !(json_number_value(v) > 0) || !isfinite(json_number_value(v))))
+        return bad(err, len, "expected a positive number for", "max_request_cost");
+    if (v)
+        c->max_request_cost = json_number_value(v);
+    return 0;
+}
+
 int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **out, char *err,
                                size_t errlen)
 {
     static const char *const keys[] = {
-        "listen",     "port",         "max_body_bytes", "workers", "library_roots",
-        "keys_db",    "access_log",   "catalog",        "tmp_dir", "retries",
-        "backoff_ms", "breaker",      "routes",         "prices",  "cache",
-        "local_only", "log_payloads", "rules",          NULL};
+        "listen", "port", "max_body_bytes", "workers", "library_roots", "keys_db", "access_log",
+        "catalog", "tmp_dir", "retries", "backoff_ms", "breaker", "routes", "prices", "cache",
+        "local_only", "log_payloads", "rules",
+        /* admission and settlement (docs/gateway.md, "Limits") */
+        "max_inflight_bytes", "key_concurrency", "reserve_completion_tokens", "max_usage_tokens",
+        "max_request_cost", NULL};
     struct aitag_gateway_config *c = calloc(1, sizeof *c);
     json_error_t je;
     json_t *root = json_loads(text, 0, &je), *v, *br;
@@ -242,6 +266,8 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
         goto out;
     }
     c->max_body = (size_t)body;
+    if ((rc = parse_admission(root, c, err, errlen)) < 0)
+        goto out;
     {
         unsigned char a[16];
         if (inet_pton(AF_INET, c->listen, a) != 1 && inet_pton(AF_INET6, c->listen, a) != 1) {

@@ -148,6 +148,7 @@ void aitag_gateway_stop(struct aitag_gateway *gw)
     if (gw->mhd)
         MHD_stop_daemon(gw->mhd);
     gw_usage_close(gw->usage); /* after the workers: every answered request is written */
+    gw_admit_close(gw);        /* after the HTTP thread, its only user */
     free(gw->threads);
     free_backends(gw);
     free(gw->keys);
@@ -159,6 +160,7 @@ void aitag_gateway_stop(struct aitag_gateway *gw)
     pthread_cond_destroy(&gw->qcv);
     pthread_mutex_destroy(&gw->mu);
     pthread_mutex_destroy(&gw->log_mu);
+    pthread_mutex_destroy(&gw->key_mu);
     free(gw);
 }
 
@@ -191,6 +193,7 @@ int aitag_gateway_start(const struct aitag_gateway_params *p, struct aitag_gatew
     pthread_cond_init(&gw->qcv, NULL);
     pthread_mutex_init(&gw->mu, NULL);
     pthread_mutex_init(&gw->log_mu, NULL);
+    pthread_mutex_init(&gw->key_mu, NULL);
     gw->metrics = gw_metrics_new();
     gw->backends = calloc(cfg->n_routes, sizeof *gw->backends);
     if (!gw->metrics || !gw->backends)
@@ -214,6 +217,8 @@ int aitag_gateway_start(const struct aitag_gateway_params *p, struct aitag_gatew
         goto fail;
     }
     if (cfg->keys_db && (rc = gw_usage_open(cfg->keys_db, 1, &gw->usage, err, errlen)) < 0)
+        goto fail;
+    if ((rc = gw_admit_open(gw, err, errlen)) < 0)
         goto fail;
     gw->threads = calloc((size_t)cfg->workers, sizeof *gw->threads);
     if (!gw->threads)

@@ -60,12 +60,23 @@ void gw_tpm_charge(struct gw_tpm_bucket *b, int tpm, long tokens, double now);
  * now as "YYYY-MM-DD" into start and returns the seconds left until the period ends. */
 long gw_budget_period(const char *period, long long now, char start[16]);
 
-/* One key's in-memory limit state, found by key id (guarded by gw->mu). */
+/* One key's in-memory limit state, found by key id (guarded by gw->key_mu). */
 struct gw_key_state {
     long long key_id;
     struct gw_bucket rpm;
     struct gw_tpm_bucket tpm;
-    int tpm_limit; /* as last read from the key store */
+    int tpm_limit;        /* as last read from the key store */
+    int active;           /* requests holding a concurrency slot */
+    double reserved_cost; /* budget reserved by requests not yet settled (USD) */
+};
+
+/* A key as read from the key store at header time (admit.c); routes is malloc'd. */
+struct gw_key_row {
+    long long id;
+    char *routes; /* comma list; NULL = all */
+    int rpm, tpm, concurrency;
+    double budget; /* 0 = none */
+    char period[8];
 };
 
 struct gw_metrics;
@@ -73,6 +84,9 @@ struct gw_metrics *gw_metrics_new(void);
 void gw_metrics_free(struct gw_metrics *m);
 void gw_metrics_request(struct gw_metrics *m, const char *route, int status, double seconds);
 void gw_metrics_upstream_error(struct gw_metrics *m, const char *backend, const char *reason);
+/* Length of the valid UTF-8 sequence at s (1-4; no overlongs or surrogates), or 0 when it is
+ * not one. s is NUL-terminated; reads stop at the first byte that does not fit. */
+size_t gw_utf8_len(const unsigned char *s);
 /* Prometheus text; caller frees. */
 char *gw_metrics_render(struct gw_metrics *m);
 enum { GW_METRIC_CACHE_HIT = 0, GW_METRIC_CACHE_MISS, GW_METRIC_CACHE_EVICTION };
@@ -133,6 +147,14 @@ struct gw_req {
     long frames;          /* /v1/tag: frames the models ran on here (0: the catalog had it) */
     int cache; /* GW_CACHE_*: whether the answer came from the response cache */
     struct gw_req *next; /* job queue link */
+    /* Part DOOR: admission at header time (admit.c) and settlement (settle.c) */
+    const struct gw_endpoint *ep; /* the endpoint of url (whatever the method); NULL: none */
+    struct gw_key_row key;        /* the key found at header time; key.id < 0: none */
+    int slot;                     /* holds one of the key's concurrency slots */
+    size_t held;                  /* body bytes counted in gw->held_bytes */
+    long est_completion;          /* completion tokens to reserve at admission (0: none) */
+    double res_cost;              /* budget reserved at admission (USD) */
+    long res_tokens;              /* tokens reserved in the key's tpm bucket */
 };
 
 enum { REQ_RECEIVING = 0, REQ_QUEUED, REQ_DONE, REQ_STREAM };
@@ -186,6 +208,11 @@ struct aitag_gateway {
     unsigned long long next_id; /* atomic (request ids) */
     unsigned pid;           /* getpid() at start, for request ids */
     struct gw_usage *usage; /* NULL without keys_db */
+    /* Part DOOR */
+    sqlite3 *http_db;          /* the HTTP thread's keys connection (admit.c) */
+    sqlite3_stmt *http_key_st; /* its key lookup, prepared once */
+    pthread_mutex_t key_mu;    /* keys[]: limit state, slots, reservations */
+    size_t held_bytes;         /* atomic: request body bytes held (max_inflight_bytes) */
 };
 
 /* gateway.c: response cache for the handlers. gw_cache_key writes the key of (route,
@@ -260,14 +287,62 @@ void gw_handle_transcriptions(struct aitag_gateway *gw, struct gw_req *r,
 
 /* keys.c */
 int gw_keys_open(const char *path, sqlite3 **out, char *err, size_t errlen);
-/* Checks the Authorization header for route (NULL: any route). On failure answers r
- * (401/403/429) and returns -1. */
+/* Checks the key admit.c found at header time against route (NULL: any route), then its
+ * budget and token/request limits, reserving the estimate (settled by gw_settle). On
+ * failure answers r (401/403/429) and returns -1. */
 int gw_auth(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w, const char *route);
 void gw_usage_record(struct gw_worker_ctx *w, struct gw_req *r);
 /* Finalizes the statements keys.c keeps on w->db (before w->db is closed). */
 void gw_keys_worker_release(struct gw_worker_ctx *w);
 /* True when key_routes (comma list, NULL/"" = all) allows route. */
 int gw_route_allowed(const char *key_routes, const char *route);
+
+/* Part DOOR --------------------------------------------------------------------------------
+ * endpoints.c: the one table of endpoints. Each row: method, path, whether a key is needed
+ * (when keys are configured), the handler, and the metrics label. A handler with on_worker 0
+ * answers on the HTTP thread (w is then NULL); the others run on a worker. */
+typedef void (*gw_handler_fn)(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w);
+struct gw_endpoint {
+    const char *method, *path;
+    int auth, on_worker;
+    int metered; /* charged by tokens: the JSON body is the prompt (admission estimate) */
+    gw_handler_fn handler;
+    const char *label;
+};
+/* The row of url (one method per path: another method is a 405); NULL when none (404). */
+const struct gw_endpoint *gw_endpoint_find(const char *url);
+/* The metrics label of a finished request: its route when one was chosen, else its endpoint's
+ * label, else "not_found". Never the raw URL. */
+const char *gw_endpoint_label(const struct gw_req *r);
+
+/* admit.c: header-time admission on the HTTP thread. open/close: the HTTP thread's key store
+ * connection (no-op without keys_db). gw_admit_headers runs on the first gw_on_request call,
+ * before any body byte: framing (duplicate or conflicting Content-Length, Content-Length with
+ * Transfer-Encoding), the key (401 without a valid one), the key's concurrency slot (429),
+ * and the in-flight body cap for a declared Content-Length (503). It answers r (status set)
+ * and returns -1 on refusal. gw_admit_body counts n more body bytes: -1 when over the cap
+ * (the caller stops buffering and answers 503 at the end). */
+int gw_admit_open(struct aitag_gateway *gw, char *err, size_t errlen);
+void gw_admit_close(struct aitag_gateway *gw);
+int gw_admit_headers(struct aitag_gateway *gw, struct gw_req *r);
+/* The key part of gw_admit_headers (no connection needed): r->auth looked up into r->key, and
+ * one of its concurrency slots taken; 0, or -1 with r answered (401/429/500/503). */
+int gw_admit_key(struct aitag_gateway *gw, struct gw_req *r);
+int gw_admit_body(struct aitag_gateway *gw, struct gw_req *r, size_t n);
+
+/* settle.c: called once per request when its last holder lets go (gw_on_completed, or the
+ * worker when the client left first): validates the usage fields (negative, non-finite or
+ * over the config caps: refused, logged, not stored), records them for a 2xx answer, charges
+ * the tokens, and releases the budget and token reservations, the concurrency slot and the
+ * held body bytes, whatever the outcome. Thread-safe. */
+void gw_settle(struct aitag_gateway *gw, struct gw_req *r);
+/* settle.c: the highest (input, output) price per million tokens among route's backends. */
+void gw_route_price(const struct aitag_gateway_config *cfg, const char *route, double *in,
+                    double *out);
+/* settle.c: the usage of r is storable (pure; the unit test drives it). */
+int gw_usage_valid(const struct aitag_gateway_config *cfg, const struct gw_req *r);
+/* keys.c: the key state of key_id, created on first use; gw->key_mu must be held. */
+struct gw_key_state *gw_key_state(struct aitag_gateway *gw, long long key_id);
 
 /* tag.c: POST /v1/tag. Path containment is a pure helper for the unit test: resolves path
  * and writes the real path into real when it lies under one of roots; returns 0, or

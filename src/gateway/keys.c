@@ -2,15 +2,17 @@
  * keys.c - API keys, per-key rate limits and usage accounting, in one SQLite file.
  *
  * A key is shown once at creation; only its sha256 is stored, so a leaked database does not
- * leak keys. Each worker thread has its own connection (WAL mode, busy timeout) with its
- * statements prepared once, and the CLI (`aitag gateway keys`) writes the same file while the
- * server runs; each lookup is its own read, so a revoked key stops working at its next request. Rate limits are in-memory token buckets (requests and tokens
- * per minute), per key and per gateway process. Tokens are only known once the answer is in,
- * so the token bucket admits while it is positive and is charged afterwards (it may go
- * negative and then refuses until refilled). Budgets need no state of their own: the key's
- * cost in the usage table over the current UTC day or month is summed at each request (an
- * indexed range of at most 31 days x routes x models rows), plus the usage not yet written
- * (usage.c keeps it in memory and writes it in batches).
+ * leak keys. The key itself is looked up at header time by admit.c (one read per request, so a
+ * revoked key stops working at its next request); gw_auth here checks the route and the
+ * limits with that row. Each worker thread has its own connection (WAL mode, busy timeout) for
+ * the budget sums, and the CLI (`aitag gateway keys`) writes the same file while the server
+ * runs. Rate limits are in-memory token buckets (requests and tokens per minute), per key and
+ * per gateway process. Tokens are only known once the answer is in, so the token bucket admits
+ * while it is positive, takes an estimate at admission and is settled with the real count
+ * afterwards (settle.c; it may go negative and then refuses until refilled). Budgets: the
+ * key's cost in the usage table over the current UTC day or month (an indexed range of at
+ * most 31 days x routes x models rows), plus the usage not yet written (usage.c), plus the
+ * estimates reserved by its requests in flight, must be under the budget to admit.
  */
 #include <fcntl.h>
 #include <math.h>
@@ -41,6 +43,7 @@ static const char *const added_columns[][3] = {
     {"gateway_keys", "budget_period", "TEXT NOT NULL DEFAULT 'month'"},
     {"gateway_usage", "media_seconds", "REAL NOT NULL DEFAULT 0"},
     {"gateway_usage", "frames", "INTEGER NOT NULL DEFAULT 0"},
+    {"gateway_keys", "concurrency", "INTEGER NOT NULL DEFAULT 0"},
 };
 
 static int has_column(sqlite3 *db, const char *table, const char *col)
@@ -174,9 +177,8 @@ long gw_budget_period(const char *period, long long now, char start[16])
     return (long)(timegm(&tm) - t);
 }
 
-/* The limit state of key_id, created on first use; gw->mu must be held. NULL when out of
- * memory (the request is then not limited rather than refused). */
-static struct gw_key_state *key_state(struct aitag_gateway *gw, long long key_id)
+/* NULL when out of memory (the request is then not limited rather than refused). */
+struct gw_key_state *gw_key_state(struct aitag_gateway *gw, long long key_id)
 {
     struct gw_key_state *nk;
 
@@ -208,124 +210,113 @@ void gw_keys_worker_release(struct gw_worker_ctx *w)
     w->key_st = w->spent_st = NULL;
 }
 
-/* Budget, then tokens, then requests per minute (so a refused request takes no request
- * token). Answers r and returns -1 when one of them refuses. */
-static int check_limits(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w,
-                        int rpm, int tpm, double budget, const char *period)
+/* What admitting r may cost: its prompt (the JSON body, about 4 bytes a token, for the
+ * endpoints charged by tokens) and completion estimates, and their price on route. */
+static void estimate(struct aitag_gateway *gw, struct gw_req *r, const char *route, long *tokens,
+                     double *cost)
 {
+    long prompt = r->ep && r->ep->metered ? (long)(r->body_len / 4) : 0;
+    double in, out;
+
+    gw_route_price(gw->cfg, route, &in, &out);
+    *tokens = prompt + r->est_completion;
+    *cost = (double)prompt * in / 1e6 + (double)r->est_completion * out / 1e6;
+}
+
+/* Budget, then tokens, then requests per minute (so a refused request takes no request
+ * token); when all admit, the estimate is reserved against the budget and the token bucket
+ * (gw_settle gives it back). Answers r and returns -1 when one of them refuses. */
+static int check_limits(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w,
+                        const char *route)
+{
+    const struct gw_key_row *k = &r->key;
+    const char *period = strcmp(k->period, "day") == 0 ? "day" : "month";
     struct gw_key_state *ks;
-    double now = aitag_now();
+    double now = aitag_now(), sum = 0, est_cost;
+    long est_tokens, left = 0;
     int wait = 0, what = 0;
 
-    if (budget > 0) {
+    if (k->budget <= 0 && k->rpm <= 0 && k->tpm <= 0)
+        return 0;
+    estimate(gw, r, route, &est_tokens, &est_cost);
+    if (k->budget > 0) {
         char start[16];
-        long left = gw_budget_period(period, (long long)time(NULL), start);
         sqlite3_stmt *st = kept(w->db, &w->spent_st,
                                 "SELECT COALESCE(SUM(cost), 0) FROM gateway_usage"
                                 " WHERE key_id = ? AND day >= ?");
-        double sum = st && gw->usage ? gw_usage_spent(gw->usage, st, r->key_id, start) : -1;
+        left = gw_budget_period(period, (long long)time(NULL), start);
+        sum = st && gw->usage ? gw_usage_spent(gw->usage, st, k->id, start) : -1;
         if (sum < 0) {
             gw_error(r, 500, "server_error", NULL, "key store: %s", sqlite3_errmsg(w->db));
             return -1;
         }
-        if (sum >= budget) {
-            gw_error(r, 429, "insufficient_quota", "budget_exceeded",
-                     "budget of %.2f USD per %s spent (%.2f USD)", budget,
-                     period && strcmp(period, "day") == 0 ? "day" : "month", sum);
-            r->retry_after = left > 0 ? (int)left : 1;
-            return -1;
+    }
+    pthread_mutex_lock(&gw->key_mu);
+    if ((ks = gw_key_state(gw, k->id))) {
+        ks->tpm_limit = k->tpm;
+        if (k->budget > 0 && (sum += ks->reserved_cost) >= k->budget)
+            what = 'b';
+        else if ((wait = gw_tpm_admit(&ks->tpm, k->tpm, now)) > 0)
+            what = 't';
+        else if ((wait = gw_bucket_take(&ks->rpm, k->rpm, now)) > 0)
+            what = 'r';
+        if (!what && k->budget > 0) {
+            ks->reserved_cost += est_cost;
+            r->res_cost = est_cost;
+        }
+        if (!what && k->tpm > 0) {
+            ks->tpm.tokens -= (double)est_tokens;
+            r->res_tokens = est_tokens;
         }
     }
-    if (rpm <= 0 && tpm <= 0)
-        return 0;
-    pthread_mutex_lock(&gw->mu);
-    if ((ks = key_state(gw, r->key_id))) {
-        ks->tpm_limit = tpm;
-        if ((wait = gw_tpm_admit(&ks->tpm, tpm, now)) > 0)
-            what = 't';
-        else if ((wait = gw_bucket_take(&ks->rpm, rpm, now)) > 0)
-            what = 'r';
-    }
-    pthread_mutex_unlock(&gw->mu);
+    pthread_mutex_unlock(&gw->key_mu);
     if (!what)
         return 0;
-    if (what == 't')
+    if (what == 'b') {
+        gw_error(r, 429, "insufficient_quota", "budget_exceeded",
+                 "budget of %.2f USD per %s spent (%.2f USD, with the requests in flight)",
+                 k->budget, period, sum);
+        r->retry_after = left > 0 ? (int)left : 1;
+    } else if (what == 't') {
         gw_error(r, 429, "rate_limit_error", "rate_limit_exceeded",
-                 "rate limit of %d tokens per minute reached", tpm);
-    else
+                 "rate limit of %d tokens per minute reached", k->tpm);
+        r->retry_after = wait;
+    } else {
         gw_error(r, 429, "rate_limit_error", "rate_limit_exceeded",
-                 "rate limit of %d requests per minute reached", rpm);
-    r->retry_after = wait;
+                 "rate limit of %d requests per minute reached", k->rpm);
+        r->retry_after = wait;
+    }
     return -1;
 }
 
 int gw_auth(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w, const char *route)
 {
-    sqlite3_stmt *st = NULL;
-    char hex[65];
-    const char *key;
-    int rc = -1;
-
     if (!gw->cfg->keys_db)
         return 0; /* no keys configured: an open gateway (docs/gateway.md warns) */
-    if (!r->auth || strncmp(r->auth, "Bearer ", 7) != 0 || !*(key = r->auth + 7)) {
+    if (r->key.id < 0) { /* admit.c refuses these at header time; never reached */
         gw_error(r, 401, "invalid_request_error", "missing_api_key",
                  "an API key is required (Authorization: Bearer KEY)");
+        return -1;
+    }
+    r->key_id = r->key.id;
+    if (!gw_route_allowed(r->key.routes, route)) {
+        gw_error(r, 403, "permission_error", "route_not_allowed",
+                 "this key may not use the model '%s'", route);
         return -1;
     }
     if (!w->db) {
         gw_error(r, 500, "server_error", NULL, "key store unavailable");
         return -1;
     }
-    aitag_sha256_buf(key, strlen(key), hex);
-    if (!(st = kept(w->db, &w->key_st,
-                    "SELECT id, routes, rpm, tpm, budget, budget_period FROM gateway_keys"
-                    " WHERE hash = ? AND revoked IS NULL"))) {
-        gw_error(r, 500, "server_error", NULL, "key store: %s", sqlite3_errmsg(w->db));
-        return -1;
-    }
-    sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        gw_error(r, 401, "invalid_request_error", "invalid_api_key", "unknown or revoked API key");
-        goto out;
-    }
-    r->key_id = sqlite3_column_int64(st, 0);
-    if (!gw_route_allowed((const char *)sqlite3_column_text(st, 1), route)) {
-        gw_error(r, 403, "permission_error", "route_not_allowed",
-                 "this key may not use the model '%s'", route);
-        goto out;
-    }
-    if (check_limits(gw, r, w, sqlite3_column_int(st, 2), sqlite3_column_int(st, 3),
-                     sqlite3_column_double(st, 4), (const char *)sqlite3_column_text(st, 5)) < 0)
-        goto out;
-    rc = 0;
-out:
-    sqlite3_reset(st); /* ends the read: the next request sees a revocation */
-    sqlite3_clear_bindings(st);
-    return rc;
+    return check_limits(gw, r, w, route);
 }
 
-/* Charges the answer's tokens to the key's token bucket. */
-static void charge_tokens(struct aitag_gateway *gw, struct gw_req *r)
-{
-    long tokens = r->prompt_tokens + r->completion_tokens;
-
-    if (!gw || tokens <= 0)
-        return;
-    pthread_mutex_lock(&gw->mu);
-    for (size_t i = 0; i < gw->n_keys; i++)
-        if (gw->keys[i].key_id == r->key_id)
-            gw_tpm_charge(&gw->keys[i].tpm, gw->keys[i].tpm_limit, tokens, aitag_now());
-    pthread_mutex_unlock(&gw->mu);
-}
-
+/* Usage is recorded once per request by gw_settle (settle.c); handlers that still call this
+ * record nothing. */
 void gw_usage_record(struct gw_worker_ctx *w, struct gw_req *r)
 {
     (void)w;
-    if (!r->gw || !r->gw->usage)
-        return;
-    charge_tokens(r->gw, r);
-    gw_usage_add(r->gw->usage, r); /* written by usage.c's flush, not here (see there) */
+    (void)r;
 }
 
 int aitag_gateway_key_create(const char *dbpath, const struct aitag_gateway_key_params *kp,
@@ -339,11 +330,11 @@ int aitag_gateway_key_create(const char *dbpath, const struct aitag_gateway_key_
 
     key_out[0] = '\0';
     *id_out = -1;
-    if (kp->rpm < 0 || kp->tpm < 0 || !(kp->budget >= 0) ||
+    if (kp->rpm < 0 || kp->tpm < 0 || kp->concurrency < 0 || !(kp->budget >= 0) ||
         (kp->budget_period && strcmp(kp->budget_period, "day") != 0 &&
          strcmp(kp->budget_period, "month") != 0)) {
         snprintf(err, errlen,
-                 "gateway key: rpm, tpm and budget must be >= 0 and the budget"
+                 "gateway key: rpm, tpm, concurrency and budget must be >= 0 and the budget"
                  " period \"day\" or \"month\"");
         return AITAG_ERR_INVALID;
     }
@@ -366,8 +357,8 @@ int aitag_gateway_key_create(const char *dbpath, const struct aitag_gateway_key_
     rc = AITAG_ERR_DB;
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO gateway_keys (hash, prefix, name, routes, rpm, tpm,"
-                           " budget, budget_period, created)"
-                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, strftime('%s','now'))",
+                           " budget, budget_period, concurrency, created)"
+                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%s','now'))",
                            -1, &st, NULL) == SQLITE_OK) {
         char prefix[13];
         snprintf(prefix, sizeof prefix, "%.12s", key_out);
@@ -383,6 +374,7 @@ int aitag_gateway_key_create(const char *dbpath, const struct aitag_gateway_key_
             sqlite3_bind_null(st, 7);
         sqlite3_bind_text(st, 8, kp->budget_period ? kp->budget_period : "month", -1,
                           SQLITE_STATIC);
+        sqlite3_bind_int(st, 9, kp->concurrency);
         if (sqlite3_step(st) == SQLITE_DONE) {
             *id_out = sqlite3_last_insert_rowid(db);
             rc = 0;
@@ -476,13 +468,14 @@ static int query_json(const char *dbpath, const char *sql, json_t **out, char *e
 
 int aitag_gateway_keys_list(const char *db, json_t **out, char *err, size_t errlen)
 {
-    return query_json(db,
-                      "SELECT id, prefix, name, routes, rpm, tpm, budget, budget_period,"
-                      " (SELECT COALESCE(SUM(u.cost), 0) FROM gateway_usage u"
-                      "  WHERE u.key_id = k.id AND u.day >= CASE k.budget_period"
-                      "  WHEN 'day' THEN date('now') ELSE strftime('%Y-%m-01', 'now') END)"
-                      " AS spent, created, revoked FROM gateway_keys k ORDER BY id",
-                      out, err, errlen);
+    return query_json(
+        db,
+        "SELECT id, prefix, name, routes, rpm, tpm, concurrency, budget, budget_period,"
+        " (SELECT COALESCE(SUM(u.cost), 0) FROM gateway_usage u"
+        "  WHERE u.key_id = k.id AND u.day >= CASE k.budget_period"
+        "  WHEN 'day' THEN date('now') ELSE strftime('%Y-%m-01', 'now') END)"
+        " AS spent, created, revoked FROM gateway_keys k ORDER BY id",
+        out, err, errlen);
 }
 
 int aitag_gateway_usage_list(const char *db, json_t **out, char *err, size_t errlen)

@@ -152,14 +152,70 @@ static void add(struct sb *b, const char *fmt, ...)
     }
 }
 
-/* Label values come from the config or fixed paths; escape anyway (\\, \", \n). */
+size_t gw_utf8_len(const unsigned char *s)
+{
+    size_t n;
+    unsigned lo = 0x80, hi = 0xbf; /* the second byte's range: no overlongs, no surrogates */
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        n = 2;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        n = 3;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        n = 4;
+    else
+        return 0;
+    if (s[0] == 0xe0)
+        lo = 0xa0;
+    else if (s[0] == 0xed)
+        hi = 0x9f;
+    else if (s[0] == 0xf0)
+        lo = 0x90;
+    else if (s[0] == 0xf4)
+        hi = 0x8f;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+/* A label value in the exposition format: backslash, double quote and newline escaped; other
+ * control characters and invalid UTF-8 become U+FFFD, so a value can never end its line or
+ * its quotes early, whatever bytes a config or a request put in it. */
 static const char *esc(const char *in, char *out, size_t len)
 {
+    const unsigned char *s = (const unsigned char *)in;
     size_t j = 0;
-    for (size_t i = 0; in[i] && j + 3 < len; i++) {
-        if (in[i] == '\\' || in[i] == '"' || in[i] == '\n')
-            out[j++] = '\\';
-        out[j++] = in[i] == '\n' ? 'n' : in[i];
+
+    while (*s) {
+        size_t n = gw_utf8_len(s);
+        const char *rep = NULL;
+        if (*s == '\\')
+            rep = "\\\\";
+        else if (*s == '"')
+            rep = "\\\"";
+        else if (*s == '\n')
+            rep = "\\n";
+        else if (n == 0 || *s < 0x20 || *s == 0x7f)
+            rep = "\xef\xbf\xbd"; /* U+FFFD */
+        if (rep) {
+            size_t k = strlen(rep);
+            if (j + k >= len)
+                break;
+            memcpy(out + j, rep, k);
+            j += k;
+            s++;
+        } else {
+            if (j + n >= len)
+                break;
+            memcpy(out + j, s, n);
+            j += n;
+            s += n;
+        }
     }
     out[j] = '\0';
     return out;

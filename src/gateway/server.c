@@ -3,9 +3,11 @@
  * fixed pool of workers that do everything slow.
  *
  * The HTTP thread only reads headers and bodies, answers /healthz and /metrics from memory, and
- * writes responses. Any request that needs SQLite (keys), an upstream, or inference is
- * suspended (MHD_suspend_connection) and queued; a worker answers it and resumes the
- * connection. Streams use the same hand-off: the worker appends upstream chunks to the
+ * writes responses. What the headers alone decide is answered before any body byte is held
+ * (admit.c: unknown endpoint, method, framing, size, the key by one indexed read, the key's
+ * concurrency, the bytes in flight). Any request that needs an upstream, inference, or more of
+ * the key store is suspended (MHD_suspend_connection) and queued; a worker answers it and
+ * resumes the connection. Streams use the same hand-off: the worker appends upstream chunks to the
  * request's buffer, and the response's content reader drains it, suspending the connection
  * while the buffer is empty, so a slow upstream never spins or blocks the loop. Each request is
  * logged once, when libmicrohttpd reports it complete (status, latency including the stream).
@@ -89,6 +91,7 @@ static void req_unref(struct gw_req *r)
     pthread_mutex_unlock(&r->mu);
     if (left > 0)
         return;
+    gw_settle(r->gw, r); /* once: the last holder (usually gw_on_completed) settles */
     pthread_mutex_destroy(&r->mu);
     gw_multipart_free(r);
     free(r->auth);
@@ -239,37 +242,17 @@ static int enqueue(struct aitag_gateway *gw, struct gw_req *r)
     return 0;
 }
 
+/* The body is in: answers on this thread (health, metrics) or queues r for a worker. The
+ * endpoint and its method were checked at header time (gw_on_request). */
 static enum MHD_Result dispatch(struct aitag_gateway *gw, struct gw_req *r)
 {
-    int get = strcmp(r->method, "GET") == 0, post = strcmp(r->method, "POST") == 0;
-
-    if (strcmp(r->url, "/healthz") == 0 && get) {
-        gw_reply(r, 200, "application/json", "{\"status\":\"ok\"}", 15);
-    } else if (strcmp(r->url, "/metrics") == 0 && get) {
-        char *text = gw_metrics_render(gw->metrics);
-        if (text)
-            gw_reply(r, 200, "text/plain; version=0.0.4", text, strlen(text));
-        else
-            gw_error(r, 500, "server_error", NULL, "out of memory");
-        free(text);
-    } else if ((strcmp(r->url, "/v1/models") == 0 && get) ||
-               (strcmp(r->url, "/v1/chat/completions") == 0 && post) ||
-               (strcmp(r->url, "/v1/embeddings") == 0 && post) ||
-               (strcmp(r->url, "/v1/audio/transcriptions") == 0 && post) ||
-               (strcmp(r->url, "/v1/tag") == 0 && post)) {
+    if (!r->ep->on_worker) {
+        r->ep->handler(gw, r, NULL);
+    } else {
         if (enqueue(gw, r) == 0)
             return MHD_YES;
         gw_error(r, 503, "server_error", "overloaded", "too many requests in flight");
         r->retry_after = 1;
-    } else if (strcmp(r->url, "/v1/models") == 0 || strcmp(r->url, "/healthz") == 0 ||
-               strcmp(r->url, "/metrics") == 0 || strcmp(r->url, "/v1/tag") == 0 ||
-               strcmp(r->url, "/v1/chat/completions") == 0 ||
-               strcmp(r->url, "/v1/embeddings") == 0 ||
-               strcmp(r->url, "/v1/audio/transcriptions") == 0) {
-        gw_error(r, 405, "invalid_request_error", "method_not_allowed", "method %s not allowed",
-                 r->method);
-    } else {
-        gw_error(r, 404, "invalid_request_error", "not_found", "no such endpoint");
     }
     r->state = REQ_DONE;
     return send_answer(r);
@@ -290,6 +273,8 @@ static struct gw_req *req_new(struct aitag_gateway *gw, struct MHD_Connection *c
     r->conn = conn;
     r->start = aitag_now();
     r->key_id = -1;
+    r->key.id = -1;
+    r->ep = gw_endpoint_find(url);
     snprintf(r->url, sizeof r->url, "%s", url);
     snprintf(r->method, sizeof r->method, "%s", method);
     /* Atomic: the event loop never waits on gw->mu, which workers take several times a call. */
@@ -316,11 +301,18 @@ enum MHD_Result gw_on_request(void *cls, struct MHD_Connection *conn, const char
         if (!r)
             return MHD_NO;
         *con_cls = r;
+        /* Everything decided from the headers is answered now, before any body byte is
+         * held: the client may stop sending. */
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > gw->cfg->max_body) {
-            /* Answer before reading the body: the client may stop sending. */
+        if (!r->ep)
+            gw_error(r, 404, "invalid_request_error", "not_found", "no such endpoint");
+        else if (strcmp(r->ep->method, method) != 0)
+            gw_error(r, 405, "invalid_request_error", "method_not_allowed", "method %s not allowed",
+                     r->method);
+        else if (cl && strtoull(cl, NULL, 10) > gw->cfg->max_body)
             gw_error(r, 413, "invalid_request_error", "body_too_large",
                      "request body over %zu bytes", gw->cfg->max_body);
+        if (r->status || gw_admit_headers(gw, r) < 0) {
             r->state = REQ_DONE;
             return send_answer(r);
         }
@@ -332,10 +324,12 @@ enum MHD_Result gw_on_request(void *cls, struct MHD_Connection *conn, const char
         if (*upload_size) {
             size_t n = *upload_size;
             *upload_size = 0;
-            if (r->too_large || r->body_len + n > gw->cfg->max_body) {
+            if (!r->too_large && r->body_len + n > gw->cfg->max_body)
                 r->too_large = 1;
+            else if (!r->too_large && gw_admit_body(gw, r, n) < 0)
+                r->too_large = 2; /* over max_inflight_bytes: 503 at the end */
+            if (r->too_large)
                 return MHD_YES;
-            }
             if (r->body_len + n + 1 > r->body_cap) {
                 size_t cap = (r->body_len + n + 1) * 2;
                 char *p = realloc(r->body, cap);
@@ -349,6 +343,14 @@ enum MHD_Result gw_on_request(void *cls, struct MHD_Connection *conn, const char
             r->body[r->body_len] = '\0';
             gw_multipart_feed(r, upload, n);
             return MHD_YES;
+        }
+        if (r->too_large == 2) {
+            gw_error(r, 503, "server_error", "overloaded",
+                     "request bodies in flight over max_inflight_bytes (%zu bytes)",
+                     gw->cfg->max_inflight_bytes);
+            r->retry_after = 1;
+            r->state = REQ_DONE;
+            return send_answer(r);
         }
         if (r->too_large) {
             gw_error(r, 413, "invalid_request_error", "body_too_large",
@@ -386,18 +388,6 @@ static void put(struct line *l, const char *s, size_t n)
     }
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s)
-{
-    size_t n = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
-                             : s[0] >= 0xf0 && s[0] < 0xf5                     ? 4
-                                                                                : 0;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    return n;
-}
-
 /* "key":"value" with value JSON-escaped (invalid UTF-8 bytes become U+FFFD). */
 static void put_str(struct line *l, const char *key, const char *v)
 {
@@ -407,7 +397,7 @@ static void put_str(struct line *l, const char *key, const char *v)
     put(l, key, strlen(key));
     put(l, "\":\"", 3);
     for (const unsigned char *s = (const unsigned char *)v; *s;) {
-        size_t n = utf8_len(s);
+        size_t n = gw_utf8_len(s);
         if (*s == '"' || *s == '\\') {
             esc[0] = '\\';
             esc[1] = (char)*s;
@@ -522,7 +512,7 @@ void gw_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r)
         return;
     latency = aitag_now() - r->start;
-    gw_metrics_request(gw->metrics, r->route[0] ? r->route : r->url, r->status, latency);
+    gw_metrics_request(gw->metrics, gw_endpoint_label(r), r->status, latency);
     access_log(gw, r, latency);
     pthread_mutex_lock(&r->mu);
     r->client_gone = 1;
@@ -533,50 +523,7 @@ void gw_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 static void handle(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w)
 {
-    if (strcmp(r->url, "/v1/models") == 0) {
-        json_t *data = json_array();
-        if (gw_auth(gw, r, w, NULL) < 0)
-            return;
-        for (size_t i = 0; i < gw->cfg->n_routes; i++)
-            json_array_append_new(data,
-                                  json_pack("{s:s, s:s, s:i, s:s}", "id", gw->cfg->routes[i].name,
-                                            "object", "model", "created", 0, "owned_by", "aitag"));
-        gw_reply_json(r, 200, json_pack("{s:s, s:o}", "object", "list", "data", data));
-    } else if (strcmp(r->url, "/v1/tag") == 0) {
-        gw_handle_tag(gw, r, w);
-    } else if (strcmp(r->url, "/v1/embeddings") == 0) {
-        gw_handle_embeddings(gw, r, w);
-    } else if (strcmp(r->url, "/v1/audio/transcriptions") == 0) {
-        gw_handle_transcriptions(gw, r, w);
-    } else {
-        json_error_t je;
-        json_t *body = r->body ? json_loadb(r->body, r->body_len, 0, &je) : NULL;
-        const char *model = json_string_value(json_object_get(body, "model"));
-        const struct aitag_gateway_route *route = aitag_gateway_route_find(gw->cfg, model);
-
-        if (!json_is_object(body))
-            gw_error(r, 400, "invalid_request_error", "invalid_json", "body is not a JSON object");
-        else if (!model)
-            gw_error(r, 400, "invalid_request_error", "missing_model", "\"model\" is required");
-        else if (!route)
-            gw_error(r, 404, "invalid_request_error", "model_not_found",
-                     "the model '%s' does not exist", model);
-        else if (gw_auth(gw, r, w, route->name) == 0) {
-            /* The key was checked first: a cached answer is only for whoever may ask. */
-            char ck[65] = "";
-            if (gw_chat_deterministic(body))
-                gw_cache_key(gw, route->name, "/chat/completions", body, ck);
-            snprintf(r->route, sizeof r->route, "%s", route->name);
-            if (!gw_cache_get(gw, ck, r)) {
-                gw_proxy(gw, r, (size_t)(route - gw->cfg->routes), "/chat/completions", body,
-                         json_is_true(json_object_get(body, "stream")), w);
-                gw_cache_put(gw, ck, r);
-            }
-        }
-        json_decref(body);
-        if (r->key_id >= 0 && r->status == 200)
-            gw_usage_record(w, r);
-    }
+    r->ep->handler(gw, r, w); /* endpoints.c; usage is settled once, by gw_settle */
 }
 
 void *gw_worker_main(void *arg)

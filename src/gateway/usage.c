@@ -304,6 +304,10 @@ double gw_usage_spent(struct gw_usage *u, sqlite3_stmt *sum, long long key_id, c
                 if (rs->v[i].key_id == key_id && strcmp(rs->v[i].day, start) >= 0)
                     total += rs->v[i].cost;
         }
+        /* Spend is never negative (settle.c refuses negative costs; older files may hold
+         * some): -1 means a database error only. */
+        if (!(total >= 0))
+            total = 0;
     }
     sqlite3_reset(sum); /* ends the read: the next check sees later commits */
     pthread_mutex_unlock(&u->mu);

@@ -99,6 +99,8 @@ static const struct aitag_opt_def options[] = {
      "requests per minute (0: no limit)"},
     {"tpm", AITAG_OPT_INT, "0", "0..1073741824", "gateway-keys-create", AITAG_OPT_FLAG_ONLY,
      "tokens per minute (0: no limit)"},
+    {"concurrency", AITAG_OPT_INT, "0", "0..1073741824", "gateway-keys-create",
+     AITAG_OPT_FLAG_ONLY, "requests in flight at once (0: the gateway's key_concurrency)"},
     {"budget", AITAG_OPT_NUM, NULL, "0.000001..1000000000000", "gateway-keys-create",
      AITAG_OPT_FLAG_ONLY, "spending limit in USD per budget period"},
     {"budget-period", AITAG_OPT_ENUM, NULL, "day|month", "gateway-keys-create",

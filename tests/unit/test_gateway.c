@@ -292,7 +292,7 @@ static void test_keys(void)
 
     CHECK(mkdtemp(dir) != NULL);
     snprintf(db, sizeof db, "%s/keys.db", dir);
-    struct aitag_gateway_key_params kp = {"a", "chat", 10, 0, 0, NULL}, none = {0};
+    struct aitag_gateway_key_params kp = {"a", "chat", 10, 0, 0, NULL, 0}, none = {0};
     CHECK_EQ_INT(aitag_gateway_key_create(db, &kp, key, &id, err, sizeof err), 0);
     CHECK_EQ_INT(aitag_gateway_key_create(db, &none, key2, &id2, err, sizeof err), 0);
     CHECK_EQ_INT(strlen(key), 44);
@@ -630,7 +630,7 @@ static void test_keys_migration(void)
     long long id = 0;
     sqlite3 *h = NULL;
     json_t *rows = NULL, *row;
-    struct aitag_gateway_key_params kp = {"b", NULL, 0, 1000, 5.0, "day"};
+    struct aitag_gateway_key_params kp = {"b", NULL, 0, 1000, 5.0, "day", 0};
 
     CHECK(mkdtemp(dir) != NULL);
     snprintf(db, sizeof db, "%s/old.db", dir);
@@ -703,12 +703,35 @@ static long long usage_requests(const char *db)
     return usage_query(db, "SELECT COALESCE(SUM(requests), 0) FROM gateway_usage");
 }
 
+/* One request of the auth test: r's answer and admission state cleared, its key looked up
+ * (as at header time), then gw_auth for route "chat"; returns gw_auth's result, or -1 when the
+ * key was refused first. */
+static int admit_auth(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w)
+{
+    free(r->resp);
+    free(r->resp_ctype);
+    r->resp = r->resp_ctype = NULL;
+    r->retry_after = r->status = 0;
+    memset(&r->key, 0, sizeof r->key);
+    r->key.id = -1;
+    if (gw_admit_key(gw, r) < 0)
+        return -1;
+    return gw_auth(gw, r, w, "chat");
+}
+
+/* The request's end: a 200 answer settled (usage recorded, reservations released). */
+static void settle_ok(struct aitag_gateway *gw, struct gw_req *r)
+{
+    r->status = 200;
+    gw_settle(gw, r);
+}
+
 /* gw_auth against a real key file: budget spent -> 429 budget_exceeded until the period ends;
  * tokens per minute charged after the answer -> 429 rate_limit_exceeded. */
 static void test_auth_limits(void)
 {
     char dir[] = "/tmp/aitag-gwa-XXXXXX", db[300], err[256], cmd[400], key[64], auth[80];
-    struct aitag_gateway_key_params kp = {NULL, NULL, 0, 0, 1.0, "day"};
+    struct aitag_gateway_key_params kp = {NULL, NULL, 0, 0, 1.0, "day", 0};
     struct aitag_gateway_config cfg;
     struct aitag_gateway gw;
     struct gw_worker_ctx w = {0};
@@ -722,10 +745,15 @@ static void test_auth_limits(void)
     memset(&cfg, 0, sizeof cfg);
     memset(&gw, 0, sizeof gw);
     cfg.keys_db = db;
+    cfg.key_concurrency = 4;
+    cfg.max_usage_tokens = 1000000;
+    cfg.max_request_cost = 100;
     gw.cfg = &cfg;
     pthread_mutex_init(&gw.mu, NULL);
+    pthread_mutex_init(&gw.key_mu, NULL);
     CHECK_EQ_INT(aitag_gateway_key_create(db, &kp, key, &id, err, sizeof err), 0);
     CHECK_EQ_INT(gw_keys_open(db, &w.db, err, sizeof err), 0);
+    CHECK_EQ_INT(gw_admit_open(&gw, err, sizeof err), 0);
     /* No flush thread: usage stays in memory until gw_usage_flush, and budgets must count it. */
     CHECK_EQ_INT(gw_usage_open(db, 0, &gw.usage, err, sizeof err), 0);
     snprintf(auth, sizeof auth, "Bearer %s", key);
@@ -734,38 +762,29 @@ static void test_auth_limits(void)
     r.auth = auth;
     r.key_id = -1;
     snprintf(r.route, sizeof r.route, "chat");
-    CHECK_EQ_INT(gw_auth(&gw, &r, &w, "chat"), 0);
+    CHECK_EQ_INT(admit_auth(&gw, &r, &w), 0);
     r.cost = 0.6;
-    gw_usage_record(&w, &r);
-    CHECK_EQ_INT(gw_auth(&gw, &r, &w, "chat"), 0); /* 0.6 < 1.0 */
-    gw_usage_record(&w, &r);
-    CHECK_EQ_INT(gw_auth(&gw, &r, &w, "chat"), -1); /* 1.2 >= 1.0, none of it written yet */
+    settle_ok(&gw, &r);
+    CHECK_EQ_INT(admit_auth(&gw, &r, &w), 0); /* 0.6 < 1.0 */
+    settle_ok(&gw, &r);
+    CHECK_EQ_INT(admit_auth(&gw, &r, &w), -1); /* 1.2 >= 1.0, none of it written yet */
     CHECK_EQ_INT(r.status, 429);
     CHECK(r.resp && strstr(r.resp, "budget_exceeded") && strstr(r.resp, "insufficient_quota"));
     left = gw_budget_period("day", (long long)time(NULL), start);
     CHECK(r.retry_after >= left - 5 && r.retry_after <= left + 5);
-    free(r.resp);
-    free(r.resp_ctype);
-    r.resp = r.resp_ctype = NULL;
-    r.retry_after = 0;
+    gw_settle(&gw, &r);
     CHECK_EQ_INT(usage_rows(db), 0);
     CHECK_NEAR(gw_usage_spent(gw.usage, w.spent_st, r.key_id, start), 1.2, 1e-9);
     CHECK_EQ_INT(gw_usage_flush(gw.usage), 0);
     CHECK_EQ_INT(usage_rows(db), 1); /* one row, two requests */
     CHECK_EQ_INT(usage_requests(db), 2);
     CHECK_NEAR(gw_usage_spent(gw.usage, w.spent_st, r.key_id, start), 1.2, 1e-9); /* not twice */
-    CHECK_EQ_INT(gw_auth(&gw, &r, &w, "chat"), -1);
-    free(r.resp);
-    free(r.resp_ctype);
-    r.resp = r.resp_ctype = NULL;
-    r.retry_after = 0;
-    /* Revoked from another connection (the CLI): the worker's kept statement sees it. */
+    CHECK_EQ_INT(admit_auth(&gw, &r, &w), -1);
+    gw_settle(&gw, &r);
+    /* Revoked from another connection (the CLI): the kept lookup statement sees it. */
     CHECK_EQ_INT(aitag_gateway_key_revoke(db, r.key_id, err, sizeof err), 0);
-    CHECK_EQ_INT(gw_auth(&gw, &r, &w, "chat"), -1);
+    CHECK_EQ_INT(admit_auth(&gw, &r, &w), -1);
     CHECK_EQ_INT(r.status, 401);
-    free(r.resp);
-    free(r.resp_ctype);
-    r.resp = r.resp_ctype = NULL;
 
     /* Tokens per minute: 20 tokens; the first answer costs 15, the second 15 (-10), then no. */
     kp.budget = 0;
@@ -775,21 +794,24 @@ static void test_auth_limits(void)
     r.cost = 0;
     r.prompt_tokens = 10;
     r.completion_tokens = 5;
-    CHECK_EQ_INT(gw_auth(&gw, &r, &w, "chat"), 0);
-    gw_usage_record(&w, &r);
-    CHECK_EQ_INT(gw_auth(&gw, &r, &w, "chat"), 0);
-    gw_usage_record(&w, &r);
-    CHECK_EQ_INT(gw_auth(&gw, &r, &w, "chat"), -1);
+    CHECK_EQ_INT(admit_auth(&gw, &r, &w), 0);
+    settle_ok(&gw, &r);
+    CHECK_EQ_INT(admit_auth(&gw, &r, &w), 0);
+    settle_ok(&gw, &r);
+    CHECK_EQ_INT(admit_auth(&gw, &r, &w), -1);
     CHECK_EQ_INT(r.status, 429);
     CHECK(r.resp && strstr(r.resp, "rate_limit_exceeded") && strstr(r.resp, "tokens"));
     CHECK(r.retry_after >= 30 && r.retry_after <= 31); /* -10 at 20/min: 30 s to 0 */
+    gw_settle(&gw, &r);
     free(r.resp);
     free(r.resp_ctype);
     gw_usage_close(gw.usage); /* flushes at close */
     CHECK_EQ_INT(usage_requests(db), 4);
     gw_keys_worker_release(&w);
+    gw_admit_close(&gw);
     sqlite3_close(w.db);
     free(gw.keys);
+    pthread_mutex_destroy(&gw.key_mu);
     pthread_mutex_destroy(&gw.mu);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK_EQ_INT(system(cmd), 0);
