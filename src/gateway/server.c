@@ -106,6 +106,11 @@ static void req_unref(struct gw_req *r)
     free(r);
 }
 
+void gw_req_unref(struct gw_req *r)
+{
+    req_unref(r);
+}
+
 void gw_stream_begin(struct gw_req *r, int status, const char *ctype)
 {
     pthread_mutex_lock(&r->mu);
