@@ -17,6 +17,7 @@
  * hold the bar still: each analysed frame moves it to that frame's timestamp within its item,
  * and the ETA divides the media still to analyse by the media analysed per second so far.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -420,9 +421,13 @@ static int walk_items(struct aitag_tagger *t, const char *const *paths, size_t n
 
     if (t->src[0]) {
         struct stat st;
-        return pipeline_walk_add(
-            &t->walk, paths[0],
-            stat(t->src, &st) == 0 && S_ISREG(st.st_mode) ? NULL : "not a regular file");
+        char msg[160];
+        if (stat(t->src, &st) != 0) /* /proc not mounted? */
+            return pipeline_walk_add(&t->walk, paths[0],
+                                     aitag_fmt(msg, sizeof msg, "cannot read it through %s (%s)",
+                                               t->src, strerror(errno)));
+        return pipeline_walk_add(&t->walk, paths[0],
+                                 S_ISREG(st.st_mode) ? NULL : "not a regular file");
     }
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = pipeline_walk_path(&t->walk, paths[i]);
