@@ -9,8 +9,9 @@
  *
  * Pictures over the pixel limit are refused from their header: avformat_find_stream_info
  * decodes a frame of a PNG to learn its pixel format, so the decoders it opens get the limit
- * as "max_pixels" (FFmpeg then refuses the buffer before allocating it), and the size the
- * demuxer or the header gave is checked before any decoder of ours is opened.
+ * as "max_pixels" (FFmpeg then refuses the buffer before allocating it; with room for its row
+ * alignment, so a picture just over the limit may be decoded once there), and the size the
+ * demuxer or the header gave is checked exactly before any decoder of ours is opened.
  *
  * Images are recognised by demuxer (image2 and the *_pipe image demuxers); a GIF or APNG with
  * one frame is an image, with more it is a video. A JPEG's EXIF orientation counts as its
@@ -165,6 +166,13 @@ int64_t media_max_pixels(int64_t max_pixels)
     return max_pixels > 0 ? max_pixels : AITAG_MEDIA_MAX_PIXELS_DEFAULT;
 }
 
+int64_t media_decoder_max_pixels(int64_t max_pixels)
+{
+    /* FFmpeg checks its buffer, rows aligned up to 64 pixels, against the limit: a picture of
+     * exactly max_pixels would fail there. Ours is the exact check, from the header. */
+    return max_pixels + max_pixels / 8 + 64 * MEDIA_MAX_DIM;
+}
+
 /* avformat_find_stream_info with every stream's decoder limited to in->max_pixels. */
 static int find_stream_info(struct media_input *in)
 {
@@ -175,7 +183,7 @@ static int find_stream_info(struct media_input *in)
     if (n && !opts)
         return AVERROR(ENOMEM);
     for (unsigned i = 0; i < n; i++)
-        av_dict_set_int(&opts[i], "max_pixels", in->max_pixels, 0);
+        av_dict_set_int(&opts[i], "max_pixels", media_decoder_max_pixels(in->max_pixels), 0);
     rc = avformat_find_stream_info(in->fmt, opts);
     for (unsigned i = 0; i < n; i++)
         av_dict_free(&opts[i]);

@@ -181,7 +181,8 @@ static int open_decoder(struct aitag_sampler *s, int threads)
     s->dec->pkt_timebase = s->in.st->time_base;
     s->dec->thread_count = threads;
     s->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
-    s->dec->max_pixels = s->in.max_pixels; /* a stream that grows mid-way is refused too */
+    /* a stream that grows mid-way is refused too */
+    s->dec->max_pixels = media_decoder_max_pixels(s->in.max_pixels);
     media_errcap_begin(&cap);
     rc = avcodec_open2(s->dec, codec, NULL);
     media_errcap_end(&cap);
