@@ -9,8 +9,9 @@
  * the key's usage and resumes the connection, as a worker would have. Each thread owns one
  * tagger (one catalog connection, models loaded on first use), so a backend with tag_threads
  * threads tags that many items at once. A full queue (tag_queue jobs waiting) is answered
- * 503 with Retry-After at submission. At stop, an item in flight is cancelled and answered
- * 503, and so is every job still queued.
+ * 503 with Retry-After at submission. At stop, every job still queued is answered 503, the
+ * item in flight is cancelled and answered 503, and the stop waits (2 s at most) until the
+ * daemon has sent those answers: it closes its connections when it stops.
  *
  * The tagger reads the job's descriptor, never the path (aitag_tagger_run_fd): the file that
  * tag.c checked against the roots is the file analysed. The catalog keys the item by the
@@ -41,6 +42,8 @@ struct gw_tag_lane {
     size_t n;                       /* queued, not started; guarded by mu */
     int stopping;                   /* guarded by mu */
     atomic_int cancel;              /* stops the item in flight at stop */
+    struct gw_req **sent;           /* answered at stop, not yet sent; guarded by mu */
+    size_t n_sent, cap_sent;
     struct tag_thread *threads;
     int n_threads;
 };
@@ -223,10 +226,36 @@ static void run_job(struct tag_thread *th, struct gw_tag_job *job)
         gw_reply_json(r, th->failed ? 422 : 200, obj);
 }
 
-/* Releases job's file, answers its request (resuming the connection) and frees it. */
-static void finish_job(struct aitag_gateway *gw, struct gw_tag_job *job)
+/* At stop: keeps a reference to r, whose answer the daemon has yet to send, so that
+ * lane_stop can wait for it before the daemon stops (and closes its connections). Returns 1
+ * when kept. */
+static int keep_until_sent(struct gw_tag_lane *l, struct gw_req *r)
 {
+    int kept = 0;
+
+    if (!atomic_load(&l->cancel))
+        return 0;
+    pthread_mutex_lock(&l->mu);
+    if (l->n_sent == l->cap_sent) {
+        size_t cap = l->cap_sent ? l->cap_sent * 2 : 16;
+        struct gw_req **p = realloc(l->sent, cap * sizeof *p);
+        if (p)
+            l->sent = p, l->cap_sent = cap;
+    }
+    if (l->n_sent < l->cap_sent) {
+        l->sent[l->n_sent++] = r;
+        kept = 1;
+    }
+    pthread_mutex_unlock(&l->mu);
+    return kept;
+}
+
+/* Releases job's file, answers its request (resuming the connection) and frees it. */
+static void finish_job(struct gw_tag_lane *l, struct gw_tag_job *job)
+{
+    struct aitag_gateway *gw = l->gw;
     struct gw_req *r = job->r;
+    int kept = keep_until_sent(l, r);
 
     close(job->fd);
     if (job->upload[0])
@@ -237,10 +266,31 @@ static void finish_job(struct aitag_gateway *gw, struct gw_tag_job *job)
     if (!r->status)
         gw_error(r, 500, "server_error", NULL, "no answer");
     r->state = REQ_DONE;
+    if (kept)
+        r->refs++;                  /* lane_stop's, dropped once the answer is sent */
     MHD_resume_connection(r->conn); /* suspended since a worker queued it */
     pthread_mutex_unlock(&r->mu);
     gw_req_unref(r);
     free(job);
+}
+
+/* Waits (2 s at most) until the daemon has sent the answers kept at stop, then drops them. */
+static void wait_sent(struct gw_tag_lane *l)
+{
+    for (int tries = 0; tries < 200; tries++) {
+        size_t left = 0;
+        for (size_t i = 0; i < l->n_sent; i++) {
+            pthread_mutex_lock(&l->sent[i]->mu);
+            left += !l->sent[i]->client_gone; /* set when the daemon completed it */
+            pthread_mutex_unlock(&l->sent[i]->mu);
+        }
+        if (left == 0)
+            break;
+        usleep(10000);
+    }
+    for (size_t i = 0; i < l->n_sent; i++)
+        gw_req_unref(l->sent[i]);
+    free(l->sent);
 }
 
 static void *tag_thread_main(void *arg)
@@ -264,7 +314,7 @@ static void *tag_thread_main(void *arg)
         if (!job)
             break;
         run_job(th, job);
-        finish_job(l->gw, job);
+        finish_job(l, job);
     }
     aitag_tagger_free(th->tagger);
     th->tagger = NULL;
@@ -305,14 +355,18 @@ static void lane_stop(struct gw_tag_lane *l)
     l->stopping = 1;
     atomic_store(&l->cancel, 1);
     pthread_cond_broadcast(&l->cv);
+    job = l->head; /* answered now: the threads take no more jobs */
+    l->head = l->tail = NULL;
     pthread_mutex_unlock(&l->mu);
+    while (job) {
+        struct gw_tag_job *next = job->next;
+        gw_error(job->r, 503, "server_error", "shutting_down", "the gateway is stopping");
+        finish_job(l, job);
+        job = next;
+    }
     for (int i = 0; i < l->n_threads; i++)
         pthread_join(l->threads[i].tid, NULL);
-    while ((job = l->head)) {
-        l->head = job->next;
-        gw_error(job->r, 503, "server_error", "shutting_down", "the gateway is stopping");
-        finish_job(l->gw, job);
-    }
+    wait_sent(l);
     pthread_cond_destroy(&l->cv);
     pthread_mutex_destroy(&l->mu);
     free(l->threads);

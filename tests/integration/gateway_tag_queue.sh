@@ -2,7 +2,8 @@
 # Local tagging runs on its own bounded queue and threads, never on the HTTP workers: while
 # video tags run and wait (more of them than there are workers), a chat request through another
 # route answers about as fast as when the tagger is idle; a full tag queue answers 503 with
-# Retry-After at once.
+# Retry-After at once; a gateway stopped while it tags answers the tag in flight and the
+# queued one 503 and exits at once, its private upload folder removed.
 source "$(dirname "$0")/lib.sh"
 src=$(cd "$(dirname "$0")/../.." && pwd)
 fx=$AITAG_FIXTURES_DIR
@@ -87,4 +88,23 @@ check_eq "the running tag answered" "$(cat "$tmp/q0.json.code")" 200
 check_eq "the queued tag answered" "$(cat "$tmp/q1.json.code")" 200
 "$AITAG_BIN" gateway serve --config <(jq '. + {"tag_threads": 0}' "$tmp/gq.json") >/dev/null 2>"$tmp/bad.err"
 check_eq "tag_threads 0: config refused" "$?" 2
+
+# Stopped while tagging: an upload in flight, a path waiting.
+gqpid=$(tail -n 1 "$tmp/.pids")
+curl -s -o "$tmp/s0.json" -w '%{http_code}' -H 'Content-Type: video/mp4' \
+    --data-binary @"$tmp/lib/faces_text_720p_h264.mp4" "http://127.0.0.1:$port/v1/tag" >"$tmp/s0.code" &
+sleep 1.5
+tag "$port" faces_1080p_h264.mp4 "$tmp/s1.json" &
+sleep 0.5
+folders=$(find "$tmp" -maxdepth 1 -name 'aitag-gateway-*' | wc -l) # both gateways'
+t0=$(date +%s.%N)
+kill "$gqpid"
+for _ in $(seq 150); do kill -0 "$gqpid" 2>/dev/null || break; sleep 0.1; done
+wait
+check "stopped within 15 s" bash -c "! kill -0 $gqpid 2>/dev/null"
+echo "stop took $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}') s" >&2
+check_eq "stop: the tag in flight answered 503" "$(cat "$tmp/s0.code")" 503
+check_eq "stop: the waiting tag answered 503" "$(cat "$tmp/s1.json.code")" 503
+check_eq "stop: error code" "$(jq -r .error.code "$tmp/s1.json")" shutting_down
+check_eq "stop: its upload folder removed" "$(find "$tmp" -maxdepth 1 -name 'aitag-gateway-*' | wc -l)" $((folders - 1))
 finish
