@@ -80,6 +80,10 @@ const char *aitag_default_rules_path(char *buf, size_t len);
 /* Creates the missing folders above path (not path itself). Returns 0, AITAG_ERR_IO or
  * AITAG_ERR_NOMEM. */
 int aitag_mkdir_parents(const char *path);
+/* Makes path absolute (against the working folder) and normal: "." and ".." folded, no
+ * duplicate or trailing slash; "/" for the root. Symlinks are not resolved: this reads no
+ * file. 0, or -1 when it does not fit in len (or the working folder is unknown). */
+int aitag_path_absolute(const char *path, char *out, size_t len);
 
 /* Splits "faces, text" in place at commas into at most max pieces, each trimmed as by
  * aitag_trim; empty pieces are dropped. Returns how many went into out (borrowed from s). */

@@ -82,6 +82,9 @@ struct aitag_gateway_config {
     size_t cache_max_bytes;  /* response cache ("cache" object); 0 = no cache */
     size_t cache_max_entry;  /* larger answers are not cached; default 1 MiB */
     int cache_ttl_s;         /* seconds an answer stays; default 300 */
+    double max_megapixels;   /* /v1/tag: pictures over this are refused before decoding; 64 */
+    int tag_threads;         /* /v1/tag: tagging threads per local backend; default 1 */
+    int tag_queue;           /* /v1/tag: requests waiting per local backend, then 503; 16 */
     struct aitag_gateway_route *routes;
     size_t n_routes;
     struct aitag_gateway_price *prices;

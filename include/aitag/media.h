@@ -59,9 +59,18 @@ struct aitag_probe {
     char error[256];      /* set when the probe fails: names the reason */
 };
 
+/* The default limit on a picture's decoded size, in pixels (width x height): a larger picture
+ * is refused from its header, before any decoder allocates it (a 16000x16000 PNG of 730 KB
+ * decodes to 768 MB). 64 megapixels take 8K video and photos of cameras up to 61 megapixels. */
+#define AITAG_MEDIA_MAX_PIXELS_DEFAULT 64000000LL
+
 /* Probes a file. Returns 0, or < 0 with out->error set (AITAG_ERR_IO for missing/unreadable
- * files, AITAG_ERR_MEDIA for non-media, corrupt, audio-only or absurdly sized files). */
+ * files, AITAG_ERR_MEDIA for non-media, corrupt, audio-only or absurdly sized files, pictures
+ * over AITAG_MEDIA_MAX_PIXELS_DEFAULT included). */
 int aitag_media_probe(const char *path, struct aitag_probe *out);
+/* The same with another pixel limit (<= 0: the default). No decoder ever holds a picture over
+ * max_pixels: the probe reads it from the header and refuses it, naming its size. */
+int aitag_media_probe_max(const char *path, int64_t max_pixels, struct aitag_probe *out);
 
 /* True when the path's extension is one aitag scans in folders (jpg, png, mp4, ...). */
 int aitag_media_has_known_extension(const char *path);
@@ -134,6 +143,8 @@ struct aitag_sampler_params {
                                stands for it; 0 = interval / 2 */
     int skip_deblock;       /* frames decoded only as references skip the deblocking filter
                                (faster, slightly different pixels); default 0 */
+    int64_t max_pixels;     /* refuse pictures of more pixels (width x height), from the header
+                               before decoding; <= 0 = AITAG_MEDIA_MAX_PIXELS_DEFAULT */
 };
 
 struct aitag_sampler_params aitag_sampler_default_params(void);

@@ -139,6 +139,8 @@ struct aitag_tagger_params {
      * commit stay local, so the catalog is the same either way; no model is loaded here. */
     aitag_remote_fn remote;
     void *remote_ctx;
+    int64_t max_pixels; /* pictures over this many pixels fail from their header, before any
+                           decoding (aitag/media.h); <= 0 = AITAG_MEDIA_MAX_PIXELS_DEFAULT */
 };
 
 struct aitag_tagger_params aitag_tagger_default_params(void);
@@ -173,6 +175,13 @@ int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **
  * the return value is < 0 only for failures of the run itself (catalog unusable). */
 int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
                      struct aitag_summary *sum);
+/* Tags one file whose bytes are read through the open descriptor fd (a regular file; the
+ * caller keeps it open for the call) and whose catalog identity, and reported path, is path:
+ * the file that was checked is the file read, whatever happens to path meanwhile (FFmpeg and
+ * the fingerprint read "/proc/self/fd/N", which reopens that very file). Otherwise as
+ * aitag_tagger_run, without marking anything missing. */
+int aitag_tagger_run_fd(struct aitag_tagger *t, const char *path, int fd,
+                        struct aitag_summary *sum);
 const char *aitag_tagger_errmsg(const struct aitag_tagger *t);
 /* How often model `model` ran in this tagger's runs so far (successful Run calls, and the
  * batch items they carried; 0 if the tagger never opened it). Each analyzer runs once per

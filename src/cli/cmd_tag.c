@@ -207,6 +207,7 @@ int cmd_tag(int argc, char **argv)
     tp.force = aitag_opts_bool(&o, "force");
     tp.dry_run = aitag_opts_bool(&o, "dry-run");
     tp.queue_frames = (int)aitag_opts_int(&o, "queue");
+    tp.max_pixels = (int64_t)(aitag_opts_num(&o, "max-megapixels") * 1e6);
     strategy = aitag_opts_str(&o, "strategy"); /* enums are checked by the option table */
     tp.sampler_strategy = strcmp(strategy, "sequential") == 0 ? 1
                           : strcmp(strategy, "seek") == 0    ? 2

@@ -201,7 +201,9 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
         "local_only", "log_payloads", "rules",
         /* admission and settlement (docs/gateway.md, "Limits") */
         "max_inflight_bytes", "key_concurrency", "reserve_completion_tokens", "max_usage_tokens",
-        "max_request_cost", NULL};
+        "max_request_cost",
+        /* local tagging (docs/gateway.md, "Limits") */
+        "max_megapixels", "tag_threads", "tag_queue", NULL};
     struct aitag_gateway_config *c = calloc(1, sizeof *c);
     json_error_t je;
     json_t *root = json_loads(text, 0, &je), *v, *br;
@@ -259,8 +261,20 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
         (rc = get_int(root, "retries", 1, 0, &c->retries, err, errlen)) < 0 ||
         (rc = get_int(root, "backoff_ms", 50, 0, &c->backoff_ms, err, errlen)) < 0 ||
         (rc = get_int(br, "failures", 3, 1, &c->breaker_failures, err, errlen)) < 0 ||
-        (rc = get_int(br, "cooldown_ms", 10000, 1, &c->breaker_cooldown_ms, err, errlen)) < 0)
+        (rc = get_int(br, "cooldown_ms", 10000, 1, &c->breaker_cooldown_ms, err, errlen)) < 0 ||
+        (rc = get_int(root, "tag_threads", 1, 1, &c->tag_threads, err, errlen)) < 0 ||
+        (rc = get_int(root, "tag_queue", 16, 1, &c->tag_queue, err, errlen)) < 0)
         goto out;
+    v = json_object_get(root, "max_megapixels");
+    c->max_megapixels = v ? json_number_value(v) : 64.0;
+    if (v && (!json_is_number(v) || !(c->max_megapixels >= 0.01 && c->max_megapixels <= 1000))) {
+        rc = bad(err, errlen, "expected a number from 0.01 to 1000 for", "max_megapixels");
+        goto out;
+    }
+    if (c->tag_threads > 64) {
+        rc = bad(err, errlen, "expected at most 64 for", "tag_threads");
+        goto out;
+    }
     if (c->port > 65535) {
         rc = bad(err, errlen, "bad integer for", "port");
         goto out;

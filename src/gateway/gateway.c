@@ -123,14 +123,19 @@ int aitag_gateway_port(const struct aitag_gateway *gw)
 
 static void free_backends(struct aitag_gateway *gw)
 {
-    for (size_t i = 0; gw->backends && i < gw->cfg->n_routes; i++) {
-        for (size_t j = 0; gw->backends[i] && j < gw->cfg->routes[i].n_backends; j++) {
-            aitag_tagger_free(gw->backends[i][j].tagger);
-            pthread_mutex_destroy(&gw->backends[i][j].tag_mu);
-        }
+    for (size_t i = 0; gw->backends && i < gw->cfg->n_routes; i++)
         free(gw->backends[i]);
-    }
     free(gw->backends);
+}
+
+/* True when a route has a local backend (the gateway then tags: tag queue, upload folder). */
+static int tags_locally(const struct aitag_gateway_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_routes; i++)
+        for (size_t j = 0; j < cfg->routes[i].n_backends; j++)
+            if (cfg->routes[i].backends[j].kind == AITAG_BACKEND_LOCAL)
+                return 1;
+    return 0;
 }
 
 void aitag_gateway_stop(struct aitag_gateway *gw)
@@ -145,8 +150,10 @@ void aitag_gateway_stop(struct aitag_gateway *gw)
     pthread_mutex_unlock(&gw->qmu);
     for (int i = 0; i < gw->n_threads; i++)
         pthread_join(gw->threads[i], NULL);
+    gw_tag_queue_stop(gw); /* after the workers (they submit), before the daemon (it resumes) */
     if (gw->mhd)
         MHD_stop_daemon(gw->mhd);
+    gw_tag_tmp_close(gw);
     gw_usage_close(gw->usage); /* after the workers: every answered request is written */
     gw_admit_close(gw);        /* after the HTTP thread, its only user */
     free(gw->threads);
@@ -206,11 +213,13 @@ int aitag_gateway_start(const struct aitag_gateway_params *p, struct aitag_gatew
         gw->backends[i] = calloc(cfg->routes[i].n_backends, sizeof **gw->backends);
         if (!gw->backends[i])
             goto fail;
-        for (size_t j = 0; j < cfg->routes[i].n_backends; j++) {
+        for (size_t j = 0; j < cfg->routes[i].n_backends; j++)
             gw->backends[i][j].cfg = &cfg->routes[i].backends[j];
-            pthread_mutex_init(&gw->backends[i][j].tag_mu, NULL);
-        }
     }
+    if (tags_locally(cfg) && ((rc = gw_tag_tmp_open(gw, err, errlen)) < 0 ||
+                              (rc = gw_tag_queue_start(gw, err, errlen)) < 0))
+        goto fail;
+    rc = AITAG_ERR_NOMEM;
     if (cfg->access_log && !(gw->access_log = fopen(cfg->access_log, "a"))) {
         snprintf(err, errlen, "gateway: cannot open access log %s", cfg->access_log);
         rc = AITAG_ERR_IO;

@@ -26,16 +26,13 @@ struct gw_breaker {
 int gw_breaker_allow(struct gw_breaker *b, double now, double cooldown);
 void gw_breaker_result(struct gw_breaker *b, int ok, int threshold, double now);
 
+struct gw_tag_lane;
+
 struct gw_backend {
     const struct aitag_gateway_backend *cfg;
-    struct gw_breaker br;        /* guarded by gw->mu */
-    int inflight;                /* guarded by gw->mu */
-    struct aitag_tagger *tagger; /* local: created on first use, guarded by tag_mu */
-    pthread_mutex_t tag_mu;
-    /* the tagger's on_item context: the answer of the run in flight, guarded by tag_mu */
-    aitag_item_json_fn tag_fn;
-    json_t *tag_obj;
-    int tag_failed;
+    struct gw_breaker br;     /* guarded by gw->mu */
+    int inflight;             /* guarded by gw->mu */
+    struct gw_tag_lane *lane; /* local: its tag queue and tagging threads (tag_queue.c) */
 };
 
 /* Token bucket: capacity rpm, refilled at rpm/60 per second. Returns 0 when a token was
@@ -157,7 +154,9 @@ struct gw_req {
     long res_tokens;              /* tokens reserved in the key's tpm bucket */
 };
 
-enum { REQ_RECEIVING = 0, REQ_QUEUED, REQ_DONE, REQ_STREAM };
+/* REQ_TAG: a worker handed the request to a tag queue; the tagging thread answers it and
+ * resumes the connection (tag_queue.c) */
+enum { REQ_RECEIVING = 0, REQ_QUEUED, REQ_DONE, REQ_STREAM, REQ_TAG };
 enum { GW_CACHE_NONE = 0, GW_CACHE_MISS = 1, GW_CACHE_HIT = 2 };
 
 struct gw_worker_ctx {
@@ -213,6 +212,10 @@ struct aitag_gateway {
     sqlite3_stmt *http_key_st; /* its key lookup, prepared once */
     pthread_mutex_t key_mu;    /* keys[]: limit state, slots, reservations */
     size_t held_bytes;         /* atomic: request body bytes held (max_inflight_bytes) */
+    /* Part TAG: the private upload folder (tag_fs.c), NULL without local routes */
+    char *tag_tmp;
+    int tag_tmp_fd;
+    unsigned long long tag_tmp_seq; /* atomic: upload file names */
 };
 
 /* gateway.c: response cache for the handlers. gw_cache_key writes the key of (route,
@@ -344,12 +347,54 @@ int gw_usage_valid(const struct aitag_gateway_config *cfg, const struct gw_req *
 /* keys.c: the key state of key_id, created on first use; gw->key_mu must be held. */
 struct gw_key_state *gw_key_state(struct aitag_gateway *gw, long long key_id);
 
-/* tag.c: POST /v1/tag. Path containment is a pure helper for the unit test: resolves path
- * and writes the real path into real when it lies under one of roots; returns 0, or
- * AITAG_ERR_NOTFOUND (missing) / AITAG_ERR_INVALID (outside every root). */
+/* tag.c: POST /v1/tag: checks the request and its key, opens the file (or writes the
+ * upload) and hands it to the backend's tag queue. */
 void gw_handle_tag(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w);
-int gw_resolve_under_roots(const char *path, char *const *roots, size_t n_roots, char *real,
-                           size_t len);
+
+/* ---- Part TAG: tag_fs.c, tag_queue.c ---- */
+
+/* tag_fs.c: opens path for reading when it lies under one of roots, following no symbolic
+ * link below the root (docs/gateway.md). Writes the file's name (the real root, then the
+ * path below it) into real and its descriptor into *fd (the caller closes it). Returns 0,
+ * AITAG_ERR_INVALID (outside every root: nothing below the roots was looked at),
+ * AITAG_ERR_NOTFOUND (under a root, no such file) or AITAG_ERR_IO (a symbolic link on the
+ * way). The descriptor may name something other than a regular file: the caller checks. */
+int gw_open_under_roots(const char *path, char *const *roots, size_t n_roots, char *real,
+                        size_t len, int *fd);
+/* tag_fs.c: the private upload folder: created (mkdtemp, 0700) under tmp_dir at start,
+ * emptied and removed at stop. open: 0 or < 0 with err set. close: a no-op when not open. */
+int gw_tag_tmp_open(struct aitag_gateway *gw, char *err, size_t errlen);
+void gw_tag_tmp_close(struct aitag_gateway *gw);
+/* tag_fs.c: writes an upload to a new file of the private folder (mode 0600, mtime fixed)
+ * and returns its descriptor, or -1 with errno; name gets its name there. remove: unlinks
+ * it. Thread-safe. */
+int gw_tag_upload_write(struct aitag_gateway *gw, const void *data, size_t len, char *name,
+                        size_t namelen);
+void gw_tag_upload_remove(struct aitag_gateway *gw, const char *name);
+
+/* tag_queue.c: one bounded queue per local backend (tag_queue entries), served by that
+ * backend's tag_threads threads, each with its own tagger (models loaded once per thread).
+ * A worker submits a job and returns at once; the tagging thread answers the request and
+ * resumes its connection. */
+struct gw_tag_job {
+    struct gw_req *r;
+    int fd;          /* the file to tag, read through this descriptor; closed by the queue */
+    char path[4352]; /* its catalog identity: the real path, or the upload's name */
+    char shown[80];  /* "path" in the answer instead of path; "" keeps it */
+    char upload[64]; /* the upload's file in the private folder (removed after); "" none */
+    int evidence;    /* add the "evidence" object */
+    struct gw_tag_job *next;
+};
+/* Starts every local backend's threads; 0 or < 0 with err set. */
+int gw_tag_queue_start(struct aitag_gateway *gw, char *err, size_t errlen);
+/* After the workers stopped: finishes the jobs in flight, answers the queued ones 503, joins
+ * the threads. A no-op for a gateway that never started them. */
+void gw_tag_queue_stop(struct aitag_gateway *gw);
+/* Hands job (malloc'd; the queue owns it from now on, and r gets a reference) to be's queue.
+ * Returns 0, or -1 when the queue is full (job untouched, still the caller's; answer 503). */
+int gw_tag_submit(struct aitag_gateway *gw, struct gw_backend *be, struct gw_tag_job *job);
+/* server.c: drops a reference to r (the last one frees it). */
+void gw_req_unref(struct gw_req *r);
 
 /* tag_request.c: what a POST /v1/tag request asks for (see the top of tag_request.c). */
 struct gw_tag_request {

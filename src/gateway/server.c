@@ -110,6 +110,11 @@ static void req_unref(struct gw_req *r)
     free(r);
 }
 
+void gw_req_unref(struct gw_req *r)
+{
+    req_unref(r);
+}
+
 void gw_stream_begin(struct gw_req *r, int status, const char *ctype)
 {
     pthread_mutex_lock(&r->mu);
@@ -536,6 +541,7 @@ void *gw_worker_main(void *arg)
         aitag_log(AITAG_LOG_ERROR, "gateway", "event=keys_db_open %s", err);
     for (;;) {
         struct gw_req *r;
+        int stream;
         pthread_mutex_lock(&gw->qmu);
         while (!gw->qhead && !gw->stopping)
             pthread_cond_wait(&gw->qcv, &gw->qmu);
@@ -551,6 +557,8 @@ void *gw_worker_main(void *arg)
             break;
         handle(gw, r, &w);
         pthread_mutex_lock(&r->mu);
+        /* REQ_TAG: a tagging thread answers it (tag_queue.c), maybe already has */
+        stream = r->state == REQ_STREAM;
         if (r->state == REQ_QUEUED) {
             if (!r->status)
                 gw_error(r, 500, "server_error", NULL, "no answer");
@@ -558,7 +566,7 @@ void *gw_worker_main(void *arg)
             MHD_resume_connection(r->conn);
         }
         pthread_mutex_unlock(&r->mu);
-        if (r->state == REQ_STREAM)
+        if (stream)
             gw_stream_end(r);
         req_unref(r);
     }

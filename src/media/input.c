@@ -7,6 +7,12 @@
  * references reaching other files or the network) and image2 patterns off (a '%' in a name is
  * a name). The video stream is the default (else largest) one that is not an attached cover.
  *
+ * Pictures over the pixel limit are refused from their header: avformat_find_stream_info
+ * decodes a frame of a PNG to learn its pixel format, so the decoders it opens get the limit
+ * as "max_pixels" (FFmpeg then refuses the buffer before allocating it; with room for its row
+ * alignment, so a picture just over the limit may be decoded once there), and the size the
+ * demuxer or the header gave is checked exactly before any decoder of ours is opened.
+ *
  * Images are recognised by demuxer (image2 and the *_pipe image demuxers); a GIF or APNG with
  * one frame is an image, with more it is a video. A JPEG's EXIF orientation counts as its
  * rotation, like a video's display matrix. For videos the keyframe spacing is estimated
@@ -155,6 +161,36 @@ int64_t media_seconds_to_pts(const struct media_input *in, double t)
     return in->start_pts + llrint(t / av_q2d(in->st->time_base));
 }
 
+int64_t media_max_pixels(int64_t max_pixels)
+{
+    return max_pixels > 0 ? max_pixels : AITAG_MEDIA_MAX_PIXELS_DEFAULT;
+}
+
+int64_t media_decoder_max_pixels(int64_t max_pixels)
+{
+    /* FFmpeg checks its buffer, rows aligned up to 64 pixels, against the limit: a picture of
+     * exactly max_pixels would fail there. Ours is the exact check, from the header. */
+    return max_pixels + max_pixels / 8 + 64 * MEDIA_MAX_DIM;
+}
+
+/* avformat_find_stream_info with every stream's decoder limited to in->max_pixels. */
+static int find_stream_info(struct media_input *in)
+{
+    unsigned n = in->fmt->nb_streams;
+    AVDictionary **opts = n ? av_calloc(n, sizeof *opts) : NULL;
+    int rc;
+
+    if (n && !opts)
+        return AVERROR(ENOMEM);
+    for (unsigned i = 0; i < n; i++)
+        av_dict_set_int(&opts[i], "max_pixels", media_decoder_max_pixels(in->max_pixels), 0);
+    rc = avformat_find_stream_info(in->fmt, opts);
+    for (unsigned i = 0; i < n; i++)
+        av_dict_free(&opts[i]);
+    av_free(opts);
+    return rc;
+}
+
 static int open_format(const char *path, struct media_input *in, struct aitag_probe *p)
 {
     AVDictionary *opts = NULL;
@@ -187,7 +223,7 @@ static int open_format(const char *path, struct media_input *in, struct aitag_pr
         goto out; /* avformat_open_input freed the context */
     }
     media_errcap_begin(&cap);
-    rc = avformat_find_stream_info(in->fmt, NULL);
+    rc = find_stream_info(in);
     media_errcap_end(&cap);
     aitag_fmt(in->note, sizeof in->note, "%s", cap.msg);
     if (rc < 0) {
@@ -234,6 +270,18 @@ static int describe(struct media_input *in, struct aitag_probe *p)
         return failf(p, AITAG_ERR_MEDIA, "unsupported video codec (%s)", p->video_codec);
     w = par->width;
     h = par->height;
+    if (w <= 0 || h <= 0) { /* the decoder refused the buffer: over the limit? */
+        unsigned nw = 0, nh = 0;
+        const char *at = strstr(in->note, "Picture size ");
+        if (strstr(in->note, "max pixel count") && at &&
+            sscanf(at, "Picture size %ux%u", &nw, &nh) == 2)
+            w = (int)(nw <= INT32_MAX ? nw : INT32_MAX),
+            h = (int)(nh <= INT32_MAX ? nh : INT32_MAX);
+    }
+    if (w > 0 && h > 0 && (int64_t)w * h > in->max_pixels)
+        return failf(p, AITAG_ERR_MEDIA,
+                     "picture %dx%d (%.1f megapixels) is over the limit of %.1f megapixels", w, h,
+                     (double)w * h / 1e6, (double)in->max_pixels / 1e6);
     if ((w <= 0 || h <= 0) && in->note[0])
         return failf(p, AITAG_ERR_MEDIA, "invalid picture size (%s)", in->note);
     if (w <= 0 || h <= 0 || w > MEDIA_MAX_DIM || h > MEDIA_MAX_DIM) {
@@ -341,7 +389,8 @@ static int rewind_or_reopen(const char *path, struct media_input *in, struct ait
     return 0;
 }
 
-int media_input_open(const char *path, struct media_input *in, struct aitag_probe *p, int rewind)
+int media_input_open(const char *path, int64_t max_pixels, struct media_input *in,
+                     struct aitag_probe *p, int rewind)
 {
     int rc;
 
@@ -349,6 +398,7 @@ int media_input_open(const char *path, struct media_input *in, struct aitag_prob
     memset(in, 0, sizeof *in);
     memset(p, 0, sizeof *p);
     in->vidx = -1;
+    in->max_pixels = media_max_pixels(max_pixels);
     if (!path || !path[0])
         return fail(p, AITAG_ERR_INVALID, "empty path");
     rc = check_path(path, p);

@@ -49,16 +49,23 @@ struct media_input {
     AVFormatContext *fmt;
     AVStream *st; /* the video stream, borrowed from fmt */
     int vidx;
-    int64_t start_pts; /* stream start time in st->time_base; 0 when unknown */
-    int indexed;       /* the demuxer had a keyframe index at open: seeks land exactly */
-    char note[192];    /* first FFmpeg error while reading stream info, "" if none */
+    int64_t start_pts;  /* stream start time in st->time_base; 0 when unknown */
+    int indexed;        /* the demuxer had a keyframe index at open: seeks land exactly */
+    char note[192];     /* first FFmpeg error while reading stream info, "" if none */
+    int64_t max_pixels; /* pictures over this are refused (media_max_pixels applied) */
 };
 
 /* Checks the path, opens it (file protocol only), finds the video stream and fills the probe,
  * GOP estimate included. That reads packets: with rewind set the input is then rewound to the
- * start (or reopened) so decoding can begin. Returns 0, or < 0 with p->error set and *in
+ * start (or reopened) so decoding can begin. A picture over max_pixels (<= 0: the default) is
+ * refused before any decoder allocates it. Returns 0, or < 0 with p->error set and *in
  * closed. */
-int media_input_open(const char *path, struct media_input *in, struct aitag_probe *p, int rewind);
+int media_input_open(const char *path, int64_t max_pixels, struct media_input *in,
+                     struct aitag_probe *p, int rewind);
+/* max_pixels with the default applied. */
+int64_t media_max_pixels(int64_t max_pixels);
+/* The limit given to FFmpeg's decoders for a limit of max_pixels (room for row alignment). */
+int64_t media_decoder_max_pixels(int64_t max_pixels);
 void media_input_close(struct media_input *in);
 
 /* Stream ticks <-> seconds relative to the stream start. */

@@ -12,10 +12,15 @@
 
 int aitag_media_probe(const char *path, struct aitag_probe *out)
 {
+    return aitag_media_probe_max(path, 0, out);
+}
+
+int aitag_media_probe_max(const char *path, int64_t max_pixels, struct aitag_probe *out)
+{
     struct media_input in;
     int rc;
 
-    rc = media_input_open(path, &in, out, 0);
+    rc = media_input_open(path, max_pixels, &in, out, 0);
     if (rc < 0)
         return rc;
     media_input_close(&in);

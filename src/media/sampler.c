@@ -95,6 +95,7 @@ struct aitag_sampler_params aitag_sampler_default_params(void)
     p.start = 0.0;
     p.threads = 1;
     p.max_side = MEDIA_MAX_DIM;
+    p.max_pixels = AITAG_MEDIA_MAX_PIXELS_DEFAULT;
     p.strategy = AITAG_SAMPLER_AUTO;
     p.sampling = AITAG_SAMPLING_EXACT;
     return p;
@@ -180,6 +181,8 @@ static int open_decoder(struct aitag_sampler *s, int threads)
     s->dec->pkt_timebase = s->in.st->time_base;
     s->dec->thread_count = threads;
     s->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    /* a stream that grows mid-way is refused too */
+    s->dec->max_pixels = media_decoder_max_pixels(s->in.max_pixels);
     media_errcap_begin(&cap);
     rc = avcodec_open2(s->dec, codec, NULL);
     media_errcap_end(&cap);
@@ -217,7 +220,7 @@ int aitag_sampler_open(const char *path, const struct aitag_sampler_params *p,
     rc = media_frame_converter_init(&s->conv, p->views, p->n_views, s->err, sizeof s->err);
     if (rc < 0)
         goto out;
-    rc = media_input_open(path, &s->in, &s->probe, 1);
+    rc = media_input_open(path, p->max_pixels, &s->in, &s->probe, 1);
     if (rc < 0) {
         aitag_fmt(s->err, sizeof s->err, "%s", s->probe.error);
         goto out;

@@ -65,6 +65,8 @@ static const struct aitag_opt_def options[] = {
      "vlm analyzer: seconds between VLM calls within a video"},
     {"queue", AITAG_OPT_INT, "8", "1..1024", "tag", 0,
      "frames decoded ahead of inference (bounded queue)"},
+    {"max-megapixels", AITAG_OPT_NUM, "64", "0.01..1000", "tag", 0,
+     "refuse pictures over this many megapixels, from their header, before decoding"},
     {"gateway", AITAG_OPT_STR, NULL, "URL", "tag", 0,
      "tag through this aitag gateway; the catalog stays local"},
     {"gateway-route", AITAG_OPT_STR, NULL, "NAME", "tag", 0,

@@ -46,7 +46,8 @@ static void sample_item(struct aitag_tagger *t, size_t idx, struct msg *remote_e
     sp.strategy = t->p.sampler_strategy;
     sp.sampling = t->p.sampling;
     sp.skip_deblock = t->p.sampling == AITAG_SAMPLING_KEYFRAMES;
-    rc = aitag_sampler_open(w->path, &sp, &s, end->error, sizeof end->error);
+    sp.max_pixels = t->p.max_pixels;
+    rc = aitag_sampler_open(w->src, &sp, &s, end->error, sizeof end->error);
     if (rc < 0)
         goto done;
     end->probe = *aitag_sampler_probe(s);

@@ -65,13 +65,13 @@ static void plan_one(struct aitag_tagger *t, struct work *w)
     int64_t fsize = 0;
     int known = 0, found = 0;
 
-    if (stat(w->path, &st) != 0) {
+    if (stat(w->src, &st) != 0) {
         aitag_fmt(w->error, sizeof w->error, "cannot stat file");
         return;
     }
     w->size = st.st_size;
     w->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-    if (aitag_fingerprint_file(w->path, &fsize, w->fingerprint) < 0) {
+    if (aitag_fingerprint_file(w->src, &fsize, w->fingerprint) < 0) {
         aitag_fmt(w->error, sizeof w->error, "cannot read file (permission denied?)");
         return;
     }
@@ -98,7 +98,7 @@ static void plan_one(struct aitag_tagger *t, struct work *w)
     }
     if (w->n_need == 0)
         return;
-    if (aitag_media_probe(w->path, &w->probe) < 0) {
+    if (aitag_media_probe_max(w->src, t->p.max_pixels, &w->probe) < 0) {
         aitag_fmt(w->error, sizeof w->error, "%s", w->probe.error);
         return;
     }
@@ -170,6 +170,7 @@ int tagger_plan(struct aitag_tagger *t)
     for (size_t i = 0; i < t->walk.n; i++) {
         struct work *w = &t->works[i];
         w->path = t->walk.items[i].path;
+        w->src = t->src[0] ? t->src : w->path;
         if (t->walk.items[i].error)
             aitag_fmt(w->error, sizeof w->error, "%s", t->walk.items[i].error);
         else

@@ -17,8 +17,10 @@
  * hold the bar still: each analysed frame moves it to that frame's timestamp within its item,
  * and the ETA divides the media still to analyse by the media analysed per second so far.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tagger_int.h"
 
@@ -411,6 +413,37 @@ static void analyse_frame(struct aitag_tagger *t, struct run_state *rs, struct i
         flush_batch(t, rs, acc);
 }
 
+/* Walks paths, or takes the one item of aitag_tagger_run_fd (t->src set, paths[0] its
+ * identity, not looked at on disk). */
+static int walk_items(struct aitag_tagger *t, const char *const *paths, size_t n)
+{
+    int rc = 0;
+
+    if (t->src[0]) {
+        struct stat st;
+        char msg[160];
+        if (stat(t->src, &st) != 0) /* /proc not mounted? */
+            return pipeline_walk_add(&t->walk, paths[0],
+                                     aitag_fmt(msg, sizeof msg, "cannot read it through %s (%s)",
+                                               t->src, strerror(errno)));
+        return pipeline_walk_add(&t->walk, paths[0],
+                                 S_ISREG(st.st_mode) ? NULL : "not a regular file");
+    }
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = pipeline_walk_path(&t->walk, paths[i]);
+    return rc == 0 ? pipeline_walk_dedupe(&t->walk) : rc;
+}
+
+int aitag_tagger_run_fd(struct aitag_tagger *t, const char *path, int fd, struct aitag_summary *sum)
+{
+    int rc;
+
+    aitag_fmt(t->src, sizeof t->src, "/proc/self/fd/%d", fd);
+    rc = aitag_tagger_run(t, &path, 1, sum);
+    t->src[0] = '\0';
+    return rc;
+}
+
 int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
                      struct aitag_summary *sum)
 {
@@ -423,13 +456,10 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
     memset(sum, 0, sizeof *sum);
     t->started = aitag_now();
     t->n_moved = t->n_missing = 0;
-    for (size_t i = 0; i < n; i++)
-        if ((rc = pipeline_walk_path(&t->walk, paths[i])) < 0)
-            goto out;
-    rc = pipeline_walk_dedupe(&t->walk);
+    rc = walk_items(t, paths, n);
     if (rc == 0)
         rc = tagger_plan(t);
-    if (rc == 0)
+    if (rc == 0 && !t->src[0]) /* the item of a descriptor run is open: not gone */
         rc = tagger_mark_missing(t, paths, n);
     if (rc < 0)
         goto out;
@@ -441,7 +471,7 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
         struct work *w = &t->works[i];
         if (w->error[0]) {
             /* A path that names no file gets no row; a stored one was just marked missing. */
-            if (!t->p.dry_run && t->catalog && !tagger_gone(w->path))
+            if (!t->p.dry_run && t->catalog && !tagger_gone(w->src))
                 aitag_catalog_record_error(t->catalog, w->path, w->size, w->mtime_ns, w->error);
             report(t, &rs, i, AITAG_ITEM_FAILED, w->error, NULL, NULL, 0, NULL, 0);
         } else if (w->n_need == 0) {

@@ -14,7 +14,8 @@
 #define MAX_BATCH 16 /* frames handed to the graph at once, at most */
 
 struct work {
-    const char *path;        /* borrowed from the walk list */
+    const char *path;        /* borrowed from the walk list: the item's identity */
+    const char *src;         /* where its bytes are read: path, or the run's descriptor */
     char error[512];         /* planning failure; "" if none */
     int64_t size, mtime_ns;
     char fingerprint[17];
@@ -65,6 +66,7 @@ struct aitag_tagger {
     double started;
     int n_moved;   /* items found at a new path (plan.c) */
     int n_missing; /* items marked missing (or, in a dry run, that would be) */
+    char src[32];  /* aitag_tagger_run_fd: "/proc/self/fd/N", read for its one item; else "" */
 };
 
 /* True when analyzer i of t runs through the remote executor rather than on frames decoded

@@ -130,50 +130,14 @@ out:
     return rc;
 }
 
-/* Makes path absolute and drops "." components and duplicate or trailing slashes, without
- * resolving symlinks (the user's path is the item's identity). */
 int pipeline_walk_absolute(const char *path, char *out, size_t len)
 {
-    char cwd[PATH_MAX], tmp[PATH_MAX * 2];
-    size_t o = 0;
-    int n;
+    return aitag_path_absolute(path, out, len);
+}
 
-    if (path[0] == '/')
-        n = snprintf(tmp, sizeof tmp, "%s", path);
-    else if (getcwd(cwd, sizeof cwd))
-        n = snprintf(tmp, sizeof tmp, "%s/%s", cwd, path);
-    else
-        return -1;
-    if (n < 0 || (size_t)n >= sizeof tmp)
-        return -1;
-    for (const char *p = tmp; *p;) {
-        const char *seg;
-        size_t sl;
-        while (*p == '/')
-            p++;
-        seg = p;
-        while (*p && *p != '/')
-            p++;
-        sl = (size_t)(p - seg);
-        if (sl == 0 || (sl == 1 && seg[0] == '.'))
-            continue;
-        if (sl == 2 && seg[0] == '.' && seg[1] == '.') {
-            while (o > 0 && out[o - 1] != '/')
-                o--;
-            if (o > 0)
-                o--;
-            continue;
-        }
-        if (o + sl + 2 > len)
-            return -1;
-        out[o++] = '/';
-        memcpy(out + o, seg, sl);
-        o += sl;
-    }
-    if (o == 0)
-        out[o++] = '/';
-    out[o] = '\0';
-    return 0;
+int pipeline_walk_add(struct walk_list *l, const char *path, const char *error)
+{
+    return add(l, path, error);
 }
 
 int pipeline_walk_path(struct walk_list *l, const char *path)

@@ -25,6 +25,9 @@ int pipeline_walk_dedupe(struct walk_list *l);
 /* Makes path absolute and normal ("." and ".." folded, no duplicate or trailing slash) without
  * resolving symlinks, as pipeline_walk_path names entries. 0, or -1 when it does not fit in len. */
 int pipeline_walk_absolute(const char *path, char *out, size_t len);
+/* Appends path as it is (no stat, no expansion), with error when not NULL. 0 or
+ * AITAG_ERR_NOMEM. */
+int pipeline_walk_add(struct walk_list *l, const char *path, const char *error);
 void pipeline_walk_list_free(struct walk_list *l);
 
 #endif

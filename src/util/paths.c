@@ -7,8 +7,14 @@
  * so a file tagged from one sink is not analysed again from another. The paths are computed
  * here only; creating the catalog's folder is a separate step (aitag_mkdir_parents) so that
  * reading a config never touches the file system.
+ *
+ * aitag_path_absolute folds a path without asking the file system: the tagger names items by
+ * the path given (symlinks are part of a name), and the gateway checks a path against its
+ * library roots before opening anything.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -60,4 +66,48 @@ int aitag_mkdir_parents(const char *path)
 out:
     free(p);
     return rc;
+}
+
+int aitag_path_absolute(const char *path, char *out, size_t len)
+{
+    char cwd[PATH_MAX], tmp[PATH_MAX * 2];
+    size_t o = 0;
+    int n;
+
+    if (path[0] == '/')
+        n = snprintf(tmp, sizeof tmp, "%s", path);
+    else if (getcwd(cwd, sizeof cwd))
+        n = snprintf(tmp, sizeof tmp, "%s/%s", cwd, path);
+    else
+        return -1;
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        return -1;
+    for (const char *p = tmp; *p;) {
+        const char *seg;
+        size_t sl;
+        while (*p == '/')
+            p++;
+        seg = p;
+        while (*p && *p != '/')
+            p++;
+        sl = (size_t)(p - seg);
+        if (sl == 0 || (sl == 1 && seg[0] == '.'))
+            continue;
+        if (sl == 2 && seg[0] == '.' && seg[1] == '.') {
+            while (o > 0 && out[o - 1] != '/')
+                o--;
+            if (o > 0)
+                o--;
+            continue;
+        }
+        if (o + sl + 2 > len)
+            return -1;
+        out[o++] = '/';
+        memcpy(out + o, seg, sl);
+        o += sl;
+    }
+    if (o == 0)
+        out[o++] = '/';
+    out[o] = '\0';
+    return 0;
 }

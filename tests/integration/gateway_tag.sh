@@ -120,7 +120,7 @@ check "upload mode: switched to uploading" grep -q 'event=upload.*path_not_allow
 check_eq "upload mode: one refused path, then uploads" \
     "$(jq -r 'select(.path == "/v1/tag") | .status' "$tmp/g2.jsonl" | sort | uniq -c | awk '{print $2 "=" $1}' | tr '\n' ' ')" \
     "200=$((n_files - 1)) 403=1 "
-check "upload mode: no upload left on disk" [ -z "$(ls "$tmp/up")" ]
+check "upload mode: no upload left on disk" [ -z "$(find "$tmp/up" -type f)" ]
 # The same bytes again: one gateway catalog row per distinct upload, nothing re-analysed.
 runs=$(sqlite3 "$tmp/g2.db" "SELECT count(*) FROM runs")
 "$AITAG_BIN" tag --json --catalog "$tmp/C2.db" --gateway "$url2" $small >"$tmp/C2.json" 2>/dev/null

@@ -1,7 +1,7 @@
 /*
  * test_gateway.c - the gateway's pure parts: config parsing, the circuit breaker, the token
- * buckets (requests and tokens per minute), budget periods, route permissions, path
- * containment under library roots, backend order, metrics, the response cache, payload
+ * buckets (requests and tokens per minute), budget periods, route permissions, backend
+ * order, metrics, the response cache, payload
  * redaction, loopback URLs, key store migration and limits.
  * The HTTP behaviour is covered end to end by tests/integration/gateway.sh.
  */
@@ -172,41 +172,6 @@ static void test_routes_allowed(void)
     CHECK(!gw_route_allowed("chat,tag", "cha"));
     CHECK(!gw_route_allowed("chatty", "chat"));
     CHECK(gw_route_allowed("chat", NULL));
-}
-
-static void test_roots(void)
-{
-    char dir[] = "/tmp/aitag-gw-XXXXXX", lib[64], out[64], file[128], real[4096], p[4200];
-    char *roots[1];
-
-    CHECK(mkdtemp(dir) != NULL);
-    snprintf(lib, sizeof lib, "%s/lib", dir);
-    snprintf(out, sizeof out, "%s/lib-other", dir);
-    mkdir(lib, 0755);
-    mkdir(out, 0755);
-    snprintf(file, sizeof file, "%s/a.jpg", lib);
-    fclose(fopen(file, "w"));
-    snprintf(p, sizeof p, "%s/b.jpg", out);
-    fclose(fopen(p, "w"));
-    roots[0] = lib;
-    CHECK_EQ_INT(gw_resolve_under_roots(file, roots, 1, real, sizeof real), 0);
-    CHECK_STR(real, file);
-    snprintf(p, sizeof p, "%s/../lib/./a.jpg", lib);
-    CHECK_EQ_INT(gw_resolve_under_roots(p, roots, 1, real, sizeof real), 0);
-    snprintf(p, sizeof p, "%s/../lib-other/b.jpg", lib); /* a sibling sharing the prefix */
-    CHECK_EQ_INT(gw_resolve_under_roots(p, roots, 1, real, sizeof real), AITAG_ERR_INVALID);
-    snprintf(p, sizeof p, "%s/link.jpg", lib);
-    snprintf(real, sizeof real, "%s/b.jpg", out);
-    CHECK_EQ_INT(symlink(real, p), 0);
-    CHECK_EQ_INT(gw_resolve_under_roots(p, roots, 1, real, sizeof real), AITAG_ERR_INVALID);
-    CHECK_EQ_INT(gw_resolve_under_roots("/etc/passwd", roots, 1, real, sizeof real),
-                 AITAG_ERR_INVALID);
-    snprintf(p, sizeof p, "%s/none.jpg", lib);
-    CHECK_EQ_INT(gw_resolve_under_roots(p, roots, 1, real, sizeof real), AITAG_ERR_NOTFOUND);
-    CHECK_EQ_INT(gw_resolve_under_roots("", roots, 1, real, sizeof real), AITAG_ERR_NOTFOUND);
-    CHECK_EQ_INT(gw_resolve_under_roots(file, roots, 0, real, sizeof real), AITAG_ERR_INVALID);
-    snprintf(p, sizeof p, "rm -rf '%s'", dir);
-    CHECK_EQ_INT(system(p), 0);
 }
 
 static void test_pick_order(void)
@@ -859,7 +824,6 @@ int main(void)
     test_breaker();
     test_bucket();
     test_routes_allowed();
-    test_roots();
     test_pick_order();
     test_metrics();
     test_keys();
