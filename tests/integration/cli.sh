@@ -52,7 +52,7 @@ both=$("$AITAG_BIN" search --catalog "$db" --tag face --tag TEXT | wc -l)
 any=$("$AITAG_BIN" search --catalog "$db" --tag face --tag text --any | wc -l)
 check "some media have faces" [ "$faces" -gt 0 ]
 check "some media have text" [ "$texts" -gt 0 ]
-check "AND is no larger than either" [ "$both" -le "$faces" ] && [ "$both" -le "$texts" ]
+check "AND is no larger than either" [ "$both" -le "$faces" -a "$both" -le "$texts" ]
 check_eq "OR = A + B - AND" "$any" "$((faces + texts - both))"
 check_eq "search for an absent tag finds nothing" "$("$AITAG_BIN" search --catalog "$db" --tag 'fac%' | wc -l)" 0
 "$AITAG_BIN" search --catalog "$db" >/dev/null 2>&1

@@ -16,7 +16,7 @@ for m in ok ok2 500 429 slow malformed drop flaky; do
     port=$(start "up_$m" node "$fake" --name "$m" --mode "$mode")
     declare "up_${m}=$port"
 done
-check "fake upstreams started" [ -n "$up_ok" ] && [ -n "$up_drop" ]
+check "fake upstreams started" [ -n "$up_ok" -a -n "$up_drop" ]
 u() { echo "http://127.0.0.1:$1/v1"; }
 fo_route() { # fo_route NAME BAD_PORT: a failing backend first, the healthy one second
     printf '"%s": {"backends": [{"name": "bad-%s", "kind": "openai", "url": "%s", "timeout_ms": 800},
@@ -79,7 +79,7 @@ curl -s "http://127.0.0.1:$up_ok/_stats" >"$tmp/stats.json"
 check_eq "upstream model rewritten" "$(jq -r .last.model "$tmp/stats.json")" up-model
 check_eq "upstream key from key_env" "$(jq -r .last.auth "$tmp/stats.json")" "Bearer sekrit"
 rid=$(grep -i '^x-request-id:' "$tmp/c.h" | tr -d '\r' | awk '{print $2}')
-check "request id forwarded" [ -n "$rid" ] && [ "$(jq -r .last.request_id "$tmp/stats.json")" = "$rid" ]
+check "request id forwarded" [ -n "$rid" -a "$(jq -r .last.request_id "$tmp/stats.json")" = "$rid" ]
 
 # Streaming: chunks in order, and the first arrives well before the last (not buffered).
 curl -sN -o "$tmp/s.txt" -w '%{time_starttransfer} %{time_total}' -H "Authorization: Bearer $k_all" \
@@ -231,7 +231,7 @@ a0=$(chats "$up_ok") b0=$(chats "$up_ok2")
 for _ in $(seq 60); do jpost w /v1/chat/completions '' "$(chat_body weighted)" >/dev/null; done
 a1=$(( $(chats "$up_ok") - a0 )) b1=$(( $(chats "$up_ok2") - b0 ))
 check_eq "weighted: every call answered once" "$((a1 + b1))" 60
-check "weighted: about 3:1 (got $a1:$b1)" [ "$a1" -ge 35 ] && [ "$a1" -le 55 ]
+check "weighted: about 3:1 (got $a1:$b1)" [ "$a1" -ge 35 -a "$a1" -le 55 ]
 # Concurrency limit: the second call while the slow backend is busy goes to the spare.
 jpost l1 /v1/chat/completions '' "$(chat_body limited)" >/dev/null &
 l1=$!

@@ -18,7 +18,7 @@ for m in ok malformed badembed whisper slowbody streambreak reuse down; do
     port=$(start "up_$m" node "$fake" --name "$m" --mode "$mode")
     declare "up_${m}=$port"
 done
-check "fake upstreams started" [ -n "$up_ok" ] && [ -n "$up_reuse" ]
+check "fake upstreams started" [ -n "$up_ok" -a -n "$up_reuse" ]
 u() { echo "http://127.0.0.1:$1/v1"; }
 stats() { curl -s "http://127.0.0.1:$1/__test/stats"; }
 cat >"$tmp/gw.json" <<JSON

@@ -40,7 +40,7 @@ k_other=$(newkey --name other)
 k_tpm=$(newkey --name tpm --tpm 20)
 k_budget=$(newkey --name budget --budget 3)
 k_daily=$(newkey --name daily --budget 0.5 --budget-period day)
-check "keys with limits created" [ -n "$k_tpm" ] && [ -n "$k_budget" ] && [ -n "$k_daily" ]
+check "keys with limits created" [ -n "$k_tpm" -a -n "$k_budget" -a -n "$k_daily" ]
 "$AITAG_BIN" gateway keys create --db "$tmp/keys.db" --budget-period week >/dev/null 2>"$tmp/err"
 check_eq "bad budget period: usage error" "$?" 2
 "$AITAG_BIN" gateway keys create --db "$tmp/keys.db" --tpm -5 >/dev/null 2>"$tmp/err"
@@ -66,7 +66,7 @@ check_eq "tpm: third refused" "$(call t "$k_tpm" "$(chat_body chat)")" 429
 check_eq "tpm: error code" "$(jq -r .error.code "$tmp/t.json")" rate_limit_exceeded
 check "tpm: message speaks of tokens" grep -q "tokens per minute" "$tmp/t.json"
 ra=$(header retry-after t)
-check "tpm: Retry-After about 31 s (got '$ra')" [ -n "$ra" ] && [ "$ra" -ge 25 ] && [ "$ra" -le 32 ]
+check "tpm: Retry-After about 31 s (got '$ra')" [ -n "$ra" -a "$ra" -ge 25 -a "$ra" -le 32 ]
 check_eq "tpm: other keys unaffected" "$(call t "$k_all" "$(chat_body chat)")" 200
 
 # Budget: 3 USD a month; each answer costs 10 * 0.1 + 5 * 0.2 = 2 USD.

@@ -23,7 +23,7 @@ sqlite3 "$tmp/keys.db" \
      INSERT INTO gateway_usage VALUES ('2026-01-01', 99, 'chat', 'gpt', 3, 10, 20, 0.5);"
 key1=$("$AITAG_BIN" gateway keys create --db "$tmp/keys.db" --name one --json | jq -r .key)
 key2=$("$AITAG_BIN" gateway keys create --db "$tmp/keys.db" --name two --json | jq -r .key)
-check "keys created" [ -n "$key1" ] && [ -n "$key2" ]
+check "keys created" [ -n "$key1" -a -n "$key2" ]
 id1=$("$AITAG_BIN" gateway keys list --db "$tmp/keys.db" --json | jq -r 'select(.name == "one") | .id')
 id2=$("$AITAG_BIN" gateway keys list --db "$tmp/keys.db" --json | jq -r 'select(.name == "two") | .id')
 

@@ -32,7 +32,7 @@ check_eq "keyframes key" "$key_keys" "$key_exact sampling=keyframes"
 check "keyframes finds faces too" json_item "$tmp/keys.json" "$clip" \
     '[.tags[] | select(.name == "face")] | length == 1'
 frames_keys=$(sqlite3 "$db" "SELECT n_frames FROM analyses WHERE analyzer = 'faces'")
-check "keyframes samples about as often" [ "$frames_keys" -ge 25 ] && [ "$frames_keys" -le 31 ]
+check "keyframes samples about as often" [ "$frames_keys" -ge 25 -a "$frames_keys" -le 31 ]
 
 tag "$tmp/again.json" keyframes
 check "keyframes again skips" json_item "$tmp/again.json" "$clip" '.status == "skipped"'
