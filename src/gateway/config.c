@@ -177,12 +177,14 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
         "listen",     "port",         "max_body_bytes", "workers", "library_roots",
         "keys_db",    "access_log",   "catalog",        "tmp_dir", "retries",
         "backoff_ms", "breaker",      "routes",         "prices",  "cache",
-        "local_only", "log_payloads", "rules",          NULL};
+        "local_only", "log_payloads", "rules",
+        "stream_buffer_bytes", /* Part PIPE */
+        NULL};
     struct aitag_gateway_config *c = calloc(1, sizeof *c);
     json_error_t je;
     json_t *root = json_loads(text, 0, &je), *v, *br;
     const char *k;
-    int rc = AITAG_ERR_INVALID, body = 0;
+    int rc = AITAG_ERR_INVALID, body = 0, sbuf = 0;
     size_t i;
 
     *out = NULL;
@@ -232,6 +234,7 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
     if ((rc = get_int(root, "port", 8080, 0, &c->port, err, errlen)) < 0 ||
         (rc = get_int(root, "max_body_bytes", 16 << 20, 1, &body, err, errlen)) < 0 ||
         (rc = get_int(root, "workers", 8, 1, &c->workers, err, errlen)) < 0 ||
+        (rc = get_int(root, "stream_buffer_bytes", 256 << 10, 4096, &sbuf, err, errlen)) < 0 ||
         (rc = get_int(root, "retries", 1, 0, &c->retries, err, errlen)) < 0 ||
         (rc = get_int(root, "backoff_ms", 50, 0, &c->backoff_ms, err, errlen)) < 0 ||
         (rc = get_int(br, "failures", 3, 1, &c->breaker_failures, err, errlen)) < 0 ||
@@ -242,6 +245,7 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
         goto out;
     }
     c->max_body = (size_t)body;
+    c->stream_buffer = (size_t)sbuf;
     {
         unsigned char a[16];
         if (inet_pton(AF_INET, c->listen, a) != 1 && inet_pton(AF_INET6, c->listen, a) != 1) {

@@ -84,6 +84,7 @@ int gw_cache_get(struct aitag_gateway *gw, const char *hex, struct gw_req *r)
         return 0;
     if (!gw_cache_lookup(gw->cache, hex, aitag_now(), &status, &body, &len)) {
         r->cache = GW_CACHE_MISS;
+        snprintf(r->cache_key, sizeof r->cache_key, "%s", hex); /* stored when the call ends */
         gw_metrics_cache(gw->metrics, GW_METRIC_CACHE_MISS, 1);
         return 0;
     }
@@ -142,11 +143,13 @@ void aitag_gateway_stop(struct aitag_gateway *gw)
     pthread_mutex_lock(&gw->qmu);
     gw->stopping = 1;
     pthread_cond_broadcast(&gw->qcv);
+    gw_loops_wake_all(gw);
     pthread_mutex_unlock(&gw->qmu);
     for (int i = 0; i < gw->n_threads; i++)
         pthread_join(gw->threads[i], NULL);
     if (gw->mhd)
         MHD_stop_daemon(gw->mhd);
+    gw_loops_close(gw);        /* after the daemon: its last completions may still wake a loop */
     gw_usage_close(gw->usage); /* after the workers: every answered request is written */
     free(gw->threads);
     free_backends(gw);
@@ -215,6 +218,9 @@ int aitag_gateway_start(const struct aitag_gateway_params *p, struct aitag_gatew
     }
     if (cfg->keys_db && (rc = gw_usage_open(cfg->keys_db, 1, &gw->usage, err, errlen)) < 0)
         goto fail;
+    if ((rc = gw_loops_open(gw, err, errlen)) < 0)
+        goto fail;
+    rc = AITAG_ERR_NOMEM;
     gw->threads = calloc((size_t)cfg->workers, sizeof *gw->threads);
     if (!gw->threads)
         goto fail;

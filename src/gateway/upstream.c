@@ -1,0 +1,155 @@
+/*
+ * upstream.c - the workers' event loops: libcurl multi handles, so no thread waits on a socket.
+ *
+ * Each worker owns one loop (a CURLM and the calls running on it). A worker serves queued
+ * requests (keys, JSON, the cache: short work), and the upstream calls they start are added to
+ * its multi handle and driven from there; while nothing is ready it sleeps in curl_multi_poll,
+ * which watches the upstream sockets and the handle's wakeup pipe at once. Three things wake a
+ * sleeping loop through curl_multi_wakeup (thread-safe, unlike everything else on a multi
+ * handle): a request queued for the workers (one idle loop is picked under the queue's lock),
+ * a stream reader that drained a paused stream, and a client that went away. Everything else on
+ * a multi handle and its easy handles happens on the loop's own thread.
+ *
+ * Easy handles are kept per loop and reset for reuse; the multi handle keeps the connection
+ * cache, so keep-alive connections to an upstream are shared by every call of that loop.
+ */
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aitag/common.h"
+#include "gateway_int.h"
+
+int gw_loops_open(struct aitag_gateway *gw, char *err, size_t errlen)
+{
+    int n = gw->cfg->workers;
+
+    gw->loops = calloc((size_t)n, sizeof *gw->loops);
+    if (!gw->loops) {
+        snprintf(err, errlen, "gateway: out of memory");
+        return AITAG_ERR_NOMEM;
+    }
+    for (; gw->n_loops < n; gw->n_loops++) {
+        CURLM *m = curl_multi_init();
+        if (!m) {
+            snprintf(err, errlen, "gateway: cannot create a libcurl multi handle");
+            return AITAG_ERR_NOMEM;
+        }
+        /* Idle keep-alive connections kept per loop: enough for a burst of parallel calls. */
+        curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, 256L);
+        gw->loops[gw->n_loops].multi = m;
+    }
+    return 0;
+}
+
+void gw_loops_close(struct aitag_gateway *gw)
+{
+    for (int i = 0; gw->loops && i < gw->n_loops; i++) {
+        struct gw_loop *l = &gw->loops[i];
+        while (l->n_spare > 0)
+            curl_easy_cleanup(l->spare[--l->n_spare]);
+        curl_multi_cleanup(l->multi);
+    }
+    free(gw->loops);
+    gw->loops = NULL;
+    gw->n_loops = 0;
+}
+
+void gw_loop_wake(struct gw_loop *l)
+{
+    if (l && l->multi)
+        curl_multi_wakeup(l->multi);
+}
+
+void gw_loops_wake_one(struct aitag_gateway *gw)
+{
+    /* Round robin over the idle ones, so that work spreads over the loops' connections. */
+    for (int k = 0; k < gw->n_loops; k++) {
+        int i = (gw->wake_next + k) % gw->n_loops;
+        if (gw->loops[i].idle) {
+            gw->loops[i].idle = 0;
+            gw->wake_next = (i + 1) % gw->n_loops;
+            curl_multi_wakeup(gw->loops[i].multi);
+            return;
+        }
+    }
+}
+
+void gw_loops_wake_all(struct aitag_gateway *gw)
+{
+    for (int i = 0; gw->loops && i < gw->n_loops; i++)
+        curl_multi_wakeup(gw->loops[i].multi);
+}
+
+CURL *gw_loop_easy(struct gw_loop *l)
+{
+    return l->n_spare > 0 ? l->spare[--l->n_spare] : curl_easy_init();
+}
+
+void gw_loop_easy_put(struct gw_loop *l, CURL *h)
+{
+    if (!h)
+        return;
+    if (l->n_spare < (int)(sizeof l->spare / sizeof l->spare[0])) {
+        curl_easy_reset(h);
+        l->spare[l->n_spare++] = h;
+    } else {
+        curl_easy_cleanup(h);
+    }
+}
+
+void gw_loop_turn(struct aitag_gateway *gw, struct gw_loop *l)
+{
+    struct gw_xfer *x, *next;
+    CURLMsg *msg;
+    int running, left;
+    double now;
+
+    (void)gw;
+    if (!l->xfers)
+        return;
+    curl_multi_perform(l->multi, &running);
+    while ((msg = curl_multi_info_read(l->multi, &left))) {
+        if (msg->msg == CURLMSG_DONE) {
+            struct gw_xfer *done = NULL;
+            CURLcode cc = msg->data.result;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&done);
+            if (done)
+                gw_xfer_done(done, cc); /* may free done, never another call */
+        }
+    }
+    now = aitag_now();
+    for (x = l->xfers; x; x = next) {
+        double due = gw_xfer_due(x);
+        next = gw_xfer_next(x);
+        if (due > 0 && due <= now)
+            gw_xfer_retry(x); /* may free x */
+        else
+            gw_xfer_check_paused(x);
+    }
+}
+
+void gw_loop_sleep(struct aitag_gateway *gw, struct gw_loop *l)
+{
+    long ms = 1000;
+    double now = aitag_now();
+
+    if (l->xfers) {
+        curl_multi_timeout(l->multi, &ms);
+        if (ms < 0 || ms > 1000)
+            ms = 1000;
+        for (struct gw_xfer *x = l->xfers; x; x = gw_xfer_next(x)) {
+            double due = gw_xfer_due(x);
+            if (due > 0) {
+                long d = due <= now ? 0 : (long)((due - now) * 1000.0) + 1;
+                if (d < ms)
+                    ms = d;
+            }
+        }
+    }
+    if (ms > 0)
+        curl_multi_poll(l->multi, NULL, 0, (int)ms, NULL);
+    pthread_mutex_lock(&gw->qmu);
+    l->idle = 0;
+    pthread_mutex_unlock(&gw->qmu);
+}
