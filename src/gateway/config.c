@@ -170,6 +170,13 @@ static int parse_backend(json_t *o, const char *route, size_t idx, struct aitag_
     return 0;
 }
 
+/* One event loop per CPU, at most 8. */
+static int default_loops(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
 int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **out, char *err,
                                size_t errlen)
 {
@@ -178,7 +185,7 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
         "keys_db",    "access_log",   "catalog",        "tmp_dir", "retries",
         "backoff_ms", "breaker",      "routes",         "prices",  "cache",
         "local_only", "log_payloads", "rules",
-        "stream_buffer_bytes", /* Part PIPE */
+        "stream_buffer_bytes", "event_loops", /* Part PIPE */
         NULL};
     struct aitag_gateway_config *c = calloc(1, sizeof *c);
     json_error_t je;
@@ -235,6 +242,7 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
         (rc = get_int(root, "max_body_bytes", 16 << 20, 1, &body, err, errlen)) < 0 ||
         (rc = get_int(root, "workers", 8, 1, &c->workers, err, errlen)) < 0 ||
         (rc = get_int(root, "stream_buffer_bytes", 256 << 10, 4096, &sbuf, err, errlen)) < 0 ||
+        (rc = get_int(root, "event_loops", default_loops(), 1, &c->event_loops, err, errlen)) < 0 ||
         (rc = get_int(root, "retries", 1, 0, &c->retries, err, errlen)) < 0 ||
         (rc = get_int(root, "backoff_ms", 50, 0, &c->backoff_ms, err, errlen)) < 0 ||
         (rc = get_int(br, "failures", 3, 1, &c->breaker_failures, err, errlen)) < 0 ||

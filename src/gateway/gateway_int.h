@@ -135,6 +135,7 @@ struct gw_req {
     struct gw_req *next;  /* job queue link */
     /* Part PIPE: the upstream call (proxy.c, upstream.c) */
     struct gw_loop *loop; /* the event loop running r's upstream call; set before streaming */
+    struct gw_loop *home; /* the HTTP loop whose daemon holds the connection (set when queued) */
     int async;            /* an upstream call owns the worker's reference and answers r */
     int spaused;          /* stream: the writer waits for room (guarded by mu) */
     char cache_key[65];   /* the response cache key of a miss, stored when the call ends */
@@ -194,6 +195,9 @@ struct aitag_gateway {
     /* Part PIPE: one upstream event loop per worker (upstream.c) */
     struct gw_loop *loops;
     int n_loops, loops_taken, wake_next; /* loops_taken atomic; wake_next guarded by qmu */
+    struct gw_loop *http;                /* the HTTP loops (event_loops), each with its daemon */
+    int n_http;
+    int workers_done; /* guarded by qmu: the workers have ended (the HTTP loops may stop) */
 };
 
 /* gateway.c: response cache for the handlers. gw_cache_key writes the key of (route,
@@ -259,6 +263,8 @@ void gw_handle_embeddings(struct aitag_gateway *gw, struct gw_req *r, struct gw_
  * new work, a stream reader that drained a paused stream, or a client that left. */
 /* server.c: drops a reference to r (the last one frees it). */
 void gw_req_release(struct gw_req *r);
+/* server.c: resumes r's connection (call with r->mu held) and makes its HTTP loop run it. */
+void gw_req_resume(struct gw_req *r);
 struct gw_xfer;
 struct gw_loop {
     CURLM *multi;
@@ -266,8 +272,21 @@ struct gw_loop {
     CURL *spare[32];       /* easy handles kept for reuse (the loop's thread only) */
     int n_spare;
     int idle; /* asleep in curl_multi_poll; guarded by gw->qmu */
+    /* an HTTP loop: its own libmicrohttpd daemon (SO_REUSEPORT on the one port), run here */
+    struct aitag_gateway *gw;
+    struct MHD_Daemon *mhd;
+    pthread_t thread;
+    int started;
+    struct gw_req *local_head, *local_tail; /* requests to serve on this loop (its thread) */
+    int kick; /* a connection was resumed from this thread: run the daemon before waiting */
 };
 int gw_loops_open(struct aitag_gateway *gw, char *err, size_t errlen);
+/* The HTTP loops' thread: runs l->mhd, serves its requests, drives its upstream calls. */
+void *gw_http_main(void *arg);
+/* The loop the calling thread runs (NULL on other threads). */
+struct gw_loop *gw_loop_current(void);
+/* server.c: serves one queued request on a loop thread (handle, then answer unless async). */
+void gw_serve(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w);
 void gw_loops_close(struct aitag_gateway *gw);
 /* Wakes one idle loop for new queued work (call with gw->qmu held), or every loop. */
 void gw_loops_wake_one(struct aitag_gateway *gw);

@@ -663,7 +663,7 @@ static void finish(struct gw_xfer *x)
     } else {
         pthread_mutex_lock(&r->mu);
         r->state = REQ_DONE;
-        MHD_resume_connection(r->conn);
+        gw_req_resume(r);
         pthread_mutex_unlock(&r->mu);
     }
     xfer_free(x);

@@ -115,6 +115,17 @@ void gw_req_release(struct gw_req *r)
     req_unref(r);
 }
 
+void gw_req_resume(struct gw_req *r)
+{
+    struct gw_loop *home = r->home;
+
+    MHD_resume_connection(r->conn);
+    if (home && home == gw_loop_current())
+        home->kick = 1; /* its daemon runs again before the loop waits */
+    else
+        gw_loop_wake(home);
+}
+
 void gw_stream_begin(struct gw_req *r, int status, const char *ctype)
 {
     pthread_mutex_lock(&r->mu);
@@ -122,7 +133,7 @@ void gw_stream_begin(struct gw_req *r, int status, const char *ctype)
     free(r->resp_ctype);
     r->resp_ctype = strdup(ctype);
     r->state = REQ_STREAM;
-    MHD_resume_connection(r->conn); /* suspended since it was queued */
+    gw_req_resume(r); /* suspended since it was queued */
     pthread_mutex_unlock(&r->mu);
 }
 
@@ -170,7 +181,7 @@ int gw_stream_write(struct gw_req *r, const char *data, size_t len)
         r->slen += len;
         if (r->suspended) {
             r->suspended = 0;
-            MHD_resume_connection(r->conn);
+            gw_req_resume(r);
         }
     }
 out:
@@ -184,7 +195,7 @@ void gw_stream_end(struct gw_req *r)
     r->sdone = 1;
     if (r->suspended && !r->client_gone) {
         r->suspended = 0;
-        MHD_resume_connection(r->conn);
+        gw_req_resume(r);
     }
     pthread_mutex_unlock(&r->mu);
 }
@@ -249,9 +260,27 @@ static enum MHD_Result send_answer(struct gw_req *r)
     return ok;
 }
 
-/* Queues r for a worker; returns -1 when the queue is full (the caller answers 503). */
+/* Queues r: on this thread's event loop (upstream.c) when it runs one, without a hand-off to
+ * another thread; /v1/tag (inference, which blocks) for a worker. Returns -1 when the workers'
+ * queue is full (the caller answers 503). */
 static int enqueue(struct aitag_gateway *gw, struct gw_req *r)
 {
+    struct gw_loop *l = gw_loop_current();
+
+    r->home = l;
+    if (l && l->mhd && strcmp(r->url, "/v1/tag") != 0) {
+        pthread_mutex_lock(&r->mu);
+        r->refs++;
+        r->state = REQ_QUEUED;
+        pthread_mutex_unlock(&r->mu);
+        MHD_suspend_connection(r->conn);
+        if (l->local_tail)
+            l->local_tail->next = r;
+        else
+            l->local_head = r;
+        l->local_tail = r;
+        return 0;
+    }
     pthread_mutex_lock(&gw->qmu);
     if (gw->qlen >= (size_t)gw->cfg->workers * 64) {
         pthread_mutex_unlock(&gw->qmu);
@@ -620,7 +649,7 @@ static void handle(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_
 }
 
 /* The worker's part after handle(): answers r unless an upstream call took it over. */
-static void serve(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w)
+void gw_serve(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w)
 {
     handle(gw, r, w);
     if (r->async)
@@ -630,7 +659,7 @@ static void serve(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_c
         if (!r->status)
             gw_error(r, 500, "server_error", NULL, "no answer");
         r->state = REQ_DONE;
-        MHD_resume_connection(r->conn);
+        gw_req_resume(r);
     }
     pthread_mutex_unlock(&r->mu);
     req_unref(r);
@@ -663,7 +692,7 @@ void *gw_worker_main(void *arg)
             pthread_mutex_unlock(&gw->qmu);
             if (!r)
                 break;
-            serve(gw, r, &w);
+            gw_serve(gw, r, &w);
             served++;
         }
         gw_loop_turn(gw, w.loop);

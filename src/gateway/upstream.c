@@ -14,8 +14,10 @@
  * cache, so keep-alive connections to an upstream are shared by every call of that loop.
  */
 #include <curl/curl.h>
+#include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aitag/common.h"
 #include "gateway_int.h"
@@ -39,25 +41,54 @@ int gw_loops_open(struct aitag_gateway *gw, char *err, size_t errlen)
         curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, 256L);
         gw->loops[gw->n_loops].multi = m;
     }
+    gw->http = calloc((size_t)gw->cfg->event_loops, sizeof *gw->http);
+    if (!gw->http) {
+        snprintf(err, errlen, "gateway: out of memory");
+        return AITAG_ERR_NOMEM;
+    }
+    for (; gw->n_http < gw->cfg->event_loops; gw->n_http++) {
+        CURLM *m = curl_multi_init();
+        if (!m) {
+            snprintf(err, errlen, "gateway: cannot create a libcurl multi handle");
+            return AITAG_ERR_NOMEM;
+        }
+        curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, 256L);
+        gw->http[gw->n_http].multi = m;
+        gw->http[gw->n_http].gw = gw;
+    }
     return 0;
+}
+
+static void close_loop(struct gw_loop *l)
+{
+    while (l->n_spare > 0)
+        curl_easy_cleanup(l->spare[--l->n_spare]);
+    curl_multi_cleanup(l->multi);
+    l->multi = NULL;
 }
 
 void gw_loops_close(struct aitag_gateway *gw)
 {
-    for (int i = 0; gw->loops && i < gw->n_loops; i++) {
-        struct gw_loop *l = &gw->loops[i];
-        while (l->n_spare > 0)
-            curl_easy_cleanup(l->spare[--l->n_spare]);
-        curl_multi_cleanup(l->multi);
-    }
+    for (int i = 0; gw->loops && i < gw->n_loops; i++)
+        close_loop(&gw->loops[i]);
+    for (int i = 0; gw->http && i < gw->n_http; i++)
+        close_loop(&gw->http[i]);
     free(gw->loops);
-    gw->loops = NULL;
-    gw->n_loops = 0;
+    free(gw->http);
+    gw->loops = gw->http = NULL;
+    gw->n_loops = gw->n_http = 0;
+}
+
+static __thread struct gw_loop *current;
+
+struct gw_loop *gw_loop_current(void)
+{
+    return current;
 }
 
 void gw_loop_wake(struct gw_loop *l)
 {
-    if (l && l->multi)
+    if (l && l->multi && l != current) /* this thread's own loop looks again anyway */
         curl_multi_wakeup(l->multi);
 }
 
@@ -79,6 +110,9 @@ void gw_loops_wake_all(struct aitag_gateway *gw)
 {
     for (int i = 0; gw->loops && i < gw->n_loops; i++)
         curl_multi_wakeup(gw->loops[i].multi);
+    for (int i = 0; gw->http && i < gw->n_http; i++)
+        if (gw->http[i].multi)
+            curl_multi_wakeup(gw->http[i].multi);
 }
 
 CURL *gw_loop_easy(struct gw_loop *l)
@@ -152,4 +186,75 @@ void gw_loop_sleep(struct aitag_gateway *gw, struct gw_loop *l)
     pthread_mutex_lock(&gw->qmu);
     l->idle = 0;
     pthread_mutex_unlock(&gw->qmu);
+}
+
+/* The loop's wait: until a socket (an upstream's, or the daemon's epoll descriptor) is ready,
+ * a wakeup, or the first of the daemon's, curl's and a retry's deadlines. */
+static void http_wait(struct gw_loop *l, struct curl_waitfd *wfd)
+{
+    MHD_UNSIGNED_LONG_LONG t = 0;
+    long ms = 1000, cm = -1;
+    double now = aitag_now();
+
+    if (MHD_get_timeout(l->mhd, &t) == MHD_YES && t < (MHD_UNSIGNED_LONG_LONG)ms)
+        ms = (long)t;
+    if (l->xfers && curl_multi_timeout(l->multi, &cm) == CURLM_OK && cm >= 0 && cm < ms)
+        ms = cm;
+    for (struct gw_xfer *x = l->xfers; x; x = gw_xfer_next(x)) {
+        double due = gw_xfer_due(x);
+        if (due > 0) {
+            long d = due <= now ? 0 : (long)((due - now) * 1000.0) + 1;
+            if (d < ms)
+                ms = d;
+        }
+    }
+    curl_multi_poll(l->multi, wfd, 1, (int)ms, NULL);
+}
+
+void *gw_http_main(void *arg)
+{
+    struct gw_loop *l = arg;
+    struct aitag_gateway *gw = l->gw;
+    struct gw_worker_ctx w = {0};
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+    struct curl_waitfd wfd = {info ? info->epoll_fd : -1, CURL_WAIT_POLLIN, 0};
+    char err[256];
+    int quiesced = 0;
+
+    current = l;
+    w.loop = l;
+    if (gw->cfg->keys_db && gw_keys_open(gw->cfg->keys_db, &w.db, err, sizeof err) < 0)
+        aitag_log(AITAG_LOG_ERROR, "gateway", "event=keys_db_open %s", err);
+    for (;;) {
+        int stopping, done;
+        MHD_run(l->mhd);
+        while (l->local_head) {
+            struct gw_req *r = l->local_head;
+            l->local_head = r->next;
+            if (!l->local_head)
+                l->local_tail = NULL;
+            gw_serve(gw, r, &w);
+        }
+        gw_loop_turn(gw, l);
+        pthread_mutex_lock(&gw->qmu);
+        stopping = gw->stopping;
+        done = gw->workers_done;
+        pthread_mutex_unlock(&gw->qmu);
+        if (stopping && !quiesced) {
+            MHD_socket fd = MHD_quiesce_daemon(l->mhd); /* no new connections */
+            if (fd != MHD_INVALID_SOCKET)
+                close(fd);
+            quiesced = 1;
+        }
+        if (stopping && done && !l->xfers && !l->local_head)
+            break;
+        if (l->kick)
+            l->kick = 0; /* resumed connections: the daemon sends their answers now */
+        else
+            http_wait(l, &wfd);
+    }
+    gw_keys_worker_release(&w);
+    sqlite3_close(w.db);
+    current = NULL;
+    return NULL;
 }
