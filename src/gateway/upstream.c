@@ -22,16 +22,15 @@
 #include "aitag/common.h"
 #include "gateway_int.h"
 
-int gw_loops_open(struct aitag_gateway *gw, char *err, size_t errlen)
+/* n loops with their multi handles into *out (counted in *n as they are made). */
+static int open_loops(struct aitag_gateway *gw, int want, struct gw_loop **out, int *n, char *err,
+                      size_t errlen)
 {
-    int n = gw->cfg->workers;
-
-    gw->loops = calloc((size_t)n, sizeof *gw->loops);
-    if (!gw->loops) {
+    if (!(*out = calloc((size_t)want, sizeof **out))) {
         snprintf(err, errlen, "gateway: out of memory");
         return AITAG_ERR_NOMEM;
     }
-    for (; gw->n_loops < n; gw->n_loops++) {
+    for (; *n < want; (*n)++) {
         CURLM *m = curl_multi_init();
         if (!m) {
             snprintf(err, errlen, "gateway: cannot create a libcurl multi handle");
@@ -39,24 +38,17 @@ int gw_loops_open(struct aitag_gateway *gw, char *err, size_t errlen)
         }
         /* Idle keep-alive connections kept per loop: enough for a burst of parallel calls. */
         curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, 256L);
-        gw->loops[gw->n_loops].multi = m;
-    }
-    gw->http = calloc((size_t)gw->cfg->event_loops, sizeof *gw->http);
-    if (!gw->http) {
-        snprintf(err, errlen, "gateway: out of memory");
-        return AITAG_ERR_NOMEM;
-    }
-    for (; gw->n_http < gw->cfg->event_loops; gw->n_http++) {
-        CURLM *m = curl_multi_init();
-        if (!m) {
-            snprintf(err, errlen, "gateway: cannot create a libcurl multi handle");
-            return AITAG_ERR_NOMEM;
-        }
-        curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, 256L);
-        gw->http[gw->n_http].multi = m;
-        gw->http[gw->n_http].gw = gw;
+        (*out)[*n].multi = m;
+        (*out)[*n].gw = gw;
     }
     return 0;
+}
+
+int gw_loops_open(struct aitag_gateway *gw, char *err, size_t errlen)
+{
+    int rc = open_loops(gw, gw->cfg->workers, &gw->loops, &gw->n_loops, err, errlen);
+
+    return rc < 0 ? rc : open_loops(gw, gw->cfg->event_loops, &gw->http, &gw->n_http, err, errlen);
 }
 
 static void close_loop(struct gw_loop *l)
