@@ -141,14 +141,14 @@ void aitag_gateway_stop(struct aitag_gateway *gw)
     /* The HTTP loops stop taking connections; the workers finish what was queued and resume
      * it; then the loops finish their calls and end; then the daemons stop. */
     pthread_mutex_lock(&gw->qmu);
-    gw->stopping = 1;
+    __atomic_store_n(&gw->stopping, 1, __ATOMIC_RELEASE); /* the HTTP loops read it unlocked */
     pthread_cond_broadcast(&gw->qcv);
     gw_loops_wake_all(gw);
     pthread_mutex_unlock(&gw->qmu);
     for (int i = 0; i < gw->n_threads; i++)
         pthread_join(gw->threads[i], NULL);
     pthread_mutex_lock(&gw->qmu);
-    gw->workers_done = 1;
+    __atomic_store_n(&gw->workers_done, 1, __ATOMIC_RELEASE);
     gw_loops_wake_all(gw);
     pthread_mutex_unlock(&gw->qmu);
     for (int i = 0; gw->http && i < gw->n_http; i++)

@@ -197,7 +197,7 @@ struct aitag_gateway {
     int n_loops, loops_taken, wake_next; /* loops_taken atomic; wake_next guarded by qmu */
     struct gw_loop *http;                /* the HTTP loops (event_loops), each with its daemon */
     int n_http;
-    int workers_done; /* guarded by qmu: the workers have ended (the HTTP loops may stop) */
+    int workers_done; /* atomic: the workers have ended (the HTTP loops may stop) */
 };
 
 /* gateway.c: response cache for the handlers. gw_cache_key writes the key of (route,

@@ -228,10 +228,8 @@ void *gw_http_main(void *arg)
             gw_serve(gw, r, &w);
         }
         gw_loop_turn(gw, l);
-        pthread_mutex_lock(&gw->qmu);
-        stopping = gw->stopping;
-        done = gw->workers_done;
-        pthread_mutex_unlock(&gw->qmu);
+        stopping = __atomic_load_n(&gw->stopping, __ATOMIC_ACQUIRE); /* no lock per turn */
+        done = __atomic_load_n(&gw->workers_done, __ATOMIC_ACQUIRE);
         if (stopping && !quiesced) {
             MHD_socket fd = MHD_quiesce_daemon(l->mhd); /* no new connections */
             if (fd != MHD_INVALID_SOCKET)
