@@ -26,6 +26,10 @@
 static int open_loops(struct aitag_gateway *gw, int want, struct gw_loop **out, int *n, char *err,
                       size_t errlen)
 {
+    if (aitag_curl_global_init() < 0) {
+        snprintf(err, errlen, "gateway: libcurl could not be set up");
+        return AITAG_ERR_NET;
+    }
     if (!(*out = calloc((size_t)want, sizeof **out))) {
         snprintf(err, errlen, "gateway: out of memory");
         return AITAG_ERR_NOMEM;
