@@ -84,7 +84,7 @@ struct aitag_gateway_config {
     size_t cache_max_entry;  /* larger answers are not cached; default 1 MiB */
     int cache_ttl_s;         /* seconds an answer stays; default 300 */
     size_t stream_buffer;    /* bytes of a stream held per request; default 256 KiB */
-    int event_loops;         /* HTTP + upstream event loop threads; default: CPUs, at most 8 */
+    int event_loops;         /* HTTP + upstream event loop threads; default: 2 x CPUs, at most 8 */
     struct aitag_gateway_route *routes;
     size_t n_routes;
     struct aitag_gateway_price *prices;

@@ -170,11 +170,12 @@ static int parse_backend(json_t *o, const char *route, size_t idx, struct aitag_
     return 0;
 }
 
-/* One event loop per CPU, at most 8. */
+/* Two event loops per CPU, at most 8: a loop also reads the key store and parses JSON, and
+ * while one waits in the kernel another runs (measured: BENCHMARKS.md). */
 static int default_loops(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+    return n < 1 ? 2 : n > 4 ? 8 : 2 * (int)n;
 }
 
 int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **out, char *err,
