@@ -18,7 +18,8 @@
 #              request (utime + stime of the gateway process or of nginx's workers).
 # Every number is a median over rounds. BENCH_PIN=1 pins wrk and the upstream to CPU 0 and the
 # proxy under test to CPU 1 (taskset): each proxy gets one core of its own.
-# BENCH_GW_WORKERS sets the gateways' "workers" (default: the gateway's own default).
+# BENCH_GW_WORKERS sets the gateways' "workers", BENCH_GW_LOOPS their "event_loops" (default:
+# the gateway's own defaults).
 # AITAG_BIN=path uses that binary instead of building BUILD_DIR's.
 # Prints a Markdown table and writes it to bench/results/gateway.txt (the per-run values to
 # bench/results/gateway.jsonl). Exits non-zero only when something cannot be set up or a target
@@ -152,13 +153,15 @@ px_pid=$nginx_pid
 
 gw_config() { # NAME KEYS_DB (empty: auth off)
     jq -n --arg work "$work" --arg name "$1" --arg db "$2" --arg workers "${BENCH_GW_WORKERS:-}" \
+        --arg loops "${BENCH_GW_LOOPS:-}" \
         --arg url "http://127.0.0.1:$up_port/v1" '{
         listen: "127.0.0.1", port: 0, access_log: "\($work)/\($name)-access.jsonl",
         catalog: "\($work)/\($name)-catalog.db", tmp_dir: $work,
         routes: {chat: {backends: [{name: "nginx", kind: "openai", url: $url,
                                     model: "bench-model"}]}}}
         + (if $db == "" then {} else {keys_db: $db} end)
-        + (if $workers == "" then {} else {workers: ($workers | tonumber)} end)'
+        + (if $workers == "" then {} else {workers: ($workers | tonumber)} end)
+        + (if $loops == "" then {} else {event_loops: ($loops | tonumber)} end)'
 }
 gw_config gw "" >"$work/gw.json"
 gw_config gwa "$work/keys.db" >"$work/gwa.json"
@@ -262,7 +265,7 @@ mkdir -p "$results"
 {
     echo "gateway benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $commit ($dirty files changed under src/ include/), $build_type build"
     echo "machine: $(nproc) x $cpu, shared by wrk, nginx and the gateway; load average $load_start -> $load_end"
-    echo "$(nginx -v 2>&1 | sed 's/^nginx version: //'), $(wrk -v 2>&1 | head -n 1 | awk '{print "wrk " $2}'); pinning: $pinning; gateway workers: ${BENCH_GW_WORKERS:-default}; $repeat rounds x $secs s per target, medians; $((t_end - t_start)) s"
+    echo "$(nginx -v 2>&1 | sed 's/^nginx version: //'), $(wrk -v 2>&1 | head -n 1 | awk '{print "wrk " $2}'); pinning: $pinning; gateway workers: ${BENCH_GW_WORKERS:-default}, event loops: ${BENCH_GW_LOOPS:-default}; $repeat rounds x $secs s per target, medians; $((t_end - t_start)) s"
     echo
     echo "Latency at a fixed rate (wrk -t1 -c$lat_conns, ${lat_delay_ms} ms pause per connection):"
     echo

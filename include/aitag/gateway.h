@@ -15,10 +15,11 @@
  *     aitag_gateway_stop(gw);                 // joins every thread, frees gw
  *     aitag_gateway_config_free(cfg);
  *
- * Threads: libmicrohttpd runs one internal epoll thread that only parses requests and writes
- * responses; every request that needs SQLite, an upstream or inference is suspended and handed
- * to a fixed worker pool, which resumes the connection when the answer (or the first chunk of a
- * stream) is ready. The config is read-only once the gateway runs. Docs: docs/gateway.md.
+ * Threads: event_loops threads each run a libmicrohttpd daemon (one port, SO_REUSEPORT) and a
+ * libcurl multi handle: a request and its upstream call are served on the thread that accepted
+ * it, no thread waiting on a socket. /v1/tag (inference) is suspended and handed to a fixed
+ * worker pool, which resumes the connection when the answer is ready. The config is read-only
+ * once the gateway runs. Docs: docs/gateway.md.
  */
 #ifndef AITAG_GATEWAY_H
 #define AITAG_GATEWAY_H
@@ -65,7 +66,7 @@ struct aitag_gateway_config {
     char *listen;    /* IPv4 or IPv6 literal ("::" is dual stack); default 127.0.0.1 */
     int port;        /* 0 = any free port (see aitag_gateway_port) */
     size_t max_body; /* bytes; default 16 MiB; larger bodies get 413 */
-    int workers;     /* worker threads; default 8 */
+    int workers;     /* worker threads (/v1/tag); default 8 */
     char **roots;    /* library roots that /v1/tag paths must resolve under */
     size_t n_roots;
     char *keys_db;           /* SQLite file of API keys and usage; NULL = no auth */
@@ -85,6 +86,8 @@ struct aitag_gateway_config {
     double max_megapixels;   /* /v1/tag: pictures over this are refused before decoding; 64 */
     int tag_threads;         /* /v1/tag: tagging threads per local backend; default 1 */
     int tag_queue;           /* /v1/tag: requests waiting per local backend, then 503; 16 */
+    size_t stream_buffer;    /* bytes of a stream held per request; default 256 KiB */
+    int event_loops;         /* HTTP + upstream event loop threads; default: 2 x CPUs, at most 8 */
     struct aitag_gateway_route *routes;
     size_t n_routes;
     struct aitag_gateway_price *prices;

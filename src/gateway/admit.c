@@ -33,6 +33,8 @@ int gw_admit_open(struct aitag_gateway *gw, char *err, size_t errlen)
 
     if (!gw->cfg->keys_db)
         return 0;
+    pthread_mutex_init(&gw->admit_mu, NULL);
+    gw->admit_mu_ready = 1;
     if ((rc = gw_keys_open(gw->cfg->keys_db, &gw->http_db, err, errlen)) < 0)
         return rc;
     sqlite3_busy_timeout(gw->http_db, ADMIT_BUSY_MS);
@@ -53,6 +55,9 @@ void gw_admit_close(struct aitag_gateway *gw)
     sqlite3_close(gw->http_db);
     gw->http_key_st = NULL;
     gw->http_db = NULL;
+    if (gw->admit_mu_ready)
+        pthread_mutex_destroy(&gw->admit_mu);
+    gw->admit_mu_ready = 0;
 }
 
 struct framing {
@@ -112,6 +117,7 @@ static int find_key(struct aitag_gateway *gw, struct gw_req *r)
         return -1;
     }
     aitag_sha256_buf(key, strlen(key), hex);
+    pthread_mutex_lock(&gw->admit_mu);
     sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
     s = sqlite3_step(st);
     if (s == SQLITE_ROW) {
@@ -139,6 +145,7 @@ static int find_key(struct aitag_gateway *gw, struct gw_req *r)
     }
     sqlite3_reset(st); /* ends the read: the next request sees a revocation */
     sqlite3_clear_bindings(st);
+    pthread_mutex_unlock(&gw->admit_mu);
     return rc;
 }
 

@@ -192,6 +192,14 @@ static int parse_admission(json_t *root, struct aitag_gateway_config *c, char *e
     return 0;
 }
 
+/* Two event loops per CPU, at most 8: a loop also reads the key store and parses JSON, and
+ * while one waits in the kernel another runs (measured: BENCHMARKS.md). */
+static int default_loops(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 2 : n > 4 ? 8 : 2 * (int)n;
+}
+
 int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **out, char *err,
                                size_t errlen)
 {
@@ -203,12 +211,14 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
         "max_inflight_bytes", "key_concurrency", "reserve_completion_tokens", "max_usage_tokens",
         "max_request_cost",
         /* local tagging (docs/gateway.md, "Limits") */
-        "max_megapixels", "tag_threads", "tag_queue", NULL};
+        "max_megapixels", "tag_threads", "tag_queue",
+        /* upstream calls and streams (docs/gateway.md, "Limits") */
+        "stream_buffer_bytes", "event_loops", NULL};
     struct aitag_gateway_config *c = calloc(1, sizeof *c);
     json_error_t je;
     json_t *root = json_loads(text, 0, &je), *v, *br;
     const char *k;
-    int rc = AITAG_ERR_INVALID, body = 0;
+    int rc = AITAG_ERR_INVALID, body = 0, sbuf = 0;
     size_t i;
 
     *out = NULL;
@@ -258,6 +268,8 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
     if ((rc = get_int(root, "port", 8080, 0, &c->port, err, errlen)) < 0 ||
         (rc = get_int(root, "max_body_bytes", 16 << 20, 1, &body, err, errlen)) < 0 ||
         (rc = get_int(root, "workers", 8, 1, &c->workers, err, errlen)) < 0 ||
+        (rc = get_int(root, "stream_buffer_bytes", 256 << 10, 4096, &sbuf, err, errlen)) < 0 ||
+        (rc = get_int(root, "event_loops", default_loops(), 1, &c->event_loops, err, errlen)) < 0 ||
         (rc = get_int(root, "retries", 1, 0, &c->retries, err, errlen)) < 0 ||
         (rc = get_int(root, "backoff_ms", 50, 0, &c->backoff_ms, err, errlen)) < 0 ||
         (rc = get_int(br, "failures", 3, 1, &c->breaker_failures, err, errlen)) < 0 ||
@@ -282,6 +294,7 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
     c->max_body = (size_t)body;
     if ((rc = parse_admission(root, c, err, errlen)) < 0)
         goto out;
+    c->stream_buffer = (size_t)sbuf;
     {
         unsigned char a[16];
         if (inet_pton(AF_INET, c->listen, a) != 1 && inet_pton(AF_INET6, c->listen, a) != 1) {

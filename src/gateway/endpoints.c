@@ -99,14 +99,14 @@ static void handle_chat(struct aitag_gateway *gw, struct gw_req *r, struct gw_wo
 
 static const struct gw_endpoint endpoints[] = {
     /* method, path, auth, on_worker, metered, handler, label */
-    {"GET", "/healthz", 0, 0, 0, handle_healthz, "/healthz"},
-    {"GET", "/metrics", 0, 0, 0, handle_metrics, "/metrics"},
-    {"GET", "/v1/models", 1, 1, 0, handle_models, "/v1/models"},
-    {"POST", "/v1/chat/completions", 1, 1, 1, handle_chat, "/v1/chat/completions"},
-    {"POST", "/v1/embeddings", 1, 1, 1, gw_handle_embeddings, "/v1/embeddings"},
-    {"POST", "/v1/audio/transcriptions", 1, 1, 0, gw_handle_transcriptions,
+    {"GET", "/healthz", 0, GW_RUN_HTTP, 0, handle_healthz, "/healthz"},
+    {"GET", "/metrics", 0, GW_RUN_HTTP, 0, handle_metrics, "/metrics"},
+    {"GET", "/v1/models", 1, GW_RUN_LOOP, 0, handle_models, "/v1/models"},
+    {"POST", "/v1/chat/completions", 1, GW_RUN_LOOP, 1, handle_chat, "/v1/chat/completions"},
+    {"POST", "/v1/embeddings", 1, GW_RUN_LOOP, 1, gw_handle_embeddings, "/v1/embeddings"},
+    {"POST", "/v1/audio/transcriptions", 1, GW_RUN_LOOP, 0, gw_handle_transcriptions,
      "/v1/audio/transcriptions"},
-    {"POST", "/v1/tag", 1, 1, 0, gw_handle_tag, "/v1/tag"},
+    {"POST", "/v1/tag", 1, GW_RUN_WORKER, 0, gw_handle_tag, "/v1/tag"},
 };
 
 const struct gw_endpoint *gw_endpoint_find(const char *url)

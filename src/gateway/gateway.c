@@ -84,6 +84,7 @@ int gw_cache_get(struct aitag_gateway *gw, const char *hex, struct gw_req *r)
         return 0;
     if (!gw_cache_lookup(gw->cache, hex, aitag_now(), &status, &body, &len)) {
         r->cache = GW_CACHE_MISS;
+        snprintf(r->cache_key, sizeof r->cache_key, "%s", hex); /* stored when the call ends */
         gw_metrics_cache(gw->metrics, GW_METRIC_CACHE_MISS, 1);
         return 0;
     }
@@ -142,17 +143,27 @@ void aitag_gateway_stop(struct aitag_gateway *gw)
 {
     if (!gw)
         return;
-    if (gw->mhd)
-        MHD_quiesce_daemon(gw->mhd);
+    /* The HTTP loops stop taking connections; the workers finish what was queued and resume
+     * it; then the loops finish their calls and end; then the daemons stop. */
     pthread_mutex_lock(&gw->qmu);
-    gw->stopping = 1;
+    __atomic_store_n(&gw->stopping, 1, __ATOMIC_RELEASE); /* the HTTP loops read it unlocked */
     pthread_cond_broadcast(&gw->qcv);
+    gw_loops_wake_all(gw);
     pthread_mutex_unlock(&gw->qmu);
     for (int i = 0; i < gw->n_threads; i++)
         pthread_join(gw->threads[i], NULL);
-    gw_tag_queue_stop(gw); /* after the workers (they submit), before the daemon (it resumes) */
-    if (gw->mhd)
-        MHD_stop_daemon(gw->mhd);
+    gw_tag_queue_stop(gw); /* after the workers (they submit), before the loops (they send) */
+    pthread_mutex_lock(&gw->qmu);
+    __atomic_store_n(&gw->workers_done, 1, __ATOMIC_RELEASE);
+    gw_loops_wake_all(gw);
+    pthread_mutex_unlock(&gw->qmu);
+    for (int i = 0; gw->http && i < gw->n_http; i++)
+        if (gw->http[i].started)
+            pthread_join(gw->http[i].thread, NULL);
+    for (int i = 0; gw->http && i < gw->n_http; i++)
+        if (gw->http[i].mhd)
+            MHD_stop_daemon(gw->http[i].mhd);
+    gw_loops_close(gw);        /* after the daemons: their last completions may still wake a loop */
     gw_tag_tmp_close(gw);
     gw_usage_close(gw->usage); /* after the workers: every answered request is written */
     gw_admit_close(gw);        /* after the HTTP thread, its only user */
@@ -178,8 +189,8 @@ int aitag_gateway_start(const struct aitag_gateway_params *p, struct aitag_gatew
     struct aitag_gateway *gw = calloc(1, sizeof *gw);
     struct sockaddr_in addr = {0};
     struct sockaddr_in6 addr6 = {0};
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG;
+    /* no internal thread: the HTTP loops (upstream.c) run the daemons with their upstream calls */
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     const struct sockaddr *sa = (const struct sockaddr *)&addr;
     const union MHD_DaemonInfo *info;
     int rc = AITAG_ERR_NOMEM;
@@ -229,6 +240,9 @@ int aitag_gateway_start(const struct aitag_gateway_params *p, struct aitag_gatew
         goto fail;
     if ((rc = gw_admit_open(gw, err, errlen)) < 0)
         goto fail;
+    if ((rc = gw_loops_open(gw, err, errlen)) < 0)
+        goto fail;
+    rc = AITAG_ERR_NOMEM;
     gw->threads = calloc((size_t)cfg->workers, sizeof *gw->threads);
     if (!gw->threads)
         goto fail;
@@ -252,20 +266,40 @@ int aitag_gateway_start(const struct aitag_gateway_params *p, struct aitag_gatew
         rc = AITAG_ERR_INVALID;
         goto fail;
     }
-    gw->mhd =
-        MHD_start_daemon(flags, 0, NULL, NULL, gw_on_request, gw, MHD_OPTION_SOCK_ADDR, sa,
-                         MHD_OPTION_NOTIFY_COMPLETED, gw_on_completed, gw,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT,
-                         (unsigned)4096, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
-    if (!gw->mhd) {
-        snprintf(err, errlen, "gateway: cannot listen on %s:%d", cfg->listen, cfg->port);
-        rc = AITAG_ERR_NET;
-        goto fail;
+    /* One daemon per HTTP loop, all on the one port (SO_REUSEPORT: the kernel spreads the
+     * connections); the first picks the port when the config says 0. */
+    for (int i = 0; i < gw->n_http; i++) {
+        struct gw_loop *l = &gw->http[i];
+        l->mhd = MHD_start_daemon(flags, 0, NULL, NULL, gw_on_request, gw, MHD_OPTION_SOCK_ADDR, sa,
+                                  MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+                                  MHD_OPTION_NOTIFY_COMPLETED, gw_on_completed, gw,
+                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+        if (!l->mhd) {
+            snprintf(err, errlen, "gateway: cannot listen on %s:%d", cfg->listen,
+                     i ? gw->port : cfg->port);
+            rc = AITAG_ERR_NET;
+            goto fail;
+        }
+        if (i == 0) {
+            info = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_BIND_PORT);
+            gw->port = info ? info->port : cfg->port;
+            gw->mhd = l->mhd;
+            addr.sin_port = htons((uint16_t)gw->port);
+            addr6.sin6_port = htons((uint16_t)gw->port);
+        }
     }
-    info = MHD_get_daemon_info(gw->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    gw->port = info ? info->port : cfg->port;
-    aitag_log(AITAG_LOG_INFO, "gateway", "event=listen addr=%s port=%d workers=%d", cfg->listen,
-              gw->port, cfg->workers);
+    for (int i = 0; i < gw->n_http; i++) {
+        if (pthread_create(&gw->http[i].thread, NULL, gw_http_main, &gw->http[i]) != 0) {
+            snprintf(err, errlen, "gateway: cannot start event loop threads");
+            rc = AITAG_ERR_NOMEM;
+            goto fail;
+        }
+        gw->http[i].started = 1;
+    }
+    aitag_log(AITAG_LOG_INFO, "gateway", "event=listen addr=%s port=%d workers=%d event_loops=%d",
+              cfg->listen, gw->port, cfg->workers, gw->n_http);
     *out = gw;
     return 0;
 fail:

@@ -144,7 +144,7 @@ struct gw_req {
     long frames;          /* /v1/tag: frames the models ran on here (0: the catalog had it) */
     int cache; /* GW_CACHE_*: whether the answer came from the response cache */
     struct gw_req *next; /* job queue link */
-    /* Part DOOR: admission at header time (admit.c) and settlement (settle.c) */
+    /* admission at header time (admit.c) and settlement (settle.c) */
     const struct gw_endpoint *ep; /* the endpoint of url (whatever the method); NULL: none */
     struct gw_key_row key;        /* the key found at header time; key.id < 0: none */
     int slot;                     /* holds one of the key's concurrency slots */
@@ -152,6 +152,12 @@ struct gw_req {
     long est_completion;          /* completion tokens to reserve at admission (0: none) */
     double res_cost;              /* budget reserved at admission (USD) */
     long res_tokens;              /* tokens reserved in the key's tpm bucket */
+    /* the upstream call (proxy.c, upstream.c) */
+    struct gw_loop *loop; /* the event loop running r's upstream call; set before streaming */
+    struct gw_loop *home; /* the HTTP loop whose daemon holds the connection (set when queued) */
+    int async;            /* an upstream call owns the worker's reference and answers r */
+    int spaused;          /* stream: the writer waits for room (guarded by mu) */
+    char cache_key[65];   /* the response cache key of a miss, stored when the call ends */
 };
 
 /* REQ_TAG: a worker handed the request to a tag queue; the tagging thread answers it and
@@ -160,8 +166,8 @@ enum { REQ_RECEIVING = 0, REQ_QUEUED, REQ_DONE, REQ_STREAM, REQ_TAG };
 enum { GW_CACHE_NONE = 0, GW_CACHE_MISS = 1, GW_CACHE_HIT = 2 };
 
 struct gw_worker_ctx {
-    sqlite3 *db; /* this worker's keys connection (reads only), NULL without keys_db */
-    CURL *curl;  /* this worker's easy handle (proxy.c): keeps upstream connections alive */
+    sqlite3 *db;          /* this worker's keys connection (reads only), NULL without keys_db */
+    struct gw_loop *loop; /* this worker's upstream event loop (upstream.c) */
     /* keys.c: statements on db, prepared on first use and kept (gw_keys_worker_release) */
     sqlite3_stmt *key_st, *spent_st;
 };
@@ -207,15 +213,23 @@ struct aitag_gateway {
     unsigned long long next_id; /* atomic (request ids) */
     unsigned pid;           /* getpid() at start, for request ids */
     struct gw_usage *usage; /* NULL without keys_db */
-    /* Part DOOR */
-    sqlite3 *http_db;          /* the HTTP thread's keys connection (admit.c) */
+    /* admission (admit.c) and key limit state */
+    sqlite3 *http_db;          /* the HTTP loops' keys connection (admit.c) */
     sqlite3_stmt *http_key_st; /* its key lookup, prepared once */
+    pthread_mutex_t admit_mu;  /* the HTTP loops take turns on http_db (admit.c) */
+    int admit_mu_ready;
     pthread_mutex_t key_mu;    /* keys[]: limit state, slots, reservations */
     size_t held_bytes;         /* atomic: request body bytes held (max_inflight_bytes) */
-    /* Part TAG: the private upload folder (tag_fs.c), NULL without local routes */
+    /* the private upload folder (tag_fs.c), NULL without local routes */
     char *tag_tmp;
     int tag_tmp_fd;
     unsigned long long tag_tmp_seq; /* atomic: upload file names */
+    /* event loops: one per worker, and the HTTP loops (upstream.c) */
+    struct gw_loop *loops;
+    int n_loops, loops_taken, wake_next; /* loops_taken atomic; wake_next guarded by qmu */
+    struct gw_loop *http;                /* the HTTP loops (event_loops), each with its daemon */
+    int n_http;
+    int workers_done; /* atomic: the workers have ended (the HTTP loops may stop) */
 };
 
 /* gateway.c: response cache for the handlers. gw_cache_key writes the key of (route,
@@ -246,13 +260,20 @@ void gw_reply_json(struct gw_req *r, int status, json_t *obj); /* steals obj */
 void gw_error(struct gw_req *r, int status, const char *type, const char *code, const char *fmt,
               ...) __attribute__((format(printf, 5, 6)));
 /* server.c: stream plumbing for the proxy. gw_stream_begin commits the status and resumes the
- * connection; gw_stream_write returns -1 when the client has gone. */
+ * connection. gw_stream_room: 1 when the buffer is below its cap (stream_buffer_bytes), 0 when
+ * it is full (then the writer pauses: the reader wakes r->loop once it drained half of it), -1
+ * when the client has gone. gw_stream_write appends (a writer checks room first, so the buffer
+ * never holds more than the cap plus one write); -1 when the client has gone. */
 void gw_stream_begin(struct gw_req *r, int status, const char *ctype);
+int gw_stream_room(struct gw_req *r);
 int gw_stream_write(struct gw_req *r, const char *data, size_t len);
 void gw_stream_end(struct gw_req *r);
 
 /* proxy.c: sends body (a JSON object, modified per backend) to the route's backends with
- * failover; answers r. path is below the OpenAI base, e.g. "/chat/completions". */
+ * failover; answers r. path is below the OpenAI base, e.g. "/chat/completions". The call runs
+ * on w's event loop: when it started, r->async is set and the call owns the worker's reference
+ * to r (it answers, resumes and releases r when it ends, stores a 2xx in the cache under
+ * r->cache_key and records usage); otherwise r holds its error answer when this returns. */
 void gw_proxy(struct aitag_gateway *gw, struct gw_req *r, size_t route_idx, const char *path,
               json_t *body, int stream, struct gw_worker_ctx *w);
 /* proxy.c: the order in which to try backends: by priority, weighted random within one.
@@ -268,8 +289,86 @@ size_t gw_pick_order(struct aitag_gateway *gw, size_t route_idx, size_t *order, 
 char *gw_splice_model(const char *body, size_t len, const char *model, size_t *out_len);
 /* proxy.c: POST /v1/embeddings (JSON body, route = "model"), proxied like chat. */
 void gw_handle_embeddings(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w);
-/* proxy.c: frees what a worker context holds for upstream calls. */
-void gw_worker_ctx_release(struct gw_worker_ctx *w);
+/* ---- upstream event loops (upstream.c), calls (proxy.c), charging (charge.c) ----
+ * One loop per worker: the worker serves queued requests, and the upstream calls they start
+ * run on its libcurl multi handle; it sleeps in curl_multi_poll, woken (curl_multi_wakeup) by
+ * new work, a stream reader that drained a paused stream, or a client that left. */
+/* server.c: drops a reference to r (the last one frees it). */
+void gw_req_release(struct gw_req *r);
+/* server.c: resumes r's connection (call with r->mu held) and makes its HTTP loop run it. */
+void gw_req_resume(struct gw_req *r);
+struct gw_xfer;
+struct gw_loop {
+    CURLM *multi;
+    struct gw_xfer *xfers; /* calls in flight or waiting to retry (the loop's thread only) */
+    CURL *spare[32];       /* easy handles kept for reuse (the loop's thread only) */
+    int n_spare;
+    int idle; /* asleep in curl_multi_poll; guarded by gw->qmu */
+    /* an HTTP loop: its own libmicrohttpd daemon (SO_REUSEPORT on the one port), run here */
+    struct aitag_gateway *gw;
+    struct MHD_Daemon *mhd;
+    pthread_t thread;
+    int started;
+    struct gw_req *local_head, *local_tail; /* requests to serve on this loop (its thread) */
+    int kick; /* a connection was resumed from this thread: run the daemon before waiting */
+};
+int gw_loops_open(struct aitag_gateway *gw, char *err, size_t errlen);
+/* The HTTP loops' thread: runs l->mhd, serves its requests, drives its upstream calls. */
+void *gw_http_main(void *arg);
+/* The loop the calling thread runs (NULL on other threads). */
+struct gw_loop *gw_loop_current(void);
+/* server.c: serves one queued request on a loop thread (handle, then answer unless async). */
+void gw_serve(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w);
+void gw_loops_close(struct aitag_gateway *gw);
+/* Wakes one idle loop for new queued work (call with gw->qmu held), or every loop. */
+void gw_loops_wake_one(struct aitag_gateway *gw);
+void gw_loops_wake_all(struct aitag_gateway *gw);
+void gw_loop_wake(struct gw_loop *l);
+CURL *gw_loop_easy(struct gw_loop *l);
+void gw_loop_easy_put(struct gw_loop *l, CURL *h);
+/* One turn: drives the transfers, ends finished calls, unpauses drained streams, starts due
+ * retries. Then gw_loop_sleep waits (idle) until there is something to do. */
+void gw_loop_turn(struct aitag_gateway *gw, struct gw_loop *l);
+void gw_loop_sleep(struct aitag_gateway *gw, struct gw_loop *l);
+/* proxy.c, for the loop: the transfer of x ended with cc; x is paused and may go on (or its
+ * client left); the time x waits for (0: none), and starting x's due retry. */
+void gw_xfer_done(struct gw_xfer *x, CURLcode cc);
+void gw_xfer_check_paused(struct gw_xfer *x);
+double gw_xfer_due(const struct gw_xfer *x);
+void gw_xfer_retry(struct gw_xfer *x);
+struct gw_xfer *gw_xfer_next(const struct gw_xfer *x);
+
+/* charge.c: token counts from upstream answers, validated, or estimated from bytes.
+ * gw_usage_tokens reads a "usage" object: 0 with *in and *out set when every count present is an
+ * integer in [0, GW_MAX_TOKENS] (missing ones are 0), -1 when one is negative, fractional,
+ * non-finite or above (the caller logs it and estimates instead). */
+#define GW_MAX_TOKENS 100000000L
+int gw_usage_tokens(json_t *usage, long *in, long *out);
+/* The estimate: one token per 4 bytes, rounded up. */
+long gw_tokens_of_bytes(size_t bytes);
+/* Text bytes a chat answer carries: choices[].message.content or .delta.content or .text. */
+size_t gw_chat_text_bytes(json_t *answer);
+/* A Server-Sent Events stream read line by line: remembers the last "usage" object and counts
+ * the text bytes of its data events; with strip set, a data event that carries only usage
+ * (empty "choices") is left out of out (the client did not ask for it). Lines longer than
+ * 64 KiB go out as they came and are not read. */
+struct gw_sse {
+    int strip;
+    char *line;
+    size_t line_len, line_cap;
+    int line_long, drop_blank;
+    json_t *usage;
+    size_t text_bytes;
+};
+/* Feeds n bytes; appends what the client gets to *out (out_len, out_cap; aitag_buf_append),
+ * or only reads them when out is NULL (the caller sends the bytes as they came). -1 when out
+ * of memory. */
+int gw_sse_feed(struct gw_sse *s, const char *p, size_t n, char **out, size_t *out_len,
+                size_t *out_cap);
+/* Whatever is still held (a last line without its newline) goes out. */
+int gw_sse_flush(struct gw_sse *s, char **out, size_t *out_len, size_t *out_cap);
+void gw_sse_free(struct gw_sse *s);
+/* ---- end of upstream event loops ---- */
 
 /* multipart.c: parsing multipart/form-data into r->parts as the body arrives (HTTP thread).
  * begin: when r->ctype is multipart/form-data; feed: each piece of the raw body; end: 0 when the
@@ -285,8 +384,7 @@ int gw_is_multipart(const struct gw_req *r);
  * not NULL. The caller frees the result with curl_mime_free; NULL when out of memory. */
 curl_mime *gw_multipart_mime(CURL *h, const struct gw_req *r, const char *model);
 /* multipart.c: POST /v1/audio/transcriptions (multipart; route = the "model" part). */
-void gw_handle_transcriptions(struct aitag_gateway *gw, struct gw_req *r,
-                              struct gw_worker_ctx *w);
+void gw_handle_transcriptions(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w);
 
 /* keys.c */
 int gw_keys_open(const char *path, sqlite3 **out, char *err, size_t errlen);
@@ -294,20 +392,22 @@ int gw_keys_open(const char *path, sqlite3 **out, char *err, size_t errlen);
  * budget and token/request limits, reserving the estimate (settled by gw_settle). On
  * failure answers r (401/403/429) and returns -1. */
 int gw_auth(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w, const char *route);
-void gw_usage_record(struct gw_worker_ctx *w, struct gw_req *r);
 /* Finalizes the statements keys.c keeps on w->db (before w->db is closed). */
 void gw_keys_worker_release(struct gw_worker_ctx *w);
 /* True when key_routes (comma list, NULL/"" = all) allows route. */
 int gw_route_allowed(const char *key_routes, const char *route);
 
-/* Part DOOR --------------------------------------------------------------------------------
+/* Admission, endpoints, settlement ---------------------------------------------------------
  * endpoints.c: the one table of endpoints. Each row: method, path, whether a key is needed
- * (when keys are configured), the handler, and the metrics label. A handler with on_worker 0
- * answers on the HTTP thread (w is then NULL); the others run on a worker. */
+ * (when keys are configured), where the handler runs, and the metrics label. GW_RUN_HTTP
+ * answers from memory as soon as the body is in (w is then NULL); GW_RUN_LOOP runs on the
+ * event loop that read the request (its upstream calls go on that loop's multi handle);
+ * GW_RUN_WORKER is blocking work (inference), queued to the workers. */
+enum { GW_RUN_HTTP = 0, GW_RUN_LOOP = 1, GW_RUN_WORKER = 2 };
 typedef void (*gw_handler_fn)(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w);
 struct gw_endpoint {
     const char *method, *path;
-    int auth, on_worker;
+    int auth, on_worker; /* on_worker: GW_RUN_* */
     int metered; /* charged by tokens: the JSON body is the prompt (admission estimate) */
     gw_handler_fn handler;
     const char *label;
@@ -351,7 +451,7 @@ struct gw_key_state *gw_key_state(struct aitag_gateway *gw, long long key_id);
  * upload) and hands it to the backend's tag queue. */
 void gw_handle_tag(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w);
 
-/* ---- Part TAG: tag_fs.c, tag_queue.c ---- */
+/* ---- local tagging: tag_fs.c, tag_queue.c ---- */
 
 /* tag_fs.c: opens path for reading when it lies under one of roots, following no symbolic
  * link below the root (docs/gateway.md). Writes the file's name (the real root, then the
@@ -393,8 +493,6 @@ void gw_tag_queue_stop(struct aitag_gateway *gw);
 /* Hands job (malloc'd; the queue owns it from now on, and r gets a reference) to be's queue.
  * Returns 0, or -1 when the queue is full (job untouched, still the caller's; answer 503). */
 int gw_tag_submit(struct aitag_gateway *gw, struct gw_backend *be, struct gw_tag_job *job);
-/* server.c: drops a reference to r (the last one frees it). */
-void gw_req_unref(struct gw_req *r);
 
 /* tag_request.c: what a POST /v1/tag request asks for (see the top of tag_request.c). */
 struct gw_tag_request {

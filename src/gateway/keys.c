@@ -311,14 +311,6 @@ int gw_auth(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w,
     return check_limits(gw, r, w, route);
 }
 
-/* Usage is recorded once per request by gw_settle (settle.c); handlers that still call this
- * record nothing. */
-void gw_usage_record(struct gw_worker_ctx *w, struct gw_req *r)
-{
-    (void)w;
-    (void)r;
-}
-
 int aitag_gateway_key_create(const char *dbpath, const struct aitag_gateway_key_params *kp,
                              char key_out[64], long long *id_out, char *err, size_t errlen)
 {

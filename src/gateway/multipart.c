@@ -153,6 +153,4 @@ void gw_handle_transcriptions(struct aitag_gateway *gw, struct gw_req *r, struct
     if (gw_auth(gw, r, w, route->name) < 0)
         return;
     gw_proxy(gw, r, (size_t)(route - gw->cfg->routes), "/audio/transcriptions", NULL, 0, w);
-    if (r->key_id >= 0 && r->status == 200)
-        gw_usage_record(w, r);
 }

@@ -9,17 +9,25 @@
  * A stream is committed to the client at its first 2xx byte; from then on there is no failover
  * (bytes already sent cannot be taken back), and chunks are forwarded as they arrive.
  * Local backends serve only /v1/tag (tag.c): here they are skipped, never counted as failures.
- * Each worker keeps one curl easy handle (reset between calls, its connection cache kept), so
- * keep-alive connections to upstreams are reused instead of one new TCP connection per call.
+ * Calls are asynchronous: gw_proxy starts the first attempt on the worker's event loop
+ * (upstream.c) and returns; the loop reports the attempt's end (gw_xfer_done), which fails over,
+ * schedules the next pass (gw_xfer_due/gw_xfer_retry: the backoff is a deadline, not a sleep)
+ * or answers the client and resumes its connection. No thread waits on an upstream socket.
+ * A stream's bytes go into the request's bounded buffer; when it is full the transfer is paused
+ * (CURL_WRITEFUNC_PAUSE) until the client has read half of it.
+ * Tokens and cost come from the answer's usage, validated, or are estimated (charge.c); a chat
+ * stream whose client did not ask for usage asks the upstream for it (include_usage) and the
+ * extra usage event is taken out of what the client sees.
  * What counts as a usable 2xx answer depends on the endpoint (the apis table). A JSON body is
  * sent as the client's bytes, with only the top-level "model" value spliced to the backend's
  * (no parse-and-serialise per call); a multipart one is rebuilt from its parts, "model"
  * replaced the same way; anything else (raw bytes) goes as it came.
  */
 #include <curl/curl.h>
+#include <math.h>
+#include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "aitag/common.h"
 #include "gateway_int.h"
@@ -103,90 +111,6 @@ size_t gw_pick_order(struct aitag_gateway *gw, size_t route_idx, size_t *order, 
     }
     pthread_mutex_unlock(&gw->mu);
     return n;
-}
-
-struct call {
-    struct gw_req *r;
-    CURL *h;
-    int stream, committed, client_gone;
-    char *buf, *line;
-    size_t len, cap, line_len, line_cap;
-    json_t *usage; /* the last "usage" object seen in a stream */
-};
-
-/* Streams carry usage in a final "data: {...}" event; keep the last one seen. Lines are
- * collected up to 64 KiB (longer ones are no usage event and are cut). */
-static void scan_usage(struct call *c, const char *p, size_t n)
-{
-    while (n > 0) {
-        const char *nl = memchr(p, '\n', n);
-        size_t k = nl ? (size_t)(nl - p) : n;
-
-        if (c->line_len + k <= 65536)
-            aitag_buf_append(&c->line, &c->line_len, &c->line_cap, p, k, 0);
-        if (!nl)
-            return;
-        p += k + 1;
-        n -= k + 1;
-        if (c->line_len > 6 && strncmp(c->line, "data: ", 6) == 0) {
-            if (strstr(c->line, "\"usage\"")) {
-                json_t *o = json_loads(c->line + 6, 0, NULL), *u = json_object_get(o, "usage");
-                if (json_is_object(u)) {
-                    json_decref(c->usage);
-                    c->usage = json_incref(u);
-                }
-                json_decref(o);
-            }
-        }
-        c->line_len = 0;
-    }
-}
-
-static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
-{
-    struct call *c = ud;
-    size_t n = sz * nm;
-    long code = 0;
-
-    if (c->stream && !c->committed) {
-        curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
-        if (code >= 200 && code < 300) {
-            char *ct = NULL;
-            curl_easy_getinfo(c->h, CURLINFO_CONTENT_TYPE, &ct);
-            gw_stream_begin(c->r, (int)code, ct ? ct : "text/event-stream");
-            c->committed = 1;
-        }
-    }
-    if (c->committed) {
-        scan_usage(c, p, n);
-        if (gw_stream_write(c->r, p, n) < 0) {
-            c->client_gone = 1; /* abort the upstream call; not the backend's fault */
-            return 0;
-        }
-        return n;
-    }
-    /* Answers over 64 MiB, or no memory: 0 makes curl fail the call. */
-    return aitag_buf_append(&c->buf, &c->len, &c->cap, p, n, 64u << 20) < 0 ? 0 : n;
-}
-
-static double price_of(const struct aitag_gateway_config *cfg, const char *model, long in, long out)
-{
-    for (size_t i = 0; model && i < cfg->n_prices; i++)
-        if (strcmp(cfg->prices[i].model, model) == 0)
-            return (double)in * cfg->prices[i].input_per_1m / 1e6 +
-                   (double)out * cfg->prices[i].output_per_1m / 1e6;
-    return 0;
-}
-
-static void note_usage(struct aitag_gateway *gw, struct gw_req *r, json_t *usage, const char *model)
-{
-    if (!json_is_object(usage))
-        return;
-    r->prompt_tokens = (long)json_integer_value(json_object_get(usage, "prompt_tokens"));
-    r->completion_tokens = (long)json_integer_value(json_object_get(usage, "completion_tokens"));
-    if (model)
-        snprintf(r->model, sizeof r->model, "%s", model);
-    r->cost = price_of(gw->cfg, r->model, r->prompt_tokens, r->completion_tokens);
 }
 
 /* Per upstream endpoint: what a 2xx answer must be, and what the client gets. */
@@ -334,156 +258,479 @@ char *gw_splice_model(const char *body, size_t len, const char *model, size_t *o
     return out;
 }
 
-/* One attempt. Returns 1 when r has its answer (success or a pass-through client error),
- * 0 to fail over; *reason names the failure. */
-static int try_backend(struct aitag_gateway *gw, struct gw_req *r,
-                       const struct aitag_gateway_backend *b, const char *path, json_t *body,
-                       int stream, struct gw_worker_ctx *w, const char **reason)
+/* One proxied request: its backend order, the attempt in flight, and what came back so far.
+ * Lives on one loop (the worker's) from gw_proxy until finish(). */
+struct gw_xfer {
+    struct aitag_gateway *gw;
+    struct gw_req *r;
+    struct gw_loop *loop;
+    struct gw_xfer *next; /* the loop's list */
+    size_t route_idx;
+    const char *path;
+    const struct api *api;
+    json_t *body;
+    int stream, inject; /* inject: ask for usage in the stream (the client did not) */
+    size_t order[AITAG_GATEWAY_MAX_BACKENDS], n, k;
+    int pass;
+    double due; /* a retry pass waits until then; 0: not waiting */
+    const char *last;
+    /* the attempt in flight */
+    struct gw_backend *be;
+    CURL *h;
+    struct curl_slist *hdr;
+    curl_mime *mime;
+    char *payload;
+    int committed, client_gone, paused;
+    char *buf, *out;
+    size_t len, cap, out_len, out_cap;
+    struct gw_sse sse;
+};
+
+struct gw_xfer *gw_xfer_next(const struct gw_xfer *x)
 {
-    const struct api *api = api_of(path);
-    struct call c = {.r = r, .stream = stream};
-    struct curl_slist *hdr = NULL;
-    curl_mime *mime = NULL;
-    char url[2048], auth[1024], rid[80], *payload = NULL, *ct = NULL;
+    return x->next;
+}
+
+double gw_xfer_due(const struct gw_xfer *x)
+{
+    return x->due;
+}
+
+static void stream_gone(struct gw_xfer *x)
+{
+    x->client_gone = 1; /* abort the upstream call; not the backend's fault */
+}
+
+static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
+{
+    struct gw_xfer *x = ud;
+    size_t n = sz * nm;
+    long code = 0;
+    int room;
+
+    if (x->stream && !x->committed) {
+        curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
+        if (code >= 200 && code < 300) {
+            char *ct = NULL;
+            curl_easy_getinfo(x->h, CURLINFO_CONTENT_TYPE, &ct);
+            x->r->loop = x->loop; /* before the reader runs: it wakes this loop */
+            gw_stream_begin(x->r, (int)code, ct ? ct : "text/event-stream");
+            x->committed = 1;
+        }
+    }
+    if (!x->committed) /* answers over 64 MiB, or no memory: 0 makes curl fail the call */
+        return aitag_buf_append(&x->buf, &x->len, &x->cap, p, n, 64u << 20) < 0 ? 0 : n;
+    /* Backpressure: at the cap, curl keeps these bytes and stops reading the upstream until
+     * the reader drained the buffer and woke the loop (gw_xfer_check_paused). */
+    room = gw_stream_room(x->r);
+    if (room == 0) {
+        x->paused = 1;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    if (room < 0) {
+        stream_gone(x);
+        return 0;
+    }
+    if (x->inject) {
+        x->out_len = 0;
+        if (gw_sse_feed(&x->sse, p, n, &x->out, &x->out_len, &x->out_cap) < 0)
+            return 0;
+        if (x->out_len && gw_stream_write(x->r, x->out, x->out_len) < 0) {
+            stream_gone(x);
+            return 0;
+        }
+        return n;
+    }
+    if (gw_stream_write(x->r, p, n) < 0) {
+        stream_gone(x);
+        return 0;
+    }
+    return gw_sse_feed(&x->sse, p, n, NULL, NULL, NULL) < 0 ? 0 : n;
+}
+
+void gw_xfer_check_paused(struct gw_xfer *x)
+{
+    int go;
+
+    if (!x->paused)
+        return;
+    pthread_mutex_lock(&x->r->mu);
+    go = !x->r->spaused || x->r->client_gone;
+    pthread_mutex_unlock(&x->r->mu);
+    if (go) {
+        x->paused = 0;
+        curl_easy_pause(x->h, CURLPAUSE_CONT); /* may call on_write, which may pause again */
+    }
+}
+
+static double price_of(const struct aitag_gateway_config *cfg, const char *model, long in, long out)
+{
+    for (size_t i = 0; model && i < cfg->n_prices; i++)
+        if (strcmp(cfg->prices[i].model, model) == 0)
+            return (double)in * cfg->prices[i].input_per_1m / 1e6 +
+                   (double)out * cfg->prices[i].output_per_1m / 1e6;
+    return 0;
+}
+
+/* r's tokens and cost: the upstream's usage when it is believable (charge.c), else an
+ * estimate from the bytes for chat and embeddings (text_bytes: the answer's text). */
+static void charge(struct gw_xfer *x, json_t *usage, size_t text_bytes, const char *model)
+{
+    struct gw_req *r = x->r;
+    int estimable =
+        strcmp(x->path, "/chat/completions") == 0 || strcmp(x->path, "/embeddings") == 0;
+    long in = 0, out = 0;
+    double cost;
+
+    if (usage && gw_usage_tokens(usage, &in, &out) < 0) {
+        aitag_log(AITAG_LOG_WARN, "gateway",
+                  "event=usage_invalid request=%s backend=%s (negative, fractional or over %ld "
+                  "tokens: not stored; estimated from the bytes)",
+                  r->id, r->backend, GW_MAX_TOKENS);
+        usage = NULL;
+    }
+    if (!usage && !estimable)
+        return;
+    if (!usage) {
+        in = gw_tokens_of_bytes(r->body_len);
+        out = gw_tokens_of_bytes(text_bytes);
+    }
+    if (model)
+        snprintf(r->model, sizeof r->model, "%s", model);
+    r->prompt_tokens = in;
+    r->completion_tokens = out;
+    cost = price_of(x->gw->cfg, r->model, in, out);
+    r->cost = isfinite(cost) && cost >= 0 ? cost : 0;
+}
+
+/* The body for backend b: the client's bytes with only "model" spliced when they allow it,
+ * and stream_options.include_usage added when x->inject. *payload NULL: r->body as it came.
+ * -1 when out of memory. */
+static int upstream_body(struct gw_xfer *x, const struct aitag_gateway_backend *b, char **payload,
+                         size_t *len)
+{
+    static const char opt[] = "\"stream_options\":{\"include_usage\":true},";
+    struct gw_req *r = x->r;
+    json_t *body = x->body, *copy = NULL;
+    const char *cur = json_string_value(json_object_get(body, "model"));
+    int rewrite = b->model && (!cur || strcmp(cur, b->model) != 0);
+    const char *src, *brace, *end;
+    size_t slen, head;
+    char *spliced = NULL;
+
+    *payload = NULL;
+    *len = r->body_len;
+    if (rewrite && r->body && !x->inject)
+        *payload = gw_splice_model(r->body, r->body_len, b->model, len);
+    if (*payload || (!rewrite && !x->inject && r->body))
+        return 0;
+    if (x->inject && r->body && !json_object_get(body, "stream_options")) {
+        /* the bytes again, one member added after the opening brace */
+        if (rewrite)
+            spliced = gw_splice_model(r->body, r->body_len, b->model, &slen);
+        src = spliced ? spliced : r->body;
+        slen = spliced ? slen : r->body_len;
+        end = src + slen;
+        brace = skip_ws(src, end);
+        if ((!rewrite || spliced) && brace < end && *brace == '{' &&
+            *skip_ws(brace + 1, end) != '}') {
+            head = (size_t)(brace + 1 - src);
+            *len = slen + sizeof opt - 1;
+            if (!(*payload = malloc(*len + 1))) {
+                free(spliced);
+                return -1;
+            }
+            memcpy(*payload, src, head);
+            memcpy(*payload + head, opt, sizeof opt - 1);
+            memcpy(*payload + head + sizeof opt - 1, src + head, slen - head);
+            (*payload)[*len] = '\0';
+            free(spliced);
+            return 0;
+        }
+        free(spliced);
+    }
+    /* Serialised from the parsed object (a copy: the next backend starts from the client's). */
+    if (!(copy = json_deep_copy(body)))
+        return -1;
+    if (rewrite)
+        json_object_set_new(copy, "model", json_string(b->model));
+    if (x->inject) {
+        json_t *so = json_object_get(copy, "stream_options");
+        if (json_is_object(so))
+            json_object_set_new(so, "include_usage", json_true());
+        else
+            json_object_set_new(copy, "stream_options", json_pack("{s:b}", "include_usage", 1));
+    }
+    *payload = json_dumps(copy, JSON_COMPACT);
+    json_decref(copy);
+    if (!*payload)
+        return -1;
+    *len = strlen(*payload);
+    return 0;
+}
+
+/* Starts one attempt on backend b: 0, or -1 (nothing runs; the caller fails over). */
+static int start_attempt(struct gw_xfer *x, const struct aitag_gateway_backend *b)
+{
+    struct gw_req *r = x->r;
+    char url[2048], auth[1024], rid[80];
     size_t payload_len = 0;
     const char *key = b->key_env ? getenv(b->key_env) : NULL;
-    CURLcode cc;
-    long code = 0;
-    int done = 0;
+    CURL *h;
 
-    *reason = "error";
-    if (aitag_curl_global_init() < 0)
-        goto out;
-    if (w && !w->curl)
-        w->curl = curl_easy_init();
-    c.h = w ? w->curl : curl_easy_init();
-    if (!c.h)
-        goto out;
-    curl_easy_reset(c.h); /* keeps the connection cache */
+    x->committed = x->client_gone = x->paused = 0;
+    x->len = 0;
+    gw_sse_free(&x->sse);
+    x->sse.strip = x->inject;
+    if (!(h = x->h = gw_loop_easy(x->loop)))
+        return -1;
     snprintf(url, sizeof url, "%s%s%s", b->url, b->kind == AITAG_BACKEND_GATEWAY ? "/v1" : "",
-             path);
-    if (!body && r->n_parts > 0) { /* multipart: the parts again, with the backend's model */
-        if (!(mime = gw_multipart_mime(c.h, r, b->model)))
-            goto out;
-    } else if (body) {
-        /* The client's bytes as they came, or with only "model" replaced; the parsed object
-         * is serialised again only when the bytes cannot be spliced. */
-        const char *cur = json_string_value(json_object_get(body, "model"));
-        int rewrite = b->model && (!cur || strcmp(cur, b->model) != 0);
-        if (rewrite && r->body)
-            payload = gw_splice_model(r->body, r->body_len, b->model, &payload_len);
-        if (!payload && (rewrite || !r->body)) {
-            /* body is left as it came: the next backend starts from the client's model */
-            json_t *orig = json_incref(json_object_get(body, "model"));
-            if (rewrite)
-                json_object_set_new(body, "model", json_string(b->model));
-            payload = json_dumps(body, JSON_COMPACT);
-            if (rewrite && orig)
-                json_object_set(body, "model", orig);
-            else if (rewrite)
-                json_object_del(body, "model");
-            json_decref(orig);
-            if (!payload)
-                goto out;
-            payload_len = strlen(payload);
-        }
-        hdr = curl_slist_append(hdr, "Content-Type: application/json");
+             x->path);
+    if (!x->body && r->n_parts > 0) { /* multipart: the parts again, with the backend's model */
+        if (!(x->mime = gw_multipart_mime(h, r, b->model)))
+            return -1;
+    } else if (x->body) {
+        if (upstream_body(x, b, &x->payload, &payload_len) < 0)
+            return -1;
+        x->hdr = curl_slist_append(x->hdr, "Content-Type: application/json");
     } else {
         char cth[300];
         snprintf(cth, sizeof cth, "Content-Type: %s",
                  r->ctype ? r->ctype : "application/octet-stream");
-        hdr = curl_slist_append(hdr, cth);
+        x->hdr = curl_slist_append(x->hdr, cth);
     }
     if (key && *key) {
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", key);
-        hdr = curl_slist_append(hdr, auth);
+        x->hdr = curl_slist_append(x->hdr, auth);
     }
     snprintf(rid, sizeof rid, "X-Request-Id: %s", r->id);
-    hdr = curl_slist_append(hdr, rid);
-    hdr = curl_slist_append(hdr, "Expect:");
-    curl_easy_setopt(c.h, CURLOPT_URL, url);
-    curl_easy_setopt(c.h, CURLOPT_HTTPHEADER, hdr);
-    if (mime) {
-        curl_easy_setopt(c.h, CURLOPT_MIMEPOST, mime);
+    x->hdr = curl_slist_append(x->hdr, rid);
+    x->hdr = curl_slist_append(x->hdr, "Expect:");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdr);
+    if (x->mime) {
+        curl_easy_setopt(h, CURLOPT_MIMEPOST, x->mime);
     } else {
-        curl_easy_setopt(c.h, CURLOPT_POSTFIELDS, payload ? payload : (r->body ? r->body : ""));
-        curl_easy_setopt(c.h, CURLOPT_POSTFIELDSIZE, (long)(payload ? payload_len : r->body_len));
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, x->payload ? x->payload : (r->body ? r->body : ""));
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(x->payload ? payload_len : r->body_len));
     }
-    curl_easy_setopt(c.h, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(c.h, CURLOPT_WRITEDATA, &c);
-    curl_easy_setopt(c.h, CURLOPT_TIMEOUT_MS, (long)b->timeout_ms);
-    curl_easy_setopt(c.h, CURLOPT_CONNECTTIMEOUT_MS,
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)b->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                      (long)(b->timeout_ms < 5000 ? b->timeout_ms : 5000));
-    curl_easy_setopt(c.h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c.h, CURLOPT_PROTOCOLS_STR, "http,https");
-    cc = curl_easy_perform(c.h);
-    curl_easy_getinfo(c.h, CURLINFO_RESPONSE_CODE, &code);
-    if (c.committed) {
-        /* Already streaming: whatever happened, this is the answer. */
-        if (cc != CURLE_OK && !c.client_gone)
-            *reason = "stream_broken";
-        note_usage(gw, r, c.usage, b->model ? b->model : r->route);
-        done = cc == CURLE_OK || c.client_gone ? 1 : -1;
-        goto out;
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    return curl_multi_add_handle(x->loop->multi, h) == CURLM_OK ? 0 : -1;
+}
+
+/* Ends the attempt in flight: frees what it held and books its outcome (ok: 1 answered, 0
+ * failed over, -1 a stream broken after its first byte) on the backend. */
+static void end_attempt(struct gw_xfer *x, int ok, const char *reason)
+{
+    struct aitag_gateway *gw = x->gw;
+    struct gw_backend *be = x->be;
+
+    if (x->h) {
+        curl_multi_remove_handle(x->loop->multi, x->h);
+        gw_loop_easy_put(x->loop, x->h);
+        x->h = NULL;
     }
-    if (cc != CURLE_OK) {
-        *reason = cc == CURLE_OPERATION_TIMEDOUT ? "timeout"
-                  : cc == CURLE_COULDNT_CONNECT  ? "connect"
-                                                 : "network";
-        goto out;
+    curl_mime_free(x->mime);
+    curl_slist_free_all(x->hdr);
+    free(x->payload);
+    x->mime = NULL;
+    x->hdr = NULL;
+    x->payload = NULL;
+    x->paused = 0;
+    x->be = NULL;
+    pthread_mutex_lock(&gw->mu);
+    be->inflight--;
+    gw_breaker_result(&be->br, ok == 1, gw->cfg->breaker_failures, aitag_now());
+    pthread_mutex_unlock(&gw->mu);
+    if (ok != 1) {
+        gw_metrics_upstream_error(gw->metrics, be->cfg->name, reason);
+        aitag_log(AITAG_LOG_WARN, "gateway", "event=upstream_error request=%s backend=%s reason=%s",
+                  x->r->id, be->cfg->name, reason);
+        x->last = reason;
     }
-    if (code >= 500 || code == 429) {
-        *reason = code == 429 ? "429" : "5xx";
-        goto out;
-    }
-    if (code >= 200 && code < 300) {
-        json_t *o = json_loadb(c.buf ? c.buf : "", c.len, 0, NULL);
-        if (malformed(api, o)) {
-            json_decref(o);
-            *reason = "malformed";
-            goto out;
+}
+
+/* The answer when every backend failed. */
+static void answer_failed(struct gw_xfer *x)
+{
+    struct gw_req *r = x->r;
+    const char *name = x->gw->cfg->routes[x->route_idx].name;
+
+    r->backend[0] = '\0';
+    if (strcmp(x->last, "local_only") == 0)
+        gw_error(r, 503, "upstream_error", "local_only",
+                 "no backend of route '%s' is on this machine (X-Aitag-Local-Only)", name);
+    else if (strcmp(x->last, "no_backend") == 0)
+        gw_error(r, 503, "upstream_error", "no_backend", "no backend of route '%s' is available",
+                 name);
+    else
+        gw_error(r, 502, "upstream_error", "upstream_failed",
+                 "every backend of route '%s' failed (last: %s)", name, x->last);
+}
+
+/* Starts the next backend of the order, or schedules the next pass after a jittered
+ * exponential backoff. 1 while the call goes on; 0 when it is over (r holds the error). */
+static int advance(struct gw_xfer *x)
+{
+    struct aitag_gateway *gw = x->gw;
+    struct gw_backend *bs = gw->backends[x->route_idx];
+    double cool = gw->cfg->breaker_cooldown_ms / 1000.0;
+
+    while (x->k < x->n) {
+        struct gw_backend *be = &bs[x->order[x->k++]];
+        int allowed;
+
+        if (be->cfg->kind == AITAG_BACKEND_LOCAL)
+            continue; /* unsupported here: neither a failure nor an upstream error */
+        if (!aitag_url_is_loopback(be->cfg->url) && gw_req_local_only(gw, x->r)) {
+            x->last = strcmp(x->last, "no_backend") == 0 ? "local_only" : x->last;
+            continue; /* X-Aitag-Local-Only: this request stays on this machine */
         }
-        note_usage(gw, r, json_object_get(o, "usage"),
-                   json_string_value(json_object_get(o, "model")));
-        json_decref(o);
+        pthread_mutex_lock(&gw->mu);
+        allowed = (!be->cfg->max_concurrency || be->inflight < be->cfg->max_concurrency) &&
+                  gw_breaker_allow(&be->br, aitag_now(), cool);
+        if (allowed)
+            be->inflight++;
+        pthread_mutex_unlock(&gw->mu);
+        if (!allowed)
+            continue;
+        snprintf(x->r->backend, sizeof x->r->backend, "%s", be->cfg->name);
+        x->be = be;
+        if (start_attempt(x, be->cfg) == 0)
+            return 1;
+        end_attempt(x, 0, "error");
     }
-    if (api->pass_ctype)
-        curl_easy_getinfo(c.h, CURLINFO_CONTENT_TYPE, &ct);
-    gw_reply(r, (int)code, ct ? ct : "application/json", c.buf ? c.buf : "", c.len);
-    done = 1;
-out:
-    if (!w)
-        curl_easy_cleanup(c.h);
-    curl_mime_free(mime);
-    curl_slist_free_all(hdr);
-    free(payload);
-    free(c.buf);
-    free(c.line);
-    json_decref(c.usage);
-    return done;
+    if (x->pass >= gw->cfg->retries) {
+        answer_failed(x);
+        return 0;
+    }
+    {
+        double base = gw->cfg->backoff_ms * (double)(1 << (x->pass < 6 ? x->pass : 6));
+        unsigned jitter;
+        pthread_mutex_lock(&gw->mu);
+        jitter = (unsigned)rand_r(&gw->rng) % 1000;
+        pthread_mutex_unlock(&gw->mu);
+        x->pass++;
+        x->due = aitag_now() + base * (0.5 + jitter / 1000.0) / 1000.0;
+        if (x->due <= 0)
+            x->due = 1e-9;
+    }
+    return 1;
 }
 
-void gw_worker_ctx_release(struct gw_worker_ctx *w)
+static void xfer_free(struct gw_xfer *x)
 {
-    curl_easy_cleanup(w->curl);
-    w->curl = NULL;
+    json_decref(x->body);
+    free(x->buf);
+    free(x->out);
+    gw_sse_free(&x->sse);
+    free(x);
 }
 
-static void sleep_ms(double ms)
+/* The call is over: r gets its answer (cache, usage, resume) and x goes. */
+static void finish(struct gw_xfer *x)
 {
-    struct timespec ts = {(time_t)(ms / 1000), (long)((ms - (time_t)(ms / 1000) * 1000) * 1e6)};
-    nanosleep(&ts, NULL);
+    struct aitag_gateway *gw = x->gw;
+    struct gw_req *r = x->r;
+    struct gw_xfer **pp = &x->loop->xfers;
+
+    while (*pp && *pp != x)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = x->next;
+    if (!x->committed) {
+        if (!r->status)
+            gw_error(r, 500, "server_error", NULL, "no answer");
+        gw_cache_put(gw, r->cache_key, r);
+    }
+    if (r->key_id >= 0 && r->status == 200 && strcmp(x->path, "/tag") == 0 && r->resp) {
+        json_t *ans = json_loadb(r->resp, r->resp_len, 0, NULL);
+        r->media_seconds = json_number_value(json_object_get(ans, "duration")); /* gw_settle */
+        json_decref(ans);
+    }
+    if (x->committed) {
+        gw_stream_end(r);
+    } else {
+        pthread_mutex_lock(&r->mu);
+        r->state = REQ_DONE;
+        gw_req_resume(r);
+        pthread_mutex_unlock(&r->mu);
+    }
+    xfer_free(x);
+    gw_req_release(r); /* the worker's reference, which the call held */
+}
+
+void gw_xfer_done(struct gw_xfer *x, CURLcode cc)
+{
+    struct gw_req *r = x->r;
+    const char *reason = "error";
+    char *ct = NULL;
+    long code = 0;
+    int ok = 0;
+
+    curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
+    if (x->committed) {
+        /* Already streaming: whatever happened, this is the answer. */
+        x->out_len = 0;
+        if (x->inject && !x->client_gone &&
+            gw_sse_flush(&x->sse, &x->out, &x->out_len, &x->out_cap) == 0 && x->out_len)
+            gw_stream_write(r, x->out, x->out_len);
+        if (cc != CURLE_OK && !x->client_gone)
+            reason = "stream_broken";
+        charge(x, x->sse.usage, x->sse.text_bytes,
+               x->be->cfg->model ? x->be->cfg->model : r->route);
+        ok = cc == CURLE_OK || x->client_gone ? 1 : -1;
+    } else if (cc != CURLE_OK) {
+        reason = cc == CURLE_OPERATION_TIMEDOUT ? "timeout"
+                 : cc == CURLE_COULDNT_CONNECT  ? "connect"
+                                                : "network";
+    } else if (code >= 500 || code == 429) {
+        reason = code == 429 ? "429" : "5xx";
+    } else {
+        ok = 1;
+        if (code >= 200 && code < 300) {
+            json_t *o = json_loadb(x->buf ? x->buf : "", x->len, 0, NULL);
+            if (malformed(x->api, o)) {
+                reason = "malformed";
+                ok = 0;
+            } else {
+                charge(x, json_object_get(o, "usage"), gw_chat_text_bytes(o),
+                       json_string_value(json_object_get(o, "model")));
+            }
+            json_decref(o);
+        }
+        if (ok && x->api->pass_ctype)
+            curl_easy_getinfo(x->h, CURLINFO_CONTENT_TYPE, &ct);
+        if (ok)
+            gw_reply(r, (int)code, ct ? ct : "application/json", x->buf ? x->buf : "", x->len);
+    }
+    end_attempt(x, ok, reason);
+    if (ok != 0 || !advance(x))
+        finish(x);
+}
+
+void gw_xfer_retry(struct gw_xfer *x)
+{
+    x->due = 0;
+    x->k = 0;
+    x->n = gw_pick_order(x->gw, x->route_idx, x->order, aitag_now());
+    if (!advance(x))
+        finish(x);
 }
 
 void gw_proxy(struct aitag_gateway *gw, struct gw_req *r, size_t route_idx, const char *path,
               json_t *body, int stream, struct gw_worker_ctx *w)
 {
     const struct aitag_gateway_route *rt = &gw->cfg->routes[route_idx];
-    struct gw_backend *bs = gw->backends[route_idx];
-    size_t order[AITAG_GATEWAY_MAX_BACKENDS];
-    const char *last = "no_backend";
-    double cool = gw->cfg->breaker_cooldown_ms / 1000.0;
     size_t n_remote = 0;
+    struct gw_xfer *x;
 
     snprintf(r->route, sizeof r->route, "%s", rt->name);
     for (size_t i = 0; i < rt->n_backends; i++)
@@ -493,63 +740,30 @@ void gw_proxy(struct aitag_gateway *gw, struct gw_req *r, size_t route_idx, cons
                  "route '%s' has only local backends, which do not serve /v1%s", rt->name, path);
         return;
     }
-    for (int pass = 0; pass <= gw->cfg->retries; pass++) {
-        size_t n;
-        if (pass > 0) {
-            double base = gw->cfg->backoff_ms * (double)(1 << (pass - 1 < 6 ? pass - 1 : 6));
-            unsigned jitter;
-            pthread_mutex_lock(&gw->mu);
-            jitter = (unsigned)rand_r(&gw->rng) % 1000;
-            pthread_mutex_unlock(&gw->mu);
-            sleep_ms(base * (0.5 + jitter / 1000.0));
-        }
-        n = gw_pick_order(gw, route_idx, order, aitag_now());
-        for (size_t k = 0; k < n; k++) {
-            struct gw_backend *be = &bs[order[k]];
-            const char *reason;
-            int ok, allowed;
-
-            if (be->cfg->kind == AITAG_BACKEND_LOCAL)
-                continue; /* unsupported here: neither a failure nor an upstream error */
-            if (!aitag_url_is_loopback(be->cfg->url) && gw_req_local_only(gw, r)) {
-                last = strcmp(last, "no_backend") == 0 ? "local_only" : last;
-                continue; /* X-Aitag-Local-Only: this request stays on this machine */
-            }
-            pthread_mutex_lock(&gw->mu);
-            allowed = (!be->cfg->max_concurrency || be->inflight < be->cfg->max_concurrency) &&
-                      gw_breaker_allow(&be->br, aitag_now(), cool);
-            if (allowed)
-                be->inflight++;
-            pthread_mutex_unlock(&gw->mu);
-            if (!allowed)
-                continue;
-            snprintf(r->backend, sizeof r->backend, "%s", be->cfg->name);
-            ok = try_backend(gw, r, be->cfg, path, body, stream, w, &reason);
-            pthread_mutex_lock(&gw->mu);
-            be->inflight--;
-            gw_breaker_result(&be->br, ok == 1, gw->cfg->breaker_failures, aitag_now());
-            pthread_mutex_unlock(&gw->mu);
-            if (ok != 1) {
-                gw_metrics_upstream_error(gw->metrics, be->cfg->name, reason);
-                aitag_log(AITAG_LOG_WARN, "gateway",
-                          "event=upstream_error request=%s backend=%s reason=%s", r->id,
-                          be->cfg->name, reason);
-                last = reason;
-            }
-            if (ok != 0)
-                return;
-        }
+    if (!w || !w->loop || !(x = calloc(1, sizeof *x))) {
+        gw_error(r, 500, "server_error", NULL, "out of memory");
+        return;
     }
-    r->backend[0] = '\0';
-    if (strcmp(last, "local_only") == 0)
-        gw_error(r, 503, "upstream_error", "local_only",
-                 "no backend of route '%s' is on this machine (X-Aitag-Local-Only)", rt->name);
-    else if (strcmp(last, "no_backend") == 0)
-        gw_error(r, 503, "upstream_error", "no_backend", "no backend of route '%s' is available",
-                 rt->name);
-    else
-        gw_error(r, 502, "upstream_error", "upstream_failed",
-                 "every backend of route '%s' failed (last: %s)", rt->name, last);
+    x->gw = gw;
+    x->r = r;
+    x->loop = w->loop;
+    x->route_idx = route_idx;
+    x->path = path;
+    x->api = api_of(path);
+    x->body = json_incref(body);
+    x->stream = stream;
+    x->inject =
+        stream && body && strcmp(path, "/chat/completions") == 0 &&
+        !json_is_true(json_object_get(json_object_get(body, "stream_options"), "include_usage"));
+    x->last = "no_backend";
+    x->n = gw_pick_order(gw, route_idx, x->order, aitag_now());
+    if (!advance(x)) { /* nothing started: r holds the error, the worker answers it */
+        xfer_free(x);
+        return;
+    }
+    r->async = 1;
+    x->next = w->loop->xfers;
+    w->loop->xfers = x;
 }
 
 void gw_handle_embeddings(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w)
@@ -579,6 +793,4 @@ void gw_handle_embeddings(struct aitag_gateway *gw, struct gw_req *r, struct gw_
         }
     }
     json_decref(body);
-    if (r->key_id >= 0 && r->status == 200)
-        gw_usage_record(w, r);
 }

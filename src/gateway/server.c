@@ -5,12 +5,16 @@
  * The HTTP thread only reads headers and bodies, answers /healthz and /metrics from memory, and
  * writes responses. What the headers alone decide is answered before any body byte is held
  * (admit.c: unknown endpoint, method, framing, size, the key by one indexed read, the key's
- * concurrency, the bytes in flight). Any request that needs an upstream, inference, or more of
- * the key store is suspended (MHD_suspend_connection) and queued; a worker answers it and
- * resumes the connection. Streams use the same hand-off: the worker appends upstream chunks to the
- * request's buffer, and the response's content reader drains it, suspending the connection
- * while the buffer is empty, so a slow upstream never spins or blocks the loop. Each request is
- * logged once, when libmicrohttpd reports it complete (status, latency including the stream).
+ * concurrency, the bytes in flight). The HTTP side is event_loops threads, each running its
+ * own libmicrohttpd daemon on the shared port and a libcurl multi handle (upstream.c): a
+ * request is served on the loop that read it, and its upstream call runs on that loop's multi
+ * handle while the loop serves other connections; only /v1/tag goes to the workers. Streams:
+ * the loop appends upstream chunks to the request's buffer, and the response's content reader
+ * drains it, suspending the connection while the buffer is empty, so a slow upstream never
+ * spins or blocks the loop. The buffer is bounded (stream_buffer_bytes): when it is full the
+ * upstream transfer pauses, and the reader wakes the loop once half of it has been sent. Each
+ * request is logged once, when libmicrohttpd reports it complete (status, latency including the
+ * stream).
  */
 #include <math.h>
 #include <microhttpd.h>
@@ -110,9 +114,20 @@ static void req_unref(struct gw_req *r)
     free(r);
 }
 
-void gw_req_unref(struct gw_req *r)
+void gw_req_release(struct gw_req *r)
 {
     req_unref(r);
+}
+
+void gw_req_resume(struct gw_req *r)
+{
+    struct gw_loop *home = r->home;
+
+    MHD_resume_connection(r->conn);
+    if (home && home == gw_loop_current())
+        home->kick = 1; /* its daemon runs again before the loop waits */
+    else
+        gw_loop_wake(home);
 }
 
 void gw_stream_begin(struct gw_req *r, int status, const char *ctype)
@@ -122,8 +137,23 @@ void gw_stream_begin(struct gw_req *r, int status, const char *ctype)
     free(r->resp_ctype);
     r->resp_ctype = strdup(ctype);
     r->state = REQ_STREAM;
-    MHD_resume_connection(r->conn); /* suspended since it was queued */
+    gw_req_resume(r); /* suspended since it was queued */
     pthread_mutex_unlock(&r->mu);
+}
+
+int gw_stream_room(struct gw_req *r)
+{
+    int rc = 1;
+
+    pthread_mutex_lock(&r->mu);
+    if (r->client_gone) {
+        rc = -1;
+    } else if (r->slen - r->spos >= r->gw->cfg->stream_buffer) {
+        r->spaused = 1; /* the reader wakes r->loop when it has drained half */
+        rc = 0;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return rc;
 }
 
 int gw_stream_write(struct gw_req *r, const char *data, size_t len)
@@ -134,10 +164,17 @@ int gw_stream_write(struct gw_req *r, const char *data, size_t len)
     if (r->client_gone) {
         rc = -1;
     } else {
+        if (r->slen + len > r->scap && r->spos > 0) { /* move the unread part to the front */
+            memmove(r->sbuf, r->sbuf + r->spos, r->slen - r->spos);
+            r->slen -= r->spos;
+            r->spos = 0;
+        }
         if (r->slen + len > r->scap) {
-            size_t cap = (r->slen + len) * 2;
-            char *p = realloc(r->sbuf, cap);
-            if (!p) {
+            size_t cap = r->slen + len;
+            char *p;
+            if (cap < r->gw->cfg->stream_buffer + 16384)
+                cap = r->gw->cfg->stream_buffer + 16384;
+            if (!(p = realloc(r->sbuf, cap))) {
                 rc = -1;
                 goto out;
             }
@@ -148,7 +185,7 @@ int gw_stream_write(struct gw_req *r, const char *data, size_t len)
         r->slen += len;
         if (r->suspended) {
             r->suspended = 0;
-            MHD_resume_connection(r->conn);
+            gw_req_resume(r);
         }
     }
 out:
@@ -162,7 +199,7 @@ void gw_stream_end(struct gw_req *r)
     r->sdone = 1;
     if (r->suspended && !r->client_gone) {
         r->suspended = 0;
-        MHD_resume_connection(r->conn);
+        gw_req_resume(r);
     }
     pthread_mutex_unlock(&r->mu);
 }
@@ -170,6 +207,7 @@ void gw_stream_end(struct gw_req *r)
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct gw_req *r = cls;
+    struct gw_loop *wake = NULL;
     ssize_t n;
 
     (void)pos;
@@ -181,6 +219,10 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         r->spos += (size_t)n;
         if (r->spos == r->slen)
             r->spos = r->slen = 0;
+        if (r->spaused && r->slen - r->spos <= r->gw->cfg->stream_buffer / 2) {
+            r->spaused = 0; /* the upstream transfer may go on */
+            wake = r->loop;
+        }
     } else if (r->sdone) {
         n = MHD_CONTENT_READER_END_OF_STREAM;
     } else {
@@ -189,6 +231,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         n = 0;
     }
     pthread_mutex_unlock(&r->mu);
+    gw_loop_wake(wake);
     return n;
 }
 
@@ -221,9 +264,27 @@ static enum MHD_Result send_answer(struct gw_req *r)
     return ok;
 }
 
-/* Queues r for a worker; returns -1 when the queue is full (the caller answers 503). */
+/* Queues r: on this thread's event loop (upstream.c) when it runs one, without a hand-off to
+ * another thread; /v1/tag (inference, which blocks) for a worker. Returns -1 when the workers'
+ * queue is full (the caller answers 503). */
 static int enqueue(struct aitag_gateway *gw, struct gw_req *r)
 {
+    struct gw_loop *l = gw_loop_current();
+
+    r->home = l;
+    if (l && l->mhd && r->ep->on_worker == GW_RUN_LOOP) {
+        pthread_mutex_lock(&r->mu);
+        r->refs++;
+        r->state = REQ_QUEUED;
+        pthread_mutex_unlock(&r->mu);
+        MHD_suspend_connection(r->conn);
+        if (l->local_tail)
+            l->local_tail->next = r;
+        else
+            l->local_head = r;
+        l->local_tail = r;
+        return 0;
+    }
     pthread_mutex_lock(&gw->qmu);
     if (gw->qlen >= (size_t)gw->cfg->workers * 64) {
         pthread_mutex_unlock(&gw->qmu);
@@ -242,7 +303,7 @@ static int enqueue(struct aitag_gateway *gw, struct gw_req *r)
     else
         gw->qhead = r;
     gw->qtail = r;
-    pthread_cond_signal(&gw->qcv);
+    gw_loops_wake_one(gw);
     pthread_mutex_unlock(&gw->qmu);
     return 0;
 }
@@ -437,13 +498,12 @@ static void put_num(struct line *l, const char *fmt, ...)
 /* The access log line with payloads (redact.c builds them as JSON values). */
 static char *access_json(struct gw_req *r, double latency)
 {
-    json_t *o = json_pack("{s:f, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:i, s:f, s:I, s:I, s:f}",
-                          "ts", (double)time(NULL), "request_id", r->id, "method", r->method,
-                          "path", r->url, "key_id", (json_int_t)r->key_id, "route", r->route,
-                          "backend", r->backend, "model", r->model, "status", r->status,
-                          "latency_ms", latency * 1000.0, "prompt_tokens",
-                          (json_int_t)r->prompt_tokens, "completion_tokens",
-                          (json_int_t)r->completion_tokens, "cost", r->cost);
+    json_t *o = json_pack("{s:f, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:i, s:f, s:I, s:I, s:f}", "ts",
+                          (double)time(NULL), "request_id", r->id, "method", r->method, "path",
+                          r->url, "key_id", (json_int_t)r->key_id, "route", r->route, "backend",
+                          r->backend, "model", r->model, "status", r->status, "latency_ms",
+                          latency * 1000.0, "prompt_tokens", (json_int_t)r->prompt_tokens,
+                          "completion_tokens", (json_int_t)r->completion_tokens, "cost", r->cost);
     char *line;
 
     if (o && r->key_id < 0)
@@ -510,6 +570,7 @@ void gw_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     struct aitag_gateway *gw = cls;
     struct gw_req *r = *con_cls;
+    struct gw_loop *loop;
     double latency;
 
     (void)conn;
@@ -521,7 +582,9 @@ void gw_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     access_log(gw, r, latency);
     pthread_mutex_lock(&r->mu);
     r->client_gone = 1;
+    loop = r->spaused ? r->loop : NULL; /* a paused stream's call ends now, not at its timeout */
     pthread_mutex_unlock(&r->mu);
+    gw_loop_wake(loop);
     *con_cls = NULL;
     req_unref(r);
 }
@@ -531,46 +594,68 @@ static void handle(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_
     r->ep->handler(gw, r, w); /* endpoints.c; usage is settled once, by gw_settle */
 }
 
+/* The worker's part after handle(): answers r unless an upstream call took it over. */
+void gw_serve(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w)
+{
+    handle(gw, r, w);
+    if (r->async)
+        return; /* the call (proxy.c) answers, resumes and releases r */
+    pthread_mutex_lock(&r->mu);
+    /* REQ_TAG: a tagging thread answers it (tag_queue.c), maybe already has */
+    if (r->state == REQ_QUEUED) {
+        if (!r->status)
+            gw_error(r, 500, "server_error", NULL, "no answer");
+        r->state = REQ_DONE;
+        gw_req_resume(r);
+    }
+    pthread_mutex_unlock(&r->mu);
+    req_unref(r);
+}
+
+/* A worker is an event loop (upstream.c): it serves queued requests, a few at a time so that
+ * running calls keep moving, drives its upstream calls, and sleeps in curl_multi_poll when
+ * there is nothing to do. It stops once asked to and its last call has ended. */
 void *gw_worker_main(void *arg)
 {
     struct aitag_gateway *gw = arg;
     struct gw_worker_ctx w = {0};
     char err[256];
 
+    w.loop = &gw->loops[__atomic_fetch_add(&gw->loops_taken, 1, __ATOMIC_RELAXED)];
     if (gw->cfg->keys_db && gw_keys_open(gw->cfg->keys_db, &w.db, err, sizeof err) < 0)
         aitag_log(AITAG_LOG_ERROR, "gateway", "event=keys_db_open %s", err);
     for (;;) {
-        struct gw_req *r;
-        int stream;
+        int served = 0, stop, sleep;
+        while (served < 16) {
+            struct gw_req *r;
+            pthread_mutex_lock(&gw->qmu);
+            r = gw->qhead;
+            if (r) {
+                gw->qlen--;
+                gw->qhead = r->next;
+                if (!gw->qhead)
+                    gw->qtail = NULL;
+            }
+            pthread_mutex_unlock(&gw->qmu);
+            if (!r)
+                break;
+            gw_serve(gw, r, &w);
+            served++;
+        }
+        gw_loop_turn(gw, w.loop);
+        if (served == 16)
+            continue;
         pthread_mutex_lock(&gw->qmu);
-        while (!gw->qhead && !gw->stopping)
-            pthread_cond_wait(&gw->qcv, &gw->qmu);
-        r = gw->qhead;
-        if (r) {
-            gw->qlen--;
-            gw->qhead = r->next;
-            if (!gw->qhead)
-                gw->qtail = NULL;
-        }
+        stop = gw->stopping && !w.loop->xfers && !gw->qhead;
+        sleep = !stop && !gw->qhead;
+        if (sleep)
+            w.loop->idle = 1; /* a waker clears it (under qmu) and wakes the poll */
         pthread_mutex_unlock(&gw->qmu);
-        if (!r)
+        if (stop)
             break;
-        handle(gw, r, &w);
-        pthread_mutex_lock(&r->mu);
-        /* REQ_TAG: a tagging thread answers it (tag_queue.c), maybe already has */
-        stream = r->state == REQ_STREAM;
-        if (r->state == REQ_QUEUED) {
-            if (!r->status)
-                gw_error(r, 500, "server_error", NULL, "no answer");
-            r->state = REQ_DONE;
-            MHD_resume_connection(r->conn);
-        }
-        pthread_mutex_unlock(&r->mu);
-        if (stream)
-            gw_stream_end(r);
-        req_unref(r);
+        if (sleep)
+            gw_loop_sleep(gw, w.loop);
     }
-    gw_worker_ctx_release(&w);
     gw_keys_worker_release(&w);
     sqlite3_close(w.db);
     return NULL;

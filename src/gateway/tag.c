@@ -157,12 +157,7 @@ void gw_handle_tag(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_
         goto out;
     }
     if (!local) { /* other gateways: forward (a multipart upload is rebuilt per backend) */
-        gw_proxy(gw, r, ri, "/tag", q.body, 0, w);
-        if (r->status == 200) { /* usage counts the media's duration (settled at the end) */
-            json_t *ans = r->resp ? json_loadb(r->resp, r->resp_len, 0, NULL) : NULL;
-            r->media_seconds = json_number_value(json_object_get(ans, "duration"));
-            json_decref(ans);
-        }
+        gw_proxy(gw, r, ri, "/tag", q.body, 0, w); /* its end notes the media's duration */
         goto out;
     }
     if (!gw->p.item_json || !local->lane) {

@@ -260,17 +260,15 @@ static void finish_job(struct gw_tag_lane *l, struct gw_tag_job *job)
     close(job->fd);
     if (job->upload[0])
         gw_tag_upload_remove(gw, job->upload);
-    if (r->key_id >= 0 && r->status == 200)
-        gw_usage_record(NULL, r);
     pthread_mutex_lock(&r->mu);
     if (!r->status)
         gw_error(r, 500, "server_error", NULL, "no answer");
     r->state = REQ_DONE;
     if (kept)
         r->refs++;                  /* lane_stop's, dropped once the answer is sent */
-    MHD_resume_connection(r->conn); /* suspended since a worker queued it */
+    gw_req_resume(r); /* suspended since a worker queued it */
     pthread_mutex_unlock(&r->mu);
-    gw_req_unref(r);
+    gw_req_release(r);
     free(job);
 }
 
@@ -289,7 +287,7 @@ static void wait_sent(struct gw_tag_lane *l)
         usleep(10000);
     }
     for (size_t i = 0; i < l->n_sent; i++)
-        gw_req_unref(l->sent[i]);
+        gw_req_release(l->sent[i]);
     free(l->sent);
 }
 

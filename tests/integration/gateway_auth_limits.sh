@@ -2,7 +2,8 @@
 # Budgets, tokens per minute and concurrency per key under concurrent requests: admission
 # reserves an estimate (so four requests at once cannot spend past the budget by more than one
 # estimate, six cannot take past the token limit by more than one), settlement gives it back
-# and charges the real usage once; usage an upstream reports as negative or absurd is refused,
+# and charges the real usage once; usage an upstream reports as negative or beyond any count is
+# replaced by the estimate and logged, usage over the config's caps is refused at settlement,
 # logged and never stored (the key's spend stays >= 0 and its next request is answered); one
 # key's requests to a slow upstream hold at most its concurrency slots (429 with Retry-After
 # beyond them), so another key is not starved, and slots come back when clients leave early.
@@ -13,7 +14,8 @@ for t in node curl jq sqlite3; do
 done
 source "$src/tests/fake-upstream/spawn.sh"
 # An upstream whose path prefix picks its behaviour: /slow waits 2 s, /neg reports negative
-# usage, /huge two billion prompt tokens; every answer otherwise 10 + 5 tokens.
+# usage, /huge two billion prompt tokens, /big fifty million (a count, but over max_usage_tokens);
+# every answer otherwise 10 + 5 tokens.
 cat >"$tmp/up.js" <<'JS'
 const http = require('http');
 const srv = http.createServer((req, res) => {
@@ -23,6 +25,7 @@ const srv = http.createServer((req, res) => {
     const kind = req.url.split('/')[1];
     let usage = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 };
     if (kind === 'neg') usage = { prompt_tokens: -1000000000, completion_tokens: 5, total_tokens: -999999995 };
+    if (kind === 'big') usage = { prompt_tokens: 50000000, completion_tokens: 5, total_tokens: 50000005 };
     if (kind === 'huge') usage = { prompt_tokens: 2000000000, completion_tokens: 5, total_tokens: 2000000005 };
     const answer = JSON.stringify({ id: 'c', object: 'chat.completion', model: 'up-model',
       choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage });
@@ -41,7 +44,7 @@ cat >"$tmp/gw.json" <<JSON
   "key_concurrency": 2,
   "prices": {"up-model": {"input_per_1m": 100000, "output_per_1m": 200000}},
   "routes": {"slow": $(backend slow), "fast": $(backend fast), "neg": $(backend neg),
-             "huge": $(backend huge)}
+             "huge": $(backend huge), "big": $(backend big)}
 }
 JSON
 newkey() { "$AITAG_BIN" gateway keys create --db "$tmp/keys.db" --json "$@"; }
@@ -98,17 +101,22 @@ check "tpm: the answers are settled" eventually settled "$(kid kt)" "$(count "$c
 tokens=$(q "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM gateway_usage WHERE key_id = $(kid kt)")
 check "tpm: six at once took $tokens <= 40 + one estimate" [ "$tokens" -le 63 ]
 
-# Usage the upstream reports as negative or absurd: answered, refused at settlement, logged.
+# Usage the upstream reports as negative or absurd: answered, charged the estimate instead,
+# logged; usage over max_usage_tokens: answered, refused at settlement, logged, not stored.
 check_eq "negative usage: the answer is relayed" "$(chat n1 "$(key kn)" neg)" 200
 check_eq "absurd usage: the answer is relayed" "$(chat n2 "$(key kn)" huge)" 200
+check_eq "usage over the cap: the answer is relayed" "$(chat n5 "$(key kn)" big)" 200
 check_eq "the key's next request is answered" "$(chat n3 "$(key kn)" fast)" 200
 check_eq "and the next" "$(chat n4 "$(key kn)" fast)" 200
-check "only the sane answers are stored" eventually settled "$(kid kn)" 2
+check "all but the one over the cap are stored" eventually settled "$(kid kn)" 4
+check "the invalid ones were charged an estimate, not their usage" [ \
+    "$(q "SELECT MAX(prompt_tokens) FROM gateway_usage WHERE key_id = $(kid kn)")" -lt 1000 ]
 check_eq "nothing negative stored" \
     "$(q "SELECT count(*) FROM gateway_usage WHERE cost < 0 OR prompt_tokens < 0 OR completion_tokens < 0")" 0
 check "the spend is not negative" sh -c \
     "'$AITAG_BIN' gateway keys list --db '$tmp/keys.db' --json | jq -e -s 'all(.spent >= 0)' >/dev/null"
-check_eq "refusals logged" "$(grep -c 'event=usage_refused' "$tmp/gw.err")" 2
+check_eq "invalid usage logged" "$(grep -c 'event=usage_invalid' "$tmp/gw.err")" 2
+check_eq "refusals logged" "$(grep -c 'event=usage_refused' "$tmp/gw.err")" 1
 
 # Concurrency: "greedy" (the config's 2) sends four to the slow route; "other" is not starved.
 for i in 1 2 3 4; do (echo "$(chat g$i "$(key ka)" slow)" >"$tmp/g$i.code") & done
