@@ -190,6 +190,10 @@ char *gw_splice_model(const char *body, size_t len, const char *model, size_t *o
     size_t ml = strlen(model), n = 0;
     char *out, *q;
 
+    /* Jansson takes a NUL byte where the text ends (json_loadb): such a body is sent as the
+     * parsed object serialised, never spliced (its bytes are not the JSON it parsed). */
+    if (memchr(body, '\0', len))
+        return NULL;
     p = skip_ws(p, end);
     if (p == end || *p++ != '{')
         return NULL;

@@ -815,6 +815,14 @@ static void test_splice_model(void)
         CHECK(out == NULL);
         free(out);
     }
+    {
+        /* a NUL byte inside (found by fuzz_gw_json_body): Jansson parses such a body, and the
+         * splice would carry the NUL into the upstream's body */
+        static const char nul[] = "{\"model\": \"m\", \"o\": {\"a\": true\0}}";
+        out = gw_splice_model(nul, sizeof nul - 1, "y", &n);
+        CHECK(out == NULL);
+        free(out);
+    }
 }
 
 int main(void)
