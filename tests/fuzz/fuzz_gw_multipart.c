@@ -209,8 +209,11 @@ static int structured(const uint8_t *data, size_t size, int to_tag, int *want)
     }
     if (parts == 0)
         *want = 400; /* a body without parts is malformed */
-    else if (to_tag) /* the tagging route's answers are the tagging handler's business */
-        *want = !model || strcmp(model, route) == 0 ? 501 : 404;
+    else if (to_tag) /* the tagging route's answers are the tagging handler's business; the
+                      * transcription route does not tag (400, nothing relayed) */
+        *want = !model || strcmp(model, route) == 0 ? 501
+                : strcmp(model, "whisper") == 0     ? 400
+                                                    : 404;
     else if (!model || !has_file || file_len == 0)
         *want = 400;
     else
