@@ -142,8 +142,8 @@ struct gw_req {
     double cost;
     double media_seconds; /* /v1/tag: duration of the media tagged (0 for an image) */
     long frames;          /* /v1/tag: frames the models ran on here (0: the catalog had it) */
-    int cache; /* GW_CACHE_*: whether the answer came from the response cache */
-    struct gw_req *next; /* job queue link */
+    int cache;            /* GW_CACHE_*: whether the answer came from the response cache */
+    struct gw_req *next;  /* job queue link */
     /* admission at header time (admit.c) and settlement (settle.c) */
     const struct gw_endpoint *ep; /* the endpoint of url (whatever the method); NULL: none */
     struct gw_key_row key;        /* the key found at header time; key.id < 0: none */
@@ -165,12 +165,16 @@ struct gw_req {
 enum { REQ_RECEIVING = 0, REQ_QUEUED, REQ_DONE, REQ_STREAM, REQ_TAG };
 enum { GW_CACHE_NONE = 0, GW_CACHE_MISS = 1, GW_CACHE_HIT = 2 };
 
+/* The busy timeout of the connections the HTTP loops read keys with (admit.c, upstream.c). */
+#define GW_LOOP_BUSY_MS 100
 struct gw_worker_ctx {
     sqlite3 *db;          /* this worker's keys connection (reads only), NULL without keys_db */
     struct gw_loop *loop; /* this worker's upstream event loop (upstream.c) */
     /* keys.c: statements on db, prepared on first use and kept (gw_keys_worker_release) */
     sqlite3_stmt *key_st, *spent_st;
 };
+/* keys.c: the key lookup by hash on w->db (admit.c), prepared on first use; NULL on error. */
+sqlite3_stmt *gw_keys_lookup_st(struct gw_worker_ctx *w);
 
 /* usage.c: usage sums in memory, flushed to gateway_usage by one thread in batches (at most
  * every 25 ms, and at close). Thread-safe. open: thread 0 starts no flush thread (tests then
@@ -311,6 +315,7 @@ struct gw_loop {
     int started;
     struct gw_req *local_head, *local_tail; /* requests to serve on this loop (its thread) */
     int kick; /* a connection was resumed from this thread: run the daemon before waiting */
+    struct gw_worker_ctx *ctx; /* the loop thread's keys connection and statements, or NULL */
 };
 int gw_loops_open(struct aitag_gateway *gw, char *err, size_t errlen);
 /* The HTTP loops' thread: runs l->mhd, serves its requests, drives its upstream calls. */
@@ -408,7 +413,7 @@ typedef void (*gw_handler_fn)(struct aitag_gateway *gw, struct gw_req *r, struct
 struct gw_endpoint {
     const char *method, *path;
     int auth, on_worker; /* on_worker: GW_RUN_* */
-    int metered; /* charged by tokens: the JSON body is the prompt (admission estimate) */
+    int metered;         /* charged by tokens: the JSON body is the prompt (admission estimate) */
     gw_handler_fn handler;
     const char *label;
 };

@@ -221,6 +221,11 @@ void *gw_http_main(void *arg)
     w.loop = l;
     if (gw->cfg->keys_db && gw_keys_open(gw->cfg->keys_db, &w.db, err, sizeof err) < 0)
         aitag_log(AITAG_LOG_ERROR, "gateway", "event=keys_db_open %s", err);
+    if (w.db) {
+        /* The loop never waits long on the key store: a busy database answers 503/500. */
+        sqlite3_busy_timeout(w.db, GW_LOOP_BUSY_MS);
+        l->ctx = &w; /* admit.c looks keys up here: no lock shared with the other loops */
+    }
     for (;;) {
         int stopping, done;
         MHD_run(l->mhd);
@@ -247,6 +252,7 @@ void *gw_http_main(void *arg)
         else
             http_wait(l, &wfd);
     }
+    l->ctx = NULL;
     gw_keys_worker_release(&w);
     sqlite3_close(w.db);
     current = NULL;
