@@ -212,18 +212,21 @@ struct aitag_gateway {
     struct gw_cache *cache; /* NULL when the config has none */
     unsigned rng;
     struct gw_metrics *metrics;
-    FILE *access_log;
+    FILE *access_log; /* unbuffered: whole lines go out from log_buf (server.c) */
     pthread_mutex_t log_mu;
+    char *log_buf;              /* access-log lines not yet written, whole lines only (log_mu) */
+    size_t log_len;             /* bytes in log_buf (log_mu) */
+    long long log_due_ms;       /* atomic: when log_buf must be written (aitag_now ms), 0: empty */
     unsigned long long next_id; /* atomic (request ids) */
-    unsigned pid;           /* getpid() at start, for request ids */
-    struct gw_usage *usage; /* NULL without keys_db */
+    unsigned pid;               /* getpid() at start, for request ids */
+    struct gw_usage *usage;     /* NULL without keys_db */
     /* admission (admit.c) and key limit state */
     sqlite3 *http_db;          /* the HTTP loops' keys connection (admit.c) */
     sqlite3_stmt *http_key_st; /* its key lookup, prepared once */
     pthread_mutex_t admit_mu;  /* the HTTP loops take turns on http_db (admit.c) */
     int admit_mu_ready;
-    pthread_mutex_t key_mu;    /* keys[]: limit state, slots, reservations */
-    size_t held_bytes;         /* atomic: request body bytes held (max_inflight_bytes) */
+    pthread_mutex_t key_mu; /* keys[]: limit state, slots, reservations */
+    size_t held_bytes;      /* atomic: request body bytes held (max_inflight_bytes) */
     /* the private upload folder (tag_fs.c), NULL without local routes */
     char *tag_tmp;
     int tag_tmp_fd;
@@ -302,6 +305,11 @@ void gw_req_release(struct gw_req *r);
 /* server.c: resumes r's connection (call with r->mu held) and makes its HTTP loop run it. */
 void gw_req_resume(struct gw_req *r);
 struct gw_xfer;
+/* server.c: the access log's lines wait in memory at most GW_LOG_FLUSH_MS (or until
+ * GW_LOG_BUF_BYTES are pending); the loops write them out at their turn (force: now). */
+#define GW_LOG_FLUSH_MS 10
+#define GW_LOG_BUF_BYTES (64 * 1024)
+void gw_access_log_flush(struct aitag_gateway *gw, int force);
 struct gw_loop {
     CURLM *multi;
     struct gw_xfer *xfers; /* calls in flight or waiting to retry (the loop's thread only) */
