@@ -7,9 +7,11 @@
  * Content-Length with Transfer-Encoding) with 400, a missing, unknown or revoked key with 401,
  * a key over its concurrency limit with 429, and a body that would take the bytes held for all
  * requests over max_inflight_bytes with 503. The key lookup is one indexed read on the HTTP
- * thread's own SQLite connection (WAL: the CLI's writes never block it for long; a short busy
- * timeout answers 503 rather than stalling the event loop), done per request, so a revocation
- * takes effect for the next request. Route permission, budgets and token limits need the
+ * loop's own SQLite connection, opened on the loop's thread with its statement kept, so the
+ * loops share no lock (a connection shared under a mutex serves callers off the loops). WAL:
+ * the CLI's writes never block it for long; a short busy timeout answers 503 rather than
+ * stalling the event loop. It is done per request, so a revocation takes effect for the next
+ * request. Route permission, budgets and token limits need the
  * body's model and stay with the worker (gw_auth), which uses the row read here.
  *
  * Bytes held: each request counts its buffered body in gw->held_bytes (twice for multipart,
@@ -24,9 +26,6 @@
 #include "aitag/common.h"
 #include "gateway_int.h"
 
-/* The HTTP thread never waits long on the key store: a busy database answers 503. */
-#define ADMIT_BUSY_MS 100
-
 int gw_admit_open(struct aitag_gateway *gw, char *err, size_t errlen)
 {
     int rc;
@@ -37,7 +36,7 @@ int gw_admit_open(struct aitag_gateway *gw, char *err, size_t errlen)
     gw->admit_mu_ready = 1;
     if ((rc = gw_keys_open(gw->cfg->keys_db, &gw->http_db, err, errlen)) < 0)
         return rc;
-    sqlite3_busy_timeout(gw->http_db, ADMIT_BUSY_MS);
+    sqlite3_busy_timeout(gw->http_db, GW_LOOP_BUSY_MS);
     if (sqlite3_prepare_v3(gw->http_db,
                            "SELECT id, routes, rpm, tpm, budget, budget_period, concurrency"
                            " FROM gateway_keys WHERE hash = ? AND revoked IS NULL",
@@ -102,7 +101,10 @@ static int check_framing(struct gw_req *r)
 /* Finds the Authorization key in the key store: 0 with r->key filled, or -1 (answered). */
 static int find_key(struct aitag_gateway *gw, struct gw_req *r)
 {
-    sqlite3_stmt *st = gw->http_key_st;
+    struct gw_loop *l = gw_loop_current();
+    struct gw_worker_ctx *w = l ? l->ctx : NULL;
+    sqlite3_stmt *st = w ? gw_keys_lookup_st(w) : gw->http_key_st;
+    sqlite3 *db = w ? w->db : gw->http_db;
     const char *key;
     char hex[65];
     int s, rc = -1;
@@ -117,7 +119,8 @@ static int find_key(struct aitag_gateway *gw, struct gw_req *r)
         return -1;
     }
     aitag_sha256_buf(key, strlen(key), hex);
-    pthread_mutex_lock(&gw->admit_mu);
+    if (!w)
+        pthread_mutex_lock(&gw->admit_mu);
     sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
     s = sqlite3_step(st);
     if (s == SQLITE_ROW) {
@@ -139,13 +142,13 @@ static int find_key(struct aitag_gateway *gw, struct gw_req *r)
     } else if (s == SQLITE_DONE) {
         gw_error(r, 401, "invalid_request_error", "invalid_api_key", "unknown or revoked API key");
     } else {
-        gw_error(r, 503, "server_error", "key_store_busy", "key store: %s",
-                 sqlite3_errmsg(gw->http_db));
+        gw_error(r, 503, "server_error", "key_store_busy", "key store: %s", sqlite3_errmsg(db));
         r->retry_after = 1;
     }
     sqlite3_reset(st); /* ends the read: the next request sees a revocation */
     sqlite3_clear_bindings(st);
-    pthread_mutex_unlock(&gw->admit_mu);
+    if (!w)
+        pthread_mutex_unlock(&gw->admit_mu);
     return rc;
 }
 

@@ -163,7 +163,7 @@ void aitag_gateway_stop(struct aitag_gateway *gw)
     for (int i = 0; gw->http && i < gw->n_http; i++)
         if (gw->http[i].mhd)
             MHD_stop_daemon(gw->http[i].mhd);
-    gw_loops_close(gw);        /* after the daemons: their last completions may still wake a loop */
+    gw_loops_close(gw); /* after the daemons: their last completions may still wake a loop */
     gw_tag_tmp_close(gw);
     gw_usage_close(gw->usage); /* after the workers: every answered request is written */
     gw_admit_close(gw);        /* after the HTTP thread, its only user */
@@ -172,8 +172,10 @@ void aitag_gateway_stop(struct aitag_gateway *gw)
     free(gw->keys);
     gw_cache_free(gw->cache);
     gw_metrics_free(gw->metrics);
+    gw_access_log_flush(gw, 1); /* after the daemons: every completed request's line */
     if (gw->access_log)
         fclose(gw->access_log);
+    free(gw->log_buf);
     pthread_mutex_destroy(&gw->qmu);
     pthread_cond_destroy(&gw->qcv);
     pthread_mutex_destroy(&gw->mu);
@@ -235,6 +237,11 @@ int aitag_gateway_start(const struct aitag_gateway_params *p, struct aitag_gatew
         snprintf(err, errlen, "gateway: cannot open access log %s", cfg->access_log);
         rc = AITAG_ERR_IO;
         goto fail;
+    }
+    if (gw->access_log) {
+        setvbuf(gw->access_log, NULL, _IONBF, 0); /* log_buf batches whole lines */
+        if (!(gw->log_buf = malloc(GW_LOG_BUF_BYTES)))
+            goto fail;
     }
     if (cfg->keys_db && (rc = gw_usage_open(cfg->keys_db, 1, &gw->usage, err, errlen)) < 0)
         goto fail;

@@ -142,8 +142,8 @@ struct gw_req {
     double cost;
     double media_seconds; /* /v1/tag: duration of the media tagged (0 for an image) */
     long frames;          /* /v1/tag: frames the models ran on here (0: the catalog had it) */
-    int cache; /* GW_CACHE_*: whether the answer came from the response cache */
-    struct gw_req *next; /* job queue link */
+    int cache;            /* GW_CACHE_*: whether the answer came from the response cache */
+    struct gw_req *next;  /* job queue link */
     /* admission at header time (admit.c) and settlement (settle.c) */
     const struct gw_endpoint *ep; /* the endpoint of url (whatever the method); NULL: none */
     struct gw_key_row key;        /* the key found at header time; key.id < 0: none */
@@ -165,12 +165,16 @@ struct gw_req {
 enum { REQ_RECEIVING = 0, REQ_QUEUED, REQ_DONE, REQ_STREAM, REQ_TAG };
 enum { GW_CACHE_NONE = 0, GW_CACHE_MISS = 1, GW_CACHE_HIT = 2 };
 
+/* The busy timeout of the connections the HTTP loops read keys with (admit.c, upstream.c). */
+#define GW_LOOP_BUSY_MS 100
 struct gw_worker_ctx {
     sqlite3 *db;          /* this worker's keys connection (reads only), NULL without keys_db */
     struct gw_loop *loop; /* this worker's upstream event loop (upstream.c) */
     /* keys.c: statements on db, prepared on first use and kept (gw_keys_worker_release) */
     sqlite3_stmt *key_st, *spent_st;
 };
+/* keys.c: the key lookup by hash on w->db (admit.c), prepared on first use; NULL on error. */
+sqlite3_stmt *gw_keys_lookup_st(struct gw_worker_ctx *w);
 
 /* usage.c: usage sums in memory, flushed to gateway_usage by one thread in batches (at most
  * every 25 ms, and at close). Thread-safe. open: thread 0 starts no flush thread (tests then
@@ -208,18 +212,21 @@ struct aitag_gateway {
     struct gw_cache *cache; /* NULL when the config has none */
     unsigned rng;
     struct gw_metrics *metrics;
-    FILE *access_log;
+    FILE *access_log; /* unbuffered: whole lines go out from log_buf (server.c) */
     pthread_mutex_t log_mu;
+    char *log_buf;              /* access-log lines not yet written, whole lines only (log_mu) */
+    size_t log_len;             /* bytes in log_buf (log_mu) */
+    long long log_due_ms;       /* atomic: when log_buf must be written (aitag_now ms), 0: empty */
     unsigned long long next_id; /* atomic (request ids) */
-    unsigned pid;           /* getpid() at start, for request ids */
-    struct gw_usage *usage; /* NULL without keys_db */
+    unsigned pid;               /* getpid() at start, for request ids */
+    struct gw_usage *usage;     /* NULL without keys_db */
     /* admission (admit.c) and key limit state */
     sqlite3 *http_db;          /* the HTTP loops' keys connection (admit.c) */
     sqlite3_stmt *http_key_st; /* its key lookup, prepared once */
     pthread_mutex_t admit_mu;  /* the HTTP loops take turns on http_db (admit.c) */
     int admit_mu_ready;
-    pthread_mutex_t key_mu;    /* keys[]: limit state, slots, reservations */
-    size_t held_bytes;         /* atomic: request body bytes held (max_inflight_bytes) */
+    pthread_mutex_t key_mu; /* keys[]: limit state, slots, reservations */
+    size_t held_bytes;      /* atomic: request body bytes held (max_inflight_bytes) */
     /* the private upload folder (tag_fs.c), NULL without local routes */
     char *tag_tmp;
     int tag_tmp_fd;
@@ -298,6 +305,11 @@ void gw_req_release(struct gw_req *r);
 /* server.c: resumes r's connection (call with r->mu held) and makes its HTTP loop run it. */
 void gw_req_resume(struct gw_req *r);
 struct gw_xfer;
+/* server.c: the access log's lines wait in memory at most GW_LOG_FLUSH_MS (or until
+ * GW_LOG_BUF_BYTES are pending); the loops write them out at their turn (force: now). */
+#define GW_LOG_FLUSH_MS 10
+#define GW_LOG_BUF_BYTES (64 * 1024)
+void gw_access_log_flush(struct aitag_gateway *gw, int force);
 struct gw_loop {
     CURLM *multi;
     struct gw_xfer *xfers; /* calls in flight or waiting to retry (the loop's thread only) */
@@ -311,6 +323,7 @@ struct gw_loop {
     int started;
     struct gw_req *local_head, *local_tail; /* requests to serve on this loop (its thread) */
     int kick; /* a connection was resumed from this thread: run the daemon before waiting */
+    struct gw_worker_ctx *ctx; /* the loop thread's keys connection and statements, or NULL */
 };
 int gw_loops_open(struct aitag_gateway *gw, char *err, size_t errlen);
 /* The HTTP loops' thread: runs l->mhd, serves its requests, drives its upstream calls. */
@@ -408,7 +421,7 @@ typedef void (*gw_handler_fn)(struct aitag_gateway *gw, struct gw_req *r, struct
 struct gw_endpoint {
     const char *method, *path;
     int auth, on_worker; /* on_worker: GW_RUN_* */
-    int metered; /* charged by tokens: the JSON body is the prompt (admission estimate) */
+    int metered;         /* charged by tokens: the JSON body is the prompt (admission estimate) */
     gw_handler_fn handler;
     const char *label;
 };

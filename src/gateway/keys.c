@@ -203,6 +203,14 @@ static sqlite3_stmt *kept(sqlite3 *db, sqlite3_stmt **st, const char *sql)
     return *st;
 }
 
+sqlite3_stmt *gw_keys_lookup_st(struct gw_worker_ctx *w)
+{
+    return w->db ? kept(w->db, &w->key_st,
+                        "SELECT id, routes, rpm, tpm, budget, budget_period, concurrency"
+                        " FROM gateway_keys WHERE hash = ? AND revoked IS NULL")
+                 : NULL;
+}
+
 void gw_keys_worker_release(struct gw_worker_ctx *w)
 {
     sqlite3_finalize(w->key_st);
@@ -292,7 +300,7 @@ static int check_limits(struct aitag_gateway *gw, struct gw_req *r, struct gw_wo
 int gw_auth(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w, const char *route)
 {
     if (!gw->cfg->keys_db)
-        return 0; /* no keys configured: an open gateway (docs/gateway.md warns) */
+        return 0;        /* no keys configured: an open gateway (docs/gateway.md warns) */
     if (r->key.id < 0) { /* admit.c refuses these at header time; never reached */
         gw_error(r, 401, "invalid_request_error", "missing_api_key",
                  "an API key is required (Authorization: Bearer KEY)");

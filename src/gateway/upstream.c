@@ -191,9 +191,15 @@ static void http_wait(struct gw_loop *l, struct curl_waitfd *wfd)
     MHD_UNSIGNED_LONG_LONG t = 0;
     long ms = 1000, cm = -1;
     double now = aitag_now();
+    long long log_due = __atomic_load_n(&l->gw->log_due_ms, __ATOMIC_ACQUIRE);
 
     if (MHD_get_timeout(l->mhd, &t) == MHD_YES && t < (MHD_UNSIGNED_LONG_LONG)ms)
         ms = (long)t;
+    if (log_due) { /* pending access-log lines: wake to write them */
+        long long d = log_due - (long long)(now * 1000.0);
+        if (d < ms)
+            ms = d > 0 ? (long)d : 0;
+    }
     if (l->xfers && curl_multi_timeout(l->multi, &cm) == CURLM_OK && cm >= 0 && cm < ms)
         ms = cm;
     for (struct gw_xfer *x = l->xfers; x; x = gw_xfer_next(x)) {
@@ -221,6 +227,11 @@ void *gw_http_main(void *arg)
     w.loop = l;
     if (gw->cfg->keys_db && gw_keys_open(gw->cfg->keys_db, &w.db, err, sizeof err) < 0)
         aitag_log(AITAG_LOG_ERROR, "gateway", "event=keys_db_open %s", err);
+    if (w.db) {
+        /* The loop never waits long on the key store: a busy database answers 503/500. */
+        sqlite3_busy_timeout(w.db, GW_LOOP_BUSY_MS);
+        l->ctx = &w; /* admit.c looks keys up here: no lock shared with the other loops */
+    }
     for (;;) {
         int stopping, done;
         MHD_run(l->mhd);
@@ -232,6 +243,7 @@ void *gw_http_main(void *arg)
             gw_serve(gw, r, &w);
         }
         gw_loop_turn(gw, l);
+        gw_access_log_flush(gw, 0);
         stopping = __atomic_load_n(&gw->stopping, __ATOMIC_ACQUIRE); /* no lock per turn */
         done = __atomic_load_n(&gw->workers_done, __ATOMIC_ACQUIRE);
         if (stopping && !quiesced) {
@@ -247,6 +259,7 @@ void *gw_http_main(void *arg)
         else
             http_wait(l, &wfd);
     }
+    l->ctx = NULL;
     gw_keys_worker_release(&w);
     sqlite3_close(w.db);
     current = NULL;
