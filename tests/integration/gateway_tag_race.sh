@@ -50,7 +50,9 @@ check_eq "swapped while waiting: the checked file answered" "$(cat "$tmp/swap.co
 check_eq "swapped while waiting: its size, not the outside file's" "$(dims "$tmp/swap.json")" 1280x900
 check_eq "swapped while waiting: answered under its path" "$(jq -r .path "$tmp/swap.json")" "$tmp/lib/swap.jpg"
 
-# A loop: the file flips between a regular file and a link out of the root while requests run.
+# A loop: the file flips between a regular file and a link out of the root while requests run
+# (each flip a rename over it, so the name exists from here on).
+cp "$inside" "$tmp/lib/flip.jpg"
 (
     while :; do
         cp "$inside" "$tmp/lib/.flip.tmp" && mv -T "$tmp/lib/.flip.tmp" "$tmp/lib/flip.jpg"
