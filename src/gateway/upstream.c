@@ -159,6 +159,20 @@ void gw_loop_turn(struct aitag_gateway *gw, struct gw_loop *l)
     }
 }
 
+/* ms shortened to the first retry deadline of l's calls (0 when one is due). */
+static long retry_wait(struct gw_loop *l, long ms, double now)
+{
+    for (struct gw_xfer *x = l->xfers; x; x = gw_xfer_next(x)) {
+        double due = gw_xfer_due(x);
+        if (due > 0) {
+            long d = due <= now ? 0 : (long)((due - now) * 1000.0) + 1;
+            if (d < ms)
+                ms = d;
+        }
+    }
+    return ms;
+}
+
 void gw_loop_sleep(struct aitag_gateway *gw, struct gw_loop *l)
 {
     long ms = 1000;
@@ -168,14 +182,7 @@ void gw_loop_sleep(struct aitag_gateway *gw, struct gw_loop *l)
         curl_multi_timeout(l->multi, &ms);
         if (ms < 0 || ms > 1000)
             ms = 1000;
-        for (struct gw_xfer *x = l->xfers; x; x = gw_xfer_next(x)) {
-            double due = gw_xfer_due(x);
-            if (due > 0) {
-                long d = due <= now ? 0 : (long)((due - now) * 1000.0) + 1;
-                if (d < ms)
-                    ms = d;
-            }
-        }
+        ms = retry_wait(l, ms, now);
     }
     if (ms > 0)
         curl_multi_poll(l->multi, NULL, 0, (int)ms, NULL);
@@ -202,14 +209,7 @@ static void http_wait(struct gw_loop *l, struct curl_waitfd *wfd)
     }
     if (l->xfers && curl_multi_timeout(l->multi, &cm) == CURLM_OK && cm >= 0 && cm < ms)
         ms = cm;
-    for (struct gw_xfer *x = l->xfers; x; x = gw_xfer_next(x)) {
-        double due = gw_xfer_due(x);
-        if (due > 0) {
-            long d = due <= now ? 0 : (long)((due - now) * 1000.0) + 1;
-            if (d < ms)
-                ms = d;
-        }
-    }
+    ms = retry_wait(l, ms, now);
     curl_multi_poll(l->multi, wfd, 1, (int)ms, NULL);
 }
 
