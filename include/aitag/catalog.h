@@ -126,6 +126,10 @@ struct aitag_item {
     const char *status; /* "ok" or "partial" */
     const char *error;  /* for "partial": why (e.g. truncated) */
     int64_t run_id;
+    /* shots found while sampling (may be none: images, or a sampling that finds none); when
+     * n_shots > 0 they replace the item's stored shots */
+    const struct aitag_shot *shots;
+    size_t n_shots;
 };
 
 /* Stores an item in one transaction: upserts the media row (a changed file drops all its old

@@ -119,4 +119,23 @@ long aitag_retry_after_ms(const char *v, size_t len, long long now, long max_ms)
  * character (then *out_len is untouched and out holds garbage). */
 int aitag_base64_decode(const char *s, unsigned char *out, size_t *out_len);
 
+/* How a shot begins. */
+enum aitag_shot_edge {
+    AITAG_SHOT_START = 0,    /* the media's first shot */
+    AITAG_SHOT_CUT = 1,      /* a hard cut: the picture changes from one frame to the next */
+    AITAG_SHOT_FADE = 2,     /* a fade from (or through) black or white */
+    AITAG_SHOT_DISSOLVE = 3, /* a cross-fade from the previous shot */
+};
+
+/* One shot: a stretch of video between two boundaries. Shots tile [0, duration): each starts
+ * where the one before ends. For a gradual transition start is its middle. */
+struct aitag_shot {
+    double start, end; /* seconds */
+    int edge;          /* enum aitag_shot_edge: how this shot begins */
+    float confidence;  /* of the boundary at start, 0..1 (1 for the first shot) */
+};
+
+/* "start", "cut", "fade", "dissolve" (or "?" for an unknown value). */
+const char *aitag_shot_edge_name(int edge);
+
 #endif

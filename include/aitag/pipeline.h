@@ -160,6 +160,8 @@ struct aitag_summary {
     int models_run;       /* analyzer runs on frames (dependencies included); 0 when nothing needed
                              work */
     long frames;          /* frames analysed (here or on a gateway); 0 when nothing needed work */
+    long frames_decoded;  /* frames the decoder decoded here, analysed or not (references,
+                             frames skipped over); 0 for remote analysis */
     int moved;            /* known files found at a new path: moved there, nothing re-analysed */
     int missing; /* items at or below the paths given whose files are gone: marked missing (a dry
                     run only counts them) */

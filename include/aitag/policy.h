@@ -72,6 +72,8 @@ struct aitag_derive_input {
     size_t n_evidence;
     const struct aitag_sampling *sampling;
     size_t n_sampling;
+    const struct aitag_shot *shots; /* the item's shots (aitag/common.h), may be none */
+    size_t n_shots;
 };
 
 struct aitag_tag_result {
@@ -102,6 +104,8 @@ struct aitag_result {
     struct aitag_text_result *texts;
     size_t n_texts;
     char *description; /* owned, may be NULL: the item's free-text description (vlm) */
+    struct aitag_shot *shots; /* owned: the item's shots by start (aitag/common.h) */
+    size_t n_shots;
 };
 
 /* Derives tags (sorted by name), markers (by start, tag) and texts (by start) into out,

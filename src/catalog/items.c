@@ -224,7 +224,7 @@ int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aita
         rc = load_sampling(c, id, &samp, &names, &n_samp);
     if (rc < 0)
         goto out;
-    in = (struct aitag_derive_input){is_image, duration, ev.items, ev.n, samp, n_samp};
+    in = (struct aitag_derive_input){is_image, duration, ev.items, ev.n, samp, n_samp, NULL, 0};
     rc = aitag_policy_derive(p, &in, &r);
     if (rc < 0)
         goto out;

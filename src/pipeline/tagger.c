@@ -343,7 +343,9 @@ static void finish_item(struct aitag_tagger *t, struct run_state *rs, struct ite
                                acc->ev.n,
                                partial[0] ? "partial" : "ok",
                                partial[0] ? partial : NULL,
-                               rs->run_id};
+                               rs->run_id,
+                               NULL,
+                               0};
     rc = aitag_catalog_commit_item(t->catalog, &item, t->policy);
     if (rc == 0) {
         struct aitag_media_row row;

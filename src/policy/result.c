@@ -102,5 +102,6 @@ void aitag_result_clear(struct aitag_result *r)
     free(r->markers);
     free(r->texts);
     free(r->description);
+    free(r->shots);
     memset(r, 0, sizeof *r);
 }

@@ -43,7 +43,7 @@ static void commit_video(struct aitag_catalog *c, struct aitag_policy *p, const 
     for (int i = 0; i < 15; i++) /* on-screen text in the first 30 s */
         e[n++] = ev("faces", "text", 0.99f, 2.0 * i, "HELLO");
     struct aitag_item it = {path, size, 1000, fp, &probe, &ran, keys, 1, "sequential",
-                            e, n, "ok", NULL, 0};
+                            e, n, "ok", NULL, 0, NULL, 0};
     CHECK(aitag_catalog_commit_item(c, &it, p) == 0);
 }
 

@@ -31,7 +31,7 @@ static void test_markers_and_tags(void)
     e[n++] = ev("faces", "face", 0.8f, 50, NULL);
     e[n++] = ev("faces", "face", 0.3f, 56, NULL);
     CHECK(aitag_policy_new(&p) == 0);
-    struct aitag_derive_input in = {0, 60.0, e, n, &s, 1};
+    struct aitag_derive_input in = {0, 60.0, e, n, &s, 1, NULL, 0};
     CHECK(aitag_policy_derive(p, &in, &r) == 0);
     CHECK_EQ_INT(r.n_tags, 1);
     CHECK_STR(r.tags[0].name, "face");
@@ -49,7 +49,7 @@ static void test_markers_and_tags(void)
         e[n++] = ev("faces", "face", 0.7f, t, NULL);
     for (int t = 16; t <= 58; t += 2)
         e[n++] = ev("faces", "face", 0.7f, t, NULL);
-    in = (struct aitag_derive_input){0, 59.0, e, n, &s, 1};
+    in = (struct aitag_derive_input){0, 59.0, e, n, &s, 1, NULL, 0};
     CHECK(aitag_policy_derive(p, &in, &r) == 0);
     CHECK_EQ_INT(r.n_markers, 1);
     CHECK_NEAR(r.markers[0].start, 0, 1e-9);
@@ -60,7 +60,7 @@ static void test_markers_and_tags(void)
     n = 0;
     for (int t = 0; t < 8; t += 2)
         e[n++] = ev("faces", "face", 0.9f, t, NULL);
-    in = (struct aitag_derive_input){0, 60.0, e, n, &s, 1};
+    in = (struct aitag_derive_input){0, 60.0, e, n, &s, 1, NULL, 0};
     CHECK(aitag_policy_derive(p, &in, &r) == 0);
     CHECK_EQ_INT(r.n_tags, 0);
     CHECK_EQ_INT(r.n_markers, 0);
@@ -70,7 +70,7 @@ static void test_markers_and_tags(void)
     n = 0;
     for (int t = 30; t < 44; t += 2)
         e[n++] = ev("faces", "face", 0.9f, t, NULL);
-    in = (struct aitag_derive_input){0, 60.0, e, n, &s, 1};
+    in = (struct aitag_derive_input){0, 60.0, e, n, &s, 1, NULL, 0};
     CHECK(aitag_policy_derive(p, &in, &r) == 0);
     CHECK_EQ_INT(r.n_markers, 1);
     CHECK_EQ_INT(r.n_tags, 1);
@@ -80,7 +80,7 @@ static void test_markers_and_tags(void)
         e[n++] = ev("faces", "face", 0.9f, t, NULL);
 
     /* A short clip scales durations down: 8 s of a 10 s clip is a tag and a marker. */
-    in = (struct aitag_derive_input){0, 10.0, e, n, &s, 1};
+    in = (struct aitag_derive_input){0, 10.0, e, n, &s, 1, NULL, 0};
     CHECK(aitag_policy_derive(p, &in, &r) == 0);
     CHECK_EQ_INT(r.n_tags, 1);
     CHECK_EQ_INT(r.n_markers, 1);
@@ -89,7 +89,7 @@ static void test_markers_and_tags(void)
     /* Images: the best frame over threshold makes the tag; never markers. */
     e[0] = ev("faces", "face", 0.6f, 0, NULL);
     e[1] = ev("faces", "face", 0.95f, 0, NULL);
-    in = (struct aitag_derive_input){1, 0, e, 2, NULL, 0};
+    in = (struct aitag_derive_input){1, 0, e, 2, NULL, 0, NULL, 0};
     CHECK(aitag_policy_derive(p, &in, &r) == 0);
     CHECK_EQ_INT(r.n_tags, 1);
     CHECK_NEAR(r.tags[0].confidence, 0.95, 1e-6);
@@ -112,7 +112,7 @@ static void test_text_lines(void)
     e[3] = ev("text", "text", 0.92f, 30, "SEE YOU SOON");
     e[4] = ev("text", "text", 0.40f, 32, "junk");
     CHECK(aitag_policy_new(&p) == 0);
-    struct aitag_derive_input in = {0, 40.0, e, 5, &s, 1};
+    struct aitag_derive_input in = {0, 40.0, e, 5, &s, 1, NULL, 0};
     CHECK(aitag_policy_derive(p, &in, &r) == 0);
     CHECK_EQ_INT(r.n_texts, 2);
     if (r.n_texts == 2) {
@@ -160,7 +160,7 @@ static void test_rules_file(void)
     for (int t = 0; t < 20; t += 2)
         e[n++] = ev("faces", "face", t < 10 ? 0.9f : 0.7f, t, NULL);
     e[n++] = ev("objects", "cat", 0.99f, 0, NULL);
-    struct aitag_derive_input in = {0, 20.0, e, n, &s, 1};
+    struct aitag_derive_input in = {0, 20.0, e, n, &s, 1, NULL, 0};
     CHECK(aitag_policy_derive(p, &in, &r) == 0);
     CHECK_EQ_INT(r.n_tags, 1); /* cat is blacklisted */
     if (r.n_tags) {
@@ -237,7 +237,7 @@ static void test_whole_item_labels(void)
     for (int t = 0; t < 60; t += 2)
         e[n++] = ev("nsfw", "nsfw:safe", 0.9f, t, NULL);
     CHECK(aitag_policy_new(&p) == 0);
-    struct aitag_derive_input in = {0, 60.0, e, n, &s, 1};
+    struct aitag_derive_input in = {0, 60.0, e, n, &s, 1, NULL, 0};
     CHECK(aitag_policy_derive(p, &in, &r) == 0);
     CHECK_EQ_INT(r.n_tags, 1);    /* the summary tag stays */
     CHECK_EQ_INT(r.n_markers, 0); /* but no marker spanning the whole video */
