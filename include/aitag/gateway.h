@@ -95,6 +95,9 @@ struct aitag_gateway_config {
     /* admission and settlement (docs/gateway.md, "Limits") */
     size_t max_inflight_bytes;     /* request body bytes held at once; default 256 MiB */
     int key_concurrency;           /* requests in flight per key; 0 (default) = no limit */
+    int key_cache_ms;              /* a key read is trusted while the key store is unchanged,
+                                      for at most this long; 0 = read at every request;
+                                      default 1000 */
     int reserve_completion_tokens; /* reserved per chat without max_tokens; default 1024 */
     int max_usage_tokens;          /* one request's tokens beyond this are refused; 10M */
     double max_request_cost;       /* one request's cost (USD) beyond this is refused; 1000 */

@@ -10,8 +10,8 @@
  * loop's own SQLite connection, opened on the loop's thread with its statement kept, so the
  * loops share no lock (a connection shared under a mutex serves callers off the loops). WAL:
  * the CLI's writes never block it for long; a short busy timeout answers 503 rather than
- * stalling the event loop. It is done per request, so a revocation takes effect for the next
- * request. Route permission, budgets and token limits need the
+ * stalling the event loop. A loop keeps the rows it read while the key store is unchanged
+ * (key_cache.c), so a revocation still takes effect for the next request. Route permission, budgets and token limits need the
  * body's model and stay with the worker (gw_auth), which uses the row read here.
  *
  * Bytes held: each request counts its buffered body in gw->held_bytes (twice for multipart,
@@ -107,6 +107,7 @@ static int find_key(struct aitag_gateway *gw, struct gw_req *r)
     sqlite3 *db = w ? w->db : gw->http_db;
     const char *key;
     char hex[65];
+    unsigned long gen;
     int s, rc = -1;
 
     if (!r->auth || strncmp(r->auth, "Bearer ", 7) != 0 || !*(key = r->auth + 7)) {
@@ -119,6 +120,9 @@ static int find_key(struct aitag_gateway *gw, struct gw_req *r)
         return -1;
     }
     aitag_sha256_buf(key, strlen(key), hex);
+    if (w && gw_key_cache_find(gw, &w->kc, hex, &r->key))
+        return 0;
+    gen = w ? gw_key_cache_gen(gw) : 0; /* before the read: a write meanwhile makes it stale */
     if (!w)
         pthread_mutex_lock(&gw->admit_mu);
     sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
@@ -138,8 +142,12 @@ static int find_key(struct aitag_gateway *gw, struct gw_req *r)
             gw_error(r, 500, "server_error", NULL, "out of memory");
         } else {
             rc = 0;
+            if (w)
+                gw_key_cache_put(gw, &w->kc, hex, &r->key, gen);
         }
     } else if (s == SQLITE_DONE) {
+        if (w)
+            gw_key_cache_drop(&w->kc, hex);
         gw_error(r, 401, "invalid_request_error", "invalid_api_key", "unknown or revoked API key");
     } else {
         gw_error(r, 503, "server_error", "key_store_busy", "key store: %s", sqlite3_errmsg(db));

@@ -179,6 +179,7 @@ static int parse_admission(json_t *root, struct aitag_gateway_config *c, char *e
 
     if ((rc = get_int(root, "max_inflight_bytes", 256 << 20, 1, &inflight, err, len)) < 0 ||
         (rc = get_int(root, "key_concurrency", 0, 0, &c->key_concurrency, err, len)) < 0 ||
+        (rc = get_int(root, "key_cache_ms", 1000, 0, &c->key_cache_ms, err, len)) < 0 ||
         (rc = get_int(root, "reserve_completion_tokens", 1024, 0, &c->reserve_completion_tokens,
                       err, len)) < 0 ||
         (rc = get_int(root, "max_usage_tokens", 10000000, 1, &c->max_usage_tokens, err, len)) < 0)
@@ -208,7 +209,7 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
         "catalog", "tmp_dir", "retries", "backoff_ms", "breaker", "routes", "prices", "cache",
         "local_only", "log_payloads", "rules",
         /* admission and settlement (docs/gateway.md, "Limits") */
-        "max_inflight_bytes", "key_concurrency", "reserve_completion_tokens", "max_usage_tokens",
+        "max_inflight_bytes", "key_concurrency", "key_cache_ms", "reserve_completion_tokens", "max_usage_tokens",
         "max_request_cost",
         /* local tagging (docs/gateway.md, "Limits") */
         "max_megapixels", "tag_threads", "tag_queue",

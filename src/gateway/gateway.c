@@ -167,6 +167,7 @@ void aitag_gateway_stop(struct aitag_gateway *gw)
     gw_tag_tmp_close(gw);
     gw_usage_close(gw->usage); /* after the workers: every answered request is written */
     gw_admit_close(gw);        /* after the HTTP thread, its only user */
+    gw_key_cache_stop(gw);
     free(gw->threads);
     free_backends(gw);
     free(gw->keys);
@@ -200,6 +201,7 @@ int aitag_gateway_start(const struct aitag_gateway_params *p, struct aitag_gatew
     *out = NULL;
     if (!gw)
         return AITAG_ERR_NOMEM;
+    gw->keys_watch_fd = gw->keys_stop[0] = gw->keys_stop[1] = -1;
     if (aitag_curl_global_init() < 0) {
         snprintf(err, errlen, "libcurl could not be set up (curl_global_init failed)");
         free(gw);
@@ -245,7 +247,7 @@ int aitag_gateway_start(const struct aitag_gateway_params *p, struct aitag_gatew
     }
     if (cfg->keys_db && (rc = gw_usage_open(cfg->keys_db, 1, &gw->usage, err, errlen)) < 0)
         goto fail;
-    if ((rc = gw_admit_open(gw, err, errlen)) < 0)
+    if ((rc = gw_admit_open(gw, err, errlen)) < 0 || (rc = gw_key_cache_start(gw)) < 0)
         goto fail;
     if ((rc = gw_loops_open(gw, err, errlen)) < 0)
         goto fail;

@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <sys/epoll.h>
 #include <stdio.h>
 
 #include "aitag/gateway.h"
@@ -167,11 +168,26 @@ enum { GW_CACHE_NONE = 0, GW_CACHE_MISS = 1, GW_CACHE_HIT = 2 };
 
 /* The busy timeout of the connections the HTTP loops read keys with (admit.c, upstream.c). */
 #define GW_LOOP_BUSY_MS 100
+/* key_cache.c: the key rows an HTTP loop read, by the key's sha256 (hex), each with the
+ * key store's generation it was read under and when. */
+#define GW_KEY_CACHE_SIZE 64
+struct gw_key_cache_entry {
+    char hex[64];
+    struct gw_key_row row; /* row.routes owned */
+    unsigned long gen;
+    double read_at;
+};
+struct gw_key_cache {
+    struct gw_key_cache_entry e[GW_KEY_CACHE_SIZE];
+    int n;
+};
+
 struct gw_worker_ctx {
     sqlite3 *db;          /* this worker's keys connection (reads only), NULL without keys_db */
     struct gw_loop *loop; /* this worker's upstream event loop (upstream.c) */
     /* keys.c: statements on db, prepared on first use and kept (gw_keys_worker_release) */
     sqlite3_stmt *key_st, *spent_st;
+    struct gw_key_cache kc; /* the keys this loop read (admit.c), freed by the release */
 };
 /* keys.c: the key lookup by hash on w->db (admit.c), prepared on first use; NULL on error. */
 sqlite3_stmt *gw_keys_lookup_st(struct gw_worker_ctx *w);
@@ -226,6 +242,13 @@ struct aitag_gateway {
     pthread_mutex_t admit_mu;  /* the HTTP loops take turns on http_db (admit.c) */
     int admit_mu_ready;
     pthread_mutex_t key_mu; /* keys[]: limit state, slots, reservations */
+    /* the key store's watch (key_cache.c) */
+    int keys_watch_fd, keys_stop[2];
+    char keys_base[256];        /* the store's file name, without its folder */
+    unsigned long keys_gen;     /* atomic: bumped at each write of the store */
+    int keys_watching;          /* atomic: keys_gen follows the store (else nothing is kept) */
+    pthread_t keys_watch_thread;
+    int keys_watch_started;
     size_t held_bytes;      /* atomic: request body bytes held (max_inflight_bytes) */
     /* the private upload folder (tag_fs.c), NULL without local routes */
     char *tag_tmp;
@@ -312,10 +335,16 @@ struct gw_xfer;
 void gw_access_log_flush(struct aitag_gateway *gw, int force);
 struct gw_loop {
     CURLM *multi;
+    int epfd, wakefd;        /* the loop's epoll set, and the eventfd that wakes it */
+    double curl_due;         /* when libcurl next needs to run (aitag_now), < 0: never */
+    unsigned char *fd_state; /* per descriptor: registered, watched, opened here (upstream.c) */
+    int fd_cap;
+    struct epoll_event ev[64]; /* the last wait's events, handled at the next turn */
+    int n_ev;
     struct gw_xfer *xfers; /* calls in flight or waiting to retry (the loop's thread only) */
     CURL *spare[32];       /* easy handles kept for reuse (the loop's thread only) */
     int n_spare;
-    int idle; /* asleep in curl_multi_poll; guarded by gw->qmu */
+    int idle; /* asleep in its wait; guarded by gw->qmu */
     /* an HTTP loop: its own libmicrohttpd daemon (SO_REUSEPORT on the one port), run here */
     struct aitag_gateway *gw;
     struct MHD_Daemon *mhd;
@@ -409,6 +438,21 @@ int gw_auth(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *w,
 void gw_keys_worker_release(struct gw_worker_ctx *w);
 /* True when key_routes (comma list, NULL/"" = all) allows route. */
 int gw_route_allowed(const char *key_routes, const char *route);
+
+/* key_cache.c: start/stop the key store's watch (a failure to watch only turns the cache
+ * off, with a warning; returns 0). find: 1 with *out filled (out->routes: the caller's copy)
+ * when c holds hex's row read under the current generation less than key_cache_ms ago, else
+ * 0. gen: what to put a row read now under (read it before the store; 0: keep nothing).
+ * put/drop: remember or forget hex's row (put copies row). clear: frees every entry. */
+int gw_key_cache_start(struct aitag_gateway *gw);
+void gw_key_cache_stop(struct aitag_gateway *gw);
+unsigned long gw_key_cache_gen(struct aitag_gateway *gw);
+int gw_key_cache_find(struct aitag_gateway *gw, struct gw_key_cache *c, const char *hex,
+                      struct gw_key_row *out);
+void gw_key_cache_put(struct aitag_gateway *gw, struct gw_key_cache *c, const char *hex,
+                      const struct gw_key_row *row, unsigned long gen);
+void gw_key_cache_drop(struct gw_key_cache *c, const char *hex);
+void gw_key_cache_clear(struct gw_key_cache *c);
 
 /* Admission, endpoints, settlement ---------------------------------------------------------
  * endpoints.c: the one table of endpoints. Each row: method, path, whether a key is needed

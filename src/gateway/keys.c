@@ -213,6 +213,7 @@ sqlite3_stmt *gw_keys_lookup_st(struct gw_worker_ctx *w)
 
 void gw_keys_worker_release(struct gw_worker_ctx *w)
 {
+    gw_key_cache_clear(&w->kc);
     sqlite3_finalize(w->key_st);
     sqlite3_finalize(w->spent_st);
     w->key_st = w->spent_st = NULL;

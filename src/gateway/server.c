@@ -646,7 +646,7 @@ void gw_serve(struct aitag_gateway *gw, struct gw_req *r, struct gw_worker_ctx *
 }
 
 /* A worker is an event loop (upstream.c): it serves queued requests, a few at a time so that
- * running calls keep moving, drives its upstream calls, and sleeps in curl_multi_poll when
+ * running calls keep moving, drives its upstream calls, and sleeps in its epoll wait when
  * there is nothing to do. It stops once asked to and its last call has ended. */
 void *gw_worker_main(void *arg)
 {
