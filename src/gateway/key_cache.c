@@ -191,6 +191,7 @@ void gw_key_cache_drop(struct gw_key_cache *c, const char *hex)
         if (memcmp(c->e[i].hex, hex, 64) == 0) {
             free(c->e[i].row.routes);
             c->e[i] = c->e[--c->n];
+            memset(&c->e[c->n], 0, sizeof c->e[c->n]); /* its routes now belong to e[i] */
             return;
         }
 }
@@ -199,5 +200,5 @@ void gw_key_cache_clear(struct gw_key_cache *c)
 {
     for (int i = 0; i < c->n; i++)
         free(c->e[i].row.routes);
-    c->n = 0;
+    memset(c, 0, sizeof *c);
 }

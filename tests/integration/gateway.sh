@@ -119,8 +119,15 @@ jpost r /v1/chat/completions "$k_slow" "$(chat_body chat)" >/dev/null
 check_eq "rate limit: 429" "$(jpost r /v1/chat/completions "$k_slow" "$(chat_body chat)")" 429
 check "429 has Retry-After" grep -qiE '^retry-after: [0-9]+' "$tmp/r.h"
 check_eq "429 error type" "$(jq -r .error.type "$tmp/r.json")" rate_limit_error
+# Each HTTP loop keeps the key rows it read (key_cache_ms); a revocation still counts from the
+# next request: the key is used on every loop first (a new connection per request spreads them
+# over the loops), then every request after the revoke is refused.
+for _ in 1 2 3 4 5 6 7 8; do jpost a /v1/chat/completions "$k_chat" "$(chat_body chat)" >/dev/null; done
 "$AITAG_BIN" gateway keys revoke --db "$tmp/keys.db" 2
-check_eq "revoked key: 401" "$(jpost a /v1/chat/completions "$k_chat" "$(chat_body chat)")" 401
+codes=""
+for _ in 1 2 3 4 5 6 7 8; do codes+="$(jpost a /v1/chat/completions "$k_chat" "$(chat_body chat)") "; done
+check_eq "revoked key: 401 at every request after the revoke" "$codes" \
+    "401 401 401 401 401 401 401 401 "
 
 # /v1/tag: same tags as `aitag tag --json`; traversal and symlinks out of the roots refused.
 "$AITAG_BIN" tag --json --analyzers faces --catalog "$tmp/cli.db" "$tmp/lib/photo.jpg" >"$tmp/cli.json" 2>/dev/null
