@@ -343,6 +343,7 @@ struct gw_loop {
     int n_ev;
     struct gw_xfer *xfers; /* calls in flight or waiting to retry (the loop's thread only) */
     CURL *spare[32];       /* easy handles kept for reuse (the loop's thread only) */
+    unsigned char spare_set[32]; /* spare[i] still has the loop's own options set */
     int n_spare;
     int idle; /* asleep in its wait; guarded by gw->qmu */
     /* an HTTP loop: its own libmicrohttpd daemon (SO_REUSEPORT on the one port), run here */
@@ -367,7 +368,9 @@ void gw_loops_wake_one(struct aitag_gateway *gw);
 void gw_loops_wake_all(struct aitag_gateway *gw);
 void gw_loop_wake(struct gw_loop *l);
 CURL *gw_loop_easy(struct gw_loop *l);
-void gw_loop_easy_put(struct gw_loop *l, CURL *h);
+/* Gives h back for reuse; plain: it carried URL, headers and POST fields only (every one of
+ * which the next call sets again), so it is kept as it is; else it is reset. */
+void gw_loop_easy_put(struct gw_loop *l, CURL *h, int plain);
 /* One turn: drives the transfers, ends finished calls, unpauses drained streams, starts due
  * retries. Then gw_loop_sleep waits (idle) until there is something to do. */
 void gw_loop_turn(struct aitag_gateway *gw, struct gw_loop *l);

@@ -524,8 +524,6 @@ static int start_attempt(struct gw_xfer *x, const struct aitag_gateway_backend *
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)b->timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                      (long)(b->timeout_ms < 5000 ? b->timeout_ms : 5000));
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     return curl_multi_add_handle(x->loop->multi, h) == CURLM_OK ? 0 : -1;
 }
 
@@ -538,7 +536,7 @@ static void end_attempt(struct gw_xfer *x, int ok, const char *reason)
 
     if (x->h) {
         curl_multi_remove_handle(x->loop->multi, x->h);
-        gw_loop_easy_put(x->loop, x->h);
+        gw_loop_easy_put(x->loop, x->h, x->mime == NULL);
         x->h = NULL;
     }
     curl_mime_free(x->mime);

@@ -286,23 +286,36 @@ void gw_loops_wake_all(struct aitag_gateway *gw)
 
 CURL *gw_loop_easy(struct gw_loop *l)
 {
-    CURL *h = l->n_spare > 0 ? l->spare[--l->n_spare] : curl_easy_init();
+    CURL *h = NULL;
 
-    if (h) { /* the loop opens and closes the upstream sockets (see above) */
-        curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open);
-        curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, l);
-        curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close);
-        curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, l);
+    if (l->n_spare > 0) {
+        h = l->spare[--l->n_spare];
+        if (l->spare_set[l->n_spare])
+            return h; /* the options below are still set */
+    } else if (!(h = curl_easy_init())) {
+        return NULL;
     }
+    /* the loop opens and closes the upstream sockets (see above) */
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, l);
+    curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close);
+    curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, l);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     return h;
 }
 
-void gw_loop_easy_put(struct gw_loop *l, CURL *h)
+void gw_loop_easy_put(struct gw_loop *l, CURL *h, int plain)
 {
     if (!h)
         return;
     if (l->n_spare < (int)(sizeof l->spare / sizeof l->spare[0])) {
-        curl_easy_reset(h);
+        /* A plain call (URL, headers, POST fields, callbacks: all set again by the next) keeps
+         * its options; resetting costs a large memset and every option set again. Anything
+         * else (a MIME body) is reset. */
+        if (!plain)
+            curl_easy_reset(h);
+        l->spare_set[l->n_spare] = (unsigned char)(plain != 0);
         l->spare[l->n_spare++] = h;
     } else {
         curl_easy_cleanup(h);
