@@ -1,7 +1,9 @@
 /*
  * sha256.c - sha256 of files and buffers through OpenSSL's EVP interface, as lower-case hex.
- * Used to verify model weights against their manifests and to key catalog analyses.
+ * Used to verify model weights against their manifests, to key catalog analyses and to look
+ * up gateway keys.
  */
+#include <pthread.h>
 #include <stdio.h>
 
 #include <openssl/evp.h>
@@ -54,12 +56,24 @@ out:
     return rc;
 }
 
+/* The algorithm fetched once: EVP_sha256() makes every EVP_Digest look it up again in the
+ * provider tables (a fetch with locks and a property query, several times the hash of a short
+ * buffer, e.g. a gateway key at each request). */
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void aitag_sha256_buf(const void *data, size_t len, char hex[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
 
-    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1) {
+    pthread_once(&sha256_once, sha256_fetch);
+    if (EVP_Digest(data, len, md, &mdlen, sha256_md ? sha256_md : EVP_sha256(), NULL) != 1) {
         hex[0] = '\0';
         return;
     }
