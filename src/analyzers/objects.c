@@ -32,12 +32,14 @@
  * threshold, none with a runner-up of another class close by, keeps the same labels with or
  * without it. So by default (flip 2, "auto") the mirrored pass runs only when the plain view is
  * ambiguous: some candidate scores within params.flip_below under or params.flip_above over its
- * class threshold, or a candidate at or above threshold - flip_below has an overlapping (IoU >
- * 0.5) candidate of another class scoring at least params.flip_runner_up times its score (the
- * horse 0.31 / cow 0.36 of person.jpg). Otherwise the plain view's candidates are used as they
- * are, as with flip 0. Tuned on the fixtures (0.05 / 0.1 / 0.7: 27% of 122 frames mirrored, the
- * same labels on every frame as always mirroring) and checked on 30 views of 6 photos the
- * fixtures do not use (70% mirrored, the same labels on all 30); docs/models.md. The option
+ * class threshold while no candidate of its class in the frame is above that band (one sure
+ * person makes a doubtful second person no question for the frame's labels), or a candidate at
+ * or above threshold - flip_below has an overlapping (IoU > 0.5) candidate of another class
+ * scoring at least params.flip_runner_up times its score (the horse 0.31 / cow 0.36 of
+ * person.jpg). Otherwise the plain view's candidates are used as they are, as with flip 0.
+ * Tuned on the fixtures (0.05 / 0.1 / 0.7: 10 of 122 frames mirrored, the same labels on every
+ * frame as always mirroring) and checked on 30 views of 6 photos the fixtures do not use (18
+ * mirrored, the same labels on all 30); docs/models.md. The option
  * "flip" (objects.flip=0|1|auto, part of the key) picks never, always or auto for one tagger;
  * off, the bench clip's horse in person.jpg comes out as "cow".
  */
@@ -233,15 +235,21 @@ static size_t candidates(const float *rows, size_t n_rows, int mirrored, float w
     return n;
 }
 
-/* Is the plain view's outcome in doubt (FLIP_AUTO)? A candidate near its class threshold, or
- * one that may pass with a close runner-up of another class on the same object. */
+/* Is the plain view's outcome in doubt (FLIP_AUTO)? A candidate near its class threshold when
+ * nothing of its class is sure in the frame, or one that may pass with a close runner-up of
+ * another class on the same object. */
 static int ambiguous(const struct objects *o, const struct det *d, size_t n)
 {
+    unsigned char sure[OBJECTS_CLASSES] = {0};
+
+    for (size_t i = 0; i < n; i++)
+        if (d[i].score >= o->thr[d[i].cls] + o->flip_above)
+            sure[d[i].cls] = 1;
     for (size_t i = 0; i < n; i++) {
         float thr = o->thr[d[i].cls];
         if (d[i].score < thr - o->flip_below)
             continue;
-        if (d[i].score < thr + o->flip_above)
+        if (d[i].score < thr + o->flip_above && !sure[d[i].cls])
             return 1;
         for (size_t k = 0; k < n; k++)
             if (d[k].cls != d[i].cls && d[k].score >= o->flip_runner_up * d[i].score &&
