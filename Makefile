@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build fixtures demo test test-asan test-tsan fuzz bench bench-gateway clean format \
+.PHONY: all setup build fixtures demo test test-asan test-tsan fuzz bench bench-gateway bench-sampling clean format \
 	plugin install uninstall
 
 all: build
@@ -79,6 +79,11 @@ plugin: build
 
 bench: fixtures
 	@bench/run.sh $(BUILD)
+
+# Sampling modes against dense exact sampling on grainy clips with cuts, fades and dissolves
+# (~20 minutes on 2 cores, plus ~10 once to encode): bench/sampling.sh, BENCHMARKS.md.
+bench-sampling: build
+	@bench/sampling.sh $(BUILD)
 
 # The gateway against nginx on loopback (wrk; about 7 minutes): bench/gateway.sh, BENCHMARKS.md.
 bench-gateway: setup

@@ -25,10 +25,23 @@
  * default threshold) and 1 stays 1: a dog at 0.39 over a 0.35 threshold is 0.53, a person at
  * 0.76 over 0.45 is 0.78; the model's score is kept as the evidence's "score" attribute. Without it
  * the policy would drop every object the per-class thresholds let through below 0.5. The model's
- * batch is fixed to 1, so views run one by one (~40 ms each on 2 cores). The mirrored pass costs as
- * much as the plain one (BENCHMARKS.md: 38 of the target set's 92 ms per frame); the option "flip"
- * (objects.flip=0|1, part of the key) turns it off or on for one tagger. Off, the bench clip's
- * horse in person.jpg comes out as "cow", so it stays on.
+ * batch is fixed to 1 (the converted graph's in-graph TopK assumes one image), so views run one by
+ * one (~40 ms each on 2 cores) and frames cannot share a Run. The mirrored pass costs as much as
+ * the plain one (BENCHMARKS.md: 38 of the target set's 92 ms per frame), yet on most frames it
+ * changes nothing: a frame whose candidates are all well above or well below their class
+ * threshold, none with a runner-up of another class close by, keeps the same labels with or
+ * without it. So by default (flip 2, "auto") the mirrored pass runs only when the plain view is
+ * ambiguous: some candidate scores within params.flip_below under or params.flip_above over its
+ * class threshold while no candidate of its class in the frame is above that band (one sure
+ * person makes a doubtful second person no question for the frame's labels), or a candidate at
+ * or above threshold - flip_below has an overlapping (IoU > 0.5) candidate of another class
+ * scoring at least params.flip_runner_up times its score (the horse 0.31 / cow 0.36 of
+ * person.jpg). Otherwise the plain view's candidates are used as they are, as with flip 0.
+ * Tuned on the fixtures (0.05 / 0.1 / 0.7: 10 of 122 frames mirrored, the same labels on every
+ * frame as always mirroring) and checked on 30 views of 6 photos the fixtures do not use (18
+ * mirrored, the same labels on all 30); docs/models.md. The option
+ * "flip" (objects.flip=0|1|auto, part of the key) picks never, always or auto for one tagger;
+ * off, the bench clip's horse in person.jpg comes out as "cow".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +53,10 @@
 #define OBJECTS_OUTPUT "tower_0/detections"
 #define OBJECTS_CLASSES 80
 #define OBJECTS_ROWS 100
-#define OBJECTS_FLOOR 0.05f /* candidates below this in a view are ignored */
+#define OBJECTS_FLOOR 0.05f     /* candidates below this in a view are ignored */
+#define OBJECTS_RUNNER_IOU 0.5f /* a runner-up of another class covers the same object */
+
+enum flip_mode { FLIP_NEVER = 0, FLIP_ALWAYS = 1, FLIP_AUTO = 2 };
 
 struct objects {
     struct aitag_model *model;
@@ -48,7 +64,8 @@ struct objects {
     const char *const *labels;
     float thr[OBJECTS_CLASSES];
     float base, merge_iou, class_iou;
-    int flip;
+    float flip_below, flip_above, flip_runner_up; /* FLIP_AUTO: what counts as ambiguous */
+    int flip;                                     /* enum flip_mode */
     char key[1024];
     float *input;
     size_t item_floats;
@@ -78,6 +95,10 @@ static void build_key(struct objects *o)
     size_t len = (size_t)snprintf(
         o->key, sizeof o->key, "objects/v1 %s thr=%.2f merge=%.2f class=%.2f flip=%d",
         aitag_model_key(o->model), o->base, o->merge_iou, o->class_iou, o->flip);
+
+    if (o->flip == FLIP_AUTO && len < sizeof o->key)
+        len += (size_t)snprintf(o->key + len, sizeof o->key - len, " amb=%.2f/%.2f/%.2f",
+                                o->flip_below, o->flip_above, o->flip_runner_up);
 
     for (int c = 0; c < OBJECTS_CLASSES; c++)
         if (o->thr[c] != o->base && len < sizeof o->key) /* overrides are part of the identity */
@@ -123,7 +144,12 @@ static int objects_create(const struct aitag_analyzer_ops *self, struct aitag_in
     o->base = base = (float)aitag_model_param(o->model, "score_threshold", 0.5);
     o->merge_iou = (float)aitag_model_param(o->model, "merge_iou", 0.4);
     o->class_iou = (float)aitag_model_param(o->model, "class_iou", 0.7);
-    o->flip = aitag_model_param(o->model, "flip", 0) != 0;
+    o->flip = (int)aitag_model_param(o->model, "flip", 0);
+    if (o->flip != FLIP_ALWAYS && o->flip != FLIP_AUTO)
+        o->flip = FLIP_NEVER;
+    o->flip_below = (float)aitag_model_param(o->model, "flip_below", 0.05);
+    o->flip_above = (float)aitag_model_param(o->model, "flip_above", 0.1);
+    o->flip_runner_up = (float)aitag_model_param(o->model, "flip_runner_up", 0.7);
     for (int c = 0; c < OBJECTS_CLASSES; c++) {
         char pk[96];
         snprintf(pk, sizeof pk, "threshold.%s", o->labels[c]);
@@ -138,12 +164,14 @@ out:
     return rc;
 }
 
-/* objects.flip=0|1 (also true/false, on/off): the mirrored pass for this tagger. */
+/* objects.flip=0|1|auto (also true/false, on/off; 2 for auto): the mirrored pass for this
+ * tagger: never, always, or when the plain view is ambiguous. */
 static int objects_configure(void *state, const char *key, const char *value, char *err,
                              size_t errlen)
 {
     struct objects *o = state;
     static const char *const on[] = {"1", "true", "on"}, *const off[] = {"0", "false", "off"};
+    static const char *const autos[] = {"2", "auto", "ambiguous"};
     int v = -1;
 
     if (strcmp(key, "flip") != 0) {
@@ -155,9 +183,11 @@ static int objects_configure(void *state, const char *key, const char *value, ch
             v = 1;
         else if (strcmp(value, off[i]) == 0)
             v = 0;
+        else if (strcmp(value, autos[i]) == 0)
+            v = FLIP_AUTO;
     }
     if (v < 0) {
-        snprintf(err, errlen, "option flip: bad value '%.200s' (0 or 1)", value);
+        snprintf(err, errlen, "option flip: bad value '%.200s' (0, 1 or auto)", value);
         return AITAG_ERR_INVALID;
     }
     o->flip = v;
@@ -203,6 +233,30 @@ static size_t candidates(const float *rows, size_t n_rows, int mirrored, float w
         out[n++] = d;
     }
     return n;
+}
+
+/* Is the plain view's outcome in doubt (FLIP_AUTO)? A candidate near its class threshold when
+ * nothing of its class is sure in the frame, or one that may pass with a close runner-up of
+ * another class on the same object. */
+static int ambiguous(const struct objects *o, const struct det *d, size_t n)
+{
+    unsigned char sure[OBJECTS_CLASSES] = {0};
+
+    for (size_t i = 0; i < n; i++)
+        if (d[i].score >= o->thr[d[i].cls] + o->flip_above)
+            sure[d[i].cls] = 1;
+    for (size_t i = 0; i < n; i++) {
+        float thr = o->thr[d[i].cls];
+        if (d[i].score < thr - o->flip_below)
+            continue;
+        if (d[i].score < thr + o->flip_above && !sure[d[i].cls])
+            return 1;
+        for (size_t k = 0; k < n; k++)
+            if (d[k].cls != d[i].cls && d[k].score >= o->flip_runner_up * d[i].score &&
+                an_iou(d[i].b, d[k].b) > OBJECTS_RUNNER_IOU)
+                return 1;
+    }
+    return 0;
 }
 
 /* Flip fusion: each candidate of either view gets the mean of its best same-class match's
@@ -354,7 +408,7 @@ static int objects_run(void *state, struct aitag_frame *const *frames, size_t n,
         const struct aitag_frame *fr = frames[i];
         const struct aitag_view *v = aitag_frame_view(fr, &o->spec);
         size_t nv[2] = {0, 0}, k;
-        int rc;
+        int rc, mirror;
 
         if (!v || v->width != o->spec.width || v->height != o->spec.height || v->scale_x <= 0.0f ||
             v->scale_y <= 0.0f || fr->src_w <= 0 || fr->src_h <= 0) {
@@ -364,13 +418,14 @@ static int objects_run(void *state, struct aitag_frame *const *frames, size_t n,
         }
         aitag_model_fill_input(o->model, v, o->input);
         rc = run_view(o, 0, view[0], &nv[0], err, errlen);
-        if (rc == 0 && o->flip) {
+        mirror = o->flip == FLIP_ALWAYS || (o->flip == FLIP_AUTO && ambiguous(o, view[0], nv[0]));
+        if (rc == 0 && mirror) {
             aitag_tensor_mirror_nhwc(o->input, o->spec.width, o->spec.height, 3);
             rc = run_view(o, 1, view[1], &nv[1], err, errlen);
         }
         if (rc < 0)
             return rc;
-        if (o->flip) {
+        if (mirror) {
             k = fuse(view[0], nv[0], view[1], nv[1], fused);
         } else {
             memcpy(fused, view[0], nv[0] * sizeof *fused);

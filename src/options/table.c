@@ -47,7 +47,8 @@ static const struct aitag_opt_def options[] = {
     {"strategy", AITAG_OPT_ENUM, "auto", "auto|sequential|seek", "tag", 0,
      "how the decoder reaches sample times (never changes which frames)"},
     {"objects-mirror", AITAG_OPT_BOOL, "true", NULL, "tag", 0,
-     "objects: also run CenterNet on the mirrored frame (more accurate, twice the cost)"},
+     "objects: also run CenterNet on the mirrored frame when a detection is ambiguous (more "
+     "accurate; up to twice the cost)"},
     {"sampling", AITAG_OPT_ENUM, "exact", "exact|keyframes", "tag", 0,
      "frame per sample time: exact, or keyframes (a keyframe within half an interval; faster, "
      "approximate)"},

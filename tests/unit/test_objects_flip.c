@@ -1,6 +1,7 @@
 /*
  * test_objects_flip.c - the objects analyzer's "flip" option (the mirrored CenterNet pass):
- * on by default (the manifest), switched per analyzer with configure(), part of the analysis
+ * "auto" by default (the manifest; test_objects_mirror_gate.c tests when it runs), switched per
+ * analyzer with configure(), part of the analysis
  * key, bad names and values refused with a message naming them. On Debian darknet's dog.jpg
  * both settings find the dog and the bicycle (boxes drawn by eye in tests/data/photo_objects.json;
  * IoU >= 0.5), and the mirrored pass changes the scores.
@@ -80,13 +81,16 @@ int main(void)
         CHECK(0);
         return check_done();
     }
-    CHECK(strstr(ops->key(st), " flip=1") != NULL); /* the manifest's default */
+    /* the manifest's default: mirrored only when ambiguous, its bounds part of the key */
+    CHECK(strstr(ops->key(st), " flip=2 amb=0.05/0.10/0.70") != NULL);
 
     CHECK(ops->configure(st, "mirror", "0", err, sizeof err) == AITAG_ERR_INVALID);
     CHECK(strstr(err, "unknown option 'mirror'") != NULL);
     CHECK(ops->configure(st, "flip", "maybe", err, sizeof err) == AITAG_ERR_INVALID);
     CHECK(strstr(err, "flip") != NULL && strstr(err, "maybe") != NULL);
-    CHECK(strstr(ops->key(st), " flip=1") != NULL); /* a refused value changes nothing */
+    CHECK(strstr(ops->key(st), " flip=2 ") != NULL); /* a refused value changes nothing */
+    CHECK(ops->configure(st, "flip", "1", err, sizeof err) == 0);
+    CHECK(strstr(ops->key(st), " flip=1") != NULL && strstr(ops->key(st), "amb=") == NULL);
 
     ops->views(st, &spec, 1);
     sp.views = &spec;
