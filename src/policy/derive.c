@@ -18,6 +18,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "policy_int.h"
 
@@ -87,6 +88,15 @@ static int add_snapped_marker(const struct aitag_derive_input *in, const char *n
     return aitag_result_add_marker(out, name, s, e, conf);
 }
 
+/* Credits are credits at the item's ends (the first or last quarter); text on a dark ground
+ * elsewhere is a title card or a caption, not a cue. */
+static int segment_counts(const char *label, double start, double end, double duration)
+{
+    if (strcasecmp(label, "cue:credits") != 0)
+        return 1;
+    return start <= duration * 0.25 + 1e-9 || end >= duration * 0.75 - 1e-9;
+}
+
 static int derive_label(const struct aitag_policy *p, const struct aitag_derive_input *in,
                         const char *analyzer, const char *label, struct aitag_result *out)
 {
@@ -142,9 +152,11 @@ static int derive_label(const struct aitag_policy *p, const struct aitag_derive_
                 seg_sum += h[i].conf, seg_n++;
                 continue;
             }
+            if (!segment_counts(label, seg_start, seg_end, in->duration))
+                seg_end = seg_start; /* counts for nothing */
             total += seg_end - seg_start;
             longest = fmax(longest, seg_end - seg_start);
-            if (rule.markers && seg_end - seg_start >= min_marker - 1e-9) {
+            if (rule.markers && seg_end > seg_start && seg_end - seg_start >= min_marker - 1e-9) {
                 rc = add_snapped_marker(in, name, seg_start, seg_end, interval,
                                         (float)(seg_sum / seg_n), out);
                 if (rc < 0)
@@ -157,7 +169,7 @@ static int derive_label(const struct aitag_policy *p, const struct aitag_derive_
         }
         /* Present long enough in all, or in one marker-worthy stretch: a marker's tag is
          * always on the item too. */
-        if (total + 1e-9 >= required || longest >= min_marker - 1e-9) {
+        if (total > 1e-9 && (total + 1e-9 >= required || longest >= min_marker - 1e-9)) {
             float coverage = s && s->n_frames > 0 ? (float)k / (float)s->n_frames : 0;
             rc = aitag_result_add_tag(out, name, parent, label, (float)(sum / k),
                                       coverage > 1 ? 1 : coverage);
