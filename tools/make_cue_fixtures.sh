@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make_cue_fixtures.sh OUTDIR - the fixtures of the technical cues (the `cues` analyzer), with
+# make_cue_fixtures.sh [--check] OUTDIR - the fixtures of the technical cues (the `cues` analyzer), with
 # their truth, built from FFmpeg's lavfi sources: colour bars (smptebars), black and fades to
 # black (color=black, fade), a frozen picture (loop), rolling end credits (drawtext scrolling
 # DejaVu Sans lines over black), a tone with a silent gap (aevalsrc), and a negative: a real
@@ -15,8 +15,13 @@
 # darknet photos. Environment: AITAG_DARKNET_DATA, AITAG_FONT as for make_fixtures.sh.
 set -euo pipefail
 
+check=0
+if [ "${1:-}" = --check ]; then # --check OUTDIR: exit 0 when OUTDIR is up to date, 1 otherwise
+    check=1
+    shift
+fi
 if [ $# -ne 1 ] || [ -z "$1" ]; then
-    echo "usage: $0 OUTDIR" >&2
+    echo "usage: $0 [--check] OUTDIR" >&2
     exit 2
 fi
 script=$(readlink -f "${BASH_SOURCE[0]}")
@@ -38,6 +43,10 @@ stamp=$({
     sha256sum <"$script"
     sha256sum <"$photo"
 } | sha256sum | cut -d' ' -f1)
+if [ "$check" = 1 ]; then
+    [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp" ]
+    exit
+fi
 mkdir -p "$out"
 exec 9>"$out/.lock"
 flock 9

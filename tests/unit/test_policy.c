@@ -322,8 +322,51 @@ static void test_shot_snapping(void)
     aitag_policy_free(p);
 }
 
+/* cue: labels: every stretch is a marker and tags the item, stretches apart stay apart, and
+ * credits count only at the item's ends. */
+static void test_cue_labels(void)
+{
+    struct aitag_policy *p;
+    struct aitag_evidence e[16];
+    struct aitag_sampling s = {"cues", 2.0, 50};
+    struct aitag_result r = {0};
+    size_t n = 0;
+
+    e[n++] = ev("cues", "cue:black", 1.0f, 10, NULL); /* one black sample */
+    e[n++] = ev("cues", "cue:black", 1.0f, 14, NULL); /* another, 2 s after the first's end */
+    e[n++] = ev("cues", "cue:credits", 0.8f, 40, NULL); /* text in the middle: a title */
+    e[n++] = ev("cues", "cue:credits", 0.8f, 90, NULL); /* at the end: credits */
+    e[n++] = ev("cues", "cue:credits", 0.8f, 92, NULL);
+    e[n++] = ev("faces", "face", 0.9f, 10, NULL); /* other labels keep the defaults */
+    CHECK(aitag_policy_new(&p) == 0);
+    struct aitag_derive_input in = {0, 100.0, e, n, &s, 1, NULL, 0};
+    CHECK(aitag_policy_derive(p, &in, &r) == 0);
+    CHECK_EQ_INT(r.n_tags, 2);
+    CHECK_STR(r.tags[0].name, "cue:black");
+    CHECK_STR(r.n_tags == 2 ? r.tags[1].name : "", "cue:credits");
+    CHECK_EQ_INT(r.n_markers, 3);
+    if (r.n_markers == 3) {
+        CHECK_STR(r.markers[0].tag, "cue:black");
+        CHECK_NEAR(r.markers[0].start, 10, 1e-9);
+        CHECK_NEAR(r.markers[0].end, 12, 1e-9);
+        CHECK_NEAR(r.markers[1].start, 14, 1e-9);
+        CHECK_STR(r.markers[2].tag, "cue:credits");
+        CHECK_NEAR(r.markers[2].start, 90, 1e-9);
+        CHECK_NEAR(r.markers[2].end, 94, 1e-9);
+    }
+    aitag_result_clear(&r);
+    /* credits in the middle only: no tag at all */
+    in.n_evidence = 3;
+    CHECK(aitag_policy_derive(p, &in, &r) == 0);
+    CHECK_EQ_INT(r.n_tags, 1);
+    CHECK_EQ_INT(r.n_markers, 2);
+    aitag_result_clear(&r);
+    aitag_policy_free(p);
+}
+
 int main(void)
 {
+    test_cue_labels();
     test_shot_snapping();
     test_whole_item_labels();
     test_markers_and_tags();
