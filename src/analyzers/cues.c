@@ -321,8 +321,9 @@ static int cues_item(void *state, const char *path, const struct aitag_probe *pr
     size_t n = 0;
     int has_audio = 0, rc;
 
-    if (!s->audio || !probe || probe->kind != AITAG_MEDIA_VIDEO || interval <= 0)
-        return 0;
+    if (!s->audio || !probe || probe->kind != AITAG_MEDIA_VIDEO || interval <= 0 ||
+        !probe->audio_codec[0])
+        return 0; /* no audio stream: nothing to open the file again for */
     rc = aitag_audio_silences(path, &s->silence, &spans, &n, &has_audio, err, errlen);
     for (size_t i = 0; i < n && rc == 0; i++) {
         double a = spans[i].start, b = spans[i].end;
