@@ -279,14 +279,19 @@ static void test_silence(void)
         struct run r;
         struct aitag_probe probe = {0};
         double t[16];
-        probe.kind = AITAG_MEDIA_VIDEO;
-        probe.duration = 10;
+        CHECK(aitag_media_probe(path, &probe) == 0);
+        CHECK_STR(probe.audio_codec, "pcm_s16le");
         start(&r);
         CHECK(r.ops->item(r.st, path, &probe, 2.0, &r.ev, err, sizeof err) == 0);
         CHECK_EQ_INT(times(&r, "cue:silence", t, 16), 2);
         CHECK_NEAR(t[0], 2, 0.06);
         CHECK_NEAR(t[1], 3, 0.06);
         CHECK(r.ev.n > 0 && r.ev.items[0].confidence == 1.0f);
+        /* audio off: no pass at all */
+        aitag_evidence_list_clear(&r.ev);
+        CHECK(r.ops->configure(r.st, "audio", "0", err, sizeof err) == 0);
+        CHECK(r.ops->item(r.st, path, &probe, 2.0, &r.ev, err, sizeof err) == 0);
+        CHECK_EQ_INT(r.ev.n, 0);
         stop(&r);
     }
 
