@@ -28,6 +28,8 @@
  * sample time (exact sampling, the default; AITAG_SAMPLING_KEYFRAMES trades that for speed, see
  * enum aitag_sample_pick).
  *
+ * The audio track is read for one thing only: its silences (aitag_audio_silences, at the end).
+ *
  * Thread-safety: a sampler belongs to one thread at a time; frames are independent objects that
  * may be handed to another thread.
  */

@@ -50,8 +50,8 @@ struct cues {
     size_t n_hist;
 };
 
-static int cues_create(const struct aitag_analyzer_ops *self, struct aitag_infer *inf,
-                       void **state, char *err, size_t errlen)
+static int cues_create(const struct aitag_analyzer_ops *self, struct aitag_infer *inf, void **state,
+                       char *err, size_t errlen)
 {
     struct cues *s = calloc(1, sizeof *s);
 
@@ -94,8 +94,7 @@ static const char *cues_key(void *state)
     return s->key;
 }
 
-static int cues_configure(void *state, const char *key, const char *value, char *err,
-                          size_t errlen)
+static int cues_configure(void *state, const char *key, const char *value, char *err, size_t errlen)
 {
     struct cues *s = state;
     char *end = NULL;
@@ -116,8 +115,10 @@ static int cues_configure(void *state, const char *key, const char *value, char 
     }
     if (strcmp(key, "audio") == 0 || strcmp(key, "silence_db") == 0 ||
         strcmp(key, "silence_min") == 0)
-        snprintf(err, errlen, "cues.%s: bad value \"%s\" (audio: 0 or 1; silence_db: -120..0; "
-                 "silence_min: seconds > 0)", key, value);
+        snprintf(err, errlen,
+                 "cues.%s: bad value \"%s\" (audio: 0 or 1; silence_db: -120..0; "
+                 "silence_min: seconds > 0)",
+                 key, value);
     else
         snprintf(err, errlen, "cues: unknown option \"%s\" (audio, silence_db, silence_min)", key);
     return AITAG_ERR_INVALID;
@@ -355,4 +356,7 @@ const struct aitag_analyzer_ops aitag_analyzer_cues = {
     .models = cues_models,
     .configure = cues_configure,
     .item = cues_item,
+    /* A default analyzer a gateway's route may not list: with --gateway it runs here (no
+     * model, a small view) rather than failing every item against such a gateway. */
+    .runs_here = 1,
 };

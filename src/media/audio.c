@@ -48,11 +48,11 @@ static double sample_at(const AVFrame *f, int ch, int i, int channels)
 
 struct scan {
     const struct aitag_silence_params *p;
-    int64_t window;  /* samples per window */
+    int64_t window; /* samples per window */
     int rate;
-    double sum2;     /* sum of squares in the current window */
-    int64_t in_win;  /* samples in the current window */
-    int64_t done;    /* samples before the current window */
+    double sum2;        /* sum of squares in the current window */
+    int64_t in_win;     /* samples in the current window */
+    int64_t done;       /* samples before the current window */
     int64_t quiet_from; /* first sample of the current quiet run, -1 if none */
     double quiet_sum2;
     struct aitag_audio_span *spans;
@@ -75,9 +75,9 @@ static void close_run(struct scan *s, int64_t at, int channels)
             s->nomem = 1;
         } else {
             s->spans = g;
-            s->spans[s->n++] = (struct aitag_audio_span){
-                (double)s->quiet_from / s->rate, (double)at / s->rate,
-                rms > 0 ? (float)(20 * log10(rms)) : -INFINITY};
+            s->spans[s->n++] =
+                (struct aitag_audio_span){(double)s->quiet_from / s->rate, (double)at / s->rate,
+                                          rms > 0 ? (float)(20 * log10(rms)) : -INFINITY};
         }
     }
     s->quiet_from = -1;

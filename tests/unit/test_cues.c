@@ -42,7 +42,8 @@ static void grey(int x, int y, uint8_t *p, int level)
 /* Detail that differs with arg: a picture that changes between samples. */
 static void texture(int x, int y, uint8_t *p, int arg)
 {
-    uint32_t h = (uint32_t)(x * 73856093u) ^ (uint32_t)(y * 19349663u) ^ (uint32_t)(arg * 83492791u);
+    uint32_t h =
+        (uint32_t)(x * 73856093u) ^ (uint32_t)(y * 19349663u) ^ (uint32_t)(arg * 83492791u);
     h ^= h >> 13, h *= 0x5bd1e995u, h ^= h >> 15;
     p[0] = (uint8_t)(60 + h % 140), p[1] = (uint8_t)(60 + (h >> 8) % 140);
     p[2] = (uint8_t)(60 + (h >> 16) % 140);
@@ -190,7 +191,7 @@ static void test_credits(void)
     double t[16];
 
     start(&r);
-    feed(&r, frame(0, 0, lines, 6));  /* six lines of small text on black: credits */
+    feed(&r, frame(0, 0, lines, 6)); /* six lines of small text on black: credits */
     feed(&r, frame(2, 1, lines, 5));
     feed(&r, frame(4, 2, lines, -1)); /* a title card of two big lines: not credits */
     feed(&r, frame(6, 3, lines, 2));  /* two small lines: not enough */
