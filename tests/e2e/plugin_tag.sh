@@ -63,7 +63,7 @@ catalog_view() { # STATE_JSON [TAG_PREFIX] [MARKERS 0|1]
             shown=$("$AITAG_BIN" show --catalog "$CATALOG" --json "$F$rel" 2>/dev/null) ||
                 shown='{"tags": [], "markers": []}'
             jq -c --arg k "$kind" --arg r "$rel" --arg pre "$pre" --argjson mk "$mk" '
-              def cue: ltrimstr($pre) | startswith("cue:"); # technical cues: not written (writeCues off)
+              def cue: contains("cue:"); # technical cues (any prefix): not written (writeCues off)
               {kind: $k, path: $r, tags: ([.tags[].name | select(cue | not) | $pre + .] | sort),
                markers: (if $k == "scene" and $mk == 1
                  then [.markers[] | select(.tag | cue | not) | [$pre + .tag, .start, .end, $pre + .tag]] | sort
