@@ -20,6 +20,7 @@ build: setup $(BUILD)/Makefile
 
 fixtures: build
 	@tools/make_fixtures.sh $(BUILD)/fixtures
+	@tools/make_cue_fixtures.sh $(BUILD)/fixtures/cues
 
 demo: fixtures
 	@scripts/demo.sh $(BUILD)

@@ -95,6 +95,13 @@ struct aitag_analyzer_ops {
     /* 1 for an analyzer that calls a service itself (vlm): when the tagger analyses through a
      * remote executor (`aitag tag --gateway`), it still runs here, on frames decoded here. */
     int runs_here;
+    /* Optional (NULL for frame-only analyzers): called once per media item after its last
+     * frame, with the file itself, for what frames do not show (cues reads the audio track).
+     * path is where the item's bytes are read, probe what sampling found, interval the
+     * seconds between its sampled frames (0 for images). Appends evidence of any time to out.
+     * Returns 0 or < 0 with err set (the item then fails like a failing run()). */
+    int (*item)(void *state, const char *path, const struct aitag_probe *probe, double interval,
+                struct aitag_evidence_list *out, char *err, size_t errlen);
 };
 
 /* The registry. find returns NULL for an unknown name. */
@@ -154,5 +161,15 @@ size_t aitag_graph_views(const struct aitag_graph *g, const int *want, struct ai
  */
 int aitag_graph_run(struct aitag_graph *g, struct aitag_frame *const *frames, size_t n,
                     const int *want, struct aitag_evidence_list *out, char *err, size_t errlen);
+
+/*
+ * Runs the item() hook of the analyzers that want asks for (want NULL: the asked ones; only
+ * wanted analyzers, not their producers) once for a media item, after its frames (see
+ * aitag_analyzer_ops.item), appending their evidence to out. Returns 0, or < 0 with err
+ * "analyzer NAME: ..." (out then holds nothing of this call).
+ */
+int aitag_graph_run_item(struct aitag_graph *g, const int *want, const char *path,
+                         const struct aitag_probe *probe, double interval,
+                         struct aitag_evidence_list *out, char *err, size_t errlen);
 
 #endif

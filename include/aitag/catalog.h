@@ -39,7 +39,7 @@
 #include "aitag/media.h"
 #include "aitag/policy.h"
 
-#define AITAG_CATALOG_SCHEMA_VERSION 2
+#define AITAG_CATALOG_SCHEMA_VERSION 3
 
 struct aitag_catalog;
 
@@ -101,7 +101,8 @@ int aitag_catalog_set_missing(struct aitag_catalog *c, const int64_t *media_ids,
 int aitag_catalog_move_media(struct aitag_catalog *c, int64_t media_id, const char *new_path,
                              int64_t mtime_ns);
 
-/* Deletes an item and everything stored for it (analyses, evidence, tags, markers, text). */
+/* Deletes an item and everything stored for it (analyses, evidence, shots, tags, markers,
+ * text). */
 int aitag_catalog_delete_media(struct aitag_catalog *c, int64_t media_id);
 
 /* The stored analysis key of an analyzer for a media id into key (size keylen); "" if none.
@@ -133,8 +134,9 @@ struct aitag_item {
 };
 
 /* Stores an item in one transaction: upserts the media row (a changed file drops all its old
- * analyses and evidence first), replaces evidence of the analyzers that ran, then re-derives
- * tags, markers and text from all stored evidence with policy p. 0 or AITAG_ERR_DB/NOMEM. */
+ * analyses, evidence and shots first), replaces evidence of the analyzers that ran and, when
+ * item->n_shots > 0, the stored shots, then re-derives tags, markers and text from all stored
+ * evidence and shots with policy p. 0 or AITAG_ERR_DB/NOMEM. */
 int aitag_catalog_commit_item(struct aitag_catalog *c, const struct aitag_item *item,
                               const struct aitag_policy *p);
 
@@ -148,9 +150,15 @@ int aitag_catalog_rederive(struct aitag_catalog *c, int64_t media_id,
 int aitag_catalog_record_error(struct aitag_catalog *c, const char *path, int64_t size,
                                int64_t mtime_ns, const char *message);
 
-/* Loads the derived results of a media id into out (which must be empty). */
+/* Loads the derived results of a media id into out (which must be empty), its stored shots
+ * (by start) included. */
 int aitag_catalog_load_result(struct aitag_catalog *c, int64_t media_id,
                               struct aitag_result *out);
+
+/* Loads an item's stored shots, by start. On success *out (n shots, possibly none; NULL when
+ * none) is freed by the caller with free(). 0, AITAG_ERR_DB or AITAG_ERR_NOMEM. */
+int aitag_catalog_load_shots(struct aitag_catalog *c, int64_t media_id, struct aitag_shot **out,
+                             size_t *n);
 
 /* Loads stored evidence (all analyzers) into out. */
 int aitag_catalog_load_evidence(struct aitag_catalog *c, int64_t media_id,

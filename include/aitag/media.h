@@ -28,6 +28,8 @@
  * sample time (exact sampling, the default; AITAG_SAMPLING_KEYFRAMES trades that for speed, see
  * enum aitag_sample_pick).
  *
+ * The audio track is read for one thing only: its silences (aitag_audio_silences, at the end).
+ *
  * Thread-safety: a sampler belongs to one thread at a time; frames are independent objects that
  * may be handed to another thread.
  */
@@ -171,5 +173,31 @@ const char *aitag_sampler_strategy(const struct aitag_sampler *s);
 int aitag_sampler_truncated(const struct aitag_sampler *s);
 const char *aitag_sampler_errmsg(const struct aitag_sampler *s);
 void aitag_sampler_close(struct aitag_sampler *s);
+
+/* Silence in the audio track (aitag_audio_silences). */
+struct aitag_silence_params {
+    double threshold_db; /* a window is quiet when its RMS level (dBFS, all channels) is below
+                            this; default -50 */
+    double min_seconds;  /* shortest silence reported; default 2 */
+    double window;       /* seconds per RMS window; default 0.05 */
+};
+
+struct aitag_silence_params aitag_silence_default_params(void);
+
+/* A stretch of the audio track that stays under the threshold. */
+struct aitag_audio_span {
+    double start, end; /* seconds from the first audio sample */
+    float level_db;    /* RMS level over the span, dBFS (-INFINITY for digital silence) */
+};
+
+/* Decodes path's audio track (the best audio stream; the other streams are skipped unparsed)
+ * and finds its silences: runs of quiet windows lasting >= p->min_seconds, in time order.
+ * Returns 0 with *out (free() it; NULL when none) and *n; a file without an audio stream gives
+ * 0 with *has_audio = 0 and no spans. < 0 with err naming the file: what the probe says for a
+ * file that does not open (AITAG_ERR_IO, AITAG_ERR_MEDIA), AITAG_ERR_MEDIA for an audio codec
+ * that cannot be opened, AITAG_ERR_INVALID for bad parameters. Thread-safe (no shared state). */
+int aitag_audio_silences(const char *path, const struct aitag_silence_params *p,
+                         struct aitag_audio_span **out, size_t *n, int *has_audio, char *err,
+                         size_t errlen);
 
 #endif

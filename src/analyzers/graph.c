@@ -408,3 +408,31 @@ int aitag_graph_run(struct aitag_graph *g, struct aitag_frame *const *frames, si
         aitag_evidence_list_clear(&g->ev[i]);
     return rc;
 }
+
+int aitag_graph_run_item(struct aitag_graph *g, const int *want, const char *path,
+                         const struct aitag_probe *probe, double interval,
+                         struct aitag_evidence_list *out, char *err, size_t errlen)
+{
+    size_t first = out->n;
+    int rc = 0;
+
+    for (size_t i = 0; i < g->n && rc == 0; i++) {
+        const struct aitag_analyzer_ops *ops = g->node[i].ops;
+        size_t from = out->n;
+        char why[400] = "";
+        if (!ops->item || !(want ? want[i] != 0 : g->node[i].asked))
+            continue;
+        rc = ops->item(g->node[i].state, path, probe, interval, out, why, sizeof why);
+        for (size_t j = from; rc == 0 && j < out->n; j++)
+            if (!out->items[j].model && !(out->items[j].model = strdup(g->node[i].key))) {
+                rc = AITAG_ERR_NOMEM;
+                aitag_fmt(why, sizeof why, "out of memory");
+            }
+        if (rc < 0)
+            aitag_fmt(err, errlen, "analyzer %s: %s", ops->name, why);
+    }
+    if (rc < 0)
+        while (out->n > first)
+            aitag_evidence_clear(&out->items[--out->n]);
+    return rc;
+}

@@ -23,6 +23,11 @@ int catalog_sql_begin(struct aitag_catalog *c);
 int catalog_sql_commit(struct aitag_catalog *c);
 void catalog_sql_rollback(struct aitag_catalog *c);
 
+/* shots.c: replaces the item's stored shots with n shots (n == 0: deletes them), inside an
+ * open transaction. */
+int catalog_shots_store(struct aitag_catalog *c, int64_t media_id, const struct aitag_shot *shots,
+                        size_t n);
+
 /* Derives and stores results for a media id inside an open transaction. */
 int catalog_derive_locked(struct aitag_catalog *c, int64_t media_id,
                           const struct aitag_policy *p);

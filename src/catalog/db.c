@@ -58,6 +58,10 @@ static const char *const migrations[] = {
      * size and fingerprint */
     "ALTER TABLE media ADD COLUMN missing_at INTEGER;"
     "CREATE INDEX media_fingerprint ON media(fingerprint, size);",
+    /* 3: the shots found while sampling (edge: aitag_shot_edge_name of how the shot begins) */
+    "CREATE TABLE shots("
+    " media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE, start REAL NOT NULL,"
+    " end REAL NOT NULL, edge TEXT NOT NULL, confidence REAL, PRIMARY KEY(media_id, start));",
 };
 _Static_assert(sizeof migrations / sizeof *migrations == AITAG_CATALOG_SCHEMA_VERSION,
                "a migration per schema version");
@@ -318,7 +322,7 @@ const char *aitag_catalog_errmsg(const struct aitag_catalog *c)
 int aitag_catalog_count(struct aitag_catalog *c, const char *table, int64_t *n)
 {
     static const char *const known[] = {"media", "runs", "analyses", "evidence",
-                                        "tags",  "markers", "texts"};
+                                        "tags",  "markers", "texts", "shots"};
     sqlite3_stmt *st = NULL;
     char sql[64];
     int rc = AITAG_ERR_INVALID;

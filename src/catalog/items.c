@@ -3,8 +3,9 @@
  *
  * commit_item is the only writer of evidence. Within one IMMEDIATE transaction it upserts the
  * media row, drops everything stored for a file whose identity changed, replaces the evidence
- * of each analyzer that ran, records the analyses, then re-derives tags, markers and text from
- * all of the item's stored evidence. Derived rows are always rebuilt from evidence, never
+ * of each analyzer that ran, records the analyses, replaces the shots when the sampling found
+ * some (shots.c), then re-derives tags, markers and text from all of the item's stored
+ * evidence and shots. Derived rows are always rebuilt from evidence, never
  * edited, so they can't drift from it; the policy key stored on the media row says which
  * rules produced them.
  */
@@ -49,6 +50,8 @@ static int upsert_media(struct aitag_catalog *c, const struct aitag_item *it, in
         rc = catalog_sql_check(c, sqlite3_step(st), "drop evidence");
         sqlite3_finalize(st);
         st = NULL;
+        if (rc == 0)
+            rc = catalog_shots_store(c, row.id, NULL, 0);
         if (rc < 0)
             return rc;
     }
@@ -204,6 +207,8 @@ int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aita
     char **names = NULL;
     size_t n_samp = 0;
     struct aitag_derive_input in;
+    struct aitag_shot *shots = NULL;
+    size_t n_shots = 0;
     double duration = 0;
     int is_image = 0, rc;
 
@@ -222,9 +227,12 @@ int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aita
     rc = aitag_catalog_load_evidence(c, id, &ev);
     if (rc == 0)
         rc = load_sampling(c, id, &samp, &names, &n_samp);
+    if (rc == 0)
+        rc = aitag_catalog_load_shots(c, id, &shots, &n_shots);
     if (rc < 0)
         goto out;
-    in = (struct aitag_derive_input){is_image, duration, ev.items, ev.n, samp, n_samp, NULL, 0};
+    in = (struct aitag_derive_input){is_image, duration, ev.items, ev.n, samp, n_samp,
+                                     shots,    n_shots};
     rc = aitag_policy_derive(p, &in, &r);
     if (rc < 0)
         goto out;
@@ -314,6 +322,7 @@ out:
         free(names[i]);
     free(names);
     free(samp);
+    free(shots);
     return rc;
 }
 
@@ -328,6 +337,8 @@ int aitag_catalog_commit_item(struct aitag_catalog *c, const struct aitag_item *
     rc = upsert_media(c, item, &id);
     if (rc == 0)
         rc = replace_evidence(c, id, item);
+    if (rc == 0 && item->n_shots > 0)
+        rc = catalog_shots_store(c, id, item->shots, item->n_shots);
     if (rc == 0)
         rc = catalog_derive_locked(c, id, p);
     if (rc == 0)
@@ -476,6 +487,8 @@ int aitag_catalog_load_result(struct aitag_catalog *c, int64_t media_id, struct 
         rc = SQLITE_DONE;
     }
     rc = catalog_sql_check(c, rc, "load description");
+    if (rc == 0)
+        rc = aitag_catalog_load_shots(c, media_id, &out->shots, &out->n_shots);
     goto out;
 nomem:
     rc = AITAG_ERR_NOMEM;

@@ -141,7 +141,7 @@ int aitag_catalog_delete_media(struct aitag_catalog *c, int64_t media_id)
     sqlite3_stmt *st = NULL;
     int rc;
 
-    /* Analyses, evidence, tags, markers and text go with it: ON DELETE CASCADE. */
+    /* Analyses, evidence, shots, tags, markers and text go with it: ON DELETE CASCADE. */
     rc = catalog_sql_prepare(c, "DELETE FROM media WHERE id = ?", &st);
     if (rc < 0)
         return rc;

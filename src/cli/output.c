@@ -2,8 +2,10 @@
  * output.c - how results look: the JSON object per item (docs/json.md; its field names are a
  * contract other tools rely on) and the human-readable form, whose first line names the item,
  * its status and, for a failed or partial one, the reason, so a failure is one line that grep
- * finds whole.
+ * finds whole. Shots are one line in the human form (where each shot starts and how), since a
+ * film has hundreds; the JSON has them all with their ends.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +21,7 @@ json_t *item_json(const char *path, const char *status, const struct aitag_probe
                   const struct aitag_result *res, const char *error)
 {
     json_t *o = json_object(), *tags = json_array(), *markers = json_array(),
-           *text = json_array(), *errors = json_array();
+           *text = json_array(), *shots = json_array(), *errors = json_array();
     int is_image = probe && probe->kind == AITAG_MEDIA_IMAGE;
 
     json_object_set_new(o, "path", json_string(path));
@@ -52,6 +54,12 @@ json_t *item_json(const char *path, const char *status, const struct aitag_probe
                                               round3(res->texts[i].end), "text",
                                               res->texts[i].text, "confidence",
                                               round3(res->texts[i].confidence)));
+    for (size_t i = 0; res && i < res->n_shots; i++)
+        json_array_append_new(shots, json_pack("{s:f, s:f, s:s, s:f}", "start",
+                                               round3(res->shots[i].start), "end",
+                                               round3(res->shots[i].end), "edge",
+                                               aitag_shot_edge_name(res->shots[i].edge),
+                                               "confidence", round3(res->shots[i].confidence)));
     if (res && res->description)
         json_object_set_new(o, "description", json_string(res->description));
     if (error)
@@ -59,6 +67,7 @@ json_t *item_json(const char *path, const char *status, const struct aitag_probe
     json_object_set_new(o, "tags", tags);
     json_object_set_new(o, "markers", markers);
     json_object_set_new(o, "text", text);
+    json_object_set_new(o, "shots", shots);
     json_object_set_new(o, "errors", errors);
     return o;
 }
@@ -106,6 +115,16 @@ void print_item_human(const char *path, const char *status, const struct aitag_p
         hms(res->markers[i].end, b, sizeof b);
         printf("  marker: %-12s %s - %s  (%.2f)\n", res->markers[i].tag, a, b,
                res->markers[i].confidence);
+    }
+    if (res->n_shots) {
+        /* one line: a feature film has hundreds of shots */
+        printf("  shots:  %zu:", res->n_shots);
+        for (size_t i = 0; i < res->n_shots; i++) {
+            double t = res->shots[i].start;
+            printf("%s %d:%02d:%04.1f %s", i ? "," : "", (int)(t / 3600), (int)(t / 60) % 60,
+                   fmod(t, 60), aitag_shot_edge_name(res->shots[i].edge));
+        }
+        putchar('\n');
     }
     if (res->description)
         printf("  description: %s\n", res->description);

@@ -16,7 +16,7 @@ static const struct aitag_opt_def options[] = {
     /* name              type            default  domain     scopes  flags  help */
     {"catalog", AITAG_OPT_STR, NULL, "FILE", "tag show search prune", 0,
      "catalog file (default: $XDG_DATA_HOME/aitag/catalog.db)"},
-    {"analyzers", AITAG_OPT_STR, "faces,text", "LIST", "tag", 0,
+    {"analyzers", AITAG_OPT_STR, "faces,text,cues", "LIST", "tag", 0,
      "comma-separated analyzers to run (see `aitag models list`)"},
     {"interval", AITAG_OPT_NUM, "2", "0.01..3600", "tag", 0,
      "seconds between sampled video frames"},

@@ -396,6 +396,21 @@ static void flush_batch(struct aitag_tagger *t, struct run_state *rs, struct ite
     }
 }
 
+/* After an item's last frame: the item() hooks of the analyzers that ran on its frames here
+ * (cues reads the audio track), on the file itself. */
+static void item_hooks(struct aitag_tagger *t, struct item_acc *acc, const struct msg *end)
+{
+    struct work *w = &t->works[acc->idx];
+    int want[MAX_ANALYZERS];
+
+    if (end->rc < 0 || acc->error[0] || acc->n_frames == 0)
+        return;
+    tagger_local_want(t, w, want);
+    aitag_graph_run_item(t->graph, want, w->src, &end->probe,
+                         end->probe.kind == AITAG_MEDIA_IMAGE ? 0 : t->p.interval, &acc->ev,
+                         acc->error, sizeof acc->error);
+}
+
 /* Queues frame f (owned) for the graph; full batches run at once. */
 static void analyse_frame(struct aitag_tagger *t, struct run_state *rs, struct item_acc *acc,
                           struct aitag_frame *f)
@@ -524,6 +539,7 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
             analyse_frame(t, &rs, &acc, m->frame);
         } else {
             flush_batch(t, &rs, &acc);
+            item_hooks(t, &acc, m);
             if (m->remote) { /* analysed elsewhere, maybe next to analyzers run here */
                 size_t n_remote = 0;
                 for (size_t i = 0; i < t->n_ops; i++)

@@ -389,6 +389,11 @@ int plugin_settings_parse(const char *json, struct plugin_settings *s, char *err
                      errlen);
     if (rc == 0)
         rc = set_str(&s->gateway_url, json_object_get(o, "gatewayUrl"), "gatewayUrl", err, errlen);
+    if (rc == 0) {
+        json_t *x = json_object_get(o, "writeCues");
+        const char *t = json_string_value(x);
+        s->write_cues = json_is_true(x) || (t && (!strcmp(t, "true") || !strcmp(t, "1")));
+    }
     if (rc == 0 && !*s->parent_tag) {
         free(s->parent_tag);
         rc = (s->parent_tag = strdup("AI")) ? 0 : AITAG_ERR_NOMEM;

@@ -33,6 +33,8 @@ struct plugin_settings {
     char *rules;         /* "": <PluginDir>/data/rules.json when present; else this file */
     char *gateway_url;   /* "": models run here; else an aitag gateway (aitag tag --gateway) */
     int local_only;      /* only a loopback gatewayUrl is accepted */
+    int write_cues;      /* writeCues: also write technical cues (cue:* tags, their markers);
+                            default 0: the catalog keeps them, Stash does not get them */
 };
 
 /* Parses the settings object text; unset or null keys keep their defaults. Numbers and
@@ -79,6 +81,12 @@ int plugin_tags_is_generated(const struct plugin_tags *t, const char *id);
 struct sync_counts {
     int tags_added, tags_removed, markers_created, markers_destroyed;
 };
+
+/* res without the technical cues (tags from "cue:" labels and the markers of those tags) into
+ * *out, which borrows res's strings: free only with plugin_result_view_free(). Returns 0 or
+ * AITAG_ERR_NOMEM. */
+int plugin_result_without_cues(const struct aitag_result *res, struct aitag_result *out);
+void plugin_result_view_free(struct aitag_result *view);
 
 /* Writes the differences between a result and the item's current state (read fresh by
  * id): content first, control tags last. With markers off the result has none, so the

@@ -117,6 +117,7 @@ static void finish(struct run *r, const struct sel_item *it, const struct aitag_
                    const char *error)
 {
     struct sync_counts c;
+    struct aitag_result view;
     char msg[1200];
     int rc;
 
@@ -124,7 +125,16 @@ static void finish(struct run *r, const struct sel_item *it, const struct aitag_
         atomic_store(&r->stop, 1);
     if (r->fatal)
         return;
-    rc = plugin_sync_item(&r->tags, it->kind, it->id, res, error, &c);
+    if (res && !r->set.write_cues) { /* cues stay in the catalog unless asked for in Stash */
+        if (plugin_result_without_cues(res, &view) < 0) {
+            fatal(r, AITAG_ERR_NOMEM, "out of memory");
+            return;
+        }
+        rc = plugin_sync_item(&r->tags, it->kind, it->id, &view, error, &c);
+        plugin_result_view_free(&view);
+    } else {
+        rc = plugin_sync_item(&r->tags, it->kind, it->id, res, error, &c);
+    }
     if (rc == AITAG_ERR_NOTFOUND) {
         r->missing++;
         aitag_log(AITAG_LOG_INFO, "plugin", "%s %s is gone from Stash: skipped",

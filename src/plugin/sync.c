@@ -9,6 +9,10 @@
  * included) has the same primary tag, start and end within 0.01 s, so a run killed between
  * creating a marker and anything else never duplicates it on the next run.
  *
+ * Technical cues (cue:* tags and their markers) are written only with the writeCues setting:
+ * run.c hands over a view of the result without them otherwise (plugin_result_without_cues),
+ * so cues written before the setting was turned off are removed like any stale tag.
+ *
  * Order: content first (add tags, create markers, destroy stale markers, remove stale tags),
  * control tags last (add AI_Tagged, then remove AI_TagMe and AI_Errored). An item whose sync
  * was cut short keeps its AI_TagMe / lacks AI_Tagged, so the next queue or untagged run picks
@@ -130,6 +134,38 @@ static int verify_markers(struct plugin_tags *t, enum aitag_stash_kind kind, con
     out->markers_created += fix.markers_created - fix.markers_destroyed;
     aitag_stash_item_clear(&again);
     return rc;
+}
+
+int plugin_result_without_cues(const struct aitag_result *res, struct aitag_result *out)
+{
+    memset(out, 0, sizeof *out);
+    out->tags = malloc((res->n_tags + 1) * sizeof *out->tags);
+    out->markers = malloc((res->n_markers + 1) * sizeof *out->markers);
+    if (!out->tags || !out->markers) {
+        plugin_result_view_free(out);
+        return AITAG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < res->n_tags; i++)
+        if (!res->tags[i].label || strncmp(res->tags[i].label, "cue:", 4) != 0)
+            out->tags[out->n_tags++] = res->tags[i];
+    /* a marker's tag is always on the item: markers of a kept tag are kept */
+    for (size_t i = 0; i < res->n_markers; i++)
+        for (size_t k = 0; k < out->n_tags; k++)
+            if (strcmp(out->tags[k].name, res->markers[i].tag) == 0) {
+                out->markers[out->n_markers++] = res->markers[i];
+                break;
+            }
+    out->texts = res->texts, out->n_texts = res->n_texts;
+    out->description = res->description;
+    out->shots = res->shots, out->n_shots = res->n_shots;
+    return 0;
+}
+
+void plugin_result_view_free(struct aitag_result *view)
+{
+    free(view->tags);
+    free(view->markers);
+    memset(view, 0, sizeof *view);
 }
 
 int plugin_sync_item(struct plugin_tags *t, enum aitag_stash_kind kind, const char *id,

@@ -5,7 +5,10 @@
  * whose best confidence meets the tag's threshold; each such frame stands for the interval
  * [t, t + sampling interval) clipped to the media's duration. Neighbouring hits closer than
  * max_gap merge into segments; segments long enough become markers; the total hit time decides
- * the video-level tag. Text evidence becomes lines: the same line (compared case-insensitively
+ * the video-level tag. A marker's edges snap to the item's shot boundaries when one lies in the
+ * sampling interval before them (the samples only bracket a change; a cut inside the bracket
+ * is where it happened); whether a marker exists is decided before snapping, from the evidence
+ * alone. Text evidence becomes lines: the same line (compared case-insensitively
  * with whitespace removed, since OCR drops spaces) seen in nearby frames becomes one entry
  * with a start and an end. The vlm analyzer's "description" is neither: it describes the whole
  * item and is loaded as the result's description by the catalog. Everything is deterministic:
@@ -15,6 +18,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "policy_int.h"
 
@@ -50,6 +54,47 @@ static size_t unique_frames(struct hit *h, size_t n)
         if (k == 0 || fabs(h[k - 1].t - h[i].t) > 1e-6)
             h[k++] = h[i];
     return k;
+}
+
+/* The latest shot boundary in (t - interval, t], or t itself when there is none. Boundaries are
+ * the starts of all shots but the first: where one shot gives way to the next. */
+static double snap_to_shot(const struct aitag_derive_input *in, double t, double interval)
+{
+    double best = t;
+    int found = 0;
+
+    for (size_t i = 0; i < in->n_shots; i++) {
+        double b = in->shots[i].start;
+        if (in->shots[i].edge == AITAG_SHOT_START || b <= 0)
+            continue;
+        if (b > t - interval + 1e-9 && b <= t + 1e-9 && (!found || b > best))
+            best = b, found = 1;
+    }
+    return best;
+}
+
+/* Adds a marker [start, end) whose edges have moved to a shot boundary within the sampling
+ * interval before them. Both edges are brackets: the first hit at `start` followed a sample
+ * without the label one interval earlier, and `end` is the first sample time after the last
+ * hit, so each change happened in (edge - interval, edge]; a boundary there is where it most
+ * likely happened. Edges stay put when snapping would leave the marker empty. */
+static int add_snapped_marker(const struct aitag_derive_input *in, const char *name, double start,
+                              double end, double interval, float conf, struct aitag_result *out)
+{
+    double s = snap_to_shot(in, start, interval), e = snap_to_shot(in, end, interval);
+
+    if (e - s <= 1e-9)
+        s = start, e = end;
+    return aitag_result_add_marker(out, name, s, e, conf);
+}
+
+/* Credits are credits at the item's ends (the first or last quarter); text on a dark ground
+ * elsewhere is a title card or a caption, not a cue. */
+static int segment_counts(const char *label, double start, double end, double duration)
+{
+    if (strcasecmp(label, "cue:credits") != 0)
+        return 1;
+    return start <= duration * 0.25 + 1e-9 || end >= duration * 0.75 - 1e-9;
 }
 
 static int derive_label(const struct aitag_policy *p, const struct aitag_derive_input *in,
@@ -107,11 +152,13 @@ static int derive_label(const struct aitag_policy *p, const struct aitag_derive_
                 seg_sum += h[i].conf, seg_n++;
                 continue;
             }
+            if (!segment_counts(label, seg_start, seg_end, in->duration))
+                seg_end = seg_start; /* counts for nothing */
             total += seg_end - seg_start;
             longest = fmax(longest, seg_end - seg_start);
-            if (rule.markers && seg_end - seg_start >= min_marker - 1e-9) {
-                rc = aitag_result_add_marker(out, name, seg_start, seg_end,
-                                             (float)(seg_sum / seg_n));
+            if (rule.markers && seg_end > seg_start && seg_end - seg_start >= min_marker - 1e-9) {
+                rc = add_snapped_marker(in, name, seg_start, seg_end, interval,
+                                        (float)(seg_sum / seg_n), out);
                 if (rc < 0)
                     goto out;
             }
@@ -122,7 +169,7 @@ static int derive_label(const struct aitag_policy *p, const struct aitag_derive_
         }
         /* Present long enough in all, or in one marker-worthy stretch: a marker's tag is
          * always on the item too. */
-        if (total + 1e-9 >= required || longest >= min_marker - 1e-9) {
+        if (total > 1e-9 && (total + 1e-9 >= required || longest >= min_marker - 1e-9)) {
             float coverage = s && s->n_frames > 0 ? (float)k / (float)s->n_frames : 0;
             rc = aitag_result_add_tag(out, name, parent, label, (float)(sum / k),
                                       coverage > 1 ? 1 : coverage);
@@ -285,6 +332,15 @@ int aitag_policy_derive(const struct aitag_policy *p, const struct aitag_derive_
         rc = derive_texts(p, in, out);
     if (rc == 0)
         rc = derive_description(in, out);
+    if (rc == 0 && in->n_shots) {
+        out->shots = malloc(in->n_shots * sizeof *out->shots);
+        if (out->shots) {
+            memcpy(out->shots, in->shots, in->n_shots * sizeof *out->shots);
+            out->n_shots = in->n_shots;
+        } else {
+            rc = AITAG_ERR_NOMEM;
+        }
+    }
     if (rc < 0) {
         aitag_result_clear(out);
         return rc;

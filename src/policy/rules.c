@@ -316,6 +316,10 @@ struct aitag_rule policy_rule_for(const struct aitag_policy *p, const char *labe
     for (size_t i = 0; i < sizeof no_marker_labels / sizeof *no_marker_labels; i++)
         if (strcasecmp(label, no_marker_labels[i]) == 0)
             r.markers = 0;
+    /* Technical cues (the cues analyzer's "cue:" labels) mark moments, often short ones: every
+     * stretch is a marker and tags the item, and stretches apart stay apart. */
+    if (strncasecmp(label, "cue:", 4) == 0)
+        r.min_marker_duration = 0, r.max_gap = 0, r.required_duration = 0;
     if (!m)
         return r;
     if (m->has_threshold)

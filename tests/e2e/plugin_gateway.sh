@@ -54,8 +54,10 @@ check_eq "all three analysed" "$(jq -c '.output.analysed' "$tmp/plugin.out")" 3
 check_eq "no model loaded by the plugin" "$(grep -c 'event=load' "$tmp/plugin.err")" 0
 check_eq "three /v1/tag calls" "$(grep -c '"path":"/v1/tag"' "$tmp/access.jsonl")" 3
 "$AITAG_BIN" tag --catalog "$tmp/local.db" "$tmp/media" >/dev/null 2>&1
+# Evidence by item and analyzer, in each analyzer's own order: cues runs here under --gateway
+# (runs_here), so its rows are stored before the gateway's, not interleaved frame by frame.
 dump() {
-    sqlite3 "$1" "SELECT m.path, e.analyzer, e.label, e.confidence, e.t, e.x, e.y, e.w, e.h, e.text FROM evidence e JOIN media m ON m.id = e.media_id ORDER BY e.id;" \
+    sqlite3 "$1" "SELECT m.path, e.analyzer, e.label, e.confidence, e.t, e.x, e.y, e.w, e.h, e.text FROM evidence e JOIN media m ON m.id = e.media_id ORDER BY m.path, e.analyzer, e.id;" \
         "SELECT m.path, t.name, t.confidence FROM tags t JOIN media m ON m.id = t.media_id ORDER BY 1, 2;" \
         "SELECT m.path, k.tag, k.start, k.end FROM markers k JOIN media m ON m.id = k.media_id ORDER BY 1, 3, 2;"
 }

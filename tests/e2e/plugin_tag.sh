@@ -52,7 +52,8 @@ ours_view() { # STATE_JSON
         (.images[] | {kind: "image", path: (.path | sub("^" + $p; "")),
            tags: ([.tags[] | select(. as $t | $gen | index($t))] | sort), markers: []})' <<<"$1"
 }
-# The same, computed from the plugin's catalog with `aitag show` (prefix and suffix given).
+# The same, computed from the plugin's catalog with `aitag show` (prefix and suffix given), less
+# the technical cues the catalog keeps and Stash does not get by default.
 catalog_view() { # STATE_JSON [TAG_PREFIX] [MARKERS 0|1]
     local pre=${2:-} mk=${3:-1} kind path
     jq -r --arg p "$PREFIX" '(.scenes[] | "scene \(.path)"), (.images[] | "image \(.path)")' <<<"$1" |
@@ -62,9 +63,10 @@ catalog_view() { # STATE_JSON [TAG_PREFIX] [MARKERS 0|1]
             shown=$("$AITAG_BIN" show --catalog "$CATALOG" --json "$F$rel" 2>/dev/null) ||
                 shown='{"tags": [], "markers": []}'
             jq -c --arg k "$kind" --arg r "$rel" --arg pre "$pre" --argjson mk "$mk" '
-              {kind: $k, path: $r, tags: ([.tags[].name | $pre + .] | sort),
+              def cue: contains("cue:"); # technical cues (any prefix): not written (writeCues off)
+              {kind: $k, path: $r, tags: ([.tags[].name | select(cue | not) | $pre + .] | sort),
                markers: (if $k == "scene" and $mk == 1
-                 then [.markers[] | [$pre + .tag, .start, .end, $pre + .tag]] | sort
+                 then [.markers[] | select(.tag | cue | not) | [$pre + .tag, .start, .end, $pre + .tag]] | sort
                  else [] end)}' <<<"$shown"
         done
 }

@@ -72,7 +72,9 @@ check_eq "gateway exit code = in-process" "$rc_b" "$rc_a"
 check_eq "every file reported" "$(wc -l <"$tmp/B.json")" "$n_files"
 check "--json lines identical" cmp -s "$tmp/A.json" "$tmp/B.json"
 check "results identical" cmp -s <(results_dump "$tmp/A.db") <(results_dump "$tmp/B.db")
-ev() { sqlite3 "$1" "SELECT m.path, e.analyzer, e.label, e.confidence, e.t, e.x, e.y, e.w, e.h, e.text, e.extra FROM evidence e JOIN media m ON m.id = e.media_id ORDER BY e.id"; }
+# Evidence by item and analyzer, in each analyzer's own order: cues runs here under --gateway
+# (runs_here), so its rows are stored before the gateway's, not interleaved frame by frame.
+ev() { sqlite3 "$1" "SELECT m.path, e.analyzer, e.label, e.confidence, e.t, e.x, e.y, e.w, e.h, e.text, e.extra FROM evidence e JOIN media m ON m.id = e.media_id ORDER BY m.path, e.analyzer, e.id"; }
 an() { sqlite3 "$1" "SELECT m.path, a.analyzer, a.key, a.interval, a.n_frames, a.strategy FROM analyses a JOIN media m ON m.id = a.media_id ORDER BY 1, 2"; }
 check "evidence identical to the last bit" cmp -s <(ev "$tmp/A.db") <(ev "$tmp/B.db")
 check "analyses identical (keys, frames, strategy)" cmp -s <(an "$tmp/A.db") <(an "$tmp/B.db")

@@ -25,8 +25,9 @@ static struct aitag_evidence ev(const char *an, const char *label, float conf, d
     return e;
 }
 
-static void commit_video(struct aitag_catalog *c, struct aitag_policy *p, const char *path,
-                         int64_t size, const char *fp, int n_faces, const char *key)
+static void commit_video_shots(struct aitag_catalog *c, struct aitag_policy *p, const char *path,
+                               int64_t size, const char *fp, int n_faces, const char *key,
+                               const struct aitag_shot *shots, size_t n_shots)
 {
     struct aitag_probe probe = {0};
     struct aitag_evidence e[64];
@@ -43,8 +44,14 @@ static void commit_video(struct aitag_catalog *c, struct aitag_policy *p, const 
     for (int i = 0; i < 15; i++) /* on-screen text in the first 30 s */
         e[n++] = ev("faces", "text", 0.99f, 2.0 * i, "HELLO");
     struct aitag_item it = {path, size, 1000, fp, &probe, &ran, keys, 1, "sequential",
-                            e, n, "ok", NULL, 0, NULL, 0};
+                            e, n, "ok", NULL, 0, shots, n_shots};
     CHECK(aitag_catalog_commit_item(c, &it, p) == 0);
+}
+
+static void commit_video(struct aitag_catalog *c, struct aitag_policy *p, const char *path,
+                         int64_t size, const char *fp, int n_faces, const char *key)
+{
+    commit_video_shots(c, p, path, size, fp, n_faces, key, NULL, 0);
 }
 
 static int64_t count(struct aitag_catalog *c, const char *table)
@@ -150,6 +157,77 @@ static void test_items(void)
     snprintf(path, sizeof path, "%s/missing.db", dir);
     CHECK(aitag_catalog_open(path, 1, &c, err, sizeof err) == AITAG_ERR_NOTFOUND);
     CHECK(strstr(err, "missing.db") != NULL);
+}
+
+/* The face marker of commit_video with 15 faces is [0, 30) unsnapped (hits at 0..28 s every
+ * 2 s), the text one too; a cut at 29.2 s lies in the bracket of their ends, (28, 30]. */
+static void test_shots(void)
+{
+    struct aitag_catalog *c;
+    struct aitag_policy *p;
+    struct aitag_media_row row;
+    struct aitag_result r = {0};
+    struct aitag_shot shots[] = {{0, 1.5, AITAG_SHOT_START, 1},
+                                 {1.5, 29.2, AITAG_SHOT_CUT, 0.9f},
+                                 {29.2, 60, AITAG_SHOT_FADE, 0.7f}};
+    char err[512], path[128];
+
+    snprintf(path, sizeof path, "%s/shots.db", dir);
+    CHECK(aitag_catalog_open(path, 0, &c, err, sizeof err) == 0);
+    CHECK(aitag_policy_new(&p) == 0);
+    commit_video_shots(c, p, "/v/s.mp4", 100, "00000000000000aa", 15, "k1", shots, 3);
+    CHECK(aitag_catalog_find_media(c, "/v/s.mp4", &row) == 0);
+    CHECK_EQ_INT(count(c, "shots"), 3);
+    CHECK(aitag_catalog_load_result(c, row.id, &r) == 0);
+    CHECK_EQ_INT(r.n_shots, 3);
+    if (r.n_shots == 3) {
+        CHECK_NEAR(r.shots[1].start, 1.5, 1e-9);
+        CHECK_NEAR(r.shots[1].end, 29.2, 1e-9);
+        CHECK_EQ_INT(r.shots[1].edge, AITAG_SHOT_CUT);
+        CHECK_EQ_INT(r.shots[2].edge, AITAG_SHOT_FADE);
+        CHECK_NEAR(r.shots[2].confidence, 0.7, 1e-6);
+        CHECK_EQ_INT(r.shots[0].edge, AITAG_SHOT_START);
+    }
+    /* the commit derived with the shots: both markers end on the fade at 29.2 s; their
+     * start (a hit at 0 s) has no bracket before it and stays */
+    CHECK_EQ_INT(r.n_markers, 2);
+    for (size_t i = 0; i < r.n_markers; i++) {
+        CHECK_NEAR(r.markers[i].start, 0, 1e-9);
+        CHECK_NEAR(r.markers[i].end, 29.2, 1e-9);
+    }
+    aitag_result_clear(&r);
+
+    /* A commit without shots (an analyzer added later) keeps them; one with shots replaces. */
+    commit_video_shots(c, p, "/v/s.mp4", 100, "00000000000000aa", 15, "k1", NULL, 0);
+    CHECK_EQ_INT(count(c, "shots"), 3);
+    CHECK(aitag_catalog_load_result(c, row.id, &r) == 0);
+    CHECK(r.n_markers > 0 && fabs(r.markers[0].end - 29.2) < 1e-9);
+    aitag_result_clear(&r);
+    commit_video_shots(c, p, "/v/s.mp4", 100, "00000000000000aa", 15, "k1", shots + 1, 2);
+    CHECK_EQ_INT(count(c, "shots"), 2);
+
+    /* Re-deriving under other rules still snaps (the shots reach the policy there too). */
+    aitag_policy_set_threshold(p, 0.6f);
+    CHECK(aitag_catalog_rederive(c, row.id, p) == 0);
+    CHECK(aitag_catalog_load_result(c, row.id, &r) == 0);
+    CHECK_EQ_INT(r.n_markers, 2);
+    CHECK(r.n_markers > 0 && fabs(r.markers[0].end - 29.2) < 1e-9);
+    CHECK_EQ_INT(r.n_shots, 2);
+    aitag_result_clear(&r);
+
+    /* A changed file drops them with its other analyses; deleting the item deletes them. */
+    commit_video(c, p, "/v/s.mp4", 100, "00000000000000bb", 15, "k1");
+    CHECK_EQ_INT(count(c, "shots"), 0);
+    CHECK(aitag_catalog_load_result(c, row.id, &r) == 0);
+    CHECK_EQ_INT(r.n_shots, 0);
+    CHECK(r.n_markers > 0 && fabs(r.markers[0].end - 30) < 1e-9);
+    aitag_result_clear(&r);
+    commit_video_shots(c, p, "/v/s.mp4", 100, "00000000000000bb", 15, "k1", shots, 3);
+    CHECK_EQ_INT(count(c, "shots"), 3);
+    CHECK(aitag_catalog_delete_media(c, row.id) == 0);
+    CHECK_EQ_INT(count(c, "shots"), 0);
+    aitag_policy_free(p);
+    aitag_catalog_close(c);
 }
 
 static void test_newer_schema(void)
@@ -387,6 +465,7 @@ int main(void)
     if (!mkdtemp(dir))
         return 1;
     test_items();
+    test_shots();
     test_newer_schema();
     test_fingerprint();
     test_parent_folders();

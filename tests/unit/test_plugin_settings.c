@@ -32,7 +32,29 @@ int main(void)
     CHECK(s.local_only == (strcmp(table_def("local-only"), "true") == 0));
     CHECK(table_def("threshold") == NULL && s.threshold < 0); /* the policy's */
     CHECK(strcmp(s.catalog, "") == 0 && strcmp(s.rules, "") == 0);
+    CHECK(s.write_cues == 0); /* technical cues stay in the catalog unless asked for */
     plugin_settings_clear(&s);
+    CHECK(plugin_settings_parse("{\"writeCues\": true}", &s, err, sizeof err) == 0);
+    CHECK(s.write_cues == 1);
+    plugin_settings_clear(&s);
+    CHECK(plugin_settings_parse("{\"writeCues\": \"true\"}", &s, err, sizeof err) == 0);
+    CHECK(s.write_cues == 1);
+    plugin_settings_clear(&s);
+    {
+        /* The view Stash gets without cues: cue tags and their markers left out, the rest
+         * kept, nothing copied. */
+        struct aitag_result r = {0}, v;
+        CHECK(aitag_result_add_tag(&r, "black", NULL, "cue:black", 1, 0.1f) == 0);
+        CHECK(aitag_result_add_tag(&r, "face", "AI", "face", 0.9f, 0.5f) == 0);
+        CHECK(aitag_result_add_marker(&r, "black", 4, 6, 1) == 0);
+        CHECK(aitag_result_add_marker(&r, "face", 0, 20, 0.9f) == 0);
+        CHECK(plugin_result_without_cues(&r, &v) == 0);
+        CHECK(v.n_tags == 1 && strcmp(v.tags[0].name, "face") == 0);
+        CHECK(v.n_markers == 1 && strcmp(v.markers[0].tag, "face") == 0);
+        CHECK(v.n_tags == 1 && v.tags[0].name == r.tags[1].name);
+        plugin_result_view_free(&v);
+        aitag_result_clear(&r);
+    }
 
     /* Stash's encodings: an unset NUMBER is 0, percent becomes a fraction, strings work. */
     CHECK(plugin_settings_parse("{\"interval\": 0, \"threshold\": 40, \"markers\": false,"

@@ -251,8 +251,123 @@ static void test_whole_item_labels(void)
     aitag_policy_free(p);
 }
 
+/* Markers snap to shot boundaries in the sampling interval before their edges, and only then. */
+static void test_shot_snapping(void)
+{
+    struct aitag_policy *p;
+    struct aitag_evidence e[32];
+    struct aitag_sampling s = {"faces", 2.0, 30};
+    struct aitag_result r = {0};
+    size_t n = 0;
+
+    /* Faces sampled at 10..38 s: unsnapped the marker is [10, 40): the face appeared in (8, 10]
+     * and went in (38, 40]. */
+    for (int t = 10; t <= 38; t += 2)
+        e[n++] = ev("faces", "face", 0.9f, t, NULL);
+    CHECK(aitag_policy_new(&p) == 0);
+    {
+        /* A cut 1.3 s before the first hit and a fade 1.5 s before the end: both inside. A
+         * farther cut (7 s) lies within reach of neither edge. */
+        struct aitag_shot shots[] = {{0, 7, AITAG_SHOT_START, 1},
+                                     {7, 8.7, AITAG_SHOT_CUT, 0.9f},
+                                     {8.7, 38.5, AITAG_SHOT_CUT, 0.9f},
+                                     {38.5, 60, AITAG_SHOT_FADE, 0.8f}};
+        struct aitag_derive_input in = {0, 60.0, e, n, &s, 1, shots, 4};
+        CHECK(aitag_policy_derive(p, &in, &r) == 0);
+        CHECK_EQ_INT(r.n_markers, 1);
+        CHECK_NEAR(r.markers[0].start, 8.7, 1e-9);
+        CHECK_NEAR(r.markers[0].end, 38.5, 1e-9);
+        /* the result carries the shots it was derived with */
+        CHECK_EQ_INT(r.n_shots, 4);
+        CHECK(r.n_shots == 4 && r.shots[3].edge == AITAG_SHOT_FADE);
+        CHECK_NEAR(r.n_shots == 4 ? r.shots[2].start : -1, 8.7, 1e-9);
+        aitag_result_clear(&r);
+    }
+    {
+        /* Boundaries just outside the intervals must not move an edge: 7.9 (2.1 s before the
+         * start), 38 (the last hit's own time: the face was still there) and 40.5 (after the
+         * sample that saw no face). */
+        struct aitag_shot shots[] = {{0, 7.9, AITAG_SHOT_START, 1},
+                                     {7.9, 38, AITAG_SHOT_CUT, 0.9f},
+                                     {38, 40.5, AITAG_SHOT_CUT, 0.9f},
+                                     {40.5, 60, AITAG_SHOT_CUT, 0.9f}};
+        struct aitag_derive_input in = {0, 60.0, e, n, &s, 1, shots, 4};
+        CHECK(aitag_policy_derive(p, &in, &r) == 0);
+        CHECK_EQ_INT(r.n_markers, 1);
+        CHECK_NEAR(r.markers[0].start, 10, 1e-9);
+        CHECK_NEAR(r.markers[0].end, 40, 1e-9);
+        aitag_result_clear(&r);
+        /* of two boundaries inside (38.4 and 39.5) the nearer to the edge wins */
+        shots[1].end = shots[2].start = 38.4;
+        shots[2].end = shots[3].start = 39.5;
+        CHECK(aitag_policy_derive(p, &in, &r) == 0);
+        CHECK_NEAR(r.markers[0].start, 10, 1e-9);
+        CHECK_NEAR(r.markers[0].end, 39.5, 1e-9);
+        aitag_result_clear(&r);
+    }
+    {
+        /* Without shots nothing moves, and a longer interval reaches farther. */
+        struct aitag_shot shots[] = {{0, 7.9, AITAG_SHOT_START, 1}, {7.9, 60, AITAG_SHOT_CUT, 1}};
+        struct aitag_derive_input in = {0, 60.0, e, n, &s, 1, NULL, 0};
+        CHECK(aitag_policy_derive(p, &in, &r) == 0);
+        CHECK_NEAR(r.markers[0].start, 10, 1e-9);
+        CHECK_EQ_INT(r.n_shots, 0);
+        aitag_result_clear(&r);
+        s.interval = 3.0;
+        in = (struct aitag_derive_input){0, 60.0, e, n, &s, 1, shots, 2};
+        CHECK(aitag_policy_derive(p, &in, &r) == 0);
+        CHECK_NEAR(r.markers[0].start, 7.9, 1e-9);
+        aitag_result_clear(&r);
+    }
+    aitag_policy_free(p);
+}
+
+/* cue: labels: every stretch is a marker and tags the item, stretches apart stay apart, and
+ * credits count only at the item's ends. */
+static void test_cue_labels(void)
+{
+    struct aitag_policy *p;
+    struct aitag_evidence e[16];
+    struct aitag_sampling s = {"cues", 2.0, 50};
+    struct aitag_result r = {0};
+    size_t n = 0;
+
+    e[n++] = ev("cues", "cue:black", 1.0f, 10, NULL); /* one black sample */
+    e[n++] = ev("cues", "cue:black", 1.0f, 14, NULL); /* another, 2 s after the first's end */
+    e[n++] = ev("cues", "cue:credits", 0.8f, 40, NULL); /* text in the middle: a title */
+    e[n++] = ev("cues", "cue:credits", 0.8f, 90, NULL); /* at the end: credits */
+    e[n++] = ev("cues", "cue:credits", 0.8f, 92, NULL);
+    e[n++] = ev("faces", "face", 0.9f, 10, NULL); /* other labels keep the defaults */
+    CHECK(aitag_policy_new(&p) == 0);
+    struct aitag_derive_input in = {0, 100.0, e, n, &s, 1, NULL, 0};
+    CHECK(aitag_policy_derive(p, &in, &r) == 0);
+    CHECK_EQ_INT(r.n_tags, 2);
+    CHECK_STR(r.tags[0].name, "cue:black");
+    CHECK_STR(r.n_tags == 2 ? r.tags[1].name : "", "cue:credits");
+    CHECK_EQ_INT(r.n_markers, 3);
+    if (r.n_markers == 3) {
+        CHECK_STR(r.markers[0].tag, "cue:black");
+        CHECK_NEAR(r.markers[0].start, 10, 1e-9);
+        CHECK_NEAR(r.markers[0].end, 12, 1e-9);
+        CHECK_NEAR(r.markers[1].start, 14, 1e-9);
+        CHECK_STR(r.markers[2].tag, "cue:credits");
+        CHECK_NEAR(r.markers[2].start, 90, 1e-9);
+        CHECK_NEAR(r.markers[2].end, 94, 1e-9);
+    }
+    aitag_result_clear(&r);
+    /* credits in the middle only: no tag at all */
+    in.n_evidence = 3;
+    CHECK(aitag_policy_derive(p, &in, &r) == 0);
+    CHECK_EQ_INT(r.n_tags, 1);
+    CHECK_EQ_INT(r.n_markers, 2);
+    aitag_result_clear(&r);
+    aitag_policy_free(p);
+}
+
 int main(void)
 {
+    test_cue_labels();
+    test_shot_snapping();
     test_whole_item_labels();
     test_markers_and_tags();
     test_text_lines();
