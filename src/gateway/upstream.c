@@ -164,6 +164,10 @@ static int open_loop(struct aitag_gateway *gw, struct gw_loop *l, char *err, siz
     l->gw = gw;
     l->epfd = l->wakefd = -1;
     l->curl_due = -1;
+    if (aitag_curl_global_init() < 0) {
+        snprintf(err, errlen, "gateway: libcurl could not be set up");
+        return AITAG_ERR_NET;
+    }
     if (!(l->multi = curl_multi_init())) {
         snprintf(err, errlen, "gateway: cannot create a libcurl multi handle");
         return AITAG_ERR_NOMEM;
@@ -187,10 +191,6 @@ static int open_loop(struct aitag_gateway *gw, struct gw_loop *l, char *err, siz
 static int open_loops(struct aitag_gateway *gw, int want, struct gw_loop **out, int *n, char *err,
                       size_t errlen)
 {
-    if (aitag_curl_global_init() < 0) {
-        snprintf(err, errlen, "gateway: libcurl could not be set up");
-        return AITAG_ERR_NET;
-    }
     if (!(*out = calloc((size_t)want, sizeof **out))) {
         snprintf(err, errlen, "gateway: out of memory");
         return AITAG_ERR_NOMEM;
