@@ -174,10 +174,12 @@ int aitag_sampler_next(struct aitag_sampler *s, struct aitag_frame **out);
 /* ADAPTIVE: yields the first frame at or after t (any t in [0, duration), in any order:
  * forward by decoding on, or far ahead or behind by seeking to the keyframe before it), and
  * only the keyframe's own picture when t is a keyframe time of aitag_sampler_keyframes() and
- * key is set (packets before it are skipped whole). Non-reference frames before t are not
- * decoded and reference-only frames are not deblocked (skip_deblock). Returns 1 with *out set
- * (caller frees), 0 when no frame lies at or after t, < 0 on a decoding error. */
-int aitag_sampler_next_at(struct aitag_sampler *s, double t, int key, struct aitag_frame **out);
+ * key is set (packets before it are skipped whole, and those after it too unless `then`, the
+ * time asked next or < 0, lies a little ahead). Non-reference frames before t are not decoded
+ * and reference-only frames are not deblocked (skip_deblock). Returns 1 with *out set (caller
+ * frees), 0 when no frame lies at or after t, < 0 on a decoding error. */
+int aitag_sampler_next_at(struct aitag_sampler *s, double t, int key, double then,
+                          struct aitag_frame **out);
 /* ADAPTIVE: the keyframe times found by the scan at open, ascending (borrowed, valid until
  * close; *n = 0 for other modes or images). */
 const double *aitag_sampler_keyframes(const struct aitag_sampler *s, size_t *n);

@@ -84,6 +84,7 @@ struct aitag_sampler {
     int skip_deblock;
     struct aitag_shot_detector *shots; /* params.shots: fed every packet read, every frame */
     int scanned;                       /* ADAPTIVE: the packets were scanned at open */
+    int key_only;                      /* ADAPTIVE: nothing after the asked keyframe is needed */
     char last_error[160];
     char err[256];
 };
@@ -466,7 +467,7 @@ static int feed(struct aitag_sampler *s)
             if (s->sampling == AITAG_SAMPLING_KEYFRAMES)
             s->sampling = AITAG_SAMPLING_EXACT;
         }
-        if (s->key_wait)
+        if (s->key_wait || (s->key_only && t > s->key_t + s->eps))
             s->dec->skip_frame = AVDISCARD_NONKEY;
         else if (s->skip_nonref)
             s->dec->skip_frame = before ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
@@ -651,7 +652,8 @@ static int is_keyframe_time(const struct aitag_sampler *s, double t)
     return lo < s->n_keys && fabs(s->keys[lo] - t) <= s->eps;
 }
 
-int aitag_sampler_next_at(struct aitag_sampler *s, double t, int key, struct aitag_frame **out)
+int aitag_sampler_next_at(struct aitag_sampler *s, double t, int key, double then,
+                          struct aitag_frame **out)
 {
     int seek;
 
@@ -665,6 +667,7 @@ int aitag_sampler_next_at(struct aitag_sampler *s, double t, int key, struct ait
     s->done = 0; /* the end of one pass: a later time may lie behind */
     s->cur_target = s->exact_target = t;
     s->key_wait = 0;
+    s->key_only = 0;
     seek = t <= s->last_t + s->eps || t - s->read_t > s->seek_threshold;
     if (key && is_keyframe_time(s, t) && (seek || t > s->read_t + s->eps)) {
         /* its packet alone: seek onto it when it lies behind or far ahead, else skip to it
@@ -676,6 +679,10 @@ int aitag_sampler_next_at(struct aitag_sampler *s, double t, int key, struct ait
             s->check_seek = 0; /* waiting for the key packet stands in for the check */
         }
         s->key_wait = 1;
+        /* the packets after it (already read while its frame comes out of the decoder's
+         * threads) are needed only when the next time lies ahead in reach, and not at a
+         * keyframe of its own */
+        s->key_only = !(then > t && then - t <= s->seek_threshold && !is_keyframe_time(s, then));
     } else if (seek) {
         seek_to(s, t, s->seek_lead);
     }

@@ -334,7 +334,7 @@ static int flat(const struct frec *r)
 }
 
 /* Cuts, fades and dissolves from the frame records (sorted, deduplicated). */
-static int frame_cues(const struct frec *fr, size_t n, struct cands *cs)
+static int frame_cues(const struct frec *fr, size_t n, int win, struct cands *cs)
 {
     int rc = 0;
 
@@ -381,8 +381,9 @@ static int frame_cues(const struct frec *fr, size_t n, struct cands *cs)
                 best = j;
         }
 #undef DISSOLVING
-        for (size_t k = i; k <= j + 1 && k < n; k++) /* a fade nearby explains it */
-            ok = ok && !(flat(&fr[k]));
+        /* a fade within a window's reach explains it: a fade to black is linear too */
+        for (size_t k = i > (size_t)win ? i - (size_t)win : 0; k <= j + (size_t)win && k < n; k++)
+            ok = ok && !(fr[k].run == fr[i].run && flat(&fr[k]));
         if (ok && j > i) /* at least two windows agree */
             rc = add_cand(cs, fr[best].t, AITAG_SHOT_DISSOLVE, fminf(1, fr[best].far / 0.15f));
         i = j;
@@ -496,7 +497,7 @@ int aitag_shot_detector_finish(struct aitag_shot_detector *d, double duration,
     }
     n_fr = dedupe(d->fr, d->n_fr, sizeof *d->fr, cmp_frec);
     n_pk = dedupe(d->pk, d->n_pk, sizeof *d->pk, cmp_prec);
-    rc = frame_cues(d->fr, n_fr, &cs);
+    rc = frame_cues(d->fr, n_fr, d->win, &cs);
     n_frame_cands = cs.n;
     if (rc == 0)
         rc = packet_cues(d, d->pk, n_pk, d->fr, n_fr, &cs, n_frame_cands);

@@ -161,7 +161,8 @@ static int sample_adaptive(struct aitag_tagger *t, size_t idx, struct aitag_samp
                 rc = AITAG_ERR_CANCELED;
                 break;
             }
-            rc = aitag_sampler_next_at(s, req[i].t, req[i].key, &f);
+            rc = aitag_sampler_next_at(s, req[i].t, req[i].key,
+                                       i + 1 < n_req ? req[i + 1].t : -1.0, &f);
             if (rc < 0)
                 aitag_fmt(end->error, sizeof end->error, "%s", aitag_sampler_errmsg(s));
             else if (rc > 0)
