@@ -31,6 +31,15 @@
  * before the sample time: they are only references, and the few frames before the sample and
  * the sample itself are filtered, which keeps the sampled picture close (BENCHMARKS.md).
  *
+ * Adaptive sampling (AITAG_SAMPLING_ADAPTIVE) leaves the times to the caller (a planner in the
+ * pipeline): the packets are read once at open for the keyframe times (presentation times,
+ * which the planner prefers as cheap frames) and the shot detector, and aitag_sampler_next_at()
+ * reaches each time asked by decoding on, or by seeking when it lies behind or more than a
+ * keyframe spacing ahead; a keyframe asked as such is reached like a KEYFRAMES pick (its packet
+ * alone), and the packets after it are not decoded either unless the next time asked needs
+ * them. With params.shots every packet read and every frame decoded feeds the shot detector
+ * (shots.c), which costs a 32x18 thumbnail per frame.
+ *
  * Only the chosen frames are converted (frame_convert.c). Damaged packets are counted and
  * skipped; the end of the data ends sampling, and when it comes well before the duration the
  * container announced, the file is reported truncated.

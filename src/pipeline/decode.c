@@ -124,6 +124,19 @@ static int canceled(const struct aitag_tagger *t, struct msg *end)
     return 1;
 }
 
+/* The boundaries found, at debug level ("t:edge" each, the first 64). */
+static void log_shots(const char *path, const struct aitag_shot *shots, size_t n)
+{
+    char list[1024] = "";
+    size_t len = 0;
+
+    for (size_t i = 1; i < n && i <= 64 && len + 32 < sizeof list; i++)
+        len += strlen(aitag_fmt(list + len, sizeof list - len, "%s%.3f:%s", i > 1 ? "," : "",
+                                shots[i].start, aitag_shot_edge_name(shots[i].edge)));
+    aitag_log(AITAG_LOG_DEBUG, "tagger", "event=shots path=\"%s\" n=%zu boundaries=\"%s\"", path, n,
+              list);
+}
+
 /* Adaptive sampling of item idx: the planner's rounds of times, each decoded in one forward
  * pass (seeking where it pays) and queued, then a MSG_ROUND; the analysis thread answers with
  * the next round's times through the plan box (tagger.c). The first MSG_ROUND hands it the
@@ -270,6 +283,7 @@ static void sample_item(struct aitag_tagger *t, size_t idx, struct msg *remote_e
     end->frames_decoded = aitag_sampler_frames_decoded(s);
     if (rc == 0 && aitag_sampler_shots(s, &end->shots, &end->n_shots) < 0)
         aitag_log(AITAG_LOG_WARN, "tagger", "event=shots_failed reason=\"out of memory\"");
+    log_shots(w->path, end->shots, end->n_shots);
 done:
     end->rc = rc;
     end->decode_seconds += aitag_now() - t0;
