@@ -5,7 +5,8 @@
 #   shots6_g250.mp4   60 s, six shots of 10 s, keyint 250 (like the issue's clip, half as long:
 #                     encoding 1080p with grain runs at a few frames a second on 2 loaded cores)
 #   shots6_g60.mp4    the same, keyint 60 (2 s)
-#   fastcut_g250.mp4  30 s, fifteen shots of 2 s, keyint 250
+#   grainy_g250.mp4   the same six shots with heavy grain (~8 Mb/s, like real camera footage)
+#   fastcut_g250.mp4  30 s, fifteen shots of 1.3-3 s, keyint 250
 #   fades_g250.mp4    36 s, four shots of 9 s: fade to black and back (0.8 s each way) at
 #                     9 s, a 1.5 s dissolve centred at 18 s, a hard cut at 26.98 s
 #   static_g250.mp4   30 s, one photo, no zoom (static content, one long shot)
@@ -45,16 +46,35 @@ if [[ ! -s $out/shots6_g250.mp4 || ! -s $out/shots6_g60.mp4 ]]; then
     for c in shots6_g250 shots6_g60; do printf "cut %s\n" 10 20 30 40 50 >"$out/$c.shots"; done
 fi
 
-if [[ ! -s $out/fastcut_g250.mp4 ]]; then
+if [[ ! -s $out/grainy_g250.mp4 ]]; then # the same six shots, heavy grain: ~8 Mb/s
     in=() fc="" cat=""
-    for k in $(seq 0 14); do
-        in+=(-i "${photos[$((k % 12))]}")
-        fc+="[$k:v]$(still $k 60 0.002)[s$k];"
+    for i in 0 6 1 7 2 8; do
+        k=${#in[@]}; k=$((k / 2))
+        in+=(-i "${photos[$i]}")
+        fc+="[$k:v]$(still $i 300)[s$k];"
         cat+="[s$k]"
     done
-    fc+="${cat}concat=n=15:v=1:a=0,$grain"
+    fc+="${cat}concat=n=6:v=1:a=0,noise=alls=24:allf=t"
+    "${ff[@]}" "${in[@]}" -filter_complex "$fc" -c:v libx264 -preset veryfast -crf 18 \
+        -maxrate 9M -bufsize 18M -pix_fmt yuv420p -movflags +faststart -g 250 -t 60 \
+        "$out/grainy_g250.mp4"
+    printf "cut %s\n" 10 20 30 40 50 >"$out/grainy_g250.shots"
+fi
+
+if [[ ! -s $out/fastcut_g250.mp4 ]]; then
+    # uneven shots (as in real editing; equal ones would put every cut on one spacing, which
+    # reads like a fixed GOP)
+    lens=(45 70 52 81 60 38 66 75 49 58 90 42 63 55 56) in=() fc="" cat="" t=0
+    : >"$out/fastcut_g250.shots"
+    for k in "${!lens[@]}"; do
+        in+=(-i "${photos[$((k % 12))]}")
+        fc+="[$k:v]$(still $k "${lens[$k]}" 0.002)[s$k];"
+        cat+="[s$k]"
+        t=$((t + lens[k]))
+        ((k < ${#lens[@]} - 1)) && echo "cut $(echo "scale=3; $t / 30" | bc)" >>"$out/fastcut_g250.shots"
+    done
+    fc+="${cat}concat=n=${#lens[@]}:v=1:a=0,$grain"
     "${ff[@]}" "${in[@]}" -filter_complex "$fc" "${x264[@]}" -g 250 -t 30 "$out/fastcut_g250.mp4"
-    seq 2 2 28 | sed 's/^/cut /' >"$out/fastcut_g250.shots"
 fi
 
 if [[ ! -s $out/fades_g250.mp4 ]]; then

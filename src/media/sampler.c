@@ -661,9 +661,25 @@ static int is_keyframe_time(const struct aitag_sampler *s, double t)
     return lo < s->n_keys && fabs(s->keys[lo] - t) <= s->eps;
 }
 
+/* The last keyframe time at or before t, or -1. */
+static double last_key_before(const struct aitag_sampler *s, double t)
+{
+    size_t lo = 0, hi = s->n_keys;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->keys[mid] <= t + s->eps)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? s->keys[lo - 1] : -1.0;
+}
+
 int aitag_sampler_next_at(struct aitag_sampler *s, double t, int key, double then,
                           struct aitag_frame **out)
 {
+    double kb;
     int seek;
 
     *out = NULL;
@@ -677,7 +693,12 @@ int aitag_sampler_next_at(struct aitag_sampler *s, double t, int key, double the
     s->cur_target = s->exact_target = t;
     s->key_wait = 0;
     s->key_only = 0;
-    seek = t <= s->last_t + s->eps || t - s->read_t > s->seek_threshold;
+    /* seek when t lies behind, or when a keyframe lies between what was read and t: decoding
+     * from that keyframe is cheaper than decoding on (with no keyframe list, when t is more
+     * than a keyframe spacing ahead) */
+    kb = last_key_before(s, t);
+    seek = t <= s->last_t + s->eps || (kb >= 0 && kb > s->read_t + s->eps) ||
+           (s->n_keys == 0 && t - s->read_t > s->seek_threshold);
     if (key && is_keyframe_time(s, t) && (seek || t > s->read_t + s->eps)) {
         /* its packet alone: seek onto it when it lies behind or far ahead, else skip to it
          * (a packet read already is in the decoder: decoding on reaches it) */
@@ -691,7 +712,7 @@ int aitag_sampler_next_at(struct aitag_sampler *s, double t, int key, double the
         /* the packets after it (already read while its frame comes out of the decoder's
          * threads) are needed only when the next time lies ahead in reach, and not at a
          * keyframe of its own */
-        s->key_only = !(then > t && then - t <= s->seek_threshold && !is_keyframe_time(s, then));
+        s->key_only = !(then > t && last_key_before(s, then) <= t + s->eps);
     } else if (seek) {
         seek_to(s, t, s->seek_lead);
     }

@@ -7,6 +7,9 @@
  * the frame at each cut known from the packets (x264 puts a keyframe there: one per shot at
  * least, cheaply) and fillers where keyframes are too far apart. After each round, every pair
  * of neighbouring samples is looked at:
+ * "Differ" counts only findings that appear or disappear for longer than the policy merges
+ * over: one seen on both sides of a gap within same_gap is merged into one marker anyway, so
+ * its flicker between two samples is not worth a frame. Then:
  *   - findings differ, a cut between them: the cut locates the change, no bisection. When a
  *     finding ends there, one sample at most cut_lead before the cut makes its marker reach it
  *     (a hit stands for one interval in the policy).
@@ -336,23 +339,48 @@ int adaptive_plan_add(struct adaptive_plan *pl, double t, const uint64_t *sig, s
     return 0;
 }
 
-static int same(const struct sample *a, const struct sample *b)
+static int has(const struct sample *s, uint64_t h)
 {
-    return a->n == b->n && (a->n == 0 || memcmp(a->sig, b->sig, a->n * sizeof *a->sig) == 0);
+    return s->n && bsearch(&h, s->sig, s->n, sizeof *s->sig, cmp_u64) != NULL;
 }
 
-/* True when everything found at a is found at b too (nothing ends between them). */
-static int subset(const struct sample *a, const struct sample *b)
+/* Whether finding h, seen at sample `from` and not at its neighbour on side dir (+1 later,
+ * -1 earlier), is seen again on that side within same_gap of `from`: the policy merges the two
+ * hits across the gap, so where exactly h went away does not matter. */
+static int bridged(const struct adaptive_plan *pl, size_t from, int dir, uint64_t h)
 {
-    size_t j = 0;
+    double t0 = pl->s[from].t;
 
-    for (size_t i = 0; i < a->n; i++) {
-        while (j < b->n && b->sig[j] < a->sig[i])
-            j++;
-        if (j == b->n || b->sig[j] != a->sig[i])
-            return 0;
+    if (dir > 0) {
+        for (size_t j = from + 2; j < pl->n_s && pl->s[j].t - t0 <= pl->p.same_gap; j++)
+            if (has(&pl->s[j], h))
+                return 1;
+        return 0;
     }
-    return 1;
+    for (size_t j = from - 1; j-- > 0 && t0 - pl->s[j].t <= pl->p.same_gap;)
+        if (has(&pl->s[j], h))
+            return 1;
+    return 0;
+}
+
+/* What changes between samples i and i + 1 that matters to the policy: *changed when a finding
+ * appears or disappears there for longer than a merged gap, *ends when one of those was seen
+ * at i; *common when both saw something alike. */
+static void compare(const struct adaptive_plan *pl, size_t i, int *changed, int *ends,
+                    int *common)
+{
+    const struct sample *a = &pl->s[i], *b = &pl->s[i + 1];
+
+    *changed = *ends = *common = 0;
+    for (size_t k = 0; k < a->n; k++) {
+        if (has(b, a->sig[k]))
+            *common = 1;
+        else if (!bridged(pl, i, 1, a->sig[k]))
+            *changed = *ends = 1;
+    }
+    for (size_t k = 0; k < b->n; k++)
+        if (!has(a, b->sig[k]) && !bridged(pl, i + 1, -1, b->sig[k]))
+            *changed = 1;
 }
 
 /* Asks for t unless tried before; key when t is a keyframe time. */
@@ -371,22 +399,24 @@ static double split_time(const struct adaptive_plan *pl, double a, double b)
     return k >= 0 ? k : (a + b) / 2;
 }
 
-/* What one pair of neighbouring samples needs. */
-static int refine_pair(const struct adaptive_plan *pl, struct reqs *q, const struct sample *a,
-                       const struct sample *b)
+/* What the pair of neighbouring samples i, i + 1 needs. */
+static int refine_pair(const struct adaptive_plan *pl, struct reqs *q, size_t i)
 {
     const struct adaptive_params *p = &pl->p;
+    const struct sample *a = &pl->s[i], *b = &pl->s[i + 1];
     double gap = b->t - a->t, tol = 1.5 * p->frame_dur;
+    int changed, ends, common;
 
     if (gap <= tol)
         return 0;
-    if (!same(a, b)) {
+    compare(pl, i, &changed, &ends, &common);
+    if (changed) {
         size_t ci = lower_bound(pl->cuts, pl->n_cuts, a->t + tol);
         if (ci < pl->n_cuts && pl->cuts[ci] <= b->t + tol) {
             double c = pl->cuts[ci];
             if (fabs(b->t - c) > tol) /* the cut's own frame first */
                 return ask(pl, q, c);
-            if (p->cut_lead > 0 && !subset(a, b) && c - a->t > p->cut_lead + tol)
+            if (p->cut_lead > 0 && ends && c - a->t > p->cut_lead + tol)
                 return ask(pl, q, c - p->cut_lead);
             return 0;
         }
@@ -394,7 +424,7 @@ static int refine_pair(const struct adaptive_plan *pl, struct reqs *q, const str
             return ask(pl, q, split_time(pl, a->t, b->t));
         return 0;
     }
-    if (a->n > 0 && gap > p->same_gap) {
+    if (common && gap > p->same_gap) {
         double lo = b->t - p->same_gap, hi = a->t + p->same_gap;
         double k = key_in(pl, lo + tol, hi - tol, lo);
         return ask(pl, q, k >= 0 ? k : lo + tol);
@@ -415,7 +445,7 @@ int adaptive_plan_refine(struct adaptive_plan *pl, struct adaptive_req **out, si
         return 0;
     pl->rounds++;
     for (size_t i = 0; i + 1 < pl->n_s && rc == 0; i++)
-        rc = refine_pair(pl, &q, &pl->s[i], &pl->s[i + 1]);
+        rc = refine_pair(pl, &q, i);
     if (rc == 0 && pl->n_s) { /* the tail: as between two samples, the end like a cut */
         const struct sample *l = &pl->s[pl->n_s - 1];
         double left = pl->p.duration - l->t;

@@ -181,8 +181,15 @@ static int sample_adaptive(struct aitag_tagger *t, size_t idx, struct aitag_samp
             else if (rc > 0)
                 rc = push_frame(t, idx, f, end);
         }
-        aitag_log(AITAG_LOG_DEBUG, "tagger", "event=adaptive_round item=%zu times=%zu decoded=%ld",
-                  idx, n_req, aitag_sampler_frames_decoded(s));
+        {
+            char list[256] = "";
+            for (size_t i = 0, len = 0; i < n_req && len + 16 < sizeof list; i++)
+                len += strlen(aitag_fmt(list + len, sizeof list - len, "%s%.3f%s", i ? "," : "",
+                                        req[i].t, req[i].key ? "k" : ""));
+            aitag_log(AITAG_LOG_DEBUG, "tagger",
+                      "event=adaptive_round item=%zu n=%zu times=\"%s\" decoded=%ld", idx, n_req,
+                      list, aitag_sampler_frames_decoded(s));
+        }
         free(req);
         req = NULL;
         if (rc < 0)

@@ -150,6 +150,36 @@ static void test_bisection(void)
     adaptive_plan_free(pl);
 }
 
+/* A finding that goes away and comes back within same_gap is merged by the policy: where it
+ * flickered does not matter, no bisection there; where it goes for good, bisection. */
+static void test_bridged(void)
+{
+    double t[16];
+    struct adaptive_plan *pl = plan(NULL, 0, NULL, 0, 30);
+
+    add(pl, 0, 1, 0);
+    add(pl, 3, 0, 0);
+    add(pl, 6, 1, 0);
+    add(pl, 20, 0, 0);
+    add(pl, 29.9, 0, 0);
+    CHECK_EQ_INT(refine(pl, t, NULL), 1);
+    CHECK_NEAR(t[0], 13, 1e-9);
+    adaptive_plan_free(pl);
+
+    /* the same with the flicker 9 s long: both of its ends are bisected */
+    pl = plan(NULL, 0, NULL, 0, 30);
+    add(pl, 0, 1, 0);
+    add(pl, 3, 0, 0);
+    add(pl, 9, 1, 0);
+    add(pl, 15, 1, 0);
+    add(pl, 29.9, 1, 0);
+    CHECK_EQ_INT(refine(pl, t, NULL), 3);
+    CHECK_NEAR(t[0], 1.5, 1e-9);
+    CHECK_NEAR(t[1], 6, 1e-9);
+    CHECK_NEAR(t[2], 29.9 - 7.9 + 0.05, 1e-9); /* 15 .. 29.9: A on both sides, too far */
+    adaptive_plan_free(pl);
+}
+
 static void test_cuts(void)
 {
     double t[16];
@@ -225,6 +255,7 @@ int main(void)
     CHECK(A != B && adaptive_hash("objects", "dogfaces") != adaptive_hash("objectsdog", "faces"));
     test_coarse();
     test_bisection();
+    test_bridged();
     test_cuts();
     test_gaps();
     return check_done();
