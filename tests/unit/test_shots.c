@@ -10,6 +10,7 @@
  * alone (no scene-cut keyframes to help) and fades and dissolves from the frames; precision and
  * recall must reach 0.95 on cuts and 0.8 on fades and dissolves, each of its kind. Keyframes
  * alone (adaptive sampling decoding nothing but them): cuts come from the keyframe placement.
+ * Adaptive sampling's next_at yields, in any order, the very frames exact sampling yields.
  */
 #include <math.h>
 #include <stdio.h>
@@ -143,6 +144,61 @@ static int detect(const char *path, int keys_only, struct aitag_shot **shots, si
     return rc;
 }
 
+/* The first frame at or after t by exact sampling (start = t): its time and 64x36 view. */
+static double exact_frame(const char *path, double t, uint8_t *px)
+{
+    static const struct aitag_view_spec view = {64, 36, AITAG_FIT_LETTERBOX, 0};
+    struct aitag_sampler_params sp = aitag_sampler_default_params();
+    struct aitag_sampler *s = NULL;
+    struct aitag_frame *f = NULL;
+    double ft = -1;
+
+    sp.views = &view;
+    sp.n_views = 1;
+    sp.start = t;
+    sp.interval = 1000;
+    if (aitag_sampler_open(path, &sp, &s, NULL, 0) == 0 && aitag_sampler_next(s, &f) > 0) {
+        ft = f->t;
+        memcpy(px, f->views[0].rgb, 64 * 36 * 3);
+    }
+    aitag_frame_free(f);
+    aitag_sampler_close(s);
+    return ft;
+}
+
+/* next_at in any order (ahead, behind, keyframes, past the end) yields what exact sampling
+ * yields for each time, pixel for pixel (no deblocking skipped here). */
+static void check_next_at(const char *path)
+{
+    static const struct aitag_view_spec view = {64, 36, AITAG_FIT_LETTERBOX, 0};
+    static const double times[] = {5.3, 1.1, 9.87, 9.9, 0.0, 21.9, 3.0};
+    struct aitag_sampler_params sp = aitag_sampler_default_params();
+    struct aitag_sampler *s = NULL;
+    struct aitag_frame *f = NULL;
+    uint8_t want[64 * 36 * 3];
+
+    sp.views = &view;
+    sp.n_views = 1;
+    sp.threads = 2;
+    sp.sampling = AITAG_SAMPLING_ADAPTIVE;
+    CHECK(aitag_sampler_open(path, &sp, &s, NULL, 0) == 0);
+    for (size_t i = 0; s && i < sizeof times / sizeof *times; i++) {
+        double wt = exact_frame(path, times[i], want);
+        CHECK_EQ_INT(aitag_sampler_next_at(s, times[i], 0, -1, &f), 1);
+        if (!f)
+            continue;
+        CHECK_NEAR(f->t, wt, 1e-6);
+        CHECK(memcmp(f->views[0].rgb, want, sizeof want) == 0);
+        aitag_frame_free(f);
+        f = NULL;
+    }
+    CHECK_EQ_INT(aitag_sampler_next_at(s, 30.0, 0, -1, &f), 0); /* past the end */
+    CHECK_EQ_INT(aitag_sampler_next_at(s, 2.0, 0, -1, &f), 1);  /* and back */
+    CHECK(f && f->t >= 2.0 && f->t < 2.0 + 1.0 / FPS);
+    aitag_frame_free(f);
+    aitag_sampler_close(s);
+}
+
 struct truth {
     double t;
     int edge;
@@ -216,6 +272,7 @@ int main(void)
     }
     t += cut_frames[11] / (double)FPS;
 
+    check_next_at(cuts_plain);
     /* every frame, no scene-cut keyframes: the frames find the cuts */
     CHECK(detect(cuts_plain, 0, &shots, &n) == 0);
     score("dense", shots, n, tr, k, AITAG_SHOT_CUT, 0.05, 0.95);
