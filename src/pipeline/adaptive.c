@@ -13,8 +13,8 @@
  *   - findings differ, a cut between them: the cut locates the change, no bisection. When a
  *     finding ends there, one sample at most cut_lead before the cut makes its marker reach it
  *     (a hit stands for one interval in the policy).
- *   - findings differ, no cut: bisect until the pair is within resolution, preferring a
- *     keyframe in the middle half of the gap to the exact middle.
+ *   - findings differ, no cut: split the gap (in `splits` parts, or at a keyframe in its
+ *     middle half, which is cheaper) until the pair is within resolution.
  *   - the same findings (some) further apart than same_gap: one sample between, as early as
  *     the bound allows (cheapest to reach from the keyframe before it), so the policy merges
  *     the two hits (its max_gap) instead of splitting a marker.
@@ -59,6 +59,7 @@ struct adaptive_params adaptive_default_params(double interval, double max_gap, 
         p.same_gap = interval;
     p.any_gap = 2 * p.same_gap;
     p.cut_lead = interval;
+    p.splits = 4;
     p.max_rounds = 10;
     return p;
 }
@@ -391,12 +392,23 @@ static int ask(const struct adaptive_plan *pl, struct reqs *q, double t)
     return push_req(q, t, is_key(pl, t));
 }
 
-/* The time that splits (a, b): a keyframe in the middle half when there is one, else the
- * middle. */
-static double split_time(const struct adaptive_plan *pl, double a, double b)
+/* Asks for the times that split (a, b): a keyframe in the middle half when there is one (it
+ * costs one intra decode), else splits - 1 evenly spaced times, or fewer when that already
+ * brackets to resolution. The times of one gap share a keyframe before them, so one forward
+ * pass decodes them all: splitting in more parts than two spends analyses to save the rounds
+ * that would each decode that stretch again. */
+static int split(const struct adaptive_plan *pl, struct reqs *q, double a, double b)
 {
     double k = key_in(pl, a + (b - a) / 4, b - (b - a) / 4, (a + b) / 2);
-    return k >= 0 ? k : (a + b) / 2;
+    int parts = pl->p.splits > 2 ? pl->p.splits : 2, rc = 0;
+
+    if (k >= 0)
+        return ask(pl, q, k);
+    while (parts > 2 && (b - a) / (parts - 1) <= pl->p.resolution)
+        parts--;
+    for (int j = 1; j < parts && rc == 0; j++)
+        rc = ask(pl, q, a + (b - a) * j / parts);
+    return rc;
 }
 
 /* What the pair of neighbouring samples i, i + 1 needs. */
@@ -421,7 +433,7 @@ static int refine_pair(const struct adaptive_plan *pl, struct reqs *q, size_t i)
             return 0;
         }
         if (gap > p->resolution)
-            return ask(pl, q, split_time(pl, a->t, b->t));
+            return split(pl, q, a->t, b->t);
         return 0;
     }
     if (common && gap > p->same_gap) {
@@ -430,7 +442,7 @@ static int refine_pair(const struct adaptive_plan *pl, struct reqs *q, size_t i)
         return ask(pl, q, k >= 0 ? k : lo + tol);
     }
     if (gap > p->any_gap)
-        return ask(pl, q, split_time(pl, a->t, b->t));
+        return split(pl, q, a->t, b->t);
     return 0;
 }
 
@@ -452,7 +464,7 @@ int adaptive_plan_refine(struct adaptive_plan *pl, struct adaptive_req **out, si
         if (l->n && pl->p.cut_lead > 0 && left > pl->p.cut_lead + 1.5 * pl->p.frame_dur)
             rc = ask(pl, &q, pl->p.duration - pl->p.cut_lead);
         else if (left > pl->p.any_gap)
-            rc = ask(pl, &q, (l->t + pl->p.duration) / 2);
+            rc = split(pl, &q, l->t, pl->p.duration);
     }
     return deliver(pl, &q, rc, out, n);
 }

@@ -19,6 +19,8 @@ struct adaptive_params {
     double any_gap;    /* no two neighbouring samples are further apart than this */
     double cut_lead;   /* a finding that ends at a cut gets a sample at most this long
                           before it (0: none) */
+    int splits;        /* a gap where findings change is split in this many parts a round
+                          (a keyframe in its middle half: in two) */
     int max_rounds;    /* refinement rounds at most */
 };
 

@@ -1,7 +1,7 @@
 /*
  * test_adaptive_plan.c - the coarse-to-fine planner's decisions (src/pipeline/adaptive.c), on
  * hand-made timelines: which times the first round asks (keyframes thinned to the same-findings
- * gap, cuts, fillers), bisection where findings change and no cut explains it, no bisection
+ * gap, cuts, fillers), splitting where findings change and no cut explains it, no bisection
  * where a cut does (one sample before the cut when a finding ends there), one sample between
  * two far samples with the same findings, none between two far empty ones (up to the any-gap
  * bound), the tail, and the end of refinement (resolution reached, a time never asked twice).
@@ -108,21 +108,23 @@ static void test_bisection(void)
     double t[16];
     struct adaptive_plan *pl = plan(NULL, 0, NULL, 0, 30);
 
-    /* "A" until somewhere between 0 and 8, nothing after, no cut: halve down to 1 s */
+    /* "A" until somewhere between 0 and 8, nothing after, no cut: split in four parts, then
+     * in two, down to 1 s */
     add(pl, 0, 1, 0);
     add(pl, 8, 0, 0);
     add(pl, 16, 0, 0);
-    CHECK_EQ_INT(refine(pl, t, NULL), 1);
-    CHECK_NEAR(t[0], 4, 1e-9);
+    CHECK_EQ_INT(refine(pl, t, NULL), 3);
+    CHECK_NEAR(t[0], 2, 1e-9);
+    CHECK_NEAR(t[1], 4, 1e-9);
+    CHECK_NEAR(t[2], 6, 1e-9);
+    add(pl, 2, 1, 0);
     add(pl, 4, 1, 0);
-    CHECK_EQ_INT(refine(pl, t, NULL), 1);
-    CHECK_NEAR(t[0], 6, 1e-9);
     add(pl, 6, 0, 0);
     CHECK_EQ_INT(refine(pl, t, NULL), 1);
     CHECK_NEAR(t[0], 5, 1e-9);
     add(pl, 5, 1, 0);
     CHECK_EQ_INT(refine(pl, t, NULL), 0); /* bracketed within 1 s: done (16..30 empty) */
-    CHECK_EQ_INT(adaptive_plan_samples(pl), 6);
+    CHECK_EQ_INT(adaptive_plan_samples(pl), 7);
     adaptive_plan_free(pl);
 
     /* a keyframe in the middle half of the gap is asked instead of the middle */
@@ -140,12 +142,12 @@ static void test_bisection(void)
     /* a frame that comes back at an old time (nothing between) ends the pair */
     pl = plan(NULL, 0, NULL, 0, 40);
     add(pl, 0, 0, 1);
-    add(pl, 4, 0, 0);
-    add(pl, 18, 0, 0);
-    add(pl, 33, 0, 0);
+    add(pl, 1.5, 0, 0);
+    add(pl, 16, 0, 0);
+    add(pl, 31, 0, 0);
     CHECK_EQ_INT(refine(pl, t, NULL), 1);
-    CHECK_NEAR(t[0], 2, 1e-9);
-    add(pl, 4, 0, 0); /* the decoder yielded the frame at 4 again */
+    CHECK_NEAR(t[0], 0.75, 1e-9);
+    add(pl, 1.5, 0, 0); /* the decoder yielded the frame at 1.5 again */
     CHECK_EQ_INT(refine(pl, t, NULL), 0);
     adaptive_plan_free(pl);
 }
@@ -162,8 +164,10 @@ static void test_bridged(void)
     add(pl, 6, 1, 0);
     add(pl, 20, 0, 0);
     add(pl, 29.9, 0, 0);
-    CHECK_EQ_INT(refine(pl, t, NULL), 1);
-    CHECK_NEAR(t[0], 13, 1e-9);
+    CHECK_EQ_INT(refine(pl, t, NULL), 3); /* only where A goes for good */
+    CHECK_NEAR(t[0], 9.5, 1e-9);
+    CHECK_NEAR(t[1], 13, 1e-9);
+    CHECK_NEAR(t[2], 16.5, 1e-9);
     adaptive_plan_free(pl);
 
     /* the same with the flicker 9 s long: both of its ends are bisected */
@@ -173,10 +177,13 @@ static void test_bridged(void)
     add(pl, 9, 1, 0);
     add(pl, 15, 1, 0);
     add(pl, 29.9, 1, 0);
-    CHECK_EQ_INT(refine(pl, t, NULL), 3);
-    CHECK_NEAR(t[0], 1.5, 1e-9);
-    CHECK_NEAR(t[1], 6, 1e-9);
-    CHECK_NEAR(t[2], 29.9 - 7.9 + 0.05, 1e-9); /* 15 .. 29.9: A on both sides, too far */
+    CHECK_EQ_INT(refine(pl, t, NULL), 6);
+    CHECK_NEAR(t[0], 1, 1e-9); /* 3 s: three parts bracket it to 1 s */
+    CHECK_NEAR(t[1], 2, 1e-9);
+    CHECK_NEAR(t[2], 4.5, 1e-9);
+    CHECK_NEAR(t[3], 6, 1e-9);
+    CHECK_NEAR(t[4], 7.5, 1e-9);
+    CHECK_NEAR(t[5], 29.9 - 7.9 + 0.05, 1e-9); /* 15 .. 29.9: A on both sides, too far */
     adaptive_plan_free(pl);
 }
 
