@@ -9,7 +9,8 @@
  *            keyframe at a scene cut, so a keyframe off the periodic spacing (the longest
  *            spacing, seen at least twice: the encoder's keyint) is a cut candidate; when no
  *            spacing repeats, every keyframe after the first is one (shots shorter than the
- *            GOP). Keyframes of a fixed-GOP encoder all lie on the period and say nothing.
+ *            GOP). Keyframes of a fixed-GOP encoder all lie on the period and say nothing;
+ *            neither do those of an intra-only stream (MJPEG: a keyframe every frame).
  *   frames   each decoded frame is reduced to a 32x18 grey thumbnail (block means: grain
  *            averages out) and a 32-bin histogram. Between frames that follow each other
  *            closely (at most a few frame durations apart: skipped non-reference frames do not
@@ -422,6 +423,10 @@ static int packet_cues(const struct aitag_shot_detector *d, const struct prec *p
     for (size_t i = 0; i < n; i++)
         if (pk[i].key)
             keys[nk++] = pk[i].t;
+    if (nk * 4 > n) { /* intra-only (MJPEG) or nearly: keyframes say nothing of cuts */
+        free(keys);
+        return 0;
+    }
     for (size_t i = 1; i < nk; i++) {
         long sp = lround((keys[i] - keys[i - 1]) * d->fps);
         if (sp > max_sp + 1) {

@@ -255,6 +255,24 @@ static void test_gaps(void)
     adaptive_plan_free(pl);
 }
 
+/* Refinement never asks more frames than exact sampling would take (duration / interval). */
+static void test_budget(void)
+{
+    double t[16];
+    struct adaptive_plan *pl = plan(NULL, 0, NULL, 0, 10); /* 5 frames at 2 s */
+
+    add(pl, 0, 1, 0);
+    add(pl, 8, 0, 0);
+    add(pl, 9.9, 1, 0);
+    CHECK_EQ_INT(refine(pl, t, NULL), 2); /* of 2, 4, 6 and the tail's 8: the first two */
+    CHECK_NEAR(t[0], 2, 1e-9);
+    CHECK_NEAR(t[1], 4, 1e-9);
+    add(pl, 2, 1, 0);
+    add(pl, 4, 0, 0);
+    CHECK_EQ_INT(refine(pl, t, NULL), 0);
+    adaptive_plan_free(pl);
+}
+
 int main(void)
 {
     A = adaptive_hash("objects", "dog");
@@ -265,5 +283,6 @@ int main(void)
     test_bridged();
     test_cuts();
     test_gaps();
+    test_budget();
     return check_done();
 }
