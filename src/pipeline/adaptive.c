@@ -61,7 +61,7 @@ struct adaptive_params adaptive_default_params(double interval, double max_gap, 
     p.cut_lead = interval;
     p.splits = 4;
     p.max_rounds = 10;
-    p.max_samples = duration > 0 && interval > 0 ? (size_t)ceil(duration / interval) : 0;
+    p.max_samples = duration > 0 && interval > 0 ? (size_t)ceil(2 * duration / interval) : 0;
     return p;
 }
 
@@ -240,8 +240,9 @@ static int deliver(struct adaptive_plan *pl, struct reqs *q, int rc, struct adap
 {
     if (rc == 0) {
         settle(pl, q);
-        /* refinement never takes more frames than exact sampling would: the earliest times
-         * go first (a later round cannot ask more); the first round is never cut short */
+        /* refinement never takes more than twice the frames exact sampling would: the
+         * earliest times go first (a later round cannot ask more); the first round is never
+         * cut short */
         if (pl->rounds > 0 && pl->p.max_samples && pl->n_s + q->n > pl->p.max_samples)
             q->n = pl->n_s < pl->p.max_samples ? pl->p.max_samples - pl->n_s : 0;
         rc = remember(pl, q);

@@ -22,7 +22,8 @@ struct adaptive_params {
     int splits;        /* a gap where findings change is split in this many parts a round
                           (a keyframe in its middle half: in two) */
     int max_rounds;    /* refinement rounds at most */
-    size_t max_samples; /* frames analysed at most (0: no bound): what exact sampling would */
+    size_t max_samples; /* frames refinement may reach (0: no bound): default twice what
+                           exact sampling takes */
 };
 
 /* Defaults for a sampling interval (seconds) and a policy max_gap (seconds). */
