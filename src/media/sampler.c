@@ -474,7 +474,7 @@ static int feed(struct aitag_sampler *s)
             s->key_wait = 0;
             s->key_lost = 1;
             if (s->sampling == AITAG_SAMPLING_KEYFRAMES)
-            s->sampling = AITAG_SAMPLING_EXACT;
+                s->sampling = AITAG_SAMPLING_EXACT;
         }
         if (s->key_wait || (s->key_only && t > s->key_t + s->eps))
             s->dec->skip_frame = AVDISCARD_NONKEY;

@@ -373,8 +373,7 @@ static int bridged(const struct adaptive_plan *pl, size_t from, int dir, uint64_
 /* What changes between samples i and i + 1 that matters to the policy: *changed when a finding
  * appears or disappears there for longer than a merged gap, *ends when one of those was seen
  * at i; *common when both saw something alike. */
-static void compare(const struct adaptive_plan *pl, size_t i, int *changed, int *ends,
-                    int *common)
+static void compare(const struct adaptive_plan *pl, size_t i, int *changed, int *ends, int *common)
 {
     const struct sample *a = &pl->s[i], *b = &pl->s[i + 1];
 

@@ -11,17 +11,17 @@
 #include <stdint.h>
 
 struct adaptive_params {
-    double duration;   /* seconds */
-    double frame_dur;  /* nominal frame duration */
-    double resolution; /* bisection stops when a change is bracketed this closely */
-    double same_gap;   /* two samples with the same findings (some) this far apart get one
-                          between (so the policy's max_gap merges their hits) */
-    double any_gap;    /* no two neighbouring samples are further apart than this */
-    double cut_lead;   /* a finding that ends at a cut gets a sample at most this long
-                          before it (0: none) */
-    int splits;        /* a gap where findings change is split in this many parts a round
-                          (a keyframe in its middle half: in two) */
-    int max_rounds;    /* refinement rounds at most */
+    double duration;    /* seconds */
+    double frame_dur;   /* nominal frame duration */
+    double resolution;  /* bisection stops when a change is bracketed this closely */
+    double same_gap;    /* two samples with the same findings (some) this far apart get one
+                           between (so the policy's max_gap merges their hits) */
+    double any_gap;     /* no two neighbouring samples are further apart than this */
+    double cut_lead;    /* a finding that ends at a cut gets a sample at most this long
+                           before it (0: none) */
+    int splits;         /* a gap where findings change is split in this many parts a round
+                           (a keyframe in its middle half: in two) */
+    int max_rounds;     /* refinement rounds at most */
     size_t max_samples; /* frames refinement may reach (0: no bound): default twice what
                            exact sampling takes */
 };

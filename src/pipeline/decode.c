@@ -174,8 +174,8 @@ static int sample_adaptive(struct aitag_tagger *t, size_t idx, struct aitag_samp
                 rc = AITAG_ERR_CANCELED;
                 break;
             }
-            rc = aitag_sampler_next_at(s, req[i].t, req[i].key,
-                                       i + 1 < n_req ? req[i + 1].t : -1.0, &f);
+            rc = aitag_sampler_next_at(s, req[i].t, req[i].key, i + 1 < n_req ? req[i + 1].t : -1.0,
+                                       &f);
             if (rc < 0)
                 aitag_fmt(end->error, sizeof end->error, "%s", aitag_sampler_errmsg(s));
             else if (rc > 0)
@@ -270,20 +270,20 @@ static void sample_item(struct aitag_tagger *t, size_t idx, struct msg *remote_e
         rc = sample_adaptive(t, idx, s, end);
     } else {
         for (;;) { /* exact or keyframes: the sampler's own times */
-        struct aitag_frame *f = NULL;
+            struct aitag_frame *f = NULL;
 
             if (canceled(t, end)) {
-            rc = AITAG_ERR_CANCELED;
-            break;
-        }
-        rc = aitag_sampler_next(s, &f);
-        if (rc <= 0) {
-            if (rc < 0)
-                aitag_fmt(end->error, sizeof end->error, "%s", aitag_sampler_errmsg(s));
-            break;
-        }
+                rc = AITAG_ERR_CANCELED;
+                break;
+            }
+            rc = aitag_sampler_next(s, &f);
+            if (rc <= 0) {
+                if (rc < 0)
+                    aitag_fmt(end->error, sizeof end->error, "%s", aitag_sampler_errmsg(s));
+                break;
+            }
             if ((rc = push_frame(t, idx, f, end)) < 0)
-            break;
+                break;
         }
     }
     end->truncated = rc == 0 && aitag_sampler_truncated(s);

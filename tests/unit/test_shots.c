@@ -26,8 +26,8 @@
 #define FPS 25
 
 static char dir[] = "/tmp/aitag_test_shots_XXXXXX";
-static const char *photos[] = {"sample1", "dog", "sample2", "eagle", "sample3", "giraffe",
-                               "sample4", "horses", "sample5", "kite", "sample6", "person"};
+static const char *photos[] = {"sample1", "dog",    "sample2", "eagle", "sample3", "giraffe",
+                               "sample4", "horses", "sample5", "kite",  "sample6", "person"};
 static const int cut_frames[] = {40, 55, 30, 70, 45, 38, 60, 50, 33, 65, 42, 48};
 
 static const char *photo_path(int i, char *buf, size_t len)
@@ -39,8 +39,7 @@ static const char *photo_path(int i, char *buf, size_t len)
 
 /* Appends to cmd the inputs and the filter text of n shots of frames[i] frames each, labelled
  * [s0] ... (filter text into fc). */
-static void shots_graph(char *in, size_t in_len, char *fc, size_t fc_len, int n,
-                        const int *frames)
+static void shots_graph(char *in, size_t in_len, char *fc, size_t fc_len, int n, const int *frames)
 {
     char p[512];
 
