@@ -22,8 +22,9 @@ secs() { # secs CMD...: wall seconds of CMD
     t0=$(date +%s.%N)
     "$@" >/dev/null 2>&1
     t1=$(date +%s.%N)
-    echo "$t1 - $t0" | bc
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }'
 }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; } # ratio A B: A / B
 
 run() { # run NAME CLIP ARGS...: one tag run; prints "seconds analysed decoded"
     local name=$1 clip=$2 t0 t1
@@ -32,7 +33,7 @@ run() { # run NAME CLIP ARGS...: one tag run; prints "seconds analysed decoded"
     "$bin" tag --catalog "$tmp/$name.db" --analyzers "$analyzers" --json --log-level debug "$@" \
         "$clip" >"$tmp/$name.json" 2>"$tmp/$name.err"
     t1=$(date +%s.%N)
-    echo "$(echo "$t1 - $t0" | bc) $(sed -nE 's/.*; ([0-9]+) frames analysed, ([0-9]+) decoded.*/\1 \2/p' "$tmp/$name.err")"
+    echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') $(sed -nE 's/.*; ([0-9]+) frames analysed, ([0-9]+) decoded.*/\1 \2/p' "$tmp/$name.err")"
 }
 
 accuracy() { # accuracy NAME: tag set and worst marker IoU against ref
@@ -65,7 +66,7 @@ for clip in "$@"; do
     dur=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$clip")
     full=$(secs ffmpeg -nostdin -threads 2 -i "$clip" -map 0:v -f null -)
     keys=$(secs ffmpeg -nostdin -threads 2 -skip_frame nokey -i "$clip" -map 0:v -f null -)
-    echo "== $(basename "$clip") (${dur} s): ffmpeg every frame $(echo "scale=1; $dur / $full" | bc)x, keyframes only $(echo "scale=1; $dur / $keys" | bc)x"
+    echo "== $(basename "$clip") (${dur} s): ffmpeg every frame $(ratio "$dur" "$full")x, keyframes only $(ratio "$dur" "$keys")x"
     for mode in ref exact adaptive; do
         case $mode in
         ref) args=(--sampling exact --interval 1) ;;
@@ -73,7 +74,7 @@ for clip in "$@"; do
         adaptive) args=(--sampling adaptive) ;;
         esac
         read -r s fa fd <<<"$(run "$mode" "$clip" "${args[@]}")"
-        line="$mode: ${s} s, $(echo "scale=1; $dur / $s" | bc)x realtime, $fa analysed, $fd decoded"
+        line="$mode: ${s} s, $(ratio "$dur" "$s")x realtime, $fa analysed, $fd decoded"
         [[ $mode != ref ]] && line+="; $(accuracy "$mode")"
         echo "$line"
     done

@@ -71,7 +71,7 @@ if [[ ! -s $out/fastcut_g250.mp4 ]]; then
         fc+="[$k:v]$(still $k "${lens[$k]}" 0.002)[s$k];"
         cat+="[s$k]"
         t=$((t + lens[k]))
-        ((k < ${#lens[@]} - 1)) && echo "cut $(echo "scale=3; $t / 30" | bc)" >>"$out/fastcut_g250.shots"
+        ((k < ${#lens[@]} - 1)) && awk -v t="$t" 'BEGIN { printf "cut %.3f\n", t / 30 }' >>"$out/fastcut_g250.shots"
     done
     fc+="${cat}concat=n=${#lens[@]}:v=1:a=0,$grain"
     "${ff[@]}" "${in[@]}" -filter_complex "$fc" "${x264[@]}" -g 250 -t 30 "$out/fastcut_g250.mp4"
@@ -84,8 +84,8 @@ if [[ ! -s $out/fades_g250.mp4 ]]; then
     fc+="[1:v]$(still 9 281),fade=t=in:st=0:d=0.8[b];"
     fc+="[2:v]$(still 4 292)[c];"
     fc+="[3:v]$(still 10 270)[d];"
-    fc+="[b][c]xfade=transition=fade:duration=1.5:offset=8.25[bc];"
-    fc+="[a][bc][d]concat=n=3:v=1:a=0,$grain"
+    fc+="[b][c]xfade=transition=fade:duration=1.5:offset=8.25[bxc];"
+    fc+="[a][bxc][d]concat=n=3:v=1:a=0,$grain"
     "${ff[@]}" -i "${photos[3]}" -i "${photos[9]}" -i "${photos[4]}" \
         -i "${photos[10]}" -filter_complex "$fc" "${x264[@]}" -g 250 -t 36 \
         "$out/fades_g250.mp4"
