@@ -45,8 +45,8 @@ struct adaptive_plan {
     int rounds;
 };
 
-struct adaptive_params adaptive_default_params(double interval, double max_gap, double duration,
-                                               double fps)
+struct adaptive_params pipeline_adaptive_params(double interval, double max_gap, double duration,
+                                                double fps)
 {
     struct adaptive_params p;
 
@@ -74,8 +74,8 @@ static double *copy_times(const double *v, size_t n)
     return c;
 }
 
-int adaptive_plan_new(const struct adaptive_params *p, const double *keys, size_t n_keys,
-                      const double *cuts, size_t n_cuts, struct adaptive_plan **out)
+int pipeline_adaptive_new(const struct adaptive_params *p, const double *keys, size_t n_keys,
+                          const double *cuts, size_t n_cuts, struct adaptive_plan **out)
 {
     struct adaptive_plan *pl = calloc(1, sizeof *pl);
 
@@ -86,7 +86,7 @@ int adaptive_plan_new(const struct adaptive_params *p, const double *keys, size_
     pl->keys = copy_times(keys, n_keys);
     pl->cuts = copy_times(cuts, n_cuts);
     if (!pl->keys || !pl->cuts) {
-        adaptive_plan_free(pl);
+        pipeline_adaptive_free(pl);
         return AITAG_ERR_NOMEM;
     }
     pl->n_keys = n_keys;
@@ -95,7 +95,7 @@ int adaptive_plan_new(const struct adaptive_params *p, const double *keys, size_
     return 0;
 }
 
-void adaptive_plan_free(struct adaptive_plan *pl)
+void pipeline_adaptive_free(struct adaptive_plan *pl)
 {
     if (!pl)
         return;
@@ -108,12 +108,12 @@ void adaptive_plan_free(struct adaptive_plan *pl)
     free(pl);
 }
 
-size_t adaptive_plan_samples(const struct adaptive_plan *pl)
+size_t pipeline_adaptive_samples(const struct adaptive_plan *pl)
 {
     return pl ? pl->n_s : 0;
 }
 
-uint64_t adaptive_hash(const char *analyzer, const char *label)
+uint64_t pipeline_adaptive_hash(const char *analyzer, const char *label)
 {
     uint64_t h = 1469598103934665603ULL;
 
@@ -267,7 +267,7 @@ static int fill(const struct adaptive_plan *pl, struct reqs *q, double a, double
     return 0;
 }
 
-int adaptive_plan_coarse(struct adaptive_plan *pl, struct adaptive_req **out, size_t *n)
+int pipeline_adaptive_coarse(struct adaptive_plan *pl, struct adaptive_req **out, size_t *n)
 {
     const struct adaptive_params *p = &pl->p;
     struct reqs q = {0};
@@ -308,7 +308,7 @@ int adaptive_plan_coarse(struct adaptive_plan *pl, struct adaptive_req **out, si
     return deliver(pl, &q, rc, out, n);
 }
 
-int adaptive_plan_add(struct adaptive_plan *pl, double t, const uint64_t *sig, size_t n)
+int pipeline_adaptive_add(struct adaptive_plan *pl, double t, const uint64_t *sig, size_t n)
 {
     struct sample s = {t, NULL, 0};
     size_t i;
@@ -451,7 +451,7 @@ static int refine_pair(const struct adaptive_plan *pl, struct reqs *q, size_t i)
     return 0;
 }
 
-int adaptive_plan_refine(struct adaptive_plan *pl, struct adaptive_req **out, size_t *n)
+int pipeline_adaptive_refine(struct adaptive_plan *pl, struct adaptive_req **out, size_t *n)
 {
     struct reqs q = {0};
     int rc = 0;

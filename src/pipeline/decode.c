@@ -23,7 +23,7 @@ void tagger_msg_free(struct msg *m)
         aitag_frame_free(m->frame);
     aitag_evidence_list_clear(&m->evidence);
     free(m->shots);
-    adaptive_plan_free(m->plan);
+    pipeline_adaptive_free(m->plan);
     free(m);
 }
 
@@ -145,8 +145,8 @@ static int sample_adaptive(struct aitag_tagger *t, size_t idx, struct aitag_samp
                            struct msg *end)
 {
     const struct aitag_probe *pr = aitag_sampler_probe(s);
-    struct adaptive_params ap =
-        adaptive_default_params(t->p.interval, aitag_rule_default().max_gap, pr->duration, pr->fps);
+    struct adaptive_params ap = pipeline_adaptive_params(
+        t->p.interval, aitag_rule_default().max_gap, pr->duration, pr->fps);
     struct aitag_shot *shots = NULL;
     struct adaptive_plan *plan = NULL;
     struct adaptive_req *req = NULL;
@@ -161,9 +161,9 @@ static int sample_adaptive(struct aitag_tagger *t, size_t idx, struct aitag_samp
     for (size_t i = 1; rc == 0 && i < n_shots; i++)
         cuts[n_cuts++] = shots[i].start;
     if (rc == 0)
-        rc = adaptive_plan_new(&ap, keys, n_keys, cuts, n_cuts, &plan);
+        rc = pipeline_adaptive_new(&ap, keys, n_keys, cuts, n_cuts, &plan);
     if (rc == 0)
-        rc = adaptive_plan_coarse(plan, &req, &n_req);
+        rc = pipeline_adaptive_coarse(plan, &req, &n_req);
     if (rc < 0)
         aitag_fmt(end->error, sizeof end->error, "out of memory");
     while (rc == 0) {
@@ -219,7 +219,7 @@ static int sample_adaptive(struct aitag_tagger *t, size_t idx, struct aitag_samp
     free(req);
     free(cuts);
     free(shots);
-    adaptive_plan_free(plan);
+    pipeline_adaptive_free(plan);
     return rc;
 }
 

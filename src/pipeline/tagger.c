@@ -442,7 +442,7 @@ static size_t signature(const struct aitag_evidence_list *ev, double t, float th
 
     for (size_t i = 0; i < ev->n && n < max; i++)
         if (ev->items[i].t == t && ev->items[i].confidence >= threshold)
-            sig[n++] = adaptive_hash(ev->items[i].analyzer, ev->items[i].label);
+            sig[n++] = pipeline_adaptive_hash(ev->items[i].analyzer, ev->items[i].label);
     return n;
 }
 
@@ -462,10 +462,11 @@ static void answer_round(struct aitag_tagger *t, struct item_acc *acc)
     }
     for (; acc->n_planned < acc->n_times && rc == 0; acc->n_planned++) {
         double ft = acc->times[acc->n_planned];
-        rc = adaptive_plan_add(acc->plan, ft, sig, signature(&acc->ev, ft, threshold, sig, 256));
+        rc =
+            pipeline_adaptive_add(acc->plan, ft, sig, signature(&acc->ev, ft, threshold, sig, 256));
     }
     if (rc == 0)
-        rc = adaptive_plan_refine(acc->plan, &req, &n);
+        rc = pipeline_adaptive_refine(acc->plan, &req, &n);
     if (rc < 0) {
         aitag_fmt(acc->error, sizeof acc->error, "out of memory");
         free(req);
@@ -477,7 +478,7 @@ static void answer_round(struct aitag_tagger *t, struct item_acc *acc)
 
 static void reset_adaptive(struct item_acc *acc)
 {
-    adaptive_plan_free(acc->plan);
+    pipeline_adaptive_free(acc->plan);
     acc->plan = NULL;
     acc->n_times = acc->n_planned = 0;
 }
@@ -598,7 +599,7 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
         } else if (m->kind == MSG_ROUND) {
             flush_batch(t, &rs, &acc);
             if (m->plan) {
-                adaptive_plan_free(acc.plan);
+                pipeline_adaptive_free(acc.plan);
                 acc.plan = m->plan;
                 m->plan = NULL;
             }

@@ -20,10 +20,10 @@ static uint64_t A, B;
 static struct adaptive_plan *plan(const double *keys, size_t nk, const double *cuts, size_t nc,
                                   double duration)
 {
-    struct adaptive_params p = adaptive_default_params(2.0, 6.0, duration, 30.0);
+    struct adaptive_params p = pipeline_adaptive_params(2.0, 6.0, duration, 30.0);
     struct adaptive_plan *pl = NULL;
 
-    CHECK(adaptive_plan_new(&p, keys, nk, cuts, nc, &pl) == 0);
+    CHECK(pipeline_adaptive_new(&p, keys, nk, cuts, nc, &pl) == 0);
     return pl;
 }
 
@@ -37,7 +37,7 @@ static void add(struct adaptive_plan *pl, double t, int a, int b)
         sig[n++] = A;
     if (b)
         sig[n++] = B;
-    CHECK(adaptive_plan_add(pl, t, sig, n) == 0);
+    CHECK(pipeline_adaptive_add(pl, t, sig, n) == 0);
 }
 
 /* The next round: its times in t (at most 16), how many in *n. */
@@ -46,7 +46,7 @@ static size_t refine(struct adaptive_plan *pl, double *t, int *key)
     struct adaptive_req *r = NULL;
     size_t n = 0;
 
-    CHECK(adaptive_plan_refine(pl, &r, &n) == 0);
+    CHECK(pipeline_adaptive_refine(pl, &r, &n) == 0);
     for (size_t i = 0; i < n && i < 16; i++) {
         t[i] = r[i].t;
         if (key)
@@ -65,14 +65,14 @@ static void test_coarse(void)
     struct adaptive_req *r = NULL;
     size_t n = 0;
 
-    CHECK(adaptive_plan_coarse(pl, &r, &n) == 0);
+    CHECK(pipeline_adaptive_coarse(pl, &r, &n) == 0);
     CHECK_EQ_INT(n, 6); /* every keyframe: each is more than same_gap from the next but one */
     for (size_t i = 0; i < n && i < 6; i++) {
         CHECK_NEAR(r[i].t, keys[i], 1e-9);
         CHECK(r[i].key);
     }
     free(r);
-    adaptive_plan_free(pl);
+    pipeline_adaptive_free(pl);
 
     /* keyframes every 2 s: thinned to the farthest within same_gap of the one before; the cut
      * at 13.5 (not a keyframe) is asked exactly and the thinning goes on from it */
@@ -81,7 +81,7 @@ static void test_coarse(void)
         dense[i] = 2.0 * i;
     double cut2[] = {13.5};
     pl = plan(dense, 20, cut2, 1, 40);
-    CHECK(adaptive_plan_coarse(pl, &r, &n) == 0);
+    CHECK(pipeline_adaptive_coarse(pl, &r, &n) == 0);
     double want[] = {0, 6, 13.5, 20, 26, 32, 38};
     int want_key[] = {1, 1, 0, 1, 1, 1, 1};
     CHECK_EQ_INT(n, 7);
@@ -90,17 +90,17 @@ static void test_coarse(void)
         CHECK_EQ_INT(r[i].key, want_key[i]);
     }
     free(r);
-    adaptive_plan_free(pl);
+    pipeline_adaptive_free(pl);
 
     /* no keyframe index: fillers so that no gap exceeds any_gap (15.8 s) */
     pl = plan(NULL, 0, NULL, 0, 60);
-    CHECK(adaptive_plan_coarse(pl, &r, &n) == 0);
+    CHECK(pipeline_adaptive_coarse(pl, &r, &n) == 0);
     CHECK_EQ_INT(n, 4); /* 0, 15, 30, 45 */
     for (size_t i = 1; i < n; i++)
         CHECK(r[i].t - r[i - 1].t <= 15.8 && !r[i].key);
     CHECK(n && 60 - r[n - 1].t <= 15.8);
     free(r);
-    adaptive_plan_free(pl);
+    pipeline_adaptive_free(pl);
 }
 
 static void test_bisection(void)
@@ -124,8 +124,8 @@ static void test_bisection(void)
     CHECK_NEAR(t[0], 5, 1e-9);
     add(pl, 5, 1, 0);
     CHECK_EQ_INT(refine(pl, t, NULL), 0); /* bracketed within 1 s: done (16..30 empty) */
-    CHECK_EQ_INT(adaptive_plan_samples(pl), 7);
-    adaptive_plan_free(pl);
+    CHECK_EQ_INT(pipeline_adaptive_samples(pl), 7);
+    pipeline_adaptive_free(pl);
 
     /* a keyframe in the middle half of the gap is asked instead of the middle */
     double keys[] = {0, 5.5, 12};
@@ -137,7 +137,7 @@ static void test_bisection(void)
     CHECK_NEAR(t[0], 5.5, 1e-9);
     CHECK_EQ_INT(key[0], 1);
     CHECK_NEAR(t[1], 10, 1e-9); /* 12 - cut_lead: the marker reaches the end */
-    adaptive_plan_free(pl);
+    pipeline_adaptive_free(pl);
 
     /* a frame that comes back at an old time (nothing between) ends the pair */
     pl = plan(NULL, 0, NULL, 0, 40);
@@ -149,7 +149,7 @@ static void test_bisection(void)
     CHECK_NEAR(t[0], 0.75, 1e-9);
     add(pl, 1.5, 0, 0); /* the decoder yielded the frame at 1.5 again */
     CHECK_EQ_INT(refine(pl, t, NULL), 0);
-    adaptive_plan_free(pl);
+    pipeline_adaptive_free(pl);
 }
 
 /* A finding that goes away and comes back within same_gap is merged by the policy: where it
@@ -168,7 +168,7 @@ static void test_bridged(void)
     CHECK_NEAR(t[0], 9.5, 1e-9);
     CHECK_NEAR(t[1], 13, 1e-9);
     CHECK_NEAR(t[2], 16.5, 1e-9);
-    adaptive_plan_free(pl);
+    pipeline_adaptive_free(pl);
 
     /* the same with the flicker 9 s long: both of its ends are bisected */
     pl = plan(NULL, 0, NULL, 0, 30);
@@ -184,7 +184,7 @@ static void test_bridged(void)
     CHECK_NEAR(t[3], 6, 1e-9);
     CHECK_NEAR(t[4], 7.5, 1e-9);
     CHECK_NEAR(t[5], 29.9 - 7.9 + 0.05, 1e-9); /* 15 .. 29.9: A on both sides, too far */
-    adaptive_plan_free(pl);
+    pipeline_adaptive_free(pl);
 }
 
 static void test_cuts(void)
@@ -204,7 +204,7 @@ static void test_cuts(void)
     CHECK_NEAR(t[0], 14, 1e-9);
     add(pl, 14, 1, 0);
     CHECK_EQ_INT(refine(pl, t, NULL), 0);
-    adaptive_plan_free(pl);
+    pipeline_adaptive_free(pl);
 
     /* nothing ends at the cut (B only starts there): no sample before it */
     pl = plan(keys, 3, cuts, 1, 24);
@@ -213,7 +213,7 @@ static void test_cuts(void)
     add(pl, 16, 1, 1);
     add(pl, 23.9, 1, 1);
     CHECK_EQ_INT(refine(pl, t, NULL), 0);
-    adaptive_plan_free(pl);
+    pipeline_adaptive_free(pl);
 
     /* the cut lies between two samples but has none of its own: asked first */
     double cuts2[] = {13};
@@ -223,7 +223,7 @@ static void test_cuts(void)
     add(pl, 23.9, 0, 1);
     CHECK_EQ_INT(refine(pl, t, NULL), 1);
     CHECK_NEAR(t[0], 13, 1e-9);
-    adaptive_plan_free(pl);
+    pipeline_adaptive_free(pl);
 }
 
 static void test_gaps(void)
@@ -243,7 +243,7 @@ static void test_gaps(void)
     CHECK_NEAR(t[0], 8.333 - 7.9 + 0.05, 1e-6);
     CHECK_NEAR(t[1], 16.667 - 7.9 + 0.05, 1e-6);
     CHECK(!key[0] && !key[1]);
-    adaptive_plan_free(pl);
+    pipeline_adaptive_free(pl);
 
     /* nothing found anywhere: no sample until gaps exceed any_gap */
     pl = plan(keys, 4, NULL, 0, 25.5);
@@ -252,7 +252,7 @@ static void test_gaps(void)
     add(pl, 25, 0, 0);
     CHECK_EQ_INT(refine(pl, t, NULL), 1);
     CHECK_NEAR(t[0], 16.667, 1e-9); /* 8.33 .. 25 is 16.7 s: split at the keyframe */
-    adaptive_plan_free(pl);
+    pipeline_adaptive_free(pl);
 }
 
 /* Refinement never takes more than twice the frames exact sampling would (2 x duration /
@@ -269,14 +269,15 @@ static void test_budget(void)
     CHECK_NEAR(t[0], 1, 1e-9);
     add(pl, 1, 1, 0);
     CHECK_EQ_INT(refine(pl, t, NULL), 0);
-    adaptive_plan_free(pl);
+    pipeline_adaptive_free(pl);
 }
 
 int main(void)
 {
-    A = adaptive_hash("objects", "dog");
-    B = adaptive_hash("faces", "face");
-    CHECK(A != B && adaptive_hash("objects", "dogfaces") != adaptive_hash("objectsdog", "faces"));
+    A = pipeline_adaptive_hash("objects", "dog");
+    B = pipeline_adaptive_hash("faces", "face");
+    CHECK(A != B && pipeline_adaptive_hash("objects", "dogfaces") !=
+                        pipeline_adaptive_hash("objectsdog", "faces"));
     test_coarse();
     test_bisection();
     test_bridged();
