@@ -130,6 +130,10 @@ enum aitag_sample_pick {
                                      window (and after the frame yielded before), decoded
                                      alone; else exact. Needs a keyframe index (mp4, mov):
                                      without one it is exact */
+    AITAG_SAMPLING_ADAPTIVE = 2,  /* the caller picks the times: aitag_sampler_next_at() (a
+                                     coarse-to-fine planner, see aitag/pipeline.h); the
+                                     packets are scanned once at open for keyframes and shot
+                                     cues. aitag_sampler_next() then samples exactly */
 };
 
 struct aitag_sampler_params {
@@ -147,6 +151,8 @@ struct aitag_sampler_params {
                                (faster, slightly different pixels); default 0 */
     int64_t max_pixels;     /* refuse pictures of more pixels (width x height), from the header
                                before decoding; <= 0 = AITAG_MEDIA_MAX_PIXELS_DEFAULT */
+    int shots;              /* find shot boundaries from the packets read and the frames
+                               decoded (aitag_sampler_shots); default 0 */
 };
 
 struct aitag_sampler_params aitag_sampler_default_params(void);
@@ -166,6 +172,25 @@ int aitag_sampler_open(const char *path, const struct aitag_sampler_params *p,
  * (the first one at or after the sample time), so it can lie a little after the sample time.
  * A frame covering several sample times (interval shorter than the frame) is yielded once. */
 int aitag_sampler_next(struct aitag_sampler *s, struct aitag_frame **out);
+
+/* ADAPTIVE: yields the first frame at or after t (any t in [0, duration), in any order:
+ * forward by decoding on, or far ahead or behind by seeking to the keyframe before it), and
+ * only the keyframe's own picture when t is a keyframe time of aitag_sampler_keyframes() and
+ * key is set (packets before it are skipped whole, and those after it too unless `then`, the
+ * time asked next or < 0, lies a little ahead). Non-reference frames before t are not decoded
+ * and reference-only frames are not deblocked (skip_deblock). Returns 1 with *out set (caller
+ * frees), 0 when no frame lies at or after t, < 0 on a decoding error. */
+int aitag_sampler_next_at(struct aitag_sampler *s, double t, int key, double then,
+                          struct aitag_frame **out);
+/* ADAPTIVE: the keyframe times found by the scan at open, ascending (borrowed, valid until
+ * close; *n = 0 for other modes or images). */
+const double *aitag_sampler_keyframes(const struct aitag_sampler *s, size_t *n);
+/* Frames the decoder produced so far, sampled or not (references, frames skipped over). */
+long aitag_sampler_frames_decoded(const struct aitag_sampler *s);
+/* With params.shots: the shots found from everything read and decoded so far, tiling
+ * [0, duration) (see aitag_shot_detector_finish). *out is freed by the caller; none (NULL, 0)
+ * without params.shots or for images. Returns 0 or AITAG_ERR_NOMEM. */
+int aitag_sampler_shots(struct aitag_sampler *s, struct aitag_shot **out, size_t *n);
 
 const struct aitag_probe *aitag_sampler_probe(const struct aitag_sampler *s);
 /* "sequential" or "seek": the strategy chosen for this file. */
@@ -199,5 +224,32 @@ struct aitag_audio_span {
 int aitag_audio_silences(const char *path, const struct aitag_silence_params *p,
                          struct aitag_audio_span **out, size_t *n, int *has_audio, char *err,
                          size_t errlen);
+
+/*
+ * Shot boundaries (shots.c): fed every video packet demuxed and small grey views of the frames
+ * decoded, in any order; cuts come from keyframes off the encoder's periodic spacing and from
+ * frame differences far above their neighbours', fades from runs of black or white frames,
+ * dissolves from windows that change linearly. Frame cues need frames a few frame durations
+ * apart at most (a stretch decoded whole); elsewhere only keyframe cues exist. A detector
+ * belongs to one thread at a time.
+ */
+struct aitag_shot_detector;
+
+/* fps: the nominal frame rate (<= 0: 25). Returns 0 or AITAG_ERR_NOMEM; free with
+ * aitag_shot_detector_free (NULL is a no-op). */
+int aitag_shot_detector_new(double fps, struct aitag_shot_detector **out);
+void aitag_shot_detector_free(struct aitag_shot_detector *d);
+/* One video packet: its presentation time in seconds, size in bytes, keyframe flag. Packets
+ * without a time are ignored. 0 or AITAG_ERR_NOMEM. */
+int aitag_shot_detector_packet(struct aitag_shot_detector *d, double t, int size, int key);
+/* One decoded frame's luma (8-bit, w x h >= 32 x 18, rows stride bytes apart), read now and
+ * not kept. 0 or AITAG_ERR_NOMEM. */
+int aitag_shot_detector_frame(struct aitag_shot_detector *d, double t, const uint8_t *luma, int w,
+                              int h, ptrdiff_t stride);
+/* The shots of [0, duration) (duration <= 0: up to the last frame or packet seen) in *out
+ * (caller frees; may be called again after more input). Boundaries closer than 0.4 s merge.
+ * Returns 0, AITAG_ERR_NOMEM (also when an earlier call ran out of memory). */
+int aitag_shot_detector_finish(struct aitag_shot_detector *d, double duration,
+                               struct aitag_shot **out, size_t *n);
 
 #endif

@@ -126,9 +126,10 @@ struct aitag_tagger_params {
     int dry_run;            /* plan and report only; write nothing, run nothing */
     int queue_frames;       /* bounded queue depth in frames; default 8 */
     int sampler_strategy;   /* 0 auto, 1 sequential, 2 seek (see media.h) */
-    int sampling;           /* 0 exact, 1 keyframes: approximate, faster (enum
-                               aitag_sample_pick; keyframes also skips deblocking frames
-                               decoded only as references); part of the analysis key */
+    int sampling;           /* 0 exact, 1 keyframes: approximate, faster, 2 adaptive:
+                               coarse to fine, more frames only where findings change (enum
+                               aitag_sample_pick; keyframes and adaptive also skip deblocking
+                               frames decoded only as references); part of the analysis key */
     void (*on_item)(void *ctx, const struct aitag_item_report *r);
     void (*on_progress)(void *ctx, const struct aitag_progress *p);
     void *ctx;

@@ -107,6 +107,8 @@ static void print_summary(const struct aitag_summary *sum, int dry_run, int inte
         fprintf(stderr, "; %d would be analysed", sum->planned);
     if (sum->media_seconds > 0)
         fprintf(stderr, "; %.0f s of video", sum->media_seconds);
+    if (sum->frames > 0)
+        fprintf(stderr, "; %ld frames analysed, %ld decoded", sum->frames, sum->frames_decoded);
     if (interrupted && sum->not_reached > 0)
         fprintf(stderr, "; %d not reached (run again to go on)", sum->not_reached);
     fputc('\n', stderr);
@@ -213,7 +215,9 @@ int cmd_tag(int argc, char **argv)
                           : strcmp(strategy, "seek") == 0    ? 2
                                                              : 0;
     sampling = aitag_opts_str(&o, "sampling");
-    tp.sampling = strcmp(sampling, "keyframes") == 0;
+    tp.sampling = strcmp(sampling, "keyframes") == 0  ? AITAG_SAMPLING_KEYFRAMES
+                  : strcmp(sampling, "adaptive") == 0 ? AITAG_SAMPLING_ADAPTIVE
+                                                      : AITAG_SAMPLING_EXACT;
     tp.rules_path = aitag_opts_str(&o, "rules");
     if (!tp.rules_path) /* the gateway's default too */
         tp.rules_path = aitag_default_rules_path(b->rules, sizeof b->rules);

@@ -136,4 +136,10 @@ int media_frame_converter_run(struct frame_converter *c, const AVFrame *src, AVR
                               size_t errlen);
 void media_frame_converter_free(struct frame_converter *c);
 
+/* ---- shots.c ---- */
+
+/* Feeds a decoded frame's luma plane to d (8-bit planar YUV or grey; other formats are
+ * ignored). 0 or AITAG_ERR_NOMEM. */
+int media_shot_detector_avframe(struct aitag_shot_detector *d, double t, const AVFrame *f);
+
 #endif

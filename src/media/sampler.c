@@ -31,6 +31,15 @@
  * before the sample time: they are only references, and the few frames before the sample and
  * the sample itself are filtered, which keeps the sampled picture close (BENCHMARKS.md).
  *
+ * Adaptive sampling (AITAG_SAMPLING_ADAPTIVE) leaves the times to the caller (a planner in the
+ * pipeline): the packets are read once at open for the keyframe times (presentation times,
+ * which the planner prefers as cheap frames) and the shot detector, and aitag_sampler_next_at()
+ * reaches each time asked by decoding on, or by seeking when it lies behind or more than a
+ * keyframe spacing ahead; a keyframe asked as such is reached like a KEYFRAMES pick (its packet
+ * alone), and the packets after it are not decoded either unless the next time asked needs
+ * them. With params.shots every packet read and every frame decoded feeds the shot detector
+ * (shots.c), which costs a 32x18 thumbnail per frame.
+ *
  * Only the chosen frames are converted (frame_convert.c). Damaged packets are counted and
  * skipped; the end of the data ends sampling, and when it comes well before the duration the
  * container announced, the file is reported truncated.
@@ -82,6 +91,9 @@ struct aitag_sampler {
     double cur_target;   /* the time the next emitted frame must reach */
     double last_emit_t;  /* time of the last frame yielded, -INFINITY before the first */
     int skip_deblock;
+    struct aitag_shot_detector *shots; /* params.shots: fed every packet read, every frame */
+    int scanned;                       /* ADAPTIVE: the packets were scanned at open */
+    int key_only;                      /* ADAPTIVE: nothing after the asked keyframe is needed */
     char last_error[160];
     char err[256];
 };
@@ -128,8 +140,9 @@ static int check_params(const struct aitag_sampler_params *p, char *err, size_t 
         aitag_fmt(err, errlen, "threads, max_side or strategy out of range");
         return AITAG_ERR_INVALID;
     }
-    if (p->sampling < AITAG_SAMPLING_EXACT || p->sampling > AITAG_SAMPLING_KEYFRAMES) {
-        aitag_fmt(err, errlen, "sampling must be exact or keyframes (got %d)", p->sampling);
+    if (p->sampling < AITAG_SAMPLING_EXACT || p->sampling > AITAG_SAMPLING_ADAPTIVE) {
+        aitag_fmt(err, errlen, "sampling must be exact, keyframes or adaptive (got %d)",
+                  p->sampling);
         return AITAG_ERR_INVALID;
     }
     if (!(p->keyframe_window >= 0) || !isfinite(p->keyframe_window)) {
@@ -192,6 +205,61 @@ static int open_decoder(struct aitag_sampler *s, int threads)
         return AITAG_ERR_MEDIA;
     }
     s->skip_nonref = par->codec_id == AV_CODEC_ID_H264 || par->codec_id == AV_CODEC_ID_HEVC;
+    return 0;
+}
+
+/* ADAPTIVE: reads every packet once (no decoding) for the keyframe times (presentation
+ * times, ascending) and the shot detector, then seeks back to the start. Demuxing costs little
+ * next to decoding, and it tells the planner where the cheap frames and the cuts are. */
+static int scan_packets(struct aitag_sampler *s)
+{
+    size_t cap = 0;
+    double last = 0;
+    int rc;
+
+    for (;;) {
+        rc = av_read_frame(s->in.fmt, s->pkt);
+        if (rc < 0) {
+            if (rc != AVERROR_EOF && s->in.fmt->pb && !avio_feof(s->in.fmt->pb) &&
+                ++s->read_errors < MAX_READ_ERRORS)
+                continue;
+            break;
+        }
+        s->read_errors = 0;
+        if (s->pkt->stream_index == s->in.vidx &&
+            (s->pkt->pts != AV_NOPTS_VALUE || s->pkt->dts != AV_NOPTS_VALUE)) {
+            double t = media_pts_to_seconds(&s->in, s->pkt->pts != AV_NOPTS_VALUE ? s->pkt->pts
+                                                                                  : s->pkt->dts);
+            int key = (s->pkt->flags & AV_PKT_FLAG_KEY) != 0;
+            last = fmax(last, t);
+            if (s->shots && aitag_shot_detector_packet(s->shots, t, s->pkt->size, key) < 0)
+                rc = AITAG_ERR_NOMEM;
+            if (key && t >= 0) {
+                if (s->n_keys == cap) {
+                    size_t c = cap ? 2 * cap : 256;
+                    double *k = realloc(s->keys, c * sizeof *k);
+                    if (!k)
+                        rc = AITAG_ERR_NOMEM;
+                    else
+                        s->keys = k, cap = c;
+                }
+                if (s->n_keys < cap)
+                    s->keys[s->n_keys++] = t;
+            }
+        }
+        av_packet_unref(s->pkt);
+        if (rc == AITAG_ERR_NOMEM)
+            return rc;
+    }
+    s->read_errors = 0;
+    qsort(s->keys, s->n_keys, sizeof *s->keys, cmp_time);
+    if (s->probe.duration > 0 && last < s->probe.duration - fmax(2.0 * s->interval, 1.0))
+        s->truncated = 1;
+    s->scanned = 1;
+    if (av_seek_frame(s->in.fmt, s->in.vidx, s->in.start_pts, AVSEEK_FLAG_BACKWARD) < 0) {
+        aitag_fmt(s->err, sizeof s->err, "cannot seek back to the start after scanning");
+        return AITAG_ERR_MEDIA;
+    }
     return 0;
 }
 
@@ -259,6 +327,14 @@ int aitag_sampler_open(const char *path, const struct aitag_sampler_params *p,
     s->key_window = p->keyframe_window > 0 ? p->keyframe_window : p->interval / 2.0;
     if (s->sampling == AITAG_SAMPLING_KEYFRAMES) {
         rc = load_keys(s);
+        if (rc < 0)
+            goto out;
+    }
+    if (p->shots && s->probe.kind == AITAG_MEDIA_VIDEO &&
+        (rc = aitag_shot_detector_new(s->probe.fps, &s->shots)) < 0)
+        goto out;
+    if (s->sampling == AITAG_SAMPLING_ADAPTIVE) {
+        rc = scan_packets(s);
         if (rc < 0)
             goto out;
     }
@@ -384,6 +460,9 @@ static int feed(struct aitag_sampler *s)
             media_pts_to_seconds(&s->in, s->pkt->pts != AV_NOPTS_VALUE ? s->pkt->pts : s->pkt->dts);
         int before = s->pkt->pts != AV_NOPTS_VALUE && t + s->eps < target;
         s->read_t = fmax(s->read_t, t);
+        if (s->shots && !s->scanned)
+            aitag_shot_detector_packet(s->shots, t, s->pkt->size,
+                                       (s->pkt->flags & AV_PKT_FLAG_KEY) != 0);
         if (s->key_wait && (s->pkt->flags & AV_PKT_FLAG_KEY) && t + s->seek_lead >= s->key_t) {
             s->key_wait = 0; /* the chosen keyframe: its frame is the one to yield */
             s->cur_target = target = t;
@@ -394,9 +473,10 @@ static int feed(struct aitag_sampler *s)
             aitag_log(AITAG_LOG_DEBUG, "media", "event=keyframe_missing t=%.3f", s->key_t);
             s->key_wait = 0;
             s->key_lost = 1;
-            s->sampling = AITAG_SAMPLING_EXACT;
+            if (s->sampling == AITAG_SAMPLING_KEYFRAMES)
+                s->sampling = AITAG_SAMPLING_EXACT;
         }
-        if (s->key_wait)
+        if (s->key_wait || (s->key_only && t > s->key_t + s->eps))
             s->dec->skip_frame = AVDISCARD_NONKEY;
         else if (s->skip_nonref)
             s->dec->skip_frame = before ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
@@ -424,7 +504,7 @@ static int finish(struct aitag_sampler *s)
         s->end_rc = AITAG_ERR_MEDIA;
         return s->end_rc;
     }
-    if (s->probe.kind == AITAG_MEDIA_VIDEO && s->probe.duration > 0 &&
+    if (s->probe.kind == AITAG_MEDIA_VIDEO && s->probe.duration > 0 && !s->scanned &&
         target_time(s) < s->probe.duration && s->last_t < s->probe.duration - tail)
         s->truncated = 1;
     if (s->decode_errors)
@@ -497,10 +577,11 @@ static int plan_keyframe(struct aitag_sampler *s, double target)
     return 1;
 }
 
+static int decode_to(struct aitag_sampler *s, double target, struct aitag_frame **out);
+
 int aitag_sampler_next(struct aitag_sampler *s, struct aitag_frame **out)
 {
     double target;
-    int rc;
 
     *out = NULL;
     if (!s)
@@ -519,6 +600,14 @@ int aitag_sampler_next(struct aitag_sampler *s, struct aitag_frame **out)
         target = s->cur_target;
     else
         maybe_seek(s, target);
+    return decode_to(s, target, out);
+}
+
+/* Decodes until the frame for target (or the chosen keyframe) comes out, and yields it. */
+static int decode_to(struct aitag_sampler *s, double target, struct aitag_frame **out)
+{
+    int rc;
+
     for (;;) {
         rc = avcodec_receive_frame(s->dec, s->frame);
         if (rc == 0) {
@@ -526,6 +615,11 @@ int aitag_sampler_next(struct aitag_sampler *s, struct aitag_frame **out)
 
             s->decoded++;
             s->last_t = t;
+            if (s->shots && media_shot_detector_avframe(s->shots, t, s->frame) < 0) {
+                av_frame_unref(s->frame);
+                aitag_fmt(s->err, sizeof s->err, "out of memory");
+                return AITAG_ERR_NOMEM;
+            }
             if (seek_overshot(s, t, target)) {
                 av_frame_unref(s->frame);
                 continue;
@@ -551,6 +645,98 @@ int aitag_sampler_next(struct aitag_sampler *s, struct aitag_frame **out)
                 return finish(s);
         }
     }
+}
+
+static int is_keyframe_time(const struct aitag_sampler *s, double t)
+{
+    size_t lo = 0, hi = s->n_keys;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->keys[mid] < t - s->eps)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n_keys && fabs(s->keys[lo] - t) <= s->eps;
+}
+
+/* The last keyframe time at or before t, or -1. */
+static double last_key_before(const struct aitag_sampler *s, double t)
+{
+    size_t lo = 0, hi = s->n_keys;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->keys[mid] <= t + s->eps)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? s->keys[lo - 1] : -1.0;
+}
+
+int aitag_sampler_next_at(struct aitag_sampler *s, double t, int key, double then,
+                          struct aitag_frame **out)
+{
+    double kb;
+    int seek;
+
+    *out = NULL;
+    if (!s || s->sampling != AITAG_SAMPLING_ADAPTIVE || !(t >= 0) || !isfinite(t))
+        return AITAG_ERR_INVALID;
+    if (s->end_rc < 0)
+        return s->end_rc;
+    if (s->probe.duration > 0 && t >= s->probe.duration)
+        return 0;
+    s->done = 0; /* the end of one pass: a later time may lie behind */
+    s->cur_target = s->exact_target = t;
+    s->key_wait = 0;
+    s->key_only = 0;
+    /* seek when t lies behind, or when a keyframe lies between what was read and t: decoding
+     * from that keyframe is cheaper than decoding on (with no keyframe list, when t is more
+     * than a keyframe spacing ahead) */
+    kb = last_key_before(s, t);
+    seek = t <= s->last_t + s->eps || (kb >= 0 && kb > s->read_t + s->eps) ||
+           (s->n_keys == 0 && t - s->read_t > s->seek_threshold);
+    if (key && is_keyframe_time(s, t) && (seek || t > s->read_t + s->eps)) {
+        /* its packet alone: seek onto it when it lies behind or far ahead, else skip to it
+         * (a packet read already is in the decoder: decoding on reaches it) */
+        s->key_t = t;
+        s->key_window = 0.5 * s->frame_dur;
+        if (seek) {
+            seek_to(s, t, s->in.indexed ? 0.0 : s->seek_lead);
+            s->check_seek = 0; /* waiting for the key packet stands in for the check */
+        }
+        s->key_wait = 1;
+        /* the packets after it (already read while its frame comes out of the decoder's
+         * threads) are needed only when the next time lies ahead in reach, and not at a
+         * keyframe of its own */
+        s->key_only = !(then > t && last_key_before(s, then) <= t + s->eps);
+    } else if (seek) {
+        seek_to(s, t, s->seek_lead);
+    }
+    return decode_to(s, t, out);
+}
+
+const double *aitag_sampler_keyframes(const struct aitag_sampler *s, size_t *n)
+{
+    *n = s && s->sampling == AITAG_SAMPLING_ADAPTIVE ? s->n_keys : 0;
+    return *n ? s->keys : NULL;
+}
+
+long aitag_sampler_frames_decoded(const struct aitag_sampler *s)
+{
+    return s ? (long)s->decoded : 0;
+}
+
+int aitag_sampler_shots(struct aitag_sampler *s, struct aitag_shot **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!s || !s->shots)
+        return 0;
+    return aitag_shot_detector_finish(s->shots, s->probe.duration, out, n);
 }
 
 const struct aitag_probe *aitag_sampler_probe(const struct aitag_sampler *s)
@@ -582,6 +768,7 @@ void aitag_sampler_close(struct aitag_sampler *s)
     av_packet_free(&s->pkt);
     avcodec_free_context(&s->dec);
     media_input_close(&s->in);
+    aitag_shot_detector_free(s->shots);
     free(s->keys);
     free(s);
 }

@@ -49,9 +49,9 @@ static const struct aitag_opt_def options[] = {
     {"objects-mirror", AITAG_OPT_BOOL, "true", NULL, "tag", 0,
      "objects: also run CenterNet on the mirrored frame when a detection is ambiguous (more "
      "accurate; up to twice the cost)"},
-    {"sampling", AITAG_OPT_ENUM, "exact", "exact|keyframes", "tag", 0,
-     "frame per sample time: exact, or keyframes (a keyframe within half an interval; faster, "
-     "approximate)"},
+    {"sampling", AITAG_OPT_ENUM, "exact", "exact|keyframes|adaptive", "tag", 0,
+     "frame per sample time: exact, keyframes (a keyframe within half an interval; faster, "
+     "approximate) or adaptive (keyframes first, more frames only where findings change)"},
     {"vlm-url", AITAG_OPT_STR, "http://127.0.0.1:8089/v1", "URL", "tag", 0,
      "vlm analyzer: OpenAI-compatible base URL ending in /v1 (docs/vlm.md)"},
     {"vlm-route", AITAG_OPT_STR, "chat", "NAME", "tag", 0,

@@ -88,8 +88,8 @@ int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **
         rc = AITAG_ERR_INVALID;
         goto out;
     }
-    if (p->sampling != AITAG_SAMPLING_EXACT && p->sampling != AITAG_SAMPLING_KEYFRAMES) {
-        aitag_fmt(errbuf, errlen, "sampling must be exact or keyframes");
+    if (p->sampling < AITAG_SAMPLING_EXACT || p->sampling > AITAG_SAMPLING_ADAPTIVE) {
+        aitag_fmt(errbuf, errlen, "sampling must be exact, keyframes or adaptive");
         rc = AITAG_ERR_INVALID;
         goto out;
     }
@@ -135,7 +135,9 @@ int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **
             goto out;
         }
         aitag_fmt(t->keys[i], len, "%s interval=%.3f%s", key, p->interval,
-                  p->sampling ? " sampling=keyframes" : "");
+                  p->sampling == AITAG_SAMPLING_KEYFRAMES  ? " sampling=keyframes"
+                  : p->sampling == AITAG_SAMPLING_ADAPTIVE ? " sampling=adaptive"
+                                                           : "");
     }
     rc = check_remote_deps(t, errbuf, errlen);
     if (rc < 0)
@@ -283,6 +285,11 @@ struct item_acc {
     int n_frames;
     char error[512];
     double t0;
+    /* adaptive sampling: the item's planner and the times of the frames analysed, of which
+     * the first n_planned are in the planner */
+    struct adaptive_plan *plan;
+    double *times;
+    size_t n_times, cap_times, n_planned;
 };
 
 static void finish_item(struct aitag_tagger *t, struct run_state *rs, struct item_acc *acc,
@@ -344,8 +351,8 @@ static void finish_item(struct aitag_tagger *t, struct run_state *rs, struct ite
                                partial[0] ? "partial" : "ok",
                                partial[0] ? partial : NULL,
                                rs->run_id,
-                               NULL,
-                               0};
+                               end->shots,
+                               end->n_shots};
     rc = aitag_catalog_commit_item(t->catalog, &item, t->policy);
     if (rc == 0) {
         struct aitag_media_row row;
@@ -418,6 +425,18 @@ static void analyse_frame(struct aitag_tagger *t, struct run_state *rs, struct i
     size_t max = aitag_graph_batch(t->graph);
 
     acc->n_frames++;
+    if (t->p.sampling == AITAG_SAMPLING_ADAPTIVE) {
+        if (acc->n_times == acc->cap_times) {
+            size_t c = acc->cap_times ? 2 * acc->cap_times : 64;
+            double *v = realloc(acc->times, c * sizeof *v);
+            if (v)
+                acc->times = v, acc->cap_times = c;
+        }
+        if (acc->n_times < acc->cap_times)
+            acc->times[acc->n_times++] = f->t;
+        else
+            aitag_fmt(acc->error, sizeof acc->error, "out of memory");
+    }
     if (max > MAX_BATCH)
         max = MAX_BATCH;
     for (size_t i = 0; i < acc->n_batch; i++)
@@ -428,6 +447,55 @@ static void analyse_frame(struct aitag_tagger *t, struct run_state *rs, struct i
     acc->batch[acc->n_batch++] = f;
     if (acc->n_batch >= max || acc->error[0])
         flush_batch(t, rs, acc);
+}
+
+/* What was found at time t above the change threshold, as planner hashes (at most max). */
+static size_t signature(const struct aitag_evidence_list *ev, double t, float threshold,
+                        uint64_t *sig, size_t max)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < ev->n && n < max; i++)
+        if (ev->items[i].t == t && ev->items[i].confidence >= threshold)
+            sig[n++] = pipeline_adaptive_hash(ev->items[i].analyzer, ev->items[i].label);
+    return n;
+}
+
+/* Answers a MSG_ROUND: the frames analysed since the last round go into the planner, whose
+ * next round goes to the decoder (none when the item is done or failed). */
+static void answer_round(struct aitag_tagger *t, struct item_acc *acc)
+{
+    float threshold = t->p.threshold >= 0 ? t->p.threshold : aitag_rule_default().threshold;
+    struct adaptive_req *req = NULL;
+    uint64_t sig[256];
+    size_t n = 0;
+    int rc = 0;
+
+    if (!acc->plan || acc->error[0]) {
+        tagger_box_put(&t->box, NULL, 0);
+        return;
+    }
+    for (; acc->n_planned < acc->n_times && rc == 0; acc->n_planned++) {
+        double ft = acc->times[acc->n_planned];
+        rc =
+            pipeline_adaptive_add(acc->plan, ft, sig, signature(&acc->ev, ft, threshold, sig, 256));
+    }
+    if (rc == 0)
+        rc = pipeline_adaptive_refine(acc->plan, &req, &n);
+    if (rc < 0) {
+        aitag_fmt(acc->error, sizeof acc->error, "out of memory");
+        free(req);
+        req = NULL;
+        n = 0;
+    }
+    tagger_box_put(&t->box, req, n);
+}
+
+static void reset_adaptive(struct item_acc *acc)
+{
+    pipeline_adaptive_free(acc->plan);
+    acc->plan = NULL;
+    acc->n_times = acc->n_planned = 0;
 }
 
 /* Walks paths, or takes the one item of aitag_tagger_run_fd (t->src set, paths[0] its
@@ -504,8 +572,14 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
         rc = AITAG_ERR_NOMEM;
         goto out;
     }
+    if (tagger_box_init(&t->box) < 0) {
+        pipeline_queue_destroy(&t->q);
+        rc = AITAG_ERR_NOMEM;
+        goto out;
+    }
     if (pthread_create(&decoder, NULL, tagger_decode_main, t) != 0) {
         pipeline_queue_destroy(&t->q);
+        tagger_box_destroy(&t->box);
         aitag_fmt(t->errmsg, sizeof t->errmsg, "cannot start the decoder thread");
         rc = AITAG_ERR_NOMEM;
         goto out;
@@ -516,15 +590,14 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
         if (t->p.cancel && atomic_load(t->p.cancel)) {
             /* Stop now: drain without analysing; the item in flight is simply not stored. */
             pipeline_queue_close(&t->q);
-            if (m->kind == MSG_FRAME)
-                aitag_frame_free(m->frame);
-            aitag_evidence_list_clear(&m->evidence);
-            free(m);
+            tagger_box_close(&t->box);
+            tagger_msg_free(m);
             continue;
         }
         if (m->item != acc.idx) {
             drop_batch(&acc); /* frames of an item that never got its END */
             aitag_evidence_list_clear(&acc.ev);
+            reset_adaptive(&acc);
             acc.idx = m->item;
             acc.n_frames = 0;
             acc.error[0] = '\0';
@@ -537,6 +610,15 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
         }
         if (m->kind == MSG_FRAME) {
             analyse_frame(t, &rs, &acc, m->frame);
+            m->frame = NULL;
+        } else if (m->kind == MSG_ROUND) {
+            flush_batch(t, &rs, &acc);
+            if (m->plan) {
+                pipeline_adaptive_free(acc.plan);
+                acc.plan = m->plan;
+                m->plan = NULL;
+            }
+            answer_round(t, &acc);
         } else {
             flush_batch(t, &rs, &acc);
             item_hooks(t, &acc, m);
@@ -554,24 +636,30 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
                     sum->models_run += m->n_frames * (int)n_remote;
             }
             sum->frames += acc.n_frames;
+            sum->frames_decoded += m->frames_decoded;
             finish_item(t, &rs, &acc, m);
             aitag_evidence_list_clear(&acc.ev);
+            reset_adaptive(&acc);
             acc.idx = (size_t)-1;
             progress(t, &rs, NULL);
         }
-        free(m);
+        tagger_msg_free(m);
     }
     rc = 0;
 out:
     if (started) {
+        tagger_box_close(&t->box);   /* a decoder waiting for a round's answer gives up */
         pthread_join(decoder, NULL); /* after it, the decoder's `dropped` marks are visible */
         pipeline_queue_destroy(&t->q);
+        tagger_box_destroy(&t->box);
         for (size_t i = 0; i < t->n_works; i++)
             if (t->works[i].dropped)
                 report(t, &rs, i, AITAG_ITEM_FAILED, "out of memory", NULL, NULL, 0, NULL, 0);
     }
     drop_batch(&acc);
     aitag_evidence_list_clear(&acc.ev);
+    reset_adaptive(&acc);
+    free(acc.times);
     if (rs.run_id)
         aitag_catalog_end_run(t->catalog, rs.run_id, sum->tagged, sum->skipped, sum->failed);
     sum->not_reached = (int)(t->n_works - rs.done);

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 
+#include "adaptive.h"
 #include "aitag/analyzer.h"
 #include "aitag/infer.h"
 #include "aitag/pipeline.h"
@@ -28,7 +29,9 @@ struct work {
                   * once the decoder thread is joined */
 };
 
-enum msg_kind { MSG_FRAME, MSG_END };
+/* MSG_ROUND (adaptive sampling): the frames of one round are all queued; the decoder waits
+ * for the next round's times in the tagger's plan box. */
+enum msg_kind { MSG_FRAME, MSG_END, MSG_ROUND };
 
 struct msg {
     enum msg_kind kind;
@@ -46,6 +49,19 @@ struct msg {
     int remote;
     struct aitag_evidence_list evidence;
     int n_frames;
+    long frames_decoded;      /* MSG_END: frames the decoder decoded for the item */
+    struct aitag_shot *shots; /* MSG_END: owned, the shots found while sampling */
+    size_t n_shots;
+    struct adaptive_plan *plan; /* MSG_ROUND of the first round: owned, the item's planner */
+};
+
+/* The analysis thread's answer to a MSG_ROUND: the next times (none: the item is done). */
+struct plan_box {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct adaptive_req *req; /* owned by the box until taken */
+    size_t n;
+    int ready, closed;
 };
 
 struct aitag_tagger {
@@ -63,6 +79,7 @@ struct aitag_tagger {
     struct work *works;
     size_t n_works;
     struct queue q;
+    struct plan_box box;
     double started;
     int n_moved;   /* items found at a new path (plan.c) */
     int n_missing; /* items marked missing (or, in a dry run, that would be) */
@@ -77,8 +94,7 @@ static inline int tagger_runs_remote(const struct aitag_tagger *t, size_t i)
 }
 
 /* The analyzers of w that run on frames decoded here (graph indexes), for aitag_graph_run. */
-static inline void tagger_local_want(const struct aitag_tagger *t, const struct work *w,
-                                     int *want)
+static inline void tagger_local_want(const struct aitag_tagger *t, const struct work *w, int *want)
 {
     for (size_t i = 0; i < t->n_ops; i++)
         want[i] = w->need[i] && !tagger_runs_remote(t, i);
@@ -94,5 +110,15 @@ int tagger_gone(const char *path);
 int tagger_mark_missing(struct aitag_tagger *t, const char *const *paths, size_t n);
 /* decode.c: the decoder thread's body (arg = the tagger). */
 void *tagger_decode_main(void *arg);
+/* decode.c: frees a message and what it owns (frame, evidence, shots, plan). NULL: no-op. */
+void tagger_msg_free(struct msg *m);
+/* decode.c: the plan box. put hands req (owned) to the decoder; close wakes it for good (its
+ * take then fails); take waits for an answer, the box closing or the run's cancel flag: 0 with
+ * *req, *n (caller frees), or -1. */
+int tagger_box_init(struct plan_box *b);
+void tagger_box_destroy(struct plan_box *b);
+void tagger_box_put(struct plan_box *b, struct adaptive_req *req, size_t n);
+void tagger_box_close(struct plan_box *b);
+int tagger_box_take(struct plan_box *b, atomic_int *cancel, struct adaptive_req **req, size_t *n);
 
 #endif

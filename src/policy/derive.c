@@ -7,8 +7,8 @@
  * max_gap merge into segments; segments long enough become markers; the total hit time decides
  * the video-level tag. A marker's edges snap to the item's shot boundaries when one lies in the
  * sampling interval before them (the samples only bracket a change; a cut inside the bracket
- * is where it happened); whether a marker exists is decided before snapping, from the evidence
- * alone. Text evidence becomes lines: the same line (compared case-insensitively
+ * is where it happened; technical cues, "cue:" labels, keep their own edges); whether a marker
+ * exists is decided before snapping, from the evidence alone. Text evidence becomes lines: the same line (compared case-insensitively
  * with whitespace removed, since OCR drops spaces) seen in nearby frames becomes one entry
  * with a start and an end. The vlm analyzer's "description" is neither: it describes the whole
  * item and is loaded as the result's description by the catalog. Everything is deterministic:
@@ -78,11 +78,17 @@ static double snap_to_shot(const struct aitag_derive_input *in, double t, double
  * without the label one interval earlier, and `end` is the first sample time after the last
  * hit, so each change happened in (edge - interval, edge]; a boundary there is where it most
  * likely happened. Edges stay put when snapping would leave the marker empty. */
-static int add_snapped_marker(const struct aitag_derive_input *in, const char *name, double start,
-                              double end, double interval, float conf, struct aitag_result *out)
+static int add_snapped_marker(const struct aitag_derive_input *in, const char *label,
+                              const char *name, double start, double end, double interval,
+                              float conf, struct aitag_result *out)
 {
     double s = snap_to_shot(in, start, interval), e = snap_to_shot(in, end, interval);
 
+    /* Technical cues are measured on the pictures and the sound themselves: silence has
+     * nothing to do with a cut, and a fade's shot boundary lies inside the fade, not at its
+     * first darker frame. */
+    if (strncasecmp(label, "cue:", 4) == 0)
+        s = start, e = end;
     if (e - s <= 1e-9)
         s = start, e = end;
     return aitag_result_add_marker(out, name, s, e, conf);
@@ -157,7 +163,7 @@ static int derive_label(const struct aitag_policy *p, const struct aitag_derive_
             total += seg_end - seg_start;
             longest = fmax(longest, seg_end - seg_start);
             if (rule.markers && seg_end > seg_start && seg_end - seg_start >= min_marker - 1e-9) {
-                rc = add_snapped_marker(in, name, seg_start, seg_end, interval,
+                rc = add_snapped_marker(in, label, name, seg_start, seg_end, interval,
                                         (float)(seg_sum / seg_n), out);
                 if (rc < 0)
                     goto out;

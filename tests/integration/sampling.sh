@@ -9,7 +9,7 @@ db=$tmp/cat.db
 
 "$AITAG_BIN" tag --catalog "$db" --analyzers faces --sampling nearest "$clip" >/dev/null 2>"$tmp/err"
 check_eq "bad --sampling exit code" "$?" 2
-check "bad --sampling named" grep -q -- "--sampling must be one of exact, keyframes, not 'nearest'" "$tmp/err"
+check "bad --sampling named" grep -q -- "--sampling must be one of exact, keyframes, adaptive, not 'nearest'" "$tmp/err"
 AITAG_SAMPLING=sometimes "$AITAG_BIN" tag --catalog "$db" --analyzers faces "$clip" >/dev/null 2>"$tmp/err"
 check_eq "bad AITAG_SAMPLING exit code" "$?" 2
 check "bad AITAG_SAMPLING named" grep -q "sampling" "$tmp/err"

@@ -318,6 +318,25 @@ static void test_shot_snapping(void)
         CHECK(aitag_policy_derive(p, &in, &r) == 0);
         CHECK_NEAR(r.markers[0].start, 7.9, 1e-9);
         aitag_result_clear(&r);
+        s.interval = 2.0;
+    }
+    {
+        /* Technical cues keep their own edges: a boundary 1.3 s before a black stretch and one
+         * 1.5 s before its end move nothing. */
+        struct aitag_evidence c[16];
+        struct aitag_sampling cs = {"cues", 2.0, 30};
+        struct aitag_shot shots[] = {{0, 8.7, AITAG_SHOT_START, 1},
+                                     {8.7, 38.5, AITAG_SHOT_CUT, 0.9f},
+                                     {38.5, 60, AITAG_SHOT_FADE, 0.8f}};
+        size_t nc = 0;
+        for (int t = 10; t <= 38; t += 2)
+            c[nc++] = ev("cues", "cue:black", 0.9f, t, NULL);
+        struct aitag_derive_input in = {0, 60.0, c, nc, &cs, 1, shots, 3};
+        CHECK(aitag_policy_derive(p, &in, &r) == 0);
+        CHECK_EQ_INT(r.n_markers, 1);
+        CHECK_NEAR(r.markers[0].start, 10, 1e-9);
+        CHECK_NEAR(r.markers[0].end, 40, 1e-9);
+        aitag_result_clear(&r);
     }
     aitag_policy_free(p);
 }
