@@ -532,6 +532,12 @@ int aitag_shot_detector_finish(struct aitag_shot_detector *d, double duration,
         last->end = c->t;
         shots[k++] = (struct aitag_shot){c->t, duration, c->edge, c->conf};
     }
+    /* Times to the millisecond: a frame time is pts x time base (431 x 0.04 = 17.240000000000002),
+     * and a boundary becomes a marker's edge that every sink writes as it is. */
+    for (size_t i = 0; i < k; i++) {
+        shots[i].start = round(shots[i].start * 1000.0) / 1000.0;
+        shots[i].end = round(shots[i].end * 1000.0) / 1000.0;
+    }
     *out = shots;
     *n_out = k;
     shots = NULL;
