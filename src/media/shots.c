@@ -325,7 +325,8 @@ static float local_median(const struct frec *fr, size_t n, size_t i, int hist)
     }
     if (k == 0)
         return 0;
-    qsort(v, k, sizeof *v, cmp_float);
+    if (k > 1)
+        qsort(v, k, sizeof *v, cmp_float);
     return v[k / 2];
 }
 
@@ -462,7 +463,8 @@ static size_t dedupe(void *v, size_t n, size_t size, int (*cmp)(const void *, co
     char *base = v;
     size_t k = 0;
 
-    qsort(v, n, size, cmp);
+    if (n > 1)
+        qsort(v, n, size, cmp);
     for (size_t i = 0; i < n; i++) {
         double ti, tk;
         memcpy(&ti, base + i * size, sizeof ti);
@@ -508,7 +510,8 @@ int aitag_shot_detector_finish(struct aitag_shot_detector *d, double duration,
         rc = packet_cues(d, d->pk, n_pk, d->fr, n_fr, &cs, n_frame_cands);
     if (rc < 0)
         goto out;
-    qsort(cs.c, cs.n, sizeof *cs.c, cmp_cand);
+    if (cs.n > 1)
+        qsort(cs.c, cs.n, sizeof *cs.c, cmp_cand);
     shots = malloc((cs.n + 1) * sizeof *shots);
     if (!shots) {
         rc = AITAG_ERR_NOMEM;

@@ -199,7 +199,8 @@ static void settle(const struct adaptive_plan *pl, struct reqs *q)
 {
     size_t k = 0;
 
-    qsort(q->r, q->n, sizeof *q->r, cmp_req);
+    if (q->n > 1)
+        qsort(q->r, q->n, sizeof *q->r, cmp_req);
     for (size_t i = 0; i < q->n; i++) {
         if (k && q->r[i].t - q->r[k - 1].t < 0.5 * pl->p.frame_dur) {
             q->r[k - 1].key |= q->r[i].key;
@@ -223,7 +224,8 @@ static int remember(struct adaptive_plan *pl, const struct reqs *q)
     }
     for (size_t i = 0; i < q->n; i++)
         pl->tried[pl->n_tried++] = q->r[i].t;
-    qsort(pl->tried, pl->n_tried, sizeof *pl->tried, cmp_double);
+    if (pl->n_tried > 1)
+        qsort(pl->tried, pl->n_tried, sizeof *pl->tried, cmp_double);
     return 0;
 }
 

@@ -18,7 +18,8 @@ static const struct aitag_view_spec spec = {320, 320, AITAG_FIT_MAX_SIDE, 0};
 static struct aitag_frame *frame(double t, size_t index,
                                  void (*fill)(int x, int y, uint8_t *p, int arg), int arg)
 {
-    struct aitag_frame *f = calloc(1, sizeof *f);
+    /* one block, as the sampler makes them: aitag_frame_free frees the pixels with it */
+    struct aitag_frame *f = calloc(1, sizeof *f + (size_t)W * H * 3);
     struct aitag_view *v = &f->views[0];
 
     f->t = t, f->index = index, f->src_w = W, f->src_h = H, f->n_views = 1;
@@ -26,7 +27,7 @@ static struct aitag_frame *frame(double t, size_t index,
     v->width = v->content_w = W, v->height = v->content_h = H;
     v->scale_x = v->scale_y = 1;
     v->stride = W * 3;
-    v->rgb = malloc((size_t)W * H * 3);
+    v->rgb = (uint8_t *)(f + 1);
     for (int y = 0; y < H; y++)
         for (int x = 0; x < W; x++)
             fill(x, y, v->rgb + (size_t)y * v->stride + x * 3, arg);
