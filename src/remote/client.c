@@ -199,6 +199,7 @@ static int post_upload(struct aitag_remote_client *c, const char *path, long *st
     curl_mime *mime = curl_mime_init(c->curl);
     curl_mimepart *part;
     const char *slash = strrchr(path, '/');
+    struct curl_slist *h = NULL;
     int rc;
 
     if (!mime) {
@@ -221,9 +222,18 @@ static int post_upload(struct aitag_remote_client *c, const char *path, long *st
         curl_mime_name(part, "model");
         curl_mime_data(part, c->route, CURL_ZERO_TERMINATED);
     }
+    /* A large upload asks first (Expect: 100-continue, libcurl's choice for bodies over 1 MiB):
+     * a gateway that refuses it from the headers (413, 401) answers before any body byte, so
+     * the answer is never lost to a reset while the body is still being sent. */
+    for (const struct curl_slist *s = c->headers; s; s = s->next)
+        if (strcmp(s->data, "Expect:") != 0)
+            h = curl_slist_append(h, s->data);
+    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c->curl, CURLOPT_MIMEPOST, mime);
     rc = perform(c, status, err, errlen);
     curl_easy_setopt(c->curl, CURLOPT_MIMEPOST, NULL);
+    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+    curl_slist_free_all(h);
     curl_mime_free(mime);
     return rc;
 }
