@@ -39,7 +39,7 @@
 #include "aitag/media.h"
 #include "aitag/policy.h"
 
-#define AITAG_CATALOG_SCHEMA_VERSION 3
+#define AITAG_CATALOG_SCHEMA_VERSION 4
 
 struct aitag_catalog;
 

@@ -62,6 +62,28 @@ static const char *const migrations[] = {
     "CREATE TABLE shots("
     " media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE, start REAL NOT NULL,"
     " end REAL NOT NULL, edge TEXT NOT NULL, confidence REAL, PRIMARY KEY(media_id, start));",
+    /* 4: people. faces: one row per embedded face (box in 0..1 of the frame, embedding a
+     * float32 BLOB, L2-normalised, of `model`); track: faces of one person linked over
+     * consecutive samples of one video; assigned: how person_id was set (none, auto = by
+     * clustering, user = by a person command: never changed by a re-cluster). people: origin
+     * cluster, user or stash; ignored people are kept (so their faces stay out) but not shown.
+     * face_rejects: a face the user took out of a person never goes back to that person. */
+    "CREATE TABLE people("
+    " id INTEGER PRIMARY KEY, name TEXT, ignored INTEGER NOT NULL DEFAULT 0, cover_face INTEGER,"
+    " origin TEXT NOT NULL DEFAULT 'cluster', created_at INTEGER, updated_at INTEGER);"
+    "CREATE UNIQUE INDEX people_name ON people(name COLLATE NOCASE) WHERE name IS NOT NULL;"
+    "CREATE TABLE faces("
+    " id INTEGER PRIMARY KEY, media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,"
+    " t REAL NOT NULL, x REAL, y REAL, w REAL, h REAL, score REAL, quality REAL, track INTEGER,"
+    " model TEXT NOT NULL, embedding BLOB NOT NULL,"
+    " person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,"
+    " assigned TEXT NOT NULL DEFAULT 'none');"
+    "CREATE INDEX faces_media ON faces(media_id);"
+    "CREATE INDEX faces_person ON faces(person_id);"
+    "CREATE TABLE face_rejects("
+    " face_id INTEGER NOT NULL REFERENCES faces(id) ON DELETE CASCADE,"
+    " person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,"
+    " PRIMARY KEY(face_id, person_id));",
 };
 _Static_assert(sizeof migrations / sizeof *migrations == AITAG_CATALOG_SCHEMA_VERSION,
                "a migration per schema version");
