@@ -142,7 +142,7 @@ complete_and_clean "after Stash was killed"
 # ---- the session cookie expires mid-run; Stash has an API key
 
 double_stop
-double_start --api-key k3y-for-tests --session-max-age 2 --no-cookie-refresh || exit 1
+double_start --api-key k3y-for-tests --session-max-age 5 --no-cookie-refresh || exit 1
 double_seed "$(queue_seed)"
 double_fault '{"delay_ms": 200, "count": 100000}'
 check "session expiry: the run exits 0" run_plugin '{"mode":"queue"}'

@@ -42,7 +42,7 @@ check_eq "scene: markers untouched" "$(jq -c '.scenes[0].markers' <<<"$state")" 
 check_eq "hook writes: the two control tags, then one tag update" "$(mutations)" \
     '["tagCreate","tagCreate","bulkSceneUpdate"]'
 check "no catalog, no model: the plugin's data folder was not created" test ! -e "$tmp/plugin/data"
-check "the hook is fast (< 3 s)" awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 3) }'
+check "the hook is fast (< 10 s: it loads no model)" awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 10) }'
 
 # ---- Image.Create.Post; a second scene hook writes only the one update
 
