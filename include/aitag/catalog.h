@@ -195,4 +195,108 @@ int aitag_catalog_load_probe(struct aitag_catalog *c, int64_t media_id, struct a
 /* Counts rows in a table (for tests and `aitag stats`); table must be a known table name. */
 int aitag_catalog_count(struct aitag_catalog *c, const char *table, int64_t *n);
 
+/* What to search for: media carrying all of the tags and showing all of the people (any = 0),
+ * or any one of them (any = 1). Tag and person names match exactly, case-insensitively. */
+struct aitag_search_query {
+    const char *const *tags;
+    size_t n_tags;
+    const char *const *people; /* person names (aitag_catalog_name_person) */
+    size_t n_people;
+    int any;
+};
+
+/* aitag_catalog_search with people: calls fn for each matching (path, media id) in path
+ * order, items marked missing left out. A person matches the media where any face of theirs
+ * is. A name no shown person has (unknown, or the person is ignored) gives AITAG_ERR_NOTFOUND
+ * with the name in the handle's message, and no call of fn. 0 or AITAG_ERR_DB/NOMEM. */
+int aitag_catalog_search_query(struct aitag_catalog *c, const struct aitag_search_query *q,
+                               int (*fn)(void *ctx, const char *path, int64_t media_id),
+                               void *ctx);
+
+/*
+ * People, the user's side (people_user.c, people_edit.c; docs/people.md). A person is a
+ * stable id with faces (rows of the faces table) assigned to it by clustering ("auto") or by
+ * a command here ("user"; a re-cluster never changes those). Named people who are not
+ * ignored are evidence for the policy (analyzer "people", label "person:NAME", one item per
+ * face, its confidence the face detector's), so they get tags and, in videos, markers like any
+ * label, rules included. Each change below runs in one transaction that also re-derives the
+ * media it touches with policy p (p NULL: their derive key is cleared, so the next `aitag tag`
+ * re-derives them). Errors name the field: "ID 7: no such person", "NAME 'Ann': ...", with
+ * AITAG_ERR_NOTFOUND or AITAG_ERR_INVALID and the message on the handle.
+ */
+
+/* One person, as listed. Strings are borrowed for the call. */
+struct aitag_person {
+    int64_t id;
+    const char *name; /* NULL when unnamed */
+    int ignored;
+    int64_t n_faces;
+    /* the cover: the person's chosen cover face, else their best face (quality, then
+     * detector score); has_cover 0 when the person has no face */
+    int has_cover;
+    int64_t cover_face;
+    const char *cover_path;
+    double cover_t;
+    struct aitag_box cover_box;
+};
+
+/* Called with each person; returning non-zero stops the listing. */
+typedef int (*aitag_person_fn)(void *ctx, const struct aitag_person *p);
+
+/* Lists people by id; ignored ones only with with_ignored. 0 or AITAG_ERR_DB. */
+int aitag_catalog_each_person(struct aitag_catalog *c, int with_ignored, aitag_person_fn fn,
+                              void *ctx);
+/* Calls fn once with person id (ignored or not). 0, AITAG_ERR_NOTFOUND or AITAG_ERR_DB. */
+int aitag_catalog_get_person(struct aitag_catalog *c, int64_t id, aitag_person_fn fn,
+                             void *ctx);
+
+/* One face of a person. Strings are borrowed for the call. */
+struct aitag_face {
+    int64_t id;
+    int64_t media_id;
+    const char *path;
+    double t;
+    struct aitag_box box;
+    float score;          /* detector confidence; -1 when not stored */
+    float quality;        /* -1 when not stored */
+    const char *assigned; /* "auto", "user" or "none" */
+};
+
+typedef int (*aitag_face_fn)(void *ctx, const struct aitag_face *f);
+
+/* The faces of person id by path and time. 0, AITAG_ERR_NOTFOUND or AITAG_ERR_DB. */
+int aitag_catalog_person_faces(struct aitag_catalog *c, int64_t id, aitag_face_fn fn,
+                               void *ctx);
+/* The media where person id has faces, in path order, once each. 0, AITAG_ERR_NOTFOUND or
+ * AITAG_ERR_DB. */
+int aitag_catalog_person_media(struct aitag_catalog *c, int64_t id, aitag_catalog_item_fn fn,
+                               void *ctx);
+
+/* Names person id (or renames). Names are unique ignoring case; 1..200 bytes of UTF-8 text
+ * without control characters or surrounding spaces. */
+int aitag_catalog_name_person(struct aitag_catalog *c, int64_t id, const char *name,
+                              const struct aitag_policy *p);
+/* Merges ids[1..n) into ids[0]: their faces move to it and every face of the result is
+ * assigned "user"; the others are deleted (the first one's name wins; an unnamed first takes
+ * the first name among the others). Faces a merged person had rejected stay rejected. */
+int aitag_catalog_merge_people(struct aitag_catalog *c, const int64_t *ids, size_t n,
+                               const struct aitag_policy *p);
+/* Moves n faces of person id into a new person (*new_id), assigned "user"; each face is
+ * rejected from id for good (face_rejects). Every face must be id's. */
+int aitag_catalog_split_person(struct aitag_catalog *c, int64_t id, const int64_t *face_ids,
+                               size_t n, const struct aitag_policy *p, int64_t *new_id);
+/* Hides person id: kept with its faces (assigned "user", so they never form a new person),
+ * but no longer listed, searched or tagged. */
+int aitag_catalog_ignore_person(struct aitag_catalog *c, int64_t id,
+                                const struct aitag_policy *p);
+/* Deletes person id, its faces with their embeddings, and the embeddings in the evidence of
+ * those faces; with SQLite's secure_delete, then VACUUM and a truncating WAL checkpoint, so
+ * no byte of them stays in the file, its free pages or its WAL. *n_faces: faces deleted. */
+int aitag_catalog_forget_person(struct aitag_catalog *c, int64_t id,
+                                const struct aitag_policy *p, int64_t *n_faces);
+/* Re-derives n media with policy p in one transaction (for who changes which person faces
+ * belong to: their tags and markers follow). p NULL clears their derive keys instead. */
+int aitag_catalog_people_rederive(struct aitag_catalog *c, const int64_t *media_ids, size_t n,
+                                  const struct aitag_policy *p);
+
 #endif

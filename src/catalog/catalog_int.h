@@ -32,4 +32,13 @@ int catalog_shots_store(struct aitag_catalog *c, int64_t media_id, const struct 
 int catalog_derive_locked(struct aitag_catalog *c, int64_t media_id,
                           const struct aitag_policy *p);
 
+/* people_user.c: appends the faces of the item's named, shown people as evidence (analyzer
+ * "people", label "person:NAME"). 0, AITAG_ERR_DB or AITAG_ERR_NOMEM. */
+int catalog_people_evidence(struct aitag_catalog *c, int64_t media_id,
+                            struct aitag_evidence_list *ev);
+/* people_user.c: 0 when person id exists, else AITAG_ERR_NOTFOUND with "ID N: no such person"
+ * on the handle (catalog_person_missing sets that message). */
+int catalog_person_check(struct aitag_catalog *c, int64_t id);
+int catalog_person_missing(struct aitag_catalog *c, int64_t id);
+
 #endif

@@ -164,6 +164,24 @@ static int replace_evidence(struct aitag_catalog *c, int64_t id, const struct ai
     return rc;
 }
 
+/* Appends a sampling record (name copied) to *out and its name to *names. */
+static int push_sampling(struct aitag_sampling **out, char ***names, size_t *n, const char *name,
+                         double interval, int n_frames)
+{
+    struct aitag_sampling *g = realloc(*out, (*n + 1) * sizeof **out);
+    char **gn = g ? realloc(*names, (*n + 1) * sizeof **names) : NULL;
+
+    if (g)
+        *out = g;
+    if (gn)
+        *names = gn;
+    if (!g || !gn || !((*names)[*n] = strdup(name)))
+        return AITAG_ERR_NOMEM;
+    (*out)[*n] = (struct aitag_sampling){(*names)[*n], interval, n_frames};
+    (*n)++;
+    return 0;
+}
+
 static int load_sampling(struct aitag_catalog *c, int64_t id, struct aitag_sampling **out,
                          char ***names, size_t *n)
 {
@@ -176,25 +194,33 @@ static int load_sampling(struct aitag_catalog *c, int64_t id, struct aitag_sampl
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct aitag_sampling *g = realloc(*out, (*n + 1) * sizeof **out);
-        char **gn = g ? realloc(*names, (*n + 1) * sizeof **names) : NULL;
-        if (g)
-            *out = g;
-        if (gn)
-            *names = gn;
-        if (!g || !gn) {
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (push_sampling(out, names, n, (const char *)sqlite3_column_text(st, 0),
+                          sqlite3_column_double(st, 1), sqlite3_column_int(st, 2)) < 0) {
             rc = AITAG_ERR_NOMEM;
             break;
         }
-        (*names)[*n] = strdup((const char *)sqlite3_column_text(st, 0));
-        (*out)[*n] = (struct aitag_sampling){(*names)[*n], sqlite3_column_double(st, 1),
-                                             sqlite3_column_int(st, 2)};
-        (*n)++;
-    }
     rc = rc == AITAG_ERR_NOMEM ? rc : catalog_sql_check(c, rc, "load analyses");
     sqlite3_finalize(st);
     return rc;
+}
+
+/* People's faces as evidence (people_user.c), sampled like the faces they came from: the
+ * face_attrs analyzer's sampling (embeddings), else the faces analyzer's. */
+static int add_people(struct aitag_catalog *c, int64_t id, struct aitag_evidence_list *ev,
+                      struct aitag_sampling **samp, char ***names, size_t *n_samp)
+{
+    struct aitag_sampling from = {NULL, 0, 0};
+    size_t before = ev->n;
+    int rc = catalog_people_evidence(c, id, ev);
+
+    if (rc < 0 || ev->n == before)
+        return rc;
+    for (size_t i = 0; i < *n_samp; i++)
+        if (strcmp((*samp)[i].analyzer, "face_attrs") == 0 ||
+            (!from.analyzer && strcmp((*samp)[i].analyzer, "faces") == 0))
+            from = (*samp)[i];
+    return push_sampling(samp, names, n_samp, "people", from.interval, from.n_frames);
 }
 
 int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aitag_policy *p)
@@ -229,6 +255,8 @@ int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aita
         rc = load_sampling(c, id, &samp, &names, &n_samp);
     if (rc == 0)
         rc = aitag_catalog_load_shots(c, id, &shots, &n_shots);
+    if (rc == 0)
+        rc = add_people(c, id, &ev, &samp, &names, &n_samp);
     if (rc < 0)
         goto out;
     in = (struct aitag_derive_input){is_image, duration, ev.items, ev.n, samp, n_samp,

@@ -22,6 +22,7 @@ int cmd_tag(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_prune(int argc, char **argv); /* cmd_prune.c: deletes items whose files are gone */
+int cmd_people(int argc, char **argv); /* cmd_people.c: people list|show|name|... */
 int cmd_models(int argc, char **argv);
 /* cmd_models.c: registers the custom analyzers of the user models dir (AITAG_USER_MODELS_DIR,
  * else $XDG_DATA_HOME/aitag/models); returns how many, or < 0 after printing why. */
