@@ -27,6 +27,7 @@ int aitag_media_crop_jpeg(const char *path, double t, float x, float y, float w,
     struct aitag_sampler *s = NULL;
     struct aitag_frame *f = NULL;
     const struct aitag_view *v;
+    char why[512] = "";
     int rc, x0, y0, x1, y1;
 
     *jpeg = NULL;
@@ -40,9 +41,11 @@ int aitag_media_crop_jpeg(const char *path, double t, float x, float y, float w,
     sp.start = t > 1e-4 ? t - 1e-4 : 0;
     sp.interval = 3600; /* one sample */
     sp.strategy = AITAG_SAMPLER_SEEK;
-    rc = aitag_sampler_open(path, &sp, &s, err, errlen);
-    if (rc < 0)
+    rc = aitag_sampler_open(path, &sp, &s, why, sizeof why);
+    if (rc < 0) {
+        aitag_fmt(err, errlen, "%s: %s", path, why);
         goto out;
+    }
     rc = aitag_sampler_next(s, &f);
     if (rc <= 0) {
         aitag_fmt(err, errlen, "%s: %s", path,

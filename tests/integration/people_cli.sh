@@ -257,4 +257,14 @@ check "forget: Carol's tag is gone" sh -c \
 "$A" search --person Carol "${C[@]}" >/dev/null 2>&1
 check_eq "forget: Carol is unknown to search" "$?" 2
 check_eq "forget: Alice untouched" "$("$A" search --person Alice "${C[@]}")" "$V"
+
+# A crop whose file is gone: one line naming it, the other crops still written, exit code 1.
+cp "$cat" "$tmp/moved.db"
+sqlite3 "$tmp/moved.db" "UPDATE media SET path = '$tmp/gone.jpg' WHERE path = '$G';
+    UPDATE faces SET media_id = (SELECT id FROM media WHERE path = '$V')
+    WHERE id = (SELECT min(id) FROM faces WHERE person_id = $new)"
+"$A" people show "$new" --crops "$tmp/crops5" --catalog "$tmp/moved.db" >/dev/null 2>"$tmp/err"
+check_eq "crops of a file that is gone: exit 1" "$?" 1
+check_eq "... a line per face that failed" "$(grep -c "^aitag people show: face [0-9]*: .*$tmp/gone.jpg" "$tmp/err")" 2
+check_eq "... the other crop written" "$(ls "$tmp/crops5")" "face-$(sqlite3 "$cat" "SELECT min(id) FROM faces WHERE person_id = $new").jpg"
 finish
