@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # people_cli.sh - `aitag people list|show|name|merge|split|ignore|forget`, `aitag search
 # --person` and people as tags and markers, on a real catalog: the fixtures are tagged with the
-# faces and face_attrs analyzers, and their face evidence becomes faces rows (embedding = the
-# evidence's descriptor as float32) assigned to four people by people_faces.js, as the people
-# engine's ingest would. Forget is checked on the raw bytes of the catalog file and its WAL.
+# faces and face_attrs analyzers (which stores their faces with the embeddings), and
+# tests/data/people_assign.sql gives the faces to four people as a clustering would, the same
+# on every run. Forget is checked on the raw bytes of the catalog file and its WAL.
 source "$(dirname "$0")/lib.sh"
 A=$AITAG_BIN
 F=$AITAG_FIXTURES_DIR
@@ -19,10 +19,7 @@ check_eq "list without a catalog: []" "$("$A" people list --json "${C[@]}" 2>/de
 
 "$A" tag --analyzers faces,face_attrs --quiet --progress never "${C[@]}" "$V" "$G" "$P" 2>"$tmp/tag.err"
 check_eq "tag the fixtures" "$?" 0
-sqlite3 -json "$cat" "SELECT e.media_id AS media, m.path, e.t, e.x, e.y, e.w, e.h, e.confidence,
-    e.extra FROM evidence e JOIN media m ON m.id = e.media_id
-    WHERE e.analyzer = 'face_attrs' AND e.label = 'face' ORDER BY e.id" |
-    node "$(dirname "$0")/people_faces.js" | sqlite3 "$cat"
+sqlite3 "$cat" <"$(dirname "$0")/../data/people_assign.sql"
 check_eq "faces stored for four people" \
     "$(sqlite3 "$cat" 'SELECT group_concat(n) FROM (SELECT count(*) n FROM faces GROUP BY person_id ORDER BY person_id)')" \
     "7,7,8,3"
@@ -40,7 +37,7 @@ check_eq "list --json: ids, faces and media counts" \
     '[[1,null,7,1],[2,null,7,1],[3,null,8,2],[4,null,3,1]]'
 check_eq "list --json: person 3's media in path order" \
     "$(jq -c '.[2].media' "$tmp/list.json")" "$(jq -cn --arg p "$P" --arg v "$V" '[$p, $v]')"
-# the cover is the face of best quality (people_faces.js: quality = box width)
+# the cover is the face of best quality
 want=$(sqlite3 -json "$cat" "SELECT m.path, f.t FROM faces f JOIN media m ON m.id = f.media_id
     WHERE person_id = 1 ORDER BY quality DESC, score DESC, f.id LIMIT 1" | jq -c '.[0] | [.path, .t]')
 check_eq "list --json: cover = best face" "$(jq -c '.[0].cover | [.path, .t]' "$tmp/list.json")" "$want"
