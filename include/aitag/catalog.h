@@ -142,7 +142,9 @@ int aitag_catalog_commit_item(struct aitag_catalog *c, const struct aitag_item *
                               const struct aitag_policy *p);
 
 /* Re-derives an unchanged item's results under policy p from stored evidence (one
- * transaction); does nothing when the stored derive key already equals the policy's. */
+ * transaction); does nothing when the stored derive key is still the one p and the item's named
+ * people give (the policy's key, mixed with the item's faces of named people when it has
+ * some: a person named or given faces since re-derives it). */
 int aitag_catalog_rederive(struct aitag_catalog *c, int64_t media_id,
                            const struct aitag_policy *p);
 

@@ -238,6 +238,7 @@ int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aita
     struct aitag_shot *shots = NULL;
     size_t n_shots = 0;
     double duration = 0;
+    char key[65];
     int is_image = 0, rc;
 
     rc = catalog_sql_prepare(c, "SELECT duration, kind FROM media WHERE id = ?", &st);
@@ -338,9 +339,11 @@ int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aita
     }
     sqlite3_finalize(st);
     st = NULL;
+    if (rc == 0)
+        rc = catalog_derive_key(c, id, p, key);
     if (rc == 0 &&
         (rc = catalog_sql_prepare(c, "UPDATE media SET derive_key = ? WHERE id = ?", &st)) == 0) {
-        sqlite3_bind_text(st, 1, aitag_policy_key(p), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, id);
         rc = catalog_sql_check(c, sqlite3_step(st), "set derive key");
     }
@@ -384,12 +387,17 @@ int aitag_catalog_rederive(struct aitag_catalog *c, int64_t media_id,
                            const struct aitag_policy *p)
 {
     sqlite3_stmt *st = NULL;
+    char key[65];
     int rc, same = 0;
 
-    rc = catalog_sql_prepare(c, "SELECT derive_key IS ? FROM media WHERE id = ?", &st);
+    /* the key covers the item's named people too: a person named, merged or assigned faces
+     * since (by a command or the clustering) re-derives it like a change of rules */
+    rc = catalog_derive_key(c, media_id, p, key);
+    if (rc == 0)
+        rc = catalog_sql_prepare(c, "SELECT derive_key IS ? FROM media WHERE id = ?", &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, aitag_policy_key(p), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, media_id);
     if (sqlite3_step(st) == SQLITE_ROW)
         same = sqlite3_column_int(st, 0);

@@ -169,6 +169,38 @@ int aitag_catalog_person_media(struct aitag_catalog *c, int64_t id, aitag_catalo
     return rc;
 }
 
+int catalog_derive_key(struct aitag_catalog *c, int64_t media_id, const struct aitag_policy *p,
+                       char key[65])
+{
+    sqlite3_stmt *st = NULL;
+    char *text = NULL, line[512];
+    size_t len = 0, cap = 0;
+    int rc = catalog_sql_prepare(c,
+                                 "SELECT p.id, p.name, f.id, f.t FROM faces f"
+                                 " JOIN people p ON p.id = f.person_id"
+                                 " WHERE f.media_id = ? AND p.name IS NOT NULL AND p.ignored = 0"
+                                 " ORDER BY f.id",
+                                 &st);
+
+    aitag_fmt(key, 65, "%s", aitag_policy_key(p));
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(st, 1, media_id);
+    rc = aitag_buf_append(&text, &len, &cap, key, strlen(key), 0);
+    while (rc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        aitag_fmt(line, sizeof line, "\n%lld\x1f%s\x1f%lld\x1f%.6f",
+                  (long long)sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+                  (long long)sqlite3_column_int64(st, 2), sqlite3_column_double(st, 3));
+        rc = aitag_buf_append(&text, &len, &cap, line, strlen(line), 0);
+    }
+    rc = rc < 0 ? rc : catalog_sql_check(c, rc, "people key");
+    if (rc == 0 && len > strlen(key))
+        aitag_sha256_buf(text, len, key);
+    free(text);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int catalog_people_evidence(struct aitag_catalog *c, int64_t media_id,
                             struct aitag_evidence_list *ev)
 {

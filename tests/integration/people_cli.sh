@@ -264,4 +264,13 @@ sqlite3 "$tmp/moved.db" "UPDATE media SET path = '$tmp/gone.jpg' WHERE path = '$
 check_eq "crops of a file that is gone: exit 1" "$?" 1
 check_eq "... a line per face that failed" "$(grep -c "^aitag people show: face [0-9]*: .*$tmp/gone.jpg" "$tmp/err")" 2
 check_eq "... the other crop written" "$(ls "$tmp/crops5")" "face-$(sqlite3 "$cat" "SELECT min(id) FROM faces WHERE person_id = $new").jpg"
+
+# A face the clustering gives a named person (no command involved): the next `aitag tag`
+# re-derives the unchanged file without running a model, and the person's tag is there.
+sqlite3 "$cat" "UPDATE faces SET person_id = 1 WHERE id = (SELECT min(id) FROM faces WHERE person_id = $new)"
+check "clustering: no tag before the next run" sh -c \
+    "'$A' show --json --catalog '$cat' '$G' | jq -e '[.tags[].name] | index(\"person:Alice\") == null' >/dev/null"
+"$A" tag --analyzers faces,face_attrs --json --progress never "${C[@]}" "$G" >"$tmp/retag.json" 2>/dev/null
+check "clustering: the next tag run re-derives the unchanged file" jqe \
+    '.status == "skipped" and ([.tags[].name] | index("person:Alice") != null)' "$tmp/retag.json"
 finish
