@@ -239,7 +239,7 @@ int aitag_catalog_merge_people(struct aitag_catalog *c, const int64_t *ids, size
                                const struct aitag_policy *p)
 {
     struct id_set media = {0};
-    char name[NAME_MAX_BYTES + 1], other[NAME_MAX_BYTES + 1];
+    char name[1024], other[1024]; /* names from Stash may be longer than ours */
     int rc;
 
     if (n < 2)
@@ -462,6 +462,26 @@ out:
     return rc;
 }
 
+/* Checkpoints the WAL into the file and truncates it. A reader of another process that holds
+ * an older snapshot keeps the WAL from being emptied: said, since the old pages stay in it
+ * until that reader is done (the next writer's checkpoint then overwrites them). */
+static int empty_wal(struct aitag_catalog *c)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = catalog_sql_prepare(c, "PRAGMA wal_checkpoint(TRUNCATE)", &st);
+
+    if (rc < 0)
+        return rc;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0)
+        aitag_log(AITAG_LOG_WARN, "catalog",
+                  "event=wal_busy another process is reading the catalog: its write-ahead log"
+                  " keeps the deleted pages until that process is done");
+    rc = catalog_sql_check(c, rc, "checkpoint");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int aitag_catalog_forget_person(struct aitag_catalog *c, int64_t id, const struct aitag_policy *p,
                                 int64_t *n_faces)
 {
@@ -499,7 +519,7 @@ int aitag_catalog_forget_person(struct aitag_catalog *c, int64_t id, const struc
     if (rc == 0)
         rc = catalog_sql_exec(c, "VACUUM");
     if (rc == 0)
-        rc = catalog_sql_exec(c, "PRAGMA wal_checkpoint(TRUNCATE)");
+        rc = empty_wal(c);
     if (rc < 0)
         *n_faces = 0;
     aitag_log(AITAG_LOG_INFO, "catalog", "event=forget person=%lld faces=%lld evidence=%d",
