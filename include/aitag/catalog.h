@@ -400,6 +400,10 @@ int aitag_catalog_ignore_person(struct aitag_catalog *c, int64_t id,
  * no byte of them stays in the file, its free pages or its WAL. *n_faces: faces deleted. */
 int aitag_catalog_forget_person(struct aitag_catalog *c, int64_t id,
                                 const struct aitag_policy *p, int64_t *n_faces);
+/* Re-derives, with policy p, every item where a named, shown person has a face and whose
+ * derive key is out of date (aitag_catalog_rederive): after the clustering gave faces to named
+ * people. *n (may be NULL) receives how many were re-derived. 0 or AITAG_ERR_DB/NOMEM. */
+int aitag_catalog_rederive_people(struct aitag_catalog *c, const struct aitag_policy *p, int *n);
 /* Re-derives n media with policy p in one transaction (for who changes which person faces
  * belong to: their tags and markers follow). p NULL clears their derive keys instead. */
 int aitag_catalog_people_rederive(struct aitag_catalog *c, const int64_t *media_ids, size_t n,

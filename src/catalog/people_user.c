@@ -201,6 +201,51 @@ int catalog_derive_key(struct aitag_catalog *c, int64_t media_id, const struct a
     return rc;
 }
 
+int aitag_catalog_rederive_people(struct aitag_catalog *c, const struct aitag_policy *p, int *n)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t *ids = NULL;
+    size_t k = 0, cap = 0;
+    char key[65];
+    int rc = catalog_sql_prepare(c,
+                                 "SELECT m.id, m.derive_key FROM media m WHERE EXISTS(SELECT 1"
+                                 " FROM faces f JOIN people p ON p.id = f.person_id"
+                                 " WHERE f.media_id = m.id AND p.name IS NOT NULL"
+                                 " AND p.ignored = 0) ORDER BY m.id",
+                                 &st);
+
+    if (n)
+        *n = 0;
+    if (rc < 0)
+        return rc;
+    /* the stale ones first, then re-derive them: no writes while the query reads */
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        const char *stored = (const char *)sqlite3_column_text(st, 1);
+        if ((rc = catalog_derive_key(c, id, p, key)) < 0)
+            break;
+        if (stored && strcmp(stored, key) == 0)
+            continue;
+        if (k == cap) {
+            int64_t *g = realloc(ids, (cap = cap ? cap * 2 : 64) * sizeof *ids);
+            if (!g) {
+                rc = AITAG_ERR_NOMEM;
+                break;
+            }
+            ids = g;
+        }
+        ids[k++] = id;
+    }
+    rc = rc < 0 ? rc : catalog_sql_check(c, rc, "people media");
+    sqlite3_finalize(st);
+    if (rc == 0 && k)
+        rc = aitag_catalog_people_rederive(c, ids, k, p);
+    if (rc == 0 && n)
+        *n = (int)k;
+    free(ids);
+    return rc;
+}
+
 int catalog_people_evidence(struct aitag_catalog *c, int64_t media_id,
                             struct aitag_evidence_list *ev)
 {

@@ -22,13 +22,16 @@ int cmd_tag(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_prune(int argc, char **argv); /* cmd_prune.c: deletes items whose files are gone */
-int cmd_people(int argc, char **argv); /* cmd_people.c: people list|show|name|... */
 int cmd_models(int argc, char **argv);
 /* cmd_models.c: registers the custom analyzers of the user models dir (AITAG_USER_MODELS_DIR,
  * else $XDG_DATA_HOME/aitag/models); returns how many, or < 0 after printing why. */
 int cli_load_custom_models(void);
 int cmd_plugin(int argc, char **argv); /* cmd_plugin.c: the Stash plugin entry point */
 int cmd_gateway(int argc, char **argv); /* cmd_gateway.c: the AI gateway */
+int cmd_people(int argc, char **argv);  /* cmd_people.c: people list|show|name|...|recluster */
+/* cmd_people.c: the people update after `aitag tag` (its --max-distance, --min-faces and
+ * --min-quality) on the catalog at catalog_path; 0, or EXIT_SETUP after printing why. */
+int cli_people_update(const struct aitag_opts *o, const char *catalog_path);
 
 /* signals.c: the flag SIGINT/SIGTERM set once cli_catch_stop_signals installed the handler
  * (params.cancel of the tagger, the plugin and the gateway client). */

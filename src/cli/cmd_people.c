@@ -1,7 +1,11 @@
 /*
- * cmd_people.c - `aitag people list|show|name|merge|split|ignore|forget`: the user's side of
- * people (docs/people.md).
+ * cmd_people.c - `aitag people`: the people found in the library's faces (docs/people.md).
  *
+ * recluster and update run the people engine (aitag/people.h) on the catalog and report what
+ * changed: one line on stderr, or one JSON object on stdout with --json. cli_people_update is
+ * the same update for `aitag tag`, after a run that used face_attrs.
+ *
+ * list|show|name|merge|split|ignore|forget are the user's side of people.
  * list and show open the catalog read-only; the others change it, each in one transaction
  * that re-derives the media involved with the same rules `aitag tag` would apply (--rules,
  * --threshold, --markers, the default rules file), so a named person's tag is in `aitag show`
@@ -15,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aitag/people.h"
 #include "cli.h"
 
 #define MAX_IDS 1024
@@ -344,6 +349,84 @@ static int do_change(struct aitag_catalog *c, const struct aitag_opts *o, const 
     return EXIT_OK;
 }
 
+/* The engine's parameters: its measured defaults, overridden by the options given. */
+static void people_params(const struct aitag_opts *o, struct aitag_people_params *p)
+{
+    aitag_people_default_params(p);
+    if (aitag_opts_str(o, "max-distance"))
+        p->max_distance = (float)aitag_opts_num(o, "max-distance");
+    if (aitag_opts_str(o, "min-faces"))
+        p->min_faces = (int)aitag_opts_int(o, "min-faces");
+    if (aitag_opts_str(o, "min-quality"))
+        p->min_quality = (float)aitag_opts_num(o, "min-quality");
+}
+
+static void print_stats(const char *what, const struct aitag_people_stats *st, int json)
+{
+    if (json) {
+        json_t *j = json_pack(
+            "{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "command", what, "faces",
+            (json_int_t)st->faces, "backfilled", (json_int_t)st->backfilled, "tracks",
+            (json_int_t)st->tracks, "assigned", (json_int_t)st->assigned, "unassigned",
+            (json_int_t)st->unassigned, "people_created", (json_int_t)st->people_created,
+            "people_dropped", (json_int_t)st->people_dropped, "people", (json_int_t)st->people);
+        print_json_line(j);
+        json_decref(j);
+        return;
+    }
+    fprintf(stderr, "aitag %s: %ld faces, %ld people (%ld new", what, st->faces, st->people,
+            st->people_created);
+    if (st->people_dropped)
+        fprintf(stderr, ", %ld removed", st->people_dropped);
+    fprintf(stderr, "); %ld faces assigned now, %ld without a person\n", st->assigned,
+            st->unassigned);
+}
+
+/* Runs the update or the re-cluster on catalog c. 0 or EXIT_SETUP after printing why. */
+static int run_engine(struct aitag_catalog *c, const struct aitag_opts *o, const char *what,
+                      int full, int json)
+{
+    struct aitag_people_params p;
+    struct aitag_people_stats st;
+    struct aitag_policy *pol;
+    char err[512];
+    int rc;
+
+    people_params(o, &p);
+    rc = full ? aitag_people_recluster(c, &p, &st, err, sizeof err)
+              : aitag_people_update(c, &p, &st, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "aitag %s: %s\n", what, err);
+        return EXIT_SETUP;
+    }
+    print_stats(what, &st, json);
+    /* faces given to named people: their items' tags and markers now, with the rules
+     * `aitag tag` applies, rather than at the next run over those items */
+    pol = load_policy(o, what);
+    if (!pol)
+        return EXIT_USAGE;
+    rc = aitag_catalog_rederive_people(c, pol, NULL);
+    if (rc < 0)
+        fprintf(stderr, "aitag %s: %s\n", what, aitag_catalog_errmsg(c));
+    aitag_policy_free(pol);
+    return rc < 0 ? EXIT_SETUP : 0;
+}
+
+int cli_people_update(const struct aitag_opts *o, const char *catalog_path)
+{
+    struct aitag_catalog *c = NULL;
+    char err[512];
+    int rc;
+
+    if (aitag_catalog_open(catalog_path, 0, &c, err, sizeof err) < 0) {
+        fprintf(stderr, "aitag tag: people: %s\n", err);
+        return EXIT_SETUP;
+    }
+    rc = run_engine(c, o, "tag: people", 0, 0);
+    aitag_catalog_close(c);
+    return rc;
+}
+
 /* The arguments each subcommand takes: exactly (min == max) or at least min (max 0). */
 static int check_args(const char *cmd, const char *sub, size_t n)
 {
@@ -389,6 +472,15 @@ int cmd_people(int argc, char **argv)
     readonly = strcmp(sub, "list") == 0 || strcmp(sub, "show") == 0;
     if ((rc = check_args(name, sub, o.n_args)) != 0)
         goto out;
+    if (strcmp(sub, "recluster") == 0 || strcmp(sub, "update") == 0) {
+        rc = cli_open_catalog(&o, name, 0, &c);
+        if (rc != 0) { /* no catalog yet: no faces */
+            rc = rc < 0 ? EXIT_SETUP : EXIT_OK;
+            goto out;
+        }
+        rc = run_engine(c, &o, name, strcmp(sub, "recluster") == 0, aitag_opts_bool(&o, "json"));
+        goto out;
+    }
     rc = EXIT_USAGE;
     if (o.n_args > 0 && !(ids[0] = parse_id(name, "ID", o.args[0])))
         goto out;
