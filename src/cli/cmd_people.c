@@ -427,7 +427,7 @@ int cli_people_update(const struct aitag_opts *o, const char *catalog_path)
     return rc;
 }
 
-/* The arguments each subcommand takes: exactly (min == max) or at least min (max 0). */
+/* 0 when subcommand sub takes n arguments (min..max), else EXIT_USAGE after its usage line. */
 static int check_args(const char *cmd, const char *sub, size_t n)
 {
     static const struct {
@@ -439,7 +439,9 @@ static int check_args(const char *cmd, const char *sub, size_t n)
                 {"merge", " ID ID...", 2, MAX_IDS},
                 {"split", " ID FACE_ID...", 2, MAX_IDS + 1},
                 {"ignore", " ID", 1, 1},
-                {"forget", " ID", 1, 1}};
+                {"forget", " ID", 1, 1},
+                {"recluster", "", 0, 0},
+                {"update", "", 0, 0}};
 
     for (size_t i = 0; i < sizeof want / sizeof *want; i++)
         if (strcmp(want[i].sub, sub) == 0) {

@@ -209,6 +209,24 @@ check_eq "ignore: its faces stay with it, assigned by the user" \
 "$A" search --person Bob "${C[@]}" 2>"$tmp/err" >/dev/null
 check_eq "ignore: not searchable" "$(cat "$tmp/err")" "aitag search: --person 'Bob': that person is ignored"
 
+# --- recluster keeps every user change ---------------------------------------------------
+before=$(sqlite3 "$cat" "SELECT group_concat(id || ':' || ifnull(person_id, '-') || ':' || assigned)
+    FROM faces WHERE assigned = 'user' OR person_id IN (SELECT id FROM people WHERE name IS NOT NULL)")
+"$A" people recluster --json "${C[@]}" >"$tmp/recluster.json"
+check_eq "recluster: exit 0" "$?" 0
+check "recluster --json: its counts" jqe '.command == "people recluster" and .faces == 25' \
+    "$tmp/recluster.json"
+check_eq "recluster: named people's and user-assigned faces unchanged" \
+    "$(sqlite3 "$cat" "SELECT group_concat(id || ':' || ifnull(person_id, '-') || ':' || assigned)
+        FROM faces WHERE assigned = 'user' OR person_id IN (SELECT id FROM people WHERE name IS NOT NULL)")" \
+    "$before"
+check_eq "recluster: the names and the ignored person stay" \
+    "$(sqlite3 "$cat" "SELECT group_concat(id || ':' || name || ':' || ignored) FROM people WHERE name IS NOT NULL")" \
+    "1:Alice:0,2:Bob:1,3:Carol:0"
+"$A" people recluster extra "${C[@]}" 2>"$tmp/err"
+check_eq "recluster with an argument: exit 2" "$?" 2
+check "... says the usage" grep -q "usage: aitag people recluster " "$tmp/err"
+
 # --- forget ------------------------------------------------------------------------------
 # 16-byte pieces of Carol's embeddings (mostly non-zero: a descriptor has many zeros) and a
 # piece of a descriptor text from the evidence: all must be in the file before, none after.
