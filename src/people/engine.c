@@ -46,12 +46,12 @@ struct engine {
 
 void aitag_people_default_params(struct aitag_people_params *p)
 {
-    p->max_distance = 0.32f; /* docs/people.md: the sample photos and videos made from them */
+    p->max_distance = 0.31f; /* docs/people.md: the sample photos and videos made from them */
     p->seed_distance = 0.28f;
     p->min_faces = 2;
     p->min_quality = 0.2f;
     p->track_iou = 0.1f;
-    p->track_distance = 0.32f;
+    p->track_distance = 0.31f;
     p->track_skip = 1;
 }
 
@@ -444,6 +444,21 @@ static int by_overlap(const void *a, const void *b)
     return x->label - y->label;
 }
 
+/* The index of person id in e->people (loaded by id), or n_people. */
+static size_t person_index(const struct engine *e, int64_t id)
+{
+    size_t lo = 0, hi = e->n_people;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (e->people[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < e->n_people && e->people[lo].id == id ? lo : e->n_people;
+}
+
 static int person_kept(const struct aitag_person_row *p, const unsigned char *has_user)
 {
     return p->name[0] || p->ignored || strcmp(p->origin, "cluster") != 0 || *has_user;
@@ -470,9 +485,9 @@ static int recluster_all(struct engine *e)
     for (size_t i = 0; i < e->s.n; i++) {
         pick[i] = e->assigned[i] != AITAG_FACE_USER;
         if (!pick[i]) {
-            for (size_t q = 0; q < e->n_people; q++)
-                if (e->people[q].id == e->person[i])
-                    has_user[q] = 1;
+            size_t q = person_index(e, e->person[i]);
+            if (q < e->n_people)
+                has_user[q] = 1;
         } else {
             e->person[i] = 0, e->assigned[i] = AITAG_FACE_NONE;
         }
@@ -517,11 +532,9 @@ static int recluster_all(struct engine *e)
     }
     qsort(ov, n_ov, sizeof *ov, by_overlap);
     for (size_t o = 0; o < n_ov; o++) {
-        size_t q;
+        size_t q = person_index(e, ov[o].person);
         if (dest[ov[o].label])
             continue;
-        for (q = 0; q < e->n_people && e->people[q].id != ov[o].person; q++)
-            ;
         if (q == e->n_people || (!kept[q] && used[q]))
             continue; /* deleted meanwhile, or its id went to a bigger part */
         dest[ov[o].label] = ov[o].person;
