@@ -134,14 +134,17 @@ struct aitag_item {
 };
 
 /* Stores an item in one transaction: upserts the media row (a changed file drops all its old
- * analyses, evidence and shots first), replaces evidence of the analyzers that ran and, when
+ * analyses, evidence, faces and shots first), replaces evidence of the analyzers that ran (and
+ * the item's faces when face_attrs ran: see "Faces and people" below) and, when
  * item->n_shots > 0, the stored shots, then re-derives tags, markers and text from all stored
  * evidence and shots with policy p. 0 or AITAG_ERR_DB/NOMEM. */
 int aitag_catalog_commit_item(struct aitag_catalog *c, const struct aitag_item *item,
                               const struct aitag_policy *p);
 
 /* Re-derives an unchanged item's results under policy p from stored evidence (one
- * transaction); does nothing when the stored derive key already equals the policy's. */
+ * transaction); does nothing when the stored derive key is still the one p and the item's named
+ * people give (the policy's key, mixed with the item's faces of named people when it has
+ * some: a person named or given faces since re-derives it). */
 int aitag_catalog_rederive(struct aitag_catalog *c, int64_t media_id,
                            const struct aitag_policy *p);
 
@@ -194,5 +197,216 @@ int aitag_catalog_load_probe(struct aitag_catalog *c, int64_t media_id, struct a
 
 /* Counts rows in a table (for tests and `aitag stats`); table must be a known table name. */
 int aitag_catalog_count(struct aitag_catalog *c, const char *table, int64_t *n);
+
+/* ---- Faces and people (schema 4; the people engine is include/aitag/people.h) ----
+ *
+ * Every "face" item of the face_attrs analyzer that carries an embedding becomes one faces row,
+ * written by aitag_catalog_commit_item in the transaction that stores the item's evidence: a
+ * kill never leaves faces without their evidence, nor evidence without its faces. Storing the
+ * item again (re-tagging) replaces its faces; a new face at the same time with a box that
+ * overlaps an old one (IoU >= 0.5) keeps the old row's id, person and how it was assigned, so a
+ * re-tag undoes no naming, merging or rejecting. Tracks of a re-stored item are cleared (the
+ * people engine links them again). */
+
+/* How a face's person was set (faces.assigned). */
+enum aitag_face_assigned {
+    AITAG_FACE_NONE = 0, /* no person */
+    AITAG_FACE_AUTO = 1, /* by clustering: a re-cluster may change it */
+    AITAG_FACE_USER = 2, /* by a person command: never changed by clustering */
+};
+
+/* The faces of one embedding model, embeddings in one contiguous array (row i at
+ * vecs + i * dim), in (media, time, id) order. */
+struct aitag_face_row {
+    int64_t id, media_id;
+    double t;
+    struct aitag_box box;
+    float score, quality;
+    int64_t track;     /* 0: none */
+    int64_t person_id; /* 0: none */
+    enum aitag_face_assigned assigned;
+    int is_video;      /* the item is a video (faces of photos have no track) */
+};
+struct aitag_face_set {
+    struct aitag_face_row *rows;
+    float *vecs;
+    size_t n, dim;
+    char model[256]; /* the embedding model these faces share */
+};
+
+/* The model of the most recently stored face into model (len bytes); "" when there are no
+ * faces. 0 or AITAG_ERR_DB. */
+int aitag_catalog_faces_model(struct aitag_catalog *c, char *model, size_t len);
+
+/* Loads every face whose embedding model is model (NULL: the most recent model, as
+ * aitag_catalog_faces_model) into *out (emptied first; free with aitag_face_set_free). Faces
+ * whose embedding has another length than the first one's are skipped. 0, AITAG_ERR_DB or
+ * AITAG_ERR_NOMEM. */
+int aitag_catalog_load_faces(struct aitag_catalog *c, const char *model,
+                             struct aitag_face_set *out);
+void aitag_face_set_free(struct aitag_face_set *s);
+
+/* One stored person. */
+struct aitag_person_row {
+    int64_t id;
+    char name[256];    /* "" when unnamed */
+    int ignored;
+    int64_t cover_face; /* 0: none */
+    char origin[16];   /* "cluster", "user" or "stash" */
+};
+
+/* Loads every person, by id, into *out (n rows, NULL when none; caller frees with free()).
+ * 0, AITAG_ERR_DB or AITAG_ERR_NOMEM. */
+int aitag_catalog_load_people(struct aitag_catalog *c, struct aitag_person_row **out, size_t *n);
+
+/* A face the user took out of a person. */
+struct aitag_face_reject {
+    int64_t face_id, person_id;
+};
+/* Loads every face reject (by face id) into *out (caller frees with free()). */
+int aitag_catalog_load_face_rejects(struct aitag_catalog *c, struct aitag_face_reject **out,
+                                    size_t *n);
+
+/* A change to one face's track and person. person_id > 0: an existing person; < 0: the new
+ * person number -person_id - 1 of the write (see below); 0: none. */
+struct aitag_face_change {
+    int64_t face_id;
+    int64_t track; /* 0: none */
+    int64_t person_id;
+    enum aitag_face_assigned assigned; /* AITAG_FACE_NONE or AITAG_FACE_AUTO */
+};
+
+/* What one clustering pass writes, in one transaction: n_new people created (origin
+ * 'cluster', covers new_covers[k], a face id, or 0), the face changes (a face the user assigned
+ * in the meantime is left alone; a face deleted in the meantime is skipped), then the people
+ * of drop deleted when they have no face left and no name (auto-made people a re-cluster
+ * emptied). new_ids (n_new entries, may be NULL) receives the new people's ids. */
+struct aitag_people_write {
+    size_t n_new;
+    const int64_t *new_covers;
+    const struct aitag_face_change *changes;
+    size_t n_changes;
+    const int64_t *drop;
+    size_t n_drop;
+};
+int aitag_catalog_write_people(struct aitag_catalog *c, const struct aitag_people_write *w,
+                               int64_t *new_ids);
+
+/* Stores the faces of an item already in the catalog from its stored face_attrs evidence
+ * (catalogs tagged before faces were stored): does nothing when the item has faces rows or no
+ * face_attrs analysis. *added (may be NULL) receives the number of faces stored. */
+int aitag_catalog_backfill_faces(struct aitag_catalog *c, int64_t media_id, int *added);
+
+/* Ids of the items that have a face_attrs analysis but no faces rows (for backfill), in id
+ * order; *out freed by the caller with free(). */
+int aitag_catalog_items_without_faces(struct aitag_catalog *c, int64_t **out, size_t *n);
+
+/* What to search for: media carrying all of the tags and showing all of the people (any = 0),
+ * or any one of them (any = 1). Tag and person names match exactly, case-insensitively. */
+struct aitag_search_query {
+    const char *const *tags;
+    size_t n_tags;
+    const char *const *people; /* person names (aitag_catalog_name_person) */
+    size_t n_people;
+    int any;
+};
+
+/* aitag_catalog_search with people: calls fn for each matching (path, media id) in path
+ * order, items marked missing left out. A person matches the media where any face of theirs
+ * is. A name no shown person has (unknown, or the person is ignored) gives AITAG_ERR_NOTFOUND
+ * with the name in the handle's message, and no call of fn. 0 or AITAG_ERR_DB/NOMEM. */
+int aitag_catalog_search_query(struct aitag_catalog *c, const struct aitag_search_query *q,
+                               int (*fn)(void *ctx, const char *path, int64_t media_id),
+                               void *ctx);
+
+/*
+ * People, the user's side (people_user.c, people_edit.c; docs/people.md). A person is a
+ * stable id with faces (rows of the faces table) assigned to it by clustering ("auto") or by
+ * a command here ("user"; a re-cluster never changes those). Named people who are not
+ * ignored are evidence for the policy (analyzer "people", label "person:NAME", one item per
+ * face, its confidence the face detector's), so they get tags and, in videos, markers like any
+ * label, rules included. Each change below runs in one transaction that also re-derives the
+ * media it touches with policy p (p NULL: their derive key is cleared, so the next `aitag tag`
+ * re-derives them). Errors name the field: "ID 7: no such person", "NAME 'Ann': ...", with
+ * AITAG_ERR_NOTFOUND or AITAG_ERR_INVALID and the message on the handle.
+ */
+
+/* One person, as listed. Strings are borrowed for the call. */
+struct aitag_person {
+    int64_t id;
+    const char *name; /* NULL when unnamed */
+    int ignored;
+    int64_t n_faces;
+    /* the cover: the person's chosen cover face, else their best face (quality, then
+     * detector score); has_cover 0 when the person has no face */
+    int has_cover;
+    int64_t cover_face;
+    const char *cover_path;
+    double cover_t;
+    struct aitag_box cover_box;
+};
+
+/* Called with each person; returning non-zero stops the listing. */
+typedef int (*aitag_person_fn)(void *ctx, const struct aitag_person *p);
+
+/* Lists people by id; ignored ones only with with_ignored. 0 or AITAG_ERR_DB. */
+int aitag_catalog_each_person(struct aitag_catalog *c, int with_ignored, aitag_person_fn fn,
+                              void *ctx);
+/* Calls fn once with person id (ignored or not). 0, AITAG_ERR_NOTFOUND or AITAG_ERR_DB. */
+int aitag_catalog_get_person(struct aitag_catalog *c, int64_t id, aitag_person_fn fn,
+                             void *ctx);
+
+/* One face of a person. Strings are borrowed for the call. */
+struct aitag_face {
+    int64_t id;
+    int64_t media_id;
+    const char *path;
+    double t;
+    struct aitag_box box;
+    float score;          /* detector confidence; -1 when not stored */
+    float quality;        /* -1 when not stored */
+    const char *assigned; /* "auto", "user" or "none" */
+};
+
+typedef int (*aitag_face_fn)(void *ctx, const struct aitag_face *f);
+
+/* The faces of person id by path and time. 0, AITAG_ERR_NOTFOUND or AITAG_ERR_DB. */
+int aitag_catalog_person_faces(struct aitag_catalog *c, int64_t id, aitag_face_fn fn,
+                               void *ctx);
+/* The media where person id has faces, in path order, once each. 0, AITAG_ERR_NOTFOUND or
+ * AITAG_ERR_DB. */
+int aitag_catalog_person_media(struct aitag_catalog *c, int64_t id, aitag_catalog_item_fn fn,
+                               void *ctx);
+
+/* Names person id (or renames). Names are unique ignoring case; 1..200 bytes of UTF-8 text
+ * without control characters or surrounding spaces. */
+int aitag_catalog_name_person(struct aitag_catalog *c, int64_t id, const char *name,
+                              const struct aitag_policy *p);
+/* Merges ids[1..n) into ids[0]: their faces move to it and every face of the result is
+ * assigned "user"; the others are deleted (the first one's name wins; an unnamed first takes
+ * the first name among the others). Faces a merged person had rejected stay rejected. */
+int aitag_catalog_merge_people(struct aitag_catalog *c, const int64_t *ids, size_t n,
+                               const struct aitag_policy *p);
+/* Moves n faces of person id into a new person (*new_id), assigned "user"; each face is
+ * rejected from id for good (face_rejects). Every face must be id's. */
+int aitag_catalog_split_person(struct aitag_catalog *c, int64_t id, const int64_t *face_ids,
+                               size_t n, const struct aitag_policy *p, int64_t *new_id);
+/* Hides person id: kept with its faces (assigned "user", so they never form a new person),
+ * but no longer listed, searched or tagged. */
+int aitag_catalog_ignore_person(struct aitag_catalog *c, int64_t id,
+                                const struct aitag_policy *p);
+/* Deletes person id, its faces with their embeddings, and the embeddings in the evidence of
+ * those faces; with SQLite's secure_delete, then VACUUM and a truncating WAL checkpoint, so
+ * no byte of them stays in the file, its free pages or its WAL. *n_faces: faces deleted. */
+int aitag_catalog_forget_person(struct aitag_catalog *c, int64_t id,
+                                const struct aitag_policy *p, int64_t *n_faces);
+/* Re-derives, with policy p, every item where a named, shown person has a face and whose
+ * derive key is out of date (aitag_catalog_rederive): after the clustering gave faces to named
+ * people. *n (may be NULL) receives how many were re-derived. 0 or AITAG_ERR_DB/NOMEM. */
+int aitag_catalog_rederive_people(struct aitag_catalog *c, const struct aitag_policy *p, int *n);
+/* Re-derives n media with policy p in one transaction (for who changes which person faces
+ * belong to: their tags and markers follow). p NULL clears their derive keys instead. */
+int aitag_catalog_people_rederive(struct aitag_catalog *c, const int64_t *media_ids, size_t n,
+                                  const struct aitag_policy *p);
 
 #endif

@@ -117,6 +117,20 @@ const struct aitag_view *aitag_frame_view(const struct aitag_frame *f,
 /* Frees a frame and its buffers. NULL is a no-op. */
 void aitag_frame_free(struct aitag_frame *f);
 
+/* Encodes width x height pixels of packed RGB24, rows stride bytes apart (a rectangle of a
+ * larger picture: point rgb at its top-left pixel), as a JPEG (mjpeg, full-range 4:2:0).
+ * Returns 0 with *jpeg (caller frees with free()) and *len, or AITAG_ERR_INVALID (no pixels),
+ * AITAG_ERR_MEDIA or AITAG_ERR_NOMEM with err set. Thread-safe. */
+int aitag_media_encode_jpeg(const uint8_t *rgb, int width, int height, int stride,
+                            unsigned char **jpeg, size_t *len, char *err, size_t errlen);
+/* The rectangle (x, y, w, h), normalised 0..1 to the upright frame like every box, of the
+ * frame that stands for time t in path (the first frame at or after t; images: the picture),
+ * as a JPEG at full resolution. Returns 0 with *jpeg (free()) and *len, or < 0 with err
+ * naming the file: what the sampler says, AITAG_ERR_MEDIA when no frame lies at t,
+ * AITAG_ERR_INVALID for an empty box or one outside the frame. Thread-safe. */
+int aitag_media_crop_jpeg(const char *path, double t, float x, float y, float w, float h,
+                          unsigned char **jpeg, size_t *len, char *err, size_t errlen);
+
 enum aitag_sampler_mode {
     AITAG_SAMPLER_AUTO = 0,       /* pick from the keyframe spacing and the interval */
     AITAG_SAMPLER_SEQUENTIAL = 1, /* decode everything from the start */

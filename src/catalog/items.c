@@ -3,8 +3,8 @@
  *
  * commit_item is the only writer of evidence. Within one IMMEDIATE transaction it upserts the
  * media row, drops everything stored for a file whose identity changed, replaces the evidence
- * of each analyzer that ran, records the analyses, replaces the shots when the sampling found
- * some (shots.c), then re-derives tags, markers and text from all of the item's stored
+ * of each analyzer that ran, records the analyses, replaces the item's faces when face_attrs
+ * ran (faces.c), replaces the shots when the sampling found some (shots.c), then re-derives tags, markers and text from all of the item's stored
  * evidence and shots. Derived rows are always rebuilt from evidence, never
  * edited, so they can't drift from it; the policy key stored on the media row says which
  * rules produced them.
@@ -52,6 +52,8 @@ static int upsert_media(struct aitag_catalog *c, const struct aitag_item *it, in
         st = NULL;
         if (rc == 0)
             rc = catalog_shots_store(c, row.id, NULL, 0);
+        if (rc == 0)
+            rc = catalog_faces_clear(c, row.id);
         if (rc < 0)
             return rc;
     }
@@ -164,6 +166,24 @@ static int replace_evidence(struct aitag_catalog *c, int64_t id, const struct ai
     return rc;
 }
 
+/* Appends a sampling record (name copied) to *out and its name to *names. */
+static int push_sampling(struct aitag_sampling **out, char ***names, size_t *n, const char *name,
+                         double interval, int n_frames)
+{
+    struct aitag_sampling *g = realloc(*out, (*n + 1) * sizeof **out);
+    char **gn = g ? realloc(*names, (*n + 1) * sizeof **names) : NULL;
+
+    if (g)
+        *out = g;
+    if (gn)
+        *names = gn;
+    if (!g || !gn || !((*names)[*n] = strdup(name)))
+        return AITAG_ERR_NOMEM;
+    (*out)[*n] = (struct aitag_sampling){(*names)[*n], interval, n_frames};
+    (*n)++;
+    return 0;
+}
+
 static int load_sampling(struct aitag_catalog *c, int64_t id, struct aitag_sampling **out,
                          char ***names, size_t *n)
 {
@@ -176,25 +196,33 @@ static int load_sampling(struct aitag_catalog *c, int64_t id, struct aitag_sampl
     if (rc < 0)
         return rc;
     sqlite3_bind_int64(st, 1, id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct aitag_sampling *g = realloc(*out, (*n + 1) * sizeof **out);
-        char **gn = g ? realloc(*names, (*n + 1) * sizeof **names) : NULL;
-        if (g)
-            *out = g;
-        if (gn)
-            *names = gn;
-        if (!g || !gn) {
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (push_sampling(out, names, n, (const char *)sqlite3_column_text(st, 0),
+                          sqlite3_column_double(st, 1), sqlite3_column_int(st, 2)) < 0) {
             rc = AITAG_ERR_NOMEM;
             break;
         }
-        (*names)[*n] = strdup((const char *)sqlite3_column_text(st, 0));
-        (*out)[*n] = (struct aitag_sampling){(*names)[*n], sqlite3_column_double(st, 1),
-                                             sqlite3_column_int(st, 2)};
-        (*n)++;
-    }
     rc = rc == AITAG_ERR_NOMEM ? rc : catalog_sql_check(c, rc, "load analyses");
     sqlite3_finalize(st);
     return rc;
+}
+
+/* People's faces as evidence (people_user.c), sampled like the faces they came from: the
+ * face_attrs analyzer's sampling (embeddings), else the faces analyzer's. */
+static int add_people(struct aitag_catalog *c, int64_t id, struct aitag_evidence_list *ev,
+                      struct aitag_sampling **samp, char ***names, size_t *n_samp)
+{
+    struct aitag_sampling from = {NULL, 0, 0};
+    size_t before = ev->n;
+    int rc = catalog_people_evidence(c, id, ev);
+
+    if (rc < 0 || ev->n == before)
+        return rc;
+    for (size_t i = 0; i < *n_samp; i++)
+        if (strcmp((*samp)[i].analyzer, "face_attrs") == 0 ||
+            (!from.analyzer && strcmp((*samp)[i].analyzer, "faces") == 0))
+            from = (*samp)[i];
+    return push_sampling(samp, names, n_samp, "people", from.interval, from.n_frames);
 }
 
 int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aitag_policy *p)
@@ -210,6 +238,7 @@ int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aita
     struct aitag_shot *shots = NULL;
     size_t n_shots = 0;
     double duration = 0;
+    char key[65];
     int is_image = 0, rc;
 
     rc = catalog_sql_prepare(c, "SELECT duration, kind FROM media WHERE id = ?", &st);
@@ -229,6 +258,8 @@ int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aita
         rc = load_sampling(c, id, &samp, &names, &n_samp);
     if (rc == 0)
         rc = aitag_catalog_load_shots(c, id, &shots, &n_shots);
+    if (rc == 0)
+        rc = add_people(c, id, &ev, &samp, &names, &n_samp);
     if (rc < 0)
         goto out;
     in = (struct aitag_derive_input){is_image, duration, ev.items, ev.n, samp, n_samp,
@@ -308,9 +339,11 @@ int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aita
     }
     sqlite3_finalize(st);
     st = NULL;
+    if (rc == 0)
+        rc = catalog_derive_key(c, id, p, key);
     if (rc == 0 &&
         (rc = catalog_sql_prepare(c, "UPDATE media SET derive_key = ? WHERE id = ?", &st)) == 0) {
-        sqlite3_bind_text(st, 1, aitag_policy_key(p), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, id);
         rc = catalog_sql_check(c, sqlite3_step(st), "set derive key");
     }
@@ -337,6 +370,8 @@ int aitag_catalog_commit_item(struct aitag_catalog *c, const struct aitag_item *
     rc = upsert_media(c, item, &id);
     if (rc == 0)
         rc = replace_evidence(c, id, item);
+    if (rc == 0)
+        rc = catalog_faces_store(c, id, item);
     if (rc == 0 && item->n_shots > 0)
         rc = catalog_shots_store(c, id, item->shots, item->n_shots);
     if (rc == 0)
@@ -352,12 +387,17 @@ int aitag_catalog_rederive(struct aitag_catalog *c, int64_t media_id,
                            const struct aitag_policy *p)
 {
     sqlite3_stmt *st = NULL;
+    char key[65];
     int rc, same = 0;
 
-    rc = catalog_sql_prepare(c, "SELECT derive_key IS ? FROM media WHERE id = ?", &st);
+    /* the key covers the item's named people too: a person named, merged or assigned faces
+     * since (by a command or the clustering) re-derives it like a change of rules */
+    rc = catalog_derive_key(c, media_id, p, key);
+    if (rc == 0)
+        rc = catalog_sql_prepare(c, "SELECT derive_key IS ? FROM media WHERE id = ?", &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, aitag_policy_key(p), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, media_id);
     if (sqlite3_step(st) == SQLITE_ROW)
         same = sqlite3_column_int(st, 0);

@@ -1,42 +1,93 @@
 /*
- * search.c - finding media by derived tags: all of a set (AND) or any of it (OR).
- * Tag names compare case-insensitively and exactly (no wildcards: names are data). Items
- * marked missing are left out: their files are gone.
+ * search.c - finding media by derived tags and by people: all of a set (AND) or any of it (OR).
+ * Tag and person names compare case-insensitively and exactly (no wildcards: names are data).
+ * Items marked missing are left out: their files are gone.
+ *
+ * A person is looked for in the faces table, not in the tags: the tag "person:NAME" obeys the
+ * rules (a video gets it only for enough time on screen), while "every video with this person"
+ * means every one where a face of theirs was seen. A name no shown person has is an error
+ * rather than an empty answer, so a typo is not read as "not in the library".
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "catalog_int.h"
 
-int aitag_catalog_search(struct aitag_catalog *c, const char *const *names, size_t n, int any,
-                         int (*fn)(void *ctx, const char *path, int64_t media_id), void *ctx)
+#define TAG_TERM "EXISTS(SELECT 1 FROM tags t WHERE t.media_id = m.id AND lower(t.name) = lower(?))"
+#define PERSON_TERM                                                                                \
+    "EXISTS(SELECT 1 FROM faces f JOIN people p ON p.id = f.person_id WHERE f.media_id = m.id"     \
+    " AND p.ignored = 0 AND p.name = ? COLLATE NOCASE)"
+
+/* 0 when a shown person has this name, else AITAG_ERR_NOTFOUND naming it. */
+static int person_known(struct aitag_catalog *c, const char *name)
 {
     sqlite3_stmt *st = NULL;
-    size_t cap = 256 + n * 4;
-    char *sql = malloc(cap), *p;
-    int rc;
+    int rc = catalog_sql_prepare(
+        c, "SELECT ignored FROM people WHERE name = ? COLLATE NOCASE ORDER BY ignored LIMIT 1",
+        &st);
 
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_int(st, 0) == 0) {
+        rc = 0;
+    } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+        c->sqlite_rc = 0;
+        aitag_fmt(c->errmsg, sizeof c->errmsg, "--person '%s': %s", name,
+                  rc == SQLITE_ROW ? "that person is ignored"
+                                   : "no person has this name (see aitag people list)");
+        rc = AITAG_ERR_NOTFOUND;
+    } else {
+        rc = catalog_sql_check(c, rc, "find person");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int aitag_catalog_search_query(struct aitag_catalog *c, const struct aitag_search_query *q,
+                               int (*fn)(void *ctx, const char *path, int64_t media_id), void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    size_t n = q->n_tags + q->n_people, cap = 256 + n * (sizeof PERSON_TERM + 8), len;
+    char *sql;
+    int rc = 0, param = 1;
+
+    for (size_t i = 0; i < q->n_people && rc == 0; i++)
+        rc = person_known(c, q->people[i]);
+    if (rc < 0)
+        return rc;
+    if (n == 0)
+        return 0;
+    sql = malloc(cap);
     if (!sql)
         return AITAG_ERR_NOMEM;
-    /* SELECT ... WHERE t.name IN (?,?,...) GROUP BY m.id HAVING count(DISTINCT lower(name)) >= k */
-    p = sql + snprintf(sql, cap,
-                       "SELECT m.path, m.id FROM media m JOIN tags t ON t.media_id = m.id"
-                       " WHERE m.missing_at IS NULL AND lower(t.name) IN (");
+    len = (size_t)snprintf(sql, cap,
+                           "SELECT m.path, m.id FROM media m WHERE m.missing_at IS NULL AND (");
     for (size_t i = 0; i < n; i++)
-        p += snprintf(p, cap - (size_t)(p - sql), i ? ",lower(?)" : "lower(?)");
-    snprintf(p, cap - (size_t)(p - sql),
-             ") GROUP BY m.id HAVING count(DISTINCT lower(t.name)) >= ? ORDER BY m.path");
+        len += (size_t)snprintf(sql + len, cap - len, "%s%s", i ? (q->any ? " OR " : " AND ") : "",
+                                i < q->n_tags ? TAG_TERM : PERSON_TERM);
+    snprintf(sql + len, cap - len, ") ORDER BY m.path");
     rc = catalog_sql_prepare(c, sql, &st);
     free(sql);
     if (rc < 0)
         return rc;
-    for (size_t i = 0; i < n; i++)
-        sqlite3_bind_text(st, (int)i + 1, names[i], -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, (int)n + 1, any ? 1 : (int)n);
+    for (size_t i = 0; i < q->n_tags; i++)
+        sqlite3_bind_text(st, param++, q->tags[i], -1, SQLITE_STATIC);
+    for (size_t i = 0; i < q->n_people; i++)
+        sqlite3_bind_text(st, param++, q->people[i], -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         if (fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1)))
             break;
     rc = catalog_sql_check(c, rc, "search");
     sqlite3_finalize(st);
     return rc;
+}
+
+int aitag_catalog_search(struct aitag_catalog *c, const char *const *names, size_t n, int any,
+                         int (*fn)(void *ctx, const char *path, int64_t media_id), void *ctx)
+{
+    struct aitag_search_query q = {names, n, NULL, 0, any};
+
+    return aitag_catalog_search_query(c, &q, fn, ctx);
 }

@@ -1,5 +1,6 @@
 /*
- * cmd_query.c - `aitag show FILE` and `aitag search --tag ...`: read-only views of the catalog.
+ * cmd_query.c - `aitag show FILE` and `aitag search --tag ... --person ...`: read-only views of
+ * the catalog.
  * Both open the catalog read-only, so they never create one (an older schema is upgraded in
  * place). Before the first `aitag tag` there is no catalog: that is an empty catalog, said in
  * one line on stderr, not an error. An item whose file is gone shows as "missing", whether a
@@ -138,19 +139,20 @@ static int on_match(void *ctx, const char *path, int64_t id)
 int cmd_search(int argc, char **argv)
 {
     struct aitag_catalog *c = NULL;
+    struct aitag_search_query q = {0};
     struct search_ctx s = {0};
     struct aitag_opts o;
-    char *const *tags;
-    size_t n_tags;
     int rc = EXIT_USAGE;
 
     if ((rc = cli_options(&o, "search", argc, argv)) >= 0)
         goto out;
     rc = EXIT_USAGE;
-    tags = aitag_opts_list(&o, "tag", &n_tags);
+    q.tags = (const char *const *)aitag_opts_list(&o, "tag", &q.n_tags);
+    q.people = (const char *const *)aitag_opts_list(&o, "person", &q.n_people);
+    q.any = aitag_opts_bool(&o, "any");
     cli_setup_logging(&o, NULL, NULL);
-    if (n_tags == 0) {
-        fprintf(stderr, "aitag search: give at least one --tag NAME\n");
+    if (q.n_tags + q.n_people == 0) {
+        fprintf(stderr, "aitag search: give at least one --tag NAME or --person NAME\n");
         goto out;
     }
     rc = cli_open_catalog(&o, "search", 1, &c);
@@ -159,10 +161,10 @@ int cmd_search(int argc, char **argv)
         goto out;
     }
     s.json = aitag_opts_bool(&o, "json");
-    if (aitag_catalog_search(c, (const char *const *)tags, n_tags, aitag_opts_bool(&o, "any"),
-                             on_match, &s) < 0) {
+    rc = aitag_catalog_search_query(c, &q, on_match, &s);
+    if (rc < 0) {
         fprintf(stderr, "aitag search: %s\n", aitag_catalog_errmsg(c));
-        rc = EXIT_SETUP;
+        rc = rc == AITAG_ERR_NOTFOUND ? EXIT_USAGE : EXIT_SETUP;
         goto out;
     }
     rc = EXIT_OK;
