@@ -4,19 +4,22 @@
  *
  * Two checks, each measured on people-free photos and videos against real faces
  * (bench/faces_verify.sh, BENCHMARKS.md "Face verification"):
- * - a second model: the candidate is cut out of the view the detector saw, rotated so that
- *   its eyes are level and crop_scale times its larger side (MediaPipe's front-camera model
- *   was trained on close-up faces that fill about half its 128x128 input), and the front
- *   model runs on it. Its best detection that overlaps the candidate's place in the crop is
- *   the verification score. The two models were trained apart and fail on different things:
- *   a texture that fools the back model at 256 rarely fools the front model at 128 as well.
- *   One Run of a 128x128 model per candidate (about 1 ms on one core), so a frame without
- *   candidates costs nothing more.
+ * - a second model: the candidate is cut out of a view the caller picks (the analyzer: the
+ *   frame at 1024 px, which keeps small faces sharp where the detector's 256 view has a few
+ *   pixels of them), rotated so that its eyes are level and crop_scale times its larger side
+ *   (MediaPipe's front-camera model was trained on close-up faces that fill about half its
+ *   128x128 input), and the front model runs on it. Its best detection that overlaps the
+ *   candidate's place in the crop is the verification score. The two models were trained
+ *   apart and fail on different things: most textures that fool the back model at 256 do not
+ *   fool the front model on a sharp close-up.
+ *   One Run of a 128x128 model per candidate (4.7-5.2 ms with the crop, measured on the
+ *   2-core machine at load average 10-12), so a frame without candidates costs nothing more.
  * - the keypoint layout: BlazeFace regresses six keypoints for every anchor, face or not. On
- *   a face they sit where eyes, nose and mouth sit; on a false face they often do not (eyes
+ *   a face they sit where eyes, nose and mouth sit; on some false faces they do not (eyes
  *   almost on top of each other, a mouth above the eyes). face_layout_measure reads them along
- *   the eye line in units of the box width, face_layout_plausible keeps the ranges real
- *   faces fill, with a margin (tilted and turned faces included).
+ *   the eye line in units of the box width, face_layout_plausible keeps wide ranges around
+ *   frontal faces. Measured, it removes few false faces (most get a face-like layout too) and
+ *   loses tilted and turned real ones, so the analyzer leaves it off by default.
  */
 #include <math.h>
 #include <stdio.h>
