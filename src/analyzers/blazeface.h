@@ -83,29 +83,30 @@ void blazeface_gather(const struct aitag_tensor *outs, int seg[2][BLAZEFACE_LAYE
                       float *scores, float *regs);
 
 /* face_verify.c: the second look at a candidate face (see there). */
-struct face_verifier;
+struct blazeface_verifier;
 /* Opens model `name` (a blazeface-decoded square NHWC model, the front 128 one) for
  * verification crops `crop_scale` times the candidate's larger side. Loads nothing yet.
  * Returns 0, or < 0 with err set. */
-int face_verifier_new(struct aitag_infer *inf, const char *name, float crop_scale,
-                      struct face_verifier **out, char *err, size_t errlen);
-void face_verifier_free(struct face_verifier *fv);
+int blazeface_verifier_new(struct aitag_infer *inf, const char *name, float crop_scale,
+                           struct blazeface_verifier **out, char *err, size_t errlen);
+void blazeface_verifier_free(struct blazeface_verifier *fv);
 /* The verification model (for keys). */
-struct aitag_model *face_verifier_model(const struct face_verifier *fv);
+struct aitag_model *blazeface_verifier_model(const struct blazeface_verifier *fv);
 /* The verification model's score (0..1) for a face in view v whose box is (x0, y0, x1, y1)
  * and keypoints kp (BLAZEFACE_KEYPOINTS points), all in view pixels: the best detection of
  * the aligned crop that overlaps the candidate's place in it (IoU > 0.3), or 0 when none.
  * Returns 0, or < 0 with err set. */
-int face_verifier_score(struct face_verifier *fv, const struct aitag_view *v, const float box[4],
-                        const float *kp, float *score, char *err, size_t errlen);
+int blazeface_verifier_score(struct blazeface_verifier *fv, const struct aitag_view *v,
+                             const float box[4], const float *kp, float *score, char *err,
+                             size_t errlen);
 /* Keypoint layout of a candidate, measured along its eye line (all in units of the box
  * width; box and kp in any one pixel space): eye distance, nose and mouth drop below the eye
  * midpoint, and the nose's sideways offset from it. */
-struct face_layout {
+struct blazeface_layout {
     float eyes, nose_drop, mouth_drop, nose_side;
 };
-void face_layout_measure(const float box[4], const float *kp, struct face_layout *out);
+void blazeface_layout_measure(const float box[4], const float *kp, struct blazeface_layout *out);
 /* 1 when the layout is one a face can have (the ranges in face_verify.c), else 0. */
-int face_layout_plausible(const struct face_layout *l);
+int blazeface_layout_plausible(const struct blazeface_layout *l);
 
 #endif

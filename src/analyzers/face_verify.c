@@ -16,8 +16,8 @@
  *   2-core machine at load average 10-12), so a frame without candidates costs nothing more.
  * - the keypoint layout: BlazeFace regresses six keypoints for every anchor, face or not. On
  *   a face they sit where eyes, nose and mouth sit; on some false faces they do not (eyes
- *   almost on top of each other, a mouth above the eyes). face_layout_measure reads them along
- *   the eye line in units of the box width, face_layout_plausible keeps wide ranges around
+ *   almost on top of each other, a mouth above the eyes). blazeface_layout_measure reads them along
+ *   the eye line in units of the box width, blazeface_layout_plausible keeps wide ranges around
  *   frontal faces. Measured, it removes few false faces (most get a face-like layout too) and
  *   loses tilted and turned real ones, so the analyzer leaves it off by default.
  */
@@ -32,7 +32,7 @@
 #define VERIFY_MIN_SCORE 0.05f /* decoding floor inside the crop */
 #define VERIFY_IOU 0.3f        /* a crop detection must overlap the candidate this much */
 
-struct face_verifier {
+struct blazeface_verifier {
     struct aitag_model *model;
     char name[64];
     int size;
@@ -46,7 +46,7 @@ struct face_verifier {
     struct blazeface_det dets[BLAZEFACE_ANCHORS];
 };
 
-void face_verifier_free(struct face_verifier *fv)
+void blazeface_verifier_free(struct blazeface_verifier *fv)
 {
     if (!fv)
         return;
@@ -55,10 +55,10 @@ void face_verifier_free(struct face_verifier *fv)
     free(fv);
 }
 
-int face_verifier_new(struct aitag_infer *inf, const char *name, float crop_scale,
-                      struct face_verifier **out, char *err, size_t errlen)
+int blazeface_verifier_new(struct aitag_infer *inf, const char *name, float crop_scale,
+                           struct blazeface_verifier **out, char *err, size_t errlen)
 {
-    struct face_verifier *fv;
+    struct blazeface_verifier *fv;
     struct aitag_view_spec spec;
     int rc = AITAG_ERR_INVALID;
 
@@ -107,11 +107,11 @@ int face_verifier_new(struct aitag_infer *inf, const char *name, float crop_scal
     fv = NULL;
     rc = 0;
 out:
-    face_verifier_free(fv);
+    blazeface_verifier_free(fv);
     return rc;
 }
 
-struct aitag_model *face_verifier_model(const struct face_verifier *fv)
+struct aitag_model *blazeface_verifier_model(const struct blazeface_verifier *fv)
 {
     return fv->model;
 }
@@ -127,8 +127,9 @@ static void eyes_lr(const float *kp, float e[4])
     e[3] = kp[swap ? 1 : 3];
 }
 
-int face_verifier_score(struct face_verifier *fv, const struct aitag_view *v, const float box[4],
-                        const float *kp, float *score, char *err, size_t errlen)
+int blazeface_verifier_score(struct blazeface_verifier *fv, const struct aitag_view *v,
+                             const float box[4], const float *kp, float *score, char *err,
+                             size_t errlen)
 {
     struct aitag_tensor in = {0}, outs[8];
     size_t n_out = 0, n;
@@ -175,7 +176,7 @@ int face_verifier_score(struct face_verifier *fv, const struct aitag_view *v, co
     return rc;
 }
 
-void face_layout_measure(const float box[4], const float *kp, struct face_layout *out)
+void blazeface_layout_measure(const float box[4], const float *kp, struct blazeface_layout *out)
 {
     float e[4], ux, uy, d, mx, my, w = box[2] - box[0];
 
@@ -202,7 +203,7 @@ void face_layout_measure(const float box[4], const float *kp, struct face_layout
     out->mouth_drop = ((kp[6] - mx) * -uy + (kp[7] - my) * ux) / w;
 }
 
-int face_layout_plausible(const struct face_layout *l)
+int blazeface_layout_plausible(const struct blazeface_layout *l)
 {
     return l->eyes >= 0.2f && l->eyes <= 0.7f && l->mouth_drop >= 0.15f && l->mouth_drop <= 0.7f &&
            l->nose_drop > 0.0f && l->nose_drop < l->mouth_drop && fabsf(l->nose_side) <= 0.35f;

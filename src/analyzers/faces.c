@@ -56,8 +56,8 @@ struct faces {
     size_t n_pass[2];
     struct blazeface_det pass[2][BLAZEFACE_ANCHORS]; /* the current frame's passes */
     struct blazeface_det dets[2 * BLAZEFACE_ANCHORS];
-    struct face_verifier *verifier;     /* NULL when verify_threshold is 0 */
-    struct aitag_view_spec verify_spec; /* the view verification crops are cut from */
+    struct blazeface_verifier *verifier; /* NULL when verify_threshold is 0 */
+    struct aitag_view_spec verify_spec;  /* the view verification crops are cut from */
     float verify_thr, verify_crop;
     int layout; /* 1: drop candidates whose keypoints cannot be a face's */
 };
@@ -71,7 +71,7 @@ static void faces_destroy(void *state)
     if (!f)
         return;
     free(f->input);
-    face_verifier_free(f->verifier);
+    blazeface_verifier_free(f->verifier);
     free(f);
 }
 
@@ -89,16 +89,17 @@ static int set_verify(struct faces *f, char *err, size_t errlen)
                  f->verify_thr, f->verify_spec.width);
         return AITAG_ERR_INVALID;
     }
-    face_verifier_free(f->verifier);
+    blazeface_verifier_free(f->verifier);
     f->verifier = NULL;
     f->verify_spec.height = f->verify_spec.width;
     if (f->verify_thr > 0.0f) {
-        rc = face_verifier_new(f->inf, VERIFY_MODEL, f->verify_crop, &f->verifier, err, errlen);
+        rc =
+            blazeface_verifier_new(f->inf, VERIFY_MODEL, f->verify_crop, &f->verifier, err, errlen);
         if (rc < 0)
             return rc;
         snprintf(vkey, sizeof vkey, " verify=%s>=%.2f crop=%.2f view=%d",
-                 aitag_model_key(face_verifier_model(f->verifier)), f->verify_thr, f->verify_crop,
-                 f->verify_spec.width);
+                 aitag_model_key(blazeface_verifier_model(f->verifier)), f->verify_thr,
+                 f->verify_crop, f->verify_spec.width);
     }
     snprintf(f->key, sizeof f->key, "faces/v2 %s thr=%.2f nms=%.2f flip=%d layout=%d%s",
              aitag_model_key(f->model), f->bp.score_threshold, f->bp.nms_iou, f->passes - 1,
@@ -310,13 +311,13 @@ static int verify(struct faces *f, const struct aitag_frame *fr, const struct ai
     }
     for (size_t i = 0; i < *n; i++) {
         float box[4], kp[2 * BLAZEFACE_KEYPOINTS], score = 1.0f;
-        struct face_layout l;
+        struct blazeface_layout l;
         if (f->layout) {
             float vb[4] = {d[i].xmin * s, d[i].ymin * s, d[i].xmax * s, d[i].ymax * s};
             for (int k = 0; k < 2 * BLAZEFACE_KEYPOINTS; k++)
                 kp[k] = d[i].kp[k] * s;
-            face_layout_measure(vb, kp, &l);
-            if (!face_layout_plausible(&l))
+            blazeface_layout_measure(vb, kp, &l);
+            if (!blazeface_layout_plausible(&l))
                 continue;
         }
         if (f->verifier) {
@@ -325,7 +326,7 @@ static int verify(struct faces *f, const struct aitag_frame *fr, const struct ai
             to_view(v, c, d[i].xmax * s, d[i].ymax * s, box + 2);
             for (int k = 0; k < BLAZEFACE_KEYPOINTS; k++)
                 to_view(v, c, d[i].kp[2 * k] * s, d[i].kp[2 * k + 1] * s, kp + 2 * k);
-            rc = face_verifier_score(f->verifier, c, box, kp, &score, err, errlen);
+            rc = blazeface_verifier_score(f->verifier, c, box, kp, &score, err, errlen);
             if (rc < 0)
                 return rc;
             if (score < f->verify_thr)

@@ -6,9 +6,9 @@
  * The faces analyzer runs with the manifests in MANIFEST_DIR, which the script writes with a
  * low detector threshold and no verification, so every candidate comes out; for each one the
  * tool then computes what the verification stage would: the keypoint layout
- * (face_layout_measure / face_layout_plausible) and the front model's score on aligned crops of
- * several sizes (face_verifier_score, the very functions the analyzer calls), and times the
- * front model per candidate. Candidates are mapped back from the source frame to the
+ * (blazeface_layout_measure / blazeface_layout_plausible) and the front model's score on aligned
+ * crops of several sizes (blazeface_verifier_score, the very functions the analyzer calls), and
+ * times the front model per candidate. Candidates are mapped back from the source frame to the
  * detector's view, which is exact except for boxes clamped at the frame's edge. The grid is
  * then evaluated offline: a candidate counts when its detector score, its layout and its
  * verification score all pass.
@@ -137,7 +137,7 @@ static const struct aitag_view *crop_view(const struct aitag_frame *fr, int side
 }
 
 static int one_frame(const struct aitag_analyzer_ops *ops, void *st,
-                     struct face_verifier *const *fv, struct aitag_frame *fr, int set, int pos,
+                     struct blazeface_verifier *const *fv, struct aitag_frame *fr, int set, int pos,
                      int expected, const char *path, FILE *tsv)
 {
     struct aitag_evidence_list l = {0};
@@ -155,16 +155,16 @@ static int one_frame(const struct aitag_analyzer_ops *ops, void *st,
     frames_rec[n_frames] = (struct frame_rec){set, pos, expected};
     for (size_t i = 0; i < l.n && rc == 0; i++) {
         const struct aitag_evidence *e = &l.items[i];
-        struct face_layout lay;
+        struct blazeface_layout lay;
         struct cand c = {set, (int)n_frames, e->confidence, {0}, 0};
         map_box(fr, v, e, box, kp);
-        face_layout_measure(box, kp, &lay);
-        c.layout = face_layout_plausible(&lay);
+        blazeface_layout_measure(box, kp, &lay);
+        c.layout = blazeface_layout_plausible(&lay);
         for (int j = 0; j < N_CROPS && rc == 0; j++) {
             const struct aitag_view *cv = crop_view(fr, crop_views[j]);
             double t0 = aitag_now();
             map_box(fr, cv, e, box, kp);
-            rc = face_verifier_score(fv[j], cv, box, kp, &c.ver[j], err, sizeof err);
+            rc = blazeface_verifier_score(fv[j], cv, box, kp, &c.ver[j], err, sizeof err);
             verify_ms[j] += (aitag_now() - t0) * 1000.0;
         }
         if (rc < 0) {
@@ -186,9 +186,9 @@ static int one_frame(const struct aitag_analyzer_ops *ops, void *st,
     return rc;
 }
 
-static int one_file(const struct aitag_analyzer_ops *ops, void *st, struct face_verifier *const *fv,
-                    const struct aitag_view_spec *spec, const char *set, const char *kind,
-                    const char *path, const char *exp, FILE *tsv)
+static int one_file(const struct aitag_analyzer_ops *ops, void *st,
+                    struct blazeface_verifier *const *fv, const struct aitag_view_spec *spec,
+                    const char *set, const char *kind, const char *path, const char *exp, FILE *tsv)
 {
     struct aitag_sampler_params sp = aitag_sampler_default_params();
     struct aitag_sampler *s = NULL;
@@ -340,7 +340,7 @@ int main(int argc, char **argv)
     const struct aitag_analyzer_ops *ops = aitag_analyzer_find("faces");
     struct aitag_infer_params ip = aitag_infer_default_params();
     struct aitag_infer *inf = NULL;
-    struct face_verifier *fv[N_CROPS] = {0};
+    struct blazeface_verifier *fv[N_CROPS] = {0};
     struct aitag_view_spec spec[AITAG_MAX_VIEWS];
     char line[4096], err[512];
     void *st = NULL;
@@ -358,7 +358,7 @@ int main(int argc, char **argv)
         goto out;
     }
     for (int j = 0; j < N_CROPS; j++) {
-        if (face_verifier_new(inf, "blazeface-front", crops[j], &fv[j], err, sizeof err) < 0) {
+        if (blazeface_verifier_new(inf, "blazeface-front", crops[j], &fv[j], err, sizeof err) < 0) {
             fprintf(stderr, "face_verify_bench: %s\n", err);
             goto out;
         }
@@ -407,7 +407,7 @@ out:
     if (tsv)
         fclose(tsv);
     for (int j = 0; j < N_CROPS; j++)
-        face_verifier_free(fv[j]);
+        blazeface_verifier_free(fv[j]);
     if (st)
         ops->destroy(st);
     aitag_infer_free(inf);

@@ -341,29 +341,29 @@ static void test_layout(void)
     float stacked[12] = {150, 120, 150, 150, 150, 160, 150, 180, 105, 145, 195, 145};
     float upside[12] = {130, 170, 170, 170, 150, 150, 150, 120, 105, 145, 195, 145};
     float tilted[12];
-    struct face_layout l;
+    struct blazeface_layout l;
     float a = 40.0f * 3.14159265f / 180.0f;
 
-    face_layout_measure(box, face, &l);
+    blazeface_layout_measure(box, face, &l);
     CHECK_NEAR(l.eyes, 0.4, 1e-6);
     CHECK_NEAR(l.nose_drop, 0.2, 1e-6);
     CHECK_NEAR(l.mouth_drop, 0.4, 1e-6);
     CHECK_NEAR(l.nose_side, 0.0, 1e-6);
-    CHECK(face_layout_plausible(&l));
-    face_layout_measure(box, stacked, &l);
-    CHECK(!face_layout_plausible(&l));
-    face_layout_measure(box, upside, &l);
+    CHECK(blazeface_layout_plausible(&l));
+    blazeface_layout_measure(box, stacked, &l);
+    CHECK(!blazeface_layout_plausible(&l));
+    blazeface_layout_measure(box, upside, &l);
     CHECK(l.mouth_drop < 0.0f);
-    CHECK(!face_layout_plausible(&l));
+    CHECK(!blazeface_layout_plausible(&l));
     for (int k = 0; k < 6; k++) { /* rotate about the box centre */
         float x = face[2 * k] - 150, y = face[2 * k + 1] - 150;
         tilted[2 * k] = 150 + x * cosf(a) - y * sinf(a);
         tilted[2 * k + 1] = 150 + x * sinf(a) + y * cosf(a);
     }
-    face_layout_measure(box, tilted, &l);
+    blazeface_layout_measure(box, tilted, &l);
     CHECK_NEAR(l.eyes, 0.4, 1e-5);
     CHECK_NEAR(l.mouth_drop, 0.4, 1e-5);
-    CHECK(face_layout_plausible(&l));
+    CHECK(blazeface_layout_plausible(&l));
 }
 
 /* Writes dir/blazeface-back.json with the shipped manifest's params changed as given, and a
