@@ -7,6 +7,10 @@
 #define AITAG_BLAZEFACE_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "aitag/infer.h"
+#include "aitag/media.h"
 
 #define BLAZEFACE_KEYPOINTS 6
 #define BLAZEFACE_REG_DIM (4 + 2 * BLAZEFACE_KEYPOINTS) /* dx, dy, w, h, then 6 (x, y) */
@@ -66,5 +70,43 @@ size_t blazeface_fuse_flip(const struct blazeface_det *a, size_t na, const struc
 
 /* Intersection over union of two detections' boxes. */
 float blazeface_iou(const struct blazeface_det *a, const struct blazeface_det *b);
+
+/* Finds a run's outputs by shape: seg[0][layer] the scores ([batch, anchors of layer, 1]),
+ * seg[1][layer] the regressors ([batch, anchors, 16]). Returns 0, or AITAG_ERR_MODEL with err
+ * naming `model` and the missing output. */
+int blazeface_map_outputs(const struct aitag_tensor *outs, size_t n, long long batch,
+                          const char *model, int seg[2][BLAZEFACE_LAYERS], char *err,
+                          size_t errlen);
+/* Copies batch item b's scores (BLAZEFACE_ANCHORS) and regressors (BLAZEFACE_ANCHORS *
+ * BLAZEFACE_REG_DIM) out of the outputs mapped by blazeface_map_outputs, in anchor order. */
+void blazeface_gather(const struct aitag_tensor *outs, int seg[2][BLAZEFACE_LAYERS], size_t b,
+                      float *scores, float *regs);
+
+/* face_verify.c: the second look at a candidate face (see there). */
+struct blazeface_verifier;
+/* Opens model `name` (a blazeface-decoded square NHWC model, the front 128 one) for
+ * verification crops `crop_scale` times the candidate's larger side. Loads nothing yet.
+ * Returns 0, or < 0 with err set. */
+int blazeface_verifier_new(struct aitag_infer *inf, const char *name, float crop_scale,
+                           struct blazeface_verifier **out, char *err, size_t errlen);
+void blazeface_verifier_free(struct blazeface_verifier *fv);
+/* The verification model (for keys). */
+struct aitag_model *blazeface_verifier_model(const struct blazeface_verifier *fv);
+/* The verification model's score (0..1) for a face in view v whose box is (x0, y0, x1, y1)
+ * and keypoints kp (BLAZEFACE_KEYPOINTS points), all in view pixels: the best detection of
+ * the aligned crop that overlaps the candidate's place in it (IoU > 0.3), or 0 when none.
+ * Returns 0, or < 0 with err set. */
+int blazeface_verifier_score(struct blazeface_verifier *fv, const struct aitag_view *v,
+                             const float box[4], const float *kp, float *score, char *err,
+                             size_t errlen);
+/* Keypoint layout of a candidate, measured along its eye line (all in units of the box
+ * width; box and kp in any one pixel space): eye distance, nose and mouth drop below the eye
+ * midpoint, and the nose's sideways offset from it. */
+struct blazeface_layout {
+    float eyes, nose_drop, mouth_drop, nose_side;
+};
+void blazeface_layout_measure(const float box[4], const float *kp, struct blazeface_layout *out);
+/* 1 when the layout is one a face can have (the ranges in face_verify.c), else 0. */
+int blazeface_layout_plausible(const struct blazeface_layout *l);
 
 #endif

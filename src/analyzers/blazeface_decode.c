@@ -8,9 +8,11 @@
  * models that is a 16x16 grid with 2 anchors per cell, then 8x8 with 6. Overlapping hits of one
  * face are merged by weighted NMS, which averages them instead of keeping only the best: it
  * steadies boxes and keypoints from frame to frame, which matters when faces are tracked over a
- * video. Everything here is plain arithmetic on floats, free of ORT, and testable alone.
+ * video. Everything here is plain arithmetic on floats (the outputs are found by their shapes),
+ * free of ORT sessions, and testable alone.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,4 +220,53 @@ size_t blazeface_fuse_flip(const struct blazeface_det *a, size_t na, const struc
             n++;
     }
     return blazeface_weighted_nms(out, n, iou);
+}
+
+int blazeface_map_outputs(const struct aitag_tensor *outs, size_t n, long long batch,
+                          const char *model, int seg[2][BLAZEFACE_LAYERS], char *err, size_t errlen)
+{
+    memset(seg, -1, sizeof(int) * 2 * BLAZEFACE_LAYERS);
+    for (size_t i = 0; i < n; i++) {
+        const struct aitag_tensor *t = &outs[i];
+        int kind = -1, layer = -1;
+        if (t->ndim != 3 || t->shape[0] != batch)
+            continue;
+        if (t->shape[2] == 1)
+            kind = 0;
+        else if (t->shape[2] == BLAZEFACE_REG_DIM)
+            kind = 1;
+        for (int l = 0; l < BLAZEFACE_LAYERS; l++) {
+            if ((size_t)t->shape[1] == blazeface_layer_count(l))
+                layer = l;
+        }
+        if (kind >= 0 && layer >= 0)
+            seg[kind][layer] = (int)i;
+    }
+    for (int k = 0; k < 2; k++) {
+        for (int l = 0; l < BLAZEFACE_LAYERS; l++) {
+            if (seg[k][l] < 0) {
+                snprintf(err, errlen,
+                         "faces: model %s lacks the %s output for %zu anchors "
+                         "(expected [%lld,%zu,%d])",
+                         model, k ? "regressor" : "score", blazeface_layer_count(l), batch,
+                         blazeface_layer_count(l), k ? BLAZEFACE_REG_DIM : 1);
+                return AITAG_ERR_MODEL;
+            }
+        }
+    }
+    return 0;
+}
+
+void blazeface_gather(const struct aitag_tensor *outs, int seg[2][BLAZEFACE_LAYERS], size_t b,
+                      float *scores, float *regs)
+{
+    size_t base = 0;
+
+    for (int l = 0; l < BLAZEFACE_LAYERS; l++) {
+        size_t cnt = blazeface_layer_count(l);
+        memcpy(scores + base, outs[seg[0][l]].data + b * cnt, cnt * sizeof(float));
+        memcpy(regs + base * BLAZEFACE_REG_DIM, outs[seg[1][l]].data + b * cnt * BLAZEFACE_REG_DIM,
+               cnt * BLAZEFACE_REG_DIM * sizeof(float));
+        base += cnt;
+    }
 }

@@ -149,45 +149,6 @@ static const char *const *fa_consumes(void *state)
     return fa_inputs;
 }
 
-/* Bilinear sample of channel c at view pixel (x, y); black outside. */
-static float sample(const struct aitag_view *v, float x, float y, int c)
-{
-    int x0 = (int)floorf(x - 0.5f), y0 = (int)floorf(y - 0.5f);
-    float fx = x - 0.5f - (float)x0, fy = y - 0.5f - (float)y0, r = 0.0f;
-
-    for (int j = 0; j < 2; j++) {
-        for (int i = 0; i < 2; i++) {
-            int xx = x0 + i, yy = y0 + j;
-            float w = (i ? fx : 1.0f - fx) * (j ? fy : 1.0f - fy);
-            if (xx < 0 || yy < 0 || xx >= v->width || yy >= v->height || w == 0.0f)
-                continue;
-            r += w * v->rgb[(size_t)yy * (size_t)v->stride + 3 * (size_t)xx + (size_t)c];
-        }
-    }
-    return r;
-}
-
-/* Cuts a size x size RGB crop centred on (cx, cy) (view pixels), `side` pixels wide, its x
- * axis along `angle` (radians, y down), into dst (packed RGB24). */
-static void crop_aligned(const struct aitag_view *v, float cx, float cy, float side, float angle,
-                         int size, uint8_t *dst)
-{
-    float ca = cosf(angle), sa = sinf(angle), step = side / (float)size;
-
-    for (int j = 0; j < size; j++) {
-        for (int i = 0; i < size; i++) {
-            float du = ((float)i + 0.5f) * step - side / 2,
-                  dv = ((float)j + 0.5f) * step - side / 2;
-            float x = cx + du * ca - dv * sa, y = cy + du * sa + dv * ca;
-            for (int c = 0; c < 3; c++) {
-                float p = sample(v, x, y, c) + 0.5f;
-                dst[((size_t)j * (size_t)size + (size_t)i) * 3 + (size_t)c] =
-                    (uint8_t)(p > 255.0f ? 255.0f : p);
-            }
-        }
-    }
-}
-
 /* Runs one crop through net n; outputs in outs (caller releases). */
 static int run_net(struct face_attrs *a, struct net *n, const struct aitag_view *v,
                    const float *geo, struct aitag_tensor *outs, size_t *n_out, char *err,
@@ -196,7 +157,7 @@ static int run_net(struct face_attrs *a, struct net *n, const struct aitag_view 
     struct aitag_tensor in = {0};
     size_t px = (size_t)n->size * (size_t)n->size;
 
-    crop_aligned(v, geo[0], geo[1], geo[2], geo[3], n->size, a->crop);
+    an_crop_aligned(v, geo[0], geo[1], geo[2], geo[3], n->size, a->crop);
     if (n->channels == 1) {
         /* grey = 0.2989 R + 0.587 G + 0.114 B (the model's authors' weights), then the
          * manifest's affine normalisation, read off by filling a black and a white pixel */

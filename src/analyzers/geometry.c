@@ -1,7 +1,8 @@
 /*
  * geometry.c - the box arithmetic every detector shares: mapping view pixels back through the
  * letterbox (or max-side scaling) to the normalised upright source, clamping to [0, 1], and the
- * intersection-over-union that NMS and pass merging use.
+ * intersection-over-union that NMS and pass merging use, and the rotated bilinear crop that
+ * face_attrs and the faces verification stage cut from a view.
  *
  * A view pixel vx maps to source pixel (vx - pad_x) / scale_x (see struct aitag_view), and to
  * the normalised source by a further division by src_w; the two are folded into one divisor,
@@ -9,6 +10,7 @@
  * the padding clamp to the nearest edge, so a box wholly in the padding comes out empty.
  */
 #include <math.h>
+#include <stdint.h>
 
 #include "analyzers_int.h"
 
@@ -48,4 +50,43 @@ float an_iou(const float a[4], const float b[4])
     inter = ix * iy;
     uni = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
     return uni > 0.0f ? inter / uni : 0.0f;
+}
+
+/* Bilinear sample of channel c at view pixel (x, y); black outside. */
+static float sample(const struct aitag_view *v, float x, float y, int c)
+{
+    int x0 = (int)floorf(x - 0.5f), y0 = (int)floorf(y - 0.5f);
+    float fx = x - 0.5f - (float)x0, fy = y - 0.5f - (float)y0, r = 0.0f;
+
+    for (int j = 0; j < 2; j++) {
+        for (int i = 0; i < 2; i++) {
+            int xx = x0 + i, yy = y0 + j;
+            float w = (i ? fx : 1.0f - fx) * (j ? fy : 1.0f - fy);
+            if (xx < 0 || yy < 0 || xx >= v->width || yy >= v->height || w == 0.0f)
+                continue;
+            r += w * v->rgb[(size_t)yy * (size_t)v->stride + 3 * (size_t)xx + (size_t)c];
+        }
+    }
+    return r;
+}
+
+/* Cuts a size x size RGB crop centred on (cx, cy) (view pixels), `side` pixels wide, its x
+ * axis along `angle` (radians, y down), into dst (packed RGB24). */
+void an_crop_aligned(const struct aitag_view *v, float cx, float cy, float side, float angle,
+                     int size, uint8_t *dst)
+{
+    float ca = cosf(angle), sa = sinf(angle), step = side / (float)size;
+
+    for (int j = 0; j < size; j++) {
+        for (int i = 0; i < size; i++) {
+            float du = ((float)i + 0.5f) * step - side / 2,
+                  dv = ((float)j + 0.5f) * step - side / 2;
+            float x = cx + du * ca - dv * sa, y = cy + du * sa + dv * ca;
+            for (int c = 0; c < 3; c++) {
+                float p = sample(v, x, y, c) + 0.5f;
+                dst[((size_t)j * (size_t)size + (size_t)i) * 3 + (size_t)c] =
+                    (uint8_t)(p > 255.0f ? 255.0f : p);
+            }
+        }
+    }
 }

@@ -191,7 +191,7 @@ int main(void)
     CHECK(strncmp(aitag_graph_key(st, (size_t)aitag_graph_find(st, "face_attrs")),
                   "face_attrs/v2 faceres@", 22) == 0);
     CHECK(strstr(aitag_graph_key(st, (size_t)aitag_graph_find(st, "face_attrs")),
-                 " [faces/v1 blazeface-back@") != NULL);
+                 " [faces/v2 blazeface-back@") != NULL);
     for (int i = 1; i <= 6; i++) {
         snprintf(path, sizeof path, PHOTOS "sample%d.jpg", i);
         CHECK_EQ_INT(run_photo(st, path, &l), 0);

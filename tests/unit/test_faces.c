@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "aitag/analyzer.h"
 #include "aitag/common.h"
 #include "aitag/media.h"
@@ -21,6 +23,7 @@
 #define WEIGHTS_DIR AITAG_DEPS_DIR "/models"
 #define PHOTOS AITAG_DEPS_DIR "/photos/"
 #define DARKNET "/usr/share/darknet/data/"
+#define SKIMAGE "/usr/lib/python3/dist-packages/skimage/data/"
 
 static void test_anchors(void)
 {
@@ -181,7 +184,6 @@ static void test_evidence_registry(void)
     CHECK_EQ_INT(found, 1);
 }
 
-
 static void check_face(const struct aitag_evidence *e, const struct aitag_frame *f)
 {
     float kp[12], pw = e->box.w * (float)f->src_w, ph = e->box.h * (float)f->src_h;
@@ -225,10 +227,21 @@ static void test_photos(const struct aitag_analyzer_ops *ops, void *st,
                         const struct aitag_view_spec *spec)
 {
     static const struct photo photos[] = {
-        {PHOTOS "sample1.jpg", 3}, {PHOTOS "sample2.jpg", 3}, {PHOTOS "sample3.jpg", 3},
-        {PHOTOS "sample4.jpg", 4}, {PHOTOS "sample5.jpg", 5}, {PHOTOS "sample6.jpg", 4},
-        {DARKNET "dog.jpg", 0},    {DARKNET "horses.jpg", 0}, {DARKNET "giraffe.jpg", 0},
-        {DARKNET "eagle.jpg", 0},  {DARKNET "kite.jpg", 0},
+        {PHOTOS "sample1.jpg", 3},
+        {PHOTOS "sample2.jpg", 3},
+        {PHOTOS "sample3.jpg", 3},
+        {PHOTOS "sample4.jpg", 4},
+        {PHOTOS "sample5.jpg", 5},
+        {PHOTOS "sample6.jpg", 4},
+        {DARKNET "dog.jpg", 0},
+        {DARKNET "horses.jpg", 0},
+        {DARKNET "giraffe.jpg", 0},
+        {DARKNET "eagle.jpg", 0},
+        {DARKNET "kite.jpg", 0},
+        /* a cat's face (BlazeFace-back alone calls it a face, 0.75: test_verification) and
+         * a coffee cup */
+        {SKIMAGE "chelsea.png", 0},
+        {SKIMAGE "coffee.png", 0},
     };
     enum { N = sizeof photos / sizeof photos[0] };
     struct aitag_frame *frames[N];
@@ -237,7 +250,7 @@ static void test_photos(const struct aitag_analyzer_ops *ops, void *st,
     size_t i, at = 0;
 
     for (i = 0; i < N; i++) {
-        frames[i] = test_load_photo(photos[i].path, spec, 1);
+        frames[i] = test_load_photo(photos[i].path, spec, 2);
         CHECK(frames[i] != NULL);
         if (!frames[i])
             goto out;
@@ -290,8 +303,8 @@ static void test_mapping(const struct aitag_analyzer_ops *ops, void *st,
     snprintf(cmd, sizeof cmd, "ffmpeg -v error -y -i '%s' -vf crop=960:ih:0:0 '%s'",
              PHOTOS "sample6.jpg", crop);
     CHECK_EQ_INT(system(cmd), 0);
-    full = test_load_photo(PHOTOS "sample6.jpg", spec, 1);
-    half = test_load_photo(crop, spec, 1);
+    full = test_load_photo(PHOTOS "sample6.jpg", spec, 2);
+    half = test_load_photo(crop, spec, 2);
     CHECK(full && half);
     if (!full || !half)
         goto out;
@@ -317,6 +330,150 @@ out:
     aitag_frame_free(half);
     unlink(crop);
     rmdir(dir);
+}
+
+/* Keypoint layouts: a frontal face passes; eyes on top of each other or a mouth above the
+ * eyes do not; a face tilted by 40 degrees is measured along its eye line and passes. */
+static void test_layout(void)
+{
+    const float box[4] = {100, 100, 200, 200};
+    float face[12] = {130, 140, 170, 140, 150, 160, 150, 180, 105, 145, 195, 145};
+    float stacked[12] = {150, 120, 150, 150, 150, 160, 150, 180, 105, 145, 195, 145};
+    float upside[12] = {130, 170, 170, 170, 150, 150, 150, 120, 105, 145, 195, 145};
+    float tilted[12];
+    struct blazeface_layout l;
+    float a = 40.0f * 3.14159265f / 180.0f;
+
+    blazeface_layout_measure(box, face, &l);
+    CHECK_NEAR(l.eyes, 0.4, 1e-6);
+    CHECK_NEAR(l.nose_drop, 0.2, 1e-6);
+    CHECK_NEAR(l.mouth_drop, 0.4, 1e-6);
+    CHECK_NEAR(l.nose_side, 0.0, 1e-6);
+    CHECK(blazeface_layout_plausible(&l));
+    blazeface_layout_measure(box, stacked, &l);
+    CHECK(!blazeface_layout_plausible(&l));
+    blazeface_layout_measure(box, upside, &l);
+    CHECK(l.mouth_drop < 0.0f);
+    CHECK(!blazeface_layout_plausible(&l));
+    for (int k = 0; k < 6; k++) { /* rotate about the box centre */
+        float x = face[2 * k] - 150, y = face[2 * k + 1] - 150;
+        tilted[2 * k] = 150 + x * cosf(a) - y * sinf(a);
+        tilted[2 * k + 1] = 150 + x * sinf(a) + y * cosf(a);
+    }
+    blazeface_layout_measure(box, tilted, &l);
+    CHECK_NEAR(l.eyes, 0.4, 1e-5);
+    CHECK_NEAR(l.mouth_drop, 0.4, 1e-5);
+    CHECK(blazeface_layout_plausible(&l));
+}
+
+/* Writes dir/blazeface-back.json with the shipped manifest's params changed as given, and a
+ * copy of blazeface-front.json. Returns 0 or -1. */
+static int write_manifests(const char *dir, double verify, int layout)
+{
+    json_t *back = json_load_file(MODELS_DIR "/blazeface-back.json", 0, NULL);
+    json_t *front = json_load_file(MODELS_DIR "/blazeface-front.json", 0, NULL);
+    char path[512];
+    int rc = -1;
+
+    if (back && front) {
+        json_t *p = json_object_get(back, "params");
+        json_object_set_new(p, "verify_threshold", json_real(verify));
+        json_object_set_new(p, "layout_check", json_integer(layout));
+        snprintf(path, sizeof path, "%s/blazeface-back.json", dir);
+        rc = json_dump_file(back, path, 0);
+        snprintf(path, sizeof path, "%s/blazeface-front.json", dir);
+        rc = rc == 0 ? json_dump_file(front, path, 0) : rc;
+    }
+    json_decref(back);
+    json_decref(front);
+    return rc;
+}
+
+/* Faces found on a photo by the faces analyzer made from the manifests in dir. */
+static int count_faces(const char *dir, const char *photo)
+{
+    const struct aitag_analyzer_ops *ops = aitag_analyzer_find("faces");
+    struct aitag_infer_params ip = aitag_infer_default_params();
+    struct aitag_infer *inf = NULL;
+    struct aitag_evidence_list l = {0};
+    void *st = NULL;
+    char err[512];
+    int n = -1;
+
+    ip.manifest_dir = dir;
+    ip.weights_dir = WEIGHTS_DIR;
+    if (aitag_infer_new(&ip, &inf) == 0 && ops->create(ops, inf, &st, err, sizeof err) == 0 &&
+        test_run_photo(ops, st, photo, &l) == 0)
+        n = (int)l.n;
+    for (size_t i = 0; i < l.n; i++)
+        printf("  %s: face %.2f\n", strrchr(photo, '/') + 1, l.items[i].confidence);
+    aitag_evidence_list_clear(&l);
+    if (st)
+        ops->destroy(st);
+    aitag_infer_free(inf);
+    return n;
+}
+
+/* The verification stage is what keeps the cat and the cup out: without it (verify_threshold
+ * 0) the detector reports both (the cup on the left part of scikit-image's coffee photo, as a
+ * pan over it shows it); the layout check alone does not remove the cat; the real faces stay. */
+static void test_verification(void)
+{
+    char dir[] = "/tmp/aitag_test_faces_verify_XXXXXX", path[512], cup[512], cmd[1024];
+
+    if (!mkdtemp(dir)) {
+        CHECK(!"mkdtemp");
+        return;
+    }
+    snprintf(cup, sizeof cup, "%s/cup.png", dir);
+    snprintf(cmd, sizeof cmd, "ffmpeg -v error -y -i '%s' -vf crop=428:286:8:57 '%s'",
+             SKIMAGE "coffee.png", cup);
+    CHECK_EQ_INT(system(cmd), 0);
+    CHECK_EQ_INT(write_manifests(dir, 0.0, 0), 0);
+    CHECK(count_faces(dir, SKIMAGE "chelsea.png") >= 1);
+    CHECK(count_faces(dir, cup) >= 1);
+    CHECK_EQ_INT(count_faces(dir, PHOTOS "sample2.jpg"), 3);
+    CHECK_EQ_INT(write_manifests(dir, 0.0, 1), 0);
+    CHECK(count_faces(dir, SKIMAGE "chelsea.png") >= 1);
+    CHECK_EQ_INT(write_manifests(dir, 0.7, 0), 0);
+    CHECK_EQ_INT(count_faces(dir, SKIMAGE "chelsea.png"), 0);
+    CHECK_EQ_INT(count_faces(dir, cup), 0);
+    CHECK_EQ_INT(count_faces(dir, PHOTOS "sample2.jpg"), 3);
+    snprintf(path, sizeof path, "%s/blazeface-back.json", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/blazeface-front.json", dir);
+    unlink(path);
+    unlink(cup);
+    rmdir(dir);
+}
+
+/* Per-tagger options: the verification settings, in the key and in the views asked for. */
+static void test_configure(const struct aitag_analyzer_ops *ops, void *st)
+{
+    struct aitag_view_spec spec[AITAG_MAX_VIEWS];
+    char err[512];
+
+    CHECK(ops->configure != NULL);
+    if (!ops->configure)
+        return;
+    CHECK_EQ_INT(ops->configure(st, "verify_threshold", "0", err, sizeof err), 0);
+    CHECK(strstr(ops->key(st), "verify=") == NULL);
+    CHECK_EQ_INT(ops->views(st, spec, AITAG_MAX_VIEWS), 1);
+    CHECK_EQ_INT(ops->configure(st, "layout_check", "1", err, sizeof err), 0);
+    CHECK(strstr(ops->key(st), " layout=1") != NULL);
+    CHECK_EQ_INT(ops->configure(st, "layout_check", "2", err, sizeof err), AITAG_ERR_INVALID);
+    CHECK(strstr(err, "layout_check") != NULL);
+    CHECK_EQ_INT(ops->configure(st, "verify", "1", err, sizeof err), AITAG_ERR_INVALID);
+    CHECK(strstr(err, "unknown option 'verify'") != NULL);
+    CHECK_EQ_INT(ops->configure(st, "verify_threshold", "abc", err, sizeof err), AITAG_ERR_INVALID);
+    CHECK_EQ_INT(ops->configure(st, "verify_view", "10", err, sizeof err), AITAG_ERR_INVALID);
+    CHECK(strstr(err, "64..4096") != NULL);
+    CHECK_EQ_INT(ops->configure(st, "verify_view", "512", err, sizeof err), 0);
+    CHECK_EQ_INT(ops->configure(st, "verify_threshold", "0.6", err, sizeof err), 0);
+    CHECK(strstr(ops->key(st), "layout=1 verify=blazeface-front@1.2.0#d388b1cf>=0.60 crop=2.00 "
+                               "view=512") != NULL);
+    CHECK_EQ_INT(ops->views(st, spec, AITAG_MAX_VIEWS), 2);
+    CHECK(spec[1].width == 512 && spec[1].fit == AITAG_FIT_MAX_SIDE);
 }
 
 static void test_analyzer(void)
@@ -353,11 +510,16 @@ static void test_analyzer(void)
         aitag_infer_free(inf);
         return;
     }
-    CHECK_STR(ops->key(st), "faces/v1 blazeface-back@1.2.0#427cbbe0 thr=0.55 nms=0.30 flip=1");
-    CHECK_EQ_INT(ops->views(st, spec, AITAG_MAX_VIEWS), 1);
+    CHECK_STR(ops->key(st), "faces/v2 blazeface-back@1.2.0#427cbbe0 thr=0.55 nms=0.30 flip=1 "
+                            "layout=0 verify=blazeface-front@1.2.0#d388b1cf>=0.70 crop=2.00 "
+                            "view=1024");
+    CHECK_EQ_INT(ops->views(st, spec, 1), 1);
+    CHECK_EQ_INT(ops->views(st, spec, AITAG_MAX_VIEWS), 2);
     CHECK_EQ_INT(ops->views(st, spec, 0), 0);
     CHECK(spec[0].width == 256 && spec[0].height == 256 && spec[0].fit == AITAG_FIT_LETTERBOX &&
           spec[0].multiple == 0);
+    /* the verification crops' view: the one face_attrs cuts its crops from */
+    CHECK(spec[1].width == 1024 && spec[1].height == 1024 && spec[1].fit == AITAG_FIT_MAX_SIDE);
     /* create() loaded nothing: the session (and its output names) come with run(). */
     CHECK_EQ_INT(aitag_model_open(inf, "blazeface-back", &m), 0);
     CHECK_EQ_INT(aitag_model_output_index(m, "Identity:0"), -1);
@@ -378,6 +540,7 @@ static void test_analyzer(void)
     test_photos(ops, st, spec);
     CHECK(aitag_model_output_index(m, "Identity:0") >= 0);
     test_mapping(ops, st, spec);
+    test_configure(ops, st);
     ops->destroy(st);
     ops->destroy(NULL);
     aitag_infer_free(inf);
@@ -389,6 +552,8 @@ int main(void)
     test_decode();
     test_nms();
     test_evidence_registry();
+    test_layout();
     test_analyzer();
+    test_verification();
     return check_done();
 }
