@@ -117,6 +117,19 @@ const struct aitag_view *aitag_frame_view(const struct aitag_frame *f,
 /* Frees a frame and its buffers. NULL is a no-op. */
 void aitag_frame_free(struct aitag_frame *f);
 
+/* Encodes a view's RGB24 pixels as a JPEG (libavcodec's mjpeg encoder, quality fixed high).
+ * Returns 0 with *jpeg (malloc'd, caller frees) and *len set, or < 0 with err set. */
+int aitag_media_encode_jpeg(const struct aitag_view *view, unsigned char **jpeg, size_t *len,
+                            char *err, size_t errlen);
+
+/* Cuts box {x, y, w, h} (0..1 of the upright picture) with room around it from the frame of
+ * path at t seconds (the first frame at or after t; 0 for a photo) and encodes it as a JPEG no
+ * larger than max_side pixels a side (never enlarged). Decodes one frame. Returns 0 with
+ * *jpeg (malloc'd, caller frees) and *len, or < 0 with err naming path: AITAG_ERR_INVALID for
+ * a bad box, AITAG_ERR_IO / AITAG_ERR_MEDIA when the file cannot give that frame. */
+int aitag_media_crop_jpeg(const char *path, double t, const double box[4], int max_side,
+                          unsigned char **jpeg, size_t *len, char *err, size_t errlen);
+
 enum aitag_sampler_mode {
     AITAG_SAMPLER_AUTO = 0,       /* pick from the keyframe spacing and the interval */
     AITAG_SAMPLER_SEQUENTIAL = 1, /* decode everything from the start */

@@ -20,8 +20,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <libavutil/mem.h>
-
 #include "analyzers_int.h"
 #include "vlm_int.h"
 
@@ -268,7 +266,7 @@ static int call(struct vlm *s, const struct aitag_frame *f, int first, char *err
         snprintf(err, errlen, "frame at t=%.3f lacks its %d px view", f->t, s->size);
         return AITAG_ERR_INVALID;
     }
-    rc = vlm_encode_jpeg(v, &jpeg, &len, why, sizeof why);
+    rc = aitag_media_encode_jpeg(v, &jpeg, &len, why, sizeof why);
     if (rc < 0) {
         snprintf(err, errlen, "%s", why);
         goto out;
@@ -298,7 +296,7 @@ static int call(struct vlm *s, const struct aitag_frame *f, int first, char *err
     s->last_call_t = f->t;
 out:
     free(content);
-    av_free(jpeg);
+    free(jpeg);
     return rc;
 }
 

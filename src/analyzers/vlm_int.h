@@ -55,11 +55,6 @@ void vlm_answer_free(struct vlm_answer *a);
  * describe). Caller frees; NULL when out of memory. */
 char *vlm_system_prompt(const struct vlm_vocab *v, int describe);
 
-/* Encodes an RGB24 view as a JPEG (libavcodec's mjpeg encoder). Returns 0 with *jpeg (caller
- * frees with av_free) and *len set, or < 0 with err set. */
-int vlm_encode_jpeg(const struct aitag_view *view, unsigned char **jpeg, size_t *len, char *err,
-                    size_t errlen);
-
 struct vlm_http;
 
 struct vlm_call {

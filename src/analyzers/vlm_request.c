@@ -1,6 +1,6 @@
 /*
- * vlm_request.c - one frame to one chat completion: the view as a JPEG (libavcodec's mjpeg
- * encoder), the OpenAI-compatible request body with the JPEG as a data: URL, and the POST
+ * vlm_request.c - one frame to one chat completion: the view as a JPEG (aitag_media_encode_jpeg),
+ * the OpenAI-compatible request body with the JPEG as a data: URL, and the POST
  * (libcurl, one easy handle per analyzer so calls share a keep-alive connection).
  *
  * The request always asks for temperature 0 and a JSON object, so equal frames make equal
@@ -15,88 +15,11 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
-#include <libavcodec/avcodec.h>
 #include <libavutil/base64.h>
-#include <libavutil/imgutils.h>
-#include <libswscale/swscale.h>
 
 #include "vlm_int.h"
 
 #define ANSWER_MAX (8u << 20) /* larger answers are refused */
-#define JPEG_QSCALE 3         /* mjpeg quantiser: 2 best .. 31 worst */
-
-int vlm_encode_jpeg(const struct aitag_view *view, unsigned char **jpeg, size_t *len, char *err,
-                    size_t errlen)
-{
-    const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
-    AVCodecContext *cc = NULL;
-    AVFrame *fr = NULL;
-    AVPacket *pkt = NULL;
-    struct SwsContext *sws = NULL;
-    const uint8_t *src[4] = {view->rgb};
-    int src_stride[4] = {view->stride};
-    int rc = AITAG_ERR_MEDIA;
-
-    *jpeg = NULL;
-    *len = 0;
-    if (!codec) {
-        snprintf(err, errlen, "this FFmpeg has no mjpeg encoder");
-        return rc;
-    }
-    cc = avcodec_alloc_context3(codec);
-    fr = av_frame_alloc();
-    pkt = av_packet_alloc();
-    if (!cc || !fr || !pkt) {
-        rc = AITAG_ERR_NOMEM;
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    cc->width = view->width;
-    cc->height = view->height;
-    /* Full-range 4:2:0 as plain YUV420P (YUVJ420P is deprecated and makes swscale warn). */
-    cc->pix_fmt = AV_PIX_FMT_YUV420P;
-    cc->color_range = AVCOL_RANGE_JPEG;
-    cc->time_base = (AVRational){1, 25};
-    cc->flags |= AV_CODEC_FLAG_QSCALE;
-    cc->global_quality = FF_QP2LAMBDA * JPEG_QSCALE;
-    fr->format = cc->pix_fmt;
-    fr->width = view->width;
-    fr->height = view->height;
-    fr->color_range = AVCOL_RANGE_JPEG;
-    fr->quality = cc->global_quality;
-    sws = sws_getContext(view->width, view->height, AV_PIX_FMT_RGB24, view->width, view->height,
-                         AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL, NULL);
-    if (sws) {
-        const int *coefs = sws_getCoefficients(SWS_CS_ITU601);
-        sws_setColorspaceDetails(sws, coefs, 1, coefs, 1, 0, 1 << 16, 1 << 16);
-    }
-    if (!sws || avcodec_open2(cc, codec, NULL) < 0 || av_frame_get_buffer(fr, 0) < 0) {
-        snprintf(err, errlen, "cannot set up the JPEG encoder for %dx%d", view->width,
-                 view->height);
-        goto out;
-    }
-    sws_scale(sws, src, src_stride, 0, view->height, fr->data, fr->linesize);
-    if (avcodec_send_frame(cc, fr) < 0 || avcodec_send_frame(cc, NULL) < 0 ||
-        avcodec_receive_packet(cc, pkt) < 0) {
-        snprintf(err, errlen, "JPEG encoding of a %dx%d view failed", view->width, view->height);
-        goto out;
-    }
-    *jpeg = av_malloc((size_t)pkt->size);
-    if (!*jpeg) {
-        rc = AITAG_ERR_NOMEM;
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    memcpy(*jpeg, pkt->data, (size_t)pkt->size);
-    *len = (size_t)pkt->size;
-    rc = 0;
-out:
-    sws_freeContext(sws);
-    av_packet_free(&pkt);
-    av_frame_free(&fr);
-    avcodec_free_context(&cc);
-    return rc;
-}
 
 struct vlm_http {
     CURL *h;
