@@ -149,10 +149,10 @@ static int performer_for(struct people_sync *ps, const struct aitag_named_person
             return rc;
         created = 1;
         ps->n->created++;
-        if (!jpeg)
+        if (len == 0)
             ps->n->created_without_image++;
         aitag_log(AITAG_LOG_INFO, "plugin", "person %lld (%s): created Stash performer %s%s",
-                  (long long)person->id, person->name, *performer_id, jpeg ? "" : " (no image)");
+                  (long long)person->id, person->name, *performer_id, len ? "" : " (no image)");
     }
     if (aitag_catalog_stash_link(ps->cat, person->id, *performer_id, created) < 0)
         return AITAG_ERR_DB;

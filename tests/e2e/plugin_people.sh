@@ -8,8 +8,9 @@
 #   creates one performer per named person with the best face crop as its image and adds it to
 #   exactly the scenes and images the person appears in; ignored and unnamed people are left
 #   out; a re-run creates and adds nothing; a performer the user took off a scene is not added
-#   back; a SIGKILL between performerCreate and recording the link is completed by the next run
-#   without a second performer.
+#   back; a SIGKILL between performerCreate and recording the link, or between adding the
+#   performer to an item and recording that, is completed by the next run without a second
+#   performer or a second add.
 source "$(dirname "$0")/lib.sh"
 
 F=$AITAG_FIXTURES_DIR
@@ -164,5 +165,34 @@ check_eq "nothing created" "$(people created)" 0
 check_eq "the link is recorded now" "$(sql "SELECT count(*) FROM stash_performers WHERE person_id = 5")" 1
 check_eq "Dana is on her image" "$(items_of images "Dana Killed")" '["/images/pair_2faces.tiff"]'
 check_eq "three performers in all" "$(performer_names)" '["Alice Example","Dana Killed","bob example"]'
+
+# ---- SIGKILL between adding a performer to an item and recording it
+
+sql "INSERT INTO people(id, name, origin) VALUES (6, 'Eve Interrupted', 'user');"
+faces_of 6 portrait_1face.gif
+double_log_clear
+double_fault '{"delay_ms": 2500, "match": "bulkImageUpdate"}'
+run_plugin_bg '{"mode": "people"}'
+for _ in $(seq 200); do
+    double_log | jq -e 'any(.[]; .fields[0] == "bulkImageUpdate")' >/dev/null && break
+    sleep 0.05
+done
+kill -KILL "$PLUGIN_PID" 2>/dev/null
+plugin_wait
+for _ in $(seq 100); do # the double finishes the add the killed plugin sent
+    [ "$(items_of images "Eve Interrupted")" = '["/images/portrait_1face.gif"]' ] && break
+    sleep 0.05
+done
+check_eq "the add landed after the kill" "$(items_of images "Eve Interrupted")" '["/images/portrait_1face.gif"]'
+check_eq "the add was not recorded" \
+    "$(sql "SELECT count(*) FROM stash_person_items WHERE person_id = 6")" 0
+double_log_clear
+check "the people task runs after the second kill" run_plugin '{"mode": "people"}'
+check_eq "nothing added twice" "$(people added)" 0
+check_eq "no performer created twice" \
+    "$(double_state | jq '[.performers[] | select(.name == "Eve Interrupted")] | length')" 1
+check_eq "no write to Stash" "$(mutations)" 0
+check_eq "the add is recorded now" \
+    "$(sql "SELECT state FROM stash_person_items WHERE person_id = 6")" added
 
 finish
