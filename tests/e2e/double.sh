@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # double.sh - tests of the Stash double itself: the behaviours of real Stash that the plugin's
 # e2e tests rely on it to reproduce (schema validation, LIKE matching, tag-name uniqueness,
-# session expiry, faults, the paging shift, persistence, version gating). Needs no aitag.
+# performers and their images, session expiry, faults, the paging shift, persistence, version
+# gating). Needs no aitag.
 . "$(dirname "$0")/lib.sh"
 
 KEY=k3y-for-tests
