@@ -183,18 +183,6 @@ int aitag_catalog_begin_run(struct aitag_catalog *c, const char *params_json, in
 int aitag_catalog_end_run(struct aitag_catalog *c, int64_t run_id, int tagged, int skipped,
                           int failed);
 
-/* Media whose tags match: all of names (any = 0) or any of them (any = 1). Calls fn for each
- * (path, media id) in path order; fn returning non-zero stops. Tag names match exactly,
- * case-insensitively. Items marked missing are left out. */
-int aitag_catalog_search(struct aitag_catalog *c, const char *const *names, size_t n, int any,
-                         int (*fn)(void *ctx, const char *path, int64_t media_id), void *ctx);
-
-/* Probe facts stored for a media id (kind, duration, size, codecs). */
-int aitag_catalog_load_probe(struct aitag_catalog *c, int64_t media_id, struct aitag_probe *out);
-
-/* Counts rows in a table (for tests and `aitag stats`); table must be a known table name. */
-int aitag_catalog_count(struct aitag_catalog *c, const char *table, int64_t *n);
-
 /* ---- People synced to Stash performers (schema 5; src/catalog/stash_links.c) ----
  *
  * A person is linked to at most one Stash performer. Each Stash item (kind "scene" or
@@ -248,5 +236,17 @@ int aitag_catalog_stash_item_state(struct aitag_catalog *c, int64_t person_id, c
 /* Records state ("added" or "removed") of a Stash item for person_id. */
 int aitag_catalog_stash_set_item_state(struct aitag_catalog *c, int64_t person_id, const char *kind,
                                        const char *item_id, const char *state);
+
+/* Media whose tags match: all of names (any = 0) or any of them (any = 1). Calls fn for each
+ * (path, media id) in path order; fn returning non-zero stops. Tag names match exactly,
+ * case-insensitively. Items marked missing are left out. */
+int aitag_catalog_search(struct aitag_catalog *c, const char *const *names, size_t n, int any,
+                         int (*fn)(void *ctx, const char *path, int64_t media_id), void *ctx);
+
+/* Probe facts stored for a media id (kind, duration, size, codecs). */
+int aitag_catalog_load_probe(struct aitag_catalog *c, int64_t media_id, struct aitag_probe *out);
+
+/* Counts rows in a table (for tests and `aitag stats`); table must be a known table name. */
+int aitag_catalog_count(struct aitag_catalog *c, const char *table, int64_t *n);
 
 #endif

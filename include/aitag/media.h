@@ -117,17 +117,18 @@ const struct aitag_view *aitag_frame_view(const struct aitag_frame *f,
 /* Frees a frame and its buffers. NULL is a no-op. */
 void aitag_frame_free(struct aitag_frame *f);
 
-/* Encodes a view's RGB24 pixels as a JPEG (libavcodec's mjpeg encoder, quality fixed high).
- * Returns 0 with *jpeg (malloc'd, caller frees) and *len set, or < 0 with err set. */
-int aitag_media_encode_jpeg(const struct aitag_view *view, unsigned char **jpeg, size_t *len,
-                            char *err, size_t errlen);
-
-/* Cuts box {x, y, w, h} (0..1 of the upright picture) with room around it from the frame of
- * path at t seconds (the first frame at or after t; 0 for a photo) and encodes it as a JPEG no
- * larger than max_side pixels a side (never enlarged). Decodes one frame. Returns 0 with
- * *jpeg (malloc'd, caller frees) and *len, or < 0 with err naming path: AITAG_ERR_INVALID for
- * a bad box, AITAG_ERR_IO / AITAG_ERR_MEDIA when the file cannot give that frame. */
-int aitag_media_crop_jpeg(const char *path, double t, const double box[4], int max_side,
+/* Encodes width x height pixels of packed RGB24, rows stride bytes apart (a rectangle of a
+ * larger picture: point rgb at its top-left pixel), as a JPEG (mjpeg, full-range 4:2:0).
+ * Returns 0 with *jpeg (caller frees with free()) and *len, or AITAG_ERR_INVALID (no pixels),
+ * AITAG_ERR_MEDIA or AITAG_ERR_NOMEM with err set. Thread-safe. */
+int aitag_media_encode_jpeg(const uint8_t *rgb, int width, int height, int stride,
+                            unsigned char **jpeg, size_t *len, char *err, size_t errlen);
+/* The rectangle (x, y, w, h), normalised 0..1 to the upright frame like every box, of the
+ * frame that stands for time t in path (the first frame at or after t; images: the picture),
+ * as a JPEG at full resolution. Returns 0 with *jpeg (free()) and *len, or < 0 with err
+ * naming the file: what the sampler says, AITAG_ERR_MEDIA when no frame lies at t,
+ * AITAG_ERR_INVALID for an empty box or one outside the frame. Thread-safe. */
+int aitag_media_crop_jpeg(const char *path, double t, float x, float y, float w, float h,
                           unsigned char **jpeg, size_t *len, char *err, size_t errlen);
 
 enum aitag_sampler_mode {

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+
 #include "analyzers_int.h"
 #include "vlm_int.h"
 
@@ -266,7 +267,8 @@ static int call(struct vlm *s, const struct aitag_frame *f, int first, char *err
         snprintf(err, errlen, "frame at t=%.3f lacks its %d px view", f->t, s->size);
         return AITAG_ERR_INVALID;
     }
-    rc = aitag_media_encode_jpeg(v, &jpeg, &len, why, sizeof why);
+    rc = aitag_media_encode_jpeg(v->rgb, v->width, v->height, v->stride, &jpeg, &len, why,
+                                 sizeof why);
     if (rc < 0) {
         snprintf(err, errlen, "%s", why);
         goto out;

@@ -1,6 +1,6 @@
 /*
- * vlm_request.c - one frame to one chat completion: the view as a JPEG (aitag_media_encode_jpeg),
- * the OpenAI-compatible request body with the JPEG as a data: URL, and the POST
+ * vlm_request.c - one frame to one chat completion: the view as a JPEG (the media library's
+ * aitag_media_encode_jpeg), the OpenAI-compatible request body with the JPEG as a data: URL, and the POST
  * (libcurl, one easy handle per analyzer so calls share a keep-alive connection).
  *
  * The request always asks for temperature 0 and a JSON object, so equal frames make equal
@@ -20,7 +20,6 @@
 #include "vlm_int.h"
 
 #define ANSWER_MAX (8u << 20) /* larger answers are refused */
-
 struct vlm_http {
     CURL *h;
     char *body;

@@ -28,7 +28,6 @@
 #include "aitag/catalog.h"
 #include "plugin_int.h"
 
-#define CROP_MAX_SIDE 512
 #define MAX_FAILURES_IN_ROW 3
 
 struct people_sync {
@@ -69,6 +68,11 @@ static char *reverse_mappings(const char *m)
     return out;
 }
 
+static double clamp01(double v)
+{
+    return v < 0 ? 0 : v > 1 ? 1 : v;
+}
+
 /* The person's best face as a JPEG; NULL (with a warning) when it cannot be cut. */
 static unsigned char *face_jpeg(struct people_sync *ps, const struct aitag_named_person *person,
                                 size_t *len)
@@ -87,9 +91,12 @@ static unsigned char *face_jpeg(struct people_sync *ps, const struct aitag_named
         return NULL;
     }
     {
-        const double box[4] = {f.x, f.y, f.w, f.h};
-        rc = aitag_media_crop_jpeg(f.path, f.is_image ? 0 : f.t, box, CROP_MAX_SIDE, &jpeg, len,
-                                   err, sizeof err);
+        /* The face with room around it, a little taller than wide, as portraits are framed. */
+        double x0 = clamp01(f.x - f.w * 0.4), x1 = clamp01(f.x + f.w * 1.4);
+        double y0 = clamp01(f.y - f.h * 0.45), y1 = clamp01(f.y + f.h * 1.55);
+        rc = aitag_media_crop_jpeg(f.path, f.is_image ? 0 : f.t, (float)x0, (float)y0,
+                                   (float)(x1 - x0), (float)(y1 - y0), &jpeg, len, err,
+                                   sizeof err);
     }
     if (rc < 0)
         aitag_log(AITAG_LOG_WARN, "plugin", "person %lld (%s): performer image left empty: %s",

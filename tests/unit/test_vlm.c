@@ -204,7 +204,9 @@ static void test_jpeg(void)
     v.rgb = malloc((size_t)v.stride * (size_t)v.height);
     for (int i = 0; i < v.stride * v.height; i++)
         v.rgb[i] = (uint8_t)(i * 7);
-    CHECK_EQ_INT(aitag_media_encode_jpeg(&v, &jpeg, &len, err, sizeof err), 0);
+    CHECK_EQ_INT(aitag_media_encode_jpeg(v.rgb, v.width, v.height, v.stride, &jpeg, &len, err,
+                                         sizeof err),
+                 0);
     CHECK(len > 100);
     CHECK(jpeg && jpeg[0] == 0xff && jpeg[1] == 0xd8);
     CHECK(jpeg && jpeg[len - 2] == 0xff && jpeg[len - 1] == 0xd9);

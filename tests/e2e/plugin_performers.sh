@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# plugin_people.sh - named people become Stash performers, with the plugin run as Stash runs it
-# against the Stash double, on a catalog made by a real tagging run (people and their faces are
+# plugin_performers.sh - named people become Stash performers, with the plugin run as Stash runs
+# it against the Stash double, on a catalog made by a real tagging run (people and their faces are
 # written into it with sqlite3, from the faces the tagging run found, as the people engine and
 # `aitag people name` would):
 #   a tagging run without createPerformers creates nothing but uses a performer Stash already
@@ -47,6 +47,28 @@ items_of() { # KIND NAME
 }
 mutations() { double_log | jq '[.[] | select(.fields[0] | test("Create|Update|Destroy"))] | length'; }
 sql() { sqlite3 "$CATALOG" "$1"; }
+# Runs the people task and SIGKILLs it while the double holds its first request to FIELD (a
+# root field), which the double then completes: the write lands, the plugin never learns it.
+kill_during() { # FIELD
+    double_log_clear
+    double_fault "{\"delay_ms\": 2500, \"match\": \"$1\"}"
+    run_plugin_bg '{"mode": "people"}'
+    for _ in $(seq 200); do
+        double_log | jq -e --arg f "$1" 'any(.[]; .fields[0] == $f)' >/dev/null && break
+        sleep 0.05
+    done
+    kill -KILL "$PLUGIN_PID" 2>/dev/null
+    plugin_wait 2>/dev/null
+}
+wait_for() { # WANT COMMAND...: up to 5 s until COMMAND prints WANT
+    local want=$1 i
+    shift
+    for i in $(seq 100); do
+        [ "$("$@")" = "$want" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
 
 # ---- a tagging run makes the catalog; nobody is named yet
 
@@ -141,19 +163,9 @@ check_eq "no write to Stash" "$(mutations)" 0
 
 sql "INSERT INTO people(id, name, origin) VALUES (5, 'Dana Killed', 'user');"
 faces_of 5 pair_2faces.tiff
-double_log_clear
-double_fault '{"delay_ms": 2500, "match": "performerCreate"}'
-run_plugin_bg '{"mode": "people"}'
-for _ in $(seq 200); do
-    double_log | jq -e 'any(.[]; .operation == "AitagPerformerCreate")' >/dev/null && break
-    sleep 0.05
-done
-kill -KILL "$PLUGIN_PID" 2>/dev/null
-plugin_wait
-for _ in $(seq 100); do # the double finishes the create the killed plugin sent
-    [ "$(double_state | jq '[.performers[] | select(.name == "Dana Killed")] | length')" = 1 ] && break
-    sleep 0.05
-done
+kill_during performerCreate
+dana_count() { double_state | jq '[.performers[] | select(.name == "Dana Killed")] | length'; }
+wait_for 1 dana_count # the double finishes the create the killed plugin sent
 check_eq "the create landed after the kill" \
     "$(double_state | jq '[.performers[] | select(.name == "Dana Killed")] | length')" 1
 check_eq "the link was not recorded" "$(sql "SELECT count(*) FROM stash_performers WHERE person_id = 5")" 0
@@ -170,19 +182,8 @@ check_eq "three performers in all" "$(performer_names)" '["Alice Example","Dana 
 
 sql "INSERT INTO people(id, name, origin) VALUES (6, 'Eve Interrupted', 'user');"
 faces_of 6 portrait_1face.gif
-double_log_clear
-double_fault '{"delay_ms": 2500, "match": "bulkImageUpdate"}'
-run_plugin_bg '{"mode": "people"}'
-for _ in $(seq 200); do
-    double_log | jq -e 'any(.[]; .fields[0] == "bulkImageUpdate")' >/dev/null && break
-    sleep 0.05
-done
-kill -KILL "$PLUGIN_PID" 2>/dev/null
-plugin_wait
-for _ in $(seq 100); do # the double finishes the add the killed plugin sent
-    [ "$(items_of images "Eve Interrupted")" = '["/images/portrait_1face.gif"]' ] && break
-    sleep 0.05
-done
+kill_during bulkImageUpdate
+wait_for '["/images/portrait_1face.gif"]' items_of images "Eve Interrupted" # the add lands
 check_eq "the add landed after the kill" "$(items_of images "Eve Interrupted")" '["/images/portrait_1face.gif"]'
 check_eq "the add was not recorded" \
     "$(sql "SELECT count(*) FROM stash_person_items WHERE person_id = 6")" 0
