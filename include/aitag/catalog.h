@@ -39,7 +39,7 @@
 #include "aitag/media.h"
 #include "aitag/policy.h"
 
-#define AITAG_CATALOG_SCHEMA_VERSION 4
+#define AITAG_CATALOG_SCHEMA_VERSION 5
 
 struct aitag_catalog;
 
@@ -185,6 +185,60 @@ int aitag_catalog_load_analyses(struct aitag_catalog *c, int64_t media_id,
 int aitag_catalog_begin_run(struct aitag_catalog *c, const char *params_json, int64_t *run_id);
 int aitag_catalog_end_run(struct aitag_catalog *c, int64_t run_id, int tagged, int skipped,
                           int failed);
+
+/* ---- People synced to Stash performers (schema 5; src/catalog/stash_links.c) ----
+ *
+ * A person is linked to at most one Stash performer. Each Stash item (kind "scene" or
+ * "image", Stash's id) the performer was added to is recorded as "added"; one the user took
+ * the performer off again is "removed" and is never added back. Deleting the person deletes
+ * its link and item states. */
+
+/* One named, non-ignored person with the media their faces appear in (items marked missing
+ * left out), paths in path order. Owned strings; freed with aitag_catalog_named_people_free. */
+struct aitag_named_person {
+    int64_t id;
+    char *name;
+    char **paths;
+    int *is_image; /* parallel to paths: 1 for a photo, 0 for a video */
+    size_t n_paths;
+};
+
+/* Every named (non-empty name), non-ignored person, by id, with their media. *out is NULL
+ * when there are none. 0, AITAG_ERR_DB or AITAG_ERR_NOMEM. */
+int aitag_catalog_named_people(struct aitag_catalog *c, struct aitag_named_person **out, size_t *n);
+void aitag_catalog_named_people_free(struct aitag_named_person *people, size_t n);
+
+/* The face that stands for a person: the cover face when one is set, else the best by quality,
+ * detector score and size (media marked missing left out). path is owned by the caller. */
+struct aitag_person_face {
+    char *path;
+    int is_image;
+    double t;          /* seconds into a video; 0 for a photo */
+    double x, y, w, h; /* box in 0..1 of the frame */
+};
+
+/* 0 with *out filled, AITAG_ERR_NOTFOUND when the person has no face, or AITAG_ERR_DB. */
+int aitag_catalog_person_best_face(struct aitag_catalog *c, int64_t person_id,
+                                   struct aitag_person_face *out);
+void aitag_catalog_person_face_clear(struct aitag_person_face *f);
+
+/* The performer id linked to person_id into *performer_id (malloc'd) and whether aitag
+ * created it; AITAG_ERR_NOTFOUND when the person has no link. */
+int aitag_catalog_stash_performer(struct aitag_catalog *c, int64_t person_id, char **performer_id,
+                                  int *created);
+/* Links person_id to performer_id (replacing an earlier link). */
+int aitag_catalog_stash_link(struct aitag_catalog *c, int64_t person_id, const char *performer_id,
+                             int created);
+/* Drops the link and every item state of person_id (the performer is gone from Stash). */
+int aitag_catalog_stash_unlink(struct aitag_catalog *c, int64_t person_id);
+
+/* The recorded state of a Stash item for person_id into state ("added" or "removed");
+ * AITAG_ERR_NOTFOUND when none is recorded. kind: "scene" or "image". */
+int aitag_catalog_stash_item_state(struct aitag_catalog *c, int64_t person_id, const char *kind,
+                                   const char *item_id, char state[16]);
+/* Records state ("added" or "removed") of a Stash item for person_id. */
+int aitag_catalog_stash_set_item_state(struct aitag_catalog *c, int64_t person_id, const char *kind,
+                                       const char *item_id, const char *state);
 
 /* Media whose tags match: all of names (any = 0) or any of them (any = 1). Calls fn for each
  * (path, media id) in path order; fn returning non-zero stops. Tag names match exactly,

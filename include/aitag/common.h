@@ -119,6 +119,11 @@ long aitag_retry_after_ms(const char *v, size_t len, long long now, long max_ms)
  * character (then *out_len is untouched and out holds garbage). */
 int aitag_base64_decode(const char *s, unsigned char *out, size_t *out_len);
 
+/* Room aitag_base64_encode needs for n bytes (the text and its terminating NUL). */
+size_t aitag_base64_encoded_size(size_t n);
+/* Encodes n bytes as standard base64 with "=" padding (RFC 4648) into out, NUL-terminated. */
+void aitag_base64_encode(const unsigned char *in, size_t n, char *out);
+
 /* How a shot begins. */
 enum aitag_shot_edge {
     AITAG_SHOT_START = 0,    /* the media's first shot */

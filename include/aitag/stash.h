@@ -131,6 +131,56 @@ int aitag_stash_create_marker(struct aitag_stash *s, const char *scene_id, const
                               char **id);
 int aitag_stash_destroy_marker(struct aitag_stash *s, const char *marker_id);
 
+/* ---- Performers (src/stash/performers.c) ---- */
+
+struct aitag_stash_performer {
+    char *id;
+    char *name;
+    char *disambiguation; /* NULL when none */
+    char **aliases;       /* alias_list */
+    size_t n_aliases;
+    char *image_path; /* the URL Stash answers; NULL when none */
+    int has_image;    /* Stash holds an image (image_path without "default=true") */
+};
+
+void aitag_stash_performer_clear(struct aitag_stash_performer *p);
+
+/* Finds a performer whose name, else one of whose aliases, equals name ignoring surrounding
+ * white space and ASCII letter case (as Stash compares names when it refuses a duplicate).
+ * 0 with *out filled (clear it), AITAG_ERR_NOTFOUND, or the client's error. */
+int aitag_stash_find_performer(struct aitag_stash *s, const char *name,
+                               struct aitag_stash_performer *out);
+/* One performer by id; AITAG_ERR_NOTFOUND when Stash has none (deleted). */
+int aitag_stash_get_performer(struct aitag_stash *s, const char *id,
+                              struct aitag_stash_performer *out);
+/* Creates a performer named name (trimmed) with jpeg (len bytes; NULL or 0: no image) as its
+ * image, nothing else. When the answer is lost or Stash refuses the name as taken, the name is
+ * looked up and the performer found is returned instead (never a second one). *id is
+ * malloc'd. */
+int aitag_stash_create_performer(struct aitag_stash *s, const char *name, const unsigned char *jpeg,
+                                 size_t len, char **id);
+/* Calls fn for every performer that has an image in Stash, by ascending id (for matching the
+ * faces of known performers); p is borrowed for the call. fn returning non-zero stops: a
+ * positive value makes this return 0, a negative one is returned. */
+int aitag_stash_each_performer_with_image(
+    struct aitag_stash *s, int (*fn)(void *ctx, const struct aitag_stash_performer *p), void *ctx);
+/* Downloads a file Stash serves (a performer's image_path) with this client's credentials.
+ * Only the path and query of url are used: the request always goes to this client's Stash.
+ * *data (malloc'd, *len bytes) is freed by the caller. AITAG_ERR_NOTFOUND on HTTP 404. */
+int aitag_stash_download(struct aitag_stash *s, const char *url, unsigned char **data, size_t *len);
+/* The id of the scene or image whose file is exactly path (as Stash sees it) into *id
+ * (malloc'd); AITAG_ERR_NOTFOUND when there is none. */
+int aitag_stash_find_item_by_path(struct aitag_stash *s, enum aitag_stash_kind kind,
+                                  const char *path, char **id);
+/* Whether the item's performers (read now) include performer_id: 1 or 0; AITAG_ERR_NOTFOUND
+ * when the item is gone. */
+int aitag_stash_item_has_performer(struct aitag_stash *s, enum aitag_stash_kind kind,
+                                   const char *item_id, const char *performer_id);
+/* Adds a performer to an item (bulk update, performer_ids mode ADD): the item's other
+ * performers are never touched. Idempotent. */
+int aitag_stash_add_performer(struct aitag_stash *s, enum aitag_stash_kind kind,
+                              const char *item_id, const char *performer_id);
+
 /* Sends a raw GraphQL document with variables (JSON text, or NULL); *data is the malloc'd
  * JSON text of the "data" member. For tests and tools; the plugin uses the calls above. */
 int aitag_stash_query(struct aitag_stash *s, const char *document, const char *variables,

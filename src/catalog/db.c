@@ -84,6 +84,18 @@ static const char *const migrations[] = {
     " face_id INTEGER NOT NULL REFERENCES faces(id) ON DELETE CASCADE,"
     " person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,"
     " PRIMARY KEY(face_id, person_id));",
+    /* 5: people synced to Stash performers. stash_performers: the performer a person is
+     * linked to (created = 1 when aitag created it, 0 when an existing one was found by name).
+     * stash_person_items: every Stash scene or image aitag added the performer to ('added'),
+     * and those the user took the performer off again ('removed': never added back). */
+    "CREATE TABLE stash_performers("
+    " person_id INTEGER PRIMARY KEY REFERENCES people(id) ON DELETE CASCADE,"
+    " performer_id TEXT NOT NULL, created INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE stash_person_items("
+    " person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,"
+    " kind TEXT NOT NULL CHECK(kind IN ('scene', 'image')), item_id TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK(state IN ('added', 'removed')),"
+    " PRIMARY KEY(person_id, kind, item_id));",
 };
 _Static_assert(sizeof migrations / sizeof *migrations == AITAG_CATALOG_SCHEMA_VERSION,
                "a migration per schema version");

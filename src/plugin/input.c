@@ -16,7 +16,8 @@
 #include "plugin_int.h"
 
 static const char *const modes[] = {"hook",      "queue", "untagged_scenes", "untagged_images",
-                                    "retag_all", "scene", "image",           NULL};
+                                    "retag_all", "scene", "image",           "people",
+                                    NULL};
 
 static char *dup_or_null(const char *s)
 {
@@ -198,7 +199,7 @@ int aitag_plugin_input_parse(const char *json, size_t len, struct aitag_plugin_i
         rc = fail(in, err, errlen, rc,
                   aitag_fmt(why, sizeof why,
                             "unknown mode '%.60s' (hook, queue, untagged_scenes, "
-                            "untagged_images, retag_all, scene, image)",
+                            "untagged_images, retag_all, scene, image, people)",
                             in->mode));
         goto out;
     }
@@ -331,6 +332,15 @@ static char *dup_opt(const struct aitag_opts *o, const char *key)
     return strdup(v ? v : "");
 }
 
+/* A BOOLEAN setting: true, or the text "true" / "1"; anything else (unset included) is off. */
+static int setting_bool(json_t *o, const char *key)
+{
+    json_t *x = json_object_get(o, key);
+    const char *t = json_string_value(x);
+
+    return json_is_true(x) || (t && (!strcmp(t, "true") || !strcmp(t, "1")));
+}
+
 void plugin_settings_clear(struct plugin_settings *s)
 {
     free(s->analyzers);
@@ -389,11 +399,8 @@ int plugin_settings_parse(const char *json, struct plugin_settings *s, char *err
                      errlen);
     if (rc == 0)
         rc = set_str(&s->gateway_url, json_object_get(o, "gatewayUrl"), "gatewayUrl", err, errlen);
-    if (rc == 0) {
-        json_t *x = json_object_get(o, "writeCues");
-        const char *t = json_string_value(x);
-        s->write_cues = json_is_true(x) || (t && (!strcmp(t, "true") || !strcmp(t, "1")));
-    }
+    s->write_cues = setting_bool(o, "writeCues");
+    s->create_performers = setting_bool(o, "createPerformers");
     if (rc == 0 && !*s->parent_tag) {
         free(s->parent_tag);
         rc = (s->parent_tag = strdup("AI")) ? 0 : AITAG_ERR_NOMEM;

@@ -35,6 +35,8 @@ struct plugin_settings {
     int local_only;      /* only a loopback gatewayUrl is accepted */
     int write_cues;      /* writeCues: also write technical cues (cue:* tags, their markers);
                             default 0: the catalog keeps them, Stash does not get them */
+    int create_performers; /* createPerformers: a tag run may create performers for named
+                              people; default 0 (only the people task creates them) */
 };
 
 /* Parses the settings object text; unset or null keys keep their defaults. Numbers and
@@ -95,6 +97,29 @@ void plugin_result_view_free(struct aitag_result *view);
  * gone from Stash, or the client's error. */
 int plugin_sync_item(struct plugin_tags *t, enum aitag_stash_kind kind, const char *id,
                      const struct aitag_result *res, const char *error, struct sync_counts *out);
+
+/* people.c: what one people sync did. */
+struct plugin_people_counts {
+    int named;                 /* named, non-ignored people in the catalog */
+    int linked;                /* already linked to a performer that still exists */
+    int found;                 /* linked now to a performer Stash had under the name or an alias */
+    int created;               /* performers created */
+    int created_without_image; /* ... of which without an image (no face crop possible) */
+    int not_created;           /* no performer, and creating was not allowed */
+    int added;                 /* scenes and images the performer was added to */
+    int taken_off;             /* items the user took the performer off since it was added */
+    int kept_off;              /* items taken off earlier, left alone */
+    int not_in_stash;          /* files of a person Stash has no item for */
+    int failed;                /* people Stash refused (name clash, ...) */
+};
+
+/* Syncs the named people of the catalog at catalog_path to Stash performers (see people.c):
+ * allow_create lets it create performers. Returns 0 (counts filled; single people may have
+ * failed), or < 0 with err set when the catalog cannot be used, Stash keeps failing, or
+ * cancel was set. */
+int plugin_people_sync(struct aitag_stash *s, const char *catalog_path, const char *path_mappings,
+                       int allow_create, atomic_int *cancel, struct plugin_people_counts *counts,
+                       char *err, size_t errlen);
 
 /* vlm.c: the vlm analyzer's settings (docs/vlm.md, docs/stash.md). Strings are owned. */
 struct plugin_vlm {

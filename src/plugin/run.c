@@ -52,6 +52,9 @@ struct run {
     int analysed, unchanged, partial, failed, missing, updated, models_run, stash_errors;
     int descriptions; /* Details fields given a vlm description */
     struct sync_counts total;
+    int people_ran; /* the people sync ran (its counts are in people) */
+    struct plugin_people_counts people;
+    char people_err[1200]; /* why it stopped, "" when it completed */
     json_t *failures;
     atomic_int stop;
     int fatal;
@@ -292,6 +295,37 @@ static int select_items(struct run *r)
     return rc;
 }
 
+/* The catalog file: the caller's, else the catalog setting (the file of `aitag tag --catalog`),
+ * else data/catalog.db in the plugin folder. */
+static const char *catalog_path(const struct run *r, char *buf, size_t len)
+{
+    if (r->p->catalog_path)
+        return r->p->catalog_path;
+    if (*r->set.catalog)
+        return r->set.catalog;
+    return aitag_fmt(buf, len, "%s/data/catalog.db", r->in->plugin_dir);
+}
+
+/* Named people to Stash performers (people.c). Returns 0 or the sync's error (in people_err). */
+static int sync_people(struct run *r, int allow_create)
+{
+    char path[4096];
+    int rc;
+
+    r->people_ran = 1;
+    rc = plugin_people_sync(r->stash, catalog_path(r, path, sizeof path), r->set.path_mappings,
+                            allow_create, r->p->cancel, &r->people, r->people_err,
+                            sizeof r->people_err);
+    aitag_log(rc < 0 ? AITAG_LOG_ERROR : AITAG_LOG_INFO, "plugin",
+              "people: %d named, %d performer(s) created, %d found by name, %d added to "
+              "item(s), %d taken off by the user%s%.600s",
+              r->people.named, r->people.created, r->people.found, r->people.added,
+              r->people.taken_off, rc < 0 ? "; stopped: " : "", rc < 0 ? r->people_err : "");
+    if (rc == 0)
+        r->people_err[0] = '\0';
+    return rc;
+}
+
 static int make_tagger(struct run *r, char *analyzers)
 {
     struct aitag_tagger_params tp = aitag_tagger_default_params();
@@ -305,13 +339,10 @@ static int make_tagger(struct run *r, char *analyzers)
         fatal(r, AITAG_ERR_IO, msg);
         return AITAG_ERR_IO;
     }
-    aitag_fmt(catalog, sizeof catalog, "%s/catalog.db", data);
     aitag_fmt(rules, sizeof rules, "%s/rules.json", data);
     /* The catalog setting names the file `aitag tag --catalog` uses, so a file tagged from the
      * CLI is not analysed again here; a rules setting must exist (a typo is an error). */
-    tp.catalog_path = r->p->catalog_path ? r->p->catalog_path
-                      : *r->set.catalog  ? r->set.catalog
-                                         : catalog;
+    tp.catalog_path = catalog_path(r, catalog, sizeof catalog);
     tp.rules_path = *r->set.rules ? r->set.rules : access(rules, R_OK) == 0 ? rules : NULL;
     tp.tag_prefix = *r->set.tag_prefix ? r->set.tag_prefix : NULL;
     tp.tag_suffix = *r->set.tag_suffix ? r->set.tag_suffix : NULL;
@@ -450,6 +481,18 @@ static char *summary(struct run *r)
 
     if (o && r->vlm.describe)
         json_object_set_new(o, "descriptions", json_integer(r->descriptions));
+    if (o && r->people_ran) {
+        const struct plugin_people_counts *c = &r->people;
+        json_t *pe =
+            json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "named", c->named,
+                      "linked", c->linked, "found", c->found, "created", c->created,
+                      "created_without_image", c->created_without_image, "not_created",
+                      c->not_created, "added", c->added, "taken_off", c->taken_off, "kept_off",
+                      c->kept_off, "not_in_stash", c->not_in_stash, "failed", c->failed);
+        if (pe && r->people_err[0])
+            json_object_set_new(pe, "error", json_string(r->people_err));
+        json_object_set_new(o, "people", pe);
+    }
     text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
 
     json_decref(o);
@@ -536,6 +579,16 @@ int aitag_plugin_run(const struct aitag_plugin_params *p, const struct aitag_plu
             aitag_fmt(err, errlen, "%s", r.err);
         goto out;
     }
+    if (strcmp(in->mode, "people") == 0) { /* the task: asked explicitly, so it may create */
+        progress(&r, 0);
+        rc = sync_people(&r, 1);
+        if (rc < 0)
+            aitag_fmt(err, errlen, "%s", r.people_err);
+        else
+            progress(&r, 1);
+        *output = summary(&r);
+        goto out;
+    }
     rc = plugin_tags_init(&r.tags, r.stash, r.set.parent_tag);
     if (rc < 0) {
         aitag_fmt(err, errlen, "Stash: %s", aitag_stash_errmsg(r.stash));
@@ -556,6 +609,10 @@ int aitag_plugin_run(const struct aitag_plugin_params *p, const struct aitag_plu
     rc = run_batches(&r);
     if (rc == 0 && p->cancel && atomic_load(p->cancel))
         rc = AITAG_ERR_CANCELED, aitag_fmt(r.err, sizeof r.err, "stopped on request");
+    /* The tags are written; the people are a second step whose failure is reported in the
+     * output without failing the tagging. */
+    if (rc == 0)
+        sync_people(&r, r.set.create_performers);
     if (rc < 0)
         aitag_fmt(err, errlen, "%s", r.err);
     aitag_log(AITAG_LOG_INFO, "plugin",

@@ -6,8 +6,8 @@
  * default), which used to kill long tagging runs with 401s. So: start with the cookie; after
  * the first successful answer read configuration{general{apiKey}} once and, when Stash has a
  * key, switch to the ApiKey header for the rest of the run. A 401 while still on the cookie
- * with a key already known switches and resends once (graphql.c). Without a key, a 401 is a
- * clear error. Stash refreshes the session cookie on every answer (Set-Cookie), so that is
+ * with a key already known switches and resends once (stash_auth_send). Without a key, a
+ * 401 is a clear error. Stash refreshes the session cookie on every answer (Set-Cookie), so that is
  * followed too, as a browser would.
  *
  * Neither the cookie nor the key is ever logged or put in an error message; copies in temporary
@@ -46,6 +46,26 @@ int stash_auth_headers(struct aitag_stash *s, struct curl_slist **out)
 nomem:
     curl_slist_free_all(l);
     return stash_fail(s, AITAG_ERR_NOMEM, "stash", "out of memory");
+}
+
+int stash_auth_send(struct aitag_stash *s, const char *label, const char *url, const char *body,
+                    int flags, long *status)
+{
+    struct curl_slist *headers = NULL;
+    int rc, resent = 0;
+
+    for (;;) {
+        rc = stash_auth_headers(s, &headers);
+        if (rc < 0)
+            return rc;
+        rc = url ? stash_http_get(s, label, url, headers, status)
+                 : stash_http_post(s, label, body, headers, flags, status);
+        curl_slist_free_all(headers);
+        headers = NULL;
+        if (rc < 0 || *status != 401 || resent || !stash_auth_on_401(s))
+            return rc;
+        resent = 1; /* refused with the cookie, a key is known: once more with the key */
+    }
 }
 
 int stash_auth_on_401(struct aitag_stash *s)

@@ -92,7 +92,8 @@ const char *const stash_doc_find_images =
     " tags { id name } } } }";
 
 /* Mutation.bulkSceneUpdate(input: {ids, tag_ids: {ids, mode: ADD|REMOVE}}): adds or removes
- * tags without replacing the set, so tags the user set are never touched. */
+ * tags without replacing the set, so tags the user set are never touched. The same document
+ * adds performers (performer_ids: {ids, mode: ADD}). */
 const char *const stash_doc_bulk_scene_update =
     "mutation AitagBulkSceneUpdate($input: BulkSceneUpdateInput!) {"
     " bulkSceneUpdate(input: $input) { id } }";
@@ -111,6 +112,46 @@ const char *const stash_doc_marker_create =
 /* Mutation.sceneMarkerDestroy(id) -> Boolean. */
 const char *const stash_doc_marker_destroy =
     "mutation AitagSceneMarkerDestroy($id: ID!) { sceneMarkerDestroy(id: $id) }";
+
+/* Query.findPerformers: performers by name or alias (performer_filter {name|aliases: {value,
+ * modifier: EQUALS}}, a LIKE: candidates the client compares itself), or those with an image
+ * (performer_filter {NOT: {is_missing: "image"}}), paged by ascending id. image_path carries
+ * "default=true" when Stash has no image for the performer. */
+const char *const stash_doc_find_performers =
+    "query AitagFindPerformers($performer_filter: PerformerFilterType, $filter: FindFilterType) {"
+    " findPerformers(performer_filter: $performer_filter, filter: $filter) {"
+    " count performers { id name disambiguation alias_list image_path } } }";
+
+/* Query.findPerformer(id): a linked performer, to see that it still exists. */
+const char *const stash_doc_find_performer =
+    "query AitagFindPerformer($id: ID!) { findPerformer(id: $id) {"
+    " id name disambiguation alias_list image_path } }";
+
+/* Mutation.performerCreate(input: {name, image}): image is a base64 data URL (Stash also takes a
+ * URL it fetches itself). Fails when the name equals (as LIKE) another performer's name. */
+const char *const stash_doc_performer_create =
+    "mutation AitagPerformerCreate($input: PerformerCreateInput!) {"
+    " performerCreate(input: $input) { id name } }";
+
+/* Query.findScenes(scene_filter {path: {value, modifier: EQUALS}}): the scene of a file. EQUALS
+ * is a LIKE here too, so the paths are compared by the client. */
+const char *const stash_doc_find_scenes_by_path =
+    "query AitagFindScenesByPath($scene_filter: SceneFilterType, $filter: FindFilterType) {"
+    " findScenes(scene_filter: $scene_filter, filter: $filter) { scenes { id files { path } } } }";
+
+/* Query.findImages: the same for images. */
+const char *const stash_doc_find_images_by_path =
+    "query AitagFindImagesByPath($image_filter: ImageFilterType, $filter: FindFilterType) {"
+    " findImages(image_filter: $image_filter, filter: $filter) { images {"
+    " id visual_files { ... on ImageFile { path } ... on VideoFile { path } } } } }";
+
+/* Query.findScene(id) -> performers: who is on a scene now (the user may have taken one off). */
+const char *const stash_doc_scene_performers =
+    "query AitagScenePerformers($id: ID!) { findScene(id: $id) { id performers { id } } }";
+
+/* Query.findImage(id) -> performers: the same for an image. */
+const char *const stash_doc_image_performers =
+    "query AitagImagePerformers($id: ID!) { findImage(id: $id) { id performers { id } } }";
 
 /* clang-format off */
 #define DOC(x) {#x, &x}
@@ -141,5 +182,12 @@ const struct stash_doc_entry stash_documents[] = {
     DOC(stash_doc_marker_create),
     DOC(stash_doc_marker_destroy),
     DOC(stash_doc_ui_run_task),
+    DOC(stash_doc_find_performers),
+    DOC(stash_doc_find_performer),
+    DOC(stash_doc_performer_create),
+    DOC(stash_doc_find_scenes_by_path),
+    DOC(stash_doc_find_images_by_path),
+    DOC(stash_doc_scene_performers),
+    DOC(stash_doc_image_performers),
     {NULL, NULL},
 };

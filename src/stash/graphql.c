@@ -103,11 +103,10 @@ int stash_gql(struct aitag_stash *s, const char *document, json_t *variables, in
               json_t **data)
 {
     char label[64], msg[sizeof s->errmsg];
-    struct curl_slist *headers = NULL;
     json_t *req = NULL, *root = NULL, *d;
     char *body = NULL;
     long status = 0;
-    int rc, resent = 0;
+    int rc;
 
     *data = NULL;
     root_field(document, label, sizeof label);
@@ -120,21 +119,9 @@ int stash_gql(struct aitag_stash *s, const char *document, json_t *variables, in
         rc = stash_fail(s, AITAG_ERR_NOMEM, label, "cannot build the request");
         goto out;
     }
-    for (;;) {
-        rc = stash_auth_headers(s, &headers);
-        if (rc < 0)
-            goto out;
-        rc = stash_http_post(s, label, body, headers, flags, &status);
-        curl_slist_free_all(headers);
-        headers = NULL;
-        if (rc < 0)
-            goto out;
-        if (status == 401 && !resent && stash_auth_on_401(s)) {
-            resent = 1;
-            continue;
-        }
-        break;
-    }
+    rc = stash_auth_send(s, label, NULL, body, flags, &status);
+    if (rc < 0)
+        goto out;
     if (status == 401) {
         rc = status_error(s, label, status);
         goto out;

@@ -160,8 +160,10 @@ static int retryable_curl(CURL *c, CURLcode code, int *ambiguous)
     }
 }
 
-int stash_http_post(struct aitag_stash *s, const char *label, const char *body,
-                    struct curl_slist *headers, int flags, long *status)
+/* One request with retries: a POST of body to the GraphQL endpoint, or (body NULL) a GET of
+ * url. */
+static int send_request(struct aitag_stash *s, const char *label, const char *url, const char *body,
+                        struct curl_slist *headers, int flags, long *status)
 {
     char errbuf[CURL_ERROR_SIZE];
     CURLcode code = CURLE_OK;
@@ -170,8 +172,13 @@ int stash_http_post(struct aitag_stash *s, const char *label, const char *body,
     *status = 0;
     s->ambiguous = 0;
     curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    curl_easy_setopt(s->curl, CURLOPT_URL, url);
+    if (body) {
+        curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    } else {
+        curl_easy_setopt(s->curl, CURLOPT_HTTPGET, 1L);
+    }
     curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, errbuf);
     /* libcurl silently resends a request whose reused keep-alive connection died without an
      * answer. Harmless for a read, but it would hide from us that a create may have run, so
@@ -218,11 +225,27 @@ int stash_http_post(struct aitag_stash *s, const char *label, const char *body,
     curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, NULL);
     curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(s->curl, CURLOPT_COOKIE, NULL);
+    if (!body) { /* the handle's default: POST to the endpoint */
+        curl_easy_setopt(s->curl, CURLOPT_URL, s->endpoint);
+        curl_easy_setopt(s->curl, CURLOPT_POST, 1L);
+    }
     if (code == CURLE_OK)
         return 0;
     if (retryable_curl(s->curl, code, &ambiguous) && ambiguous)
         s->ambiguous = 1;
-    return stash_fail(s, AITAG_ERR_NET, label, "%s (POST %s, %d attempt%s)",
-                      errbuf[0] ? errbuf : curl_easy_strerror(code), s->endpoint, s->attempts,
-                      s->attempts == 1 ? "" : "s");
+    return stash_fail(s, AITAG_ERR_NET, label, "%s (%s %s, %d attempt%s)",
+                      errbuf[0] ? errbuf : curl_easy_strerror(code), body ? "POST" : "GET", url,
+                      s->attempts, s->attempts == 1 ? "" : "s");
+}
+
+int stash_http_post(struct aitag_stash *s, const char *label, const char *body,
+                    struct curl_slist *headers, int flags, long *status)
+{
+    return send_request(s, label, s->endpoint, body, headers, flags, status);
+}
+
+int stash_http_get(struct aitag_stash *s, const char *label, const char *url,
+                   struct curl_slist *headers, long *status)
+{
+    return send_request(s, label, url, NULL, headers, 0, status);
 }

@@ -74,6 +74,13 @@ extern const char *const stash_doc_bulk_image_update;
 extern const char *const stash_doc_marker_create;
 extern const char *const stash_doc_marker_destroy;
 extern const char *const stash_doc_ui_run_task;
+extern const char *const stash_doc_find_performers;
+extern const char *const stash_doc_find_performer;
+extern const char *const stash_doc_performer_create;
+extern const char *const stash_doc_find_scenes_by_path;
+extern const char *const stash_doc_find_images_by_path;
+extern const char *const stash_doc_scene_performers;
+extern const char *const stash_doc_image_performers;
 
 struct stash_doc_entry {
     const char *name; /* the constant's name */
@@ -88,6 +95,9 @@ extern const struct stash_doc_entry stash_documents[];
  * On failure, s->errmsg names label, the curl error and the URL; AITAG_ERR_NET. */
 int stash_http_post(struct aitag_stash *s, const char *label, const char *body,
                     struct curl_slist *headers, int flags, long *status);
+/* The same as a GET of url (a file Stash serves, such as a performer image). */
+int stash_http_get(struct aitag_stash *s, const char *label, const char *url,
+                   struct curl_slist *headers, long *status);
 int stash_http_init(struct aitag_stash *s);
 void stash_http_cleanup(struct aitag_stash *s);
 /* Sleeps the backoff for retry number attempt (0-based) with jitter. */
@@ -96,6 +106,11 @@ void stash_backoff(struct aitag_stash *s, int attempt);
 /* auth.c */
 /* Builds the request headers for the current credential (caller frees the list). */
 int stash_auth_headers(struct aitag_stash *s, struct curl_slist **out);
+/* Sends one request with the current credential: a GET of url, or (url NULL) a POST of body
+ * to the GraphQL endpoint; a 401 on the cookie with an API key known is resent once with the
+ * key. *status is the final answer's; 0 or the transport's error. */
+int stash_auth_send(struct aitag_stash *s, const char *label, const char *url, const char *body,
+                    int flags, long *status);
 /* After a 401: switches from the cookie to a known API key and returns 1 (resend), else 0. */
 int stash_auth_on_401(struct aitag_stash *s);
 /* After a successful answer: reads the API key once and switches to it when set. */

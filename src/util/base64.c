@@ -1,6 +1,7 @@
 /*
- * base64.c - base64 decoding (RFC 4648) for every library: the gateway's "image_base64" field
- * and the string attributes of TensorFlow.js graphs.
+ * base64.c - base64 (RFC 4648) for every library: decoding the gateway's "image_base64" field
+ * and the string attributes of TensorFlow.js graphs; encoding images sent as data URLs (Stash
+ * performer images).
  *
  * Both alphabets are accepted (standard "+/" and URL-safe "-_"), since callers cannot know
  * which one a client used. White space (line breaks of MIME-style input included) is skipped
@@ -60,4 +61,32 @@ int aitag_base64_decode(const char *s, unsigned char *out, size_t *out_len)
         return AITAG_ERR_INVALID;
     *out_len = o;
     return 0;
+}
+
+size_t aitag_base64_encoded_size(size_t n)
+{
+    return (n + 2) / 3 * 4 + 1;
+}
+
+void aitag_base64_encode(const unsigned char *in, size_t n, char *out)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i, o = 0;
+
+    for (i = 0; i + 2 < n; i += 3) {
+        unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+        out[o++] = alphabet[v >> 18 & 63];
+        out[o++] = alphabet[v >> 12 & 63];
+        out[o++] = alphabet[v >> 6 & 63];
+        out[o++] = alphabet[v & 63];
+    }
+    if (i < n) {
+        unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0);
+        out[o++] = alphabet[v >> 18 & 63];
+        out[o++] = alphabet[v >> 12 & 63];
+        out[o++] = i + 1 < n ? alphabet[v >> 6 & 63] : '=';
+        out[o++] = '=';
+    }
+    out[o] = '\0';
 }

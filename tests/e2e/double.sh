@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # double.sh - tests of the Stash double itself: the behaviours of real Stash that the plugin's
 # e2e tests rely on it to reproduce (schema validation, LIKE matching, tag-name uniqueness,
-# session expiry, faults, the paging shift, persistence, version gating). Needs no aitag.
+# performers and their images, session expiry, faults, the paging shift, persistence, version
+# gating). Needs no aitag.
 . "$(dirname "$0")/lib.sh"
 
 KEY=k3y-for-tests
@@ -110,6 +111,45 @@ check_eq "sceneMarkerDestroy" "$(double_state | jq '.scenes[0].markers | length'
 check_eq "images: bulkImageUpdate" \
     "$(gql 'mutation { bulkImageUpdate(input: {ids: ["1"], tag_ids: {ids: ["2"], mode: ADD}}) { tags { name } } }' | jq -c '[.bulkImageUpdate[0].tags[].name]')" \
     '["AI","dog"]'
+
+# ---- performers: Stash's name check, images as data URLs, performer_ids on items
+perf_err() { # INPUT_JSON: the error message of performerCreate, or "created"
+    gql_raw 'mutation C($i: PerformerCreateInput!) { performerCreate(input: $i) { id } }' "{\"i\": $1}" |
+        jq -r '.errors[0].message // "created"'
+}
+check_eq "performerCreate" "$(perf_err '{"name": " Jane Doe ", "alias_list": ["JD"], "details": "x"}')" created
+check_eq "a name LIKE-equal to another is refused" "$(perf_err '{"name": "jane_doe"}')" \
+    "performer with name 'jane_doe' already exists"
+check_eq "the same name with a disambiguation is not" "$(perf_err '{"name": "Jane Doe", "disambiguation": "2"}')" created
+check_eq "an alias repeating the name is refused" "$(perf_err '{"name": "Kim", "alias_list": ["KIM"]}')" \
+    "performer contains duplicate alias 'KIM'"
+check_eq "bad base64 is refused as Stash does" "$(perf_err '{"name": "Lee", "image": "data:image/jpeg;base64,/9j/4A!Q"}')" \
+    "processing image: illegal base64 data at input byte 6"
+check_eq "an image as a data URL" "$(perf_err '{"name": "Lee", "image": "data:image/jpeg;base64,/9j/4AAQ"}')" created
+pf=$(gql '{ findPerformers(performer_filter: {aliases: {value: "jd", modifier: EQUALS}}) { performers { id name image_path } } }')
+check_eq "aliases EQUALS (LIKE)" "$(jq -c '[.findPerformers.performers[].name]' <<<"$pf")" '["Jane Doe"]'
+check "no image: image_path asks for the default picture" \
+    jqt '.findPerformers.performers[0].image_path | test("/performer/1/image\\?t=[0-9]+&default=true$")' <(echo "$pf")
+pf=$(gql '{ findPerformers(performer_filter: {NOT: {is_missing: "image"}}) { performers { name image_path } } }')
+check_eq "is_missing image" "$(jq -c '[.findPerformers.performers[].name]' <<<"$pf")" '["Lee"]'
+check_eq "the image is served at image_path" \
+    "$(curl -sS -H "Cookie: session=$(double_session)" "$(jq -r '.findPerformers.performers[0].image_path' <<<"$pf")" | od -An -tx1 | tr -d ' \n')" \
+    ffd8ffe00010
+check_eq "the image route needs auth" "$(curl -s -o /dev/null -w '%{http_code}' "$DOUBLE_URL/performer/3/image")" 401
+check_eq "default=true serves the default picture" \
+    "$(curl -sS -H "Cookie: session=$(double_session)" "$DOUBLE_URL/performer/3/image?default=true" | head -c 4)" '<svg'
+gql 'mutation { bulkSceneUpdate(input: {ids: ["1"], performer_ids: {ids: ["1", "3"], mode: ADD}}) { id } }' >/dev/null
+check_eq "performer_ids ADD" "$(double_state | jq -c '.scenes[0].performers')" '["Jane Doe","Lee"]'
+gql 'mutation { bulkSceneUpdate(input: {ids: ["1"], performer_ids: {ids: ["1"], mode: REMOVE}}) { id } }' >/dev/null
+check_eq "performer_ids REMOVE" "$(double_state | jq -c '.scenes[0].performers')" '["Lee"]'
+gql 'mutation { sceneUpdate(input: {id: "1", performer_ids: []}) { id } }' >/dev/null
+check_eq "sceneUpdate performer_ids replaces" "$(double_state | jq -c '.scenes[0].performers')" '[]'
+check_eq "an unknown performer id fails" \
+    "$(gql_raw 'mutation { bulkImageUpdate(input: {ids: ["1"], performer_ids: {ids: ["99"], mode: ADD}}) { id } }' | jq -r '.errors[0].message')" \
+    "FOREIGN KEY constraint failed"
+gql 'mutation { performerUpdate(input: {id: "1", image: "data:image/jpeg;base64,/9j/4AAQ"}) { id } }' >/dev/null
+check_eq "performerUpdate leaves out what it is not given" \
+    "$(double_state | jq -c '.performers[0] | [.name, .alias_list, .details, (.image != null)]')" '["Jane Doe",["JD"],"x",true]'
 
 # ---- auth: the cookie expires after --session-max-age, the ApiKey keeps working
 status_with() { # HEADER: HTTP status of a version query sent with only that header

@@ -10,6 +10,7 @@
 
 const fs = require('fs');
 const path = require('path');
+const { execFileSync } = require('child_process');
 const { buildSchema } = require('graphql');
 const { UserError, parseIntId, now } = require('./store');
 
@@ -50,6 +51,39 @@ function applyScalars(rec, input, keys) {
   for (const k of keys) if (has(input, k)) rec[k] = input[k] === undefined ? null : input[k];
 }
 
+// Stash's utils.ProcessImageInput: "" is no image; a data URL (^data:.+/(.+);base64,(.*)$) is
+// decoded with Go's strict StdEncoding; anything else is fetched as a URL (HTTP >= 400 fails).
+// Resolvers are synchronous, so a URL is fetched by a child node process; a URL served by the
+// double itself cannot be fetched this way (the double is busy answering) and fails.
+function processImage(input) {
+  if (input === null || input === undefined || input === '') return '';
+  const m = /^data:.+\/(.+);base64,(.*)$/s.exec(input);
+  if (m) {
+    const b64 = m[2];
+    const bad = b64.search(/[^A-Za-z0-9+/=]/);
+    const pad = b64.indexOf('=');
+    if (bad >= 0) throw new UserError(`processing image: illegal base64 data at input byte ${bad}`);
+    if (b64.length % 4 !== 0 || (pad >= 0 && (pad < b64.length - 2 || /[^=]/.test(b64.slice(pad)))))
+      throw new UserError(
+        `processing image: illegal base64 data at input byte ${pad >= 0 ? pad : b64.length - (b64.length % 4)}`,
+      );
+    return b64;
+  }
+  const script =
+    'fetch(process.argv[1]).then(async (r) => { if (r.status >= 400) { process.stderr.write(`http error ${r.status}`);' +
+    ' process.exit(1); } process.stdout.write(Buffer.from(await r.arrayBuffer()).toString("base64")); })' +
+    '.catch((e) => { process.stderr.write(String(e.cause ? e.cause.message || e.cause : e.message)); process.exit(1); });';
+  try {
+    return execFileSync(process.execPath, ['-e', script, input], {
+      timeout: 60000,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (e) {
+    throw new UserError(`processing image: ${String(e.stderr || e.message).trim()}`);
+  }
+}
+
 function fileFields() {
   return {
     basename: (f) => path.basename(f.path),
@@ -80,6 +114,24 @@ function makeResolvers(opts) {
     return current.filter((i) => !ids.includes(i));
   };
 
+  // The performer fields a create or an update may set, besides name, aliases, tags and image.
+  const performerScalars = ['urls', 'favorite', 'rating100', 'details', 'ignore_auto_tag'];
+  const trimOrNull = (v) => (v === null || v === undefined ? null : String(v).trim());
+
+  // performer_ids of a media update: [ID!] replaces, BulkUpdateIds applies its mode.
+  const performerIds = (store, current, upd) => {
+    if (Array.isArray(upd) || upd === null) {
+      const ids = idList(upd, 'performer ids');
+      store.checkPerformerIds(ids);
+      return uniqIds(ids);
+    }
+    const ids = idList(upd.ids, 'performer ids');
+    if (upd.mode !== 'REMOVE') store.checkPerformerIds(ids);
+    if (upd.mode === 'SET') return uniqIds(ids);
+    if (upd.mode === 'ADD') return uniqIds(current.concat(ids));
+    return current.filter((i) => !ids.includes(i));
+  };
+
   const mediaUpdate = (kind, table) => (_, { input }, ctx) =>
     st(ctx).transaction(() => {
       const store = st(ctx);
@@ -93,6 +145,7 @@ function makeResolvers(opts) {
         store.checkTagIds(ids);
         x.tag_ids = uniqIds(ids);
       }
+      if (has(input, 'performer_ids')) x.performer_ids = performerIds(store, x.performer_ids, input.performer_ids);
       x.updated_at = now();
       return x;
     });
@@ -106,6 +159,7 @@ function makeResolvers(opts) {
         if (!x) throw new UserError(`id ${id} does not exist in ${table}`);
         applyScalars(x, input, mediaScalars.filter((k) => k !== 'urls'));
         if (input.tag_ids) x.tag_ids = bulkIds(store, x.tag_ids, input.tag_ids);
+        if (input.performer_ids) x.performer_ids = performerIds(store, x.performer_ids, input.performer_ids);
         x.updated_at = now();
         return x;
       });
@@ -155,6 +209,13 @@ function makeResolvers(opts) {
       let ids = a.ids && a.ids.length ? idList(a.ids, 'ids') : a.image_ids && a.image_ids.length ? a.image_ids.map(String) : null;
       if (ids) return { count: ids.length, items: findMany(ctx, 'image', ids) };
       return st(ctx).findImages(a.image_filter, null, a.filter);
+    },
+    findPerformer: (_, { id }, ctx) => st(ctx).performer(parseIntId(id, 'converting id')),
+    findPerformers: (_, a, ctx) => {
+      const ids = a.ids && a.ids.length ? idList(a.ids, 'ids')
+        : a.performer_ids && a.performer_ids.length ? a.performer_ids.map(String) : null;
+      if (ids) return { count: ids.length, items: findMany(ctx, 'performer', ids) };
+      return st(ctx).findPerformers(a.performer_filter, null, a.filter);
     },
     findTag: (_, { id }, ctx) => st(ctx).tag(parseIntId(id, 'converting id')),
     findTags: (_, a, ctx) => {
@@ -239,6 +300,72 @@ function makeResolvers(opts) {
         }
         return true;
       }),
+
+    // Stash's PerformerCreate: name and aliases trimmed, the image processed before the
+    // transaction, then the name/disambiguation and alias checks.
+    performerCreate: (_, { input }, ctx) => {
+      const image = processImage(input.image);
+      return st(ctx).transaction(() => {
+        const store = st(ctx);
+        const name = input.name.trim();
+        const aliases = (input.alias_list || []).map((a) => a.trim());
+        const disambig = trimOrNull(input.disambiguation);
+        const tagIds = idList(input.tag_ids, 'tag ids');
+        store.ensurePerformerNameUnique(null, name, disambig);
+        store.constructor.checkPerformerAliases(name, aliases);
+        store.checkTagIds(tagIds);
+        const p = {
+          id: store.newId('performer'),
+          name,
+          disambiguation: disambig || null,
+          urls: (input.urls || []).map((u) => u.trim()),
+          alias_list: aliases,
+          favorite: !!input.favorite,
+          tag_ids: uniqIds(tagIds),
+          ignore_auto_tag: !!input.ignore_auto_tag,
+          rating100: input.rating100 ?? null,
+          details: input.details ?? null,
+          image: image || null,
+          created_at: now(),
+          updated_at: now(),
+        };
+        store.s.performers.push(p);
+        return p;
+      });
+    },
+
+    // Stash's PerformerUpdate: fields left out stay, an explicit null clears; "image" present
+    // replaces the image ("" or null deletes it).
+    performerUpdate: (_, { input }, ctx) => {
+      const image = has(input, 'image') ? processImage(input.image) : undefined;
+      return st(ctx).transaction(() => {
+        const store = st(ctx);
+        const id = parseIntId(input.id, 'converting id');
+        const p = store.performer(id);
+        if (!p) throw new UserError(`performer with id ${id} not found`);
+        if (has(input, 'name') || has(input, 'disambiguation')) {
+          const name = has(input, 'name') ? trimOrNull(input.name) || '' : p.name;
+          const disambig = has(input, 'disambiguation') ? trimOrNull(input.disambiguation) : p.disambiguation;
+          store.ensurePerformerNameUnique(id, name, disambig);
+          p.name = name;
+          p.disambiguation = disambig || null;
+        }
+        if (has(input, 'alias_list')) p.alias_list = (input.alias_list || []).map((a) => a.trim());
+        if (has(input, 'name') || has(input, 'alias_list')) store.constructor.checkPerformerAliases(p.name, p.alias_list);
+        applyScalars(p, input, performerScalars);
+        if (p.urls === null) p.urls = [];
+        if (p.favorite === null) p.favorite = false;
+        if (p.ignore_auto_tag === null) p.ignore_auto_tag = false;
+        if (has(input, 'tag_ids')) {
+          const ids = idList(input.tag_ids, 'tag ids');
+          store.checkTagIds(ids);
+          p.tag_ids = uniqIds(ids);
+        }
+        if (image !== undefined) p.image = image || null;
+        p.updated_at = now();
+        return p;
+      });
+    },
 
     tagCreate: (_, { input }, ctx) =>
       st(ctx).transaction(() => {
@@ -377,15 +504,29 @@ function makeResolvers(opts) {
       filesize: (r) => r.items.reduce((a, x) => a + (x.files[0] ? x.files[0].size : 0), 0),
     },
     FindTagsResultType: { tags: (r) => r.items },
+    FindPerformersResultType: { performers: (r) => r.items },
+    Performer: {
+      tags: (p, _, ctx) => st(ctx).tagsByIds(p.tag_ids),
+      scenes: (p, _, ctx) => st(ctx).performerItems(p, 'scenes'),
+      scene_count: (p, _, ctx) => st(ctx).performerItems(p, 'scenes').length,
+      image_count: (p, _, ctx) => st(ctx).performerItems(p, 'images').length,
+      // urlbuilders.PerformerURLBuilder: ?t=<updated_at as Unix seconds>, &default=true without
+      // an image.
+      image_path: (p, _, ctx) =>
+        `${ctx.baseUrl}/performer/${p.id}/image?t=${Math.floor(Date.parse(p.updated_at) / 1000)}` +
+        (p.image ? '' : '&default=true'),
+    },
     FindSceneMarkersResultType: { scene_markers: (r) => r.items },
     Scene: {
       scene_markers: (x, _, ctx) => st(ctx).sceneMarkers(x.id),
       tags: (x, _, ctx) => st(ctx).tagsByIds(x.tag_ids),
+      performers: (x, _, ctx) => st(ctx).performersByIds(x.performer_ids),
     },
     Image: {
       files: (x) => x.files.filter((f) => f.kind === 'image'),
       visual_files: (x) => x.files,
       tags: (x, _, ctx) => st(ctx).tagsByIds(x.tag_ids),
+      performers: (x, _, ctx) => st(ctx).performersByIds(x.performer_ids),
     },
     SceneMarker: {
       scene: (m, _, ctx) => st(ctx).scene(m.scene_id),

@@ -17,6 +17,9 @@
 // Requests are handled one at a time to completion (all resolvers are synchronous), so the
 // state a test reads after an answer is the state that answer saw.
 //
+// Performer images: GET /performer/ID/image (Stash's route; the image_path a Performer answers)
+// serves the stored image, or a default picture when there is none or with ?default=true.
+//
 // Control API (no auth; for tests only), JSON in and out:
 //   POST /__test/fault    {"status":503,"count":2} | {"delay_ms":1500} | {"drop":true}, with
 //                         optional "count" (default 1), "after" (let this many matching requests
@@ -435,6 +438,38 @@ function serveUi(req, res, url) {
   return true;
 }
 
+// ---- performer images (Stash's internal/api/routes_performer.go)
+
+// Stash serves a built-in picture (chosen by gender) for a performer without an image, and
+// always with ?default=true. The double's is a small SVG; tests only need it to be "not theirs".
+const DEFAULT_PERFORMER_IMAGE =
+  '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="300"><rect width="200" height="300" fill="#888"/></svg>\n';
+
+// GET /performer/ID/image: the stored image with a sniffed type (as Go's http.DetectContentType
+// does for the formats a client sends), behind the same auth as /graphql; 404 for an unknown id.
+function servePerformerImage(req, res, url, m) {
+  const a = authenticate(req, url);
+  if (!a.ok) {
+    res.writeHead(401, { 'WWW-Authenticate': 'FormBased', 'Content-Length': 0 });
+    return res.end();
+  }
+  const p = /^\d+$/.test(m[1]) ? store.performer(String(Number(m[1]))) : null;
+  if (!p) {
+    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': 10 });
+    return res.end('Not Found\n');
+  }
+  let body = null;
+  if (url.searchParams.get('default') !== 'true' && p.image) body = Buffer.from(p.image, 'base64');
+  if (!body || !body.length) body = Buffer.from(DEFAULT_PERFORMER_IMAGE);
+  let type = 'image/svg+xml';
+  if (body[0] === 0xff && body[1] === 0xd8 && body[2] === 0xff) type = 'image/jpeg';
+  else if (body.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) type = 'image/png';
+  else if (body.subarray(0, 4).toString() === 'RIFF' && body.subarray(8, 12).toString() === 'WEBP') type = 'image/webp';
+  else if (body.subarray(0, 3).toString() === 'GIF') type = 'image/gif';
+  res.writeHead(200, { 'Content-Type': type, 'Content-Length': body.length, 'Cache-Control': 'no-store' });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
 // ---- control API
 
 async function handleControl(req, res, url) {
@@ -503,6 +538,8 @@ const server = http.createServer((req, res) => {
   if (url.pathname === '/graphql') return done(handleGraphql(req, res, url));
   if (url.pathname.startsWith('/__test/')) return done(handleControl(req, res, url));
   if (req.method === 'GET' || req.method === 'HEAD') {
+    const pm = /^\/performer\/([^/]+)\/image$/.exec(url.pathname);
+    if (pm) return servePerformerImage(req, res, url, pm);
     if (serveUi(req, res, url)) return;
   }
   res.writeHead(404, { 'Content-Type': 'text/plain', 'Content-Length': 10 });

@@ -1,8 +1,8 @@
 'use strict';
 // store.js - the Stash double's data and query semantics.
 //
-// State is one JSON document (scenes, images, tags, markers, plugin settings) kept in memory and
-// written atomically (temp file + fsync + rename) after every change, so killing the double at
+// State is one JSON document (scenes, images, tags, markers, performers, plugin settings) kept in
+// memory and written atomically (temp file + fsync + rename) after every change, so killing the double at
 // any moment leaves either the old or the new state on disk and a restart picks it up: that is
 // how tests simulate "Stash killed mid-run". Ids are strings of integers handed out in order.
 //
@@ -159,7 +159,7 @@ function parseIntId(id, what) {
 
 // ---- the store ------------------------------------------------------------------------------
 
-const KINDS = ['scene', 'image', 'tag', 'marker', 'file'];
+const KINDS = ['scene', 'image', 'tag', 'marker', 'file', 'performer'];
 
 function emptyState() {
   return {
@@ -169,6 +169,7 @@ function emptyState() {
     scenes: [],
     images: [],
     markers: [],
+    performers: [],
     plugins: {},
     stashes: [],
   };
@@ -190,6 +191,8 @@ class Store {
       }
       const e = emptyState();
       for (const k of Object.keys(e)) if (this.s[k] === undefined) this.s[k] = e[k];
+      for (const k of KINDS) if (this.s.next_id[k] === undefined) this.s.next_id[k] = 1;
+      for (const x of [...this.s.scenes, ...this.s.images]) if (!x.performer_ids) x.performer_ids = [];
     } else {
       this.s = emptyState();
       this.save();
@@ -240,6 +243,16 @@ class Store {
   }
   marker(id) {
     return this.s.markers.find((x) => x.id === String(id)) || null;
+  }
+  performer(id) {
+    return this.s.performers.find((x) => x.id === String(id)) || null;
+  }
+  performersByIds(ids) {
+    return ids.map((id) => this.performer(id)).filter(Boolean);
+  }
+  // Scenes or images ('scenes' | 'images') a performer appears in.
+  performerItems(p, table) {
+    return this.s[table].filter((x) => x.performer_ids.includes(p.id));
   }
   sceneMarkers(sceneId) {
     return this.s.markers
@@ -407,6 +420,45 @@ class Store {
     return this.combine(own, f, (sub) => this.tagFilter(sub));
   }
 
+  // PerformerFilterType as Stash's performerFilterHandler runs it (the criteria the double has).
+  performerFilter(f) {
+    if (!f) return () => true;
+    const own = [];
+    for (const k of ['name', 'disambiguation', 'details']) {
+      if (!f[k]) continue;
+      const p = stringPredicate(f[k]);
+      own.push((x) => p(x[k]));
+    }
+    if (f.aliases) {
+      const p = stringPredicate(f.aliases);
+      own.push((x) => anyOf(x.alias_list, p));
+    }
+    if (f.is_missing !== undefined && f.is_missing !== null && f.is_missing !== '') {
+      const m = f.is_missing;
+      if (m === 'image') own.push((x) => !x.image);
+      else if (m === 'aliases') own.push((x) => x.alias_list.length === 0);
+      else if (m === 'scenes') own.push((x) => this.performerItems(x, 'scenes').length === 0);
+      else if (m === 'stash_id') own.push(() => true); // the double keeps no stash ids
+      else if (m === 'url') own.push((x) => x.urls.length === 0);
+      else if (['disambiguation', 'details'].includes(m))
+        own.push((x) => x[m] === null || x[m] === undefined || String(x[m]).trim() === '');
+      else throw new UserError(`no such column: performers.${m}`);
+    }
+    const counted = [
+      ['tag_count', (x) => x.tag_ids.length],
+      ['scene_count', (x) => this.performerItems(x, 'scenes').length],
+      ['image_count', (x) => this.performerItems(x, 'images').length],
+    ];
+    for (const [k, fn] of counted)
+      if (f[k]) {
+        const p = intPredicate(f[k]);
+        own.push((x) => p(fn(x)));
+      }
+    if (f.ignore_auto_tag !== undefined && f.ignore_auto_tag !== null)
+      own.push((x) => x.ignore_auto_tag === f.ignore_auto_tag);
+    return this.combine(own, f, (sub) => this.performerFilter(sub));
+  }
+
   markerFilter(f) {
     if (!f) return () => true;
     const own = [];
@@ -455,6 +507,9 @@ class Store {
       'scenes_duration', 'updated_at'],
     marker: ['created_at', 'id', 'title', 'random', 'scene_id', 'scenes_updated_at', 'seconds',
       'updated_at', 'duration'],
+    performer: ['birthdate', 'career_length', 'created_at', 'galleries_count', 'height', 'id',
+      'images_count', 'last_o_at', 'last_played_at', 'measurements', 'name', 'o_counter', 'penis_length',
+      'play_count', 'random', 'rating', 'scenes_count', 'scenes_duration', 'tag_count', 'updated_at', 'weight'],
   };
 
   sortKey(kind, sort, x) {
@@ -489,8 +544,10 @@ class Store {
       case 'name':
         return { nat: x.sort_name || x.name };
       case 'scenes_count':
+        if (kind === 'performer') return this.performerItems(x, 'scenes').length;
         return this.s.scenes.filter((s) => s.tag_ids.includes(x.id)).length;
       case 'images_count':
+        if (kind === 'performer') return this.performerItems(x, 'images').length;
         return this.s.images.filter((s) => s.tag_ids.includes(x.id)).length;
       case 'scene_markers_count':
         return this.markerCount(x.id, 0);
@@ -509,7 +566,7 @@ class Store {
       const words = searchWords(ff.q);
       list = list.filter((x) => words.some((w) => search(x).some((col) => likeMatch(col, `%${w}%`) === true)));
     }
-    const defaultSort = kind === 'tag' ? 'name' : null;
+    const defaultSort = kind === 'tag' || kind === 'performer' ? 'name' : null;
     const sort = ff.sort ? ff.sort : defaultSort;
     const dir = ff.direction === 'DESC' ? -1 : 1;
     const byId = (a, b) => Number(a.id) - Number(b.id);
@@ -561,6 +618,13 @@ class Store {
     return this.page('tag', items, ff, (t) => [t.name, t.sort_name, ...t.aliases]);
   }
 
+  findPerformers(filter, ids, ff) {
+    const p = this.performerFilter(filter);
+    let items = this.s.performers.filter(p);
+    if (ids) items = items.filter((x) => ids.includes(x.id));
+    return this.page('performer', items, ff, (x) => [x.name, x.disambiguation, ...x.alias_list]);
+  }
+
   findMarkers(filter, ids, ff) {
     const p = this.markerFilter(filter);
     let items = this.s.markers.filter(p);
@@ -583,6 +647,36 @@ class Store {
 
   checkTagIds(ids) {
     for (const i of ids) if (!this.tag(i)) throw new UserError('FOREIGN KEY constraint failed');
+  }
+
+  checkPerformerIds(ids) {
+    for (const i of ids) if (!this.performer(i)) throw new UserError('FOREIGN KEY constraint failed');
+  }
+
+  // ---- performer rules (pkg/performer/validate.go in Stash)
+
+  // The name is looked up with EQUALS (LIKE) together with the disambiguation (EQUALS, or
+  // IS_NULL when there is none): a clash with any other performer fails.
+  ensurePerformerNameUnique(id, name, disambig) {
+    if (!name) throw new UserError('performer name must not be blank');
+    const d = disambig
+      ? stringPredicate({ value: disambig, modifier: 'EQUALS' })
+      : stringPredicate({ value: '', modifier: 'IS_NULL' });
+    const clash = this.s.performers.find((p) => p.id !== id && likeMatch(p.name, name) && d(p.disambiguation));
+    if (clash) {
+      if (disambig) throw new UserError(`performer with name '${name}' and disambiguation '${disambig}' already exists`);
+      throw new UserError(`performer with name '${name}' already exists`);
+    }
+  }
+
+  // Aliases may not repeat each other or the name (Go strings.ToLower comparison).
+  static checkPerformerAliases(name, aliases) {
+    const seen = new Set([name.toLowerCase()]);
+    for (const a of aliases) {
+      const k = a.toLowerCase();
+      if (seen.has(k)) throw new UserError(`performer contains duplicate alias '${a}'`);
+      seen.add(k);
+    }
   }
 
   // A tag may not become its own ancestor.
@@ -684,9 +778,40 @@ class Store {
         organized: !!m.organized,
         files,
         tag_ids: m.tag_ids ? m.tag_ids.map(String) : (m.tags || []).map(tagRef),
+        performer_ids: m.performer_ids ? m.performer_ids.map(String) : (m.performers || []).map(perfRef),
         created_at: m.created_at || stamp,
         updated_at: m.updated_at || stamp,
       };
+    };
+    const perfByName = new Map();
+    const addPerformer = (p) => {
+      if (typeof p === 'string') p = { name: p };
+      const rec = {
+        id: takeId('performer', p.id),
+        name: p.name,
+        disambiguation: p.disambiguation ?? null,
+        urls: p.urls || [],
+        alias_list: p.alias_list || p.aliases || [],
+        favorite: !!p.favorite,
+        tag_ids: p.tag_ids ? p.tag_ids.map(String) : (p.tags || []).map(tagRef),
+        ignore_auto_tag: !!p.ignore_auto_tag,
+        rating100: p.rating100 ?? null,
+        details: p.details ?? null,
+        image: p.image ? String(p.image).replace(/^data:[^,]*;base64,/, '') : null,
+        created_at: p.created_at || stamp,
+        updated_at: p.updated_at || stamp,
+      };
+      perfByName.set(rec.name.toLowerCase(), rec);
+      st.performers.push(rec);
+      return rec;
+    };
+    const perfSpecs = obj.performers || [];
+    for (const p of perfSpecs)
+      if (typeof p === 'object' && p.id !== undefined) next.performer = Math.max(next.performer, Number(p.id) + 1);
+    for (const p of perfSpecs) addPerformer(p);
+    const perfRef = (n) => {
+      const p = perfByName.get(String(n).toLowerCase());
+      return p ? p.id : addPerformer(String(n)).id;
     };
     for (const k of ['scene', 'image'])
       for (const m of obj[k + 's'] || []) {
@@ -734,6 +859,7 @@ class Store {
       ...x,
       path: x.files.length ? x.files[0].path : null,
       tags: names(x.tag_ids),
+      performers: x.performer_ids.map((i) => (this.performer(i) || { name: null }).name),
     });
     return {
       next_id: this.s.next_id,
@@ -747,6 +873,7 @@ class Store {
         })),
       })),
       images: this.s.images.map(mediaView),
+      performers: this.s.performers.map((p) => ({ ...p, tags: names(p.tag_ids) })),
       plugins: this.s.plugins,
       stashes: this.s.stashes,
     };

@@ -1,5 +1,5 @@
-/* test_base64.c - the shared base64 decoder (src/util/base64.c): the RFC 4648 section 10 test
- * vectors, the URL-safe alphabet, white space, optional padding and malformed input. */
+/* test_base64.c - the shared base64 decoder and encoder (src/util/base64.c): the RFC 4648 section
+ * 10 test vectors, the URL-safe alphabet, white space, optional padding and malformed input. */
 #include <stdlib.h>
 
 #include "aitag/common.h"
@@ -60,10 +60,38 @@ static void test_bad_input(void)
     CHECK(rejects("\xc3\xa9")); /* non-ASCII */
 }
 
+/* The encoder: the RFC 4648 vectors, and every byte value round-trips through the decoder. */
+static void test_encode(void)
+{
+    static const char *const vec[][2] = {{"", ""},
+                                         {"f", "Zg=="},
+                                         {"fo", "Zm8="},
+                                         {"foo", "Zm9v"},
+                                         {"foob", "Zm9vYg=="},
+                                         {"fooba", "Zm9vYmE="},
+                                         {"foobar", "Zm9vYmFy"}};
+    unsigned char bytes[256], back[AITAG_BASE64_DECODED_MAX(344)];
+    char out[400];
+    size_t n = 0;
+
+    for (size_t i = 0; i < sizeof vec / sizeof *vec; i++) {
+        CHECK(aitag_base64_encoded_size(strlen(vec[i][0])) == strlen(vec[i][1]) + 1);
+        aitag_base64_encode((const unsigned char *)vec[i][0], strlen(vec[i][0]), out);
+        CHECK_STR(out, vec[i][1]);
+    }
+    for (int i = 0; i < 256; i++)
+        bytes[i] = (unsigned char)(255 - i);
+    aitag_base64_encode(bytes, sizeof bytes, out);
+    CHECK(strlen(out) == 344);
+    CHECK_EQ_INT(aitag_base64_decode(out, back, &n), 0);
+    CHECK(n == sizeof bytes && memcmp(back, bytes, n) == 0);
+}
+
 int main(void)
 {
     test_rfc4648_vectors();
     test_alphabets_and_layout();
     test_bad_input();
+    test_encode();
     return check_done();
 }

@@ -266,6 +266,14 @@ static int has_string(json_t *arr, const char *v)
     return 0;
 }
 
+static int count_performer(void *ctx, const struct aitag_stash_performer *p)
+{
+    int *n = ctx;
+
+    *n += p->has_image;
+    return 0;
+}
+
 /* ---- without a server ---------------------------------------------------------------------- */
 
 static void test_offline(void)
@@ -317,7 +325,7 @@ static void test_offline(void)
         CHECK(strstr(*e->text, "query Aitag") == *e->text ||
               strstr(*e->text, "mutation Aitag") == *e->text);
     }
-    CHECK_EQ_INT(n, 18); /* 17 sent by the client, 1 by the UI */
+    CHECK_EQ_INT(n, 25); /* 24 sent by the client, 1 by the UI */
 
     /* Nobody listens on port 1: a clear error naming the operation and the URL. */
     p.url = "http://0.0.0.0:1";
@@ -969,6 +977,101 @@ out:
     double_stop(&d);
 }
 
+/* Performers: look-up by name and alias as Stash compares names (case, no wildcards), create
+ * with an image (a data URL the double decodes and serves back), no second performer when the
+ * name is taken or the answer is lost, listing those with an image, items by path, adding a
+ * performer without touching the others. */
+static void test_performers(struct dbl *d)
+{
+    static const unsigned char jpeg[] = {0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 'J',  'F',
+                                         'I',  'F',  0x00, 0x01, 0x02, 0x03, 0xff, 0xd9};
+    struct aitag_stash *s = client(d, NULL);
+    struct aitag_stash_performer p;
+    char *id = NULL, *id2 = NULL, *item = NULL;
+    unsigned char *img = NULL;
+    size_t len = 0;
+    json_t *st = NULL, *x;
+    int n_with_image = 0;
+
+    CHECK(seed(d,
+               json_pack("{s:[{s:s, s:[s], s:s}, {s:s}], s:[{s:s, s:[s]}, {s:s}], s:[{s:s}]}",
+                         "performers", "name", "Jane Doe", "aliases", "JD One", "details",
+                         "user text", "name", "A_c", "scenes", "path", "/media/x.mp4", "performers",
+                         "A_c", "path", "/media/x_mp4", "images", "path", "/media/p.jpg")) == 0);
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    memset(&p, 0, sizeof p);
+    CHECK_EQ_INT(aitag_stash_find_performer(s, "  jane DOE ", &p), 0);
+    CHECK_STR(p.id, "1");
+    CHECK_STR(p.name, "Jane Doe");
+    CHECK(!p.has_image && p.image_path && strstr(p.image_path, "default=true"));
+    aitag_stash_performer_clear(&p);
+    CHECK_EQ_INT(aitag_stash_find_performer(s, "jd one", &p), 0); /* by alias */
+    CHECK_STR(p.id, "1");
+    aitag_stash_performer_clear(&p);
+    /* "A_c" is a LIKE pattern matching "Abc"; the client compares exactly. */
+    CHECK_EQ_INT(aitag_stash_find_performer(s, "Abc", &p), AITAG_ERR_NOTFOUND);
+
+    CHECK_EQ_INT(aitag_stash_create_performer(s, "Abc", jpeg, sizeof jpeg, &id), 0);
+    CHECK(id && strcmp(id, "3") == 0);
+    CHECK_EQ_INT(aitag_stash_get_performer(s, id, &p), 0);
+    CHECK(p.has_image);
+    if (p.image_path) {
+        CHECK_EQ_INT(aitag_stash_download(s, p.image_path, &img, &len), 0);
+        CHECK(len == sizeof jpeg && img && memcmp(img, jpeg, len) == 0);
+    }
+    aitag_stash_performer_clear(&p);
+    CHECK_EQ_INT(aitag_stash_get_performer(s, "99", &p), AITAG_ERR_NOTFOUND);
+    /* Taken name (any case): the existing performer comes back, none is created. */
+    CHECK_EQ_INT(aitag_stash_create_performer(s, "JANE doe", NULL, 0, &id2), 0);
+    CHECK(id2 && strcmp(id2, "1") == 0);
+    free(id2);
+    id2 = NULL;
+    /* The create lands but its answer is lost: found by name, still one performer. */
+    CHECK(fault(d, "{\"drop\": true, \"apply\": true, \"match\": \"performerCreate\"}") == 0);
+    CHECK_EQ_INT(aitag_stash_create_performer(s, "Lost Answer", NULL, 0, &id2), 0);
+    CHECK(id2 && strcmp(id2, "4") == 0);
+
+    CHECK_EQ_INT(aitag_stash_each_performer_with_image(s, count_performer, &n_with_image), 0);
+    CHECK_EQ_INT(n_with_image, 1);
+
+    /* "/media/x_mp4" LIKE-matches "/media/x.mp4" too: the exact path wins. */
+    CHECK_EQ_INT(aitag_stash_find_item_by_path(s, AITAG_STASH_SCENE, "/media/x_mp4", &item), 0);
+    CHECK(item && strcmp(item, "2") == 0);
+    free(item);
+    item = NULL;
+    CHECK_EQ_INT(aitag_stash_find_item_by_path(s, AITAG_STASH_SCENE, "/media/p.jpg", &item),
+                 AITAG_ERR_NOTFOUND);
+    CHECK_EQ_INT(aitag_stash_find_item_by_path(s, AITAG_STASH_IMAGE, "/media/p.jpg", &item), 0);
+    CHECK(item && strcmp(item, "1") == 0);
+
+    CHECK_EQ_INT(aitag_stash_item_has_performer(s, AITAG_STASH_SCENE, "1", "1"), 0);
+    CHECK_EQ_INT(aitag_stash_add_performer(s, AITAG_STASH_SCENE, "1", "1"), 0);
+    CHECK_EQ_INT(aitag_stash_add_performer(s, AITAG_STASH_SCENE, "1", "1"), 0);
+    CHECK_EQ_INT(aitag_stash_item_has_performer(s, AITAG_STASH_SCENE, "1", "1"), 1);
+    CHECK_EQ_INT(aitag_stash_add_performer(s, AITAG_STASH_IMAGE, "1", id), 0);
+    CHECK_EQ_INT(aitag_stash_item_has_performer(s, AITAG_STASH_SCENE, "9", "1"),
+                 AITAG_ERR_NOTFOUND);
+
+    st = state_of(d);
+    x = state_item(st, "scenes", "1");
+    CHECK(x && json_array_size(json_object_get(x, "performers")) == 2); /* A_c kept, Jane added */
+    CHECK(x && has_string(json_object_get(x, "performers"), "A_c"));
+    CHECK(x && has_string(json_object_get(x, "performers"), "Jane Doe"));
+    x = state_item(st, "images", "1");
+    CHECK(x && has_string(json_object_get(x, "performers"), "Abc"));
+    CHECK_EQ_INT((int)json_array_size(json_object_get(st, "performers")), 4);
+    x = state_item(st, "performers", "1");
+    CHECK_STR(json_string_value(json_object_get(x, "details")), "user text");
+    json_decref(st);
+    free(img);
+    free(item);
+    free(id);
+    free(id2);
+    aitag_stash_free(s);
+}
+
 int main(void)
 {
     static const char *const v27[] = {"--version", "v0.27.2", NULL};
@@ -991,6 +1094,7 @@ int main(void)
         test_items(&d);
         test_markers(&d, 1);
         test_faults(&d);
+        test_performers(&d);
     }
     double_stop(&d);
 
