@@ -67,10 +67,12 @@ static const char *const migrations[] = {
      * consecutive samples of one video; assigned: how person_id was set (none, auto = by
      * clustering, user = by a person command: never changed by a re-cluster). people: origin
      * cluster, user or stash; ignored people are kept (so their faces stay out) but not shown.
-     * face_rejects: a face the user took out of a person never goes back to that person. */
+     * face_rejects: a face the user took out of a person never goes back to that person.
+     * AUTOINCREMENT: the id of a merged or forgotten person is never given to another. */
     "CREATE TABLE people("
-    " id INTEGER PRIMARY KEY, name TEXT, ignored INTEGER NOT NULL DEFAULT 0, cover_face INTEGER,"
-    " origin TEXT NOT NULL DEFAULT 'cluster', created_at INTEGER, updated_at INTEGER);"
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT, ignored INTEGER NOT NULL DEFAULT 0,"
+    " cover_face INTEGER, origin TEXT NOT NULL DEFAULT 'cluster', created_at INTEGER,"
+    " updated_at INTEGER);"
     "CREATE UNIQUE INDEX people_name ON people(name COLLATE NOCASE) WHERE name IS NOT NULL;"
     "CREATE TABLE faces("
     " id INTEGER PRIMARY KEY, media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,"
