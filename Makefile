@@ -21,6 +21,7 @@ build: setup $(BUILD)/Makefile
 fixtures: build
 	@tools/make_fixtures.sh $(BUILD)/fixtures
 	@tools/make_cue_fixtures.sh $(BUILD)/fixtures/cues
+	@tools/make_faceid_fixtures.sh $(BUILD)/fixtures/faceid
 
 demo: fixtures
 	@scripts/demo.sh $(BUILD)
