@@ -134,7 +134,8 @@ struct aitag_item {
 };
 
 /* Stores an item in one transaction: upserts the media row (a changed file drops all its old
- * analyses, evidence and shots first), replaces evidence of the analyzers that ran and, when
+ * analyses, evidence, faces and shots first), replaces evidence of the analyzers that ran (and
+ * the item's faces when face_attrs ran: see "Faces and people" below) and, when
  * item->n_shots > 0, the stored shots, then re-derives tags, markers and text from all stored
  * evidence and shots with policy p. 0 or AITAG_ERR_DB/NOMEM. */
 int aitag_catalog_commit_item(struct aitag_catalog *c, const struct aitag_item *item,
@@ -194,5 +195,108 @@ int aitag_catalog_load_probe(struct aitag_catalog *c, int64_t media_id, struct a
 
 /* Counts rows in a table (for tests and `aitag stats`); table must be a known table name. */
 int aitag_catalog_count(struct aitag_catalog *c, const char *table, int64_t *n);
+
+/* ---- Faces and people (schema 4; the people engine is include/aitag/people.h) ----
+ *
+ * Every "face" item of the face_attrs analyzer that carries an embedding becomes one faces row,
+ * written by aitag_catalog_commit_item in the transaction that stores the item's evidence: a
+ * kill never leaves faces without their evidence, nor evidence without its faces. Storing the
+ * item again (re-tagging) replaces its faces; a new face at the same time with a box that
+ * overlaps an old one (IoU >= 0.5) keeps the old row's id, person and how it was assigned, so a
+ * re-tag undoes no naming, merging or rejecting. Tracks of a re-stored item are cleared (the
+ * people engine links them again). */
+
+/* How a face's person was set (faces.assigned). */
+enum aitag_face_assigned {
+    AITAG_FACE_NONE = 0, /* no person */
+    AITAG_FACE_AUTO = 1, /* by clustering: a re-cluster may change it */
+    AITAG_FACE_USER = 2, /* by a person command: never changed by clustering */
+};
+
+/* The faces of one embedding model, embeddings in one contiguous array (row i at
+ * vecs + i * dim), in (media, time, id) order. */
+struct aitag_face_row {
+    int64_t id, media_id;
+    double t;
+    struct aitag_box box;
+    float score, quality;
+    int64_t track;     /* 0: none */
+    int64_t person_id; /* 0: none */
+    enum aitag_face_assigned assigned;
+    int is_video;      /* the item is a video (faces of photos have no track) */
+};
+struct aitag_face_set {
+    struct aitag_face_row *rows;
+    float *vecs;
+    size_t n, dim;
+    char model[256]; /* the embedding model these faces share */
+};
+
+/* The model of the most recently stored face into model (len bytes); "" when there are no
+ * faces. 0 or AITAG_ERR_DB. */
+int aitag_catalog_faces_model(struct aitag_catalog *c, char *model, size_t len);
+
+/* Loads every face whose embedding model is model (NULL: the most recent model, as
+ * aitag_catalog_faces_model) into *out (emptied first; free with aitag_face_set_free). Faces
+ * whose embedding has another length than the first one's are skipped. 0, AITAG_ERR_DB or
+ * AITAG_ERR_NOMEM. */
+int aitag_catalog_load_faces(struct aitag_catalog *c, const char *model,
+                             struct aitag_face_set *out);
+void aitag_face_set_free(struct aitag_face_set *s);
+
+/* One stored person. */
+struct aitag_person_row {
+    int64_t id;
+    char name[256];    /* "" when unnamed */
+    int ignored;
+    int64_t cover_face; /* 0: none */
+    char origin[16];   /* "cluster", "user" or "stash" */
+};
+
+/* Loads every person, by id, into *out (n rows, NULL when none; caller frees with free()).
+ * 0, AITAG_ERR_DB or AITAG_ERR_NOMEM. */
+int aitag_catalog_load_people(struct aitag_catalog *c, struct aitag_person_row **out, size_t *n);
+
+/* A face the user took out of a person. */
+struct aitag_face_reject {
+    int64_t face_id, person_id;
+};
+/* Loads every face reject (by face id) into *out (caller frees with free()). */
+int aitag_catalog_load_face_rejects(struct aitag_catalog *c, struct aitag_face_reject **out,
+                                    size_t *n);
+
+/* A change to one face's track and person. person_id > 0: an existing person; < 0: the new
+ * person number -person_id - 1 of the write (see below); 0: none. */
+struct aitag_face_change {
+    int64_t face_id;
+    int64_t track; /* 0: none */
+    int64_t person_id;
+    enum aitag_face_assigned assigned; /* AITAG_FACE_NONE or AITAG_FACE_AUTO */
+};
+
+/* What one clustering pass writes, in one transaction: n_new people created (origin
+ * 'cluster', covers new_covers[k], a face id, or 0), the face changes (a face the user assigned
+ * in the meantime is left alone; a face deleted in the meantime is skipped), then the people
+ * of drop deleted when they have no face left and no name (auto-made people a re-cluster
+ * emptied). new_ids (n_new entries, may be NULL) receives the new people's ids. */
+struct aitag_people_write {
+    size_t n_new;
+    const int64_t *new_covers;
+    const struct aitag_face_change *changes;
+    size_t n_changes;
+    const int64_t *drop;
+    size_t n_drop;
+};
+int aitag_catalog_write_people(struct aitag_catalog *c, const struct aitag_people_write *w,
+                               int64_t *new_ids);
+
+/* Stores the faces of an item already in the catalog from its stored face_attrs evidence
+ * (catalogs tagged before faces were stored): does nothing when the item has faces rows or no
+ * face_attrs analysis. *added (may be NULL) receives the number of faces stored. */
+int aitag_catalog_backfill_faces(struct aitag_catalog *c, int64_t media_id, int *added);
+
+/* Ids of the items that have a face_attrs analysis but no faces rows (for backfill), in id
+ * order; *out freed by the caller with free(). */
+int aitag_catalog_items_without_faces(struct aitag_catalog *c, int64_t **out, size_t *n);
 
 #endif

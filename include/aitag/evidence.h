@@ -113,4 +113,16 @@ int aitag_evidence_parse_details(struct aitag_evidence *e, const char *json);
  * Producers whose values other analyzers consume use it (see the precision note above). */
 float aitag_evidence_round(float v, int decimals);
 
+/* Intersection over union of two boxes, 0..1 (0 when both are empty). */
+float aitag_box_iou(const struct aitag_box *a, const struct aitag_box *b);
+
+/* Face quality (src/evidence/face_quality.c, docs/people.md): how well a detected face can
+ * identify a person, 0..1, the product of its size in pixels of a frame_w x frame_h displayed
+ * frame, its pose (aitag_face_yaw) and its detector score. 0 for an item without a box. */
+float aitag_face_quality(const struct aitag_evidence *face, int frame_w, int frame_h);
+/* How far a face is turned: the nose tip's offset from the middle of the eyes along the eye
+ * line, as a fraction of the eye distance (keypoints 0, 1, 2 as BlazeFace gives them); 0 for a
+ * frontal face or one without keypoints. */
+float aitag_face_yaw(const struct aitag_evidence *face, int frame_w, int frame_h);
+
 #endif

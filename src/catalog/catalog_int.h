@@ -28,6 +28,19 @@ void catalog_sql_rollback(struct aitag_catalog *c);
 int catalog_shots_store(struct aitag_catalog *c, int64_t media_id, const struct aitag_shot *shots,
                         size_t n);
 
+/* faces.c: true for a face_attrs "face" item with a box and an embedding (a faces row). */
+int catalog_face_embedded(const struct aitag_evidence *e);
+/* Deletes every faces row of an item (its file changed). */
+int catalog_faces_clear(struct aitag_catalog *c, int64_t media_id);
+/* Replaces an item's faces with the embedded faces among ev (n items) of the face_attrs
+ * analysis with key, frames frame_w x frame_h (displayed) pixels, inside an open transaction;
+ * old rows matching a new face keep their id and person (faces.c). */
+int catalog_faces_replace(struct aitag_catalog *c, int64_t media_id,
+                          const struct aitag_evidence *ev, size_t n, const char *key, int frame_w,
+                          int frame_h);
+/* The same for an item being committed: does nothing unless face_attrs is among it->ran. */
+int catalog_faces_store(struct aitag_catalog *c, int64_t media_id, const struct aitag_item *it);
+
 /* Derives and stores results for a media id inside an open transaction. */
 int catalog_derive_locked(struct aitag_catalog *c, int64_t media_id,
                           const struct aitag_policy *p);

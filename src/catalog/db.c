@@ -344,7 +344,8 @@ const char *aitag_catalog_errmsg(const struct aitag_catalog *c)
 int aitag_catalog_count(struct aitag_catalog *c, const char *table, int64_t *n)
 {
     static const char *const known[] = {"media", "runs", "analyses", "evidence",
-                                        "tags",  "markers", "texts", "shots"};
+                                        "tags",  "markers", "texts", "shots",
+                                        "people", "faces", "face_rejects"};
     sqlite3_stmt *st = NULL;
     char sql[64];
     int rc = AITAG_ERR_INVALID;

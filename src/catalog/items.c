@@ -3,8 +3,8 @@
  *
  * commit_item is the only writer of evidence. Within one IMMEDIATE transaction it upserts the
  * media row, drops everything stored for a file whose identity changed, replaces the evidence
- * of each analyzer that ran, records the analyses, replaces the shots when the sampling found
- * some (shots.c), then re-derives tags, markers and text from all of the item's stored
+ * of each analyzer that ran, records the analyses, replaces the item's faces when face_attrs
+ * ran (faces.c), replaces the shots when the sampling found some (shots.c), then re-derives tags, markers and text from all of the item's stored
  * evidence and shots. Derived rows are always rebuilt from evidence, never
  * edited, so they can't drift from it; the policy key stored on the media row says which
  * rules produced them.
@@ -52,6 +52,8 @@ static int upsert_media(struct aitag_catalog *c, const struct aitag_item *it, in
         st = NULL;
         if (rc == 0)
             rc = catalog_shots_store(c, row.id, NULL, 0);
+        if (rc == 0)
+            rc = catalog_faces_clear(c, row.id);
         if (rc < 0)
             return rc;
     }
@@ -337,6 +339,8 @@ int aitag_catalog_commit_item(struct aitag_catalog *c, const struct aitag_item *
     rc = upsert_media(c, item, &id);
     if (rc == 0)
         rc = replace_evidence(c, id, item);
+    if (rc == 0)
+        rc = catalog_faces_store(c, id, item);
     if (rc == 0 && item->n_shots > 0)
         rc = catalog_shots_store(c, id, item->shots, item->n_shots);
     if (rc == 0)
