@@ -95,17 +95,19 @@ static int open_net(struct aitag_infer *inf, const char *name, int channels, str
     return 0;
 }
 
-/* The graph appends the faces analyzer's key. The faceres key without an embedder is the key of
- * every catalog written before the option existed. */
+/* The graph appends the faces analyzer's key. Its first word after the version is the model of
+ * the embeddings (the catalog's faces table reads it there: faces of two models are never
+ * compared), so with embedder=mobilefacenet that model comes first and faceres, still run for
+ * age and gender, next; the faceres key is the one of every catalog written before the option. */
 static void build_key(struct face_attrs *a)
 {
     char emb[160] = "";
 
     if (a->embedder == EMB_MOBILEFACENET)
-        snprintf(emb, sizeof emb, " embedder=%s", aitag_model_key(a->mfn.m));
-    snprintf(a->key, sizeof a->key, "face_attrs/v2 %s %s gender=%.2f emotion=%.2f crop=%.2f%s",
-             aitag_model_key(a->faceres.m), aitag_model_key(a->emotion.m), a->gender_conf,
-             a->emotion_min, a->crop_scale, emb);
+        snprintf(emb, sizeof emb, "%s ", aitag_model_key(a->mfn.m));
+    snprintf(a->key, sizeof a->key, "face_attrs/v2 %s%s %s gender=%.2f emotion=%.2f crop=%.2f",
+             emb, aitag_model_key(a->faceres.m), aitag_model_key(a->emotion.m), a->gender_conf,
+             a->emotion_min, a->crop_scale);
 }
 
 static int fa_create(const struct aitag_analyzer_ops *self, struct aitag_infer *inf, void **state,

@@ -93,8 +93,8 @@ static void check_faces(const struct aitag_evidence_list *l)
     check_faces_dim(l, 1024);
 }
 
-/* embedder=mobilefacenet: MobileFaceNet's 192-d embedding in every face, its model in the key
- * (stored results of the other embedder are not taken for these); bad values refused. */
+/* embedder=mobilefacenet: MobileFaceNet's 192-d embedding in every face, its model first in the
+ * key (where the faces table reads the embedding model); bad values refused. */
 static void test_embedder(struct aitag_infer *inf)
 {
     const char *name = "face_attrs", *mfn[] = {"face_attrs.embedder=mobilefacenet"},
@@ -108,8 +108,8 @@ static void test_embedder(struct aitag_infer *inf)
         fprintf(stderr, "face_attrs: %s\n", err);
         return;
     }
-    CHECK(strstr(aitag_graph_key(st, (size_t)aitag_graph_find(st, "face_attrs")),
-                 " embedder=mobilefacenet@") != NULL);
+    CHECK(strncmp(aitag_graph_key(st, (size_t)aitag_graph_find(st, "face_attrs")),
+                  "face_attrs/v2 mobilefacenet@", 28) == 0);
     CHECK_EQ_INT(run_photo(st, PHOTOS "sample6.jpg", &l), 0);
     CHECK_EQ_INT(count_label(&l, "face"), 4);
     check_faces_dim(&l, 192);
