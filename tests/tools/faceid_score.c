@@ -4,8 +4,8 @@
  *
  *     faceid_score --truth FIX/truth.json --catalog cat.db [--center] [--min-iou 0.4]
  *                  [--min-auc X] [--min-tar X]
- *     faceid_score --purity --truth FIX/truth.json --catalog cat.db [--min-purity 0.95]
- *                  [--max-split 0]
+ *     faceid_score --purity [--update [--max-distance X] [--min-faces N] [--min-quality X]]
+ *                  --truth FIX/truth.json --catalog cat.db [--min-purity 0.95] [--max-split 0]
  *
  * Both read the catalog that `aitag tag --analyzers faces,face_attrs` wrote (SQLite, opened
  * read-only), because that is where a face's embedding is kept: the evidence items
@@ -25,7 +25,10 @@
  *
  * Purity: over matched faces with a person_id, cluster purity (each cluster counts its largest
  * identity) and the identities split over two or more clusters; faces left without a person
- * are counted per identity.
+ * are counted per identity; the numbers for the whole catalog (checked against the thresholds)
+ * and for the faces of each set alone. --update first runs the people engine on the catalog
+ * (aitag_people_update, aitag/people.h; its default parameters unless given): the one step
+ * that writes.
  *
  * Output: "key value" lines, grouped by set; the last line is "N passed, N failed" for the
  * thresholds given. Exit 1 when a threshold is missed, 2 on bad arguments or unreadable input.
@@ -37,6 +40,9 @@
 
 #include <jansson.h>
 #include <sqlite3.h>
+
+#include "aitag/catalog.h"
+#include "aitag/people.h"
 
 #include "faceid_lib.h"
 
@@ -77,7 +83,9 @@ struct face { /* a matched face of the catalog */
 struct params {
     const char *truth, *catalog;
     double min_iou, min_auc, min_tar, min_purity;
-    int center, purity, max_split;
+    double max_distance, min_quality; /* --update: < 0 for the engine's default */
+    int min_faces;                    /* --update: 0 for the default */
+    int center, purity, update, max_split;
 };
 
 static int parse_box(json_t *a, struct faceid_box *b)
@@ -506,6 +514,15 @@ static int purity(const struct params *p, const struct truth *t, const struct fa
 
     if (!id || !cl)
         goto out;
+    for (int set = 0; set < 2; set++) { /* each set alone: the other's faces left out */
+        for (size_t i = 0; i < n; i++)
+            id[i] = t->check[f[i].id] == set ? f[i].id : -1, cl[i] = f[i].person;
+        if (faceid_purity(id, cl, n, t->n_ids, &r) < 0)
+            goto out;
+        printf("%s purity %.4f clusters %zu clustered_faces %zu unassigned_faces %zu "
+               "split_identities %zu\n",
+               set ? "check" : "tune", r.purity, r.clusters, r.clustered, r.unassigned, r.split);
+    }
     for (size_t i = 0; i < n; i++)
         id[i] = f[i].id, cl[i] = f[i].person;
     if (faceid_purity(id, cl, n, t->n_ids, &r) < 0)
@@ -526,9 +543,9 @@ static int purity(const struct params *p, const struct truth *t, const struct fa
         }
         printf(" faces %zu unassigned %zu\n", all, none);
     }
-    printf(
-        "purity %.4f clusters %zu clustered_faces %zu unassigned_faces %zu split_identities %zu\n",
-        r.purity, r.clusters, r.clustered, r.unassigned, r.split);
+    printf("all purity %.4f clusters %zu clustered_faces %zu unassigned_faces %zu "
+           "split_identities %zu\n",
+           r.purity, r.clusters, r.clustered, r.unassigned, r.split);
     verdict(tl, "purity", r.purity, p->min_purity);
     {
         int ok = (int)r.split <= p->max_split;
@@ -546,11 +563,46 @@ out:
     return rc;
 }
 
+/* The people engine at its defaults on the catalog; prints what it did. */
+static int people_update(const struct params *p)
+{
+    const char *path = p->catalog;
+    struct aitag_catalog *c = NULL;
+    struct aitag_people_params pp;
+    struct aitag_people_stats st = {0};
+    char err[512] = "";
+    double t0 = aitag_now();
+    int rc;
+
+    if (aitag_catalog_open(path, 0, &c, err, sizeof err) < 0) {
+        fprintf(stderr, "faceid_score: %s: %s\n", path, err);
+        return -1;
+    }
+    aitag_people_default_params(&pp);
+    if (p->max_distance >= 0)
+        pp.max_distance = (float)p->max_distance;
+    if (p->min_quality >= 0)
+        pp.min_quality = (float)p->min_quality;
+    if (p->min_faces > 0)
+        pp.min_faces = p->min_faces;
+    rc = aitag_people_update(c, &pp, &st, err, sizeof err);
+    if (rc < 0)
+        fprintf(stderr, "faceid_score: people update: %s\n", err);
+    else
+        printf("people_update faces %ld tracks %ld assigned %ld unassigned %ld people %ld "
+               "seconds %.2f (max_distance %.2f min_faces %d min_quality %.2f)\n",
+               st.faces, st.tracks, st.assigned, st.unassigned, st.people, aitag_now() - t0,
+               pp.max_distance, pp.min_faces, pp.min_quality);
+    aitag_catalog_close(c);
+    return rc < 0 ? -1 : 0;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: faceid_score --truth TRUTH.json --catalog CAT.db [--center] "
                     "[--min-iou X] [--min-auc X] [--min-tar X]\n"
-                    "       faceid_score --purity --truth TRUTH.json --catalog CAT.db "
+                    "       faceid_score --purity [--update [--max-distance X] [--min-faces N] "
+                    "[--min-quality X]] --truth TRUTH.json --catalog CAT.db "
                     "[--min-purity X] [--max-split N]\n");
     return 2;
 }
@@ -564,7 +616,7 @@ static int num_arg(const char *s, double *out)
 
 int main(int argc, char **argv)
 {
-    struct params p = {.min_iou = 0.4, .min_purity = 0.95};
+    struct params p = {.min_iou = 0.4, .min_purity = 0.95, .max_distance = -1, .min_quality = -1};
     struct truth t;
     struct face *f = NULL;
     struct tally tl = {0, 0};
@@ -582,6 +634,10 @@ int main(int argc, char **argv)
             p.purity = 1;
             continue;
         }
+        if (strcmp(a, "--update") == 0) {
+            p.update = 1;
+            continue;
+        }
         if (!v)
             return usage();
         i++;
@@ -597,6 +653,12 @@ int main(int argc, char **argv)
             p.min_tar = x;
         else if (strcmp(a, "--min-purity") == 0 && num_arg(v, &x))
             p.min_purity = x;
+        else if (strcmp(a, "--max-distance") == 0 && num_arg(v, &x) && x >= 0)
+            p.max_distance = x;
+        else if (strcmp(a, "--min-quality") == 0 && num_arg(v, &x) && x >= 0)
+            p.min_quality = x;
+        else if (strcmp(a, "--min-faces") == 0 && num_arg(v, &x) && x >= 1 && x < 1e6)
+            p.min_faces = (int)x;
         else if (strcmp(a, "--max-split") == 0 && num_arg(v, &x) && x >= 0 && x < 1e6)
             p.max_split = (int)x;
         else
@@ -605,6 +667,8 @@ int main(int argc, char **argv)
     if (!p.truth || !p.catalog)
         return usage();
     if (load_truth(p.truth, &t) < 0)
+        goto out;
+    if (p.update && people_update(&p) < 0)
         goto out;
     if (load_faces(&p, &t, &f, &n, &seen, &unmatched) < 0)
         goto out;
