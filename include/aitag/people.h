@@ -12,7 +12,8 @@
  *   update    (incremental, after each `aitag tag` that ran face_attrs) a unit without a person
  *             joins the nearest person whose centroid is within max_distance and who has not
  *             had one of its faces rejected; units still left are clustered among themselves
- *             and a cluster with min_faces faces of quality >= min_quality becomes a new person;
+ *             (within seed_distance) and a cluster with min_faces faces of quality >=
+ *             min_quality becomes a new person;
  *             the rest wait for the next update;
  *   recluster every automatic assignment is made again from scratch: the new clusters take the
  *             ids of the old people holding most of their faces (each old id once, the largest
@@ -41,6 +42,9 @@
 
 struct aitag_people_params {
     float max_distance;   /* cosine distance at most to join a person or a cluster */
+    float seed_distance;  /* update: cosine distance at most within the faces without a person
+                             that start a new one (tighter: two stray faces are weaker evidence
+                             than a person's centroid) */
     int min_faces;        /* faces (of quality >= min_quality) a cluster needs to become a
                              person */
     float min_quality;    /* faces under it never seed a person (they may join one) */

@@ -28,6 +28,10 @@ int cmd_models(int argc, char **argv);
 int cli_load_custom_models(void);
 int cmd_plugin(int argc, char **argv); /* cmd_plugin.c: the Stash plugin entry point */
 int cmd_gateway(int argc, char **argv); /* cmd_gateway.c: the AI gateway */
+int cmd_people(int argc, char **argv);  /* cmd_people.c: people in the library's faces */
+/* cmd_people.c: the people update after `aitag tag` (its --max-distance, --min-faces and
+ * --min-quality) on the catalog at catalog_path; 0, or EXIT_SETUP after printing why. */
+int cli_people_update(const struct aitag_opts *o, const char *catalog_path);
 
 /* signals.c: the flag SIGINT/SIGTERM set once cli_catch_stop_signals installed the handler
  * (params.cancel of the tagger, the plugin and the gateway client). */

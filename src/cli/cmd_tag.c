@@ -211,8 +211,7 @@ int cmd_tag(int argc, char **argv)
     tp.analyzer_opts = b->aopts;
     tp.interval = aitag_opts_num(&o, "interval");
     tp.threads = (int)aitag_opts_int(&o, "threads");
-    tp.threshold =
-        aitag_opts_str(&o, "threshold") ? (float)aitag_opts_num(&o, "threshold") : -1.0f;
+    tp.threshold = aitag_opts_str(&o, "threshold") ? (float)aitag_opts_num(&o, "threshold") : -1.0f;
     tp.markers = aitag_opts_bool(&o, "markers");
     tp.force = aitag_opts_bool(&o, "force");
     tp.dry_run = aitag_opts_bool(&o, "dry-run");
@@ -220,8 +219,8 @@ int cmd_tag(int argc, char **argv)
     tp.max_pixels = (int64_t)(aitag_opts_num(&o, "max-megapixels") * 1e6);
     strategy = aitag_opts_str(&o, "strategy"); /* enums are checked by the option table */
     tp.sampler_strategy = strcmp(strategy, "sequential") == 0 ? 1
-                          : strcmp(strategy, "seek") == 0    ? 2
-                                                             : 0;
+                          : strcmp(strategy, "seek") == 0     ? 2
+                                                              : 0;
     sampling = aitag_opts_str(&o, "sampling");
     tp.sampling = strcmp(sampling, "keyframes") == 0  ? AITAG_SAMPLING_KEYFRAMES
                   : strcmp(sampling, "adaptive") == 0 ? AITAG_SAMPLING_ADAPTIVE
@@ -231,7 +230,8 @@ int cmd_tag(int argc, char **argv)
         tp.rules_path = aitag_default_rules_path(b->rules, sizeof b->rules);
     ctx.json = aitag_opts_bool(&o, "json");
     ctx.quiet = aitag_opts_bool(&o, "quiet");
-    ctx.verbose = aitag_opts_bool(&o, "verbose") && !ctx.quiet; /* --quiet wins: nothing to add to */
+    ctx.verbose =
+        aitag_opts_bool(&o, "verbose") && !ctx.quiet; /* --quiet wins: nothing to add to */
     prog = aitag_opts_str(&o, "progress");
     ctx.bar =
         !ctx.quiet && (strcmp(prog, "always") == 0 || (strcmp(prog, "auto") == 0 && isatty(2)));
@@ -275,6 +275,10 @@ int cmd_tag(int argc, char **argv)
     print_summary(&sum, tp.dry_run, interrupted);
     print_housekeeping(&sum, tp.dry_run);
     rc = interrupted ? EXIT_INTERRUPTED : (sum.failed || sum.partial) ? EXIT_ITEMS_FAILED : EXIT_OK;
+    /* people: the new faces of this run (an interrupted run's go with the next) */
+    if (!interrupted && !tp.dry_run && aitag_opts_bool(&o, "people") &&
+        has_analyzer(names, n_names, "face_attrs") && cli_people_update(&o, tp.catalog_path) != 0)
+        rc = EXIT_SETUP;
 out:
     aitag_tagger_free(t);
     aitag_remote_client_free(gc); /* after the tagger that calls it */

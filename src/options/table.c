@@ -14,7 +14,7 @@
 /* clang-format off */
 static const struct aitag_opt_def options[] = {
     /* name              type            default  domain     scopes  flags  help */
-    {"catalog", AITAG_OPT_STR, NULL, "FILE", "tag show search prune", 0,
+    {"catalog", AITAG_OPT_STR, NULL, "FILE", "tag show search prune people", 0,
      "catalog file (default: $XDG_DATA_HOME/aitag/catalog.db)"},
     {"analyzers", AITAG_OPT_STR, "faces,text,cues", "LIST", "tag", 0,
      "comma-separated analyzers to run (see `aitag models list`)"},
@@ -32,7 +32,7 @@ static const struct aitag_opt_def options[] = {
      "folder of model manifests (*.json)"},
     {"weights-dir", AITAG_OPT_STR, NULL, "DIR", "tag models gateway-serve", 0,
      "folder of model weight files named by manifests"},
-    {"json", AITAG_OPT_BOOL, "false", NULL, "tag show search prune models gateway-keys gateway-usage", 0,
+    {"json", AITAG_OPT_BOOL, "false", NULL, "tag show search prune people models gateway-keys gateway-usage", 0,
      "print JSON (one object per line) on stdout"},
     {"dry-run", AITAG_OPT_BOOL, "false", NULL, "tag prune", 0,
      "show what would be done; run and write nothing"},
@@ -78,6 +78,15 @@ static const struct aitag_opt_def options[] = {
      "environment variable holding the gateway's API key"},
     {"local-only", AITAG_OPT_BOOL, "false", NULL, "tag", 0,
      "media never leaves this machine: loopback gateways and VLM endpoints only"},
+    {"people", AITAG_OPT_BOOL, "true", NULL, "tag", 0,
+     "after a run that used face_attrs, assign its new faces to people (docs/people.md)"},
+    {"max-distance", AITAG_OPT_NUM, NULL, "0.01..1.99", "tag people-recluster people-update", 0,
+     "people: cosine distance at most for a face to join a person (default 0.32, measured in "
+     "docs/people.md)"},
+    {"min-faces", AITAG_OPT_INT, NULL, "1..1000000", "tag people-recluster people-update", 0,
+     "people: good faces a group needs to become a new person (default 2)"},
+    {"min-quality", AITAG_OPT_NUM, NULL, "0..1", "tag people-recluster people-update", 0,
+     "people: faces under this quality never start a person (default 0.2)"},
     {"tag", AITAG_OPT_STR, NULL, "NAME", "search", AITAG_OPT_FLAG_ONLY | AITAG_OPT_REPEAT,
      "a tag name (repeatable; exact, case-insensitive)"},
     {"any", AITAG_OPT_BOOL, "false", NULL, "search", 0,
@@ -111,7 +120,7 @@ static const struct aitag_opt_def options[] = {
     {"budget-period", AITAG_OPT_ENUM, NULL, "day|month", "gateway-keys-create",
      AITAG_OPT_FLAG_ONLY, "the period a budget covers (default: the whole key's life)"},
     {"log-level", AITAG_OPT_ENUM, "warn", "error|warn|info|debug",
-     "tag show search models gateway", 0, "logs on stderr from this level up"},
+     "tag show search people models gateway", 0, "logs on stderr from this level up"},
     {"log-level", AITAG_OPT_ENUM, "info", "error|warn|info|debug", "plugin", 0,
      "Stash log lines from this level up"},
 };
@@ -128,6 +137,16 @@ static const struct aitag_cmd_def commands[] = {
     {"prune", "[OPTIONS]", "delete catalog items whose files are gone (marked missing by tag)",
      "Deletes the items `aitag tag` marked missing, with all their results; an item whose file "
      "is back is kept and unmarked. Takes no paths."},
+    {"people", "recluster|update [OPTIONS]",
+     "people: the faces of the library grouped into persons (docs/people.md)", NULL},
+    {"people recluster", "[OPTIONS]",
+     "group every face again from scratch; person ids, names and your changes stay",
+     "Faces you assigned, people with a name, ignored people and faces you took out of a "
+     "person are never undone; each new group keeps the id of the old person holding most of "
+     "it."},
+    {"people update", "[OPTIONS]",
+     "assign the faces without a person (what `aitag tag` does after a run with face_attrs)",
+     NULL},
     {"models", "list|verify|add|remove|install [OPTIONS]",
      "analyzers and models: list, verify, add your own, install from a catalog", NULL},
     {"models list", "[OPTIONS]", "analyzers and the models they use, with source and licence",

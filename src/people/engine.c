@@ -46,11 +46,12 @@ struct engine {
 
 void aitag_people_default_params(struct aitag_people_params *p)
 {
-    p->max_distance = 0.35f;
+    p->max_distance = 0.32f; /* docs/people.md: the sample photos and videos made from them */
+    p->seed_distance = 0.28f;
     p->min_faces = 2;
-    p->min_quality = 0.3f;
+    p->min_quality = 0.2f;
     p->track_iou = 0.1f;
-    p->track_distance = 0.35f;
+    p->track_distance = 0.32f;
     p->track_skip = 1;
 }
 
@@ -60,6 +61,8 @@ static int check_params(const struct aitag_people_params *p, char *err, size_t e
 
     if (!(p->max_distance > 0.0f && p->max_distance < 2.0f))
         bad = "max_distance must be in (0, 2)";
+    else if (!(p->seed_distance > 0.0f && p->seed_distance < 2.0f))
+        bad = "seed_distance must be in (0, 2)";
     else if (p->min_faces < 1)
         bad = "min_faces must be at least 1";
     else if (!(p->min_quality >= 0.0f && p->min_quality <= 1.0f))
@@ -258,15 +261,54 @@ static int join_nearest(struct engine *e)
     return rc;
 }
 
-/* Clusters the units of faces without a person; clusters with min_faces good faces become new
- * people. */
-static int cluster_rest(struct engine *e)
+/* The person of cs nearest to the centroid v of the units labelled l, within max_distance and
+ * not rejected by any of their faces; 0 when none. */
+static int64_t nearest_allowed(const struct engine *e, const struct people_units *us,
+                               const int *labels, int l, const struct people_centroids *cs,
+                               const int64_t *keys, const float *v, unsigned char *skip)
 {
+    memset(skip, 0, cs->n);
+    for (;;) {
+        float d;
+        int k = people_centroids_nearest(cs, v, skip, &d), bad = 0;
+        if (k < 0 || d > e->p->max_distance)
+            return 0;
+        for (size_t j = 0; j < us->n && !bad; j++)
+            bad = labels[j] == l && unit_rejects(e, us, &us->units[j], keys[k]);
+        if (!bad)
+            return keys[k];
+        skip[k] = 1;
+    }
+}
+
+struct group {
+    int label;
+    long good;
+};
+
+static int by_good(const void *a, const void *b)
+{
+    const struct group *x = a, *y = b;
+
+    if (x->good != y->good)
+        return x->good > y->good ? -1 : 1;
+    return x->label - y->label;
+}
+
+/* Clusters the units of faces without a person within dist. Largest first, a cluster joins
+ * the nearest person (existing, or made by this pass) within max_distance, else becomes a new
+ * person when it holds min_faces good faces: a tight dist keeps two stray faces from making a
+ * person, max_distance lets a degraded track (blur, compression) still find its person. */
+static int cluster_rest(struct engine *e, float dist)
+{
+    struct people_centroids cs = {0};
     struct people_units us = {0};
-    unsigned char *pick = malloc(e->s.n ? e->s.n : 1);
+    struct group *g = NULL;
+    unsigned char *pick = malloc(e->s.n ? e->s.n : 1), *skip = NULL;
+    int64_t *keys = NULL;
+    float *v = NULL;
     int *labels = NULL;
-    long *good = NULL;
-    size_t k = 0;
+    size_t k = 0, n_keys = 0;
     int rc;
 
     if (!pick)
@@ -276,20 +318,69 @@ static int cluster_rest(struct engine *e)
     rc = people_units_build(&e->s, e->track, pick, e->p->min_quality, &us);
     if (rc == 0 && us.n) {
         labels = malloc(us.n * sizeof *labels);
-        rc = labels ? aitag_people_cluster(us.vecs, us.n, us.dim, us.weights, e->p->max_distance,
-                                           labels, &k)
+        rc = labels ? aitag_people_cluster(us.vecs, us.n, us.dim, us.weights, dist, labels, &k)
                     : AITAG_ERR_NOMEM;
     }
-    if (rc == 0 && k && !(good = calloc(k, sizeof *good)))
-        rc = AITAG_ERR_NOMEM;
-    for (size_t j = 0; rc == 0 && j < us.n; j++)
-        good[labels[j]] += us.units[j].good;
-    for (size_t l = 0; rc == 0 && l < k; l++)
-        if (good[l] >= e->p->min_faces && new_person(e, &us, labels, (int)l) == 0)
-            rc = AITAG_ERR_NOMEM;
-    free(good);
+    if (rc == 0 && k)
+        rc = people_centroids_of(&e->s, e->person, &cs, &keys, &n_keys);
+    if (rc < 0 || k == 0)
+        goto out;
+    rc = AITAG_ERR_NOMEM;
+    g = calloc(k, sizeof *g);
+    v = malloc(us.dim * sizeof *v);
+    skip = malloc(n_keys + k);
+    if (!g || !v || !skip || !(keys = realloc(keys, (n_keys + k) * sizeof *keys)))
+        goto out;
+    for (size_t l = 0; l < k; l++)
+        g[l].label = (int)l;
+    for (size_t j = 0; j < us.n; j++)
+        g[labels[j]].good += us.units[j].good;
+    qsort(g, k, sizeof *g, by_good);
+    rc = 0;
+    for (size_t m = 0; rc == 0 && m < k; m++) {
+        int l = g[m].label, c;
+        int64_t pid;
+        float norm;
+        memset(v, 0, us.dim * sizeof *v);
+        for (size_t j = 0; j < us.n; j++)
+            if (labels[j] == l)
+                for (size_t d = 0; d < us.dim; d++)
+                    v[d] += us.weights[j] * us.vecs[j * us.dim + d];
+        norm = sqrtf(aitag_people_dot(v, v, us.dim));
+        for (size_t d = 0; norm > 0.0f && d < us.dim; d++)
+            v[d] /= norm;
+        pid = nearest_allowed(e, &us, labels, l, &cs, keys, v, skip);
+        if (!pid && g[m].good < e->p->min_faces)
+            continue;
+        if (pid) {
+            for (size_t j = 0; j < us.n; j++)
+                if (labels[j] == l)
+                    assign_unit(e, &us, &us.units[j], pid);
+            c = (int)(people_key_index(keys, n_keys, pid) >= 0 ? people_key_index(keys, n_keys, pid)
+                                                               : -1);
+            if (c < 0) /* made by this pass: after the sorted existing keys */
+                for (size_t q = n_keys; q < cs.n; q++)
+                    if (keys[q] == pid)
+                        c = (int)q;
+        } else {
+            pid = new_person(e, &us, labels, l);
+            c = pid ? people_centroids_add(&cs, us.dim) : AITAG_ERR_NOMEM;
+            if (c < 0) {
+                rc = AITAG_ERR_NOMEM;
+                break;
+            }
+            keys[c] = pid;
+        }
+        people_centroids_accumulate(&cs, (size_t)c, v, (float)g[m].good + 1.0f);
+    }
+out:
+    free(g);
+    free(v);
+    free(skip);
+    free(keys);
     free(labels);
     free(pick);
+    people_centroids_clear(&cs);
     people_units_free(&us);
     return rc;
 }
@@ -536,8 +627,8 @@ static int run(struct aitag_catalog *c, const struct aitag_people_params *p,
             follow_tracks(&e);
             rc = join_nearest(&e);
         }
-        if (rc == 0)
-            rc = cluster_rest(&e);
+        if (rc == 0) /* a re-cluster already grouped these within max_distance */
+            rc = cluster_rest(&e, full ? e.p->max_distance : e.p->seed_distance);
         if (rc == 0)
             rc = engine_write(&e, stats);
     }

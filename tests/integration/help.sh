@@ -11,7 +11,8 @@ mapfile -t cmds < <("$A" help --commands)
 check "the command table lists commands" [ "${#cmds[@]}" -ge 10 ]
 for want in tag show search models "models list" "models verify" "models add" "models remove" \
     "models install" plugin gateway "gateway serve" "gateway keys" "gateway keys create" \
-    "gateway keys list" "gateway keys revoke" "gateway usage"; do
+    "gateway keys list" "gateway keys revoke" "gateway usage" people "people recluster" \
+    "people update"; do
     check "command table has '$want'" sh -c "'$A' help --commands | grep -qx '$want'"
 done
 for c in "${cmds[@]}"; do
