@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build fixtures demo test test-asan test-tsan fuzz bench bench-gateway bench-sampling clean format \
+.PHONY: all setup build fixtures demo test test-asan test-tsan fuzz bench bench-gateway bench-sampling bench-people clean format \
 	plugin install uninstall
 
 all: build
@@ -90,6 +90,11 @@ bench-sampling: build
 # The gateway against nginx on loopback (wrk; about 7 minutes): bench/gateway.sh, BENCHMARKS.md.
 bench-gateway: setup
 	@bench/gateway.sh $(BUILD)
+
+# Faces embedded per second and clustering 100k embeddings, against floors (~5-10 minutes):
+# bench/people.sh, BENCHMARKS.md "Face embeddings".
+bench-people: build
+	@bench/people.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

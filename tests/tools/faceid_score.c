@@ -27,8 +27,9 @@
  * identity) and the identities split over two or more clusters; faces left without a person
  * are counted per identity; the numbers for the whole catalog (checked against the thresholds)
  * and for the faces of each set alone. --update first runs the people engine on the catalog
- * (aitag_people_update, aitag/people.h; its default parameters unless given): the one step
- * that writes.
+ * (aitag_people_update, aitag/people.h; its default parameters unless given; it assigns only
+ * faces without a person, so give it a catalog tagged with --no-people): the one step that
+ * writes.
  *
  * Output: "key value" lines, grouped by set; the last line is "N passed, N failed" for the
  * thresholds given. Exit 1 when a threshold is missed, 2 on bad arguments or unreadable input.
