@@ -2,14 +2,14 @@
 # bench/people.sh [BUILD_DIR] - the People benchmark (make bench-people; BENCHMARKS.md, "Face
 # embeddings"): each a median, next to a floor measured in the same run.
 #
-#   1. ms per face of each embedder and of the emotion model (bench_people --models, one ONNX
+#   1. ms per face of each embedder and of the emotion model (bench_faceid --models, one ONNX
 #      Runtime thread, median of 30 runs after a warm-up);
 #   2. faces embedded per second end to end: `aitag tag --threads 1` over the identity fixtures'
 #      226 images (tools/make_faceid_fixtures.sh), --analyzers faces (the floor: decoding and
 #      BlazeFace) and faces,face_attrs (crops, faceres, emotion), median of BENCH_REPEAT runs;
 #      the embedding cost per face = the difference / faces, against the floor of the two
 #      models' runs alone (ratio = what crops and bookkeeping add);
-#   3. aitag_people_cluster on 100,000 synthetic 1024-d embeddings of 1,000 people (bench_people
+#   3. aitag_people_cluster on 100,000 synthetic 1024-d embeddings of 1,000 people (bench_faceid
 #      --cluster), median of BENCH_REPEAT runs, against one pass of 100,000 x clusters dot
 #      products.
 # Prints the table and writes bench/results/people.json (JSON lines). ~5-10 minutes on a quiet
@@ -22,19 +22,19 @@ cd "$root"
 repeat=${BENCH_REPEAT:-3}
 results="$root/bench/results"
 [[ -f "$build/CMakeCache.txt" ]] || cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j "$(nproc)" --target bench_people aitag >/dev/null
+cmake --build "$build" -j "$(nproc)" --target bench_faceid aitag >/dev/null
 fx="$build/bench-media/faceid"
 tools/make_faceid_fixtures.sh "$fx" >/dev/null
 mkdir -p "$results"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cp "$build/bench_people" "$build/aitag" "$work/"
+cp "$build/bench_faceid" "$build/aitag" "$work/"
 out="$work/people.jsonl"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 pin=()
 command -v taskset >/dev/null && pin=(taskset -c 0)
 
-"${pin[@]}" "$work/bench_people" --models faceres,mobilefacenet,emotion --threads 1 --runs 30 >>"$out"
+"${pin[@]}" "$work/bench_faceid" --models faceres,mobilefacenet,emotion --threads 1 --runs 30 >>"$out"
 
 # tag ANALYZERS: seconds of one `aitag tag` over the fixture images on a fresh catalog
 tag() {
@@ -65,7 +65,7 @@ awk -v f="$faces" -v i="$images" -v a="$t_attrs" -v b="$t_floor" -v r="$faceres_
     printf "{\"bench\":\"e2e\",\"images\":%d,\"faces\":%d,\"repeat\":%d,\"faces_s\":%.3f,\"attrs_s\":%.3f,\"faces_per_s\":%.1f,\"embed_ms_per_face\":%.2f,\"models_ms_per_face\":%.2f,\"ratio\":%.2f}\n",
         i, f, n, b, a, f / a, per, r + e, per / (r + e) }' >>"$out"
 
-"$work/bench_people" --cluster 100000 --dim 1024 --people 1000 --repeat "$repeat" >>"$out"
+"$work/bench_faceid" --cluster 100000 --dim 1024 --people 1000 --repeat "$repeat" >>"$out"
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 cp "$out" "$results/people.json"

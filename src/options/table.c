@@ -81,7 +81,7 @@ static const struct aitag_opt_def options[] = {
     {"people", AITAG_OPT_BOOL, "true", NULL, "tag", 0,
      "after a run that used face_attrs, assign its new faces to people (docs/people.md)"},
     {"max-distance", AITAG_OPT_NUM, NULL, "0.01..1.99", "tag people-recluster people-update", 0,
-     "people: cosine distance at most for a face to join a person (default 0.32, measured in "
+     "people: cosine distance at most for a face to join a person (default 0.31, measured in "
      "docs/people.md)"},
     {"min-faces", AITAG_OPT_INT, NULL, "1..1000000", "tag people-recluster people-update", 0,
      "people: good faces a group needs to become a new person (default 2)"},

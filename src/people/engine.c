@@ -46,12 +46,12 @@ struct engine {
 
 void aitag_people_default_params(struct aitag_people_params *p)
 {
-    p->max_distance = 0.32f; /* docs/people.md: the sample photos and videos made from them */
+    p->max_distance = 0.31f; /* docs/people.md: the sample photos and videos made from them */
     p->seed_distance = 0.28f;
     p->min_faces = 2;
     p->min_quality = 0.2f;
     p->track_iou = 0.1f;
-    p->track_distance = 0.32f;
+    p->track_distance = 0.31f;
     p->track_skip = 1;
 }
 
