@@ -105,8 +105,8 @@ static void build_key(struct face_attrs *a)
 
     if (a->embedder == EMB_MOBILEFACENET)
         snprintf(emb, sizeof emb, "%s ", aitag_model_key(a->mfn.m));
-    snprintf(a->key, sizeof a->key, "face_attrs/v2 %s%s %s gender=%.2f emotion=%.2f crop=%.2f",
-             emb, aitag_model_key(a->faceres.m), aitag_model_key(a->emotion.m), a->gender_conf,
+    snprintf(a->key, sizeof a->key, "face_attrs/v2 %s%s %s gender=%.2f emotion=%.2f crop=%.2f", emb,
+             aitag_model_key(a->faceres.m), aitag_model_key(a->emotion.m), a->gender_conf,
              a->emotion_min, a->crop_scale);
 }
 
