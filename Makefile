@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build fixtures demo test test-asan test-tsan fuzz bench bench-gateway bench-sampling bench-faces clean format \
+.PHONY: all setup build fixtures demo test test-asan test-tsan fuzz bench bench-gateway bench-sampling bench-faces bench-people clean format \
 	plugin install uninstall
 
 all: build
@@ -21,6 +21,7 @@ build: setup $(BUILD)/Makefile
 fixtures: build
 	@tools/make_fixtures.sh $(BUILD)/fixtures
 	@tools/make_cue_fixtures.sh $(BUILD)/fixtures/cues
+	@tools/make_faceid_fixtures.sh $(BUILD)/fixtures/faceid
 
 demo: fixtures
 	@scripts/demo.sh $(BUILD)
@@ -94,6 +95,11 @@ bench-faces: build
 # The gateway against nginx on loopback (wrk; about 7 minutes): bench/gateway.sh, BENCHMARKS.md.
 bench-gateway: setup
 	@bench/gateway.sh $(BUILD)
+
+# Faces embedded per second and clustering 100k embeddings, against floors (~5-10 minutes):
+# bench/people.sh, BENCHMARKS.md "Face embeddings".
+bench-people: build
+	@bench/people.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -33,6 +33,9 @@ int an_source_box(const struct aitag_frame *fr, const struct aitag_view *v, cons
                   struct aitag_box *out);
 /* Intersection over union of two boxes (x0, y0, x1, y1); 0 when disjoint or degenerate. */
 float an_iou(const float a[4], const float b[4]);
+/* Cuts a size x size RGB crop into dst (packed RGB24) through the affine map m from crop to
+ * view pixels (see geometry.c). */
+void an_crop_affine(const struct aitag_view *v, const float m[6], int size, uint8_t *dst);
 /* Cuts a size x size RGB crop centred on (cx, cy) (view pixels), `side` pixels wide, its x
  * axis along `angle` (radians, y down), into dst (packed RGB24); bilinear, black outside. */
 void an_crop_aligned(const struct aitag_view *v, float cx, float cy, float side, float angle,

@@ -19,10 +19,13 @@
  * (0.8), and "emotion:<class>" for the top expression when its probability reaches the emotion
  * manifest's min_confidence (0.5). The age estimate follows the model's authors' reading of its
  * 100 one-year bins (argmax refined by the larger neighbour); ages from one photo are rough.
- * Why faceres's descriptor and not MobileFaceNet's 192-d embedding (also converted, and
- * parity-tested): on the same photo turned by 14 degrees, faceres gave cosine 0.96-0.98 for the
- * same face and 0.43-0.62 for other faces; MobileFaceNet 0.997-0.999 against 0.984-0.996, a
- * margin too thin to cluster people with (docs/models.md).
+ *
+ * The descriptor comes from faceres by default. The option embedder=mobilefacenet
+ * (face_attrs.embedder, `aitag tag --face-embedder`) puts MobileFaceNet's 192-d embedding there
+ * instead, from the crop that model was trained on: 112 px, aligned by the similarity transform
+ * (least squares) that takes BlazeFace's eyes, nose and mouth to the ArcFace template points.
+ * faceres still runs for age and gender. Which one identifies people better per unit of CPU is
+ * measured on the identity fixtures in docs/face-embeddings.md.
  */
 #include <math.h>
 #include <stdio.h>
@@ -36,6 +39,8 @@
 #define DESC_DIM 1024
 #define N_EMOTIONS 7
 
+enum embedder { EMB_FACERES, EMB_MOBILEFACENET };
+
 struct net {
     struct aitag_model *m;
     int size; /* square input side */
@@ -44,7 +49,9 @@ struct net {
 
 struct face_attrs {
     struct aitag_view_spec crop_spec;
-    struct net faceres, emotion;
+    struct net faceres, emotion, mfn; /* mfn: opened only for embedder=mobilefacenet */
+    struct aitag_infer *inf;
+    enum embedder embedder;
     float gender_conf, emotion_min, crop_scale;
     const char *const *emotions;
     char key[512];
@@ -88,6 +95,21 @@ static int open_net(struct aitag_infer *inf, const char *name, int channels, str
     return 0;
 }
 
+/* The graph appends the faces analyzer's key. Its first word after the version is the model of
+ * the embeddings (the catalog's faces table reads it there: faces of two models are never
+ * compared), so with embedder=mobilefacenet that model comes first and faceres, still run for
+ * age and gender, next; the faceres key is the one of every catalog written before the option. */
+static void build_key(struct face_attrs *a)
+{
+    char emb[160] = "";
+
+    if (a->embedder == EMB_MOBILEFACENET)
+        snprintf(emb, sizeof emb, "%s ", aitag_model_key(a->mfn.m));
+    snprintf(a->key, sizeof a->key, "face_attrs/v2 %s%s %s gender=%.2f emotion=%.2f crop=%.2f", emb,
+             aitag_model_key(a->faceres.m), aitag_model_key(a->emotion.m), a->gender_conf,
+             a->emotion_min, a->crop_scale);
+}
+
 static int fa_create(const struct aitag_analyzer_ops *self, struct aitag_infer *inf, void **state,
                      char *err, size_t errlen)
 {
@@ -116,16 +138,39 @@ static int fa_create(const struct aitag_analyzer_ops *self, struct aitag_infer *
     a->gender_conf = (float)aitag_model_param(a->faceres.m, "gender_confidence", 0.8);
     a->crop_scale = (float)aitag_model_param(a->faceres.m, "crop_scale", 1.3);
     a->emotion_min = (float)aitag_model_param(a->emotion.m, "min_confidence", 0.5);
-    /* the graph appends the faces analyzer's key */
-    snprintf(a->key, sizeof a->key, "face_attrs/v2 %s %s gender=%.2f emotion=%.2f crop=%.2f",
-             aitag_model_key(a->faceres.m), aitag_model_key(a->emotion.m), a->gender_conf,
-             a->emotion_min, a->crop_scale);
+    a->inf = inf;
+    build_key(a);
     *state = a;
     a = NULL;
     rc = 0;
 out:
     fa_destroy(a);
     return rc;
+}
+
+/* face_attrs.embedder=faceres|mobilefacenet: which model's embedding the "face" items carry. */
+static int fa_configure(void *state, const char *key, const char *value, char *err, size_t errlen)
+{
+    struct face_attrs *a = state;
+    int rc;
+
+    if (strcmp(key, "embedder") != 0) {
+        snprintf(err, errlen, "unknown option '%s' (embedder)", key);
+        return AITAG_ERR_INVALID;
+    }
+    if (strcmp(value, "faceres") == 0) {
+        a->embedder = EMB_FACERES;
+    } else if (strcmp(value, "mobilefacenet") == 0) {
+        if (!a->mfn.m && (rc = open_net(a->inf, "mobilefacenet", 3, &a->mfn, err, errlen)) < 0)
+            return rc;
+        a->embedder = EMB_MOBILEFACENET;
+    } else {
+        snprintf(err, errlen, "option embedder: bad value '%.200s' (faceres or mobilefacenet)",
+                 value);
+        return AITAG_ERR_INVALID;
+    }
+    build_key(a);
+    return 0;
 }
 
 static size_t fa_views(void *state, struct aitag_view_spec *out, size_t max)
@@ -149,15 +194,46 @@ static const char *const *fa_consumes(void *state)
     return fa_inputs;
 }
 
-/* Runs one crop through net n; outputs in outs (caller releases). */
-static int run_net(struct face_attrs *a, struct net *n, const struct aitag_view *v,
-                   const float *geo, struct aitag_tensor *outs, size_t *n_out, char *err,
-                   size_t errlen)
+/* ArcFace's 112 px template: the eye on the picture's left, the other eye, the nose tip and the
+ * middle of the mouth (the mean of its two corners; BlazeFace gives the middle). */
+static const float template_112[4][2] = {
+    {38.2946f, 51.6963f}, {73.5318f, 51.5014f}, {56.0252f, 71.7366f}, {56.1396f, 92.2848f}};
+
+/* The similarity transform (least squares, Umeyama without reflection) from the template,
+ * scaled to `size`, to the four view points p; as an_crop_affine's matrix. 0, or -1 when the
+ * points coincide. */
+static int template_map(const float p[4][2], int size, float m[6])
+{
+    float mp[2] = {0, 0}, mq[2] = {0, 0}, k = (float)size / 112.0f, sxx = 0, sxy = 0, n2 = 0;
+
+    for (int i = 0; i < 4; i++) {
+        mq[0] += template_112[i][0] * k / 4, mq[1] += template_112[i][1] * k / 4;
+        mp[0] += p[i][0] / 4, mp[1] += p[i][1] / 4;
+    }
+    /* q (template) -> p (view): p = [a -b; b a] (q - mq) + mp */
+    for (int i = 0; i < 4; i++) {
+        float qx = template_112[i][0] * k - mq[0], qy = template_112[i][1] * k - mq[1];
+        float px = p[i][0] - mp[0], py = p[i][1] - mp[1];
+        sxx += qx * px + qy * py;
+        sxy += qx * py - qy * px;
+        n2 += qx * qx + qy * qy;
+    }
+    if (n2 <= 0.0f || sxx * sxx + sxy * sxy <= 0.0f)
+        return -1;
+    m[0] = sxx / n2, m[1] = -sxy / n2, m[3] = sxy / n2, m[4] = sxx / n2;
+    m[2] = mp[0] - m[0] * mq[0] - m[1] * mq[1];
+    m[5] = mp[1] - m[3] * mq[0] - m[4] * mq[1];
+    return 0;
+}
+
+/* Fills net n's input from the crop in a->crop and runs it; outputs in outs (caller
+ * releases). */
+static int run_crop(struct face_attrs *a, struct net *n, struct aitag_tensor *outs, size_t *n_out,
+                    char *err, size_t errlen)
 {
     struct aitag_tensor in = {0};
     size_t px = (size_t)n->size * (size_t)n->size;
 
-    an_crop_aligned(v, geo[0], geo[1], geo[2], geo[3], n->size, a->crop);
     if (n->channels == 1) {
         /* grey = 0.2989 R + 0.587 G + 0.114 B (the model's authors' weights), then the
          * manifest's affine normalisation, read off by filling a black and a white pixel */
@@ -181,6 +257,56 @@ static int run_net(struct face_attrs *a, struct net *n, const struct aitag_view 
     in.shape[3] = n->channels;
     in.count = px * (size_t)n->channels;
     return aitag_model_run(n->m, &in, outs, 4, n_out, err, errlen);
+}
+
+/* MobileFaceNet's embedding of the face with keypoints kp (0..1 of the source frame) into
+ * vec[0..dim), from the template-aligned crop. 0, 1 when the keypoints are degenerate (no
+ * embedding), < 0 on error. */
+static int mfn_embed(struct face_attrs *a, const struct aitag_view *v, const float *kp, float sx,
+                     float sy, double *vec, int *dim, char *err, size_t errlen)
+{
+    struct aitag_tensor o[4];
+    size_t n = 0;
+    float p[4][2], m[6];
+    int rc;
+
+    for (int i = 0; i < 4; i++) {
+        p[i][0] = kp[2 * i] * sx + (float)v->pad_x;
+        p[i][1] = kp[2 * i + 1] * sy + (float)v->pad_y;
+    }
+    if (p[1][0] < p[0][0]) { /* the picture's left eye first, as in the template */
+        float t[2] = {p[0][0], p[0][1]};
+        p[0][0] = p[1][0], p[0][1] = p[1][1], p[1][0] = t[0], p[1][1] = t[1];
+    }
+    if (template_map(p, a->mfn.size, m) < 0)
+        return 1;
+    an_crop_affine(v, m, a->mfn.size, a->crop);
+    rc = run_crop(a, &a->mfn, o, &n, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (n < 1 || o[0].count < 8 || o[0].count > DESC_DIM) {
+        snprintf(err, errlen, "face_attrs: unexpected mobilefacenet output shape");
+        rc = AITAG_ERR_MODEL;
+    } else {
+        double norm = 0.0;
+        *dim = (int)o[0].count;
+        for (int k = 0; k < *dim; k++)
+            norm += (double)o[0].data[k] * o[0].data[k];
+        norm = norm > 0.0 ? 1.0 / sqrt(norm) : 0.0;
+        for (int k = 0; k < *dim; k++)
+            vec[k] = o[0].data[k] * norm;
+    }
+    aitag_tensors_release(o, n);
+    return rc;
+}
+
+/* Runs one crop through net n; outputs in outs (caller releases). */
+static int run_net(struct face_attrs *a, struct net *n, const struct aitag_view *v,
+                   const float *geo, struct aitag_tensor *outs, size_t *n_out, char *err,
+                   size_t errlen)
+{
+    an_crop_aligned(v, geo[0], geo[1], geo[2], geo[3], n->size, a->crop);
+    return run_crop(a, n, outs, n_out, err, errlen);
 }
 
 /* The output of `outs` with `count` values, or NULL. */
@@ -256,9 +382,9 @@ static int one_face(struct face_attrs *a, const struct aitag_frame *fr, const st
     const float *gender, *ages, *emo, *desc;
     double norm = 0.0, *vec = NULL;
     struct aitag_evidence details = {0};
-    int rc, top = 0;
+    int rc, top = 0, dim = DESC_DIM;
 
-    if (!kp || face->kp_dims != 2 || face->n_keypoints < 2) {
+    if (!kp || face->kp_dims != 2 || face->n_keypoints < (a->embedder == EMB_FACERES ? 2 : 4)) {
         snprintf(err, errlen, "face_attrs: the faces analyzer gave no keypoints");
         return AITAG_ERR_INVALID;
     }
@@ -303,14 +429,20 @@ static int one_face(struct face_attrs *a, const struct aitag_frame *fr, const st
         goto out;
     for (int k = 0; k < DESC_DIM; k++)
         vec[k] = desc[k] * norm;
+    if (a->embedder == EMB_MOBILEFACENET &&
+        (rc = mfn_embed(a, v, kp, sx, sy, vec, &dim, err, errlen)) != 0) {
+        if (rc < 0)
+            goto out;
+        dim = 0; /* keypoints on one spot: no embedding rather than a wrong one */
+    }
     details.keypoints = face->keypoints;
     details.n_keypoints = face->n_keypoints;
     details.kp_dims = face->kp_dims;
     details.attrs = AITAG_ATTR_AGE | AITAG_ATTR_GENDER;
     details.age = age;
     details.gender = g;
-    details.embedding = vec;
-    details.n_embedding = DESC_DIM;
+    details.embedding = dim ? vec : NULL;
+    details.n_embedding = dim;
     details.embedding_form = AITAG_EMBEDDING_DESCRIPTOR;
     rc = push(out, face, "face", face->confidence, &details);
     for (size_t b = 0; rc == 0 && b < sizeof age_buckets / sizeof age_buckets[0]; b++) {
@@ -384,6 +516,7 @@ const struct aitag_analyzer_ops aitag_analyzer_face_attrs = {
     .destroy = fa_destroy,
     .views = fa_views,
     .key = fa_key,
+    .configure = fa_configure,
     .run = fa_run,
     .models = fa_models,
     .consumes = fa_consumes,

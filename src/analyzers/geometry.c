@@ -70,18 +70,14 @@ static float sample(const struct aitag_view *v, float x, float y, int c)
     return r;
 }
 
-/* Cuts a size x size RGB crop centred on (cx, cy) (view pixels), `side` pixels wide, its x
- * axis along `angle` (radians, y down), into dst (packed RGB24). */
-void an_crop_aligned(const struct aitag_view *v, float cx, float cy, float side, float angle,
-                     int size, uint8_t *dst)
+/* Cuts a size x size RGB crop into dst (packed RGB24): crop pixel centre (i, j) samples view
+ * point (m[0] u + m[1] v + m[2], m[3] u + m[4] v + m[5]) with u = i + 0.5, v = j + 0.5. */
+void an_crop_affine(const struct aitag_view *v, const float m[6], int size, uint8_t *dst)
 {
-    float ca = cosf(angle), sa = sinf(angle), step = side / (float)size;
-
     for (int j = 0; j < size; j++) {
         for (int i = 0; i < size; i++) {
-            float du = ((float)i + 0.5f) * step - side / 2,
-                  dv = ((float)j + 0.5f) * step - side / 2;
-            float x = cx + du * ca - dv * sa, y = cy + du * sa + dv * ca;
+            float u = (float)i + 0.5f, w = (float)j + 0.5f;
+            float x = m[0] * u + m[1] * w + m[2], y = m[3] * u + m[4] * w + m[5];
             for (int c = 0; c < 3; c++) {
                 float p = sample(v, x, y, c) + 0.5f;
                 dst[((size_t)j * (size_t)size + (size_t)i) * 3 + (size_t)c] =
@@ -89,4 +85,17 @@ void an_crop_aligned(const struct aitag_view *v, float cx, float cy, float side,
             }
         }
     }
+}
+
+/* Cuts a size x size RGB crop centred on (cx, cy) (view pixels), `side` pixels wide, its x
+ * axis along `angle` (radians, y down), into dst (packed RGB24). */
+void an_crop_aligned(const struct aitag_view *v, float cx, float cy, float side, float angle,
+                     int size, uint8_t *dst)
+{
+    float ca = cosf(angle), sa = sinf(angle), step = side / (float)size;
+    float m[6] = {step * ca, -step * sa, 0, step * sa, step * ca, 0};
+
+    m[2] = cx - side / 2 * (ca - sa);
+    m[5] = cy - side / 2 * (sa + ca);
+    an_crop_affine(v, m, size, dst);
 }

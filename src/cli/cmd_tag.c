@@ -125,7 +125,7 @@ static void print_housekeeping(const struct aitag_summary *sum, int dry_run)
                 sum->missing, dry_run ? "would be marked" : "marked");
 }
 
-#define N_ANALYZER_OPTS (1 + AITAG_VLM_MAX_OPTS)
+#define N_ANALYZER_OPTS (2 + AITAG_VLM_MAX_OPTS)
 
 static int has_analyzer(const char *const *names, size_t n_names, const char *name)
 {
@@ -135,15 +135,23 @@ static int has_analyzer(const char *const *names, size_t n_names, const char *na
     return 0;
 }
 
-/* Analyzer options from the command line: the vlm analyzer's settings when vlm runs, and the
- * objects analyzer's mirrored pass when --no-objects-mirror turns it off. */
-static size_t analyzer_options(const struct aitag_opts *o, const char *const *names, size_t n_names,
-                               char (*buf)[AITAG_VLM_OPT_LEN], const char **out)
+/* Analyzer options from the command line: the vlm analyzer's settings when vlm runs, the
+ * objects analyzer's mirrored pass when --no-objects-mirror turns it off, and face_attrs's
+ * embedder when --face-embedder names another than faceres. */
+static size_t analyzer_options(const struct aitag_opts *o, const char *const *names,
+                               size_t n_names, char (*buf)[AITAG_VLM_OPT_LEN], const char **out)
 {
     size_t n = 0;
 
     if (has_analyzer(names, n_names, "objects") && !aitag_opts_bool(o, "objects-mirror")) {
         snprintf(buf[n], AITAG_VLM_OPT_LEN, "objects.flip=0");
+        out[n] = buf[n];
+        n++;
+    }
+    if (has_analyzer(names, n_names, "face_attrs") &&
+        strcmp(aitag_opts_str(o, "face-embedder"), "faceres") != 0) {
+        snprintf(buf[n], AITAG_VLM_OPT_LEN, "face_attrs.embedder=%s",
+                 aitag_opts_str(o, "face-embedder"));
         out[n] = buf[n];
         n++;
     }

@@ -49,6 +49,8 @@ static const struct aitag_opt_def options[] = {
     {"objects-mirror", AITAG_OPT_BOOL, "true", NULL, "tag", 0,
      "objects: also run CenterNet on the mirrored frame when a detection is ambiguous (more "
      "accurate; up to twice the cost)"},
+    {"face-embedder", AITAG_OPT_ENUM, "faceres", "faceres|mobilefacenet", "tag", 0,
+     "face_attrs: the model whose embedding each face carries (docs/face-embeddings.md)"},
     {"sampling", AITAG_OPT_ENUM, "exact", "exact|keyframes|adaptive", "tag", 0,
      "frame per sample time: exact, keyframes (a keyframe within half an interval; faster, "
      "approximate) or adaptive (keyframes first, more frames only where findings change)"},

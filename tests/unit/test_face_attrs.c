@@ -4,8 +4,9 @@
  * 1024-d unit-length faceres descriptor; only unambiguous attributes are asserted (judged by
  * eye on @vladmandic/face-api's demo photos, deps/photos): broad age sanity (adults are not
  * children), and the expressions and genders that leave no doubt. Alignment: on the same photo
- * turned by 14 degrees each face's descriptor stays closest to its upright twin. Every evidence
- * item is printed for the log.
+ * turned by 14 degrees each face's descriptor stays closest to its upright twin. The option
+ * embedder=mobilefacenet gives 192-d unit-length embeddings and its own key; a bad value is
+ * refused. Every evidence item is printed for the log.
  */
 #include <math.h>
 #include <stdio.h>
@@ -59,8 +60,8 @@ static size_t count_label(const struct aitag_evidence_list *l, const char *label
     return n;
 }
 
-/* Every "face": an age estimate an adult's photo allows, a unit-length 1024-d descriptor. */
-static void check_faces(const struct aitag_evidence_list *l)
+/* Every "face": an age estimate an adult's photo allows, a unit-length descriptor of `dim`. */
+static void check_faces_dim(const struct aitag_evidence_list *l, int dim)
 {
     for (size_t i = 0; i < l->n; i++) {
         const struct aitag_evidence *e = &l->items[i];
@@ -82,9 +83,43 @@ static void check_faces(const struct aitag_evidence_list *l)
             norm += v * v;
             p = end;
         }
-        CHECK_EQ_INT(dims, 1024);
+        CHECK_EQ_INT(dims, dim);
         CHECK_NEAR(sqrt(norm), 1.0, 0.01);
     }
+}
+
+static void check_faces(const struct aitag_evidence_list *l)
+{
+    check_faces_dim(l, 1024);
+}
+
+/* embedder=mobilefacenet: MobileFaceNet's 192-d embedding in every face, its model first in the
+ * key (where the faces table reads the embedding model); bad values refused. */
+static void test_embedder(struct aitag_infer *inf)
+{
+    const char *name = "face_attrs", *mfn[] = {"face_attrs.embedder=mobilefacenet"},
+               *bad[] = {"face_attrs.embedder=arcface"};
+    struct aitag_evidence_list l = {0};
+    struct aitag_graph *st = NULL;
+    char err[256] = "";
+
+    CHECK_EQ_INT(aitag_graph_new(inf, &name, 1, mfn, 1, &st, err, sizeof err), 0);
+    if (!st) {
+        fprintf(stderr, "face_attrs: %s\n", err);
+        return;
+    }
+    CHECK(strncmp(aitag_graph_key(st, (size_t)aitag_graph_find(st, "face_attrs")),
+                  "face_attrs/v2 mobilefacenet@", 28) == 0);
+    CHECK_EQ_INT(run_photo(st, PHOTOS "sample6.jpg", &l), 0);
+    CHECK_EQ_INT(count_label(&l, "face"), 4);
+    check_faces_dim(&l, 192);
+    aitag_evidence_list_clear(&l);
+    aitag_graph_free(st);
+    st = NULL;
+    CHECK(aitag_graph_new(inf, &name, 1, bad, 1, &st, err, sizeof err) < 0);
+    CHECK(st == NULL && strstr(err, "arcface") != NULL);
+    printf("  bad embedder: %s\n", err);
+    aitag_graph_free(st);
 }
 
 /* The descriptors of the "face" items, ordered by box centre x; returns the count (<= 8). */
@@ -218,6 +253,7 @@ int main(void)
         aitag_evidence_list_clear(&l);
     }
     test_rotated(st);
+    test_embedder(inf);
     CHECK_EQ_INT(run_photo(st, DARKNET "dog.jpg", &l), 0);
     CHECK_EQ_INT(l.n, 0); /* no face, so nothing at all */
     aitag_evidence_list_clear(&l);
