@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "aitag/people.h"
 #include "aitag/remote.h"
 #include "plugin_int.h"
 
@@ -306,6 +307,23 @@ static const char *catalog_path(const struct run *r, char *buf, size_t len)
     return aitag_fmt(buf, len, "%s/data/catalog.db", r->in->plugin_dir);
 }
 
+/* The people engine over the faces stored so far (aitag people update, default settings), so
+ * faces tagged through the plugin join people as they do after `aitag tag`. A failure is
+ * logged and the sync goes on with the people already known. */
+static void update_people(const char *catalog)
+{
+    struct aitag_catalog *c = NULL;
+    struct aitag_people_params p;
+    struct aitag_people_stats st;
+    char err[512] = "";
+
+    aitag_people_default_params(&p);
+    if (aitag_catalog_open(catalog, 0, &c, err, sizeof err) < 0 ||
+        aitag_people_update(c, &p, &st, err, sizeof err) < 0)
+        aitag_log(AITAG_LOG_WARN, "plugin", "people: update failed: %.400s", err);
+    aitag_catalog_close(c);
+}
+
 /* Named people to Stash performers (people.c). Returns 0 or the sync's error (in people_err). */
 static int sync_people(struct run *r, int allow_create)
 {
@@ -313,6 +331,7 @@ static int sync_people(struct run *r, int allow_create)
     int rc;
 
     r->people_ran = 1;
+    update_people(catalog_path(r, path, sizeof path));
     rc = plugin_people_sync(r->stash, catalog_path(r, path, sizeof path), r->set.path_mappings,
                             allow_create, r->p->cancel, &r->people, r->people_err,
                             sizeof r->people_err);

@@ -32,6 +32,9 @@ check_eq "no run error" "$(jq -r .error "$tmp/plugin.out")" null
 check "no person tag before anyone is named" \
     jq -e '[.scenes[0].tags[] | select(startswith("person:"))] == []' <<<"$(double_state)"
 
+# The run ended with the people engine, as `aitag tag` does: the faces it stored have people.
+check "the plugin's run grouped its faces into people" \
+    test "$(sqlite3 "$CATALOG" 'SELECT count(*) FROM faces WHERE person_id IS NOT NULL')" -gt 0
 # The plugin's catalog holds the faces; they go to people as a clustering would.
 sqlite3 "$CATALOG" <"$AITAG_SOURCE_DIR/tests/data/people_assign.sql"
 check "name a person" "$AITAG_BIN" people name 1 "Ann Lee" --catalog "$CATALOG"
