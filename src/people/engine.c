@@ -335,7 +335,8 @@ static int cluster_rest(struct engine *e, float dist)
         g[l].label = (int)l;
     for (size_t j = 0; j < us.n; j++)
         g[labels[j]].good += us.units[j].good;
-    qsort(g, k, sizeof *g, by_good);
+    if (k > 1)
+        qsort(g, k, sizeof *g, by_good);
     rc = 0;
     for (size_t m = 0; rc == 0 && m < k; m++) {
         int l = g[m].label, c;
@@ -530,7 +531,8 @@ static int recluster_all(struct engine *e)
             ov[o].n++;
         }
     }
-    qsort(ov, n_ov, sizeof *ov, by_overlap);
+    if (n_ov > 1)
+        qsort(ov, n_ov, sizeof *ov, by_overlap);
     for (size_t o = 0; o < n_ov; o++) {
         size_t q = person_index(e, ov[o].person);
         if (dest[ov[o].label])

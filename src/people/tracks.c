@@ -82,7 +82,8 @@ static int link_video(const struct aitag_face_set *s, const struct aitag_people_
                 pairs[np++] = (struct pair){d, j, f};
             }
         }
-        qsort(pairs, np, sizeof *pairs, by_dist);
+        if (np > 1)
+            qsort(pairs, np, sizeof *pairs, by_dist);
         for (size_t f = cur; f < end; f++)
             track[f] = 0;
         for (size_t k = 0; k < np; k++) {

@@ -72,7 +72,8 @@ int people_units_build(const struct aitag_face_set *s, const int64_t *track,
     for (size_t i = 0, k = 0; i < s->n; i++)
         if (pick[i])
             out->faces[k++] = i;
-    qsort_r(out->faces, n, sizeof *out->faces, by_unit, &ctx); /* glibc's: ctx last */
+    if (n > 1) /* glibc's qsort_r: ctx last */
+        qsort_r(out->faces, n, sizeof *out->faces, by_unit, &ctx);
     for (size_t k = 0; k < n; k++) {
         size_t i = out->faces[k];
         struct people_unit *u;
@@ -88,7 +89,8 @@ int people_units_build(const struct aitag_face_set *s, const int64_t *track,
             u->quality = s->rows[i].quality;
     }
     /* the best units first: leader clustering seeds from them */
-    qsort(out->units, out->n, sizeof *out->units, by_quality);
+    if (out->n > 1)
+        qsort(out->units, out->n, sizeof *out->units, by_quality);
     out->dim = dim;
     out->vecs = calloc(out->n * dim, sizeof *out->vecs);
     out->weights = malloc(out->n * sizeof *out->weights);
@@ -124,7 +126,7 @@ static int cmp_i64(const void *a, const void *b)
 
 int people_key_index(const int64_t *keys, size_t n, int64_t key)
 {
-    const int64_t *k = bsearch(&key, keys, n, sizeof *keys, cmp_i64);
+    const int64_t *k = n ? bsearch(&key, keys, n, sizeof *keys, cmp_i64) : NULL;
 
     return k ? (int)(k - keys) : -1;
 }
@@ -146,7 +148,8 @@ int people_centroids_of(const struct aitag_face_set *s, const int64_t *person,
     for (size_t i = 0; i < s->n; i++)
         if (person[i])
             k[n++] = person[i];
-    qsort(k, n, sizeof *k, cmp_i64);
+    if (n > 1)
+        qsort(k, n, sizeof *k, cmp_i64);
     {
         size_t m = 0;
         for (size_t i = 0; i < n; i++)
