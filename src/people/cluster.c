@@ -25,8 +25,15 @@
 #define BLOCK 64 /* vectors compared with the centroids together */
 
 /* On x86-64 a second copy for AVX2 + FMA CPUs (x86-64-v3: 8 floats a step, fused), chosen at
- * load time; the baseline is SSE2. */
-#if defined(__x86_64__) && defined(__has_attribute)
+ * load time; the baseline is SSE2. Not under ThreadSanitizer: the copy is picked by an ifunc
+ * resolver that runs before the sanitizer's runtime is up, and crashes there. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define AITAG_NO_CLONES 1
+#endif
+#endif
+#if defined(__x86_64__) && defined(__has_attribute) && !defined(__SANITIZE_THREAD__) && \
+    !defined(AITAG_NO_CLONES)
 #if __has_attribute(target_clones)
 #define DOT_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
