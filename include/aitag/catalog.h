@@ -39,7 +39,7 @@
 #include "aitag/media.h"
 #include "aitag/policy.h"
 
-#define AITAG_CATALOG_SCHEMA_VERSION 5
+#define AITAG_CATALOG_SCHEMA_VERSION 6
 
 struct aitag_catalog;
 
@@ -239,6 +239,58 @@ int aitag_catalog_stash_item_state(struct aitag_catalog *c, int64_t person_id, c
 /* Records state ("added" or "removed") of a Stash item for person_id. */
 int aitag_catalog_stash_set_item_state(struct aitag_catalog *c, int64_t person_id, const char *kind,
                                        const char *item_id, const char *state);
+
+/* Reference faces (schema 6): a face known to be someone's before any clustering, such as a
+ * Stash performer's image. Each comes from an image named by (source, ref) ("stash" and the
+ * performer id) whose version is image_key (the image URL Stash answers changes with it), and
+ * stands for person_id in the people engine: faces near it join that person. A reference
+ * without an embedding records an image that had no usable face, or one whose person the user
+ * forgot; either way it is not fetched again until image_key changes. */
+struct aitag_person_ref {
+    const char *source, *ref, *image_key;
+    int64_t person_id;      /* 0: none */
+    const char *model;      /* embedding model (aitag_catalog_face_model_of_key); NULL: none */
+    const float *embedding; /* dim floats, L2-normalised; NULL: none */
+    size_t dim;
+    float quality;
+};
+
+/* The stored image_key (into key, len bytes) and person (*person_id, 0 for none) of reference
+ * (source, ref): 0, AITAG_ERR_NOTFOUND or AITAG_ERR_DB. */
+int aitag_catalog_person_ref(struct aitag_catalog *c, const char *source, const char *ref,
+                             char *key, size_t len, int64_t *person_id);
+/* Stores reference (source, ref), replacing what was stored for it. */
+int aitag_catalog_put_person_ref(struct aitag_catalog *c, const struct aitag_person_ref *r);
+/* Deletes the references of source whose ref is not among keep[0..n) (their images are gone);
+ * *dropped (may be NULL) receives how many. The people stay. */
+int aitag_catalog_drop_person_refs(struct aitag_catalog *c, const char *source,
+                                   const char *const *keep, size_t n, int *dropped);
+
+/* The reference faces of one embedding model that stand for a person, for the people engine:
+ * person ids and qualities, embeddings in one array (row i at vecs + i * dim), by person. */
+struct aitag_ref_set {
+    int64_t *person_ids;
+    float *qualities;
+    float *vecs;
+    size_t n, dim;
+};
+int aitag_catalog_load_person_refs(struct aitag_catalog *c, const char *model,
+                                   struct aitag_ref_set *out);
+void aitag_ref_set_free(struct aitag_ref_set *s);
+
+/* The embedding model's identity within a face_attrs analysis key (what faces.model holds),
+ * into out. */
+void aitag_catalog_face_model_of_key(const char *key, char *out, size_t len);
+
+/* The person linked to Stash performer performer_id into *person_id: 0 or AITAG_ERR_NOTFOUND. */
+int aitag_catalog_stash_person_of(struct aitag_catalog *c, const char *performer_id,
+                                  int64_t *person_id);
+/* The person named name (ignoring case) into *id: 0 or AITAG_ERR_NOTFOUND. */
+int aitag_catalog_person_by_name(struct aitag_catalog *c, const char *name, int64_t *id);
+/* A new person without faces, named name (checked as aitag_catalog_name_person does; NULL:
+ * unnamed), of origin ("cluster", "user" or "stash"), into *id. */
+int aitag_catalog_add_person(struct aitag_catalog *c, const char *name, const char *origin,
+                             int64_t *id);
 
 /* Media whose tags match: all of names (any = 0) or any of them (any = 1). Calls fn for each
  * (path, media id) in path order; fn returning non-zero stops. Tag names match exactly,

@@ -37,6 +37,7 @@
 #define AITAG_PEOPLE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "aitag/catalog.h"
 
@@ -78,6 +79,40 @@ int aitag_people_update(struct aitag_catalog *c, const struct aitag_people_param
 /* Full re-cluster of every face not assigned by the user (see above). Same contract. */
 int aitag_people_recluster(struct aitag_catalog *c, const struct aitag_people_params *p,
                            struct aitag_people_stats *stats, char *err, size_t errlen);
+
+/* Reference faces: a face known to be someone's (a Stash performer's image), placed before
+ * any clustering so that the faces near it are recognised as that person. */
+struct aitag_people_ref {
+    const char *source, *ref, *image_key; /* where the image came from (aitag/catalog.h) */
+    const char *name;                     /* who it is */
+    int64_t person_id; /* the person it is already known to be; 0: by name, by face, or new */
+    const char *model; /* the embedding and its model; NULL embedding: the image had no face */
+    const float *embedding;
+    size_t dim;
+    float quality;
+};
+
+enum aitag_people_ref_outcome {
+    AITAG_REF_LINKED,   /* the person given, or the person of that name */
+    AITAG_REF_ADOPTED,  /* the unnamed person its face belongs to, who now bears the name */
+    AITAG_REF_CREATED,  /* a new person of that name, origin source, without faces yet */
+    AITAG_REF_CONFLICT, /* its face belongs to a person with another name, or an ignored one:
+                           stored without a person, nothing changed */
+    AITAG_REF_NO_FACE,  /* no embedding: stored as seen, without a person */
+};
+
+/* Places reference r: the person given, else the person named r->name (ignoring case), else
+ * the unnamed person whose centroid (faces and references of r->model) is nearest within
+ * p->max_distance (named r->name; its items' derived tags are marked out of date), else a
+ * new person. The reference is stored (replacing an earlier one of the same source and ref)
+ * with the person into *person_id (0 for CONFLICT and NO_FACE). Each step is committed on
+ * its own and re-running it finds what an interrupted call made, so a kill at any point is
+ * completed by the next call. Loads the faces of r->model for the face match: call it for
+ * new or changed images only. 0, or < 0 with a one-line reason in err (AITAG_ERR_INVALID for
+ * a name the catalog refuses). */
+int aitag_people_add_reference(struct aitag_catalog *c, const struct aitag_people_params *p,
+                               const struct aitag_people_ref *r, int64_t *person_id,
+                               enum aitag_people_ref_outcome *outcome, char *err, size_t errlen);
 
 /* Clusters n L2-normalised vectors of dim floats (row i at vecs + i * dim), without a catalog:
  * leader clustering in the given order (put the best faces first) against running centroids

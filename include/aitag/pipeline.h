@@ -186,6 +186,18 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
 int aitag_tagger_run_fd(struct aitag_tagger *t, const char *path, int fd,
                         struct aitag_summary *sum);
 const char *aitag_tagger_errmsg(const struct aitag_tagger *t);
+
+/* The best face of the picture at path (its first frame for a video), embedded as the
+ * face_attrs analyzer embeds faces, stored nowhere: for reference faces (a Stash performer's
+ * image, aitag/people.h). face_attrs must be one of the tagger's analyzers; it runs here or
+ * through the remote executor, as for tagging. The best face is the one of highest quality
+ * (aitag_face_quality), the larger one on a tie. Returns 1 with *embedding (dim floats,
+ * L2-normalised, malloc'd), *quality and model (the embedding model's identity, as the
+ * catalog stores it for faces) filled; 0 when the picture has no face of quality > 0; < 0
+ * with a reason in err (unreadable picture, model failure, no face_attrs). */
+int aitag_tagger_best_face(struct aitag_tagger *t, const char *path, float **embedding,
+                           size_t *dim, float *quality, char *model, size_t model_len, char *err,
+                           size_t errlen);
 /* How often model `model` ran in this tagger's runs so far (successful Run calls, and the
  * batch items they carried; 0 if the tagger never opened it). Each analyzer runs once per
  * frame and a model shared by two analyzers (BlazeFace under faces and face_attrs) runs for

@@ -52,6 +52,8 @@ int catalog_people_evidence(struct aitag_catalog *c, int64_t media_id,
 /* people_user.c: 0 when person id exists, else AITAG_ERR_NOTFOUND with "ID N: no such person"
  * on the handle (catalog_person_missing sets that message). */
 int catalog_person_check(struct aitag_catalog *c, int64_t id);
+/* Why name cannot be a person's name ("is empty", ...), or NULL when it can. */
+const char *catalog_person_name_problem(const char *name);
 /* people_user.c: the derive key of an item under policy p: the policy's key when no named,
  * shown person has a face in it, else a sha256 of that key and those faces (person, face,
  * time), so a change to the item's people is a change of key. 0, AITAG_ERR_DB/NOMEM. */

@@ -98,6 +98,16 @@ static const char *const migrations[] = {
     " kind TEXT NOT NULL CHECK(kind IN ('scene', 'image')), item_id TEXT NOT NULL,"
     " state TEXT NOT NULL CHECK(state IN ('added', 'removed')),"
     " PRIMARY KEY(person_id, kind, item_id));",
+    /* 6: reference faces: a face known to be someone's before any clustering (a Stash
+     * performer's image, a photo the user names), embedded once per image. source + ref name
+     * where it came from (e.g. 'stash' and the performer id); image_key tells whether the
+     * image changed since. A row without an embedding records an image seen without a usable
+     * face, or a reference forgotten by the user (so it is not fetched again). */
+    "CREATE TABLE person_refs("
+    " id INTEGER PRIMARY KEY, source TEXT NOT NULL, ref TEXT NOT NULL, image_key TEXT NOT NULL,"
+    " person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,"
+    " model TEXT, embedding BLOB, quality REAL, UNIQUE(source, ref));"
+    "CREATE INDEX person_refs_person ON person_refs(person_id);",
 };
 _Static_assert(sizeof migrations / sizeof *migrations == AITAG_CATALOG_SCHEMA_VERSION,
                "a migration per schema version");

@@ -30,8 +30,7 @@ struct old_face {
     int used;
 };
 
-/* The embedding model's identity within a face_attrs analysis key, into out. */
-static void model_of_key(const char *key, char *out, size_t len)
+void aitag_catalog_face_model_of_key(const char *key, char *out, size_t len)
 {
     const char *sp = key ? strchr(key, ' ') : NULL;
     size_t n;
@@ -130,7 +129,7 @@ int catalog_faces_replace(struct aitag_catalog *c, int64_t media_id,
     int blob_len = 0, rc;
     char model[256];
 
-    model_of_key(key, model, sizeof model);
+    aitag_catalog_face_model_of_key(key, model, sizeof model);
     rc = load_old(c, media_id, &old, &n_old);
     if (rc == 0)
         rc = catalog_sql_prepare(c,

@@ -136,7 +136,7 @@ static int touch(struct aitag_catalog *c, int64_t id)
 }
 
 /* Why name is not a usable name, or NULL. */
-static const char *name_problem(const char *name)
+const char *catalog_person_name_problem(const char *name)
 {
     size_t len = strlen(name);
 
@@ -157,7 +157,7 @@ int aitag_catalog_name_person(struct aitag_catalog *c, int64_t id, const char *n
 {
     struct id_set media = {0};
     sqlite3_stmt *st = NULL;
-    const char *why = name_problem(name);
+    const char *why = catalog_person_name_problem(name);
     int rc;
 
     if (why) {
@@ -230,6 +230,9 @@ static int merge_one(struct aitag_catalog *c, int64_t to, int64_t from)
     if (rc == 0)
         rc = exec_ids(c, "UPDATE faces SET person_id = ?1 WHERE person_id = ?2", to, from,
                       "move faces");
+    if (rc == 0)
+        rc = exec_ids(c, "UPDATE person_refs SET person_id = ?1 WHERE person_id = ?2", to, from,
+                      "move reference faces");
     if (rc == 0)
         rc = exec_ids(c, "DELETE FROM people WHERE id = ?", from, 0, "delete merged person");
     return rc;
@@ -513,6 +516,13 @@ int aitag_catalog_forget_person(struct aitag_catalog *c, int64_t id, const struc
     }
     if (rc == 0)
         rc = exec_ids(c, "DELETE FROM faces WHERE person_id = ?", id, 0, "delete faces");
+    /* the reference faces lose their embedding but stay as seen: not fetched and made into
+     * this person again until their image changes */
+    if (rc == 0)
+        rc = exec_ids(c,
+                      "UPDATE person_refs SET person_id = NULL, model = NULL, embedding = NULL,"
+                      " quality = NULL WHERE person_id = ?",
+                      id, 0, "forget reference faces");
     if (rc == 0)
         rc = exec_ids(c, "DELETE FROM people WHERE id = ?", id, 0, "delete person");
     rc = finish(c, rc, &media, p);

@@ -35,6 +35,7 @@ struct engine {
     size_t n_people;
     struct aitag_face_reject *rejects;
     size_t n_rejects;
+    struct aitag_ref_set refs; /* reference faces of the faces' model */
     int64_t *track, *person;
     enum aitag_face_assigned *assigned;
     int64_t *new_covers; /* per new person: its best face's id */
@@ -78,6 +79,7 @@ static int check_params(const struct aitag_people_params *p, char *err, size_t e
 static void engine_free(struct engine *e)
 {
     aitag_face_set_free(&e->s);
+    aitag_ref_set_free(&e->refs);
     free(e->people);
     free(e->rejects);
     free(e->track);
@@ -118,6 +120,8 @@ static int engine_load(struct engine *e, int all_tracks, struct aitag_people_sta
         rc = aitag_catalog_load_people(e->c, &e->people, &e->n_people);
     if (rc == 0)
         rc = aitag_catalog_load_face_rejects(e->c, &e->rejects, &e->n_rejects);
+    if (rc == 0 && e->s.n)
+        rc = aitag_catalog_load_person_refs(e->c, e->s.model, &e->refs);
     if (rc < 0)
         return rc;
     st->faces = (long)e->s.n;
@@ -233,7 +237,7 @@ static int join_nearest(struct engine *e)
         return AITAG_ERR_NOMEM;
     for (size_t i = 0; i < e->s.n; i++)
         pick[i] = e->person[i] == 0 && e->assigned[i] != AITAG_FACE_USER;
-    rc = people_centroids_of(&e->s, e->person, &cs, &keys, &n_keys);
+    rc = people_centroids_of(&e->s, e->person, &e->refs, &cs, &keys, &n_keys);
     if (rc == 0 && n_keys)
         rc = people_units_build(&e->s, e->track, pick, e->p->min_quality, &us);
     if (rc == 0 && us.n && !(skip = calloc(n_keys, 1)))
@@ -281,6 +285,21 @@ static int64_t nearest_allowed(const struct engine *e, const struct people_units
     }
 }
 
+/* The normalised, weighted mean of the units labelled l, into v (dim floats). */
+static void group_centroid(const struct people_units *us, const int *labels, int l, float *v)
+{
+    float norm;
+
+    memset(v, 0, us->dim * sizeof *v);
+    for (size_t j = 0; j < us->n; j++)
+        if (labels[j] == l)
+            for (size_t d = 0; d < us->dim; d++)
+                v[d] += us->weights[j] * us->vecs[j * us->dim + d];
+    norm = sqrtf(aitag_people_dot(v, v, us->dim));
+    for (size_t d = 0; norm > 0.0f && d < us->dim; d++)
+        v[d] /= norm;
+}
+
 struct group {
     int label;
     long good;
@@ -322,7 +341,7 @@ static int cluster_rest(struct engine *e, float dist)
                     : AITAG_ERR_NOMEM;
     }
     if (rc == 0 && k)
-        rc = people_centroids_of(&e->s, e->person, &cs, &keys, &n_keys);
+        rc = people_centroids_of(&e->s, e->person, &e->refs, &cs, &keys, &n_keys);
     if (rc < 0 || k == 0)
         goto out;
     rc = AITAG_ERR_NOMEM;
@@ -341,15 +360,7 @@ static int cluster_rest(struct engine *e, float dist)
     for (size_t m = 0; rc == 0 && m < k; m++) {
         int l = g[m].label, c;
         int64_t pid;
-        float norm;
-        memset(v, 0, us.dim * sizeof *v);
-        for (size_t j = 0; j < us.n; j++)
-            if (labels[j] == l)
-                for (size_t d = 0; d < us.dim; d++)
-                    v[d] += us.weights[j] * us.vecs[j * us.dim + d];
-        norm = sqrtf(aitag_people_dot(v, v, us.dim));
-        for (size_t d = 0; norm > 0.0f && d < us.dim; d++)
-            v[d] /= norm;
+        group_centroid(&us, labels, l, v);
         pid = nearest_allowed(e, &us, labels, l, &cs, keys, v, skip);
         if (!pid && g[m].good < e->p->min_faces)
             continue;
@@ -465,6 +476,41 @@ static int person_kept(const struct aitag_person_row *p, const unsigned char *ha
     return p->name[0] || p->ignored || strcmp(p->origin, "cluster") != 0 || *has_user;
 }
 
+/* recluster: each of the k clusters (labels of us) that no old person took (dest[l] 0)
+ * joins the person of the nearest reference faces within max_distance, if any, before it may
+ * become a new person: a known face is recognised, not clustered anew. */
+static int ref_people_for(struct engine *e, const struct people_units *us, const int *labels,
+                          size_t k, int64_t *dest)
+{
+    struct people_centroids cs = {0};
+    unsigned char *skip = NULL;
+    int64_t *keys = NULL;
+    float *v = NULL;
+    size_t n_keys = 0;
+    int rc = people_centroids_of(&e->s, NULL, &e->refs, &cs, &keys, &n_keys);
+
+    if (rc < 0 || n_keys == 0)
+        goto out;
+    rc = AITAG_ERR_NOMEM;
+    v = malloc(us->dim * sizeof *v);
+    skip = malloc(n_keys);
+    if (!v || !skip)
+        goto out;
+    rc = 0;
+    for (size_t l = 0; l < k; l++) {
+        if (dest[l])
+            continue;
+        group_centroid(us, labels, (int)l, v);
+        dest[l] = nearest_allowed(e, us, labels, (int)l, &cs, keys, v, skip);
+    }
+out:
+    free(v);
+    free(skip);
+    free(keys);
+    people_centroids_clear(&cs);
+    return rc;
+}
+
 /* recluster: clusters every face the user did not assign and maps clusters to old ids. */
 static int recluster_all(struct engine *e)
 {
@@ -542,6 +588,10 @@ static int recluster_all(struct engine *e)
         dest[ov[o].label] = ov[o].person;
         used[q] = 1;
     }
+    rc = ref_people_for(e, &us, labels, k, dest);
+    if (rc < 0)
+        goto out;
+    rc = AITAG_ERR_NOMEM;
     for (size_t l = 0; l < k; l++) {
         if (dest[l]) {
             for (size_t j = 0; j < us.n; j++)
@@ -610,7 +660,7 @@ static int engine_write(struct engine *e, struct aitag_people_stats *st)
         int64_t *keys = NULL;
         size_t n_keys = 0;
         /* distinct people with faces (the same helper, for its key list) */
-        rc = people_centroids_of(&e->s, e->person, &cs, &keys, &n_keys);
+        rc = people_centroids_of(&e->s, e->person, NULL, &cs, &keys, &n_keys);
         st->people = (long)n_keys;
         free(keys);
         people_centroids_clear(&cs);

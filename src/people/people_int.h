@@ -50,10 +50,13 @@ struct people_units {
 int people_units_build(const struct aitag_face_set *s, const int64_t *track,
                        const unsigned char *pick, float min_quality, struct people_units *out);
 void people_units_free(struct people_units *u);
-/* Centroids of the people in person[] (per face; 0: none), one per distinct value, in
- * ascending order of value (*keys, n_keys; caller frees); faces weighted by quality. */
+/* Centroids of the people in person[] (per face; 0: none; NULL: no face counts) and of the
+ * people refs stand for (NULL: none; refs of another length than s's are left out), one per
+ * distinct person, in ascending order of id (*keys, n_keys; caller frees); faces and
+ * references weighted by quality. */
 int people_centroids_of(const struct aitag_face_set *s, const int64_t *person,
-                        struct people_centroids *cs, int64_t **keys, size_t *n_keys);
+                        const struct aitag_ref_set *refs, struct people_centroids *cs,
+                        int64_t **keys, size_t *n_keys);
 /* Index of key in keys (ascending), or -1. */
 int people_key_index(const int64_t *keys, size_t n, int64_t key);
 

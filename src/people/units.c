@@ -132,22 +132,27 @@ int people_key_index(const int64_t *keys, size_t n, int64_t key)
 }
 
 int people_centroids_of(const struct aitag_face_set *s, const int64_t *person,
-                        struct people_centroids *cs, int64_t **keys, size_t *n_keys)
+                        const struct aitag_ref_set *refs, struct people_centroids *cs,
+                        int64_t **keys, size_t *n_keys)
 {
+    size_t n_faces = person ? s->n : 0;
+    size_t n_refs = refs && refs->dim == s->dim ? refs->n : 0;
     int64_t *k = NULL;
     size_t n = 0;
     int rc = 0;
 
     memset(cs, 0, sizeof *cs);
     *keys = NULL, *n_keys = 0;
-    if (s->n == 0)
+    if (n_faces + n_refs == 0)
         return 0;
-    k = malloc(s->n * sizeof *k);
+    k = malloc((n_faces + n_refs) * sizeof *k);
     if (!k)
         return AITAG_ERR_NOMEM;
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < n_faces; i++)
         if (person[i])
             k[n++] = person[i];
+    for (size_t i = 0; i < n_refs; i++)
+        k[n++] = refs->person_ids[i];
     if (n > 1)
         qsort(k, n, sizeof *k, cmp_i64);
     {
@@ -159,11 +164,15 @@ int people_centroids_of(const struct aitag_face_set *s, const int64_t *person,
     }
     for (size_t j = 0; j < n && rc >= 0; j++)
         rc = people_centroids_add(cs, s->dim);
-    for (size_t i = 0; rc >= 0 && i < s->n; i++)
+    for (size_t i = 0; rc >= 0 && i < n_faces; i++)
         if (person[i])
             people_centroids_accumulate(cs, (size_t)people_key_index(k, n, person[i]),
                                         s->vecs + i * s->dim,
                                         s->rows[i].quality + UNIT_WEIGHT_FLOOR);
+    for (size_t i = 0; rc >= 0 && i < n_refs; i++)
+        people_centroids_accumulate(cs, (size_t)people_key_index(k, n, refs->person_ids[i]),
+                                    refs->vecs + i * refs->dim,
+                                    refs->qualities[i] + UNIT_WEIGHT_FLOOR);
     if (rc < 0) {
         free(k);
         people_centroids_clear(cs);

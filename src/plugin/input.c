@@ -401,6 +401,7 @@ int plugin_settings_parse(const char *json, struct plugin_settings *s, char *err
         rc = set_str(&s->gateway_url, json_object_get(o, "gatewayUrl"), "gatewayUrl", err, errlen);
     s->write_cues = setting_bool(o, "writeCues");
     s->create_performers = setting_bool(o, "createPerformers");
+    s->skip_performer_images = setting_bool(o, "skipPerformerImages");
     if (rc == 0 && !*s->parent_tag) {
         free(s->parent_tag);
         rc = (s->parent_tag = strdup("AI")) ? 0 : AITAG_ERR_NOMEM;

@@ -37,6 +37,8 @@ struct plugin_settings {
                             default 0: the catalog keeps them, Stash does not get them */
     int create_performers; /* createPerformers: a tag run may create performers for named
                               people; default 0 (only the people task creates them) */
+    int skip_performer_images; /* skipPerformerImages: do not match faces against the images
+                                  of Stash's performers; default 0 (they are matched) */
 };
 
 /* Parses the settings object text; unset or null keys keep their defaults. Numbers and
@@ -112,6 +114,30 @@ struct plugin_people_counts {
     int not_in_stash;          /* files of a person Stash has no item for */
     int failed;                /* people Stash refused (name clash, ...) */
 };
+
+/* performer_faces.c: what matching the images of Stash's performers did. */
+struct plugin_performer_faces {
+    int performers; /* performers with an image */
+    int unchanged;  /* images embedded by an earlier run and not changed since */
+    int embedded;   /* images fetched and embedded now */
+    int linked;     /* ... whose face now stands for the person linked or named like them */
+    int adopted;    /* ... whose face matched an unnamed person, who took the name */
+    int created;    /* ... who became a new person */
+    int conflicts;  /* ... whose face is a person with another name (left alone) */
+    int no_face;    /* ... without a usable face */
+    int failed;     /* images that could not be fetched or analysed (tried again next run) */
+    int dropped;    /* references of performers gone from Stash, deleted */
+};
+
+/* Embeds the face of every Stash performer's image that is new or changed since the last run
+ * with the tagger's face_attrs and places it as a reference face (aitag_people_add_reference):
+ * the person linked to the performer, or named like it, or whose faces it matches, or a new
+ * one, linked to the performer. References of performers gone from Stash are deleted.
+ * One image's failure is logged and counted; 0, or < 0 with err for the catalog failing,
+ * Stash failing to list performers, or cancel. */
+int plugin_match_performers(struct aitag_stash *s, struct aitag_tagger *t,
+                            const char *catalog_path, atomic_int *cancel,
+                            struct plugin_performer_faces *counts, char *err, size_t errlen);
 
 /* Syncs the named people of the catalog at catalog_path to Stash performers (see people.c):
  * allow_create lets it create performers. Returns 0 (counts filled; single people may have

@@ -55,6 +55,8 @@ struct run {
     struct sync_counts total;
     int people_ran; /* the people sync ran (its counts are in people) */
     struct plugin_people_counts people;
+    int performers_ran; /* performer images were matched (counts in performer_faces) */
+    struct plugin_performer_faces performer_faces;
     char people_err[1200]; /* why it stopped, "" when it completed */
     json_t *failures;
     atomic_int stop;
@@ -324,6 +326,42 @@ static void update_people(const char *catalog)
     aitag_catalog_close(c);
 }
 
+/* Whether the comma-separated list names analyzer name. */
+static int names_analyzer(const char *list, const char *name)
+{
+    size_t len = strlen(name);
+
+    for (const char *p = list; p && *p;) {
+        p += strspn(p, " ,");
+        if (strncmp(p, name, len) == 0 && strchr(" ,", p[len]))
+            return 1;
+        p += strcspn(p, ",");
+    }
+    return 0;
+}
+
+/* The faces of Stash's performers become reference faces first (performer_faces.c), when the
+ * run embeds faces (face_attrs) and skipPerformerImages is off. A failure is logged; people
+ * are then grouped without the references not made. */
+static void match_performers(struct run *r, const char *catalog)
+{
+    char err[1200] = "";
+    int rc;
+
+    if (!r->tagger || r->set.skip_performer_images || !names_analyzer(r->set.analyzers, "face_attrs"))
+        return;
+    r->performers_ran = 1;
+    rc = plugin_match_performers(r->stash, r->tagger, catalog, r->p->cancel, &r->performer_faces,
+                                 err, sizeof err);
+    aitag_log(rc < 0 ? AITAG_LOG_WARN : AITAG_LOG_INFO, "plugin",
+              "performer images: %d with an image, %d unchanged, %d embedded (%d recognised as "
+              "a known person, %d as a new one, %d left alone, %d without a face), %d failed%s%.600s",
+              r->performer_faces.performers, r->performer_faces.unchanged,
+              r->performer_faces.embedded, r->performer_faces.linked + r->performer_faces.adopted,
+              r->performer_faces.created, r->performer_faces.conflicts, r->performer_faces.no_face,
+              r->performer_faces.failed, rc < 0 ? "; stopped: " : "", rc < 0 ? err : "");
+}
+
 /* Named people to Stash performers (people.c). Returns 0 or the sync's error (in people_err). */
 static int sync_people(struct run *r, int allow_create)
 {
@@ -331,6 +369,7 @@ static int sync_people(struct run *r, int allow_create)
     int rc;
 
     r->people_ran = 1;
+    match_performers(r, catalog_path(r, path, sizeof path));
     update_people(catalog_path(r, path, sizeof path));
     rc = plugin_people_sync(r->stash, catalog_path(r, path, sizeof path), r->set.path_mappings,
                             allow_create, r->p->cancel, &r->people, r->people_err,
@@ -510,6 +549,16 @@ static char *summary(struct run *r)
                       c->kept_off, "not_in_stash", c->not_in_stash, "failed", c->failed);
         if (pe && r->people_err[0])
             json_object_set_new(pe, "error", json_string(r->people_err));
+        if (pe && r->performers_ran) {
+            const struct plugin_performer_faces *f = &r->performer_faces;
+            json_object_set_new(
+                pe, "performer_images",
+                json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "performers",
+                          f->performers, "unchanged", f->unchanged, "embedded", f->embedded,
+                          "linked", f->linked, "adopted", f->adopted, "created", f->created,
+                          "conflicts", f->conflicts, "no_face", f->no_face, "failed", f->failed,
+                          "dropped", f->dropped));
+        }
         json_object_set_new(o, "people", pe);
     }
     text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
@@ -600,6 +649,13 @@ int aitag_plugin_run(const struct aitag_plugin_params *p, const struct aitag_plu
     }
     if (strcmp(in->mode, "people") == 0) { /* the task: asked explicitly, so it may create */
         progress(&r, 0);
+        /* a tagger only to embed performer images (it loads models when it has one to do) */
+        if (!r.set.skip_performer_images && names_analyzer(r.set.analyzers, "face_attrs") &&
+            (!(analyzers = strdup(r.set.analyzers)) || make_tagger(&r, analyzers) < 0)) {
+            aitag_fmt(err, errlen, "%s", analyzers ? r.err : "out of memory");
+            rc = analyzers ? AITAG_ERR_INVALID : AITAG_ERR_NOMEM;
+            goto out;
+        }
         rc = sync_people(&r, 1);
         if (rc < 0)
             aitag_fmt(err, errlen, "%s", r.people_err);

@@ -438,6 +438,17 @@ function makeResolvers(opts) {
         return t;
       }),
 
+    // Stash's PerformerDestroy: the performer goes, and with it from every scene and image.
+    performerDestroy: (_, { input }, ctx) =>
+      st(ctx).transaction(() => {
+        const store = st(ctx);
+        const id = String(parseIntId(input.id, 'converting id'));
+        if (!store.performer(id)) throw new UserError(`performer with id ${id} not found`);
+        store.s.performers = store.s.performers.filter((p) => p.id !== id);
+        for (const x of [...store.s.scenes, ...store.s.images]) x.performer_ids = x.performer_ids.filter((p) => p !== id);
+        return true;
+      }),
+
     tagDestroy: (_, { input }, ctx) =>
       st(ctx).transaction(() => {
         const store = st(ctx);

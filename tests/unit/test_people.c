@@ -305,6 +305,109 @@ static void test_recluster(void)
     aitag_catalog_close(c);
 }
 
+/* A reference of identity who (its centre plus a little noise), or without a face. */
+static int add_ref(struct aitag_catalog *c, const char *ref, const char *name, int who,
+                   int64_t *pid, enum aitag_people_ref_outcome *how)
+{
+    struct aitag_people_params pp;
+    float v[DIM];
+    char err[256];
+    struct aitag_people_ref r = {"stash", ref, "/performer/image?t=1", name, 0,
+                                 who >= 0 ? "faceres@abc" : NULL, who >= 0 ? v : NULL, DIM, 0.9f};
+
+    aitag_people_default_params(&pp);
+    if (who >= 0)
+        sample(who, 0.1f, v);
+    return aitag_people_add_reference(c, &pp, &r, pid, how, err, sizeof err);
+}
+
+/* Reference faces: a person before any face; faces near it join that person in an update and
+ * a re-cluster; a face the library grouped already is recognised (the person takes the
+ * name); a face of someone named otherwise is left alone; merge moves references, forget
+ * strips their embeddings but remembers the image, drop deletes gone ones. */
+static void test_references(void)
+{
+    struct aitag_catalog *c = NULL;
+    struct aitag_policy *pol = NULL;
+    struct aitag_people_params pp;
+    struct aitag_people_stats st;
+    struct face_spec one = {0, 0.3f, 0.2f, 4};
+    enum aitag_people_ref_outcome how;
+    char err[256], key[64], sql[256];
+    int64_t rita, quinn, pid, n;
+    const char *keep[] = {"p1", "p2", "p4"};
+    int dropped = -1;
+
+    snprintf(db, sizeof db, "%s/refs.db", dir);
+    aitag_people_default_params(&pp);
+    CHECK(aitag_catalog_open(db, 0, &c, err, sizeof err) == 0);
+    CHECK(aitag_policy_new(&pol) == 0);
+    CHECK(add_ref(c, "p1", "Rita", 4, &rita, &how) == 0);
+    CHECK_EQ_INT(how, AITAG_REF_CREATED);
+    CHECK(rita > 0);
+    CHECK_EQ_INT(scalar("SELECT count(*) FROM people WHERE name = 'Rita' AND origin = 'stash'"), 1);
+    /* two photos of identity 4, two of identity 5 */
+    CHECK(commit_media(c, pol, "/r/rita1.jpg", 0, &one, 1) == 0);
+    CHECK(commit_media(c, pol, "/r/rita2.jpg", 0, &one, 1) == 0);
+    one.who = 5;
+    CHECK(commit_media(c, pol, "/r/q1.jpg", 0, &one, 1) == 0);
+    CHECK(commit_media(c, pol, "/r/q2.jpg", 0, &one, 1) == 0);
+    CHECK(aitag_people_update(c, &pp, &st, err, sizeof err) == 0);
+    CHECK_EQ_INT(person_of("/r/rita1.jpg"), rita);
+    CHECK_EQ_INT(person_of("/r/rita2.jpg"), rita);
+    quinn = person_of("/r/q1.jpg");
+    CHECK(quinn > 0 && quinn != rita);
+    CHECK_EQ_INT(person_of("/r/q2.jpg"), quinn);
+    CHECK_EQ_INT(st.people_created, 1);
+    /* identity 5's performer: the person found already takes the name */
+    CHECK(add_ref(c, "p2", "Quinn", 5, &pid, &how) == 0);
+    CHECK_EQ_INT(how, AITAG_REF_ADOPTED);
+    CHECK_EQ_INT(pid, quinn);
+    snprintf(sql, sizeof sql, "SELECT name = 'Quinn' FROM people WHERE id = %lld", (long long)quinn);
+    CHECK_EQ_INT(scalar(sql), 1);
+    /* another performer with Rita's face: Rita has her name, so nothing changes */
+    CHECK(add_ref(c, "p3", "Other", 4, &pid, &how) == 0);
+    CHECK_EQ_INT(how, AITAG_REF_CONFLICT);
+    CHECK_EQ_INT(pid, 0);
+    CHECK_EQ_INT(scalar("SELECT count(*) FROM people WHERE name = 'Other'"), 0);
+    /* a second image of Rita, by name; an image without a face */
+    CHECK(add_ref(c, "p4", "rita", 4, &pid, &how) == 0);
+    CHECK_EQ_INT(how, AITAG_REF_LINKED);
+    CHECK_EQ_INT(pid, rita);
+    CHECK(add_ref(c, "p5", "Nobody", -1, &pid, &how) == 0);
+    CHECK_EQ_INT(how, AITAG_REF_NO_FACE);
+    CHECK(aitag_catalog_person_ref(c, "stash", "p5", key, sizeof key, &pid) == 0);
+    CHECK(strcmp(key, "/performer/image?t=1") == 0 && pid == 0);
+    CHECK(aitag_catalog_person_ref(c, "stash", "p9", key, sizeof key, &pid) == AITAG_ERR_NOTFOUND);
+    /* a re-cluster from nothing: Rita's faces find her through her references alone */
+    CHECK(scalar("UPDATE faces SET person_id = NULL, assigned = 'none' RETURNING 1") == 1);
+    CHECK(aitag_people_recluster(c, &pp, &st, err, sizeof err) == 0);
+    CHECK_EQ_INT(person_of("/r/rita1.jpg"), rita);
+    CHECK_EQ_INT(person_of("/r/rita2.jpg"), rita);
+    CHECK_EQ_INT(person_of("/r/q1.jpg"), quinn);
+    CHECK_EQ_INT(st.people_created, 0);
+    /* forget Rita: her references keep only that their images were seen */
+    CHECK(aitag_catalog_forget_person(c, rita, NULL, &n) == 0);
+    CHECK_EQ_INT(n, 2);
+    CHECK_EQ_INT(scalar("SELECT count(*) FROM person_refs WHERE ref IN ('p1', 'p4') AND"
+                        " person_id IS NULL AND embedding IS NULL AND model IS NULL"),
+                 2);
+    /* merge: Quinn's reference follows her into the person merged into */
+    {
+        int64_t other = scalar("INSERT INTO people(origin) VALUES('user') RETURNING id");
+        int64_t ids[2] = {other, quinn};
+        CHECK(aitag_catalog_merge_people(c, ids, 2, NULL) == 0);
+        snprintf(sql, sizeof sql, "SELECT person_id FROM person_refs WHERE ref = 'p2'");
+        CHECK_EQ_INT(scalar(sql), other);
+    }
+    /* performers p3 and p5 are gone from Stash */
+    CHECK(aitag_catalog_drop_person_refs(c, "stash", keep, 3, &dropped) == 0);
+    CHECK_EQ_INT(dropped, 2);
+    CHECK_EQ_INT(scalar("SELECT count(*) FROM person_refs"), 3);
+    aitag_catalog_close(c);
+    aitag_policy_free(pol);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/aitag-people-XXXXXX");
@@ -319,6 +422,15 @@ int main(void)
     test_cluster();
     test_tracks_and_update();
     test_recluster();
+    {
+        char side[128];
+        unlink(db);
+        snprintf(side, sizeof side, "%s-wal", db);
+        unlink(side);
+        snprintf(side, sizeof side, "%s-shm", db);
+        unlink(side);
+    }
+    test_references();
     {
         char side[128];
         unlink(db);
