@@ -501,6 +501,10 @@ int aitag_catalog_split_person(struct aitag_catalog *c, int64_t id, const int64_
  * but no longer listed, searched or tagged. */
 int aitag_catalog_ignore_person(struct aitag_catalog *c, int64_t id,
                                 const struct aitag_policy *p);
+/* Shows an ignored person again (listed, searched, tagged); its faces stay its own, assigned
+ * "user". A person not ignored is left as it is. */
+int aitag_catalog_unignore_person(struct aitag_catalog *c, int64_t id,
+                                  const struct aitag_policy *p);
 /* Deletes person id, its faces with their embeddings, and the embeddings in the evidence of
  * those faces; with SQLite's secure_delete, then VACUUM and a truncating WAL checkpoint, so
  * no byte of them stays in the file, its free pages or its WAL. *n_faces: faces deleted. */

@@ -386,6 +386,24 @@ int aitag_catalog_ignore_person(struct aitag_catalog *c, int64_t id, const struc
     return finish(c, rc, &media, p);
 }
 
+int aitag_catalog_unignore_person(struct aitag_catalog *c, int64_t id,
+                                  const struct aitag_policy *p)
+{
+    struct id_set media = {0};
+    int rc = catalog_sql_begin(c);
+
+    if (rc < 0)
+        return rc;
+    rc = catalog_person_check(c, id);
+    if (rc == 0)
+        rc = exec_ids(c, "UPDATE people SET ignored = 0 WHERE id = ?", id, 0, "unignore person");
+    if (rc == 0)
+        rc = touch(c, id);
+    if (rc == 0)
+        rc = media_of(c, id, &media);
+    return finish(c, rc, &media, p);
+}
+
 /* --- forget ------------------------------------------------------------------------------ */
 
 /* True when evidence e (parsed) is the one face f (time, box or embedding) came from. */

@@ -93,7 +93,11 @@ static json_t *person_json(struct aitag_catalog *c, const struct aitag_person *p
 static int on_person(void *ctx, const struct aitag_person *p)
 {
     struct person_ctx *x = ctx;
-    json_array_append_new(x->out, person_json(x->c, p, &x->rc));
+    json_t *o = person_json(x->c, p, &x->rc);
+
+    if (o && p->ignored) /* listed with --ignored only */
+        json_object_set_new(o, "ignored", json_true());
+    json_array_append_new(x->out, o);
     return x->rc < 0;
 }
 
@@ -101,26 +105,27 @@ static void print_person_line(const json_t *p)
 {
     const json_t *cover = json_object_get(p, "cover");
 
-    printf("%-6lld %-24s %4lld faces  %3zu media",
+    printf("%-6lld %-24s %4lld faces  %3zu media%s",
            (long long)json_integer_value(json_object_get(p, "id")),
            json_is_string(json_object_get(p, "name"))
                ? json_string_value(json_object_get(p, "name"))
                : "(unnamed)",
            (long long)json_integer_value(json_object_get(p, "faces")),
-           json_array_size(json_object_get(p, "media")));
+           json_array_size(json_object_get(p, "media")),
+           json_is_true(json_object_get(p, "ignored")) ? "  (ignored)" : "");
     if (json_is_object(cover))
         printf("  cover %s at %.3f s", json_string_value(json_object_get(cover, "path")),
                json_real_value(json_object_get(cover, "t")));
     putchar('\n');
 }
 
-static int do_list(struct aitag_catalog *c, int json)
+static int do_list(struct aitag_catalog *c, int json, int with_ignored)
 {
     struct person_ctx x = {c, json_array(), 0};
     size_t i;
     json_t *p;
 
-    if (aitag_catalog_each_person(c, 0, on_person, &x) < 0 || x.rc < 0) {
+    if (aitag_catalog_each_person(c, with_ignored, on_person, &x) < 0 || x.rc < 0) {
         fprintf(stderr, "aitag people list: %s\n", aitag_catalog_errmsg(c));
         json_decref(x.out);
         return EXIT_SETUP;
@@ -317,9 +322,11 @@ static int do_change(struct aitag_catalog *c, const struct aitag_opts *o, const 
             json_array_append_new(faces, json_integer(ids[i]));
         out = json_pack("{s:I, s:I, s:o}", "id", (json_int_t)new_id, "from", (json_int_t)ids[0],
                         "faces", faces);
-    } else if (strcmp(sub, "ignore") == 0) {
-        rc = aitag_catalog_ignore_person(c, ids[0], p);
-        out = json_pack("{s:I, s:b}", "id", (json_int_t)ids[0], "ignored", 1);
+    } else if (strcmp(sub, "ignore") == 0 || strcmp(sub, "unignore") == 0) {
+        int on = strcmp(sub, "ignore") == 0;
+        rc = on ? aitag_catalog_ignore_person(c, ids[0], p)
+                : aitag_catalog_unignore_person(c, ids[0], p);
+        out = json_pack("{s:I, s:b}", "id", (json_int_t)ids[0], "ignored", on);
     } else {
         rc = aitag_catalog_forget_person(c, ids[0], p, &n_faces);
         out = json_pack("{s:I, s:b}", "id", (json_int_t)ids[0], "forgotten", 1);
@@ -342,6 +349,8 @@ static int do_change(struct aitag_catalog *c, const struct aitag_opts *o, const 
                (long long)new_id);
     else if (strcmp(sub, "ignore") == 0)
         printf("person %lld is ignored\n", (long long)ids[0]);
+    else if (strcmp(sub, "unignore") == 0)
+        printf("person %lld is shown again\n", (long long)ids[0]);
     else
         printf("person %lld forgotten: %lld faces and their embeddings deleted\n",
                (long long)ids[0], (long long)n_faces);
@@ -439,6 +448,7 @@ static int check_args(const char *cmd, const char *sub, size_t n)
                 {"merge", " ID ID...", 2, MAX_IDS},
                 {"split", " ID FACE_ID...", 2, MAX_IDS + 1},
                 {"ignore", " ID", 1, 1},
+                {"unignore", " ID", 1, 1},
                 {"forget", " ID", 1, 1},
                 {"recluster", "", 0, 0},
                 {"update", "", 0, 0}};
@@ -504,7 +514,7 @@ int cmd_people(int argc, char **argv)
         goto out;
     }
     if (strcmp(sub, "list") == 0)
-        rc = do_list(c, aitag_opts_bool(&o, "json"));
+        rc = do_list(c, aitag_opts_bool(&o, "json"), aitag_opts_bool(&o, "ignored"));
     else if (strcmp(sub, "show") == 0)
         rc = do_show(c, &o, ids[0]);
     else

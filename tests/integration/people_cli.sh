@@ -208,6 +208,18 @@ check_eq "ignore: its faces stay with it, assigned by the user" \
     "$(sqlite3 "$cat" "SELECT count(*) FROM faces WHERE person_id = 2 AND assigned = 'user'")" 7
 "$A" search --person Bob "${C[@]}" 2>"$tmp/err" >/dev/null
 check_eq "ignore: not searchable" "$(cat "$tmp/err")" "aitag search: --person 'Bob': that person is ignored"
+check_eq "list --ignored: listed too, marked" \
+    "$("$A" people list --ignored --json "${C[@]}" | jq -c '[.[] | [.id, .ignored // false]]')" \
+    "[[1,false],[2,true],[3,false],[$new,false]]"
+"$A" people unignore 2 --json "${C[@]}" >"$tmp/unignore.json"
+check_eq "unignore --json" "$(cat "$tmp/unignore.json")" '{"id":2,"ignored":false}'
+check_eq "unignore: listed again" "$("$A" people list --json "${C[@]}" | jq -c '[.[].id]')" "[1,2,3,$new]"
+check "unignore: tagged again" sh -c \
+    "'$A' show --json --catalog '$cat' '$V' | jq -e '[.tags[].name] | index(\"person:Bob\") != null' >/dev/null"
+check_eq "unignore: searchable again" "$("$A" search --person Bob "${C[@]}" | wc -l)" 1
+check_eq "unignore: the same faces" \
+    "$(sqlite3 "$cat" "SELECT count(*) FROM faces WHERE person_id = 2 AND assigned = 'user'")" 7
+"$A" people ignore 2 "${C[@]}" >/dev/null
 
 # --- recluster keeps every user change ---------------------------------------------------
 before=$(sqlite3 "$cat" "SELECT group_concat(id || ':' || ifnull(person_id, '-') || ':' || assigned)
