@@ -11,6 +11,7 @@
 
 #include "aitag/catalog.h"
 #include "check.h"
+#include "sql_scalar.h"
 
 #define DIM 8
 
@@ -71,16 +72,7 @@ static int64_t count(struct aitag_catalog *c, const char *table)
 
 static int64_t scalar(const char *sql)
 {
-    sqlite3 *d = NULL;
-    sqlite3_stmt *st = NULL;
-    int64_t v = -1;
-
-    if (sqlite3_open(db, &d) == SQLITE_OK && sqlite3_prepare_v2(d, sql, -1, &st, NULL) == 0 &&
-        sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(d);
-    return v;
+    return sql_scalar(db, sql);
 }
 
 static void test_ingest(void)

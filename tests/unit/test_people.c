@@ -11,6 +11,7 @@
 
 #include "aitag/people.h"
 #include "check.h"
+#include "sql_scalar.h"
 
 #define DIM 64
 #define N_ID 6
@@ -127,17 +128,7 @@ static int commit_media(struct aitag_catalog *c, struct aitag_policy *p, const c
 
 static int64_t scalar(const char *sql)
 {
-    sqlite3 *d = NULL;
-    sqlite3_stmt *st = NULL;
-    int64_t v = -1;
-
-    if (sqlite3_open(db, &d) == SQLITE_OK && sqlite3_prepare_v2(d, sql, -1, &st, NULL) == 0) {
-        int rc = sqlite3_step(st);
-        v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? 0 : -1;
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(d);
-    return v;
+    return sql_scalar(db, sql);
 }
 
 /* The person of the faces of path (all must share it; -1 when they differ, 0 none). */
