@@ -77,6 +77,9 @@ const char *aitag_default_catalog_path(char *buf, size_t len);
 /* The rules file every sink applies unless told otherwise: $XDG_CONFIG_HOME/aitag/rules.json,
  * else $HOME/.config/aitag/rules.json. Returns buf when that file is readable, else NULL. */
 const char *aitag_default_rules_path(char *buf, size_t len);
+/* $XDG_CONFIG_HOME/aitag/context.json (context rules, docs/context.md) into buf when it is
+ * readable, else NULL. */
+const char *aitag_default_context_path(char *buf, size_t len);
 /* Creates the missing folders above path (not path itself). Returns 0, AITAG_ERR_IO or
  * AITAG_ERR_NOMEM. */
 int aitag_mkdir_parents(const char *path);

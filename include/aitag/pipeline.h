@@ -116,6 +116,10 @@ struct aitag_tagger_params {
     const char *manifest_dir;
     const char *weights_dir;
     const char *rules_path; /* optional policy rules file */
+    /* context rules files (aitag/context.h), loaded in order: a rule of a later file replaces
+     * the one of the same name (the shipped defaults first, the user's file last) */
+    const char *const *context_paths;
+    size_t n_context_paths;
     const char *tag_prefix; /* NULL: the rules file's; else replaces it (policy applies it) */
     const char *tag_suffix; /* NULL: the rules file's; else replaces it */
     float threshold;        /* < 0: keep the policy's */

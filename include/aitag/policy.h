@@ -28,6 +28,7 @@
 #include <stddef.h>
 
 #include "aitag/common.h"
+#include "aitag/context.h"
 #include "aitag/evidence.h"
 
 struct aitag_rule {
@@ -55,6 +56,15 @@ void aitag_policy_set_markers(struct aitag_policy *p, int on);
  * setting (the plugin's tagPrefix) wins over the rules file, and the name is built once, here.
  * Returns 0 or AITAG_ERR_NOMEM (nothing changed). */
 int aitag_policy_set_affixes(struct aitag_policy *p, const char *prefix, const char *suffix);
+/* Adds the context rules of a file (aitag/context.h, docs/context.md), applied before
+ * deriving: concepts become labels of the "context" analyzer (a concept named like another
+ * analyzer's label, such as "person" implied by a face, adds to that label's frames), and
+ * suppressed evidence counts for nothing. A rule named like one loaded before replaces it.
+ * The key changes with them. 0, AITAG_ERR_IO or AITAG_ERR_INVALID with err naming the file
+ * and the field (nothing of that file is added). */
+int aitag_policy_load_context(struct aitag_policy *p, const char *path, char *err, size_t errlen);
+/* The context rules loaded, or NULL. */
+const struct aitag_context *aitag_policy_context(const struct aitag_policy *p);
 /* A sha256 hex of everything that affects derivation; equal keys derive equal results. */
 const char *aitag_policy_key(const struct aitag_policy *p);
 

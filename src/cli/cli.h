@@ -73,6 +73,14 @@ int cli_help(int argc, char **argv);
 /* Resolved default paths: catalog under XDG data, models in the source/install tree. */
 const char *cli_catalog_path(const struct aitag_opts *o, char *buf, size_t len);
 const char *cli_models_dir(const struct aitag_opts *o, char *buf, size_t len);
+/* The context rules files the options ask for, in load order: the shipped defaults (unless
+ * --no-context-defaults) and the user's (--context, else $XDG_CONFIG_HOME/aitag/context.json
+ * when present). Fills paths[0..2) (bufs: two buffers for them); returns how many. */
+size_t cli_context_paths(const struct aitag_opts *o, char (*bufs)[4096], const char **paths);
+/* why.c: `aitag show --why` for item media_id: into item's JSON ("why") when item is not
+ * NULL, else printed in words. EXIT_OK or EXIT_SETUP (said on stderr). */
+int cli_show_why(struct aitag_catalog *c, const struct aitag_opts *o, int64_t media_id,
+                 json_t *item);
 const char *cli_weights_dir(const struct aitag_opts *o, char *buf, size_t len);
 /* cmd_query.c: opens the catalog of o for command cmd. 0; 1 when there is no catalog file yet
  * (said in one line on stderr; nothing is created); -1 when it can't be opened (the reason

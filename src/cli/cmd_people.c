@@ -276,8 +276,10 @@ static int do_show(struct aitag_catalog *c, const struct aitag_opts *o, int64_t 
 static struct aitag_policy *load_policy(const struct aitag_opts *o, const char *cmd)
 {
     struct aitag_policy *p = NULL;
-    const char *rules = aitag_opts_str(o, "rules");
+    const char *rules = aitag_opts_str(o, "rules"), *ctx[2];
+    static char ctx_bufs[2][4096];
     char buf[4096], err[1024] = "";
+    size_t n_ctx;
 
     if (!rules)
         rules = aitag_default_rules_path(buf, sizeof buf);
@@ -290,6 +292,13 @@ static struct aitag_policy *load_policy(const struct aitag_opts *o, const char *
         aitag_policy_free(p);
         return NULL;
     }
+    n_ctx = cli_context_paths(o, ctx_bufs, ctx);
+    for (size_t i = 0; i < n_ctx; i++)
+        if (aitag_policy_load_context(p, ctx[i], err, sizeof err) < 0) {
+            fprintf(stderr, "aitag %s: %s\n", cmd, err);
+            aitag_policy_free(p);
+            return NULL;
+        }
     if (aitag_opts_str(o, "threshold"))
         aitag_policy_set_threshold(p, (float)aitag_opts_num(o, "threshold"));
     if (!aitag_opts_bool(o, "markers"))

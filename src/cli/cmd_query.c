@@ -41,8 +41,10 @@ int cli_file_gone(const char *path)
     return stat(path, &st) != 0 && (errno == ENOENT || errno == ENOTDIR);
 }
 
-static int show_one(struct aitag_catalog *c, const char *path, int json)
+static int show_one(struct aitag_catalog *c, const struct aitag_opts *opts, const char *path,
+                    int json)
 {
+    int why = aitag_opts_bool(opts, "why");
     struct aitag_media_row row;
     struct aitag_result res = {0};
     struct aitag_probe probe;
@@ -66,13 +68,19 @@ static int show_one(struct aitag_catalog *c, const char *path, int json)
         json_t *o = item_json(path, row.status[0] ? row.status : "ok",
                               strcmp(row.status, "error") == 0 ? NULL : &probe, &res,
                               row.error[0] ? row.error : NULL);
+        if (why && o)
+            rc = cli_show_why(c, opts, row.id, o);
         print_json_line(o);
         json_decref(o);
     } else {
         print_item_human(path, row.status, strcmp(row.status, "error") == 0 ? NULL : &probe, &res,
                          row.error[0] ? row.error : NULL);
+        if (why)
+            rc = cli_show_why(c, opts, row.id, NULL);
     }
     aitag_result_clear(&res);
+    if (rc > 0)
+        return rc;
     return strcmp(row.status, "error") == 0 ? EXIT_ITEMS_FAILED : EXIT_OK;
 }
 
@@ -105,7 +113,7 @@ int cmd_show(int argc, char **argv)
             snprintf(abs + l, sizeof abs - l, "/%s", p);
             p = abs;
         }
-        r = show_one(c, p, aitag_opts_bool(&o, "json"));
+        r = show_one(c, &o, p, aitag_opts_bool(&o, "json"));
         if (r > rc)
             rc = r;
     }

@@ -173,7 +173,8 @@ static size_t analyzer_options(const struct aitag_opts *o, const char *const *na
 int cmd_tag(int argc, char **argv)
 {
     struct tagger_bufs {
-        char catalog[4096], models[4096], weights[4096], rules[4096];
+        char catalog[4096], models[4096], weights[4096], rules[4096], context[2][4096];
+        const char *context_paths[2];
         char aopt[N_ANALYZER_OPTS][AITAG_VLM_OPT_LEN];
         const char *aopts[N_ANALYZER_OPTS];
     } *b = calloc(1, sizeof *b);
@@ -228,6 +229,8 @@ int cmd_tag(int argc, char **argv)
     tp.rules_path = aitag_opts_str(&o, "rules");
     if (!tp.rules_path) /* the gateway's default too */
         tp.rules_path = aitag_default_rules_path(b->rules, sizeof b->rules);
+    tp.n_context_paths = cli_context_paths(&o, b->context, b->context_paths);
+    tp.context_paths = b->context_paths;
     ctx.json = aitag_opts_bool(&o, "json");
     ctx.quiet = aitag_opts_bool(&o, "quiet");
     ctx.verbose =

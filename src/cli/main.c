@@ -83,6 +83,25 @@ const char *cli_models_dir(const struct aitag_opts *o, char *buf, size_t len)
     return tree_dir(aitag_opts_str(o, "models-dir"), "models", "models", buf, len);
 }
 
+size_t cli_context_paths(const struct aitag_opts *o, char (*bufs)[4096], const char **paths)
+{
+    size_t n = 0;
+    const char *user = aitag_opts_str(o, "context");
+
+    if (aitag_opts_bool(o, "context-defaults")) {
+        char models[4096];
+        snprintf(bufs[0], 4096, "%.4000s/context/defaults.json",
+                 cli_models_dir(o, models, sizeof models));
+        if (access(bufs[0], R_OK) == 0)
+            paths[n++] = bufs[0];
+    }
+    if (!user)
+        user = aitag_default_context_path(bufs[1], 4096);
+    if (user)
+        paths[n++] = user;
+    return n;
+}
+
 const char *cli_weights_dir(const struct aitag_opts *o, char *buf, size_t len)
 {
     return tree_dir(aitag_opts_str(o, "weights-dir"), "weights", "deps/models", buf, len);

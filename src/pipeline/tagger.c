@@ -110,6 +110,8 @@ int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **
     rc = aitag_policy_new(&t->policy);
     if (rc == 0 && p->rules_path)
         rc = aitag_policy_load(t->policy, p->rules_path, errbuf, errlen);
+    for (size_t i = 0; rc == 0 && i < p->n_context_paths; i++)
+        rc = aitag_policy_load_context(t->policy, p->context_paths[i], errbuf, errlen);
     if (rc < 0) {
         rc = rc == AITAG_ERR_NOMEM ? rc : AITAG_ERR_INVALID; /* the user's file is wrong */
         goto out;

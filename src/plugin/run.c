@@ -55,6 +55,8 @@ struct run {
     struct sync_counts total;
     int people_ran; /* the people sync ran (its counts are in people) */
     struct plugin_people_counts people;
+    char context_bufs[2][4096]; /* context rules files (make_tagger) */
+    const char *context_paths[2];
     int performers_ran; /* performer images were matched (counts in performer_faces) */
     struct plugin_performer_faces performer_faces;
     char people_err[1200]; /* why it stopped, "" when it completed */
@@ -402,6 +404,17 @@ static int make_tagger(struct run *r, char *analyzers)
      * CLI is not analysed again here; a rules setting must exist (a typo is an error). */
     tp.catalog_path = catalog_path(r, catalog, sizeof catalog);
     tp.rules_path = *r->set.rules ? r->set.rules : access(rules, R_OK) == 0 ? rules : NULL;
+    /* context rules: the shipped ones, then data/context.json beside rules.json */
+    if (r->p->manifest_dir) {
+        aitag_fmt(r->context_bufs[0], sizeof r->context_bufs[0], "%s/context/defaults.json",
+                  r->p->manifest_dir);
+        if (access(r->context_bufs[0], R_OK) == 0)
+            r->context_paths[tp.n_context_paths++] = r->context_bufs[0];
+    }
+    aitag_fmt(r->context_bufs[1], sizeof r->context_bufs[1], "%s/context.json", data);
+    if (access(r->context_bufs[1], R_OK) == 0)
+        r->context_paths[tp.n_context_paths++] = r->context_bufs[1];
+    tp.context_paths = r->context_paths;
     tp.tag_prefix = *r->set.tag_prefix ? r->set.tag_prefix : NULL;
     tp.tag_suffix = *r->set.tag_suffix ? r->set.tag_suffix : NULL;
     tp.manifest_dir = r->p->manifest_dir;

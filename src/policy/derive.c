@@ -125,8 +125,9 @@ static int derive_label(const struct aitag_policy *p, const struct aitag_derive_
     }
     for (size_t i = 0; i < in->n_evidence; i++) {
         const struct aitag_evidence *e = &in->evidence[i];
-        if (strcmp(e->analyzer, analyzer) == 0 && strcmp(e->label, label) == 0 &&
-            e->confidence >= rule.threshold)
+        if ((strcmp(e->analyzer, analyzer) == 0 ||
+             strcmp(e->analyzer, AITAG_CONTEXT_ANALYZER) == 0) &&
+            strcmp(e->label, label) == 0 && e->confidence >= rule.threshold)
             h[n++] = (struct hit){e->t, e->confidence};
     }
     k = unique_frames(h, n);
@@ -318,20 +319,33 @@ static int derive_description(const struct aitag_derive_input *in, struct aitag_
     return best ? aitag_result_set_description(out, best->text) : 0;
 }
 
-int aitag_policy_derive(const struct aitag_policy *p, const struct aitag_derive_input *in,
+/* Whether evidence i is the first of its (analyzer, label) group; concepts named like
+ * another analyzer's label belong to that analyzer's group (derive_label takes them in). */
+static int group_head(const struct aitag_derive_input *in, size_t i)
+{
+    const struct aitag_evidence *e = &in->evidence[i];
+    int concept = strcmp(e->analyzer, AITAG_CONTEXT_ANALYZER) == 0;
+
+    for (size_t j = 0; j < in->n_evidence; j++) {
+        const struct aitag_evidence *o = &in->evidence[j];
+        if (j == i || strcmp(o->label, e->label) != 0)
+            continue;
+        if (j < i && strcmp(o->analyzer, e->analyzer) == 0)
+            return 0;
+        if (concept && strcmp(o->analyzer, AITAG_CONTEXT_ANALYZER) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+static int derive_plain(const struct aitag_policy *p, const struct aitag_derive_input *in,
                         struct aitag_result *out)
 {
     int rc = 0;
 
     for (size_t i = 0; i < in->n_evidence && rc == 0; i++) {
         const struct aitag_evidence *e = &in->evidence[i];
-        size_t j;
-        /* First occurrence of this (analyzer, label) pair handles the whole group. */
-        for (j = 0; j < i; j++)
-            if (strcmp(in->evidence[j].label, e->label) == 0 &&
-                strcmp(in->evidence[j].analyzer, e->analyzer) == 0)
-                break;
-        if (j == i && !aitag_evidence_is_description(e->analyzer, e->label))
+        if (group_head(in, i) && !aitag_evidence_is_description(e->analyzer, e->label))
             rc = derive_label(p, in, e->analyzer, e->label, out);
     }
     if (rc == 0)
@@ -356,4 +370,40 @@ int aitag_policy_derive(const struct aitag_policy *p, const struct aitag_derive_
     if (out->n_markers)
         qsort(out->markers, out->n_markers, sizeof *out->markers, cmp_marker);
     return 0;
+}
+
+int aitag_policy_derive(const struct aitag_policy *p, const struct aitag_derive_input *in,
+                        struct aitag_result *out)
+{
+    struct aitag_derive_input cin = *in;
+    struct aitag_context_out cx;
+    struct aitag_sampling *samp = NULL;
+    double interval = 0;
+    int frames = 0, rc;
+
+    if (!p->context || aitag_context_size(p->context) == 0)
+        return derive_plain(p, in, out);
+    rc = aitag_context_apply(p->context, in->evidence, in->n_evidence, in->shots, in->n_shots,
+                             &cx);
+    if (rc < 0)
+        return rc;
+    /* concepts are sampled as finely as the finest analyzer they may come from */
+    samp = malloc((in->n_sampling + 1) * sizeof *samp);
+    if (!samp) {
+        aitag_context_out_clear(&cx);
+        return AITAG_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < in->n_sampling; i++) {
+        samp[i] = in->sampling[i];
+        if (samp[i].interval > 0 && (interval == 0 || samp[i].interval < interval))
+            interval = samp[i].interval;
+        frames = samp[i].n_frames > frames ? samp[i].n_frames : frames;
+    }
+    samp[in->n_sampling] = (struct aitag_sampling){AITAG_CONTEXT_ANALYZER, interval, frames};
+    cin.evidence = cx.evidence, cin.n_evidence = cx.n;
+    cin.sampling = samp, cin.n_sampling = in->n_sampling + 1;
+    rc = derive_plain(p, &cin, out);
+    free(samp);
+    aitag_context_out_clear(&cx);
+    return rc;
 }

@@ -2,6 +2,7 @@
 #ifndef AITAG_POLICY_INT_H
 #define AITAG_POLICY_INT_H
 
+#include "aitag/context.h"
 #include "aitag/policy.h"
 
 #define POLICY_DERIVE_VERSION 4
@@ -23,6 +24,7 @@ struct aitag_policy {
     size_t n_blacklist;
     struct tag_map *maps;
     size_t n_maps;
+    struct aitag_context *context; /* owned; NULL: no context rules */
     char key[65];
 };
 

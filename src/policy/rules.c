@@ -48,6 +48,7 @@ void aitag_policy_free(struct aitag_policy *p)
     free(p->prefix);
     free(p->suffix);
     free(p->parent);
+    aitag_context_free(p->context);
     free_list(p->whitelist, p->n_whitelist);
     free_list(p->blacklist, p->n_blacklist);
     for (size_t i = 0; i < p->n_maps; i++) {
@@ -402,6 +403,8 @@ void policy_update_key(struct aitag_policy *p)
             p->maps[i].parent ? p->maps[i].parent : "");
         RULE(r);
     }
+    if (p->context && aitag_context_size(p->context))
+        PUT("ctx=%s;", aitag_context_key(p->context));
     aitag_sha256_buf(s, len, p->key);
     free(s);
     return;
@@ -410,4 +413,19 @@ fail:
     memset(p->key, 0, sizeof p->key); /* an empty key never matches: results re-derive */
 #undef PUT
 #undef RULE
+}
+
+int aitag_policy_load_context(struct aitag_policy *p, const char *path, char *err, size_t errlen)
+{
+    int rc = p->context ? 0 : aitag_context_new(&p->context);
+
+    if (rc == 0)
+        rc = aitag_context_load(p->context, path, err, errlen);
+    policy_update_key(p);
+    return rc;
+}
+
+const struct aitag_context *aitag_policy_context(const struct aitag_policy *p)
+{
+    return p->context;
 }

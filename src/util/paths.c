@@ -44,6 +44,12 @@ const char *aitag_default_rules_path(char *buf, size_t len)
     return access(buf, R_OK) == 0 ? buf : NULL;
 }
 
+const char *aitag_default_context_path(char *buf, size_t len)
+{
+    xdg_path("XDG_CONFIG_HOME", ".config", "context.json", buf, len);
+    return access(buf, R_OK) == 0 ? buf : NULL;
+}
+
 int aitag_mkdir_parents(const char *path)
 {
     char *p = NULL, *s;
