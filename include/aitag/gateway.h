@@ -73,6 +73,8 @@ struct aitag_gateway_config {
     char *access_log;        /* JSONL access log; NULL = none */
     char *catalog;           /* catalog for /v1/tag; default aitag_default_catalog_path() */
     char *rules;             /* rules file; NULL: aitag_default_rules_path() when present */
+    char *context; /* context rules file over the shipped ones (<manifest_dir>/context/
+                      defaults.json); NULL: aitag_default_context_path() when present */
     char *tmp_dir;           /* uploads for /v1/tag; default /tmp */
     int retries;             /* extra passes over the backends; default 1 */
     int backoff_ms;          /* base of the jittered backoff between passes; default 50 */

@@ -207,7 +207,7 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
     static const char *const keys[] = {
         "listen", "port", "max_body_bytes", "workers", "library_roots", "keys_db", "access_log",
         "catalog", "tmp_dir", "retries", "backoff_ms", "breaker", "routes", "prices", "cache",
-        "local_only", "log_payloads", "rules",
+        "local_only", "log_payloads", "rules", "context",
         /* admission and settlement (docs/gateway.md, "Limits") */
         "max_inflight_bytes", "key_concurrency", "key_cache_ms", "reserve_completion_tokens", "max_usage_tokens",
         "max_request_cost",
@@ -254,6 +254,18 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
     c->rules = dup_or_null(v);
     if (c->rules && access(c->rules, R_OK) != 0) {
         snprintf(err, errlen, "gateway config: rules: cannot read %s: %s", c->rules,
+                 strerror(errno));
+        rc = AITAG_ERR_INVALID;
+        goto out;
+    }
+    v = json_object_get(root, "context");
+    if (v && (!json_is_string(v) || !*json_string_value(v))) {
+        rc = bad(err, errlen, "expected a file name for", "context");
+        goto out;
+    }
+    c->context = dup_or_null(v);
+    if (c->context && access(c->context, R_OK) != 0) {
+        snprintf(err, errlen, "gateway config: context: cannot read %s: %s", c->context,
                  strerror(errno));
         rc = AITAG_ERR_INVALID;
         goto out;
@@ -445,6 +457,7 @@ void aitag_gateway_config_free(struct aitag_gateway_config *c)
     free(c->access_log);
     free(c->catalog);
     free(c->rules);
+    free(c->context);
     free(c->tmp_dir);
     free(c);
 }

@@ -163,10 +163,20 @@ static int make_tagger(struct tag_thread *th, char *err, size_t errlen)
     struct aitag_gateway *gw = th->lane->gw;
     const struct aitag_gateway_backend *b = th->lane->be->cfg;
     struct aitag_tagger_params tp = aitag_tagger_default_params();
-    char rules[4096];
+    char rules[4096], ctx[2][4096];
+    const char *ctx_paths[2];
 
     tp.catalog_path = gw->cfg->catalog;
     tp.rules_path = gw->cfg->rules ? gw->cfg->rules : aitag_default_rules_path(rules, sizeof rules);
+    /* the context rules `aitag tag` applies: the shipped ones, then the user's */
+    if (gw->p.manifest_dir) {
+        snprintf(ctx[0], sizeof ctx[0], "%.4000s/context/defaults.json", gw->p.manifest_dir);
+        if (access(ctx[0], R_OK) == 0)
+            ctx_paths[tp.n_context_paths++] = ctx[0];
+    }
+    if (gw->cfg->context || aitag_default_context_path(ctx[1], sizeof ctx[1]))
+        ctx_paths[tp.n_context_paths++] = gw->cfg->context ? gw->cfg->context : ctx[1];
+    tp.context_paths = ctx_paths;
     aitag_mkdir_parents(gw->cfg->catalog); /* the default's folder may be new */
     tp.analyzers = (const char *const *)b->analyzers;
     tp.n_analyzers = b->n_analyzers;

@@ -39,10 +39,10 @@ check_eq "plugin: both items selected" "$(out items)" 2
 check_eq "plugin: no model ran (the CLI's results are in the catalog)" "$(out models_run)" 0
 check_eq "plugin: nothing was analysed again" "$(out analysed)" 0
 check_eq "plugin: no data folder catalog" "$(test -e "$tmp/plugin/data/catalog.db" && echo yes || echo no)" no
-check_eq "scene got the CLI's tags" "$(tags_of scenes "$F/videos/faces_720p_hevc.mkv")" '["AI_Tagged","face"]'
-check_eq "image got the CLI's tags" "$(tags_of images "$F/images/group_3faces.jpg")" '["AI_Tagged","face"]'
+check_eq "scene got the CLI's tags" "$(tags_of scenes "$F/videos/faces_720p_hevc.mkv")" '["AI_Tagged","close-up portrait","face","person"]'
+check_eq "image got the CLI's tags" "$(tags_of images "$F/images/group_3faces.jpg")" '["AI_Tagged","face","group photo","person"]'
 check_eq "aitag show --catalog reads the same tags" \
-    "$("$AITAG_BIN" show --catalog "$C" --json "$F/images/group_3faces.jpg" | jq -c '[.tags[].name] | sort')" '["face"]'
+    "$("$AITAG_BIN" show --catalog "$C" --json "$F/images/group_3faces.jpg" | jq -c '[.tags[].name] | sort')" '["face","group photo","person"]'
 
 # ---- a prefix in the rules file and in tagPrefix: applied once, tagPrefix wins
 
@@ -51,14 +51,14 @@ set_settings "$(jq -cn --arg r "$R" '{rules: $r, tagPrefix: "P:"}')"
 check "both prefixes: run exits 0" run_plugin '{"mode":"retag_all"}'
 check_eq "both prefixes: no model ran" "$(out models_run)" 0
 check_eq "both prefixes: tagPrefix once, the rules file's not added" \
-    "$(tags_of images "$F/images/group_3faces.jpg")" '["AI_Tagged","P:face"]'
+    "$(tags_of images "$F/images/group_3faces.jpg")" '["AI_Tagged","P:face","P:group photo","P:person"]'
 check_eq "both prefixes: no doubled tag exists" \
     "$(double_state | jq -c '[.tags[].name | select(test("face"))] | map(select(. != "face")) | sort')" '["P:face"]'
 
 set_settings '{"tagPrefix": ""}'
 check "rules prefix only: run exits 0" run_plugin '{"mode":"retag_all"}'
 check_eq "rules prefix only: applied once" \
-    "$(tags_of scenes "$F/videos/faces_720p_hevc.mkv")" '["AI_Tagged","R:face"]'
+    "$(tags_of scenes "$F/videos/faces_720p_hevc.mkv")" '["AI_Tagged","R:close-up portrait","R:face","R:person"]'
 
 # ---- the plugin's log lines come from every command's log setup (its default: info)
 lines() { grep -c $'^\x01'"$1"$'\x02' "$tmp/plugin.err"; }

@@ -105,7 +105,7 @@ check "text video got the text tag" \
     jq -e --arg p "$PREFIX/videos/text_720p_vp9.webm" '[.scenes[] | select(.path == $p) | .tags | index("text")] | .[0] != null' \
     <<<"$state" >/dev/null
 check_eq "user tags kept, stale AI tag removed, control tags switched" \
-    "$(scene_tags /videos/faces_720p_hevc.mkv "$state")" '["AI_Tagged","Favourite","face"]'
+    "$(scene_tags /videos/faces_720p_hevc.mkv "$state")" '["AI_Tagged","Favourite","close-up portrait","face","person"]'
 check "user markers untouched (same ids, times, titles)" \
     jq -e --arg p "$PREFIX/videos/faces_720p_hevc.mkv" '
       [.scenes[] | select(.path == $p) | .markers[] | select(.primary_tag == "Kiss" or .primary_tag == "Favourite")
@@ -113,7 +113,7 @@ check "user markers untouched (same ids, times, titles)" \
     <<<"$state" >/dev/null
 check "the stale marker of the plugin's own is gone" \
     jq -e '[.scenes[].markers[] | select(.primary_tag == "oldtag")] | length == 0' <<<"$state" >/dev/null
-check_eq "image: user tag kept" "$(image_tags /images/group_3faces.jpg "$state")" '["AI_Tagged","Kiss","face"]'
+check_eq "image: user tag kept" "$(image_tags /images/group_3faces.jpg "$state")" '["AI_Tagged","Kiss","face","group photo","person"]'
 check_eq "image not queued is left alone" "$(image_tags /images/portrait_1face.gif "$state")" '[]'
 check_eq "undecodable file: AI_Errored" "$(scene_tags /bad/not-media.mp4 "$state")" '["AI_Errored"]'
 check_eq "missing file: AI_Errored" "$(scene_tags /videos/gone.mp4 "$state")" '["AI_Errored"]'
@@ -134,7 +134,7 @@ check_eq "queue again: no items" "$(out items)" 0
 check "untagged_images exits 0" run_plugin '{"mode":"untagged_images"}'
 check_eq "untagged_images: the unqueued image only" "$(out items)" 1
 state=$(double_state)
-check_eq "untagged image tagged" "$(image_tags /images/portrait_1face.gif "$state")" '["AI_Tagged","face"]'
+check_eq "untagged image tagged" "$(image_tags /images/portrait_1face.gif "$state")" '["AI_Tagged","close-up portrait","face","person"]'
 check_eq "results in Stash = the catalog's results" "$(ours_view "$state")" "$(catalog_view "$state")"
 
 # ---- a second run changes nothing and runs no model
@@ -166,7 +166,7 @@ check "prefix: retag_all exits 0" run_plugin '{"mode":"retag_all"}'
 state=$(double_state)
 check_eq "prefix: no model ran" "$(out models_run)" 0
 check_eq "prefix: old names replaced by prefixed ones" \
-    "$(scene_tags /videos/faces_720p_hevc.mkv "$state")" '["AI:face","AI_Tagged","Favourite"]'
+    "$(scene_tags /videos/faces_720p_hevc.mkv "$state")" '["AI:close-up portrait","AI:face","AI:person","AI_Tagged","Favourite"]'
 # The policy applies tagPrefix, so the catalog already holds the names Stash shows.
 check_eq "prefix: Stash = catalog" "$(ours_view "$state")" "$(catalog_view "$state" "" 1)"
 set_settings '{"tagPrefix": ""}'
@@ -195,7 +195,7 @@ check "collision run exits 0" run_plugin '{"mode":"untagged_scenes"}'
 state=$(double_state)
 check_eq "collision: the user's own tag stays where it was" \
     "$(scene_tags /videos/faces_720p_hevc.mkv "$state"),$(scene_tags /videos/mixed_480p_mjpeg.avi "$state")" \
-    '["AI_Tagged","face"],["AI_Tagged"]'
+    '["AI_Tagged","close-up portrait","face","person"],["AI_Tagged","person"]'
 check "collision: the user's tag was not re-parented" \
     jq -e '[.tags[] | select(.name == "face") | .parents] == [[]]' <<<"$state" >/dev/null
 check "collision: warned" grep -q 'tag "face" exists outside the parent tag' "$tmp/plugin.err"

@@ -10,7 +10,7 @@ src=${AITAG_SOURCE_DIR:-$(cd "$here/../.." && pwd)}
 tool=${AITAG_BUILD_DIR:?set by ctest}/sampling_accuracy
 
 mkdir -p "$tmp/models"
-cp "$src"/models/*.json "$tmp/models/"
+cp -r "$src"/models/. "$tmp/models/" # the context rules too, as the other run has them
 jq '.params.flip = 1' "$src/models/centernet.json" >"$tmp/models/centernet.json"
 check_eq "the manifest's default is auto" "$(jq '.params.flip' "$src/models/centernet.json")" 2
 
