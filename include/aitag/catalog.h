@@ -298,6 +298,26 @@ int aitag_catalog_add_person(struct aitag_catalog *c, const char *name, const ch
 int aitag_catalog_search(struct aitag_catalog *c, const char *const *names, size_t n, int any,
                          int (*fn)(void *ctx, const char *path, int64_t media_id), void *ctx);
 
+/* Concept search (aitag search QUERY): fn for each distinct tag name of items not missing,
+ * by name, with the label it was derived from and how many items carry it; fn returning
+ * non-zero stops. 0 or AITAG_ERR_DB. */
+int aitag_catalog_each_tag_name(struct aitag_catalog *c,
+                                int (*fn)(void *ctx, const char *name, const char *label,
+                                          int64_t n_items),
+                                void *ctx);
+/* fn for each item (not missing) carrying tag name exactly, by path, with the tag's
+ * confidence. */
+int aitag_catalog_each_tagged(struct aitag_catalog *c, const char *name,
+                              int (*fn)(void *ctx, const char *path, int64_t media_id,
+                                        float confidence),
+                              void *ctx);
+/* fn once per item (not missing) whose recognised text contains word (any case; the word
+ * literally), with one such text and its best confidence. */
+int aitag_catalog_each_text_match(struct aitag_catalog *c, const char *word,
+                                  int (*fn)(void *ctx, const char *path, int64_t media_id,
+                                            const char *text, float confidence),
+                                  void *ctx);
+
 /* Probe facts stored for a media id (kind, duration, size, codecs). */
 int aitag_catalog_load_probe(struct aitag_catalog *c, int64_t media_id, struct aitag_probe *out);
 

@@ -53,6 +53,10 @@ int aitag_context_load_text(struct aitag_context *c, const char *text, const cha
 size_t aitag_context_size(const struct aitag_context *c);
 /* The name of rule i (0 .. size) and whether it is a suppression. */
 const char *aitag_context_rule_name(const struct aitag_context *c, size_t i, int *is_suppress);
+/* The labels whose presence makes rule i hold (the labels of its `when`, outside `none`),
+ * up to max of them into out (borrowed); returns how many there are. */
+size_t aitag_context_rule_labels(const struct aitag_context *c, size_t i, const char **out,
+                                 size_t max);
 /* A sha256 hex of the rules in effect ("" for none): equal keys apply equally. */
 const char *aitag_context_key(const struct aitag_context *c);
 

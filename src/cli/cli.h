@@ -77,6 +77,8 @@ const char *cli_models_dir(const struct aitag_opts *o, char *buf, size_t len);
  * --no-context-defaults) and the user's (--context, else $XDG_CONFIG_HOME/aitag/context.json
  * when present). Fills paths[0..2) (bufs: two buffers for them); returns how many. */
 size_t cli_context_paths(const struct aitag_opts *o, char (*bufs)[4096], const char **paths);
+/* concept_search.c: `aitag search WORDS`, ranked, printed. EXIT_OK or EXIT_SETUP. */
+int cli_concept_search(struct aitag_catalog *c, const struct aitag_opts *o, const char *query);
 /* why.c: `aitag show --why` for item media_id: into item's JSON ("why") when item is not
  * NULL, else printed in words. EXIT_OK or EXIT_SETUP (said on stderr). */
 int cli_show_why(struct aitag_catalog *c, const struct aitag_opts *o, int64_t media_id,

@@ -159,13 +159,26 @@ int cmd_search(int argc, char **argv)
     q.people = (const char *const *)aitag_opts_list(&o, "person", &q.n_people);
     q.any = aitag_opts_bool(&o, "any");
     cli_setup_logging(&o, NULL, NULL);
-    if (q.n_tags + q.n_people == 0) {
-        fprintf(stderr, "aitag search: give at least one --tag NAME or --person NAME\n");
+    if (q.n_tags + q.n_people == 0 && o.n_args == 0) {
+        fprintf(stderr, "aitag search: give words, or at least one --tag NAME or --person NAME\n");
+        goto out;
+    }
+    if (q.n_tags + q.n_people > 0 && o.n_args > 0) {
+        fprintf(stderr, "aitag search: give words or --tag/--person names, not both\n");
         goto out;
     }
     rc = cli_open_catalog(&o, "search", 1, &c);
     if (rc != 0) { /* no catalog yet: no matches */
         rc = rc < 0 ? EXIT_SETUP : EXIT_OK;
+        goto out;
+    }
+    if (o.n_args > 0) { /* concept search: the words as one phrase */
+        char query[1024] = "";
+        size_t len = 0;
+        for (size_t i = 0; i < o.n_args && len < sizeof query; i++)
+            len += (size_t)snprintf(query + len, sizeof query - len, "%s%s", i ? " " : "",
+                                    o.args[i]);
+        rc = cli_concept_search(c, &o, query);
         goto out;
     }
     s.json = aitag_opts_bool(&o, "json");

@@ -118,7 +118,7 @@ static int parse_label_cond(struct parser *ps, const char *where, json_t *j, str
     char at[512];
     const char *key;
     json_t *v;
-    double d;
+    double d = 0;
     int rc;
 
     json_object_foreach(j, key, v)
@@ -225,7 +225,7 @@ static int parse_cond(struct parser *ps, const char *where, json_t *j, int depth
             return rc;
         c->at_least = 1;
         if (c->kind == COND_ANY && (v = json_object_get(j, "at_least"))) {
-            double d;
+            double d = 0;
             snprintf(at, sizeof at, "%.400s.at_least", where);
             rc = number(ps, at, v, 1, (double)c->n_kids, &d);
             c->at_least = (int)d;
@@ -299,7 +299,7 @@ static int parse_rule(struct parser *ps, const char *where, json_t *j, int suppr
         rc = parse_cond(ps, at, v, 0, &r->unless);
     }
     if (rc == 0 && (v = json_object_get(j, "weight"))) {
-        double d;
+        double d = 0;
         snprintf(at, sizeof at, "%.400s.weight", where);
         rc = number(ps, at, v, 0, 10, &d);
         r->weight = (float)d;
@@ -478,4 +478,32 @@ const char *aitag_context_rule_name(const struct aitag_context *c, size_t i, int
 const char *aitag_context_key(const struct aitag_context *c)
 {
     return c ? c->key : "";
+}
+
+static void positive_labels(const struct cond *c, const char **out, size_t max, size_t *n)
+{
+    if (c->kind == COND_NONE)
+        return;
+    for (size_t i = 0; i < c->n_labels; i++) {
+        size_t k = 0;
+        while (k < *n && k < max && strcmp(out[k], c->labels[i]) != 0)
+            k++;
+        if (k < *n && k < max)
+            continue; /* listed already */
+        if (*n < max)
+            out[*n] = c->labels[i];
+        (*n)++;
+    }
+    for (size_t i = 0; i < c->n_kids; i++)
+        positive_labels(&c->kids[i], out, max, n);
+}
+
+size_t aitag_context_rule_labels(const struct aitag_context *c, size_t i, const char **out,
+                                 size_t max)
+{
+    size_t n = 0;
+
+    if (c && i < c->n)
+        positive_labels(&c->rules[i].when, out, max, &n);
+    return n;
 }

@@ -26,9 +26,9 @@ static const struct aitag_opt_def options[] = {
      "default confidence threshold for tags (rules file: 0.5)"},
     {"rules", AITAG_OPT_STR, NULL, "FILE", "tag people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update", 0,
      "tag rules file (default: $XDG_CONFIG_HOME/aitag/rules.json if present)"},
-    {"context", AITAG_OPT_STR, NULL, "FILE", "tag show people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update", 0,
+    {"context", AITAG_OPT_STR, NULL, "FILE", "tag show search people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update", 0,
      "context rules file, over the shipped ones (default: $XDG_CONFIG_HOME/aitag/context.json if present; docs/context.md)"},
-    {"context-defaults", AITAG_OPT_BOOL, "true", NULL, "tag show people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update", 0,
+    {"context-defaults", AITAG_OPT_BOOL, "true", NULL, "tag show search people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update", 0,
      "apply the shipped context rules (models/context/defaults.json)"},
     {"markers", AITAG_OPT_BOOL, "true", NULL, "tag people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update", 0,
      "write time-ranged markers for videos"},
@@ -145,9 +145,14 @@ static const struct aitag_cmd_def commands[] = {
      "Unchanged files already analysed with the same models and settings are skipped; a run "
      "killed at any moment loses at most the file in flight."},
     {"show", "[OPTIONS] FILE...", "print what the catalog holds for files", NULL},
-    {"search", "[OPTIONS] --tag NAME|--person NAME...",
-     "list media carrying all the tags and showing all the people (or any of them with --any)",
-     NULL},
+    {"search", "WORDS... | --tag NAME|--person NAME... [OPTIONS]",
+     "find media by meaning (WORDS, ranked, with why) or by exact tags and people (all of them, "
+     "or any with --any)",
+     "WORDS are related to every tag through WordNet (the same word, a synonym, a kind of it: "
+     "\"animal\" finds horses; a sibling: \"party\" finds a celebration) and through the context "
+     "rules (the labels a related concept is made of), and matched in recognised text; each "
+     "line gives the path, a score and why (docs/context.md). --tag and --person match names "
+     "exactly."},
     {"prune", "[OPTIONS]", "delete catalog items whose files are gone (marked missing by tag)",
      "Deletes the items `aitag tag` marked missing, with all their results; an item whose file "
      "is back is kept and unmarked. Takes no paths."},

@@ -1,0 +1,105 @@
+/*
+ * concept_rows.c - what concept search reads from the catalog: the distinct tags of the
+ * library, the items carrying one tag (with its confidence), and the items whose recognised
+ * text contains a word. Items marked missing are left out. The relating of words to tags is
+ * the concepts library's (aitag/concepts.h); ranking is the caller's.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog_int.h"
+
+int aitag_catalog_each_tag_name(struct aitag_catalog *c,
+                                int (*fn)(void *ctx, const char *name, const char *label,
+                                          int64_t n_items),
+                                void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = catalog_sql_prepare(c,
+                                 "SELECT t.name, min(t.label), count(*) FROM tags t"
+                                 " JOIN media m ON m.id = t.media_id WHERE m.missing_at IS NULL"
+                                 " GROUP BY t.name ORDER BY t.name",
+                                 &st);
+
+    if (rc < 0)
+        return rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *label = (const char *)sqlite3_column_text(st, 1);
+        if (fn(ctx, (const char *)sqlite3_column_text(st, 0), label ? label : "",
+               sqlite3_column_int64(st, 2)) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    rc = catalog_sql_check(c, rc, "tag names");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int aitag_catalog_each_tagged(struct aitag_catalog *c, const char *name,
+                              int (*fn)(void *ctx, const char *path, int64_t media_id,
+                                        float confidence),
+                              void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = catalog_sql_prepare(c,
+                                 "SELECT m.path, m.id, t.confidence FROM tags t"
+                                 " JOIN media m ON m.id = t.media_id"
+                                 " WHERE t.name = ?1 AND m.missing_at IS NULL ORDER BY m.path",
+                                 &st);
+
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+               (float)sqlite3_column_double(st, 2)) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    rc = catalog_sql_check(c, rc, "tagged items");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int aitag_catalog_each_text_match(struct aitag_catalog *c, const char *word,
+                                  int (*fn)(void *ctx, const char *path, int64_t media_id,
+                                            const char *text, float confidence),
+                                  void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    size_t n = strlen(word);
+    char *pattern = malloc(2 * n + 3), *p = pattern;
+    int rc;
+
+    if (!pattern)
+        return AITAG_ERR_NOMEM;
+    *p++ = '%';
+    for (size_t i = 0; i < n; i++) { /* the word literally: LIKE's wildcards escaped */
+        if (word[i] == '%' || word[i] == '_' || word[i] == '\\')
+            *p++ = '\\';
+        *p++ = word[i];
+    }
+    *p++ = '%';
+    *p = '\0';
+    rc = catalog_sql_prepare(c,
+                             "SELECT m.path, m.id, x.text, max(x.confidence) FROM texts x"
+                             " JOIN media m ON m.id = x.media_id"
+                             " WHERE x.text LIKE ?1 ESCAPE '\\' AND m.missing_at IS NULL"
+                             " GROUP BY m.id ORDER BY m.path",
+                             &st);
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, pattern, -1, SQLITE_STATIC);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+            if (fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+                   (const char *)sqlite3_column_text(st, 2),
+                   (float)sqlite3_column_double(st, 3)) != 0) {
+                rc = SQLITE_DONE;
+                break;
+            }
+        rc = catalog_sql_check(c, rc, "text search");
+    }
+    sqlite3_finalize(st);
+    free(pattern);
+    return rc;
+}
