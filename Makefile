@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build fixtures demo test test-asan test-tsan fuzz bench bench-gateway bench-sampling bench-faces bench-people clean format \
+.PHONY: all setup build fixtures demo test test-asan test-tsan fuzz bench bench-gateway bench-sampling bench-faces bench-people bench-context clean format \
 	plugin install uninstall
 
 all: build
@@ -100,6 +100,10 @@ bench-gateway: setup
 # bench/people.sh, BENCHMARKS.md "Face embeddings".
 bench-people: build
 	@bench/people.sh $(BUILD)
+
+# What the shipped context rules add to deriving an hour of video (seconds): BENCHMARKS.md.
+bench-context: build
+	@$(BUILD)/bench_context
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -59,6 +59,7 @@ struct frames {
     size_t n_ev;
     double *t;      /* frame times, ascending */
     size_t n;       /* frames */
+    size_t widest;  /* the most evidence one frame has */
     size_t *first;  /* frame k's evidence: idx[first[k] .. first[k + 1]) */
     size_t *idx;
 };

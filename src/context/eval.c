@@ -66,6 +66,9 @@ int context_frames_build(struct frames *f, const struct aitag_evidence *ev, size
     }
     f->first[k] = n;
     f->n = k;
+    for (size_t j = 0; j < k; j++)
+        if (f->first[j + 1] - f->first[j] > f->widest)
+            f->widest = f->first[j + 1] - f->first[j];
     return 0;
 }
 
@@ -184,7 +187,7 @@ static double frame_span(const struct frames *f, size_t k, size_t lo, size_t hi)
 static int eval_label(const struct cond *c, const struct frames *f, size_t lo, size_t hi,
                       struct hold *h)
 {
-    float *buf = malloc((f->n_ev ? f->n_ev : 1) * sizeof *buf), best = -1.0f;
+    float *buf = malloc((f->widest ? f->widest : 1) * sizeof *buf), best = -1.0f;
     double present = 0;
     int rc = 0;
 

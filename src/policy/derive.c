@@ -319,35 +319,37 @@ static int derive_description(const struct aitag_derive_input *in, struct aitag_
     return best ? aitag_result_set_description(out, best->text) : 0;
 }
 
-/* Whether evidence i is the first of its (analyzer, label) group; concepts named like
- * another analyzer's label belong to that analyzer's group (derive_label takes them in). */
-static int group_head(const struct aitag_derive_input *in, size_t i)
-{
-    const struct aitag_evidence *e = &in->evidence[i];
-    int concept = strcmp(e->analyzer, AITAG_CONTEXT_ANALYZER) == 0;
-
-    for (size_t j = 0; j < in->n_evidence; j++) {
-        const struct aitag_evidence *o = &in->evidence[j];
-        if (j == i || strcmp(o->label, e->label) != 0)
-            continue;
-        if (j < i && strcmp(o->analyzer, e->analyzer) == 0)
-            return 0;
-        if (concept && strcmp(o->analyzer, AITAG_CONTEXT_ANALYZER) != 0)
-            return 0;
-    }
-    return 1;
-}
-
 static int derive_plain(const struct aitag_policy *p, const struct aitag_derive_input *in,
                         struct aitag_result *out)
 {
+    const struct aitag_evidence **heads = NULL;
+    size_t n_heads = 0;
     int rc = 0;
 
-    for (size_t i = 0; i < in->n_evidence && rc == 0; i++) {
+    /* the (analyzer, label) groups, in order of first appearance; concepts named like another
+     * analyzer's label belong to that analyzer's group (derive_label takes them in) */
+    if (in->n_evidence && !(heads = malloc(in->n_evidence * sizeof *heads)))
+        return AITAG_ERR_NOMEM;
+    for (size_t i = 0; i < in->n_evidence; i++) {
         const struct aitag_evidence *e = &in->evidence[i];
-        if (group_head(in, i) && !aitag_evidence_is_description(e->analyzer, e->label))
+        size_t k = 0;
+        while (k < n_heads && (strcmp(heads[k]->label, e->label) != 0 ||
+                               strcmp(heads[k]->analyzer, e->analyzer) != 0))
+            k++;
+        if (k == n_heads)
+            heads[n_heads++] = e;
+    }
+    for (size_t k = 0; k < n_heads && rc == 0; k++) {
+        const struct aitag_evidence *e = heads[k];
+        int joined = 0;
+        if (strcmp(e->analyzer, AITAG_CONTEXT_ANALYZER) == 0)
+            for (size_t j = 0; j < n_heads && !joined; j++)
+                joined = strcmp(heads[j]->label, e->label) == 0 &&
+                         strcmp(heads[j]->analyzer, AITAG_CONTEXT_ANALYZER) != 0;
+        if (!joined && !aitag_evidence_is_description(e->analyzer, e->label))
             rc = derive_label(p, in, e->analyzer, e->label, out);
     }
+    free(heads);
     if (rc == 0)
         rc = derive_texts(p, in, out);
     if (rc == 0)
