@@ -47,7 +47,7 @@ gateway_start "$tmp/g1.json" --log-level info
 check "gateway started on C" [ -n "$GW_PORT" ]
 ans=$(tag_via_gateway)
 check_eq "gateway on C: the image is skipped (results from C)" "$(jq -r .status <<<"$ans")" skipped
-check_eq "gateway on C: the CLI's tags" "$(jq -c '[.tags[].name]' <<<"$ans")" '["face"]'
+check_eq "gateway on C: the CLI's tags" "$(jq -c '[.tags[].name]' <<<"$ans")" '["face","group photo","person"]'
 check_eq "gateway on C: no model ran (no new run in C)" "$(runs "$C")" 1
 check "gateway on C: info lines at --log-level info" grep -q '^level=info ' "$tmp/gw.err"
 check_eq "gateway on C: no model loaded" "$(grep -c 'event=load' "$tmp/gw.err")" 0
@@ -63,7 +63,7 @@ config "$tmp/g2.json" ""
 gateway_start "$tmp/g2.json"
 ans=$(tag_via_gateway)
 check_eq "default catalog: the image is skipped" "$(jq -r .status <<<"$ans")" skipped
-check_eq "default rules: the rules file's prefix" "$(jq -c '[.tags[].name]' <<<"$ans")" '["R:face"]'
+check_eq "default rules: the rules file's prefix" "$(jq -c '[.tags[].name]' <<<"$ans")" '["R:face","R:group photo","R:person"]'
 check_eq "default catalog: no model ran" "$(runs "$D")" 1
 check "default catalog: no gateway-catalog.db in the working directory" \
     [ ! -e "$tmp/cwd/gateway-catalog.db" ]
@@ -75,7 +75,16 @@ printf '{"prefix": "G:"}\n' >"$tmp/g-rules.json"
 config "$tmp/g3.json" "\"rules\": \"$tmp/g-rules.json\","
 gateway_start "$tmp/g3.json"
 ans=$(tag_via_gateway)
-check_eq "rules key: its prefix" "$(jq -c '[.tags[].name]' <<<"$ans")" '["G:face"]'
+check_eq "rules key: its prefix" "$(jq -c '[.tags[].name]' <<<"$ans")" '["G:face","G:group photo","G:person"]'
+stop
+
+# ---- a context key: that file's rules over the shipped ones, as `aitag tag --context` applies
+printf '{"concepts": [{"name": "trio", "when": {"label": "face", "count": 3}}]}\n' >"$tmp/g-context.json"
+config "$tmp/g4.json" "\"context\": \"$tmp/g-context.json\","
+gateway_start "$tmp/g4.json"
+ans=$(tag_via_gateway)
+check_eq "context key: its concept too" "$(jq -c '[.tags[].name]' <<<"$ans")" \
+    '["R:face","R:group photo","R:person","R:trio"]'
 stop
 
 config "$tmp/g4.json" "\"rules\": \"$tmp/missing-rules.json\","
