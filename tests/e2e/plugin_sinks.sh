@@ -4,7 +4,8 @@
 #   a file tagged by `aitag tag --catalog C` is not analysed again by the plugin whose catalog
 #   setting is C (no model runs) and Stash still gets its tags; `aitag show --catalog C` reads
 #   what the plugin wrote; a prefix set both in the rules file and in tagPrefix is applied once
-#   (tagPrefix wins), and the rules file's prefix alone is applied once too.
+#   (tagPrefix wins), and the rules file's prefix alone is applied once too; a context.json in
+#   the plugin's data folder adds its concepts without running a model.
 source "$(dirname "$0")/lib.sh"
 
 F=$AITAG_FIXTURES_DIR
@@ -59,6 +60,16 @@ set_settings '{"tagPrefix": ""}'
 check "rules prefix only: run exits 0" run_plugin '{"mode":"retag_all"}'
 check_eq "rules prefix only: applied once" \
     "$(tags_of scenes "$F/videos/faces_720p_hevc.mkv")" '["AI_Tagged","R:close-up portrait","R:face","R:person"]'
+
+# ---- data/context.json in the plugin folder: its rules over the shipped ones, re-derived
+mkdir -p "$tmp/plugin/data"
+printf '{"concepts": [{"name": "duo", "when": {"label": "face", "count": 2}}]}\n' \
+    >"$tmp/plugin/data/context.json"
+check "context.json: run exits 0" run_plugin '{"mode":"retag_all"}'
+check_eq "context.json: no model ran" "$(out models_run)" 0
+check_eq "context.json: its concept reaches Stash" \
+    "$(tags_of images "$F/images/group_3faces.jpg")" '["AI_Tagged","R:duo","R:face","R:group photo","R:person"]'
+rm "$tmp/plugin/data/context.json"
 
 # ---- the plugin's log lines come from every command's log setup (its default: info)
 lines() { grep -c $'^\x01'"$1"$'\x02' "$tmp/plugin.err"; }
