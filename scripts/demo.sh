@@ -16,3 +16,9 @@ echo "== aitag search --tag face --tag text (both)"
 echo
 echo "== aitag show --json $fx/videos/faces_text_720p_h264.mp4"
 "$build/aitag" show --catalog "$db" --json "$fx/videos/faces_text_720p_h264.mp4"
+echo
+echo "== aitag search party (by meaning: WordNet, the context rules, recognised text)"
+"$build/aitag" search --catalog "$db" party
+echo
+echo "== aitag show --why $fx/images/group_3faces.jpg (which evidence made each concept)"
+"$build/aitag" show --catalog "$db" --why "$fx/images/group_3faces.jpg"
