@@ -366,7 +366,9 @@ int aitag_catalog_split_person(struct aitag_catalog *c, int64_t id, const int64_
     return rc;
 }
 
-int aitag_catalog_ignore_person(struct aitag_catalog *c, int64_t id, const struct aitag_policy *p)
+/* Hides (on) or shows again person id. Hiding also makes its faces the user's, so they never
+ * form a new person; showing again leaves them so (they are still this person's). */
+static int set_ignored(struct aitag_catalog *c, int64_t id, int on, const struct aitag_policy *p)
 {
     struct id_set media = {0};
     int rc = catalog_sql_begin(c);
@@ -375,8 +377,8 @@ int aitag_catalog_ignore_person(struct aitag_catalog *c, int64_t id, const struc
         return rc;
     rc = catalog_person_check(c, id);
     if (rc == 0)
-        rc = exec_ids(c, "UPDATE people SET ignored = 1 WHERE id = ?", id, 0, "ignore person");
-    if (rc == 0)
+        rc = exec_ids(c, "UPDATE people SET ignored = ?2 WHERE id = ?1", id, on, "ignore person");
+    if (rc == 0 && on)
         rc = exec_ids(c, "UPDATE faces SET assigned = 'user' WHERE person_id = ?", id, 0,
                       "assign faces");
     if (rc == 0)
@@ -386,22 +388,14 @@ int aitag_catalog_ignore_person(struct aitag_catalog *c, int64_t id, const struc
     return finish(c, rc, &media, p);
 }
 
-int aitag_catalog_unignore_person(struct aitag_catalog *c, int64_t id,
-                                  const struct aitag_policy *p)
+int aitag_catalog_ignore_person(struct aitag_catalog *c, int64_t id, const struct aitag_policy *p)
 {
-    struct id_set media = {0};
-    int rc = catalog_sql_begin(c);
+    return set_ignored(c, id, 1, p);
+}
 
-    if (rc < 0)
-        return rc;
-    rc = catalog_person_check(c, id);
-    if (rc == 0)
-        rc = exec_ids(c, "UPDATE people SET ignored = 0 WHERE id = ?", id, 0, "unignore person");
-    if (rc == 0)
-        rc = touch(c, id);
-    if (rc == 0)
-        rc = media_of(c, id, &media);
-    return finish(c, rc, &media, p);
+int aitag_catalog_unignore_person(struct aitag_catalog *c, int64_t id, const struct aitag_policy *p)
+{
+    return set_ignored(c, id, 0, p);
 }
 
 /* --- forget ------------------------------------------------------------------------------ */

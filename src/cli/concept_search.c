@@ -20,8 +20,8 @@
 #include "aitag/concepts.h"
 #include "cli.h"
 
-#define CUE_FACTOR 0.5f  /* a label a related context rule is made of */
-#define TEXT_SCORE 0.6f  /* recognised text holding the words */
+#define CUE_FACTOR 0.5f /* a label a related context rule is made of */
+#define TEXT_SCORE 0.6f /* recognised text holding the words */
 #define MAX_CUES 64
 #define MAX_RULES_PER_CUE 2 /* a label more concept rules use is no cue of any */
 
@@ -37,6 +37,8 @@ struct search {
     const char *query;
     struct aitag_catalog *c;
     const struct aitag_context *cx;
+    struct aitag_concept_match *rule_rel; /* per context rule: how its concept relates to the
+                                             query (once per search; suppressions: none) */
     struct hit *hits;
     size_t n, cap;
     /* the tag being matched */
@@ -106,13 +108,19 @@ static void relate_tag(struct search *s, const char *name, const char *label,
 static void describe(char *buf, size_t len, const char *name, const struct aitag_concept_match *m)
 {
     switch (m->relation) {
-    case AITAG_REL_SAME: snprintf(buf, len, "tag '%s'", name); break;
-    case AITAG_REL_SYNONYM: snprintf(buf, len, "tag '%s': a synonym", name); break;
+    case AITAG_REL_SAME:
+        snprintf(buf, len, "tag '%s'", name);
+        break;
+    case AITAG_REL_SYNONYM:
+        snprintf(buf, len, "tag '%s': a synonym", name);
+        break;
     case AITAG_REL_KIND_OF:
         snprintf(buf, len, "tag '%s': a kind of %s (%d level%s up)", name, m->via, m->levels,
                  m->levels == 1 ? "" : "s");
         break;
-    default: snprintf(buf, len, "tag '%s': like it, both %s", name, m->via); break;
+    default:
+        snprintf(buf, len, "tag '%s': like it, both %s", name, m->via);
+        break;
     }
 }
 
@@ -144,21 +152,19 @@ static float cue_score(struct search *s, const char *label, char *why, size_t le
     if (rules_using(s->cx, label) > MAX_RULES_PER_CUE)
         return 0;
     for (size_t i = 0; s->cx && i < aitag_context_size(s->cx); i++) {
+        const struct aitag_concept_match *m = &s->rule_rel[i];
         const char *labels[MAX_CUES], *name;
-        struct aitag_concept_match m;
         size_t n;
-        int suppress;
-        name = aitag_context_rule_name(s->cx, i, &suppress);
-        if (suppress)
-            continue;
+        if (m->score <= 0)
+            continue; /* a suppression, or a concept unrelated to the query */
+        name = aitag_context_rule_name(s->cx, i, NULL);
         n = aitag_context_rule_labels(s->cx, i, labels, MAX_CUES);
         for (size_t k = 0; k < n && k < MAX_CUES; k++) {
             if (strcasecmp(labels[k], label) != 0 || strcasecmp(name, label) == 0)
                 continue;
-            aitag_concepts_relate(s->wn, s->query, name, &m);
-            if (m.score * CUE_FACTOR > best) {
-                best = m.score * CUE_FACTOR;
-                *sibling = m.relation == AITAG_REL_SIBLING;
+            if (m->score * CUE_FACTOR > best) {
+                best = m->score * CUE_FACTOR;
+                *sibling = m->relation == AITAG_REL_SIBLING;
                 snprintf(why, len, "tag '%s': a cue of '%s' (context rule)", label, name);
             }
         }
@@ -280,13 +286,25 @@ int cli_concept_search(struct aitag_catalog *c, const struct aitag_opts *o, cons
         goto out;
     }
     s.cx = cx;
+    s.rule_rel = calloc(aitag_context_size(cx) + 1, sizeof *s.rule_rel);
+    if (!s.rule_rel) {
+        fprintf(stderr, "aitag search: out of memory\n");
+        rc = EXIT_SETUP;
+        goto out;
+    }
+    for (size_t i = 0; i < aitag_context_size(cx); i++) {
+        int suppress;
+        const char *name = aitag_context_rule_name(cx, i, &suppress);
+        if (!suppress)
+            aitag_concepts_relate(s.wn, query, name, &s.rule_rel[i]);
+    }
     rc = match_tags(&s);
     if (rc == 0 && s.rc == 0 && strlen(query) >= 3)
         rc = aitag_catalog_each_text_match(c, query, on_text, &s);
     if (rc < 0 || s.rc < 0) {
         fprintf(stderr, "aitag search: %s\n",
                 s.rc == AITAG_ERR_NOMEM || rc == AITAG_ERR_NOMEM ? "out of memory"
-                                                                  : aitag_catalog_errmsg(c));
+                                                                 : aitag_catalog_errmsg(c));
         rc = EXIT_SETUP;
         goto out;
     }
@@ -295,8 +313,8 @@ int cli_concept_search(struct aitag_catalog *c, const struct aitag_opts *o, cons
     for (size_t i = 0; i < s.n; i++) {
         if (json) {
             json_t *h = json_pack("{s:s, s:f, s:s}", "path", s.hits[i].path, "score",
-                                  (double)((int)(s.hits[i].score * 1000 + 0.5f)) / 1000,
-                                  "why", s.hits[i].why);
+                                  (double)((int)(s.hits[i].score * 1000 + 0.5f)) / 1000, "why",
+                                  s.hits[i].why);
             print_json_line(h);
             json_decref(h);
         } else {
@@ -308,6 +326,7 @@ out:
     for (size_t i = 0; i < s.n; i++)
         free(s.hits[i].path);
     free(s.hits);
+    free(s.rule_rel);
     aitag_context_free(cx);
     aitag_concepts_close(s.wn);
     return rc;

@@ -10,32 +10,16 @@
 #include <unistd.h>
 
 #include "aitag/catalog.h"
+#include "catalog_test.h"
 #include "check.h"
-#include "sql_scalar.h"
 
 #define DIM 8
 
 static char dir[64], db[96];
 static double emb[4][DIM];
-static float kp_frontal[12] = {0.40f, 0.40f, 0.60f, 0.40f, 0.50f, 0.50f,
-                               0.50f, 0.60f, 0.35f, 0.45f, 0.65f, 0.45f};
-
 static struct aitag_evidence face(double t, float x, int who)
 {
-    struct aitag_evidence e = {0};
-    e.analyzer = (char *)"face_attrs";
-    e.label = (char *)"face";
-    e.confidence = 0.9f;
-    e.t = t;
-    e.has_box = 1;
-    e.box = (struct aitag_box){x, 0.2f, 0.2f, 0.3f};
-    e.keypoints = kp_frontal;
-    e.n_keypoints = 6;
-    e.kp_dims = 2;
-    e.embedding = emb[who];
-    e.n_embedding = DIM;
-    e.embedding_form = AITAG_EMBEDDING_DESCRIPTOR;
-    return e;
+    return test_face_evidence(t, x, emb[who], DIM);
 }
 
 /* Commits path (size identifies the file) with the faces of e plus an age item. */
@@ -210,7 +194,7 @@ static void test_quality(void)
     /* 40 px side: (40 - 16) / 48 of the size term */
     CHECK_NEAR(aitag_face_quality(&e, 200, 200), 0.9 * 24.0 / 48.0, 1e-4);
     /* nose over a point 0.3 eye distances from the middle: pose 1 - 0.3 / 0.6 */
-    memcpy(turned, kp_frontal, sizeof turned);
+    memcpy(turned, test_kp_frontal, sizeof turned);
     turned[4] = 0.56f;
     CHECK_NEAR(aitag_face_yaw(&e, 640, 480), 0.0, 1e-6);
     e.keypoints = turned;
@@ -232,14 +216,7 @@ int main(void)
     test_ingest();
     test_write_people();
     test_quality();
-    unlink(db);
-    {
-        char side[128];
-        snprintf(side, sizeof side, "%s-wal", db);
-        unlink(side);
-        snprintf(side, sizeof side, "%s-shm", db);
-        unlink(side);
-    }
+    remove_catalog(db);
     rmdir(dir);
     return check_done();
 }

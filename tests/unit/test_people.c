@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "aitag/people.h"
+#include "catalog_test.h"
 #include "check.h"
-#include "sql_scalar.h"
 
 #define DIM 64
 #define N_ID 6
@@ -303,8 +303,15 @@ static int add_ref(struct aitag_catalog *c, const char *ref, const char *name, i
     struct aitag_people_params pp;
     float v[DIM];
     char err[256];
-    struct aitag_people_ref r = {"stash", ref, "/performer/image?t=1", name, 0,
-                                 who >= 0 ? "faceres@abc" : NULL, who >= 0 ? v : NULL, DIM, 0.9f};
+    struct aitag_people_ref r = {"stash",
+                                 ref,
+                                 "/performer/image?t=1",
+                                 name,
+                                 0,
+                                 who >= 0 ? "faceres@abc" : NULL,
+                                 who >= 0 ? v : NULL,
+                                 DIM,
+                                 0.9f};
 
     aitag_people_default_params(&pp);
     if (who >= 0)
@@ -354,7 +361,8 @@ static void test_references(void)
     CHECK(add_ref(c, "p2", "Quinn", 5, &pid, &how) == 0);
     CHECK_EQ_INT(how, AITAG_REF_ADOPTED);
     CHECK_EQ_INT(pid, quinn);
-    snprintf(sql, sizeof sql, "SELECT name = 'Quinn' FROM people WHERE id = %lld", (long long)quinn);
+    snprintf(sql, sizeof sql, "SELECT name = 'Quinn' FROM people WHERE id = %lld",
+             (long long)quinn);
     CHECK_EQ_INT(scalar(sql), 1);
     /* another performer with Rita's face: Rita has her name, so nothing changes */
     CHECK(add_ref(c, "p3", "Other", 4, &pid, &how) == 0);
@@ -413,23 +421,9 @@ int main(void)
     test_cluster();
     test_tracks_and_update();
     test_recluster();
-    {
-        char side[128];
-        unlink(db);
-        snprintf(side, sizeof side, "%s-wal", db);
-        unlink(side);
-        snprintf(side, sizeof side, "%s-shm", db);
-        unlink(side);
-    }
+    remove_catalog(db);
     test_references();
-    {
-        char side[128];
-        unlink(db);
-        snprintf(side, sizeof side, "%s-wal", db);
-        unlink(side);
-        snprintf(side, sizeof side, "%s-shm", db);
-        unlink(side);
-    }
+    remove_catalog(db);
     rmdir(dir);
     return check_done();
 }

@@ -11,31 +11,17 @@
 #include <unistd.h>
 
 #include "aitag/people.h"
+#include "catalog_test.h"
 #include "check.h"
-#include "sql_scalar.h"
 
 #define DIM 8
 
 static char dir[64], db[96];
 static double emb[2][DIM]; /* two identities */
-static float kp_frontal[12] = {0.40f, 0.40f, 0.60f, 0.40f, 0.50f, 0.50f,
-                               0.50f, 0.60f, 0.35f, 0.45f, 0.65f, 0.45f};
 
 static struct aitag_evidence face(float x, int who)
 {
-    struct aitag_evidence e = {0};
-    e.analyzer = (char *)"face_attrs";
-    e.label = (char *)"face";
-    e.confidence = 0.9f;
-    e.has_box = 1;
-    e.box = (struct aitag_box){x, 0.2f, 0.2f, 0.3f};
-    e.keypoints = kp_frontal;
-    e.n_keypoints = 6;
-    e.kp_dims = 2;
-    e.embedding = emb[who];
-    e.n_embedding = DIM;
-    e.embedding_form = AITAG_EMBEDDING_DESCRIPTOR;
-    return e;
+    return test_face_evidence(0, x, emb[who], DIM);
 }
 
 /* Commits photo path with faces of the given identities (-1 ends the list). */
@@ -295,14 +281,7 @@ int main(void)
     }
     emb[0][0] = 0.4987, emb[0][1] = 0.5013; /* still about unit length */
     test_people();
-    {
-        char side[128];
-        unlink(db);
-        snprintf(side, sizeof side, "%s-wal", db);
-        unlink(side);
-        snprintf(side, sizeof side, "%s-shm", db);
-        unlink(side);
-    }
+    remove_catalog(db);
     rmdir(dir);
     return check_done();
 }
