@@ -59,6 +59,13 @@ enum {
     AITAG_ATTR_GENDER = 4, /* "gender": the raw gender output, 0 female .. 1 male */
 };
 
+/* One recognised word of a transcript (speech): seconds from the start of the media. */
+struct aitag_word {
+    char *word; /* owned */
+    float start, end;
+    float confidence; /* 0..1 */
+};
+
 struct aitag_evidence {
     char *analyzer;   /* owned: which analyzer produced it ("faces") */
     char *label;      /* owned: raw model label ("face", "text", "dog") */
@@ -77,6 +84,13 @@ struct aitag_evidence {
     double *embedding;
     int n_embedding;
     enum aitag_embedding_form embedding_form;
+    /* A finding that lasts (a spoken segment): its end in seconds, > t; 0 for a finding at
+     * the instant t. The policy counts [t, end) instead of one sampling interval. */
+    double end;
+    char *lang; /* owned, may be NULL: the language of text, as an ISO 639-1 code ("en") */
+    /* owned, may be NULL: the words of text with their times (speech) */
+    struct aitag_word *words;
+    int n_words;
     /* owned, may be NULL: identity of the models and settings that produced it; the analyzer
      * graph sets it to the analyzer's key (aitag_graph_key). Carried in memory only: the
      * catalog keeps that key once per analysis, not per item, and the wire does the same */
@@ -97,17 +111,23 @@ void aitag_evidence_list_clear(struct aitag_evidence_list *l);
  * it. */
 void aitag_evidence_clear(struct aitag_evidence *e);
 
-/* The details of e (keypoints, attributes, embedding) as the compact JSON object the catalog
+/* The details of e (keypoints, attributes, embedding, end, language and words) as the compact
+ * JSON object the catalog
  * and the wire store, in *out (caller frees), or *out = NULL when e has none.
  * Returns 0 or AITAG_ERR_NOMEM. */
 int aitag_evidence_details_json(const struct aitag_evidence *e, char **out);
 
 /* Reads a details object written by aitag_evidence_details_json (or an older writer) into
- * e's keypoints, attrs and embedding, which must be unset (NULL/0); they are then owned by e
+ * e's keypoints, attrs, embedding, end, lang and words, which must be unset (NULL/0); they are
+ * then owned by e
  * (free with aitag_evidence_clear, or push and clear). Unknown keys are ignored. json NULL or
  * "" sets nothing. Returns 0, AITAG_ERR_INVALID (not a JSON object, or a field of the wrong
  * type; e is left without details) or AITAG_ERR_NOMEM. */
 int aitag_evidence_parse_details(struct aitag_evidence *e, const char *json);
+
+/* Frees what aitag_evidence_parse_details set in e (keypoints, embedding, lang, words) and
+ * unsets them, leaving e's other fields alone (a reader that borrows its strings). */
+void aitag_evidence_clear_details(struct aitag_evidence *e);
 
 /* v rounded to `decimals` decimals, as printf("%.*f") would print it and strtof read it back.
  * Producers whose values other analyzers consume use it (see the precision note above). */

@@ -136,6 +136,23 @@ void aitag_tensor_mirror_nhwc(float *x, int w, int h, int c);
  * not NULL, since the infer handle's message is not thread-safe). */
 int aitag_model_run(struct aitag_model *m, const struct aitag_tensor *in, struct aitag_tensor *out,
                     size_t max_out, size_t *n_out, char *errbuf, size_t errlen);
+/* A further named input of a model with several (a recurrent state, a sample rate): float or
+ * int64 values, borrowed for the call. */
+struct aitag_named_input {
+    const char *name;
+    const void *data; /* count floats, or count int64_t when is_int64 */
+    int64_t shape[8];
+    int ndim; /* 0 for a scalar */
+    size_t count;
+    int is_int64;
+};
+
+/* aitag_model_run with n_extra further inputs beside the manifest's input (checked as there);
+ * the extra ones are passed as given (ONNX Runtime checks them). Thread-safe. */
+int aitag_model_run_inputs(struct aitag_model *m, const struct aitag_tensor *in,
+                           const struct aitag_named_input *extra, size_t n_extra,
+                           struct aitag_tensor *out, size_t max_out, size_t *n_out, char *errbuf,
+                           size_t errlen);
 /* Index of the output called name, or -1. Valid after load. */
 int aitag_model_output_index(struct aitag_model *m, const char *name);
 void aitag_tensors_release(struct aitag_tensor *t, size_t n);

@@ -28,7 +28,8 @@
  * sample time (exact sampling, the default; AITAG_SAMPLING_KEYFRAMES trades that for speed, see
  * enum aitag_sample_pick).
  *
- * The audio track is read for one thing only: its silences (aitag_audio_silences, at the end).
+ * The audio track is read for its silences (aitag_audio_silences) and, as mono samples at a
+ * chosen rate, for speech (aitag_audio_pcm), both near the end.
  *
  * Thread-safety: a sampler belongs to one thread at a time; frames are independent objects that
  * may be handed to another thread.
@@ -238,6 +239,18 @@ struct aitag_audio_span {
 int aitag_audio_silences(const char *path, const struct aitag_silence_params *p,
                          struct aitag_audio_span **out, size_t *n, int *has_audio, char *err,
                          size_t errlen);
+
+/* Receives n mono samples of the audio track (aitag_audio_pcm); returns 0 to go on, < 0 to
+ * stop the read with that code (the callback sets its own message). */
+typedef int (*aitag_pcm_fn)(const int16_t *samples, size_t n, void *ctx);
+
+/* Decodes path's audio track (the best audio stream) as mono 16-bit samples at `rate` Hz and
+ * hands them to fn in chunks, in order, from the first audio sample. Returns 0 (with
+ * *has_audio = 0 and no call for a file without an audio stream), what fn returned when it
+ * stopped the read, or < 0 with err naming the file: as aitag_audio_silences, and
+ * AITAG_ERR_INVALID for a rate outside 1000..192000. Thread-safe (no shared state). */
+int aitag_audio_pcm(const char *path, int rate, aitag_pcm_fn fn, void *ctx, int *has_audio,
+                    char *err, size_t errlen);
 
 /*
  * Shot boundaries (shots.c): fed every video packet demuxed and small grey views of the frames

@@ -446,8 +446,7 @@ int aitag_catalog_load_evidence(struct aitag_catalog *c, int64_t media_id,
             break;
         }
         rc = aitag_evidence_push(out, &e);
-        free(e.keypoints);
-        free(e.embedding);
+        aitag_evidence_clear_details(&e);
         if (rc < 0) {
             rc = AITAG_ERR_NOMEM;
             break;

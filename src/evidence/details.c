@@ -1,5 +1,6 @@
 /*
- * details.c - the evidence details (keypoints, attributes, embedding) as JSON text and back.
+ * details.c - the evidence details (keypoints, attributes, embedding; a lasting finding's end,
+ * language and words) as JSON text and back.
  *
  * The text is what the catalog's evidence.extra column and the gateway's "extra" field held
  * before evidence had typed fields, and it must stay byte for byte the same: catalogs written
@@ -75,6 +76,47 @@ static void put_vector(struct out *o, const struct aitag_evidence *e)
     free(s);
 }
 
+/* Appends json (a jansson value, stolen) compactly. */
+static void put_json(struct out *o, json_t *v, int flags)
+{
+    char *s = v ? json_dumps(v, JSON_COMPACT | flags) : NULL;
+
+    json_decref(v);
+    if (!s) {
+        o->rc = o->rc < 0 ? o->rc : AITAG_ERR_NOMEM;
+        return;
+    }
+    if (o->rc == 0)
+        o->rc = aitag_buf_append(&o->data, &o->len, &o->cap, s, strlen(s), 0);
+    free(s);
+}
+
+static void put_string(struct out *o, const char *key, const char *value)
+{
+    put(o, "\"%s\":", key);
+    put_json(o, json_string(value), JSON_ENCODE_ANY);
+}
+
+/* "words":[["hello",1.230,1.500,0.93],...]: the word, its start and end (3 decimals) and its
+ * confidence (2 decimals), rounded like the rest of the details. */
+static void put_words(struct out *o, const struct aitag_evidence *e)
+{
+    json_t *a = json_array();
+
+    for (int i = 0; a && i < e->n_words; i++) {
+        const struct aitag_word *w = &e->words[i];
+        json_t *row =
+            json_pack("[s f f f]", w->word ? w->word : "", rint(w->start * 1000.0) / 1000.0,
+                      rint(w->end * 1000.0) / 1000.0, rint(w->confidence * 100.0) / 100.0);
+        if (!row || json_array_append_new(a, row) < 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    }
+    put(o, "\"words\":");
+    put_json(o, a, JSON_REAL_PRECISION(10));
+}
+
 int aitag_evidence_details_json(const struct aitag_evidence *e, char **out)
 {
     struct out o = {NULL, 0, 0, 0};
@@ -110,6 +152,20 @@ int aitag_evidence_details_json(const struct aitag_evidence *e, char **out)
     } else if (e->embedding && e->n_embedding > 0 && e->embedding_form == AITAG_EMBEDDING_VECTOR) {
         put(&o, "%s", sep);
         put_vector(&o, e);
+        sep = ",";
+    }
+    if (e->end > 0) {
+        put(&o, "%s\"end\":%.3f", sep, e->end);
+        sep = ",";
+    }
+    if (e->lang && e->lang[0]) {
+        put(&o, "%s", sep);
+        put_string(&o, "lang", e->lang);
+        sep = ",";
+    }
+    if (e->words && e->n_words > 0) {
+        put(&o, "%s", sep);
+        put_words(&o, e);
         sep = ",";
     }
     if (sep[0] == '{') /* nothing written */
@@ -165,6 +221,60 @@ static int read_attr(const json_t *root, const char *key, unsigned bit, float *d
     return 0;
 }
 
+void aitag_evidence_clear_details(struct aitag_evidence *e)
+{
+    free(e->keypoints);
+    free(e->embedding);
+    free(e->lang);
+    for (int i = 0; e->words && i < e->n_words; i++)
+        free(e->words[i].word);
+    free(e->words);
+    e->keypoints = NULL;
+    e->embedding = NULL;
+    e->lang = NULL;
+    e->words = NULL;
+    e->n_words = 0;
+    e->end = 0;
+    e->n_keypoints = e->kp_dims = e->n_embedding = 0;
+    e->attrs = 0;
+    e->embedding_form = AITAG_EMBEDDING_NONE;
+}
+
+/* "end", "lang" and "words" (written by put_words) into e. */
+static int read_speech(const json_t *root, struct aitag_evidence *e)
+{
+    const json_t *end = json_object_get(root, "end"), *lang = json_object_get(root, "lang");
+    const json_t *words = json_object_get(root, "words"), *row;
+    size_t i;
+
+    if ((end && !json_is_number(end)) || (lang && !json_is_string(lang)) ||
+        (words && !json_is_array(words)))
+        return AITAG_ERR_INVALID;
+    if (end)
+        e->end = json_number_value(end);
+    if (lang && !(e->lang = strdup(json_string_value(lang))))
+        return AITAG_ERR_NOMEM;
+    if (!words || json_array_size(words) == 0)
+        return 0;
+    e->words = calloc(json_array_size(words), sizeof *e->words);
+    if (!e->words)
+        return AITAG_ERR_NOMEM;
+    json_array_foreach(words, i, row)
+    {
+        const char *w = json_string_value(json_array_get(row, 0));
+        const json_t *a = json_array_get(row, 1), *b = json_array_get(row, 2),
+                     *c = json_array_get(row, 3);
+        if (!w || !json_is_number(a) || !json_is_number(b) || !json_is_number(c))
+            return AITAG_ERR_INVALID;
+        e->words[i] = (struct aitag_word){strdup(w), (float)json_number_value(a),
+                                          (float)json_number_value(b), (float)json_number_value(c)};
+        e->n_words = (int)i + 1;
+        if (!e->words[i].word)
+            return AITAG_ERR_NOMEM;
+    }
+    return 0;
+}
+
 int aitag_evidence_parse_details(struct aitag_evidence *e, const char *json)
 {
     json_t *root;
@@ -196,6 +306,8 @@ int aitag_evidence_parse_details(struct aitag_evidence *e, const char *json)
     }
     if (rc == 0 && ev)
         rc = numbers(ev, &emb, &n_emb);
+    if (rc == 0)
+        rc = read_speech(root, e);
     if (rc == 0 && n_kp) {
         int dims = n_kp % 3 == 0 && n_kp % 2 != 0 ? 3 : 2;
         e->keypoints = malloc(n_kp * sizeof *e->keypoints);
@@ -215,15 +327,8 @@ int aitag_evidence_parse_details(struct aitag_evidence *e, const char *json)
     } else {
         e->embedding_form = AITAG_EMBEDDING_NONE;
     }
-    if (rc < 0) {
-        free(e->keypoints);
-        free(e->embedding);
-        e->keypoints = NULL;
-        e->embedding = NULL;
-        e->n_keypoints = e->kp_dims = e->n_embedding = 0;
-        e->attrs = 0;
-        e->embedding_form = AITAG_EMBEDDING_NONE;
-    }
+    if (rc < 0)
+        aitag_evidence_clear_details(e);
     free(kp);
     free(emb);
     json_decref(root);

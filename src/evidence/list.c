@@ -19,6 +19,10 @@ void aitag_evidence_clear(struct aitag_evidence *e)
     free(e->keypoints);
     free(e->embedding);
     free(e->model);
+    free(e->lang);
+    for (int i = 0; e->words && i < e->n_words; i++)
+        free(e->words[i].word);
+    free(e->words);
     memset(e, 0, sizeof *e);
 }
 
@@ -73,6 +77,18 @@ int aitag_evidence_push(struct aitag_evidence_list *l, const struct aitag_eviden
     copy.keypoints = dup_array(e->keypoints, n_kp, sizeof *e->keypoints, &ok);
     copy.embedding = dup_array(e->embedding, e->n_embedding > 0 ? (size_t)e->n_embedding : 0,
                                sizeof *e->embedding, &ok);
+    copy.lang = dup_opt(e->lang, &ok);
+    copy.words = NULL;
+    copy.n_words = 0;
+    if (e->words && e->n_words > 0) {
+        copy.words = calloc((size_t)e->n_words, sizeof *copy.words);
+        ok = ok && copy.words;
+        for (int i = 0; copy.words && i < e->n_words; i++) {
+            copy.words[i] = e->words[i];
+            copy.words[i].word = dup_opt(e->words[i].word, &ok);
+            copy.n_words = i + 1;
+        }
+    }
     if (!copy.keypoints)
         copy.n_keypoints = copy.kp_dims = 0;
     if (!copy.embedding) {

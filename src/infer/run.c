@@ -88,13 +88,23 @@ out:
     return rc;
 }
 
+#define MAX_EXTRA 7 /* further named inputs of one run */
+
 int aitag_model_run(struct aitag_model *m, const struct aitag_tensor *in, struct aitag_tensor *out,
                     size_t max_out, size_t *n_out, char *errbuf, size_t errlen)
 {
+    return aitag_model_run_inputs(m, in, NULL, 0, out, max_out, n_out, errbuf, errlen);
+}
+
+int aitag_model_run_inputs(struct aitag_model *m, const struct aitag_tensor *in,
+                           const struct aitag_named_input *extra, size_t n_extra,
+                           struct aitag_tensor *out, size_t max_out, size_t *n_out, char *errbuf,
+                           size_t errlen)
+{
     char local[512];
     const OrtApi *api = m->inf->api;
-    OrtValue *input = NULL, *outs[32] = {NULL};
-    const char *in_names[1];
+    OrtValue *inputs[1 + MAX_EXTRA] = {NULL}, *outs[32] = {NULL};
+    const char *in_names[1 + MAX_EXTRA];
     size_t k = 0, i, done = 0;
     int rc;
 
@@ -116,18 +126,37 @@ int aitag_model_run(struct aitag_model *m, const struct aitag_tensor *in, struct
                  m->n_sess_outputs);
         return AITAG_ERR_MODEL;
     }
+    if (n_extra > MAX_EXTRA) {
+        snprintf(errbuf, errlen, "model %s: %zu further inputs (at most %d)", m->name, n_extra,
+                 MAX_EXTRA);
+        return AITAG_ERR_MODEL;
+    }
     memset(out, 0, k * sizeof *out);
     rc = infer_ort_check(api,
                          api->CreateTensorWithDataAsOrtValue(
                              m->inf->mem, in->data, in->count * sizeof(float), in->shape,
-                             (size_t)in->ndim, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, &input),
+                             (size_t)in->ndim, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, &inputs[0]),
                          "input tensor", errbuf, errlen);
     if (rc < 0)
         goto out;
     in_names[0] = m->input_name;
+    for (i = 0; i < n_extra; i++) {
+        size_t size = extra[i].is_int64 ? sizeof(int64_t) : sizeof(float);
+        rc = infer_ort_check(api,
+                             api->CreateTensorWithDataAsOrtValue(
+                                 m->inf->mem, (void *)extra[i].data, extra[i].count * size,
+                                 extra[i].shape, (size_t)extra[i].ndim,
+                                 extra[i].is_int64 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64
+                                                   : ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT,
+                                 &inputs[1 + i]),
+                             extra[i].name, errbuf, errlen);
+        if (rc < 0)
+            goto out;
+        in_names[1 + i] = extra[i].name;
+    }
     rc = infer_ort_check(api,
-                         api->Run(m->session, NULL, in_names, (const OrtValue *const *)&input, 1,
-                                  (const char *const *)m->sess_outputs, k, outs),
+                         api->Run(m->session, NULL, in_names, (const OrtValue *const *)inputs,
+                                  1 + n_extra, (const char *const *)m->sess_outputs, k, outs),
                          m->name, errbuf, errlen);
     if (rc < 0)
         goto out;
@@ -147,8 +176,10 @@ out:
         if (outs[i])
             api->ReleaseValue(outs[i]);
     }
-    if (input)
-        api->ReleaseValue(input);
+    for (i = 0; i <= n_extra; i++) {
+        if (inputs[i])
+            api->ReleaseValue(inputs[i]);
+    }
     return rc < 0 ? AITAG_ERR_MODEL : 0;
 }
 

@@ -1,15 +1,12 @@
 /*
  * audio.c - silences of a file's audio track: the one thing aitag reads from audio so far.
  *
- * The file is opened like every other input (input.c: the file protocol only, the same limits
- * and error wording), then only the best audio stream is demuxed (every other stream is
- * discarded, so the video's packets are skipped unparsed) and decoded. Decoded samples of
+ * The track is read by audio_decode.c (the best audio stream only). Decoded samples of
  * any layout and sample format are read as doubles in place, so no resampler is needed: RMS
  * over short windows of all channels together, and runs of windows below the threshold long
  * enough become spans. Decoding audio costs little next to video (an AAC track decodes at
  * hundreds of times realtime), which is why it is a separate pass and not a sampler feature.
- * Times count decoded samples from the first audio frame; a damaged packet is skipped, and a
- * read error ends the pass with what was found.
+ * Times count decoded samples from the first audio frame.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -114,71 +111,28 @@ int aitag_audio_silences(const char *path, const struct aitag_silence_params *p,
                          struct aitag_audio_span **out, size_t *n, int *has_audio, char *err,
                          size_t errlen)
 {
-    struct media_input in = {0};
-    struct aitag_probe probe;
+    struct media_audio a;
     struct scan s = {0};
-    AVCodecContext *dec = NULL;
-    AVPacket *pkt = NULL;
-    AVFrame *fr = NULL;
-    const AVCodec *codec = NULL;
-    int rc, aidx, channels = 0;
+    int rc, channels = 0;
 
     *out = NULL, *n = 0, *has_audio = 0;
-    media_log_init();
     if (!p || p->window <= 0 || p->min_seconds < 0) {
         aitag_fmt(err, errlen, "%s: bad silence parameters", path);
         return AITAG_ERR_INVALID;
     }
-    rc = media_input_open(path, 0, &in, &probe, 1);
-    if (rc < 0) {
-        aitag_fmt(err, errlen, "%s: %s", path, probe.error);
-        return rc;
-    }
-    aidx = av_find_best_stream(in.fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);
-    if (aidx < 0 || !codec) {
-        rc = 0; /* no audio (or none we decode): no silence either */
-        goto out;
-    }
-    for (unsigned i = 0; i < in.fmt->nb_streams; i++)
-        in.fmt->streams[i]->discard = (int)i == aidx ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
-    dec = avcodec_alloc_context3(codec);
-    pkt = av_packet_alloc();
-    fr = av_frame_alloc();
-    if (!dec || !pkt || !fr) {
-        rc = AITAG_ERR_NOMEM;
-        aitag_fmt(err, errlen, "out of memory");
-        goto out;
-    }
-    if (avcodec_parameters_to_context(dec, in.fmt->streams[aidx]->codecpar) < 0 ||
-        avcodec_open2(dec, codec, NULL) < 0 || dec->sample_rate <= 0) {
-        rc = AITAG_ERR_MEDIA;
-        aitag_fmt(err, errlen, "%s: cannot decode its audio (%s)", path, codec->name);
-        goto out;
-    }
+    rc = media_audio_open(path, &a, err, errlen);
+    if (rc <= 0)
+        goto out; /* an error, or no audio (or none we decode): no silence either */
     *has_audio = 1;
     s.p = p;
-    s.rate = dec->sample_rate;
+    s.rate = a.dec->sample_rate;
     s.window = (int64_t)(p->window * s.rate + 0.5);
     if (s.window < 1)
         s.window = 1;
     s.quiet_from = -1;
-    for (int eof = 0; !eof && !s.nomem;) {
-        int r = av_read_frame(in.fmt, pkt);
-        if (r < 0)
-            eof = 1; /* the end, or a read error: keep what was found */
-        else if (pkt->stream_index != aidx) {
-            av_packet_unref(pkt);
-            continue;
-        }
-        r = avcodec_send_packet(dec, eof ? NULL : pkt);
-        av_packet_unref(pkt);
-        if (r < 0 && r != AVERROR(EAGAIN) && !eof)
-            continue; /* a damaged packet */
-        while (avcodec_receive_frame(dec, fr) == 0) {
-            channels = fr->ch_layout.nb_channels > 0 ? fr->ch_layout.nb_channels : 1;
-            add_frame(&s, fr, channels);
-            av_frame_unref(fr);
-        }
+    while (!s.nomem && media_audio_next(&a)) {
+        channels = a.fr->ch_layout.nb_channels > 0 ? a.fr->ch_layout.nb_channels : 1;
+        add_frame(&s, a.fr, channels);
     }
     if (s.in_win > 0 && channels > 0)
         end_window(&s, channels);
@@ -194,9 +148,6 @@ int aitag_audio_silences(const char *path, const struct aitag_silence_params *p,
     rc = 0;
 out:
     free(s.spans);
-    av_frame_free(&fr);
-    av_packet_free(&pkt);
-    avcodec_free_context(&dec);
-    media_input_close(&in);
+    media_audio_close(&a);
     return rc;
 }

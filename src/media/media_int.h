@@ -72,6 +72,28 @@ void media_input_close(struct media_input *in);
 double media_pts_to_seconds(const struct media_input *in, int64_t pts);
 int64_t media_seconds_to_pts(const struct media_input *in, double t);
 
+/* ---- audio_decode.c ---- */
+
+/* The best audio stream of a file, opened for decoding; the other streams are discarded so
+ * their packets are skipped unparsed. */
+struct media_audio {
+    struct media_input in;
+    AVCodecContext *dec;
+    AVPacket *pkt;
+    AVFrame *fr;
+    int aidx, eof;
+};
+
+/* Opens path's best audio stream. Returns 1 when there is one (a->dec ready), 0 when the file
+ * has none we decode (a must still be closed), < 0 with err naming the file: what the probe
+ * says (AITAG_ERR_IO, AITAG_ERR_MEDIA), AITAG_ERR_MEDIA for a codec that does not open,
+ * AITAG_ERR_NOMEM. */
+int media_audio_open(const char *path, struct media_audio *a, char *err, size_t errlen);
+/* The next decoded frame in a->fr (unref'd by the next call): 1, or 0 at the end or at a read
+ * error (what was decoded stands); damaged packets are skipped. */
+int media_audio_next(struct media_audio *a);
+void media_audio_close(struct media_audio *a);
+
 /* ---- exif_orientation.c ---- */
 
 /* Clockwise rotation (0/90/180/270) asked for by the EXIF Orientation of a JPEG held in

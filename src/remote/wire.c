@@ -185,8 +185,7 @@ int aitag_remote_evidence_parse(json_t *ev, const char *const *analyzers, const 
             aitag_fmt(err, errlen, "evidence item %zu: \"extra\" is not a details object", k);
         else if (rc < 0 || (rc = aitag_evidence_push(&out->evidence, &e)) < 0)
             aitag_fmt(err, errlen, "out of memory");
-        free(e.keypoints);
-        free(e.embedding);
+        aitag_evidence_clear_details(&e);
         if (rc < 0)
             break;
     }
