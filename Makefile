@@ -22,6 +22,7 @@ fixtures: build
 	@tools/make_fixtures.sh $(BUILD)/fixtures
 	@tools/make_cue_fixtures.sh $(BUILD)/fixtures/cues
 	@tools/make_faceid_fixtures.sh $(BUILD)/fixtures/faceid
+	@tools/make_speech_fixtures.sh $(BUILD)/fixtures/speech
 
 demo: fixtures
 	@scripts/demo.sh $(BUILD)

@@ -39,7 +39,7 @@
 #include "aitag/media.h"
 #include "aitag/policy.h"
 
-#define AITAG_CATALOG_SCHEMA_VERSION 6
+#define AITAG_CATALOG_SCHEMA_VERSION 7
 
 struct aitag_catalog;
 
@@ -311,11 +311,14 @@ int aitag_catalog_each_tagged(struct aitag_catalog *c, const char *name,
                               int (*fn)(void *ctx, const char *path, int64_t media_id,
                                         float confidence),
                               void *ctx);
-/* fn once per item (not missing) whose recognised text contains word (any case; the word
- * literally), with one such text and its best confidence. */
+/* fn once per item (not missing) whose recognised text holds word, with one such text, what
+ * read it (source: "text" for OCR, "speech" for a transcript) and its best confidence. OCR
+ * lines are matched by substring, any case (OCR drops spaces); transcript lines through the
+ * full-text index (texts_fts), word by word, any case and accents. */
 int aitag_catalog_each_text_match(struct aitag_catalog *c, const char *word,
                                   int (*fn)(void *ctx, const char *path, int64_t media_id,
-                                            const char *text, float confidence),
+                                            const char *text, const char *source,
+                                            float confidence),
                                   void *ctx);
 
 /* Probe facts stored for a media id (kind, duration, size, codecs). */

@@ -104,6 +104,8 @@ struct aitag_text_result {
     double start, end;
     char *text;
     float confidence;
+    char source[16]; /* what read it: "text" (OCR), "speech" (a transcript segment) */
+    char lang[16];   /* ISO 639-1 of the text, "" when unknown */
 };
 
 struct aitag_result {
@@ -128,12 +130,15 @@ int aitag_result_add_tag(struct aitag_result *r, const char *name, const char *p
 int aitag_result_add_marker(struct aitag_result *r, const char *tag, double start, double end,
                             float confidence);
 int aitag_result_add_text(struct aitag_result *r, double start, double end, const char *text,
-                          float confidence);
+                          float confidence, const char *source, const char *lang);
 /* Sets r's description to a copy of text (replacing any). 0 or AITAG_ERR_NOMEM. */
 int aitag_result_set_description(struct aitag_result *r, const char *text);
 /* True for evidence that describes the item in words (vlm "description"): it carries text but
  * is never a tag, marker or text line; the catalog loads it as the result's description. */
 int aitag_evidence_is_description(const char *analyzer, const char *label);
+/* True for labels that describe the whole item rather than moments of it ("keyword:WORD",
+ * from speech): any hit tags the item, and they make no markers. */
+int aitag_label_is_item_level(const char *label);
 /* Frees everything in r and zeroes it. */
 void aitag_result_clear(struct aitag_result *r);
 

@@ -62,6 +62,7 @@ struct aitag_speech_segment {
     double start, end;        /* seconds from the first audio sample */
     char *text;               /* owned: the words, space-separated; "" when none were recognised */
     float confidence;         /* mean word confidence, 0..1 (0 without words) */
+    float vad;                /* the VAD's mean speech probability over the span, 0..1 */
     struct aitag_word *words; /* owned */
     int n_words;
 };

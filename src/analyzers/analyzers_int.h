@@ -15,6 +15,7 @@ extern const struct aitag_analyzer_ops aitag_analyzer_pose;
 extern const struct aitag_analyzer_ops aitag_analyzer_face_attrs;
 extern const struct aitag_analyzer_ops aitag_analyzer_vlm;
 extern const struct aitag_analyzer_ops aitag_analyzer_cues;
+extern const struct aitag_analyzer_ops aitag_analyzer_speech;
 
 /* custom.c: makes an analyzer of each custom manifest in manifest_dir and offers it to add(),
  * which returns 1 when it took it and 0 when the name is taken. Called by the registry with

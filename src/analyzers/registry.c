@@ -16,7 +16,7 @@
 static const struct aitag_analyzer_ops *const builtins[] = {
     &aitag_analyzer_faces, &aitag_analyzer_text, &aitag_analyzer_objects,
     &aitag_analyzer_nsfw,  &aitag_analyzer_pose, &aitag_analyzer_face_attrs,
-    &aitag_analyzer_vlm,   &aitag_analyzer_cues,
+    &aitag_analyzer_vlm,   &aitag_analyzer_cues, &aitag_analyzer_speech,
 };
 
 #define N_BUILTINS (sizeof builtins / sizeof builtins[0])

@@ -64,16 +64,27 @@ int aitag_catalog_each_tagged(struct aitag_catalog *c, const char *name,
 
 int aitag_catalog_each_text_match(struct aitag_catalog *c, const char *word,
                                   int (*fn)(void *ctx, const char *path, int64_t media_id,
-                                            const char *text, float confidence),
+                                            const char *text, const char *source, float confidence),
                                   void *ctx)
 {
     sqlite3_stmt *st = NULL;
     size_t n = strlen(word);
-    char *pattern = malloc(2 * n + 3), *p = pattern;
+    char *pattern = malloc(2 * n + 3), *p = pattern, *phrase = malloc(2 * n + 3), *q = phrase;
     int rc;
 
-    if (!pattern)
+    if (!pattern || !phrase) {
+        free(pattern);
+        free(phrase);
         return AITAG_ERR_NOMEM;
+    }
+    *q++ = '"'; /* an FTS5 string: the words as a phrase, double quotes doubled */
+    for (size_t i = 0; i < n; i++) {
+        if (word[i] == '"')
+            *q++ = '"';
+        *q++ = word[i];
+    }
+    *q++ = '"';
+    *q = '\0';
     *p++ = '%';
     for (size_t i = 0; i < n; i++) { /* the word literally: LIKE's wildcards escaped */
         if (word[i] == '%' || word[i] == '_' || word[i] == '\\')
@@ -83,17 +94,21 @@ int aitag_catalog_each_text_match(struct aitag_catalog *c, const char *word,
     *p++ = '%';
     *p = '\0';
     rc = catalog_sql_prepare(c,
-                             "SELECT m.path, m.id, x.text, max(x.confidence) FROM texts x"
+                             "SELECT m.path, m.id, x.text, x.source, max(x.confidence) FROM texts x"
                              " JOIN media m ON m.id = x.media_id"
-                             " WHERE x.text LIKE ?1 ESCAPE '\\' AND m.missing_at IS NULL"
+                             " WHERE ((x.source <> 'speech' AND x.text LIKE ?1 ESCAPE '\\')"
+                             " OR x.id IN (SELECT rowid FROM texts_fts WHERE texts_fts MATCH ?2))"
+                             " AND m.missing_at IS NULL"
                              " GROUP BY m.id ORDER BY m.path",
                              &st);
     if (rc == 0) {
         sqlite3_bind_text(st, 1, pattern, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, phrase, -1, SQLITE_STATIC);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW)
             if (fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
                    (const char *)sqlite3_column_text(st, 2),
-                   (float)sqlite3_column_double(st, 3)) != 0) {
+                   (const char *)sqlite3_column_text(st, 3),
+                   (float)sqlite3_column_double(st, 4)) != 0) {
                 rc = SQLITE_DONE;
                 break;
             }
@@ -101,5 +116,6 @@ int aitag_catalog_each_text_match(struct aitag_catalog *c, const char *word,
     }
     sqlite3_finalize(st);
     free(pattern);
+    free(phrase);
     return rc;
 }

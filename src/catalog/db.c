@@ -108,6 +108,21 @@ static const char *const migrations[] = {
     " person_id INTEGER REFERENCES people(id) ON DELETE SET NULL,"
     " model TEXT, embedding BLOB, quality REAL, UNIQUE(source, ref));"
     "CREATE INDEX person_refs_person ON person_refs(person_id);",
+    /* 7: what read a text line (source: "text" for OCR, "speech" for a transcript segment) and
+     * its language; texts_fts indexes every line for full-text search (FTS5, kept in step by
+     * triggers, cascaded deletes included), filled from the lines already there */
+    "ALTER TABLE texts ADD COLUMN source TEXT NOT NULL DEFAULT 'text';"
+    "ALTER TABLE texts ADD COLUMN lang TEXT;"
+    "CREATE VIRTUAL TABLE texts_fts USING fts5(text, content='texts', content_rowid='id',"
+    " tokenize='unicode61 remove_diacritics 2');"
+    "CREATE TRIGGER texts_fts_insert AFTER INSERT ON texts BEGIN"
+    " INSERT INTO texts_fts(rowid, text) VALUES (new.id, new.text); END;"
+    "CREATE TRIGGER texts_fts_delete AFTER DELETE ON texts BEGIN"
+    " INSERT INTO texts_fts(texts_fts, rowid, text) VALUES ('delete', old.id, old.text); END;"
+    "CREATE TRIGGER texts_fts_update AFTER UPDATE ON texts BEGIN"
+    " INSERT INTO texts_fts(texts_fts, rowid, text) VALUES ('delete', old.id, old.text);"
+    " INSERT INTO texts_fts(rowid, text) VALUES (new.id, new.text); END;"
+    "INSERT INTO texts_fts(texts_fts) VALUES ('rebuild');",
 };
 _Static_assert(sizeof migrations / sizeof *migrations == AITAG_CATALOG_SCHEMA_VERSION,
                "a migration per schema version");

@@ -4,10 +4,10 @@
  * commit_item is the only writer of evidence. Within one IMMEDIATE transaction it upserts the
  * media row, drops everything stored for a file whose identity changed, replaces the evidence
  * of each analyzer that ran, records the analyses, replaces the item's faces when face_attrs
- * ran (faces.c), replaces the shots when the sampling found some (shots.c), then re-derives tags, markers and text from all of the item's stored
- * evidence and shots. Derived rows are always rebuilt from evidence, never
- * edited, so they can't drift from it; the policy key stored on the media row says which
- * rules produced them.
+ * ran (faces.c), replaces the shots when the sampling found some (shots.c), then re-derives tags,
+ * markers and text from all of the item's stored evidence and shots. Derived rows are always
+ * rebuilt from evidence, never edited, so they can't drift from it; the policy key stored on the
+ * media row says which rules produced them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -57,16 +57,17 @@ static int upsert_media(struct aitag_catalog *c, const struct aitag_item *it, in
         if (rc < 0)
             return rc;
     }
-    rc = catalog_sql_prepare(c,
-                     "INSERT INTO media(path, size, mtime_ns, fingerprint, kind, duration, width,"
-                     " height, container, video_codec, audio_codec, fps, rotation, bit_rate,"
-                     " status, error, updated_at)"
-                     " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"
-                     " ON CONFLICT(path) DO UPDATE SET size=?2, mtime_ns=?3, fingerprint=?4,"
-                     " kind=?5, duration=?6, width=?7, height=?8, container=?9, video_codec=?10,"
-                     " audio_codec=?11, fps=?12, rotation=?13, bit_rate=?14, status=?15,"
-                     " error=?16, updated_at=?17, missing_at=NULL RETURNING id",
-                     &st);
+    rc = catalog_sql_prepare(
+        c,
+        "INSERT INTO media(path, size, mtime_ns, fingerprint, kind, duration, width,"
+        " height, container, video_codec, audio_codec, fps, rotation, bit_rate,"
+        " status, error, updated_at)"
+        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"
+        " ON CONFLICT(path) DO UPDATE SET size=?2, mtime_ns=?3, fingerprint=?4,"
+        " kind=?5, duration=?6, width=?7, height=?8, container=?9, video_codec=?10,"
+        " audio_codec=?11, fps=?12, rotation=?13, bit_rate=?14, status=?15,"
+        " error=?16, updated_at=?17, missing_at=NULL RETURNING id",
+        &st);
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, it->path, -1, SQLITE_STATIC);
@@ -262,8 +263,8 @@ int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aita
         rc = add_people(c, id, &ev, &samp, &names, &n_samp);
     if (rc < 0)
         goto out;
-    in = (struct aitag_derive_input){is_image, duration, ev.items, ev.n, samp, n_samp,
-                                     shots,    n_shots};
+    in = (struct aitag_derive_input){is_image, duration, ev.items, ev.n,
+                                     samp,     n_samp,   shots,    n_shots};
     rc = aitag_policy_derive(p, &in, &r);
     if (rc < 0)
         goto out;
@@ -325,8 +326,8 @@ int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aita
     st = NULL;
     if (rc == 0)
         rc = catalog_sql_prepare(c,
-                                 "INSERT INTO texts(media_id, start, end, text, confidence)"
-                                 " VALUES(?,?,?,?,?)",
+                                 "INSERT INTO texts(media_id, start, end, text, confidence,"
+                                 " source, lang) VALUES(?,?,?,?,?,?,?)",
                                  &st);
     for (size_t i = 0; rc == 0 && i < r.n_texts; i++) {
         sqlite3_reset(st);
@@ -335,6 +336,12 @@ int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aita
         sqlite3_bind_double(st, 3, r.texts[i].end);
         sqlite3_bind_text(st, 4, r.texts[i].text, -1, SQLITE_STATIC);
         sqlite3_bind_double(st, 5, r.texts[i].confidence);
+        sqlite3_bind_text(st, 6, r.texts[i].source[0] ? r.texts[i].source : "text", -1,
+                          SQLITE_STATIC);
+        if (r.texts[i].lang[0])
+            sqlite3_bind_text(st, 7, r.texts[i].lang, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 7);
         rc = catalog_sql_check(c, sqlite3_step(st), "insert text");
     }
     sqlite3_finalize(st);
@@ -383,8 +390,7 @@ int aitag_catalog_commit_item(struct aitag_catalog *c, const struct aitag_item *
     return rc;
 }
 
-int aitag_catalog_rederive(struct aitag_catalog *c, int64_t media_id,
-                           const struct aitag_policy *p)
+int aitag_catalog_rederive(struct aitag_catalog *c, int64_t media_id, const struct aitag_policy *p)
 {
     sqlite3_stmt *st = NULL;
     char key[65];
@@ -434,10 +440,9 @@ int aitag_catalog_load_evidence(struct aitag_catalog *c, int64_t media_id,
         e.confidence = (float)sqlite3_column_double(st, 2);
         e.t = sqlite3_column_double(st, 3);
         e.has_box = sqlite3_column_type(st, 4) != SQLITE_NULL;
-        e.box = (struct aitag_box){(float)sqlite3_column_double(st, 4),
-                                   (float)sqlite3_column_double(st, 5),
-                                   (float)sqlite3_column_double(st, 6),
-                                   (float)sqlite3_column_double(st, 7)};
+        e.box = (struct aitag_box){
+            (float)sqlite3_column_double(st, 4), (float)sqlite3_column_double(st, 5),
+            (float)sqlite3_column_double(st, 6), (float)sqlite3_column_double(st, 7)};
         e.text = (char *)sqlite3_column_text(st, 8);
         /* unreadable details (a hand-edited row) leave the item without them */
         if (aitag_evidence_parse_details(&e, (const char *)sqlite3_column_text(st, 9)) ==
@@ -470,11 +475,10 @@ int aitag_catalog_load_result(struct aitag_catalog *c, int64_t media_id, struct 
         goto out;
     sqlite3_bind_int64(st, 1, media_id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (aitag_result_add_tag(out, (const char *)sqlite3_column_text(st, 0),
-                                 (const char *)sqlite3_column_text(st, 1),
-                                 (const char *)sqlite3_column_text(st, 2),
-                                 (float)sqlite3_column_double(st, 3),
-                                 (float)sqlite3_column_double(st, 4)) < 0)
+        if (aitag_result_add_tag(
+                out, (const char *)sqlite3_column_text(st, 0),
+                (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
+                (float)sqlite3_column_double(st, 3), (float)sqlite3_column_double(st, 4)) < 0)
             goto nomem;
     if ((rc = catalog_sql_check(c, rc, "load tags")) < 0)
         goto out;
@@ -495,17 +499,19 @@ int aitag_catalog_load_result(struct aitag_catalog *c, int64_t media_id, struct 
         goto out;
     sqlite3_finalize(st);
     rc = catalog_sql_prepare(c,
-                             "SELECT start, end, text, confidence FROM texts WHERE media_id = ?"
+                             "SELECT start, end, text, confidence, source, lang FROM texts"
+                             " WHERE media_id = ?"
                              " ORDER BY start, id",
                              &st);
     if (rc < 0)
         goto out;
     sqlite3_bind_int64(st, 1, media_id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (aitag_result_add_text(out, sqlite3_column_double(st, 0),
-                                  sqlite3_column_double(st, 1),
+        if (aitag_result_add_text(out, sqlite3_column_double(st, 0), sqlite3_column_double(st, 1),
                                   (const char *)sqlite3_column_text(st, 2),
-                                  (float)sqlite3_column_double(st, 3)) < 0)
+                                  (float)sqlite3_column_double(st, 3),
+                                  (const char *)sqlite3_column_text(st, 4),
+                                  (const char *)sqlite3_column_text(st, 5)) < 0)
             goto nomem;
     if ((rc = catalog_sql_check(c, rc, "load texts")) < 0)
         goto out;

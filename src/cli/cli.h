@@ -21,6 +21,7 @@ enum {
 int cmd_tag(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+int cmd_export(int argc, char **argv); /* cmd_export.c: subtitles from the transcript */
 int cmd_prune(int argc, char **argv); /* cmd_prune.c: deletes items whose files are gone */
 int cmd_models(int argc, char **argv);
 /* cmd_models.c: registers the custom analyzers of the user models dir (AITAG_USER_MODELS_DIR,

@@ -125,7 +125,7 @@ static void print_housekeeping(const struct aitag_summary *sum, int dry_run)
                 sum->missing, dry_run ? "would be marked" : "marked");
 }
 
-#define N_ANALYZER_OPTS (2 + AITAG_VLM_MAX_OPTS)
+#define N_ANALYZER_OPTS (2 + AITAG_VLM_MAX_OPTS + 8)
 
 static int has_analyzer(const char *const *names, size_t n_names, const char *name)
 {
@@ -138,8 +138,8 @@ static int has_analyzer(const char *const *names, size_t n_names, const char *na
 /* Analyzer options from the command line: the vlm analyzer's settings when vlm runs, the
  * objects analyzer's mirrored pass when --no-objects-mirror turns it off, and face_attrs's
  * embedder when --face-embedder names another than faceres. */
-static size_t analyzer_options(const struct aitag_opts *o, const char *const *names,
-                               size_t n_names, char (*buf)[AITAG_VLM_OPT_LEN], const char **out)
+static size_t analyzer_options(const struct aitag_opts *o, const char *const *names, size_t n_names,
+                               char (*buf)[AITAG_VLM_OPT_LEN], const char **out)
 {
     size_t n = 0;
 
@@ -166,6 +166,31 @@ static size_t analyzer_options(const struct aitag_opts *o, const char *const *na
             .local_only = aitag_opts_bool(o, "local-only"),
         };
         n += aitag_vlm_options(&vs, buf + n, out + n); /* the plugin's too */
+    }
+    if (has_analyzer(names, n_names, "speech")) {
+        static const char *const keys[][2] = {
+            {"speech-engine", "engine"},     {"speech-url", "url"},
+            {"speech-model", "model"},       {"speech-key-env", "key_env"},
+            {"speech-language", "language"}, {"keywords", "keywords"},
+        };
+        for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+            const char *v = aitag_opts_str(o, keys[i][0]);
+            if (!v || !*v)
+                continue;
+            snprintf(buf[n], AITAG_VLM_OPT_LEN, "speech.%s=%s", keys[i][1], v);
+            out[n] = buf[n];
+            n++;
+        }
+        if (aitag_opts_bool(o, "speech-accurate")) {
+            snprintf(buf[n], AITAG_VLM_OPT_LEN, "speech.accurate=1");
+            out[n] = buf[n];
+            n++;
+        }
+        if (aitag_opts_bool(o, "local-only")) {
+            snprintf(buf[n], AITAG_VLM_OPT_LEN, "speech.local_only=1");
+            out[n] = buf[n];
+            n++;
+        }
     }
     return n;
 }

@@ -246,12 +246,13 @@ static int match_tags(struct search *s)
     return rc;
 }
 
-static int on_text(void *ctx, const char *path, int64_t id, const char *text, float confidence)
+static int on_text(void *ctx, const char *path, int64_t id, const char *text, const char *source,
+                   float confidence)
 {
     struct search *s = ctx;
     char why[256];
 
-    snprintf(why, sizeof why, "text '%.120s'", text);
+    snprintf(why, sizeof why, "%s '%.120s'", strcmp(source, "speech") == 0 ? "said" : "text", text);
     offer(s, path, id, TEXT_SCORE * (0.5f + 0.5f * confidence), why);
     return s->rc < 0;
 }

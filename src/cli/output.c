@@ -20,40 +20,40 @@ static double round3(double v)
 json_t *item_json(const char *path, const char *status, const struct aitag_probe *probe,
                   const struct aitag_result *res, const char *error)
 {
-    json_t *o = json_object(), *tags = json_array(), *markers = json_array(),
-           *text = json_array(), *shots = json_array(), *errors = json_array();
+    json_t *o = json_object(), *tags = json_array(), *markers = json_array(), *text = json_array(),
+           *shots = json_array(), *errors = json_array();
     int is_image = probe && probe->kind == AITAG_MEDIA_IMAGE;
 
     json_object_set_new(o, "path", json_string(path));
     json_object_set_new(o, "status", json_string(status));
-    json_object_set_new(o, "kind", json_string(!probe      ? "unknown"
-                                               : is_image ? "image"
-                                                          : "video"));
+    json_object_set_new(o, "kind", json_string(!probe ? "unknown" : is_image ? "image" : "video"));
     json_object_set_new(o, "duration", json_real(probe ? round3(probe->duration) : 0));
     if (probe && probe->width > 0) {
         json_object_set_new(o, "width", json_integer(probe->width));
         json_object_set_new(o, "height", json_integer(probe->height));
     }
     for (size_t i = 0; res && i < res->n_tags; i++) {
-        json_t *t = json_pack("{s:s, s:f, s:f}", "name", res->tags[i].name, "confidence",
-                              round3(res->tags[i].confidence), "coverage",
-                              round3(res->tags[i].coverage));
+        json_t *t =
+            json_pack("{s:s, s:f, s:f}", "name", res->tags[i].name, "confidence",
+                      round3(res->tags[i].confidence), "coverage", round3(res->tags[i].coverage));
         if (res->tags[i].parent)
             json_object_set_new(t, "parent", json_string(res->tags[i].parent));
         json_array_append_new(tags, t);
     }
     for (size_t i = 0; res && i < res->n_markers; i++)
-        json_array_append_new(markers,
-                              json_pack("{s:s, s:f, s:f, s:f}", "tag", res->markers[i].tag,
-                                        "start", round3(res->markers[i].start), "end",
-                                        round3(res->markers[i].end), "confidence",
-                                        round3(res->markers[i].confidence)));
-    for (size_t i = 0; res && i < res->n_texts; i++)
-        json_array_append_new(text, json_pack("{s:f, s:f, s:s, s:f}", "start",
-                                              round3(res->texts[i].start), "end",
-                                              round3(res->texts[i].end), "text",
-                                              res->texts[i].text, "confidence",
-                                              round3(res->texts[i].confidence)));
+        json_array_append_new(markers, json_pack("{s:s, s:f, s:f, s:f}", "tag", res->markers[i].tag,
+                                                 "start", round3(res->markers[i].start), "end",
+                                                 round3(res->markers[i].end), "confidence",
+                                                 round3(res->markers[i].confidence)));
+    for (size_t i = 0; res && i < res->n_texts; i++) {
+        json_t *line =
+            json_pack("{s:f, s:f, s:s, s:f, s:s}", "start", round3(res->texts[i].start), "end",
+                      round3(res->texts[i].end), "text", res->texts[i].text, "confidence",
+                      round3(res->texts[i].confidence), "source", res->texts[i].source);
+        if (line && res->texts[i].lang[0])
+            json_object_set_new(line, "lang", json_string(res->texts[i].lang));
+        json_array_append_new(text, line);
+    }
     for (size_t i = 0; res && i < res->n_shots; i++)
         json_array_append_new(shots, json_pack("{s:f, s:f, s:s, s:f}", "start",
                                                round3(res->shots[i].start), "end",
@@ -131,6 +131,8 @@ void print_item_human(const char *path, const char *status, const struct aitag_p
     for (size_t i = 0; i < res->n_texts; i++) {
         char a[16];
         hms(res->texts[i].start, a, sizeof a);
-        printf("  text:   %s  \"%s\"\n", a, res->texts[i].text);
+        printf("  %s   %s  \"%s\"\n",
+               strcmp(res->texts[i].source, "speech") == 0 ? "said:" : "text:", a,
+               res->texts[i].text);
     }
 }

@@ -14,7 +14,7 @@
 /* clang-format off */
 static const struct aitag_opt_def options[] = {
     /* name              type            default  domain     scopes  flags  help */
-    {"catalog", AITAG_OPT_STR, NULL, "FILE", "tag show search prune people", 0,
+    {"catalog", AITAG_OPT_STR, NULL, "FILE", "tag show search prune people export", 0,
      "catalog file (default: $XDG_DATA_HOME/aitag/catalog.db)"},
     {"analyzers", AITAG_OPT_STR, "faces,text,cues", "LIST", "tag", 0,
      "comma-separated analyzers to run (see `aitag models list`)"},
@@ -70,6 +70,22 @@ static const struct aitag_opt_def options[] = {
      "vlm analyzer: also ask for a one-line description per item"},
     {"vlm-every", AITAG_OPT_NUM, "30", "0..86400", "tag", 0,
      "vlm analyzer: seconds between VLM calls within a video"},
+    {"speech-engine", AITAG_OPT_ENUM, "pocketsphinx", "pocketsphinx|remote", "tag", 0,
+     "speech analyzer: PocketSphinx on this machine, or a remote OpenAI-compatible "
+     "transcription server (docs/speech.md)"},
+    {"speech-url", AITAG_OPT_STR, NULL, "URL", "tag", 0,
+     "speech analyzer, remote: the server's base URL (an aitag gateway's /v1, or a Whisper "
+     "server's)"},
+    {"speech-model", AITAG_OPT_STR, "whisper-1", "NAME", "tag", 0,
+     "speech analyzer, remote: the model (gateway route) asked"},
+    {"speech-key-env", AITAG_OPT_STR, "AITAG_GATEWAY_KEY", "VAR", "tag", 0,
+     "speech analyzer, remote: environment variable holding the bearer key"},
+    {"speech-language", AITAG_OPT_STR, NULL, "CODE", "tag", 0,
+     "speech analyzer, remote: the language spoken (ISO 639-1), if known"},
+    {"speech-accurate", AITAG_OPT_BOOL, "false", NULL, "tag", 0,
+     "speech analyzer, pocketsphinx: its own slower search (better in noise; docs/speech.md)"},
+    {"keywords", AITAG_OPT_STR, NULL, "LIST", "tag", 0,
+     "speech analyzer: comma-separated words that become keyword:WORD tags when said"},
     {"queue", AITAG_OPT_INT, "8", "1..1024", "tag", 0,
      "frames decoded ahead of inference (bounded queue)"},
     {"max-megapixels", AITAG_OPT_NUM, "64", "0.01..1000", "tag", 0,
@@ -100,6 +116,10 @@ static const struct aitag_opt_def options[] = {
     {"why", AITAG_OPT_BOOL, "false", NULL, "show", AITAG_OPT_FLAG_ONLY,
      "also say which evidence made each concept of the context rules, and what they "
      "suppressed (docs/context.md)"},
+    {"srt", AITAG_OPT_STR, NULL, "FILE", "export", AITAG_OPT_FLAG_ONLY,
+     "write the transcript as SubRip subtitles (FILE, or - for standard output)"},
+    {"vtt", AITAG_OPT_STR, NULL, "FILE", "export", AITAG_OPT_FLAG_ONLY,
+     "write the transcript as WebVTT subtitles (FILE, or - for standard output)"},
     {"ignored", AITAG_OPT_BOOL, "false", NULL, "people-list", AITAG_OPT_FLAG_ONLY,
      "list the ignored people too (marked \"ignored\")"},
     {"crops", AITAG_OPT_STR, NULL, "DIR", "people-show", AITAG_OPT_FLAG_ONLY,
@@ -133,7 +153,7 @@ static const struct aitag_opt_def options[] = {
     {"budget-period", AITAG_OPT_ENUM, NULL, "day|month", "gateway-keys-create",
      AITAG_OPT_FLAG_ONLY, "the period a budget covers (default: the whole key's life)"},
     {"log-level", AITAG_OPT_ENUM, "warn", "error|warn|info|debug",
-     "tag show search people models gateway", 0, "logs on stderr from this level up"},
+     "tag show search people models gateway export", 0, "logs on stderr from this level up"},
     {"log-level", AITAG_OPT_ENUM, "info", "error|warn|info|debug", "plugin", 0,
      "Stash log lines from this level up"},
 };
@@ -153,6 +173,10 @@ static const struct aitag_cmd_def commands[] = {
      "rules (the labels a related concept is made of), and matched in recognised text; each "
      "line gives the path, a score and why (docs/context.md). --tag and --person match names "
      "exactly."},
+    {"export", "--srt FILE | --vtt FILE [OPTIONS] MEDIA",
+     "write what was said in a video (the speech analyzer's transcript) as subtitles",
+     "One cue per spoken segment, its text wrapped at 42 characters a line; FILE is written "
+     "whole or not at all. A video tagged without the speech analyzer has no transcript."},
     {"prune", "[OPTIONS]", "delete catalog items whose files are gone (marked missing by tag)",
      "Deletes the items `aitag tag` marked missing, with all their results; an item whose file "
      "is back is kept and unmarked. Takes no paths."},

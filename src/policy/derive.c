@@ -8,7 +8,10 @@
  * the video-level tag. A marker's edges snap to the item's shot boundaries when one lies in the
  * sampling interval before them (the samples only bracket a change; a cut inside the bracket
  * is where it happened; technical cues, "cue:" labels, keep their own edges); whether a marker
- * exists is decided before snapping, from the evidence alone. Text evidence becomes lines: the same line (compared case-insensitively
+ * exists is decided before snapping, from the evidence alone. A finding that lasts (a spoken
+ * segment: evidence with an end) counts for [t, end) instead of one interval. Keywords
+ * ("keyword:" labels, from speech) describe the whole item: any hit tags it, like an image's.
+ * Text evidence becomes lines: the same line (compared case-insensitively
  * with whitespace removed, since OCR drops spaces) seen in nearby frames becomes one entry
  * with a start and an end. The vlm analyzer's "description" is neither: it describes the whole
  * item and is loaded as the result's description by the catalog. Everything is deterministic:
@@ -23,7 +26,7 @@
 #include "policy_int.h"
 
 struct hit {
-    double t;
+    double t, end; /* end: when the finding lasts ([t, end), speech), else 0 */
     float conf;
 };
 
@@ -42,6 +45,17 @@ static const struct aitag_sampling *sampling_for(const struct aitag_derive_input
         if (in->sampling[i].analyzer && analyzer && strcmp(in->sampling[i].analyzer, analyzer) == 0)
             return &in->sampling[i];
     return NULL;
+}
+
+/* Where a hit stops counting: its own end when it lasts, else one sampling interval on. */
+static double hit_end(const struct hit *h, double interval)
+{
+    return h->end > h->t ? h->end : h->t + interval;
+}
+
+int aitag_label_is_item_level(const char *label)
+{
+    return strncasecmp(label, "keyword:", 8) == 0;
 }
 
 /* Sorts hits by time and keeps the best confidence per frame time. Returns the new count. */
@@ -128,14 +142,14 @@ static int derive_label(const struct aitag_policy *p, const struct aitag_derive_
         if ((strcmp(e->analyzer, analyzer) == 0 ||
              strcmp(e->analyzer, AITAG_CONTEXT_ANALYZER) == 0) &&
             strcmp(e->label, label) == 0 && e->confidence >= rule.threshold)
-            h[n++] = (struct hit){e->t, e->confidence};
+            h[n++] = (struct hit){e->t, e->end > e->t ? e->end : 0, e->confidence};
     }
     k = unique_frames(h, n);
     if (k == 0)
         goto out;
     for (size_t i = 0; i < k; i++)
         sum += h[i].conf;
-    if (in->is_image || in->duration <= 0) {
+    if (in->is_image || in->duration <= 0 || aitag_label_is_item_level(label)) {
         float best = 0;
         for (size_t i = 0; i < k; i++)
             best = h[i].conf > best ? h[i].conf : best;
@@ -148,14 +162,14 @@ static int derive_label(const struct aitag_policy *p, const struct aitag_derive_
     {
         double min_marker = fmin(rule.min_marker_duration, in->duration / 2);
         double required = fmin(rule.required_duration, in->duration / 2);
-        double seg_start = h[0].t, seg_end = fmin(h[0].t + interval, in->duration);
+        double seg_start = h[0].t, seg_end = fmin(hit_end(&h[0], interval), in->duration);
         double seg_sum = h[0].conf, longest = 0;
         int seg_n = 1;
 
         for (size_t i = 1; i <= k; i++) {
             double t = i < k ? h[i].t : INFINITY;
             if (i < k && t - seg_end <= rule.max_gap) {
-                seg_end = fmax(seg_end, fmin(t + interval, in->duration));
+                seg_end = fmax(seg_end, fmin(hit_end(&h[i], interval), in->duration));
                 seg_sum += h[i].conf, seg_n++;
                 continue;
             }
@@ -170,7 +184,7 @@ static int derive_label(const struct aitag_policy *p, const struct aitag_derive_
                     goto out;
             }
             if (i < k) {
-                seg_start = t, seg_end = fmin(t + interval, in->duration);
+                seg_start = t, seg_end = fmin(hit_end(&h[i], interval), in->duration);
                 seg_sum = h[i].conf, seg_n = 1;
             }
         }
@@ -253,7 +267,9 @@ static int derive_texts(const struct aitag_policy *p, const struct aitag_derive_
     for (size_t i = 0; i < n; i++) {
         const struct aitag_sampling *s = sampling_for(in, ev[i]->analyzer);
         double interval = (s && s->interval > 0) ? s->interval : 0;
-        double end = in->is_image ? 0 : fmin(ev[i]->t + interval, in->duration);
+        double end = in->is_image            ? 0
+                     : ev[i]->end > ev[i]->t ? fmin(ev[i]->end, in->duration)
+                                             : fmin(ev[i]->t + interval, in->duration);
         struct aitag_rule r = policy_rule_for(p, ev[i]->label);
         char *norm = text_norm(ev[i]->text);
         size_t j;
@@ -278,7 +294,8 @@ static int derive_texts(const struct aitag_policy *p, const struct aitag_derive_
     qsort(lines, n_lines, sizeof *lines, cmp_line);
     for (size_t j = 0; j < n_lines; j++) {
         rc = aitag_result_add_text(out, lines[j].start, lines[j].end, lines[j].best->text,
-                                   lines[j].conf_sum / (float)lines[j].n);
+                                   lines[j].conf_sum / (float)lines[j].n, lines[j].best->analyzer,
+                                   lines[j].best->lang);
         if (rc < 0)
             goto out;
     }
@@ -385,8 +402,7 @@ int aitag_policy_derive(const struct aitag_policy *p, const struct aitag_derive_
 
     if (!p->context || aitag_context_size(p->context) == 0)
         return derive_plain(p, in, out);
-    rc = aitag_context_apply(p->context, in->evidence, in->n_evidence, in->shots, in->n_shots,
-                             &cx);
+    rc = aitag_context_apply(p->context, in->evidence, in->n_evidence, in->shots, in->n_shots, &cx);
     if (rc < 0)
         return rc;
     /* concepts are sampled as finely as the finest analyzer they may come from */

@@ -1,6 +1,7 @@
 /*
  * result.c - growing and freeing struct aitag_result. Every string is owned by the result.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,12 +12,11 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-
 int aitag_result_add_tag(struct aitag_result *r, const char *name, const char *parent,
                          const char *label, float confidence, float coverage)
 {
-    struct aitag_tag_result t = {strdup(name), dup_or_null(parent), dup_or_null(label),
-                                 confidence, coverage};
+    struct aitag_tag_result t = {strdup(name), dup_or_null(parent), dup_or_null(label), confidence,
+                                 coverage};
 
     if (!t.name || (parent && !t.parent) || (label && !t.label))
         goto fail;
@@ -53,7 +53,7 @@ int aitag_result_add_marker(struct aitag_result *r, const char *tag, double star
 }
 
 int aitag_result_add_text(struct aitag_result *r, double start, double end, const char *text,
-                          float confidence)
+                          float confidence, const char *source, const char *lang)
 {
     char *t = strdup(text);
 
@@ -67,7 +67,11 @@ int aitag_result_add_text(struct aitag_result *r, double start, double end, cons
         }
         r->texts = g;
     }
-    r->texts[r->n_texts++] = (struct aitag_text_result){start, end, t, confidence};
+    r->texts[r->n_texts] = (struct aitag_text_result){start, end, t, confidence, "", ""};
+    snprintf(r->texts[r->n_texts].source, sizeof r->texts->source, "%s",
+             source && *source ? source : "text");
+    snprintf(r->texts[r->n_texts].lang, sizeof r->texts->lang, "%s", lang ? lang : "");
+    r->n_texts++;
     return 0;
 }
 

@@ -169,6 +169,7 @@ static int on_span(const struct vad_span *sp, void *ctx)
     }
     seg.start = (double)sp->start / AITAG_SPEECH_RATE;
     seg.end = (double)sp->end / AITAG_SPEECH_RATE;
+    seg.vad = sp->mean_prob;
     rc = b > a ? r->s->rec.run(r->s->rec.impl, r->buf + (a - r->buf_start), (size_t)(b - a),
                                (double)a / AITAG_SPEECH_RATE, &seg, lang, sizeof lang, r->err,
                                r->errlen)

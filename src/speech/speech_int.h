@@ -20,6 +20,8 @@ struct vad {
     /* segment state machine, in samples */
     int triggered;
     int64_t start, temp_end;
+    double prob_sum; /* over the open span's windows */
+    int prob_n;
     float threshold, neg_threshold;
     int64_t min_speech, min_silence, max_segment;
 };
@@ -32,6 +34,7 @@ void vad_free(struct vad *v);
 /* A closed span of speech, in samples. */
 struct vad_span {
     int64_t start, end;
+    float mean_prob;
 };
 /* Feeds n samples; calls on_span for each span that closes. At end (samples NULL), closes the
  * open one. Returns 0 or < 0 (a model error with err, or what on_span returned). */

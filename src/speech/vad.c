@@ -103,7 +103,7 @@ static int window_prob(struct vad *v, float *prob, char *err, size_t errlen)
 static int close_span(struct vad *v, int64_t end,
                       int (*on_span)(const struct vad_span *sp, void *ctx), void *ctx)
 {
-    struct vad_span sp = {v->start, end};
+    struct vad_span sp = {v->start, end, v->prob_n ? (float)(v->prob_sum / v->prob_n) : 0};
 
     v->triggered = 0;
     v->temp_end = 0;
@@ -124,14 +124,17 @@ static int step(struct vad *v, float p, int (*on_span)(const struct vad_span *sp
     if (p >= v->threshold && !v->triggered) {
         v->triggered = 1;
         v->start = at;
+        v->prob_sum = p, v->prob_n = 1;
         return 0;
     }
     if (!v->triggered)
         return 0;
+    if (!v->temp_end || p >= v->neg_threshold)
+        v->prob_sum += p, v->prob_n++; /* the quiet tail is not part of the span */
     if (v->max_segment > 0 && at + v->window - v->start > v->max_segment) {
         rc = close_span(v, at, on_span, ctx);
-        if (rc == 0 && p >= v->threshold)
-            v->triggered = 1, v->start = at; /* still speaking: a new span goes on */
+        if (rc == 0 && p >= v->threshold) /* still speaking: a new span goes on */
+            v->triggered = 1, v->start = at, v->prob_sum = p, v->prob_n = 1;
         return rc;
     }
     if (p < v->neg_threshold) {

@@ -10,8 +10,9 @@
 //   POST /v1/embeddings         one vector of 8 floats per input string, seeded by a hash of
 //                               the text (same text, same vector); usage.prompt_tokens = words
 //   POST /v1/audio/transcriptions  parses the multipart body; answers {"text": ...} naming the
-//                               model and the file's byte count (or that text when
-//                               response_format=text); 400 when "file" or "model" is missing
+//                               model and the file's byte count (that text alone when
+//                               response_format=text; OpenAI's verbose_json with segments and
+//                               word times when asked); 400 when "file" or "model" is missing
 //   GET  /v1/models
 //   POST /_mode {"mode": "..."} changes the failure mode
 //   GET  /_stats, /__test/stats: calls per endpoint, the last call of each, TCP connections
@@ -173,7 +174,27 @@ async function transcribe(req, res) {
   const text = 'heard ' + file.data.length + ' bytes with ' + model.data.toString() + ' at ' + name;
   const format = field('response_format') ? field('response_format').data.toString() : 'json';
   if (format === 'text') { res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }); return res.end(text + '\n'); }
+  if (format === 'verbose_json') return json(res, 200, verbose(text, file.data));
   json(res, 200, { text });
+}
+
+// OpenAI's verbose_json answer: the language as a name, the audio's duration (read from a
+// PCM WAV header, 0 for anything else), one segment, and the words spread evenly over it when
+// timestamp_granularities[] asked for words (the real API gives word times only then).
+function verbose(text, wav) {
+  let duration = 0;
+  if (wav.length >= 44 && wav.toString('latin1', 0, 4) === 'RIFF' && wav.toString('latin1', 8, 12) === 'WAVE') {
+    const rate = wav.readUInt32LE(24), bytesPerSample = wav.readUInt16LE(32);
+    if (rate > 0 && bytesPerSample > 0) duration = wav.readUInt32LE(40) / (rate * bytesPerSample);
+  }
+  const words = text.split(' ');
+  const t = (i) => Math.round((duration * i / words.length) * 1000) / 1000;
+  return {
+    task: 'transcribe', language: 'english', duration, text,
+    segments: [{ id: 0, seek: 0, start: 0, end: duration, text, tokens: [], temperature: 0,
+      avg_logprob: -0.1, compression_ratio: 1, no_speech_prob: 0.01 }],
+    words: words.map((w, i) => ({ word: w, start: t(i), end: t(i + 1) })),
+  };
 }
 
 function stats() {
