@@ -254,7 +254,7 @@ static void remote_free(void *impl)
     free(r);
 }
 
-int remote_asr_new(const struct aitag_speech_params *p, struct recognizer *out, char *err,
+int asr_remote_new(const struct aitag_speech_params *p, struct recognizer *out, char *err,
                    size_t errlen)
 {
     struct remote_asr *r;

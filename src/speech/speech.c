@@ -68,8 +68,8 @@ int aitag_speech_new(struct aitag_infer *inf, const struct aitag_speech_params *
     snprintf(s->engine, sizeof s->engine, "%s", engine);
     rc = vad_init(&s->vad, inf, p, err, errlen);
     if (rc == 0)
-        rc = strcmp(engine, "remote") == 0 ? remote_asr_new(p, &s->rec, err, errlen)
-                                           : sphinx_new(p, &s->rec, err, errlen);
+        rc = strcmp(engine, "remote") == 0 ? asr_remote_new(p, &s->rec, err, errlen)
+                                           : asr_sphinx_new(p, &s->rec, err, errlen);
     if (rc < 0) {
         aitag_speech_free(s);
         return rc;

@@ -126,7 +126,8 @@ static void sphinx_free(void *impl)
     free(s);
 }
 
-int sphinx_new(const struct aitag_speech_params *p, struct recognizer *r, char *err, size_t errlen)
+int asr_sphinx_new(const struct aitag_speech_params *p, struct recognizer *r, char *err,
+                   size_t errlen)
 {
     struct sphinx *s = calloc(1, sizeof *s);
     const char *dir = p->sphinx_dir && p->sphinx_dir[0] ? p->sphinx_dir : SPHINX_DIR;
