@@ -98,6 +98,9 @@ struct aitag_marker_result {
     char *tag;
     double start, end;
     float confidence;
+    /* the title a sink gives the marker when not its tag's name (a transcript line the Stash
+     * plugin writes as a marker); NULL in derived results, borrowed in views */
+    const char *title;
 };
 
 struct aitag_text_result {

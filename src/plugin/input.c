@@ -402,6 +402,23 @@ int plugin_settings_parse(const char *json, struct plugin_settings *s, char *err
     s->write_cues = setting_bool(o, "writeCues");
     s->create_performers = setting_bool(o, "createPerformers");
     s->skip_performer_images = setting_bool(o, "skipPerformerImages");
+    if (rc == 0) {
+        const json_t *v = json_object_get(o, "writeTranscript");
+        const char *t = json_string_value(v);
+        if (!v || json_is_null(v) || (t && (!*t || strcmp(t, "off") == 0)))
+            s->transcript = PLUGIN_TRANSCRIPT_OFF;
+        else if (t && strcmp(t, "details") == 0)
+            s->transcript = PLUGIN_TRANSCRIPT_DETAILS;
+        else if (t && strcmp(t, "markers") == 0)
+            s->transcript = PLUGIN_TRANSCRIPT_MARKERS;
+        else {
+            aitag_fmt(err, errlen,
+                      "setting writeTranscript: \"%s\" is none of off, details, "
+                      "markers",
+                      t ? t : "(not text)");
+            rc = AITAG_ERR_INVALID;
+        }
+    }
     if (rc == 0 && !*s->parent_tag) {
         free(s->parent_tag);
         rc = (s->parent_tag = strdup("AI")) ? 0 : AITAG_ERR_NOMEM;

@@ -95,8 +95,7 @@ static unsigned char *face_jpeg(struct people_sync *ps, const struct aitag_named
         double x0 = clamp01(f.x - f.w * 0.4), x1 = clamp01(f.x + f.w * 1.4);
         double y0 = clamp01(f.y - f.h * 0.45), y1 = clamp01(f.y + f.h * 1.55);
         rc = aitag_media_crop_jpeg(f.path, f.is_image ? 0 : f.t, (float)x0, (float)y0,
-                                   (float)(x1 - x0), (float)(y1 - y0), &jpeg, len, err,
-                                   sizeof err);
+                                   (float)(x1 - x0), (float)(y1 - y0), &jpeg, len, err, sizeof err);
     }
     if (rc < 0)
         aitag_log(AITAG_LOG_WARN, "plugin", "person %lld (%s): performer image left empty: %s",

@@ -193,11 +193,21 @@ static int one_performer(void *ctx, const struct aitag_stash_performer *p)
     if (pid && (rc = link_performer(m, p, pid)) < 0)
         goto db;
     switch (how) {
-    case AITAG_REF_LINKED: m->n->linked++; break;
-    case AITAG_REF_ADOPTED: m->n->adopted++; break;
-    case AITAG_REF_CREATED: m->n->created++; break;
-    case AITAG_REF_CONFLICT: m->n->conflicts++; break;
-    case AITAG_REF_NO_FACE: m->n->no_face++; break;
+    case AITAG_REF_LINKED:
+        m->n->linked++;
+        break;
+    case AITAG_REF_ADOPTED:
+        m->n->adopted++;
+        break;
+    case AITAG_REF_CREATED:
+        m->n->created++;
+        break;
+    case AITAG_REF_CONFLICT:
+        m->n->conflicts++;
+        break;
+    case AITAG_REF_NO_FACE:
+        m->n->no_face++;
+        break;
     }
     if (pid)
         aitag_log(AITAG_LOG_INFO, "plugin", "performer %s (%s): %s person %lld", p->id, p->name,
@@ -215,9 +225,9 @@ db:
     return rc < 0 ? rc : AITAG_ERR_DB;
 }
 
-int plugin_match_performers(struct aitag_stash *s, struct aitag_tagger *t,
-                            const char *catalog_path, atomic_int *cancel,
-                            struct plugin_performer_faces *counts, char *err, size_t errlen)
+int plugin_match_performers(struct aitag_stash *s, struct aitag_tagger *t, const char *catalog_path,
+                            atomic_int *cancel, struct plugin_performer_faces *counts, char *err,
+                            size_t errlen)
 {
     struct match m = {.stash = s, .tagger = t, .cancel = cancel, .n = counts};
     int rc;

@@ -21,24 +21,32 @@
 
 /* The plugin's settings (Stash: configuration{plugins}). Strings are owned. */
 struct plugin_settings {
-    double interval;     /* seconds between sampled frames; default: option table */
-    char *analyzers;     /* comma-separated; default: option table */
-    float threshold;     /* 0..1, < 0: the policy's default (the setting is a percentage) */
-    int markers;         /* default 1 */
-    char *tag_prefix;    /* default "" */
-    char *tag_suffix;    /* default "" */
-    char *parent_tag;    /* default "AI" */
-    char *path_mappings; /* default "" */
-    char *catalog;       /* "": <PluginDir>/data/catalog.db; else this file (aitag --catalog) */
-    char *rules;         /* "": <PluginDir>/data/rules.json when present; else this file */
-    char *gateway_url;   /* "": models run here; else an aitag gateway (aitag tag --gateway) */
-    int local_only;      /* only a loopback gatewayUrl is accepted */
-    int write_cues;      /* writeCues: also write technical cues (cue:* tags, their markers);
-                            default 0: the catalog keeps them, Stash does not get them */
+    double interval;       /* seconds between sampled frames; default: option table */
+    char *analyzers;       /* comma-separated; default: option table */
+    float threshold;       /* 0..1, < 0: the policy's default (the setting is a percentage) */
+    int markers;           /* default 1 */
+    char *tag_prefix;      /* default "" */
+    char *tag_suffix;      /* default "" */
+    char *parent_tag;      /* default "AI" */
+    char *path_mappings;   /* default "" */
+    char *catalog;         /* "": <PluginDir>/data/catalog.db; else this file (aitag --catalog) */
+    char *rules;           /* "": <PluginDir>/data/rules.json when present; else this file */
+    char *gateway_url;     /* "": models run here; else an aitag gateway (aitag tag --gateway) */
+    int local_only;        /* only a loopback gatewayUrl is accepted */
+    int write_cues;        /* writeCues: also write technical cues (cue:* tags, their markers);
+                              default 0: the catalog keeps them, Stash does not get them */
     int create_performers; /* createPerformers: a tag run may create performers for named
                               people; default 0 (only the people task creates them) */
     int skip_performer_images; /* skipPerformerImages: do not match faces against the images
                                   of Stash's performers; default 0 (they are matched) */
+    int transcript;            /* writeTranscript: PLUGIN_TRANSCRIPT_* */
+};
+
+/* Where the speech analyzer's transcript goes in Stash (writeTranscript). */
+enum {
+    PLUGIN_TRANSCRIPT_OFF = 0, /* "off" or unset: the catalog keeps it */
+    PLUGIN_TRANSCRIPT_DETAILS, /* "details": into the item's Details when they are empty */
+    PLUGIN_TRANSCRIPT_MARKERS, /* "markers": a marker per spoken segment, titled with its words */
 };
 
 /* Parses the settings object text; unset or null keys keep their defaults. Numbers and
@@ -86,10 +94,16 @@ struct sync_counts {
     int tags_added, tags_removed, markers_created, markers_destroyed;
 };
 
-/* res without the technical cues (tags from "cue:" labels and the markers of those tags) into
- * *out, which borrows res's strings: free only with plugin_result_view_free(). Returns 0 or
+/* What of a result goes to Stash: res without the technical cues (tags from "cue:" labels and
+ * the markers of those tags) unless cues is set, and with transcript_markers the speech tag's
+ * markers replaced by one marker per transcript line (titled with what was said), into *out,
+ * which borrows res's strings: free only with plugin_result_view_free(). Returns 0 or
  * AITAG_ERR_NOMEM. */
-int plugin_result_without_cues(const struct aitag_result *res, struct aitag_result *out);
+int plugin_result_view(const struct aitag_result *res, int cues, int transcript_markers,
+                       struct aitag_result *out);
+/* The transcript of res (its speech lines, one per line of text) in *out (free()), or NULL
+ * when it has none. 0 or AITAG_ERR_NOMEM. */
+int plugin_transcript_text(const struct aitag_result *res, char **out);
 void plugin_result_view_free(struct aitag_result *view);
 
 /* Writes the differences between a result and the item's current state (read fresh by
@@ -135,9 +149,9 @@ struct plugin_performer_faces {
  * one, linked to the performer. References of performers gone from Stash are deleted.
  * One image's failure is logged and counted; 0, or < 0 with err for the catalog failing,
  * Stash failing to list performers, or cancel. */
-int plugin_match_performers(struct aitag_stash *s, struct aitag_tagger *t,
-                            const char *catalog_path, atomic_int *cancel,
-                            struct plugin_performer_faces *counts, char *err, size_t errlen);
+int plugin_match_performers(struct aitag_stash *s, struct aitag_tagger *t, const char *catalog_path,
+                            atomic_int *cancel, struct plugin_performer_faces *counts, char *err,
+                            size_t errlen);
 
 /* Syncs the named people of the catalog at catalog_path to Stash performers (see people.c):
  * allow_create lets it create performers. Returns 0 (counts filled; single people may have
@@ -173,7 +187,7 @@ int plugin_vlm_options(struct plugin_vlm *v, struct aitag_stash *s, const char *
 void plugin_vlm_clear(struct plugin_vlm *v);
 /* Writes text into the item's Details when they are empty (blank); *written says whether it
  * did. Returns 0, AITAG_ERR_NOTFOUND, or the client's error. */
-int plugin_vlm_write_description(struct aitag_stash *s, enum aitag_stash_kind kind,
-                                 const char *id, const char *text, int *written);
+int plugin_vlm_write_description(struct aitag_stash *s, enum aitag_stash_kind kind, const char *id,
+                                 const char *text, int *written);
 
 #endif

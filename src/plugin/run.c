@@ -52,6 +52,7 @@ struct run {
     /* outcome */
     int analysed, unchanged, partial, failed, missing, updated, models_run, stash_errors;
     int descriptions; /* Details fields given a vlm description */
+    int transcripts;  /* Details fields given a transcript (writeTranscript: details) */
     struct sync_counts total;
     int people_ran; /* the people sync ran (its counts are in people) */
     struct plugin_people_counts people;
@@ -133,8 +134,10 @@ static void finish(struct run *r, const struct sel_item *it, const struct aitag_
         atomic_store(&r->stop, 1);
     if (r->fatal)
         return;
-    if (res && !r->set.write_cues) { /* cues stay in the catalog unless asked for in Stash */
-        if (plugin_result_without_cues(res, &view) < 0) {
+    /* cues stay in the catalog unless asked for in Stash; transcript lines may be markers */
+    if (res && (!r->set.write_cues || r->set.transcript == PLUGIN_TRANSCRIPT_MARKERS)) {
+        if (plugin_result_view(res, r->set.write_cues,
+                               r->set.transcript == PLUGIN_TRANSCRIPT_MARKERS, &view) < 0) {
             fatal(r, AITAG_ERR_NOMEM, "out of memory");
             return;
         }
@@ -162,12 +165,26 @@ static void finish(struct run *r, const struct sel_item *it, const struct aitag_
         note_failure(r, it, error);
     if (res && res->description && r->vlm.describe) {
         int written = 0;
-        if (plugin_vlm_write_description(r->stash, it->kind, it->id, res->description,
-                                         &written) < 0)
+        if (plugin_vlm_write_description(r->stash, it->kind, it->id, res->description, &written) <
+            0)
             aitag_log(AITAG_LOG_WARN, "plugin", "%s %s: description not written: %.400s",
                       kind_name(it->kind), it->id, aitag_stash_errmsg(r->stash));
         else if (written)
             r->descriptions++;
+    }
+    if (res && r->set.transcript == PLUGIN_TRANSCRIPT_DETAILS) {
+        char *text = NULL;
+        int written = 0;
+        if (plugin_transcript_text(res, &text) < 0) {
+            fatal(r, AITAG_ERR_NOMEM, "out of memory");
+            return;
+        }
+        if (text && plugin_vlm_write_description(r->stash, it->kind, it->id, text, &written) < 0)
+            aitag_log(AITAG_LOG_WARN, "plugin", "%s %s: transcript not written: %.400s",
+                      kind_name(it->kind), it->id, aitag_stash_errmsg(r->stash));
+        else if (written)
+            r->transcripts++;
+        free(text);
     }
     if (c.tags_added || c.tags_removed || c.markers_created || c.markers_destroyed) {
         r->updated++;
@@ -350,18 +367,20 @@ static void match_performers(struct run *r, const char *catalog)
     char err[1200] = "";
     int rc;
 
-    if (!r->tagger || r->set.skip_performer_images || !names_analyzer(r->set.analyzers, "face_attrs"))
+    if (!r->tagger || r->set.skip_performer_images ||
+        !names_analyzer(r->set.analyzers, "face_attrs"))
         return;
     r->performers_ran = 1;
     rc = plugin_match_performers(r->stash, r->tagger, catalog, r->p->cancel, &r->performer_faces,
                                  err, sizeof err);
-    aitag_log(rc < 0 ? AITAG_LOG_WARN : AITAG_LOG_INFO, "plugin",
-              "performer images: %d with an image, %d unchanged, %d embedded (%d recognised as "
-              "a known person, %d as a new one, %d left alone, %d without a face), %d failed%s%.600s",
-              r->performer_faces.performers, r->performer_faces.unchanged,
-              r->performer_faces.embedded, r->performer_faces.linked + r->performer_faces.adopted,
-              r->performer_faces.created, r->performer_faces.conflicts, r->performer_faces.no_face,
-              r->performer_faces.failed, rc < 0 ? "; stopped: " : "", rc < 0 ? err : "");
+    aitag_log(
+        rc < 0 ? AITAG_LOG_WARN : AITAG_LOG_INFO, "plugin",
+        "performer images: %d with an image, %d unchanged, %d embedded (%d recognised as "
+        "a known person, %d as a new one, %d left alone, %d without a face), %d failed%s%.600s",
+        r->performer_faces.performers, r->performer_faces.unchanged, r->performer_faces.embedded,
+        r->performer_faces.linked + r->performer_faces.adopted, r->performer_faces.created,
+        r->performer_faces.conflicts, r->performer_faces.no_face, r->performer_faces.failed,
+        rc < 0 ? "; stopped: " : "", rc < 0 ? err : "");
 }
 
 /* Named people to Stash performers (people.c). Returns 0 or the sync's error (in people_err). */
@@ -394,7 +413,8 @@ static int make_tagger(struct run *r, char *analyzers)
     int rc;
 
     aitag_fmt(data, sizeof data, "%s/data", r->in->plugin_dir);
-    if (!r->p->catalog_path && !*r->set.catalog && mkdir(data, 0755) != 0 && access(data, W_OK) != 0) {
+    if (!r->p->catalog_path && !*r->set.catalog && mkdir(data, 0755) != 0 &&
+        access(data, W_OK) != 0) {
         aitag_fmt(msg, sizeof msg, "cannot create %s (the plugin folder must be writable)", data);
         fatal(r, AITAG_ERR_IO, msg);
         return AITAG_ERR_IO;
@@ -552,6 +572,8 @@ static char *summary(struct run *r)
 
     if (o && r->vlm.describe)
         json_object_set_new(o, "descriptions", json_integer(r->descriptions));
+    if (o && r->set.transcript == PLUGIN_TRANSCRIPT_DETAILS)
+        json_object_set_new(o, "transcripts", json_integer(r->transcripts));
     if (o && r->people_ran) {
         const struct plugin_people_counts *c = &r->people;
         json_t *pe =
@@ -564,13 +586,13 @@ static char *summary(struct run *r)
             json_object_set_new(pe, "error", json_string(r->people_err));
         if (pe && r->performers_ran) {
             const struct plugin_performer_faces *f = &r->performer_faces;
-            json_object_set_new(
-                pe, "performer_images",
-                json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "performers",
-                          f->performers, "unchanged", f->unchanged, "embedded", f->embedded,
-                          "linked", f->linked, "adopted", f->adopted, "created", f->created,
-                          "conflicts", f->conflicts, "no_face", f->no_face, "failed", f->failed,
-                          "dropped", f->dropped));
+            json_object_set_new(pe, "performer_images",
+                                json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}",
+                                          "performers", f->performers, "unchanged", f->unchanged,
+                                          "embedded", f->embedded, "linked", f->linked, "adopted",
+                                          f->adopted, "created", f->created, "conflicts",
+                                          f->conflicts, "no_face", f->no_face, "failed", f->failed,
+                                          "dropped", f->dropped));
         }
         json_object_set_new(o, "people", pe);
     }

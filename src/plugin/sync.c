@@ -10,7 +10,7 @@
  * creating a marker and anything else never duplicates it on the next run.
  *
  * Technical cues (cue:* tags and their markers) are written only with the writeCues setting:
- * run.c hands over a view of the result without them otherwise (plugin_result_without_cues),
+ * run.c hands over a view of the result without them otherwise (plugin_result_view),
  * so cues written before the setting was turned off are removed like any stale tag.
  *
  * Order: content first (add tags, create markers, destroy stale markers, remove stale tags),
@@ -63,10 +63,12 @@ static int update(struct plugin_tags *t, enum aitag_stash_kind kind, const char 
 }
 
 static int marker_matches(const struct aitag_stash_marker *m, const char *tag_id, double start,
-                          double end, int has_end)
+                          double end, int has_end, const char *title)
 {
     if (!m->primary_tag_id || strcmp(m->primary_tag_id, tag_id) != 0)
         return 0;
+    if (title && (!m->title || strcmp(m->title, title) != 0))
+        return 0; /* a transcript line: what was said is part of it */
     if (fabs(m->seconds - start) > MARKER_EPS)
         return 0;
     if (!has_end)
@@ -91,14 +93,15 @@ static int sync_markers(struct plugin_tags *t, const struct aitag_stash_item *it
             continue;
         /* The first unclaimed match counts; a second copy of ours is stale. */
         for (k = 0; k < it->n_markers; k++)
-            if (!keep[k] && marker_matches(&it->markers[k], tag_id, mr->start, mr->end, has_end))
+            if (!keep[k] &&
+                marker_matches(&it->markers[k], tag_id, mr->start, mr->end, has_end, mr->title))
                 break;
         if (k < it->n_markers) {
             keep[k] = 1;
             continue;
         }
-        rc = aitag_stash_create_marker(t->stash, it->id, name, mr->start, has_end ? mr->end : -1,
-                                       tag_id, NULL);
+        rc = aitag_stash_create_marker(t->stash, it->id, mr->title ? mr->title : name, mr->start,
+                                       has_end ? mr->end : -1, tag_id, NULL);
         if (rc == 0)
             c->markers_created++;
     }
@@ -136,28 +139,61 @@ static int verify_markers(struct plugin_tags *t, enum aitag_stash_kind kind, con
     return rc;
 }
 
-int plugin_result_without_cues(const struct aitag_result *res, struct aitag_result *out)
+int plugin_result_view(const struct aitag_result *res, int cues, int transcript_markers,
+                       struct aitag_result *out)
 {
+    const char *speech = NULL; /* the speech tag's name, when transcript lines become markers */
+
     memset(out, 0, sizeof *out);
     out->tags = malloc((res->n_tags + 1) * sizeof *out->tags);
-    out->markers = malloc((res->n_markers + 1) * sizeof *out->markers);
+    out->markers = malloc((res->n_markers + res->n_texts + 1) * sizeof *out->markers);
     if (!out->tags || !out->markers) {
         plugin_result_view_free(out);
         return AITAG_ERR_NOMEM;
     }
     for (size_t i = 0; i < res->n_tags; i++)
-        if (!res->tags[i].label || strncmp(res->tags[i].label, "cue:", 4) != 0)
+        if (cues || !res->tags[i].label || strncmp(res->tags[i].label, "cue:", 4) != 0) {
             out->tags[out->n_tags++] = res->tags[i];
+            if (transcript_markers && res->tags[i].label &&
+                strcmp(res->tags[i].label, "speech") == 0)
+                speech = res->tags[i].name;
+        }
     /* a marker's tag is always on the item: markers of a kept tag are kept */
     for (size_t i = 0; i < res->n_markers; i++)
         for (size_t k = 0; k < out->n_tags; k++)
             if (strcmp(out->tags[k].name, res->markers[i].tag) == 0) {
-                out->markers[out->n_markers++] = res->markers[i];
+                if (!speech || strcmp(speech, res->markers[i].tag) != 0)
+                    out->markers[out->n_markers++] = res->markers[i];
                 break;
             }
+    for (size_t i = 0; speech && i < res->n_texts; i++)
+        if (strcmp(res->texts[i].source, "speech") == 0 && res->texts[i].text[0])
+            out->markers[out->n_markers++] =
+                (struct aitag_marker_result){(char *)speech, res->texts[i].start, res->texts[i].end,
+                                             res->texts[i].confidence, res->texts[i].text};
     out->texts = res->texts, out->n_texts = res->n_texts;
     out->description = res->description;
     out->shots = res->shots, out->n_shots = res->n_shots;
+    return 0;
+}
+
+int plugin_transcript_text(const struct aitag_result *res, char **out)
+{
+    char *t = NULL;
+    size_t len = 0, cap = 0;
+
+    *out = NULL;
+    for (size_t i = 0; i < res->n_texts; i++) {
+        const char *line = res->texts[i].text;
+        if (strcmp(res->texts[i].source, "speech") != 0 || !line[0])
+            continue;
+        if ((len && aitag_buf_append(&t, &len, &cap, "\n", 1, 0) < 0) ||
+            aitag_buf_append(&t, &len, &cap, line, strlen(line), 0) < 0) {
+            free(t);
+            return AITAG_ERR_NOMEM;
+        }
+    }
+    *out = t;
     return 0;
 }
 

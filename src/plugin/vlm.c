@@ -77,9 +77,9 @@ int plugin_vlm_parse(const char *settings, const char *gateway_url, int local_on
     }
     x = json_object_get(o, "vlmDescribe");
     if (rc == 0 && x && !json_is_null(x))
-        v->describe = json_is_true(x) ||
-                      (json_is_string(x) && (!strcmp(json_string_value(x), "true") ||
-                                             !strcmp(json_string_value(x), "1")));
+        v->describe =
+            json_is_true(x) || (json_is_string(x) && (!strcmp(json_string_value(x), "true") ||
+                                                      !strcmp(json_string_value(x), "1")));
     /* No URL of its own: the gateway's OpenAI-compatible API, when a gateway is set. */
     if (rc == 0 && !v->url && gateway_url && *gateway_url) {
         size_t n = strlen(gateway_url);
@@ -225,8 +225,8 @@ static int blank(const char *s)
     return !s || !*s;
 }
 
-int plugin_vlm_write_description(struct aitag_stash *s, enum aitag_stash_kind kind,
-                                 const char *id, const char *text, int *written)
+int plugin_vlm_write_description(struct aitag_stash *s, enum aitag_stash_kind kind, const char *id,
+                                 const char *text, int *written)
 {
     static const char *const find[] = {"query($id: ID!) { findScene(id: $id) { details } }",
                                        "query($id: ID!) { findImage(id: $id) { details } }"};

@@ -48,7 +48,7 @@ int aitag_result_add_marker(struct aitag_result *r, const char *tag, double star
         }
         r->markers = g;
     }
-    r->markers[r->n_markers++] = (struct aitag_marker_result){t, start, end, confidence};
+    r->markers[r->n_markers++] = (struct aitag_marker_result){t, start, end, confidence, NULL};
     return 0;
 }
 
