@@ -48,13 +48,51 @@ int main(void)
         CHECK(aitag_result_add_tag(&r, "face", "AI", "face", 0.9f, 0.5f) == 0);
         CHECK(aitag_result_add_marker(&r, "black", 4, 6, 1) == 0);
         CHECK(aitag_result_add_marker(&r, "face", 0, 20, 0.9f) == 0);
-        CHECK(plugin_result_without_cues(&r, &v) == 0);
+        CHECK(plugin_result_view(&r, 0, 0, &v) == 0);
         CHECK(v.n_tags == 1 && strcmp(v.tags[0].name, "face") == 0);
         CHECK(v.n_markers == 1 && strcmp(v.markers[0].tag, "face") == 0);
         CHECK(v.n_tags == 1 && v.tags[0].name == r.tags[1].name);
         plugin_result_view_free(&v);
         aitag_result_clear(&r);
     }
+    {
+        /* writeTranscript markers: the speech tag's markers give way to one marker per
+         * spoken line, titled with its words; OCR lines and other markers stay as they were;
+         * the transcript for Details is the spoken lines, one per line. */
+        struct aitag_result r = {0}, v;
+        char *text = NULL;
+        CHECK(aitag_result_add_tag(&r, "AI:speech", NULL, "speech", 0.9f, 0.5f) == 0);
+        CHECK(aitag_result_add_tag(&r, "AI:face", NULL, "face", 0.9f, 0.5f) == 0);
+        CHECK(aitag_result_add_marker(&r, "AI:speech", 1, 14, 0.9f) == 0);
+        CHECK(aitag_result_add_marker(&r, "AI:face", 0, 20, 0.9f) == 0);
+        CHECK(aitag_result_add_text(&r, 1, 5, "hello there", 0.9f, "speech", "en") == 0);
+        CHECK(aitag_result_add_text(&r, 2, 4, "EXIT", 0.9f, "text", NULL) == 0);
+        CHECK(aitag_result_add_text(&r, 8, 14, "good bye", 0.8f, "speech", "en") == 0);
+        CHECK(plugin_result_view(&r, 0, 1, &v) == 0);
+        CHECK_EQ_INT(v.n_markers, 3);
+        CHECK(v.n_markers == 3 && strcmp(v.markers[0].tag, "AI:face") == 0 && !v.markers[0].title);
+        CHECK(v.n_markers == 3 && strcmp(v.markers[1].tag, "AI:speech") == 0 &&
+              v.markers[1].start == 1 && v.markers[1].end == 5 &&
+              strcmp(v.markers[1].title, "hello there") == 0);
+        CHECK(v.n_markers == 3 && strcmp(v.markers[2].title, "good bye") == 0);
+        plugin_result_view_free(&v);
+        CHECK(plugin_result_view(&r, 0, 0, &v) == 0);
+        CHECK(v.n_markers == 2 && !v.markers[0].title && !v.markers[1].title);
+        plugin_result_view_free(&v);
+        CHECK(plugin_transcript_text(&r, &text) == 0);
+        CHECK(text && strcmp(text, "hello there\ngood bye") == 0);
+        free(text);
+        aitag_result_clear(&r);
+    }
+    CHECK(plugin_settings_parse("{\"writeTranscript\": \"markers\"}", &s, err, sizeof err) == 0);
+    CHECK(s.transcript == PLUGIN_TRANSCRIPT_MARKERS);
+    plugin_settings_clear(&s);
+    CHECK(plugin_settings_parse("{\"writeTranscript\": \"\"}", &s, err, sizeof err) == 0);
+    CHECK(s.transcript == PLUGIN_TRANSCRIPT_OFF);
+    plugin_settings_clear(&s);
+    CHECK(plugin_settings_parse("{\"writeTranscript\": \"loud\"}", &s, err, sizeof err) < 0);
+    CHECK(strstr(err, "writeTranscript") != NULL);
+    plugin_settings_clear(&s);
 
     /* Stash's encodings: an unset NUMBER is 0, percent becomes a fraction, strings work. */
     CHECK(plugin_settings_parse("{\"interval\": 0, \"threshold\": 40, \"markers\": false,"
