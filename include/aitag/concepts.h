@@ -4,7 +4,8 @@
  * the catalog holds, so that "animal" finds a horse and "festivity" a celebration.
  *
  * A label is read in its most common noun sense (WordNet's first: "dog" the animal, not the
- * frump); a query in all its noun senses. Multi-word labels WordNet lacks ("sports ball") are
+ * frump) unless the concepts file names another ("mouse": the computer mouse, sense 4); a
+ * query in all its noun senses. Multi-word labels WordNet lacks ("sports ball") are
  * read by their head noun ("ball"). Plurals and other inflections are reduced to the base form
  * (WordNet's morphology). The relations, strongest first:
  *
@@ -61,6 +62,21 @@ struct aitag_concept_match {
                       0.4), 0.5 - 0.1 per level over 1 (sibling); 0 for none */
     char via[128]; /* KIND_OF: the query sense's first word; SIBLING: the shared parent's */
 };
+
+/* Loads a concepts file (models/context/concepts.json, docs/context.md): "senses", the WordNet
+ * sense number of labels whose first sense is not the one our models mean ("mouse": 4, the
+ * computer mouse), used by every lookup of that label; and "categories", the words that become
+ * parent tags (aitag_concepts_category). 0, AITAG_ERR_IO or AITAG_ERR_INVALID with err naming
+ * the file and field. */
+int aitag_concepts_load(struct aitag_concepts *c, const char *path, char *err, size_t errlen);
+/* The category of label: the loaded category word nearest above the label's sense among its
+ * hypernyms ("dog" -> "animal", "laptop" -> "computer"), or NULL for none (a category
+ * itself, an unknown word, "person:..." and other prefixed labels).
+ * Borrowed, valid while c lives. Thread-safe (results are cached). */
+const char *aitag_concepts_category(struct aitag_concepts *c, const char *label);
+/* What the loaded file makes of labels, for keys: a sha256 hex of it and the database, or ""
+ * when nothing was loaded. Borrowed. */
+const char *aitag_concepts_key(const struct aitag_concepts *c);
 
 /* How label relates to query (both any case; spaces or underscores between words). A word
  * WordNet does not know relates by SAME only; so does everything when c is NULL (no

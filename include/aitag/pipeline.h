@@ -210,4 +210,13 @@ int aitag_tagger_model_counts(const struct aitag_tagger *t, const char *model,
                               unsigned long long *runs, unsigned long long *items);
 void aitag_tagger_free(struct aitag_tagger *t);
 
+/* Gives p the parent categories of labels (categories.c): the concepts file
+ * <manifest_dir>/context/concepts.json read through WordNet ("dog" under "animal"). *out is
+ * the handle p now borrows (free it with aitag_concepts_close after p), NULL when there is no
+ * file or no WordNet database (a warning; no categories). 0, or < 0 with err naming the file
+ * and field of a broken concepts file. */
+struct aitag_concepts;
+int aitag_policy_use_categories(struct aitag_policy *p, const char *manifest_dir,
+                                struct aitag_concepts **out, char *err, size_t errlen);
+
 #endif

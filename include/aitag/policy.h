@@ -63,6 +63,14 @@ int aitag_policy_set_affixes(struct aitag_policy *p, const char *prefix, const c
  * The key changes with them. 0, AITAG_ERR_IO or AITAG_ERR_INVALID with err naming the file
  * and the field (nothing of that file is added). */
 int aitag_policy_load_context(struct aitag_policy *p, const char *path, char *err, size_t errlen);
+/* The category parent of a label ("animal" for "dog"), or NULL for none; must be thread-safe. */
+typedef const char *(*aitag_parent_fn)(void *ctx, const char *label);
+/* Gives every tag whose label has no parent of its own in the rules file the parent fn names
+ * (the concepts file's categories through WordNet: "dog" under "animal"; aitag/concepts.h),
+ * before the rules file's parent for all tags. key identifies what fn makes of labels and
+ * joins the policy key. ctx is borrowed and must outlive p. 0 or AITAG_ERR_NOMEM. */
+int aitag_policy_set_parent_fn(struct aitag_policy *p, aitag_parent_fn fn, void *ctx,
+                               const char *key);
 /* The context rules loaded, or NULL. */
 const struct aitag_context *aitag_policy_context(const struct aitag_policy *p);
 /* A sha256 hex of everything that affects derivation; equal keys derive equal results. */

@@ -67,6 +67,10 @@ int aitag_stash_plugin_settings(struct aitag_stash *s, const char *plugin_id, ch
  * *id is malloc'd. */
 int aitag_stash_ensure_tag(struct aitag_stash *s, const char *name, const char *parent_id,
                            char **id);
+/* Makes parent_id one of tag_id's parents, keeping the others (the category of a generated
+ * tag: "dog" under "animal" as well as under "AI"). Reads the parents first and writes only
+ * when parent_id is not among them. 0, AITAG_ERR_NOTFOUND (no such tag) or an error. */
+int aitag_stash_tag_add_parent(struct aitag_stash *s, const char *tag_id, const char *parent_id);
 /* Looks a tag up by exact name without creating it; AITAG_ERR_NOTFOUND when absent. */
 int aitag_stash_find_tag(struct aitag_stash *s, const char *name, char **id);
 

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aitag/concepts.h"
 #include "aitag/people.h"
 #include "cli.h"
 
@@ -272,8 +273,10 @@ static int do_show(struct aitag_catalog *c, const struct aitag_opts *o, int64_t 
     return failed ? EXIT_ITEMS_FAILED : EXIT_OK;
 }
 
-/* The policy `aitag tag` would apply, from the same options; NULL after printing why. */
-static struct aitag_policy *load_policy(const struct aitag_opts *o, const char *cmd)
+/* The policy `aitag tag` would apply, from the same options (categories: *cx, free it after
+ * the policy); NULL after printing why. */
+static struct aitag_policy *load_policy(const struct aitag_opts *o, const char *cmd,
+                                        struct aitag_concepts **cx)
 {
     struct aitag_policy *p = NULL;
     const char *rules = aitag_opts_str(o, "rules"), *ctx[2];
@@ -299,6 +302,12 @@ static struct aitag_policy *load_policy(const struct aitag_opts *o, const char *
             aitag_policy_free(p);
             return NULL;
         }
+    if (aitag_policy_use_categories(p, cli_models_dir(o, buf, sizeof buf), cx, err, sizeof err) <
+        0) {
+        fprintf(stderr, "aitag %s: %s\n", cmd, err);
+        aitag_policy_free(p);
+        return NULL;
+    }
     if (aitag_opts_str(o, "threshold"))
         aitag_policy_set_threshold(p, (float)aitag_opts_num(o, "threshold"));
     if (!aitag_opts_bool(o, "markers"))
@@ -407,6 +416,7 @@ static int run_engine(struct aitag_catalog *c, const struct aitag_opts *o, const
     struct aitag_people_params p;
     struct aitag_people_stats st;
     struct aitag_policy *pol;
+    struct aitag_concepts *cx = NULL;
     char err[512];
     int rc;
 
@@ -420,13 +430,14 @@ static int run_engine(struct aitag_catalog *c, const struct aitag_opts *o, const
     print_stats(what, &st, json);
     /* faces given to named people: their items' tags and markers now, with the rules
      * `aitag tag` applies, rather than at the next run over those items */
-    pol = load_policy(o, what);
+    pol = load_policy(o, what, &cx);
     if (!pol)
         return EXIT_USAGE;
     rc = aitag_catalog_rederive_people(c, pol, NULL);
     if (rc < 0)
         fprintf(stderr, "aitag %s: %s\n", what, aitag_catalog_errmsg(c));
     aitag_policy_free(pol);
+    aitag_concepts_close(cx);
     return rc < 0 ? EXIT_SETUP : 0;
 }
 
@@ -478,6 +489,7 @@ int cmd_people(int argc, char **argv)
     static int64_t ids[MAX_IDS + 1];
     struct aitag_catalog *c = NULL;
     struct aitag_policy *p = NULL;
+    struct aitag_concepts *cx = NULL;
     struct aitag_opts o;
     char name[128] = "people";
     const char *sub;
@@ -513,7 +525,7 @@ int cmd_people(int argc, char **argv)
         goto out;
     if (strcmp(sub, "split") == 0)
         n_ids++;
-    if (!readonly && !(p = load_policy(&o, name)))
+    if (!readonly && !(p = load_policy(&o, name, &cx)))
         goto out;
     rc = cli_open_catalog(&o, name, readonly, &c);
     if (rc != 0) { /* no catalog yet: nobody found yet */
@@ -531,6 +543,7 @@ int cmd_people(int argc, char **argv)
 out:
     aitag_catalog_close(c);
     aitag_policy_free(p);
+    aitag_concepts_close(cx);
     aitag_opts_free(&o);
     return rc;
 }

@@ -16,17 +16,13 @@
 #include <sys/stat.h>
 #include <wn.h>
 
-#include "aitag/concepts.h"
+#include "concepts_int.h"
 
-#define MAX_WORD 128
 #define MAX_NODES 512
 #define SIBLING_LEVELS 2
 
-struct aitag_concepts {
-    int unused;
-};
-
-static pthread_mutex_t wn_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t concepts_wn_lock = PTHREAD_MUTEX_INITIALIZER;
+#define wn_lock concepts_wn_lock
 static int wn_ready;
 
 static int quiet(char *msg)
@@ -35,8 +31,7 @@ static int quiet(char *msg)
     return 0;
 }
 
-int aitag_concepts_open(const char *dict_dir, struct aitag_concepts **out, char *err,
-                        size_t errlen)
+int aitag_concepts_open(const char *dict_dir, struct aitag_concepts **out, char *err, size_t errlen)
 {
     const char *dir = dict_dir ? dict_dir : getenv("WNSEARCHDIR");
     char probe[4200];
@@ -72,7 +67,13 @@ int aitag_concepts_open(const char *dict_dir, struct aitag_concepts **out, char 
 
 void aitag_concepts_close(struct aitag_concepts *c)
 {
-    free(c); /* the database stays open for the process: libwordnet has no close */
+    if (!c)
+        return; /* the database stays open for the process: libwordnet has no close */
+    free(c->senses);
+    free(c->categories);
+    free(c->parents);
+    free(c->cache);
+    free(c);
 }
 
 const char *aitag_concept_relation_name(enum aitag_concept_relation r)
@@ -81,8 +82,7 @@ const char *aitag_concept_relation_name(enum aitag_concept_relation r)
     return (unsigned)r < sizeof names / sizeof *names ? names[r] : "none";
 }
 
-/* Lower case, spaces to underscores, trimmed, into out. */
-static void normalise(const char *in, char *out)
+void concepts_normalise(const char *in, char *out)
 {
     size_t n = 0;
 
@@ -95,9 +95,8 @@ static void normalise(const char *in, char *out)
     out[n] = '\0';
 }
 
-/* The form of word WordNet knows as a noun (itself, its base form, or for a phrase its
- * last word), into out; 0 when none. */
-static int known_form(const char *word, char *out)
+/* itself, its base form, or for a phrase its last word */
+int concepts_known_form(const char *word, char *out)
 {
     char buf[MAX_WORD], *base, *last;
 
@@ -112,7 +111,7 @@ static int known_form(const char *word, char *out)
         return 1;
     }
     last = strrchr(buf, '_');
-    return last && last[1] ? known_form(last + 1, out) : 0;
+    return last && last[1] ? concepts_known_form(last + 1, out) : 0;
 }
 
 struct node {
@@ -136,7 +135,8 @@ static float clampf(float v, float lo)
     return v < lo ? lo : v;
 }
 
-static void relate_locked(const char *q, const char *l, struct aitag_concept_match *m)
+static void relate_locked(const struct aitag_concepts *c, const char *q, const char *l,
+                          struct aitag_concept_match *m)
 {
     struct node anc[MAX_NODES];
     size_t n_anc = 0;
@@ -144,11 +144,13 @@ static void relate_locked(const char *q, const char *l, struct aitag_concept_mat
     char qw[MAX_WORD], lw[MAX_WORD];
     long label_sense;
 
-    if (!known_form(q, qw) || !known_form(l, lw))
+    if (!concepts_known_form(q, qw) || !concepts_known_form(l, lw))
         return;
     /* every sense of the query with its direct hypernyms; the label's first sense with all */
     qs = findtheinfo_ds(qw, NOUN, HYPERPTR, ALLSENSES);
-    ls = findtheinfo_ds(lw, NOUN, -HYPERPTR, 1);
+    ls = findtheinfo_ds(lw, NOUN, -HYPERPTR, concepts_sense_of(c, l));
+    if (!ls && concepts_sense_of(c, l) != 1)
+        ls = findtheinfo_ds(lw, NOUN, -HYPERPTR, 1); /* a sense the database lacks */
     if (!qs || !ls)
         goto out;
     label_sense = ls->hereiam;
@@ -180,8 +182,7 @@ static void relate_locked(const char *q, const char *l, struct aitag_concept_mat
      * share little (a person is no kind of animal because both are organisms) */
     for (SynsetPtr s = qs; s; s = s->nextss)
         for (SynsetPtr p = s->ptrlist;
-             p && s->fnum == ls->fnum && strcmp(lexfiles[s->fnum], "noun.Tops") != 0;
-             p = p->nextss)
+             p && s->fnum == ls->fnum && strcmp(lexfiles[s->fnum], "noun.Tops") != 0; p = p->nextss)
             for (size_t k = 0; k < n_anc; k++)
                 if (anc[k].offset == p->hereiam && anc[k].depth <= SIBLING_LEVELS &&
                     (m->relation != AITAG_REL_SIBLING || anc[k].depth < m->levels)) {
@@ -203,8 +204,8 @@ int aitag_concepts_relate(struct aitag_concepts *c, const char *query, const cha
     char q[MAX_WORD], l[MAX_WORD];
 
     memset(m, 0, sizeof *m);
-    normalise(query, q);
-    normalise(label, l);
+    concepts_normalise(query, q);
+    concepts_normalise(label, l);
     if (!*q || !*l)
         return 0;
     if (strcmp(q, l) == 0) {
@@ -215,7 +216,7 @@ int aitag_concepts_relate(struct aitag_concepts *c, const char *query, const cha
     if (!c)
         return 0; /* no database: the same word only */
     pthread_mutex_lock(&wn_lock);
-    relate_locked(q, l, m);
+    relate_locked(c, q, l, m);
     pthread_mutex_unlock(&wn_lock);
     for (char *p = m->via; *p; p++)
         if (*p == '_')

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "aitag/concepts.h"
 #include "tagger_int.h"
 
 const char *aitag_item_status_name(enum aitag_item_status s)
@@ -112,6 +113,8 @@ int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **
         rc = aitag_policy_load(t->policy, p->rules_path, errbuf, errlen);
     for (size_t i = 0; rc == 0 && i < p->n_context_paths; i++)
         rc = aitag_policy_load_context(t->policy, p->context_paths[i], errbuf, errlen);
+    if (rc == 0)
+        rc = aitag_policy_use_categories(t->policy, p->manifest_dir, &t->concepts, errbuf, errlen);
     if (rc < 0) {
         rc = rc == AITAG_ERR_NOMEM ? rc : AITAG_ERR_INVALID; /* the user's file is wrong */
         goto out;
@@ -165,6 +168,7 @@ void aitag_tagger_free(struct aitag_tagger *t)
     aitag_graph_free(t->graph);
     aitag_catalog_close(t->catalog);
     aitag_policy_free(t->policy);
+    aitag_concepts_close(t->concepts);
     aitag_infer_free(t->infer);
     free(t);
 }

@@ -68,6 +68,7 @@ struct aitag_tagger {
     struct aitag_tagger_params p;
     struct aitag_infer *infer;
     struct aitag_policy *policy;
+    struct aitag_concepts *concepts; /* the policy's parent categories, or NULL */
     struct aitag_catalog *catalog; /* NULL in a dry run without a catalog file */
     struct aitag_graph *graph;      /* the analyzers, dependencies included, in run order */
     char *keys[MAX_ANALYZERS];      /* graph key + sampling: what the catalog records */

@@ -73,8 +73,14 @@ struct plugin_tags {
     char *tagme_id, *tagged_id, *errored_id;
     struct tag_set ours;    /* children of the parent tag (control tags included) */
     struct tag_set foreign; /* generated names that collide with a tag outside the parent */
+    struct tag_set parented; /* tags given their category parent during this run */
 };
 
+/* Makes the generated tag named category (created under the parent when absent) a parent of
+ * tag_id too, once per run ("dog" under "animal" as well as under "AI"); a category that is
+ * someone else's tag is left alone. 0 or the client's error. */
+int plugin_tags_set_category(struct plugin_tags *t, const char *tag_id, const char *name,
+                             const char *category);
 /* Ensures the parent and the three control tags and loads the parent's children.
  * Returns 0 or the client's error (message in the stash handle). */
 int plugin_tags_init(struct plugin_tags *t, struct aitag_stash *s, const char *parent);

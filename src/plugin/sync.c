@@ -233,6 +233,8 @@ int plugin_sync_item(struct plugin_tags *t, enum aitag_stash_kind kind, const ch
     for (size_t i = 0; i < res->n_tags && rc == 0; i++) {
         const char *tag_id, *name;
         rc = plugin_tags_resolve(t, res->tags[i].name, &tag_id, &name);
+        if (rc == 0 && tag_id && res->tags[i].parent)
+            rc = plugin_tags_set_category(t, tag_id, name, res->tags[i].parent);
         if (rc == 0 && tag_id && !has_tag(&it, tag_id))
             rc = list_push(&add, tag_id);
         if (rc == 0 && tag_id)

@@ -76,6 +76,7 @@ void plugin_tags_clear(struct plugin_tags *t)
     free(t->errored_id);
     plugin_tag_set_clear(&t->ours);
     plugin_tag_set_clear(&t->foreign);
+    plugin_tag_set_clear(&t->parented);
     memset(t, 0, sizeof *t);
 }
 
@@ -113,6 +114,22 @@ int plugin_tags_init(struct plugin_tags *t, struct aitag_stash *s, const char *p
         rc = aitag_stash_ensure_tag(s, PLUGIN_TAG_ERRORED, t->parent_id, &t->errored_id);
     if (rc == 0)
         rc = load_children(t);
+    return rc;
+}
+
+int plugin_tags_set_category(struct plugin_tags *t, const char *tag_id, const char *name,
+                             const char *category)
+{
+    const char *cat_id, *cat_name;
+    int rc;
+
+    if (plugin_tag_set_has(&t->parented, tag_id))
+        return 0;
+    rc = plugin_tags_resolve(t, category, &cat_id, &cat_name);
+    if (rc == 0 && cat_id && strcmp(cat_id, tag_id) != 0)
+        rc = aitag_stash_tag_add_parent(t->stash, tag_id, cat_id);
+    if (rc == 0)
+        rc = plugin_tag_set_add(&t->parented, tag_id, name);
     return rc;
 }
 

@@ -123,15 +123,22 @@ static int derive_label(const struct aitag_policy *p, const struct aitag_derive_
     struct aitag_rule rule = policy_rule_for(p, label);
     const struct aitag_sampling *s = sampling_for(in, analyzer);
     const struct tag_map *map = policy_find_map(p, label);
-    const char *parent = (map && map->parent) ? map->parent : p->parent;
+    const char *category =
+        p->parent_fn && !(map && map->parent) ? p->parent_fn(p->parent_ctx, label) : NULL;
+    char *category_tag = category ? policy_affixed(p, category) : NULL;
+    const char *parent = (map && map->parent) ? map->parent
+                         : category_tag       ? category_tag
+                                              : p->parent;
     double interval = s ? s->interval : 0, total = 0, sum = 0;
     struct hit *h = NULL;
     size_t n = 0, k;
     char *name = policy_tag_name(p, label);
     int rc = 0;
 
-    if (!name)
+    if (!name) {
+        free(category_tag);
         return 0; /* excluded by the white/black lists */
+    }
     h = malloc((in->n_evidence + 1) * sizeof *h);
     if (!h) {
         rc = AITAG_ERR_NOMEM;
@@ -199,6 +206,7 @@ static int derive_label(const struct aitag_policy *p, const struct aitag_derive_
 out:
     free(h);
     free(name);
+    free(category_tag);
     return rc;
 }
 

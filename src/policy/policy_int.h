@@ -5,7 +5,7 @@
 #include "aitag/context.h"
 #include "aitag/policy.h"
 
-#define POLICY_DERIVE_VERSION 4
+#define POLICY_DERIVE_VERSION 5
 
 struct tag_map {
     char *label;  /* raw label this entry is for */
@@ -25,6 +25,9 @@ struct aitag_policy {
     struct tag_map *maps;
     size_t n_maps;
     struct aitag_context *context; /* owned; NULL: no context rules */
+    aitag_parent_fn parent_fn;     /* the category of a label (aitag_policy_set_parent_fn) */
+    void *parent_ctx;
+    char *parent_key;              /* owned: what parent_fn makes of labels */
     char key[65];
 };
 
@@ -33,6 +36,8 @@ const struct tag_map *policy_find_map(const struct aitag_policy *p, const char *
 struct aitag_rule policy_rule_for(const struct aitag_policy *p, const char *label);
 /* The final tag name for a label (caller frees), or NULL when lists exclude it. */
 char *policy_tag_name(const struct aitag_policy *p, const char *label);
+/* word with the tag prefix and suffix (caller frees; NULL when out of memory). */
+char *policy_affixed(const struct aitag_policy *p, const char *word);
 void policy_update_key(struct aitag_policy *p);
 
 #endif

@@ -48,6 +48,7 @@ void aitag_policy_free(struct aitag_policy *p)
     free(p->prefix);
     free(p->suffix);
     free(p->parent);
+    free(p->parent_key);
     aitag_context_free(p->context);
     free_list(p->whitelist, p->n_whitelist);
     free_list(p->blacklist, p->n_blacklist);
@@ -70,6 +71,21 @@ void aitag_policy_set_markers(struct aitag_policy *p, int on)
 {
     p->defaults.markers = on;
     policy_update_key(p);
+}
+
+int aitag_policy_set_parent_fn(struct aitag_policy *p, aitag_parent_fn fn, void *ctx,
+                               const char *key)
+{
+    char *k = key ? strdup(key) : NULL;
+
+    if (key && !k)
+        return AITAG_ERR_NOMEM;
+    free(p->parent_key);
+    p->parent_fn = fn;
+    p->parent_ctx = ctx;
+    p->parent_key = k;
+    policy_update_key(p);
+    return 0;
 }
 
 int aitag_policy_set_affixes(struct aitag_policy *p, const char *prefix, const char *suffix)
@@ -124,8 +140,9 @@ static int get_str(json_t *obj, const char *field, char **out)
     return *out ? 1 : -1;
 }
 
-static const char *const rule_fields[] = {"threshold", "min_marker_duration", "max_gap",
-                                          "required_duration", "markers", "name", "parent"};
+static const char *const rule_fields[] = {
+    "threshold", "min_marker_duration", "max_gap", "required_duration", "markers", "name",
+    "parent"};
 static const char *const top_fields[] = {"defaults",  "prefix",    "suffix", "parent",
                                          "whitelist", "blacklist", "tags"};
 
@@ -228,8 +245,8 @@ int aitag_policy_load(struct aitag_policy *p, const char *path, char *err, size_
     if ((v = json_object_get(root, "defaults")) && json_is_object(v) &&
         check_fields(v, rule_fields, 5, "defaults.", path, err, errlen) < 0)
         goto out;
-    if ((v = json_object_get(root, "defaults")) && (!json_is_object(v) ||
-                                                     parse_rule(v, &p->defaults, has, &bad) < 0)) {
+    if ((v = json_object_get(root, "defaults")) &&
+        (!json_is_object(v) || parse_rule(v, &p->defaults, has, &bad) < 0)) {
         aitag_fmt(err, errlen, "%s: defaults.%s", path, bad ? bad : "must be an object");
         goto out;
     }
@@ -344,6 +361,17 @@ static int in_list(char **l, size_t n, const char *a, const char *b)
     return 0;
 }
 
+char *policy_affixed(const struct aitag_policy *p, const char *word)
+{
+    const char *pre = p->prefix ? p->prefix : "", *suf = p->suffix ? p->suffix : "";
+    size_t len = strlen(pre) + strlen(word) + strlen(suf) + 1;
+    char *name = malloc(len);
+
+    if (name)
+        aitag_fmt(name, len, "%s%s%s", pre, word, suf);
+    return name;
+}
+
 char *policy_tag_name(const struct aitag_policy *p, const char *label)
 {
     const struct tag_map *m = policy_find_map(p, label);
@@ -369,22 +397,22 @@ void policy_update_key(struct aitag_policy *p)
     size_t cap = 4096, len = 0;
     char *s = malloc(cap);
 
-#define PUT(...)                                                                                \
-    do {                                                                                        \
-        int n_ = snprintf(s + len, cap - len, __VA_ARGS__);                                     \
-        if (n_ < 0)                                                                             \
-            break;                                                                              \
-        if ((size_t)n_ >= cap - len) {                                                          \
-            char *g_ = realloc(s, cap * 2 + (size_t)n_);                                        \
-            if (!g_)                                                                            \
-                goto fail;                                                                      \
-            s = g_, cap = cap * 2 + (size_t)n_;                                                 \
-            n_ = snprintf(s + len, cap - len, __VA_ARGS__);                                     \
-        }                                                                                       \
-        len += (size_t)n_;                                                                      \
+#define PUT(...)                                                                                   \
+    do {                                                                                           \
+        int n_ = snprintf(s + len, cap - len, __VA_ARGS__);                                        \
+        if (n_ < 0)                                                                                \
+            break;                                                                                 \
+        if ((size_t)n_ >= cap - len) {                                                             \
+            char *g_ = realloc(s, cap * 2 + (size_t)n_);                                           \
+            if (!g_)                                                                               \
+                goto fail;                                                                         \
+            s = g_, cap = cap * 2 + (size_t)n_;                                                    \
+            n_ = snprintf(s + len, cap - len, __VA_ARGS__);                                        \
+        }                                                                                          \
+        len += (size_t)n_;                                                                         \
     } while (0)
-#define RULE(r)                                                                                 \
-    PUT("%.4f/%.3f/%.3f/%.3f/%d;", (r).threshold, (r).min_marker_duration, (r).max_gap,        \
+#define RULE(r)                                                                                    \
+    PUT("%.4f/%.3f/%.3f/%.3f/%d;", (r).threshold, (r).min_marker_duration, (r).max_gap,            \
         (r).required_duration, (r).markers)
 
     if (!s)
@@ -405,6 +433,8 @@ void policy_update_key(struct aitag_policy *p)
     }
     if (p->context && aitag_context_size(p->context))
         PUT("ctx=%s;", aitag_context_key(p->context));
+    if (p->parent_fn)
+        PUT("cat=%s;", p->parent_key ? p->parent_key : "");
     aitag_sha256_buf(s, len, p->key);
     free(s);
     return;

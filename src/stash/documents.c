@@ -50,6 +50,14 @@ const char *const stash_doc_tag_create =
 const char *const stash_doc_tag_children =
     "query AitagTagChildren($id: ID!) { findTag(id: $id) { id children { id name } } }";
 
+/* Query.findTag(id) -> parents: a tag's parent tags (to add one without losing the others). */
+const char *const stash_doc_tag_parents =
+    "query AitagTagParents($id: ID!) { findTag(id: $id) { id parents { id } } }";
+
+/* Mutation.tagUpdate: a tag's parents (TagUpdateInput.parent_ids replaces them all). */
+const char *const stash_doc_tag_set_parents =
+    "mutation AitagTagSetParents($input: TagUpdateInput!) { tagUpdate(input: $input) { id } }";
+
 /* Query.findScene(id): one scene with its first file's path, tags and markers (v0.28+). */
 const char *const stash_doc_find_scene =
     "query AitagFindScene($id: ID!) { findScene(id: $id) {"
@@ -171,6 +179,8 @@ const struct stash_doc_entry stash_documents[] = {
     DOC(stash_doc_find_tags),
     DOC(stash_doc_tag_create),
     DOC(stash_doc_tag_children),
+    DOC(stash_doc_tag_parents),
+    DOC(stash_doc_tag_set_parents),
     DOC(stash_doc_find_scene),
     DOC(stash_doc_find_scene_no_end),
     DOC(stash_doc_find_scenes),

@@ -63,6 +63,8 @@ extern const char *const stash_doc_plugin_settings;
 extern const char *const stash_doc_find_tags;
 extern const char *const stash_doc_tag_create;
 extern const char *const stash_doc_tag_children;
+extern const char *const stash_doc_tag_parents;
+extern const char *const stash_doc_tag_set_parents;
 extern const char *const stash_doc_find_scene;
 extern const char *const stash_doc_find_scene_no_end;
 extern const char *const stash_doc_find_scenes;

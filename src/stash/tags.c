@@ -169,6 +169,54 @@ out:
     return rc;
 }
 
+int aitag_stash_tag_add_parent(struct aitag_stash *s, const char *tag_id, const char *parent_id)
+{
+    json_t *vars = json_pack("{s:s}", "id", tag_id), *data = NULL, *tag, *parents, *p, *ids;
+    size_t i;
+    int rc;
+
+    if (!vars)
+        return stash_fail(s, AITAG_ERR_NOMEM, "findTag", "out of memory");
+    rc = stash_gql(s, stash_doc_tag_parents, vars, 0, &data);
+    json_decref(vars);
+    vars = NULL;
+    if (rc < 0)
+        goto out;
+    tag = json_object_get(data, "findTag");
+    parents = json_object_get(tag, "parents");
+    if (!json_is_object(tag)) {
+        rc = stash_fail(s, AITAG_ERR_NOTFOUND, "findTag", "no tag %s", tag_id);
+        goto out;
+    }
+    ids = json_array();
+    rc = ids ? 0 : stash_fail(s, AITAG_ERR_NOMEM, "tagUpdate", "out of memory");
+    json_array_foreach(parents, i, p)
+    {
+        const char *id = stash_json_str(p, "id");
+        if (rc == 0 && id && strcmp(id, parent_id) == 0) {
+            json_decref(ids);
+            goto out; /* already there */
+        }
+        if (rc == 0 && id && json_array_append_new(ids, json_string(id)) < 0)
+            rc = stash_fail(s, AITAG_ERR_NOMEM, "tagUpdate", "out of memory");
+    }
+    if (rc == 0 && json_array_append_new(ids, json_string(parent_id)) < 0)
+        rc = stash_fail(s, AITAG_ERR_NOMEM, "tagUpdate", "out of memory");
+    if (rc == 0 && !(vars = json_pack("{s:{s:s, s:o}}", "input", "id", tag_id, "parent_ids", ids)))
+        rc = stash_fail(s, AITAG_ERR_NOMEM, "tagUpdate", "out of memory");
+    else if (rc < 0)
+        json_decref(ids);
+    if (rc == 0) {
+        json_decref(data);
+        data = NULL;
+        rc = stash_gql(s, stash_doc_tag_set_parents, vars, 0, &data);
+    }
+out:
+    json_decref(vars);
+    json_decref(data);
+    return rc;
+}
+
 void aitag_stash_tags_free(struct aitag_stash_tag *tags, size_t n)
 {
     size_t i;

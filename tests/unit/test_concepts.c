@@ -2,7 +2,10 @@
  * word, synonyms (a shared sense, or the label among a sense's words; plurals reduced), kinds
  * (with the levels up), siblings within one domain only, multi-word labels read by their head
  * noun, unknown words, and a missing database named in the error. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aitag/concepts.h"
 #include "check.h"
@@ -13,6 +16,77 @@ static struct aitag_concept_match rel(struct aitag_concepts *c, const char *q, c
 
     CHECK(aitag_concepts_relate(c, q, l, &m) == 0);
     return m;
+}
+
+static const char *write_tmp(const char *text)
+{
+    static char path[64];
+    int fd;
+
+    snprintf(path, sizeof path, "/tmp/test_concepts.XXXXXX");
+    fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+    return path;
+}
+
+/* The shipped concepts file: categories through WordNet ("dog" under "animal"), the senses it
+ * names (the computer mouse), its own parents, and what has no category; errors name the file
+ * and field. */
+static void test_categories(struct aitag_concepts *c)
+{
+    struct aitag_concepts *raw = NULL;
+    struct aitag_concept_match m;
+    char err[512] = "";
+    const char *bad;
+
+    CHECK(aitag_concepts_category(c, "dog") == NULL); /* nothing loaded yet */
+    CHECK(strcmp(aitag_concepts_key(c), "") == 0);
+    CHECK(aitag_concepts_load(c, AITAG_SOURCE_DIR "/models/context/concepts.json", err,
+                              sizeof err) == 0);
+    CHECK(strlen(aitag_concepts_key(c)) == 64);
+    CHECK_STR(aitag_concepts_category(c, "dog"), "animal");
+    CHECK_STR(aitag_concepts_category(c, "Horse"), "animal");
+    CHECK_STR(aitag_concepts_category(c, "car"), "vehicle");
+    CHECK_STR(aitag_concepts_category(c, "bus"), "vehicle"); /* the file's own parent */
+    CHECK_STR(aitag_concepts_category(c, "laptop"), "computer");
+    CHECK_STR(aitag_concepts_category(c, "pizza"), "food");
+    CHECK_STR(aitag_concepts_category(c, "couch"), "furniture");
+    CHECK_STR(aitag_concepts_category(c, "cell phone"), "electronic equipment");
+    CHECK_STR(aitag_concepts_category(c, "mouse"), "device");   /* sense 4, not the rodent */
+    CHECK_STR(aitag_concepts_category(c, "kite"), "plaything"); /* sense 3, not a bad check */
+    CHECK_STR(aitag_concepts_category(c, "wedding"), "social event");
+    CHECK_STR(aitag_concepts_category(c, "dog"), "animal"); /* cached: the same answer */
+    CHECK(aitag_concepts_category(c, "animal") == NULL);    /* a category itself */
+    CHECK(aitag_concepts_category(c, "person:Ann Lee") == NULL);
+    CHECK(aitag_concepts_category(c, "keyword:budget") == NULL);
+    CHECK(aitag_concepts_category(c, "xyzzyq") == NULL);
+    /* the sense is used when relating search words too: "animal" finds no computer mouse */
+    m = rel(c, "animal", "mouse");
+    CHECK_EQ_INT(m.relation, AITAG_REL_NONE);
+    m = rel(c, "device", "mouse");
+    CHECK_EQ_INT(m.relation, AITAG_REL_KIND_OF);
+    /* without the file, WordNet's first sense: the rodent */
+    CHECK(aitag_concepts_open(NULL, &raw, err, sizeof err) == 0);
+    bad = write_tmp("{\"categories\": [\"animal\", \"device\"]}");
+    CHECK(aitag_concepts_load(raw, bad, err, sizeof err) == 0);
+    CHECK_STR(aitag_concepts_category(raw, "mouse"), "animal");
+    remove(bad);
+    bad = write_tmp("{\"senses\": {\"mouse\": 0}}");
+    CHECK(aitag_concepts_load(raw, bad, err, sizeof err) == AITAG_ERR_INVALID);
+    CHECK(strstr(err, bad) && strstr(err, "senses.mouse"));
+    remove(bad);
+    bad = write_tmp("{\"categories\": [\"animal\", 3]}");
+    CHECK(aitag_concepts_load(raw, bad, err, sizeof err) == AITAG_ERR_INVALID);
+    CHECK(strstr(err, "categories[1]") != NULL);
+    remove(bad);
+    CHECK(aitag_concepts_load(raw, "/nonexistent/concepts.json", err, sizeof err) < 0);
+    CHECK(strstr(err, "/nonexistent/concepts.json") != NULL);
+    aitag_concepts_close(raw);
 }
 
 int main(void)
@@ -63,6 +137,7 @@ int main(void)
     /* without a database: the same word only */
     CHECK(aitag_concepts_relate(NULL, "animal", "horse", &m) == 0 && m.relation == AITAG_REL_NONE);
     CHECK(aitag_concepts_relate(NULL, "horse", "Horse", &m) == 0 && m.relation == AITAG_REL_SAME);
+    test_categories(c);
     aitag_concepts_close(c);
     return check_done();
 }

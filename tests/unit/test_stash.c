@@ -325,7 +325,7 @@ static void test_offline(void)
         CHECK(strstr(*e->text, "query Aitag") == *e->text ||
               strstr(*e->text, "mutation Aitag") == *e->text);
     }
-    CHECK_EQ_INT(n, 25); /* 24 sent by the client, 1 by the UI */
+    CHECK_EQ_INT(n, 27); /* 26 sent by the client, 1 by the UI */
 
     /* Nobody listens on port 1: a clear error naming the operation and the URL. */
     p.url = "http://0.0.0.0:1";
