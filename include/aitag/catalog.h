@@ -311,6 +311,13 @@ int aitag_catalog_each_tagged(struct aitag_catalog *c, const char *name,
                               int (*fn)(void *ctx, const char *path, int64_t media_id,
                                         float confidence),
                               void *ctx);
+/* fn once per stored embedding of analyzer (evidence whose details carry one: a CLIP image
+ * embedding per sampled frame, say) of items not missing, with the item's path and id; fn
+ * returns non-zero to stop. 0, AITAG_ERR_DB or AITAG_ERR_NOMEM. */
+int aitag_catalog_each_embedding(struct aitag_catalog *c, const char *analyzer,
+                                 int (*fn)(void *ctx, const char *path, int64_t media_id,
+                                           const double *v, int n),
+                                 void *ctx);
 /* fn once per item (not missing) whose recognised text holds word, with one such text, what
  * read it (source: "text" for OCR, "speech" for a transcript) and its best confidence. OCR
  * lines are matched by substring, any case (OCR drops spaces); transcript lines through the

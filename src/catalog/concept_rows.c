@@ -1,7 +1,8 @@
 /*
  * concept_rows.c - what concept search reads from the catalog: the distinct tags of the
  * library, the items carrying one tag (with its confidence), and the items whose recognised
- * text contains a word. Items marked missing are left out. The relating of words to tags is
+ * text contains a word, and the stored embeddings of an analyzer. Items marked missing are
+ * left out. The relating of words to tags is
  * the concepts library's (aitag/concepts.h); ranking is the caller's.
  */
 #include <stdlib.h>
@@ -117,5 +118,43 @@ int aitag_catalog_each_text_match(struct aitag_catalog *c, const char *word,
     sqlite3_finalize(st);
     free(pattern);
     free(phrase);
+    return rc;
+}
+
+int aitag_catalog_each_embedding(struct aitag_catalog *c, const char *analyzer,
+                                 int (*fn)(void *ctx, const char *path, int64_t media_id,
+                                           const double *v, int n),
+                                 void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = catalog_sql_prepare(c,
+                                 "SELECT m.path, m.id, e.extra FROM evidence e"
+                                 " JOIN media m ON m.id = e.media_id"
+                                 " WHERE e.analyzer = ?1 AND e.extra IS NOT NULL"
+                                 " AND m.missing_at IS NULL ORDER BY m.id, e.id",
+                                 &st);
+
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, analyzer, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct aitag_evidence e = {0};
+        int stop = 0;
+        if (aitag_evidence_parse_details(&e, (const char *)sqlite3_column_text(st, 2)) ==
+            AITAG_ERR_NOMEM) {
+            rc = AITAG_ERR_NOMEM;
+            break;
+        }
+        if (e.embedding && e.n_embedding > 0)
+            stop = fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+                      e.embedding, e.n_embedding);
+        aitag_evidence_clear_details(&e);
+        if (stop) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    rc = rc == AITAG_ERR_NOMEM ? rc : catalog_sql_check(c, rc, "embeddings");
+    sqlite3_finalize(st);
     return rc;
 }

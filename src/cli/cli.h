@@ -80,6 +80,20 @@ const char *cli_models_dir(const struct aitag_opts *o, char *buf, size_t len);
 size_t cli_context_paths(const struct aitag_opts *o, char (*bufs)[4096], const char **paths);
 /* concept_search.c: `aitag search WORDS`, ranked, printed. EXIT_OK or EXIT_SETUP. */
 int cli_concept_search(struct aitag_catalog *c, const struct aitag_opts *o, const char *query);
+
+/* embed_search.c: search by an embedding model through an OpenAI-compatible /v1/embeddings. */
+struct cli_embed {
+    const char *url;      /* base URL (".../v1") */
+    const char *model;    /* the model (gateway route) asked to embed the words */
+    const char *key;      /* bearer key or NULL */
+    const char *analyzer; /* whose stored embeddings are compared ("clip") */
+};
+/* Offers every item whose embeddings resemble the query's (see embed_search.c). 0, or < 0
+ * with err naming the server or the catalog. */
+int cli_embed_search(struct aitag_catalog *c, const struct cli_embed *e, const char *query,
+                     void (*offer)(void *ctx, const char *path, int64_t id, float score,
+                                   const char *why),
+                     void *ctx, char *err, size_t errlen);
 /* why.c: `aitag show --why` for item media_id: into item's JSON ("why") when item is not
  * NULL, else printed in words. EXIT_OK or EXIT_SETUP (said on stderr). */
 int cli_show_why(struct aitag_catalog *c, const struct aitag_opts *o, int64_t media_id,

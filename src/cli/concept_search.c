@@ -9,13 +9,15 @@
  * concept's threshold). A file scores its best match: the relation's score times (0.5 + half
  * the tag's confidence), so a sure tag outranks an unsure one of the same relation; recognised
  * text holding the words scores 0.6 times the same. Without WordNet's database (a warning), only
- * the same word and text match.
+ * the same word and text match. With --embed-url, an embedding model ranks too
+ * (embed_search.c: the words' embedding against the stored image embeddings of an analyzer).
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "aitag/concepts.h"
 #include "cli.h"
@@ -65,6 +67,13 @@ static struct hit *hit_for(struct search *s, const char *path, int64_t id)
     if (!s->hits[s->n].path)
         return NULL;
     return &s->hits[s->n++];
+}
+
+static void offer(struct search *s, const char *path, int64_t id, float score, const char *why);
+
+static void offer_cb(void *ctx, const char *path, int64_t id, float score, const char *why)
+{
+    offer(ctx, path, id, score, why);
 }
 
 static void offer(struct search *s, const char *path, int64_t id, float score, const char *why)
@@ -275,8 +284,15 @@ int cli_concept_search(struct aitag_catalog *c, const struct aitag_opts *o, cons
     size_t n_paths = cli_context_paths(o, bufs, paths);
     int json = aitag_opts_bool(o, "json"), rc = 0;
 
-    if (aitag_concepts_open(NULL, &s.wn, err, sizeof err) < 0)
+    if (aitag_concepts_open(NULL, &s.wn, err, sizeof err) < 0) {
         fprintf(stderr, "aitag search: %s: only tags named '%s' and text match\n", err, query);
+    } else { /* the senses our labels mean ("mouse": the device), as tagging reads them */
+        char models[4096], file[4200];
+        snprintf(file, sizeof file, "%.4000s/context/concepts.json",
+                 cli_models_dir(o, models, sizeof models));
+        if (access(file, R_OK) == 0 && aitag_concepts_load(s.wn, file, err, sizeof err) < 0)
+            fprintf(stderr, "aitag search: %s\n", err);
+    }
     if (aitag_context_new(&cx) < 0)
         rc = AITAG_ERR_NOMEM;
     for (size_t i = 0; rc == 0 && i < n_paths; i++)
@@ -302,6 +318,16 @@ int cli_concept_search(struct aitag_catalog *c, const struct aitag_opts *o, cons
     rc = match_tags(&s);
     if (rc == 0 && s.rc == 0 && strlen(query) >= 3)
         rc = aitag_catalog_each_text_match(c, query, on_text, &s);
+    if (rc == 0 && s.rc == 0 && aitag_opts_str(o, "embed-url")) {
+        struct cli_embed e = {aitag_opts_str(o, "embed-url"), aitag_opts_str(o, "embed-model"),
+                              getenv(aitag_opts_str(o, "embed-key-env")),
+                              aitag_opts_str(o, "embed-analyzer")};
+        int er = cli_embed_search(c, &e, query, offer_cb, &s, err, sizeof err);
+        if (er == AITAG_ERR_NOMEM)
+            rc = er;
+        else if (er < 0) /* the rest of the search stands */
+            fprintf(stderr, "aitag search: no ranking by embeddings: %s\n", err);
+    }
     if (rc < 0 || s.rc < 0) {
         fprintf(stderr, "aitag search: %s\n",
                 s.rc == AITAG_ERR_NOMEM || rc == AITAG_ERR_NOMEM ? "out of memory"

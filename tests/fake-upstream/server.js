@@ -2,13 +2,14 @@
 // server.js - a small OpenAI-compatible upstream for the gateway tests (no npm packages).
 //
 //   node server.js --name A [--port 0] [--mode ok|500|429|slow|malformed|drop|badembed|
-//                                              slowbody|streambreak]
+//                                              slowbody|streambreak] [--embed-map FILE]
 //
 // Prints "listening PORT" once ready. Endpoints:
 //   POST /v1/chat/completions   answers per the current mode; {"stream":true} streams SSE
 //                               chunks 100 ms apart, then a usage chunk and [DONE]
 //   POST /v1/embeddings         one vector of 8 floats per input string, seeded by a hash of
-//                               the text (same text, same vector); usage.prompt_tokens = words
+//                               the text (same text, same vector), or the --embed-map file's
+//                               vector for that text; usage.prompt_tokens = words
 //   POST /v1/audio/transcriptions  parses the multipart body; answers {"text": ...} naming the
 //                               model and the file's byte count (that text alone when
 //                               response_format=text; OpenAI's verbose_json with segments and
@@ -29,6 +30,9 @@ const args = process.argv.slice(2);
 const opt = (k, d) => { const i = args.indexOf('--' + k); return i >= 0 ? args[i + 1] : d; };
 const name = opt('name', 'fake');
 let mode = opt('mode', 'ok');
+// --embed-map FILE: a JSON object {text: vector}; those texts get that vector, as a text tower
+// whose space matches stored image embeddings would give (other texts: the hashed vector)
+const embedMap = opt('embed-map', null) ? JSON.parse(require('fs').readFileSync(opt('embed-map'), 'utf8')) : {};
 let chat = 0;
 let last = null;
 let embeddings = 0, transcriptions = 0, connections = 0;
@@ -121,7 +125,7 @@ async function embed(req, res) {
   const words = inputs.reduce((n, s) => n + s.split(/\s+/).filter(Boolean).length, 0);
   json(res, 200, {
     object: 'list', model: body.model,
-    data: inputs.map((s, i) => ({ object: 'embedding', index: i, embedding: vector(s) })),
+    data: inputs.map((s, i) => ({ object: 'embedding', index: i, embedding: embedMap[s] || vector(s) })),
     usage: { prompt_tokens: words, total_tokens: words },
   });
 }
