@@ -68,6 +68,15 @@ double aitag_now(void);
  * was; AITAG_ERR_NOMEM when memory runs out. The caller frees *data. Returns 0 on success. */
 int aitag_buf_append(char **data, size_t *len, size_t *cap, const void *p, size_t n, size_t max);
 
+/* An HTTP answer's body collected by libcurl: max bytes at most (0: no limit). */
+struct aitag_http_body {
+    char *data;
+    size_t len, cap, max;
+};
+/* A CURLOPT_WRITEFUNCTION for a struct aitag_http_body (CURLOPT_WRITEDATA): appends the bytes,
+ * and refuses them past max or without memory (libcurl then reports a write error). */
+size_t aitag_http_body_write(char *p, size_t size, size_t nmemb, void *body);
+
 /* Strips leading and trailing white space in place; returns the first non-blank character. */
 char *aitag_trim(char *s);
 

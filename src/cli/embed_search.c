@@ -25,26 +25,11 @@
 #define EMBED_SCORE 0.8f
 #define ANSWER_MAX (16u << 20)
 
-struct body {
-    char *data;
-    size_t len, cap;
-};
-
-static size_t on_body(char *p, size_t sz, size_t nm, void *ud)
-{
-    struct body *b = ud;
-    size_t n = sz * nm;
-
-    if (b->len + n > ANSWER_MAX || aitag_buf_append(&b->data, &b->len, &b->cap, p, n, 0) < 0)
-        return 0;
-    return n;
-}
-
 /* The query's embedding from url's /v1/embeddings into *v (free()), *n values. */
 static int embed_query(const struct cli_embed *e, const char *query, double **v, int *n, char *err,
                        size_t errlen)
 {
-    struct body b = {0};
+    struct aitag_http_body b = {NULL, 0, 0, ANSWER_MAX};
     struct curl_slist *hdr = NULL;
     json_t *req = json_pack("{s:s, s:s}", "model", e->model, "input", query), *ans = NULL, *emb;
     char *text = req ? json_dumps(req, JSON_COMPACT) : NULL, endpoint[1100], auth[600];
@@ -75,7 +60,7 @@ static int embed_query(const struct cli_embed *e, const char *query, double **v,
     curl_easy_setopt(h, CURLOPT_URL, endpoint);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, aitag_http_body_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);

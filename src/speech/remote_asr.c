@@ -32,19 +32,8 @@ struct remote_asr {
     char model[128], key[512], language[16];
     int local_only;
     long timeout_ms;
-    char *body;
-    size_t len, cap;
+    struct aitag_http_body body;
 };
-
-static size_t on_body(char *p, size_t sz, size_t nm, void *ud)
-{
-    struct remote_asr *r = ud;
-    size_t n = sz * nm;
-
-    if (r->len + n > ANSWER_MAX || aitag_buf_append(&r->body, &r->len, &r->cap, p, n, 0) < 0)
-        return 0;
-    return n;
-}
 
 static const char *const lang_names[][2] = {
     {"english", "en"},  {"german", "de"},     {"french", "fr"},    {"spanish", "es"},
@@ -172,7 +161,7 @@ static int remote_run(void *impl, const int16_t *samples, size_t n, double t0,
         return rc;
     }
     curl_easy_reset(r->h);
-    r->len = 0;
+    r->body.len = 0;
     form = curl_mime_init(r->h);
     rc = AITAG_ERR_NOMEM;
     if (!form || !(part = curl_mime_addpart(form)) || curl_mime_name(part, "file") ||
@@ -200,8 +189,8 @@ static int remote_run(void *impl, const int16_t *samples, size_t n, double t0,
     curl_easy_setopt(r->h, CURLOPT_URL, r->url);
     curl_easy_setopt(r->h, CURLOPT_MIMEPOST, form);
     curl_easy_setopt(r->h, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(r->h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(r->h, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(r->h, CURLOPT_WRITEFUNCTION, aitag_http_body_write);
+    curl_easy_setopt(r->h, CURLOPT_WRITEDATA, &r->body);
     curl_easy_setopt(r->h, CURLOPT_TIMEOUT_MS, r->timeout_ms);
     curl_easy_setopt(r->h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(r->h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -214,11 +203,11 @@ static int remote_run(void *impl, const int16_t *samples, size_t n, double t0,
     curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &status);
     if (status < 200 || status > 299) {
         aitag_fmt(err, errlen, "speech: POST %s: HTTP %ld: %.200s", r->url, status,
-                  r->body && r->len ? r->body : "");
+                  r->body.data && r->body.len ? r->body.data : "");
         rc = AITAG_ERR_IO;
         goto out;
     }
-    root = r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+    root = r->body.data ? json_loadb(r->body.data, r->body.len, 0, NULL) : NULL;
     if (!json_is_object(root) ||
         (rc = read_answer(root, t0, (double)n / AITAG_SPEECH_RATE, seg)) == AITAG_ERR_INVALID) {
         aitag_fmt(err, errlen, "speech: POST %s: the answer is not a transcription", r->url);
@@ -250,7 +239,7 @@ static void remote_free(void *impl)
     if (!r)
         return;
     curl_easy_cleanup(r->h);
-    free(r->body);
+    free(r->body.data);
     free(r);
 }
 
@@ -281,6 +270,7 @@ int asr_remote_new(const struct aitag_speech_params *p, struct recognizer *out, 
     snprintf(r->model, sizeof r->model, "%s", p->model && p->model[0] ? p->model : "whisper-1");
     snprintf(r->key, sizeof r->key, "%s", p->key ? p->key : "");
     snprintf(r->language, sizeof r->language, "%s", p->language ? p->language : "");
+    r->body.max = ANSWER_MAX;
     r->local_only = p->local_only;
     r->timeout_ms = p->timeout_ms > 0 ? p->timeout_ms : 120000;
     *out = (struct recognizer){r, "remote", NULL, remote_run, remote_free};

@@ -61,3 +61,11 @@ size_t aitag_split_csv(char *s, const char **out, size_t max)
     }
     return n;
 }
+
+size_t aitag_http_body_write(char *p, size_t size, size_t nmemb, void *body)
+{
+    struct aitag_http_body *b = body;
+    size_t n = size * nmemb;
+
+    return aitag_buf_append(&b->data, &b->len, &b->cap, p, n, b->max) < 0 ? 0 : n;
+}
