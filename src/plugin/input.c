@@ -263,6 +263,8 @@ static const struct {
     {"localOnly", "local-only", CONV_AS_IS},
     {"catalog", "catalog", CONV_AS_IS},
     {"rules", "rules", CONV_AS_IS},
+    {"speechKeywords", "keywords", CONV_AS_IS},
+    {"speechUrl", "speech-url", CONV_AS_IS},
 };
 
 /* v as option text into buf; 0 (buf set), 1 (unset: null, empty, or 0 where that means
@@ -351,6 +353,8 @@ void plugin_settings_clear(struct plugin_settings *s)
     free(s->gateway_url);
     free(s->catalog);
     free(s->rules);
+    free(s->speech_keywords);
+    free(s->speech_url);
     memset(s, 0, sizeof *s);
 }
 
@@ -378,6 +382,8 @@ int plugin_settings_parse(const char *json, struct plugin_settings *s, char *err
     s->analyzers = dup_opt(&opts, "analyzers");
     s->catalog = dup_opt(&opts, "catalog");
     s->rules = dup_opt(&opts, "rules");
+    s->speech_keywords = dup_opt(&opts, "keywords");
+    s->speech_url = dup_opt(&opts, "speech-url");
     /* The plugin's own settings (no `aitag tag` option). */
     s->tag_prefix = strdup("");
     s->tag_suffix = strdup("");
@@ -385,7 +391,7 @@ int plugin_settings_parse(const char *json, struct plugin_settings *s, char *err
     s->path_mappings = strdup("");
     s->gateway_url = strdup("");
     rc = s->analyzers && s->tag_prefix && s->tag_suffix && s->parent_tag && s->path_mappings &&
-                 s->gateway_url && s->catalog && s->rules
+                 s->gateway_url && s->catalog && s->rules && s->speech_keywords && s->speech_url
              ? 0
              : AITAG_ERR_NOMEM;
     if (rc == 0)

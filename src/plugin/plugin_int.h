@@ -40,6 +40,8 @@ struct plugin_settings {
     int skip_performer_images; /* skipPerformerImages: do not match faces against the images
                                   of Stash's performers; default 0 (they are matched) */
     int transcript;            /* writeTranscript: PLUGIN_TRANSCRIPT_* */
+    char *speech_keywords;     /* speechKeywords: words that become keyword:WORD tags; "" none */
+    char *speech_url;          /* speechUrl: a remote transcription server; "": PocketSphinx */
 };
 
 /* Where the speech analyzer's transcript goes in Stash (writeTranscript). */
@@ -71,8 +73,8 @@ struct plugin_tags {
     struct aitag_stash *stash;
     char *parent_id;
     char *tagme_id, *tagged_id, *errored_id;
-    struct tag_set ours;    /* children of the parent tag (control tags included) */
-    struct tag_set foreign; /* generated names that collide with a tag outside the parent */
+    struct tag_set ours;     /* children of the parent tag (control tags included) */
+    struct tag_set foreign;  /* generated names that collide with a tag outside the parent */
     struct tag_set parented; /* tags given their category parent during this run */
 };
 

@@ -56,7 +56,9 @@ struct run {
     struct sync_counts total;
     int people_ran; /* the people sync ran (its counts are in people) */
     struct plugin_people_counts people;
-    char context_bufs[2][4096]; /* context rules files (make_tagger) */
+    char context_bufs[2][4096];               /* context rules files (make_tagger) */
+    char speech_bufs[4][AITAG_VLM_OPT_LEN];   /* the speech analyzer's options */
+    const char *opts[AITAG_VLM_MAX_OPTS + 4]; /* vlm's and speech's, for the tagger */
     const char *context_paths[2];
     int performers_ran; /* performer images were matched (counts in performer_faces) */
     struct plugin_performer_faces performer_faces;
@@ -119,6 +121,37 @@ static void note_failure(struct run *r, const struct sel_item *it, const char *e
                               json_pack("{s:s, s:s, s:s, s:s}", "kind", kind_name(it->kind), "id",
                                         it->id, "path", it->path ? it->path : "", "error",
                                         error ? error : "error"));
+}
+
+/* The speech analyzer's options from the settings (speechKeywords, speechUrl, localOnly), as
+ * `aitag tag --keywords --speech-engine remote --speech-url` gives them, when it is among
+ * names; returns how many. */
+static size_t speech_options(struct run *r, const char *const *names, size_t n_names,
+                             const char **out)
+{
+    size_t n = 0, k;
+
+    for (k = 0; k < n_names && strcmp(names[k], "speech") != 0; k++)
+        ;
+    if (k == n_names)
+        return 0; /* options only for an analyzer that runs */
+
+#define SPEECH_OPT(...)                                                                            \
+    do {                                                                                           \
+        aitag_fmt(r->speech_bufs[n], sizeof r->speech_bufs[n], __VA_ARGS__);                       \
+        out[n] = r->speech_bufs[n];                                                                \
+        n++;                                                                                       \
+    } while (0)
+    if (*r->set.speech_keywords)
+        SPEECH_OPT("speech.keywords=%s", r->set.speech_keywords);
+    if (*r->set.speech_url) {
+        SPEECH_OPT("speech.engine=remote");
+        SPEECH_OPT("speech.url=%s", r->set.speech_url);
+    }
+    if (r->set.local_only)
+        SPEECH_OPT("speech.local_only=1");
+#undef SPEECH_OPT
+    return n;
 }
 
 /* Writes one item's outcome; res NULL: it failed with error. */
@@ -447,8 +480,11 @@ static int make_tagger(struct run *r, char *analyzers)
         fatal(r, rc, err);
         return rc;
     }
-    tp.analyzer_opts = r->vlm.opts;
-    tp.n_analyzer_opts = r->vlm.n_opts;
+    tp.n_analyzer_opts = 0;
+    for (size_t i = 0; i < r->vlm.n_opts; i++)
+        r->opts[tp.n_analyzer_opts++] = r->vlm.opts[i];
+    tp.n_analyzer_opts += speech_options(r, names, tp.n_analyzers, r->opts + tp.n_analyzer_opts);
+    tp.analyzer_opts = r->opts;
     tp.interval = r->set.interval;
     tp.threshold = r->set.threshold;
     tp.markers = r->set.markers;

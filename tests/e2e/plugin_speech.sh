@@ -4,7 +4,9 @@
 # writes one marker per spoken segment, titled with its words, instead of the speech markers
 # (a re-run creates nothing twice; a change of setting rewrites them without running a model);
 # "details" writes the transcript into empty Details and never over the user's text; "off"
-# removes the transcript markers written; a bad value is an error naming the setting.
+# removes the transcript markers written; speechKeywords become keyword tags; speechUrl sends
+# the speech to an OpenAI-compatible server (a local fake); a bad value is an error naming
+# the setting.
 source "$(dirname "$0")/lib.sh"
 
 src=$AITAG_SOURCE_DIR
@@ -16,6 +18,16 @@ if ! [ -f "$fx/.stamp" ] || ! "$src/tools/make_speech_fixtures.sh" --check "$fx"
     fx=$tmp/speech
     "$src/tools/make_speech_fixtures.sh" "$fx" || { fail "make_speech_fixtures.sh failed"; finish; exit 1; }
 fi
+
+# start_fake NAME: a local OpenAI-compatible server (tests/fake-upstream); prints its port
+start_fake() {
+    node "$src/tests/fake-upstream/server.js" --name "$1" >"$tmp/fake.out" 2>&1 &
+    echo $! >"$tmp/fake.pid"
+    for _ in $(seq 100); do grep -q listening "$tmp/fake.out" 2>/dev/null && break; sleep 0.1; done
+    grep -oE '[0-9]+$' "$tmp/fake.out" | head -n 1
+}
+stop_fake() { kill "$(cat "$tmp/fake.pid" 2>/dev/null)" 2>/dev/null; }
+trap 'stop_fake; e2e_cleanup' EXIT
 
 double_start || exit 1
 seed=$(jq -cn --arg p "$PREFIX" --arg f "$fx" '
@@ -65,6 +77,20 @@ check_eq "details: the user's text is never replaced" "$(scene "$state" /tune_cl
 check_eq "details: one written" "$(jq -c .output.transcripts "$tmp/plugin.out")" 1
 check "details: the transcript markers are gone, the speech marker back" jqt \
     '(.markers | length) == 1 and .markers[0][3] == "speech"' <(scene "$state" /check_clean.mp4)
+
+set_settings '{"writeTranscript": "markers", "speechKeywords": "bridge, garden"}'
+check "speechKeywords: retag_all exits 0" run_plugin '{"mode":"retag_all"}'
+state=$(double_state)
+check "speechKeywords: the words said become tags" jqt \
+    '.tags == ["AI_Tagged", "keyword:bridge", "keyword:garden", "speech"]' <(scene "$state" /check_clean.mp4)
+
+port=$(start_fake whisperish)
+set_settings "{\"speechUrl\": \"http://127.0.0.1:$port/v1\", \"speechKeywords\": \"\"}"
+check "speechUrl: retag_all exits 0" run_plugin '{"mode":"retag_all"}'
+state=$(double_state)
+check "speechUrl: the server's words are the transcript markers" jqt \
+    '[.markers[] | select(.[3] | test("^heard [0-9]+ bytes with whisper-1 at whisperish$"))] | length == 3' \
+    <(scene "$state" /check_clean.mp4)
 
 set_settings '{"writeTranscript": "loud"}'
 run_plugin '{"mode":"retag_all"}'
