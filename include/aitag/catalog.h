@@ -311,6 +311,12 @@ int aitag_catalog_each_tagged(struct aitag_catalog *c, const char *name,
                               int (*fn)(void *ctx, const char *path, int64_t media_id,
                                         float confidence),
                               void *ctx);
+/* fn once per distinct word of the recognised texts (transcripts and OCR lines, as the
+ * full-text index splits them: lower case, accents removed), with the count of lines holding
+ * it; fn returns non-zero to stop. 0, AITAG_ERR_DB or AITAG_ERR_NOMEM. */
+int aitag_catalog_each_text_word(struct aitag_catalog *c,
+                                 int (*fn)(void *ctx, const char *word, int64_t n_lines),
+                                 void *ctx);
 /* fn once per stored embedding of analyzer (evidence whose details carry one: a CLIP image
  * embedding per sampled frame, say) of items not missing, with the item's path and id; fn
  * returns non-zero to stop. 0, AITAG_ERR_DB or AITAG_ERR_NOMEM. */

@@ -158,3 +158,25 @@ int aitag_catalog_each_embedding(struct aitag_catalog *c, const char *analyzer,
     sqlite3_finalize(st);
     return rc;
 }
+
+int aitag_catalog_each_text_word(struct aitag_catalog *c,
+                                 int (*fn)(void *ctx, const char *word, int64_t n_lines), void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    /* fts5vocab reads the index's own term list; a TEMP table, so a read-only catalog works */
+    int rc = catalog_sql_exec(c, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.texts_words"
+                                 " USING fts5vocab(main, 'texts_fts', 'row')");
+
+    if (rc == 0)
+        rc = catalog_sql_prepare(c, "SELECT term, doc FROM temp.texts_words ORDER BY term", &st);
+    if (rc < 0)
+        return rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1)) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    rc = catalog_sql_check(c, rc, "text words");
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -9,8 +9,11 @@
  * concept's threshold). A file scores its best match: the relation's score times (0.5 + half
  * the tag's confidence), so a sure tag outranks an unsure one of the same relation; recognised
  * text holding the words scores 0.6 times the same. Without WordNet's database (a warning), only
- * the same word and text match. With --embed-url, an embedding model ranks too
- * (embed_search.c: the words' embedding against the stored image embeddings of an analyzer).
+ * the same word and text match. Recognised texts match by the same relations too: every word
+ * of the full-text index is related to the query, and the lines holding a synonym or a kind
+ * of it match ("vehicle" finds a transcript that says "car"). With --embed-url, an embedding model
+ * ranks too (embed_search.c: the words' embedding against the stored image embeddings of an
+ * analyzer).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -266,6 +269,81 @@ static int on_text(void *ctx, const char *path, int64_t id, const char *text, co
     return s->rc < 0;
 }
 
+/* A word of the recognised texts that relates to the query (a kind of it, a synonym): its
+ * lines match as the query's own would, scored by the relation. Siblings are left out: a text
+ * is too loose a cue for them. */
+struct text_word {
+    struct search *s;
+    char (*words)[64];
+    struct aitag_concept_match *rel;
+    size_t n, cap;
+};
+
+static int on_text_word(void *ctx, const char *word, int64_t n_lines)
+{
+    struct text_word *tw = ctx;
+    struct aitag_concept_match m;
+    size_t len = strlen(word);
+
+    (void)n_lines;
+    if (len < 3 || len >= 64 || strcasecmp(word, tw->s->query) == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!isalpha((unsigned char)word[i]))
+            return 0;
+    if (aitag_concepts_relate(tw->s->wn, tw->s->query, word, &m) < 0)
+        return tw->s->rc = AITAG_ERR_NOMEM, 1;
+    if (m.relation != AITAG_REL_SYNONYM && m.relation != AITAG_REL_KIND_OF)
+        return 0;
+    if (tw->n == tw->cap) {
+        size_t nc = tw->cap ? 2 * tw->cap : 16;
+        char(*w)[64] = realloc(tw->words, nc * sizeof *w);
+        struct aitag_concept_match *r = w ? realloc(tw->rel, nc * sizeof *r) : NULL;
+        if (w)
+            tw->words = w;
+        if (!w || !r)
+            return tw->s->rc = AITAG_ERR_NOMEM, 1;
+        tw->rel = r, tw->cap = nc;
+    }
+    snprintf(tw->words[tw->n], 64, "%s", word);
+    tw->rel[tw->n++] = m;
+    return 0;
+}
+
+struct related_text {
+    struct search *s;
+    const char *word;
+    const struct aitag_concept_match *m;
+};
+
+static int on_related_text(void *ctx, const char *path, int64_t id, const char *text,
+                           const char *source, float confidence)
+{
+    struct related_text *rt = ctx;
+    char why[320], rel[160];
+
+    describe(rel, sizeof rel, rt->word, rt->m);
+    snprintf(why, sizeof why, "%s '%.120s' (%s)", strcmp(source, "speech") == 0 ? "said" : "text",
+             text, rel + strlen("tag ")); /* "'car': a kind of vehicle (4 levels up)" */
+    offer(rt->s, path, id, TEXT_SCORE * rt->m->score * (0.5f + 0.5f * confidence), why);
+    return rt->s->rc < 0;
+}
+
+/* The recognised texts holding words related to the query (WordNet, as for tags). */
+static int match_related_text(struct search *s)
+{
+    struct text_word tw = {s, NULL, NULL, 0, 0};
+    int rc = s->wn ? aitag_catalog_each_text_word(s->c, on_text_word, &tw) : 0;
+
+    for (size_t i = 0; rc == 0 && s->rc == 0 && i < tw.n; i++) {
+        struct related_text rt = {s, tw.words[i], &tw.rel[i]};
+        rc = aitag_catalog_each_text_match(s->c, tw.words[i], on_related_text, &rt);
+    }
+    free(tw.words);
+    free(tw.rel);
+    return rc;
+}
+
 static int by_score(const void *a, const void *b)
 {
     const struct hit *x = a, *y = b;
@@ -318,6 +396,8 @@ int cli_concept_search(struct aitag_catalog *c, const struct aitag_opts *o, cons
     rc = match_tags(&s);
     if (rc == 0 && s.rc == 0 && strlen(query) >= 3)
         rc = aitag_catalog_each_text_match(c, query, on_text, &s);
+    if (rc == 0 && s.rc == 0)
+        rc = match_related_text(&s);
     if (rc == 0 && s.rc == 0 && aitag_opts_str(o, "embed-url")) {
         struct cli_embed e = {aitag_opts_str(o, "embed-url"), aitag_opts_str(o, "embed-model"),
                               getenv(aitag_opts_str(o, "embed-key-env")),

@@ -10,7 +10,9 @@
  * By default the search is tuned for speed (docs/speech.md): narrower beams, fewer active
  * HMMs and words per frame than PocketSphinx's defaults and no second (flat lexicon) pass,
  * about 3x faster at equal accuracy on clear speech and worse in noise; `accurate` keeps
- * PocketSphinx's own settings. Its logs go nowhere: errors come back through return codes.
+ * PocketSphinx's own settings. Cepstral mean normalisation is per utterance (batch): its live
+ * default carries what it heard in one file into the next, so a file's words would depend on
+ * which files came before. Its logs go nowhere: errors come back through return codes.
  */
 #include <ctype.h>
 #include <math.h>
@@ -43,12 +45,12 @@ static int sphinx_load(struct sphinx *s, char *err, size_t errlen)
     snprintf(dict, sizeof dict, "%s/cmudict-en-us.dict", s->dir);
     if (s->accurate)
         s->config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", hmm, "-lm", lm, "-dict", dict,
-                                "-logfn", "/dev/null", NULL);
+                                "-logfn", "/dev/null", "-cmn", "batch", NULL);
     else
-        s->config =
-            cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", hmm, "-lm", lm, "-dict", dict, "-logfn",
-                        "/dev/null", "-maxhmmpf", "3000", "-beam", "1e-40", "-wbeam", "1e-30",
-                        "-pbeam", "1e-40", "-maxwpf", "10", "-fwdflat", "no", NULL);
+        s->config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", hmm, "-lm", lm, "-dict", dict,
+                                "-logfn", "/dev/null", "-maxhmmpf", "3000", "-beam", "1e-40",
+                                "-wbeam", "1e-30", "-pbeam", "1e-40", "-maxwpf", "10", "-fwdflat",
+                                "no", "-cmn", "batch", NULL);
     if (!s->config || !(s->ps = ps_init(s->config))) {
         aitag_fmt(err, errlen,
                   "speech: cannot load PocketSphinx's model from %s (install pocketsphinx-en-us)",

@@ -4,7 +4,8 @@
 # speech_score (word error rate on clean speech, VAD edges, nothing heard in a speech-free
 # clip), then `aitag tag --analyzers speech`: the transcript in the catalog (source speech,
 # language, word times), "speech" markers, keywords from the user's vocabulary, subtitles
-# (export --srt/--vtt), search in what was said, and the remote engine against a local
+# (export --srt/--vtt), search in what was said (the words, and words WordNet relates to them),
+# PocketSphinx's answer independent of the files heard before, and the remote engine against a local
 # OpenAI-compatible server (tests/fake-upstream) reached directly and through the gateway.
 # The fixtures come from build/fixtures/speech when up to date, else are made privately.
 source "$(dirname "$0")/lib.sh"
@@ -72,6 +73,21 @@ check_eq "an unknown file: exit 1" "$?" 1
 # --- Search finds what was said.
 "$AITAG_BIN" search --catalog "$db" "garden" >"$tmp/search" 2>/dev/null
 check "search: a word said" grep -q "check_clean.mp4.*said 'the children played in the garden" "$tmp/search"
+"$AITAG_BIN" search --catalog "$db" "meal" >"$tmp/search2" 2>/dev/null
+check "search: a kind of the word said (dinner is a meal)" grep -q \
+    "check_clean.mp4.*said '.*time for dinner' ('dinner': a kind of meal (1 level up))" "$tmp/search2"
+
+# --- The same file gives the same words whatever was heard before it (no state carried over).
+mkdir -p "$tmp/order/aa" "$tmp/order/zz"
+cp "$fx/tune_snr5.mp4" "$tmp/order/aa/noisy.mp4"
+cp "$clean" "$tmp/order/zz/clean.mp4"
+"$AITAG_BIN" tag --catalog "$tmp/after.db" --analyzers speech "$tmp/order" >/dev/null 2>&1
+"$AITAG_BIN" tag --catalog "$tmp/alone.db" --analyzers speech "$tmp/order/zz/clean.mp4" >/dev/null 2>&1
+said() { sqlite3 "$1" "SELECT group_concat(text, '|') FROM (SELECT t.text FROM texts t JOIN media m
+    ON m.id = t.media_id WHERE m.path LIKE '%/zz/clean.mp4' ORDER BY t.start)"; }
+check "a file heard after a noisy one: a transcript" test -n "$(said "$tmp/after.db")"
+check_eq "a file alone and after a noisy one: the same transcript" "$(said "$tmp/after.db")" \
+    "$(said "$tmp/alone.db")"
 
 # --- Re-run: nothing to redo.
 "$AITAG_BIN" tag --catalog "$db" --analyzers speech --keywords "bridge,dinner,gardens" "$fx" \
