@@ -4,6 +4,8 @@
 # the rules) exactly the concepts it should and no other; `aitag show --why` gives the chain;
 # a user's context.json overrides a shipped rule by name and re-derives without running a
 # model; --no-context-defaults takes the concepts away; a bad file is refused naming the field.
+# Screen content is made here (a slide, a terminal recording) and two more darknet photos join;
+# the test prints the confusion table docs/context.md quotes (lines "context: FILE: concepts").
 source "$(dirname "$0")/lib.sh"
 src=$(cd "$(dirname "$0")/../.." && pwd)
 fx=$AITAG_FIXTURES_DIR
@@ -44,6 +46,35 @@ for f in s1a_tight s2b_wide s3c_small s4c_jpeg s6a_small; do
     check_eq "check set: $f is a close-up portrait" "$(got $f.jpg "$tmp/run.jsonl")" \
         '["close-up portrait","person"]'
 done
+
+# screen content, made here (rendered text is what screens show; OCR reads it for real): a
+# slide (a title and four points) and a 40 s terminal scrolling dense text; and two more real
+# photos, a porch with a bicycle, a car and a dog (no street: one car), and a man with a horse
+# and a dog on a field
+scr=$tmp/screens
+mkdir -p "$scr"
+convert -size 1280x720 xc:white -font DejaVu-Sans -pointsize 44 -fill black \
+    -annotate +80+110 "Quarterly review" -pointsize 36 -annotate +100+230 "- Revenue grew in every region" \
+    -annotate +100+320 "- Costs stayed flat this year" -annotate +100+410 "- Two new offices opened" \
+    -annotate +100+500 "- Hiring plan for next year" "$scr/slide.png"
+for i in $(seq 1 60); do echo "\$ make -j2 build target number $i ok"; done >"$tmp/term.txt"
+ffmpeg -nostdin -loglevel error -y -f lavfi -i color=c=black:s=1280x720:r=10 -t 40 -vf \
+    "drawtext=fontfile=/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf:textfile=$tmp/term.txt:fontcolor=white:fontsize=28:x=20:y=h-t*40:line_spacing=8" \
+    -c:v libx264 -pix_fmt yuv420p "$scr/terminal.mp4"
+cp /usr/share/darknet/data/dog.jpg /usr/share/darknet/data/person.jpg "$scr/"
+"${A[@]}" tag --catalog "$tmp/screens.db" --analyzers objects,faces,text --json "$scr" \
+    >"$tmp/screens.jsonl" 2>"$tmp/screens.err"
+check_eq "screens: exit 0" "$?" 0
+check_eq "a slide is a presentation, nothing else" "$(got slide.png "$tmp/screens.jsonl")" '["presentation"]'
+check_eq "a terminal scrolling text is a screen recording, no presentation (dense text)" \
+    "$(got terminal.mp4 "$tmp/screens.jsonl")" '["screen recording"]'
+check_eq "a porch with one car: no scene" "$(got dog.jpg "$tmp/screens.jsonl")" '[]'
+check_eq "a man with a horse on a field: animals outdoors, person" \
+    "$(got person.jpg "$tmp/screens.jsonl")" '["animals outdoors","person"]'
+
+# the confusion table of docs/context.md: per fixture, the concepts it got
+cat "$tmp/run.jsonl" "$tmp/screens.jsonl" | jq -r --argjson c "$concepts" \
+    '"context: \(.path | sub(".*/"; "")): \([.tags[].name | select(. as $n | $c | index($n))] | sort | join(", "))"'
 
 # a face implies a person: the objects model missed the person in this close-up
 check_eq "check set: no person found by the objects model in s3c_small" \

@@ -2,7 +2,10 @@
  * alternatives, minimum confidence, counts, area, inside, for, all/any/none, sequences),
  * scopes (frame, shot, item), unless, weight, suppression, concepts built on concepts, the
  * trace of why, the policy deriving tags from concepts (a concept named like a label adds to
- * it), rule override by name, the key, and errors that name the file and the field. */
+ * it), rule override by name, the key, and errors that name the file and the field; and the
+ * shipped rules on one constructed picture per scene (each makes its concept and no other). */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -61,16 +64,17 @@ static const char *times_of(const struct aitag_context_out *o, const char *name)
 
 static void test_frame_conditions(void)
 {
-    struct aitag_context *c = load(
-        "{\"concepts\": ["
-        " {\"name\": \"kitchen\", \"when\": {\"any\": [\"oven\", \"sink\", \"microwave\"],"
-        "   \"at_least\": 2}},"
-        " {\"name\": \"group\", \"when\": {\"label\": \"face\", \"count\": 3, \"min_confidence\": 0.5}},"
-        " {\"name\": \"portrait\", \"when\": {\"all\": [{\"label\": \"face\", \"area\": 0.1},"
-        "   {\"none\": [{\"label\": \"face\", \"count\": 2}]}]}},"
-        " {\"name\": \"rider\", \"when\": {\"label\": \"person\", \"inside\": \"horse\"}},"
-        " {\"name\": \"vehicle\", \"when\": \"car|bus\", \"weight\": 0.5},"
-        " {\"name\": \"busy kitchen\", \"when\": {\"all\": [\"kitchen\", \"group\"]}}]}");
+    struct aitag_context *c =
+        load("{\"concepts\": ["
+             " {\"name\": \"kitchen\", \"when\": {\"any\": [\"oven\", \"sink\", \"microwave\"],"
+             "   \"at_least\": 2}},"
+             " {\"name\": \"group\", \"when\": {\"label\": \"face\", \"count\": 3, "
+             "\"min_confidence\": 0.5}},"
+             " {\"name\": \"portrait\", \"when\": {\"all\": [{\"label\": \"face\", \"area\": 0.1},"
+             "   {\"none\": [{\"label\": \"face\", \"count\": 2}]}]}},"
+             " {\"name\": \"rider\", \"when\": {\"label\": \"person\", \"inside\": \"horse\"}},"
+             " {\"name\": \"vehicle\", \"when\": \"car|bus\", \"weight\": 0.5},"
+             " {\"name\": \"busy kitchen\", \"when\": {\"all\": [\"kitchen\", \"group\"]}}]}");
     struct aitag_context_out o;
 
     n_ev = 0;
@@ -135,18 +139,22 @@ static void test_frame_conditions(void)
 
 static void test_scopes_and_time(void)
 {
-    struct aitag_context *c = load(
-        "{\"concepts\": ["
-        " {\"name\": \"party\", \"scope\": \"item\", \"when\": {\"all\": [\"cake\","
-        "   {\"label\": \"person\", \"count\": 2}]}},"
-        " {\"name\": \"party shot\", \"scope\": \"shot\", \"when\": {\"all\": [\"cake\","
-        "   {\"label\": \"person\", \"count\": 2}]}},"
-        " {\"name\": \"long dog\", \"scope\": \"item\", \"when\": {\"label\": \"dog\", \"for\": 6}},"
-        " {\"name\": \"long cat\", \"scope\": \"item\", \"when\": {\"label\": \"cat\", \"for\": 6}},"
-        " {\"name\": \"fetch\", \"scope\": \"item\", \"when\": {\"sequence\": [\"dog\", \"sports ball\"],"
-        "   \"within\": 4}},"
-        " {\"name\": \"reverse\", \"scope\": \"item\", \"when\": {\"sequence\": [\"sports ball\", \"dog\"],"
-        "   \"within\": 1}}]}");
+    struct aitag_context *c =
+        load("{\"concepts\": ["
+             " {\"name\": \"party\", \"scope\": \"item\", \"when\": {\"all\": [\"cake\","
+             "   {\"label\": \"person\", \"count\": 2}]}},"
+             " {\"name\": \"party shot\", \"scope\": \"shot\", \"when\": {\"all\": [\"cake\","
+             "   {\"label\": \"person\", \"count\": 2}]}},"
+             " {\"name\": \"long dog\", \"scope\": \"item\", \"when\": {\"label\": \"dog\", "
+             "\"for\": 6}},"
+             " {\"name\": \"long cat\", \"scope\": \"item\", \"when\": {\"label\": \"cat\", "
+             "\"for\": 6}},"
+             " {\"name\": \"fetch\", \"scope\": \"item\", \"when\": {\"sequence\": [\"dog\", "
+             "\"sports ball\"],"
+             "   \"within\": 4}},"
+             " {\"name\": \"reverse\", \"scope\": \"item\", \"when\": {\"sequence\": [\"sports "
+             "ball\", \"dog\"],"
+             "   \"within\": 1}}]}");
     struct aitag_shot shots[2] = {{0, 5, 0, 1}, {5, 12, 1, 0.9f}};
     struct aitag_context_out o;
 
@@ -178,12 +186,14 @@ static void test_scopes_and_time(void)
 
 static void test_suppress(void)
 {
-    struct aitag_context *c = load(
-        "{\"suppress\": ["
-        " {\"name\": \"face on a cat\", \"label\": \"face\", \"when\": \"cat\", \"unless\": \"person\"},"
-        " {\"name\": \"lone ball\", \"label\": \"sports ball\", \"scope\": \"item\","
-        "   \"when\": \"sports ball\", \"unless\": \"person\"}],"
-        " \"concepts\": [{\"name\": \"person\", \"when\": {\"label\": \"face\", \"min_confidence\": 0.5}}]}");
+    struct aitag_context *c =
+        load("{\"suppress\": ["
+             " {\"name\": \"face on a cat\", \"label\": \"face\", \"when\": \"cat\", \"unless\": "
+             "\"person\"},"
+             " {\"name\": \"lone ball\", \"label\": \"sports ball\", \"scope\": \"item\","
+             "   \"when\": \"sports ball\", \"unless\": \"person\"}],"
+             " \"concepts\": [{\"name\": \"person\", \"when\": {\"label\": \"face\", "
+             "\"min_confidence\": 0.5}}]}");
     struct aitag_context_out o;
     int cat_face_kept = 0, human_face_kept = 0, ball_kept = 0;
 
@@ -290,7 +300,8 @@ static void test_load(void)
          "test.json: concepts[0].scope: must be frame, shot or item"},
         {"{\"concepts\": [{\"name\": \"x\", \"when\": \"a||b\"}]}",
          "test.json: concepts[0].when: an empty alternative"},
-        {"{\"concept\": []}", "test.json: concept: unknown field (concepts, suppress, version, comment)"},
+        {"{\"concept\": []}",
+         "test.json: concept: unknown field (concepts, suppress, version, comment)"},
         {"[1,", NULL},
     };
 
@@ -300,8 +311,7 @@ static void test_load(void)
         err[0] = '\0';
         CHECK(aitag_context_load_text(c, bad[i].json, "test.json", err, sizeof err) ==
               AITAG_ERR_INVALID);
-        if (bad[i].want && strcmp(err, bad[i].want) != 0)
-            {
+        if (bad[i].want && strcmp(err, bad[i].want) != 0) {
             fprintf(stderr, "got '%s'\nwant '%s'\n", err, bad[i].want);
             CHECK(0);
         }
@@ -310,16 +320,18 @@ static void test_load(void)
     }
     CHECK_EQ_INT(aitag_context_size(c), 0); /* nothing of a bad file is added */
     /* a valid file, then one that replaces a rule by name and adds one */
-    CHECK(aitag_context_load_text(c, "{\"concepts\": [{\"name\": \"a\", \"when\": \"x\"},"
-                                     " {\"name\": \"b\", \"when\": \"y\"}]}",
+    CHECK(aitag_context_load_text(c,
+                                  "{\"concepts\": [{\"name\": \"a\", \"when\": \"x\"},"
+                                  " {\"name\": \"b\", \"when\": \"y\"}]}",
                                   "one.json", err, sizeof err) == 0);
     snprintf(key, sizeof key, "%s", aitag_context_key(c));
     CHECK(strlen(key) == 64);
     CHECK(aitag_context_load_text(c, "{\"concepts\": [{\"when\": \"x\", \"name\": \"a\"}]}",
                                   "same.json", err, sizeof err) == 0);
     CHECK(strcmp(key, aitag_context_key(c)) == 0); /* the same rule, keys in another order */
-    CHECK(aitag_context_load_text(c, "{\"concepts\": [{\"name\": \"a\", \"when\": \"z\"},"
-                                     " {\"name\": \"c\", \"when\": \"y\"}]}",
+    CHECK(aitag_context_load_text(c,
+                                  "{\"concepts\": [{\"name\": \"a\", \"when\": \"z\"},"
+                                  " {\"name\": \"c\", \"when\": \"y\"}]}",
                                   "two.json", err, sizeof err) == 0);
     CHECK_EQ_INT(aitag_context_size(c), 3);
     CHECK(strcmp(aitag_context_rule_name(c, 0, NULL), "a") == 0); /* replaced in place */
@@ -336,8 +348,95 @@ static void test_load(void)
     aitag_context_free(c);
 }
 
+/* The concepts (sorted, ", "-joined) the shipped rules make of one picture (t = 0) holding
+ * the labels of spec: "label:confidence:area" entries separated by ";" (area: the share of
+ * the frame its box covers, 0 for none; the objects analyzer's labels unless "face"/"text"). */
+static const char *scene(const struct aitag_context *c, const char *spec)
+{
+    static char buf[512];
+    char copy[512], *save = NULL, *names[32];
+    struct aitag_context_out o;
+    size_t k = 0, len = 0;
+
+    n_ev = 0;
+    snprintf(copy, sizeof copy, "%s", spec);
+    for (char *it = strtok_r(copy, ";", &save); it && n_ev < MAX_EV;
+         it = strtok_r(NULL, ";", &save)) {
+        char *conf = strchr(it, ':'), *area;
+        float side;
+        *conf++ = '\0';
+        area = strchr(conf, ':');
+        *area++ = '\0';
+        side = (float)sqrt(atof(area));
+        add(strcmp(it, "face") == 0   ? "faces"
+            : strcmp(it, "text") == 0 ? "text"
+                                      : "objects",
+            strdup(it), 0, (float)atof(conf), 0.1f * (float)(n_ev % 8), 0.05f, side, side);
+    }
+    buf[0] = '\0';
+    if (aitag_context_apply(c, ev, n_ev, NULL, 0, &o) != 0)
+        return "error";
+    for (size_t i = o.n_kept; i < o.n && k < 32; i++) {
+        size_t j;
+        for (j = 0; j < k && strcmp(names[j], o.evidence[i].label) != 0; j++)
+            ;
+        if (j == k)
+            names[k++] = o.evidence[i].label;
+    }
+    for (size_t i = 1; i < k; i++) /* insertion sort: a handful of names */
+        for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+            char *t = names[j];
+            names[j] = names[j - 1], names[j - 1] = t;
+        }
+    for (size_t i = 0; i < k; i++)
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", i ? ", " : "", names[i]);
+    aitag_context_out_clear(&o);
+    for (size_t i = 0; i < n_ev; i++)
+        free(ev[i].label);
+    n_ev = 0;
+    return buf;
+}
+
+/* The shipped scene rules on constructed pictures, one per rule: each makes its concept (with
+ * the general ones that hold too: indoor, outdoor, person) and no other scene. No real photo of
+ * these scenes is available to the tests (docs/context.md, "The confusion table"): this checks
+ * the rules' logic and their separation, not the detectors. */
+static void test_shipped_scenes(void)
+{
+    struct aitag_context *c = NULL;
+    char err[512] = "";
+
+    CHECK(aitag_context_new(&c) == 0);
+    CHECK(aitag_context_load(c, AITAG_SOURCE_DIR "/models/context/defaults.json", err,
+                             sizeof err) == 0);
+    CHECK_STR(scene(c, "oven:0.8:0.1;refrigerator:0.7:0.2;sink:0.6:0.05"), "indoor, kitchen");
+    CHECK_STR(scene(c, "dining table:0.8:0.3;cup:0.7:0.01;fork:0.6:0.01;bowl:0.6:0.02"), "dining");
+    CHECK_STR(scene(c, "couch:0.8:0.3;tv:0.7:0.1;potted plant:0.6:0.02"), "indoor, living room");
+    CHECK_STR(scene(c, "bed:0.9:0.3;clock:0.6:0.01"), "bedroom, indoor");
+    CHECK_STR(scene(c, "laptop:0.8:0.1;keyboard:0.7:0.05;chair:0.6:0.1"), "indoor, office");
+    CHECK_STR(scene(c, "car:0.8:0.1;car:0.7:0.05;traffic light:0.6:0.01"), "outdoor, street");
+    CHECK_STR(scene(c, "person:0.9:0.2;sports ball:0.8:0.01;tennis racket:0.7:0.02"), "sports");
+    CHECK_STR(scene(c, "person:0.9:0.05;person:0.9:0.05;person:0.9:0.05;person:0.9:0.05;"
+                       "person:0.9:0.05;person:0.9:0.05;person:0.9:0.05;person:0.9:0.05;"
+                       "person:0.9:0.05;person:0.9:0.05"),
+              "crowd");
+    CHECK_STR(scene(c, "face:0.9:0.01;face:0.9:0.01;face:0.9:0.01;person:0.9:0.1"),
+              "group photo, person");
+    CHECK_STR(scene(c, "face:0.9:0.12"), "close-up portrait, person");
+    CHECK_STR(scene(c, "text:0.9:0.02;text:0.9:0.02;text:0.9:0.02;text:0.9:0.02;text:0.9:0.02"),
+              "presentation");
+    CHECK_STR(scene(c, "cake:0.8:0.05;person:0.9:0.1;person:0.9:0.1;person:0.9:0.1"),
+              "celebration");
+    CHECK_STR(scene(c, "horse:0.9:0.2;bird:0.6:0.01"), "animals outdoors, outdoor");
+    /* the sanity rules: a face on a cat-only picture, a cow in a living room, a lone ball */
+    CHECK_STR(scene(c, "cat:0.9:0.3;face:0.7:0.02"), "");
+    CHECK_STR(scene(c, "couch:0.8:0.3;tv:0.8:0.1;cow:0.6:0.1"), "indoor, living room");
+    aitag_context_free(c);
+}
+
 int main(void)
 {
+    test_shipped_scenes();
     test_frame_conditions();
     test_scopes_and_time();
     test_suppress();
