@@ -22,3 +22,12 @@ echo "== aitag search party (by meaning: WordNet, the context rules, recognised 
 echo
 echo "== aitag show --why $fx/images/group_3faces.jpg (which evidence made each concept)"
 "$build/aitag" show --catalog "$db" --why "$fx/images/group_3faces.jpg"
+echo
+echo "== aitag tag --analyzers speech $fx/speech/check_clean.mp4 (what is said; docs/speech.md)"
+"$build/aitag" tag --catalog "$db" --progress never --analyzers speech --keywords bridge \
+    "$fx/speech/check_clean.mp4"
+echo
+echo "== aitag export --srt - $fx/speech/check_clean.mp4 (the transcript as subtitles)"
+"$build/aitag" export --catalog "$db" --srt - "$fx/speech/check_clean.mp4"
+echo "== aitag search meal (a word said: dinner is a kind of meal)"
+"$build/aitag" search --catalog "$db" meal
