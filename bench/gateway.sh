@@ -20,6 +20,7 @@
 # proxy under test to CPU 1 (taskset): each proxy gets one core of its own.
 # BENCH_GW_WORKERS sets the gateways' "workers", BENCH_GW_LOOPS their "event_loops" (default:
 # the gateway's own defaults).
+# BENCH_MODES="latency" (or "throughput") runs one measurement only; its table's rows are empty.
 # AITAG_BIN=path uses that binary instead of building BUILD_DIR's.
 # Prints a Markdown table and writes it to bench/results/gateway.txt (the per-run values to
 # bench/results/gateway.jsonl). Exits non-zero only when something cannot be set up or a target
@@ -233,7 +234,7 @@ for t in "${targets[@]}"; do
     BENCH_KEY=${key_of[$t]:-} wrk -t1 -c4 -d1s -s "$tpl/post.lua" "${url[$t]}" >/dev/null
 done
 n=${#targets[@]}
-for mode in latency throughput; do
+for mode in ${BENCH_MODES:-latency throughput}; do
     for ((r = 1; r <= repeat; r++)); do
         for ((i = 0; i < n; i++)); do
             run_wrk "$mode" "${targets[$(((i + r - 1) % n))]}" "$r"

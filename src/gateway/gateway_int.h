@@ -5,8 +5,8 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <sqlite3.h>
-#include <sys/epoll.h>
 #include <stdio.h>
+#include <sys/epoll.h>
 
 #include "aitag/gateway.h"
 
@@ -233,6 +233,7 @@ struct aitag_gateway {
     char *log_buf;              /* access-log lines not yet written, whole lines only (log_mu) */
     size_t log_len;             /* bytes in log_buf (log_mu) */
     long long log_due_ms;       /* atomic: when log_buf must be written (aitag_now ms), 0: empty */
+    struct gw_loop *log_owner;  /* atomic: the loop that wakes to write them (NULL: every loop) */
     unsigned long long next_id; /* atomic (request ids) */
     unsigned pid;               /* getpid() at start, for request ids */
     struct gw_usage *usage;     /* NULL without keys_db */
@@ -244,12 +245,12 @@ struct aitag_gateway {
     pthread_mutex_t key_mu; /* keys[]: limit state, slots, reservations */
     /* the key store's watch (key_cache.c) */
     int keys_watch_fd, keys_stop[2];
-    char keys_base[256];        /* the store's file name, without its folder */
-    unsigned long keys_gen;     /* atomic: bumped at each write of the store */
-    int keys_watching;          /* atomic: keys_gen follows the store (else nothing is kept) */
+    char keys_base[256];    /* the store's file name, without its folder */
+    unsigned long keys_gen; /* atomic: bumped at each write of the keys */
+    int keys_watching;      /* atomic: keys_gen follows the store (else nothing is kept) */
     pthread_t keys_watch_thread;
     int keys_watch_started;
-    size_t held_bytes;      /* atomic: request body bytes held (max_inflight_bytes) */
+    size_t held_bytes; /* atomic: request body bytes held (max_inflight_bytes) */
     /* the private upload folder (tag_fs.c), NULL without local routes */
     char *tag_tmp;
     int tag_tmp_fd;
@@ -341,8 +342,8 @@ struct gw_loop {
     int fd_cap;
     struct epoll_event ev[64]; /* the last wait's events, handled at the next turn */
     int n_ev;
-    struct gw_xfer *xfers; /* calls in flight or waiting to retry (the loop's thread only) */
-    CURL *spare[32];       /* easy handles kept for reuse (the loop's thread only) */
+    struct gw_xfer *xfers;       /* calls in flight or waiting to retry (the loop's thread only) */
+    CURL *spare[32];             /* easy handles kept for reuse (the loop's thread only) */
     unsigned char spare_set[32]; /* spare[i] still has the loop's own options set */
     int n_spare;
     int idle; /* asleep in its wait; guarded by gw->qmu */
@@ -433,6 +434,10 @@ void gw_handle_transcriptions(struct aitag_gateway *gw, struct gw_req *r, struct
 
 /* keys.c */
 int gw_keys_open(const char *path, sqlite3 **out, char *err, size_t errlen);
+/* The file next to the key store that a write of the keys touches (not the usage flush): a
+ * running gateway's key cache (key_cache.c) forgets its rows when it is written. */
+#define GW_KEYS_CHANGED_SUFFIX "-changed"
+void gw_keys_touch(const char *dbpath);
 /* Checks the key admit.c found at header time against route (NULL: any route), then its
  * budget and token/request limits, reserving the estimate (settled by gw_settle). On
  * failure answers r (401/403/429) and returns -1. */

@@ -15,6 +15,7 @@
  * estimates reserved by its requests in flight, must be under the budget to admit.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,18 @@ int gw_keys_open(const char *path, sqlite3 **out, char *err, size_t errlen)
     }
     *out = db;
     return 0;
+}
+
+void gw_keys_touch(const char *dbpath)
+{
+    char path[PATH_MAX];
+    int fd;
+
+    if (snprintf(path, sizeof path, "%s%s", dbpath, GW_KEYS_CHANGED_SUFFIX) >= (int)sizeof path)
+        return;
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0)
+        close(fd); /* the close after writing is the event a running gateway waits for */
 }
 
 int gw_bucket_take(struct gw_bucket *b, int rpm, double now)
@@ -387,6 +400,8 @@ int aitag_gateway_key_create(const char *dbpath, const struct aitag_gateway_key_
     }
     sqlite3_finalize(st);
     sqlite3_close(db);
+    if (rc == 0)
+        gw_keys_touch(dbpath);
     return rc;
 }
 
@@ -413,6 +428,8 @@ int aitag_gateway_key_revoke(const char *dbpath, long long id, char *err, size_t
         snprintf(err, errlen, "gateway keys db: %s", sqlite3_errmsg(db));
     sqlite3_finalize(st);
     sqlite3_close(db);
+    if (rc == 0)
+        gw_keys_touch(dbpath);
     return rc;
 }
 

@@ -577,10 +577,13 @@ static void access_log(struct aitag_gateway *gw, struct gw_req *r, double latenc
         } else {
             memcpy(gw->log_buf + gw->log_len, l.p, l.len);
             gw->log_len += l.len;
-            if (!__atomic_load_n(&gw->log_due_ms, __ATOMIC_RELAXED))
+            if (!__atomic_load_n(&gw->log_due_ms, __ATOMIC_RELAXED)) {
+                /* this loop wakes to write them (upstream.c's http_wait) */
+                __atomic_store_n(&gw->log_owner, gw_loop_current(), __ATOMIC_RELEASE);
                 __atomic_store_n(&gw->log_due_ms,
                                  (long long)(aitag_now() * 1000.0) + GW_LOG_FLUSH_MS,
                                  __ATOMIC_RELEASE);
+            }
         }
         pthread_mutex_unlock(&gw->log_mu);
     }

@@ -113,8 +113,8 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *soc
     (void)socketp;
     if (fd < 0 || fd_room(l, fd) < 0)
         return -1;
-    l->fd_state[fd] = (unsigned char)((l->fd_state[fd] & ~(FD_WANT_IN | FD_WANT_OUT)) |
-                                      (want << 2));
+    l->fd_state[fd] =
+        (unsigned char)((l->fd_state[fd] & ~(FD_WANT_IN | FD_WANT_OUT)) | (want << 2));
     if (!want) /* kept registered when the loop sees its close (see above) */
         return (l->fd_state[fd] & FD_OURS) ? 0 : fd_register(l, fd, 0);
     return fd_register(l, fd, want); /* no system call when it is registered so already */
@@ -427,22 +427,36 @@ void gw_loop_sleep(struct aitag_gateway *gw, struct gw_loop *l)
 }
 
 /* The loop's wait: until a socket (an upstream's, or the daemon's epoll descriptor) is ready,
- * a wakeup, or the first of the daemon's, curl's and a retry's deadlines. */
-static void http_wait(struct gw_loop *l)
+ * a wakeup, or the first of the daemon's, curl's and a retry's deadlines. Returns 1 when the
+ * daemon may have work: its descriptor is ready, its deadline has come, or another thread
+ * woke the loop (a worker resumes a connection through MHD_resume_connection, which in this
+ * external-epoll mode waits for the next MHD_run). A turn woken by an upstream socket alone
+ * does not run the daemon (one epoll_wait of its own less per request). */
+static int http_wait(struct gw_loop *l)
 {
     MHD_UNSIGNED_LONG_LONG t = 0;
     long ms = 1000;
-    double now = aitag_now();
+    double now = aitag_now(), mhd_at = -1;
     long long log_due = __atomic_load_n(&l->gw->log_due_ms, __ATOMIC_ACQUIRE);
+    struct gw_loop *log_owner = __atomic_load_n(&l->gw->log_owner, __ATOMIC_ACQUIRE);
 
-    if (MHD_get_timeout(l->mhd, &t) == MHD_YES && t < (MHD_UNSIGNED_LONG_LONG)ms)
-        ms = (long)t;
-    if (log_due) { /* pending access-log lines: wake to write them */
+    if (MHD_get_timeout(l->mhd, &t) == MHD_YES) {
+        mhd_at = now + (double)t / 1000.0;
+        if (t < (MHD_UNSIGNED_LONG_LONG)ms)
+            ms = (long)t;
+    }
+    /* Pending access-log lines: the loop that wrote the first of them wakes to write them
+     * (any loop writes them when it passes by later than due). */
+    if (log_due && (!log_owner || log_owner == l)) {
         long long d = log_due - (long long)(now * 1000.0);
         if (d < ms)
             ms = d > 0 ? (long)d : 0;
     }
     loop_wait(l, first_due(l, ms, now));
+    for (int i = 0; i < l->n_ev; i++)
+        if (l->ev[i].data.u64 == TAG_MHD || l->ev[i].data.u64 == TAG_WAKE)
+            return 1;
+    return mhd_at >= 0 && aitag_now() >= mhd_at;
 }
 
 void *gw_http_main(void *arg)
@@ -466,9 +480,10 @@ void *gw_http_main(void *arg)
         sqlite3_busy_timeout(w.db, GW_LOOP_BUSY_MS);
         l->ctx = &w; /* admit.c looks keys up here: no lock shared with the other loops */
     }
-    for (;;) {
+    for (int run = 1;;) {
         int stopping, done;
-        MHD_run(l->mhd);
+        if (run)
+            MHD_run(l->mhd);
         while (l->local_head) {
             struct gw_req *r = l->local_head;
             l->local_head = r->next;
@@ -488,10 +503,12 @@ void *gw_http_main(void *arg)
         }
         if (stopping && done && !l->xfers && !l->local_head)
             break;
-        if (l->kick)
+        if (l->kick) {
             l->kick = 0; /* resumed connections: the daemon sends their answers now */
-        else
-            http_wait(l);
+            run = 1;
+        } else {
+            run = http_wait(l);
+        }
     }
     l->ctx = NULL;
     gw_keys_worker_release(&w);

@@ -1,7 +1,8 @@
 /*
  * test_gw_key_cache.c - the HTTP loops' key cache against a real key file and real inotify:
- * a row read is found again while the store is unchanged; any write of the store (the
- * database, its WAL) makes it stale at once; key_cache_ms bounds how long a row is trusted;
+ * a row read is found again while the keys are unchanged, also across writes of the database
+ * and its WAL (the usage flush's); a write of the keys (gw_keys_touch, as create and revoke do)
+ * or the store replaced makes it stale at once; key_cache_ms bounds how long a row is trusted;
  * key_cache_ms = 0 keeps nothing; a dropped key is gone; the cache holds at most its size.
  */
 #include <fcntl.h>
@@ -81,22 +82,35 @@ static void test_cache(void)
     CHECK(gw_key_cache_find(&gw, c, hex, &got));
     free(got.routes);
 
-    /* A write to the WAL (a revoke, a usage flush) makes the row stale. */
+    /* Writes of the database and its WAL (the usage flush) leave the row trusted. */
     touch(wal);
+    touch(db);
+    CHECK(!gen_moves(&gw, gen));
+    CHECK(gw_key_cache_find(&gw, c, hex, &got));
+    free(got.routes);
+
+    /* A write of the keys (create, revoke: the file beside the store) makes it stale. */
+    gw_keys_touch(db);
     CHECK(gen_moves(&gw, gen));
     CHECK(!gw_key_cache_find(&gw, c, hex, &got));
-    /* Read again under the new generation: found again; then the database file itself. */
+    /* Read again under the new generation: found again; then the store replaced by another
+     * file (a restore from a backup), then removed. */
     gen = gw_key_cache_gen(&gw);
     gw_key_cache_put(&gw, c, hex, &row, gen);
     CHECK(gw_key_cache_find(&gw, c, hex, &got));
     free(got.routes);
-    touch(db);
+    touch(other);
+    CHECK(rename(other, db) == 0);
     CHECK(gen_moves(&gw, gen));
     CHECK(!gw_key_cache_find(&gw, c, hex, &got));
+    gen = gw_key_cache_gen(&gw);
+    CHECK(unlink(db) == 0);
+    CHECK(gen_moves(&gw, gen));
+    touch(db);
 
     /* A row read under a generation that moved during the read is stale at once. */
     gen = gw_key_cache_gen(&gw);
-    touch(wal);
+    gw_keys_touch(db);
     CHECK(gen_moves(&gw, gen));
     gw_key_cache_put(&gw, c, hex, &row, gen);
     CHECK(!gw_key_cache_find(&gw, c, hex, &got));
@@ -136,6 +150,8 @@ static void test_cache(void)
     free(c);
     unlink(db);
     unlink(wal);
+    unlink(other);
+    snprintf(other, sizeof other, "%s%s", db, GW_KEYS_CHANGED_SUFFIX);
     unlink(other);
 }
 
