@@ -7,8 +7,9 @@
  * the language hint. The answer's "words" (each with start and end, seconds into the upload)
  * become the segment's words, shifted by the segment's start; a server that gives segments
  * only has each segment's words spread evenly over it, and one that gives just "text" has
- * them spread over the upload. A word's confidence is its segment's exp(avg_logprob) when the
- * server reports it, else 0.9 (the API has no per-word confidence). "language" comes as a
+ * them spread over the upload. A word's confidence is the exp(avg_logprob) of the segment it
+ * lies in (the one holding its middle, else the nearest) when the server reports it, else 0.9
+ * (the API has no per-word confidence). "language" comes as a
  * name ("english") or a code; names of common languages are mapped to ISO 639-1.
  * Nothing is retried: failing over is the gateway's job; the error names the url and status.
  */
@@ -92,10 +93,37 @@ static float segment_conf(const json_t *s)
     return json_is_number(lp) ? (float)fmin(1.0, exp(json_number_value(lp))) : 0.9f;
 }
 
+/* The confidence of the segment of segs that holds t (seconds into the upload), or of the
+ * nearest one; 0.9 without segments. */
+static float conf_at(json_t *segs, double t)
+{
+    json_t *s, *best = NULL;
+    double best_d = INFINITY;
+    size_t i;
+
+    if (!json_is_array(segs))
+        return 0.9f;
+    json_array_foreach(segs, i, s)
+    {
+        const json_t *a = json_object_get(s, "start"), *b = json_object_get(s, "end");
+        double d;
+        if (!json_is_number(a) || !json_is_number(b))
+            continue;
+        d = t < json_number_value(a)   ? json_number_value(a) - t
+            : t > json_number_value(b) ? t - json_number_value(b)
+                                       : 0;
+        if (d < best_d) {
+            best_d = d;
+            best = s;
+        }
+    }
+    return best ? segment_conf(best) : 0.9f;
+}
+
 /* The answer's words into seg, shifted by t0. */
 static int read_answer(json_t *root, double t0, double dur, struct aitag_speech_segment *seg)
 {
-    const json_t *words = json_object_get(root, "words"), *segs = json_object_get(root, "segments");
+    json_t *words = json_object_get(root, "words"), *segs = json_object_get(root, "segments");
     const json_t *w;
     size_t i;
     int rc = 0;
@@ -111,11 +139,9 @@ static int read_answer(json_t *root, double t0, double dur, struct aitag_speech_
                 word++;
             if (!*word)
                 continue;
-            rc = speech_segment_add_word(seg, word, t0 + json_number_value(a),
-                                         t0 + json_number_value(b),
-                                         json_is_array(segs) && json_array_size(segs) > 0
-                                             ? segment_conf(json_array_get(segs, 0))
-                                             : 0.9f);
+            rc = speech_segment_add_word(
+                seg, word, t0 + json_number_value(a), t0 + json_number_value(b),
+                conf_at(segs, (json_number_value(a) + json_number_value(b)) / 2));
             if (rc < 0)
                 return rc;
         }

@@ -183,8 +183,10 @@ async function transcribe(req, res) {
 }
 
 // OpenAI's verbose_json answer: the language as a name, the audio's duration (read from a
-// PCM WAV header, 0 for anything else), one segment, and the words spread evenly over it when
-// timestamp_granularities[] asked for words (the real API gives word times only then).
+// PCM WAV header, 0 for anything else), the words spread evenly over it when
+// timestamp_granularities[] asked for words (the real API gives word times only then), and
+// two segments as Whisper cuts longer audio: the first four words sure (avg_logprob -0.1), the
+// rest less so (-0.7), so that each word's confidence must come from its own segment.
 function verbose(text, wav) {
   let duration = 0;
   if (wav.length >= 44 && wav.toString('latin1', 0, 4) === 'RIFF' && wav.toString('latin1', 8, 12) === 'WAVE') {
@@ -193,10 +195,14 @@ function verbose(text, wav) {
   }
   const words = text.split(' ');
   const t = (i) => Math.round((duration * i / words.length) * 1000) / 1000;
+  const cut = Math.min(4, words.length);
+  const segment = (id, from, to, logprob) => ({ id, seek: 0, start: t(from), end: t(to),
+    text: words.slice(from, to).join(' '), tokens: [], temperature: 0, avg_logprob: logprob,
+    compression_ratio: 1, no_speech_prob: 0.01 });
+  const segments = [segment(0, 0, cut, -0.1)];
+  if (cut < words.length) segments.push(segment(1, cut, words.length, -0.7));
   return {
-    task: 'transcribe', language: 'english', duration, text,
-    segments: [{ id: 0, seek: 0, start: 0, end: duration, text, tokens: [], temperature: 0,
-      avg_logprob: -0.1, compression_ratio: 1, no_speech_prob: 0.01 }],
+    task: 'transcribe', language: 'english', duration, text, segments,
     words: words.map((w, i) => ({ word: w, start: t(i), end: t(i + 1) })),
   };
 }

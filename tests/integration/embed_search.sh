@@ -12,7 +12,11 @@ src=$AITAG_SOURCE_DIR
 source "$src/tests/fake-upstream/spawn.sh"
 A=$AITAG_BIN
 db=$tmp/cat.db
-jqe() { jq -e "$@" >/dev/null; }
+# jq -e: the last result true; and a result at all (jq 1.6 exits 0 on empty input).
+jqe() {
+    local out
+    out=$(jq -e "$@") && [ -n "$out" ]
+}
 photos=$tmp/photos
 mkdir -p "$photos"
 cp /usr/share/darknet/data/{dog,horses,person,eagle}.jpg "$photos/"

@@ -12,7 +12,11 @@ G=$F/images/group_3faces.jpg
 P=$F/images/portrait_1face.gif
 cat=$tmp/catalog.db
 C=(--catalog "$cat")
-jqe() { jq -e "$@" >/dev/null; }
+# jq -e: the last result true; and a result at all (jq 1.6 exits 0 on empty input).
+jqe() {
+    local out
+    out=$(jq -e "$@") && [ -n "$out" ]
+}
 
 # No catalog yet: nobody is known, said once; list --json is an empty array.
 check_eq "list without a catalog: []" "$("$A" people list --json "${C[@]}" 2>/dev/null)" "[]"

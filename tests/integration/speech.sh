@@ -18,7 +18,11 @@ if ! [ -f "$fx/.stamp" ] || ! "$gen" --check "$fx" 2>/dev/null; then
 fi
 source "$src/tests/fake-upstream/spawn.sh"
 db=$tmp/cat.db
-jqe() { jq -e "$@" >/dev/null; }
+# jq -e: the last result true; and a result at all (jq 1.6 exits 0 on empty input).
+jqe() {
+    local out
+    out=$(jq -e "$@") && [ -n "$out" ]
+}
 
 # --- Accuracy bars, tune and check sets apart (docs/speech.md quotes the whole table).
 "$AITAG_BUILD_DIR/speech_score" "$fx" "$src/models" "$src/deps/models" >"$tmp/score" 2>"$tmp/score.err"
@@ -107,9 +111,12 @@ curl -s "http://127.0.0.1:$port/_stats" >"$tmp/stats"
 check "remote: a WAV per segment, verbose_json with word times asked" jqe '.transcriptions == 3 and
     .last_transcription.file_type == "audio/wav" and .last_transcription.model == "whisper-large" and
     .last_transcription.response_format == "verbose_json"' "$tmp/stats"
-rw=$(sqlite3 "$tmp/remote.db" "SELECT extra FROM evidence WHERE analyzer = 'speech' ORDER BY t LIMIT 1")
+rw=$(sqlite3 "$tmp/remote.db" "SELECT extra FROM evidence WHERE analyzer = 'speech' AND extra LIKE '%\"words\"%' ORDER BY t LIMIT 1")
 check "remote: word times are shifted to the segment's place in the file" jqe \
     '.words[0][1] >= 1 and .words[0][1] < 2 and .words[-1][2] <= .end + 0.2' <<<"$rw"
+check "remote: each word has its own segment's confidence (exp(-0.1), then exp(-0.7))" jqe \
+    '(.words | length) == 7 and (.words[0:4] | all(.[3] > 0.89 and .[3] < 0.92)) and
+     (.words[4:] | all(.[3] > 0.48 and .[3] < 0.51))' <<<"$rw"
 "$AITAG_BIN" tag --catalog "$tmp/local.db" --analyzers speech --speech-engine remote \
     --speech-url "http://10.255.255.1:9/v1" --local-only "$clean" >/dev/null 2>"$tmp/lo.err"
 check "local-only refuses a server off this machine" grep -q 'local-only' "$tmp/lo.err"
