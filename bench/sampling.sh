@@ -54,7 +54,8 @@ if [[ -n ${BENCH_MODES:-} ]]; then
     read -r -a modes <<<"$BENCH_MODES"
 else
     modes=(exact keyframes)
-    "$aitag" tag --help | grep -q -- '--sampling .*adaptive' && modes+=(adaptive)
+    # (grep -q would close the pipe early: under pipefail aitag's SIGPIPE failed the test)
+    "$aitag" tag --help | grep -- '--sampling .*adaptive' >/dev/null && modes+=(adaptive)
 fi
 if [[ -n ${BENCH_CLIPS:-} ]]; then
     read -r -a clips <<<"$BENCH_CLIPS"

@@ -6,6 +6,9 @@
  *              x264's scene-cut keyframes and once without (scenecut=0, keyint 250).
  *   gradual    six 3 s shots joined by a fade through black (2.5 s), a 1 s dissolve (4.5 s),
  *              a hard cut (7 s), a dissolve (9.5 s) and a fade through black (11.5 s).
+ *   motion     a 10 s pan across one photo, a hard cut, a 6 s zoom into another (as the
+ *              sampling bench's clips move): the one cut and nothing else (the pan, linear
+ *              enough on the detector's thumbnails, once made ten dissolves).
  * Every frame decoded (exact sampling at the frame rate): cuts come from frame differences
  * alone (no scene-cut keyframes to help) and fades and dissolves from the frames; precision and
  * recall must reach 0.95 on cuts and 0.8 on fades and dissolves, each of its kind. Keyframes
@@ -93,6 +96,22 @@ static int make_gradual(const char *out)
               FF "%s -filter_complex \"%s\" -c:v libx264 -preset veryfast -crf 23 -g 250 "
                  "-x264-params scenecut=0 -pix_fmt yuv420p %s",
               in, fc, out);
+    return system(cmd);
+}
+
+static int make_motion(const char *out)
+{
+    char p1[512], p2[512], cmd[4096];
+    /* 1.5x oversampling before zoompan keeps its integer crop steps from shaking the picture */
+    const char *fit = "scale=480:270:force_original_aspect_ratio=increase,crop=480:270,setsar=1,";
+
+    aitag_fmt(cmd, sizeof cmd,
+              FF "-i %s -i %s -filter_complex \"[0:v]%szoompan=z='1.2':x='(iw-iw/zoom)*on/250'"
+                 ":y='ih/2-(ih/zoom/2)':d=250:s=320x180:fps=%d[a];[1:v]%szoompan="
+                 "z='min(1+0.2*on/150,1.2)':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d=150"
+                 ":s=320x180:fps=%d[b];[a][b]concat=n=2:v=1:a=0,noise=alls=10:allf=t+u,"
+                 "format=yuv420p\" -c:v libx264 -preset veryfast -crf 23 -g 250 %s",
+              photo_path(10, p1, sizeof p1), photo_path(6, p2, sizeof p2), fit, FPS, fit, FPS, out);
     return system(cmd);
 }
 
@@ -249,7 +268,7 @@ static void check_tiling(const struct aitag_shot *shots, size_t n, double durati
 
 int main(void)
 {
-    char cuts_key[128], cuts_plain[128], gradual[128];
+    char cuts_key[128], cuts_plain[128], gradual[128], motion[128];
     struct truth tr[16];
     struct aitag_shot *shots = NULL;
     size_t n = 0, k = 0;
@@ -262,9 +281,11 @@ int main(void)
     aitag_fmt(cuts_key, sizeof cuts_key, "%s/cuts_key.mp4", dir);
     aitag_fmt(cuts_plain, sizeof cuts_plain, "%s/cuts_plain.mp4", dir);
     aitag_fmt(gradual, sizeof gradual, "%s/gradual.mp4", dir);
+    aitag_fmt(motion, sizeof motion, "%s/motion.mp4", dir);
     CHECK(make_cuts(cuts_key, "-g 250") == 0);
     CHECK(make_cuts(cuts_plain, "-g 250 -x264-params scenecut=0") == 0);
     CHECK(make_gradual(gradual) == 0);
+    CHECK(make_motion(motion) == 0);
     for (int i = 0; i < 11; i++) {
         t += cut_frames[i] / (double)FPS;
         tr[k++] = (struct truth){t, AITAG_SHOT_CUT};
@@ -298,6 +319,15 @@ int main(void)
     score("gradual", shots, n, tr, k, AITAG_SHOT_DISSOLVE, 0.5, 0.8);
     score("gradual", shots, n, tr, k, AITAG_SHOT_CUT, 0.05, 0.95);
     check_tiling(shots, n, 14.0);
+    free(shots);
+
+    /* a pan and a zoom, one cut between: that cut, no fade or dissolve */
+    k = 0;
+    tr[k++] = (struct truth){10.0, AITAG_SHOT_CUT};
+    CHECK(detect(motion, 0, &shots, &n) == 0);
+    score("motion", shots, n, tr, k, AITAG_SHOT_CUT, 0.05, 0.95);
+    CHECK_EQ_INT(n, 2);
+    check_tiling(shots, n, 16.0);
     free(shots);
 
     {
