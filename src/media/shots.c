@@ -27,7 +27,12 @@
  *            pans, where windows without the dip were 4 false dissolves a minute); the
  *            boundary is the most different window of a run of such windows.
  * Frame cues win where frames are dense; elsewhere keyframe candidates stand (and none is
- * kept within a second of a fade or dissolve, where encoders put keyframes too). Boundaries
+ * kept within a second of a fade or dissolve, where encoders put keyframes too). A keyframe on
+ * the period is still a cut when a picture was decoded at it and the picture decoded last
+ * before it, at most JUMP_MAX_S earlier, has a histogram far from it: cuts on a short keyframe
+ * grid (keyint 2 s), or shots whose length repeats so that it looks like the period, are seen
+ * with sparse sampling too (keyframes only, or exact sampling seeking from keyframe to
+ * keyframe). Boundaries
  * closer than MIN_SHOT_S keep the more confident one. Memory: a record of a few numbers per
  * frame and per packet, and a ring of the last thumbnails (no frame is kept).
  */
@@ -54,6 +59,7 @@
 #define DISSOLVE_MAX_LIN 0.30 /* middle vs mean of the ends, relative to the ends' difference */
 #define DISSOLVE_MAX_DIP 0.92 /* the middle's std over the mean of the ends' std */
 #define KEY_NEAR_GRADUAL_S 1.0
+#define JUMP_MAX_S 2.05 /* a picture this far before a periodic keyframe tells a cut at it */
 
 struct thumb {
     double t;
@@ -68,6 +74,8 @@ struct frec {
     float dflash;         /* previous vs next frame: small when this one was a flash */
     float far, lin, step; /* dissolve window centred here; far < 0: none */
     float dip;            /* its middle's std / the mean of its ends' std */
+    float djump;          /* first of a stretch: histogram distance to the frame decoded last
+                             before it, at most JUMP_MAX_S earlier; < 0: none */
     int run;              /* contiguous stretch id */
 };
 
@@ -166,13 +174,18 @@ static float pix_diff(const struct thumb *a, const struct thumb *b)
     return (float)s / (TW * TH * 255.0f);
 }
 
-static float hist_diff(const struct thumb *a, const struct thumb *b)
+static float hists_diff(const float *a, const float *b)
 {
     float s = 0;
 
     for (int i = 0; i < NBINS; i++)
-        s += fabsf(a->hist[i] - b->hist[i]);
+        s += fabsf(a[i] - b[i]);
     return s / 2;
+}
+
+static float hist_diff(const struct thumb *a, const struct thumb *b)
+{
+    return hists_diff(a->hist, b->hist);
 }
 
 /* The dissolve window centred `win` frames back from the newest thumb, stored in its record. */
@@ -210,7 +223,8 @@ int aitag_shot_detector_frame(struct aitag_shot_detector *d, double t, const uin
     struct thumb *th;
     struct frec r;
     double sum = 0, sq = 0;
-    int contiguous;
+    float prev_hist[NBINS];
+    int contiguous, have_prev = 0;
 
     if (!d || !luma || w < TW || h < TH || !(t >= 0) || !isfinite(t))
         return 0;
@@ -221,6 +235,10 @@ int aitag_shot_detector_frame(struct aitag_shot_detector *d, double t, const uin
     contiguous = d->n_fr > 0 && t > d->fr[d->n_fr - 1].t &&
                  t - d->fr[d->n_fr - 1].t <= DENSE_FRAMES * d->frame_dur;
     if (!contiguous) {
+        if (d->ring_n > 0 && t > ring_at(d, 0)->t && t - ring_at(d, 0)->t <= JUMP_MAX_S) {
+            memcpy(prev_hist, ring_at(d, 0)->hist, sizeof prev_hist);
+            have_prev = 1;
+        }
         d->run++;
         d->ring_n = 0;
     }
@@ -250,6 +268,7 @@ int aitag_shot_detector_frame(struct aitag_shot_detector *d, double t, const uin
     r.mean = (float)(sum / (TW * TH));
     r.std = (float)sqrt(fmax(0, sq / (TW * TH) - (sum / (TW * TH)) * (sum / (TW * TH))));
     r.dpix = r.dhist = r.dflash = r.far = -1;
+    r.djump = have_prev ? hists_diff(prev_hist, th->hist) : -1;
     r.lin = 1;
     r.dip = 1;
     r.step = 0;
@@ -420,7 +439,23 @@ static int dense_at(const struct frec *fr, size_t n, double t, double dur)
            fr[lo].t <= t + 3 * dur;
 }
 
-/* Keyframes off the encoder's periodic spacing (see the design note). */
+/* True when the frame decoded at t starts a stretch whose picture is far from the one decoded
+ * last before it (djump): a cut at t, whatever the keyframe spacing says. */
+static int jump_at(const struct frec *fr, size_t n, double t)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (fr[mid].t < t - 1e-3)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && fabs(fr[lo].t - t) <= 1e-3 && fr[lo].djump >= CUT_MIN_HIST && !flat(&fr[lo]);
+}
+
+/* Keyframes off the encoder's periodic spacing, or on it with a jump (see the design note). */
 static int packet_cues(const struct aitag_shot_detector *d, const struct prec *pk, size_t n,
                        const struct frec *fr, size_t n_fr, struct cands *cs, size_t n_frame_cands)
 {
@@ -452,7 +487,7 @@ static int packet_cues(const struct aitag_shot_detector *d, const struct prec *p
     for (size_t i = 1; i < nk && rc == 0; i++) {
         long sp = lround((keys[i] - keys[i - 1]) * d->fps);
         int near_gradual = 0;
-        if (period && labs(sp - period) <= 1)
+        if (period && labs(sp - period) <= 1 && !jump_at(fr, n_fr, keys[i]))
             continue;
         if (dense_at(fr, n_fr, keys[i], d->frame_dur))
             continue; /* the frames decide there */

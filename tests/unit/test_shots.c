@@ -6,6 +6,9 @@
  *              x264's scene-cut keyframes and once without (scenecut=0, keyint 250).
  *   gradual    six 3 s shots joined by a fade through black (2.5 s), a 1 s dissolve (4.5 s),
  *              a hard cut (7 s), a dissolve (9.5 s) and a fade through black (11.5 s).
+ *   grid       four 4 s shots, keyframes every 2 s and nowhere else (x264 -g 50, scenecut=0):
+ *              the cuts fall on the keyframe period, so keyframes alone can tell them only by
+ *              the picture across each keyframe.
  *   motion     a 10 s pan across one photo, a hard cut, a 6 s zoom into another (as the
  *              sampling bench's clips move): the one cut and nothing else (the pan, linear
  *              enough on the detector's thumbnails, once made ten dissolves).
@@ -95,6 +98,22 @@ static int make_gradual(const char *out)
     aitag_fmt(cmd, sizeof cmd,
               FF "%s -filter_complex \"%s\" -c:v libx264 -preset veryfast -crf 23 -g 250 "
                  "-x264-params scenecut=0 -pix_fmt yuv420p %s",
+              in, fc, out);
+    return system(cmd);
+}
+
+static int make_grid(const char *out)
+{
+    static const int frames[] = {100, 100, 100, 100};
+    char in[4096], fc[8192], cmd[16384];
+    size_t m;
+
+    shots_graph(in, sizeof in, fc, sizeof fc, 4, frames);
+    m = strlen(fc);
+    aitag_fmt(fc + m, sizeof fc - m, "[s0][s1][s2][s3]concat=n=4:v=1:a=0,noise=alls=10:allf=t");
+    aitag_fmt(cmd, sizeof cmd,
+              FF "%s -filter_complex \"%s\" -c:v libx264 -preset veryfast -crf 23 -g 50 "
+                 "-keyint_min 50 -x264-params scenecut=0 -pix_fmt yuv420p %s",
               in, fc, out);
     return system(cmd);
 }
@@ -268,7 +287,7 @@ static void check_tiling(const struct aitag_shot *shots, size_t n, double durati
 
 int main(void)
 {
-    char cuts_key[128], cuts_plain[128], gradual[128], motion[128];
+    char cuts_key[128], cuts_plain[128], gradual[128], motion[128], grid[128];
     struct truth tr[16];
     struct aitag_shot *shots = NULL;
     size_t n = 0, k = 0;
@@ -282,10 +301,12 @@ int main(void)
     aitag_fmt(cuts_plain, sizeof cuts_plain, "%s/cuts_plain.mp4", dir);
     aitag_fmt(gradual, sizeof gradual, "%s/gradual.mp4", dir);
     aitag_fmt(motion, sizeof motion, "%s/motion.mp4", dir);
+    aitag_fmt(grid, sizeof grid, "%s/grid.mp4", dir);
     CHECK(make_cuts(cuts_key, "-g 250") == 0);
     CHECK(make_cuts(cuts_plain, "-g 250 -x264-params scenecut=0") == 0);
     CHECK(make_gradual(gradual) == 0);
     CHECK(make_motion(motion) == 0);
+    CHECK(make_grid(grid) == 0);
     for (int i = 0; i < 11; i++) {
         t += cut_frames[i] / (double)FPS;
         tr[k++] = (struct truth){t, AITAG_SHOT_CUT};
@@ -319,6 +340,16 @@ int main(void)
     score("gradual", shots, n, tr, k, AITAG_SHOT_DISSOLVE, 0.5, 0.8);
     score("gradual", shots, n, tr, k, AITAG_SHOT_CUT, 0.05, 0.95);
     check_tiling(shots, n, 14.0);
+    free(shots);
+
+    /* keyframes only, every one on the 2 s period: the cuts at 4, 8 and 12 s are told by the
+     * picture, those at 2, 6, 10 and 14 s (inside a shot) are not cuts */
+    k = 0;
+    for (int i = 1; i < 4; i++)
+        tr[k++] = (struct truth){4.0 * i, AITAG_SHOT_CUT};
+    CHECK(detect(grid, 1, &shots, &n) == 0);
+    score("grid", shots, n, tr, k, AITAG_SHOT_CUT, 0.05, 0.95);
+    check_tiling(shots, n, 16.0);
     free(shots);
 
     /* a pan and a zoom, one cut between: that cut, no fade or dissolve */
