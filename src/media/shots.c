@@ -422,9 +422,8 @@ static int frame_cues(const struct frec *fr, size_t n, int win, struct cands *cs
     return rc;
 }
 
-/* True when frames are decoded densely around t (a contiguous stretch covers t +- 2 frames):
- * frame cues decide there. */
-static int dense_at(const struct frec *fr, size_t n, double t, double dur)
+/* The index of the first of n records (sorted by time) at or after t; n when none. */
+static size_t first_from(const struct frec *fr, size_t n, double t)
 {
     size_t lo = 0, hi = n;
 
@@ -435,6 +434,15 @@ static int dense_at(const struct frec *fr, size_t n, double t, double dur)
         else
             hi = mid;
     }
+    return lo;
+}
+
+/* True when frames are decoded densely around t (a contiguous stretch covers t +- 2 frames):
+ * frame cues decide there. */
+static int dense_at(const struct frec *fr, size_t n, double t, double dur)
+{
+    size_t lo = first_from(fr, n, t);
+
     return lo > 0 && lo < n && fr[lo].run == fr[lo - 1].run && fr[lo - 1].t >= t - 3 * dur &&
            fr[lo].t <= t + 3 * dur;
 }
@@ -443,15 +451,8 @@ static int dense_at(const struct frec *fr, size_t n, double t, double dur)
  * last before it (djump): a cut at t, whatever the keyframe spacing says. */
 static int jump_at(const struct frec *fr, size_t n, double t)
 {
-    size_t lo = 0, hi = n;
+    size_t lo = first_from(fr, n, t - 1e-3);
 
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (fr[mid].t < t - 1e-3)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
     return lo < n && fabs(fr[lo].t - t) <= 1e-3 && fr[lo].djump >= CUT_MIN_HIST && !flat(&fr[lo]);
 }
 

@@ -62,18 +62,25 @@ static void shots_graph(char *in, size_t in_len, char *fc, size_t fc_len, int n,
     }
 }
 
-static int make_cuts(const char *out, const char *x264)
+/* Encodes n shots of frames[i] frames each (shots_graph), joined by the filter text join
+ * (taking [s0] ... and giving one stream; NULL: all of them concatenated), with grain, through
+ * x264 with the options x264. */
+static int encode_shots(const char *out, int n, const int *frames, const char *join,
+                        const char *x264)
 {
     char in[4096], fc[8192], cmd[16384];
     size_t m;
 
-    shots_graph(in, sizeof in, fc, sizeof fc, 12, cut_frames);
-    for (int i = 0; i < 12; i++) {
+    shots_graph(in, sizeof in, fc, sizeof fc, n, frames);
+    for (int i = 0; !join && i < n; i++) {
         m = strlen(fc);
         aitag_fmt(fc + m, sizeof fc - m, "[s%d]", i);
     }
     m = strlen(fc);
-    aitag_fmt(fc + m, sizeof fc - m, "concat=n=12:v=1:a=0,noise=alls=10:allf=t");
+    if (join)
+        aitag_fmt(fc + m, sizeof fc - m, "%s,noise=alls=10:allf=t", join);
+    else
+        aitag_fmt(fc + m, sizeof fc - m, "concat=n=%d:v=1:a=0,noise=alls=10:allf=t", n);
     aitag_fmt(cmd, sizeof cmd,
               FF "%s -filter_complex \"%s\" -c:v libx264 -preset veryfast -crf 23 %s "
                  "-pix_fmt yuv420p %s",
@@ -81,41 +88,29 @@ static int make_cuts(const char *out, const char *x264)
     return system(cmd);
 }
 
+static int make_cuts(const char *out, const char *x264)
+{
+    return encode_shots(out, 12, cut_frames, NULL, x264);
+}
+
 static int make_gradual(const char *out)
 {
     static const int frames[] = {75, 75, 75, 75, 75, 75};
-    char in[4096], fc[8192], cmd[16384];
-    size_t m;
 
-    shots_graph(in, sizeof in, fc, sizeof fc, 6, frames);
-    m = strlen(fc);
-    aitag_fmt(fc + m, sizeof fc - m,
-              "[s0][s1]xfade=transition=fadeblack:duration=1:offset=2[x1];"
-              "[x1][s2]xfade=transition=fade:duration=1:offset=4[x2];"
-              "[s3][s4]xfade=transition=fade:duration=1:offset=2[y1];"
-              "[y1][s5]xfade=transition=fadeblack:duration=1:offset=4[y2];"
-              "[x2][y2]concat=n=2:v=1:a=0,noise=alls=10:allf=t");
-    aitag_fmt(cmd, sizeof cmd,
-              FF "%s -filter_complex \"%s\" -c:v libx264 -preset veryfast -crf 23 -g 250 "
-                 "-x264-params scenecut=0 -pix_fmt yuv420p %s",
-              in, fc, out);
-    return system(cmd);
+    return encode_shots(out, 6, frames,
+                        "[s0][s1]xfade=transition=fadeblack:duration=1:offset=2[x1];"
+                        "[x1][s2]xfade=transition=fade:duration=1:offset=4[x2];"
+                        "[s3][s4]xfade=transition=fade:duration=1:offset=2[y1];"
+                        "[y1][s5]xfade=transition=fadeblack:duration=1:offset=4[y2];"
+                        "[x2][y2]concat=n=2:v=1:a=0",
+                        "-g 250 -x264-params scenecut=0");
 }
 
 static int make_grid(const char *out)
 {
     static const int frames[] = {100, 100, 100, 100};
-    char in[4096], fc[8192], cmd[16384];
-    size_t m;
 
-    shots_graph(in, sizeof in, fc, sizeof fc, 4, frames);
-    m = strlen(fc);
-    aitag_fmt(fc + m, sizeof fc - m, "[s0][s1][s2][s3]concat=n=4:v=1:a=0,noise=alls=10:allf=t");
-    aitag_fmt(cmd, sizeof cmd,
-              FF "%s -filter_complex \"%s\" -c:v libx264 -preset veryfast -crf 23 -g 50 "
-                 "-keyint_min 50 -x264-params scenecut=0 -pix_fmt yuv420p %s",
-              in, fc, out);
-    return system(cmd);
+    return encode_shots(out, 4, frames, NULL, "-g 50 -keyint_min 50 -x264-params scenecut=0");
 }
 
 static int make_motion(const char *out)
