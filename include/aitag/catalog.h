@@ -39,7 +39,7 @@
 #include "aitag/media.h"
 #include "aitag/policy.h"
 
-#define AITAG_CATALOG_SCHEMA_VERSION 7
+#define AITAG_CATALOG_SCHEMA_VERSION 8
 
 struct aitag_catalog;
 
@@ -554,5 +554,63 @@ int aitag_catalog_rederive_people(struct aitag_catalog *c, const struct aitag_po
  * belong to: their tags and markers follow). p NULL clears their derive keys instead. */
 int aitag_catalog_people_rederive(struct aitag_catalog *c, const int64_t *media_ids, size_t n,
                                   const struct aitag_policy *p);
+
+/*
+ * Decisions: the user's corrections of derived tags and markers (aitag/policy.h
+ * "Corrections"). Each is stored with who made it, through what (source: "cli", "web",
+ * "stash"), when, and what it judged, and applied by every derivation of the item after it
+ * (aitag_catalog_commit_item, aitag_catalog_rederive, the people edits): a rejected tag is
+ * never stored again, an accepted one stays. Decisions are kept in the order made; a later
+ * one on the same tag or marker wins.
+ */
+
+/* One stored decision. Strings are borrowed for the call. */
+struct aitag_decision_row {
+    int64_t id, media_id;
+    const char *path;
+    struct aitag_decision d;
+    const char *who, *source;
+    const char *evidence; /* a JSON object, or NULL */
+    int64_t at;           /* unix seconds */
+};
+
+typedef int (*aitag_decision_fn)(void *ctx, const struct aitag_decision_row *r);
+
+/* Records a decision on a tag or marker of media_id as stored now, and re-derives the item
+ * with p in the same transaction (p NULL: its derive key is cleared instead). What is judged
+ * must be there: the item's tag d->tag, or (d->marker) a stored marker of d->tag matching
+ * [d->start, d->end) (aitag_marker_matches; its stored bounds are what is recorded); else
+ * AITAG_ERR_NOTFOUND with "TAG 'x': not a tag of this item" or "MARKER 'x' at 12.0-30.0: ...".
+ * RENAME needs a new_tag of 1..200 bytes without control characters; BOUNDS a marker and
+ * 0 <= new_start < new_end (else AITAG_ERR_INVALID naming the field). The confidence, label
+ * and parent recorded are the stored tag's (d's are ignored). who and source are required;
+ * evidence is a JSON object (text) or NULL. *id (may be NULL) receives the decision's id. */
+int aitag_catalog_decide(struct aitag_catalog *c, int64_t media_id, const struct aitag_decision *d,
+                         const char *who, const char *source, const char *evidence,
+                         const struct aitag_policy *p, int64_t *id);
+/* Calls fn with each decision of media_id (0: of every item) in the order made; fn returning
+ * non-zero stops. 0 or AITAG_ERR_DB. */
+int aitag_catalog_each_decision(struct aitag_catalog *c, int64_t media_id, aitag_decision_fn fn,
+                                void *ctx);
+
+/* One tag of an item waiting for review. Strings are borrowed for the call. */
+struct aitag_review_entry {
+    int64_t media_id;
+    const char *path;
+    const char *tag;
+    float confidence;
+    int64_t tag_items; /* how many items have the tag */
+    double priority;   /* what the queue is ordered by, highest first */
+};
+
+typedef int (*aitag_review_fn)(void *ctx, const struct aitag_review_entry *e);
+
+/* The review queue: every stored tag of a present item that no decision has judged (neither
+ * the tag, nor a tag renamed to it), ordered by what a decision teaches most: low confidence
+ * first, weighed by how many items have the tag ((1 - confidence) * n / (n + 5)), then by tag
+ * and path. tag: only that tag (NULL: all). At most limit entries (0: no limit). fn returning
+ * non-zero stops. 0 or AITAG_ERR_DB. */
+int aitag_catalog_review_queue(struct aitag_catalog *c, const char *tag, int64_t limit,
+                               aitag_review_fn fn, void *ctx);
 
 #endif

@@ -153,4 +153,39 @@ int aitag_label_is_item_level(const char *label);
 /* Frees everything in r and zeroes it. */
 void aitag_result_clear(struct aitag_result *r);
 
+/* Corrections. A user's decision on a derived tag or marker (`aitag review`, the review app,
+ * a tag of ours removed in Stash) is data: the catalog stores each one and applies them, in the
+ * order they were made, to every result it derives, so a rejected tag never comes back and an
+ * accepted one stays when a later threshold would drop it. A marker decision names the marker
+ * by its tag and its bounds when judged; it holds for the derived marker of that tag which
+ * overlaps those bounds by at least half of the shorter of the two (a re-run that moves an
+ * edge by a sample still meets the decision). */
+enum aitag_verdict {
+    AITAG_VERDICT_ACCEPT, /* keep it (restored from the decision when a derivation drops it) */
+    AITAG_VERDICT_REJECT, /* never show it (a tag: its markers go too) */
+    AITAG_VERDICT_RENAME, /* call it new_tag (a tag: its markers too; merges into one there) */
+    AITAG_VERDICT_BOUNDS, /* a marker only: [new_start, new_end) instead */
+};
+
+struct aitag_decision {
+    enum aitag_verdict verdict;
+    const char *tag; /* the tag's final name when judged */
+    int marker;      /* 1: the marker of tag at [start, end); 0: the item's tag */
+    double start, end;
+    const char *new_tag;       /* RENAME */
+    double new_start, new_end; /* BOUNDS */
+    /* what was judged, restored by ACCEPT: the confidence, the raw label and the parent */
+    float confidence;
+    const char *label, *parent;
+};
+
+/* The verdict named word ("accept", "reject", "rename", "bounds"), or -1. */
+int aitag_verdict_parse(const char *word);
+const char *aitag_verdict_name(enum aitag_verdict v);
+/* True when a marker at [s1, e1) is the one judged at [s2, e2) (the overlap rule above). */
+int aitag_marker_matches(double s1, double e1, double s2, double e2);
+/* Applies n decisions to r in order (see above); r stays sorted as aitag_policy_derive sorts.
+ * 0 or AITAG_ERR_NOMEM (r then holds what was applied so far, still valid). */
+int aitag_result_apply_decisions(struct aitag_result *r, const struct aitag_decision *d, size_t n);
+
 #endif

@@ -61,4 +61,8 @@ int catalog_derive_key(struct aitag_catalog *c, int64_t media_id, const struct a
                        char key[65]);
 int catalog_person_missing(struct aitag_catalog *c, int64_t id);
 
+/* decisions.c: applies the item's stored decisions to r (a fresh derivation), in the order
+ * made. 0, AITAG_ERR_DB or AITAG_ERR_NOMEM. */
+int catalog_apply_decisions(struct aitag_catalog *c, int64_t media_id, struct aitag_result *r);
+
 #endif

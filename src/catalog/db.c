@@ -123,6 +123,19 @@ static const char *const migrations[] = {
     " INSERT INTO texts_fts(texts_fts, rowid, text) VALUES ('delete', old.id, old.text);"
     " INSERT INTO texts_fts(rowid, text) VALUES (new.id, new.text); END;"
     "INSERT INTO texts_fts(texts_fts) VALUES ('rebuild');",
+    /* 8: the user's decisions on derived tags and markers (aitag/policy.h "Corrections"), in
+     * the order made: who (a user name, "stash" for a removal read back from Stash), source
+     * (cli, web, stash), when (unix seconds) and what was judged (tag, marker bounds,
+     * confidence, raw label, parent; evidence: a JSON object of the rest, e.g. the policy key
+     * and the threshold it ran under). Every derivation applies them after deriving. */
+    "CREATE TABLE decisions("
+    " id INTEGER PRIMARY KEY, media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE,"
+    " kind TEXT NOT NULL CHECK(kind IN ('tag', 'marker')), tag TEXT NOT NULL, start REAL,"
+    " end REAL, verdict TEXT NOT NULL CHECK(verdict IN ('accept', 'reject', 'rename', 'bounds')),"
+    " new_tag TEXT, new_start REAL, new_end REAL, confidence REAL, label TEXT, parent TEXT,"
+    " who TEXT NOT NULL, source TEXT NOT NULL, at INTEGER NOT NULL, evidence TEXT);"
+    "CREATE INDEX decisions_media ON decisions(media_id, id);"
+    "CREATE INDEX decisions_tag ON decisions(tag, verdict);",
 };
 _Static_assert(sizeof migrations / sizeof *migrations == AITAG_CATALOG_SCHEMA_VERSION,
                "a migration per schema version");

@@ -266,6 +266,8 @@ int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aita
     in = (struct aitag_derive_input){is_image, duration, ev.items, ev.n,
                                      samp,     n_samp,   shots,    n_shots};
     rc = aitag_policy_derive(p, &in, &r);
+    if (rc == 0)
+        rc = catalog_apply_decisions(c, id, &r);
     if (rc < 0)
         goto out;
     rc = catalog_sql_prepare(c, "DELETE FROM tags WHERE media_id = ?1; ", &st);

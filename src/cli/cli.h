@@ -29,6 +29,7 @@ int cmd_models(int argc, char **argv);
 int cli_load_custom_models(void);
 int cmd_plugin(int argc, char **argv); /* cmd_plugin.c: the Stash plugin entry point */
 int cmd_gateway(int argc, char **argv); /* cmd_gateway.c: the AI gateway */
+int cmd_review(int argc, char **argv);  /* cmd_review.c: review accept|reject|...|queue|log */
 int cmd_people(int argc, char **argv);  /* cmd_people.c: people list|show|name|...|recluster */
 /* cmd_people.c: the people update after `aitag tag` (its --max-distance, --min-faces and
  * --min-quality) on the catalog at catalog_path; 0, or EXIT_SETUP after printing why. */
@@ -78,6 +79,11 @@ const char *cli_models_dir(const struct aitag_opts *o, char *buf, size_t len);
  * --no-context-defaults) and the user's (--context, else $XDG_CONFIG_HOME/aitag/context.json
  * when present). Fills paths[0..2) (bufs: two buffers for them); returns how many. */
 size_t cli_context_paths(const struct aitag_opts *o, char (*bufs)[4096], const char **paths);
+/* policy_opts.c: the policy `aitag tag` would apply, from the same options of command cmd
+ * (categories: *cx, closed by the caller after the policy is freed); NULL after printing why. */
+struct aitag_concepts;
+struct aitag_policy *cli_load_policy(const struct aitag_opts *o, const char *cmd,
+                                     struct aitag_concepts **cx);
 /* concept_search.c: `aitag search WORDS`, ranked, printed. EXIT_OK or EXIT_SETUP. */
 int cli_concept_search(struct aitag_catalog *c, const struct aitag_opts *o, const char *query);
 

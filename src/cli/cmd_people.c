@@ -273,48 +273,6 @@ static int do_show(struct aitag_catalog *c, const struct aitag_opts *o, int64_t 
     return failed ? EXIT_ITEMS_FAILED : EXIT_OK;
 }
 
-/* The policy `aitag tag` would apply, from the same options (categories: *cx, free it after
- * the policy); NULL after printing why. */
-static struct aitag_policy *load_policy(const struct aitag_opts *o, const char *cmd,
-                                        struct aitag_concepts **cx)
-{
-    struct aitag_policy *p = NULL;
-    const char *rules = aitag_opts_str(o, "rules"), *ctx[2];
-    static char ctx_bufs[2][4096];
-    char buf[4096], err[1024] = "";
-    size_t n_ctx;
-
-    if (!rules)
-        rules = aitag_default_rules_path(buf, sizeof buf);
-    if (aitag_policy_new(&p) < 0) {
-        fprintf(stderr, "aitag %s: out of memory\n", cmd);
-        return NULL;
-    }
-    if (rules && aitag_policy_load(p, rules, err, sizeof err) < 0) {
-        fprintf(stderr, "aitag %s: %s\n", cmd, err);
-        aitag_policy_free(p);
-        return NULL;
-    }
-    n_ctx = cli_context_paths(o, ctx_bufs, ctx);
-    for (size_t i = 0; i < n_ctx; i++)
-        if (aitag_policy_load_context(p, ctx[i], err, sizeof err) < 0) {
-            fprintf(stderr, "aitag %s: %s\n", cmd, err);
-            aitag_policy_free(p);
-            return NULL;
-        }
-    if (aitag_policy_use_categories(p, cli_models_dir(o, buf, sizeof buf), cx, err, sizeof err) <
-        0) {
-        fprintf(stderr, "aitag %s: %s\n", cmd, err);
-        aitag_policy_free(p);
-        return NULL;
-    }
-    if (aitag_opts_str(o, "threshold"))
-        aitag_policy_set_threshold(p, (float)aitag_opts_num(o, "threshold"));
-    if (!aitag_opts_bool(o, "markers"))
-        aitag_policy_set_markers(p, 0);
-    return p;
-}
-
 /* name, merge, split, ignore, forget: one change, printed as one line (JSON or words). */
 static int do_change(struct aitag_catalog *c, const struct aitag_opts *o, const char *cmd,
                      const char *sub, const int64_t *ids, size_t n_ids,
@@ -430,7 +388,7 @@ static int run_engine(struct aitag_catalog *c, const struct aitag_opts *o, const
     print_stats(what, &st, json);
     /* faces given to named people: their items' tags and markers now, with the rules
      * `aitag tag` applies, rather than at the next run over those items */
-    pol = load_policy(o, what, &cx);
+    pol = cli_load_policy(o, what, &cx);
     if (!pol)
         return EXIT_USAGE;
     rc = aitag_catalog_rederive_people(c, pol, NULL);
@@ -525,7 +483,7 @@ int cmd_people(int argc, char **argv)
         goto out;
     if (strcmp(sub, "split") == 0)
         n_ids++;
-    if (!readonly && !(p = load_policy(&o, name, &cx)))
+    if (!readonly && !(p = cli_load_policy(&o, name, &cx)))
         goto out;
     rc = cli_open_catalog(&o, name, readonly, &c);
     if (rc != 0) { /* no catalog yet: nobody found yet */

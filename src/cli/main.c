@@ -143,6 +143,8 @@ int main(int argc, char **argv)
         return cmd_search(argc - 2, argv + 2);
     if (strcmp(cmd, "people") == 0)
         return cmd_people(argc - 2, argv + 2);
+    if (strcmp(cmd, "review") == 0)
+        return cmd_review(argc - 2, argv + 2);
     if (strcmp(cmd, "export") == 0)
         return cmd_export(argc - 2, argv + 2);
     if (strcmp(cmd, "prune") == 0)

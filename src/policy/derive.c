@@ -316,13 +316,13 @@ out:
     return rc;
 }
 
-static int cmp_tag(const void *a, const void *b)
+int policy_cmp_tag(const void *a, const void *b)
 {
     return strcmp(((const struct aitag_tag_result *)a)->name,
                   ((const struct aitag_tag_result *)b)->name);
 }
 
-static int cmp_marker(const void *a, const void *b)
+int policy_cmp_marker(const void *a, const void *b)
 {
     const struct aitag_marker_result *x = a, *y = b;
     if (x->start != y->start)
@@ -393,9 +393,9 @@ static int derive_plain(const struct aitag_policy *p, const struct aitag_derive_
         return rc;
     }
     if (out->n_tags)
-        qsort(out->tags, out->n_tags, sizeof *out->tags, cmp_tag);
+        qsort(out->tags, out->n_tags, sizeof *out->tags, policy_cmp_tag);
     if (out->n_markers)
-        qsort(out->markers, out->n_markers, sizeof *out->markers, cmp_marker);
+        qsort(out->markers, out->n_markers, sizeof *out->markers, policy_cmp_marker);
     return 0;
 }
 

@@ -39,5 +39,8 @@ char *policy_tag_name(const struct aitag_policy *p, const char *label);
 /* word with the tag prefix and suffix (caller frees; NULL when out of memory). */
 char *policy_affixed(const struct aitag_policy *p, const char *word);
 void policy_update_key(struct aitag_policy *p);
+/* The orders of a derived result: tags by name, markers by start then tag (qsort). */
+int policy_cmp_tag(const void *a, const void *b);
+int policy_cmp_marker(const void *a, const void *b);
 
 #endif
