@@ -613,4 +613,31 @@ typedef int (*aitag_review_fn)(void *ctx, const struct aitag_review_entry *e);
 int aitag_catalog_review_queue(struct aitag_catalog *c, const char *tag, int64_t limit,
                                aitag_review_fn fn, void *ctx);
 
+/* Browsing (the review app's library grid): one item as listed. Strings borrowed for the
+ * call. */
+struct aitag_browse_row {
+    int64_t id;
+    const char *path, *kind, *status, *fingerprint;
+    double duration;
+    int width, height;
+    int missing;
+    int64_t n_tags;
+    const char *top_tags; /* its most confident tags (up to 4), joined by '\x1f'; may be NULL */
+};
+
+struct aitag_browse_query {
+    int64_t id;        /* > 0: only this item */
+    const char *tag;   /* only items with this tag (exact, ignoring case) */
+    const char *words; /* only items whose path, a tag name or a text line (full-text, as a
+                          phrase) has these words */
+    int64_t offset, limit; /* limit 0: no limit */
+};
+
+typedef int (*aitag_browse_fn)(void *ctx, const struct aitag_browse_row *r);
+
+/* The items matching q by path, from offset, at most limit; *total (may be NULL) receives how
+ * many match in all. fn returning non-zero stops. 0 or AITAG_ERR_DB. */
+int aitag_catalog_browse(struct aitag_catalog *c, const struct aitag_browse_query *q,
+                         aitag_browse_fn fn, void *ctx, int64_t *total);
+
 #endif

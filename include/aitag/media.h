@@ -132,6 +132,13 @@ int aitag_media_encode_jpeg(const uint8_t *rgb, int width, int height, int strid
 int aitag_media_crop_jpeg(const char *path, double t, float x, float y, float w, float h,
                           unsigned char **jpeg, size_t *len, char *err, size_t errlen);
 
+/* A still of path for a thumbnail: the frame at t (the first at or after it; past the end,
+ * the first frame; images: the picture), upright, scaled so its long side is max_side pixels
+ * (never enlarged), as a JPEG. 0 with *jpeg (free()) and *len, or < 0 with err naming the
+ * file. Thread-safe. */
+int aitag_media_thumbnail_jpeg(const char *path, double t, int max_side, unsigned char **jpeg,
+                               size_t *len, char *err, size_t errlen);
+
 enum aitag_sampler_mode {
     AITAG_SAMPLER_AUTO = 0,       /* pick from the keyframe spacing and the interval */
     AITAG_SAMPLER_SEQUENTIAL = 1, /* decode everything from the start */

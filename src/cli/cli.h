@@ -29,6 +29,7 @@ int cmd_models(int argc, char **argv);
 int cli_load_custom_models(void);
 int cmd_plugin(int argc, char **argv); /* cmd_plugin.c: the Stash plugin entry point */
 int cmd_gateway(int argc, char **argv); /* cmd_gateway.c: the AI gateway */
+int cmd_serve(int argc, char **argv);   /* cmd_serve.c: the review app */
 int cmd_review(int argc, char **argv);  /* cmd_review.c: review accept|reject|...|queue|log */
 int cmd_people(int argc, char **argv);  /* cmd_people.c: people list|show|name|...|recluster */
 /* cmd_people.c: the people update after `aitag tag` (its --max-distance, --min-faces and
@@ -75,6 +76,8 @@ int cli_help(int argc, char **argv);
 /* Resolved default paths: catalog under XDG data, models in the source/install tree. */
 const char *cli_catalog_path(const struct aitag_opts *o, char *buf, size_t len);
 const char *cli_models_dir(const struct aitag_opts *o, char *buf, size_t len);
+/* The review app's front end: --web-dir, else the install tree's share/aitag/web, else web/. */
+const char *cli_web_dir(const struct aitag_opts *o, char *buf, size_t len);
 /* The context rules files the options ask for, in load order: the shipped defaults (unless
  * --no-context-defaults) and the user's (--context, else $XDG_CONFIG_HOME/aitag/context.json
  * when present). Fills paths[0..2) (bufs: two buffers for them); returns how many. */

@@ -83,6 +83,11 @@ const char *cli_models_dir(const struct aitag_opts *o, char *buf, size_t len)
     return tree_dir(aitag_opts_str(o, "models-dir"), "models", "models", buf, len);
 }
 
+const char *cli_web_dir(const struct aitag_opts *o, char *buf, size_t len)
+{
+    return tree_dir(aitag_opts_str(o, "web-dir"), "web", "web", buf, len);
+}
+
 size_t cli_context_paths(const struct aitag_opts *o, char (*bufs)[4096], const char **paths)
 {
     size_t n = 0;
@@ -145,6 +150,8 @@ int main(int argc, char **argv)
         return cmd_people(argc - 2, argv + 2);
     if (strcmp(cmd, "review") == 0)
         return cmd_review(argc - 2, argv + 2);
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(argc - 2, argv + 2);
     if (strcmp(cmd, "export") == 0)
         return cmd_export(argc - 2, argv + 2);
     if (strcmp(cmd, "prune") == 0)

@@ -14,7 +14,7 @@
 /* clang-format off */
 static const struct aitag_opt_def options[] = {
     /* name              type            default  domain     scopes  flags  help */
-    {"catalog", AITAG_OPT_STR, NULL, "FILE", "tag show search prune people export review", 0,
+    {"catalog", AITAG_OPT_STR, NULL, "FILE", "tag show search prune people export review serve", 0,
      "catalog file (default: $XDG_DATA_HOME/aitag/catalog.db)"},
     {"analyzers", AITAG_OPT_STR, "faces,text,cues", "LIST", "tag", 0,
      "comma-separated analyzers to run (see `aitag models list`)"},
@@ -22,15 +22,15 @@ static const struct aitag_opt_def options[] = {
      "seconds between sampled video frames"},
     {"threads", AITAG_OPT_INT, "2", "1..256", "tag", 0,
      "CPU threads shared by decoding and inference"},
-    {"threshold", AITAG_OPT_NUM, NULL, "0..1", "tag people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update review-accept review-reject review-rename review-bounds", 0,
+    {"threshold", AITAG_OPT_NUM, NULL, "0..1", "tag people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update review-accept review-reject review-rename review-bounds serve", 0,
      "default confidence threshold for tags (rules file: 0.5)"},
-    {"rules", AITAG_OPT_STR, NULL, "FILE", "tag people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update review-accept review-reject review-rename review-bounds", 0,
+    {"rules", AITAG_OPT_STR, NULL, "FILE", "tag people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update review-accept review-reject review-rename review-bounds serve", 0,
      "tag rules file (default: $XDG_CONFIG_HOME/aitag/rules.json if present)"},
-    {"context", AITAG_OPT_STR, NULL, "FILE", "tag show search people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update review-accept review-reject review-rename review-bounds", 0,
+    {"context", AITAG_OPT_STR, NULL, "FILE", "tag show search people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update review-accept review-reject review-rename review-bounds serve", 0,
      "context rules file, over the shipped ones (default: $XDG_CONFIG_HOME/aitag/context.json if present; docs/context.md)"},
-    {"context-defaults", AITAG_OPT_BOOL, "true", NULL, "tag show search people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update review-accept review-reject review-rename review-bounds", 0,
+    {"context-defaults", AITAG_OPT_BOOL, "true", NULL, "tag show search people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update review-accept review-reject review-rename review-bounds serve", 0,
      "apply the shipped context rules (models/context/defaults.json)"},
-    {"markers", AITAG_OPT_BOOL, "true", NULL, "tag people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update review-accept review-reject review-rename review-bounds", 0,
+    {"markers", AITAG_OPT_BOOL, "true", NULL, "tag people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update review-accept review-reject review-rename review-bounds serve", 0,
      "write time-ranged markers for videos"},
     {"models-dir", AITAG_OPT_STR, NULL, "DIR", "tag models gateway-serve", 0,
      "folder of model manifests (*.json)"},
@@ -122,8 +122,22 @@ static const struct aitag_opt_def options[] = {
      "a person's name (repeatable; exact, case-insensitive; see `aitag people list`)"},
     {"any", AITAG_OPT_BOOL, "false", NULL, "search", 0,
      "match any of the --tag and --person names instead of all"},
-    {"who", AITAG_OPT_STR, NULL, "NAME", "review-accept review-reject review-rename review-bounds", 0,
+    {"who", AITAG_OPT_STR, NULL, "NAME", "review-accept review-reject review-rename review-bounds serve", 0,
      "who makes the decision, recorded with it (default: $USER)"},
+    {"bind", AITAG_OPT_STR, "127.0.0.1", "ADDR", "serve", 0,
+     "address to listen on; other than loopback needs --password-file"},
+    {"port", AITAG_OPT_INT, "7878", "0..65535", "serve", 0, "port to listen on (0: any free one)"},
+    {"root", AITAG_OPT_STR, NULL, "DIR", "serve", AITAG_OPT_REPEAT,
+     "a library root: media outside every root are never served (repeatable; default: any "
+     "catalog item)"},
+    {"cache-dir", AITAG_OPT_STR, NULL, "DIR", "serve", 0,
+     "thumbnails (default: $XDG_CACHE_HOME/aitag/thumbs)"},
+    {"web-dir", AITAG_OPT_STR, NULL, "DIR", "serve", 0,
+     "the app's front end (default: the installed share/aitag/web)"},
+    {"password-file", AITAG_OPT_STR, NULL, "FILE", "serve", 0,
+     "a password hash from --hash-password: every request then needs a login"},
+    {"hash-password", AITAG_OPT_BOOL, "false", NULL, "serve", AITAG_OPT_FLAG_ONLY,
+     "read a password on stdin, print its hash for --password-file, and exit"},
     {"tag", AITAG_OPT_STR, NULL, "NAME", "review-queue", AITAG_OPT_FLAG_ONLY,
      "only this tag's entries"},
     {"limit", AITAG_OPT_INT, NULL, "1..1000000", "review-queue", AITAG_OPT_FLAG_ONLY,
@@ -168,7 +182,7 @@ static const struct aitag_opt_def options[] = {
     {"budget-period", AITAG_OPT_ENUM, NULL, "day|month", "gateway-keys-create",
      AITAG_OPT_FLAG_ONLY, "the period a budget covers (default: the whole key's life)"},
     {"log-level", AITAG_OPT_ENUM, "warn", "error|warn|info|debug",
-     "tag show search people models gateway export review", 0, "logs on stderr from this level up"},
+     "tag show search people models gateway export review serve", 0, "logs on stderr from this level up"},
     {"log-level", AITAG_OPT_ENUM, "info", "error|warn|info|debug", "plugin", 0,
      "Stash log lines from this level up"},
 };
@@ -260,6 +274,11 @@ static const struct aitag_cmd_def commands[] = {
      NULL},
     {"review log", "[FILE] [OPTIONS]", "every decision made, oldest first: who, when, what",
      NULL},
+    {"serve", "[OPTIONS]", "the review app: browse, review and correct tags in a browser "
+     "(docs/review.md)",
+     "Prints \"listening on http://ADDR:PORT/\" once ready and stops on SIGINT/SIGTERM. Binds "
+     "to 127.0.0.1; elsewhere only with --password-file. Corrections made in the app are the "
+     "decisions of `aitag review`."},
     {"plugin", "[OPTIONS] < INPUT.json", "run as a Stash plugin (docs/stash.md)",
      "Reads Stash's plugin input on stdin, writes one JSON object {\"output\", \"error\"} on "
      "stdout, logs on stderr in Stash's format. Modes (args.mode): hook, queue, "

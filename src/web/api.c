@@ -1,0 +1,331 @@
+/*
+ * api.c - the review app's JSON API over the catalog (docs/review.md "The app").
+ *
+ *     GET  /api/session                 {csrf, who, login, authenticated}
+ *     GET  /api/items?q=&tag=&offset=&limit=   a page of the library: {total, offset, items}
+ *     GET  /api/items/ID                one item: tags (with the verdict on each), markers,
+ *                                       text, shots and the decisions made on it
+ *     GET  /api/items/ID/thumb|media    its thumbnail, its file (files.c)
+ *     POST /api/items/ID/decisions      {verdict, tag, start?, end?, new_tag?, new_start?,
+ *                                       new_end?}: recorded, the item re-derived; answers the
+ *                                       item as it is now
+ *     GET  /api/queue?tag=&limit=       tags not judged yet, most useful first
+ *
+ * A decision goes through aitag_catalog_decide exactly as `aitag review` does (source "web",
+ * the server's user), so the command line, the app and the Stash plugin read one truth.
+ * Refusals name the field, with 400 for a malformed request and 404 for an unknown item, tag
+ * or marker.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "web_int.h"
+
+static const char *arg(struct MHD_Connection *conn, const char *name)
+{
+    const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+    return v && *v ? v : NULL;
+}
+
+static int64_t arg_int(struct MHD_Connection *conn, const char *name, int64_t dflt, int64_t max)
+{
+    const char *v = arg(conn, name);
+    char *end = NULL;
+    long long n;
+
+    if (!v)
+        return dflt;
+    n = strtoll(v, &end, 10);
+    if (*end || n < 0)
+        return dflt;
+    return n > max ? max : n;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static json_t *tile_json(const struct aitag_browse_row *r)
+{
+    json_t *tags = json_array(), *o;
+    const char *p = r->top_tags;
+
+    while (p && *p) {
+        size_t n = strcspn(p, "\x1f");
+        json_array_append_new(tags, json_stringn(p, n));
+        p += n + (p[n] != '\0');
+    }
+    o = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:f, s:i, s:i, s:b, s:I, s:o}", "id",
+                  (json_int_t)r->id, "path", r->path ? r->path : "", "name",
+                  base_name(r->path ? r->path : ""), "kind", r->kind, "status", r->status,
+                  "duration", r->duration, "width", r->width, "height", r->height, "missing",
+                  r->missing, "n_tags", (json_int_t)r->n_tags, "tags", tags);
+    return o;
+}
+
+static int on_tile(void *ctx, const struct aitag_browse_row *r)
+{
+    json_t *o = tile_json(r);
+    return !o || json_array_append_new(ctx, o) < 0;
+}
+
+static enum MHD_Result list_items(struct aitag_web *w, struct MHD_Connection *conn)
+{
+    struct aitag_browse_query q = {.tag = arg(conn, "tag"),
+                                   .words = arg(conn, "q"),
+                                   .offset = arg_int(conn, "offset", 0, INT64_MAX),
+                                   .limit = arg_int(conn, "limit", 60, 500)};
+    struct aitag_catalog *c = web_catalog_get(w);
+    json_t *items = json_array();
+    int64_t total = 0;
+    int rc = items ? aitag_catalog_browse(c, &q, on_tile, items, &total) : AITAG_ERR_NOMEM;
+    char msg[512];
+
+    aitag_fmt(msg, sizeof msg, "%s", aitag_catalog_errmsg(c));
+    web_catalog_put(w, c);
+    if (rc < 0) {
+        json_decref(items);
+        return web_send_error(conn, 500, "catalog: %s", msg);
+    }
+    return web_send_json(conn, 200,
+                         json_pack("{s:I, s:I, s:o}", "total", (json_int_t)total, "offset",
+                                   (json_int_t)q.offset, "items", items));
+}
+
+/* The item's decisions, and the verdict that stands on each of its tags. */
+struct decisions_ctx {
+    json_t *list;
+    json_t *verdicts; /* tag name -> "accepted" | "renamed" (tag-level decisions only) */
+};
+
+static int on_decision(void *ctx, const struct aitag_decision_row *r)
+{
+    struct decisions_ctx *d = ctx;
+    json_t *o =
+        json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:f}", "id", (json_int_t)r->id, "verdict",
+                  aitag_verdict_name(r->d.verdict), "tag", r->d.tag, "who", r->who, "source",
+                  r->source, "at", (json_int_t)r->at, "confidence", (double)r->d.confidence);
+
+    if (!o)
+        return 1;
+    if (r->d.marker)
+        json_object_set_new(o, "marker", json_pack("[f,f]", r->d.start, r->d.end));
+    if (r->d.new_tag)
+        json_object_set_new(o, "new_tag", json_string(r->d.new_tag));
+    if (r->d.verdict == AITAG_VERDICT_BOUNDS)
+        json_object_set_new(o, "new_bounds", json_pack("[f,f]", r->d.new_start, r->d.new_end));
+    json_array_append_new(d->list, o);
+    if (!r->d.marker && r->d.verdict == AITAG_VERDICT_ACCEPT)
+        json_object_set_new(d->verdicts, r->d.tag, json_string("accepted"));
+    if (!r->d.marker && r->d.verdict == AITAG_VERDICT_RENAME && r->d.new_tag)
+        json_object_set_new(d->verdicts, r->d.new_tag, json_string("renamed"));
+    return 0;
+}
+
+static json_t *result_json(const struct aitag_result *res, json_t *verdicts)
+{
+    json_t *tags = json_array(), *markers = json_array(), *texts = json_array();
+    json_t *shots = json_array();
+
+    for (size_t i = 0; i < res->n_tags; i++) {
+        const struct aitag_tag_result *t = &res->tags[i];
+        json_t *v = json_object_get(verdicts, t->name);
+        json_array_append_new(
+            tags, json_pack("{s:s, s:s?, s:s?, s:f, s:f, s:s?}", "name", t->name, "parent",
+                            t->parent, "label", t->label, "confidence", (double)t->confidence,
+                            "coverage", (double)t->coverage, "verdict", json_string_value(v)));
+    }
+    for (size_t i = 0; i < res->n_markers; i++) {
+        const struct aitag_marker_result *m = &res->markers[i];
+        json_array_append_new(markers,
+                              json_pack("{s:s, s:f, s:f, s:f}", "tag", m->tag, "start", m->start,
+                                        "end", m->end, "confidence", (double)m->confidence));
+    }
+    for (size_t i = 0; i < res->n_texts; i++) {
+        const struct aitag_text_result *x = &res->texts[i];
+        json_array_append_new(texts, json_pack("{s:f, s:f, s:s, s:s}", "start", x->start, "end",
+                                               x->end, "text", x->text, "source", x->source));
+    }
+    for (size_t i = 0; i < res->n_shots; i++)
+        json_array_append_new(shots, json_pack("{s:f, s:f, s:s}", "start", res->shots[i].start,
+                                               "end", res->shots[i].end, "edge",
+                                               aitag_shot_edge_name(res->shots[i].edge)));
+    return json_pack("{s:o, s:o, s:o, s:o, s:s?}", "tags", tags, "markers", markers, "texts", texts,
+                     "shots", shots, "description", res->description);
+}
+
+/* The item as GET /api/items/ID gives it, or NULL with *status (404, 500). */
+static json_t *item_json(struct aitag_catalog *c, int64_t id, unsigned *status)
+{
+    struct aitag_browse_query q = {.id = id, .limit = 1};
+    struct decisions_ctx d = {json_array(), json_object()};
+    struct aitag_result res = {0};
+    json_t *tiles = json_array(), *item = NULL, *parts = NULL;
+
+    *status = 500;
+    if (!tiles || !d.list || !d.verdicts || aitag_catalog_browse(c, &q, on_tile, tiles, NULL) < 0)
+        goto out;
+    if (json_array_size(tiles) == 0) {
+        *status = 404;
+        goto out;
+    }
+    if (aitag_catalog_each_decision(c, id, on_decision, &d) < 0 ||
+        aitag_catalog_load_result(c, id, &res) < 0 || !(parts = result_json(&res, d.verdicts)))
+        goto out;
+    item = json_incref(json_array_get(tiles, 0));
+    json_object_update(item, parts);
+    json_object_set(item, "decisions", d.list);
+    *status = 200;
+out:
+    aitag_result_clear(&res);
+    json_decref(parts);
+    json_decref(tiles);
+    json_decref(d.list);
+    json_decref(d.verdicts);
+    return item;
+}
+
+static enum MHD_Result get_item(struct aitag_web *w, struct MHD_Connection *conn, int64_t id)
+{
+    struct aitag_catalog *c = web_catalog_get(w);
+    unsigned status;
+    json_t *item = item_json(c, id, &status);
+
+    web_catalog_put(w, c);
+    if (!item)
+        return web_send_error(conn, status, "item %" PRId64 ": %s", id,
+                              status == 404 ? "no such item" : "catalog error");
+    return web_send_json(conn, 200, item);
+}
+
+/* A number field of the body, or -1 when absent; *bad set when present but not a number. */
+static double num_field(json_t *body, const char *name, int *bad)
+{
+    json_t *v = json_object_get(body, name);
+
+    if (!v)
+        return -1;
+    if (!json_is_number(v) || json_number_value(v) < 0) {
+        *bad = 1;
+        return -1;
+    }
+    return json_number_value(v);
+}
+
+static enum MHD_Result post_decision(struct aitag_web *w, struct MHD_Connection *conn, int64_t id,
+                                     const struct web_req *r)
+{
+    json_error_t jerr;
+    json_t *body = r->body ? json_loadb(r->body, r->len, 0, &jerr) : NULL, *item = NULL;
+    struct aitag_decision d = {0};
+    struct aitag_catalog *c;
+    char evidence[160], msg[600];
+    int bad = 0, verdict, rc;
+    int64_t decision = 0;
+    unsigned status;
+
+    if (!json_is_object(body)) {
+        json_decref(body);
+        return web_send_error(conn, 400, "body: not a JSON object");
+    }
+    verdict = aitag_verdict_parse(json_string_value(json_object_get(body, "verdict")));
+    d.tag = json_string_value(json_object_get(body, "tag"));
+    d.new_tag = json_string_value(json_object_get(body, "new_tag"));
+    d.start = num_field(body, "start", &bad);
+    d.end = num_field(body, "end", &bad);
+    d.new_start = num_field(body, "new_start", &bad);
+    d.new_end = num_field(body, "new_end", &bad);
+    d.marker = json_object_get(body, "start") != NULL;
+    if (verdict < 0 || !d.tag || bad || (d.marker && !json_object_get(body, "end"))) {
+        json_decref(body);
+        return web_send_error(conn, 400,
+                              verdict < 0 ? "verdict: not accept, reject, rename or bounds"
+                              : !d.tag    ? "tag: missing"
+                                          : "start, end, new_start, new_end: numbers >= 0, "
+                                            "start with end");
+    }
+    d.verdict = (enum aitag_verdict)verdict;
+    snprintf(evidence, sizeof evidence, "{\"policy\":\"%s\"}", aitag_policy_key(w->policy));
+    c = web_catalog_get(w);
+    rc = aitag_catalog_decide(c, id, &d, w->who, "web", evidence, w->policy, &decision);
+    aitag_fmt(msg, sizeof msg, "%s", aitag_catalog_errmsg(c));
+    if (rc == 0)
+        item = item_json(c, id, &status);
+    web_catalog_put(w, c);
+    json_decref(body);
+    if (rc == AITAG_ERR_NOTFOUND)
+        return web_send_error(conn, 404, "%s", msg);
+    if (rc == AITAG_ERR_INVALID)
+        return web_send_error(conn, 400, "%s", msg);
+    if (rc < 0 || !item)
+        return web_send_error(conn, 500, "catalog: %s", msg);
+    return web_send_json(conn, 201,
+                         json_pack("{s:I, s:o}", "decision", (json_int_t)decision, "item", item));
+}
+
+static int on_queue(void *ctx, const struct aitag_review_entry *e)
+{
+    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:f, s:I, s:f}", "id", (json_int_t)e->media_id,
+                          "path", e->path, "name", base_name(e->path), "tag", e->tag, "confidence",
+                          (double)e->confidence, "tag_items", (json_int_t)e->tag_items, "priority",
+                          e->priority);
+    return !o || json_array_append_new(ctx, o) < 0;
+}
+
+static enum MHD_Result get_queue(struct aitag_web *w, struct MHD_Connection *conn)
+{
+    struct aitag_catalog *c = web_catalog_get(w);
+    json_t *list = json_array();
+    int rc = list ? aitag_catalog_review_queue(c, arg(conn, "tag"),
+                                               arg_int(conn, "limit", 100, 1000), on_queue, list)
+                  : AITAG_ERR_NOMEM;
+
+    web_catalog_put(w, c);
+    if (rc < 0) {
+        json_decref(list);
+        return web_send_error(conn, 500, "catalog error");
+    }
+    return web_send_json(conn, 200, json_pack("{s:o}", "entries", list));
+}
+
+static enum MHD_Result get_session(struct aitag_web *w, struct MHD_Connection *conn)
+{
+    int authed = web_authenticated(w, conn);
+
+    return web_send_json(conn, 200,
+                         json_pack("{s:s?, s:s, s:b, s:b}", "csrf", authed ? w->csrf : NULL, "who",
+                                   w->who, "login", w->password_hash != NULL, "authenticated",
+                                   authed));
+}
+
+enum MHD_Result web_api(struct aitag_web *w, struct MHD_Connection *conn, const char *method,
+                        const char *url, const struct web_req *r)
+{
+    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    int64_t id = 0;
+    int used = 0;
+    char rest[32] = "";
+
+    if (strcmp(url, "/api/session") == 0 && get)
+        return get_session(w, conn);
+    if (strcmp(url, "/api/items") == 0 && get)
+        return list_items(w, conn);
+    if (strcmp(url, "/api/queue") == 0 && get)
+        return get_queue(w, conn);
+    if (sscanf(url, "/api/items/%" SCNd64 "%n", &id, &used) == 1 && id > 0) {
+        snprintf(rest, sizeof rest, "%s", url + used);
+        if (strcmp(rest, "") == 0 && get)
+            return get_item(w, conn, id);
+        if (strcmp(rest, "/thumb") == 0 && get)
+            return web_thumb(w, conn, id);
+        if (strcmp(rest, "/media") == 0 && get)
+            return web_media(w, conn, id);
+        if (strcmp(rest, "/decisions") == 0 && strcmp(method, "POST") == 0)
+            return post_decision(w, conn, id, r);
+    }
+    return web_send_error(conn, 404, "%s %s: no such API", method, url);
+}

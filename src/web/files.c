@@ -1,0 +1,296 @@
+/*
+ * files.c - what the review app serves from the disk: the front end's files, each item's
+ * media file and its thumbnail.
+ *
+ * Nothing here takes a path from a request. A front-end file is the request's path resolved
+ * (symbolic links included) and kept only when it is a regular file inside static_dir. A media
+ * file is the catalog's path of an item id, kept only inside a library root when roots are
+ * set. A thumbnail is made once per content fingerprint into cache_dir (written to a temporary
+ * name, then renamed, so two requests at once never serve half a file) and served from there.
+ *
+ * Media answer range requests (one range: "bytes=a-b", "bytes=a-", "bytes=-n"), which a
+ * <video> element needs to seek; the bytes go from the file to the socket by libmicrohttpd's
+ * sendfile, never through memory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "aitag/media.h"
+#include "web_int.h"
+
+#define THUMB_SIDE 320
+
+static const struct {
+    const char *ext, *type;
+} types[] = {
+    {"html", "text/html; charset=utf-8"},
+    {"js", "text/javascript; charset=utf-8"},
+    {"css", "text/css; charset=utf-8"},
+    {"json", "application/json"},
+    {"svg", "image/svg+xml"},
+    {"png", "image/png"},
+    {"jpg", "image/jpeg"},
+    {"jpeg", "image/jpeg"},
+    {"gif", "image/gif"},
+    {"webp", "image/webp"},
+    {"bmp", "image/bmp"},
+    {"tif", "image/tiff"},
+    {"tiff", "image/tiff"},
+    {"mp4", "video/mp4"},
+    {"m4v", "video/mp4"},
+    {"mov", "video/quicktime"},
+    {"webm", "video/webm"},
+    {"mkv", "video/x-matroska"},
+    {"avi", "video/x-msvideo"},
+    {"ico", "image/x-icon"},
+};
+
+static const char *type_of(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+
+    for (size_t i = 0; dot && i < sizeof types / sizeof *types; i++)
+        if (strcasecmp(dot + 1, types[i].ext) == 0)
+            return types[i].type;
+    return "application/octet-stream";
+}
+
+/* True when path lies inside dir (both real paths). */
+static int inside(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    return strncmp(path, dir, n) == 0 && (path[n] == '/' || (n == 1 && dir[0] == '/'));
+}
+
+/* Queues an answer of len bytes of fd from offset (fd is the response's from then on). */
+static enum MHD_Result send_fd(struct MHD_Connection *conn, unsigned status, int fd,
+                               uint64_t offset, uint64_t len, const char *type, const char *range,
+                               const char *cache)
+{
+    struct MHD_Response *r = MHD_create_response_from_fd_at_offset64(len, fd, offset);
+    enum MHD_Result ok;
+
+    if (!r) {
+        close(fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", type);
+    MHD_add_response_header(r, "Accept-Ranges", "bytes");
+    MHD_add_response_header(r, "Cache-Control", cache);
+    if (range)
+        MHD_add_response_header(r, "Content-Range", range);
+    web_secure_headers(r);
+    ok = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+enum MHD_Result web_static(struct aitag_web *w, struct MHD_Connection *conn, const char *url)
+{
+    char want[PATH_MAX], real[PATH_MAX];
+    struct stat st;
+    int fd;
+
+    if (strcmp(url, "/") == 0)
+        url = "/index.html";
+    if (url[0] != '/' || strstr(url, "..") || strchr(url, '\\') ||
+        snprintf(want, sizeof want, "%s%s", w->static_dir, url) >= (int)sizeof want)
+        return web_send_error(conn, 404, "%s: not found", url);
+    if (!realpath(want, real) || !inside(real, w->static_dir) || stat(real, &st) != 0 ||
+        !S_ISREG(st.st_mode))
+        return web_send_error(conn, 404, "%s: not found", url);
+    fd = open(real, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return web_send_error(conn, 404, "%s: not found", url);
+    return send_fd(conn, 200, fd, 0, (uint64_t)st.st_size, type_of(real), NULL, "no-cache");
+}
+
+/* The item's path and fingerprint, from the catalog. */
+struct item_file {
+    char path[PATH_MAX];
+    char fingerprint[32];
+    char kind[16];
+    double duration;
+    int found;
+};
+
+static int on_item(void *ctx, const struct aitag_browse_row *r)
+{
+    struct item_file *f = ctx;
+
+    snprintf(f->path, sizeof f->path, "%s", r->path ? r->path : "");
+    snprintf(f->fingerprint, sizeof f->fingerprint, "%s", r->fingerprint ? r->fingerprint : "");
+    snprintf(f->kind, sizeof f->kind, "%s", r->kind ? r->kind : "");
+    f->duration = r->duration;
+    f->found = 1;
+    return 1;
+}
+
+static int item_file(struct aitag_web *w, int64_t id, struct item_file *f)
+{
+    struct aitag_browse_query q = {.id = id, .limit = 1};
+    struct aitag_catalog *c = web_catalog_get(w);
+    int rc = aitag_catalog_browse(c, &q, on_item, f, NULL);
+
+    web_catalog_put(w, c);
+    return rc;
+}
+
+/* The item's file, resolved, when it may be served: into real. 0, or the HTTP status. */
+static unsigned servable(struct aitag_web *w, const struct item_file *f, char *real)
+{
+    int ok = w->n_roots == 0;
+
+    if (!f->found)
+        return 404;
+    if (!realpath(f->path, real))
+        return 410; /* in the catalog, gone from the disk */
+    for (size_t i = 0; i < w->n_roots && !ok; i++)
+        ok = inside(real, w->roots[i]);
+    return ok ? 0 : 403;
+}
+
+/* Parses a one-range Range header against size into [*from, *to]. 1 when it applies, 0 when
+ * the header is absent or not a single byte range (the whole file is sent), -1 when it cannot
+ * be satisfied. */
+static int parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *to)
+{
+    unsigned long long a, b;
+    char *end, *end2;
+
+    if (!h || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+        return 0;
+    h += 6;
+    if (*h == '-') { /* the last n bytes */
+        a = strtoull(h + 1, &end, 10);
+        if (end == h + 1 || *end || a == 0 || size == 0)
+            return -1;
+        *from = a >= size ? 0 : size - a;
+        *to = size - 1;
+        return 1;
+    }
+    a = strtoull(h, &end, 10);
+    if (end == h || *end != '-')
+        return -1;
+    end++;
+    b = size ? size - 1 : 0;
+    if (*end) {
+        b = strtoull(end, &end2, 10);
+        if (end2 == end || *end2)
+            return -1;
+    }
+    if (a >= size || b < a)
+        return -1;
+    *from = a;
+    *to = b >= size ? size - 1 : b;
+    return 1;
+}
+
+enum MHD_Result web_media(struct aitag_web *w, struct MHD_Connection *conn, int64_t id)
+{
+    struct item_file f = {0};
+    char real[PATH_MAX], range[96];
+    uint64_t from = 0, to = 0, size;
+    struct stat st;
+    unsigned status;
+    int fd, want;
+
+    if (item_file(w, id, &f) < 0)
+        return web_send_error(conn, 500, "item %" PRId64 ": catalog error", id);
+    if ((status = servable(w, &f, real)) != 0)
+        return web_send_error(conn, status, "item %" PRId64 ": %s", id,
+                              status == 404   ? "no such item"
+                              : status == 410 ? "its file is gone"
+                                              : "its file lies outside the library roots");
+    fd = open(real, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        return web_send_error(conn, 410, "item %" PRId64 ": its file cannot be read", id);
+    }
+    size = (uint64_t)st.st_size;
+    want =
+        parse_range(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Range"), size, &from, &to);
+    if (want < 0) {
+        struct MHD_Response *r;
+        enum MHD_Result ok;
+        close(fd);
+        snprintf(range, sizeof range, "bytes */%" PRIu64, size);
+        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (!r)
+            return MHD_NO;
+        MHD_add_response_header(r, "Content-Range", range);
+        web_secure_headers(r);
+        ok = MHD_queue_response(conn, 416, r);
+        MHD_destroy_response(r);
+        return ok;
+    }
+    if (want == 0)
+        return send_fd(conn, 200, fd, 0, size, type_of(real), NULL, "private, max-age=60");
+    snprintf(range, sizeof range, "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, from, to, size);
+    return send_fd(conn, 206, fd, from, to - from + 1, type_of(real), range, "private, max-age=60");
+}
+
+/* Makes the thumbnail of f at dest (through a temporary file and a rename). */
+static int make_thumb(const struct item_file *f, const char *real, const char *dest, char *err,
+                      size_t errlen)
+{
+    unsigned char *jpeg = NULL;
+    size_t len = 0;
+    char tmp[PATH_MAX + 128];
+    int fd;
+    double t = strcmp(f->kind, "image") == 0 ? 0 : f->duration * 0.1;
+    FILE *out = NULL;
+    int rc =
+        aitag_media_thumbnail_jpeg(real, t > 60 ? 60 : t, THUMB_SIDE, &jpeg, &len, err, errlen);
+
+    if (rc < 0)
+        return rc;
+    snprintf(tmp, sizeof tmp, "%s.XXXXXX", dest);
+    fd = mkstemp(tmp);
+    out = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (fd >= 0 && !out)
+        close(fd);
+    if (!out || fwrite(jpeg, 1, len, out) != len || fclose(out) != 0 || rename(tmp, dest) != 0) {
+        aitag_fmt(err, errlen, "%s: %s", dest, strerror(errno));
+        if (fd >= 0)
+            unlink(tmp);
+        rc = AITAG_ERR_IO;
+    }
+    free(jpeg);
+    return rc;
+}
+
+enum MHD_Result web_thumb(struct aitag_web *w, struct MHD_Connection *conn, int64_t id)
+{
+    struct item_file f = {0};
+    char real[PATH_MAX], dest[PATH_MAX + 64], err[600];
+    struct stat st;
+    unsigned status;
+    int fd;
+
+    if (item_file(w, id, &f) < 0)
+        return web_send_error(conn, 500, "item %" PRId64 ": catalog error", id);
+    if ((status = servable(w, &f, real)) != 0)
+        return web_send_error(conn, status, "item %" PRId64 ": no thumbnail", id);
+    if (strspn(f.fingerprint, "0123456789abcdef") != strlen(f.fingerprint) || !f.fingerprint[0])
+        return web_send_error(conn, 404, "item %" PRId64 ": no fingerprint", id);
+    snprintf(dest, sizeof dest, "%s/%s-%d.jpg", w->cache_dir, f.fingerprint, THUMB_SIDE);
+    if (stat(dest, &st) != 0 && make_thumb(&f, real, dest, err, sizeof err) < 0)
+        return web_send_error(conn, 422, "%s", err);
+    fd = open(dest, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return web_send_error(conn, 500, "%s: %s", dest, strerror(errno));
+    }
+    return send_fd(conn, 200, fd, 0, (uint64_t)st.st_size, "image/jpeg", NULL,
+                   "private, max-age=86400");
+}
