@@ -10,6 +10,7 @@
  *                                       new_end?}: recorded, the item re-derived; answers the
  *                                       item as it is now
  *     GET  /api/queue?tag=&limit=       tags not judged yet, most useful first
+ *     GET  /api/decisions?limit=        the latest decisions of every item, newest first
  *
  * A decision goes through aitag_catalog_decide exactly as `aitag review` does (source "web",
  * the server's user), so the command line, the app and the Stash plugin read one truth.
@@ -100,6 +101,7 @@ static enum MHD_Result list_items(struct aitag_web *w, struct MHD_Connection *co
 struct decisions_ctx {
     json_t *list;
     json_t *verdicts; /* tag name -> "accepted" | "renamed" (tag-level decisions only) */
+    int with_item;    /* listing every item's: name the item of each */
 };
 
 static int on_decision(void *ctx, const struct aitag_decision_row *r)
@@ -118,6 +120,10 @@ static int on_decision(void *ctx, const struct aitag_decision_row *r)
         json_object_set_new(o, "new_tag", json_string(r->d.new_tag));
     if (r->d.verdict == AITAG_VERDICT_BOUNDS)
         json_object_set_new(o, "new_bounds", json_pack("[f,f]", r->d.new_start, r->d.new_end));
+    if (d->with_item) {
+        json_object_set_new(o, "item", json_integer(r->media_id));
+        json_object_set_new(o, "name", json_string(base_name(r->path ? r->path : "")));
+    }
     json_array_append_new(d->list, o);
     if (!r->d.marker && r->d.verdict == AITAG_VERDICT_ACCEPT)
         json_object_set_new(d->verdicts, r->d.tag, json_string("accepted"));
@@ -162,7 +168,7 @@ static json_t *result_json(const struct aitag_result *res, json_t *verdicts)
 static json_t *item_json(struct aitag_catalog *c, int64_t id, unsigned *status)
 {
     struct aitag_browse_query q = {.id = id, .limit = 1};
-    struct decisions_ctx d = {json_array(), json_object()};
+    struct decisions_ctx d = {json_array(), json_object(), 0};
     struct aitag_result res = {0};
     json_t *tiles = json_array(), *item = NULL, *parts = NULL;
 
@@ -267,6 +273,29 @@ static enum MHD_Result post_decision(struct aitag_web *w, struct MHD_Connection 
                          json_pack("{s:I, s:o}", "decision", (json_int_t)decision, "item", item));
 }
 
+/* GET /api/decisions?limit=N: the latest N decisions of every item, newest first. */
+static enum MHD_Result get_decisions(struct aitag_web *w, struct MHD_Connection *conn)
+{
+    struct decisions_ctx d = {json_array(), json_object(), 1};
+    struct aitag_catalog *c = web_catalog_get(w);
+    int64_t limit = arg_int(conn, "limit", 200, 10000);
+    int rc = d.list && d.verdicts ? aitag_catalog_each_decision(c, 0, on_decision, &d)
+                                  : AITAG_ERR_NOMEM;
+    json_t *newest = json_array();
+    size_t n = json_array_size(d.list);
+
+    web_catalog_put(w, c);
+    for (size_t i = n; rc == 0 && newest && i-- > 0 && (int64_t)(n - 1 - i) < limit;)
+        json_array_append(newest, json_array_get(d.list, i));
+    json_decref(d.list);
+    json_decref(d.verdicts);
+    if (rc < 0 || !newest) {
+        json_decref(newest);
+        return web_send_error(conn, 500, "catalog error");
+    }
+    return web_send_json(conn, 200, json_pack("{s:o}", "decisions", newest));
+}
+
 static int on_queue(void *ctx, const struct aitag_review_entry *e)
 {
     json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:f, s:I, s:f}", "id", (json_int_t)e->media_id,
@@ -316,6 +345,8 @@ enum MHD_Result web_api(struct aitag_web *w, struct MHD_Connection *conn, const 
         return list_items(w, conn);
     if (strcmp(url, "/api/queue") == 0 && get)
         return get_queue(w, conn);
+    if (strcmp(url, "/api/decisions") == 0 && get)
+        return get_decisions(w, conn);
     if (sscanf(url, "/api/items/%" SCNd64 "%n", &id, &used) == 1 && id > 0) {
         snprintf(rest, sizeof rest, "%s", url + used);
         if (strcmp(rest, "") == 0 && get)

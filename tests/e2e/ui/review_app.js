@@ -1,0 +1,205 @@
+#!/usr/bin/env node
+'use strict';
+// review_app.js - the browser half of tests/e2e/review_app.sh: drives Debian's headless
+// Chromium (playwright-core; no browser is ever downloaded) through `aitag serve` on a catalog
+// of the fixture video (faces, objects) and one image, as a user would: browse and search the
+// library, reject a tag, reject a marker from the keyboard, drag a marker's edge, move a start
+// with the keyboard, rename a tag, bulk-accept from the review queue, read the decision log;
+// then re-run `aitag tag --force` (models again) and see every correction still there.
+//
+//   APP_URL=http://127.0.0.1:PORT AITAG_BIN=... CATALOG=... VIDEO=... node review_app.js OUT_DIR
+//
+// Prints "ok NAME" or "FAIL: NAME: why" per check and a last line "N passed, N failed"; exits
+// 1 when a check failed or the browser could not be driven. Screenshots go to OUT_DIR/*.png.
+
+const fs = require('fs');
+const path = require('path');
+const { execFileSync } = require('child_process');
+
+const CHROMIUM = process.env.AITAG_CHROMIUM || '/usr/bin/chromium';
+const FLAGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'];
+const base = process.env.APP_URL;
+const outDir = process.argv[2];
+if (!base || !outDir || !process.env.AITAG_BIN) {
+  process.stderr.write('usage: APP_URL=... AITAG_BIN=... CATALOG=... VIDEO=... node review_app.js OUT_DIR\n');
+  process.exit(2);
+}
+
+let passed = 0;
+let failed = 0;
+function check(name, cond, why) {
+  if (cond) {
+    passed++;
+    process.stdout.write(`ok ${name}\n`);
+  } else {
+    failed++;
+    process.stdout.write(`FAIL: ${name}${why ? `: ${why}` : ''}\n`);
+  }
+}
+
+async function api(p) {
+  const r = await fetch(base + p);
+  if (r.status !== 200) throw new Error(`GET ${p}: HTTP ${r.status}`);
+  return r.json();
+}
+
+const tagNames = (page) => page.$$eval('#tags li.tag', (ls) => ls.map((l) => l.dataset.tag));
+const markers = (page) => page.$$eval('#markers li.marker', (ls) => ls.map((l) => l.dataset.marker));
+
+async function main() {
+  const { chromium } = require('playwright-core');
+  fs.mkdirSync(outDir, { recursive: true });
+  const shot = (page, name) => page.screenshot({ path: path.join(outDir, `${name}.png`), fullPage: true });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+
+  // --- the library: both items, thumbnails drawn -------------------------------------------
+  await page.goto(`${base}/`);
+  await page.waitForSelector('#grid .tile');
+  check('library: two tiles', (await page.$$('#grid .tile')).length === 2);
+  await page.waitForFunction(() => [...document.querySelectorAll('#grid img')]
+    .every((i) => i.complete && i.naturalWidth > 0), null, { timeout: 30000 });
+  const sizes = await page.$$eval('#grid img', (is) => is.map((i) => [i.naturalWidth, i.naturalHeight]));
+  check('library: every thumbnail is a picture at most 320 px wide', sizes.every(([w, h]) => w > 0 && w <= 320 && h > 0),
+    JSON.stringify(sizes));
+  check('library page: no "null" or "undefined" drawn', !/\b(null|undefined)\b/.test(await page.textContent('main')));
+  await shot(page, 'library');
+
+  // --- search: a tag's name, a file's name --------------------------------------------------
+  await page.fill('#search-q', 'zebra');
+  await page.press('#search-q', 'Enter');
+  await page.waitForFunction(() => location.hash.includes('q=zebra') && document.querySelector('#total'));
+  const zebraHits = await page.$$eval('#grid .tile .name', (ns) => ns.map((n) => n.textContent));
+  check('search "zebra": the video only', JSON.stringify(zebraHits) === '["faces_1080p_h264.mp4"]', JSON.stringify(zebraHits));
+  await page.fill('#search-q', 'eagle');
+  await page.press('#search-q', 'Enter');
+  await page.waitForFunction(() => location.hash.includes('q=eagle') && document.querySelectorAll('#grid .tile').length === 1);
+  check('search "eagle": the image by its name', (await page.textContent('#grid .tile .name')) === 'eagle.bmp');
+  await shot(page, 'search');
+
+  // --- the video: reject a tag --------------------------------------------------------------
+  const list = await api('/api/items?q=faces_1080p');
+  const videoId = list.items[0].id;
+  await page.goto(`${base}/#/item/${videoId}`);
+  await page.waitForSelector('#tags li.tag[data-tag="zebra"]');
+  await page.click('#tags li.tag[data-tag="zebra"] button.reject');
+  await page.waitForSelector('#tags li.tag[data-tag="zebra"]', { state: 'detached' });
+  check('reject zebra: gone from the tags', !(await tagNames(page)).includes('zebra'));
+  check('reject zebra: its markers are gone from the timeline',
+    (await page.$$('.timeline .bar[data-marker^="zebra@"]')).length === 0);
+
+  // --- a marker rejected from the keyboard -------------------------------------------------
+  await page.click('.timeline .bar[data-marker="bird@17.20"]');
+  await page.waitForSelector('.timeline .bar.selected[data-marker="bird@17.20"]');
+  await page.keyboard.press('x');
+  await page.waitForSelector('.timeline .bar[data-marker="bird@17.20"]', { state: 'detached' });
+  check('key x on the selected bird marker: rejected', !(await markers(page)).includes('bird@17.20'));
+
+  // --- a marker's end dragged on the timeline ----------------------------------------------
+  await page.click('.timeline .bar[data-marker="face@0.00"]');
+  await page.waitForSelector('.timeline .bar.selected[data-marker="face@0.00"] .edge.end');
+  const track = await page.$eval('.timeline .bar.selected', (b) => {
+    const r = b.parentElement.getBoundingClientRect();
+    return { x: r.x, y: r.y, w: r.width, h: r.height };
+  });
+  const edge = await page.$('.timeline .bar.selected .edge.end');
+  const eb = await edge.boundingBox();
+  await page.mouse.move(eb.x + eb.width / 2, eb.y + eb.height / 2);
+  await page.mouse.down();
+  const to = track.x + (track.w * 12) / 60; // 12 s of a 60 s video
+  await page.mouse.move(to, eb.y + eb.height / 2, { steps: 8 });
+  await page.mouse.up();
+  await page.waitForFunction(() => [...document.querySelectorAll('#markers li.marker')]
+    .some((l) => l.dataset.marker === 'face@0.00' && !l.textContent.includes('0:17.2')));
+  const item1 = await api(`/api/items/${videoId}`);
+  const face0 = item1.markers.find((m) => m.tag === 'face' && m.start === 0);
+  check('drag the end of face 0-17.2 to ~12 s: stored', face0 && face0.end > 11 && face0.end < 13,
+    JSON.stringify(face0));
+  await shot(page, 'marker-dragged');
+
+  // --- a marker's start moved with the keyboard to the player's time -----------------------
+  await page.click('.timeline .bar[data-marker="person@31.60"]');
+  await page.waitForSelector('.timeline .bar.selected[data-marker="person@31.60"]');
+  await page.$eval('#player', (v) => { v.currentTime = 33.5; });
+  await page.waitForFunction(() => Math.abs(document.getElementById('player').currentTime - 33.5) < 0.01);
+  await page.keyboard.press('[');
+  await page.waitForSelector('#markers li.marker[data-marker="person@33.50"]');
+  check('key [ at 0:33.5: the person marker starts there', (await markers(page)).includes('person@33.50'));
+
+  // --- rename a tag -------------------------------------------------------------------------
+  await page.click('#tags li.tag[data-tag="animals outdoors"] button.rename-btn');
+  await page.fill('#tags input.rename', 'wildlife');
+  await page.press('#tags input.rename', 'Enter');
+  await page.waitForSelector('#tags li.tag[data-tag="wildlife"]');
+  check('rename animals outdoors -> wildlife', (await tagNames(page)).includes('wildlife') &&
+    !(await tagNames(page)).includes('animals outdoors'));
+  check('the renamed tag is marked so', (await page.textContent('#tags li.tag[data-tag="wildlife"] .badge')) === 'renamed');
+  check('item page: no "null" or "undefined" drawn', !/\b(null|undefined)\b/.test(await page.textContent('main')));
+  await shot(page, 'item-corrected');
+
+  // --- the review queue: bulk accept --------------------------------------------------------
+  await page.goto(`${base}/#/queue`);
+  await page.waitForSelector('#queue tbody tr');
+  const before = await page.$$eval('#queue tbody tr', (rs) => rs.map((r) => `${r.dataset.id}:${r.dataset.tag}`));
+  check('queue: no judged tag in it', !before.some((k) => k.endsWith(':zebra') || k.endsWith(':wildlife')), JSON.stringify(before));
+  const prios = await api('/api/queue');
+  const pr = prios.entries.map((e) => e.priority);
+  check('queue: most useful first', pr.every((p, i) => i === 0 || pr[i - 1] >= p), JSON.stringify(pr));
+  const rows = await page.$$('#queue tbody tr');
+  const picked = [];
+  for (const r of rows.slice(0, 2)) {
+    picked.push(await r.evaluate((e) => `${e.dataset.id}:${e.dataset.tag}`));
+    await (await r.$('input[type=checkbox]')).check();
+  }
+  await page.click('#bulk-accept');
+  await page.waitForFunction((gone) => {
+    const now = [...document.querySelectorAll('#queue tbody tr')].map((r) => `${r.dataset.id}:${r.dataset.tag}`);
+    return gone.every((k) => !now.includes(k));
+  }, picked);
+  const after = await page.$$eval('#queue tbody tr', (rs) => rs.map((r) => `${r.dataset.id}:${r.dataset.tag}`));
+  check('bulk accept: both entries left the queue, the rest stayed',
+    picked.every((k) => !after.includes(k)) && after.length === before.length - 2, JSON.stringify({ picked, after }));
+  check('queue page: no "null" or "undefined" drawn', !/\b(null|undefined)\b/.test(await page.textContent('main')));
+  await shot(page, 'queue');
+
+  // --- the decision log -----------------------------------------------------------------------
+  await page.goto(`${base}/#/log`);
+  await page.waitForSelector('#log tbody tr');
+  const log = await api('/api/decisions');
+  check('log: seven decisions, newest first, made through the web',
+    log.decisions.length === 7 && log.decisions.every((d) => d.source === 'web') &&
+    log.decisions[0].verdict === 'accept' && log.decisions[6].verdict === 'reject' && log.decisions[6].tag === 'zebra',
+    JSON.stringify(log.decisions.map((d) => [d.verdict, d.tag])));
+  check('log page: a row per decision', (await page.$$('#log tbody tr')).length === 7);
+
+  // --- a forced re-run: the models run again, the corrections stay ----------------------------
+  execFileSync(process.env.AITAG_BIN, ['tag', '--analyzers', 'faces,objects', '--no-people', '--force', '--quiet',
+    '--progress', 'never', '--catalog', process.env.CATALOG, process.env.VIDEO], { stdio: 'pipe' });
+  await page.goto(`${base}/#/item/${videoId}`);
+  await page.waitForSelector('#tags li.tag');
+  const tags = await tagNames(page);
+  const ms = await markers(page);
+  check('after a forced re-run: zebra stays rejected', !tags.includes('zebra'), JSON.stringify(tags));
+  check('after a forced re-run: wildlife keeps its name', tags.includes('wildlife') && !tags.includes('animals outdoors'));
+  check('after a forced re-run: the bird marker stays rejected', !ms.includes('bird@17.20'), JSON.stringify(ms));
+  check('after a forced re-run: the moved start stays', ms.includes('person@33.50'), JSON.stringify(ms));
+  const item2 = await api(`/api/items/${videoId}`);
+  const f2 = item2.markers.find((m) => m.tag === 'face' && m.start === 0);
+  check('after a forced re-run: the dragged end stays', f2 && f2.end === face0.end, JSON.stringify(f2));
+  await shot(page, 'after-rerun');
+
+  check('no script error on any page', errors.length === 0, errors.join(' | '));
+  await browser.close();
+}
+
+main().then(() => {
+  process.stdout.write(`${passed} passed, ${failed} failed\n`);
+  process.exit(failed ? 1 : 0);
+}, (e) => {
+  process.stdout.write(`FAIL: the browser could not be driven: ${e.stack || e}\n${passed} passed, ${failed + 1} failed\n`);
+  process.exit(1);
+});

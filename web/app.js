@@ -1,0 +1,65 @@
+// app.js - the review app's router: one page per hash route, drawn into <main>.
+//   #/                 the library grid (#/?q=WORDS&tag=NAME&page=N)
+//   #/item/ID          one item: player, marker timeline, tags and markers to judge
+//   #/queue            tags not judged yet, most useful first
+//   #/log              every decision made
+import { getSession, forgetSession, post } from './api.js';
+import { el, toast, fill } from './dom.js';
+import { libraryPage } from './library.js';
+import { itemPage } from './item.js';
+import { queuePage } from './queue.js';
+import { logPage } from './log.js';
+
+const main = document.getElementById('main');
+let leave = null; // the current page's cleanup (key handlers)
+
+function parseHash() {
+  const h = location.hash.replace(/^#/, '') || '/';
+  const [path, query = ''] = h.split('?');
+  return { path, params: new URLSearchParams(query) };
+}
+
+async function loginPage() {
+  const input = el('input', { type: 'password', id: 'password', autocomplete: 'current-password' });
+  const form = el('form', { class: 'login', onsubmit: async (ev) => {
+    ev.preventDefault();
+    try {
+      await post('/api/login', { password: input.value });
+      forgetSession();
+      route();
+    } catch (e) {
+      toast(e.message, true);
+    }
+  } }, el('label', { for: 'password' }, 'Password'), input, el('button', { type: 'submit' }, 'Log in'));
+  fill(main, el('h1', {}, 'Log in'), form);
+  input.focus();
+}
+
+async function route() {
+  if (leave) { leave(); leave = null; }
+  const s = await getSession().catch(() => null);
+  if (s && !s.authenticated) return loginPage();
+  const { path, params } = parseHash();
+  document.querySelectorAll('[data-nav]').forEach((a) => {
+    const on = (a.dataset.nav === 'library' && path === '/') || path.startsWith(`/${a.dataset.nav}`);
+    a.classList.toggle('current', on);
+  });
+  document.getElementById('search-q').value = params.get('q') || '';
+  const m = path.match(/^\/item\/(\d+)$/);
+  try {
+    if (m) leave = await itemPage(main, Number(m[1]));
+    else if (path === '/queue') leave = await queuePage(main, params);
+    else if (path === '/log') leave = await logPage(main);
+    else leave = await libraryPage(main, params);
+  } catch (e) {
+    fill(main, el('p', { class: 'error' }, e.message));
+  }
+}
+
+document.getElementById('search').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const q = document.getElementById('search-q').value.trim();
+  location.hash = q ? `#/?q=${encodeURIComponent(q)}` : '#/';
+});
+window.addEventListener('hashchange', route);
+route();
