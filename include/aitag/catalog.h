@@ -593,6 +593,28 @@ int aitag_catalog_decide(struct aitag_catalog *c, int64_t media_id, const struct
 int aitag_catalog_each_decision(struct aitag_catalog *c, int64_t media_id, aitag_decision_fn fn,
                                 void *ctx);
 
+/* What the Stash plugin last wrote of ours on a Stash item: its tags (marker 0) and markers.
+ * A tag or marker in this record that the item no longer has in Stash was taken off by the
+ * user, and becomes a rejection (source "stash"), so no later run adds it back. */
+struct aitag_synced {
+    const char *tag;
+    int marker;
+    double start, end; /* markers only */
+};
+
+typedef int (*aitag_synced_fn)(void *ctx, const struct aitag_synced *s);
+
+/* Calls fn with each entry of the record of Stash item (kind "scene" or "image", id) written
+ * while it was catalog item media_id (a record of another file under the same Stash id, after
+ * a Stash database was replaced, is not this item's). fn returning non-zero stops. 0 or
+ * AITAG_ERR_DB. */
+int aitag_catalog_each_stash_synced(struct aitag_catalog *c, const char *kind, const char *item_id,
+                                    int64_t media_id, aitag_synced_fn fn, void *ctx);
+/* Replaces the record of Stash item (kind, id), which is catalog item media_id, with the tags
+ * and markers of r, in one transaction. 0 or AITAG_ERR_DB. */
+int aitag_catalog_set_stash_synced(struct aitag_catalog *c, const char *kind, const char *item_id,
+                                   int64_t media_id, const struct aitag_result *r);
+
 /* One tag of an item waiting for review. Strings are borrowed for the call. */
 struct aitag_review_entry {
     int64_t media_id;

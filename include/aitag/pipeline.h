@@ -208,6 +208,9 @@ int aitag_tagger_best_face(struct aitag_tagger *t, const char *path, float **emb
  * one of them only, so tests check runs against frames. Returns 0 or AITAG_ERR_NOTFOUND. */
 int aitag_tagger_model_counts(const struct aitag_tagger *t, const char *model,
                               unsigned long long *runs, unsigned long long *items);
+/* The policy the tagger derives results with (its rules, context and categories): for a sink
+ * that re-derives an item after a correction. Borrowed; lives as long as t. */
+const struct aitag_policy *aitag_tagger_policy(const struct aitag_tagger *t);
 void aitag_tagger_free(struct aitag_tagger *t);
 
 /* Gives p the parent categories of labels (categories.c): the concepts file

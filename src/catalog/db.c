@@ -135,7 +135,14 @@ static const char *const migrations[] = {
     " new_tag TEXT, new_start REAL, new_end REAL, confidence REAL, label TEXT, parent TEXT,"
     " who TEXT NOT NULL, source TEXT NOT NULL, at INTEGER NOT NULL, evidence TEXT);"
     "CREATE INDEX decisions_media ON decisions(media_id, id);"
-    "CREATE INDEX decisions_tag ON decisions(tag, verdict);",
+    "CREATE INDEX decisions_tag ON decisions(tag, verdict);"
+    /* what the Stash plugin last wrote of ours on a Stash item (kind 'scene' or 'image', its
+     * id): a tag (start -1) or a marker of a tag; what is gone from Stash since, the user took
+     * off (src/plugin/readback.c) */
+    "CREATE TABLE stash_synced("
+    " kind TEXT NOT NULL, item_id TEXT NOT NULL,"
+    " media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE, tag TEXT NOT NULL,"
+    " start REAL NOT NULL, end REAL NOT NULL, PRIMARY KEY(kind, item_id, tag, start, end));",
 };
 _Static_assert(sizeof migrations / sizeof *migrations == AITAG_CATALOG_SCHEMA_VERSION,
                "a migration per schema version");

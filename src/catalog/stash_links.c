@@ -6,7 +6,9 @@
  * every fact it relies on across runs lives here, written one row at a time in autocommit:
  * the performer a person is linked to, and per Stash item whether aitag added the performer
  * ('added') or the user took it off again ('removed'). Nothing here talks to Stash; ids are
- * Stash's own strings. The people queries read the engine's tables (people, faces) without
+ * Stash's own strings. The same holds for the record of what the plugin last wrote of its
+ * own tags and markers on each Stash item (stash_synced, schema 8), from which corrections made
+ * in Stash are read back. The people queries read the engine's tables (people, faces) without
  * changing them: named, non-ignored people with the media their faces are in, and the one
  * face that stands for a person (its cover, else the best by quality, score and size).
  */
@@ -265,4 +267,81 @@ int aitag_catalog_stash_set_item_state(struct aitag_catalog *c, int64_t person_i
         return AITAG_ERR_INVALID;
     return exec_person(c, "INSERT OR REPLACE INTO stash_person_items VALUES(?1, ?2, ?3, ?4)",
                        person_id, kind, item_id, state, "item state");
+}
+
+int aitag_catalog_each_stash_synced(struct aitag_catalog *c, const char *kind, const char *item_id,
+                                    int64_t media_id, aitag_synced_fn fn, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    struct aitag_synced s;
+    int rc = catalog_sql_prepare(c,
+                                 "SELECT tag, start, end FROM stash_synced"
+                                 " WHERE kind = ? AND item_id = ? AND media_id = ?"
+                                 " ORDER BY start, tag",
+                                 &st);
+
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, item_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, media_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        s.tag = (const char *)sqlite3_column_text(st, 0);
+        s.start = sqlite3_column_double(st, 1);
+        s.end = sqlite3_column_double(st, 2);
+        s.marker = s.start >= 0;
+        if (fn(ctx, &s))
+            break;
+    }
+    rc = rc == SQLITE_ROW ? 0 : catalog_sql_check(c, rc, "stash synced");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int synced_row(struct aitag_catalog *c, sqlite3_stmt *st, const char *tag, double start,
+                      double end)
+{
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 4, tag, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 5, start);
+    sqlite3_bind_double(st, 6, end);
+    return catalog_sql_check(c, sqlite3_step(st), "record stash sync");
+}
+
+int aitag_catalog_set_stash_synced(struct aitag_catalog *c, const char *kind, const char *item_id,
+                                   int64_t media_id, const struct aitag_result *r)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = catalog_sql_begin(c);
+
+    if (rc < 0)
+        return rc;
+    rc = catalog_sql_prepare(c, "DELETE FROM stash_synced WHERE kind = ? AND item_id = ?", &st);
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, item_id, -1, SQLITE_STATIC);
+        rc = catalog_sql_check(c, sqlite3_step(st), "clear stash sync");
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (rc == 0)
+        rc = catalog_sql_prepare(c,
+                                 "INSERT OR IGNORE INTO stash_synced(kind, item_id, media_id, tag,"
+                                 " start, end) VALUES(?,?,?,?,?,?)",
+                                 &st);
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, item_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, media_id);
+    }
+    for (size_t i = 0; rc == 0 && i < r->n_tags; i++)
+        rc = synced_row(c, st, r->tags[i].name, -1, -1);
+    for (size_t i = 0; rc == 0 && i < r->n_markers; i++)
+        rc = synced_row(c, st, r->markers[i].tag, r->markers[i].start, r->markers[i].end);
+    sqlite3_finalize(st);
+    if (rc == 0)
+        rc = catalog_sql_commit(c);
+    if (rc < 0)
+        catalog_sql_rollback(c);
+    return rc;
 }

@@ -159,6 +159,11 @@ out:
     return rc;
 }
 
+const struct aitag_policy *aitag_tagger_policy(const struct aitag_tagger *t)
+{
+    return t->policy;
+}
+
 void aitag_tagger_free(struct aitag_tagger *t)
 {
     if (!t)

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "aitag/catalog.h"
 #include "aitag/pipeline.h"
 #include "aitag/plugin.h"
 #include "aitag/stash.h"
@@ -96,6 +97,20 @@ int plugin_tags_resolve(struct plugin_tags *t, const char *name, const char **id
                         const char **stash_name);
 /* Whether an item's tag is one of the plugin's generated (non-control) tags. */
 int plugin_tags_is_generated(const struct plugin_tags *t, const char *id);
+
+/* readback.c: the catalog the tagger writes (a connection of the plugin's own) and the
+ * tagger's policy, for corrections read back from Stash. */
+struct plugin_memory {
+    struct aitag_catalog *catalog;
+    const struct aitag_policy *policy;
+};
+/* Compares Stash item (kind, id), catalog item media_id, with what the plugin last wrote on it
+ * and records what the user took off or moved there as decisions (source "stash"); when there
+ * were some (*n_read), fresh receives the item's corrected result (the caller clears it).
+ * 0, or the client's or the catalog's error. */
+int plugin_readback(struct plugin_tags *t, const struct plugin_memory *mem,
+                    enum aitag_stash_kind kind, const char *id, int64_t media_id,
+                    const struct aitag_result *res, struct aitag_result *fresh, int *n_read);
 
 /* What one item's sync wrote. */
 struct sync_counts {

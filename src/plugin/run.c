@@ -43,6 +43,7 @@ struct run {
     struct plugin_vlm vlm;
     struct plugin_tags tags;
     struct aitag_tagger *tagger;
+    struct plugin_memory memory;         /* corrections read back from Stash (readback.c) */
     struct aitag_remote_client *gateway; /* settings gatewayUrl: the tagger's remote executor */
     struct sel_item *items;
     size_t n, cap;
@@ -54,6 +55,7 @@ struct run {
     int descriptions; /* Details fields given a vlm description */
     int transcripts;  /* Details fields given a transcript (writeTranscript: details) */
     struct sync_counts total;
+    int read_back;  /* decisions read back from Stash */
     int people_ran; /* the people sync ran (its counts are in people) */
     struct plugin_people_counts people;
     char context_bufs[2][4096];               /* context rules files (make_tagger) */
@@ -154,36 +156,78 @@ static size_t speech_options(struct run *r, const char *const *names, size_t n_n
     return n;
 }
 
-/* Writes one item's outcome; res NULL: it failed with error. */
-static void finish(struct run *r, const struct sel_item *it, const struct aitag_result *res,
-                   const char *error)
+/* What the user corrected in Stash since the item's last sync, as decisions; res then points
+ * at the corrected result (in fresh). *media_id: the catalog item (0 when unknown). */
+static void read_back(struct run *r, const struct sel_item *it, const char *path,
+                      const struct aitag_result **res, struct aitag_result *fresh,
+                      int64_t *media_id)
+{
+    struct aitag_media_row row;
+    int n = 0, rc;
+
+    *media_id = 0;
+    if (!r->memory.catalog || !path || aitag_catalog_find_media(r->memory.catalog, path, &row) < 0)
+        return;
+    *media_id = row.id;
+    rc = plugin_readback(&r->tags, &r->memory, it->kind, it->id, row.id, *res, fresh, &n);
+    if (rc < 0) {
+        aitag_log(AITAG_LOG_WARN, "plugin", "%s %s: corrections in Stash not read back: %.300s",
+                  kind_name(it->kind), it->id,
+                  rc == AITAG_ERR_DB ? aitag_catalog_errmsg(r->memory.catalog)
+                                     : aitag_stash_errmsg(r->stash));
+        aitag_result_clear(fresh);
+        return;
+    }
+    if (n) {
+        r->read_back += n;
+        *res = fresh;
+    }
+}
+
+/* Writes one item's outcome; res NULL: it failed with error. path: the file, as the catalog
+ * knows it (NULL when it never reached the tagger). */
+static void finish(struct run *r, const struct sel_item *it, const char *path,
+                   const struct aitag_result *res, const char *error)
 {
     struct sync_counts c;
-    struct aitag_result view;
+    struct aitag_result view, fresh = {0};
+    const struct aitag_result *out;
+    int64_t media_id = 0;
     char msg[1200];
-    int rc;
+    int rc, viewed = 0;
 
     if (r->p->cancel && atomic_load(r->p->cancel))
         atomic_store(&r->stop, 1);
     if (r->fatal)
         return;
+    if (res)
+        read_back(r, it, path, &res, &fresh, &media_id);
     /* cues stay in the catalog unless asked for in Stash; transcript lines may be markers */
+    out = res;
     if (res && (!r->set.write_cues || r->set.transcript == PLUGIN_TRANSCRIPT_MARKERS)) {
         if (plugin_result_view(res, r->set.write_cues,
                                r->set.transcript == PLUGIN_TRANSCRIPT_MARKERS, &view) < 0) {
             fatal(r, AITAG_ERR_NOMEM, "out of memory");
-            return;
+            goto out;
         }
-        rc = plugin_sync_item(&r->tags, it->kind, it->id, &view, error, &c);
-        plugin_result_view_free(&view);
-    } else {
-        rc = plugin_sync_item(&r->tags, it->kind, it->id, res, error, &c);
+        out = &view;
+        viewed = 1;
     }
+    rc = plugin_sync_item(&r->tags, it->kind, it->id, out, error, &c);
+    /* what is ours on the item now, for the next read-back */
+    if (rc == 0 && out && media_id &&
+        aitag_catalog_set_stash_synced(r->memory.catalog,
+                                       it->kind == AITAG_STASH_SCENE ? "scene" : "image", it->id,
+                                       media_id, out) < 0)
+        aitag_log(AITAG_LOG_WARN, "plugin", "%s %s: what was written is not remembered: %.300s",
+                  kind_name(it->kind), it->id, aitag_catalog_errmsg(r->memory.catalog));
+    if (viewed)
+        plugin_result_view_free(&view);
     if (rc == AITAG_ERR_NOTFOUND) {
         r->missing++;
         aitag_log(AITAG_LOG_INFO, "plugin", "%s %s is gone from Stash: skipped",
                   kind_name(it->kind), it->id);
-        return;
+        goto out;
     }
     if (rc < 0) {
         aitag_fmt(msg, sizeof msg, "Stash: %s", aitag_stash_errmsg(r->stash));
@@ -191,7 +235,7 @@ static void finish(struct run *r, const struct sel_item *it, const struct aitag_
             fatal(r, rc == AITAG_ERR_NET ? rc : AITAG_ERR_INVALID, msg);
         note_failure(r, it, msg);
         aitag_log(AITAG_LOG_ERROR, "plugin", "%s %s: %.400s", kind_name(it->kind), it->id, msg);
-        return;
+        goto out;
     }
     r->stash_errors = 0;
     if (!res)
@@ -210,7 +254,7 @@ static void finish(struct run *r, const struct sel_item *it, const struct aitag_
         int written = 0;
         if (plugin_transcript_text(res, &text) < 0) {
             fatal(r, AITAG_ERR_NOMEM, "out of memory");
-            return;
+            goto out;
         }
         if (text && plugin_vlm_write_description(r->stash, it->kind, it->id, text, &written) < 0)
             aitag_log(AITAG_LOG_WARN, "plugin", "%s %s: transcript not written: %.400s",
@@ -229,6 +273,8 @@ static void finish(struct run *r, const struct sel_item *it, const struct aitag_
     r->total.tags_removed += c.tags_removed;
     r->total.markers_created += c.markers_created;
     r->total.markers_destroyed += c.markers_destroyed;
+out:
+    aitag_result_clear(&fresh);
 }
 
 static void on_item(void *ctx, const struct aitag_item_report *rep)
@@ -252,23 +298,23 @@ static void on_item(void *ctx, const struct aitag_item_report *rep)
                       *r->set.path_mappings ? "" : " (Stash in Docker? see pathMappings)");
         else
             aitag_fmt(why, sizeof why, "%s", rep->error ? rep->error : "cannot analyse");
-        finish(r, it, NULL, why);
+        finish(r, it, rep->path, NULL, why);
         break;
     case AITAG_ITEM_PARTIAL:
         r->partial++;
         aitag_log(AITAG_LOG_WARN, "plugin", "%s %s: %.300s", kind_name(it->kind), it->id,
                   rep->error ? rep->error : "partly decodable");
-        finish(r, it, rep->result, NULL);
+        finish(r, it, rep->path, rep->result, NULL);
         break;
     case AITAG_ITEM_SKIPPED:
         r->unchanged++;
-        finish(r, it, rep->result, NULL);
+        finish(r, it, rep->path, rep->result, NULL);
         break;
     default:
         r->analysed++;
         aitag_log(AITAG_LOG_DEBUG, "plugin", "%s %s analysed in %.1f s", kind_name(it->kind),
                   it->id, rep->seconds);
-        finish(r, it, rep->result, NULL);
+        finish(r, it, rep->path, rep->result, NULL);
         break;
     }
     progress(r, (double)(r->batch_at + rep->index) / (double)r->n);
@@ -512,8 +558,13 @@ static int make_tagger(struct run *r, char *analyzers)
     if (rc < 0) {
         aitag_fmt(msg, sizeof msg, "cannot start the tagger: %s", err);
         fatal(r, rc, msg);
+        return rc;
     }
-    return rc;
+    /* a connection of our own to the tagger's catalog, for corrections made in Stash */
+    r->memory.policy = aitag_tagger_policy(r->tagger);
+    if (aitag_catalog_open(tp.catalog_path, 0, &r->memory.catalog, err, sizeof err) < 0)
+        aitag_log(AITAG_LOG_WARN, "plugin", "corrections in Stash not read back: %s", err);
+    return 0;
 }
 
 /* Maps a batch's paths; items that cannot be handed to the tagger fail here. */
@@ -526,19 +577,19 @@ static size_t prepare_batch(struct run *r, size_t at, size_t n, const char **pat
         char buf[4096], why[4400];
         struct stat st;
         if (!it->path || !*it->path) {
-            finish(r, it, NULL, "Stash has no file for this item");
+            finish(r, it, NULL, NULL, "Stash has no file for this item");
             continue;
         }
         if (aitag_plugin_map_path(r->set.path_mappings, it->path, buf, sizeof buf) < 0) {
-            finish(r, it, NULL, "path too long after pathMappings");
+            finish(r, it, NULL, NULL, "path too long after pathMappings");
             continue;
         }
         if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode)) {
-            finish(r, it, NULL, aitag_fmt(why, sizeof why, "%s is a folder", buf));
+            finish(r, it, NULL, NULL, aitag_fmt(why, sizeof why, "%s is a folder", buf));
             continue;
         }
         if (stat(buf, &st) != 0 && strstr(it->path, ".zip/")) {
-            finish(r, it, NULL, "inside a zip archive: not supported");
+            finish(r, it, NULL, NULL, "inside a zip archive: not supported");
             continue;
         }
         free(r->mapped[k]);
@@ -606,6 +657,8 @@ static char *summary(struct run *r)
         r->failures);
     char *text;
 
+    if (o)
+        json_object_set_new(o, "corrections_read_back", json_integer(r->read_back));
     if (o && r->vlm.describe)
         json_object_set_new(o, "descriptions", json_integer(r->descriptions));
     if (o && r->set.transcript == PLUGIN_TRANSCRIPT_DETAILS)
@@ -771,6 +824,7 @@ int aitag_plugin_run(const struct aitag_plugin_params *p, const struct aitag_plu
         progress(&r, 1);
     *output = summary(&r);
 out:
+    aitag_catalog_close(r.memory.catalog);
     aitag_tagger_free(r.tagger);
     aitag_remote_client_free(r.gateway); /* after the tagger that calls it */
     plugin_tags_clear(&r.tags);

@@ -174,7 +174,8 @@ check "prefix removed: retag_all exits 0" run_plugin '{"mode":"retag_all"}'
 state=$(double_state)
 check_eq "prefix removed: Stash = catalog" "$(ours_view "$state")" "$(catalog_view "$state")"
 
-# ---- the UI's "Tag with AI": one scene by id, after the user removed a generated tag
+# ---- the UI's "Tag with AI": one scene by id, after the user removed a generated tag: the
+# removal is read back as a rejection (docs/review.md), so the tag is not written again
 
 sid=$(jq -r --arg p "$PREFIX/videos/text_720p_vp9.webm" '.scenes[] | select(.path == $p) | .id' <<<"$state")
 tid=$(jq -r '.tags[] | select(.name == "text") | .id' <<<"$state")
@@ -182,7 +183,8 @@ gql 'mutation($i: BulkSceneUpdateInput!) { bulkSceneUpdate(input: $i) { id } }' 
     "{\"i\": {\"ids\": [\"$sid\"], \"tag_ids\": {\"ids\": [\"$tid\"], \"mode\": \"REMOVE\"}}}" >/dev/null
 check "scene mode exits 0" run_plugin "{\"mode\": \"scene\", \"ids\": [\"$sid\", \"999\"]}"
 check_eq "scene mode: one item, the unknown id listed as failed" "$(out items),$(out failed)" "1,1"
-check_eq "scene mode: tag restored" "$(scene_tags /videos/text_720p_vp9.webm "$(double_state)")" '["AI_Tagged","text"]'
+check_eq "scene mode: the removed tag stays removed" "$(scene_tags /videos/text_720p_vp9.webm "$(double_state)")" '["AI_Tagged"]'
+check_eq "scene mode: read back as one correction" "$(out corrections_read_back)" 1
 
 # ---- a generated name that is already the user's tag is never used
 
