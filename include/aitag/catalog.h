@@ -635,6 +635,45 @@ typedef int (*aitag_review_fn)(void *ctx, const struct aitag_review_entry *e);
 int aitag_catalog_review_queue(struct aitag_catalog *c, const char *tag, int64_t limit,
                                aitag_review_fn fn, void *ctx);
 
+/*
+ * Learning: a label's threshold fitted to the user's decisions on its tags (aitag/policy.h,
+ * aitag_threshold_fit), proposed, and used by every derivation once accepted.
+ */
+
+/* Labels with at least min_decisions judged items (the latest accept or reject per item),
+ * most judged first: fn(ctx, label, accepted, rejected); non-zero stops. 0 or AITAG_ERR_DB. */
+typedef int (*aitag_fit_label_fn)(void *ctx, const char *label, int accepted, int rejected);
+int aitag_catalog_each_fit_label(struct aitag_catalog *c, int min_decisions,
+                                 aitag_fit_label_fn fn, void *ctx);
+/* Fits label's threshold: every item whose evidence carries it is derived with policy p at
+ * each candidate (0.05..0.75 by 0.05, 0.80..0.99 by 0.01, and the threshold in force), decisions left out. Nothing
+ * is written. 0; AITAG_ERR_NOTFOUND ("LABEL 'x': no decisions to fit") when no item of the
+ * label is judged; AITAG_ERR_DB/NOMEM. */
+int aitag_catalog_fit_threshold(struct aitag_catalog *c, const struct aitag_policy *p,
+                                const char *label, struct aitag_threshold_fit *out);
+/* Uses threshold for label from now on (who accepted it; fit_json: the fit shown, or NULL),
+ * and re-derives with p every item whose evidence carries the label, in one transaction;
+ * *n_rederived (may be NULL) receives how many. 0, AITAG_ERR_INVALID naming the field, or
+ * AITAG_ERR_DB. */
+int aitag_catalog_learn_threshold(struct aitag_catalog *c, const struct aitag_policy *p,
+                                  const char *label, float threshold, const char *who,
+                                  const char *fit_json, int *n_rederived);
+/* Goes back to the rules' threshold for label (re-deriving its items). 0, AITAG_ERR_NOTFOUND
+ * when none was learned, or AITAG_ERR_DB. */
+int aitag_catalog_forget_threshold(struct aitag_catalog *c, const struct aitag_policy *p,
+                                   const char *label, int *n_rederived);
+
+/* One learned threshold. Strings borrowed for the call. */
+struct aitag_learned {
+    const char *label;
+    float threshold, previous;
+    const char *who;
+    int64_t at;
+    const char *fit; /* JSON or NULL */
+};
+typedef int (*aitag_learned_fn)(void *ctx, const struct aitag_learned *l);
+int aitag_catalog_each_learned(struct aitag_catalog *c, aitag_learned_fn fn, void *ctx);
+
 /* Browsing (the review app's library grid): one item as listed. Strings borrowed for the
  * call. */
 struct aitag_browse_row {

@@ -50,6 +50,8 @@ void aitag_policy_free(struct aitag_policy *p);
 int aitag_policy_load(struct aitag_policy *p, const char *path, char *err, size_t errlen);
 /* Overrides the default threshold (all tags without their own). */
 void aitag_policy_set_threshold(struct aitag_policy *p, float threshold);
+/* The threshold the policy applies to a raw label's evidence (its rule's, else the default). */
+float aitag_policy_threshold(const struct aitag_policy *p, const char *label);
 /* Enables or disables markers globally. */
 void aitag_policy_set_markers(struct aitag_policy *p, int on);
 /* Replaces the rules file's tag prefix and/or suffix (NULL keeps that one): a sink's own
@@ -83,6 +85,13 @@ struct aitag_sampling {
     int n_frames;
 };
 
+/* A threshold learned for one raw label from the user's decisions (aitag/catalog.h,
+ * "Learning"): it replaces the policy's threshold for that label. */
+struct aitag_label_threshold {
+    const char *label;
+    float threshold;
+};
+
 struct aitag_derive_input {
     int is_image;
     double duration;
@@ -92,6 +101,8 @@ struct aitag_derive_input {
     size_t n_sampling;
     const struct aitag_shot *shots; /* the item's shots (aitag/common.h), may be none */
     size_t n_shots;
+    const struct aitag_label_threshold *thresholds; /* learned thresholds, may be none */
+    size_t n_thresholds;
 };
 
 struct aitag_tag_result {
@@ -184,6 +195,37 @@ int aitag_verdict_parse(const char *word);
 const char *aitag_verdict_name(enum aitag_verdict v);
 /* True when a marker at [s1, e1) is the one judged at [s2, e2) (the overlap rule above). */
 int aitag_marker_matches(double s1, double e1, double s2, double e2);
+/* Learning a threshold from decisions. A label's decided items (accepted: truth 1, rejected:
+ * 0) and the rest (-1) are derived at each candidate threshold, without the decisions applied
+ * (what the models alone would give); present[k] says whether the tag is there at
+ * candidates[k]. The fit picks the candidate that maximises F1 over the decided items (ties:
+ * the one nearest the current threshold) and says what it would change. Precision and recall
+ * "held out" come from two folds (by fold, 0 or 1): each half's decisions judge the threshold
+ * fitted on the other half, so they say how the fit does on decisions it never saw. */
+struct aitag_fit_item {
+    int truth;                     /* 1 accepted, 0 rejected, -1 not judged */
+    int fold;                      /* 0 or 1 */
+    const unsigned char *present;  /* [n_candidates] */
+};
+
+struct aitag_threshold_fit {
+    float current, proposed;
+    int decided, accepted, rejected;
+    double f1_current, f1_proposed; /* on every decision */
+    /* on held-out decisions, current and fitted threshold: -1 when undefined */
+    double precision_current, recall_current, precision_fitted, recall_fitted;
+    int gained, lost;               /* items that would gain or lose the tag */
+    int false_dropped, true_dropped; /* of the lost, rejected and accepted ones */
+    int false_added;                /* of the gained, rejected ones */
+};
+
+/* Fits over items (n) derived at candidates (n_candidates, ascending; candidates[current] is
+ * the threshold in force). 0, or AITAG_ERR_INVALID when current is out of range or no item is
+ * decided. */
+int aitag_threshold_fit(const float *candidates, size_t n_candidates, size_t current,
+                        const struct aitag_fit_item *items, size_t n,
+                        struct aitag_threshold_fit *out);
+
 /* Applies n decisions to r in order (see above); r stays sorted as aitag_policy_derive sorts.
  * 0 or AITAG_ERR_NOMEM (r then holds what was applied so far, still valid). */
 int aitag_result_apply_decisions(struct aitag_result *r, const struct aitag_decision *d, size_t n);

@@ -41,6 +41,28 @@ int catalog_faces_replace(struct aitag_catalog *c, int64_t media_id,
 /* The same for an item being committed: does nothing unless face_attrs is among it->ran. */
 int catalog_faces_store(struct aitag_catalog *c, int64_t media_id, const struct aitag_item *it);
 
+/* items.c: everything a derivation of an item reads (evidence, the people's faces as
+ * evidence, sampling, shots, learned thresholds), with `in` pointing into it. */
+struct catalog_derive_buf {
+    struct aitag_evidence_list ev;
+    struct aitag_sampling *samp;
+    char **names;
+    size_t n_samp;
+    struct aitag_shot *shots;
+    size_t n_shots;
+    struct aitag_label_threshold *thresholds;
+    size_t n_thresholds;
+    struct aitag_derive_input in;
+};
+int catalog_derive_load(struct aitag_catalog *c, int64_t media_id, struct catalog_derive_buf *b);
+void catalog_derive_buf_clear(struct catalog_derive_buf *b);
+
+/* learn.c: the learned thresholds of the labels in the item's evidence (media_id 0: all),
+ * labels owned; freed with catalog_thresholds_free. */
+int catalog_thresholds_load(struct aitag_catalog *c, int64_t media_id,
+                            struct aitag_label_threshold **out, size_t *n);
+void catalog_thresholds_free(struct aitag_label_threshold *t, size_t n);
+
 /* Derives and stores results for a media id inside an open transaction. */
 int catalog_derive_locked(struct aitag_catalog *c, int64_t media_id,
                           const struct aitag_policy *p);

@@ -142,7 +142,12 @@ static const char *const migrations[] = {
     "CREATE TABLE stash_synced("
     " kind TEXT NOT NULL, item_id TEXT NOT NULL,"
     " media_id INTEGER NOT NULL REFERENCES media(id) ON DELETE CASCADE, tag TEXT NOT NULL,"
-    " start REAL NOT NULL, end REAL NOT NULL, PRIMARY KEY(kind, item_id, tag, start, end));",
+    " start REAL NOT NULL, end REAL NOT NULL, PRIMARY KEY(kind, item_id, tag, start, end));"
+    /* thresholds the user accepted from a fit to their decisions (src/catalog/learn.c), per
+     * raw label; every derivation uses them over the rules' threshold */
+    "CREATE TABLE learned_thresholds("
+    " label TEXT PRIMARY KEY, threshold REAL NOT NULL, previous REAL, who TEXT NOT NULL,"
+    " at INTEGER NOT NULL, fit TEXT);",
 };
 _Static_assert(sizeof migrations / sizeof *migrations == AITAG_CATALOG_SCHEMA_VERSION,
                "a migration per schema version");

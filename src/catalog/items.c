@@ -226,46 +226,66 @@ static int add_people(struct aitag_catalog *c, int64_t id, struct aitag_evidence
     return push_sampling(samp, names, n_samp, "people", from.interval, from.n_frames);
 }
 
-int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aitag_policy *p)
+void catalog_derive_buf_clear(struct catalog_derive_buf *b)
 {
-    struct aitag_evidence_list ev = {0};
-    struct aitag_sampling *samp = NULL;
-    struct aitag_result r = {0};
-    struct aitag_media_row row;
-    sqlite3_stmt *st = NULL;
-    char **names = NULL;
-    size_t n_samp = 0;
-    struct aitag_derive_input in;
-    struct aitag_shot *shots = NULL;
-    size_t n_shots = 0;
-    double duration = 0;
-    char key[65];
-    int is_image = 0, rc;
+    aitag_evidence_list_clear(&b->ev);
+    for (size_t i = 0; i < b->n_samp; i++)
+        free(b->names[i]);
+    free(b->names);
+    free(b->samp);
+    free(b->shots);
+    catalog_thresholds_free(b->thresholds, b->n_thresholds);
+    memset(b, 0, sizeof *b);
+}
 
+int catalog_derive_load(struct aitag_catalog *c, int64_t id, struct catalog_derive_buf *b)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    memset(b, 0, sizeof *b);
     rc = catalog_sql_prepare(c, "SELECT duration, kind FROM media WHERE id = ?", &st);
     if (rc < 0)
-        goto out;
+        return rc;
     sqlite3_bind_int64(st, 1, id);
     if (sqlite3_step(st) == SQLITE_ROW) {
-        duration = sqlite3_column_double(st, 0);
-        is_image = sqlite3_column_text(st, 1) &&
-                   strcmp((const char *)sqlite3_column_text(st, 1), "image") == 0;
+        b->in.duration = sqlite3_column_double(st, 0);
+        b->in.is_image = sqlite3_column_text(st, 1) &&
+                         strcmp((const char *)sqlite3_column_text(st, 1), "image") == 0;
     }
     sqlite3_finalize(st);
-    st = NULL;
-    (void)row;
-    rc = aitag_catalog_load_evidence(c, id, &ev);
+    rc = aitag_catalog_load_evidence(c, id, &b->ev);
     if (rc == 0)
-        rc = load_sampling(c, id, &samp, &names, &n_samp);
+        rc = load_sampling(c, id, &b->samp, &b->names, &b->n_samp);
     if (rc == 0)
-        rc = aitag_catalog_load_shots(c, id, &shots, &n_shots);
+        rc = aitag_catalog_load_shots(c, id, &b->shots, &b->n_shots);
     if (rc == 0)
-        rc = add_people(c, id, &ev, &samp, &names, &n_samp);
+        rc = add_people(c, id, &b->ev, &b->samp, &b->names, &b->n_samp);
+    if (rc == 0)
+        rc = catalog_thresholds_load(c, id, &b->thresholds, &b->n_thresholds);
+    if (rc < 0) {
+        catalog_derive_buf_clear(b);
+        return rc;
+    }
+    b->in.evidence = b->ev.items, b->in.n_evidence = b->ev.n;
+    b->in.sampling = b->samp, b->in.n_sampling = b->n_samp;
+    b->in.shots = b->shots, b->in.n_shots = b->n_shots;
+    b->in.thresholds = b->thresholds, b->in.n_thresholds = b->n_thresholds;
+    return 0;
+}
+
+int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aitag_policy *p)
+{
+    struct catalog_derive_buf b;
+    struct aitag_result r = {0};
+    sqlite3_stmt *st = NULL;
+    char key[65];
+    int rc;
+
+    rc = catalog_derive_load(c, id, &b);
     if (rc < 0)
-        goto out;
-    in = (struct aitag_derive_input){is_image, duration, ev.items, ev.n,
-                                     samp,     n_samp,   shots,    n_shots};
-    rc = aitag_policy_derive(p, &in, &r);
+        return rc;
+    rc = aitag_policy_derive(p, &b.in, &r);
     if (rc == 0)
         rc = catalog_apply_decisions(c, id, &r);
     if (rc < 0)
@@ -359,12 +379,7 @@ int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aita
 out:
     sqlite3_finalize(st);
     aitag_result_clear(&r);
-    aitag_evidence_list_clear(&ev);
-    for (size_t i = 0; i < n_samp; i++)
-        free(names[i]);
-    free(names);
-    free(samp);
-    free(shots);
+    catalog_derive_buf_clear(&b);
     return rc;
 }
 

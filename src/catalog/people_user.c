@@ -194,6 +194,18 @@ int catalog_derive_key(struct aitag_catalog *c, int64_t media_id, const struct a
         rc = aitag_buf_append(&text, &len, &cap, line, strlen(line), 0);
     }
     rc = rc < 0 ? rc : catalog_sql_check(c, rc, "people key");
+    /* thresholds learned for the labels of its evidence (learn.c) */
+    if (rc == 0) {
+        struct aitag_label_threshold *th = NULL;
+        size_t n_th = 0;
+        rc = catalog_thresholds_load(c, media_id, &th, &n_th);
+        for (size_t i = 0; rc == 0 && i < n_th; i++) {
+            aitag_fmt(line, sizeof line, "\nT\x1f%.400s\x1f%.6f", th[i].label,
+                      (double)th[i].threshold);
+            rc = aitag_buf_append(&text, &len, &cap, line, strlen(line), 0);
+        }
+        catalog_thresholds_free(th, n_th);
+    }
     if (rc == 0 && len > strlen(key))
         aitag_sha256_buf(text, len, key);
     free(text);

@@ -216,6 +216,116 @@ static int do_list(struct aitag_catalog *c, const struct aitag_opts *o, const ch
     return EXIT_OK;
 }
 
+/* The fit of one label as JSON (aitag_threshold_fit's fields). */
+static json_t *fit_json(const char *label, const struct aitag_threshold_fit *f)
+{
+    json_t *o = json_pack(
+        "{s:s, s:f, s:f, s:i, s:i, s:i, s:f, s:f, s:i, s:i, s:i, s:i, s:i}", "label", label,
+        "current", (double)f->current, "proposed", (double)f->proposed, "decided", f->decided,
+        "accepted", f->accepted, "rejected", f->rejected, "f1_current", f->f1_current,
+        "f1_proposed", f->f1_proposed, "gained", f->gained, "lost", f->lost, "false_dropped",
+        f->false_dropped, "true_dropped", f->true_dropped, "false_added", f->false_added);
+    json_t *held = json_object();
+
+#define HELD(k, v) json_object_set_new(held, k, (v) < 0 ? json_null() : json_real(v))
+    HELD("precision_current", f->precision_current);
+    HELD("recall_current", f->recall_current);
+    HELD("precision_fitted", f->precision_fitted);
+    HELD("recall_fitted", f->recall_fitted);
+#undef HELD
+    json_object_set_new(o, "held_out", held);
+    return o;
+}
+
+/* "42 more items, 3 fewer false": what accepting the fit changes, in words. */
+static void print_fit(const char *label, const struct aitag_threshold_fit *f)
+{
+    printf("%s: %.2f -> %.2f (%d decisions: %d accepted, %d rejected; F1 %.2f -> %.2f)\n", label,
+           (double)f->current, (double)f->proposed, f->decided, f->accepted, f->rejected,
+           f->f1_current, f->f1_proposed);
+    if (f->gained || f->lost)
+        printf("  %d more items, %d fewer items (%d of them rejected, %d accepted)\n", f->gained,
+               f->lost, f->false_dropped, f->true_dropped);
+    else
+        printf("  no item would change\n");
+    if (f->precision_current >= 0 && f->precision_fitted >= 0)
+        printf("  held out: precision %.2f -> %.2f, recall %.2f -> %.2f\n", f->precision_current,
+               f->precision_fitted, f->recall_current < 0 ? 0 : f->recall_current,
+               f->recall_fitted < 0 ? 0 : f->recall_fitted);
+}
+
+struct fits_ctx {
+    struct aitag_catalog *c;
+    const struct aitag_policy *p;
+    int json, rc;
+};
+
+static int on_fit_label(void *ctx, const char *label, int accepted, int rejected)
+{
+    struct fits_ctx *x = ctx;
+    struct aitag_threshold_fit f;
+
+    (void)accepted, (void)rejected;
+    if ((x->rc = aitag_catalog_fit_threshold(x->c, x->p, label, &f)) < 0)
+        return 1;
+    if (x->json) {
+        json_t *o = fit_json(label, &f);
+        print_json_line(o);
+        json_decref(o);
+    } else {
+        print_fit(label, &f);
+    }
+    return 0;
+}
+
+/* thresholds: the fit of every label with enough decisions; learn LABEL [T]: accept one
+ * (the fitted threshold unless T is given); unlearn LABEL: back to the rules'. */
+static int do_learning(struct aitag_catalog *c, const struct aitag_opts *o, const char *cmd,
+                       const char *sub, const struct aitag_policy *p)
+{
+    int json = aitag_opts_bool(o, "json"), n = 0, rc;
+    struct fits_ctx x = {c, p, json, 0};
+    struct aitag_threshold_fit f;
+    char *fit = NULL;
+    double t;
+
+    if (strcmp(sub, "thresholds") == 0) {
+        rc = aitag_catalog_each_fit_label(
+            c, aitag_opts_str(o, "min-decisions") ? (int)aitag_opts_int(o, "min-decisions") : 5,
+            on_fit_label, &x);
+        rc = rc < 0 ? rc : x.rc;
+    } else if (strcmp(sub, "unlearn") == 0) {
+        rc = aitag_catalog_forget_threshold(c, p, o->args[0], &n);
+    } else {
+        rc = aitag_catalog_fit_threshold(c, p, o->args[0], &f);
+        t = f.proposed;
+        if (rc == 0 && o->n_args == 2 && parse_seconds(cmd, "THRESHOLD", o->args[1], &t) != 0)
+            return EXIT_USAGE;
+        if (rc == 0) {
+            json_t *j = fit_json(o->args[0], &f);
+            fit = json_dumps(j, JSON_COMPACT);
+            json_decref(j);
+            rc = aitag_catalog_learn_threshold(c, p, o->args[0], (float)t, who_am_i(o), fit, &n);
+        }
+        free(fit);
+        if (rc == 0)
+            fprintf(stderr, "aitag %s: %s: threshold %.2f from now on; %d items re-derived\n", cmd,
+                    o->args[0], t, n);
+    }
+    if (rc == 0 && strcmp(sub, "unlearn") == 0)
+        fprintf(stderr, "aitag %s: %s: back to the rules' threshold; %d items re-derived\n", cmd,
+                o->args[0], n);
+    if (rc == AITAG_ERR_NOTFOUND || rc == AITAG_ERR_INVALID) {
+        fprintf(stderr, "aitag %s: %s\n", cmd, aitag_catalog_errmsg(c));
+        return EXIT_USAGE;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "aitag %s: %s\n", cmd, aitag_catalog_errmsg(c));
+        return EXIT_SETUP;
+    }
+    return EXIT_OK;
+}
+
 int cmd_review(int argc, char **argv)
 {
     struct aitag_catalog *c = NULL;
@@ -237,6 +347,26 @@ int cmd_review(int argc, char **argv)
     sub = name + strlen("review ");
     listing = strcmp(sub, "queue") == 0 || strcmp(sub, "log") == 0;
     rc = EXIT_USAGE;
+    if (strcmp(sub, "thresholds") == 0 || strcmp(sub, "learn") == 0 ||
+        strcmp(sub, "unlearn") == 0) {
+        size_t lo = strcmp(sub, "thresholds") == 0 ? 0 : 1, hi = strcmp(sub, "learn") == 0 ? 2 : lo;
+        if (o.n_args < lo || o.n_args > hi) {
+            fprintf(stderr, "aitag %s: usage: aitag review %s (see aitag review --help)\n", name,
+                    strcmp(sub, "learn") == 0     ? "learn LABEL [THRESHOLD]"
+                    : strcmp(sub, "unlearn") == 0 ? "unlearn LABEL"
+                                                  : "thresholds [--min-decisions N]");
+            goto out;
+        }
+        if (!(p = cli_load_policy(&o, name, &cx)))
+            goto out;
+        rc = cli_open_catalog(&o, name, strcmp(sub, "thresholds") == 0, &c);
+        if (rc != 0) {
+            rc = rc < 0 ? EXIT_SETUP : strcmp(sub, "thresholds") == 0 ? EXIT_OK : EXIT_USAGE;
+            goto out;
+        }
+        rc = do_learning(c, &o, name, sub, p);
+        goto out;
+    }
     if (listing && o.n_args > (strcmp(sub, "log") == 0 ? 1u : 0u)) {
         fprintf(stderr, "aitag %s: usage: aitag review %s (see aitag review --help)\n", name,
                 strcmp(sub, "log") == 0 ? "log [FILE]" : "queue [--tag NAME] [--limit N]");

@@ -117,10 +117,22 @@ static int segment_counts(const char *label, double start, double end, double du
     return start <= duration * 0.25 + 1e-9 || end >= duration * 0.75 - 1e-9;
 }
 
+/* The label's rule, with its learned threshold when it has one. */
+static struct aitag_rule rule_for(const struct aitag_policy *p, const struct aitag_derive_input *in,
+                                  const char *label)
+{
+    struct aitag_rule r = policy_rule_for(p, label);
+
+    for (size_t i = 0; i < in->n_thresholds; i++)
+        if (strcmp(in->thresholds[i].label, label) == 0)
+            r.threshold = in->thresholds[i].threshold;
+    return r;
+}
+
 static int derive_label(const struct aitag_policy *p, const struct aitag_derive_input *in,
                         const char *analyzer, const char *label, struct aitag_result *out)
 {
-    struct aitag_rule rule = policy_rule_for(p, label);
+    struct aitag_rule rule = rule_for(p, in, label);
     const struct aitag_sampling *s = sampling_for(in, analyzer);
     const struct tag_map *map = policy_find_map(p, label);
     const char *category =

@@ -459,3 +459,8 @@ const struct aitag_context *aitag_policy_context(const struct aitag_policy *p)
 {
     return p->context;
 }
+
+float aitag_policy_threshold(const struct aitag_policy *p, const char *label)
+{
+    return policy_rule_for(p, label).threshold;
+}

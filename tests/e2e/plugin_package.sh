@@ -8,6 +8,7 @@
 # loader with every library from lib/aitag; in a chroot holding nothing but the plugin folder
 # (unzipped) and a static busybox, as in Stash's Alpine image, it tags a scene of the Stash
 # double. The chroot needs root (CI runs as root) or an unprivileged user namespace.
+# ctest-label: slow
 source "$(dirname "$0")/lib.sh"
 
 out="$tmp/pkg"

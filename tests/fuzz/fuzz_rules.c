@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     close(fd);
     if (aitag_policy_new(&p) == 0 && aitag_policy_load(p, path, err, sizeof err) == 0) {
-        struct aitag_derive_input in = {0, 20.0, &e, 1, &s, 1, NULL, 0};
+        struct aitag_derive_input in = {0, 20.0, &e, 1, &s, 1, NULL, 0, NULL, 0};
         e.analyzer = "faces";
         e.label = "face";
         e.confidence = 0.9f;

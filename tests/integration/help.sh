@@ -86,7 +86,7 @@ complete_words() { # complete_words WORD... : COMPREPLY for the last word, sorte
     bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _aitag; printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "' \
         _ "$tmp/aitag.bash" "$@"
 }
-check_eq "bash: commands" "$(complete_words aitag se)" "search "
+check_eq "bash: commands" "$(complete_words aitag se)" "search serve "
 check_eq "bash: subcommands" "$(complete_words aitag gateway keys c)" "create "
 check_eq "bash: flags" "$(complete_words aitag tag --thr)" "--threads --threshold "
 check_eq "bash: --no- forms" "$(complete_words aitag tag --no-mar)" "--no-markers "

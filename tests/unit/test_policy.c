@@ -31,7 +31,7 @@ static void test_markers_and_tags(void)
     e[n++] = ev("faces", "face", 0.8f, 50, NULL);
     e[n++] = ev("faces", "face", 0.3f, 56, NULL);
     CHECK(aitag_policy_new(&p) == 0);
-    struct aitag_derive_input in = {0, 60.0, e, n, &s, 1, NULL, 0};
+    struct aitag_derive_input in = {0, 60.0, e, n, &s, 1, NULL, 0, NULL, 0};
     CHECK(aitag_policy_derive(p, &in, &r) == 0);
     CHECK_EQ_INT(r.n_tags, 1);
     CHECK_STR(r.tags[0].name, "face");
@@ -49,7 +49,7 @@ static void test_markers_and_tags(void)
         e[n++] = ev("faces", "face", 0.7f, t, NULL);
     for (int t = 16; t <= 58; t += 2)
         e[n++] = ev("faces", "face", 0.7f, t, NULL);
-    in = (struct aitag_derive_input){0, 59.0, e, n, &s, 1, NULL, 0};
+    in = (struct aitag_derive_input){0, 59.0, e, n, &s, 1, NULL, 0, NULL, 0};
     CHECK(aitag_policy_derive(p, &in, &r) == 0);
     CHECK_EQ_INT(r.n_markers, 1);
     CHECK_NEAR(r.markers[0].start, 0, 1e-9);
@@ -60,7 +60,7 @@ static void test_markers_and_tags(void)
     n = 0;
     for (int t = 0; t < 8; t += 2)
         e[n++] = ev("faces", "face", 0.9f, t, NULL);
-    in = (struct aitag_derive_input){0, 60.0, e, n, &s, 1, NULL, 0};
+    in = (struct aitag_derive_input){0, 60.0, e, n, &s, 1, NULL, 0, NULL, 0};
     CHECK(aitag_policy_derive(p, &in, &r) == 0);
     CHECK_EQ_INT(r.n_tags, 0);
     CHECK_EQ_INT(r.n_markers, 0);
@@ -70,7 +70,7 @@ static void test_markers_and_tags(void)
     n = 0;
     for (int t = 30; t < 44; t += 2)
         e[n++] = ev("faces", "face", 0.9f, t, NULL);
-    in = (struct aitag_derive_input){0, 60.0, e, n, &s, 1, NULL, 0};
+    in = (struct aitag_derive_input){0, 60.0, e, n, &s, 1, NULL, 0, NULL, 0};
     CHECK(aitag_policy_derive(p, &in, &r) == 0);
     CHECK_EQ_INT(r.n_markers, 1);
     CHECK_EQ_INT(r.n_tags, 1);
@@ -80,7 +80,7 @@ static void test_markers_and_tags(void)
         e[n++] = ev("faces", "face", 0.9f, t, NULL);
 
     /* A short clip scales durations down: 8 s of a 10 s clip is a tag and a marker. */
-    in = (struct aitag_derive_input){0, 10.0, e, n, &s, 1, NULL, 0};
+    in = (struct aitag_derive_input){0, 10.0, e, n, &s, 1, NULL, 0, NULL, 0};
     CHECK(aitag_policy_derive(p, &in, &r) == 0);
     CHECK_EQ_INT(r.n_tags, 1);
     CHECK_EQ_INT(r.n_markers, 1);
@@ -89,7 +89,7 @@ static void test_markers_and_tags(void)
     /* Images: the best frame over threshold makes the tag; never markers. */
     e[0] = ev("faces", "face", 0.6f, 0, NULL);
     e[1] = ev("faces", "face", 0.95f, 0, NULL);
-    in = (struct aitag_derive_input){1, 0, e, 2, NULL, 0, NULL, 0};
+    in = (struct aitag_derive_input){1, 0, e, 2, NULL, 0, NULL, 0, NULL, 0};
     CHECK(aitag_policy_derive(p, &in, &r) == 0);
     CHECK_EQ_INT(r.n_tags, 1);
     CHECK_NEAR(r.tags[0].confidence, 0.95, 1e-6);
@@ -112,7 +112,7 @@ static void test_text_lines(void)
     e[3] = ev("text", "text", 0.92f, 30, "SEE YOU SOON");
     e[4] = ev("text", "text", 0.40f, 32, "junk");
     CHECK(aitag_policy_new(&p) == 0);
-    struct aitag_derive_input in = {0, 40.0, e, 5, &s, 1, NULL, 0};
+    struct aitag_derive_input in = {0, 40.0, e, 5, &s, 1, NULL, 0, NULL, 0};
     CHECK(aitag_policy_derive(p, &in, &r) == 0);
     CHECK_EQ_INT(r.n_texts, 2);
     if (r.n_texts == 2) {
@@ -160,7 +160,7 @@ static void test_rules_file(void)
     for (int t = 0; t < 20; t += 2)
         e[n++] = ev("faces", "face", t < 10 ? 0.9f : 0.7f, t, NULL);
     e[n++] = ev("objects", "cat", 0.99f, 0, NULL);
-    struct aitag_derive_input in = {0, 20.0, e, n, &s, 1, NULL, 0};
+    struct aitag_derive_input in = {0, 20.0, e, n, &s, 1, NULL, 0, NULL, 0};
     CHECK(aitag_policy_derive(p, &in, &r) == 0);
     CHECK_EQ_INT(r.n_tags, 1); /* cat is blacklisted */
     if (r.n_tags) {
@@ -237,7 +237,7 @@ static void test_whole_item_labels(void)
     for (int t = 0; t < 60; t += 2)
         e[n++] = ev("nsfw", "nsfw:safe", 0.9f, t, NULL);
     CHECK(aitag_policy_new(&p) == 0);
-    struct aitag_derive_input in = {0, 60.0, e, n, &s, 1, NULL, 0};
+    struct aitag_derive_input in = {0, 60.0, e, n, &s, 1, NULL, 0, NULL, 0};
     CHECK(aitag_policy_derive(p, &in, &r) == 0);
     CHECK_EQ_INT(r.n_tags, 1);    /* the summary tag stays */
     CHECK_EQ_INT(r.n_markers, 0); /* but no marker spanning the whole video */
@@ -272,7 +272,7 @@ static void test_shot_snapping(void)
                                      {7, 8.7, AITAG_SHOT_CUT, 0.9f},
                                      {8.7, 38.5, AITAG_SHOT_CUT, 0.9f},
                                      {38.5, 60, AITAG_SHOT_FADE, 0.8f}};
-        struct aitag_derive_input in = {0, 60.0, e, n, &s, 1, shots, 4};
+        struct aitag_derive_input in = {0, 60.0, e, n, &s, 1, shots, 4, NULL, 0};
         CHECK(aitag_policy_derive(p, &in, &r) == 0);
         CHECK_EQ_INT(r.n_markers, 1);
         CHECK_NEAR(r.markers[0].start, 8.7, 1e-9);
@@ -291,7 +291,7 @@ static void test_shot_snapping(void)
                                      {7.9, 38, AITAG_SHOT_CUT, 0.9f},
                                      {38, 40.5, AITAG_SHOT_CUT, 0.9f},
                                      {40.5, 60, AITAG_SHOT_CUT, 0.9f}};
-        struct aitag_derive_input in = {0, 60.0, e, n, &s, 1, shots, 4};
+        struct aitag_derive_input in = {0, 60.0, e, n, &s, 1, shots, 4, NULL, 0};
         CHECK(aitag_policy_derive(p, &in, &r) == 0);
         CHECK_EQ_INT(r.n_markers, 1);
         CHECK_NEAR(r.markers[0].start, 10, 1e-9);
@@ -308,13 +308,13 @@ static void test_shot_snapping(void)
     {
         /* Without shots nothing moves, and a longer interval reaches farther. */
         struct aitag_shot shots[] = {{0, 7.9, AITAG_SHOT_START, 1}, {7.9, 60, AITAG_SHOT_CUT, 1}};
-        struct aitag_derive_input in = {0, 60.0, e, n, &s, 1, NULL, 0};
+        struct aitag_derive_input in = {0, 60.0, e, n, &s, 1, NULL, 0, NULL, 0};
         CHECK(aitag_policy_derive(p, &in, &r) == 0);
         CHECK_NEAR(r.markers[0].start, 10, 1e-9);
         CHECK_EQ_INT(r.n_shots, 0);
         aitag_result_clear(&r);
         s.interval = 3.0;
-        in = (struct aitag_derive_input){0, 60.0, e, n, &s, 1, shots, 2};
+        in = (struct aitag_derive_input){0, 60.0, e, n, &s, 1, shots, 2, NULL, 0};
         CHECK(aitag_policy_derive(p, &in, &r) == 0);
         CHECK_NEAR(r.markers[0].start, 7.9, 1e-9);
         aitag_result_clear(&r);
@@ -331,7 +331,7 @@ static void test_shot_snapping(void)
         size_t nc = 0;
         for (int t = 10; t <= 38; t += 2)
             c[nc++] = ev("cues", "cue:black", 0.9f, t, NULL);
-        struct aitag_derive_input in = {0, 60.0, c, nc, &cs, 1, shots, 3};
+        struct aitag_derive_input in = {0, 60.0, c, nc, &cs, 1, shots, 3, NULL, 0};
         CHECK(aitag_policy_derive(p, &in, &r) == 0);
         CHECK_EQ_INT(r.n_markers, 1);
         CHECK_NEAR(r.markers[0].start, 10, 1e-9);
@@ -358,7 +358,7 @@ static void test_cue_labels(void)
     e[n++] = ev("cues", "cue:credits", 0.8f, 92, NULL);
     e[n++] = ev("faces", "face", 0.9f, 10, NULL); /* other labels keep the defaults */
     CHECK(aitag_policy_new(&p) == 0);
-    struct aitag_derive_input in = {0, 100.0, e, n, &s, 1, NULL, 0};
+    struct aitag_derive_input in = {0, 100.0, e, n, &s, 1, NULL, 0, NULL, 0};
     CHECK(aitag_policy_derive(p, &in, &r) == 0);
     CHECK_EQ_INT(r.n_tags, 2);
     CHECK_STR(r.tags[0].name, "cue:black");

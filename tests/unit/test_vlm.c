@@ -235,7 +235,7 @@ static void test_policy_description(void)
         {.analyzer = "text", .label = "text", .confidence = 0.9f, .text = "EXIT"},
     };
     struct aitag_sampling s[] = {{"vlm", 0, 1}, {"text", 0, 1}};
-    struct aitag_derive_input in = {1, 0, ev, 3, s, 2, NULL, 0};
+    struct aitag_derive_input in = {1, 0, ev, 3, s, 2, NULL, 0, NULL, 0};
     struct aitag_result r = {0};
 
     CHECK_EQ_INT(aitag_policy_new(&p), 0);
