@@ -3,12 +3,14 @@
 //   #/item/ID          one item: player, marker timeline, tags and markers to judge
 //   #/queue            tags not judged yet, most useful first
 //   #/log              every decision made
+//   #/learn            thresholds fitted to the decisions, to accept or undo
 import { getSession, forgetSession, post } from './api.js';
 import { el, toast, fill } from './dom.js';
 import { libraryPage } from './library.js';
 import { itemPage } from './item.js';
 import { queuePage } from './queue.js';
 import { logPage } from './log.js';
+import { learnPage } from './learn.js';
 
 const main = document.getElementById('main');
 let leave = null; // the current page's cleanup (key handlers)
@@ -50,6 +52,7 @@ async function route() {
     if (m) leave = await itemPage(main, Number(m[1]));
     else if (path === '/queue') leave = await queuePage(main, params);
     else if (path === '/log') leave = await logPage(main);
+    else if (path === '/learn') leave = await learnPage(main, params);
     else leave = await libraryPage(main, params);
   } catch (e) {
     fill(main, el('p', { class: 'error' }, e.message));

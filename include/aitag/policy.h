@@ -226,6 +226,12 @@ int aitag_threshold_fit(const float *candidates, size_t n_candidates, size_t cur
                         const struct aitag_fit_item *items, size_t n,
                         struct aitag_threshold_fit *out);
 
+/* The fit as one JSON object (text, caller frees; NULL when out of memory): label, current,
+ * proposed, decided, accepted, rejected, f1_current, f1_proposed, gained, lost,
+ * false_dropped, true_dropped, false_added, and held_out {precision_current, recall_current,
+ * precision_fitted, recall_fitted} (null when undefined). */
+char *aitag_threshold_fit_json(const char *label, const struct aitag_threshold_fit *f);
+
 /* Applies n decisions to r in order (see above); r stays sorted as aitag_policy_derive sorts.
  * 0 or AITAG_ERR_NOMEM (r then holds what was applied so far, still valid). */
 int aitag_result_apply_decisions(struct aitag_result *r, const struct aitag_decision *d, size_t n);

@@ -216,27 +216,6 @@ static int do_list(struct aitag_catalog *c, const struct aitag_opts *o, const ch
     return EXIT_OK;
 }
 
-/* The fit of one label as JSON (aitag_threshold_fit's fields). */
-static json_t *fit_json(const char *label, const struct aitag_threshold_fit *f)
-{
-    json_t *o = json_pack(
-        "{s:s, s:f, s:f, s:i, s:i, s:i, s:f, s:f, s:i, s:i, s:i, s:i, s:i}", "label", label,
-        "current", (double)f->current, "proposed", (double)f->proposed, "decided", f->decided,
-        "accepted", f->accepted, "rejected", f->rejected, "f1_current", f->f1_current,
-        "f1_proposed", f->f1_proposed, "gained", f->gained, "lost", f->lost, "false_dropped",
-        f->false_dropped, "true_dropped", f->true_dropped, "false_added", f->false_added);
-    json_t *held = json_object();
-
-#define HELD(k, v) json_object_set_new(held, k, (v) < 0 ? json_null() : json_real(v))
-    HELD("precision_current", f->precision_current);
-    HELD("recall_current", f->recall_current);
-    HELD("precision_fitted", f->precision_fitted);
-    HELD("recall_fitted", f->recall_fitted);
-#undef HELD
-    json_object_set_new(o, "held_out", held);
-    return o;
-}
-
 /* "42 more items, 3 fewer false": what accepting the fit changes, in words. */
 static void print_fit(const char *label, const struct aitag_threshold_fit *f)
 {
@@ -269,9 +248,13 @@ static int on_fit_label(void *ctx, const char *label, int accepted, int rejected
     if ((x->rc = aitag_catalog_fit_threshold(x->c, x->p, label, &f)) < 0)
         return 1;
     if (x->json) {
-        json_t *o = fit_json(label, &f);
-        print_json_line(o);
-        json_decref(o);
+        char *text = aitag_threshold_fit_json(label, &f);
+        if (!text) {
+            x->rc = AITAG_ERR_NOMEM;
+            return 1;
+        }
+        printf("%s\n", text);
+        free(text);
     } else {
         print_fit(label, &f);
     }
@@ -302,9 +285,7 @@ static int do_learning(struct aitag_catalog *c, const struct aitag_opts *o, cons
         if (rc == 0 && o->n_args == 2 && parse_seconds(cmd, "THRESHOLD", o->args[1], &t) != 0)
             return EXIT_USAGE;
         if (rc == 0) {
-            json_t *j = fit_json(o->args[0], &f);
-            fit = json_dumps(j, JSON_COMPACT);
-            json_decref(j);
+            fit = aitag_threshold_fit_json(o->args[0], &f);
             rc = aitag_catalog_learn_threshold(c, p, o->args[0], (float)t, who_am_i(o), fit, &n);
         }
         free(fit);

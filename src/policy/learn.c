@@ -10,6 +10,7 @@
  * the decisions is judged on the other half, and the counts of both halves are pooled into the
  * held-out precision and recall shown beside the proposal.
  */
+#include <jansson.h>
 #include <math.h>
 #include <string.h>
 
@@ -108,4 +109,28 @@ int aitag_threshold_fit(const float *candidates, size_t n_candidates, size_t cur
         }
     }
     return 0;
+}
+
+static json_t *num_or_null(double v)
+{
+    return v < 0 ? json_null() : json_real(v);
+}
+
+char *aitag_threshold_fit_json(const char *label, const struct aitag_threshold_fit *f)
+{
+    json_t *o = json_pack(
+        "{s:s, s:f, s:f, s:i, s:i, s:i, s:f, s:f, s:i, s:i, s:i, s:i, s:i, s:{s:o, s:o, s:o, "
+        "s:o}}",
+        "label", label, "current", round(f->current * 1000) / 1000, "proposed",
+        round(f->proposed * 1000) / 1000, "decided", f->decided, "accepted", f->accepted,
+        "rejected", f->rejected, "f1_current", f->f1_current, "f1_proposed", f->f1_proposed,
+        "gained", f->gained, "lost", f->lost, "false_dropped", f->false_dropped, "true_dropped",
+        f->true_dropped, "false_added", f->false_added, "held_out", "precision_current",
+        num_or_null(f->precision_current), "recall_current", num_or_null(f->recall_current),
+        "precision_fitted", num_or_null(f->precision_fitted), "recall_fitted",
+        num_or_null(f->recall_fitted));
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+
+    json_decref(o);
+    return text;
 }

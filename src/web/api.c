@@ -11,6 +11,8 @@
  *                                       item as it is now
  *     GET  /api/queue?tag=&limit=       tags not judged yet, most useful first
  *     GET  /api/decisions?limit=        the latest decisions of every item, newest first
+ *     GET  /api/thresholds?min=         thresholds fitted to the decisions, and those learned
+ *     POST /api/thresholds              {label, action: learn|forget, threshold?}
  *
  * A decision goes through aitag_catalog_decide exactly as `aitag review` does (source "web",
  * the server's user), so the command line, the app and the Stash plugin read one truth.
@@ -18,6 +20,7 @@
  * or marker.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,8 +282,8 @@ static enum MHD_Result get_decisions(struct aitag_web *w, struct MHD_Connection 
     struct decisions_ctx d = {json_array(), json_object(), 1};
     struct aitag_catalog *c = web_catalog_get(w);
     int64_t limit = arg_int(conn, "limit", 200, 10000);
-    int rc = d.list && d.verdicts ? aitag_catalog_each_decision(c, 0, on_decision, &d)
-                                  : AITAG_ERR_NOMEM;
+    int rc =
+        d.list && d.verdicts ? aitag_catalog_each_decision(c, 0, on_decision, &d) : AITAG_ERR_NOMEM;
     json_t *newest = json_array();
     size_t n = json_array_size(d.list);
 
@@ -294,6 +297,126 @@ static enum MHD_Result get_decisions(struct aitag_web *w, struct MHD_Connection 
         return web_send_error(conn, 500, "catalog error");
     }
     return web_send_json(conn, 200, json_pack("{s:o}", "decisions", newest));
+}
+
+/* GET /api/thresholds?min=N: the fit of every label with at least N judged items (default 5),
+ * and the thresholds learned so far. */
+struct fits_ctx {
+    struct aitag_catalog *c;
+    const struct aitag_policy *p;
+    json_t *fits;
+    int rc;
+};
+
+static int on_fit_label(void *ctx, const char *label, int accepted, int rejected)
+{
+    struct fits_ctx *x = ctx;
+    struct aitag_threshold_fit f;
+    json_error_t jerr;
+    char *text;
+    json_t *o;
+
+    (void)accepted, (void)rejected;
+    if ((x->rc = aitag_catalog_fit_threshold(x->c, x->p, label, &f)) < 0)
+        return 1;
+    text = aitag_threshold_fit_json(label, &f);
+    o = text ? json_loads(text, 0, &jerr) : NULL;
+    free(text);
+    if (!o) {
+        x->rc = AITAG_ERR_NOMEM;
+        return 1;
+    }
+    json_array_append_new(x->fits, o);
+    return 0;
+}
+
+static int on_learned(void *ctx, const struct aitag_learned *l)
+{
+    json_t *o = json_pack("{s:s, s:f, s:f, s:s, s:I}", "label", l->label, "threshold",
+                          round(l->threshold * 1000) / 1000, "previous",
+                          round(l->previous * 1000) / 1000, "who", l->who, "at", (json_int_t)l->at);
+    return !o || json_array_append_new(ctx, o) < 0;
+}
+
+static enum MHD_Result get_thresholds(struct aitag_web *w, struct MHD_Connection *conn)
+{
+    struct aitag_catalog *c = web_catalog_get(w);
+    struct fits_ctx x = {c, w->policy, json_array(), 0};
+    json_t *learned = json_array();
+    int rc = x.fits && learned ? aitag_catalog_each_fit_label(
+                                     c, (int)arg_int(conn, "min", 5, 1000000), on_fit_label, &x)
+                               : AITAG_ERR_NOMEM;
+
+    rc = rc < 0 ? rc : x.rc;
+    if (rc == 0)
+        rc = aitag_catalog_each_learned(c, on_learned, learned);
+    web_catalog_put(w, c);
+    if (rc < 0) {
+        json_decref(x.fits);
+        json_decref(learned);
+        return web_send_error(conn, 500, "catalog error");
+    }
+    return web_send_json(conn, 200, json_pack("{s:o, s:o}", "fits", x.fits, "learned", learned));
+}
+
+/* POST /api/thresholds {label, action: "learn" (threshold: the fit's unless given) | "forget"} */
+static enum MHD_Result post_threshold(struct aitag_web *w, struct MHD_Connection *conn,
+                                      const struct web_req *r)
+{
+    json_error_t jerr;
+    json_t *body = r->body ? json_loadb(r->body, r->len, 0, &jerr) : NULL, *t;
+    const char *label = json_string_value(json_object_get(body, "label"));
+    const char *action = json_string_value(json_object_get(body, "action"));
+    struct aitag_threshold_fit f;
+    struct aitag_catalog *c;
+    char *fit = NULL, msg[600];
+    double threshold = -1;
+    int rc, n = 0, forget;
+    enum MHD_Result ok;
+
+    if (!label || !*label ||
+        (action && strcmp(action, "learn") != 0 && strcmp(action, "forget") != 0)) {
+        json_decref(body);
+        return web_send_error(conn, 400,
+                              !label || !*label ? "label: missing" : "action: not learn or forget");
+    }
+    forget = action && strcmp(action, "forget") == 0;
+    if ((t = json_object_get(body, "threshold")) && !json_is_number(t)) {
+        json_decref(body);
+        return web_send_error(conn, 400, "threshold: not a number");
+    }
+    if (t)
+        threshold = json_number_value(t);
+    c = web_catalog_get(w);
+    if (forget) {
+        rc = aitag_catalog_forget_threshold(c, w->policy, label, &n);
+    } else {
+        rc = aitag_catalog_fit_threshold(c, w->policy, label, &f);
+        if (rc == 0 && threshold < 0)
+            threshold = f.proposed;
+        if (rc == 0)
+            fit = aitag_threshold_fit_json(label, &f);
+        if (rc == 0)
+            rc = aitag_catalog_learn_threshold(c, w->policy, label, (float)threshold, w->who, fit,
+                                               &n);
+    }
+    aitag_fmt(msg, sizeof msg, "%s", aitag_catalog_errmsg(c));
+    web_catalog_put(w, c);
+    free(fit);
+    if (rc == AITAG_ERR_NOTFOUND)
+        ok = web_send_error(conn, 404, "%s", msg);
+    else if (rc == AITAG_ERR_INVALID)
+        ok = web_send_error(conn, 400, "%s", msg);
+    else if (rc < 0)
+        ok = web_send_error(conn, 500, "catalog: %s", msg);
+    else
+        ok = web_send_json(
+            conn, 200,
+            json_pack("{s:s, s:s, s:o, s:i}", "label", label, "action", forget ? "forget" : "learn",
+                      "threshold", forget ? json_null() : json_real(round(threshold * 1000) / 1000),
+                      "rederived", n));
+    json_decref(body); /* label is the body's */
+    return ok;
 }
 
 static int on_queue(void *ctx, const struct aitag_review_entry *e)
@@ -347,6 +470,10 @@ enum MHD_Result web_api(struct aitag_web *w, struct MHD_Connection *conn, const 
         return get_queue(w, conn);
     if (strcmp(url, "/api/decisions") == 0 && get)
         return get_decisions(w, conn);
+    if (strcmp(url, "/api/thresholds") == 0 && get)
+        return get_thresholds(w, conn);
+    if (strcmp(url, "/api/thresholds") == 0 && strcmp(method, "POST") == 0)
+        return post_threshold(w, conn, r);
     if (sscanf(url, "/api/items/%" SCNd64 "%n", &id, &used) == 1 && id > 0) {
         snprintf(rest, sizeof rest, "%s", url + used);
         if (strcmp(rest, "") == 0 && get)

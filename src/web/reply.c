@@ -45,7 +45,7 @@ enum MHD_Result web_send(struct MHD_Connection *conn, unsigned status, const cha
 
 enum MHD_Result web_send_json(struct MHD_Connection *conn, unsigned status, json_t *j)
 {
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
     enum MHD_Result ok;
 
     json_decref(j);

@@ -53,7 +53,7 @@ passed=$((passed + $(grep -c '^ok ' "$tmp/drive.out")))
 failed=$((failed + $(grep -c '^FAIL: ' "$tmp/drive.out")))
 check_eq "review_app.js finished (exit status)" "$rc" 0
 check "review_app.js ran its checks" grep -q '^[1-9][0-9]* passed, 0 failed$' "$tmp/drive.out"
-for s in library search marker-dragged item-corrected queue after-rerun; do
+for s in library search marker-dragged item-corrected queue after-rerun learning; do
     check "screenshot $s.png kept" test -s "$shots/$s.png"
 done
 check_eq "the browser's decisions are the catalog's" \

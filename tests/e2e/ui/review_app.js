@@ -192,6 +192,30 @@ async function main() {
   check('after a forced re-run: the dragged end stays', f2 && f2.end === face0.end, JSON.stringify(f2));
   await shot(page, 'after-rerun');
 
+  // --- learning: accept a proposed threshold ------------------------------------------------
+  // zebra was rejected on the video: its fit raises zebra's threshold above what the models
+  // gave it (and would drop that item, the one rejected)
+  await page.goto(`${base}/#/learn?min=1`);
+  await page.waitForSelector('#fits tr[data-label="zebra"]');
+  const zebraFit = (await api('/api/thresholds?min=1')).fits.find((f) => f.label === 'zebra');
+  check('learning: zebra proposed above the rules\' 0.5, dropping the one rejected item',
+    zebraFit && zebraFit.current === 0.5 && zebraFit.proposed > 0.5 && zebraFit.lost === 1 &&
+    zebraFit.false_dropped === 1, JSON.stringify(zebraFit));
+  check('learning: the change said in words',
+    (await page.textContent('#fits tr[data-label="zebra"] .change')).includes('1 fewer items (1 you rejected)'));
+  await shot(page, 'learning');
+  await page.click('#fits tr[data-label="zebra"] button.learn');
+  await page.waitForSelector('#learned li[data-label="zebra"]');
+  const learned = (await api('/api/thresholds?min=1')).learned;
+  check('learning: accepted, stored with the proposed threshold',
+    learned.length === 1 && learned[0].label === 'zebra' && Math.abs(learned[0].threshold - zebraFit.proposed) < 1e-3 &&
+    learned[0].previous === 0.5, JSON.stringify(learned));
+  check('learning: the accepted fit is in force (no further change proposed)',
+    (await page.$eval('#fits tr[data-label="zebra"] button.learn', (b) => b.disabled)));
+  await page.click('#learned li[data-label="zebra"] button.forget');
+  await page.waitForSelector('#learned li[data-label="zebra"]', { state: 'detached' });
+  check('learning: undone', (await api('/api/thresholds?min=1')).learned.length === 0);
+
   check('no script error on any page', errors.length === 0, errors.join(' | '));
   await browser.close();
 }
