@@ -4,6 +4,7 @@
 //   #/queue            tags not judged yet, most useful first
 //   #/log              every decision made
 //   #/learn            thresholds fitted to the decisions, to accept or undo
+//   #/jobs             tagging jobs: start, watch live, stop
 import { getSession, forgetSession, post } from './api.js';
 import { el, toast, fill } from './dom.js';
 import { libraryPage } from './library.js';
@@ -11,6 +12,7 @@ import { itemPage } from './item.js';
 import { queuePage } from './queue.js';
 import { logPage } from './log.js';
 import { learnPage } from './learn.js';
+import { jobsPage } from './jobs.js';
 
 const main = document.getElementById('main');
 let leave = null; // the current page's cleanup (key handlers)
@@ -53,6 +55,7 @@ async function route() {
     else if (path === '/queue') leave = await queuePage(main, params);
     else if (path === '/log') leave = await logPage(main);
     else if (path === '/learn') leave = await learnPage(main, params);
+    else if (path === '/jobs') leave = await jobsPage(main);
     else leave = await libraryPage(main, params);
   } catch (e) {
     fill(main, el('p', { class: 'error' }, e.message));

@@ -25,8 +25,10 @@
  * strict Content-Security-Policy (scripts, styles, media and connections of the app's own
  * origin only).
  *
- * Threads: libmicrohttpd runs `threads` threads; each request borrows a catalog connection of
- * a pool of that size. The policy is shared read-only and must outlive the server.
+ * Threads: libmicrohttpd runs a thread per connection (an event stream may wait for a job's
+ * next state); each request borrows a catalog connection of a pool of `threads`. The policy is
+ * shared read-only and must outlive the server. Jobs run the tagger as a child process
+ * (params.tag_argv); stopping the server stops them.
  */
 #ifndef AITAG_WEB_H
 #define AITAG_WEB_H
@@ -46,7 +48,12 @@ struct aitag_web_params {
     size_t n_roots;                    /* 0: every item of the catalog may be served */
     const char *password_hash;         /* aitag_web_hash_password's text, or NULL */
     const char *who; /* the user name decisions are recorded under; default "user" */
-    int threads;     /* request threads; default 4 */
+    int threads;     /* catalog connections for requests; default 4 */
+    /* the tagger's command for jobs, NULL-terminated (argv[0] an absolute path): it is run
+     * with "--analyzers LIST" when asked, then "--" and the paths, and must print one JSON
+     * object per item on stdout and {"progress": {...}} lines on stderr (`aitag tag --json
+     * --progress json`). NULL: the app cannot start jobs. */
+    const char *const *tag_argv;
 };
 
 struct aitag_web_params aitag_web_default_params(void);

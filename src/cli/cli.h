@@ -3,6 +3,7 @@
 #define AITAG_CLI_H
 
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -76,6 +77,8 @@ int cli_help(int argc, char **argv);
 /* Resolved default paths: catalog under XDG data, models in the source/install tree. */
 const char *cli_catalog_path(const struct aitag_opts *o, char *buf, size_t len);
 const char *cli_models_dir(const struct aitag_opts *o, char *buf, size_t len);
+/* The program file's absolute path into exe (PATH_MAX bytes); its length, or -1. */
+ssize_t cli_program_path(char *exe);
 /* The review app's front end: --web-dir, else the install tree's share/aitag/web, else web/. */
 const char *cli_web_dir(const struct aitag_opts *o, char *buf, size_t len);
 /* The context rules files the options ask for, in load order: the shipped defaults (unless

@@ -9,6 +9,7 @@
  * without one).
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -72,8 +73,47 @@ static const char *cache_dir(const struct aitag_opts *o, char *buf, size_t len)
     return buf;
 }
 
+/* The tagger's command for the app's jobs: this program's `tag`, on the same catalog, with
+ * the rules options serve was given, printing items and progress as JSON. */
+static size_t tag_command(const struct aitag_opts *o, const char *catalog, char *exe,
+                          char *threshold, size_t tlen, const char **argv)
+{
+    size_t n = 0;
+
+    if (cli_program_path(exe) < 0)
+        return 0;
+    argv[n++] = exe;
+    argv[n++] = "tag";
+    argv[n++] = "--catalog";
+    argv[n++] = catalog;
+    argv[n++] = "--json";
+    argv[n++] = "--progress";
+    argv[n++] = "json";
+    if (aitag_opts_str(o, "rules")) {
+        argv[n++] = "--rules";
+        argv[n++] = aitag_opts_str(o, "rules");
+    }
+    if (aitag_opts_str(o, "context")) {
+        argv[n++] = "--context";
+        argv[n++] = aitag_opts_str(o, "context");
+    }
+    if (aitag_opts_str(o, "threshold")) {
+        snprintf(threshold, tlen, "%g", aitag_opts_num(o, "threshold"));
+        argv[n++] = "--threshold";
+        argv[n++] = threshold;
+    }
+    if (!aitag_opts_bool(o, "markers"))
+        argv[n++] = "--no-markers";
+    if (!aitag_opts_bool(o, "context-defaults"))
+        argv[n++] = "--no-context-defaults";
+    argv[n] = NULL;
+    return n;
+}
+
 static int serve(const struct aitag_opts *o, struct aitag_policy *p)
 {
+    char exe[PATH_MAX], threshold[32];
+    const char *tag_argv[24];
     struct aitag_web_params wp = aitag_web_default_params();
     char *const *roots;
     char catalog[4096], web[4096], cache[4096], hash[256], err[1024];
@@ -93,6 +133,8 @@ static int serve(const struct aitag_opts *o, struct aitag_policy *p)
     wp.static_dir = cli_web_dir(o, web, sizeof web);
     wp.cache_dir = cache_dir(o, cache, sizeof cache);
     wp.roots = (const char *const *)roots;
+    if (tag_command(o, wp.catalog_path, exe, threshold, sizeof threshold, tag_argv))
+        wp.tag_argv = tag_argv;
     if (aitag_opts_str(o, "who"))
         wp.who = aitag_opts_str(o, "who");
     else if (getenv("USER"))

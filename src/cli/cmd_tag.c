@@ -24,6 +24,7 @@
 
 struct tag_ctx {
     int json, bar, quiet, verbose;
+    int progress_json; /* --progress json: progress as JSON lines on stderr */
     int bar_shown;
     double last_bar;
 };
@@ -56,6 +57,18 @@ static void on_progress(void *ctx, const struct aitag_progress *p)
     int width = 24, filled;
     double frac, now = aitag_now();
 
+    if (c->progress_json) {
+        /* a line at most every quarter second, and one after each item (no current) */
+        if (p->current && now - c->last_bar < 0.25)
+            return;
+        c->last_bar = now;
+        fprintf(stderr,
+                "{\"progress\":{\"done\":%zu,\"total\":%zu,\"media_done\":%.1f,"
+                "\"media_total\":%.1f,\"elapsed\":%.1f,\"eta\":%.1f}}\n",
+                p->done, p->total, p->media_done, p->media_total, p->elapsed, p->eta);
+        fflush(stderr);
+        return;
+    }
     if (!c->bar)
         return;
     /* At most ten redraws a second; the redraw after an item ends (no current) always. */
@@ -261,6 +274,7 @@ int cmd_tag(int argc, char **argv)
     ctx.verbose =
         aitag_opts_bool(&o, "verbose") && !ctx.quiet; /* --quiet wins: nothing to add to */
     prog = aitag_opts_str(&o, "progress");
+    ctx.progress_json = strcmp(prog, "json") == 0;
     ctx.bar =
         !ctx.quiet && (strcmp(prog, "always") == 0 || (strcmp(prog, "auto") == 0 && isatty(2)));
     tp.on_item = on_item;

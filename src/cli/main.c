@@ -36,7 +36,7 @@ const char *cli_catalog_path(const struct aitag_opts *o, char *buf, size_t len)
 }
 
 /* The program file's absolute path into exe (PATH_MAX bytes); its length, or -1. */
-static ssize_t program_path(char *exe)
+ssize_t cli_program_path(char *exe)
 {
     const char *execfn = (const char *)getauxval(AT_EXECFN);
     ssize_t n = readlink("/proc/self/exe", exe, PATH_MAX - 1);
@@ -62,7 +62,7 @@ static const char *tree_dir(const char *v, const char *installed, const char *so
     if (v && *v)
         return v;
     /* Installed layout: <prefix>/bin/aitag with <prefix>/share/aitag/<installed>. */
-    n = program_path(exe);
+    n = cli_program_path(exe);
     if (n > 0) {
         char *slash;
         exe[n] = '\0';

@@ -42,8 +42,9 @@ static const struct aitag_opt_def options[] = {
      "show what would be done; run and write nothing"},
     {"force", AITAG_OPT_BOOL, "false", NULL, "tag", 0,
      "re-analyse files even when unchanged"},
-    {"progress", AITAG_OPT_ENUM, "auto", "auto|always|never", "tag", 0,
-     "progress bar on stderr: auto (on a terminal), always, never"},
+    {"progress", AITAG_OPT_ENUM, "auto", "auto|always|never|json", "tag", 0,
+     "progress bar on stderr: auto (on a terminal), always, never; json: a JSON line "
+     "{\"progress\": {done, total, media_done, media_total, elapsed, eta}} at most 4 times a second"},
     {"quiet", AITAG_OPT_BOOL, "false", NULL, "tag", 0,
      "no line per item and no progress bar: errors (one line each, stderr) and the summary"},
     {"verbose", AITAG_OPT_BOOL, "false", NULL, "tag", 0,

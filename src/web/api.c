@@ -13,6 +13,10 @@
  *     GET  /api/decisions?limit=        the latest decisions of every item, newest first
  *     GET  /api/thresholds?min=         thresholds fitted to the decisions, and those learned
  *     POST /api/thresholds              {label, action: learn|forget, threshold?}
+ *     GET  /api/jobs, /api/jobs/ID      tagging jobs (jobs.c), newest first
+ *     POST /api/jobs                    {paths, analyzers?}: starts one, 201 {id}
+ *     POST /api/jobs/ID/stop            asks it to stop (the item in flight is finished)
+ *     GET  /api/jobs/ID/events          its state as Server-Sent Events until it ends
  *
  * A decision goes through aitag_catalog_decide exactly as `aitag review` does (source "web",
  * the server's user), so the command line, the app and the Stash plugin read one truth.
@@ -454,12 +458,32 @@ static enum MHD_Result get_session(struct aitag_web *w, struct MHD_Connection *c
                                    authed));
 }
 
+/* POST /api/jobs {paths: [...], analyzers?}: 201 {id}. */
+static enum MHD_Result post_job(struct aitag_web *w, struct MHD_Connection *conn,
+                                const struct web_req *r)
+{
+    json_error_t jerr;
+    json_t *body = r->body ? json_loadb(r->body, r->len, 0, &jerr) : NULL;
+    char err[600];
+    int id = 0, rc;
+
+    if (!json_is_object(body)) {
+        json_decref(body);
+        return web_send_error(conn, 400, "body: not a JSON object");
+    }
+    rc = web_job_start(w, body, &id, err, sizeof err);
+    json_decref(body);
+    if (rc < 0)
+        return web_send_error(conn, rc == AITAG_ERR_INVALID ? 400 : 500, "%s", err);
+    return web_send_json(conn, 201, json_pack("{s:i}", "id", id));
+}
+
 enum MHD_Result web_api(struct aitag_web *w, struct MHD_Connection *conn, const char *method,
                         const char *url, const struct web_req *r)
 {
     int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     int64_t id = 0;
-    int used = 0;
+    int used = 0, job = 0;
     char rest[32] = "";
 
     if (strcmp(url, "/api/session") == 0 && get)
@@ -474,6 +498,24 @@ enum MHD_Result web_api(struct aitag_web *w, struct MHD_Connection *conn, const 
         return get_thresholds(w, conn);
     if (strcmp(url, "/api/thresholds") == 0 && strcmp(method, "POST") == 0)
         return post_threshold(w, conn, r);
+    if (strcmp(url, "/api/jobs") == 0 && get)
+        return web_send_json(conn, 200, json_pack("{s:o}", "jobs", web_jobs_json(w, 0)));
+    if (strcmp(url, "/api/jobs") == 0 && strcmp(method, "POST") == 0)
+        return post_job(w, conn, r);
+    if (sscanf(url, "/api/jobs/%d%n", &job, &used) == 1 && job > 0) {
+        snprintf(rest, sizeof rest, "%s", url + used);
+        if (strcmp(rest, "") == 0 && get) {
+            json_t *j = web_jobs_json(w, job);
+            return j ? web_send_json(conn, 200, j)
+                     : web_send_error(conn, 404, "job %d: no such job", job);
+        }
+        if (strcmp(rest, "/events") == 0 && get)
+            return web_job_events(w, conn, job);
+        if (strcmp(rest, "/stop") == 0 && strcmp(method, "POST") == 0)
+            return web_job_stop(w, job) == 0
+                       ? web_send_json(conn, 202, json_pack("{s:i}", "stopping", job))
+                       : web_send_error(conn, 404, "job %d: no such job", job);
+    }
     if (sscanf(url, "/api/items/%" SCNd64 "%n", &id, &used) == 1 && id > 0) {
         snprintf(rest, sizeof rest, "%s", url + used);
         if (strcmp(rest, "") == 0 && get)

@@ -1,12 +1,13 @@
 /*
  * server.c - the review app's lifecycle and its one request handler.
  *
- * libmicrohttpd runs a pool of `threads` threads; a request is answered on the thread that
- * read it, after its whole body (at most 64 KiB) is in. Every request passes the gate first
- * (security.c: Host, session, CSRF), then goes to the API (api.c) or to the front end's files
- * (files.c). Each request borrows a catalog connection from a pool opened at start, one per
- * thread, so a request never waits for another's SQLite work except on SQLite's own locks, and
- * a catalog that cannot be opened fails the start, not the first page.
+ * libmicrohttpd runs a thread per connection (a job's event stream waits for the job on its
+ * connection's thread); a request is answered once its whole body (at most 64 KiB) is in.
+ * Every request passes the gate first (security.c: Host, session, CSRF), then goes to the API
+ * (api.c) or to the front end's files (files.c). Each request borrows a catalog connection from
+ * a pool opened at start (`threads` of them), so a catalog that cannot be opened fails the
+ * start, not the first page. Stopping ends the jobs first (jobs.c), so no event stream keeps
+ * the daemon waiting.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -127,13 +128,12 @@ static int real_dir(const char *path, char *out, const char *what, char *err, si
     return 0;
 }
 
-static int listen_on(struct aitag_web *w, const char *bind, int port, int threads, char *err,
-                     size_t errlen)
+static int listen_on(struct aitag_web *w, const char *bind, int port, char *err, size_t errlen)
 {
     struct sockaddr_storage ss = {0};
     struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
     const union MHD_DaemonInfo *info;
 
     if (inet_pton(AF_INET, bind, &s4->sin_addr) == 1) {
@@ -148,10 +148,9 @@ static int listen_on(struct aitag_web *w, const char *bind, int port, int thread
         return AITAG_ERR_INVALID;
     }
     w->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, w, MHD_OPTION_SOCK_ADDR, &ss,
-                              MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
+                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)128, MHD_OPTION_END);
     if (!w->mhd) {
         aitag_fmt(err, errlen, "cannot listen on %s:%d: %s", bind, port, strerror(errno));
         return AITAG_ERR_NET;
@@ -183,6 +182,7 @@ int aitag_web_start(const struct aitag_web_params *p, struct aitag_web **out, ch
         return AITAG_ERR_NOMEM;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->freed, NULL);
+    pthread_cond_init(&w->job_changed, NULL);
     w->policy = p->policy;
     w->loopback = is_loopback(bind);
     rc = AITAG_ERR_INVALID;
@@ -211,6 +211,16 @@ int aitag_web_start(const struct aitag_web_params *p, struct aitag_web **out, ch
     if (!w->catalog_path || !w->who || !w->pool || (p->n_roots && !w->roots) ||
         (p->password_hash && *p->password_hash && !w->password_hash))
         goto fail;
+    if (p->tag_argv) {
+        size_t n = 0;
+        while (p->tag_argv[n] && n < WEB_MAX_TAG_ARGS)
+            n++;
+        if (!(w->tag_argv = calloc(n + 1, sizeof *w->tag_argv)))
+            goto fail;
+        for (size_t i = 0; i < n; i++)
+            if (!(w->tag_argv[i] = strdup(p->tag_argv[i])))
+                goto fail;
+    }
     for (size_t i = 0; i < p->n_roots; i++) {
         rc = real_dir(p->roots[i], real, "root", err, errlen);
         if (rc == 0 && !(w->roots[w->n_roots++] = strdup(real)))
@@ -228,7 +238,7 @@ int aitag_web_start(const struct aitag_web_params *p, struct aitag_web **out, ch
             goto fail;
         w->n_pool = w->n_free = (size_t)i + 1;
     }
-    rc = listen_on(w, bind, p->port, threads, err, errlen);
+    rc = listen_on(w, bind, p->port, err, errlen);
     if (rc < 0)
         goto fail;
     *out = w;
@@ -242,8 +252,12 @@ void aitag_web_stop(struct aitag_web *w)
 {
     if (!w)
         return;
+    web_jobs_stop_all(w); /* first: ends the event streams the daemon waits for */
     if (w->mhd)
         MHD_stop_daemon(w->mhd);
+    for (size_t i = 0; w->tag_argv && w->tag_argv[i]; i++)
+        free(w->tag_argv[i]);
+    free(w->tag_argv);
     for (size_t i = 0; i < w->n_pool; i++)
         aitag_catalog_close(w->pool[i]);
     for (size_t i = 0; i < w->n_roots; i++)
@@ -254,6 +268,7 @@ void aitag_web_stop(struct aitag_web *w)
     free(w->who);
     free(w->password_hash);
     pthread_cond_destroy(&w->freed);
+    pthread_cond_destroy(&w->job_changed);
     pthread_mutex_destroy(&w->lock);
     free(w);
 }

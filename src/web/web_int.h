@@ -14,6 +14,29 @@
 
 #define WEB_MAX_BODY (64 * 1024)
 #define WEB_MAX_SESSIONS 64
+#define WEB_MAX_JOBS 256
+#define WEB_MAX_TAG_ARGS 64
+#define WEB_JOB_LINE 65536
+
+/* A tagging job (jobs.c): the tagger as a child process. Fields below `web` are guarded by
+ * the server's lock. */
+struct web_job {
+    struct aitag_web *web;
+    pthread_t thread; /* its reader */
+    int out_fd, err_fd;
+    pid_t pid;
+    int id;
+    char state[16]; /* running, done, failed, stopped */
+    int stop_asked;
+    double started, finished;
+    json_t *paths;
+    char *analyzers;
+    json_t *progress; /* the last {"done", "total", ...} */
+    int items, failed;
+    int exit_code; /* -1 while running */
+    char message[512];
+    unsigned version; /* bumped on every change */
+};
 
 struct aitag_web {
     struct MHD_Daemon *mhd;
@@ -30,6 +53,13 @@ struct aitag_web {
     pthread_cond_t freed;
     struct aitag_catalog **pool;
     size_t n_pool, n_free;
+    /* jobs (jobs.c) */
+    char **tag_argv; /* the tagger's command, NULL-terminated; NULL: no jobs */
+    struct web_job *jobs[WEB_MAX_JOBS];
+    size_t n_jobs;
+    int last_job;
+    int stopping;
+    pthread_cond_t job_changed;
     /* login sessions: random tokens, oldest replaced first */
     char sessions[WEB_MAX_SESSIONS][65];
     size_t next_session;
@@ -74,6 +104,19 @@ int web_random_hex(char *out, size_t n);
 /* api.c: the JSON API under /api/. */
 enum MHD_Result web_api(struct aitag_web *w, struct MHD_Connection *conn, const char *method,
                         const char *url, const struct web_req *r);
+
+/* jobs.c */
+/* Starts a job from a request body {paths: [...], analyzers?}; *id its id. 0, or
+ * AITAG_ERR_INVALID naming the field, AITAG_ERR_IO/NOMEM, with err set. */
+int web_job_start(struct aitag_web *w, json_t *body, int *id, char *err, size_t errlen);
+/* SIGTERM to a running job. 0 or AITAG_ERR_NOTFOUND. */
+int web_job_stop(struct aitag_web *w, int id);
+/* Job id as JSON, or (id 0) every job, newest first; NULL for an unknown id. */
+json_t *web_jobs_json(struct aitag_web *w, int id);
+/* GET /api/jobs/ID/events: the job's state as Server-Sent Events until it ends. */
+enum MHD_Result web_job_events(struct aitag_web *w, struct MHD_Connection *conn, int id);
+/* At shutdown: stops the running jobs, ends the streams, waits for the readers. */
+void web_jobs_stop_all(struct aitag_web *w);
 
 /* files.c */
 /* GET of a front-end file (url "/" is index.html): only regular files under static_dir. */

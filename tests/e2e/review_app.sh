@@ -46,16 +46,18 @@ check "serve: listening on a loopback URL" grep -qE '^listening on http://127\.0
 shots=${AITAG_UI_SHOTS:-$AITAG_BUILD_DIR/artifacts/review_app}
 rm -rf "$shots"
 rc=0
-APP_URL=$URL AITAG_BIN=$A CATALOG=$cat VIDEO=$V AITAG_CHROMIUM=$CHROMIUM NODE_PATH="$UI_DIR/node_modules" \
+APP_URL=$URL AITAG_BIN=$A CATALOG=$cat VIDEO=$V AITAG_CHROMIUM=$CHROMIUM \
+    JOB_PATH=$AITAG_FIXTURES_DIR/videos/text_720p_vp9.webm STOP_PATH=$AITAG_FIXTURES_DIR/videos NODE_PATH="$UI_DIR/node_modules" \
     timeout 300 node "$UI_DIR/review_app.js" "$shots" >"$tmp/drive.out" 2>&1 || rc=$?
 grep -v '^[0-9]* passed, [0-9]* failed$' "$tmp/drive.out" | grep -v '^ok ' >&2
 passed=$((passed + $(grep -c '^ok ' "$tmp/drive.out")))
 failed=$((failed + $(grep -c '^FAIL: ' "$tmp/drive.out")))
 check_eq "review_app.js finished (exit status)" "$rc" 0
 check "review_app.js ran its checks" grep -q '^[1-9][0-9]* passed, 0 failed$' "$tmp/drive.out"
-for s in library search marker-dragged item-corrected queue after-rerun learning; do
+for s in library search marker-dragged item-corrected queue after-rerun learning job-done; do
     check "screenshot $s.png kept" test -s "$shots/$s.png"
 done
+check "a stopped job left no half-written item" test "$(sqlite3 "$cat" "SELECT count(*) FROM media WHERE status NOT IN ('ok', 'partial')")" -eq 0
 check_eq "the browser's decisions are the catalog's" \
     "$(sqlite3 "$cat" "SELECT count(*) FROM decisions WHERE source = 'web'")" 7
 

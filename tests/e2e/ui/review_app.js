@@ -216,6 +216,34 @@ async function main() {
   await page.waitForSelector('#learned li[data-label="zebra"]', { state: 'detached' });
   check('learning: undone', (await api('/api/thresholds?min=1')).learned.length === 0);
 
+  // --- jobs: start one, watch it finish live; start another and stop it ----------------------
+  await page.goto(`${base}/#/jobs`);
+  await page.waitForSelector('#job-form');
+  await page.fill('#job-paths', process.env.JOB_PATH);
+  await page.fill('#job-analyzers', 'faces');
+  await page.click('#job-start');
+  await page.waitForSelector('#jobs li.job[data-state="running"]', { timeout: 30000 });
+  check('jobs: the job shows as running, with a progress bar', (await page.$$('#jobs li.job progress')).length === 1);
+  await page.waitForSelector('#jobs li.job[data-state="done"]', { timeout: 120000 });
+  const done = (await api('/api/jobs')).jobs[0];
+  check('jobs: it finished, one item, none failed, exit status 0',
+    done.state === 'done' && done.items === 1 && done.failed === 0 && done.exit_code === 0, JSON.stringify(done));
+  check('jobs: the bar is full', (await page.$eval('#jobs li.job[data-state="done"] progress', (p) => p.value)) === 1);
+  await shot(page, 'job-done');
+  const total = (await api('/api/items')).total;
+  check('jobs: the library has the new item', total === 3, `total ${total}`);
+
+  await page.fill('#job-paths', process.env.STOP_PATH);
+  await page.fill('#job-analyzers', 'faces,objects');
+  await page.click('#job-start');
+  await page.waitForFunction(() => [...document.querySelectorAll('#jobs li.job[data-state="running"]')]
+    .some((l) => l.querySelector('.items') && l.textContent.includes(' of ')), null, { timeout: 60000 });
+  await page.click('#jobs li.job[data-state="running"] button.stop');
+  await page.waitForSelector('#jobs li.job[data-state="stopped"]', { timeout: 120000 });
+  const stopped = (await api('/api/jobs')).jobs[0];
+  check('jobs: stopped when asked, before the end', stopped.state === 'stopped' &&
+    stopped.progress && stopped.items < stopped.progress.total, JSON.stringify(stopped));
+
   check('no script error on any page', errors.length === 0, errors.join(' | '));
   await browser.close();
 }
