@@ -5,6 +5,7 @@
 //   #/log              every decision made
 //   #/learn            thresholds fitted to the decisions, to accept or undo
 //   #/jobs             tagging jobs: start, watch live, stop
+//   #/people, #/people/ID  the people found: name, merge, split, ignore
 import { getSession, forgetSession, post } from './api.js';
 import { el, toast, fill } from './dom.js';
 import { libraryPage } from './library.js';
@@ -13,6 +14,7 @@ import { queuePage } from './queue.js';
 import { logPage } from './log.js';
 import { learnPage } from './learn.js';
 import { jobsPage } from './jobs.js';
+import { peoplePage, personPage } from './people.js';
 
 const main = document.getElementById('main');
 let leave = null; // the current page's cleanup (key handlers)
@@ -50,12 +52,15 @@ async function route() {
   });
   document.getElementById('search-q').value = params.get('q') || '';
   const m = path.match(/^\/item\/(\d+)$/);
+  const pm = path.match(/^\/people\/(\d+)$/);
   try {
     if (m) leave = await itemPage(main, Number(m[1]));
     else if (path === '/queue') leave = await queuePage(main, params);
     else if (path === '/log') leave = await logPage(main);
     else if (path === '/learn') leave = await learnPage(main, params);
     else if (path === '/jobs') leave = await jobsPage(main);
+    else if (pm) leave = await personPage(main, Number(pm[1]));
+    else if (path === '/people') leave = await peoplePage(main, params);
     else leave = await libraryPage(main, params);
   } catch (e) {
     fill(main, el('p', { class: 'error' }, e.message));

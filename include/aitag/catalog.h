@@ -515,6 +515,8 @@ typedef int (*aitag_face_fn)(void *ctx, const struct aitag_face *f);
 /* The faces of person id by path and time. 0, AITAG_ERR_NOTFOUND or AITAG_ERR_DB. */
 int aitag_catalog_person_faces(struct aitag_catalog *c, int64_t id, aitag_face_fn fn,
                                void *ctx);
+/* Calls fn once with face face_id (whoever's it is). 0, AITAG_ERR_NOTFOUND or AITAG_ERR_DB. */
+int aitag_catalog_get_face(struct aitag_catalog *c, int64_t face_id, aitag_face_fn fn, void *ctx);
 /* The media where person id has faces, in path order, once each. 0, AITAG_ERR_NOTFOUND or
  * AITAG_ERR_DB. */
 int aitag_catalog_person_media(struct aitag_catalog *c, int64_t id, aitag_catalog_item_fn fn,

@@ -113,21 +113,24 @@ int catalog_person_check(struct aitag_catalog *c, int64_t id)
     return rc;
 }
 
-int aitag_catalog_person_faces(struct aitag_catalog *c, int64_t id, aitag_face_fn fn, void *ctx)
+/* The faces of person id, or (face_id > 0) that one face, to fn. */
+static int each_face(struct aitag_catalog *c, int64_t id, int64_t face_id, aitag_face_fn fn,
+                     void *ctx)
 {
     sqlite3_stmt *st = NULL;
-    int rc = catalog_person_check(c, id);
-
-    if (rc == 0)
-        rc = catalog_sql_prepare(c,
+    int rc = catalog_sql_prepare(c,
                                  "SELECT f.id, f.media_id, m.path, f.t, f.x, f.y, f.w, f.h,"
                                  " coalesce(f.score, -1), coalesce(f.quality, -1), f.assigned"
                                  " FROM faces f JOIN media m ON m.id = f.media_id"
-                                 " WHERE f.person_id = ? ORDER BY m.path, f.t, f.id",
+                                 " WHERE (?1 > 0 AND f.id = ?1) OR (?1 <= 0 AND f.person_id = ?2)"
+                                 " ORDER BY m.path, f.t, f.id",
                                  &st);
+    int found = 0;
+
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 1, face_id);
+    sqlite3_bind_int64(st, 2, id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct aitag_face f = {sqlite3_column_int64(st, 0),
                                sqlite3_column_int64(st, 1),
@@ -137,12 +140,30 @@ int aitag_catalog_person_faces(struct aitag_catalog *c, int64_t id, aitag_face_f
                                (float)sqlite3_column_double(st, 8),
                                (float)sqlite3_column_double(st, 9),
                                (const char *)sqlite3_column_text(st, 10)};
+        found = 1;
         if (fn(ctx, &f))
             break;
     }
     rc = catalog_sql_check(c, rc, "person faces");
     sqlite3_finalize(st);
+    if (rc == 0 && face_id > 0 && !found) {
+        c->sqlite_rc = 0;
+        aitag_fmt(c->errmsg, sizeof c->errmsg, "FACE_ID %lld: no such face", (long long)face_id);
+        rc = AITAG_ERR_NOTFOUND;
+    }
     return rc;
+}
+
+int aitag_catalog_person_faces(struct aitag_catalog *c, int64_t id, aitag_face_fn fn, void *ctx)
+{
+    int rc = catalog_person_check(c, id);
+
+    return rc < 0 ? rc : each_face(c, id, 0, fn, ctx);
+}
+
+int aitag_catalog_get_face(struct aitag_catalog *c, int64_t face_id, aitag_face_fn fn, void *ctx)
+{
+    return each_face(c, 0, face_id, fn, ctx);
 }
 
 int aitag_catalog_person_media(struct aitag_catalog *c, int64_t id, aitag_catalog_item_fn fn,

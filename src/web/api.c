@@ -13,6 +13,7 @@
  *     GET  /api/decisions?limit=        the latest decisions of every item, newest first
  *     GET  /api/thresholds?min=         thresholds fitted to the decisions, and those learned
  *     POST /api/thresholds              {label, action: learn|forget, threshold?}
+ *     /api/people..., /api/faces/ID/crop people and their faces (people_api.c)
  *     GET  /api/jobs, /api/jobs/ID      tagging jobs (jobs.c), newest first
  *     POST /api/jobs                    {paths, analyzers?}: starts one, 201 {id}
  *     POST /api/jobs/ID/stop            asks it to stop (the item in flight is finished)
@@ -498,6 +499,12 @@ enum MHD_Result web_api(struct aitag_web *w, struct MHD_Connection *conn, const 
         return get_thresholds(w, conn);
     if (strcmp(url, "/api/thresholds") == 0 && strcmp(method, "POST") == 0)
         return post_threshold(w, conn, r);
+    if (strncmp(url, "/api/people", 11) == 0 || strncmp(url, "/api/faces/", 11) == 0) {
+        int handled = 0;
+        enum MHD_Result ok = web_people_api(w, conn, method, url, r, &handled);
+        if (handled)
+            return ok;
+    }
     if (strcmp(url, "/api/jobs") == 0 && get)
         return web_send_json(conn, 200, json_pack("{s:o}", "jobs", web_jobs_json(w, 0)));
     if (strcmp(url, "/api/jobs") == 0 && strcmp(method, "POST") == 0)

@@ -238,32 +238,48 @@ enum MHD_Result web_media(struct aitag_web *w, struct MHD_Connection *conn, int6
     return send_fd(conn, 206, fd, from, to - from + 1, type_of(real), range, "private, max-age=60");
 }
 
-/* Makes the thumbnail of f at dest (through a temporary file and a rename). */
+/* Writes len bytes to dest through a temporary file and a rename: a reader sees the whole file
+ * or none. 0, or AITAG_ERR_IO with err set. */
+static int write_whole(const char *dest, const unsigned char *data, size_t len, char *err,
+                       size_t errlen)
+{
+    char tmp[PATH_MAX + 128];
+    int fd, ok;
+    FILE *out;
+
+    snprintf(tmp, sizeof tmp, "%s.XXXXXX", dest);
+    if ((fd = mkstemp(tmp)) < 0) {
+        aitag_fmt(err, errlen, "%s: %s", dest, strerror(errno));
+        return AITAG_ERR_IO;
+    }
+    if (!(out = fdopen(fd, "wb"))) {
+        close(fd);
+        unlink(tmp);
+        aitag_fmt(err, errlen, "%s: %s", dest, strerror(errno));
+        return AITAG_ERR_IO;
+    }
+    ok = fwrite(data, 1, len, out) == len;
+    ok = (fclose(out) == 0) && ok;
+    if (!ok || rename(tmp, dest) != 0) {
+        aitag_fmt(err, errlen, "%s: %s", dest, strerror(errno));
+        unlink(tmp);
+        return AITAG_ERR_IO;
+    }
+    return 0;
+}
+
+/* Makes the thumbnail of f at dest. */
 static int make_thumb(const struct item_file *f, const char *real, const char *dest, char *err,
                       size_t errlen)
 {
     unsigned char *jpeg = NULL;
     size_t len = 0;
-    char tmp[PATH_MAX + 128];
-    int fd;
     double t = strcmp(f->kind, "image") == 0 ? 0 : f->duration * 0.1;
-    FILE *out = NULL;
     int rc =
         aitag_media_thumbnail_jpeg(real, t > 60 ? 60 : t, THUMB_SIDE, &jpeg, &len, err, errlen);
 
-    if (rc < 0)
-        return rc;
-    snprintf(tmp, sizeof tmp, "%s.XXXXXX", dest);
-    fd = mkstemp(tmp);
-    out = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    if (fd >= 0 && !out)
-        close(fd);
-    if (!out || fwrite(jpeg, 1, len, out) != len || fclose(out) != 0 || rename(tmp, dest) != 0) {
-        aitag_fmt(err, errlen, "%s: %s", dest, strerror(errno));
-        if (fd >= 0)
-            unlink(tmp);
-        rc = AITAG_ERR_IO;
-    }
+    if (rc == 0)
+        rc = write_whole(dest, jpeg, len, err, errlen);
     free(jpeg);
     return rc;
 }
@@ -285,6 +301,74 @@ enum MHD_Result web_thumb(struct aitag_web *w, struct MHD_Connection *conn, int6
     snprintf(dest, sizeof dest, "%s/%s-%d.jpg", w->cache_dir, f.fingerprint, THUMB_SIDE);
     if (stat(dest, &st) != 0 && make_thumb(&f, real, dest, err, sizeof err) < 0)
         return web_send_error(conn, 422, "%s", err);
+    fd = open(dest, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return web_send_error(conn, 500, "%s: %s", dest, strerror(errno));
+    }
+    return send_fd(conn, 200, fd, 0, (uint64_t)st.st_size, "image/jpeg", NULL,
+                   "private, max-age=86400");
+}
+
+/* The face's file, time and box (from the catalog). */
+struct face_file {
+    char path[PATH_MAX];
+    double t;
+    struct aitag_box box;
+    int found;
+};
+
+static int on_face(void *ctx, const struct aitag_face *f)
+{
+    struct face_file *ff = ctx;
+
+    snprintf(ff->path, sizeof ff->path, "%s", f->path ? f->path : "");
+    ff->t = f->t;
+    ff->box = f->box;
+    ff->found = 1;
+    return 1;
+}
+
+enum MHD_Result web_face_crop(struct aitag_web *w, struct MHD_Connection *conn, int64_t face_id)
+{
+    struct face_file ff = {0};
+    struct item_file f = {0};
+    struct aitag_catalog *c = web_catalog_get(w);
+    char real[PATH_MAX], dest[PATH_MAX + 64], err[600];
+    int rc = aitag_catalog_get_face(c, face_id, on_face, &ff), fd;
+    unsigned char *jpeg = NULL;
+    unsigned status;
+    struct stat st;
+    size_t len = 0;
+
+    web_catalog_put(w, c);
+    if (rc == AITAG_ERR_NOTFOUND || (rc == 0 && !ff.found))
+        return web_send_error(conn, 404, "face %" PRId64 ": no such face", face_id);
+    if (rc < 0)
+        return web_send_error(conn, 500, "face %" PRId64 ": catalog error", face_id);
+    snprintf(f.path, sizeof f.path, "%s", ff.path);
+    f.found = 1;
+    if ((status = servable(w, &f, real)) != 0)
+        return web_send_error(conn, status, "face %" PRId64 ": its file cannot be served", face_id);
+    /* the face and a margin of half its size around it, in the frame */
+    {
+        float mx = ff.box.w * 0.25f, my = ff.box.h * 0.25f;
+        float x = ff.box.x - mx < 0 ? 0 : ff.box.x - mx, y = ff.box.y - my < 0 ? 0 : ff.box.y - my;
+        float x2 = ff.box.x + ff.box.w + mx, y2 = ff.box.y + ff.box.h + my;
+        ff.box = (struct aitag_box){x, y, (x2 > 1 ? 1 : x2) - x, (y2 > 1 ? 1 : y2) - y};
+    }
+    snprintf(dest, sizeof dest, "%s/face-%" PRId64 "-%.3f-%.4f-%.4f.jpg", w->cache_dir, face_id,
+             ff.t, ff.box.x, ff.box.y);
+    if (stat(dest, &st) != 0) {
+        rc = aitag_media_crop_jpeg(real, ff.t, ff.box.x, ff.box.y, ff.box.w, ff.box.h, &jpeg, &len,
+                                   err, sizeof err);
+        if (rc == 0)
+            rc = write_whole(dest, jpeg, len, err, sizeof err);
+        free(jpeg);
+        if (rc < 0)
+            return web_send_error(conn, rc == AITAG_ERR_IO ? 500 : 422, "%s", err);
+    }
     fd = open(dest, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0) {
         if (fd >= 0)

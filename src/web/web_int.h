@@ -118,7 +118,14 @@ enum MHD_Result web_job_events(struct aitag_web *w, struct MHD_Connection *conn,
 /* At shutdown: stops the running jobs, ends the streams, waits for the readers. */
 void web_jobs_stop_all(struct aitag_web *w);
 
+/* people_api.c: /api/people... and /api/faces/ID/crop; *handled 0 when url is not one. */
+enum MHD_Result web_people_api(struct aitag_web *w, struct MHD_Connection *conn,
+                               const char *method, const char *url, const struct web_req *r,
+                               int *handled);
+
 /* files.c */
+/* GET /api/faces/ID/crop: the face (a margin around its box) as a JPEG, made once. */
+enum MHD_Result web_face_crop(struct aitag_web *w, struct MHD_Connection *conn, int64_t face_id);
 /* GET of a front-end file (url "/" is index.html): only regular files under static_dir. */
 enum MHD_Result web_static(struct aitag_web *w, struct MHD_Connection *conn, const char *url);
 /* GET /api/items/ID/media: the item's file, with range requests. */

@@ -23,6 +23,13 @@ fi
 "$A" tag --analyzers faces,objects --no-people --quiet --progress never --catalog "$cat" "$V" "$I" \
     2>"$tmp/tag.err"
 check_eq "tag the fixtures" "$?" 0
+# people: faces with embeddings, given to four people as a clustering would (people_cli.sh)
+"$A" tag --analyzers faces,face_attrs --no-people --quiet --progress never --catalog "$cat" \
+    "$AITAG_FIXTURES_DIR/videos/faces_720p_hevc.mkv" "$AITAG_FIXTURES_DIR/images/group_3faces.jpg" \
+    "$AITAG_FIXTURES_DIR/images/portrait_1face.gif" 2>"$tmp/tag.err"
+check_eq "tag the people fixtures" "$?" 0
+sqlite3 "$cat" <"$AITAG_SOURCE_DIR/tests/data/people_assign.sql"
+check_eq "four people" "$(sqlite3 "$cat" 'SELECT count(*) FROM people')" 4
 
 # serve_start [ARGS...]: aitag serve in the background (SERVE_PID), its port in SERVE_PORT.
 serve_start() {
@@ -54,7 +61,7 @@ passed=$((passed + $(grep -c '^ok ' "$tmp/drive.out")))
 failed=$((failed + $(grep -c '^FAIL: ' "$tmp/drive.out")))
 check_eq "review_app.js finished (exit status)" "$rc" 0
 check "review_app.js ran its checks" grep -q '^[1-9][0-9]* passed, 0 failed$' "$tmp/drive.out"
-for s in library search marker-dragged item-corrected queue after-rerun learning job-done; do
+for s in library search marker-dragged item-corrected queue after-rerun learning job-done people person-named; do
     check "screenshot $s.png kept" test -s "$shots/$s.png"
 done
 check "a stopped job left no half-written item" test "$(sqlite3 "$cat" "SELECT count(*) FROM media WHERE status NOT IN ('ok', 'partial')")" -eq 0

@@ -60,7 +60,7 @@ async function main() {
   // --- the library: both items, thumbnails drawn -------------------------------------------
   await page.goto(`${base}/`);
   await page.waitForSelector('#grid .tile');
-  check('library: two tiles', (await page.$$('#grid .tile')).length === 2);
+  check('library: five tiles', (await page.$$('#grid .tile')).length === 5);
   await page.waitForFunction(() => [...document.querySelectorAll('#grid img')]
     .every((i) => i.complete && i.naturalWidth > 0), null, { timeout: 30000 });
   const sizes = await page.$$eval('#grid img', (is) => is.map((i) => [i.naturalWidth, i.naturalHeight]));
@@ -216,6 +216,50 @@ async function main() {
   await page.waitForSelector('#learned li[data-label="zebra"]', { state: 'detached' });
   check('learning: undone', (await api('/api/thresholds?min=1')).learned.length === 0);
 
+  // --- people: name, split, merge, ignore ------------------------------------------------------
+  await page.goto(`${base}/#/people`);
+  await page.waitForSelector('#people .tile.person');
+  check('people: four found', (await page.$$('#people .tile.person')).length === 4);
+  await page.waitForFunction(() => [...document.querySelectorAll('#people img')]
+    .every((i) => i.complete && i.naturalWidth > 0), null, { timeout: 30000 });
+  const covers = await page.$$eval('#people img', (is) => is.map((i) => i.naturalWidth));
+  check('people: every cover face drawn', covers.length === 4 && covers.every((w) => w > 0), JSON.stringify(covers));
+  await shot(page, 'people');
+  await page.click('#people .tile.person[data-person="3"]');
+  await page.waitForSelector('#name-form');
+  await page.fill('#person-name', 'Ann Lee');
+  await page.click('#name-save');
+  await page.waitForFunction(() => document.querySelector('h1').textContent.startsWith('Ann Lee'));
+  const portrait = (await api('/api/items?q=portrait_1face')).items[0];
+  const portraitItem = await api(`/api/items/${portrait.id}`);
+  check('name person 3 "Ann Lee": her media get the tag person:Ann Lee at once',
+    portraitItem.tags.some((t) => t.name === 'person:Ann Lee'), JSON.stringify(portraitItem.tags.map((t) => t.name)));
+  await shot(page, 'person-named');
+  const before1 = (await api('/api/people/1')).faces.length;
+  await page.goto(`${base}/#/people/1`);
+  await page.waitForSelector('#faces label.face');
+  await page.check('#faces label.face >> nth=0 >> input[type=checkbox]');
+  await page.click('#split');
+  await page.waitForFunction(() => /^#\/people\/([5-9]|\d\d)$/.test(location.hash));
+  const after1 = (await api('/api/people/1')).faces.length;
+  const newId = Number((await page.evaluate(() => location.hash)).split('/').pop());
+  check('split one face out of person 1: a new person with it', after1 === before1 - 1 &&
+    (await api(`/api/people/${newId}`)).faces.length === 1, `${before1} -> ${after1}, new ${newId}`);
+  await page.goto(`${base}/#/people/4`);
+  await page.waitForSelector('#merge-ids');
+  const faces2 = (await api('/api/people/2')).faces.length, faces4 = (await api('/api/people/4')).faces.length;
+  await page.fill('#merge-ids', '2');
+  await page.press('#merge-ids', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('#faces label.face').length > 0 &&
+    document.querySelector('.meta').textContent.includes('faces'));
+  const merged = await api('/api/people');
+  check('merge person 2 into 4: one person with both faces',
+    !merged.people.some((q) => q.id === 2) && merged.people.find((q) => q.id === 4).faces === faces2 + faces4,
+    JSON.stringify(merged.people));
+  await page.click('#ignore');
+  await page.waitForFunction(() => document.querySelector('#ignore').textContent === 'Show again');
+  check('ignore person 4: gone from the list', !(await api('/api/people')).people.some((q) => q.id === 4));
+
   // --- jobs: start one, watch it finish live; start another and stop it ----------------------
   await page.goto(`${base}/#/jobs`);
   await page.waitForSelector('#job-form');
@@ -231,7 +275,7 @@ async function main() {
   check('jobs: the bar is full', (await page.$eval('#jobs li.job[data-state="done"] progress', (p) => p.value)) === 1);
   await shot(page, 'job-done');
   const total = (await api('/api/items')).total;
-  check('jobs: the library has the new item', total === 3, `total ${total}`);
+  check('jobs: the library has the new item', total === 6, `total ${total}`);
 
   await page.fill('#job-paths', process.env.STOP_PATH);
   await page.fill('#job-analyzers', 'faces,objects');
