@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build fixtures demo test test-asan test-tsan fuzz bench bench-gateway bench-sampling bench-faces bench-people bench-context clean format \
+.PHONY: all setup build fixtures demo test test-asan test-tsan fuzz bench bench-gateway bench-sampling bench-faces bench-people bench-context bench-review clean format \
 	plugin install uninstall
 
 all: build
@@ -101,6 +101,11 @@ bench-gateway: setup
 # bench/people.sh, BENCHMARKS.md "Face embeddings".
 bench-people: build
 	@bench/people.sh $(BUILD)
+
+# The review app on a 10,000-item catalog: API pages and first paint in headless Chromium,
+# against floors (bench/review_app.sh; about a minute): BENCHMARKS.md.
+bench-review: fixtures
+	@bench/review_app.sh $(BUILD)
 
 # What the shipped context rules add to deriving an hour of video (seconds): BENCHMARKS.md.
 bench-context: build

@@ -8,7 +8,7 @@
 //   #/people, #/people/ID  the people found: name, merge, split, ignore
 import { getSession, forgetSession, post } from './api.js';
 import { el, toast, fill } from './dom.js';
-import { libraryPage } from './library.js';
+import { libraryPage, libraryData } from './library.js';
 import { itemPage } from './item.js';
 import { queuePage } from './queue.js';
 import { logPage } from './log.js';
@@ -43,9 +43,12 @@ async function loginPage() {
 
 async function route() {
   if (leave) { leave(); leave = null; }
-  const s = await getSession().catch(() => null);
-  if (s && !s.authenticated) return loginPage();
   const { path, params } = parseHash();
+  const known = /^\/(item|people|queue|log|learn|jobs)\b/.test(path);
+  // the library's page is asked for beside the session: one round trip less on first paint
+  const [s, data] = await Promise.all([getSession().catch(() => null),
+    known ? null : libraryData(params).catch(() => null)]);
+  if (s && !s.authenticated) return loginPage();
   document.querySelectorAll('[data-nav]').forEach((a) => {
     const on = (a.dataset.nav === 'library' && path === '/') || path.startsWith(`/${a.dataset.nav}`);
     a.classList.toggle('current', on);
@@ -61,7 +64,7 @@ async function route() {
     else if (path === '/jobs') leave = await jobsPage(main);
     else if (pm) leave = await personPage(main, Number(pm[1]));
     else if (path === '/people') leave = await peoplePage(main, params);
-    else leave = await libraryPage(main, params);
+    else leave = await libraryPage(main, params, data);
   } catch (e) {
     fill(main, el('p', { class: 'error' }, e.message));
   }

@@ -14,10 +14,17 @@ function tile(item) {
     el('span', { class: 'tags' }, item.tags.map((t) => el('span', { class: 'chip' }, t))));
 }
 
-export async function libraryPage(main, params) {
+// The page's data; asked for at once, beside the session (app.js), to save a round trip.
+export function libraryData(params) {
   const page = Math.max(0, Number(params.get('page') || 0));
   const q = params.get('q') || '', tag = params.get('tag') || '';
-  const res = await get('/api/items', { q, tag, offset: page * PAGE, limit: PAGE });
+  return get('/api/items', { q, tag, offset: page * PAGE, limit: PAGE });
+}
+
+export async function libraryPage(main, params, data) {
+  const page = Math.max(0, Number(params.get('page') || 0));
+  const q = params.get('q') || '', tag = params.get('tag') || '';
+  const res = data || await libraryData(params);
   const link = (p) => {
     const s = new URLSearchParams(params);
     s.set('page', p);
