@@ -40,11 +40,15 @@ serve_start() {
     SERVE_PORT=$(grep -oE ':[0-9]+/$' "$tmp/serve.out" | tr -d :/)
     URL=http://127.0.0.1:$SERVE_PORT
 }
-serve_stop() {
+serve_stop() { # SIGTERM; the server must end cleanly (a sanitizer report is a failure)
+    local rc=0
     kill "$SERVE_PID" 2>/dev/null
-    wait "$SERVE_PID" 2>/dev/null
+    wait "$SERVE_PID" 2>/dev/null || rc=$?
+    check_eq "serve ends with exit status 0 on SIGTERM" "$rc" 0
+    check "... and says nothing of memory" bash -c "! grep -qE 'Sanitizer|runtime error' '$tmp/serve.err'"
+    SERVE_PID=
 }
-trap 'serve_stop; rm -rf "$tmp"' EXIT
+trap '[ -n "${SERVE_PID:-}" ] && kill "$SERVE_PID" 2>/dev/null; rm -rf "$tmp"' EXIT
 
 serve_start
 check "serve: listening on a loopback URL" grep -qE '^listening on http://127\.0\.0\.1:[0-9]+/$' "$tmp/serve.out"

@@ -250,8 +250,8 @@ async function main() {
   const faces2 = (await api('/api/people/2')).faces.length, faces4 = (await api('/api/people/4')).faces.length;
   await page.fill('#merge-ids', '2');
   await page.press('#merge-ids', 'Enter');
-  await page.waitForFunction(() => document.querySelectorAll('#faces label.face').length > 0 &&
-    document.querySelector('.meta').textContent.includes('faces'));
+  await page.waitForFunction((n) => document.querySelectorAll('#faces label.face').length === n &&
+    document.querySelector('.meta').textContent === `${n} faces`, faces2 + faces4);
   const merged = await api('/api/people');
   check('merge person 2 into 4: one person with both faces',
     !merged.people.some((q) => q.id === 2) && merged.people.find((q) => q.id === 4).faces === faces2 + faces4,
