@@ -6,6 +6,7 @@
 //   #/learn            thresholds fitted to the decisions, to accept or undo
 //   #/jobs             tagging jobs: start, watch live, stop
 //   #/people, #/people/ID  the people found: name, merge, split, ignore
+//   #/plots            confidence per tag with its threshold, tags per item, throughput
 import { getSession, forgetSession, post } from './api.js';
 import { el, toast, fill } from './dom.js';
 import { libraryPage, libraryData } from './library.js';
@@ -15,6 +16,7 @@ import { logPage } from './log.js';
 import { learnPage } from './learn.js';
 import { jobsPage } from './jobs.js';
 import { peoplePage, personPage } from './people.js';
+import { plotsPage } from './plots.js';
 
 const main = document.getElementById('main');
 let leave = null; // the current page's cleanup (key handlers)
@@ -44,7 +46,7 @@ async function loginPage() {
 async function route() {
   if (leave) { leave(); leave = null; }
   const { path, params } = parseHash();
-  const known = /^\/(item|people|queue|log|learn|jobs)\b/.test(path);
+  const known = /^\/(item|people|queue|log|learn|jobs|plots)\b/.test(path);
   // the library's page is asked for beside the session: one round trip less on first paint
   const [s, data] = await Promise.all([getSession().catch(() => null),
     known ? null : libraryData(params).catch(() => null)]);
@@ -64,6 +66,7 @@ async function route() {
     else if (path === '/jobs') leave = await jobsPage(main);
     else if (pm) leave = await personPage(main, Number(pm[1]));
     else if (path === '/people') leave = await peoplePage(main, params);
+    else if (path === '/plots') leave = await plotsPage(main);
     else leave = await libraryPage(main, params, data);
   } catch (e) {
     fill(main, el('p', { class: 'error' }, e.message));

@@ -184,7 +184,7 @@ int aitag_catalog_load_analyses(struct aitag_catalog *c, int64_t media_id,
 /* Starts a run record (model versions and parameters as JSON text); returns its id. */
 int aitag_catalog_begin_run(struct aitag_catalog *c, const char *params_json, int64_t *run_id);
 int aitag_catalog_end_run(struct aitag_catalog *c, int64_t run_id, int tagged, int skipped,
-                          int failed);
+                          int failed, double seconds, double media_seconds);
 
 /* ---- People synced to Stash performers (schema 5; src/catalog/stash_links.c) ----
  *
@@ -675,6 +675,36 @@ struct aitag_learned {
 };
 typedef int (*aitag_learned_fn)(void *ctx, const struct aitag_learned *l);
 int aitag_catalog_each_learned(struct aitag_catalog *c, aitag_learned_fn fn, void *ctx);
+
+/* Statistics for the review app's plots (src/catalog/stats.c). */
+#define AITAG_CONF_BINS 20
+
+/* One tag across the library: how many items carry it, their confidences in AITAG_CONF_BINS
+ * bins over 0..1, and the decisions on it (latest per item). Strings borrowed for the call. */
+struct aitag_tag_stats {
+    const char *name, *label;
+    int64_t items;
+    int64_t bins[AITAG_CONF_BINS];
+    int64_t accepted, rejected;
+    float learned; /* the label's learned threshold, < 0 when none */
+};
+typedef int (*aitag_tag_stats_fn)(void *ctx, const struct aitag_tag_stats *s);
+/* Calls fn for each tag name, most frequent first (at most limit; 0: all). 0 or AITAG_ERR_DB. */
+int aitag_catalog_tag_stats(struct aitag_catalog *c, int64_t limit, aitag_tag_stats_fn fn,
+                            void *ctx);
+/* counts[k] = present items with k tags (k < n - 1), counts[n - 1] = with n - 1 or more. */
+int aitag_catalog_tags_per_item(struct aitag_catalog *c, int64_t *counts, size_t n);
+
+/* One run of the tagger, as recorded. */
+struct aitag_run_row {
+    int64_t id, started_at, finished_at; /* unix seconds (started: its first item stored);
+                                            finished 0 when it never ended */
+    int tagged, skipped, failed;
+    double seconds, media_seconds; /* its wall time, the media it analysed; 0 when unknown */
+};
+typedef int (*aitag_run_fn)(void *ctx, const struct aitag_run_row *r);
+/* The latest limit runs, oldest first. 0 or AITAG_ERR_DB. */
+int aitag_catalog_each_run(struct aitag_catalog *c, int64_t limit, aitag_run_fn fn, void *ctx);
 
 /* Browsing (the review app's library grid): one item as listed. Strings borrowed for the
  * call. */

@@ -147,7 +147,10 @@ static const char *const migrations[] = {
      * raw label; every derivation uses them over the rules' threshold */
     "CREATE TABLE learned_thresholds("
     " label TEXT PRIMARY KEY, threshold REAL NOT NULL, previous REAL, who TEXT NOT NULL,"
-    " at INTEGER NOT NULL, fit TEXT);",
+    " at INTEGER NOT NULL, fit TEXT);"
+    /* how long a run took and how much media it analysed (seconds): its throughput */
+    "ALTER TABLE runs ADD COLUMN seconds REAL;"
+    "ALTER TABLE runs ADD COLUMN media_seconds REAL;",
 };
 _Static_assert(sizeof migrations / sizeof *migrations == AITAG_CATALOG_SCHEMA_VERSION,
                "a migration per schema version");

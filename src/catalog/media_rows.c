@@ -6,8 +6,8 @@
  * and stable across renames, so a later issue can match Stash's files to catalog rows.
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -108,18 +108,16 @@ static int load_row(struct aitag_catalog *c, const char *sql, const char *path, 
     return rc;
 }
 
-#define ROW_COLUMNS                                                                           \
-    "SELECT id, size, mtime_ns, fingerprint, derive_key, status, error, duration, kind,"      \
+#define ROW_COLUMNS                                                                                \
+    "SELECT id, size, mtime_ns, fingerprint, derive_key, status, error, duration, kind,"           \
     " missing_at FROM media "
 
-int aitag_catalog_find_media(struct aitag_catalog *c, const char *path,
-                             struct aitag_media_row *row)
+int aitag_catalog_find_media(struct aitag_catalog *c, const char *path, struct aitag_media_row *row)
 {
     return load_row(c, ROW_COLUMNS "WHERE path = ?", path, 0, row);
 }
 
-int aitag_catalog_get_media(struct aitag_catalog *c, int64_t media_id,
-                            struct aitag_media_row *row)
+int aitag_catalog_get_media(struct aitag_catalog *c, int64_t media_id, struct aitag_media_row *row)
 {
     return load_row(c, ROW_COLUMNS "WHERE id = ?", NULL, media_id, row);
 }
@@ -156,11 +154,11 @@ int aitag_catalog_record_error(struct aitag_catalog *c, const char *path, int64_
      * item never succeeded) and clear its missing mark (a file that fails exists). The WHERE
      * clause skips the write when nothing would change. */
     rc = catalog_sql_prepare(c,
-                     "INSERT INTO media(path, size, mtime_ns, status, error, updated_at)"
-                     " VALUES(?1, ?2, ?3, 'error', ?4, ?5)"
-                     " ON CONFLICT(path) DO UPDATE SET error = ?4, updated_at = ?5,"
-                     " missing_at = NULL WHERE error IS NOT ?4 OR missing_at IS NOT NULL",
-                     &st);
+                             "INSERT INTO media(path, size, mtime_ns, status, error, updated_at)"
+                             " VALUES(?1, ?2, ?3, 'error', ?4, ?5)"
+                             " ON CONFLICT(path) DO UPDATE SET error = ?4, updated_at = ?5,"
+                             " missing_at = NULL WHERE error IS NOT ?4 OR missing_at IS NOT NULL",
+                             &st);
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
@@ -190,7 +188,7 @@ int aitag_catalog_load_probe(struct aitag_catalog *c, int64_t media_id, struct a
     step = sqlite3_step(st);
     if (step == SQLITE_ROW) {
         const unsigned char *kind = sqlite3_column_text(st, 0);
-        out->kind = !kind                                  ? AITAG_MEDIA_UNKNOWN
+        out->kind = !kind                                      ? AITAG_MEDIA_UNKNOWN
                     : strcmp((const char *)kind, "image") == 0 ? AITAG_MEDIA_IMAGE
                                                                : AITAG_MEDIA_VIDEO;
         out->duration = sqlite3_column_double(st, 1);
@@ -230,14 +228,14 @@ int aitag_catalog_begin_run(struct aitag_catalog *c, const char *params_json, in
 }
 
 int aitag_catalog_end_run(struct aitag_catalog *c, int64_t run_id, int tagged, int skipped,
-                          int failed)
+                          int failed, double seconds, double media_seconds)
 {
     sqlite3_stmt *st = NULL;
     int rc;
 
     rc = catalog_sql_prepare(c,
-                             "UPDATE runs SET finished_at = ?, tagged = ?, skipped = ?, failed = ?"
-                             " WHERE id = ?",
+                             "UPDATE runs SET finished_at = ?, tagged = ?, skipped = ?, failed = ?,"
+                             " seconds = ?, media_seconds = ? WHERE id = ?",
                              &st);
     if (rc < 0)
         return rc;
@@ -245,7 +243,9 @@ int aitag_catalog_end_run(struct aitag_catalog *c, int64_t run_id, int tagged, i
     sqlite3_bind_int(st, 2, tagged);
     sqlite3_bind_int(st, 3, skipped);
     sqlite3_bind_int(st, 4, failed);
-    sqlite3_bind_int64(st, 5, run_id);
+    sqlite3_bind_double(st, 5, seconds);
+    sqlite3_bind_double(st, 6, media_seconds);
+    sqlite3_bind_int64(st, 7, run_id);
     rc = catalog_sql_check(c, sqlite3_step(st), "end run");
     sqlite3_finalize(st);
     return rc;

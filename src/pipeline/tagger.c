@@ -671,10 +671,11 @@ out:
     aitag_evidence_list_clear(&acc.ev);
     reset_adaptive(&acc);
     free(acc.times);
-    if (rs.run_id)
-        aitag_catalog_end_run(t->catalog, rs.run_id, sum->tagged, sum->skipped, sum->failed);
     sum->not_reached = (int)(t->n_works - rs.done);
     sum->seconds = aitag_now() - t->started;
+    if (rs.run_id)
+        aitag_catalog_end_run(t->catalog, rs.run_id, sum->tagged, sum->skipped, sum->failed,
+                              sum->seconds, sum->media_seconds);
     sum->moved = t->n_moved;
     sum->missing = t->n_missing;
     free(t->works);

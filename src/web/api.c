@@ -12,6 +12,8 @@
  *     GET  /api/queue?tag=&limit=       tags not judged yet, most useful first
  *     GET  /api/decisions?limit=        the latest decisions of every item, newest first
  *     GET  /api/thresholds?min=         thresholds fitted to the decisions, and those learned
+ *     GET  /api/stats?tags=N            the plots' data: per tag a confidence histogram with
+ *                                       its threshold, tags per item, the tagger's runs
  *     POST /api/thresholds              {label, action: learn|forget, threshold?}
  *     /api/people..., /api/faces/ID/crop people and their faces (people_api.c)
  *     GET  /api/jobs, /api/jobs/ID      tagging jobs (jobs.c), newest first
@@ -424,6 +426,66 @@ static enum MHD_Result post_threshold(struct aitag_web *w, struct MHD_Connection
     return ok;
 }
 
+/* GET /api/stats: what the plots draw (docs/review.md). */
+struct stats_ctx {
+    const struct aitag_policy *p;
+    json_t *tags;
+};
+
+static int on_tag_stats(void *ctx, const struct aitag_tag_stats *s)
+{
+    struct stats_ctx *x = ctx;
+    json_t *bins = json_array(), *o;
+    double t =
+        s->learned >= 0 ? s->learned : aitag_policy_threshold(x->p, s->label ? s->label : s->name);
+
+    for (int k = 0; k < AITAG_CONF_BINS; k++)
+        json_array_append_new(bins, json_integer(s->bins[k]));
+    o = json_pack("{s:s, s:s?, s:I, s:o, s:f, s:b, s:I, s:I}", "name", s->name, "label", s->label,
+                  "items", (json_int_t)s->items, "bins", bins, "threshold", round(t * 1000) / 1000,
+                  "learned", s->learned >= 0, "accepted", (json_int_t)s->accepted, "rejected",
+                  (json_int_t)s->rejected);
+    return !o || json_array_append_new(x->tags, o) < 0;
+}
+
+static int on_run(void *ctx, const struct aitag_run_row *r)
+{
+    json_t *o =
+        json_pack("{s:I, s:I, s:I, s:i, s:i, s:i, s:f, s:f}", "id", (json_int_t)r->id, "started",
+                  (json_int_t)r->started_at, "finished", (json_int_t)r->finished_at, "tagged",
+                  r->tagged, "skipped", r->skipped, "failed", r->failed, "seconds", r->seconds,
+                  "media_seconds", r->media_seconds);
+    return !o || json_array_append_new(ctx, o) < 0;
+}
+
+static enum MHD_Result get_stats(struct aitag_web *w, struct MHD_Connection *conn)
+{
+    struct aitag_catalog *c = web_catalog_get(w);
+    struct stats_ctx x = {w->policy, json_array()};
+    json_t *runs = json_array(), *per_item = json_array();
+    int64_t counts[21];
+    int rc = x.tags && runs && per_item
+                 ? aitag_catalog_tag_stats(c, arg_int(conn, "tags", 24, 1000), on_tag_stats, &x)
+                 : AITAG_ERR_NOMEM;
+
+    if (rc == 0)
+        rc = aitag_catalog_tags_per_item(c, counts, 21);
+    if (rc == 0)
+        rc = aitag_catalog_each_run(c, 50, on_run, runs);
+    web_catalog_put(w, c);
+    for (int k = 0; rc == 0 && k < 21; k++)
+        json_array_append_new(per_item, json_integer(counts[k]));
+    if (rc < 0) {
+        json_decref(x.tags);
+        json_decref(runs);
+        json_decref(per_item);
+        return web_send_error(conn, 500, "catalog error");
+    }
+    return web_send_json(conn, 200,
+                         json_pack("{s:o, s:o, s:o, s:i}", "tags", x.tags, "tags_per_item",
+                                   per_item, "runs", runs, "bins", AITAG_CONF_BINS));
+}
+
 static int on_queue(void *ctx, const struct aitag_review_entry *e)
 {
     json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:f, s:I, s:f}", "id", (json_int_t)e->media_id,
@@ -497,6 +559,8 @@ enum MHD_Result web_api(struct aitag_web *w, struct MHD_Connection *conn, const 
         return get_decisions(w, conn);
     if (strcmp(url, "/api/thresholds") == 0 && get)
         return get_thresholds(w, conn);
+    if (strcmp(url, "/api/stats") == 0 && get)
+        return get_stats(w, conn);
     if (strcmp(url, "/api/thresholds") == 0 && strcmp(method, "POST") == 0)
         return post_threshold(w, conn, r);
     if (strncmp(url, "/api/people", 11) == 0 || strncmp(url, "/api/faces/", 11) == 0) {

@@ -65,7 +65,7 @@ passed=$((passed + $(grep -c '^ok ' "$tmp/drive.out")))
 failed=$((failed + $(grep -c '^FAIL: ' "$tmp/drive.out")))
 check_eq "review_app.js finished (exit status)" "$rc" 0
 check "review_app.js ran its checks" grep -q '^[1-9][0-9]* passed, 0 failed$' "$tmp/drive.out"
-for s in library search marker-dragged item-corrected queue after-rerun learning job-done people person-named; do
+for s in library search marker-dragged item-corrected queue after-rerun learning job-done people person-named plots; do
     check "screenshot $s.png kept" test -s "$shots/$s.png"
 done
 check "a stopped job left no half-written item" test "$(sqlite3 "$cat" "SELECT count(*) FROM media WHERE status NOT IN ('ok', 'partial')")" -eq 0

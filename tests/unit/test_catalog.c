@@ -146,7 +146,7 @@ static void test_items(void)
     int64_t run;
     CHECK(aitag_catalog_begin_run(c, "{}", &run) == 0);
     CHECK(run > 0);
-    CHECK(aitag_catalog_end_run(c, run, 1, 2, 3) == 0);
+    CHECK(aitag_catalog_end_run(c, run, 1, 2, 3, 4.5, 60) == 0);
     aitag_policy_free(p);
     aitag_catalog_close(c);
 

@@ -291,6 +291,21 @@ async function main() {
   check('jobs: stopped when asked, before the end', stopped.state === 'stopped' &&
     stopped.progress && stopped.items < stopped.progress.total, JSON.stringify(stopped));
 
+  // --- plots -------------------------------------------------------------------------------------
+  await page.goto(`${base}/#/plots`);
+  await page.waitForSelector('#tag-charts figure.tagchart');
+  const stats = await api('/api/stats');
+  const faceStats = stats.tags.find((t) => t.name === 'face');
+  check('plots: a histogram per tag whose bins add up to its items',
+    stats.tags.length > 0 && stats.tags.every((t) => t.bins.reduce((a, b) => a + b, 0) === t.items), JSON.stringify(stats.tags.map((t) => [t.name, t.items])));
+  const line = await page.$eval('#tag-charts figure[data-tag="face"] line.threshold', (l) => Number(l.getAttribute('x1')) / 220);
+  check('plots: face\'s threshold drawn where it is', faceStats && Math.abs(line - faceStats.threshold) < 1e-6, `${line} vs ${faceStats && faceStats.threshold}`);
+  check('plots: tags per item count every item', stats.tags_per_item.reduce((a, b) => a + b, 0) === (await api('/api/items')).total);
+  const timed = stats.runs.filter((r) => r.seconds > 0 && r.tagged > 0).length;
+  check('plots: throughput drawn, a bar per timed run', timed > 0 && (await page.$$('#throughput rect.bar')).length === timed,
+    JSON.stringify(stats.runs));
+  await shot(page, 'plots');
+
   check('no script error on any page', errors.length === 0, errors.join(' | '));
   await browser.close();
 }
