@@ -20,7 +20,8 @@ function change(f) {
 
 export async function learnPage(main, params) {
   const min = params.get('min') || 5;
-  const res = await get('/api/thresholds', { min });
+  const [res, rules] = await Promise.all([get('/api/thresholds', { min }),
+    get('/api/rules', { min: params.get('rules') || 3 })]);
   const learned = new Map(res.learned.map((l) => [l.label, l]));
 
   async function act(body, what) {
@@ -57,6 +58,16 @@ export async function learnPage(main, params) {
         el('thead', {}, el('tr', {}, ['label', 'threshold', 'decisions', 'F1', 'what changes', 'held out', ''].map((h) => el('th', {}, h)))),
         el('tbody', {}, rows))
       : el('p', { class: 'empty' }, 'Not enough decisions yet: judge more tags in the review queue.'),
+    el('h2', {}, 'Proposed context rules'),
+    rules.proposals.length
+      ? el('ul', { class: 'proposals', id: 'proposals' }, rules.proposals.map((p) =>
+        el('li', { dataset: { label: p.label, context: p.context } },
+          el('strong', {}, `no ${p.label} ${p.unless ? 'without' : 'with'} ${p.context}`),
+          ` explains ${p.rejected_explained} of your rejections, removes none you accepted; ` +
+            `it would take ${p.label} off ${p.library_items} items of the library. Add to the "suppress" ` +
+            'list of ~/.config/aitag/context.json:',
+          el('pre', { class: 'rule' }, JSON.stringify(p.rule)))))
+      : el('p', { class: 'empty' }, 'No rule explains your rejections yet.'),
     el('h2', {}, 'Learned'),
     learned.size
       ? el('ul', { class: 'learned', id: 'learned' }, [...learned.values()].map((l) =>

@@ -665,6 +665,27 @@ int aitag_catalog_learn_threshold(struct aitag_catalog *c, const struct aitag_po
 int aitag_catalog_forget_threshold(struct aitag_catalog *c, const struct aitag_policy *p,
                                    const char *label, int *n_rederived);
 
+/* A context rule proposed from the decisions (src/catalog/learn_rules.c): suppress label in
+ * an item unless context is there (unless 1: "no sports ball without a person") or where it is
+ * there (unless 0). Strings borrowed for the call. */
+struct aitag_rule_proposal {
+    const char *label, *context;
+    int unless;
+    int rejected_explained; /* rejected items it would remove */
+    int accepted_removed;   /* accepted items it would remove (0: such are not proposed) */
+    int64_t library_items;  /* items of the whole library whose tag it would remove */
+};
+typedef int (*aitag_rule_proposal_fn)(void *ctx, const struct aitag_rule_proposal *p);
+/* For each label with at least min_rejections rejected items, the rules that would remove at
+ * least that many of them and no accepted item, best first (most rejections explained, then
+ * fewest items of the library touched). Nothing is written. 0, AITAG_ERR_DB/NOMEM. */
+int aitag_catalog_rule_proposals(struct aitag_catalog *c, int min_rejections,
+                                 aitag_rule_proposal_fn fn, void *ctx);
+/* The proposal as JSON text (caller frees; NULL when out of memory): label, context, unless,
+ * rejected_explained, accepted_removed, library_items, and rule: the suppression as the
+ * context rules file writes it (docs/context.md), to add to its "suppress" list. */
+char *aitag_rule_proposal_json(const struct aitag_rule_proposal *p);
+
 /* One learned threshold. Strings borrowed for the call. */
 struct aitag_learned {
     const char *label;

@@ -261,6 +261,30 @@ static int on_fit_label(void *ctx, const char *label, int accepted, int rejected
     return 0;
 }
 
+static int on_proposal(void *ctx, const struct aitag_rule_proposal *p)
+{
+    int json = *(int *)ctx;
+    char *text = aitag_rule_proposal_json(p);
+
+    if (!text)
+        return 1;
+    if (json) {
+        printf("%s\n", text);
+    } else {
+        json_error_t jerr;
+        json_t *o = json_loads(text, 0, &jerr);
+        char *rule = o ? json_dumps(json_object_get(o, "rule"), JSON_COMPACT) : NULL;
+        printf("no %s %s %s: explains %d rejected items, removes no accepted one; touches %lld "
+               "items of the library\n  %s\n",
+               p->label, p->unless ? "without" : "with", p->context, p->rejected_explained,
+               (long long)p->library_items, rule ? rule : "");
+        free(rule);
+        json_decref(o);
+    }
+    free(text);
+    return 0;
+}
+
 /* thresholds: the fit of every label with enough decisions; learn LABEL [T]: accept one
  * (the fitted threshold unless T is given); unlearn LABEL: back to the rules'. */
 static int do_learning(struct aitag_catalog *c, const struct aitag_opts *o, const char *cmd,
@@ -272,7 +296,11 @@ static int do_learning(struct aitag_catalog *c, const struct aitag_opts *o, cons
     char *fit = NULL;
     double t;
 
-    if (strcmp(sub, "thresholds") == 0) {
+    if (strcmp(sub, "rules") == 0) {
+        rc = aitag_catalog_rule_proposals(
+            c, aitag_opts_str(o, "min-rejections") ? (int)aitag_opts_int(o, "min-rejections") : 3,
+            on_proposal, &json);
+    } else if (strcmp(sub, "thresholds") == 0) {
         rc = aitag_catalog_each_fit_label(
             c, aitag_opts_str(o, "min-decisions") ? (int)aitag_opts_int(o, "min-decisions") : 5,
             on_fit_label, &x);
@@ -329,20 +357,22 @@ int cmd_review(int argc, char **argv)
     listing = strcmp(sub, "queue") == 0 || strcmp(sub, "log") == 0;
     rc = EXIT_USAGE;
     if (strcmp(sub, "thresholds") == 0 || strcmp(sub, "learn") == 0 ||
-        strcmp(sub, "unlearn") == 0) {
-        size_t lo = strcmp(sub, "thresholds") == 0 ? 0 : 1, hi = strcmp(sub, "learn") == 0 ? 2 : lo;
+        strcmp(sub, "unlearn") == 0 || strcmp(sub, "rules") == 0) {
+        int lists = strcmp(sub, "thresholds") == 0 || strcmp(sub, "rules") == 0;
+        size_t lo = lists ? 0 : 1, hi = strcmp(sub, "learn") == 0 ? 2 : lo;
         if (o.n_args < lo || o.n_args > hi) {
             fprintf(stderr, "aitag %s: usage: aitag review %s (see aitag review --help)\n", name,
                     strcmp(sub, "learn") == 0     ? "learn LABEL [THRESHOLD]"
                     : strcmp(sub, "unlearn") == 0 ? "unlearn LABEL"
+                    : strcmp(sub, "rules") == 0   ? "rules [--min-rejections N]"
                                                   : "thresholds [--min-decisions N]");
             goto out;
         }
         if (!(p = cli_load_policy(&o, name, &cx)))
             goto out;
-        rc = cli_open_catalog(&o, name, strcmp(sub, "thresholds") == 0, &c);
+        rc = cli_open_catalog(&o, name, lists, &c);
         if (rc != 0) {
-            rc = rc < 0 ? EXIT_SETUP : strcmp(sub, "thresholds") == 0 ? EXIT_OK : EXIT_USAGE;
+            rc = rc < 0 ? EXIT_SETUP : lists ? EXIT_OK : EXIT_USAGE;
             goto out;
         }
         rc = do_learning(c, &o, name, sub, p);

@@ -22,15 +22,15 @@ static const struct aitag_opt_def options[] = {
      "seconds between sampled video frames"},
     {"threads", AITAG_OPT_INT, "2", "1..256", "tag", 0,
      "CPU threads shared by decoding and inference"},
-    {"threshold", AITAG_OPT_NUM, NULL, "0..1", "tag people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update review-accept review-reject review-rename review-bounds review-thresholds review-learn review-unlearn serve", 0,
+    {"threshold", AITAG_OPT_NUM, NULL, "0..1", "tag people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update review-accept review-reject review-rename review-bounds review-thresholds review-learn review-unlearn review-rules serve", 0,
      "default confidence threshold for tags (rules file: 0.5)"},
-    {"rules", AITAG_OPT_STR, NULL, "FILE", "tag people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update review-accept review-reject review-rename review-bounds review-thresholds review-learn review-unlearn serve", 0,
+    {"rules", AITAG_OPT_STR, NULL, "FILE", "tag people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update review-accept review-reject review-rename review-bounds review-thresholds review-learn review-unlearn review-rules serve", 0,
      "tag rules file (default: $XDG_CONFIG_HOME/aitag/rules.json if present)"},
-    {"context", AITAG_OPT_STR, NULL, "FILE", "tag show search people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update review-accept review-reject review-rename review-bounds review-thresholds review-learn review-unlearn serve", 0,
+    {"context", AITAG_OPT_STR, NULL, "FILE", "tag show search people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update review-accept review-reject review-rename review-bounds review-thresholds review-learn review-unlearn review-rules serve", 0,
      "context rules file, over the shipped ones (default: $XDG_CONFIG_HOME/aitag/context.json if present; docs/context.md)"},
-    {"context-defaults", AITAG_OPT_BOOL, "true", NULL, "tag show search people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update review-accept review-reject review-rename review-bounds review-thresholds review-learn review-unlearn serve", 0,
+    {"context-defaults", AITAG_OPT_BOOL, "true", NULL, "tag show search people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update review-accept review-reject review-rename review-bounds review-thresholds review-learn review-unlearn review-rules serve", 0,
      "apply the shipped context rules (models/context/defaults.json)"},
-    {"markers", AITAG_OPT_BOOL, "true", NULL, "tag people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update review-accept review-reject review-rename review-bounds review-thresholds review-learn review-unlearn serve", 0,
+    {"markers", AITAG_OPT_BOOL, "true", NULL, "tag people-name people-merge people-split people-ignore people-unignore people-forget people-recluster people-update review-accept review-reject review-rename review-bounds review-thresholds review-learn review-unlearn review-rules serve", 0,
      "write time-ranged markers for videos"},
     {"models-dir", AITAG_OPT_STR, NULL, "DIR", "tag models gateway-serve", 0,
      "folder of model manifests (*.json)"},
@@ -145,6 +145,8 @@ static const struct aitag_opt_def options[] = {
      "at most this many entries"},
     {"min-decisions", AITAG_OPT_INT, NULL, "1..1000000", "review-thresholds", AITAG_OPT_FLAG_ONLY,
      "labels with at least this many judged items (default 5)"},
+    {"min-rejections", AITAG_OPT_INT, NULL, "1..1000000", "review-rules", AITAG_OPT_FLAG_ONLY,
+     "labels with at least this many rejected items; a rule must explain as many (default 3)"},
     {"why", AITAG_OPT_BOOL, "false", NULL, "show", AITAG_OPT_FLAG_ONLY,
      "also say which evidence made each concept of the context rules, and what they "
      "suppressed (docs/context.md)"},
@@ -257,7 +259,7 @@ static const struct aitag_cmd_def commands[] = {
     {"people update", "[OPTIONS]",
      "assign the faces without a person (what `aitag tag` does after a run with face_attrs)",
      NULL},
-    {"review", "accept|reject|rename|bounds|queue|log|thresholds|learn|unlearn [OPTIONS]",
+    {"review", "accept|reject|rename|bounds|queue|log|thresholds|learn|unlearn|rules [OPTIONS]",
      "correct tags and markers; decisions are kept and no later run undoes them "
      "(docs/review.md)",
      NULL},
@@ -286,6 +288,11 @@ static const struct aitag_cmd_def commands[] = {
      "use the fitted threshold (or THRESHOLD) for a label from now on; its items re-derive",
      NULL},
     {"review unlearn", "LABEL [OPTIONS]", "go back to the rules' threshold for a label", NULL},
+    {"review rules", "[--min-rejections N] [OPTIONS]",
+     "context rules proposed from repeated rejections (\"no sports ball without a person\")",
+     "A rule is proposed when it would remove at least N of a label's rejected items and none "
+     "of its accepted ones; each comes as the context file's JSON, to add to the \"suppress\" "
+     "list of ~/.config/aitag/context.json (docs/context.md)."},
     {"serve", "[OPTIONS]", "the review app: browse, review and correct tags in a browser "
      "(docs/review.md)",
      "Prints \"listening on http://ADDR:PORT/\" once ready and stops on SIGINT/SIGTERM. Binds "

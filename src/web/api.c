@@ -12,6 +12,7 @@
  *     GET  /api/queue?tag=&limit=       tags not judged yet, most useful first
  *     GET  /api/decisions?limit=        the latest decisions of every item, newest first
  *     GET  /api/thresholds?min=         thresholds fitted to the decisions, and those learned
+ *     GET  /api/rules?min=N             context rules proposed from repeated rejections
  *     GET  /api/stats?tags=N            the plots' data: per tag a confidence histogram with
  *                                       its threshold, tags per item, the tagger's runs
  *     POST /api/thresholds              {label, action: learn|forget, threshold?}
@@ -426,6 +427,33 @@ static enum MHD_Result post_threshold(struct aitag_web *w, struct MHD_Connection
     return ok;
 }
 
+/* GET /api/rules?min=N: context rules proposed from repeated rejections. */
+static int on_proposal(void *ctx, const struct aitag_rule_proposal *p)
+{
+    char *text = aitag_rule_proposal_json(p);
+    json_error_t jerr;
+    json_t *o = text ? json_loads(text, 0, &jerr) : NULL;
+
+    free(text);
+    return !o || json_array_append_new(ctx, o) < 0;
+}
+
+static enum MHD_Result get_rules(struct aitag_web *w, struct MHD_Connection *conn)
+{
+    struct aitag_catalog *c = web_catalog_get(w);
+    json_t *list = json_array();
+    int rc = list ? aitag_catalog_rule_proposals(c, (int)arg_int(conn, "min", 3, 1000000),
+                                                 on_proposal, list)
+                  : AITAG_ERR_NOMEM;
+
+    web_catalog_put(w, c);
+    if (rc < 0) {
+        json_decref(list);
+        return web_send_error(conn, 500, "catalog error");
+    }
+    return web_send_json(conn, 200, json_pack("{s:o}", "proposals", list));
+}
+
 /* GET /api/stats: what the plots draw (docs/review.md). */
 struct stats_ctx {
     const struct aitag_policy *p;
@@ -561,6 +589,8 @@ enum MHD_Result web_api(struct aitag_web *w, struct MHD_Connection *conn, const 
         return get_thresholds(w, conn);
     if (strcmp(url, "/api/stats") == 0 && get)
         return get_stats(w, conn);
+    if (strcmp(url, "/api/rules") == 0 && get)
+        return get_rules(w, conn);
     if (strcmp(url, "/api/thresholds") == 0 && strcmp(method, "POST") == 0)
         return post_threshold(w, conn, r);
     if (strncmp(url, "/api/people", 11) == 0 || strncmp(url, "/api/faces/", 11) == 0) {

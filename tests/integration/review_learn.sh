@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# review_learn.sh - thresholds learned from decisions: `aitag review thresholds` fits the face
+# review_learn.sh - thresholds and context rules learned from decisions: `aitag review thresholds` fits the face
 # label's threshold to accepts and rejects on the fixtures (decided by a rule on the stored
 # confidence, so the fit has a clean answer), says what it would change, and changes nothing
 # until `review learn`; then every derivation uses it (the items re-derive at once, and a
@@ -80,4 +80,36 @@ check_eq "unlearn: back to the rules' threshold" "$(faces)" "$before"
 check_eq "unlearn: nothing learned left" "$(sqlite3 "$cat" 'SELECT count(*) FROM learned_thresholds')" 0
 "$A" review unlearn "${C[@]}" face 2>"$tmp/err"
 check_eq "unlearn twice: exit 2" "$?" 2
+# --- context rules proposed from repeated rejections ------------------------------------------
+# horse rejected on the two photos (no one in them), accepted in the video with people: the
+# proposal "no horse without a face/person" explains both rejections and removes no accept
+cat2=$tmp/rules.db
+R2=(--catalog "$cat2")
+"$A" tag --analyzers faces,objects --no-people --quiet --progress never "${R2[@]}" \
+    "$F/images/horses.webp" "$F/images/sign_on_photo.jpg" "$F/videos/faces_text_720p_h264.mp4" \
+    "$F/images/eagle.bmp" 2>"$tmp/tag.err"
+check_eq "tag the horse fixtures" "$(sqlite3 "$cat2" "SELECT count(*) FROM tags WHERE label = 'horse'")" 3
+check_eq "rules: none before any decision" "$("$A" review rules --json "${R2[@]}" --min-rejections 1)" ""
+"$A" review reject "${R2[@]}" "$F/images/horses.webp" horse 2>/dev/null
+"$A" review reject "${R2[@]}" "$F/images/sign_on_photo.jpg" horse 2>/dev/null
+"$A" review accept "${R2[@]}" "$F/videos/faces_text_720p_h264.mp4" horse 2>/dev/null
+"$A" review rules --json --min-rejections 2 "${R2[@]}" >"$tmp/rules.json"
+check_eq "rules: exit 0" "$?" 0
+check "rules: 'no horse without person' among the proposals, explaining both rejections" jqe -s '
+    any(.[]; .label == "horse" and .context == "person" and .unless and .rejected_explained == 2
+        and .accepted_removed == 0 and .library_items == 2)' "$tmp/rules.json"
+check "rules: no proposal removes an accepted item" jqe -s 'all(.[]; .accepted_removed == 0)' "$tmp/rules.json"
+check "rules: best first" jqe -s '[.[].rejected_explained] == ([.[].rejected_explained] | sort | reverse)' "$tmp/rules.json"
+check_eq "rules: more rejections needed than there are: none" \
+    "$("$A" review rules --json --min-rejections 3 "${R2[@]}")" ""
+# the proposed rule does what it says on a catalog without any decision: horse goes from the two
+# photos (library_items: 2) and stays in the video
+jq -s '{suppress: [.[] | select(.context == "person") | .rule]}' "$tmp/rules.json" >"$tmp/context.json"
+"$A" tag --analyzers faces,objects --no-people --quiet --progress never --catalog "$tmp/fresh.db" \
+    --context "$tmp/context.json" "$F/images/horses.webp" "$F/images/sign_on_photo.jpg" \
+    "$F/videos/faces_text_720p_h264.mp4" 2>"$tmp/tag.err"
+check_eq "the proposed rule, as a context file, loads and runs" "$?" 0
+check_eq "... and removes horse from exactly the items it said" \
+    "$(sqlite3 "$tmp/fresh.db" "SELECT group_concat(replace(m.path, rtrim(m.path, replace(m.path, '/', '')), ''))
+        FROM tags t JOIN media m ON m.id = t.media_id WHERE t.label = 'horse'")" "faces_text_720p_h264.mp4"
 finish

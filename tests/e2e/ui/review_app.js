@@ -198,8 +198,13 @@ async function main() {
   // --- learning: accept a proposed threshold ------------------------------------------------
   // zebra was rejected on the video: its fit raises zebra's threshold above what the models
   // gave it (and would drop that item, the one rejected)
-  await page.goto(`${base}/#/learn?min=1`);
+  await page.goto(`${base}/#/learn?min=1&rules=1`);
   await page.waitForSelector('#fits tr[data-label="zebra"]');
+  const proposals = (await api('/api/rules?min=1')).proposals;
+  check('learning: context rules proposed for the rejected zebra, shown with their JSON',
+    proposals.some((p) => p.label === 'zebra' && p.rejected_explained === 1 && p.accepted_removed === 0) &&
+    (await page.$$('#proposals li[data-label="zebra"] pre.rule')).length === proposals.filter((p) => p.label === 'zebra').length,
+    JSON.stringify(proposals.map((p) => [p.label, p.context])));
   const zebraFit = (await api('/api/thresholds?min=1')).fits.find((f) => f.label === 'zebra');
   check('learning: zebra proposed above the rules\' 0.5, dropping the one rejected item',
     zebraFit && zebraFit.current === 0.5 && zebraFit.proposed > 0.5 && zebraFit.lost === 1 &&
