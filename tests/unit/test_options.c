@@ -119,7 +119,7 @@ static void test_errors(void)
 
     aitag_opts_init(&o, "tag");
     CHECK(aitag_opts_parse_argv(&o, 2, bad_enum, err, sizeof err) == AITAG_ERR_INVALID);
-    CHECK(strcmp(err, "--progress must be one of auto, always, never, not 'sometimes'") == 0);
+    CHECK(strcmp(err, "--progress must be one of auto, always, never, json, not 'sometimes'") == 0);
     aitag_opts_free(&o);
 
     aitag_opts_init(&o, "tag");
