@@ -30,10 +30,18 @@ export async function libraryPage(main, params, data) {
     s.set('page', p);
     return `#/?${s}`;
   };
+  // with words: the items they mean too (WordNet, context rules: "animal" finds the birds)
+  const meaning = q ? await get('/api/search', { q, limit: 20 }).catch(() => null) : null;
   const title = q ? `“${q}”` : tag ? `Tag ${tag}` : 'Library';
   const pages = Math.max(1, Math.ceil(res.total / PAGE));
   fill(main,
     el('h1', {}, title, el('span', { class: 'count', id: 'total' }, ` ${res.total} items`)),
+    meaning && meaning.hits.length ? el('section', { class: 'meaning' },
+      el('h2', {}, 'By meaning'),
+      el('ol', { id: 'meaning' }, meaning.hits.map((h) => el('li', { dataset: { id: h.id } },
+        el('a', { href: `#/item/${h.id}` }, h.name || `item ${h.id}`),
+        el('span', { class: 'meta' }, ` ${h.score.toFixed(2)} · ${h.why}`))))) : null,
+    q ? el('h2', {}, 'By name, tag and text') : null,
     res.items.length ? el('div', { class: 'grid', id: 'grid' }, res.items.map(tile))
       : el('p', { class: 'empty' }, 'Nothing here.'),
     pages > 1 ? el('nav', { class: 'pager' },

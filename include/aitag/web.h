@@ -34,8 +34,16 @@
 #define AITAG_WEB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "aitag/policy.h"
+
+struct aitag_catalog;
+/* A search by meaning (the program's: WordNet and the context rules, `aitag search WORDS`):
+ * calls hit once per matching item, best first. 0 or < 0. Called one at a time. */
+typedef void (*aitag_web_hit_fn)(void *hit_ctx, int64_t media_id, float score, const char *why);
+typedef int (*aitag_web_search_fn)(void *ctx, struct aitag_catalog *c, const char *query,
+                                   aitag_web_hit_fn hit, void *hit_ctx);
 
 struct aitag_web_params {
     const char *catalog_path;          /* required */
@@ -54,6 +62,9 @@ struct aitag_web_params {
      * object per item on stdout and {"progress": {...}} lines on stderr (`aitag tag --json
      * --progress json`). NULL: the app cannot start jobs. */
     const char *const *tag_argv;
+    /* GET /api/search: NULL leaves search to paths, tag names and text (GET /api/items?q=) */
+    aitag_web_search_fn search;
+    void *search_ctx;
 };
 
 struct aitag_web_params aitag_web_default_params(void);

@@ -92,6 +92,11 @@ struct aitag_policy *cli_load_policy(const struct aitag_opts *o, const char *cmd
                                      struct aitag_concepts **cx);
 /* concept_search.c: `aitag search WORDS`, ranked, printed. EXIT_OK or EXIT_SETUP. */
 int cli_concept_search(struct aitag_catalog *c, const struct aitag_opts *o, const char *query);
+/* The same search, each hit to fn, best first (the review app's search). EXIT_OK or
+ * EXIT_SETUP (said on stderr). Not thread-safe (WordNet): one search at a time. */
+typedef void (*cli_hit_fn)(void *ctx, const char *path, int64_t id, float score, const char *why);
+int cli_concept_rank(struct aitag_catalog *c, const struct aitag_opts *o, const char *query,
+                     cli_hit_fn fn, void *ctx);
 
 /* embed_search.c: search by an embedding model through an OpenAI-compatible /v1/embeddings. */
 struct cli_embed {

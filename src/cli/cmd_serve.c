@@ -110,6 +110,27 @@ static size_t tag_command(const struct aitag_opts *o, const char *catalog, char 
     return n;
 }
 
+/* The app's search by meaning: `aitag search WORDS` over the server's catalog connection. */
+struct serve_search {
+    const struct aitag_opts *o;
+    aitag_web_hit_fn hit;
+    void *hit_ctx;
+};
+
+static void on_concept_hit(void *ctx, const char *path, int64_t id, float score, const char *why)
+{
+    struct serve_search *s = ctx;
+    (void)path;
+    s->hit(s->hit_ctx, id, score, why);
+}
+
+static int search_by_meaning(void *ctx, struct aitag_catalog *c, const char *query,
+                             aitag_web_hit_fn hit, void *hit_ctx)
+{
+    struct serve_search s = {ctx, hit, hit_ctx};
+    return cli_concept_rank(c, s.o, query, on_concept_hit, &s) == EXIT_OK ? 0 : AITAG_ERR_INVALID;
+}
+
 static int serve(const struct aitag_opts *o, struct aitag_policy *p)
 {
     char exe[PATH_MAX], threshold[32];
@@ -135,6 +156,8 @@ static int serve(const struct aitag_opts *o, struct aitag_policy *p)
     wp.roots = (const char *const *)roots;
     if (tag_command(o, wp.catalog_path, exe, threshold, sizeof threshold, tag_argv))
         wp.tag_argv = tag_argv;
+    wp.search = search_by_meaning;
+    wp.search_ctx = (void *)o;
     if (aitag_opts_str(o, "who"))
         wp.who = aitag_opts_str(o, "who");
     else if (getenv("USER"))

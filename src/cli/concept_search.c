@@ -353,14 +353,15 @@ static int by_score(const void *a, const void *b)
     return strcmp(x->path, y->path);
 }
 
-int cli_concept_search(struct aitag_catalog *c, const struct aitag_opts *o, const char *query)
+int cli_concept_rank(struct aitag_catalog *c, const struct aitag_opts *o, const char *query,
+                     cli_hit_fn fn, void *ctx)
 {
     struct search s = {.query = query, .c = c};
     struct aitag_context *cx = NULL;
     char bufs[2][4096], err[1024] = "";
     const char *paths[2];
     size_t n_paths = cli_context_paths(o, bufs, paths);
-    int json = aitag_opts_bool(o, "json"), rc = 0;
+    int rc = 0;
 
     if (aitag_concepts_open(NULL, &s.wn, err, sizeof err) < 0) {
         fprintf(stderr, "aitag search: %s: only tags named '%s' and text match\n", err, query);
@@ -417,17 +418,8 @@ int cli_concept_search(struct aitag_catalog *c, const struct aitag_opts *o, cons
     }
     if (s.n > 1)
         qsort(s.hits, s.n, sizeof *s.hits, by_score);
-    for (size_t i = 0; i < s.n; i++) {
-        if (json) {
-            json_t *h = json_pack("{s:s, s:f, s:s}", "path", s.hits[i].path, "score",
-                                  (double)((int)(s.hits[i].score * 1000 + 0.5f)) / 1000, "why",
-                                  s.hits[i].why);
-            print_json_line(h);
-            json_decref(h);
-        } else {
-            printf("%s\t%.3f\t%s\n", s.hits[i].path, s.hits[i].score, s.hits[i].why);
-        }
-    }
+    for (size_t i = 0; i < s.n; i++)
+        fn(ctx, s.hits[i].path, s.hits[i].id, s.hits[i].score, s.hits[i].why);
     rc = EXIT_OK;
 out:
     for (size_t i = 0; i < s.n; i++)
@@ -437,4 +429,24 @@ out:
     aitag_context_free(cx);
     aitag_concepts_close(s.wn);
     return rc;
+}
+
+static void print_hit(void *ctx, const char *path, int64_t id, float score, const char *why)
+{
+    (void)id;
+    if (*(int *)ctx) {
+        json_t *h = json_pack("{s:s, s:f, s:s}", "path", path, "score",
+                              (double)((int)(score * 1000 + 0.5f)) / 1000, "why", why);
+        print_json_line(h);
+        json_decref(h);
+    } else {
+        printf("%s\t%.3f\t%s\n", path, score, why);
+    }
+}
+
+int cli_concept_search(struct aitag_catalog *c, const struct aitag_opts *o, const char *query)
+{
+    int json = aitag_opts_bool(o, "json");
+
+    return cli_concept_rank(c, o, query, print_hit, &json);
 }

@@ -13,6 +13,7 @@
  *     GET  /api/decisions?limit=        the latest decisions of every item, newest first
  *     GET  /api/thresholds?min=         thresholds fitted to the decisions, and those learned
  *     GET  /api/rules?min=N             context rules proposed from repeated rejections
+ *     GET  /api/search?q=WORDS          items by meaning (WordNet, context rules), with why
  *     GET  /api/stats?tags=N            the plots' data: per tag a confidence histogram with
  *                                       its threshold, tags per item, the tagger's runs
  *     POST /api/thresholds              {label, action: learn|forget, threshold?}
@@ -427,6 +428,62 @@ static enum MHD_Result post_threshold(struct aitag_web *w, struct MHD_Connection
     return ok;
 }
 
+/* GET /api/search?q=WORDS: items by meaning, best first, each with why (params.search). */
+struct search_ctx {
+    json_t *hits;
+    size_t max;
+};
+
+static void on_hit(void *ctx, int64_t media_id, float score, const char *why)
+{
+    struct search_ctx *x = ctx;
+
+    if (json_array_size(x->hits) < x->max)
+        json_array_append_new(x->hits,
+                              json_pack("{s:I, s:f, s:s}", "id", (json_int_t)media_id, "score",
+                                        round(score * 1000) / 1000, "why", why ? why : ""));
+}
+
+static enum MHD_Result get_search(struct aitag_web *w, struct MHD_Connection *conn)
+{
+    const char *q = arg(conn, "q");
+    struct search_ctx x = {json_array(), (size_t)arg_int(conn, "limit", 50, 500)};
+    struct aitag_catalog *c;
+    json_t *item;
+    size_t i;
+    int rc;
+
+    if (!w->search) {
+        json_decref(x.hits);
+        return web_send_error(conn, 404, "search by meaning: not available on this server");
+    }
+    if (!q || strlen(q) > 200) {
+        json_decref(x.hits);
+        return web_send_error(conn, 400, "q: 1 to 200 bytes of words");
+    }
+    c = web_catalog_get(w);
+    pthread_mutex_lock(&w->search_lock);
+    rc = x.hits ? w->search(w->search_ctx, c, q, on_hit, &x) : AITAG_ERR_NOMEM;
+    pthread_mutex_unlock(&w->search_lock);
+    /* each hit with its tile (name, kind, tags) */
+    json_array_foreach(x.hits, i, item)
+    {
+        struct aitag_browse_query bq = {.id = json_integer_value(json_object_get(item, "id")),
+                                        .limit = 1};
+        json_t *tiles = json_array();
+        if (tiles && aitag_catalog_browse(c, &bq, on_tile, tiles, NULL) == 0 &&
+            json_array_size(tiles) == 1)
+            json_object_update_missing(item, json_array_get(tiles, 0));
+        json_decref(tiles);
+    }
+    web_catalog_put(w, c);
+    if (rc < 0) {
+        json_decref(x.hits);
+        return web_send_error(conn, 500, "search failed");
+    }
+    return web_send_json(conn, 200, json_pack("{s:s, s:o}", "q", q, "hits", x.hits));
+}
+
 /* GET /api/rules?min=N: context rules proposed from repeated rejections. */
 static int on_proposal(void *ctx, const struct aitag_rule_proposal *p)
 {
@@ -591,6 +648,8 @@ enum MHD_Result web_api(struct aitag_web *w, struct MHD_Connection *conn, const 
         return get_stats(w, conn);
     if (strcmp(url, "/api/rules") == 0 && get)
         return get_rules(w, conn);
+    if (strcmp(url, "/api/search") == 0 && get)
+        return get_search(w, conn);
     if (strcmp(url, "/api/thresholds") == 0 && strcmp(method, "POST") == 0)
         return post_threshold(w, conn, r);
     if (strncmp(url, "/api/people", 11) == 0 || strncmp(url, "/api/faces/", 11) == 0) {

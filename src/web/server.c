@@ -183,6 +183,9 @@ int aitag_web_start(const struct aitag_web_params *p, struct aitag_web **out, ch
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->freed, NULL);
     pthread_cond_init(&w->job_changed, NULL);
+    pthread_mutex_init(&w->search_lock, NULL);
+    w->search = p->search;
+    w->search_ctx = p->search_ctx;
     w->policy = p->policy;
     w->loopback = is_loopback(bind);
     rc = AITAG_ERR_INVALID;
@@ -269,6 +272,7 @@ void aitag_web_stop(struct aitag_web *w)
     free(w->password_hash);
     pthread_cond_destroy(&w->freed);
     pthread_cond_destroy(&w->job_changed);
+    pthread_mutex_destroy(&w->search_lock);
     pthread_mutex_destroy(&w->lock);
     free(w);
 }

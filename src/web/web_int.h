@@ -53,6 +53,9 @@ struct aitag_web {
     pthread_cond_t freed;
     struct aitag_catalog **pool;
     size_t n_pool, n_free;
+    aitag_web_search_fn search; /* by meaning (params.search), serialised by search_lock */
+    void *search_ctx;
+    pthread_mutex_t search_lock;
     /* jobs (jobs.c) */
     char **tag_argv; /* the tagger's command, NULL-terminated; NULL: no jobs */
     struct web_job *jobs[WEB_MAX_JOBS];

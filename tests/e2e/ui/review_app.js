@@ -82,6 +82,12 @@ async function main() {
     document.querySelector('h1').textContent.startsWith('“eagle”'));
   const eagleHits = await page.$$eval('#grid .tile .name', (ns) => ns.map((n) => n.textContent));
   check('search "eagle": the image by its name', JSON.stringify(eagleHits) === '["eagle.bmp"]', JSON.stringify(eagleHits));
+  await page.fill('#search-q', 'animal');
+  await page.press('#search-q', 'Enter');
+  await page.waitForFunction(() => document.querySelector('h1').textContent.startsWith('“animal”'));
+  const meant = await page.$$eval('#meaning li', (ls) => ls.map((l) => l.textContent));
+  check('search "animal" by meaning: the eagle, because a bird is a kind of animal',
+    meant.some((t) => t.includes('eagle.bmp') && t.includes("tag 'bird': a kind of animal")), JSON.stringify(meant));
   await shot(page, 'search');
 
   // --- the video: reject a tag --------------------------------------------------------------
