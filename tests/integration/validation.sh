@@ -33,7 +33,7 @@ usage_error "--threads 0" "--threads must be a whole number from 1 to 256, not '
 usage_error "--threads 999" "--threads must be a whole number from 1 to 256, not '999'" \
     "$A" tag --catalog "$db" --threads 999 "$img"
 usage_error "--threads 2.5" "--threads must be a whole number" "$A" tag --catalog "$db" --threads 2.5 "$img"
-usage_error "--progress sometimes" "--progress must be one of auto, always, never, not 'sometimes'" \
+usage_error "--progress sometimes" "--progress must be one of auto, always, never, json, not 'sometimes'" \
     "$A" tag --catalog "$db" --progress sometimes "$img"
 usage_error "--interval 0" "--interval must be a number from 0.01 to 3600, not '0'" \
     "$A" tag --catalog "$db" --interval 0 "$img"
