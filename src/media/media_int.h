@@ -164,4 +164,12 @@ void media_frame_converter_free(struct frame_converter *c);
  * ignored). 0 or AITAG_ERR_NOMEM. */
 int media_shot_detector_avframe(struct aitag_shot_detector *d, double t, const AVFrame *f);
 
+/* crop.c: the first frame at or after start of path (seeking to the keyframe before it),
+ * scaled to spec: *s and *f (closed and freed by the caller, also on failure) and the view
+ * *v in *f. what names the frame in errors ("no frame at the face's time"). 0 or < 0 with err
+ * naming the file. */
+int media_frame_at(const char *path, double start, const struct aitag_view_spec *spec,
+                   const char *what, struct aitag_sampler **s, struct aitag_frame **f,
+                   const struct aitag_view **v, char *err, size_t errlen);
+
 #endif

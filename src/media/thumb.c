@@ -15,40 +15,15 @@ static int still_at(const char *path, double t, int max_side, unsigned char **jp
                     char *err, size_t errlen)
 {
     struct aitag_view_spec spec = {max_side, 0, AITAG_FIT_MAX_SIDE, 0};
-    struct aitag_sampler_params sp = aitag_sampler_default_params();
     struct aitag_sampler *s = NULL;
     struct aitag_frame *f = NULL;
     const struct aitag_view *v;
-    char why[512] = "";
-    int rc;
+    int rc = media_frame_at(path, t, &spec, "still", &s, &f, &v, err, errlen);
 
-    sp.views = &spec;
-    sp.n_views = 1;
-    sp.start = t > 0 ? t : 0;
-    sp.interval = 1e9; /* one sample */
-    sp.strategy = AITAG_SAMPLER_SEEK;
-    rc = aitag_sampler_open(path, &sp, &s, why, sizeof why);
-    if (rc < 0) {
-        aitag_fmt(err, errlen, "%s: %s", path, why);
-        goto out;
-    }
-    rc = aitag_sampler_next(s, &f);
-    if (rc <= 0) {
-        aitag_fmt(err, errlen, "%s: %s", path,
-                  rc < 0 ? aitag_sampler_errmsg(s) : "no frame at the still's time");
-        rc = rc < 0 ? rc : AITAG_ERR_MEDIA;
-        goto out;
-    }
-    v = aitag_frame_view(f, &spec);
-    if (!v) {
-        aitag_fmt(err, errlen, "%s: the frame has no thumbnail view", path);
-        rc = AITAG_ERR_MEDIA;
-        goto out;
-    }
-    rc = aitag_media_encode_jpeg(v->rgb + (size_t)v->pad_y * (size_t)v->stride +
-                                     (size_t)v->pad_x * 3,
-                                 v->content_w, v->content_h, v->stride, jpeg, len, err, errlen);
-out:
+    if (rc == 0)
+        rc = aitag_media_encode_jpeg(v->rgb + (size_t)v->pad_y * (size_t)v->stride +
+                                         (size_t)v->pad_x * 3,
+                                     v->content_w, v->content_h, v->stride, jpeg, len, err, errlen);
     aitag_frame_free(f);
     aitag_sampler_close(s);
     return rc;

@@ -56,12 +56,6 @@ static int64_t arg_int(struct MHD_Connection *conn, const char *name, int64_t df
     return n > max ? max : n;
 }
 
-static const char *base_name(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
-}
-
 static json_t *tile_json(const struct aitag_browse_row *r)
 {
     json_t *tags = json_array(), *o;
@@ -74,7 +68,7 @@ static json_t *tile_json(const struct aitag_browse_row *r)
     }
     o = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:f, s:i, s:i, s:b, s:I, s:o}", "id",
                   (json_int_t)r->id, "path", r->path ? r->path : "", "name",
-                  base_name(r->path ? r->path : ""), "kind", r->kind, "status", r->status,
+                  web_base_name(r->path ? r->path : ""), "kind", r->kind, "status", r->status,
                   "duration", r->duration, "width", r->width, "height", r->height, "missing",
                   r->missing, "n_tags", (json_int_t)r->n_tags, "tags", tags);
     return o;
@@ -134,7 +128,7 @@ static int on_decision(void *ctx, const struct aitag_decision_row *r)
         json_object_set_new(o, "new_bounds", json_pack("[f,f]", r->d.new_start, r->d.new_end));
     if (d->with_item) {
         json_object_set_new(o, "item", json_integer(r->media_id));
-        json_object_set_new(o, "name", json_string(base_name(r->path ? r->path : "")));
+        json_object_set_new(o, "name", json_string(web_base_name(r->path ? r->path : "")));
     }
     json_array_append_new(d->list, o);
     if (!r->d.marker && r->d.verdict == AITAG_VERDICT_ACCEPT)
@@ -574,9 +568,9 @@ static enum MHD_Result get_stats(struct aitag_web *w, struct MHD_Connection *con
 static int on_queue(void *ctx, const struct aitag_review_entry *e)
 {
     json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:f, s:I, s:f}", "id", (json_int_t)e->media_id,
-                          "path", e->path, "name", base_name(e->path), "tag", e->tag, "confidence",
-                          (double)e->confidence, "tag_items", (json_int_t)e->tag_items, "priority",
-                          e->priority);
+                          "path", e->path, "name", web_base_name(e->path), "tag", e->tag,
+                          "confidence", (double)e->confidence, "tag_items",
+                          (json_int_t)e->tag_items, "priority", e->priority);
     return !o || json_array_append_new(ctx, o) < 0;
 }
 

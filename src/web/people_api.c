@@ -19,12 +19,6 @@
 
 #define MAX_IDS 1024
 
-static const char *base_name(const char *path)
-{
-    const char *s = path ? strrchr(path, '/') : NULL;
-    return s ? s + 1 : path ? path : "";
-}
-
 static json_t *person_json(const struct aitag_person *p)
 {
     return json_pack("{s:I, s:s?, s:b, s:I, s:o}", "id", (json_int_t)p->id, "name", p->name,
@@ -48,7 +42,7 @@ static int on_face(void *ctx, const struct aitag_face *f)
 {
     json_t *o =
         json_pack("{s:I, s:I, s:s, s:f, s:[f,f,f,f], s:f, s:s}", "id", (json_int_t)f->id, "item",
-                  (json_int_t)f->media_id, "name", base_name(f->path), "t", f->t, "box",
+                  (json_int_t)f->media_id, "name", web_base_name(f->path), "t", f->t, "box",
                   (double)f->box.x, (double)f->box.y, (double)f->box.w, (double)f->box.h, "quality",
                   (double)f->quality, "assigned", f->assigned ? f->assigned : "");
     return !o || json_array_append_new(ctx, o) < 0;

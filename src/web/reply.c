@@ -66,3 +66,9 @@ enum MHD_Result web_send_error(struct MHD_Connection *conn, unsigned status, con
     va_end(ap);
     return web_send_json(conn, status, json_pack("{s:s}", "error", msg));
 }
+
+const char *web_base_name(const char *path)
+{
+    const char *s = path ? strrchr(path, '/') : NULL;
+    return s ? s + 1 : path ? path : "";
+}

@@ -87,6 +87,8 @@ enum MHD_Result web_send_json(struct MHD_Connection *conn, unsigned status, json
 /* {"error": message} */
 enum MHD_Result web_send_error(struct MHD_Connection *conn, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The file name of a path (after its last '/'); "" for NULL. */
+const char *web_base_name(const char *path);
 /* Adds the headers every answer carries (CSP, nosniff, no referrer, no framing). */
 void web_secure_headers(struct MHD_Response *r);
 
@@ -122,9 +124,8 @@ enum MHD_Result web_job_events(struct aitag_web *w, struct MHD_Connection *conn,
 void web_jobs_stop_all(struct aitag_web *w);
 
 /* people_api.c: /api/people... and /api/faces/ID/crop; *handled 0 when url is not one. */
-enum MHD_Result web_people_api(struct aitag_web *w, struct MHD_Connection *conn,
-                               const char *method, const char *url, const struct web_req *r,
-                               int *handled);
+enum MHD_Result web_people_api(struct aitag_web *w, struct MHD_Connection *conn, const char *method,
+                               const char *url, const struct web_req *r, int *handled);
 
 /* files.c */
 /* GET /api/faces/ID/crop: the face (a margin around its box) as a JPEG, made once. */
