@@ -1,6 +1,8 @@
 /*
- * aitag/catalog.h - the SQLite catalog: the single source of truth for media, analyses,
- * evidence and the tags, markers and text derived from it.
+ * aitag/catalog.h - the catalog: the single source of truth for media, analyses, evidence and
+ * the tags, markers and text derived from it. A SQLite file (a path: the embedded default) or
+ * a PostgreSQL database (a postgresql:// URL, shared by several machines: docs/scale.md);
+ * both hold the same tables and give the same answers.
  *
  * Usage:
  *     struct aitag_catalog *c;
@@ -39,7 +41,7 @@
 #include "aitag/media.h"
 #include "aitag/policy.h"
 
-#define AITAG_CATALOG_SCHEMA_VERSION 8
+#define AITAG_CATALOG_SCHEMA_VERSION 9
 
 struct aitag_catalog;
 
@@ -51,6 +53,10 @@ int aitag_catalog_open(const char *path, int readonly, struct aitag_catalog **ou
                        size_t errlen);
 void aitag_catalog_close(struct aitag_catalog *c);
 const char *aitag_catalog_errmsg(const struct aitag_catalog *c);
+/* 1 when target names a PostgreSQL catalog (postgresql:// or postgres://), else 0 (a file). */
+int aitag_catalog_is_url(const char *target);
+/* target as it may be shown: a URL's password replaced by ***. Returns buf. */
+const char *aitag_catalog_target_name(const char *target, char *buf, size_t len);
 
 /* Computes the content fingerprint (16 hex digits) of a file. 0 or AITAG_ERR_IO. */
 int aitag_fingerprint_file(const char *path, int64_t *size, char hex[17]);
@@ -73,13 +79,11 @@ int aitag_catalog_find_media(struct aitag_catalog *c, const char *path,
                              struct aitag_media_row *row);
 
 /* The same by item id. 0, AITAG_ERR_NOTFOUND or AITAG_ERR_DB. */
-int aitag_catalog_get_media(struct aitag_catalog *c, int64_t media_id,
-                            struct aitag_media_row *row);
+int aitag_catalog_get_media(struct aitag_catalog *c, int64_t media_id, struct aitag_media_row *row);
 
 /* Called with each item of a listing: its path (borrowed for the call), id and missing mark.
  * Returning non-zero stops the listing. */
-typedef int (*aitag_catalog_item_fn)(void *ctx, const char *path, int64_t media_id,
-                                     int missing);
+typedef int (*aitag_catalog_item_fn)(void *ctx, const char *path, int64_t media_id, int missing);
 
 /* Lists items in path order: with under non-NULL only the item at that path and those below it
  * as a folder ("/a" lists "/a" and "/a/x", not "/ab"); with only_missing those marked missing.
@@ -121,7 +125,7 @@ struct aitag_item {
     const struct aitag_sampling *ran;
     const char *const *ran_keys; /* parallel to ran */
     size_t n_ran;
-    const char *strategy;        /* sampler strategy, for the record */
+    const char *strategy; /* sampler strategy, for the record */
     const struct aitag_evidence *evidence;
     size_t n_evidence;
     const char *status; /* "ok" or "partial" */
@@ -145,8 +149,7 @@ int aitag_catalog_commit_item(struct aitag_catalog *c, const struct aitag_item *
  * transaction); does nothing when the stored derive key is still the one p and the item's named
  * people give (the policy's key, mixed with the item's faces of named people when it has
  * some: a person named or given faces since re-derives it). */
-int aitag_catalog_rederive(struct aitag_catalog *c, int64_t media_id,
-                           const struct aitag_policy *p);
+int aitag_catalog_rederive(struct aitag_catalog *c, int64_t media_id, const struct aitag_policy *p);
 
 /* Records a failure for path. A known item keeps its results (status stays, error updated);
  * an unknown one gets an "error" row. No write happens when nothing would change. */
@@ -155,8 +158,7 @@ int aitag_catalog_record_error(struct aitag_catalog *c, const char *path, int64_
 
 /* Loads the derived results of a media id into out (which must be empty), its stored shots
  * (by start) included. */
-int aitag_catalog_load_result(struct aitag_catalog *c, int64_t media_id,
-                              struct aitag_result *out);
+int aitag_catalog_load_result(struct aitag_catalog *c, int64_t media_id, struct aitag_result *out);
 
 /* Loads an item's stored shots, by start. On success *out (n shots, possibly none; NULL when
  * none) is freed by the caller with free(). 0, AITAG_ERR_DB or AITAG_ERR_NOMEM. */
@@ -170,8 +172,8 @@ int aitag_catalog_load_evidence(struct aitag_catalog *c, int64_t media_id,
 /* One stored analysis of an item. */
 struct aitag_analysis_row {
     char analyzer[64];
-    char key[512];    /* the analysis key (models and parameters) */
-    double interval;  /* seconds between sampled frames; 0 for images */
+    char key[512];   /* the analysis key (models and parameters) */
+    double interval; /* seconds between sampled frames; 0 for images */
     int n_frames;
     char strategy[16];
 };
@@ -330,8 +332,7 @@ int aitag_catalog_each_embedding(struct aitag_catalog *c, const char *analyzer,
  * full-text index (texts_fts), word by word, any case and accents. */
 int aitag_catalog_each_text_match(struct aitag_catalog *c, const char *word,
                                   int (*fn)(void *ctx, const char *path, int64_t media_id,
-                                            const char *text, const char *source,
-                                            float confidence),
+                                            const char *text, const char *source, float confidence),
                                   void *ctx);
 
 /* Probe facts stored for a media id (kind, duration, size, codecs). */
@@ -367,7 +368,7 @@ struct aitag_face_row {
     int64_t track;     /* 0: none */
     int64_t person_id; /* 0: none */
     enum aitag_face_assigned assigned;
-    int is_video;      /* the item is a video (faces of photos have no track) */
+    int is_video; /* the item is a video (faces of photos have no track) */
 };
 struct aitag_face_set {
     struct aitag_face_row *rows;
@@ -391,10 +392,10 @@ void aitag_face_set_free(struct aitag_face_set *s);
 /* One stored person. */
 struct aitag_person_row {
     int64_t id;
-    char name[256];    /* "" when unnamed */
+    char name[256]; /* "" when unnamed */
     int ignored;
     int64_t cover_face; /* 0: none */
-    char origin[16];   /* "cluster", "user" or "stash" */
+    char origin[16];    /* "cluster", "user" or "stash" */
 };
 
 /* Loads every person, by id, into *out (n rows, NULL when none; caller frees with free()).
@@ -458,8 +459,7 @@ struct aitag_search_query {
  * is. A name no shown person has (unknown, or the person is ignored) gives AITAG_ERR_NOTFOUND
  * with the name in the handle's message, and no call of fn. 0 or AITAG_ERR_DB/NOMEM. */
 int aitag_catalog_search_query(struct aitag_catalog *c, const struct aitag_search_query *q,
-                               int (*fn)(void *ctx, const char *path, int64_t media_id),
-                               void *ctx);
+                               int (*fn)(void *ctx, const char *path, int64_t media_id), void *ctx);
 
 /*
  * People, the user's side (people_user.c, people_edit.c; docs/people.md). A person is a
@@ -495,8 +495,7 @@ typedef int (*aitag_person_fn)(void *ctx, const struct aitag_person *p);
 int aitag_catalog_each_person(struct aitag_catalog *c, int with_ignored, aitag_person_fn fn,
                               void *ctx);
 /* Calls fn once with person id (ignored or not). 0, AITAG_ERR_NOTFOUND or AITAG_ERR_DB. */
-int aitag_catalog_get_person(struct aitag_catalog *c, int64_t id, aitag_person_fn fn,
-                             void *ctx);
+int aitag_catalog_get_person(struct aitag_catalog *c, int64_t id, aitag_person_fn fn, void *ctx);
 
 /* One face of a person. Strings are borrowed for the call. */
 struct aitag_face {
@@ -513,8 +512,7 @@ struct aitag_face {
 typedef int (*aitag_face_fn)(void *ctx, const struct aitag_face *f);
 
 /* The faces of person id by path and time. 0, AITAG_ERR_NOTFOUND or AITAG_ERR_DB. */
-int aitag_catalog_person_faces(struct aitag_catalog *c, int64_t id, aitag_face_fn fn,
-                               void *ctx);
+int aitag_catalog_person_faces(struct aitag_catalog *c, int64_t id, aitag_face_fn fn, void *ctx);
 /* Calls fn once with face face_id (whoever's it is). 0, AITAG_ERR_NOTFOUND or AITAG_ERR_DB. */
 int aitag_catalog_get_face(struct aitag_catalog *c, int64_t face_id, aitag_face_fn fn, void *ctx);
 /* The media where person id has faces, in path order, once each. 0, AITAG_ERR_NOTFOUND or
@@ -537,8 +535,7 @@ int aitag_catalog_split_person(struct aitag_catalog *c, int64_t id, const int64_
                                size_t n, const struct aitag_policy *p, int64_t *new_id);
 /* Hides person id: kept with its faces (assigned "user", so they never form a new person),
  * but no longer listed, searched or tagged. */
-int aitag_catalog_ignore_person(struct aitag_catalog *c, int64_t id,
-                                const struct aitag_policy *p);
+int aitag_catalog_ignore_person(struct aitag_catalog *c, int64_t id, const struct aitag_policy *p);
 /* Shows an ignored person again (listed, searched, tagged); its faces stay its own, assigned
  * "user". A person not ignored is left as it is. */
 int aitag_catalog_unignore_person(struct aitag_catalog *c, int64_t id,
@@ -546,8 +543,8 @@ int aitag_catalog_unignore_person(struct aitag_catalog *c, int64_t id,
 /* Deletes person id, its faces with their embeddings, and the embeddings in the evidence of
  * those faces; with SQLite's secure_delete, then VACUUM and a truncating WAL checkpoint, so
  * no byte of them stays in the file, its free pages or its WAL. *n_faces: faces deleted. */
-int aitag_catalog_forget_person(struct aitag_catalog *c, int64_t id,
-                                const struct aitag_policy *p, int64_t *n_faces);
+int aitag_catalog_forget_person(struct aitag_catalog *c, int64_t id, const struct aitag_policy *p,
+                                int64_t *n_faces);
 /* Re-derives, with policy p, every item where a named, shown person has a face and whose
  * derive key is out of date (aitag_catalog_rederive): after the clustering gave faces to named
  * people. *n (may be NULL) receives how many were re-derived. 0 or AITAG_ERR_DB/NOMEM. */
@@ -645,12 +642,12 @@ int aitag_catalog_review_queue(struct aitag_catalog *c, const char *tag, int64_t
 /* Labels with at least min_decisions judged items (the latest accept or reject per item),
  * most judged first: fn(ctx, label, accepted, rejected); non-zero stops. 0 or AITAG_ERR_DB. */
 typedef int (*aitag_fit_label_fn)(void *ctx, const char *label, int accepted, int rejected);
-int aitag_catalog_each_fit_label(struct aitag_catalog *c, int min_decisions,
-                                 aitag_fit_label_fn fn, void *ctx);
+int aitag_catalog_each_fit_label(struct aitag_catalog *c, int min_decisions, aitag_fit_label_fn fn,
+                                 void *ctx);
 /* Fits label's threshold: every item whose evidence carries it is derived with policy p at
- * each candidate (0.05..0.75 by 0.05, 0.80..0.99 by 0.01, and the threshold in force), decisions left out. Nothing
- * is written. 0; AITAG_ERR_NOTFOUND ("LABEL 'x': no decisions to fit") when no item of the
- * label is judged; AITAG_ERR_DB/NOMEM. */
+ * each candidate (0.05..0.75 by 0.05, 0.80..0.99 by 0.01, and the threshold in force), decisions
+ * left out. Nothing is written. 0; AITAG_ERR_NOTFOUND ("LABEL 'x': no decisions to fit") when no
+ * item of the label is judged; AITAG_ERR_DB/NOMEM. */
 int aitag_catalog_fit_threshold(struct aitag_catalog *c, const struct aitag_policy *p,
                                 const char *label, struct aitag_threshold_fit *out);
 /* Uses threshold for label from now on (who accepted it; fit_json: the fit shown, or NULL),
@@ -740,10 +737,10 @@ struct aitag_browse_row {
 };
 
 struct aitag_browse_query {
-    int64_t id;        /* > 0: only this item */
-    const char *tag;   /* only items with this tag (exact, ignoring case) */
-    const char *words; /* only items whose path, a tag name or a text line (full-text, as a
-                          phrase) has these words */
+    int64_t id;            /* > 0: only this item */
+    const char *tag;       /* only items with this tag (exact, ignoring case) */
+    const char *words;     /* only items whose path, a tag name or a text line (full-text, as a
+                              phrase) has these words */
     int64_t offset, limit; /* limit 0: no limit */
 };
 
@@ -753,5 +750,89 @@ typedef int (*aitag_browse_fn)(void *ctx, const struct aitag_browse_row *r);
  * many match in all. fn returning non-zero stops. 0 or AITAG_ERR_DB. */
 int aitag_catalog_browse(struct aitag_catalog *c, const struct aitag_browse_query *q,
                          aitag_browse_fn fn, void *ctx, int64_t *total);
+
+/*
+ * The job queue (docs/scale.md): paths to tag, shared by every worker of the catalog. A job is
+ * queued, running (claimed by a worker holding a lease it renews), done, or dead (failed
+ * max_attempts times; its last error kept). At most one queued or running job per path. A
+ * worker that stops renewing loses its lease and its job is claimed again: delivery is at
+ * least once, and a job done twice is stored once (a commit replaces the item's results).
+ * On PostgreSQL claims skip rows another worker holds (FOR UPDATE SKIP LOCKED) and an enqueue
+ * wakes idle workers (NOTIFY); on SQLite the write lock serialises claims and idle workers
+ * poll. Times are unix milliseconds.
+ */
+#define AITAG_JOB_PRIORITY_NEW 10  /* a path the catalog does not hold yet */
+#define AITAG_JOB_PRIORITY_RETAG 0 /* a path it holds: tagging again */
+
+struct aitag_job {
+    int64_t id;
+    char path[4096];
+    int attempts; /* this claim included */
+    int priority;
+};
+
+/* Queues path (as the catalog names items: the library's path, not a worker's mount);
+ * priority < 0: AITAG_JOB_PRIORITY_NEW or _RETAG by whether the catalog holds path. A path
+ * already queued or running is not queued again (a higher priority is kept). *queued: 1 when
+ * a job was added. source: who asked ("cli", "scan", "stash"). 0 or AITAG_ERR_DB. */
+int aitag_catalog_enqueue(struct aitag_catalog *c, const char *path, int priority,
+                          const char *source, int *queued);
+/* Claims the next job (highest priority, then oldest; a queued one whose backoff is over, or a
+ * running one whose lease expired) for worker, leased for lease_ms. A job whose lease expired
+ * after max_attempts claims is made dead instead. 1 with *job, 0 none ready, AITAG_ERR_DB. */
+int aitag_catalog_claim_job(struct aitag_catalog *c, const char *worker, int64_t lease_ms,
+                            int max_attempts, struct aitag_job *job);
+/* Renews worker's lease of job id (and the worker's last-seen time). 1 held, 0 lost (it
+ * expired and another worker claimed it, or it was finished), AITAG_ERR_DB. */
+int aitag_catalog_renew_job(struct aitag_catalog *c, const char *worker, int64_t id,
+                            int64_t lease_ms);
+/* Finishes worker's job id: error NULL: done, in seconds; else queued again after a backoff
+ * (backoff_ms doubled per attempt, at most an hour) or, after max_attempts, dead with error.
+ * A lost lease changes nothing (the job is another worker's now). 0 or AITAG_ERR_DB. */
+int aitag_catalog_finish_job(struct aitag_catalog *c, const char *worker, int64_t id,
+                             const char *error, double seconds, int max_attempts,
+                             int64_t backoff_ms);
+/* Gives worker's job id back to the queue untouched (a worker stopping before it began). */
+int aitag_catalog_release_job(struct aitag_catalog *c, const char *worker, int64_t id);
+/* Waits up to timeout_ms for an enqueue (PostgreSQL: a notification; SQLite: the timeout, or
+ * a quarter second, whichever is shorter). 1 woken, 0 timed out, AITAG_ERR_DB. */
+int aitag_catalog_wait_jobs(struct aitag_catalog *c, int timeout_ms);
+/* Dead jobs queued again with their attempts reset; *n how many. */
+int aitag_catalog_retry_dead(struct aitag_catalog *c, int64_t *n);
+
+/* The database's clock (unix ms): the one every worker's leases are measured by. */
+int aitag_catalog_now_ms(struct aitag_catalog *c, int64_t *ms);
+/* Takes (lock 1) or gives back (0) the catalog-wide lock called name, waiting for it: one
+ * holder at a time across every process and machine of a PostgreSQL catalog (an advisory
+ * lock of the connection); nothing on SQLite, whose write transactions already exclude each
+ * other on one machine. For work that reads, decides and writes (the people update). */
+int aitag_catalog_lock(struct aitag_catalog *c, const char *name, int lock);
+
+/* A worker as the catalog knows it: registered at start, seen at each claim and renewal. */
+struct aitag_worker_row {
+    const char *name, *host, *state; /* state: running, stopping, stopped */
+    const char *current;             /* the path of its job in flight, or NULL */
+    int64_t pid, started_ms, seen_ms, done, failed;
+    int threads;
+};
+
+/* Records worker w (by name: a restart under one name is one worker again). */
+int aitag_catalog_worker_seen(struct aitag_catalog *c, const struct aitag_worker_row *w);
+typedef int (*aitag_worker_fn)(void *ctx, const struct aitag_worker_row *w);
+int aitag_catalog_each_worker(struct aitag_catalog *c, aitag_worker_fn fn, void *ctx);
+
+struct aitag_queue_stats {
+    int64_t queued, running, done, dead;
+    int64_t ready;              /* queued and past their backoff */
+    int64_t done_last_minute;   /* finished in the last 60 s */
+    double seconds_last_minute; /* their analysis time */
+    int64_t oldest_queued_ms;   /* enqueue time of the oldest queued job, 0 none */
+};
+int aitag_catalog_queue_stats(struct aitag_catalog *c, int64_t now_ms, struct aitag_queue_stats *s);
+/* Dead jobs, and queued ones that failed before, newest first: path, attempts, error. */
+typedef int (*aitag_failed_job_fn)(void *ctx, const char *path, const char *state, int attempts,
+                                   const char *error, int64_t at_ms);
+int aitag_catalog_each_failed_job(struct aitag_catalog *c, int64_t limit, aitag_failed_job_fn fn,
+                                  void *ctx);
 
 #endif

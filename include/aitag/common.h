@@ -155,4 +155,11 @@ struct aitag_shot {
 /* "start", "cut", "fade", "dissolve" (or "?" for an unknown value). */
 const char *aitag_shot_edge_name(int edge);
 
+/* Path mappings (src/util/path_map.c): maps path through "from_prefix=>to_prefix;..." (the
+ * longest from_prefix that ends at a path separator wins) into out. Returns 1 when a mapping
+ * applied, 0 when the path was copied unchanged, AITAG_ERR_INVALID when out is too small. */
+int aitag_map_path(const char *mappings, const char *path, char *out, size_t outlen);
+/* The mappings the other way round: "a=>b;c=>d" -> "b=>a;d=>c" (malloc'd; NULL: no memory). */
+char *aitag_map_reverse(const char *mappings);
+
 #endif

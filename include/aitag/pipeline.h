@@ -174,6 +174,14 @@ struct aitag_summary {
 
 struct aitag_tagger;
 
+/* The files aitag_tagger_run would consider for paths: a file as itself, a folder recursively
+ * (files with a known media extension, hidden entries skipped, sorted), symlinks followed with
+ * loop detection, duplicates dropped, each absolute and normalised. fn gets each file, error
+ * non-NULL when it can't be used (missing, a loop: why); fn returning non-zero stops with
+ * that value. 0, AITAG_ERR_NOMEM, or fn's value. */
+int aitag_media_files(const char *const *paths, size_t n,
+                      int (*fn)(void *ctx, const char *path, const char *error), void *ctx);
+
 /* Validates params (unknown analyzer, bad rules file, unopenable catalog are errors with a
  * message in errbuf) and prepares analyzers without loading any model. */
 int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **out, char *errbuf,
@@ -199,9 +207,8 @@ const char *aitag_tagger_errmsg(const struct aitag_tagger *t);
  * L2-normalised, malloc'd), *quality and model (the embedding model's identity, as the
  * catalog stores it for faces) filled; 0 when the picture has no face of quality > 0; < 0
  * with a reason in err (unreadable picture, model failure, no face_attrs). */
-int aitag_tagger_best_face(struct aitag_tagger *t, const char *path, float **embedding,
-                           size_t *dim, float *quality, char *model, size_t model_len, char *err,
-                           size_t errlen);
+int aitag_tagger_best_face(struct aitag_tagger *t, const char *path, float **embedding, size_t *dim,
+                           float *quality, char *model, size_t model_len, char *err, size_t errlen);
 /* How often model `model` ran in this tagger's runs so far (successful Run calls, and the
  * batch items they carried; 0 if the tagger never opened it). Each analyzer runs once per
  * frame and a model shared by two analyzers (BlazeFace under faces and face_attrs) runs for

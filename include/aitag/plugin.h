@@ -86,9 +86,4 @@ struct aitag_plugin_params aitag_plugin_default_params(void);
 int aitag_plugin_run(const struct aitag_plugin_params *p, const struct aitag_plugin_input *in,
                      char **output, char *err, size_t errlen);
 
-/* Maps a Stash path through "stash_prefix=>local_prefix;..." (longest prefix that ends at a
- * path separator wins) into out. Returns 1 when a mapping applied, 0 when the path was
- * copied unchanged, AITAG_ERR_INVALID when out is too small. */
-int aitag_plugin_map_path(const char *mappings, const char *path, char *out, size_t outlen);
-
 #endif

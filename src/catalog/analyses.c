@@ -15,7 +15,7 @@ int aitag_catalog_load_analyses(struct aitag_catalog *c, int64_t media_id,
                                 struct aitag_analysis_row **out, size_t *n)
 {
     struct aitag_analysis_row *rows = NULL;
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     size_t count = 0;
     int rc;
 
@@ -27,10 +27,10 @@ int aitag_catalog_load_analyses(struct aitag_catalog *c, int64_t media_id,
                              &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, media_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    catalog_bind_int64(st, 1, media_id);
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
         struct aitag_analysis_row *g = realloc(rows, (count + 1) * sizeof *rows);
-        const char *strategy = (const char *)sqlite3_column_text(st, 4);
+        const char *strategy = (const char *)catalog_column_text(st, 4);
         if (!g) {
             rc = AITAG_ERR_NOMEM;
             break;
@@ -38,17 +38,17 @@ int aitag_catalog_load_analyses(struct aitag_catalog *c, int64_t media_id,
         rows = g;
         memset(&rows[count], 0, sizeof rows[count]);
         aitag_fmt(rows[count].analyzer, sizeof rows[count].analyzer, "%s",
-                  (const char *)sqlite3_column_text(st, 0));
+                  (const char *)catalog_column_text(st, 0));
         aitag_fmt(rows[count].key, sizeof rows[count].key, "%s",
-                  (const char *)sqlite3_column_text(st, 1));
-        rows[count].interval = sqlite3_column_double(st, 2);
-        rows[count].n_frames = sqlite3_column_int(st, 3);
+                  (const char *)catalog_column_text(st, 1));
+        rows[count].interval = catalog_column_double(st, 2);
+        rows[count].n_frames = catalog_column_int(st, 3);
         aitag_fmt(rows[count].strategy, sizeof rows[count].strategy, "%s",
                   strategy ? strategy : "");
         count++;
     }
     rc = rc == AITAG_ERR_NOMEM ? rc : catalog_sql_check(c, rc, "load analyses");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     if (rc < 0) {
         free(rows);
         return rc;

@@ -2,23 +2,29 @@
 #ifndef AITAG_CATALOG_INT_H
 #define AITAG_CATALOG_INT_H
 
-#include <sqlite3.h>
-
 #include "aitag/catalog.h"
+#include "sql.h"
 
 struct aitag_catalog {
-    sqlite3 *db;
-    int sqlite_rc; /* the last failing SQLite result code (extended), 0 if none */
+    const struct catalog_ops *ops; /* the backend (sql.h) */
+    void *conn;                    /* its connection: sqlite3 * or PGconn * */
+    int sql_rc; /* the last failing SQLite result code (extended), 0 if none or PostgreSQL */
     char errmsg[512];
+    char *backend_err;  /* the PostgreSQL backend's last error text, owned */
+    void *pg_listening; /* the PostgreSQL connection that LISTENs for jobs, if any */
 };
 
-/* Converts an SQLite result code once, at the boundary: 0 for OK/DONE/ROW, else
+/* Converts a statement's result code once, at the boundary: 0 for OK/DONE/ROW, else
  * AITAG_ERR_DB with the message (and what was being done) stored on the handle. */
 int catalog_sql_check(struct aitag_catalog *c, int rc, const char *what);
 /* Runs SQL text with no results. */
 int catalog_sql_exec(struct aitag_catalog *c, const char *sql);
-int catalog_sql_prepare(struct aitag_catalog *c, const char *sql, sqlite3_stmt **st);
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+int catalog_sql_prepare(struct aitag_catalog *c, const char *sql, struct catalog_stmt **st);
+/* jobs.c: the database server's clock, unix milliseconds (one clock for every worker). */
+int catalog_now_ms(struct aitag_catalog *c, int64_t *ms);
+/* A system error in a user's words ("permission denied", "read-only file system", ...). */
+const char *catalog_errno_reason(int e);
+/* Starts a write transaction / COMMIT / ROLLBACK. */
 int catalog_sql_begin(struct aitag_catalog *c);
 int catalog_sql_commit(struct aitag_catalog *c);
 void catalog_sql_rollback(struct aitag_catalog *c);
@@ -64,8 +70,7 @@ int catalog_thresholds_load(struct aitag_catalog *c, int64_t media_id,
 void catalog_thresholds_free(struct aitag_label_threshold *t, size_t n);
 
 /* Derives and stores results for a media id inside an open transaction. */
-int catalog_derive_locked(struct aitag_catalog *c, int64_t media_id,
-                          const struct aitag_policy *p);
+int catalog_derive_locked(struct aitag_catalog *c, int64_t media_id, const struct aitag_policy *p);
 
 /* people_user.c: appends the faces of the item's named, shown people as evidence (analyzer
  * "people", label "person:NAME"). 0, AITAG_ERR_DB or AITAG_ERR_NOMEM. */

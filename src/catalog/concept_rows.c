@@ -15,7 +15,7 @@ int aitag_catalog_each_tag_name(struct aitag_catalog *c,
                                           int64_t n_items),
                                 void *ctx)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc = catalog_sql_prepare(c,
                                  "SELECT t.name, min(t.label), count(*) FROM tags t"
                                  " JOIN media m ON m.id = t.media_id WHERE m.missing_at IS NULL"
@@ -24,16 +24,16 @@ int aitag_catalog_each_tag_name(struct aitag_catalog *c,
 
     if (rc < 0)
         return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *label = (const char *)sqlite3_column_text(st, 1);
-        if (fn(ctx, (const char *)sqlite3_column_text(st, 0), label ? label : "",
-               sqlite3_column_int64(st, 2)) != 0) {
-            rc = SQLITE_DONE;
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
+        const char *label = (const char *)catalog_column_text(st, 1);
+        if (fn(ctx, (const char *)catalog_column_text(st, 0), label ? label : "",
+               catalog_column_int64(st, 2)) != 0) {
+            rc = CATALOG_DONE;
             break;
         }
     }
     rc = catalog_sql_check(c, rc, "tag names");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
@@ -42,7 +42,7 @@ int aitag_catalog_each_tagged(struct aitag_catalog *c, const char *name,
                                         float confidence),
                               void *ctx)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc = catalog_sql_prepare(c,
                                  "SELECT m.path, m.id, t.confidence FROM tags t"
                                  " JOIN media m ON m.id = t.media_id"
@@ -51,24 +51,33 @@ int aitag_catalog_each_tagged(struct aitag_catalog *c, const char *name,
 
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
-               (float)sqlite3_column_double(st, 2)) != 0) {
-            rc = SQLITE_DONE;
+    catalog_bind_text(st, 1, name, -1);
+    while ((rc = catalog_step(st)) == CATALOG_ROW)
+        if (fn(ctx, (const char *)catalog_column_text(st, 0), catalog_column_int64(st, 1),
+               (float)catalog_column_double(st, 2)) != 0) {
+            rc = CATALOG_DONE;
             break;
         }
     rc = catalog_sql_check(c, rc, "tagged items");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
+
+/* Items whose text has a word: a line read in the picture (not speech) containing it, or a
+ * line whose words (full-text index: FTS) have it. */
+#define TEXT_MATCH(FTS)                                                                            \
+    "SELECT path, id, text, source, confidence FROM (SELECT m.path, m.id, x.text, x.source,"       \
+    " x.confidence, row_number() OVER (PARTITION BY m.id ORDER BY x.confidence DESC, x.id) AS r"   \
+    " FROM texts x JOIN media m ON m.id = x.media_id"                                              \
+    " WHERE ((x.source <> 'speech' AND x.text LIKE ?1 ESCAPE '\\') OR " FTS ")"                    \
+    " AND m.missing_at IS NULL) best WHERE r = 1 ORDER BY path"
 
 int aitag_catalog_each_text_match(struct aitag_catalog *c, const char *word,
                                   int (*fn)(void *ctx, const char *path, int64_t media_id,
                                             const char *text, const char *source, float confidence),
                                   void *ctx)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     size_t n = strlen(word);
     char *pattern = malloc(2 * n + 3), *p = pattern, *phrase = malloc(2 * n + 3), *q = phrase;
     int rc;
@@ -94,28 +103,27 @@ int aitag_catalog_each_text_match(struct aitag_catalog *c, const char *word,
     }
     *p++ = '%';
     *p = '\0';
-    rc = catalog_sql_prepare(c,
-                             "SELECT m.path, m.id, x.text, x.source, max(x.confidence) FROM texts x"
-                             " JOIN media m ON m.id = x.media_id"
-                             " WHERE ((x.source <> 'speech' AND x.text LIKE ?1 ESCAPE '\\')"
-                             " OR x.id IN (SELECT rowid FROM texts_fts WHERE texts_fts MATCH ?2))"
-                             " AND m.missing_at IS NULL"
-                             " GROUP BY m.id ORDER BY m.path",
-                             &st);
+    /* per item, its most confident matching line */
+    rc = catalog_sql_prepare(
+        c,
+        catalog_sql_is_pg(c)
+            ? TEXT_MATCH("x.words @@ phraseto_tsquery('simple', ?2)")
+            : TEXT_MATCH("x.id IN (SELECT rowid FROM texts_fts WHERE texts_fts MATCH ?2)"),
+        &st);
     if (rc == 0) {
-        sqlite3_bind_text(st, 1, pattern, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, phrase, -1, SQLITE_STATIC);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-            if (fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
-                   (const char *)sqlite3_column_text(st, 2),
-                   (const char *)sqlite3_column_text(st, 3),
-                   (float)sqlite3_column_double(st, 4)) != 0) {
-                rc = SQLITE_DONE;
+        catalog_bind_text(st, 1, pattern, -1);
+        catalog_bind_text(st, 2, catalog_sql_is_pg(c) ? word : phrase, -1);
+        while ((rc = catalog_step(st)) == CATALOG_ROW)
+            if (fn(ctx, (const char *)catalog_column_text(st, 0), catalog_column_int64(st, 1),
+                   (const char *)catalog_column_text(st, 2),
+                   (const char *)catalog_column_text(st, 3),
+                   (float)catalog_column_double(st, 4)) != 0) {
+                rc = CATALOG_DONE;
                 break;
             }
         rc = catalog_sql_check(c, rc, "text search");
     }
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     free(pattern);
     free(phrase);
     return rc;
@@ -126,7 +134,7 @@ int aitag_catalog_each_embedding(struct aitag_catalog *c, const char *analyzer,
                                            const double *v, int n),
                                  void *ctx)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc = catalog_sql_prepare(c,
                                  "SELECT m.path, m.id, e.extra FROM evidence e"
                                  " JOIN media m ON m.id = e.media_id"
@@ -136,47 +144,55 @@ int aitag_catalog_each_embedding(struct aitag_catalog *c, const char *analyzer,
 
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, analyzer, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    catalog_bind_text(st, 1, analyzer, -1);
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
         struct aitag_evidence e = {0};
         int stop = 0;
-        if (aitag_evidence_parse_details(&e, (const char *)sqlite3_column_text(st, 2)) ==
+        if (aitag_evidence_parse_details(&e, (const char *)catalog_column_text(st, 2)) ==
             AITAG_ERR_NOMEM) {
             rc = AITAG_ERR_NOMEM;
             break;
         }
         if (e.embedding && e.n_embedding > 0)
-            stop = fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+            stop = fn(ctx, (const char *)catalog_column_text(st, 0), catalog_column_int64(st, 1),
                       e.embedding, e.n_embedding);
         aitag_evidence_clear_details(&e);
         if (stop) {
-            rc = SQLITE_DONE;
+            rc = CATALOG_DONE;
             break;
         }
     }
     rc = rc == AITAG_ERR_NOMEM ? rc : catalog_sql_check(c, rc, "embeddings");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
 int aitag_catalog_each_text_word(struct aitag_catalog *c,
                                  int (*fn)(void *ctx, const char *word, int64_t n_lines), void *ctx)
 {
-    sqlite3_stmt *st = NULL;
-    /* fts5vocab reads the index's own term list; a TEMP table, so a read-only catalog works */
-    int rc = catalog_sql_exec(c, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.texts_words"
-                                 " USING fts5vocab(main, 'texts_fts', 'row')");
+    struct catalog_stmt *st = NULL;
+    /* fts5vocab reads the index's own term list; a TEMP table, so a read-only catalog works;
+     * PostgreSQL's ts_stat counts the words of every line's tsvector */
+    int rc = catalog_sql_is_pg(c)
+                 ? 0
+                 : catalog_sql_exec(c, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.texts_words"
+                                       " USING fts5vocab(main, 'texts_fts', 'row')");
 
     if (rc == 0)
-        rc = catalog_sql_prepare(c, "SELECT term, doc FROM temp.texts_words ORDER BY term", &st);
+        rc = catalog_sql_prepare(c,
+                                 catalog_sql_is_pg(c)
+                                     ? "SELECT word, ndoc FROM ts_stat('SELECT words FROM texts')"
+                                       " ORDER BY word"
+                                     : "SELECT term, doc FROM temp.texts_words ORDER BY term",
+                                 &st);
     if (rc < 0)
         return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1)) != 0) {
-            rc = SQLITE_DONE;
+    while ((rc = catalog_step(st)) == CATALOG_ROW)
+        if (fn(ctx, (const char *)catalog_column_text(st, 0), catalog_column_int64(st, 1)) != 0) {
+            rc = CATALOG_DONE;
             break;
         }
     rc = catalog_sql_check(c, rc, "text words");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }

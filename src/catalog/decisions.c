@@ -17,44 +17,44 @@
 #include "catalog_int.h"
 
 #define DECISION_COLUMNS                                                                           \
-    "d.id, d.media_id, m.path, d.kind, d.tag, d.start, d.end, d.verdict, d.new_tag,"               \
+    "d.id, d.media_id, m.path, d.kind, d.tag, d.start, d.\"end\", d.verdict, d.new_tag,"           \
     " d.new_start, d.new_end, d.confidence, d.label, d.parent, d.who, d.source, d.at,"             \
     " d.evidence"
 
-static const char *col_text(sqlite3_stmt *st, int i)
+static const char *col_text(struct catalog_stmt *st, int i)
 {
-    return (const char *)sqlite3_column_text(st, i);
+    return (const char *)catalog_column_text(st, i);
 }
 
-static void read_row(sqlite3_stmt *st, struct aitag_decision_row *r)
+static void read_row(struct catalog_stmt *st, struct aitag_decision_row *r)
 {
     int verdict = aitag_verdict_parse(col_text(st, 7));
 
     *r = (struct aitag_decision_row){0};
-    r->id = sqlite3_column_int64(st, 0);
-    r->media_id = sqlite3_column_int64(st, 1);
+    r->id = catalog_column_int64(st, 0);
+    r->media_id = catalog_column_int64(st, 1);
     r->path = col_text(st, 2);
     r->d.marker = col_text(st, 3) && strcmp(col_text(st, 3), "marker") == 0;
     r->d.tag = col_text(st, 4);
-    r->d.start = sqlite3_column_double(st, 5);
-    r->d.end = sqlite3_column_double(st, 6);
+    r->d.start = catalog_column_double(st, 5);
+    r->d.end = catalog_column_double(st, 6);
     r->d.verdict = verdict < 0 ? AITAG_VERDICT_ACCEPT : (enum aitag_verdict)verdict;
     r->d.new_tag = col_text(st, 8);
-    r->d.new_start = sqlite3_column_double(st, 9);
-    r->d.new_end = sqlite3_column_double(st, 10);
-    r->d.confidence = (float)sqlite3_column_double(st, 11);
+    r->d.new_start = catalog_column_double(st, 9);
+    r->d.new_end = catalog_column_double(st, 10);
+    r->d.confidence = (float)catalog_column_double(st, 11);
     r->d.label = col_text(st, 12);
     r->d.parent = col_text(st, 13);
     r->who = col_text(st, 14);
     r->source = col_text(st, 15);
-    r->at = sqlite3_column_int64(st, 16);
+    r->at = catalog_column_int64(st, 16);
     r->evidence = col_text(st, 17);
 }
 
 int aitag_catalog_each_decision(struct aitag_catalog *c, int64_t media_id, aitag_decision_fn fn,
                                 void *ctx)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     struct aitag_decision_row r;
     int rc = catalog_sql_prepare(c,
                                  "SELECT " DECISION_COLUMNS " FROM decisions d"
@@ -64,14 +64,14 @@ int aitag_catalog_each_decision(struct aitag_catalog *c, int64_t media_id, aitag
 
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, media_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    catalog_bind_int64(st, 1, media_id);
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
         read_row(st, &r);
         if (fn(ctx, &r))
             break;
     }
-    rc = rc == SQLITE_ROW ? 0 : catalog_sql_check(c, rc, "list decisions");
-    sqlite3_finalize(st);
+    rc = rc == CATALOG_ROW ? 0 : catalog_sql_check(c, rc, "list decisions");
+    catalog_finalize(st);
     return rc;
 }
 
@@ -134,7 +134,7 @@ int catalog_apply_decisions(struct aitag_catalog *c, int64_t media_id, struct ai
 
 static int invalid(struct aitag_catalog *c, int rc, const char *msg)
 {
-    c->sqlite_rc = 0;
+    c->sql_rc = 0;
     aitag_fmt(c->errmsg, sizeof c->errmsg, "%s", msg);
     return rc;
 }
@@ -188,7 +188,7 @@ struct judged {
 static int find_judged(struct aitag_catalog *c, int64_t media_id, const struct aitag_decision *d,
                        struct judged *j)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     double best = -1;
     int rc = catalog_sql_prepare(c,
                                  "SELECT confidence, label, parent FROM tags"
@@ -197,54 +197,54 @@ static int find_judged(struct aitag_catalog *c, int64_t media_id, const struct a
 
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, media_id);
-    sqlite3_bind_text(st, 2, d->tag, -1, SQLITE_STATIC);
-    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    catalog_bind_int64(st, 1, media_id);
+    catalog_bind_text(st, 2, d->tag, -1);
+    if ((rc = catalog_step(st)) == CATALOG_ROW) {
         j->has_tag = 1;
-        j->confidence = (float)sqlite3_column_double(st, 0);
+        j->confidence = (float)catalog_column_double(st, 0);
         j->label = dup_or_null(col_text(st, 1));
         j->parent = dup_or_null(col_text(st, 2));
         if ((col_text(st, 1) && !j->label) || (col_text(st, 2) && !j->parent))
             rc = AITAG_ERR_NOMEM;
     }
     rc = rc < 0 ? rc : catalog_sql_check(c, rc, "find tag");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     st = NULL;
     if (rc < 0 || !d->marker)
         return rc;
     rc = catalog_sql_prepare(c,
-                             "SELECT start, end, confidence FROM markers"
+                             "SELECT start, \"end\", confidence FROM markers"
                              " WHERE media_id = ? AND tag = ? ORDER BY start",
                              &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, media_id);
-    sqlite3_bind_text(st, 2, d->tag, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        double s = sqlite3_column_double(st, 0), e = sqlite3_column_double(st, 1);
+    catalog_bind_int64(st, 1, media_id);
+    catalog_bind_text(st, 2, d->tag, -1);
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
+        double s = catalog_column_double(st, 0), e = catalog_column_double(st, 1);
         double lo = s > d->start ? s : d->start, hi = e < d->end ? e : d->end;
         if (!aitag_marker_matches(s, e, d->start, d->end) || hi - lo <= best)
             continue;
         best = hi - lo;
         j->has_marker = 1;
         j->start = s, j->end = e;
-        j->confidence = (float)sqlite3_column_double(st, 2);
+        j->confidence = (float)catalog_column_double(st, 2);
     }
     rc = catalog_sql_check(c, rc, "find marker");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
 static int media_exists(struct aitag_catalog *c, int64_t media_id)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc = catalog_sql_prepare(c, "SELECT 1 FROM media WHERE id = ?", &st), found = 0;
 
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, media_id);
-    found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    catalog_bind_int64(st, 1, media_id);
+    found = catalog_step(st) == CATALOG_ROW;
+    catalog_finalize(st);
     if (!found) {
         char msg[64];
         aitag_fmt(msg, sizeof msg, "ITEM %lld: no such item", (long long)media_id);
@@ -257,49 +257,51 @@ static int insert(struct aitag_catalog *c, int64_t media_id, const struct aitag_
                   const struct judged *j, const char *who, const char *source, const char *evidence,
                   int64_t *id)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = catalog_sql_prepare(c,
-                                 "INSERT INTO decisions(media_id, kind, tag, start, end, verdict,"
-                                 " new_tag, new_start, new_end, confidence, label, parent, who,"
-                                 " source, at, evidence)"
-                                 " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                                 &st);
+    struct catalog_stmt *st = NULL;
+    int step, rc = catalog_sql_prepare(
+                  c,
+                  "INSERT INTO decisions(media_id, kind, tag, start, \"end\", verdict,"
+                  " new_tag, new_start, new_end, confidence, label, parent, who,"
+                  " source, at, evidence)"
+                  " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+                  &st);
 
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, media_id);
-    sqlite3_bind_text(st, 2, d->marker ? "marker" : "tag", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, d->tag, -1, SQLITE_STATIC);
+    catalog_bind_int64(st, 1, media_id);
+    catalog_bind_text(st, 2, d->marker ? "marker" : "tag", -1);
+    catalog_bind_text(st, 3, d->tag, -1);
     if (d->marker) {
-        sqlite3_bind_double(st, 4, j->start);
-        sqlite3_bind_double(st, 5, j->end);
+        catalog_bind_double(st, 4, j->start);
+        catalog_bind_double(st, 5, j->end);
     }
-    sqlite3_bind_text(st, 6, aitag_verdict_name(d->verdict), -1, SQLITE_STATIC);
+    catalog_bind_text(st, 6, aitag_verdict_name(d->verdict), -1);
     if (d->verdict == AITAG_VERDICT_RENAME)
-        sqlite3_bind_text(st, 7, d->new_tag, -1, SQLITE_STATIC);
+        catalog_bind_text(st, 7, d->new_tag, -1);
     if (d->verdict == AITAG_VERDICT_BOUNDS) {
-        sqlite3_bind_double(st, 8, d->new_start);
-        sqlite3_bind_double(st, 9, d->new_end);
+        catalog_bind_double(st, 8, d->new_start);
+        catalog_bind_double(st, 9, d->new_end);
     }
-    sqlite3_bind_double(st, 10, j->confidence);
-    sqlite3_bind_text(st, 11, j->label, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 12, j->parent, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 13, who, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 14, source, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 15, (int64_t)time(NULL));
+    catalog_bind_double(st, 10, j->confidence);
+    catalog_bind_text(st, 11, j->label, -1);
+    catalog_bind_text(st, 12, j->parent, -1);
+    catalog_bind_text(st, 13, who, -1);
+    catalog_bind_text(st, 14, source, -1);
+    catalog_bind_int64(st, 15, (int64_t)time(NULL));
     if (evidence)
-        sqlite3_bind_text(st, 16, evidence, -1, SQLITE_STATIC);
-    rc = catalog_sql_check(c, sqlite3_step(st), "insert decision");
-    sqlite3_finalize(st);
+        catalog_bind_text(st, 16, evidence, -1);
+    step = catalog_step(st);
+    rc = catalog_sql_check(c, step, "insert decision");
     if (rc == 0 && id)
-        *id = sqlite3_last_insert_rowid(c->db);
+        *id = step == CATALOG_ROW ? catalog_column_int64(st, 0) : 0;
+    catalog_finalize(st);
     return rc;
 }
 
 static int rederive_or_clear(struct aitag_catalog *c, int64_t media_id,
                              const struct aitag_policy *p)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc;
 
     if (p)
@@ -307,9 +309,9 @@ static int rederive_or_clear(struct aitag_catalog *c, int64_t media_id,
     rc = catalog_sql_prepare(c, "UPDATE media SET derive_key = NULL WHERE id = ?", &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, media_id);
-    rc = catalog_sql_check(c, sqlite3_step(st), "clear derive key");
-    sqlite3_finalize(st);
+    catalog_bind_int64(st, 1, media_id);
+    rc = catalog_sql_check(c, catalog_step(st), "clear derive key");
+    catalog_finalize(st);
     return rc;
 }
 
@@ -352,7 +354,7 @@ int aitag_catalog_decide(struct aitag_catalog *c, int64_t media_id, const struct
 int aitag_catalog_review_queue(struct aitag_catalog *c, const char *tag, int64_t limit,
                                aitag_review_fn fn, void *ctx)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     struct aitag_review_entry e;
     int rc = catalog_sql_prepare(
         c,
@@ -362,7 +364,7 @@ int aitag_catalog_review_queue(struct aitag_catalog *c, const char *tag, int64_t
         "  (1.0 - coalesce(t.confidence, 0)) * f.n / (f.n + 5.0) AS priority"
         " FROM tags t JOIN media m ON m.id = t.media_id AND m.missing_at IS NULL"
         " JOIN freq f ON f.name = t.name"
-        " WHERE (?1 IS NULL OR t.name = ?1) AND NOT EXISTS(SELECT 1 FROM decisions d"
+        " WHERE (CAST(?1 AS TEXT) IS NULL OR t.name = ?1) AND NOT EXISTS(SELECT 1 FROM decisions d"
         "  WHERE d.media_id = t.media_id AND d.kind = 'tag'"
         "  AND (d.tag = t.name OR d.new_tag = t.name))"
         " ORDER BY priority DESC, t.name, m.path LIMIT ?2",
@@ -371,19 +373,19 @@ int aitag_catalog_review_queue(struct aitag_catalog *c, const char *tag, int64_t
     if (rc < 0)
         return rc;
     if (tag)
-        sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, limit > 0 ? limit : -1);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        e.media_id = sqlite3_column_int64(st, 0);
+        catalog_bind_text(st, 1, tag, -1);
+    catalog_bind_limit(st, 2, limit);
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
+        e.media_id = catalog_column_int64(st, 0);
         e.path = col_text(st, 1);
         e.tag = col_text(st, 2);
-        e.confidence = (float)sqlite3_column_double(st, 3);
-        e.tag_items = sqlite3_column_int64(st, 4);
-        e.priority = sqlite3_column_double(st, 5);
+        e.confidence = (float)catalog_column_double(st, 3);
+        e.tag_items = catalog_column_int64(st, 4);
+        e.priority = catalog_column_double(st, 5);
         if (fn(ctx, &e))
             break;
     }
-    rc = rc == SQLITE_ROW ? 0 : catalog_sql_check(c, rc, "review queue");
-    sqlite3_finalize(st);
+    rc = rc == CATALOG_ROW ? 0 : catalog_sql_check(c, rc, "review queue");
+    catalog_finalize(st);
     return rc;
 }

@@ -53,20 +53,20 @@ int catalog_face_embedded(const struct aitag_evidence *e)
 
 int catalog_faces_clear(struct aitag_catalog *c, int64_t media_id)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc = catalog_sql_prepare(c, "DELETE FROM faces WHERE media_id = ?", &st);
 
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, media_id);
-    rc = catalog_sql_check(c, sqlite3_step(st), "clear faces");
-    sqlite3_finalize(st);
+    catalog_bind_int64(st, 1, media_id);
+    rc = catalog_sql_check(c, catalog_step(st), "clear faces");
+    catalog_finalize(st);
     return rc;
 }
 
 static int load_old(struct aitag_catalog *c, int64_t media_id, struct old_face **out, size_t *n)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     struct old_face *v = NULL;
     size_t k = 0;
     int rc;
@@ -76,8 +76,8 @@ static int load_old(struct aitag_catalog *c, int64_t media_id, struct old_face *
         c, "SELECT id, t, x, y, w, h FROM faces WHERE media_id = ? ORDER BY id", &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, media_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    catalog_bind_int64(st, 1, media_id);
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
         struct old_face *g = realloc(v, (k + 1) * sizeof *v);
         if (!g) {
             rc = AITAG_ERR_NOMEM;
@@ -85,14 +85,14 @@ static int load_old(struct aitag_catalog *c, int64_t media_id, struct old_face *
         }
         v = g;
         v[k++] = (struct old_face){
-            sqlite3_column_int64(st, 0),
-            sqlite3_column_double(st, 1),
-            {(float)sqlite3_column_double(st, 2), (float)sqlite3_column_double(st, 3),
-             (float)sqlite3_column_double(st, 4), (float)sqlite3_column_double(st, 5)},
+            catalog_column_int64(st, 0),
+            catalog_column_double(st, 1),
+            {(float)catalog_column_double(st, 2), (float)catalog_column_double(st, 3),
+             (float)catalog_column_double(st, 4), (float)catalog_column_double(st, 5)},
             0};
     }
     rc = rc == AITAG_ERR_NOMEM ? rc : catalog_sql_check(c, rc, "load faces");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     if (rc < 0) {
         free(v);
         return rc;
@@ -122,7 +122,7 @@ int catalog_faces_replace(struct aitag_catalog *c, int64_t media_id,
                           const struct aitag_evidence *ev, size_t n, const char *key, int frame_w,
                           int frame_h)
 {
-    sqlite3_stmt *ins = NULL, *upd = NULL, *del = NULL;
+    struct catalog_stmt *ins = NULL, *upd = NULL, *del = NULL;
     struct old_face *old = NULL;
     size_t n_old = 0;
     float *blob = NULL;
@@ -149,7 +149,7 @@ int catalog_faces_replace(struct aitag_catalog *c, int64_t media_id,
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const struct aitag_evidence *e = &ev[i];
         struct old_face *o;
-        sqlite3_stmt *st;
+        struct catalog_stmt *st;
         if (!catalog_face_embedded(e))
             continue;
         if (e->n_embedding > blob_len) {
@@ -164,34 +164,34 @@ int catalog_faces_replace(struct aitag_catalog *c, int64_t media_id,
             blob[k] = (float)e->embedding[k];
         o = match_old(old, n_old, e);
         st = o ? upd : ins;
-        sqlite3_reset(st);
+        catalog_reset(st);
         if (o) {
             o->used = 1;
-            sqlite3_bind_int64(st, 1, o->id);
+            catalog_bind_int64(st, 1, o->id);
         } else {
-            sqlite3_bind_int64(st, 1, media_id);
+            catalog_bind_int64(st, 1, media_id);
         }
-        sqlite3_bind_double(st, 2, e->t);
-        sqlite3_bind_double(st, 3, e->box.x);
-        sqlite3_bind_double(st, 4, e->box.y);
-        sqlite3_bind_double(st, 5, e->box.w);
-        sqlite3_bind_double(st, 6, e->box.h);
-        sqlite3_bind_double(st, 7, e->confidence);
-        sqlite3_bind_double(st, 8, aitag_face_quality(e, frame_w, frame_h));
-        sqlite3_bind_text(st, 9, model, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 10, blob, e->n_embedding * (int)sizeof *blob, SQLITE_STATIC);
-        rc = catalog_sql_check(c, sqlite3_step(st), o ? "update face" : "insert face");
+        catalog_bind_double(st, 2, e->t);
+        catalog_bind_double(st, 3, e->box.x);
+        catalog_bind_double(st, 4, e->box.y);
+        catalog_bind_double(st, 5, e->box.w);
+        catalog_bind_double(st, 6, e->box.h);
+        catalog_bind_double(st, 7, e->confidence);
+        catalog_bind_double(st, 8, aitag_face_quality(e, frame_w, frame_h));
+        catalog_bind_text(st, 9, model, -1);
+        catalog_bind_blob(st, 10, blob, e->n_embedding * (int)sizeof *blob);
+        rc = catalog_sql_check(c, catalog_step(st), o ? "update face" : "insert face");
     }
     for (size_t i = 0; rc == 0 && i < n_old; i++) {
         if (old[i].used)
             continue;
-        sqlite3_reset(del);
-        sqlite3_bind_int64(del, 1, old[i].id);
-        rc = catalog_sql_check(c, sqlite3_step(del), "delete face");
+        catalog_reset(del);
+        catalog_bind_int64(del, 1, old[i].id);
+        rc = catalog_sql_check(c, catalog_step(del), "delete face");
     }
-    sqlite3_finalize(ins);
-    sqlite3_finalize(upd);
-    sqlite3_finalize(del);
+    catalog_finalize(ins);
+    catalog_finalize(upd);
+    catalog_finalize(del);
     free(old);
     free(blob);
     return rc;
@@ -208,7 +208,7 @@ int catalog_faces_store(struct aitag_catalog *c, int64_t media_id, const struct 
 
 int aitag_catalog_items_without_faces(struct aitag_catalog *c, int64_t **out, size_t *n)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int64_t *v = NULL;
     size_t k = 0;
     int rc;
@@ -223,17 +223,17 @@ int aitag_catalog_items_without_faces(struct aitag_catalog *c, int64_t **out, si
                              &st);
     if (rc < 0)
         return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
         int64_t *g = realloc(v, (k + 1) * sizeof *v);
         if (!g) {
             rc = AITAG_ERR_NOMEM;
             break;
         }
         v = g;
-        v[k++] = sqlite3_column_int64(st, 0);
+        v[k++] = catalog_column_int64(st, 0);
     }
     rc = rc == AITAG_ERR_NOMEM ? rc : catalog_sql_check(c, rc, "items without faces");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     if (rc < 0) {
         free(v);
         return rc;
@@ -245,7 +245,7 @@ int aitag_catalog_items_without_faces(struct aitag_catalog *c, int64_t **out, si
 int aitag_catalog_backfill_faces(struct aitag_catalog *c, int64_t media_id, int *added)
 {
     struct aitag_evidence_list ev = {0};
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     char key[512] = "";
     int w = 0, h = 0, rc, has_faces = 1;
 
@@ -262,12 +262,12 @@ int aitag_catalog_backfill_faces(struct aitag_catalog *c, int64_t media_id, int 
                              &st);
     if (rc < 0)
         goto out;
-    sqlite3_bind_int64(st, 1, media_id);
-    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        aitag_fmt(key, sizeof key, "%s", (const char *)sqlite3_column_text(st, 0));
-        w = sqlite3_column_int(st, 1), h = sqlite3_column_int(st, 2);
-        has_faces = sqlite3_column_int(st, 3);
-        rc = SQLITE_DONE;
+    catalog_bind_int64(st, 1, media_id);
+    if ((rc = catalog_step(st)) == CATALOG_ROW) {
+        aitag_fmt(key, sizeof key, "%s", (const char *)catalog_column_text(st, 0));
+        w = catalog_column_int(st, 1), h = catalog_column_int(st, 2);
+        has_faces = catalog_column_int(st, 3);
+        rc = CATALOG_DONE;
     }
     rc = catalog_sql_check(c, rc, "face_attrs analysis");
     if (rc < 0 || has_faces)
@@ -279,7 +279,7 @@ int aitag_catalog_backfill_faces(struct aitag_catalog *c, int64_t media_id, int 
         for (size_t i = 0; i < ev.n; i++)
             *added += catalog_face_embedded(&ev.items[i]);
 out:
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     if (rc == 0)
         rc = catalog_sql_commit(c);
     if (rc < 0)
@@ -290,20 +290,20 @@ out:
 
 int aitag_catalog_faces_model(struct aitag_catalog *c, char *model, size_t len)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc;
 
     model[0] = '\0';
     rc = catalog_sql_prepare(c, "SELECT model FROM faces ORDER BY id DESC LIMIT 1", &st);
     if (rc < 0)
         return rc;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        aitag_fmt(model, len, "%s", (const char *)sqlite3_column_text(st, 0));
-        rc = SQLITE_DONE;
+    rc = catalog_step(st);
+    if (rc == CATALOG_ROW) {
+        aitag_fmt(model, len, "%s", (const char *)catalog_column_text(st, 0));
+        rc = CATALOG_DONE;
     }
     rc = catalog_sql_check(c, rc, "faces model");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
@@ -345,7 +345,7 @@ static int push_face(struct aitag_face_set *s, size_t *cap, const struct aitag_f
 
 int aitag_catalog_load_faces(struct aitag_catalog *c, const char *model, struct aitag_face_set *out)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     size_t cap = 0;
     int rc;
 
@@ -366,29 +366,29 @@ int aitag_catalog_load_faces(struct aitag_catalog *c, const char *model, struct 
         &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, out->model, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    catalog_bind_text(st, 1, out->model, -1);
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
         struct aitag_face_row r = {
-            sqlite3_column_int64(st, 0),
-            sqlite3_column_int64(st, 1),
-            sqlite3_column_double(st, 2),
-            {(float)sqlite3_column_double(st, 3), (float)sqlite3_column_double(st, 4),
-             (float)sqlite3_column_double(st, 5), (float)sqlite3_column_double(st, 6)},
-            (float)sqlite3_column_double(st, 7),
-            (float)sqlite3_column_double(st, 8),
-            sqlite3_column_int64(st, 9),
-            sqlite3_column_int64(st, 10),
-            assigned_from_name((const char *)sqlite3_column_text(st, 11)),
-            sqlite3_column_int(st, 12),
+            catalog_column_int64(st, 0),
+            catalog_column_int64(st, 1),
+            catalog_column_double(st, 2),
+            {(float)catalog_column_double(st, 3), (float)catalog_column_double(st, 4),
+             (float)catalog_column_double(st, 5), (float)catalog_column_double(st, 6)},
+            (float)catalog_column_double(st, 7),
+            (float)catalog_column_double(st, 8),
+            catalog_column_int64(st, 9),
+            catalog_column_int64(st, 10),
+            assigned_from_name((const char *)catalog_column_text(st, 11)),
+            catalog_column_int(st, 12),
         };
-        const void *blob = sqlite3_column_blob(st, 13);
-        if (push_face(out, &cap, &r, blob, sqlite3_column_bytes(st, 13)) < 0) {
+        const void *blob = catalog_column_blob(st, 13);
+        if (push_face(out, &cap, &r, blob, catalog_column_bytes(st, 13)) < 0) {
             rc = AITAG_ERR_NOMEM;
             break;
         }
     }
     rc = rc == AITAG_ERR_NOMEM ? rc : catalog_sql_check(c, rc, "load faces");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     if (rc < 0)
         aitag_face_set_free(out);
     return rc;

@@ -22,7 +22,7 @@ static const char *kind_name(const struct aitag_probe *p)
 
 static int upsert_media(struct aitag_catalog *c, const struct aitag_item *it, int64_t *id)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     const struct aitag_probe *p = it->probe;
     struct aitag_media_row row;
     int rc, changed;
@@ -37,18 +37,18 @@ static int upsert_media(struct aitag_catalog *c, const struct aitag_item *it, in
         rc = catalog_sql_prepare(c, "DELETE FROM analyses WHERE media_id = ?1;", &st);
         if (rc < 0)
             return rc;
-        sqlite3_bind_int64(st, 1, row.id);
-        rc = catalog_sql_check(c, sqlite3_step(st), "drop analyses");
-        sqlite3_finalize(st);
+        catalog_bind_int64(st, 1, row.id);
+        rc = catalog_sql_check(c, catalog_step(st), "drop analyses");
+        catalog_finalize(st);
         st = NULL;
         if (rc < 0)
             return rc;
         rc = catalog_sql_prepare(c, "DELETE FROM evidence WHERE media_id = ?1", &st);
         if (rc < 0)
             return rc;
-        sqlite3_bind_int64(st, 1, row.id);
-        rc = catalog_sql_check(c, sqlite3_step(st), "drop evidence");
-        sqlite3_finalize(st);
+        catalog_bind_int64(st, 1, row.id);
+        rc = catalog_sql_check(c, catalog_step(st), "drop evidence");
+        catalog_finalize(st);
         st = NULL;
         if (rc == 0)
             rc = catalog_shots_store(c, row.id, NULL, 0);
@@ -70,37 +70,37 @@ static int upsert_media(struct aitag_catalog *c, const struct aitag_item *it, in
         &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, it->path, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, it->size);
-    sqlite3_bind_int64(st, 3, it->mtime_ns);
-    sqlite3_bind_text(st, 4, it->fingerprint, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, kind_name(p), -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 6, p->duration);
-    sqlite3_bind_int(st, 7, p->width);
-    sqlite3_bind_int(st, 8, p->height);
-    sqlite3_bind_text(st, 9, p->container, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 10, p->video_codec, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 11, p->audio_codec, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 12, p->fps);
-    sqlite3_bind_int(st, 13, p->rotation);
-    sqlite3_bind_int64(st, 14, p->bit_rate);
-    sqlite3_bind_text(st, 15, it->status ? it->status : "ok", -1, SQLITE_STATIC);
+    catalog_bind_text(st, 1, it->path, -1);
+    catalog_bind_int64(st, 2, it->size);
+    catalog_bind_int64(st, 3, it->mtime_ns);
+    catalog_bind_text(st, 4, it->fingerprint, -1);
+    catalog_bind_text(st, 5, kind_name(p), -1);
+    catalog_bind_double(st, 6, p->duration);
+    catalog_bind_int(st, 7, p->width);
+    catalog_bind_int(st, 8, p->height);
+    catalog_bind_text(st, 9, p->container, -1);
+    catalog_bind_text(st, 10, p->video_codec, -1);
+    catalog_bind_text(st, 11, p->audio_codec, -1);
+    catalog_bind_double(st, 12, p->fps);
+    catalog_bind_int(st, 13, p->rotation);
+    catalog_bind_int64(st, 14, p->bit_rate);
+    catalog_bind_text(st, 15, it->status ? it->status : "ok", -1);
     if (it->error)
-        sqlite3_bind_text(st, 16, it->error, -1, SQLITE_STATIC);
+        catalog_bind_text(st, 16, it->error, -1);
     else
-        sqlite3_bind_null(st, 16);
-    sqlite3_bind_int64(st, 17, (int64_t)time(NULL));
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *id = sqlite3_column_int64(st, 0);
+        catalog_bind_null(st, 16);
+    catalog_bind_int64(st, 17, (int64_t)time(NULL));
+    rc = catalog_step(st);
+    if (rc == CATALOG_ROW)
+        *id = catalog_column_int64(st, 0);
     rc = catalog_sql_check(c, rc, "upsert media");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
 static int replace_evidence(struct aitag_catalog *c, int64_t id, const struct aitag_item *it)
 {
-    sqlite3_stmt *del = NULL, *ins = NULL, *an = NULL;
+    struct catalog_stmt *del = NULL, *ins = NULL, *an = NULL;
     int rc;
 
     rc = catalog_sql_prepare(c, "DELETE FROM evidence WHERE media_id = ? AND analyzer = ?", &del);
@@ -113,26 +113,30 @@ static int replace_evidence(struct aitag_catalog *c, int64_t id, const struct ai
     if (rc == 0)
         rc =
             catalog_sql_prepare(c,
-                                "INSERT OR REPLACE INTO analyses(media_id, analyzer, key, interval,"
-                                " n_frames, strategy, run_id, created_at) VALUES(?,?,?,?,?,?,?,?)",
+                                "INSERT INTO analyses(media_id, analyzer, key, interval, n_frames,"
+                                " strategy, run_id, created_at) VALUES(?,?,?,?,?,?,?,?)"
+                                " ON CONFLICT(media_id, analyzer) DO UPDATE SET key = excluded.key,"
+                                " interval = excluded.interval, n_frames = excluded.n_frames,"
+                                " strategy = excluded.strategy, run_id = excluded.run_id,"
+                                " created_at = excluded.created_at",
                                 &an);
     for (size_t i = 0; rc == 0 && i < it->n_ran; i++) {
-        sqlite3_reset(del);
-        sqlite3_bind_int64(del, 1, id);
-        sqlite3_bind_text(del, 2, it->ran[i].analyzer, -1, SQLITE_STATIC);
-        rc = catalog_sql_check(c, sqlite3_step(del), "delete evidence");
+        catalog_reset(del);
+        catalog_bind_int64(del, 1, id);
+        catalog_bind_text(del, 2, it->ran[i].analyzer, -1);
+        rc = catalog_sql_check(c, catalog_step(del), "delete evidence");
         if (rc < 0)
             break;
-        sqlite3_reset(an);
-        sqlite3_bind_int64(an, 1, id);
-        sqlite3_bind_text(an, 2, it->ran[i].analyzer, -1, SQLITE_STATIC);
-        sqlite3_bind_text(an, 3, it->ran_keys[i], -1, SQLITE_STATIC);
-        sqlite3_bind_double(an, 4, it->ran[i].interval);
-        sqlite3_bind_int(an, 5, it->ran[i].n_frames);
-        sqlite3_bind_text(an, 6, it->strategy, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(an, 7, it->run_id);
-        sqlite3_bind_int64(an, 8, (int64_t)time(NULL));
-        rc = catalog_sql_check(c, sqlite3_step(an), "record analysis");
+        catalog_reset(an);
+        catalog_bind_int64(an, 1, id);
+        catalog_bind_text(an, 2, it->ran[i].analyzer, -1);
+        catalog_bind_text(an, 3, it->ran_keys[i], -1);
+        catalog_bind_double(an, 4, it->ran[i].interval);
+        catalog_bind_int(an, 5, it->ran[i].n_frames);
+        catalog_bind_text(an, 6, it->strategy, -1);
+        catalog_bind_int64(an, 7, it->run_id);
+        catalog_bind_int64(an, 8, (int64_t)time(NULL));
+        rc = catalog_sql_check(c, catalog_step(an), "record analysis");
     }
     for (size_t i = 0; rc == 0 && i < it->n_evidence; i++) {
         const struct aitag_evidence *e = &it->evidence[i];
@@ -141,29 +145,29 @@ static int replace_evidence(struct aitag_catalog *c, int64_t id, const struct ai
             rc = AITAG_ERR_NOMEM;
             break;
         }
-        sqlite3_reset(ins);
-        sqlite3_clear_bindings(ins);
-        sqlite3_bind_int64(ins, 1, id);
-        sqlite3_bind_text(ins, 2, e->analyzer, -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 3, e->label, -1, SQLITE_STATIC);
-        sqlite3_bind_double(ins, 4, e->confidence);
-        sqlite3_bind_double(ins, 5, e->t);
+        catalog_reset(ins);
+        catalog_clear_bindings(ins);
+        catalog_bind_int64(ins, 1, id);
+        catalog_bind_text(ins, 2, e->analyzer, -1);
+        catalog_bind_text(ins, 3, e->label, -1);
+        catalog_bind_double(ins, 4, e->confidence);
+        catalog_bind_double(ins, 5, e->t);
         if (e->has_box) {
-            sqlite3_bind_double(ins, 6, e->box.x);
-            sqlite3_bind_double(ins, 7, e->box.y);
-            sqlite3_bind_double(ins, 8, e->box.w);
-            sqlite3_bind_double(ins, 9, e->box.h);
+            catalog_bind_double(ins, 6, e->box.x);
+            catalog_bind_double(ins, 7, e->box.y);
+            catalog_bind_double(ins, 8, e->box.w);
+            catalog_bind_double(ins, 9, e->box.h);
         }
         if (e->text)
-            sqlite3_bind_text(ins, 10, e->text, -1, SQLITE_STATIC);
+            catalog_bind_text(ins, 10, e->text, -1);
         if (details)
-            sqlite3_bind_text(ins, 11, details, -1, SQLITE_STATIC);
-        rc = catalog_sql_check(c, sqlite3_step(ins), "insert evidence");
+            catalog_bind_text(ins, 11, details, -1);
+        rc = catalog_sql_check(c, catalog_step(ins), "insert evidence");
         free(details);
     }
-    sqlite3_finalize(del);
-    sqlite3_finalize(ins);
-    sqlite3_finalize(an);
+    catalog_finalize(del);
+    catalog_finalize(ins);
+    catalog_finalize(an);
     return rc;
 }
 
@@ -188,7 +192,7 @@ static int push_sampling(struct aitag_sampling **out, char ***names, size_t *n, 
 static int load_sampling(struct aitag_catalog *c, int64_t id, struct aitag_sampling **out,
                          char ***names, size_t *n)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc;
 
     *out = NULL, *names = NULL, *n = 0;
@@ -196,15 +200,15 @@ static int load_sampling(struct aitag_catalog *c, int64_t id, struct aitag_sampl
         c, "SELECT analyzer, interval, n_frames FROM analyses WHERE media_id = ?", &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (push_sampling(out, names, n, (const char *)sqlite3_column_text(st, 0),
-                          sqlite3_column_double(st, 1), sqlite3_column_int(st, 2)) < 0) {
+    catalog_bind_int64(st, 1, id);
+    while ((rc = catalog_step(st)) == CATALOG_ROW)
+        if (push_sampling(out, names, n, (const char *)catalog_column_text(st, 0),
+                          catalog_column_double(st, 1), catalog_column_int(st, 2)) < 0) {
             rc = AITAG_ERR_NOMEM;
             break;
         }
     rc = rc == AITAG_ERR_NOMEM ? rc : catalog_sql_check(c, rc, "load analyses");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
@@ -240,20 +244,20 @@ void catalog_derive_buf_clear(struct catalog_derive_buf *b)
 
 int catalog_derive_load(struct aitag_catalog *c, int64_t id, struct catalog_derive_buf *b)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc;
 
     memset(b, 0, sizeof *b);
     rc = catalog_sql_prepare(c, "SELECT duration, kind FROM media WHERE id = ?", &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        b->in.duration = sqlite3_column_double(st, 0);
-        b->in.is_image = sqlite3_column_text(st, 1) &&
-                         strcmp((const char *)sqlite3_column_text(st, 1), "image") == 0;
+    catalog_bind_int64(st, 1, id);
+    if (catalog_step(st) == CATALOG_ROW) {
+        b->in.duration = catalog_column_double(st, 0);
+        b->in.is_image = catalog_column_text(st, 1) &&
+                         strcmp((const char *)catalog_column_text(st, 1), "image") == 0;
     }
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     rc = aitag_catalog_load_evidence(c, id, &b->ev);
     if (rc == 0)
         rc = load_sampling(c, id, &b->samp, &b->names, &b->n_samp);
@@ -278,7 +282,7 @@ int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aita
 {
     struct catalog_derive_buf b;
     struct aitag_result r = {0};
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     char key[65];
     int rc;
 
@@ -293,91 +297,91 @@ int catalog_derive_locked(struct aitag_catalog *c, int64_t id, const struct aita
     rc = catalog_sql_prepare(c, "DELETE FROM tags WHERE media_id = ?1; ", &st);
     if (rc < 0)
         goto out;
-    sqlite3_bind_int64(st, 1, id);
-    rc = catalog_sql_check(c, sqlite3_step(st), "clear tags");
-    sqlite3_finalize(st);
+    catalog_bind_int64(st, 1, id);
+    rc = catalog_sql_check(c, catalog_step(st), "clear tags");
+    catalog_finalize(st);
     st = NULL;
     if (rc == 0 &&
         (rc = catalog_sql_prepare(c, "DELETE FROM markers WHERE media_id = ?1", &st)) == 0) {
-        sqlite3_bind_int64(st, 1, id);
-        rc = catalog_sql_check(c, sqlite3_step(st), "clear markers");
-        sqlite3_finalize(st);
+        catalog_bind_int64(st, 1, id);
+        rc = catalog_sql_check(c, catalog_step(st), "clear markers");
+        catalog_finalize(st);
         st = NULL;
     }
     if (rc == 0 &&
         (rc = catalog_sql_prepare(c, "DELETE FROM texts WHERE media_id = ?1", &st)) == 0) {
-        sqlite3_bind_int64(st, 1, id);
-        rc = catalog_sql_check(c, sqlite3_step(st), "clear texts");
-        sqlite3_finalize(st);
+        catalog_bind_int64(st, 1, id);
+        rc = catalog_sql_check(c, catalog_step(st), "clear texts");
+        catalog_finalize(st);
         st = NULL;
     }
     if (rc < 0)
         goto out;
     rc = catalog_sql_prepare(c,
                              "INSERT INTO tags(media_id, name, parent, label, confidence, coverage)"
-                             " VALUES(?,?,?,?,?,?) ON CONFLICT DO UPDATE SET"
-                             " confidence = max(confidence, excluded.confidence)",
+                             " VALUES(?,?,?,?,?,?) ON CONFLICT(media_id, name) DO UPDATE SET"
+                             " confidence = CASE WHEN excluded.confidence > tags.confidence"
+                             " THEN excluded.confidence ELSE tags.confidence END",
                              &st);
     for (size_t i = 0; rc == 0 && i < r.n_tags; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_text(st, 2, r.tags[i].name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, r.tags[i].parent, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, r.tags[i].label, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 5, r.tags[i].confidence);
-        sqlite3_bind_double(st, 6, r.tags[i].coverage);
-        rc = catalog_sql_check(c, sqlite3_step(st), "insert tag");
+        catalog_reset(st);
+        catalog_bind_int64(st, 1, id);
+        catalog_bind_text(st, 2, r.tags[i].name, -1);
+        catalog_bind_text(st, 3, r.tags[i].parent, -1);
+        catalog_bind_text(st, 4, r.tags[i].label, -1);
+        catalog_bind_double(st, 5, r.tags[i].confidence);
+        catalog_bind_double(st, 6, r.tags[i].coverage);
+        rc = catalog_sql_check(c, catalog_step(st), "insert tag");
     }
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     st = NULL;
     if (rc == 0)
         rc = catalog_sql_prepare(c,
-                                 "INSERT INTO markers(media_id, tag, start, end, confidence)"
+                                 "INSERT INTO markers(media_id, tag, start, \"end\", confidence)"
                                  " VALUES(?,?,?,?,?)",
                                  &st);
     for (size_t i = 0; rc == 0 && i < r.n_markers; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_text(st, 2, r.markers[i].tag, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 3, r.markers[i].start);
-        sqlite3_bind_double(st, 4, r.markers[i].end);
-        sqlite3_bind_double(st, 5, r.markers[i].confidence);
-        rc = catalog_sql_check(c, sqlite3_step(st), "insert marker");
+        catalog_reset(st);
+        catalog_bind_int64(st, 1, id);
+        catalog_bind_text(st, 2, r.markers[i].tag, -1);
+        catalog_bind_double(st, 3, r.markers[i].start);
+        catalog_bind_double(st, 4, r.markers[i].end);
+        catalog_bind_double(st, 5, r.markers[i].confidence);
+        rc = catalog_sql_check(c, catalog_step(st), "insert marker");
     }
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     st = NULL;
     if (rc == 0)
         rc = catalog_sql_prepare(c,
-                                 "INSERT INTO texts(media_id, start, end, text, confidence,"
+                                 "INSERT INTO texts(media_id, start, \"end\", text, confidence,"
                                  " source, lang) VALUES(?,?,?,?,?,?,?)",
                                  &st);
     for (size_t i = 0; rc == 0 && i < r.n_texts; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_double(st, 2, r.texts[i].start);
-        sqlite3_bind_double(st, 3, r.texts[i].end);
-        sqlite3_bind_text(st, 4, r.texts[i].text, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 5, r.texts[i].confidence);
-        sqlite3_bind_text(st, 6, r.texts[i].source[0] ? r.texts[i].source : "text", -1,
-                          SQLITE_STATIC);
+        catalog_reset(st);
+        catalog_bind_int64(st, 1, id);
+        catalog_bind_double(st, 2, r.texts[i].start);
+        catalog_bind_double(st, 3, r.texts[i].end);
+        catalog_bind_text(st, 4, r.texts[i].text, -1);
+        catalog_bind_double(st, 5, r.texts[i].confidence);
+        catalog_bind_text(st, 6, r.texts[i].source[0] ? r.texts[i].source : "text", -1);
         if (r.texts[i].lang[0])
-            sqlite3_bind_text(st, 7, r.texts[i].lang, -1, SQLITE_STATIC);
+            catalog_bind_text(st, 7, r.texts[i].lang, -1);
         else
-            sqlite3_bind_null(st, 7);
-        rc = catalog_sql_check(c, sqlite3_step(st), "insert text");
+            catalog_bind_null(st, 7);
+        rc = catalog_sql_check(c, catalog_step(st), "insert text");
     }
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     st = NULL;
     if (rc == 0)
         rc = catalog_derive_key(c, id, p, key);
     if (rc == 0 &&
         (rc = catalog_sql_prepare(c, "UPDATE media SET derive_key = ? WHERE id = ?", &st)) == 0) {
-        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, id);
-        rc = catalog_sql_check(c, sqlite3_step(st), "set derive key");
+        catalog_bind_text(st, 1, key, -1);
+        catalog_bind_int64(st, 2, id);
+        rc = catalog_sql_check(c, catalog_step(st), "set derive key");
     }
 out:
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     aitag_result_clear(&r);
     catalog_derive_buf_clear(&b);
     return rc;
@@ -409,7 +413,7 @@ int aitag_catalog_commit_item(struct aitag_catalog *c, const struct aitag_item *
 
 int aitag_catalog_rederive(struct aitag_catalog *c, int64_t media_id, const struct aitag_policy *p)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     char key[65];
     int rc, same = 0;
 
@@ -417,14 +421,15 @@ int aitag_catalog_rederive(struct aitag_catalog *c, int64_t media_id, const stru
      * since (by a command or the clustering) re-derives it like a change of rules */
     rc = catalog_derive_key(c, media_id, p, key);
     if (rc == 0)
-        rc = catalog_sql_prepare(c, "SELECT derive_key IS ? FROM media WHERE id = ?", &st);
+        rc = catalog_sql_prepare(
+            c, "SELECT derive_key IS NOT DISTINCT FROM ? FROM media WHERE id = ?", &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, media_id);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        same = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    catalog_bind_text(st, 1, key, -1);
+    catalog_bind_int64(st, 2, media_id);
+    if (catalog_step(st) == CATALOG_ROW)
+        same = catalog_column_int(st, 0);
+    catalog_finalize(st);
     if (same)
         return 0;
     rc = catalog_sql_begin(c);
@@ -440,7 +445,7 @@ int aitag_catalog_rederive(struct aitag_catalog *c, int64_t media_id, const stru
 int aitag_catalog_load_evidence(struct aitag_catalog *c, int64_t media_id,
                                 struct aitag_evidence_list *out)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc;
 
     rc = catalog_sql_prepare(c,
@@ -449,20 +454,20 @@ int aitag_catalog_load_evidence(struct aitag_catalog *c, int64_t media_id,
                              &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, media_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    catalog_bind_int64(st, 1, media_id);
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
         struct aitag_evidence e = {0};
-        e.analyzer = (char *)sqlite3_column_text(st, 0);
-        e.label = (char *)sqlite3_column_text(st, 1);
-        e.confidence = (float)sqlite3_column_double(st, 2);
-        e.t = sqlite3_column_double(st, 3);
-        e.has_box = sqlite3_column_type(st, 4) != SQLITE_NULL;
+        e.analyzer = (char *)catalog_column_text(st, 0);
+        e.label = (char *)catalog_column_text(st, 1);
+        e.confidence = (float)catalog_column_double(st, 2);
+        e.t = catalog_column_double(st, 3);
+        e.has_box = catalog_column_type(st, 4) != CATALOG_NULL;
         e.box = (struct aitag_box){
-            (float)sqlite3_column_double(st, 4), (float)sqlite3_column_double(st, 5),
-            (float)sqlite3_column_double(st, 6), (float)sqlite3_column_double(st, 7)};
-        e.text = (char *)sqlite3_column_text(st, 8);
+            (float)catalog_column_double(st, 4), (float)catalog_column_double(st, 5),
+            (float)catalog_column_double(st, 6), (float)catalog_column_double(st, 7)};
+        e.text = (char *)catalog_column_text(st, 8);
         /* unreadable details (a hand-edited row) leave the item without them */
-        if (aitag_evidence_parse_details(&e, (const char *)sqlite3_column_text(st, 9)) ==
+        if (aitag_evidence_parse_details(&e, (const char *)catalog_column_text(st, 9)) ==
             AITAG_ERR_NOMEM) {
             rc = AITAG_ERR_NOMEM;
             break;
@@ -475,13 +480,13 @@ int aitag_catalog_load_evidence(struct aitag_catalog *c, int64_t media_id,
         }
     }
     rc = rc == AITAG_ERR_NOMEM ? rc : catalog_sql_check(c, rc, "load evidence");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
 int aitag_catalog_load_result(struct aitag_catalog *c, int64_t media_id, struct aitag_result *out)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc;
 
     rc = catalog_sql_prepare(c,
@@ -490,49 +495,50 @@ int aitag_catalog_load_result(struct aitag_catalog *c, int64_t media_id, struct 
                              &st);
     if (rc < 0)
         goto out;
-    sqlite3_bind_int64(st, 1, media_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    catalog_bind_int64(st, 1, media_id);
+    while ((rc = catalog_step(st)) == CATALOG_ROW)
         if (aitag_result_add_tag(
-                out, (const char *)sqlite3_column_text(st, 0),
-                (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
-                (float)sqlite3_column_double(st, 3), (float)sqlite3_column_double(st, 4)) < 0)
+                out, (const char *)catalog_column_text(st, 0),
+                (const char *)catalog_column_text(st, 1), (const char *)catalog_column_text(st, 2),
+                (float)catalog_column_double(st, 3), (float)catalog_column_double(st, 4)) < 0)
             goto nomem;
     if ((rc = catalog_sql_check(c, rc, "load tags")) < 0)
         goto out;
-    sqlite3_finalize(st);
-    rc = catalog_sql_prepare(c,
-                             "SELECT tag, start, end, confidence FROM markers WHERE media_id = ?"
-                             " ORDER BY start, tag",
-                             &st);
+    catalog_finalize(st);
+    rc =
+        catalog_sql_prepare(c,
+                            "SELECT tag, start, \"end\", confidence FROM markers WHERE media_id = ?"
+                            " ORDER BY start, tag",
+                            &st);
     if (rc < 0)
         goto out;
-    sqlite3_bind_int64(st, 1, media_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (aitag_result_add_marker(out, (const char *)sqlite3_column_text(st, 0),
-                                    sqlite3_column_double(st, 1), sqlite3_column_double(st, 2),
-                                    (float)sqlite3_column_double(st, 3)) < 0)
+    catalog_bind_int64(st, 1, media_id);
+    while ((rc = catalog_step(st)) == CATALOG_ROW)
+        if (aitag_result_add_marker(out, (const char *)catalog_column_text(st, 0),
+                                    catalog_column_double(st, 1), catalog_column_double(st, 2),
+                                    (float)catalog_column_double(st, 3)) < 0)
             goto nomem;
     if ((rc = catalog_sql_check(c, rc, "load markers")) < 0)
         goto out;
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     rc = catalog_sql_prepare(c,
-                             "SELECT start, end, text, confidence, source, lang FROM texts"
+                             "SELECT start, \"end\", text, confidence, source, lang FROM texts"
                              " WHERE media_id = ?"
                              " ORDER BY start, id",
                              &st);
     if (rc < 0)
         goto out;
-    sqlite3_bind_int64(st, 1, media_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (aitag_result_add_text(out, sqlite3_column_double(st, 0), sqlite3_column_double(st, 1),
-                                  (const char *)sqlite3_column_text(st, 2),
-                                  (float)sqlite3_column_double(st, 3),
-                                  (const char *)sqlite3_column_text(st, 4),
-                                  (const char *)sqlite3_column_text(st, 5)) < 0)
+    catalog_bind_int64(st, 1, media_id);
+    while ((rc = catalog_step(st)) == CATALOG_ROW)
+        if (aitag_result_add_text(out, catalog_column_double(st, 0), catalog_column_double(st, 1),
+                                  (const char *)catalog_column_text(st, 2),
+                                  (float)catalog_column_double(st, 3),
+                                  (const char *)catalog_column_text(st, 4),
+                                  (const char *)catalog_column_text(st, 5)) < 0)
             goto nomem;
     if ((rc = catalog_sql_check(c, rc, "load texts")) < 0)
         goto out;
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     /* The description is not derived: it is the vlm analyzer's own words, kept as evidence. */
     rc = catalog_sql_prepare(c,
                              "SELECT text FROM evidence WHERE media_id = ? AND analyzer = 'vlm'"
@@ -541,12 +547,12 @@ int aitag_catalog_load_result(struct aitag_catalog *c, int64_t media_id, struct 
                              &st);
     if (rc < 0)
         goto out;
-    sqlite3_bind_int64(st, 1, media_id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        if (aitag_result_set_description(out, (const char *)sqlite3_column_text(st, 0)) < 0)
+    catalog_bind_int64(st, 1, media_id);
+    rc = catalog_step(st);
+    if (rc == CATALOG_ROW) {
+        if (aitag_result_set_description(out, (const char *)catalog_column_text(st, 0)) < 0)
             goto nomem;
-        rc = SQLITE_DONE;
+        rc = CATALOG_DONE;
     }
     rc = catalog_sql_check(c, rc, "load description");
     if (rc == 0)
@@ -555,7 +561,7 @@ int aitag_catalog_load_result(struct aitag_catalog *c, int64_t media_id, struct 
 nomem:
     rc = AITAG_ERR_NOMEM;
 out:
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     if (rc < 0)
         aitag_result_clear(out);
     return rc;

@@ -37,7 +37,7 @@ void catalog_thresholds_free(struct aitag_label_threshold *t, size_t n)
 int catalog_thresholds_load(struct aitag_catalog *c, int64_t media_id,
                             struct aitag_label_threshold **out, size_t *n)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     struct aitag_label_threshold *v = NULL;
     size_t k = 0;
     int rc = catalog_sql_prepare(c,
@@ -50,10 +50,10 @@ int catalog_thresholds_load(struct aitag_catalog *c, int64_t media_id,
     *out = NULL, *n = 0;
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, media_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    catalog_bind_int64(st, 1, media_id);
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
         struct aitag_label_threshold *g = realloc(v, (k + 1) * sizeof *g);
-        char *label = strdup((const char *)sqlite3_column_text(st, 0));
+        char *label = strdup((const char *)catalog_column_text(st, 0));
         if (!g || !label) {
             free(label);
             if (g)
@@ -63,10 +63,10 @@ int catalog_thresholds_load(struct aitag_catalog *c, int64_t media_id,
         }
         v = g;
         v[k].label = label;
-        v[k++].threshold = (float)sqlite3_column_double(st, 1);
+        v[k++].threshold = (float)catalog_column_double(st, 1);
     }
     rc = rc == AITAG_ERR_NOMEM ? rc : catalog_sql_check(c, rc, "learned thresholds");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     if (rc < 0) {
         catalog_thresholds_free(v, k);
         return rc;
@@ -85,26 +85,27 @@ int catalog_thresholds_load(struct aitag_catalog *c, int64_t media_id,
 int aitag_catalog_each_fit_label(struct aitag_catalog *c, int min_decisions, aitag_fit_label_fn fn,
                                  void *ctx)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc = catalog_sql_prepare(
         c,
         "WITH latest AS (SELECT d.media_id, d.label, d.verdict FROM decisions d"
         "  WHERE d.kind = 'tag' AND d.label IS NOT NULL AND d.verdict IN ('accept', 'reject')"
         "  AND d.id = (SELECT max(d2.id) FROM decisions d2 WHERE d2.media_id = d.media_id"
         "   AND d2.kind = 'tag' AND d2.label = d.label AND d2.verdict IN ('accept', 'reject')))"
-        " SELECT label, sum(verdict = 'accept'), sum(verdict = 'reject') FROM latest"
+        " SELECT label, sum(CASE WHEN verdict = 'accept' THEN 1 ELSE 0 END),"
+        " sum(CASE WHEN verdict = 'reject' THEN 1 ELSE 0 END) FROM latest"
         " GROUP BY label HAVING count(*) >= ? ORDER BY count(*) DESC, label",
         &st);
 
     if (rc < 0)
         return rc;
-    sqlite3_bind_int(st, 1, min_decisions);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
-               sqlite3_column_int(st, 2)))
+    catalog_bind_int(st, 1, min_decisions);
+    while ((rc = catalog_step(st)) == CATALOG_ROW)
+        if (fn(ctx, (const char *)catalog_column_text(st, 0), catalog_column_int(st, 1),
+               catalog_column_int(st, 2)))
             break;
-    rc = rc == SQLITE_ROW ? 0 : catalog_sql_check(c, rc, "labels to fit");
-    sqlite3_finalize(st);
+    rc = rc == CATALOG_ROW ? 0 : catalog_sql_check(c, rc, "labels to fit");
+    catalog_finalize(st);
     return rc;
 }
 
@@ -112,18 +113,18 @@ int aitag_catalog_each_fit_label(struct aitag_catalog *c, int min_decisions, ait
 static int threshold_now(struct aitag_catalog *c, const struct aitag_policy *p, const char *label,
                          float *t)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc =
         catalog_sql_prepare(c, "SELECT threshold FROM learned_thresholds WHERE label = ?", &st);
 
     *t = aitag_policy_threshold(p, label);
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, label, -1, SQLITE_STATIC);
-    if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        *t = (float)sqlite3_column_double(st, 0);
+    catalog_bind_text(st, 1, label, -1);
+    if ((rc = catalog_step(st)) == CATALOG_ROW)
+        *t = (float)catalog_column_double(st, 0);
     rc = catalog_sql_check(c, rc, "learned threshold");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
@@ -137,7 +138,7 @@ struct fit_items {
 
 static int load_items(struct aitag_catalog *c, const char *label, struct fit_items *f)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc = catalog_sql_prepare(c,
                                  "SELECT e.media_id, v.verdict FROM (SELECT DISTINCT media_id"
                                  " FROM evidence WHERE label = ?1) e"
@@ -147,11 +148,11 @@ static int load_items(struct aitag_catalog *c, const char *label, struct fit_ite
 
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, label, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    catalog_bind_text(st, 1, label, -1);
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
         int64_t *g = realloc(f->ids, (f->n + 1) * sizeof *g);
         int *h = g ? realloc(f->truth, (f->n + 1) * sizeof *h) : NULL;
-        const char *v = (const char *)sqlite3_column_text(st, 1);
+        const char *v = (const char *)catalog_column_text(st, 1);
         if (g)
             f->ids = g;
         if (!g || !h) {
@@ -159,11 +160,11 @@ static int load_items(struct aitag_catalog *c, const char *label, struct fit_ite
             break;
         }
         f->truth = h;
-        f->ids[f->n] = sqlite3_column_int64(st, 0);
+        f->ids[f->n] = catalog_column_int64(st, 0);
         f->truth[f->n++] = !v ? -1 : strcmp(v, "accept") == 0;
     }
     rc = rc == AITAG_ERR_NOMEM ? rc : catalog_sql_check(c, rc, "items to fit");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
@@ -245,7 +246,7 @@ int aitag_catalog_fit_threshold(struct aitag_catalog *c, const struct aitag_poli
         catalog_derive_buf_clear(&b);
     }
     if (rc == 0 && n_decided == 0) {
-        c->sqlite_rc = 0;
+        c->sql_rc = 0;
         aitag_fmt(c->errmsg, sizeof c->errmsg, "LABEL '%.200s': no decisions to fit", label);
         rc = AITAG_ERR_NOTFOUND;
     }
@@ -279,12 +280,12 @@ int aitag_catalog_learn_threshold(struct aitag_catalog *c, const struct aitag_po
                                   const char *label, float threshold, const char *who,
                                   const char *fit_json, int *n_rederived)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     float before;
     int rc;
 
     if (!label || !*label || !(threshold > 0 && threshold <= 1) || !who || !*who) {
-        c->sqlite_rc = 0;
+        c->sql_rc = 0;
         aitag_fmt(c->errmsg, sizeof c->errmsg, "%s",
                   !label || !*label ? "LABEL: is empty"
                   : !who || !*who   ? "who is required"
@@ -302,16 +303,16 @@ int aitag_catalog_learn_threshold(struct aitag_catalog *c, const struct aitag_po
                                  " who = excluded.who, at = excluded.at, fit = excluded.fit",
                                  &st);
     if (rc == 0) {
-        sqlite3_bind_text(st, 1, label, -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 2, threshold);
-        sqlite3_bind_double(st, 3, before);
-        sqlite3_bind_text(st, 4, who, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
+        catalog_bind_text(st, 1, label, -1);
+        catalog_bind_double(st, 2, threshold);
+        catalog_bind_double(st, 3, before);
+        catalog_bind_text(st, 4, who, -1);
+        catalog_bind_int64(st, 5, (int64_t)time(NULL));
         if (fit_json)
-            sqlite3_bind_text(st, 6, fit_json, -1, SQLITE_STATIC);
-        rc = catalog_sql_check(c, sqlite3_step(st), "learn threshold");
+            catalog_bind_text(st, 6, fit_json, -1);
+        rc = catalog_sql_check(c, catalog_step(st), "learn threshold");
     }
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     if (rc == 0)
         rc = rederive_label(c, p, label, n_rederived);
     if (rc == 0)
@@ -324,19 +325,20 @@ int aitag_catalog_learn_threshold(struct aitag_catalog *c, const struct aitag_po
 int aitag_catalog_forget_threshold(struct aitag_catalog *c, const struct aitag_policy *p,
                                    const char *label, int *n_rederived)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = catalog_sql_begin(c);
+    struct catalog_stmt *st = NULL;
+    int step = CATALOG_DONE, rc = catalog_sql_begin(c);
 
     if (rc < 0)
         return rc;
-    rc = catalog_sql_prepare(c, "DELETE FROM learned_thresholds WHERE label = ?", &st);
+    rc = catalog_sql_prepare(c, "DELETE FROM learned_thresholds WHERE label = ? RETURNING 1", &st);
     if (rc == 0) {
-        sqlite3_bind_text(st, 1, label, -1, SQLITE_STATIC);
-        rc = catalog_sql_check(c, sqlite3_step(st), "forget threshold");
+        catalog_bind_text(st, 1, label, -1);
+        step = catalog_step(st);
+        rc = catalog_sql_check(c, step, "forget threshold");
     }
-    sqlite3_finalize(st);
-    if (rc == 0 && sqlite3_changes(c->db) == 0) {
-        c->sqlite_rc = 0;
+    catalog_finalize(st);
+    if (rc == 0 && step != CATALOG_ROW) {
+        c->sql_rc = 0;
         aitag_fmt(c->errmsg, sizeof c->errmsg, "LABEL '%.200s': no learned threshold", label);
         rc = AITAG_ERR_NOTFOUND;
     }
@@ -351,7 +353,7 @@ int aitag_catalog_forget_threshold(struct aitag_catalog *c, const struct aitag_p
 
 int aitag_catalog_each_learned(struct aitag_catalog *c, aitag_learned_fn fn, void *ctx)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     struct aitag_learned l;
     int rc = catalog_sql_prepare(c,
                                  "SELECT label, threshold, previous, who, at, fit"
@@ -360,17 +362,17 @@ int aitag_catalog_each_learned(struct aitag_catalog *c, aitag_learned_fn fn, voi
 
     if (rc < 0)
         return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        l.label = (const char *)sqlite3_column_text(st, 0);
-        l.threshold = (float)sqlite3_column_double(st, 1);
-        l.previous = (float)sqlite3_column_double(st, 2);
-        l.who = (const char *)sqlite3_column_text(st, 3);
-        l.at = sqlite3_column_int64(st, 4);
-        l.fit = (const char *)sqlite3_column_text(st, 5);
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
+        l.label = (const char *)catalog_column_text(st, 0);
+        l.threshold = (float)catalog_column_double(st, 1);
+        l.previous = (float)catalog_column_double(st, 2);
+        l.who = (const char *)catalog_column_text(st, 3);
+        l.at = catalog_column_int64(st, 4);
+        l.fit = (const char *)catalog_column_text(st, 5);
         if (fn(ctx, &l))
             break;
     }
-    rc = rc == SQLITE_ROW ? 0 : catalog_sql_check(c, rc, "learned thresholds");
-    sqlite3_finalize(st);
+    rc = rc == CATALOG_ROW ? 0 : catalog_sql_check(c, rc, "learned thresholds");
+    catalog_finalize(st);
     return rc;
 }

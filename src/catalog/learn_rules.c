@@ -67,7 +67,7 @@ static int push_label(char ***v, size_t *n, const char *label)
 static int load_judged(struct aitag_catalog *c, const char *label, struct judged_item **out,
                        size_t *n)
 {
-    sqlite3_stmt *st = NULL, *ev = NULL;
+    struct catalog_stmt *st = NULL, *ev = NULL;
     struct judged_item *v = NULL;
     size_t k = 0;
     int rc = catalog_sql_prepare(
@@ -85,8 +85,8 @@ static int load_judged(struct aitag_catalog *c, const char *label, struct judged
                                  &ev);
     if (rc < 0)
         goto out;
-    sqlite3_bind_text(st, 1, label, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    catalog_bind_text(st, 1, label, -1);
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
         struct judged_item *g = realloc(v, (k + 1) * sizeof *g);
         if (!g) {
             rc = AITAG_ERR_NOMEM;
@@ -94,25 +94,25 @@ static int load_judged(struct aitag_catalog *c, const char *label, struct judged
         }
         v = g;
         v[k] =
-            (struct judged_item){sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1), NULL, 0};
-        sqlite3_reset(ev);
-        sqlite3_bind_int64(ev, 1, v[k].media_id);
-        sqlite3_bind_double(ev, 2, PRESENT_AT);
+            (struct judged_item){catalog_column_int64(st, 0), catalog_column_int(st, 1), NULL, 0};
+        catalog_reset(ev);
+        catalog_bind_int64(ev, 1, v[k].media_id);
+        catalog_bind_double(ev, 2, PRESENT_AT);
         k++;
-        while ((rc = sqlite3_step(ev)) == SQLITE_ROW)
+        while ((rc = catalog_step(ev)) == CATALOG_ROW)
             if (push_label(&v[k - 1].labels, &v[k - 1].n_labels,
-                           (const char *)sqlite3_column_text(ev, 0)) < 0) {
+                           (const char *)catalog_column_text(ev, 0)) < 0) {
                 rc = AITAG_ERR_NOMEM;
                 break;
             }
         if (rc == AITAG_ERR_NOMEM || (rc = catalog_sql_check(c, rc, "judged evidence")) < 0)
             break;
-        rc = SQLITE_ROW;
+        rc = CATALOG_ROW;
     }
     rc = rc < 0 ? rc : catalog_sql_check(c, rc, "judged items");
 out:
-    sqlite3_finalize(st);
-    sqlite3_finalize(ev);
+    catalog_finalize(st);
+    catalog_finalize(ev);
     if (rc < 0) {
         judged_free(v, k);
         return rc;
@@ -126,25 +126,25 @@ out:
 static int library_hits(struct aitag_catalog *c, const char *label, const char *context, int unless,
                         int64_t *n)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc =
         catalog_sql_prepare(c,
                             "SELECT count(DISTINCT x.media_id) FROM evidence x"
                             " WHERE x.label = ?1 AND x.confidence >= 0.5"
                             " AND EXISTS(SELECT 1 FROM evidence e WHERE e.media_id = x.media_id"
-                            "  AND e.label = ?2 AND e.confidence >= ?3) = ?4",
+                            "  AND e.label = ?2 AND e.confidence >= ?3) = (?4 <> 0)",
                             &st);
 
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, label, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, context, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 3, PRESENT_AT);
-    sqlite3_bind_int(st, 4, !unless);
-    rc = sqlite3_step(st);
-    *n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    catalog_bind_text(st, 1, label, -1);
+    catalog_bind_text(st, 2, context, -1);
+    catalog_bind_double(st, 3, PRESENT_AT);
+    catalog_bind_int(st, 4, !unless);
+    rc = catalog_step(st);
+    *n = rc == CATALOG_ROW ? catalog_column_int64(st, 0) : 0;
     rc = catalog_sql_check(c, rc, "rule hits");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
@@ -208,7 +208,7 @@ static int propose_for(struct aitag_catalog *c, const char *label, int min_rejec
 int aitag_catalog_rule_proposals(struct aitag_catalog *c, int min_rejections,
                                  aitag_rule_proposal_fn fn, void *ctx)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     char **labels = NULL;
     size_t n = 0;
     int rc, stop = 0;
@@ -225,14 +225,14 @@ int aitag_catalog_rule_proposals(struct aitag_catalog *c, int min_rejections,
         &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int(st, 1, min_rejections);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (push_label(&labels, &n, (const char *)sqlite3_column_text(st, 0)) < 0) {
+    catalog_bind_int(st, 1, min_rejections);
+    while ((rc = catalog_step(st)) == CATALOG_ROW)
+        if (push_label(&labels, &n, (const char *)catalog_column_text(st, 0)) < 0) {
             rc = AITAG_ERR_NOMEM;
             break;
         }
     rc = rc == AITAG_ERR_NOMEM ? rc : catalog_sql_check(c, rc, "rejected labels");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     for (size_t i = 0; rc == 0 && i < n && !stop; i++)
         rc = propose_for(c, labels[i], min_rejections, fn, ctx, &stop);
     for (size_t i = 0; i < n; i++)

@@ -65,9 +65,9 @@ out:
     return rc;
 }
 
-static void copy_col(sqlite3_stmt *st, int col, char *dst, size_t len)
+static void copy_col(struct catalog_stmt *st, int col, char *dst, size_t len)
 {
-    const unsigned char *s = sqlite3_column_text(st, col);
+    const char *s = catalog_column_text(st, col);
 
     aitag_fmt(dst, len, "%s", s ? (const char *)s : "");
 }
@@ -76,7 +76,7 @@ static void copy_col(sqlite3_stmt *st, int col, char *dst, size_t len)
 static int load_row(struct aitag_catalog *c, const char *sql, const char *path, int64_t id,
                     struct aitag_media_row *row)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc, step;
 
     memset(row, 0, sizeof *row);
@@ -84,27 +84,27 @@ static int load_row(struct aitag_catalog *c, const char *sql, const char *path, 
     if (rc < 0)
         return rc;
     if (path)
-        sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+        catalog_bind_text(st, 1, path, -1);
     else
-        sqlite3_bind_int64(st, 1, id);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
-        row->id = sqlite3_column_int64(st, 0);
-        row->size = sqlite3_column_int64(st, 1);
-        row->mtime_ns = sqlite3_column_int64(st, 2);
+        catalog_bind_int64(st, 1, id);
+    step = catalog_step(st);
+    if (step == CATALOG_ROW) {
+        row->id = catalog_column_int64(st, 0);
+        row->size = catalog_column_int64(st, 1);
+        row->mtime_ns = catalog_column_int64(st, 2);
         copy_col(st, 3, row->fingerprint, sizeof row->fingerprint);
         copy_col(st, 4, row->derive_key, sizeof row->derive_key);
         copy_col(st, 5, row->status, sizeof row->status);
         copy_col(st, 6, row->error, sizeof row->error);
-        row->duration = sqlite3_column_double(st, 7);
-        row->is_image = sqlite3_column_text(st, 8) &&
-                        strcmp((const char *)sqlite3_column_text(st, 8), "image") == 0;
-        row->missing = sqlite3_column_type(st, 9) != SQLITE_NULL;
+        row->duration = catalog_column_double(st, 7);
+        row->is_image = catalog_column_text(st, 8) &&
+                        strcmp((const char *)catalog_column_text(st, 8), "image") == 0;
+        row->missing = catalog_column_type(st, 9) != CATALOG_NULL;
         rc = 0;
     } else {
-        rc = step == SQLITE_DONE ? AITAG_ERR_NOTFOUND : catalog_sql_check(c, step, "find media");
+        rc = step == CATALOG_DONE ? AITAG_ERR_NOTFOUND : catalog_sql_check(c, step, "find media");
     }
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
@@ -125,7 +125,7 @@ int aitag_catalog_get_media(struct aitag_catalog *c, int64_t media_id, struct ai
 int aitag_catalog_analysis_key(struct aitag_catalog *c, int64_t media_id, const char *analyzer,
                                char *key, size_t keylen)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc, step;
 
     key[0] = '\0';
@@ -133,47 +133,48 @@ int aitag_catalog_analysis_key(struct aitag_catalog *c, int64_t media_id, const 
         catalog_sql_prepare(c, "SELECT key FROM analyses WHERE media_id = ? AND analyzer = ?", &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, media_id);
-    sqlite3_bind_text(st, 2, analyzer, -1, SQLITE_STATIC);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
+    catalog_bind_int64(st, 1, media_id);
+    catalog_bind_text(st, 2, analyzer, -1);
+    step = catalog_step(st);
+    if (step == CATALOG_ROW)
         copy_col(st, 0, key, keylen);
     else
         rc = catalog_sql_check(c, step, "analysis key");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
 int aitag_catalog_record_error(struct aitag_catalog *c, const char *path, int64_t size,
                                int64_t mtime_ns, const char *message)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc;
 
     /* Insert a row for an unknown path; for a known one only touch error (and status when the
      * item never succeeded) and clear its missing mark (a file that fails exists). The WHERE
      * clause skips the write when nothing would change. */
-    rc = catalog_sql_prepare(c,
-                             "INSERT INTO media(path, size, mtime_ns, status, error, updated_at)"
-                             " VALUES(?1, ?2, ?3, 'error', ?4, ?5)"
-                             " ON CONFLICT(path) DO UPDATE SET error = ?4, updated_at = ?5,"
-                             " missing_at = NULL WHERE error IS NOT ?4 OR missing_at IS NOT NULL",
-                             &st);
+    rc = catalog_sql_prepare(
+        c,
+        "INSERT INTO media(path, size, mtime_ns, status, error, updated_at)"
+        " VALUES(?1, ?2, ?3, 'error', ?4, ?5)"
+        " ON CONFLICT(path) DO UPDATE SET error = ?4, updated_at = ?5,"
+        " missing_at = NULL WHERE media.error IS DISTINCT FROM ?4 OR media.missing_at IS NOT NULL",
+        &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, size);
-    sqlite3_bind_int64(st, 3, mtime_ns);
-    sqlite3_bind_text(st, 4, message, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
-    rc = catalog_sql_check(c, sqlite3_step(st), "record error");
-    sqlite3_finalize(st);
+    catalog_bind_text(st, 1, path, -1);
+    catalog_bind_int64(st, 2, size);
+    catalog_bind_int64(st, 3, mtime_ns);
+    catalog_bind_text(st, 4, message, -1);
+    catalog_bind_int64(st, 5, (int64_t)time(NULL));
+    rc = catalog_sql_check(c, catalog_step(st), "record error");
+    catalog_finalize(st);
     return rc;
 }
 
 int aitag_catalog_load_probe(struct aitag_catalog *c, int64_t media_id, struct aitag_probe *out)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc, step;
 
     memset(out, 0, sizeof *out);
@@ -184,53 +185,56 @@ int aitag_catalog_load_probe(struct aitag_catalog *c, int64_t media_id, struct a
         &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, media_id);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
-        const unsigned char *kind = sqlite3_column_text(st, 0);
+    catalog_bind_int64(st, 1, media_id);
+    step = catalog_step(st);
+    if (step == CATALOG_ROW) {
+        const char *kind = catalog_column_text(st, 0);
         out->kind = !kind                                      ? AITAG_MEDIA_UNKNOWN
                     : strcmp((const char *)kind, "image") == 0 ? AITAG_MEDIA_IMAGE
                                                                : AITAG_MEDIA_VIDEO;
-        out->duration = sqlite3_column_double(st, 1);
-        out->width = sqlite3_column_int(st, 2);
-        out->height = sqlite3_column_int(st, 3);
+        out->duration = catalog_column_double(st, 1);
+        out->width = catalog_column_int(st, 2);
+        out->height = catalog_column_int(st, 3);
         copy_col(st, 4, out->container, sizeof out->container);
         copy_col(st, 5, out->video_codec, sizeof out->video_codec);
         copy_col(st, 6, out->audio_codec, sizeof out->audio_codec);
-        out->fps = sqlite3_column_double(st, 7);
-        out->rotation = sqlite3_column_int(st, 8);
-        out->bit_rate = sqlite3_column_int64(st, 9);
+        out->fps = catalog_column_double(st, 7);
+        out->rotation = catalog_column_int(st, 8);
+        out->bit_rate = catalog_column_int64(st, 9);
     } else {
-        rc = step == SQLITE_DONE ? AITAG_ERR_NOTFOUND : catalog_sql_check(c, step, "load probe");
+        rc = step == CATALOG_DONE ? AITAG_ERR_NOTFOUND : catalog_sql_check(c, step, "load probe");
     }
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
 int aitag_catalog_begin_run(struct aitag_catalog *c, const char *params_json, int64_t *run_id)
 {
-    sqlite3_stmt *st = NULL;
-    int rc;
+    struct catalog_stmt *st = NULL;
+    int rc, step;
 
     *run_id = 0;
-    rc = catalog_sql_prepare(c, "INSERT INTO runs(started_at, version, params) VALUES(?, ?, ?)",
+    rc = catalog_sql_prepare(c,
+                             "INSERT INTO runs(started_at, version, params) VALUES(?, ?, ?)"
+                             " RETURNING id",
                              &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
-    sqlite3_bind_text(st, 2, AITAG_VERSION, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, params_json, -1, SQLITE_STATIC);
-    rc = catalog_sql_check(c, sqlite3_step(st), "begin run");
-    if (rc == 0)
-        *run_id = sqlite3_last_insert_rowid(c->db);
-    sqlite3_finalize(st);
+    catalog_bind_int64(st, 1, (int64_t)time(NULL));
+    catalog_bind_text(st, 2, AITAG_VERSION, -1);
+    catalog_bind_text(st, 3, params_json, -1);
+    step = catalog_step(st);
+    rc = catalog_sql_check(c, step, "begin run");
+    if (rc == 0 && step == CATALOG_ROW)
+        *run_id = catalog_column_int64(st, 0);
+    catalog_finalize(st);
     return rc;
 }
 
 int aitag_catalog_end_run(struct aitag_catalog *c, int64_t run_id, int tagged, int skipped,
                           int failed, double seconds, double media_seconds)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc;
 
     rc = catalog_sql_prepare(c,
@@ -239,14 +243,14 @@ int aitag_catalog_end_run(struct aitag_catalog *c, int64_t run_id, int tagged, i
                              &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
-    sqlite3_bind_int(st, 2, tagged);
-    sqlite3_bind_int(st, 3, skipped);
-    sqlite3_bind_int(st, 4, failed);
-    sqlite3_bind_double(st, 5, seconds);
-    sqlite3_bind_double(st, 6, media_seconds);
-    sqlite3_bind_int64(st, 7, run_id);
-    rc = catalog_sql_check(c, sqlite3_step(st), "end run");
-    sqlite3_finalize(st);
+    catalog_bind_int64(st, 1, (int64_t)time(NULL));
+    catalog_bind_int(st, 2, tagged);
+    catalog_bind_int(st, 3, skipped);
+    catalog_bind_int(st, 4, failed);
+    catalog_bind_double(st, 5, seconds);
+    catalog_bind_double(st, 6, media_seconds);
+    catalog_bind_int64(st, 7, run_id);
+    rc = catalog_sql_check(c, catalog_step(st), "end run");
+    catalog_finalize(st);
     return rc;
 }

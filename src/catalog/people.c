@@ -16,7 +16,7 @@
 
 int aitag_catalog_load_people(struct aitag_catalog *c, struct aitag_person_row **out, size_t *n)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     struct aitag_person_row *v = NULL;
     size_t k = 0;
     int rc;
@@ -26,7 +26,7 @@ int aitag_catalog_load_people(struct aitag_catalog *c, struct aitag_person_row *
         c, "SELECT id, name, ignored, cover_face, origin FROM people ORDER BY id", &st);
     if (rc < 0)
         return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
         struct aitag_person_row *g = realloc(v, (k + 1) * sizeof *v), *p;
         if (!g) {
             rc = AITAG_ERR_NOMEM;
@@ -34,16 +34,16 @@ int aitag_catalog_load_people(struct aitag_catalog *c, struct aitag_person_row *
         }
         v = g, p = &v[k++];
         memset(p, 0, sizeof *p);
-        p->id = sqlite3_column_int64(st, 0);
-        if (sqlite3_column_text(st, 1))
-            aitag_fmt(p->name, sizeof p->name, "%s", (const char *)sqlite3_column_text(st, 1));
-        p->ignored = sqlite3_column_int(st, 2);
-        p->cover_face = sqlite3_column_int64(st, 3);
+        p->id = catalog_column_int64(st, 0);
+        if (catalog_column_text(st, 1))
+            aitag_fmt(p->name, sizeof p->name, "%s", (const char *)catalog_column_text(st, 1));
+        p->ignored = catalog_column_int(st, 2);
+        p->cover_face = catalog_column_int64(st, 3);
         aitag_fmt(p->origin, sizeof p->origin, "%s",
-                  sqlite3_column_text(st, 4) ? (const char *)sqlite3_column_text(st, 4) : "");
+                  catalog_column_text(st, 4) ? (const char *)catalog_column_text(st, 4) : "");
     }
     rc = rc == AITAG_ERR_NOMEM ? rc : catalog_sql_check(c, rc, "load people");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     if (rc < 0) {
         free(v);
         return rc;
@@ -55,7 +55,7 @@ int aitag_catalog_load_people(struct aitag_catalog *c, struct aitag_person_row *
 int aitag_catalog_load_face_rejects(struct aitag_catalog *c, struct aitag_face_reject **out,
                                     size_t *n)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     struct aitag_face_reject *v = NULL;
     size_t k = 0;
     int rc;
@@ -65,7 +65,7 @@ int aitag_catalog_load_face_rejects(struct aitag_catalog *c, struct aitag_face_r
         catalog_sql_prepare(c, "SELECT face_id, person_id FROM face_rejects ORDER BY face_id", &st);
     if (rc < 0)
         return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
         struct aitag_face_reject *g = realloc(v, (k + 1) * sizeof *v);
         if (!g) {
             rc = AITAG_ERR_NOMEM;
@@ -73,10 +73,10 @@ int aitag_catalog_load_face_rejects(struct aitag_catalog *c, struct aitag_face_r
         }
         v = g;
         v[k++] =
-            (struct aitag_face_reject){sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1)};
+            (struct aitag_face_reject){catalog_column_int64(st, 0), catalog_column_int64(st, 1)};
     }
     rc = rc == AITAG_ERR_NOMEM ? rc : catalog_sql_check(c, rc, "load face rejects");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     if (rc < 0) {
         free(v);
         return rc;
@@ -92,35 +92,36 @@ static const char *assigned_name(enum aitag_face_assigned a)
 
 static int create_people(struct aitag_catalog *c, const struct aitag_people_write *w, int64_t *ids)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int64_t now = (int64_t)time(NULL);
-    int rc = 0;
+    int rc = 0, step;
 
     if (w->n_new == 0)
         return 0;
     rc = catalog_sql_prepare(c,
                              "INSERT INTO people(cover_face, origin, created_at, updated_at)"
-                             " VALUES(?, 'cluster', ?, ?)",
+                             " VALUES(?, 'cluster', ?, ?) RETURNING id",
                              &st);
     for (size_t k = 0; rc == 0 && k < w->n_new; k++) {
-        sqlite3_reset(st);
+        catalog_reset(st);
         if (w->new_covers && w->new_covers[k] > 0)
-            sqlite3_bind_int64(st, 1, w->new_covers[k]);
+            catalog_bind_int64(st, 1, w->new_covers[k]);
         else
-            sqlite3_bind_null(st, 1);
-        sqlite3_bind_int64(st, 2, now);
-        sqlite3_bind_int64(st, 3, now);
-        rc = catalog_sql_check(c, sqlite3_step(st), "create person");
-        ids[k] = sqlite3_last_insert_rowid(c->db);
+            catalog_bind_null(st, 1);
+        catalog_bind_int64(st, 2, now);
+        catalog_bind_int64(st, 3, now);
+        step = catalog_step(st);
+        rc = catalog_sql_check(c, step, "create person");
+        ids[k] = step == CATALOG_ROW ? catalog_column_int64(st, 0) : 0;
     }
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
 static int change_faces(struct aitag_catalog *c, const struct aitag_people_write *w,
                         const int64_t *ids)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc;
 
     rc = catalog_sql_prepare(c,
@@ -140,26 +141,26 @@ static int change_faces(struct aitag_catalog *c, const struct aitag_people_write
             }
             pid = ids[k];
         }
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, f->face_id);
+        catalog_reset(st);
+        catalog_bind_int64(st, 1, f->face_id);
         if (f->track > 0)
-            sqlite3_bind_int64(st, 2, f->track);
+            catalog_bind_int64(st, 2, f->track);
         else
-            sqlite3_bind_null(st, 2);
+            catalog_bind_null(st, 2);
         if (pid > 0)
-            sqlite3_bind_int64(st, 3, pid);
+            catalog_bind_int64(st, 3, pid);
         else
-            sqlite3_bind_null(st, 3);
-        sqlite3_bind_text(st, 4, pid > 0 ? assigned_name(f->assigned) : "none", -1, SQLITE_STATIC);
-        rc = catalog_sql_check(c, sqlite3_step(st), "assign face");
+            catalog_bind_null(st, 3);
+        catalog_bind_text(st, 4, pid > 0 ? assigned_name(f->assigned) : "none", -1);
+        rc = catalog_sql_check(c, catalog_step(st), "assign face");
     }
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
 static int drop_people(struct aitag_catalog *c, const struct aitag_people_write *w)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc;
 
     if (w->n_drop == 0)
@@ -170,11 +171,11 @@ static int drop_people(struct aitag_catalog *c, const struct aitag_people_write 
                              " (SELECT 1 FROM faces WHERE person_id = ?1)",
                              &st);
     for (size_t i = 0; rc == 0 && i < w->n_drop; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, w->drop[i]);
-        rc = catalog_sql_check(c, sqlite3_step(st), "drop person");
+        catalog_reset(st);
+        catalog_bind_int64(st, 1, w->drop[i]);
+        rc = catalog_sql_check(c, catalog_step(st), "drop person");
     }
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 

@@ -47,7 +47,7 @@ static int set_add(struct id_set *s, int64_t id)
 
 static int invalid(struct aitag_catalog *c, int rc, const char *msg, const char *what)
 {
-    c->sqlite_rc = 0;
+    c->sql_rc = 0;
     aitag_fmt(c->errmsg, sizeof c->errmsg, "%s%s", msg, what);
     return rc;
 }
@@ -56,35 +56,35 @@ static int invalid(struct aitag_catalog *c, int rc, const char *msg, const char 
 static int exec_ids(struct aitag_catalog *c, const char *sql, int64_t a, int64_t b,
                     const char *what)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc = catalog_sql_prepare(c, sql, &st);
 
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, a);
-    if (sqlite3_bind_parameter_count(st) >= 2)
-        sqlite3_bind_int64(st, 2, b);
-    rc = catalog_sql_check(c, sqlite3_step(st), what);
-    sqlite3_finalize(st);
+    catalog_bind_int64(st, 1, a);
+    if (catalog_param_count(st) >= 2)
+        catalog_bind_int64(st, 2, b);
+    rc = catalog_sql_check(c, catalog_step(st), what);
+    catalog_finalize(st);
     return rc;
 }
 
 /* Adds the media where person id has faces to s. */
 static int media_of(struct aitag_catalog *c, int64_t id, struct id_set *s)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc = catalog_sql_prepare(c, "SELECT DISTINCT media_id FROM faces WHERE person_id = ?", &st);
 
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (set_add(s, sqlite3_column_int64(st, 0)) < 0) {
+    catalog_bind_int64(st, 1, id);
+    while ((rc = catalog_step(st)) == CATALOG_ROW)
+        if (set_add(s, catalog_column_int64(st, 0)) < 0) {
             rc = AITAG_ERR_NOMEM;
             break;
         }
     rc = rc == AITAG_ERR_NOMEM ? rc : catalog_sql_check(c, rc, "person media");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
@@ -156,12 +156,12 @@ int aitag_catalog_name_person(struct aitag_catalog *c, int64_t id, const char *n
                               const struct aitag_policy *p)
 {
     struct id_set media = {0};
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     const char *why = catalog_person_name_problem(name);
     int rc;
 
     if (why) {
-        c->sqlite_rc = 0;
+        c->sql_rc = 0;
         aitag_fmt(c->errmsg, sizeof c->errmsg, "NAME '%.200s': %s", name, why);
         return AITAG_ERR_INVALID;
     }
@@ -173,27 +173,27 @@ int aitag_catalog_name_person(struct aitag_catalog *c, int64_t id, const char *n
         rc = catalog_sql_prepare(
             c, "SELECT id FROM people WHERE name = ?1 COLLATE NOCASE AND id != ?2", &st);
     if (rc == 0) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, id);
-        if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            c->sqlite_rc = 0;
+        catalog_bind_text(st, 1, name, -1);
+        catalog_bind_int64(st, 2, id);
+        if ((rc = catalog_step(st)) == CATALOG_ROW) {
+            c->sql_rc = 0;
             aitag_fmt(c->errmsg, sizeof c->errmsg, "NAME '%s': already the name of person %lld",
-                      name, (long long)sqlite3_column_int64(st, 0));
+                      name, (long long)catalog_column_int64(st, 0));
             rc = AITAG_ERR_INVALID;
         } else {
             rc = catalog_sql_check(c, rc, "find name");
         }
-        sqlite3_finalize(st);
+        catalog_finalize(st);
         st = NULL;
     }
     if (rc == 0 &&
         (rc = catalog_sql_prepare(c, "UPDATE people SET name = ?1, updated_at = ?3 WHERE id = ?2",
                                   &st)) == 0) {
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, id);
-        sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
-        rc = catalog_sql_check(c, sqlite3_step(st), "name person");
-        sqlite3_finalize(st);
+        catalog_bind_text(st, 1, name, -1);
+        catalog_bind_int64(st, 2, id);
+        catalog_bind_int64(st, 3, (int64_t)time(NULL));
+        rc = catalog_sql_check(c, catalog_step(st), "name person");
+        catalog_finalize(st);
     }
     if (rc == 0)
         rc = media_of(c, id, &media);
@@ -203,20 +203,20 @@ int aitag_catalog_name_person(struct aitag_catalog *c, int64_t id, const char *n
 /* The name of person id into buf ("" when unnamed). */
 static int person_name(struct aitag_catalog *c, int64_t id, char *buf, size_t len)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc = catalog_sql_prepare(c, "SELECT name FROM people WHERE id = ?", &st);
 
     buf[0] = '\0';
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && sqlite3_column_text(st, 0))
-        aitag_fmt(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
-    rc = rc == SQLITE_ROW    ? 0
-         : rc == SQLITE_DONE ? catalog_person_missing(c, id)
-                             : catalog_sql_check(c, rc, "person");
-    sqlite3_finalize(st);
+    catalog_bind_int64(st, 1, id);
+    rc = catalog_step(st);
+    if (rc == CATALOG_ROW && catalog_column_text(st, 0))
+        aitag_fmt(buf, len, "%s", (const char *)catalog_column_text(st, 0));
+    rc = rc == CATALOG_ROW    ? 0
+         : rc == CATALOG_DONE ? catalog_person_missing(c, id)
+                              : catalog_sql_check(c, rc, "person");
+    catalog_finalize(st);
     return rc;
 }
 
@@ -224,8 +224,9 @@ static int person_name(struct aitag_catalog *c, int64_t id, char *buf, size_t le
 static int merge_one(struct aitag_catalog *c, int64_t to, int64_t from)
 {
     int rc = exec_ids(c,
-                      "INSERT OR IGNORE INTO face_rejects(face_id, person_id)"
-                      " SELECT face_id, ?1 FROM face_rejects WHERE person_id = ?2",
+                      "INSERT INTO face_rejects(face_id, person_id)"
+                      " SELECT face_id, ?1 FROM face_rejects WHERE person_id = ?2"
+                      " ON CONFLICT DO NOTHING",
                       to, from, "move rejects");
     if (rc == 0)
         rc = exec_ids(c, "UPDATE faces SET person_id = ?1 WHERE person_id = ?2", to, from,
@@ -250,7 +251,7 @@ int aitag_catalog_merge_people(struct aitag_catalog *c, const int64_t *ids, size
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < i; j++)
             if (ids[i] == ids[j]) {
-                c->sqlite_rc = 0;
+                c->sql_rc = 0;
                 aitag_fmt(c->errmsg, sizeof c->errmsg, "ID %lld: given twice", (long long)ids[i]);
                 return AITAG_ERR_INVALID;
             }
@@ -277,13 +278,13 @@ int aitag_catalog_merge_people(struct aitag_catalog *c, const int64_t *ids, size
         rc = exec_ids(c, "UPDATE faces SET assigned = 'user' WHERE person_id = ?", ids[0], 0,
                       "assign faces");
     if (rc == 0 && name[0]) {
-        sqlite3_stmt *st = NULL;
+        struct catalog_stmt *st = NULL;
         rc = catalog_sql_prepare(c, "UPDATE people SET name = ?1 WHERE id = ?2", &st);
         if (rc == 0) {
-            sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 2, ids[0]);
-            rc = catalog_sql_check(c, sqlite3_step(st), "name merged person");
-            sqlite3_finalize(st);
+            catalog_bind_text(st, 1, name, -1);
+            catalog_bind_int64(st, 2, ids[0]);
+            rc = catalog_sql_check(c, catalog_step(st), "name merged person");
+            catalog_finalize(st);
         }
     }
     if (rc == 0)
@@ -294,26 +295,26 @@ int aitag_catalog_merge_people(struct aitag_catalog *c, const int64_t *ids, size
 /* 0 when face fid belongs to person id; else AITAG_ERR_INVALID naming the face. */
 static int face_of(struct aitag_catalog *c, int64_t id, int64_t fid)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc = catalog_sql_prepare(c, "SELECT person_id FROM faces WHERE id = ?", &st);
 
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, fid);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
-        sqlite3_column_int64(st, 0) == id) {
+    catalog_bind_int64(st, 1, fid);
+    rc = catalog_step(st);
+    if (rc == CATALOG_ROW && catalog_column_type(st, 0) != CATALOG_NULL &&
+        catalog_column_int64(st, 0) == id) {
         rc = 0;
-    } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-        c->sqlite_rc = 0;
+    } else if (rc == CATALOG_ROW || rc == CATALOG_DONE) {
+        c->sql_rc = 0;
         aitag_fmt(c->errmsg, sizeof c->errmsg, "FACE_ID %lld: %s person %lld", (long long)fid,
-                  rc == SQLITE_ROW ? "not a face of" : "no such face, so not a face of",
+                  rc == CATALOG_ROW ? "not a face of" : "no such face, so not a face of",
                   (long long)id);
         rc = AITAG_ERR_INVALID;
     } else {
         rc = catalog_sql_check(c, rc, "face");
     }
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
@@ -321,7 +322,7 @@ int aitag_catalog_split_person(struct aitag_catalog *c, int64_t id, const int64_
                                size_t n, const struct aitag_policy *p, int64_t *new_id)
 {
     struct id_set media = {0};
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int64_t now = (int64_t)time(NULL);
     int rc;
 
@@ -340,17 +341,19 @@ int aitag_catalog_split_person(struct aitag_catalog *c, int64_t id, const int64_
                                              "INSERT INTO people(origin, created_at, updated_at)"
                                              " VALUES('user', ?1, ?1) RETURNING id",
                                              &st)) == 0) {
-        sqlite3_bind_int64(st, 1, now);
-        if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-            *new_id = sqlite3_column_int64(st, 0);
+        catalog_bind_int64(st, 1, now);
+        if ((rc = catalog_step(st)) == CATALOG_ROW)
+            *new_id = catalog_column_int64(st, 0);
         rc = catalog_sql_check(c, rc, "new person");
-        sqlite3_finalize(st);
+        catalog_finalize(st);
     }
     for (size_t i = 0; rc == 0 && i < n; i++) {
         rc = exec_ids(c, "UPDATE faces SET person_id = ?2, assigned = 'user' WHERE id = ?1",
                       face_ids[i], *new_id, "move face");
         if (rc == 0)
-            rc = exec_ids(c, "INSERT OR IGNORE INTO face_rejects(face_id, person_id) VALUES(?,?)",
+            rc = exec_ids(c,
+                          "INSERT INTO face_rejects(face_id, person_id) VALUES(?,?)"
+                          " ON CONFLICT DO NOTHING",
                           face_ids[i], id, "reject face");
     }
     if (rc == 0) /* a cover that left the person is no cover of it */
@@ -401,17 +404,17 @@ int aitag_catalog_unignore_person(struct aitag_catalog *c, int64_t id, const str
 /* --- forget ------------------------------------------------------------------------------ */
 
 /* True when evidence e (parsed) is the one face f (time, box or embedding) came from. */
-static int same_face(const struct aitag_evidence *e, sqlite3_stmt *f)
+static int same_face(const struct aitag_evidence *e, struct catalog_stmt *f)
 {
-    const float *emb = sqlite3_column_blob(f, 6);
-    int dim = sqlite3_column_bytes(f, 6) / (int)sizeof(float);
+    const float *emb = catalog_column_blob(f, 6);
+    int dim = catalog_column_bytes(f, 6) / (int)sizeof(float);
     double box_d = 0, emb_d = 0;
 
     if (e->has_box)
-        box_d = fmax(fmax(fabs(e->box.x - sqlite3_column_double(f, 2)),
-                          fabs(e->box.y - sqlite3_column_double(f, 3))),
-                     fmax(fabs(e->box.w - sqlite3_column_double(f, 4)),
-                          fabs(e->box.h - sqlite3_column_double(f, 5))));
+        box_d = fmax(fmax(fabs(e->box.x - catalog_column_double(f, 2)),
+                          fabs(e->box.y - catalog_column_double(f, 3))),
+                     fmax(fabs(e->box.w - catalog_column_double(f, 4)),
+                          fabs(e->box.h - catalog_column_double(f, 5))));
     if (e->has_box && box_d < 1e-4)
         return 1;
     if (!emb || dim != e->n_embedding)
@@ -425,9 +428,9 @@ static int same_face(const struct aitag_evidence *e, sqlite3_stmt *f)
 }
 
 /* Takes the embedding out of the evidence of face row f (media, t, box, embedding). */
-static int strip_face_evidence(struct aitag_catalog *c, sqlite3_stmt *f, int *n_stripped)
+static int strip_face_evidence(struct aitag_catalog *c, struct catalog_stmt *f, int *n_stripped)
 {
-    sqlite3_stmt *st = NULL, *up = NULL;
+    struct catalog_stmt *st = NULL, *up = NULL;
     int rc = catalog_sql_prepare(c,
                                  "SELECT id, extra, x, y, w, h FROM evidence WHERE media_id = ?1"
                                  " AND abs(t - ?2) < 1e-3 AND (extra LIKE '%\"descriptor\"%'"
@@ -438,16 +441,16 @@ static int strip_face_evidence(struct aitag_catalog *c, sqlite3_stmt *f, int *n_
         rc = catalog_sql_prepare(c, "UPDATE evidence SET extra = ?1 WHERE id = ?2", &up);
     if (rc < 0)
         goto out;
-    sqlite3_bind_int64(st, 1, sqlite3_column_int64(f, 0));
-    sqlite3_bind_double(st, 2, sqlite3_column_double(f, 1));
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    catalog_bind_int64(st, 1, catalog_column_int64(f, 0));
+    catalog_bind_double(st, 2, catalog_column_double(f, 1));
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
         struct aitag_evidence e = {0};
         char *details = NULL;
-        e.has_box = sqlite3_column_type(st, 2) != SQLITE_NULL;
+        e.has_box = catalog_column_type(st, 2) != CATALOG_NULL;
         e.box = (struct aitag_box){
-            (float)sqlite3_column_double(st, 2), (float)sqlite3_column_double(st, 3),
-            (float)sqlite3_column_double(st, 4), (float)sqlite3_column_double(st, 5)};
-        if (aitag_evidence_parse_details(&e, (const char *)sqlite3_column_text(st, 1)) < 0 ||
+            (float)catalog_column_double(st, 2), (float)catalog_column_double(st, 3),
+            (float)catalog_column_double(st, 4), (float)catalog_column_double(st, 5)};
+        if (aitag_evidence_parse_details(&e, (const char *)catalog_column_text(st, 1)) < 0 ||
             !same_face(&e, f)) {
             aitag_evidence_clear(&e);
             continue;
@@ -458,22 +461,22 @@ static int strip_face_evidence(struct aitag_catalog *c, sqlite3_stmt *f, int *n_
         aitag_evidence_clear(&e);
         if (rc < 0)
             break;
-        sqlite3_reset(up);
+        catalog_reset(up);
         if (details)
-            sqlite3_bind_text(up, 1, details, -1, SQLITE_TRANSIENT);
+            catalog_bind_text(up, 1, details, -1);
         else
-            sqlite3_bind_null(up, 1);
-        sqlite3_bind_int64(up, 2, sqlite3_column_int64(st, 0));
+            catalog_bind_null(up, 1);
+        catalog_bind_int64(up, 2, catalog_column_int64(st, 0));
         free(details);
-        rc = catalog_sql_check(c, sqlite3_step(up), "strip embedding");
+        rc = catalog_sql_check(c, catalog_step(up), "strip embedding");
         if (rc < 0)
             break;
         (*n_stripped)++;
     }
     rc = rc < 0 ? rc : catalog_sql_check(c, rc, "face evidence");
 out:
-    sqlite3_finalize(st);
-    sqlite3_finalize(up);
+    catalog_finalize(st);
+    catalog_finalize(up);
     return rc;
 }
 
@@ -482,18 +485,18 @@ out:
  * until that reader is done (the next writer's checkpoint then overwrites them). */
 static int empty_wal(struct aitag_catalog *c)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc = catalog_sql_prepare(c, "PRAGMA wal_checkpoint(TRUNCATE)", &st);
 
     if (rc < 0)
         return rc;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && sqlite3_column_int(st, 0) != 0)
+    rc = catalog_step(st);
+    if (rc == CATALOG_ROW && catalog_column_int(st, 0) != 0)
         aitag_log(AITAG_LOG_WARN, "catalog",
                   "event=wal_busy another process is reading the catalog: its write-ahead log"
                   " keeps the deleted pages until that process is done");
     rc = catalog_sql_check(c, rc, "checkpoint");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
@@ -501,11 +504,11 @@ int aitag_catalog_forget_person(struct aitag_catalog *c, int64_t id, const struc
                                 int64_t *n_faces)
 {
     struct id_set media = {0};
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc, n_stripped = 0;
 
     *n_faces = 0;
-    rc = catalog_sql_exec(c, "PRAGMA secure_delete = ON");
+    rc = catalog_sql_is_pg(c) ? 0 : catalog_sql_exec(c, "PRAGMA secure_delete = ON");
     if (rc == 0)
         rc = catalog_sql_begin(c);
     if (rc < 0)
@@ -519,12 +522,12 @@ int aitag_catalog_forget_person(struct aitag_catalog *c, int64_t id, const struc
                                  " WHERE person_id = ?",
                                  &st);
     if (rc == 0) {
-        sqlite3_bind_int64(st, 1, id);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+        catalog_bind_int64(st, 1, id);
+        while ((rc = catalog_step(st)) == CATALOG_ROW &&
                (rc = strip_face_evidence(c, st, &n_stripped)) == 0)
             (*n_faces)++;
         rc = rc < 0 ? rc : catalog_sql_check(c, rc, "person faces");
-        sqlite3_finalize(st);
+        catalog_finalize(st);
     }
     if (rc == 0)
         rc = exec_ids(c, "DELETE FROM faces WHERE person_id = ?", id, 0, "delete faces");
@@ -538,9 +541,13 @@ int aitag_catalog_forget_person(struct aitag_catalog *c, int64_t id, const struc
     if (rc == 0)
         rc = exec_ids(c, "DELETE FROM people WHERE id = ?", id, 0, "delete person");
     rc = finish(c, rc, &media, p);
+    /* PostgreSQL: the tables that held the faces are rewritten, their old files dropped; its
+     * write-ahead log is the server's (docs/scale.md) */
     if (rc == 0)
-        rc = catalog_sql_exec(c, "VACUUM");
-    if (rc == 0)
+        rc = catalog_sql_exec(c, catalog_sql_is_pg(c)
+                                     ? "VACUUM FULL faces, evidence, person_refs, people"
+                                     : "VACUUM");
+    if (rc == 0 && !catalog_sql_is_pg(c))
         rc = empty_wal(c);
     if (rc < 0)
         *n_faces = 0;

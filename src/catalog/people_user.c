@@ -26,26 +26,26 @@
     "   ORDER BY coalesce(quality, -1) DESC, coalesce(score, -1) DESC, id LIMIT 1))"               \
     " LEFT JOIN media m ON m.id = f.media_id"
 
-static struct aitag_box box_at(sqlite3_stmt *st, int col)
+static struct aitag_box box_at(struct catalog_stmt *st, int col)
 {
     return (struct aitag_box){
-        (float)sqlite3_column_double(st, col), (float)sqlite3_column_double(st, col + 1),
-        (float)sqlite3_column_double(st, col + 2), (float)sqlite3_column_double(st, col + 3)};
+        (float)catalog_column_double(st, col), (float)catalog_column_double(st, col + 1),
+        (float)catalog_column_double(st, col + 2), (float)catalog_column_double(st, col + 3)};
 }
 
-static struct aitag_person person_row(sqlite3_stmt *st)
+static struct aitag_person person_row(struct catalog_stmt *st)
 {
     struct aitag_person p = {0};
 
-    p.id = sqlite3_column_int64(st, 0);
-    p.name = (const char *)sqlite3_column_text(st, 1);
-    p.ignored = sqlite3_column_int(st, 2);
-    p.n_faces = sqlite3_column_int64(st, 3);
-    p.has_cover = sqlite3_column_type(st, 4) != SQLITE_NULL;
+    p.id = catalog_column_int64(st, 0);
+    p.name = (const char *)catalog_column_text(st, 1);
+    p.ignored = catalog_column_int(st, 2);
+    p.n_faces = catalog_column_int64(st, 3);
+    p.has_cover = catalog_column_type(st, 4) != CATALOG_NULL;
     if (p.has_cover) {
-        p.cover_face = sqlite3_column_int64(st, 4);
-        p.cover_path = (const char *)sqlite3_column_text(st, 5);
-        p.cover_t = sqlite3_column_double(st, 6);
+        p.cover_face = catalog_column_int64(st, 4);
+        p.cover_path = (const char *)catalog_column_text(st, 5);
+        p.cover_t = catalog_column_double(st, 6);
         p.cover_box = box_at(st, 7);
     }
     return p;
@@ -53,7 +53,7 @@ static struct aitag_person person_row(sqlite3_stmt *st)
 
 int catalog_person_missing(struct aitag_catalog *c, int64_t id)
 {
-    c->sqlite_rc = 0;
+    c->sql_rc = 0;
     aitag_fmt(c->errmsg, sizeof c->errmsg, "ID %lld: no such person", (long long)id);
     return AITAG_ERR_NOTFOUND;
 }
@@ -61,55 +61,57 @@ int catalog_person_missing(struct aitag_catalog *c, int64_t id)
 int aitag_catalog_each_person(struct aitag_catalog *c, int with_ignored, aitag_person_fn fn,
                               void *ctx)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = catalog_sql_prepare(c, PERSON_SELECT " WHERE ?1 OR p.ignored = 0 ORDER BY p.id", &st);
+    struct catalog_stmt *st = NULL;
+    int rc =
+        catalog_sql_prepare(c, PERSON_SELECT " WHERE ?1 <> 0 OR p.ignored = 0 ORDER BY p.id", &st);
 
     if (rc < 0)
         return rc;
-    sqlite3_bind_int(st, 1, with_ignored != 0);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    catalog_bind_int(st, 1, with_ignored != 0);
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
         struct aitag_person p = person_row(st);
         if (fn(ctx, &p))
             break;
     }
     rc = catalog_sql_check(c, rc, "list people");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
 int aitag_catalog_get_person(struct aitag_catalog *c, int64_t id, aitag_person_fn fn, void *ctx)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc = catalog_sql_prepare(c, PERSON_SELECT " WHERE p.id = ?1", &st);
 
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    catalog_bind_int64(st, 1, id);
+    rc = catalog_step(st);
+    if (rc == CATALOG_ROW) {
         struct aitag_person p = person_row(st);
         fn(ctx, &p);
         rc = 0;
     } else {
-        rc = rc == SQLITE_DONE ? catalog_person_missing(c, id) : catalog_sql_check(c, rc, "person");
+        rc =
+            rc == CATALOG_DONE ? catalog_person_missing(c, id) : catalog_sql_check(c, rc, "person");
     }
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
 int catalog_person_check(struct aitag_catalog *c, int64_t id)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc = catalog_sql_prepare(c, "SELECT 1 FROM people WHERE id = ?", &st);
 
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    rc = rc == SQLITE_ROW    ? 0
-         : rc == SQLITE_DONE ? catalog_person_missing(c, id)
-                             : catalog_sql_check(c, rc, "person");
-    sqlite3_finalize(st);
+    catalog_bind_int64(st, 1, id);
+    rc = catalog_step(st);
+    rc = rc == CATALOG_ROW    ? 0
+         : rc == CATALOG_DONE ? catalog_person_missing(c, id)
+                              : catalog_sql_check(c, rc, "person");
+    catalog_finalize(st);
     return rc;
 }
 
@@ -117,7 +119,7 @@ int catalog_person_check(struct aitag_catalog *c, int64_t id)
 static int each_face(struct aitag_catalog *c, int64_t id, int64_t face_id, aitag_face_fn fn,
                      void *ctx)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc = catalog_sql_prepare(c,
                                  "SELECT f.id, f.media_id, m.path, f.t, f.x, f.y, f.w, f.h,"
                                  " coalesce(f.score, -1), coalesce(f.quality, -1), f.assigned"
@@ -129,25 +131,25 @@ static int each_face(struct aitag_catalog *c, int64_t id, int64_t face_id, aitag
 
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, face_id);
-    sqlite3_bind_int64(st, 2, id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct aitag_face f = {sqlite3_column_int64(st, 0),
-                               sqlite3_column_int64(st, 1),
-                               (const char *)sqlite3_column_text(st, 2),
-                               sqlite3_column_double(st, 3),
+    catalog_bind_int64(st, 1, face_id);
+    catalog_bind_int64(st, 2, id);
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
+        struct aitag_face f = {catalog_column_int64(st, 0),
+                               catalog_column_int64(st, 1),
+                               (const char *)catalog_column_text(st, 2),
+                               catalog_column_double(st, 3),
                                box_at(st, 4),
-                               (float)sqlite3_column_double(st, 8),
-                               (float)sqlite3_column_double(st, 9),
-                               (const char *)sqlite3_column_text(st, 10)};
+                               (float)catalog_column_double(st, 8),
+                               (float)catalog_column_double(st, 9),
+                               (const char *)catalog_column_text(st, 10)};
         found = 1;
         if (fn(ctx, &f))
             break;
     }
     rc = catalog_sql_check(c, rc, "person faces");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     if (rc == 0 && face_id > 0 && !found) {
-        c->sqlite_rc = 0;
+        c->sql_rc = 0;
         aitag_fmt(c->errmsg, sizeof c->errmsg, "FACE_ID %lld: no such face", (long long)face_id);
         rc = AITAG_ERR_NOTFOUND;
     }
@@ -169,7 +171,7 @@ int aitag_catalog_get_face(struct aitag_catalog *c, int64_t face_id, aitag_face_
 int aitag_catalog_person_media(struct aitag_catalog *c, int64_t id, aitag_catalog_item_fn fn,
                                void *ctx)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc = catalog_person_check(c, id);
 
     if (rc == 0)
@@ -180,20 +182,20 @@ int aitag_catalog_person_media(struct aitag_catalog *c, int64_t id, aitag_catalo
                                  &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
-               sqlite3_column_int(st, 2)))
+    catalog_bind_int64(st, 1, id);
+    while ((rc = catalog_step(st)) == CATALOG_ROW)
+        if (fn(ctx, (const char *)catalog_column_text(st, 0), catalog_column_int64(st, 1),
+               catalog_column_int(st, 2)))
             break;
     rc = catalog_sql_check(c, rc, "person media");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
 int catalog_derive_key(struct aitag_catalog *c, int64_t media_id, const struct aitag_policy *p,
                        char key[65])
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     char *text = NULL, line[512];
     size_t len = 0, cap = 0;
     int rc = catalog_sql_prepare(c,
@@ -206,12 +208,12 @@ int catalog_derive_key(struct aitag_catalog *c, int64_t media_id, const struct a
     aitag_fmt(key, 65, "%s", aitag_policy_key(p));
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, media_id);
+    catalog_bind_int64(st, 1, media_id);
     rc = aitag_buf_append(&text, &len, &cap, key, strlen(key), 0);
-    while (rc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while (rc == 0 && (rc = catalog_step(st)) == CATALOG_ROW) {
         aitag_fmt(line, sizeof line, "\n%lld\x1f%s\x1f%lld\x1f%.6f",
-                  (long long)sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-                  (long long)sqlite3_column_int64(st, 2), sqlite3_column_double(st, 3));
+                  (long long)catalog_column_int64(st, 0), (const char *)catalog_column_text(st, 1),
+                  (long long)catalog_column_int64(st, 2), catalog_column_double(st, 3));
         rc = aitag_buf_append(&text, &len, &cap, line, strlen(line), 0);
     }
     rc = rc < 0 ? rc : catalog_sql_check(c, rc, "people key");
@@ -230,13 +232,13 @@ int catalog_derive_key(struct aitag_catalog *c, int64_t media_id, const struct a
     if (rc == 0 && len > strlen(key))
         aitag_sha256_buf(text, len, key);
     free(text);
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
 int aitag_catalog_rederive_people(struct aitag_catalog *c, const struct aitag_policy *p, int *n)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int64_t *ids = NULL;
     size_t k = 0, cap = 0;
     char key[65];
@@ -252,9 +254,9 @@ int aitag_catalog_rederive_people(struct aitag_catalog *c, const struct aitag_po
     if (rc < 0)
         return rc;
     /* the stale ones first, then re-derive them: no writes while the query reads */
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(st, 0);
-        const char *stored = (const char *)sqlite3_column_text(st, 1);
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
+        int64_t id = catalog_column_int64(st, 0);
+        const char *stored = (const char *)catalog_column_text(st, 1);
         if ((rc = catalog_derive_key(c, id, p, key)) < 0)
             break;
         if (stored && strcmp(stored, key) == 0)
@@ -270,7 +272,7 @@ int aitag_catalog_rederive_people(struct aitag_catalog *c, const struct aitag_po
         ids[k++] = id;
     }
     rc = rc < 0 ? rc : catalog_sql_check(c, rc, "people media");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     if (rc == 0 && k)
         rc = aitag_catalog_people_rederive(c, ids, k, p);
     if (rc == 0 && n)
@@ -282,7 +284,7 @@ int aitag_catalog_rederive_people(struct aitag_catalog *c, const struct aitag_po
 int catalog_people_evidence(struct aitag_catalog *c, int64_t media_id,
                             struct aitag_evidence_list *ev)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc = catalog_sql_prepare(c,
                                  "SELECT 'person:' || p.name, f.t, f.x, f.y, f.w, f.h,"
                                  " coalesce(f.score, 1) FROM faces f"
@@ -293,21 +295,21 @@ int catalog_people_evidence(struct aitag_catalog *c, int64_t media_id,
 
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, media_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    catalog_bind_int64(st, 1, media_id);
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
         struct aitag_evidence e = {0};
         e.analyzer = (char *)"people";
-        e.label = (char *)sqlite3_column_text(st, 0);
-        e.t = sqlite3_column_double(st, 1);
-        e.has_box = sqlite3_column_type(st, 2) != SQLITE_NULL;
+        e.label = (char *)catalog_column_text(st, 0);
+        e.t = catalog_column_double(st, 1);
+        e.has_box = catalog_column_type(st, 2) != CATALOG_NULL;
         e.box = box_at(st, 2);
-        e.confidence = (float)sqlite3_column_double(st, 6);
+        e.confidence = (float)catalog_column_double(st, 6);
         if (aitag_evidence_push(ev, &e) < 0) {
             rc = AITAG_ERR_NOMEM;
             break;
         }
     }
     rc = rc == AITAG_ERR_NOMEM ? rc : catalog_sql_check(c, rc, "people evidence");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }

@@ -18,7 +18,7 @@
 int aitag_catalog_person_ref(struct aitag_catalog *c, const char *source, const char *ref,
                              char *key, size_t len, int64_t *person_id)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc;
 
     if (len)
@@ -28,23 +28,23 @@ int aitag_catalog_person_ref(struct aitag_catalog *c, const char *source, const 
         c, "SELECT image_key, person_id FROM person_refs WHERE source = ?1 AND ref = ?2", &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, ref, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        aitag_fmt(key, len, "%s", (const char *)sqlite3_column_text(st, 0));
-        *person_id = sqlite3_column_int64(st, 1);
+    catalog_bind_text(st, 1, source, -1);
+    catalog_bind_text(st, 2, ref, -1);
+    rc = catalog_step(st);
+    if (rc == CATALOG_ROW) {
+        aitag_fmt(key, len, "%s", (const char *)catalog_column_text(st, 0));
+        *person_id = catalog_column_int64(st, 1);
         rc = 0;
     } else {
-        rc = rc == SQLITE_DONE ? AITAG_ERR_NOTFOUND : catalog_sql_check(c, rc, "reference face");
+        rc = rc == CATALOG_DONE ? AITAG_ERR_NOTFOUND : catalog_sql_check(c, rc, "reference face");
     }
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
 int aitag_catalog_put_person_ref(struct aitag_catalog *c, const struct aitag_person_ref *r)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc;
 
     if (!r->source || !*r->source || !r->ref || !*r->ref || !r->image_key ||
@@ -58,25 +58,25 @@ int aitag_catalog_put_person_ref(struct aitag_catalog *c, const struct aitag_per
                              &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, r->source, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->ref, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, r->image_key, -1, SQLITE_STATIC);
+    catalog_bind_text(st, 1, r->source, -1);
+    catalog_bind_text(st, 2, r->ref, -1);
+    catalog_bind_text(st, 3, r->image_key, -1);
     if (r->person_id > 0)
-        sqlite3_bind_int64(st, 4, r->person_id);
+        catalog_bind_int64(st, 4, r->person_id);
     if (r->embedding) {
-        sqlite3_bind_text(st, 5, r->model, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 6, r->embedding, (int)(r->dim * sizeof(float)), SQLITE_STATIC);
-        sqlite3_bind_double(st, 7, r->quality);
+        catalog_bind_text(st, 5, r->model, -1);
+        catalog_bind_blob(st, 6, r->embedding, (int)(r->dim * sizeof(float)));
+        catalog_bind_double(st, 7, r->quality);
     }
-    rc = catalog_sql_check(c, sqlite3_step(st), "store reference face");
-    sqlite3_finalize(st);
+    rc = catalog_sql_check(c, catalog_step(st), "store reference face");
+    catalog_finalize(st);
     return rc;
 }
 
 int aitag_catalog_drop_person_refs(struct aitag_catalog *c, const char *source,
                                    const char *const *keep, size_t n, int *dropped)
 {
-    sqlite3_stmt *st = NULL, *del = NULL;
+    struct catalog_stmt *st = NULL, *del = NULL;
     int rc, count = 0;
 
     if (dropped)
@@ -86,17 +86,17 @@ int aitag_catalog_drop_person_refs(struct aitag_catalog *c, const char *source,
         rc = catalog_sql_prepare(c, "DELETE FROM person_refs WHERE id = ?1", &del);
     if (rc < 0)
         goto out;
-    sqlite3_bind_text(st, 1, source, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *ref = (const char *)sqlite3_column_text(st, 1);
+    catalog_bind_text(st, 1, source, -1);
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
+        const char *ref = (const char *)catalog_column_text(st, 1);
         size_t i = 0;
         while (i < n && strcmp(keep[i], ref) != 0)
             i++;
         if (i < n)
             continue;
-        sqlite3_bind_int64(del, 1, sqlite3_column_int64(st, 0));
-        rc = catalog_sql_check(c, sqlite3_step(del), "drop reference face");
-        sqlite3_reset(del);
+        catalog_bind_int64(del, 1, catalog_column_int64(st, 0));
+        rc = catalog_sql_check(c, catalog_step(del), "drop reference face");
+        catalog_reset(del);
         if (rc < 0)
             goto out;
         count++;
@@ -105,8 +105,8 @@ int aitag_catalog_drop_person_refs(struct aitag_catalog *c, const char *source,
     if (rc == 0 && dropped)
         *dropped = count;
 out:
-    sqlite3_finalize(st);
-    sqlite3_finalize(del);
+    catalog_finalize(st);
+    catalog_finalize(del);
     return rc;
 }
 
@@ -123,7 +123,7 @@ void aitag_ref_set_free(struct aitag_ref_set *s)
 int aitag_catalog_load_person_refs(struct aitag_catalog *c, const char *model,
                                    struct aitag_ref_set *out)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     size_t cap = 0;
     int rc;
 
@@ -135,9 +135,9 @@ int aitag_catalog_load_person_refs(struct aitag_catalog *c, const char *model,
                              &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, model ? model : "", -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        size_t bytes = (size_t)sqlite3_column_bytes(st, 2), dim = bytes / sizeof(float);
+    catalog_bind_text(st, 1, model ? model : "", -1);
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
+        size_t bytes = (size_t)catalog_column_bytes(st, 2), dim = bytes / sizeof(float);
         if (dim == 0 || (out->dim && dim != out->dim))
             continue; /* another length than the first: not comparable */
         out->dim = dim;
@@ -158,13 +158,13 @@ int aitag_catalog_load_person_refs(struct aitag_catalog *c, const char *model,
             }
             cap = nc;
         }
-        out->person_ids[out->n] = sqlite3_column_int64(st, 0);
-        out->qualities[out->n] = (float)sqlite3_column_double(st, 1);
-        memcpy(out->vecs + out->n * dim, sqlite3_column_blob(st, 2), dim * sizeof(float));
+        out->person_ids[out->n] = catalog_column_int64(st, 0);
+        out->qualities[out->n] = (float)catalog_column_double(st, 1);
+        memcpy(out->vecs + out->n * dim, catalog_column_blob(st, 2), dim * sizeof(float));
         out->n++;
     }
     rc = rc == AITAG_ERR_NOMEM ? rc : catalog_sql_check(c, rc, "reference faces");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     if (rc < 0)
         aitag_ref_set_free(out);
     return rc;
@@ -174,29 +174,29 @@ int aitag_catalog_load_person_refs(struct aitag_catalog *c, const char *model,
 static int id_of(struct aitag_catalog *c, const char *sql, const char *param, int64_t *id,
                  const char *what)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc = catalog_sql_prepare(c, sql, &st);
 
     *id = 0;
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *id = sqlite3_column_int64(st, 0);
+    catalog_bind_text(st, 1, param, -1);
+    rc = catalog_step(st);
+    if (rc == CATALOG_ROW) {
+        *id = catalog_column_int64(st, 0);
         rc = 0;
     } else {
-        rc = rc == SQLITE_DONE ? AITAG_ERR_NOTFOUND : catalog_sql_check(c, rc, what);
+        rc = rc == CATALOG_DONE ? AITAG_ERR_NOTFOUND : catalog_sql_check(c, rc, what);
     }
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
 int aitag_catalog_stash_person_of(struct aitag_catalog *c, const char *performer_id,
                                   int64_t *person_id)
 {
-    return id_of(c, "SELECT person_id FROM stash_performers WHERE performer_id = ?1",
-                 performer_id, person_id, "performer link");
+    return id_of(c, "SELECT person_id FROM stash_performers WHERE performer_id = ?1", performer_id,
+                 person_id, "performer link");
 }
 
 int aitag_catalog_person_by_name(struct aitag_catalog *c, const char *name, int64_t *id)
@@ -208,20 +208,20 @@ int aitag_catalog_person_by_name(struct aitag_catalog *c, const char *name, int6
 int aitag_catalog_add_person(struct aitag_catalog *c, const char *name, const char *origin,
                              int64_t *id)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     const char *why = name ? catalog_person_name_problem(name) : NULL;
     int64_t other;
     int rc;
 
     *id = 0;
     if (why) {
-        c->sqlite_rc = 0;
+        c->sql_rc = 0;
         aitag_fmt(c->errmsg, sizeof c->errmsg, "NAME '%.200s': %s", name, why);
         return AITAG_ERR_INVALID;
     }
     if (name && (rc = aitag_catalog_person_by_name(c, name, &other)) != AITAG_ERR_NOTFOUND) {
         if (rc == 0) {
-            c->sqlite_rc = 0;
+            c->sql_rc = 0;
             aitag_fmt(c->errmsg, sizeof c->errmsg, "NAME '%.200s': already the name of person %lld",
                       name, (long long)other);
             rc = AITAG_ERR_INVALID;
@@ -235,13 +235,13 @@ int aitag_catalog_add_person(struct aitag_catalog *c, const char *name, const ch
     if (rc < 0)
         return rc;
     if (name)
-        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, origin, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *id = sqlite3_column_int64(st, 0);
+        catalog_bind_text(st, 1, name, -1);
+    catalog_bind_text(st, 2, origin, -1);
+    catalog_bind_int64(st, 3, (int64_t)time(NULL));
+    rc = catalog_step(st);
+    if (rc == CATALOG_ROW)
+        *id = catalog_column_int64(st, 0);
     rc = catalog_sql_check(c, rc, "new person");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }

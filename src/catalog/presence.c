@@ -15,34 +15,36 @@
 
 #include "catalog_int.h"
 
-static int each_row(struct aitag_catalog *c, sqlite3_stmt *st, aitag_catalog_item_fn fn, void *ctx)
+static int each_row(struct aitag_catalog *c, struct catalog_stmt *st, aitag_catalog_item_fn fn,
+                    void *ctx)
 {
     int rc;
 
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
-               sqlite3_column_type(st, 2) != SQLITE_NULL)) {
-            rc = SQLITE_DONE;
+    while ((rc = catalog_step(st)) == CATALOG_ROW)
+        if (fn(ctx, (const char *)catalog_column_text(st, 0), catalog_column_int64(st, 1),
+               catalog_column_type(st, 2) != CATALOG_NULL)) {
+            rc = CATALOG_DONE;
             break;
         }
     rc = catalog_sql_check(c, rc, "list items");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
 int aitag_catalog_each_item(struct aitag_catalog *c, const char *under, int only_missing,
                             aitag_catalog_item_fn fn, void *ctx)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     char *lo = NULL, *hi = NULL;
     size_t len = under ? strlen(under) : 0;
     int rc;
 
-    rc = catalog_sql_prepare(c,
-                     "SELECT path, id, missing_at FROM media"
-                     " WHERE (?1 IS NULL OR path = ?1 OR (path >= ?2 AND path < ?3))"
-                     " AND (?4 = 0 OR missing_at IS NOT NULL) ORDER BY path",
-                     &st);
+    rc = catalog_sql_prepare(
+        c,
+        "SELECT path, id, missing_at FROM media"
+        " WHERE (CAST(?1 AS TEXT) IS NULL OR path = ?1 OR (path >= ?2 AND path < ?3))"
+        " AND (?4 = 0 OR missing_at IS NOT NULL) ORDER BY path",
+        &st);
     if (rc < 0)
         return rc;
     if (under) {
@@ -51,18 +53,18 @@ int aitag_catalog_each_item(struct aitag_catalog *c, const char *under, int only
         lo = malloc(len + 2);
         hi = malloc(len + 2);
         if (!lo || !hi) {
-            sqlite3_finalize(st);
+            catalog_finalize(st);
             free(lo), free(hi);
             return AITAG_ERR_NOMEM;
         }
         aitag_fmt(lo, len + 2, "%s%s", under, slash ? "" : "/");
         aitag_fmt(hi, len + 2, "%s", lo);
         hi[strlen(hi) - 1] = '0';
-        sqlite3_bind_text(st, 1, under, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, lo, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, hi, -1, SQLITE_STATIC);
+        catalog_bind_text(st, 1, under, -1);
+        catalog_bind_text(st, 2, lo, -1);
+        catalog_bind_text(st, 3, hi, -1);
     }
-    sqlite3_bind_int(st, 4, only_missing);
+    catalog_bind_int(st, 4, only_missing);
     rc = each_row(c, st, fn, ctx);
     free(lo);
     free(hi);
@@ -72,24 +74,25 @@ int aitag_catalog_each_item(struct aitag_catalog *c, const char *under, int only
 int aitag_catalog_each_match(struct aitag_catalog *c, int64_t size, const char *fingerprint,
                              aitag_catalog_item_fn fn, void *ctx)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc;
 
-    rc = catalog_sql_prepare(c,
-                     "SELECT path, id, missing_at FROM media WHERE fingerprint = ? AND size = ?"
-                     " ORDER BY id",
-                     &st);
+    rc = catalog_sql_prepare(
+        c,
+        "SELECT path, id, missing_at FROM media WHERE fingerprint = ? AND size = ?"
+        " ORDER BY id",
+        &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, fingerprint, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, size);
+    catalog_bind_text(st, 1, fingerprint, -1);
+    catalog_bind_int64(st, 2, size);
     return each_row(c, st, fn, ctx);
 }
 
 int aitag_catalog_set_missing(struct aitag_catalog *c, const int64_t *media_ids, size_t n,
                               int missing)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc;
 
     if (n == 0)
@@ -99,15 +102,15 @@ int aitag_catalog_set_missing(struct aitag_catalog *c, const int64_t *media_ids,
         return rc;
     rc = catalog_sql_prepare(c, "UPDATE media SET missing_at = ? WHERE id = ?", &st);
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        sqlite3_reset(st);
+        catalog_reset(st);
         if (missing)
-            sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
+            catalog_bind_int64(st, 1, (int64_t)time(NULL));
         else
-            sqlite3_bind_null(st, 1);
-        sqlite3_bind_int64(st, 2, media_ids[i]);
-        rc = catalog_sql_check(c, sqlite3_step(st), "mark missing");
+            catalog_bind_null(st, 1);
+        catalog_bind_int64(st, 2, media_ids[i]);
+        rc = catalog_sql_check(c, catalog_step(st), "mark missing");
     }
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     if (rc == 0)
         rc = catalog_sql_commit(c);
     if (rc < 0)
@@ -118,35 +121,36 @@ int aitag_catalog_set_missing(struct aitag_catalog *c, const int64_t *media_ids,
 int aitag_catalog_move_media(struct aitag_catalog *c, int64_t media_id, const char *new_path,
                              int64_t mtime_ns)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc;
 
-    rc = catalog_sql_prepare(c,
-                     "UPDATE media SET path = ?, mtime_ns = ?, missing_at = NULL, updated_at = ?"
-                     " WHERE id = ?",
-                     &st);
+    rc = catalog_sql_prepare(
+        c,
+        "UPDATE media SET path = ?, mtime_ns = ?, missing_at = NULL, updated_at = ?"
+        " WHERE id = ?",
+        &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, new_path, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, mtime_ns);
-    sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
-    sqlite3_bind_int64(st, 4, media_id);
-    rc = catalog_sql_check(c, sqlite3_step(st), "move item");
-    sqlite3_finalize(st);
+    catalog_bind_text(st, 1, new_path, -1);
+    catalog_bind_int64(st, 2, mtime_ns);
+    catalog_bind_int64(st, 3, (int64_t)time(NULL));
+    catalog_bind_int64(st, 4, media_id);
+    rc = catalog_sql_check(c, catalog_step(st), "move item");
+    catalog_finalize(st);
     return rc;
 }
 
 int aitag_catalog_delete_media(struct aitag_catalog *c, int64_t media_id)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc;
 
     /* Analyses, evidence, shots, tags, markers and text go with it: ON DELETE CASCADE. */
     rc = catalog_sql_prepare(c, "DELETE FROM media WHERE id = ?", &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, media_id);
-    rc = catalog_sql_check(c, sqlite3_step(st), "delete item");
-    sqlite3_finalize(st);
+    catalog_bind_int64(st, 1, media_id);
+    rc = catalog_sql_check(c, catalog_step(st), "delete item");
+    catalog_finalize(st);
     return rc;
 }

@@ -21,34 +21,34 @@
 /* 0 when a shown person has this name, else AITAG_ERR_NOTFOUND naming it. */
 static int person_known(struct aitag_catalog *c, const char *name)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc = catalog_sql_prepare(
         c, "SELECT ignored FROM people WHERE name = ? COLLATE NOCASE ORDER BY ignored LIMIT 1",
         &st);
 
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && sqlite3_column_int(st, 0) == 0) {
+    catalog_bind_text(st, 1, name, -1);
+    rc = catalog_step(st);
+    if (rc == CATALOG_ROW && catalog_column_int(st, 0) == 0) {
         rc = 0;
-    } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-        c->sqlite_rc = 0;
+    } else if (rc == CATALOG_ROW || rc == CATALOG_DONE) {
+        c->sql_rc = 0;
         aitag_fmt(c->errmsg, sizeof c->errmsg, "--person '%s': %s", name,
-                  rc == SQLITE_ROW ? "that person is ignored"
-                                   : "no person has this name (see aitag people list)");
+                  rc == CATALOG_ROW ? "that person is ignored"
+                                    : "no person has this name (see aitag people list)");
         rc = AITAG_ERR_NOTFOUND;
     } else {
         rc = catalog_sql_check(c, rc, "find person");
     }
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
 int aitag_catalog_search_query(struct aitag_catalog *c, const struct aitag_search_query *q,
                                int (*fn)(void *ctx, const char *path, int64_t media_id), void *ctx)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     size_t n = q->n_tags + q->n_people, cap = 256 + n * (sizeof PERSON_TERM + 8), len;
     char *sql;
     int rc = 0, param = 1;
@@ -73,14 +73,14 @@ int aitag_catalog_search_query(struct aitag_catalog *c, const struct aitag_searc
     if (rc < 0)
         return rc;
     for (size_t i = 0; i < q->n_tags; i++)
-        sqlite3_bind_text(st, param++, q->tags[i], -1, SQLITE_STATIC);
+        catalog_bind_text(st, param++, q->tags[i], -1);
     for (size_t i = 0; i < q->n_people; i++)
-        sqlite3_bind_text(st, param++, q->people[i], -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1)))
+        catalog_bind_text(st, param++, q->people[i], -1);
+    while ((rc = catalog_step(st)) == CATALOG_ROW)
+        if (fn(ctx, (const char *)catalog_column_text(st, 0), catalog_column_int64(st, 1)))
             break;
     rc = catalog_sql_check(c, rc, "search");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 

@@ -23,65 +23,67 @@ static int edge_from_name(const char *name)
 int catalog_shots_store(struct aitag_catalog *c, int64_t media_id, const struct aitag_shot *shots,
                         size_t n)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc;
 
     rc = catalog_sql_prepare(c, "DELETE FROM shots WHERE media_id = ?", &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, media_id);
-    rc = catalog_sql_check(c, sqlite3_step(st), "clear shots");
-    sqlite3_finalize(st);
+    catalog_bind_int64(st, 1, media_id);
+    rc = catalog_sql_check(c, catalog_step(st), "clear shots");
+    catalog_finalize(st);
     st = NULL;
     if (rc < 0 || n == 0)
         return rc;
-    /* OR REPLACE: two shots given the same start (a sampler's rounding) keep the later one */
+    /* two shots given the same start (a sampler's rounding) keep the later one */
     rc = catalog_sql_prepare(c,
-                             "INSERT OR REPLACE INTO shots(media_id, start, end, edge, confidence)"
-                             " VALUES(?,?,?,?,?)",
+                             "INSERT INTO shots(media_id, start, \"end\", edge, confidence)"
+                             " VALUES(?,?,?,?,?) ON CONFLICT(media_id, start) DO UPDATE SET"
+                             " \"end\" = excluded.\"end\", edge = excluded.edge,"
+                             " confidence = excluded.confidence",
                              &st);
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, media_id);
-        sqlite3_bind_double(st, 2, shots[i].start);
-        sqlite3_bind_double(st, 3, shots[i].end);
-        sqlite3_bind_text(st, 4, aitag_shot_edge_name(shots[i].edge), -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 5, shots[i].confidence);
-        rc = catalog_sql_check(c, sqlite3_step(st), "insert shot");
+        catalog_reset(st);
+        catalog_bind_int64(st, 1, media_id);
+        catalog_bind_double(st, 2, shots[i].start);
+        catalog_bind_double(st, 3, shots[i].end);
+        catalog_bind_text(st, 4, aitag_shot_edge_name(shots[i].edge), -1);
+        catalog_bind_double(st, 5, shots[i].confidence);
+        rc = catalog_sql_check(c, catalog_step(st), "insert shot");
     }
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
 int aitag_catalog_load_shots(struct aitag_catalog *c, int64_t media_id, struct aitag_shot **out,
                              size_t *n)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     struct aitag_shot *v = NULL;
     size_t k = 0;
     int rc;
 
     *out = NULL, *n = 0;
     rc = catalog_sql_prepare(c,
-                             "SELECT start, end, edge, confidence FROM shots WHERE media_id = ?"
+                             "SELECT start, \"end\", edge, confidence FROM shots WHERE media_id = ?"
                              " ORDER BY start",
                              &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, media_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    catalog_bind_int64(st, 1, media_id);
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
         struct aitag_shot *g = realloc(v, (k + 1) * sizeof *v);
         if (!g) {
             rc = AITAG_ERR_NOMEM;
             break;
         }
         v = g;
-        v[k++] = (struct aitag_shot){sqlite3_column_double(st, 0), sqlite3_column_double(st, 1),
-                                     edge_from_name((const char *)sqlite3_column_text(st, 2)),
-                                     (float)sqlite3_column_double(st, 3)};
+        v[k++] = (struct aitag_shot){catalog_column_double(st, 0), catalog_column_double(st, 1),
+                                     edge_from_name((const char *)catalog_column_text(st, 2)),
+                                     (float)catalog_column_double(st, 3)};
     }
     rc = rc == AITAG_ERR_NOMEM ? rc : catalog_sql_check(c, rc, "load shots");
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     if (rc < 0) {
         free(v);
         return rc;

@@ -17,9 +17,9 @@
 
 #include "catalog_int.h"
 
-static char *dup_text(sqlite3_stmt *st, int col)
+static char *dup_text(struct catalog_stmt *st, int col)
 {
-    const unsigned char *t = sqlite3_column_text(st, col);
+    const char *t = catalog_column_text(st, col);
 
     return t ? strdup((const char *)t) : NULL;
 }
@@ -67,7 +67,7 @@ int aitag_catalog_named_people(struct aitag_catalog *c, struct aitag_named_perso
         " WHERE p.name IS NOT NULL AND trim(p.name) != '' AND p.ignored = 0"
         " ORDER BY p.id, m.path";
     struct aitag_named_person *res = NULL, *cur = NULL;
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     size_t count = 0;
     int rc, step;
 
@@ -76,10 +76,10 @@ int aitag_catalog_named_people(struct aitag_catalog *c, struct aitag_named_perso
     rc = catalog_sql_prepare(c, sql, &st);
     if (rc < 0)
         return rc;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(st, 0);
-        const unsigned char *path = sqlite3_column_text(st, 2);
-        const unsigned char *kind = sqlite3_column_text(st, 3);
+    while ((step = catalog_step(st)) == CATALOG_ROW) {
+        int64_t id = catalog_column_int64(st, 0);
+        const char *path = catalog_column_text(st, 2);
+        const char *kind = catalog_column_text(st, 3);
         if (!cur || cur->id != id) {
             struct aitag_named_person *g = realloc(res, (count + 1) * sizeof *g);
             if (!g)
@@ -108,7 +108,7 @@ nomem:
     rc = AITAG_ERR_NOMEM;
     aitag_fmt(c->errmsg, sizeof c->errmsg, "named people: out of memory");
 out:
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     aitag_catalog_named_people_free(res, count);
     return rc;
 }
@@ -128,38 +128,38 @@ int aitag_catalog_person_best_face(struct aitag_catalog *c, int64_t person_id,
                               " WHERE f.person_id = ?1 AND f.w > 0 AND f.h > 0"
                               " ORDER BY (f.id = p.cover_face) DESC, coalesce(f.quality, 0) DESC,"
                               " coalesce(f.score, 0) DESC, f.w * f.h DESC, f.id LIMIT 1";
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc, step;
 
     memset(out, 0, sizeof *out);
     rc = catalog_sql_prepare(c, sql, &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, person_id);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
-        const unsigned char *kind = sqlite3_column_text(st, 1);
+    catalog_bind_int64(st, 1, person_id);
+    step = catalog_step(st);
+    if (step == CATALOG_ROW) {
+        const char *kind = catalog_column_text(st, 1);
         out->path = dup_text(st, 0);
         out->is_image = kind && strcmp((const char *)kind, "image") == 0;
-        out->t = sqlite3_column_double(st, 2);
-        out->x = sqlite3_column_double(st, 3);
-        out->y = sqlite3_column_double(st, 4);
-        out->w = sqlite3_column_double(st, 5);
-        out->h = sqlite3_column_double(st, 6);
+        out->t = catalog_column_double(st, 2);
+        out->x = catalog_column_double(st, 3);
+        out->y = catalog_column_double(st, 4);
+        out->w = catalog_column_double(st, 5);
+        out->h = catalog_column_double(st, 6);
         rc = out->path ? 0 : AITAG_ERR_NOMEM;
-    } else if (step == SQLITE_DONE) {
+    } else if (step == CATALOG_DONE) {
         rc = AITAG_ERR_NOTFOUND;
     } else {
         rc = catalog_sql_check(c, step, "best face");
     }
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
 int aitag_catalog_stash_performer(struct aitag_catalog *c, int64_t person_id, char **performer_id,
                                   int *created)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc, step;
 
     *performer_id = NULL;
@@ -169,17 +169,17 @@ int aitag_catalog_stash_performer(struct aitag_catalog *c, int64_t person_id, ch
         c, "SELECT performer_id, created FROM stash_performers WHERE person_id = ?1", &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, person_id);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
+    catalog_bind_int64(st, 1, person_id);
+    step = catalog_step(st);
+    if (step == CATALOG_ROW) {
         *performer_id = dup_text(st, 0);
         if (created)
-            *created = sqlite3_column_int(st, 1);
+            *created = catalog_column_int(st, 1);
         rc = *performer_id ? 0 : AITAG_ERR_NOMEM;
     } else {
-        rc = step == SQLITE_DONE ? AITAG_ERR_NOTFOUND : catalog_sql_check(c, step, "link");
+        rc = step == CATALOG_DONE ? AITAG_ERR_NOTFOUND : catalog_sql_check(c, step, "link");
     }
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
@@ -187,20 +187,20 @@ int aitag_catalog_stash_performer(struct aitag_catalog *c, int64_t person_id, ch
 static int exec_person(struct aitag_catalog *c, const char *sql, int64_t person_id, const char *a,
                        const char *b, const char *d, const char *what)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc = catalog_sql_prepare(c, sql, &st);
 
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, person_id);
+    catalog_bind_int64(st, 1, person_id);
     if (a)
-        sqlite3_bind_text(st, 2, a, -1, SQLITE_STATIC);
+        catalog_bind_text(st, 2, a, -1);
     if (b)
-        sqlite3_bind_text(st, 3, b, -1, SQLITE_STATIC);
+        catalog_bind_text(st, 3, b, -1);
     if (d)
-        sqlite3_bind_text(st, 4, d, -1, SQLITE_STATIC);
-    rc = catalog_sql_check(c, sqlite3_step(st), what);
-    sqlite3_finalize(st);
+        catalog_bind_text(st, 4, d, -1);
+    rc = catalog_sql_check(c, catalog_step(st), what);
+    catalog_finalize(st);
     return rc;
 }
 
@@ -210,8 +210,11 @@ int aitag_catalog_stash_link(struct aitag_catalog *c, int64_t person_id, const c
     if (!performer_id || !*performer_id)
         return AITAG_ERR_INVALID;
     return exec_person(c,
-                       created ? "INSERT OR REPLACE INTO stash_performers VALUES(?1, ?2, 1)"
-                               : "INSERT OR REPLACE INTO stash_performers VALUES(?1, ?2, 0)",
+                       created
+                           ? "INSERT INTO stash_performers VALUES(?1, ?2, 1) ON CONFLICT(person_id)"
+                             " DO UPDATE SET performer_id = ?2, created = 1"
+                           : "INSERT INTO stash_performers VALUES(?1, ?2, 0) ON CONFLICT(person_id)"
+                             " DO UPDATE SET performer_id = ?2, created = 0",
                        person_id, performer_id, NULL, NULL, "link");
 }
 
@@ -235,7 +238,7 @@ int aitag_catalog_stash_unlink(struct aitag_catalog *c, int64_t person_id)
 int aitag_catalog_stash_item_state(struct aitag_catalog *c, int64_t person_id, const char *kind,
                                    const char *item_id, char state[16])
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc, step;
 
     state[0] = '\0';
@@ -245,18 +248,18 @@ int aitag_catalog_stash_item_state(struct aitag_catalog *c, int64_t person_id, c
                              &st);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(st, 1, person_id);
-    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, item_id, -1, SQLITE_STATIC);
-    step = sqlite3_step(st);
-    if (step == SQLITE_ROW) {
-        const unsigned char *t = sqlite3_column_text(st, 0);
+    catalog_bind_int64(st, 1, person_id);
+    catalog_bind_text(st, 2, kind, -1);
+    catalog_bind_text(st, 3, item_id, -1);
+    step = catalog_step(st);
+    if (step == CATALOG_ROW) {
+        const char *t = catalog_column_text(st, 0);
         aitag_fmt(state, 16, "%s", t ? (const char *)t : "");
         rc = 0;
     } else {
-        rc = step == SQLITE_DONE ? AITAG_ERR_NOTFOUND : catalog_sql_check(c, step, "item state");
+        rc = step == CATALOG_DONE ? AITAG_ERR_NOTFOUND : catalog_sql_check(c, step, "item state");
     }
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     return rc;
 }
 
@@ -265,80 +268,82 @@ int aitag_catalog_stash_set_item_state(struct aitag_catalog *c, int64_t person_i
 {
     if (!kind || !item_id || !state)
         return AITAG_ERR_INVALID;
-    return exec_person(c, "INSERT OR REPLACE INTO stash_person_items VALUES(?1, ?2, ?3, ?4)",
+    return exec_person(c,
+                       "INSERT INTO stash_person_items VALUES(?1, ?2, ?3, ?4)"
+                       " ON CONFLICT(person_id, kind, item_id) DO UPDATE SET state = ?4",
                        person_id, kind, item_id, state, "item state");
 }
 
 int aitag_catalog_each_stash_synced(struct aitag_catalog *c, const char *kind, const char *item_id,
                                     int64_t media_id, aitag_synced_fn fn, void *ctx)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     struct aitag_synced s;
     int rc = catalog_sql_prepare(c,
-                                 "SELECT tag, start, end FROM stash_synced"
+                                 "SELECT tag, start, \"end\" FROM stash_synced"
                                  " WHERE kind = ? AND item_id = ? AND media_id = ?"
                                  " ORDER BY start, tag",
                                  &st);
 
     if (rc < 0)
         return rc;
-    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, item_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, media_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        s.tag = (const char *)sqlite3_column_text(st, 0);
-        s.start = sqlite3_column_double(st, 1);
-        s.end = sqlite3_column_double(st, 2);
+    catalog_bind_text(st, 1, kind, -1);
+    catalog_bind_text(st, 2, item_id, -1);
+    catalog_bind_int64(st, 3, media_id);
+    while ((rc = catalog_step(st)) == CATALOG_ROW) {
+        s.tag = (const char *)catalog_column_text(st, 0);
+        s.start = catalog_column_double(st, 1);
+        s.end = catalog_column_double(st, 2);
         s.marker = s.start >= 0;
         if (fn(ctx, &s))
             break;
     }
-    rc = rc == SQLITE_ROW ? 0 : catalog_sql_check(c, rc, "stash synced");
-    sqlite3_finalize(st);
+    rc = rc == CATALOG_ROW ? 0 : catalog_sql_check(c, rc, "stash synced");
+    catalog_finalize(st);
     return rc;
 }
 
-static int synced_row(struct aitag_catalog *c, sqlite3_stmt *st, const char *tag, double start,
-                      double end)
+static int synced_row(struct aitag_catalog *c, struct catalog_stmt *st, const char *tag,
+                      double start, double end)
 {
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 4, tag, -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 5, start);
-    sqlite3_bind_double(st, 6, end);
-    return catalog_sql_check(c, sqlite3_step(st), "record stash sync");
+    catalog_reset(st);
+    catalog_bind_text(st, 4, tag, -1);
+    catalog_bind_double(st, 5, start);
+    catalog_bind_double(st, 6, end);
+    return catalog_sql_check(c, catalog_step(st), "record stash sync");
 }
 
 int aitag_catalog_set_stash_synced(struct aitag_catalog *c, const char *kind, const char *item_id,
                                    int64_t media_id, const struct aitag_result *r)
 {
-    sqlite3_stmt *st = NULL;
+    struct catalog_stmt *st = NULL;
     int rc = catalog_sql_begin(c);
 
     if (rc < 0)
         return rc;
     rc = catalog_sql_prepare(c, "DELETE FROM stash_synced WHERE kind = ? AND item_id = ?", &st);
     if (rc == 0) {
-        sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, item_id, -1, SQLITE_STATIC);
-        rc = catalog_sql_check(c, sqlite3_step(st), "clear stash sync");
-        sqlite3_finalize(st);
+        catalog_bind_text(st, 1, kind, -1);
+        catalog_bind_text(st, 2, item_id, -1);
+        rc = catalog_sql_check(c, catalog_step(st), "clear stash sync");
+        catalog_finalize(st);
         st = NULL;
     }
     if (rc == 0)
         rc = catalog_sql_prepare(c,
-                                 "INSERT OR IGNORE INTO stash_synced(kind, item_id, media_id, tag,"
-                                 " start, end) VALUES(?,?,?,?,?,?)",
+                                 "INSERT INTO stash_synced(kind, item_id, media_id, tag, start,"
+                                 " \"end\") VALUES(?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                                  &st);
     if (rc == 0) {
-        sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, item_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, media_id);
+        catalog_bind_text(st, 1, kind, -1);
+        catalog_bind_text(st, 2, item_id, -1);
+        catalog_bind_int64(st, 3, media_id);
     }
     for (size_t i = 0; rc == 0 && i < r->n_tags; i++)
         rc = synced_row(c, st, r->tags[i].name, -1, -1);
     for (size_t i = 0; rc == 0 && i < r->n_markers; i++)
         rc = synced_row(c, st, r->markers[i].tag, r->markers[i].start, r->markers[i].end);
-    sqlite3_finalize(st);
+    catalog_finalize(st);
     if (rc == 0)
         rc = catalog_sql_commit(c);
     if (rc < 0)

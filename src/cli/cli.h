@@ -7,8 +7,8 @@
 
 #include <jansson.h>
 
-#include "aitag/pipeline.h"
 #include "aitag/options.h"
+#include "aitag/pipeline.h"
 
 /* Exit codes (documented in docs/cli.md and `aitag --help`). */
 enum {
@@ -20,15 +20,36 @@ enum {
 };
 
 int cmd_tag(int argc, char **argv);
+int cmd_enqueue(int argc, char **argv); /* cmd_jobs.c: paths into the job queue */
+int cmd_jobs(int argc, char **argv);    /* cmd_jobs.c: the queue, its workers and failures */
+int cmd_worker(int argc, char **argv);  /* cmd_worker.c: tags the queue's jobs */
+
+/* tagger_params.c: the tagger's parameters from the options of `aitag tag` (and `aitag
+ * worker`): what the parameters point to lives in a cli_tagger_bufs; with --gateway *gc is
+ * the client (free it after the tagger). 0, or an exit code after printing why. */
+#define CLI_MAX_ANALYZERS 16
+#define CLI_N_ANALYZER_OPTS (2 + AITAG_VLM_MAX_OPTS + 8)
+struct cli_tagger_bufs {
+    char catalog[4096], models[4096], weights[4096], rules[4096], context[2][4096];
+    const char *context_paths[2];
+    char analyzers[1024];
+    const char *names[CLI_MAX_ANALYZERS];
+    char aopt[CLI_N_ANALYZER_OPTS][AITAG_VLM_OPT_LEN];
+    const char *aopts[CLI_N_ANALYZER_OPTS];
+};
+struct aitag_remote_client;
+int cli_tagger_params(const struct aitag_opts *o, const char *cmd, struct cli_tagger_bufs *b,
+                      struct aitag_tagger_params *tp, struct aitag_remote_client **gc);
+int cli_has_analyzer(const struct aitag_tagger_params *tp, const char *name);
 int cmd_show(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_export(int argc, char **argv); /* cmd_export.c: subtitles from the transcript */
-int cmd_prune(int argc, char **argv); /* cmd_prune.c: deletes items whose files are gone */
+int cmd_prune(int argc, char **argv);  /* cmd_prune.c: deletes items whose files are gone */
 int cmd_models(int argc, char **argv);
 /* cmd_models.c: registers the custom analyzers of the user models dir (AITAG_USER_MODELS_DIR,
  * else $XDG_DATA_HOME/aitag/models); returns how many, or < 0 after printing why. */
 int cli_load_custom_models(void);
-int cmd_plugin(int argc, char **argv); /* cmd_plugin.c: the Stash plugin entry point */
+int cmd_plugin(int argc, char **argv);  /* cmd_plugin.c: the Stash plugin entry point */
 int cmd_gateway(int argc, char **argv); /* cmd_gateway.c: the AI gateway */
 int cmd_serve(int argc, char **argv);   /* cmd_serve.c: the review app */
 int cmd_review(int argc, char **argv);  /* cmd_review.c: review accept|reject|...|queue|log */
@@ -41,6 +62,9 @@ int cli_people_update(const struct aitag_opts *o, const char *catalog_path);
  * (params.cancel of the tagger, the plugin and the gateway client). */
 atomic_int *cli_stop_flag(void);
 void cli_catch_stop_signals(void);
+/* The same for a command that finishes the item in flight first (aitag worker): the first
+ * signal sets *flag, a second sets cli_stop_flag. */
+void cli_catch_stop_signals_graceful(atomic_int *flag);
 
 /* The JSON object for one item, as documented in docs/json.md. Caller decrefs. */
 json_t *item_json(const char *path, const char *status, const struct aitag_probe *probe,
@@ -116,6 +140,8 @@ int cli_embed_search(struct aitag_catalog *c, const struct cli_embed *e, const c
 int cli_show_why(struct aitag_catalog *c, const struct aitag_opts *o, int64_t media_id,
                  json_t *item);
 const char *cli_weights_dir(const struct aitag_opts *o, char *buf, size_t len);
+/* cmd_query.c: opens (creating) the catalog of o for writing; 0, or -1 after saying why. */
+int cli_open_catalog_rw(const struct aitag_opts *o, const char *cmd, struct aitag_catalog **c);
 /* cmd_query.c: opens the catalog of o for command cmd. 0; 1 when there is no catalog file yet
  * (said in one line on stderr; nothing is created); -1 when it can't be opened (the reason
  * printed). */

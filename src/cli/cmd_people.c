@@ -409,7 +409,14 @@ int cli_people_update(const struct aitag_opts *o, const char *catalog_path)
         fprintf(stderr, "aitag tag: people: %s\n", err);
         return EXIT_SETUP;
     }
+    /* one people update at a time across every worker of a shared catalog */
+    if (aitag_catalog_lock(c, "aitag people", 1) < 0) {
+        fprintf(stderr, "aitag tag: people: %s\n", aitag_catalog_errmsg(c));
+        aitag_catalog_close(c);
+        return EXIT_SETUP;
+    }
     rc = run_engine(c, o, "tag: people", 0, 0);
+    aitag_catalog_lock(c, "aitag people", 0);
     aitag_catalog_close(c);
     return rc;
 }

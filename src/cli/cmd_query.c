@@ -23,11 +23,23 @@ int cli_open_catalog(const struct aitag_opts *o, const char *cmd, int readonly,
     const char *path = cli_catalog_path(o, buf, sizeof buf);
 
     *c = NULL;
-    if (access(path, F_OK) != 0 && errno == ENOENT) {
+    if (!aitag_catalog_is_url(path) && access(path, F_OK) != 0 && errno == ENOENT) {
         fprintf(stderr, "aitag %s: no catalog yet at %s (aitag tag creates it)\n", cmd, path);
         return 1;
     }
     if (aitag_catalog_open(path, readonly, c, err, sizeof err) < 0) {
+        fprintf(stderr, "aitag %s: %s\n", cmd, err);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_open_catalog_rw(const struct aitag_opts *o, const char *cmd, struct aitag_catalog **c)
+{
+    char buf[4096], err[1024];
+    const char *path = cli_catalog_path(o, buf, sizeof buf);
+
+    if (aitag_catalog_open(path, 0, c, err, sizeof err) < 0) {
         fprintf(stderr, "aitag %s: %s\n", cmd, err);
         return -1;
     }
@@ -176,8 +188,8 @@ int cmd_search(int argc, char **argv)
         char query[1024] = "";
         size_t len = 0;
         for (size_t i = 0; i < o.n_args && len < sizeof query; i++)
-            len += (size_t)snprintf(query + len, sizeof query - len, "%s%s", i ? " " : "",
-                                    o.args[i]);
+            len +=
+                (size_t)snprintf(query + len, sizeof query - len, "%s%s", i ? " " : "", o.args[i]);
         rc = cli_concept_search(c, &o, query);
         goto out;
     }

@@ -140,91 +140,17 @@ static void print_housekeeping(const struct aitag_summary *sum, int dry_run)
 
 #define N_ANALYZER_OPTS (2 + AITAG_VLM_MAX_OPTS + 8)
 
-static int has_analyzer(const char *const *names, size_t n_names, const char *name)
-{
-    for (size_t i = 0; i < n_names; i++)
-        if (strcmp(names[i], name) == 0)
-            return 1;
-    return 0;
-}
-
-/* Analyzer options from the command line: the vlm analyzer's settings when vlm runs, the
- * objects analyzer's mirrored pass when --no-objects-mirror turns it off, and face_attrs's
- * embedder when --face-embedder names another than faceres. */
-static size_t analyzer_options(const struct aitag_opts *o, const char *const *names, size_t n_names,
-                               char (*buf)[AITAG_VLM_OPT_LEN], const char **out)
-{
-    size_t n = 0;
-
-    if (has_analyzer(names, n_names, "objects") && !aitag_opts_bool(o, "objects-mirror")) {
-        snprintf(buf[n], AITAG_VLM_OPT_LEN, "objects.flip=0");
-        out[n] = buf[n];
-        n++;
-    }
-    if (has_analyzer(names, n_names, "face_attrs") &&
-        strcmp(aitag_opts_str(o, "face-embedder"), "faceres") != 0) {
-        snprintf(buf[n], AITAG_VLM_OPT_LEN, "face_attrs.embedder=%s",
-                 aitag_opts_str(o, "face-embedder"));
-        out[n] = buf[n];
-        n++;
-    }
-    if (has_analyzer(names, n_names, "vlm")) {
-        struct aitag_vlm_settings vs = {
-            .url = aitag_opts_str(o, "vlm-url"),
-            .route = aitag_opts_str(o, "vlm-route"),
-            .key_env = aitag_opts_str(o, "vlm-key-env"),
-            .vocabulary = aitag_opts_str(o, "vocabulary"),
-            .every = aitag_opts_num(o, "vlm-every"),
-            .describe = aitag_opts_bool(o, "describe"),
-            .local_only = aitag_opts_bool(o, "local-only"),
-        };
-        n += aitag_vlm_options(&vs, buf + n, out + n); /* the plugin's too */
-    }
-    if (has_analyzer(names, n_names, "speech")) {
-        static const char *const keys[][2] = {
-            {"speech-engine", "engine"},     {"speech-url", "url"},
-            {"speech-model", "model"},       {"speech-key-env", "key_env"},
-            {"speech-language", "language"}, {"keywords", "keywords"},
-        };
-        for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
-            const char *v = aitag_opts_str(o, keys[i][0]);
-            if (!v || !*v)
-                continue;
-            snprintf(buf[n], AITAG_VLM_OPT_LEN, "speech.%s=%s", keys[i][1], v);
-            out[n] = buf[n];
-            n++;
-        }
-        if (aitag_opts_bool(o, "speech-accurate")) {
-            snprintf(buf[n], AITAG_VLM_OPT_LEN, "speech.accurate=1");
-            out[n] = buf[n];
-            n++;
-        }
-        if (aitag_opts_bool(o, "local-only")) {
-            snprintf(buf[n], AITAG_VLM_OPT_LEN, "speech.local_only=1");
-            out[n] = buf[n];
-            n++;
-        }
-    }
-    return n;
-}
-
 int cmd_tag(int argc, char **argv)
 {
-    struct tagger_bufs {
-        char catalog[4096], models[4096], weights[4096], rules[4096], context[2][4096];
-        const char *context_paths[2];
-        char aopt[N_ANALYZER_OPTS][AITAG_VLM_OPT_LEN];
-        const char *aopts[N_ANALYZER_OPTS];
-    } *b = calloc(1, sizeof *b);
+    struct cli_tagger_bufs *b = calloc(1, sizeof *b);
     struct aitag_tagger_params tp = aitag_tagger_default_params();
     struct aitag_tagger *t = NULL;
     struct aitag_remote_client *gc = NULL;
     struct aitag_summary sum;
     struct tag_ctx ctx = {0};
     struct aitag_opts o;
-    const char *names[16], *prog, *strategy, *sampling;
-    char *analyzers = NULL, err[1024] = "";
-    size_t n_names = 0;
+    const char *prog;
+    char err[1024] = "";
     int rc = EXIT_USAGE, interrupted;
 
     if (!b)
@@ -237,38 +163,9 @@ int cmd_tag(int argc, char **argv)
         fprintf(stderr, "aitag tag: give at least one file or folder (see aitag tag --help)\n");
         goto out;
     }
-    analyzers = strdup(aitag_opts_str(&o, "analyzers"));
-    if (!analyzers)
+    if ((rc = cli_tagger_params(&o, "tag", b, &tp, &gc)) != 0)
         goto out;
-    n_names = aitag_split_csv(analyzers, names, 16);
-    tp.catalog_path = cli_catalog_path(&o, b->catalog, sizeof b->catalog);
-    tp.manifest_dir = cli_models_dir(&o, b->models, sizeof b->models);
-    tp.weights_dir = cli_weights_dir(&o, b->weights, sizeof b->weights);
-    tp.analyzers = names;
-    tp.n_analyzers = n_names;
-    tp.n_analyzer_opts = analyzer_options(&o, names, n_names, b->aopt, b->aopts);
-    tp.analyzer_opts = b->aopts;
-    tp.interval = aitag_opts_num(&o, "interval");
-    tp.threads = (int)aitag_opts_int(&o, "threads");
-    tp.threshold = aitag_opts_str(&o, "threshold") ? (float)aitag_opts_num(&o, "threshold") : -1.0f;
-    tp.markers = aitag_opts_bool(&o, "markers");
-    tp.force = aitag_opts_bool(&o, "force");
     tp.dry_run = aitag_opts_bool(&o, "dry-run");
-    tp.queue_frames = (int)aitag_opts_int(&o, "queue");
-    tp.max_pixels = (int64_t)(aitag_opts_num(&o, "max-megapixels") * 1e6);
-    strategy = aitag_opts_str(&o, "strategy"); /* enums are checked by the option table */
-    tp.sampler_strategy = strcmp(strategy, "sequential") == 0 ? 1
-                          : strcmp(strategy, "seek") == 0     ? 2
-                                                              : 0;
-    sampling = aitag_opts_str(&o, "sampling");
-    tp.sampling = strcmp(sampling, "keyframes") == 0  ? AITAG_SAMPLING_KEYFRAMES
-                  : strcmp(sampling, "adaptive") == 0 ? AITAG_SAMPLING_ADAPTIVE
-                                                      : AITAG_SAMPLING_EXACT;
-    tp.rules_path = aitag_opts_str(&o, "rules");
-    if (!tp.rules_path) /* the gateway's default too */
-        tp.rules_path = aitag_default_rules_path(b->rules, sizeof b->rules);
-    tp.n_context_paths = cli_context_paths(&o, b->context, b->context_paths);
-    tp.context_paths = b->context_paths;
     ctx.json = aitag_opts_bool(&o, "json");
     ctx.quiet = aitag_opts_bool(&o, "quiet");
     ctx.verbose =
@@ -281,24 +178,6 @@ int cmd_tag(int argc, char **argv)
     tp.on_progress = on_progress;
     tp.ctx = &ctx;
     tp.cancel = cli_stop_flag();
-    if (aitag_opts_str(&o, "gateway")) {
-        struct aitag_remote_client_params cp = aitag_remote_client_default_params();
-        const char *key_env = aitag_opts_str(&o, "gateway-key-env");
-        cp.url = aitag_opts_str(&o, "gateway");
-        cp.route = aitag_opts_str(&o, "gateway-route");
-        cp.key = key_env && *key_env ? getenv(key_env) : NULL; /* never a flag: argv is public */
-        cp.local_only = aitag_opts_bool(&o, "local-only");
-        cp.cancel = cli_stop_flag();
-        int grc = aitag_remote_client_new(&cp, &gc, err, sizeof err);
-        if (grc < 0) {
-            fprintf(stderr, "aitag tag: --gateway: %s\n", err);
-            rc = grc == AITAG_ERR_INVALID ? EXIT_USAGE : EXIT_SETUP;
-            goto out;
-        }
-        tp.remote = aitag_remote_client_tag;
-        tp.remote_ctx = gc;
-    }
-    cli_load_custom_models(); /* custom analyzers from the user models dir (docs/models.md) */
     int trc = aitag_tagger_new(&tp, &t, err, sizeof err);
     if (trc < 0) {
         fprintf(stderr, "aitag tag: %s\n", err);
@@ -319,12 +198,11 @@ int cmd_tag(int argc, char **argv)
     rc = interrupted ? EXIT_INTERRUPTED : (sum.failed || sum.partial) ? EXIT_ITEMS_FAILED : EXIT_OK;
     /* people: the new faces of this run (an interrupted run's go with the next) */
     if (!interrupted && !tp.dry_run && aitag_opts_bool(&o, "people") &&
-        has_analyzer(names, n_names, "face_attrs") && cli_people_update(&o, tp.catalog_path) != 0)
+        cli_has_analyzer(&tp, "face_attrs") && cli_people_update(&o, tp.catalog_path) != 0)
         rc = EXIT_SETUP;
 out:
     aitag_tagger_free(t);
     aitag_remote_client_free(gc); /* after the tagger that calls it */
-    free(analyzers);
     aitag_opts_free(&o);
     free(b);
     return rc;

@@ -142,6 +142,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "tag") == 0)
         return cmd_tag(argc - 2, argv + 2);
+    if (strcmp(cmd, "enqueue") == 0)
+        return cmd_enqueue(argc - 2, argv + 2);
+    if (strcmp(cmd, "worker") == 0)
+        return cmd_worker(argc - 2, argv + 2);
+    if (strcmp(cmd, "jobs") == 0)
+        return cmd_jobs(argc - 2, argv + 2);
     if (strcmp(cmd, "show") == 0)
         return cmd_show(argc - 2, argv + 2);
     if (strcmp(cmd, "search") == 0)

@@ -23,6 +23,7 @@
 
 #include "aitag/common.h"
 #include "aitag/media.h"
+#include "aitag/pipeline.h"
 #include "walk.h"
 
 struct dir_id {
@@ -233,4 +234,20 @@ void pipeline_walk_list_free(struct walk_list *l)
     }
     free(l->items);
     memset(l, 0, sizeof *l);
+}
+
+int aitag_media_files(const char *const *paths, size_t n,
+                      int (*fn)(void *ctx, const char *path, const char *error), void *ctx)
+{
+    struct walk_list l = {0};
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = pipeline_walk_path(&l, paths[i]);
+    if (rc == 0)
+        rc = pipeline_walk_dedupe(&l);
+    for (size_t i = 0; rc == 0 && i < l.n; i++)
+        rc = fn(ctx, l.items[i].path, l.items[i].error);
+    pipeline_walk_list_free(&l);
+    return rc;
 }

@@ -38,36 +38,6 @@ struct people_sync {
     struct plugin_people_counts *n;
 };
 
-/* "a=>b;c=>d" -> "b=>a;d=>c" (malloc'd). */
-static char *reverse_mappings(const char *m)
-{
-    size_t len = strlen(m);
-    char *out = malloc(len + 2), *o = out;
-
-    if (!out)
-        return NULL;
-    *o = '\0';
-    for (const char *p = m; *p;) {
-        const char *end = strchr(p, ';'), *arrow;
-        if (!end)
-            end = p + strlen(p);
-        arrow = strstr(p, "=>");
-        if (arrow && arrow < end) {
-            if (o != out)
-                *o++ = ';';
-            memcpy(o, arrow + 2, (size_t)(end - arrow - 2));
-            o += end - arrow - 2;
-            memcpy(o, "=>", 2);
-            o += 2;
-            memcpy(o, p, (size_t)(arrow - p));
-            o += arrow - p;
-            *o = '\0';
-        }
-        p = *end ? end + 1 : end;
-    }
-    return out;
-}
-
 static double clamp01(double v)
 {
     return v < 0 ? 0 : v > 1 ? 1 : v;
@@ -175,7 +145,7 @@ static int sync_path(struct people_sync *ps, const struct aitag_named_person *pe
     const char *kname;
     int rc, has;
 
-    if (aitag_plugin_map_path(ps->unmap, local, path, sizeof path) < 0)
+    if (aitag_map_path(ps->unmap, local, path, sizeof path) < 0)
         return 0;
     rc = aitag_stash_find_item_by_path(ps->stash, kind, path, &item);
     if (rc == AITAG_ERR_NOTFOUND) { /* a video Stash keeps as an image clip, or the reverse */
@@ -240,7 +210,7 @@ int plugin_people_sync(struct aitag_stash *s, const char *catalog_path, const ch
     rc = aitag_catalog_open(catalog_path, 0, &ps.cat, err, errlen);
     if (rc < 0)
         return rc;
-    ps.unmap = reverse_mappings(path_mappings ? path_mappings : "");
+    ps.unmap = aitag_map_reverse(path_mappings ? path_mappings : "");
     rc = ps.unmap ? aitag_catalog_named_people(ps.cat, &people, &n) : AITAG_ERR_NOMEM;
     if (rc < 0) {
         aitag_fmt(err, errlen, "%s: %s", catalog_path,

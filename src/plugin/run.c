@@ -580,7 +580,7 @@ static size_t prepare_batch(struct run *r, size_t at, size_t n, const char **pat
             finish(r, it, NULL, NULL, "Stash has no file for this item");
             continue;
         }
-        if (aitag_plugin_map_path(r->set.path_mappings, it->path, buf, sizeof buf) < 0) {
+        if (aitag_map_path(r->set.path_mappings, it->path, buf, sizeof buf) < 0) {
             finish(r, it, NULL, NULL, "path too long after pathMappings");
             continue;
         }

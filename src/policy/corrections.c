@@ -112,8 +112,8 @@ static int apply_tag(struct aitag_result *r, const struct aitag_decision *d)
             rc = aitag_result_add_tag(r, d->tag, d->parent, d->label ? d->label : d->tag,
                                       d->confidence, 0);
         break;
-    case AITAG_VERDICT_REJECT:
-        if (i >= 0)
+    case AITAG_VERDICT_REJECT: /* every tag of the name: two analyzers may each give one */
+        for (; i >= 0; i = find_tag(r, d->tag))
             drop_tag(r, (size_t)i);
         for (size_t k = r->n_markers; k-- > 0;)
             if (strcmp(r->markers[k].tag, d->tag) == 0)
@@ -122,7 +122,7 @@ static int apply_tag(struct aitag_result *r, const struct aitag_decision *d)
     case AITAG_VERDICT_RENAME:
         if (!d->new_tag || !*d->new_tag)
             break;
-        if (i >= 0)
+        for (; rc == 0 && i >= 0 && strcmp(d->tag, d->new_tag) != 0; i = find_tag(r, d->tag))
             rc = rename_tag(r, (size_t)i, d->new_tag);
         for (size_t k = 0; rc == 0 && k < r->n_markers; k++)
             if (strcmp(r->markers[k].tag, d->tag) == 0)

@@ -168,8 +168,35 @@ static void test_order(void)
     }
 }
 
+/* Two analyzers may each give a tag of one name (faces and face_attrs both say "face"): a
+ * rejection removes both, a rename renames both into one. */
+static void test_twice_named(void)
+{
+    struct aitag_result r;
+    struct aitag_decision reject = {.verdict = AITAG_VERDICT_REJECT, .tag = "face"},
+                          rename = {.verdict = AITAG_VERDICT_RENAME, .tag = "face", .new_tag = "x"};
+
+    memset(&r, 0, sizeof r);
+    aitag_result_add_tag(&r, "face", NULL, "face", 0.9f, 0.5f);
+    aitag_result_add_tag(&r, "face", NULL, "face", 0.8f, 0.4f);
+    CHECK_EQ_INT(aitag_result_apply_decisions(&r, &reject, 1), 0);
+    CHECK(!has_tag(&r, "face"));
+    CHECK_EQ_INT(r.n_tags, 0);
+    aitag_result_clear(&r);
+
+    memset(&r, 0, sizeof r);
+    aitag_result_add_tag(&r, "face", NULL, "face", 0.9f, 0.5f);
+    aitag_result_add_tag(&r, "face", NULL, "face", 0.8f, 0.4f);
+    CHECK_EQ_INT(aitag_result_apply_decisions(&r, &rename, 1), 0);
+    CHECK(!has_tag(&r, "face"));
+    CHECK_EQ_INT(r.n_tags, 1);
+    CHECK(strcmp(r.tags[0].name, "x") == 0 && r.tags[0].confidence == 0.9f);
+    aitag_result_clear(&r);
+}
+
 int main(void)
 {
+    test_twice_named();
     test_matching();
     test_tag_verdicts();
     test_marker_verdicts();

@@ -15,7 +15,7 @@
 
 #define DIM 8
 
-static char dir[64], db[96];
+static char dir[64], db[512];
 static double emb[4][DIM];
 static struct aitag_evidence face(double t, float x, int who)
 {
@@ -209,7 +209,7 @@ int main(void)
     snprintf(dir, sizeof dir, "/tmp/aitag-faces-XXXXXX");
     if (!mkdtemp(dir))
         return 1;
-    snprintf(db, sizeof db, "%s/c.db", dir);
+    test_catalog_target(db, sizeof db, dir, "c");
     for (int w = 0; w < 4; w++)
         for (int k = 0; k < DIM; k++)
             emb[w][k] = (k == w) ? 1.0 : 0.0;

@@ -16,7 +16,7 @@
 #define DIM 64
 #define N_ID 6
 
-static char dir[64], db[96];
+static char dir[64], db[512];
 static float centers[N_ID][DIM];
 static unsigned rng = 12345;
 
@@ -336,7 +336,7 @@ static void test_references(void)
     const char *keep[] = {"p1", "p2", "p4"};
     int dropped = -1;
 
-    snprintf(db, sizeof db, "%s/refs.db", dir);
+    test_catalog_target(db, sizeof db, dir, "refs");
     aitag_people_default_params(&pp);
     CHECK(aitag_catalog_open(db, 0, &c, err, sizeof err) == 0);
     CHECK(aitag_policy_new(&pol) == 0);
@@ -412,7 +412,7 @@ int main(void)
     snprintf(dir, sizeof dir, "/tmp/aitag-people-XXXXXX");
     if (!mkdtemp(dir))
         return 1;
-    snprintf(db, sizeof db, "%s/c.db", dir);
+    test_catalog_target(db, sizeof db, dir, "c");
     for (int w = 0; w < N_ID; w++) {
         for (int k = 0; k < DIM; k++)
             centers[w][k] = gauss();

@@ -16,7 +16,7 @@
 
 #define DIM 8
 
-static char dir[64], db[96];
+static char dir[64], db[512];
 static double emb[2][DIM]; /* two identities */
 
 static struct aitag_evidence face(float x, int who)
@@ -129,7 +129,7 @@ static const char *search(struct aitag_catalog *c, const char *person, const cha
 static int embedding_copies(int who)
 {
     float v[DIM];
-    char path[128];
+    char path[600];
     int n = 0;
 
     for (int k = 0; k < DIM; k++)
@@ -250,19 +250,21 @@ static void test_people(void)
     CHECK(aitag_people_update(c, &pp, &st, err, sizeof err) == 0);
     CHECK_EQ_INT(scalar("SELECT count(*) FROM people"), 2);
 
-    /* forget: nothing of Ann's embeddings left, and no update brings her faces back */
-    CHECK(embedding_copies(0) > 0);
+    /* forget: nothing of Ann's embeddings left, and no update brings her faces back (the
+     * bytes of the file: SQLite's; a PostgreSQL server's files are its own) */
+    int file = !test_pg_server();
+    CHECK(!file || embedding_copies(0) > 0);
     CHECK(aitag_catalog_forget_person(c, ann, p, &n_faces) == 0);
     CHECK_EQ_INT(n_faces, 3);
-    CHECK_EQ_INT(embedding_copies(0), 0);
-    CHECK(embedding_copies(1) > 0); /* Bo's are kept */
+    CHECK_EQ_INT(file ? embedding_copies(0) : 0, 0);
+    CHECK(!file || embedding_copies(1) > 0); /* Bo's are kept */
     CHECK_EQ_INT(scalar("SELECT count(*) FROM evidence WHERE extra LIKE '%descriptor%'"), 3);
     CHECK_EQ_INT(scalar("SELECT count(*) FROM evidence WHERE label = 'face'"), 6);
-    CHECK_EQ_INT(scalar("PRAGMA freelist_count"), 0);
+    CHECK_EQ_INT(file ? scalar("PRAGMA freelist_count") : 0, 0);
     CHECK_EQ_INT(has_tag(c, "/p/a1.jpg", "person:Ann"), 0);
     CHECK(aitag_people_update(c, &pp, &st, err, sizeof err) == 0);
     CHECK_EQ_INT(scalar("SELECT count(*) FROM faces"), 3);
-    CHECK_EQ_INT(embedding_copies(0), 0);
+    CHECK_EQ_INT(file ? embedding_copies(0) : 0, 0);
     CHECK_EQ_INT(aitag_catalog_forget_person(c, ann, p, &n_faces), AITAG_ERR_NOTFOUND);
     aitag_policy_free(p);
     aitag_catalog_close(c);
@@ -273,7 +275,7 @@ int main(void)
     snprintf(dir, sizeof dir, "/tmp/aitag-people-XXXXXX");
     if (!mkdtemp(dir))
         return 1;
-    snprintf(db, sizeof db, "%s/c.db", dir);
+    test_catalog_target(db, sizeof db, dir, "c");
     /* two unit vectors far apart, with values no other bytes of the file share */
     for (int k = 0; k < DIM; k++) {
         emb[0][k] = k < 4 ? 0.5 : 0;

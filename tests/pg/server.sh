@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL server for the tests (Debian's postgresql): initdb in DIR, listening
+# on 127.0.0.1 at a free port, run by an unprivileged user (the postgres account when started
+# as root: initdb refuses root; folders above DIR it cannot enter get o+x), trust
+# authentication for the superuser aitag.
+#
+#   tests/pg/server.sh start DIR     # prints the server's URL (no database), also in DIR/url
+#   tests/pg/server.sh stop DIR      # stops it (fast) and removes DIR
+#   tests/pg/server.sh restart DIR   # stops it (immediate: as a crash would) and starts it again
+#   tests/pg/server.sh createdb DIR NAME   # prints the URL of a new, empty database NAME
+set -euo pipefail
+
+cmd=${1:?usage: server.sh start|stop|restart|createdb DIR [NAME]}
+dir=${2:?usage: server.sh start|stop|restart|createdb DIR [NAME]}
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -x "$bin/initdb" ] || { echo "server.sh: PostgreSQL server not installed (scripts/setup.sh)" >&2; exit 1; }
+
+as_owner() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+free_port() {
+    local p
+    for _ in $(seq 50); do
+        p=$((20000 + RANDOM % 20000))
+        ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return; }
+    done
+    echo "server.sh: no free port" >&2
+    return 1
+}
+
+pg_ctl_start() {
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $(cat "$dir/port") -c unix_socket_directories=$dir \
+            -c fsync=off -c max_connections=200" start >/dev/null
+}
+
+case $cmd in
+start)
+    if [ -d "$dir/data" ]; then # a server left by a run that was killed
+        as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+        rm -rf "$dir"
+    fi
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    if [ "$(id -u)" = 0 ]; then
+        chown postgres "$dir"
+        # the server's user must reach DIR: folders above it it cannot enter get o+x
+        p=$(dirname "$dir")
+        while [ "$p" != / ]; do
+            runuser -u postgres -- test -x "$p" || chmod o+x "$p"
+            p=$(dirname "$p")
+        done
+    fi
+    as_owner "$bin/initdb" -D "$dir/data" -U aitag --auth=trust -E UTF8 --locale=C.UTF-8 \
+        >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
+    free_port >"$dir/port"
+    pg_ctl_start || { cat "$dir/server.log" >&2; exit 1; }
+    echo "postgresql://aitag@127.0.0.1:$(cat "$dir/port")" | tee "$dir/url"
+    ;;
+stop)
+    [ -d "$dir/data" ] && as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+    rm -rf "$dir"
+    ;;
+restart)
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+    pg_ctl_start || { cat "$dir/server.log" >&2; exit 1; }
+    ;;
+createdb)
+    name=${3:?usage: server.sh createdb DIR NAME}
+    PGOPTIONS="-c client_min_messages=warning" "$bin/psql" -q -X -v ON_ERROR_STOP=1 "$(cat "$dir/url")/postgres" \
+        -c "DROP DATABASE IF EXISTS \"$name\"" -c "CREATE DATABASE \"$name\"" >/dev/null
+    echo "$(cat "$dir/url")/$name"
+    ;;
+*)
+    echo "server.sh: unknown command $cmd" >&2
+    exit 2
+    ;;
+esac
