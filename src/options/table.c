@@ -329,7 +329,7 @@ static const struct aitag_cmd_def commands[] = {
     {"plugin", "[OPTIONS] < INPUT.json", "run as a Stash plugin (docs/stash.md)",
      "Reads Stash's plugin input on stdin, writes one JSON object {\"output\", \"error\"} on "
      "stdout, logs on stderr in Stash's format. Modes (args.mode): hook, queue, "
-     "untagged_scenes, untagged_images, retag_all, scene, image (args.ids)."},
+     "untagged_scenes, untagged_images, retag_all, scene, image (args.ids), people, enqueue."},
     {"gateway", "serve|keys|usage [OPTIONS]", "the AI gateway (docs/gateway.md)", NULL},
     {"gateway serve", "--config FILE [OPTIONS]", "serve the gateway's HTTP API",
      "Prints \"listening on ADDR:PORT\" once ready and stops on SIGINT/SIGTERM."},

@@ -17,7 +17,7 @@
 
 static const char *const modes[] = {"hook",      "queue", "untagged_scenes", "untagged_images",
                                     "retag_all", "scene", "image",           "people",
-                                    NULL};
+                                    "enqueue",   NULL};
 
 static char *dup_or_null(const char *s)
 {
@@ -199,7 +199,7 @@ int aitag_plugin_input_parse(const char *json, size_t len, struct aitag_plugin_i
         rc = fail(in, err, errlen, rc,
                   aitag_fmt(why, sizeof why,
                             "unknown mode '%.60s' (hook, queue, untagged_scenes, "
-                            "untagged_images, retag_all, scene, image, people)",
+                            "untagged_images, retag_all, scene, image, people, enqueue)",
                             in->mode));
         goto out;
     }
@@ -438,4 +438,3 @@ out:
         plugin_settings_clear(s);
     return rc;
 }
-

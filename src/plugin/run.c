@@ -383,7 +383,7 @@ static int select_items(struct run *r)
         }
         return rc;
     }
-    if (strcmp(mode, "queue") == 0)
+    if (strcmp(mode, "queue") == 0 || strcmp(mode, "enqueue") == 0)
         with = r->tags.tagme_id;
     else if (strcmp(mode, "untagged_scenes") == 0)
         without = r->tags.tagged_id, images = 0;
@@ -691,6 +691,50 @@ static char *summary(struct run *r)
     return text;
 }
 
+/* Mode enqueue: the queued items (AI_TagMe) go into the catalog's job queue, by their path on
+ * this machine (pathMappings applied: the library path workers map to theirs), for `aitag
+ * worker`s to tag (docs/scale.md); they keep AI_TagMe, so the next "Tag queued items" writes
+ * their results to Stash without running a model. */
+static int run_enqueue(struct run *r, const char *catalog, char **output)
+{
+    struct aitag_catalog *c = NULL;
+    char err[1024], buf[4096];
+    int queued = 0, already = 0, failed = 0, rc, q;
+    json_t *o;
+
+    rc = aitag_catalog_open(catalog, 0, &c, err, sizeof err);
+    if (rc < 0) {
+        aitag_fmt(r->err, sizeof r->err, "%s", err);
+        return rc;
+    }
+    for (size_t i = 0; rc == 0 && i < r->n; i++) {
+        const struct sel_item *it = &r->items[i];
+        if (!it->path || !*it->path ||
+            aitag_map_path(r->set.path_mappings, it->path, buf, sizeof buf) < 0) {
+            note_failure(r, it,
+                         it->path && *it->path ? "path too long after pathMappings"
+                                               : "Stash has no file for this item");
+            failed++;
+            continue;
+        }
+        rc = aitag_catalog_enqueue(c, buf, -1, "stash", &q);
+        queued += rc == 0 && q;
+        already += rc == 0 && !q;
+    }
+    if (rc < 0)
+        aitag_fmt(r->err, sizeof r->err, "%s", aitag_catalog_errmsg(c));
+    aitag_catalog_close(c);
+    if (rc < 0)
+        return rc;
+    aitag_log(AITAG_LOG_INFO, "plugin", "enqueue: %zu item(s): %d queued, %d already, %d failed",
+              r->n, queued, already, failed);
+    o = json_pack("{s:s, s:i, s:i, s:i, s:i, s:O}", "mode", "enqueue", "items", (int)r->n, "queued",
+                  queued, "already_queued", already, "failed", failed, "failures", r->failures);
+    *output = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return 0;
+}
+
 static int run_hook(struct run *r, char **output)
 {
     const char *type = r->in->hook_type, *id = r->in->hook_id;
@@ -791,6 +835,18 @@ int aitag_plugin_run(const struct aitag_plugin_params *p, const struct aitag_plu
     rc = plugin_tags_init(&r.tags, r.stash, r.set.parent_tag);
     if (rc < 0) {
         aitag_fmt(err, errlen, "Stash: %s", aitag_stash_errmsg(r.stash));
+        goto out;
+    }
+    if (strcmp(in->mode, "enqueue") == 0) { /* no tagger: the workers tag */
+        char path[4096];
+        rc = select_items(&r);
+        if (rc < 0) {
+            aitag_fmt(err, errlen, "Stash: %s", aitag_stash_errmsg(r.stash));
+            goto out;
+        }
+        rc = run_enqueue(&r, catalog_path(&r, path, sizeof path), output);
+        if (rc < 0)
+            aitag_fmt(err, errlen, "%s", r.err);
         goto out;
     }
     if (!(analyzers = strdup(r.set.analyzers)) || (rc = make_tagger(&r, analyzers)) < 0) {

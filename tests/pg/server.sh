@@ -8,6 +8,8 @@
 #   tests/pg/server.sh stop DIR      # stops it (fast) and removes DIR
 #   tests/pg/server.sh restart DIR   # stops it (immediate: as a crash would) and starts it again
 #   tests/pg/server.sh createdb DIR NAME   # prints the URL of a new, empty database NAME
+# PG_LISTEN (start): the addresses to listen on, comma-separated (default 127.0.0.1); the /24
+# of each is trusted (pg_hba), for workers in network namespaces (tests/integration/scale_hosts.sh).
 set -euo pipefail
 
 cmd=${1:?usage: server.sh start|stop|restart|createdb DIR [NAME]}
@@ -31,7 +33,7 @@ free_port() {
 
 pg_ctl_start() {
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-c listen_addresses=127.0.0.1 -p $(cat "$dir/port") -c unix_socket_directories=$dir \
+        -o "-c listen_addresses=$(cat "$dir/listen") -p $(cat "$dir/port") -c unix_socket_directories=$dir \
             -c fsync=off -c max_connections=200" start >/dev/null
 }
 
@@ -55,6 +57,10 @@ start)
     as_owner "$bin/initdb" -D "$dir/data" -U aitag --auth=trust -E UTF8 --locale=C.UTF-8 \
         >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
     free_port >"$dir/port"
+    echo "${PG_LISTEN:-127.0.0.1}" >"$dir/listen"
+    for a in $(tr ',' ' ' <"$dir/listen"); do
+        echo "host all all ${a%.*}.0/24 trust" >>"$dir/data/pg_hba.conf" # its /24: the hosts there
+    done
     pg_ctl_start || { cat "$dir/server.log" >&2; exit 1; }
     echo "postgresql://aitag@127.0.0.1:$(cat "$dir/port")" | tee "$dir/url"
     ;;
