@@ -6,6 +6,7 @@
 # and prune, subtitles. The PostgreSQL server is real (Debian's, tests/pg/server.sh, on
 # loopback); every output of the two sessions must be equal, and the PostgreSQL one must say
 # what the checks below expect (so two empty answers are no pass).
+# ctest-label: slow
 source "$(dirname "$0")/lib.sh"
 A=$AITAG_BIN
 F=$AITAG_FIXTURES_DIR

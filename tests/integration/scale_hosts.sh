@@ -5,6 +5,7 @@
 # names every item by its library path and equals one machine's `aitag tag`. Then one host is
 # cut off the network mid-item: its lease runs out, the other host finishes its job, and when
 # the cut-off host is back its late finish changes nothing (the job is the other's now).
+# ctest-label: slow
 source "$(dirname "$0")/lib.sh"
 A=$AITAG_BIN
 F=$AITAG_FIXTURES_DIR

@@ -7,6 +7,7 @@
 #   - SIGTERM: the job in flight is finished, then the worker stops; enqueue never queues a
 #     path twice, new paths come before re-tags, a file a worker can't open fails with its
 #     name and ends dead after --max-attempts, and `aitag jobs --retry-dead` queues it again.
+# ctest-label: slow
 source "$(dirname "$0")/lib.sh"
 A=$AITAG_BIN
 F=$AITAG_FIXTURES_DIR
