@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # bench/scale.sh [BUILD_DIR] - the job queue on a PostgreSQL catalog (make bench-scale;
 # BENCHMARKS.md, "Scale-out"). A throwaway server (tests/pg/server.sh) on this machine.
-#   1. The queue alone: BENCH_JOBS jobs whose files are gone, one worker, one attempt each: every
-#      job is a claim, an open that fails and a finish, so jobs per second is the queue's own
-#      cost per item (claim + finish; a lease renewal costs one UPDATE every lease/3 seconds).
+#   1. The queue alone: BENCH_JOBS jobs whose files are gone, one attempt each: every job is a
+#      claim, an open that fails and a finish, so jobs per second is the queue's own cost per
+#      item (claim + finish; a lease renewal costs one UPDATE every lease/3 seconds); with one
+#      worker, then four claiming at once (lock contention).
 #   2. Light analysis (faces, one thread per worker) of BENCH_ITEMS distinct small pictures:
 #      the floor is one `aitag tag` process on the same files and catalog kind; then 1, 2 and 4
 #      workers draining the queue. Items per second, and the queue's share of a worker's time
@@ -27,7 +28,7 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; bash "$PG" stop "$work/pg"; rm -rf "$work"' EXIT
 bash "$PG" start "$work/pg" >/dev/null
 db=0
-newdb() { db=$((db + 1)); bash "$PG" createdb "$work/pg" "b$db"; }
+newdb() { db=$((db + 1)); u=$(bash "$PG" createdb "$work/pg" "b$db"); } # sets u
 now() { date +%s.%N; }
 calc() { awk "BEGIN {print $*}"; }
 median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
@@ -36,29 +37,36 @@ median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (
 mkdir -p "$work/lib"
 ffmpeg -v error -f lavfi -i "testsrc2=size=320x240:rate=5" -frames:v "$n_items" \
     "$work/lib/p%04d.jpg"
-T=(--analyzers faces --no-people --threads 1 --quiet)
+T=(--analyzers faces --no-people --threads 1)
 
-echo "scale: 1. the queue alone ($n_jobs jobs)" >&2
-queue_rates=()
-for _ in $(seq "$repeat"); do
-    u=$(newdb)
-    "$PSQL" -X -q "$u" -c "SELECT 1" >/dev/null
-    "$A" jobs --catalog "$u" >/dev/null # creates the tables
-    "$PSQL" -X -q "$u" -c "INSERT INTO jobs(path, enqueued_ms) SELECT '/gone/' || g, 0
-        FROM generate_series(1, $n_jobs) g" >/dev/null
-    t0=$(now)
-    "$A" worker --drain --max-attempts 1 "${T[@]}" --catalog "$u" >/dev/null 2>&1
-    t1=$(now)
-    queue_rates+=("$(calc "$n_jobs / ($t1 - $t0)")")
+echo "scale: 1. the queue alone ($n_jobs jobs; 1 and 4 workers)" >&2
+declare -A qrate
+for w in 1 4; do
+    rates=()
+    for _ in $(seq "$repeat"); do
+        newdb
+        "$A" jobs --catalog "$u" >/dev/null # creates the tables
+        "$PSQL" -X -q "$u" -c "INSERT INTO jobs(path, enqueued_ms) SELECT '/gone/' || g, 0
+            FROM generate_series(1, $n_jobs) g" >/dev/null
+        t0=$(now)
+        for i in $(seq "$w"); do
+            "$A" worker --drain --max-attempts 1 "${T[@]}" --worker-name "q$i" --catalog "$u" \
+                >/dev/null 2>&1 &
+        done
+        wait
+        t1=$(now)
+        rates+=("$(calc "$n_jobs / ($t1 - $t0)")")
+    done
+    qrate[$w]=$(printf '%s\n' "${rates[@]}" | median)
 done
-queue_rate=$(printf '%s\n' "${queue_rates[@]}" | median)
+queue_rate=${qrate[1]}
 
 echo "scale: 2. $n_items pictures: aitag tag, then 1, 2, 4 workers" >&2
 tag_rates=()
 for _ in $(seq "$repeat"); do
-    u=$(newdb)
+    newdb
     t0=$(now)
-    "$A" tag "${T[@]}" --progress never --catalog "$u" "$work/lib" 2>/dev/null
+    "$A" tag "${T[@]}" --quiet --progress never --catalog "$u" "$work/lib" 2>/dev/null
     t1=$(now)
     tag_rates+=("$(calc "$n_items / ($t1 - $t0)")")
 done
@@ -68,7 +76,7 @@ conns=0
 for w in 1 2 4; do
     rates=() shares=()
     for _ in $(seq "$repeat"); do
-        u=$(newdb)
+        newdb
         "$A" enqueue --catalog "$u" "$work/lib" 2>/dev/null
         t0=$(now)
         for i in $(seq "$w"); do
@@ -93,6 +101,7 @@ done
 printf '\n%-44s %12s\n' "what" "value"
 printf '%-44s %12.0f\n' "queue alone: jobs/s (claim + finish)" "$queue_rate"
 printf '%-44s %12.2f\n' "queue alone: ms per job" "$(calc "1000 / $queue_rate")"
+printf '%-44s %12.0f\n' "queue alone, 4 workers: jobs/s" "${qrate[4]}"
 printf '%-44s %12.1f\n' "aitag tag (floor): items/s" "$tag_rate"
 for w in 1 2 4; do
     printf '%-44s %12.1f  (%.2fx the floor)\n' "$w worker(s): items/s" "${rate[$w]}" \
@@ -102,7 +111,7 @@ done
 printf '%-44s %12s\n' "connections held by 2 workers" "$conns"
 cat >"$root/bench/results/scale.json" <<JSON
 {"repeat": $repeat, "jobs": $n_jobs, "items": $n_items, "cores": $(nproc),
- "queue_jobs_per_s": $queue_rate, "tag_items_per_s": $tag_rate,
+ "queue_jobs_per_s": $queue_rate, "queue_jobs_per_s_4_workers": ${qrate[4]}, "tag_items_per_s": $tag_rate,
  "workers_items_per_s": {"1": ${rate[1]}, "2": ${rate[2]}, "4": ${rate[4]}},
  "workers_ms_outside_analysis": {"1": ${share[1]}, "2": ${share[2]}, "4": ${share[4]}},
  "connections_2_workers": $conns}

@@ -213,7 +213,8 @@ static int work(struct worker *w, struct aitag_tagger *t, const struct aitag_opt
             if (empty)
                 break;
         }
-        if (aitag_catalog_wait_jobs(w->c, 2000) < 0)
+        /* draining, the wait is for other workers' last jobs: a quarter second */
+        if (aitag_catalog_wait_jobs(w->c, drain ? 250 : 2000) < 0)
             catalog_trouble(w);
     }
     return people(o, tp, &pending) != 0 ? EXIT_SETUP : EXIT_OK;
