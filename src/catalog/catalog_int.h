@@ -22,7 +22,8 @@ int catalog_sql_exec(struct aitag_catalog *c, const char *sql);
 int catalog_sql_prepare(struct aitag_catalog *c, const char *sql, struct catalog_stmt **st);
 /* jobs.c: the database server's clock, unix milliseconds (one clock for every worker). */
 int catalog_now_ms(struct aitag_catalog *c, int64_t *ms);
-/* A system error in a user's words ("permission denied", "read-only file system", ...). */
+/* sqlite_backend.c: a system error in a user's words ("permission denied", "read-only file
+ * system", ...). */
 const char *catalog_errno_reason(int e);
 /* Starts a write transaction / COMMIT / ROLLBACK. */
 int catalog_sql_begin(struct aitag_catalog *c);

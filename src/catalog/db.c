@@ -1,5 +1,6 @@
 /*
- * db.c - opening the catalog on its backend, its schema migrations, and the error boundary.
+ * db.c - opening the catalog on its backend, and its schema migrations (the SQL layer and its
+ * error boundary: sql.c).
  *
  * The catalog is a SQLite file (a path: the embedded default) or a PostgreSQL database (a
  * postgresql:// or postgres:// URL, shared by many machines: docs/scale.md). Both hold the
@@ -24,54 +25,6 @@
 /* The lock key migrations take on PostgreSQL (pg_advisory_xact_lock): "aitag" in ASCII,
  * 0x616974616700. */
 #define PG_MIGRATE_LOCK "107105552000768"
-
-int catalog_sql_is_pg(const struct aitag_catalog *c)
-{
-    return c->ops && strcmp(c->ops->name, "postgresql") == 0;
-}
-
-int catalog_sql_check(struct aitag_catalog *c, int rc, const char *what)
-{
-    if (rc == CATALOG_OK || rc == CATALOG_DONE || rc == CATALOG_ROW)
-        return 0;
-    c->sql_rc = catalog_sql_is_pg(c) ? 0 : rc;
-    aitag_fmt(c->errmsg, sizeof c->errmsg, "%s: %s", what,
-              c->ops ? c->ops->errmsg(c, rc) : "no catalog connection");
-    return AITAG_ERR_DB;
-}
-
-int catalog_sql_exec(struct aitag_catalog *c, const char *sql)
-{
-    return catalog_sql_check(c, c->ops->exec(c, sql), "exec");
-}
-
-int catalog_sql_prepare(struct aitag_catalog *c, const char *sql, struct catalog_stmt **st)
-{
-    return catalog_sql_check(c, c->ops->prepare(c, sql, st), "prepare");
-}
-
-int catalog_sql_begin(struct aitag_catalog *c)
-{
-    return catalog_sql_check(c, c->ops->begin(c), "begin");
-}
-
-int catalog_sql_commit(struct aitag_catalog *c)
-{
-    return catalog_sql_exec(c, "COMMIT");
-}
-
-void catalog_sql_rollback(struct aitag_catalog *c)
-{
-    if (c->ops && c->conn && c->ops->in_transaction(c))
-        c->ops->exec(c, "ROLLBACK");
-}
-
-const char *catalog_errno_reason(int e)
-{
-    return e == EACCES || e == EPERM ? "permission denied"
-           : e == EROFS              ? "read-only file system"
-                                     : strerror(e);
-}
 
 static void newer_schema(struct aitag_catalog *c, int version)
 {
@@ -172,9 +125,6 @@ static int make_parents(const char *path, char *errbuf, size_t errlen)
     }
     return 0;
 }
-
-/* The errno of opening path for reading and writing (or creating it in its folder); SQLite's
- * own system errno may belong to a side file it probed last. */
 
 static int is_pg_url(const char *target)
 {

@@ -202,6 +202,13 @@ static const struct catalog_ops lite_ops = {
     .close = lite_close,
 };
 
+const char *catalog_errno_reason(int e)
+{
+    return e == EACCES || e == EPERM ? "permission denied"
+           : e == EROFS              ? "read-only file system"
+                                     : strerror(e);
+}
+
 /* The errno of opening path for reading and writing (or creating it in its folder); SQLite's
  * own system errno may belong to a side file it probed last. */
 static int probe_errno(const char *path)
