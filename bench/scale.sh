@@ -25,7 +25,7 @@ PSQL=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/psql
 [[ -x "$A" ]] || { echo "scale: build first (make build)" >&2; exit 1; }
 mkdir -p "$root/bench/results"
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; bash "$PG" stop "$work/pg"; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; bash "$PG" stop "$work/pg"; rm -rf "$work"' EXIT
 bash "$PG" start "$work/pg" >/dev/null
 db=0
 newdb() { db=$((db + 1)); u=$(bash "$PG" createdb "$work/pg" "b$db"); } # sets u
