@@ -47,7 +47,7 @@ host_url() { echo "postgresql://aitag@$net.$1.1:$port/hosts"; } # host N's way t
 
 lib=$tmp/library
 mkdir -p "$lib"
-cp "$F"/images/*.jpg "$F"/images/*.png "$F/videos/faces_1080p_h264.mp4" \
+cp "$F"/images/*.jpg "$F"/images/*.png "$F/videos/text_720p_vp9.webm" \
     "$F/videos/rotated_720p_h264.mp4" "$lib/"
 ln -s "$lib" "$tmp/mnt-h1" # each host mounts the library elsewhere
 ln -s "$lib" "$tmp/mnt-h2"
@@ -79,7 +79,7 @@ check_eq "no mount path in the catalog" \
 # --- a host cut off mid-item ---
 u2=$(bash "$PG" createdb "$tmp/pg" cut)
 host2() { echo "postgresql://aitag@$net.$1.1:$port/cut"; }
-"$A" enqueue --catalog "$u2" "$lib/faces_1080p_h264.mp4" 2>/dev/null
+"$A" enqueue --catalog "$u2" "$lib/text_720p_vp9.webm" 2>/dev/null
 ip netns exec "aitag$$h1" "$A" worker --lease 5 "${T[@]}" --json --worker-name cut \
     --path-map "$lib=>$tmp/mnt-h1" --catalog "$(host2 1)" >"$tmp/cut.out" 2>"$tmp/cut.err" &
 cut=$!
@@ -107,5 +107,5 @@ check_eq "one item, its evidence once" \
     "$("$PSQL" -X -At "$u2" -c "SELECT count(*) FROM media")" 1
 check_eq "... as one machine stores it" \
     "$("$PSQL" -X -At "$u2" -c "SELECT count(*) FROM evidence")" \
-    "$(sqlite3 "$tmp/one.db" "SELECT count(*) FROM evidence e JOIN media m ON m.id = e.media_id WHERE m.path LIKE '%faces_1080p_h264.mp4'")"
+    "$(sqlite3 "$tmp/one.db" "SELECT count(*) FROM evidence e JOIN media m ON m.id = e.media_id WHERE m.path LIKE '%text_720p_vp9.webm'")"
 finish

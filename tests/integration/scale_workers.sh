@@ -20,7 +20,7 @@ jqq() { jq -e "$@" >/dev/null; }
 lib=$tmp/lib
 mkdir -p "$lib"
 cp "$F"/images/*.jpg "$F"/images/*.png "$F"/images/*.webp "$lib/"
-cp "$F/videos/faces_1080p_h264.mp4" "$F/videos/rotated_720p_h264.mp4" "$F/videos/text_720p_vp9.webm" "$lib/"
+cp "$F/videos/rotated_720p_h264.mp4" "$F/videos/text_720p_vp9.webm" "$lib/"
 n_files=$(ls "$lib" | wc -l)
 T=(--analyzers faces,objects,text --no-people --threads 1)
 W=(--drain --lease 5 --backoff 0.2 "${T[@]}")
@@ -77,7 +77,7 @@ same_as_one "3 workers" "$u3"
 
 # --- a worker killed mid-item ---
 uk=$(bash "$PG" createdb "$tmp/pg" killed)
-"$A" enqueue --catalog "$uk" "$lib/faces_1080p_h264.mp4" 2>/dev/null
+"$A" enqueue --catalog "$uk" "$lib/text_720p_vp9.webm" 2>/dev/null
 "$A" worker "${W[@]}" --worker-name doomed --catalog "$uk" >"$tmp/doomed.out" 2>&1 &
 doomed=$!
 check "the doomed worker claims the video" wait_for 30 \
@@ -94,7 +94,7 @@ jobs_json "$uk" >"$tmp/jobsk.json"
 check "after the kill: every job done" jqq \
     ".done == $n_files and .running == 0 and .dead == 0" "$tmp/jobsk.json"
 check "the killed worker's video was claimed again (attempt 2)" jqq -s \
-    'any(.[]; (.path | endswith("faces_1080p_h264.mp4")) and .attempt == 2 and .status == "done")' \
+    'any(.[]; (.path | endswith("text_720p_vp9.webm")) and .attempt == 2 and .status == "done")' \
     "$tmp/rescuer.out"
 check "the killed worker is shown as not stopped" jqq \
     '.workers[] | select(.name == "doomed") | .state == "running" or .state == "lost"' \
@@ -120,7 +120,7 @@ same_as_one "after a database restart" "$ur"
 
 # --- SIGTERM finishes the job in flight ---
 ut=$(bash "$PG" createdb "$tmp/pg" term)
-"$A" enqueue --catalog "$ut" "$lib/faces_1080p_h264.mp4" "$lib/rotated_720p_h264.mp4" 2>/dev/null
+"$A" enqueue --catalog "$ut" "$lib/text_720p_vp9.webm" "$lib/rotated_720p_h264.mp4" 2>/dev/null
 "$A" worker "${W[@]}" --json --worker-name polite --catalog "$ut" >"$tmp/polite.out" \
     2>"$tmp/polite.err" &
 polite=$!
