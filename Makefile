@@ -56,13 +56,14 @@ FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 fuzz: setup
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DAITAG_FUZZ=ON >/dev/null
 	cmake --build build-fuzz -j $(JOBS) --target $(FUZZ_TARGETS:%=fuzz_%)
-	@for f in $(FUZZ_TARGETS); do \
-	  mkdir -p build-fuzz/corpus-$$f && \
-	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp build-fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) \
-	    -max_len=65536 build-fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>build-fuzz/fuzz_$$f.log \
-	  && echo "fuzz_$$f: no crash in $(FUZZ_SECONDS) s" \
-	  || { tail -n 30 build-fuzz/fuzz_$$f.log; exit 1; }; \
-	done
+	@# $(JOBS) targets at a time, each on a core of its own for FUZZ_SECONDS; the first crash
+	@# stops the rest (xargs stops on a command's exit 255) and fails the target
+	@printf '%s\n' $(FUZZ_TARGETS) | xargs -P $(JOBS) -I{} sh -c '\
+	  mkdir -p build-fuzz/corpus-{} && \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp build-fuzz/fuzz_{} -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=65536 build-fuzz/corpus-{} tests/fuzz/corpus/{} 2>build-fuzz/fuzz_{}.log \
+	  && echo "fuzz_{}: no crash in $(FUZZ_SECONDS) s" \
+	  || { tail -n 30 build-fuzz/fuzz_{}.log; exit 255; }'
 
 # `make install` (after `make build`; as root for the default PREFIX): bin/aitag,
 # lib/aitag/libonnxruntime.so.1, share/aitag/{models,weights}, the man page and the bash and zsh
