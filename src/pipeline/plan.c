@@ -66,7 +66,7 @@ void tagger_sampler_limits(const struct aitag_tagger *t, struct aitag_sampler_pa
     sp->max_frames = t->p.max_frames;
     sp->max_streams = t->p.max_streams;
     sp->time_limit = t->p.item_timeout > 0 ? t->p.item_timeout : AITAG_ITEM_TIMEOUT_DEFAULT;
-    sp->cpu_limit = t->p.item_cpu > 0 ? t->p.item_cpu : AITAG_ITEM_CPU_DEFAULT;
+    sp->cpu_limit = t->p.item_cpu > 0 ? t->p.item_cpu : 0.0;
 }
 
 static void plan_one(struct aitag_tagger *t, struct work *w)
