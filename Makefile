@@ -23,6 +23,7 @@ fixtures: build
 	@tools/make_cue_fixtures.sh $(BUILD)/fixtures/cues
 	@tools/make_faceid_fixtures.sh $(BUILD)/fixtures/faceid
 	@tools/make_speech_fixtures.sh $(BUILD)/fixtures/speech
+	@tools/make_hostile_fixtures.sh $(BUILD)/fixtures/hostile
 
 demo: fixtures
 	@scripts/demo.sh $(BUILD)

@@ -67,6 +67,15 @@ struct aitag_probe {
  * decodes to 768 MB). 64 megapixels take 8K video and photos of cameras up to 61 megapixels. */
 #define AITAG_MEDIA_MAX_PIXELS_DEFAULT 64000000LL
 
+/* Further defaults against hostile files (docs/limits.md), generous enough for real media:
+ * a video declaring more than a day, or whose frames run past a day (timestamps jumping ahead,
+ * a file still being written), is refused; decoding stops after ten million frames (46 hours
+ * at 60 fps); a container with more than 256 streams is refused from its header. Messages
+ * over a limit name the aitag option that raises it. */
+#define AITAG_MEDIA_MAX_DURATION_DEFAULT 86400.0
+#define AITAG_MEDIA_MAX_FRAMES_DEFAULT 10000000LL
+#define AITAG_MEDIA_MAX_STREAMS_DEFAULT 256
+
 /* Probes a file. Returns 0, or < 0 with out->error set (AITAG_ERR_IO for missing/unreadable
  * files, AITAG_ERR_MEDIA for non-media, corrupt, audio-only or absurdly sized files, pictures
  * over AITAG_MEDIA_MAX_PIXELS_DEFAULT included). */
@@ -74,6 +83,13 @@ int aitag_media_probe(const char *path, struct aitag_probe *out);
 /* The same with another pixel limit (<= 0: the default). No decoder ever holds a picture over
  * max_pixels: the probe reads it from the header and refuses it, naming its size. */
 int aitag_media_probe_max(const char *path, int64_t max_pixels, struct aitag_probe *out);
+
+struct aitag_sampler_params;
+/* The same with the limits of a sampler's parameters (max_pixels, max_duration, max_streams,
+ * time_limit, cpu_limit): what aitag_sampler_open() would refuse from the headers, the probe
+ * refuses. p NULL: the defaults. */
+int aitag_media_probe_params(const char *path, const struct aitag_sampler_params *p,
+                             struct aitag_probe *out);
 
 /* True when the path's extension is one aitag scans in folders (jpg, png, mp4, ...). */
 int aitag_media_has_known_extension(const char *path);
@@ -175,6 +191,13 @@ struct aitag_sampler_params {
                                before decoding; <= 0 = AITAG_MEDIA_MAX_PIXELS_DEFAULT */
     int shots;              /* find shot boundaries from the packets read and the frames
                                decoded (aitag_sampler_shots); default 0 */
+    /* Limits against hostile files (<= 0: the defaults above; time and CPU: none). Over one,
+     * open or next fails with AITAG_ERR_MEDIA and a message naming it. */
+    double max_duration;    /* seconds: a longer video, or a frame later than this, fails */
+    int64_t max_frames;     /* frames decoded, sampled or not */
+    int max_streams;        /* streams in the container */
+    double time_limit;      /* wall-clock seconds from the open to the last frame */
+    double cpu_limit;       /* the process's CPU seconds over the same span */
 };
 
 struct aitag_sampler_params aitag_sampler_default_params(void);

@@ -70,7 +70,7 @@ const struct aitag_cmd_def *aitag_command_find(const char *name);
 /* 1 when option d applies to command cmd ("models install"). */
 int aitag_option_accepts(const struct aitag_opt_def *d, const char *cmd);
 
-#define AITAG_OPTS_MAX 96 /* rows in the option table; table.c checks it at compile time */
+#define AITAG_OPTS_MAX 112/* rows in the option table; table.c checks it at compile time */
 
 struct aitag_opts {
     const char *cmd;                    /* the command resolved for (borrowed) */

@@ -146,7 +146,21 @@ struct aitag_tagger_params {
     void *remote_ctx;
     int64_t max_pixels; /* pictures over this many pixels fail from their header, before any
                            decoding (aitag/media.h); <= 0 = AITAG_MEDIA_MAX_PIXELS_DEFAULT */
+    /* Limits per item against hostile files (aitag/media.h, docs/limits.md): an item over one
+     * fails with an error naming it and the run goes on. <= 0: the media defaults, and
+     * AITAG_ITEM_TIMEOUT_DEFAULT for the time. */
+    double max_duration; /* seconds of video */
+    int64_t max_frames;  /* frames decoded */
+    int max_streams;     /* streams in the container */
+    double item_timeout; /* wall-clock seconds from opening an item to its last frame */
+    double item_cpu;     /* CPU seconds of the whole process over the same span; <= 0: none
+                            (a process tagging several items at once, like the gateway, would
+                            count the others' work) */
 };
+
+/* The wall-clock budget per item, generous enough for hours of 4K video decoded frame by frame
+ * on two cores: six hours. */
+#define AITAG_ITEM_TIMEOUT_DEFAULT 21600.0
 
 struct aitag_tagger_params aitag_tagger_default_params(void);
 

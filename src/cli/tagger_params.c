@@ -105,6 +105,11 @@ int cli_tagger_params(const struct aitag_opts *o, const char *cmd, struct cli_ta
     tp->force = aitag_opts_bool(o, "force");
     tp->queue_frames = (int)aitag_opts_int(o, "queue");
     tp->max_pixels = (int64_t)(aitag_opts_num(o, "max-megapixels") * 1e6);
+    tp->max_duration = aitag_opts_num(o, "max-duration");
+    tp->max_frames = aitag_opts_int(o, "max-frames");
+    tp->max_streams = (int)aitag_opts_int(o, "max-streams");
+    tp->item_timeout = aitag_opts_num(o, "item-timeout");
+    tp->item_cpu = aitag_opts_num(o, "item-cpu");
     strategy = aitag_opts_str(o, "strategy"); /* enums are checked by the option table */
     tp->sampler_strategy = strcmp(strategy, "sequential") == 0 ? 1
                            : strcmp(strategy, "seek") == 0     ? 2

@@ -6,7 +6,8 @@
  * and error wording), then only the best audio stream is demuxed (every other stream is
  * discarded, so the video's packets are skipped unparsed) and decoded. A damaged packet is
  * skipped, and a read error ends the track with what was decoded: a half-broken file still
- * gives its good part.
+ * gives its good part. The track ends at the duration limit (limits.c) too, so audio that
+ * never ends (a file still being written) cannot keep a reader going.
  */
 #include "media_int.h"
 
@@ -49,8 +50,18 @@ int media_audio_next(struct media_audio *a)
     av_frame_unref(a->fr);
     for (;;) {
         int r = avcodec_receive_frame(a->dec, a->fr);
-        if (r == 0)
+        if (r == 0) {
+            AVStream *st = a->in.fmt->streams[a->aidx];
+            int64_t pts = a->fr->best_effort_timestamp;
+            if (pts != AV_NOPTS_VALUE &&
+                (double)(pts - (st->start_time != AV_NOPTS_VALUE ? st->start_time : 0)) *
+                        av_q2d(st->time_base) >
+                    a->in.lim.max_duration) {
+                av_frame_unref(a->fr); /* past the duration limit: a track that never ends */
+                return 0;
+            }
             return 1;
+        }
         if (r != AVERROR(EAGAIN) || a->eof)
             return 0; /* drained */
         r = av_read_frame(a->in.fmt, a->pkt);

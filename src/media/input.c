@@ -21,6 +21,11 @@
  * seeking to the start when the demuxer has a keyframe index (mp4, mkv, avi: such seeks are
  * exact), or else by reopening the file: a timestamp search in MPEG-TS landed on the second
  * keyframe instead of the first.
+ *
+ * The other limits of limits.c are applied here too: FFmpeg is told the stream limit (its
+ * demuxers refuse to create more), a declared duration over the limit is refused, and the
+ * file's time and CPU budget starts at the open, polled by the format context's interrupt
+ * callback, so probing a file that reads forever stops with a message naming the limit.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -191,6 +196,19 @@ static int find_stream_info(struct media_input *in)
     return rc;
 }
 
+/* The message for a failed open or read when a limit, not the file, stopped it; else NULL. */
+static const char *limit_failure(struct media_input *in, const struct media_errcap *cap, char *buf,
+                                 size_t size)
+{
+    int hit = media_budget_check(&in->budget);
+
+    if (hit == MEDIA_LIMIT_NONE && strstr(cap->msg, "exceeds max_streams"))
+        hit = MEDIA_LIMIT_STREAMS;
+    if (hit == MEDIA_LIMIT_NONE)
+        return NULL;
+    return media_limit_message(&in->lim, &in->budget, hit, buf, size);
+}
+
 static int open_format(const char *path, struct media_input *in, struct aitag_probe *p)
 {
     AVDictionary *opts = NULL;
@@ -207,14 +225,19 @@ static int open_format(const char *path, struct media_input *in, struct aitag_pr
         goto out;
     }
     aitag_fmt(url, n, "file:%s", path);
+    in->fmt->interrupt_callback.callback = media_budget_interrupt;
+    in->fmt->interrupt_callback.opaque = &in->budget;
     av_dict_set(&opts, "protocol_whitelist", "file", 0);
     av_dict_set(&opts, "pattern_type", "none", 0);
+    av_dict_set_int(&opts, "max_streams", in->lim.max_streams, 0);
     media_errcap_begin(&cap);
     rc = avformat_open_input(&in->fmt, url, NULL, &opts);
     media_errcap_end(&cap);
     if (rc < 0) {
         media_averr(rc, &cap, why, sizeof why);
-        if (rc == AVERROR(EACCES))
+        if (limit_failure(in, &cap, why, sizeof why))
+            rc = failf(p, AITAG_ERR_MEDIA, "%s", why);
+        else if (rc == AVERROR(EACCES))
             rc = fail(p, AITAG_ERR_IO, "permission denied");
         else if (rc == AVERROR(ENOENT))
             rc = fail(p, AITAG_ERR_IO, "no such file");
@@ -227,8 +250,11 @@ static int open_format(const char *path, struct media_input *in, struct aitag_pr
     media_errcap_end(&cap);
     aitag_fmt(in->note, sizeof in->note, "%s", cap.msg);
     if (rc < 0) {
-        rc = failf(p, AITAG_ERR_MEDIA, "unreadable streams (%s)",
-                   media_averr(rc, &cap, why, sizeof why));
+        if (limit_failure(in, &cap, why, sizeof why))
+            rc = failf(p, AITAG_ERR_MEDIA, "%s", why);
+        else
+            rc = failf(p, AITAG_ERR_MEDIA, "unreadable streams (%s)",
+                       media_averr(rc, &cap, why, sizeof why));
         goto out;
     }
     rc = 0;
@@ -238,6 +264,15 @@ out:
     av_dict_free(&opts);
     free(url);
     return rc;
+}
+
+static int check_duration(struct media_input *in, struct aitag_probe *p)
+{
+    if (p->duration > in->lim.max_duration)
+        return failf(p, AITAG_ERR_MEDIA,
+                     "video of %.0f s is over the duration limit of %g s (--max-duration)",
+                     p->duration, in->lim.max_duration);
+    return 0;
 }
 
 static int describe(struct media_input *in, struct aitag_probe *p)
@@ -270,11 +305,12 @@ static int describe(struct media_input *in, struct aitag_probe *p)
         return failf(p, AITAG_ERR_MEDIA, "unsupported video codec (%s)", p->video_codec);
     w = par->width;
     h = par->height;
-    if (w <= 0 || h <= 0) { /* the decoder refused the buffer: over the limit? */
+    if (w <= 0 || h <= 0) { /* the decoder refused the buffer ("exceeds max pixel count", or
+                               "is invalid" past FFmpeg's own bound): over the limit? */
         unsigned nw = 0, nh = 0;
         const char *at = strstr(in->note, "Picture size ");
-        if (strstr(in->note, "max pixel count") && at &&
-            sscanf(at, "Picture size %ux%u", &nw, &nh) == 2)
+        if (at && sscanf(at, "Picture size %ux%u", &nw, &nh) == 2 &&
+            (uint64_t)nw * nh > (uint64_t)in->max_pixels)
             w = (int)(nw <= INT32_MAX ? nw : INT32_MAX),
             h = (int)(nh <= INT32_MAX ? nh : INT32_MAX);
     }
@@ -309,7 +345,7 @@ static int describe(struct media_input *in, struct aitag_probe *p)
                                                                           : in->st->r_frame_rate;
     if (fr.num > 0 && fr.den > 0)
         p->fps = av_q2d(fr);
-    return 0;
+    return check_duration(in, p);
 }
 
 /* Reads packets (no decoding) to estimate keyframe spacing; for GIF/APNG, counts frames. */
@@ -392,13 +428,26 @@ static int rewind_or_reopen(const char *path, struct media_input *in, struct ait
 int media_input_open(const char *path, int64_t max_pixels, struct media_input *in,
                      struct aitag_probe *p, int rewind)
 {
+    struct media_limits lim = {.max_pixels = max_pixels};
+
+    return media_input_open_limited(path, &lim, in, p, rewind);
+}
+
+int media_input_open_limited(const char *path, const struct media_limits *lim,
+                             struct media_input *in, struct aitag_probe *p, int rewind)
+{
+    char why[192];
     int rc;
 
     media_log_init();
     memset(in, 0, sizeof *in);
     memset(p, 0, sizeof *p);
     in->vidx = -1;
-    in->max_pixels = media_max_pixels(max_pixels);
+    if (lim)
+        in->lim = *lim;
+    media_limits_resolve(&in->lim);
+    media_budget_start(&in->budget, &in->lim);
+    in->max_pixels = in->lim.max_pixels;
     if (!path || !path[0])
         return fail(p, AITAG_ERR_INVALID, "empty path");
     rc = check_path(path, p);
@@ -419,6 +468,13 @@ int media_input_open(const char *path, int64_t max_pixels, struct media_input *i
     }
     if (p->kind == AITAG_MEDIA_VIDEO || is_animation_demuxer(in->fmt->iformat->name)) {
         scan_packets(in, p);
+        if (media_budget_check(&in->budget) != MEDIA_LIMIT_NONE) {
+            rc = failf(p, AITAG_ERR_MEDIA, "%s",
+                       media_limit_message(&in->lim, &in->budget, in->budget.hit, why, sizeof why));
+            goto out;
+        }
+        if ((rc = check_duration(in, p)) < 0) /* an animation's, known now */
+            goto out;
         if (rewind)
             rc = rewind_or_reopen(path, in, p);
     }

@@ -42,6 +42,44 @@ void media_errcap_end(struct media_errcap *cap);
  * "moov atom not found" says more than "Invalid data found when processing input". */
 const char *media_averr(int averr, const struct media_errcap *cap, char *buf, size_t size);
 
+/* ---- limits.c ---- */
+
+/* What one opened file may cost (see limits.c); media_limits_resolve() puts the defaults in
+ * place of values <= 0 (time and CPU: none). */
+struct media_limits {
+    int64_t max_pixels;
+    double max_duration; /* seconds of media */
+    int64_t max_frames;  /* frames decoded */
+    int max_streams;
+    double time_limit, cpu_limit; /* seconds from the open; 0 = none */
+};
+
+enum media_limit_kind {
+    MEDIA_LIMIT_NONE = 0,
+    MEDIA_LIMIT_TIME,
+    MEDIA_LIMIT_CPU,
+    MEDIA_LIMIT_FRAMES,
+    MEDIA_LIMIT_DURATION,
+    MEDIA_LIMIT_STREAMS,
+};
+
+/* The running budget of an open file: started at the open, polled by FFmpeg's interrupt
+ * callback (media_budget_interrupt, opaque = the budget) and by the sampler. */
+struct media_budget {
+    double time_limit, cpu_limit;
+    double t0, cpu0; /* monotonic and process CPU clocks at the start */
+    int hit;         /* enum media_limit_kind: the first limit met, sticky */
+};
+
+void media_limits_resolve(struct media_limits *lim);
+void media_budget_start(struct media_budget *b, const struct media_limits *lim);
+/* The budget exhausted (MEDIA_LIMIT_TIME or MEDIA_LIMIT_CPU; sticky), or MEDIA_LIMIT_NONE. */
+int media_budget_check(struct media_budget *b);
+int media_budget_interrupt(void *opaque);
+/* The message for limit `which`: its value and the option that raises it. Returns buf. */
+const char *media_limit_message(const struct media_limits *lim, const struct media_budget *b,
+                                int which, char *buf, size_t size);
+
 /* ---- input.c ---- */
 
 /* An opened file with its chosen video stream. */
@@ -53,6 +91,8 @@ struct media_input {
     int indexed;        /* the demuxer had a keyframe index at open: seeks land exactly */
     char note[192];     /* first FFmpeg error while reading stream info, "" if none */
     int64_t max_pixels; /* pictures over this are refused (media_max_pixels applied) */
+    struct media_limits lim;    /* resolved */
+    struct media_budget budget; /* the file's, from the open; fmt's interrupt callback */
 };
 
 /* Checks the path, opens it (file protocol only), finds the video stream and fills the probe,
@@ -62,6 +102,11 @@ struct media_input {
  * closed. */
 int media_input_open(const char *path, int64_t max_pixels, struct media_input *in,
                      struct aitag_probe *p, int rewind);
+/* The same with every limit of lim (NULL: the defaults; the budget starts now). A file over
+ * the duration or stream limit, or whose reading runs out of budget, is refused naming the
+ * limit. */
+int media_input_open_limited(const char *path, const struct media_limits *lim,
+                             struct media_input *in, struct aitag_probe *p, int rewind);
 /* max_pixels with the default applied. */
 int64_t media_max_pixels(int64_t max_pixels);
 /* The limit given to FFmpeg's decoders for a limit of max_pixels (room for row alignment). */

@@ -27,6 +27,23 @@ int aitag_media_probe_max(const char *path, int64_t max_pixels, struct aitag_pro
     return 0;
 }
 
+int aitag_media_probe_params(const char *path, const struct aitag_sampler_params *p,
+                             struct aitag_probe *out)
+{
+    struct media_limits lim = {0};
+    struct media_input in;
+    int rc;
+
+    if (p)
+        lim = (struct media_limits){p->max_pixels,  p->max_duration, 0,
+                                    p->max_streams, p->time_limit,   p->cpu_limit};
+    rc = media_input_open_limited(path, &lim, &in, out, 0);
+    if (rc < 0)
+        return rc;
+    media_input_close(&in);
+    return 0;
+}
+
 int aitag_media_has_known_extension(const char *path)
 {
     static const char *const known[] = {"jpg",  "jpeg", "png", "webp", "gif",  "bmp", "tif",

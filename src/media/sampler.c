@@ -40,6 +40,12 @@
  * them. With params.shots every packet read and every frame decoded feeds the shot detector
  * (shots.c), which costs a 32x18 thumbnail per frame.
  *
+ * Limits (limits.c) stop a file that would never end: the time and CPU budget between packets
+ * and in every read, the frames decoded, and frame or packet times past the duration limit (a
+ * file still being written, timestamps jumping years ahead). Sample times are computed from the
+ * frame yielded, never stepped, so a timestamp far ahead or going backwards cannot make the
+ * sampler loop over sample times.
+ *
  * Only the chosen frames are converted (frame_convert.c). Damaged packets are counted and
  * skipped; the end of the data ends sampling, and when it comes well before the duration the
  * container announced, the file is reported truncated.
@@ -211,6 +217,23 @@ static int open_decoder(struct aitag_sampler *s, int threads)
 /* ADAPTIVE: reads every packet once (no decoding) for the keyframe times (presentation
  * times, ascending) and the shot detector, then seeks back to the start. Demuxing costs little
  * next to decoding, and it tells the planner where the cheap frames and the cuts are. */
+/* Ends sampling over limit `which` (enum media_limit_kind): every later call returns the
+ * error, whose message names the limit. */
+static int over_limit(struct aitag_sampler *s, int which)
+{
+    media_limit_message(&s->in.lim, &s->in.budget, which, s->err, sizeof s->err);
+    s->done = 1;
+    s->end_rc = AITAG_ERR_MEDIA;
+    return s->end_rc;
+}
+
+/* The limit a video time t of the file breaks, or MEDIA_LIMIT_NONE. */
+static int time_over(const struct aitag_sampler *s, double t)
+{
+    return s->probe.kind == AITAG_MEDIA_VIDEO && t > s->in.lim.max_duration ? MEDIA_LIMIT_DURATION
+                                                                            : MEDIA_LIMIT_NONE;
+}
+
 static int scan_packets(struct aitag_sampler *s)
 {
     size_t cap = 0;
@@ -218,7 +241,13 @@ static int scan_packets(struct aitag_sampler *s)
     int rc;
 
     for (;;) {
+        int hit;
+
         rc = av_read_frame(s->in.fmt, s->pkt);
+        if ((hit = media_budget_check(&s->in.budget)) != MEDIA_LIMIT_NONE) {
+            av_packet_unref(s->pkt);
+            return over_limit(s, hit);
+        }
         if (rc < 0) {
             if (rc != AVERROR_EOF && s->in.fmt->pb && !avio_feof(s->in.fmt->pb) &&
                 ++s->read_errors < MAX_READ_ERRORS)
@@ -231,6 +260,10 @@ static int scan_packets(struct aitag_sampler *s)
             double t = media_pts_to_seconds(&s->in, s->pkt->pts != AV_NOPTS_VALUE ? s->pkt->pts
                                                                                   : s->pkt->dts);
             int key = (s->pkt->flags & AV_PKT_FLAG_KEY) != 0;
+            if ((hit = time_over(s, t)) != MEDIA_LIMIT_NONE) {
+                av_packet_unref(s->pkt);
+                return over_limit(s, hit);
+            }
             last = fmax(last, t);
             if (s->shots && aitag_shot_detector_packet(s->shots, t, s->pkt->size, key) < 0)
                 rc = AITAG_ERR_NOMEM;
@@ -288,7 +321,11 @@ int aitag_sampler_open(const char *path, const struct aitag_sampler_params *p,
     rc = media_frame_converter_init(&s->conv, p->views, p->n_views, s->err, sizeof s->err);
     if (rc < 0)
         goto out;
-    rc = media_input_open(path, p->max_pixels, &s->in, &s->probe, 1);
+    {
+        struct media_limits lim = {p->max_pixels,  p->max_duration, p->max_frames,
+                                   p->max_streams, p->time_limit,   p->cpu_limit};
+        rc = media_input_open_limited(path, &lim, &s->in, &s->probe, 1);
+    }
     if (rc < 0) {
         aitag_fmt(s->err, sizeof s->err, "%s", s->probe.error);
         goto out;
@@ -422,7 +459,7 @@ static void note_error(struct aitag_sampler *s, int averr)
 
 /* Feeds the decoder one video packet (or the end-of-stream flush). Damaged input is counted
  * and skipped; returns AVERROR_EOF only when the flush was sent already and the decoder still
- * asks for more (it should not). */
+ * asks for more (it should not), AITAG_ERR_MEDIA over a limit (over_limit). */
 static int feed(struct aitag_sampler *s)
 {
     double target = s->cur_target;
@@ -436,7 +473,13 @@ static int feed(struct aitag_sampler *s)
         return 0;
     }
     for (;;) {
+        int hit;
+
         rc = av_read_frame(s->in.fmt, s->pkt);
+        if ((hit = media_budget_check(&s->in.budget)) != MEDIA_LIMIT_NONE) {
+            av_packet_unref(s->pkt);
+            return over_limit(s, hit);
+        }
         if (rc < 0) {
             if (rc != AVERROR_EOF && s->in.fmt->pb && !avio_feof(s->in.fmt->pb) &&
                 ++s->read_errors < MAX_READ_ERRORS) {
@@ -459,6 +502,10 @@ static int feed(struct aitag_sampler *s)
         double t =
             media_pts_to_seconds(&s->in, s->pkt->pts != AV_NOPTS_VALUE ? s->pkt->pts : s->pkt->dts);
         int before = s->pkt->pts != AV_NOPTS_VALUE && t + s->eps < target;
+        if (time_over(s, t) != MEDIA_LIMIT_NONE) {
+            av_packet_unref(s->pkt);
+            return over_limit(s, MEDIA_LIMIT_DURATION);
+        }
         s->read_t = fmax(s->read_t, t);
         if (s->shots && !s->scanned)
             aitag_shot_detector_packet(s->shots, t, s->pkt->size,
@@ -609,12 +656,21 @@ static int decode_to(struct aitag_sampler *s, double target, struct aitag_frame 
     int rc;
 
     for (;;) {
+        int hit = media_budget_check(&s->in.budget);
+
+        if (hit != MEDIA_LIMIT_NONE)
+            return over_limit(s, hit);
         rc = avcodec_receive_frame(s->dec, s->frame);
         if (rc == 0) {
             double t = s->probe.kind == AITAG_MEDIA_IMAGE ? 0.0 : frame_time(s, s->frame);
 
             s->decoded++;
             s->last_t = t;
+            if ((hit = time_over(s, t)) != MEDIA_LIMIT_NONE ||
+                (s->decoded > s->in.lim.max_frames && (hit = MEDIA_LIMIT_FRAMES))) {
+                av_frame_unref(s->frame);
+                return over_limit(s, hit);
+            }
             if (s->shots && media_shot_detector_avframe(s->shots, t, s->frame) < 0) {
                 av_frame_unref(s->frame);
                 aitag_fmt(s->err, sizeof s->err, "out of memory");
@@ -630,7 +686,7 @@ static int decode_to(struct aitag_sampler *s, double target, struct aitag_frame 
             av_frame_unref(s->frame);
         } else if (rc == AVERROR(EAGAIN)) {
             if (feed(s) < 0)
-                return finish(s);
+                return s->end_rc < 0 ? s->end_rc : finish(s);
             if (s->key_lost) {
                 s->key_lost = 0;
                 s->cur_target = target = s->exact_target;

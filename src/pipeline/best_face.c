@@ -29,7 +29,7 @@ static int analyse_local(struct aitag_tagger *t, size_t fa, const char *path,
     want[fa] = 1;
     sp.views = views;
     sp.n_views = aitag_graph_views(t->graph, want, views, AITAG_MAX_VIEWS);
-    sp.max_pixels = t->p.max_pixels;
+    tagger_sampler_limits(t, &sp);
     rc = aitag_sampler_open(path, &sp, &s, err, errlen);
     if (rc < 0)
         return rc;
@@ -52,7 +52,11 @@ static int analyse_remote(struct aitag_tagger *t, size_t fa, const char *path,
 {
     const char *name = "face_attrs", *key = t->keys[fa];
     struct aitag_remote_result res;
-    int rc = aitag_media_probe_max(path, t->p.max_pixels, probe);
+    struct aitag_sampler_params sp = aitag_sampler_default_params();
+    int rc;
+
+    tagger_sampler_limits(t, &sp);
+    rc = aitag_media_probe_params(path, &sp, probe);
 
     if (rc < 0) {
         aitag_fmt(err, errlen, "cannot read the picture");

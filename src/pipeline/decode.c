@@ -255,7 +255,7 @@ static void sample_item(struct aitag_tagger *t, size_t idx, struct msg *remote_e
     sp.strategy = t->p.sampler_strategy;
     sp.sampling = t->p.sampling;
     sp.skip_deblock = t->p.sampling != AITAG_SAMPLING_EXACT;
-    sp.max_pixels = t->p.max_pixels;
+    tagger_sampler_limits(t, &sp);
     sp.shots = 1;
     rc = aitag_sampler_open(w->src, &sp, &s, end->error, sizeof end->error);
     if (rc < 0)

@@ -10,7 +10,9 @@
  * size and fingerprint whose own file is gone is moved to the new path (its mtime updated) and
  * planned like an unchanged file, so nothing is analysed again. A dry run plans the same but
  * moves nothing. After planning, items stored at or below the paths given whose files are gone
- * are marked missing (moves are done by then, so a moved item is not among them).
+ * are marked missing (moves are done by then, so a moved item is not among them). The probe
+ * applies the run's limits per item (tagger_sampler_limits), so a file over one fails here,
+ * before any decoding.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -50,16 +52,26 @@ static int find_moved(struct aitag_tagger *t, struct work *w, struct aitag_media
         rc = aitag_catalog_move_media(t->catalog, id, w->path, w->mtime_ns);
     if (rc < 0)
         return rc;
-    aitag_log(AITAG_LOG_INFO, "tagger", "event=moved id=%lld path=\"%s\"", (long long)id,
-              w->path);
+    aitag_log(AITAG_LOG_INFO, "tagger", "event=moved id=%lld path=\"%s\"", (long long)id, w->path);
     row->mtime_ns = w->mtime_ns;
     row->missing = 0;
     t->n_moved++;
     return 0;
 }
 
+void tagger_sampler_limits(const struct aitag_tagger *t, struct aitag_sampler_params *sp)
+{
+    sp->max_pixels = t->p.max_pixels;
+    sp->max_duration = t->p.max_duration;
+    sp->max_frames = t->p.max_frames;
+    sp->max_streams = t->p.max_streams;
+    sp->time_limit = t->p.item_timeout > 0 ? t->p.item_timeout : AITAG_ITEM_TIMEOUT_DEFAULT;
+    sp->cpu_limit = t->p.item_cpu > 0 ? t->p.item_cpu : 0.0;
+}
+
 static void plan_one(struct aitag_tagger *t, struct work *w)
 {
+    struct aitag_sampler_params sp = aitag_sampler_default_params();
     struct aitag_media_row row;
     struct stat st;
     int64_t fsize = 0;
@@ -67,6 +79,10 @@ static void plan_one(struct aitag_tagger *t, struct work *w)
 
     if (stat(w->src, &st) != 0) {
         aitag_fmt(w->error, sizeof w->error, "cannot stat file");
+        return;
+    }
+    if (!S_ISREG(st.st_mode)) { /* replaced since the walk: a FIFO would block the read */
+        aitag_fmt(w->error, sizeof w->error, "not a regular file");
         return;
     }
     w->size = st.st_size;
@@ -98,7 +114,8 @@ static void plan_one(struct aitag_tagger *t, struct work *w)
     }
     if (w->n_need == 0)
         return;
-    if (aitag_media_probe_max(w->src, t->p.max_pixels, &w->probe) < 0) {
+    tagger_sampler_limits(t, &sp);
+    if (aitag_media_probe_params(w->src, &sp, &w->probe) < 0) {
         aitag_fmt(w->error, sizeof w->error, "%s", w->probe.error);
         return;
     }

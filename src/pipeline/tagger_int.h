@@ -101,6 +101,8 @@ static inline void tagger_local_want(const struct aitag_tagger *t, const struct 
         want[i] = w->need[i] && !tagger_runs_remote(t, i);
 }
 
+/* plan.c: the run's limits per item (the tagger's params, defaults applied) into sp. */
+void tagger_sampler_limits(const struct aitag_tagger *t, struct aitag_sampler_params *sp);
 /* plan.c: fills works[] from the walk list and the catalog. */
 int tagger_plan(struct aitag_tagger *t);
 /* plan.c: true when path no longer names a file (its folder may be gone too). Other errors,

@@ -5,7 +5,8 @@
  * Every folder on the current descent path is remembered by (device, inode); a symlink that
  * leads back into one of them is a loop and is reported as an entry with an error rather than
  * followed. A path that can't be read becomes an error entry too, so the caller reports it and
- * goes on with the rest.
+ * goes on with the rest. FIFOs, devices and sockets (given, or met in a folder with a media
+ * extension) are such errors too: reading one may block forever or never end.
  *
  * Duplicates are dropped after the walk, by real path: sorting (real path, position) pairs
  * finds them in O(n log n). Of each group the entry named by its real path survives (so a
@@ -49,6 +50,19 @@ static int add(struct walk_list *l, const char *path, const char *error)
 fail:
     free(e.path), free(e.error);
     return AITAG_ERR_NOMEM;
+}
+
+/* The error for a path that is neither a folder nor a regular file: a FIFO or a device may
+ * never end or block the read, so it is refused, never opened. */
+static const char *not_regular(mode_t mode)
+{
+    if (S_ISFIFO(mode))
+        return "not a regular file (a FIFO: only regular files are read)";
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "not a regular file (a device: only regular files are read)";
+    if (S_ISSOCK(mode))
+        return "not a regular file (a socket: only regular files are read)";
+    return "not a regular file";
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -119,8 +133,8 @@ static int walk_dir(struct walk_list *l, const char *dir, struct dir_id *chain, 
             }
             chain[depth + 1] = (struct dir_id){st.st_dev, st.st_ino};
             rc = walk_dir(l, child, chain, depth + 1);
-        } else if (S_ISREG(st.st_mode) && aitag_media_has_known_extension(child)) {
-            rc = add(l, child, NULL);
+        } else if (aitag_media_has_known_extension(child)) {
+            rc = add(l, child, S_ISREG(st.st_mode) ? NULL : not_regular(st.st_mode));
         }
     }
 out:
@@ -160,7 +174,7 @@ int pipeline_walk_path(struct walk_list *l, const char *path)
         return walk_dir(l, abs, chain, 0);
     }
     if (!S_ISREG(st.st_mode))
-        return add(l, abs, "not a regular file");
+        return add(l, abs, not_regular(st.st_mode));
     return add(l, abs, NULL);
 }
 
