@@ -52,6 +52,9 @@ void catalog_state_close(struct catalog_state *s);
 int catalog_state_take(struct catalog_state *s, const char *path, char *errbuf, size_t errlen);
 /* Ends _take: the catalog is clean and free again. */
 void catalog_state_release(struct catalog_state *s);
+/* maintenance.c: a row of integrity_check / quick_check on one line (its "*** in database
+ * main ***" heading dropped). Returns buf. */
+const char *catalog_problem_text(const char *raw, char *buf, size_t len);
 /* sqlite_backend.c: what a failing SQLite result code means for the user: CATALOG_FULL (the
  * disk is full), CATALOG_DAMAGED (the file is corrupt or not a database), else 0. */
 enum { CATALOG_FULL = 1, CATALOG_DAMAGED = 2 };

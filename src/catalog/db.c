@@ -159,13 +159,14 @@ static int check_on_open(struct aitag_catalog *c, const char *path)
     }
     first = catalog_column_text(st, 0);
     if (first && strcmp(first, "ok") != 0) {
+        char problem[256];
         c->sql_rc = 0;
         c->trouble = CATALOG_DAMAGED;
         aitag_fmt(c->errmsg, sizeof c->errmsg,
                   "damaged: %s (found on opening it after a session that did not close "
                   "cleanly); `aitag catalog check` lists the damage, `aitag catalog restore "
                   "BACKUP` puts a backup back",
-                  first);
+                  catalog_problem_text(first, problem, sizeof problem));
         rc = AITAG_ERR_DB;
     }
     aitag_log(AITAG_LOG_INFO, "catalog", "event=check_on_open path=%s ok=%d seconds=%.3f", path,
@@ -301,8 +302,13 @@ int aitag_catalog_count(struct aitag_catalog *c, const char *table, int64_t *n)
     if (rc < 0)
         return rc;
     rc = catalog_sql_prepare(c, aitag_fmt(sql, sizeof sql, "SELECT count(*) FROM %s", table), &st);
-    if (rc == 0 && catalog_step(st) == CATALOG_ROW)
-        *n = catalog_column_int64(st, 0);
+    if (rc == 0) {
+        int step = catalog_step(st);
+        if (step == CATALOG_ROW)
+            *n = catalog_column_int64(st, 0);
+        else
+            rc = catalog_sql_check(c, step, "count");
+    }
     catalog_finalize(st);
     return rc;
 }

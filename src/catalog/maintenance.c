@@ -42,6 +42,22 @@ int aitag_catalog_write_blocked(const struct aitag_catalog *c)
     return c->trouble;
 }
 
+const char *catalog_problem_text(const char *raw, char *buf, size_t len)
+{
+    const char *nl;
+
+    if (!raw)
+        return aitag_fmt(buf, len, "?");
+    /* "*** in database main ***\nPage 7: ..." names the schema (always main here) */
+    if (strncmp(raw, "*** in database ", 16) == 0 && (nl = strchr(raw, '\n')))
+        raw = nl + 1;
+    aitag_fmt(buf, len, "%s", raw);
+    for (char *p = buf; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+    return buf;
+}
+
 /* A bare handle on the SQLite file at path, outside aitag_catalog_open (no migration). */
 static int connect_file(struct aitag_catalog *c, const char *path, int readonly, char *errbuf,
                         size_t errlen)
@@ -91,7 +107,7 @@ static int pragma_problems(struct aitag_catalog *c, const char *sql, int fk, ait
                       a ? a : "?", (long long)catalog_column_int64(st, 1),
                       catalog_column_text(st, 2) ? catalog_column_text(st, 2) : "?");
         else
-            aitag_fmt(line, sizeof line, "%s", a ? a : "?");
+            catalog_problem_text(a, line, sizeof line);
         ++*problems;
         if (fn)
             fn(ctx, line);
@@ -408,6 +424,7 @@ static int move_aside(const char *path, char *aside, size_t aside_len, char *err
 {
     char stamp[32], from[4200], to[4300];
     time_t now = time(NULL);
+    struct stat st;
     struct tm tm;
 
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime_r(&now, &tm));
@@ -421,7 +438,9 @@ static int move_aside(const char *path, char *aside, size_t aside_len, char *err
     }
     aitag_fmt(from, sizeof from, "%s-wal", path);
     aitag_fmt(to, sizeof to, "%s-wal", aside);
-    if (rename(from, to) != 0 && errno != ENOENT) {
+    if (stat(from, &st) == 0 && st.st_size == 0) /* nothing in it: no need to keep it */
+        unlink(from);
+    else if (rename(from, to) != 0 && errno != ENOENT) {
         aitag_fmt(errbuf, errlen, "%s: cannot move it aside: %s", from,
                   catalog_errno_reason(errno));
         rename(aside, path); /* as it was */
