@@ -20,8 +20,10 @@
  *
  * A second process opening while one runs never sees its "open" as unclean: it cannot get the
  * exclusive lock. A crashed process leaves "open" behind, and the next lone open checks; when
- * another process was still running, the last one to close writes "clean" (the crash cost
- * SQLite nothing; see the design note above). A catalog from before this file existed has
+ * another process was still running, the last one to close writes "clean": a killed process
+ * cannot damage the file (SQLite recovers its WAL), only what happens below SQLite can, and
+ * that is what the check is for. "open" is flushed to disk when written, so it survives a power
+ * cut; "clean" is not (losing it costs one check). A catalog from before this file existed has
  * no word: it is checked when its WAL was left behind. A lock file that cannot be created (a
  * read-only folder) means no check and no busy detection; the catalog opens as before.
  */
@@ -54,6 +56,20 @@ static void write_word(int fd, const char *word)
 
     if (pwrite(fd, word, n, 0) == (ssize_t)n)
         (void)!ftruncate(fd, (off_t)n);
+}
+
+/* Writes "open" unless the file says so already, and flushes it: after a power cut the word
+ * must still say open (a lost "clean" only costs a check). */
+static void mark_open(int fd)
+{
+    char word[8] = "";
+    ssize_t n = pread(fd, word, sizeof word - 1, 0);
+
+    word[n > 0 ? n : 0] = '\0';
+    if (strcmp(word, WORD_OPEN) == 0)
+        return;
+    write_word(fd, WORD_OPEN);
+    (void)!fdatasync(fd);
 }
 
 const char *catalog_lock_path(const char *path, char *buf, size_t len)
@@ -101,7 +117,7 @@ int catalog_state_open(struct catalog_state *s, const char *path, int readonly, 
         return 0;
     }
     if (!readonly)
-        write_word(s->fd, WORD_OPEN);
+        mark_open(s->fd);
     return 0;
 }
 
@@ -112,7 +128,7 @@ void catalog_state_settle(struct catalog_state *s, int checked_sound)
     if (checked_sound)
         s->suspect = 0;
     if (!s->readonly)
-        write_word(s->fd, WORD_OPEN);
+        mark_open(s->fd);
     else if (checked_sound) /* no writer is at work: a sound file is a clean one */
         write_word(s->fd, WORD_CLEAN);
     ofd_lock(s->fd, F_RDLCK, 0); /* atomic: nobody slips in between */
