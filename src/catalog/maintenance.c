@@ -419,35 +419,43 @@ static int verify_copy(const char *src, const char *tmp, int *unsummed, char *er
     return rc;
 }
 
-/* Moves the catalog at path, with its WAL, to aside; its -shm is SQLite's to rebuild. */
+/* Moves the catalog at path, with its WAL, to aside (a WAL without its catalog too: left in
+ * place it would be replayed into the restored file); its -shm is SQLite's to rebuild. aside
+ * stays "" when there was nothing to move. */
 static int move_aside(const char *path, char *aside, size_t aside_len, char *errbuf, size_t errlen)
 {
-    char stamp[32], from[4200], to[4300];
+    char stamp[32], wal[4200], to[4300];
+    int main_file = access(path, F_OK) == 0, has_wal;
     time_t now = time(NULL);
     struct stat st;
     struct tm tm;
 
+    aitag_fmt(wal, sizeof wal, "%s-wal", path);
+    if (stat(wal, &st) == 0 && st.st_size == 0) /* nothing in it: no need to keep it */
+        unlink(wal);
+    has_wal = access(wal, F_OK) == 0;
+    aitag_fmt(to, sizeof to, "%s-shm", path);
+    unlink(to);
+    if (!main_file && !has_wal)
+        return 0;
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime_r(&now, &tm));
     aitag_fmt(aside, aside_len, "%s.before-restore-%s", path, stamp);
     for (int i = 2; access(aside, F_OK) == 0; i++)
         aitag_fmt(aside, aside_len, "%s.before-restore-%s-%d", path, stamp, i);
-    if (rename(path, aside) != 0) {
+    if (main_file && rename(path, aside) != 0) {
         aitag_fmt(errbuf, errlen, "%s: cannot move it aside: %s", path,
                   catalog_errno_reason(errno));
+        aside[0] = '\0';
         return AITAG_ERR_IO;
     }
-    aitag_fmt(from, sizeof from, "%s-wal", path);
     aitag_fmt(to, sizeof to, "%s-wal", aside);
-    if (stat(from, &st) == 0 && st.st_size == 0) /* nothing in it: no need to keep it */
-        unlink(from);
-    else if (rename(from, to) != 0 && errno != ENOENT) {
-        aitag_fmt(errbuf, errlen, "%s: cannot move it aside: %s", from,
-                  catalog_errno_reason(errno));
-        rename(aside, path); /* as it was */
+    if (has_wal && rename(wal, to) != 0) {
+        aitag_fmt(errbuf, errlen, "%s: cannot move it aside: %s", wal, catalog_errno_reason(errno));
+        if (main_file)
+            rename(aside, path); /* as it was */
+        aside[0] = '\0';
         return AITAG_ERR_IO;
     }
-    aitag_fmt(from, sizeof from, "%s-shm", path);
-    unlink(from);
     return 0;
 }
 
@@ -478,8 +486,7 @@ int aitag_catalog_restore(const char *target, const char *src, int *unsummed, ch
         rc = catalog_state_take(&state, target, errbuf, errlen);
     if (rc < 0)
         goto out;
-    if (access(target, F_OK) == 0)
-        rc = move_aside(target, aside, aside_len, errbuf, errlen);
+    rc = move_aside(target, aside, aside_len, errbuf, errlen);
     if (rc == 0 && rename(tmp, target) != 0) {
         aitag_fmt(errbuf, errlen, "%s: %s", target, catalog_errno_reason(errno));
         rc = AITAG_ERR_IO;

@@ -242,6 +242,20 @@ static void test_backup_restore(void)
     o = open_ok(other, 1);
     CHECK(o && aitag_catalog_count(o, "runs", &n) == 0 && n == 7);
     aitag_catalog_close(o);
+    /* A WAL left without its catalog is moved aside, not replayed into the restored file. */
+    char fresh[128], wal[160];
+    snprintf(fresh, sizeof fresh, "%s/fresh.db", dir);
+    snprintf(wal, sizeof wal, "%s-wal", fresh);
+    FILE *f = fopen(wal, "w");
+    CHECK(f && fputs("not a WAL of this file", f) >= 0);
+    if (f)
+        fclose(f);
+    CHECK(aitag_catalog_restore(fresh, other, &unsummed, aside, sizeof aside, err, sizeof err) ==
+          0);
+    CHECK(access(wal, F_OK) != 0);
+    o = open_ok(fresh, 1);
+    CHECK(o && aitag_catalog_count(o, "runs", &n) == 0 && n == 7);
+    aitag_catalog_close(o);
     /* PostgreSQL: pg_dump's job, said before connecting anywhere. */
     CHECK(aitag_catalog_backup("postgresql://u@127.0.0.1:1/x", bak, err, sizeof err) ==
           AITAG_ERR_INVALID);
