@@ -53,6 +53,38 @@ int aitag_catalog_open(const char *path, int readonly, struct aitag_catalog **ou
                        size_t errlen);
 void aitag_catalog_close(struct aitag_catalog *c);
 const char *aitag_catalog_errmsg(const struct aitag_catalog *c);
+/* Nonzero when the handle's last failure means no later write can succeed either until the
+ * user acts: the catalog's disk is full, or its file is damaged (the message, naming the
+ * catalog, says which and what to do). A run should stop rather than fail every item. */
+int aitag_catalog_write_blocked(const struct aitag_catalog *c);
+
+/* Upkeep of a catalog file (docs/catalog.md "Backups, damage and a full disk"). Each works on
+ * a target as given to _open, from a process of its own; errors in errbuf, naming the file.
+ *
+ * A SQLite catalog whose last session did not close cleanly (a crash, a kill, power lost: the
+ * lock file CATALOG-lock beside it says so) is checked on its next open with PRAGMA
+ * quick_check, and refused as damaged when that finds a problem. */
+typedef void (*aitag_problem_fn)(void *ctx, const char *problem);
+/* Checks the catalog for damage: SQLite's integrity_check (quick: quick_check, which skips
+ * comparing indexes with their tables) and foreign_key_check, each problem found to fn (may be
+ * NULL), at most 100 of each, counted in *problems. PostgreSQL: connects and checks the schema
+ * version (the server guards its pages and references itself). Returns 0 when the check ran,
+ * whatever it found; < 0 when the catalog could not be read at all. */
+int aitag_catalog_check(const char *target, int quick, aitag_problem_fn fn, void *ctx,
+                        int64_t *problems, char *errbuf, size_t errlen);
+/* Writes a consistent copy of the SQLite catalog target to the new file dest (the catalog as
+ * of one moment, while other processes go on writing) and DEST.sha256 beside it. Refuses a
+ * dest that exists and a PostgreSQL catalog (AITAG_ERR_INVALID: pg_dump is its backup). 0,
+ * AITAG_ERR_INVALID, AITAG_ERR_NOTFOUND, AITAG_ERR_IO or AITAG_ERR_DB. */
+int aitag_catalog_backup(const char *target, const char *dest, char *errbuf, size_t errlen);
+/* Replaces the SQLite catalog target by the backup src, after verifying a copy of it (its
+ * SRC.sha256 when there is one, else *unsummed = 1; integrity_check; an aitag catalog of a
+ * known schema). The old file, with its WAL, is kept at aside (aside_len bytes; "" when there
+ * was none). Refused while another process has target open, and for PostgreSQL
+ * (AITAG_ERR_INVALID, like a backup that fails verification; target is then untouched). */
+int aitag_catalog_restore(const char *target, const char *src, int *unsummed, char *aside,
+                          size_t aside_len, char *errbuf, size_t errlen);
+
 /* 1 when target names a PostgreSQL catalog (postgresql:// or postgres://), else 0 (a file). */
 int aitag_catalog_is_url(const char *target);
 /* target as it may be shown: a URL's password replaced by ***. Returns buf. */

@@ -201,7 +201,11 @@ int aitag_media_files(const char *const *paths, size_t n,
 int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **out, char *errbuf,
                      size_t errlen);
 /* Tags paths (files or folders). Per-item failures are reported through on_item and counted;
- * the return value is < 0 only for failures of the run itself (catalog unusable). */
+ * the return value is < 0 only for failures of the run itself (catalog unusable). A catalog
+ * that can take no more writes (its disk full, its file damaged: aitag_catalog_write_blocked)
+ * stops the run after the item it refused: AITAG_ERR_DB with the catalog's words in
+ * aitag_tagger_errmsg, *sum counting what was done (not_reached: the items left for the next
+ * run); every item stored before stays stored. */
 int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
                      struct aitag_summary *sum);
 /* Tags one file whose bytes are read through the open descriptor fd (a regular file; the

@@ -5,6 +5,15 @@
 #include "aitag/catalog.h"
 #include "sql.h"
 
+/* open_state.c: a SQLite catalog's lock file (CATALOG-lock): was it closed cleanly, and is it
+ * in use (see its design note). fd -1: none. */
+struct catalog_state {
+    int fd;
+    int alone;   /* holds the exclusive lock (between _open and _settle, or after _take) */
+    int suspect; /* the last session did not close cleanly and no check has passed since */
+    int readonly;
+};
+
 struct aitag_catalog {
     const struct catalog_ops *ops; /* the backend (sql.h) */
     void *conn;                    /* its connection: sqlite3 * or PGconn * */
@@ -12,6 +21,9 @@ struct aitag_catalog {
     char errmsg[512];
     char *backend_err;  /* the PostgreSQL backend's last error text, owned */
     void *pg_listening; /* the PostgreSQL connection that LISTENs for jobs, if any */
+    int trouble;        /* CATALOG_FULL or CATALOG_DAMAGED: what the last failure meant, or 0 */
+    char *path;         /* the SQLite file (NULL: PostgreSQL), for messages */
+    struct catalog_state state;
 };
 
 /* Converts a statement's result code once, at the boundary: 0 for OK/DONE/ROW, else
@@ -25,6 +37,29 @@ int catalog_now_ms(struct aitag_catalog *c, int64_t *ms);
 /* sqlite_backend.c: a system error in a user's words ("permission denied", "read-only file
  * system", ...). */
 const char *catalog_errno_reason(int e);
+/* open_state.c: the lock file's path (CATALOG-lock) into buf. */
+const char *catalog_lock_path(const char *path, char *buf, size_t len);
+/* Takes part in the lock file at open: *suspect = 1 when this handle is alone and the last
+ * session did not close cleanly (then check the file before settling). Never fails: without a
+ * lock file (fd -1) the catalog opens as before. */
+int catalog_state_open(struct catalog_state *s, const char *path, int readonly, int *suspect);
+/* After the open's check (checked_sound: the check ran and found nothing), lets others in. */
+void catalog_state_settle(struct catalog_state *s, int checked_sound);
+/* At close: the last handle out writes "clean". */
+void catalog_state_close(struct catalog_state *s);
+/* Takes the catalog for itself (restore): 0, or AITAG_ERR_INVALID when another process has it
+ * open (an aitag handle or any SQLite program), AITAG_ERR_IO; errbuf says which. */
+int catalog_state_take(struct catalog_state *s, const char *path, char *errbuf, size_t errlen);
+/* Ends _take: the catalog is clean and free again. */
+void catalog_state_release(struct catalog_state *s);
+/* maintenance.c: a row of integrity_check / quick_check on one line (its "*** in database
+ * main ***" heading dropped). Returns buf. */
+const char *catalog_problem_text(const char *raw, char *buf, size_t len);
+/* sqlite_backend.c: what a failing SQLite result code means for the user: CATALOG_FULL (the
+ * disk is full), CATALOG_DAMAGED (the file is corrupt or not a database), else 0. */
+enum { CATALOG_FULL = 1, CATALOG_DAMAGED = 2 };
+int catalog_sqlite_trouble(struct aitag_catalog *c, int rc);
+
 /* Starts a write transaction / COMMIT / ROLLBACK. */
 int catalog_sql_begin(struct aitag_catalog *c);
 int catalog_sql_commit(struct aitag_catalog *c);

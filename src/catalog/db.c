@@ -140,11 +140,47 @@ static int open_pg(struct aitag_catalog *c, const char *url)
     return rc < 0 ? rc : migrate(c);
 }
 
+/* After an unclean end (open_state.c): PRAGMA quick_check before anything reads or writes
+ * more. 0 when sound; AITAG_ERR_DB with the first problem on the handle. */
+static int check_on_open(struct aitag_catalog *c, const char *path)
+{
+    struct catalog_stmt *st = NULL;
+    const char *first;
+    double t0 = aitag_now();
+    int rc, step;
+
+    rc = catalog_sql_prepare(c, "PRAGMA quick_check(1)", &st);
+    if (rc < 0)
+        return rc;
+    step = catalog_step(st);
+    if (step != CATALOG_ROW) {
+        rc = catalog_sql_check(c, step, "quick_check");
+        goto out;
+    }
+    first = catalog_column_text(st, 0);
+    if (first && strcmp(first, "ok") != 0) {
+        char problem[256];
+        c->sql_rc = 0;
+        c->trouble = CATALOG_DAMAGED;
+        aitag_fmt(c->errmsg, sizeof c->errmsg,
+                  "damaged: %s (found on opening it after a session that did not close "
+                  "cleanly); `aitag catalog check` lists the damage, `aitag catalog restore "
+                  "BACKUP` puts a backup back",
+                  catalog_problem_text(first, problem, sizeof problem));
+        rc = AITAG_ERR_DB;
+    }
+    aitag_log(AITAG_LOG_INFO, "catalog", "event=check_on_open path=%s ok=%d seconds=%.3f", path,
+              rc == 0, aitag_now() - t0);
+out:
+    catalog_finalize(st);
+    return rc;
+}
+
 /* Opens the SQLite catalog file at path (see the design note on read-only opens). */
 static int open_sqlite(struct aitag_catalog *c, const char *path, int readonly, char *errbuf,
                        size_t errlen)
 {
-    int rc, version = 0;
+    int rc, version = 0, suspect = 0, sound = 0;
 
     if (readonly && access(path, F_OK) != 0) {
         aitag_fmt(errbuf, errlen, "%s: no catalog here yet", path);
@@ -152,7 +188,14 @@ static int open_sqlite(struct aitag_catalog *c, const char *path, int readonly, 
     }
     if (!readonly && (rc = make_parents(path, errbuf, errlen)) < 0)
         return rc;
+    if (!(c->path = strdup(path))) {
+        aitag_fmt(errbuf, errlen, "out of memory");
+        return AITAG_ERR_NOMEM;
+    }
+    catalog_state_open(&c->state, path, readonly, &suspect);
     rc = catalog_sqlite_connect(c, path, readonly, 1);
+    if (rc == 0 && suspect)
+        sound = (rc = check_on_open(c, path)) == 0;
     if (rc == 0 && !readonly)
         rc = migrate(c);
     if (rc == 0 && readonly)
@@ -168,6 +211,7 @@ static int open_sqlite(struct aitag_catalog *c, const char *path, int readonly, 
         newer_schema(c, version);
         rc = AITAG_ERR_DB;
     }
+    catalog_state_settle(&c->state, sound);
     if (rc < 0) {
         char reason[256];
         if (c->sql_rc)
@@ -211,6 +255,9 @@ void aitag_catalog_close(struct aitag_catalog *c)
         return;
     if (c->ops)
         c->ops->close(c);
+    if (c->path)
+        catalog_state_close(&c->state); /* after SQLite let go of the file */
+    free(c->path);
     free(c->backend_err);
     free(c);
 }
@@ -255,8 +302,13 @@ int aitag_catalog_count(struct aitag_catalog *c, const char *table, int64_t *n)
     if (rc < 0)
         return rc;
     rc = catalog_sql_prepare(c, aitag_fmt(sql, sizeof sql, "SELECT count(*) FROM %s", table), &st);
-    if (rc == 0 && catalog_step(st) == CATALOG_ROW)
-        *n = catalog_column_int64(st, 0);
+    if (rc == 0) {
+        int step = catalog_step(st);
+        if (step == CATALOG_ROW)
+            *n = catalog_column_int64(st, 0);
+        else
+            rc = catalog_sql_check(c, step, "count");
+    }
     catalog_finalize(st);
     return rc;
 }

@@ -14,11 +14,27 @@ int catalog_sql_is_pg(const struct aitag_catalog *c)
 
 int catalog_sql_check(struct aitag_catalog *c, int rc, const char *what)
 {
+    const char *why;
+
     if (rc == CATALOG_OK || rc == CATALOG_DONE || rc == CATALOG_ROW)
         return 0;
     c->sql_rc = catalog_sql_is_pg(c) ? 0 : rc;
-    aitag_fmt(c->errmsg, sizeof c->errmsg, "%s: %s", what,
-              c->ops ? c->ops->errmsg(c, rc) : "no catalog connection");
+    c->trouble = c->sql_rc ? catalog_sqlite_trouble(c, rc) : 0;
+    why = c->ops ? c->ops->errmsg(c, rc) : "no catalog connection";
+    if (!c->path) /* a file opened for upkeep (maintenance.c): its own words */
+        aitag_fmt(c->errmsg, sizeof c->errmsg, "%s: %s", what, why);
+    else if (c->trouble == CATALOG_FULL)
+        aitag_fmt(c->errmsg, sizeof c->errmsg,
+                  "catalog %s: disk full (no space left on device; %s: %s): nothing more can be "
+                  "stored, what was stored before is kept; free space and run again",
+                  c->path, what, why);
+    else if (c->trouble == CATALOG_DAMAGED)
+        aitag_fmt(c->errmsg, sizeof c->errmsg,
+                  "catalog %s is damaged (%s: %s): `aitag catalog check` lists the damage, "
+                  "`aitag catalog restore BACKUP` puts a backup back",
+                  c->path, what, why);
+    else
+        aitag_fmt(c->errmsg, sizeof c->errmsg, "%s: %s", what, why);
     return AITAG_ERR_DB;
 }
 

@@ -240,6 +240,13 @@ void catalog_sqlite_open_reason(const struct aitag_catalog *c, const char *path,
     }
     if (primary == SQLITE_NOTADB)
         aitag_fmt(buf, len, "not a database");
+    else if (primary == SQLITE_CORRUPT)
+        aitag_fmt(buf, len,
+                  "damaged (%s); `aitag catalog check` lists the damage, `aitag catalog restore "
+                  "BACKUP` puts a backup back",
+                  sqlite3_errstr(SQLITE_CORRUPT));
+    else if (primary == SQLITE_FULL || sys == ENOSPC || sys == EDQUOT)
+        aitag_fmt(buf, len, "disk full (no space left on device)");
     else if (sys == EROFS)
         aitag_fmt(buf, len, "read-only file system");
     else if (primary == SQLITE_READONLY)
@@ -249,6 +256,24 @@ void catalog_sqlite_open_reason(const struct aitag_catalog *c, const char *path,
         aitag_fmt(buf, len, "%s", catalog_errno_reason(sys));
     else
         aitag_fmt(buf, len, "%s", c->conn ? sqlite3_errmsg(DB(c)) : sqlite3_errstr(c->sql_rc));
+}
+
+int catalog_sqlite_trouble(struct aitag_catalog *c, int rc)
+{
+    int e;
+
+    switch (rc & 0xff) {
+    case SQLITE_FULL:
+        return CATALOG_FULL;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return CATALOG_DAMAGED;
+    case SQLITE_IOERR: /* a write or an allocation of the file refused for want of space */
+        e = c->conn ? sqlite3_system_errno(DB(c)) : 0;
+        return e == ENOSPC || e == EDQUOT ? CATALOG_FULL : 0;
+    default:
+        return 0;
+    }
 }
 
 /* (Re)connects c to path, in WAL mode when writable. */

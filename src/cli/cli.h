@@ -43,8 +43,9 @@ int cli_tagger_params(const struct aitag_opts *o, const char *cmd, struct cli_ta
 int cli_has_analyzer(const struct aitag_tagger_params *tp, const char *name);
 int cmd_show(int argc, char **argv);
 int cmd_search(int argc, char **argv);
-int cmd_export(int argc, char **argv); /* cmd_export.c: subtitles from the transcript */
-int cmd_prune(int argc, char **argv);  /* cmd_prune.c: deletes items whose files are gone */
+int cmd_export(int argc, char **argv);  /* cmd_export.c: subtitles from the transcript */
+int cmd_prune(int argc, char **argv);   /* cmd_prune.c: deletes items whose files are gone */
+int cmd_catalog(int argc, char **argv); /* cmd_catalog.c: catalog check|backup|restore */
 int cmd_models(int argc, char **argv);
 /* cmd_models.c: registers the custom analyzers of the user models dir (AITAG_USER_MODELS_DIR,
  * else $XDG_DATA_HOME/aitag/models); returns how many, or < 0 after printing why. */

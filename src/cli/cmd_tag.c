@@ -110,12 +110,16 @@ static void on_item(void *ctx, const struct aitag_item_report *r)
     }
 }
 
-/* The last line: what this run did, and when interrupted, how much it left for the next run. */
-static void print_summary(const struct aitag_summary *sum, int dry_run, int interrupted)
+/* The last line: what this run did, and when it stopped early (interrupted: "interrupted", a
+ * catalog that took no more: "stopped"), how much it left for the next run. */
+static void print_summary(const struct aitag_summary *sum, int dry_run, const char *stopped)
 {
-    fprintf(stderr, "aitag: %s%d tagged, %d skipped (unchanged), %d partial, %d failed%s in %.1f s",
-            interrupted ? "interrupted: " : "", sum->tagged, sum->skipped, sum->partial,
-            sum->failed, dry_run ? " (dry run)" : "", sum->seconds);
+    int interrupted = stopped != NULL;
+
+    fprintf(stderr,
+            "aitag: %s%s%d tagged, %d skipped (unchanged), %d partial, %d failed%s in %.1f s",
+            interrupted ? stopped : "", interrupted ? ": " : "", sum->tagged, sum->skipped,
+            sum->partial, sum->failed, dry_run ? " (dry run)" : "", sum->seconds);
     if (dry_run)
         fprintf(stderr, "; %d would be analysed", sum->planned);
     if (sum->media_seconds > 0)
@@ -187,13 +191,15 @@ int cmd_tag(int argc, char **argv)
     cli_catch_stop_signals();
     if (aitag_tagger_run(t, (const char *const *)o.args, o.n_args, &sum) < 0) {
         clear_bar(&ctx);
+        if (sum.tagged + sum.skipped + sum.failed > 0) /* stopped mid-run: what it got through */
+            print_summary(&sum, tp.dry_run, "stopped");
         fprintf(stderr, "aitag tag: %s\n", aitag_tagger_errmsg(t));
         rc = EXIT_SETUP;
         goto out;
     }
     clear_bar(&ctx);
     interrupted = atomic_load(cli_stop_flag());
-    print_summary(&sum, tp.dry_run, interrupted);
+    print_summary(&sum, tp.dry_run, interrupted ? "interrupted" : NULL);
     print_housekeeping(&sum, tp.dry_run);
     rc = interrupted ? EXIT_INTERRUPTED : (sum.failed || sum.partial) ? EXIT_ITEMS_FAILED : EXIT_OK;
     /* people: the new faces of this run (an interrupted run's go with the next) */

@@ -162,6 +162,8 @@ int main(int argc, char **argv)
         return cmd_export(argc - 2, argv + 2);
     if (strcmp(cmd, "prune") == 0)
         return cmd_prune(argc - 2, argv + 2);
+    if (strcmp(cmd, "catalog") == 0)
+        return cmd_catalog(argc - 2, argv + 2);
     if (strcmp(cmd, "models") == 0)
         return cmd_models(argc - 2, argv + 2);
     if (strcmp(cmd, "plugin") == 0)

@@ -14,7 +14,7 @@
 /* clang-format off */
 static const struct aitag_opt_def options[] = {
     /* name              type            default  domain     scopes  flags  help */
-    {"catalog", AITAG_OPT_STR, NULL, "FILE|URL", "tag show search prune people export review serve worker enqueue jobs", 0,
+    {"catalog", AITAG_OPT_STR, NULL, "FILE|URL", "tag show search prune people export review serve worker enqueue jobs catalog", 0,
      "the catalog: a SQLite file, or a postgresql:// URL shared by several machines (docs/scale.md) (default: $XDG_DATA_HOME/aitag/catalog.db)"},
     {"analyzers", AITAG_OPT_STR, "faces,text,cues", "LIST", "tag worker", 0,
      "comma-separated analyzers to run (see `aitag models list`)"},
@@ -36,7 +36,7 @@ static const struct aitag_opt_def options[] = {
      "folder of model manifests (*.json)"},
     {"weights-dir", AITAG_OPT_STR, NULL, "DIR", "tag models gateway-serve worker", 0,
      "folder of model weight files named by manifests"},
-    {"json", AITAG_OPT_BOOL, "false", NULL, "tag show search prune people models gateway-keys gateway-usage review worker enqueue jobs", 0,
+    {"json", AITAG_OPT_BOOL, "false", NULL, "tag show search prune people models gateway-keys gateway-usage review worker enqueue jobs catalog-check", 0,
      "print JSON (one object per line) on stdout"},
     {"dry-run", AITAG_OPT_BOOL, "false", NULL, "tag prune", 0,
      "show what would be done; run and write nothing"},
@@ -211,10 +211,13 @@ static const struct aitag_opt_def options[] = {
      "stop once no job is queued or running, instead of waiting for more"},
     {"priority", AITAG_OPT_INT, "-1", "-1..1000", "enqueue", 0,
      "higher is claimed first; -1: new paths 10, paths the catalog holds (re-tags) 0"},
+    {"quick", AITAG_OPT_BOOL, "false", NULL, "catalog-check", AITAG_OPT_FLAG_ONLY,
+     "PRAGMA quick_check instead of integrity_check: reads every page but skips comparing "
+     "indexes with their tables (several times faster on a large catalog)"},
     {"retry-dead", AITAG_OPT_BOOL, "false", NULL, "jobs", AITAG_OPT_FLAG_ONLY,
      "queue the dead jobs again, their attempts reset"},
     {"log-level", AITAG_OPT_ENUM, "warn", "error|warn|info|debug",
-     "tag show search people models gateway export review serve worker enqueue jobs", 0, "logs on stderr from this level up"},
+     "tag show search people models gateway export review serve worker enqueue jobs catalog", 0, "logs on stderr from this level up"},
     {"log-level", AITAG_OPT_ENUM, "info", "error|warn|info|debug", "plugin", 0,
      "Stash log lines from this level up"},
 };
@@ -253,6 +256,28 @@ static const struct aitag_cmd_def commands[] = {
     {"prune", "[OPTIONS]", "delete catalog items whose files are gone (marked missing by tag)",
      "Deletes the items `aitag tag` marked missing, with all their results; an item whose file "
      "is back is kept and unmarked. Takes no paths."},
+    {"catalog", "check|backup|restore [OPTIONS]",
+     "the catalog file's upkeep: check it for damage, back it up, restore a backup "
+     "(docs/catalog.md)",
+     NULL},
+    {"catalog check", "[--quick] [OPTIONS]",
+     "check the catalog for damage; exit 0 sound, 1 damaged (each problem on stdout), 3 "
+     "unreadable",
+     "A SQLite catalog: integrity_check (--quick: quick_check) and foreign_key_check. A "
+     "PostgreSQL catalog: connects and checks the schema version (the server guards its own "
+     "pages and references). A catalog whose last session did not close cleanly is also "
+     "checked (quick_check) when it is next opened."},
+    {"catalog backup", "DEST [OPTIONS]",
+     "write a consistent copy of the catalog to the new file DEST, and DEST.sha256",
+     "Safe while aitag tag, worker or serve write: the copy is the catalog as of one moment "
+     "(VACUUM INTO). It is checked before it takes its name. A PostgreSQL catalog is backed up "
+     "with pg_dump instead."},
+    {"catalog restore", "BACKUP [OPTIONS]",
+     "replace the catalog by a backup, verified first; the old file is kept aside",
+     "The backup is copied beside the catalog and verified (BACKUP.sha256 when present, "
+     "integrity_check, a known schema) before anything changes; a changed or damaged backup is "
+     "refused. Refused while any process has the catalog open. The old catalog is moved to "
+     "CATALOG.before-restore-TIME. A PostgreSQL catalog is restored with pg_restore instead."},
     {"models", "list|verify|add|remove|install [OPTIONS]",
      "analyzers and models: list, verify, add your own, install from a catalog", NULL},
     {"models list", "[OPTIONS]", "analyzers and the models they use, with source and licence",

@@ -196,6 +196,7 @@ struct run_state {
     double item_done, item_total;   /* the item in flight: seconds analysed, its length */
     double analysis_started;        /* when the first item began; 0 before */
     int64_t run_id;
+    int blocked; /* the catalog can take no more writes (disk full, damaged): stop */
 };
 
 static double work_units(const struct work *w)
@@ -373,6 +374,10 @@ static void finish_item(struct aitag_tagger *t, struct run_state *rs, struct ite
     }
     if (rc == 0 && end->probe.kind == AITAG_MEDIA_VIDEO)
         rs->sum->media_seconds += end->probe.duration;
+    if (rc < 0 && aitag_catalog_write_blocked(t->catalog)) {
+        rs->blocked = 1; /* every later item would fail the same way: the run stops */
+        aitag_fmt(t->errmsg, sizeof t->errmsg, "%s", aitag_catalog_errmsg(t->catalog));
+    }
     if (rc < 0)
         report(t, rs, acc->idx, AITAG_ITEM_FAILED, aitag_catalog_errmsg(t->catalog), &end->probe,
                NULL, secs, names, n_ran);
@@ -598,7 +603,7 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
     started = 1;
     acc.idx = (size_t)-1;
     while ((m = pipeline_queue_pop(&t->q))) {
-        if (t->p.cancel && atomic_load(t->p.cancel)) {
+        if ((t->p.cancel && atomic_load(t->p.cancel)) || rs.blocked) {
             /* Stop now: drain without analysing; the item in flight is simply not stored. */
             pipeline_queue_close(&t->q);
             tagger_box_close(&t->box);
@@ -656,7 +661,7 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
         }
         tagger_msg_free(m);
     }
-    rc = 0;
+    rc = rs.blocked ? AITAG_ERR_DB : 0;
 out:
     if (started) {
         tagger_box_close(&t->box);   /* a decoder waiting for a round's answer gives up */

@@ -133,4 +133,12 @@ check "the review app's library lists the items" jqq '.total == 5 and (.items | 
     "$P/api_items_limit_50"
 check "the review app finds the coffee card by its text" jqq \
     '.items | map(.name) == ["text_card.png"]' "$P/api_items_q_coffee"
+# catalog upkeep on PostgreSQL: check connects and knows the schema; backup is pg_dump's job
+"$AITAG_BIN" catalog check --catalog "$url" >/dev/null 2>"$tmp/pgcheck.err"
+check_eq "catalog check on PostgreSQL: exit 0" "$?" 0
+check "catalog check on PostgreSQL: says what it checked" grep -q "ok (connected, schema known)" \
+    "$tmp/pgcheck.err"
+"$AITAG_BIN" catalog backup --catalog "$url" "$tmp/pg.db" 2>"$tmp/pgbackup.err"
+check_eq "catalog backup on PostgreSQL: refused" "$?" 3
+check "catalog backup on PostgreSQL: points to pg_dump" grep -q "pg_dump -Fc" "$tmp/pgbackup.err"
 finish
