@@ -11,6 +11,10 @@
  * planned like an unchanged file, so nothing is analysed again. A dry run plans the same but
  * moves nothing. After planning, items stored at or below the paths given whose files are gone
  * are marked missing (moves are done by then, so a moved item is not among them).
+ *
+ * Another run may analyse an item between this plan and its turn here (two runs over
+ * overlapping folders): once the item is claimed (decode.c), tagger_recheck plans it again
+ * against what is stored now, and an item stored since needs nothing more.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -50,8 +54,7 @@ static int find_moved(struct aitag_tagger *t, struct work *w, struct aitag_media
         rc = aitag_catalog_move_media(t->catalog, id, w->path, w->mtime_ns);
     if (rc < 0)
         return rc;
-    aitag_log(AITAG_LOG_INFO, "tagger", "event=moved id=%lld path=\"%s\"", (long long)id,
-              w->path);
+    aitag_log(AITAG_LOG_INFO, "tagger", "event=moved id=%lld path=\"%s\"", (long long)id, w->path);
     row->mtime_ns = w->mtime_ns;
     row->missing = 0;
     t->n_moved++;
@@ -103,6 +106,34 @@ static void plan_one(struct aitag_tagger *t, struct work *w)
         return;
     }
     w->probed = 1;
+}
+
+int tagger_recheck(struct aitag_tagger *t, struct aitag_catalog *c, struct work *w)
+{
+    struct aitag_media_row row;
+    int rc = aitag_catalog_find_media(c, w->path, &row);
+
+    if (rc == AITAG_ERR_NOTFOUND)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (row.size != w->size || row.mtime_ns != w->mtime_ns ||
+        strcmp(row.fingerprint, w->fingerprint) != 0 || strcmp(row.status, "error") == 0)
+        return 0; /* not this file's result (or a failure: tried again) */
+    w->media_id = row.id;
+    w->n_need = 0;
+    for (size_t i = 0; i < t->n_ops; i++) {
+        char key[4096] = "";
+        if (!w->need[i])
+            continue;
+        rc = aitag_catalog_analysis_key(c, row.id, aitag_graph_ops(t->graph, i)->name, key,
+                                        sizeof key);
+        if (rc < 0 && rc != AITAG_ERR_NOTFOUND)
+            return rc;
+        w->need[i] = strcmp(key, t->keys[i]) != 0;
+        w->n_need += w->need[i];
+    }
+    return w->n_need == 0;
 }
 
 struct gone_ids {
