@@ -804,8 +804,9 @@ int aitag_catalog_retry_dead(struct aitag_catalog *c, int64_t *n);
 int aitag_catalog_now_ms(struct aitag_catalog *c, int64_t *ms);
 /* Takes (lock 1) or gives back (0) the catalog-wide lock called name, waiting for it: one
  * holder at a time across every process and machine of a PostgreSQL catalog (an advisory
- * lock of the connection); nothing on SQLite, whose write transactions already exclude each
- * other on one machine. For work that reads, decides and writes (the people update). */
+ * lock of the connection); on SQLite a claim of "lock:NAME" (see "Claims" below: a holder
+ * killed midway is recognised and its lock taken over). For work that reads, decides and
+ * writes in several transactions (the people update). */
 int aitag_catalog_lock(struct aitag_catalog *c, const char *name, int lock);
 
 /*

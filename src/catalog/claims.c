@@ -12,6 +12,12 @@
  * claim also names the holding process (host, pid, start time): a claimer on the same host
  * that finds the process gone (or a zombie, or a new process under the same pid) deletes the
  * claim, naming its holder, and claims again.
+ *
+ * The same rows serve aitag_catalog_lock on SQLite (PostgreSQL has advisory locks): a lock is
+ * a claim of "lock:NAME" (no item path starts so: they are absolute) waited for while its
+ * holder lives, so work that reads, decides and writes in several transactions (the people
+ * update at the end of a run) runs in one process at a time, and a holder killed midway
+ * leaves no lock behind.
  */
 #include <errno.h>
 #include <signal.h>
@@ -19,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "catalog_int.h"
@@ -220,4 +227,25 @@ int aitag_catalog_release_claim(struct aitag_catalog *c, const char *path,
                          "release claims");
     return by_holder(c, "DELETE FROM claims WHERE path = ?1 AND holder = ?2", path, o->name,
                      "release claim");
+}
+
+/* A lock's lease: long, as a lock is held for a whole task; a dead holder on this host is
+ * recognised at once whatever its lease. */
+#define LOCK_LEASE_MS 3600000
+
+int catalog_claim_lock(struct aitag_catalog *c, const char *name, int lock)
+{
+    char path[300];
+    int rc;
+
+    aitag_fmt(path, sizeof path, "lock:%s", name);
+    if (!lock)
+        return aitag_catalog_release_claim(c, path, &c->lock_owner);
+    if (!c->lock_owner.name[0])
+        aitag_claim_owner_self(&c->lock_owner);
+    while ((rc = aitag_catalog_claim(c, path, &c->lock_owner, LOCK_LEASE_MS, NULL, 0)) == 0) {
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return rc < 0 ? rc : 0;
 }

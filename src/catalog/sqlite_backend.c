@@ -46,7 +46,7 @@ struct lite_stmt {
 
 static int busy(int rc)
 {
-    return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+    return (rc & 0xff) == SQLITE_BUSY;
 }
 
 /* Runs sql, retrying for up to CATALOG_BUSY_MS while SQLite answers busy without having

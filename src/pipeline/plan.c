@@ -111,8 +111,11 @@ static void plan_one(struct aitag_tagger *t, struct work *w)
 int tagger_recheck(struct aitag_tagger *t, struct aitag_catalog *c, struct work *w)
 {
     struct aitag_media_row row;
-    int rc = aitag_catalog_find_media(c, w->path, &row);
+    int rc;
 
+    if (t->p.force) /* asked to analyse again whatever is stored: still, one run at a time */
+        return 0;
+    rc = aitag_catalog_find_media(c, w->path, &row);
     if (rc == AITAG_ERR_NOTFOUND)
         return 0;
     if (rc < 0)

@@ -114,8 +114,8 @@ static inline void tagger_local_want(const struct aitag_tagger *t, const struct 
 /* plan.c: fills works[] from the walk list and the catalog. */
 int tagger_plan(struct aitag_tagger *t);
 /* plan.c: plans w again against what c stores now (another run may have stored it since):
- * drops from w->need the analyzers stored with the current keys. 1 nothing left to do, 0 some,
- * < 0 a catalog error (its message on c). */
+ * drops from w->need the analyzers stored with the current keys (none with --force). 1 nothing
+ * left to do, 0 some, < 0 a catalog error (its message on c). */
 int tagger_recheck(struct aitag_tagger *t, struct aitag_catalog *c, struct work *w);
 /* plan.c: true when path no longer names a file (its folder may be gone too). Other errors,
  * like permission denied, don't prove anything is gone. */

@@ -6,7 +6,11 @@
 #     each run reports every item it was asked for, and the catalog equals one clean run's;
 #   - two runs, one SIGKILLed while it holds an item: the other takes the item over at once
 #     (the holder is dead, no lease to wait out), completes every item, and the catalog again
-#     equals the clean run's, with no claim left behind.
+#     equals the clean run's, with no claim left behind;
+#   - a run meeting another process that holds the catalog's write lock for 15 s (longer than
+#     SQLite's old 10 s busy timeout; a long people update or prune may) waits for it instead
+#     of failing with "database is locked".
+# ctest-label: slow
 source "$(dirname "$0")/lib.sh"
 A=$AITAG_BIN
 F=$AITAG_FIXTURES_DIR
@@ -55,6 +59,18 @@ check "the catalog equals a clean run's" cmp -s "$tmp/ref.dump" <(results_dump "
 check_eq "no claim left" "$(sqlite3 "$db" 'SELECT count(*) FROM claims')" 0
 check_eq "catalog intact" "$(sqlite3 "$db" 'PRAGMA integrity_check')" ok
 
+# --- a writer holding the lock for 15 s once a run has opened the catalog (in the background,
+# beside the next part) ---
+"$A" tag "${T[@]}" --quiet --catalog "$tmp/held.db" "$lib/i" 2>"$tmp/held.err" &
+waiter=$!
+for _ in $(seq 600); do
+    sqlite3 "$tmp/held.db" "SELECT count(*) FROM media" >/dev/null 2>&1 && break
+    sleep 0.05
+done
+sqlite3 "$tmp/held.db" ".timeout 10000" "BEGIN IMMEDIATE;" "CREATE TABLE hold(a);" \
+    ".shell sleep 15" "ROLLBACK;" >/dev/null &
+holder=$!
+
 # --- two runs, one killed with SIGKILL while it holds an item ---
 db=$tmp/kill.db
 "$A" tag "${T[@]}" --json --catalog "$db" "$lib" >/dev/null 2>&1 &
@@ -78,4 +94,11 @@ check "it took the dead run's claim over" grep -q 'event=claim_taken_over' "$tmp
 check "nothing was locked" bash -c "! grep -qi locked '$tmp/k.err'"
 check "the catalog equals a clean run's" cmp -s "$tmp/ref.dump" <(results_dump "$db")
 check_eq "no claim left" "$(sqlite3 "$db" 'SELECT count(*) FROM claims')" 0
+
+wait "$waiter"
+check_eq "a run beside a 15 s write lock: exit 0" "$?" 0
+check "... nothing was locked" bash -c "! grep -qi locked '$tmp/held.err'"
+wait "$holder"
+check_eq "... and it stored every item" "$(sqlite3 "$tmp/held.db" 'SELECT count(*) FROM media')" \
+    "$n_img"
 finish

@@ -2,7 +2,7 @@
  * (SQLite, or PostgreSQL with AITAG_TEST_PG): one holder at a time, its own claim taken again,
  * release, leases that run out unless renewed, a holder on another host trusted until its
  * lease ends, and a holder on this host killed with SIGKILL (zombie or reaped) taken over at
- * once. */
+ * once; the catalog-wide lock built on them. */
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -66,6 +66,20 @@ static void test_holders(struct aitag_catalog *a, struct aitag_catalog *b)
     CHECK_EQ_INT(aitag_catalog_claim(a, "/m/1.mp4", &oa, 60000, NULL, 0), 1);
     CHECK_EQ_INT(aitag_catalog_claim(a, "/m/2.mp4", &oa, 60000, NULL, 0), 1);
     CHECK_EQ_INT(aitag_catalog_release_claim(a, NULL, &oa), 0);
+}
+
+/* aitag_catalog_lock: on SQLite a claim of "lock:NAME" (PostgreSQL: an advisory lock). */
+static void test_lock(struct aitag_catalog *a, struct aitag_catalog *b)
+{
+    struct aitag_claim_owner ob;
+
+    aitag_claim_owner_self(&ob);
+    CHECK_EQ_INT(aitag_catalog_lock(a, "aitag people", 1), 0);
+    if (!test_pg_server())
+        CHECK_EQ_INT(aitag_catalog_claim(b, "lock:aitag people", &ob, 60000, NULL, 0), 0);
+    CHECK_EQ_INT(aitag_catalog_lock(a, "aitag people", 0), 0);
+    CHECK_EQ_INT(aitag_catalog_claim(b, "lock:aitag people", &ob, 60000, NULL, 0), 1);
+    CHECK_EQ_INT(aitag_catalog_release_claim(b, "lock:aitag people", &ob), 0);
 }
 
 static void test_leases(struct aitag_catalog *a, struct aitag_catalog *b)
@@ -168,6 +182,7 @@ int main(void)
     if (a && b) {
         test_holders(a, b);
         test_leases(a, b);
+        test_lock(a, b);
         test_dead_holder(target, b);
     }
     aitag_catalog_close(a);
