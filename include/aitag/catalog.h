@@ -41,7 +41,7 @@
 #include "aitag/media.h"
 #include "aitag/policy.h"
 
-#define AITAG_CATALOG_SCHEMA_VERSION 9
+#define AITAG_CATALOG_SCHEMA_VERSION 10
 
 struct aitag_catalog;
 
@@ -836,9 +836,45 @@ int aitag_catalog_retry_dead(struct aitag_catalog *c, int64_t *n);
 int aitag_catalog_now_ms(struct aitag_catalog *c, int64_t *ms);
 /* Takes (lock 1) or gives back (0) the catalog-wide lock called name, waiting for it: one
  * holder at a time across every process and machine of a PostgreSQL catalog (an advisory
- * lock of the connection); nothing on SQLite, whose write transactions already exclude each
- * other on one machine. For work that reads, decides and writes (the people update). */
+ * lock of the connection); on SQLite a claim of "lock:NAME" (see "Claims" below: a holder
+ * killed midway is recognised and its lock taken over). For work that reads, decides and
+ * writes in several transactions (the people update). */
 int aitag_catalog_lock(struct aitag_catalog *c, const char *name, int lock);
+
+/*
+ * Claims: an item being analysed now, held by one run so that two runs over one catalog (two
+ * `aitag tag` processes over overlapping folders, a worker beside them) never analyse it at
+ * the same time. A run claims an item before analysing it and releases it once its result is
+ * committed; a run that meets an item claimed by another comes back to it later and, once the
+ * claim is gone, finds the result stored (or analyses it, the holder having failed). A claim
+ * lasts while its holder renews its lease; a holder on this host that died (kill -9) is
+ * recognised at once by its pid and process start time, its claims taken over. The lease, in
+ * the database's clock, covers holders on other machines (PostgreSQL).
+ */
+struct aitag_claim_owner {
+    char name[256]; /* unique per run: host/pid/start/sequence */
+    char host[128]; /* gethostname() */
+    int64_t pid;    /* the holding process */
+    int64_t start;  /* its start time (Linux: clock ticks after boot): a reused pid differs */
+};
+
+/* Fills o for a run of this process: each call names a new owner (the sequence). */
+void aitag_claim_owner_self(struct aitag_claim_owner *o);
+/* True when the process o names is still running (on another host: assumed so, its lease
+ * decides). */
+int aitag_claim_owner_alive(const struct aitag_claim_owner *o);
+/* Claims path for o, leased for lease_ms: 1 claimed (it was free, o's already, its lease had
+ * run out, or its holder on this host is dead), 0 held by another live run (holder, when not
+ * NULL, gets its name), AITAG_ERR_DB. */
+int aitag_catalog_claim(struct aitag_catalog *c, const char *path,
+                        const struct aitag_claim_owner *o, int64_t lease_ms, char *holder,
+                        size_t holder_len);
+/* Renews the leases of all of o's claims to lease_ms from now. 0 or AITAG_ERR_DB. */
+int aitag_catalog_renew_claims(struct aitag_catalog *c, const struct aitag_claim_owner *o,
+                               int64_t lease_ms);
+/* Releases o's claim of path (NULL: all of o's claims). 0 or AITAG_ERR_DB. */
+int aitag_catalog_release_claim(struct aitag_catalog *c, const char *path,
+                                const struct aitag_claim_owner *o);
 
 /* A worker as the catalog knows it: registered at start, seen at each claim and renewal. */
 struct aitag_worker_row {

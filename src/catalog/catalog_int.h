@@ -24,6 +24,7 @@ struct aitag_catalog {
     int trouble;        /* CATALOG_FULL or CATALOG_DAMAGED: what the last failure meant, or 0 */
     char *path;         /* the SQLite file (NULL: PostgreSQL), for messages */
     struct catalog_state state;
+    struct aitag_claim_owner lock_owner; /* claims.c: who holds this handle's locks */
 };
 
 /* Converts a statement's result code once, at the boundary: 0 for OK/DONE/ROW, else
@@ -34,6 +35,9 @@ int catalog_sql_exec(struct aitag_catalog *c, const char *sql);
 int catalog_sql_prepare(struct aitag_catalog *c, const char *sql, struct catalog_stmt **st);
 /* jobs.c: the database server's clock, unix milliseconds (one clock for every worker). */
 int catalog_now_ms(struct aitag_catalog *c, int64_t *ms);
+/* claims.c: aitag_catalog_lock on SQLite: a claim of "lock:NAME" held by the handle, waited
+ * for while another live process holds it. */
+int catalog_claim_lock(struct aitag_catalog *c, const char *name, int lock);
 /* sqlite_backend.c: a system error in a user's words ("permission denied", "read-only file
  * system", ...). */
 const char *catalog_errno_reason(int e);

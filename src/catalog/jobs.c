@@ -58,7 +58,7 @@ int aitag_catalog_lock(struct aitag_catalog *c, const char *name, int lock)
     int rc;
 
     if (!catalog_sql_is_pg(c))
-        return 0;
+        return catalog_claim_lock(c, name, lock);
     rc = catalog_sql_prepare(c,
                              lock ? "SELECT pg_advisory_lock(hashtext(?1))"
                                   : "SELECT pg_advisory_unlock(hashtext(?1))",

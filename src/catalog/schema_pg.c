@@ -139,6 +139,12 @@ const char *const catalog_pg_migrations[] = {
     " started_ms " INT " NOT NULL, seen_ms " INT " NOT NULL,"
     " state " TEXT " NOT NULL DEFAULT 'running', done " INT " NOT NULL DEFAULT 0,"
     " failed " INT " NOT NULL DEFAULT 0, current " TEXT ");",
+    /* 10: items being analysed now */
+    "CREATE TABLE claims("
+    " path " TEXT " PRIMARY KEY, holder " TEXT " NOT NULL, host " TEXT " NOT NULL,"
+    " pid " INT " NOT NULL, proc_start " INT " NOT NULL, lease_ms " INT " NOT NULL,"
+    " claimed_ms " INT " NOT NULL);"
+    "CREATE INDEX claims_holder ON claims(holder);",
 };
 _Static_assert(sizeof catalog_pg_migrations / sizeof *catalog_pg_migrations ==
                    AITAG_CATALOG_SCHEMA_VERSION,

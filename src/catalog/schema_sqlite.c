@@ -152,6 +152,13 @@ const char *const catalog_sqlite_migrations[] = {
     " started_ms INTEGER NOT NULL, seen_ms INTEGER NOT NULL,"
     " state TEXT NOT NULL DEFAULT 'running', done INTEGER NOT NULL DEFAULT 0,"
     " failed INTEGER NOT NULL DEFAULT 0, current TEXT);",
+    /* 10: items being analysed now (aitag/catalog.h "Claims"): one row per path, held by one
+     * run (holder: unique per run; host, pid and the process's start time tell a dead
+     * holder's claim apart) until a lease it renews runs out. Times in unix ms. */
+    "CREATE TABLE claims("
+    " path TEXT PRIMARY KEY, holder TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,"
+    " proc_start INTEGER NOT NULL, lease_ms INTEGER NOT NULL, claimed_ms INTEGER NOT NULL);"
+    "CREATE INDEX claims_holder ON claims(holder);",
 };
 _Static_assert(sizeof catalog_sqlite_migrations / sizeof *catalog_sqlite_migrations ==
                    AITAG_CATALOG_SCHEMA_VERSION,

@@ -4,9 +4,13 @@
  *
  * The statement interface (sql.h) is SQLite's own, so every call passes straight through.
  * WAL + synchronous=NORMAL keeps a commit per media item cheap while a crash still loses at
- * most the last transaction; busy_timeout lets a second process wait instead of failing; a
- * write transaction is BEGIN IMMEDIATE, so two writers queue at its start instead of one
- * failing at its first write.
+ * most the last transaction; a write transaction is BEGIN IMMEDIATE, so two writers queue at
+ * its start instead of one failing at its first write. Several processes share a catalog (two
+ * `aitag tag` runs, a worker, the web UI), so a writer waits for the write lock as long as
+ * CATALOG_BUSY_MS (busy timeout) before failing, and the few calls SQLite answers "busy"
+ * without waiting (switching to WAL while another connection opens the new file, a lock
+ * needed during WAL recovery) are retried here for as long; a catalog still locked then fails
+ * with words that say so, not SQLite's bare "database is locked".
  *
  * An open that fails states its reason once, in the words a user can act on: the system error
  * SQLite saw (permission denied, read-only file system, no space left) when there is one,
@@ -33,6 +37,33 @@ struct lite_stmt {
 
 #define LITE(s) (((struct lite_stmt *)(s))->st)
 #define DB(c) ((sqlite3 *)(c)->conn)
+
+/* How long a writer waits for another process's write lock before failing. */
+#define CATALOG_BUSY_S 300
+#define CATALOG_BUSY_MS (CATALOG_BUSY_S * 1000)
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static int busy(int rc)
+{
+    return (rc & 0xff) == SQLITE_BUSY;
+}
+
+/* Runs sql, retrying for up to CATALOG_BUSY_MS while SQLite answers busy without having
+ * waited itself (see the design note); within a transaction the caller's own rollback and
+ * retry would be needed, so only a statement outside one is retried. */
+static int exec_waiting(sqlite3 *db, const char *sql)
+{
+    double until = aitag_now() + CATALOG_BUSY_MS / 1000.0;
+    int rc;
+
+    while (busy(rc = sqlite3_exec(db, sql, NULL, NULL, NULL)) && sqlite3_get_autocommit(db) &&
+           aitag_now() < until) {
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return rc;
+}
 
 static int lite_exec(struct aitag_catalog *c, const char *sql)
 {
@@ -143,12 +174,15 @@ static int lite_column_bytes(struct catalog_stmt *st, int i)
 
 static const char *lite_errmsg(struct aitag_catalog *c, int rc)
 {
+    if (busy(rc))
+        return "the catalog is in use: another process held its write lock for more than " STR(
+            CATALOG_BUSY_S) " s (database is locked)";
     return c->conn ? sqlite3_errmsg(DB(c)) : sqlite3_errstr(rc);
 }
 
 static int lite_begin(struct aitag_catalog *c)
 {
-    return sqlite3_exec(DB(c), "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    return exec_waiting(DB(c), "BEGIN IMMEDIATE");
 }
 
 static int lite_in_transaction(struct aitag_catalog *c)
@@ -292,12 +326,13 @@ int catalog_sqlite_connect(struct aitag_catalog *c, const char *path, int readon
     rc = catalog_sql_check(c, rc, "open");
     if (rc < 0)
         return rc;
-    sqlite3_busy_timeout(db, 10000);
+    sqlite3_busy_timeout(db, CATALOG_BUSY_MS);
     /* SQLite quietly opens a file it may not write read-only; writing would fail later. */
     if (!readonly && sqlite3_db_readonly(db, "main") == 1)
         return catalog_sql_check(c, SQLITE_READONLY, "open");
     if (!readonly)
-        rc = catalog_sql_exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+        rc = catalog_sql_check(
+            c, exec_waiting(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"), "open");
     if (rc == 0)
         rc = catalog_sql_exec(c, "PRAGMA foreign_keys=ON");
     return rc;

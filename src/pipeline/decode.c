@@ -8,6 +8,12 @@
  * executor it asks the executor for each item's evidence first and ends the item with it, so
  * the consumer commits remote and local evidence the same way; it samples frames only for
  * analyzers that run here even then (those that call a service themselves, like vlm).
+ *
+ * Before an item is sampled it is claimed in the catalog (aitag/catalog.h "Claims") through
+ * this thread's own connection, then planned again (another run may have stored it since the
+ * plan): an item another run stored needs no analysis and ends at once with an END marked
+ * elsewhere, reported from the catalog. An item another live run is analysing now is put off
+ * until the rest are done, then waited for: this run's report still covers every item asked.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -323,8 +329,8 @@ static struct msg *remote_item(struct aitag_tagger *t, size_t idx)
         keys[n] = t->keys[i];
         n++;
     }
-    end->rc = t->p.remote(t->p.remote_ctx, w->path, names, keys, n, t->p.interval, &res,
-                          end->error, sizeof end->error);
+    end->rc = t->p.remote(t->p.remote_ctx, w->path, names, keys, n, t->p.interval, &res, end->error,
+                          sizeof end->error);
     if (end->rc < 0) {
         if (!end->error[0])
             aitag_fmt(end->error, sizeof end->error, "remote analysis failed");
@@ -346,32 +352,120 @@ static void push_end(struct aitag_tagger *t, struct msg *end)
         tagger_msg_free(end);
 }
 
+/* An END of item idx pushed now: stored elsewhere (rc 0), or a claim that failed (rc < 0, the
+ * catalog's words). */
+static void end_now(struct aitag_tagger *t, size_t idx, int rc)
+{
+    struct msg *end = calloc(1, sizeof *end);
+
+    if (!end) {
+        t->works[idx].dropped = 1;
+        return;
+    }
+    end->kind = MSG_END;
+    end->item = idx;
+    end->rc = rc;
+    end->elsewhere = rc == 0;
+    if (rc < 0)
+        aitag_fmt(end->error, sizeof end->error, "%s", aitag_catalog_errmsg(t->claims));
+    push_end(t, end);
+}
+
+/* Claims item idx and plans it again: 1 to analyse here, 0 another live run is analysing it
+ * (try later), 2 done (stored meanwhile by another run, or failed; its END pushed). */
+static int claim_item(struct aitag_tagger *t, size_t idx)
+{
+    struct work *w = &t->works[idx];
+    int rc;
+
+    if (!t->claims)
+        return 1;
+    rc = aitag_catalog_claim(t->claims, w->path, &t->owner, CLAIM_LEASE_MS, NULL, 0);
+    if (rc == 0)
+        return 0;
+    if (rc > 0)
+        rc = tagger_recheck(t, t->claims, w);
+    if (rc == 0)
+        return 1;
+    if (rc > 0)
+        aitag_log(AITAG_LOG_INFO, "tagger", "event=stored_elsewhere path=\"%s\"", w->path);
+    end_now(t, idx, rc > 0 ? 0 : rc);
+    aitag_catalog_release_claim(t->claims, w->path, &t->owner);
+    return 2;
+}
+
+/* Analyses item idx (claimed): remotely and/or sampled here. */
+static void analyse_item(struct aitag_tagger *t, size_t i)
+{
+    struct work *w = &t->works[i];
+    struct msg *end = NULL;
+    int remote = 0, here = 0;
+
+    for (size_t k = 0; k < t->n_ops; k++) {
+        remote += w->need[k] && tagger_runs_remote(t, k);
+        here += w->need[k] && !tagger_runs_remote(t, k);
+    }
+    if (remote && !(end = remote_item(t, i))) {
+        w->dropped = 1; /* out of memory: reported failed after the decoder is joined */
+        return;
+    }
+    if (here && (!end || end->rc == 0))
+        sample_item(t, i, end);
+    else
+        push_end(t, end);
+}
+
+/* The items another run held when their turn came, until each is claimed or done: polled a
+ * few times a second, this run's own claims renewed meanwhile. */
+static void wait_put_off(struct aitag_tagger *t, size_t *idx, size_t n)
+{
+    double renewed = aitag_now();
+
+    while (n > 0 && !(t->p.cancel && atomic_load(t->p.cancel))) {
+        size_t kept = 0;
+        for (size_t k = 0; k < n; k++) {
+            int rc = t->p.cancel && atomic_load(t->p.cancel) ? 0 : claim_item(t, idx[k]);
+            if (rc == 1)
+                analyse_item(t, idx[k]);
+            else if (rc == 0)
+                idx[kept++] = idx[k];
+        }
+        n = kept;
+        if (n > 0) {
+            struct timespec ts = {0, 200 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        if (aitag_now() - renewed > CLAIM_RENEW_S) {
+            aitag_catalog_renew_claims(t->claims, &t->owner, CLAIM_LEASE_MS);
+            renewed = aitag_now();
+        }
+    }
+}
+
 void *tagger_decode_main(void *arg)
 {
     struct aitag_tagger *t = arg;
+    size_t *put_off = calloc(t->n_works ? t->n_works : 1, sizeof *put_off), n_put_off = 0;
 
     for (size_t i = 0; i < t->n_works; i++) {
+        int rc;
+
         if (t->p.cancel && atomic_load(t->p.cancel))
             break;
         if (t->works[i].error[0] || t->works[i].n_need == 0)
             continue;
-        struct work *w = &t->works[i];
-        struct msg *end = NULL;
-        int remote = 0, here = 0;
-
-        for (size_t k = 0; k < t->n_ops; k++) {
-            remote += w->need[k] && tagger_runs_remote(t, k);
-            here += w->need[k] && !tagger_runs_remote(t, k);
+        rc = claim_item(t, i);
+        if (rc == 0 && put_off) {
+            put_off[n_put_off++] = i;
+        } else if (rc == 0) { /* no room to put it off (out of memory): waited for now */
+            size_t one = i;
+            wait_put_off(t, &one, 1);
+        } else if (rc == 1) {
+            analyse_item(t, i);
         }
-        if (remote && !(end = remote_item(t, i))) {
-            w->dropped = 1; /* out of memory: reported failed after the decoder is joined */
-            continue;
-        }
-        if (here && (!end || end->rc == 0))
-            sample_item(t, i, end);
-        else
-            push_end(t, end);
     }
+    wait_put_off(t, put_off, n_put_off);
+    free(put_off);
     pipeline_queue_close(&t->q);
     return NULL;
 }

@@ -13,6 +13,10 @@
  * are marked missing (moves are done by then, so a moved item is not among them). The probe
  * applies the run's limits per item (tagger_sampler_limits), so a file over one fails here,
  * before any decoding.
+ *
+ * Another run may analyse an item between this plan and its turn here (two runs over
+ * overlapping folders): once the item is claimed (decode.c), tagger_recheck plans it again
+ * against what is stored now, and an item stored since needs nothing more.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -120,6 +124,37 @@ static void plan_one(struct aitag_tagger *t, struct work *w)
         return;
     }
     w->probed = 1;
+}
+
+int tagger_recheck(struct aitag_tagger *t, struct aitag_catalog *c, struct work *w)
+{
+    struct aitag_media_row row;
+    int rc;
+
+    if (t->p.force) /* asked to analyse again whatever is stored: still, one run at a time */
+        return 0;
+    rc = aitag_catalog_find_media(c, w->path, &row);
+    if (rc == AITAG_ERR_NOTFOUND)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (row.size != w->size || row.mtime_ns != w->mtime_ns ||
+        strcmp(row.fingerprint, w->fingerprint) != 0 || strcmp(row.status, "error") == 0)
+        return 0; /* not this file's result (or a failure: tried again) */
+    w->media_id = row.id;
+    w->n_need = 0;
+    for (size_t i = 0; i < t->n_ops; i++) {
+        char key[4096] = "";
+        if (!w->need[i])
+            continue;
+        rc = aitag_catalog_analysis_key(c, row.id, aitag_graph_ops(t->graph, i)->name, key,
+                                        sizeof key);
+        if (rc < 0 && rc != AITAG_ERR_NOTFOUND)
+            return rc;
+        w->need[i] = strcmp(key, t->keys[i]) != 0;
+        w->n_need += w->need[i];
+    }
+    return w->n_need == 0;
 }
 
 struct gone_ids {

@@ -13,6 +13,11 @@
  * analyzer once over it; a dependency of an asked analyzer runs but only asked analyzers are
  * planned, recorded and stored (plan.c skips dependencies; a consumer's key holds theirs).
  *
+ * Runs over overlapping folders share the catalog: the decoder thread claims each item before
+ * sampling it (decode.c), this thread renews the run's claims as it goes and releases each
+ * once the item is committed, and an item another run stored meanwhile arrives as an END
+ * marked elsewhere and is reported like an item with nothing to analyse.
+ *
  * Progress is counted in seconds of media rather than in items, so one long video does not
  * hold the bar still: each analysed frame moves it to that frame's timestamp within its item,
  * and the ETA divides the media still to analyse by the media analysed per second so far.
@@ -150,6 +155,10 @@ int aitag_tagger_new(const struct aitag_tagger_params *p, struct aitag_tagger **
     rc = aitag_catalog_open(p->catalog_path, p->dry_run, &t->catalog, errbuf, errlen);
     if (rc == AITAG_ERR_NOTFOUND && p->dry_run)
         rc = 0; /* a dry run against a catalog that doesn't exist yet: everything is new */
+    if (rc == 0 && !p->dry_run) {
+        rc = aitag_catalog_open(p->catalog_path, 0, &t->claims, errbuf, errlen);
+        aitag_claim_owner_self(&t->owner);
+    }
     if (rc < 0)
         goto out;
     *out = t;
@@ -171,6 +180,7 @@ void aitag_tagger_free(struct aitag_tagger *t)
     for (size_t i = 0; i < t->n_ops; i++)
         free(t->keys[i]);
     aitag_graph_free(t->graph);
+    aitag_catalog_close(t->claims);
     aitag_catalog_close(t->catalog);
     aitag_policy_free(t->policy);
     aitag_concepts_close(t->concepts);
@@ -551,6 +561,7 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
     struct run_state rs = {.sum = sum};
     struct item_acc acc = {0};
     pthread_t decoder;
+    double renewed = aitag_now();
     int rc, started = 0;
     struct msg *m;
 
@@ -635,6 +646,13 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
                 m->plan = NULL;
             }
             answer_round(t, &acc);
+        } else if (m->elsewhere) { /* stored by another run meanwhile: as a stored item */
+            drop_batch(&acc);
+            rs.media_done += work_units(&t->works[m->item]);
+            rs.item_done = rs.item_total = 0;
+            report_done_item(t, &rs, m->item);
+            acc.idx = (size_t)-1;
+            progress(t, &rs, NULL);
         } else {
             flush_batch(t, &rs, &acc);
             item_hooks(t, &acc, m);
@@ -654,12 +672,18 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
             sum->frames += acc.n_frames;
             sum->frames_decoded += m->frames_decoded;
             finish_item(t, &rs, &acc, m);
+            if (t->claims) /* stored (or failed): another run may have it now */
+                aitag_catalog_release_claim(t->catalog, t->works[m->item].path, &t->owner);
             aitag_evidence_list_clear(&acc.ev);
             reset_adaptive(&acc);
             acc.idx = (size_t)-1;
             progress(t, &rs, NULL);
         }
         tagger_msg_free(m);
+        if (t->claims && aitag_now() - renewed > CLAIM_RENEW_S) {
+            aitag_catalog_renew_claims(t->catalog, &t->owner, CLAIM_LEASE_MS);
+            renewed = aitag_now();
+        }
     }
     rc = rs.blocked ? AITAG_ERR_DB : 0;
 out:
@@ -672,6 +696,8 @@ out:
             if (t->works[i].dropped)
                 report(t, &rs, i, AITAG_ITEM_FAILED, "out of memory", NULL, NULL, 0, NULL, 0);
     }
+    if (started && t->claims) /* an interrupted run's items: free for the next */
+        aitag_catalog_release_claim(t->catalog, NULL, &t->owner);
     drop_batch(&acc);
     aitag_evidence_list_clear(&acc.ev);
     reset_adaptive(&acc);

@@ -6,6 +6,7 @@
 
 #include "adaptive.h"
 #include "aitag/analyzer.h"
+#include "aitag/catalog.h"
 #include "aitag/infer.h"
 #include "aitag/pipeline.h"
 #include "queue.h"
@@ -13,11 +14,15 @@
 
 #define MAX_ANALYZERS AITAG_GRAPH_MAX
 #define MAX_BATCH 16 /* frames handed to the graph at once, at most */
+/* Claims (aitag/catalog.h "Claims"): an item's claim lasts this long unless renewed, and is
+ * renewed this often while the run holds it. */
+#define CLAIM_LEASE_MS 120000
+#define CLAIM_RENEW_S 20.0
 
 struct work {
-    const char *path;        /* borrowed from the walk list: the item's identity */
-    const char *src;         /* where its bytes are read: path, or the run's descriptor */
-    char error[512];         /* planning failure; "" if none */
+    const char *path; /* borrowed from the walk list: the item's identity */
+    const char *src;  /* where its bytes are read: path, or the run's descriptor */
+    char error[512];  /* planning failure; "" if none */
     int64_t size, mtime_ns;
     char fingerprint[17];
     int64_t media_id;        /* 0 when new */
@@ -53,6 +58,7 @@ struct msg {
     struct aitag_shot *shots; /* MSG_END: owned, the shots found while sampling */
     size_t n_shots;
     struct adaptive_plan *plan; /* MSG_ROUND of the first round: owned, the item's planner */
+    int elsewhere; /* MSG_END: another run stored the item meanwhile; reported as stored */
 };
 
 /* The analysis thread's answer to a MSG_ROUND: the next times (none: the item is done). */
@@ -69,10 +75,14 @@ struct aitag_tagger {
     struct aitag_infer *infer;
     struct aitag_policy *policy;
     struct aitag_concepts *concepts; /* the policy's parent categories, or NULL */
-    struct aitag_catalog *catalog; /* NULL in a dry run without a catalog file */
-    struct aitag_graph *graph;      /* the analyzers, dependencies included, in run order */
-    char *keys[MAX_ANALYZERS];      /* graph key + sampling: what the catalog records */
-    size_t n_ops;                   /* aitag_graph_size(graph) */
+    struct aitag_catalog *catalog;   /* NULL in a dry run without a catalog file */
+    /* the decoder thread's own connection, for claims (NULL in a dry run), and the run's
+     * name as a claim holder */
+    struct aitag_catalog *claims;
+    struct aitag_claim_owner owner;
+    struct aitag_graph *graph; /* the analyzers, dependencies included, in run order */
+    char *keys[MAX_ANALYZERS]; /* graph key + sampling: what the catalog records */
+    size_t n_ops;              /* aitag_graph_size(graph) */
     int decode_threads, infer_threads;
     char errmsg[512];
     /* per run */
@@ -105,6 +115,10 @@ static inline void tagger_local_want(const struct aitag_tagger *t, const struct 
 void tagger_sampler_limits(const struct aitag_tagger *t, struct aitag_sampler_params *sp);
 /* plan.c: fills works[] from the walk list and the catalog. */
 int tagger_plan(struct aitag_tagger *t);
+/* plan.c: plans w again against what c stores now (another run may have stored it since):
+ * drops from w->need the analyzers stored with the current keys (none with --force). 1 nothing
+ * left to do, 0 some, < 0 a catalog error (its message on c). */
+int tagger_recheck(struct aitag_tagger *t, struct aitag_catalog *c, struct work *w);
 /* plan.c: true when path no longer names a file (its folder may be gone too). Other errors,
  * like permission denied, don't prove anything is gone. */
 int tagger_gone(const char *path);

@@ -156,7 +156,7 @@ check_eq "the fixture is schema 1" "$(sqlite3 "$tmp/v1.db" 'PRAGMA user_version'
 "$AITAG_BIN" search --catalog "$tmp/v1.db" --tag face >"$tmp/v1.out" 2>"$tmp/v1.err"
 check_eq "search on an old catalog: exit code" "$?" 0
 check_eq "search on an old catalog finds its item" "$(cat "$tmp/v1.out")" "/media/photos/photo.jpg"
-check_eq "the old catalog is migrated" "$(sqlite3 "$tmp/v1.db" 'PRAGMA user_version')" 9
+check_eq "the old catalog is migrated" "$(sqlite3 "$tmp/v1.db" 'PRAGMA user_version')" 10
 check_eq "with a shots table" "$(sqlite3 "$tmp/v1.db" 'SELECT count(*) FROM shots')" 0
 check_eq "with people and faces tables" "$(sqlite3 "$tmp/v1.db" 'SELECT count(*) FROM people')$(sqlite3 "$tmp/v1.db" 'SELECT count(*) FROM faces')" 00
 "$AITAG_BIN" tag --catalog "$tmp/v1.db" --analyzers faces /media/photos >/dev/null 2>"$tmp/v1tag.err"
