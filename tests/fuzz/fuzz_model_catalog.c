@@ -1,7 +1,9 @@
 /* fuzz_model_catalog.c - libFuzzer target for a model catalog (`aitag models install`: a file
- * or a URL's answer, often someone else's): listing it, and installing its entry "m" from
- * file:// URLs under a folder of this target's own. Any catalog lists or fails with a message,
- * installs or fails with one, and never writes outside the destination folder. */
+ * or a URL's answer, often someone else's): listing it, and installing its entry "m". File
+ * URLs "file://@/..." are rewritten to this process's own folder, whose src/m.onnx holds
+ * "onnx weights\n" (the seeds carry its sha256); an input with any other file URL is only
+ * listed (no /dev/zero downloads). Any catalog lists or fails with a message, installs or
+ * fails with one, and never writes outside the destination folder. */
 #include <dirent.h>
 #include <ftw.h>
 #include <stdint.h>
@@ -13,7 +15,9 @@
 
 #include "aitag/models.h"
 
-#define ROOT "/tmp/aitag-fuzz-catalog"
+#define MARK "file://@/"
+
+static char root[64];
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -21,14 +25,9 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path) < 0 ? -1 : 0;
 }
 
-/* Every file:// URL in the catalog points into ROOT/src (no /dev/zero downloads). */
-static int urls_inside(const char *text)
+static void cleanup(void)
 {
-    for (const char *p = text; (p = strstr(p, "file:")); p += 5)
-        if (strncmp(p, "file://" ROOT "/src/", strlen("file://" ROOT "/src/")) != 0 ||
-            strstr(p, ".."))
-            return 0;
-    return 1;
+    nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* The names in folder are exactly the expected ones (NULL-terminated). */
@@ -49,31 +48,76 @@ static void only(const char *folder, const char *const *expected)
     closedir(d);
 }
 
+/* text with every MARK made "file://<root>/" into *out (malloc'd); 0 when a file URL points
+ * elsewhere or climbs out ("..") and the catalog is only to be listed. */
+static int rewrite(const char *text, char **out)
+{
+    size_t n = 0, rl = strlen(root), ml = strlen(MARK);
+    const char *p;
+    char *o;
+    int inside = 1;
+
+    for (p = text; (p = strstr(p, "file:")); p += 5) {
+        if (strncmp(p, MARK, ml) != 0 || strstr(p, ".."))
+            inside = 0;
+        n++;
+    }
+    *out = o = malloc(strlen(text) + n * (rl + 8) + 1);
+    if (!o)
+        return 0;
+    for (p = text; *p;) {
+        if (strncmp(p, MARK, ml) == 0) {
+            memcpy(o, "file://", 7);
+            memcpy(o + 7, root, rl);
+            o[7 + rl] = '/';
+            o += rl + 8;
+            p += ml;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    return inside;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct aitag_install_params p = aitag_install_default_params();
-    char err[1024] = "", *text, **lines = NULL;
+    char err[1024] = "", *text, *cat = NULL, **lines = NULL, path[128], dest[128], src[128];
     size_t n = 0;
+    int install;
     FILE *f;
 
+    if (!root[0]) {
+        snprintf(root, sizeof root, "/tmp/aitag-fuzz-catalog-XXXXXX");
+        if (!mkdtemp(root))
+            abort();
+        atexit(cleanup);
+        snprintf(src, sizeof src, "%s/src", root);
+        mkdir(src, 0700);
+        snprintf(src, sizeof src, "%s/src/m.onnx", root);
+        f = fopen(src, "wb");
+        if (!f)
+            abort();
+        fputs("onnx weights\n", f);
+        fclose(f);
+    }
     text = malloc(size + 1);
     if (!text)
         return 0;
     memcpy(text, data, size);
-    text[size] = '\0';
-    mkdir(ROOT, 0700);
-    mkdir(ROOT "/src", 0700);
-    if (access(ROOT "/src/m.onnx", F_OK) != 0 && (f = fopen(ROOT "/src/m.onnx", "wb"))) {
-        fputs("onnx weights\n", f); /* sha256 in the seed corpus */
-        fclose(f);
-    }
-    f = fopen(ROOT "/catalog.json", "wb");
+    text[size] = '\0'; /* a NUL inside ends the catalog text early: jansson refuses one anyway */
+    install = rewrite(text, &cat);
+    snprintf(path, sizeof path, "%s/catalog.json", root);
+    snprintf(dest, sizeof dest, "%s/dest", root);
+    snprintf(src, sizeof src, "%s/src", root);
+    f = cat ? fopen(path, "wb") : NULL;
     if (!f)
         goto out;
-    fwrite(data, 1, size, f);
+    fputs(cat, f);
     fclose(f);
-    p.catalog = ROOT "/catalog.json";
-    p.dest_dir = ROOT "/dest";
+    p.catalog = path;
+    p.dest_dir = dest;
     p.connect_timeout_s = 2;
     p.low_speed_s = 2;
     if (aitag_models_catalog_list(&p, &lines, &n, err, sizeof err) == 0) {
@@ -86,16 +130,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (!err[0]) {
         abort();
     }
-    if (urls_inside(text)) {
+    if (install) {
         int unpinned = 0;
         err[0] = '\0';
         if (aitag_models_install(&p, "m", &unpinned, err, sizeof err) < 0 && !err[0])
             abort();
-        only(ROOT, (const char *const[]){"catalog.json", "src", "dest", NULL});
-        only(ROOT "/src", (const char *const[]){"m.onnx", NULL});
-        nftw(ROOT "/dest", rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        only(root, (const char *const[]){"catalog.json", "src", "dest", NULL});
+        only(src, (const char *const[]){"m.onnx", NULL});
+        nftw(dest, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     }
 out:
+    free(cat);
     free(text);
     return 0;
 }

@@ -11,6 +11,19 @@
 
 #include "aitag/convert.h"
 
+static char dir[64];
+
+static void cleanup(void)
+{
+    char path[128];
+
+    snprintf(path, sizeof path, "%s/model.json", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/w.bin", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 static int write_file(const char *path, const void *data, size_t size)
 {
     FILE *f = fopen(path, "wb");
@@ -24,7 +37,6 @@ static int write_file(const char *path, const void *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static char dir[64];
     struct aitag_convert_params p = aitag_convert_default_params();
     const uint8_t *nul = memchr(data, '\0', size);
     size_t jlen = nul ? (size_t)(nul - data) : size;
@@ -33,7 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!dir[0]) {
         snprintf(dir, sizeof dir, "/tmp/aitag-fuzz-tfjs-XXXXXX");
         if (!mkdtemp(dir))
-            return 0;
+            abort();
+        atexit(cleanup);
     }
     snprintf(model, sizeof model, "%s/model.json", dir);
     snprintf(shard, sizeof shard, "%s/w.bin", dir);

@@ -7,6 +7,7 @@
  * answering. */
 #include <ctype.h>
 #include <curl/curl.h>
+#include <ftw.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,9 +45,23 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
     return size * n;
 }
 
+static char dir[64];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path) < 0 ? -1 : 0;
+}
+
+/* The server's catalog and thumbnails go with the process (the server stops with it). */
+static void cleanup(void)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void setup(void)
 {
-    static char dir[64], catalog[128], web[128], cache[128];
+    static char catalog[128], web[128], cache[128];
     struct aitag_web_params wp = aitag_web_default_params();
     struct aitag_policy *policy = NULL;
     struct body b = {0};
@@ -56,6 +71,7 @@ static void setup(void)
     snprintf(dir, sizeof dir, "/tmp/aitag-fuzz-web-XXXXXX");
     if (!mkdtemp(dir) || aitag_policy_new(&policy) < 0)
         abort();
+    atexit(cleanup);
     snprintf(catalog, sizeof catalog, "%s/catalog.db", dir);
     snprintf(web, sizeof web, "%s/web", dir);
     snprintf(cache, sizeof cache, "%s/cache", dir);
