@@ -171,8 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pthread_mutex_unlock(&answers.lock);
     p.url = url;
     p.session_cookie = "cookie";
-    p.retries = 1;
-    p.backoff_ms = 0;
+    p.retries = 0; /* no backoff: an answer's Retry-After could make one input take minutes */
     p.timeout_ms = 5000;
     if (aitag_stash_new(&p, &s) < 0)
         abort();
