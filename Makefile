@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build fixtures demo test test-asan test-tsan fuzz bench bench-gateway bench-sampling bench-faces bench-people bench-context bench-review bench-scale clean format \
+.PHONY: all setup build fixtures demo test test-asan test-tsan fuzz fuzz-long bench bench-gateway bench-sampling bench-faces bench-people bench-context bench-review bench-scale clean format \
 	plugin install uninstall
 
 all: build
@@ -52,7 +52,11 @@ test-tsan: setup fixtures
 	  echo "test-tsan: ThreadSanitizer reports:"; cat $(TSAN_BUILD)/tsan/report.*; exit 1; fi
 	@echo "test-tsan: no ThreadSanitizer report"
 
+# `make fuzz`: every target in tests/fuzz for FUZZ_SECONDS (CI: 20 s each); `make fuzz-long`:
+# the same for 10 minutes each, before a release or after a parser changed.
 FUZZ_SECONDS ?= 20
+fuzz-long: FUZZ_SECONDS = 600
+fuzz-long: fuzz
 FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 fuzz: setup
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DAITAG_FUZZ=ON >/dev/null
@@ -61,8 +65,9 @@ fuzz: setup
 	@# stops the rest (xargs stops on a command's exit 255) and fails the target
 	@printf '%s\n' $(FUZZ_TARGETS) | xargs -P $(JOBS) -I{} sh -c '\
 	  mkdir -p build-fuzz/corpus-{} && \
-	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp build-fuzz/fuzz_{} -max_total_time=$(FUZZ_SECONDS) \
-	    -max_len=65536 build-fuzz/corpus-{} tests/fuzz/corpus/{} 2>build-fuzz/fuzz_{}.log \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    build-fuzz/fuzz_{} -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=65536 -artifact_prefix=build-fuzz/fuzz_{}- build-fuzz/corpus-{} tests/fuzz/corpus/{} 2>build-fuzz/fuzz_{}.log \
 	  && echo "fuzz_{}: no crash in $(FUZZ_SECONDS) s" \
 	  || { tail -n 30 build-fuzz/fuzz_{}.log; exit 255; }'
 

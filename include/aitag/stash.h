@@ -165,7 +165,8 @@ int aitag_stash_create_performer(struct aitag_stash *s, const char *name, const 
                                  size_t len, char **id);
 /* Calls fn for every performer that has an image in Stash, by ascending id (for matching the
  * faces of known performers); p is borrowed for the call. fn returning non-zero stops: a
- * positive value makes this return 0, a negative one is returned. */
+ * positive value makes this return 0, a negative one is returned. Ids that do not ascend
+ * (a Stash that repeats a page) stop it with AITAG_ERR_NET. */
 int aitag_stash_each_performer_with_image(
     struct aitag_stash *s, int (*fn)(void *ctx, const struct aitag_stash_performer *p), void *ctx);
 /* Downloads a file Stash serves (a performer's image_path) with this client's credentials.

@@ -122,6 +122,13 @@ out:
     return rc;
 }
 
+/* A catalog a server sent (http, https) may name only http(s) files: a file:// URL in it would
+ * copy whatever this machine's user can read into the models folder. */
+static int remote_catalog(const struct aitag_install_params *p)
+{
+    return strstr(p->catalog, "://") && strncasecmp(p->catalog, "file:", 5) != 0;
+}
+
 struct dl {
     FILE *f;
     long long offset; /* bytes already in the .part when the request went out */
@@ -145,6 +152,8 @@ static CURLcode transfer(const struct aitag_install_params *p, const char *url, 
     if (!c)
         return CURLE_OUT_OF_MEMORY;
     set_common(c, p, url);
+    if (remote_catalog(p))
+        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, file_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, d);
@@ -218,6 +227,12 @@ static int install_file(const struct aitag_install_params *p, json_t *f, char he
         snprintf(err, errlen,
                  "catalog file entry needs \"url\", a relative \"dest\" and a "
                  "64-hex \"sha256\" or null");
+        return AITAG_ERR_INVALID;
+    }
+    if (remote_catalog(p) && strncasecmp(url, "http://", 7) != 0 &&
+        strncasecmp(url, "https://", 8) != 0) {
+        snprintf(err, errlen, "%s: a catalog from %s may name only http and https files", url,
+                 p->catalog);
         return AITAG_ERR_INVALID;
     }
     snprintf(path, sizeof path, "%s/%s", p->dest_dir, dest);

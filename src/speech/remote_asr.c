@@ -166,6 +166,23 @@ static int read_answer(json_t *root, double t0, double dur, struct aitag_speech_
     return spread_words(seg, json_string_value(json_object_get(root, "text")), t0, t0 + dur, 0.9f);
 }
 
+int asr_remote_answer(const char *body, size_t len, double t0, double dur, const char *hint,
+                      struct aitag_speech_segment *seg, char *lang, size_t lang_len)
+{
+    json_t *root = body ? json_loadb(body, len, 0, NULL) : NULL;
+    int rc = AITAG_ERR_INVALID;
+
+    if (json_is_object(root))
+        rc = read_answer(root, t0, dur, seg);
+    if (rc == 0) {
+        lang_code(json_string_value(json_object_get(root, "language")), lang, lang_len);
+        if (!lang[0])
+            snprintf(lang, lang_len, "%s", hint ? hint : "");
+    }
+    json_decref(root);
+    return rc;
+}
+
 static int remote_run(void *impl, const int16_t *samples, size_t n, double t0,
                       struct aitag_speech_segment *seg, char *lang, size_t lang_len, char *err,
                       size_t errlen)
@@ -176,7 +193,6 @@ static int remote_run(void *impl, const int16_t *samples, size_t n, double t0,
     curl_mimepart *part;
     uint8_t *wav = NULL;
     size_t wav_len = 0;
-    json_t *root = NULL;
     long status = 0;
     char auth[600];
     CURLcode cc;
@@ -233,25 +249,20 @@ static int remote_run(void *impl, const int16_t *samples, size_t n, double t0,
         rc = AITAG_ERR_IO;
         goto out;
     }
-    root = r->body.data ? json_loadb(r->body.data, r->body.len, 0, NULL) : NULL;
-    if (!json_is_object(root) ||
-        (rc = read_answer(root, t0, (double)n / AITAG_SPEECH_RATE, seg)) == AITAG_ERR_INVALID) {
+    rc = asr_remote_answer(r->body.data, r->body.len, t0, (double)n / AITAG_SPEECH_RATE,
+                           r->language, seg, lang, lang_len);
+    if (rc == AITAG_ERR_INVALID) {
         aitag_fmt(err, errlen, "speech: POST %s: the answer is not a transcription", r->url);
         rc = AITAG_ERR_IO;
         goto out;
     }
     if (rc < 0)
         goto fail;
-    lang_code(json_string_value(json_object_get(root, "language")), lang, lang_len);
-    if (!lang[0])
-        snprintf(lang, lang_len, "%s", r->language);
-    rc = 0;
     goto out;
 fail:
     aitag_fmt(err, errlen, "out of memory");
     rc = AITAG_ERR_NOMEM;
 out:
-    json_decref(root);
     curl_slist_free_all(hdr);
     curl_mime_free(form);
     free(wav);

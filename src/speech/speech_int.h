@@ -62,6 +62,13 @@ int asr_sphinx_new(const struct aitag_speech_params *p, struct recognizer *r, ch
 int asr_remote_new(const struct aitag_speech_params *p, struct recognizer *r, char *err,
                    size_t errlen);
 
+/* remote_asr.c: reads a transcription server's answer (body, len bytes of verbose_json) for
+ * the dur seconds of audio that begin at t0 into seg's words, and its language code into lang
+ * (hint when it names none). 0, AITAG_ERR_INVALID when the answer is not a transcription, or
+ * AITAG_ERR_NOMEM. Words already added stay in seg on failure (the caller clears it). */
+int asr_remote_answer(const char *body, size_t len, double t0, double dur, const char *hint,
+                      struct aitag_speech_segment *seg, char *lang, size_t lang_len);
+
 /* Sets seg's text (the words joined by spaces) and its mean confidence from its words. */
 int speech_segment_text(struct aitag_speech_segment *seg);
 /* Appends a word to seg. 0 or AITAG_ERR_NOMEM. */

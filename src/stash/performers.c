@@ -19,6 +19,7 @@
  * credentials never go anywhere else.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -301,7 +302,9 @@ int aitag_stash_each_performer_with_image(
 {
     json_t *list = NULL, *o;
     struct aitag_stash_performer p;
+    long long last = 0, id;
     size_t i, n;
+    char *end;
     int rc = 0, page;
 
     for (page = 1;; page++) {
@@ -314,6 +317,16 @@ int aitag_stash_each_performer_with_image(
         json_array_foreach(list, i, o)
         {
             rc = from_json(s, o, &p);
+            if (rc == 0) {
+                /* Pages are sorted by id: a Stash that ignores the page number would otherwise
+                 * be paged through forever. */
+                errno = 0;
+                id = strtoll(p.id, &end, 10);
+                if (errno || *end || id <= last)
+                    rc = stash_fail(s, AITAG_ERR_NET, "findPerformers",
+                                    "performer id %.40s out of order after %lld", p.id, last);
+                last = id;
+            }
             if (rc == 0 && p.has_image)
                 rc = fn(ctx, &p);
             aitag_stash_performer_clear(&p);
@@ -367,7 +380,8 @@ int aitag_stash_download(struct aitag_stash *s, const char *url, unsigned char *
         rc = stash_fail(s, AITAG_ERR_NOMEM, "download", "out of memory");
         goto out;
     }
-    memcpy(*data, s->body.data, s->body.len);
+    if (s->body.len) /* an empty answer has no buffer at all */
+        memcpy(*data, s->body.data, s->body.len);
     *len = s->body.len;
     rc = 0;
 out:

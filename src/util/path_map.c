@@ -55,8 +55,9 @@ int aitag_map_path(const char *mappings, const char *path, char *out, size_t out
     }
     {
         const char *rest = path + best_len;
-        /* "/" => "/mnt": keep the separator between the new prefix and the rest. */
-        if (best_len == 1 && *rest != '/')
+        /* "/" => "/mnt": keep the separator between the new prefix and the rest (only the
+         * root: a one-letter prefix "a" => "b" maps "a" to "b", not "ba"). */
+        if (best_len == 1 && best_from[0] == '/' && *rest != '/')
             rest--;
         if (best_to_len == 1 && best_to[0] == '/' && *rest == '/')
             best_to_len = 0;

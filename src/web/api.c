@@ -379,9 +379,9 @@ static enum MHD_Result post_threshold(struct aitag_web *w, struct MHD_Connection
 
     if (!label || !*label ||
         (action && strcmp(action, "learn") != 0 && strcmp(action, "forget") != 0)) {
-        json_decref(body);
-        return web_send_error(conn, 400,
-                              !label || !*label ? "label: missing" : "action: not learn or forget");
+        const char *why = !label || !*label ? "label: missing" : "action: not learn or forget";
+        json_decref(body); /* label is the body's: read it before */
+        return web_send_error(conn, 400, "%s", why);
     }
     forget = action && strcmp(action, "forget") == 0;
     if ((t = json_object_get(body, "threshold")) && !json_is_number(t)) {

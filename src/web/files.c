@@ -157,10 +157,7 @@ static unsigned servable(struct aitag_web *w, const struct item_file *f, char *r
     return ok ? 0 : 403;
 }
 
-/* Parses a one-range Range header against size into [*from, *to]. 1 when it applies, 0 when
- * the header is absent or not a single byte range (the whole file is sent), -1 when it cannot
- * be satisfied. */
-static int parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *to)
+int web_parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *to)
 {
     unsigned long long a, b;
     char *end, *end2;
@@ -216,8 +213,8 @@ enum MHD_Result web_media(struct aitag_web *w, struct MHD_Connection *conn, int6
         return web_send_error(conn, 410, "item %" PRId64 ": its file cannot be read", id);
     }
     size = (uint64_t)st.st_size;
-    want =
-        parse_range(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Range"), size, &from, &to);
+    want = web_parse_range(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Range"), size, &from,
+                           &to);
     if (want < 0) {
         struct MHD_Response *r;
         enum MHD_Result ok;

@@ -132,6 +132,10 @@ enum MHD_Result web_people_api(struct aitag_web *w, struct MHD_Connection *conn,
 enum MHD_Result web_face_crop(struct aitag_web *w, struct MHD_Connection *conn, int64_t face_id);
 /* GET of a front-end file (url "/" is index.html): only regular files under static_dir. */
 enum MHD_Result web_static(struct aitag_web *w, struct MHD_Connection *conn, const char *url);
+/* Parses a Range header (a client's bytes) against a file of size bytes into [*from, *to]: 1
+ * when one byte range applies, 0 when the header is absent or not a single byte range (the
+ * whole file is sent), -1 when it cannot be satisfied. */
+int web_parse_range(const char *h, uint64_t size, uint64_t *from, uint64_t *to);
 /* GET /api/items/ID/media: the item's file, with range requests. */
 enum MHD_Result web_media(struct aitag_web *w, struct MHD_Connection *conn, int64_t id);
 /* GET /api/items/ID/thumb: a JPEG made once per fingerprint. */

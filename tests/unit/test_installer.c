@@ -146,10 +146,13 @@ static void write_catalog(const char *sha_good, const char *sha_blob2)
         "\"cut\", \"file\": \"cut.onnx\"}},"
         "{\"name\": \"tofu\", \"files\": [{\"url\": \"http://127.0.0.1:%d/f/blob2.bin\", "
         "\"sha256\": null, \"dest\": \"tofu.onnx\"}], \"manifest\": {\"name\": \"tofu\", "
-        "\"file\": \"tofu.onnx\", \"sha256\": \"to be verified on first install\"}}"
+        "\"file\": \"tofu.onnx\", \"sha256\": \"to be verified on first install\"}},"
+        "{\"name\": \"local\", \"files\": [{\"url\": \"file://%s/blob.bin\", "
+        "\"sha256\": null, \"dest\": \"local.onnx\"}], \"manifest\": {\"name\": \"local\", "
+        "\"file\": \"local.onnx\"}}"
         "]}";
     snprintf(buf, sizeof buf, fmt, port, sha_good, BLOB_SIZE, port, 0, port, sha_blob2, BLOB_SIZE,
-             port);
+             port, www);
     char cat[400];
     snprintf(cat, sizeof cat, "%s/catalog.json", www);
     write_file(cat, buf, strlen(buf));
@@ -217,12 +220,21 @@ int main(void)
     /* Already installed and verified: no second download. */
     CHECK_EQ_INT(aitag_models_install(&ip, "good", NULL, err, sizeof err), 0);
     CHECK_EQ_INT(log_count("GET /f/blob.bin"), 1);
+    /* A catalog from a server names a local file: refused, nothing copied. */
+    CHECK_EQ_INT(aitag_models_install(&ip, "local", NULL, err, sizeof err), AITAG_ERR_INVALID);
+    CHECK(strstr(err, "only http and https") != NULL);
+    snprintf(path, sizeof path, "%s/local.onnx", dest);
+    CHECK_EQ_INT(file_size(path), -1);
 
     /* The catalog as a file; unknown name. */
     snprintf(catfile, sizeof catfile, "%s/catalog.json", www);
     ip.catalog = catfile;
     CHECK_EQ_INT(aitag_models_install(&ip, "nope", NULL, err, sizeof err), AITAG_ERR_NOTFOUND);
     CHECK(strstr(err, "no model 'nope'") != NULL);
+    /* A catalog file of the user's own may name local files. */
+    CHECK_EQ_INT(aitag_models_install(&ip, "local", NULL, err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/local.onnx", dest);
+    CHECK_EQ_INT(file_size(path), BLOB_SIZE);
 
     /* Wrong checksum: fails clearly, deletes the .part, installs nothing. */
     CHECK_EQ_INT(aitag_models_install(&ip, "badsum", NULL, err, sizeof err), AITAG_ERR_MODEL);
@@ -263,8 +275,8 @@ int main(void)
         char **lines = NULL;
         size_t n = 0;
         CHECK_EQ_INT(aitag_models_catalog_list(&ip, &lines, &n, err, sizeof err), 0);
-        CHECK_EQ_INT(n, 4);
-        if (n == 4)
+        CHECK_EQ_INT(n, 5);
+        if (n == 5)
             CHECK_STR(lines[0], "good\tMIT\ttest");
         for (size_t i = 0; i < n; i++)
             free(lines[i]);

@@ -31,6 +31,10 @@ int main(void)
     CHECK_STR(map("/=>/mnt", "/a/b", &rc), "/mnt/a/b");
     CHECK_STR(map("/data=>/", "/data/a", &rc), "/a");
     CHECK_STR(map("", "/a", &rc), "/a");
+    /* A one-letter source is not the root: the whole path maps to the target (fuzz_path_map). */
+    CHECK_STR(map("[=>0", "[", &rc), "0");
+    CHECK_EQ_INT(rc, 1);
+    CHECK_STR(map("a=>/mnt/a", "a/b", &rc), "/mnt/a/b");
     CHECK_STR(map("no arrow here", "/a", &rc), "/a");
     CHECK_EQ_INT(aitag_map_path("/a=>/a-much-longer-prefix", "/a/b", tiny, sizeof tiny),
                  AITAG_ERR_INVALID);
