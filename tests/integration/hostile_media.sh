@@ -41,19 +41,21 @@ check "one error in each failed item's JSON" \
     json_item "$tmp/out.jsonl" "$hf/many-frames.mkv" '.status == "error" and (.errors | length == 1)'
 check "summary counts 8 failed" grep -q " 8 failed" "$tmp/err"
 
-# A file still being written, far faster than it is read (the 4 s stream looped at 1000x real
-# time): it stops at the time, CPU or duration limit; the good item in the run is tagged.
-grow() { # grow FILE: starts the writer (WRITER) and waits for its first 100 KB
-    timeout 30 ffmpeg -nostdin -v error -y -stream_loop -1 -readrate 1000 -i "$hf/stream.ts" \
+# A file still being written, far faster than it is read (the 4 s stream looped at 4000x real
+# time): it stops at the time, CPU or duration limit; the good item in the run is tagged. The
+# run starts once the file holds 2,000 s of video (16 MB, about 50,000 frames): a reader that
+# caught up with the writer would end the item at its end, within the limits.
+grow() { # grow FILE: starts the writer (WRITER) and waits for its first 16 MB
+    timeout 30 ffmpeg -nostdin -v error -y -stream_loop -1 -readrate 4000 -i "$hf/stream.ts" \
         -c copy -t 20000 -f mpegts - >"$1" &
     WRITER=$!
-    for _ in $(seq 100); do [ "$(stat -c %s "$1")" -gt 100000 ] && break; sleep 0.05; done
+    for _ in $(seq 100); do [ "$(stat -c %s "$1")" -gt 16000000 ] && break; sleep 0.05; done
 }
 grow "$tmp/live1.ts"
-timeout 60 "${A[@]}" --item-timeout 1.5 "$tmp/live1.ts" "$hf/good.mp4" >"$tmp/live1.jsonl" 2>"$tmp/live1.err"
+timeout 60 "${A[@]}" --item-timeout 0.5 "$tmp/live1.ts" "$hf/good.mp4" >"$tmp/live1.jsonl" 2>"$tmp/live1.err"
 check_eq "time limit: exit code" "$?" 1
 kill "$WRITER" 2>/dev/null; wait "$WRITER" 2>/dev/null
-check "time limit names its option" grep -q "live1.ts: stopped after 1.5 s, the time limit per item (--item-timeout)" "$tmp/live1.err"
+check "time limit names its option" grep -q "live1.ts: stopped after 0.5 s, the time limit per item (--item-timeout)" "$tmp/live1.err"
 check "time limit: the good item is tagged" json_item "$tmp/live1.jsonl" "$hf/good.mp4" '.status == "tagged"'
 grow "$tmp/live2.ts"
 timeout 60 "${A[@]}" --item-cpu 0.5 "$tmp/live2.ts" >/dev/null 2>"$tmp/live2.err"
