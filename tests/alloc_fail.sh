@@ -3,9 +3,11 @@
 # allocation with that allocation failing (AITAG_ALLOC_FAIL=all, tests/alloc_fail.c says how a
 # run is judged: no crash, sanitizer report, leak or hang).
 #
-#   tests/alloc_fail.sh BUILD_DIR TEST...      e.g. tests/alloc_fail.sh build-asan test_buf
+#   tests/alloc_fail.sh BUILD_DIR TEST[:STEP]...     e.g. tests/alloc_fail.sh build-asan test_buf
 #
 # BUILD_DIR is the sanitizer build (AITAG_SANITIZE=ON). JOBS runs go at once (default nproc).
+# TEST:k (or STEP=k for all) fails only every kth allocation: a sample, for tests whose every
+# allocation takes too long.
 # The logs of failing runs stay in BUILD_DIR/allocfail/TEST/N.log; reproduce one with
 # AITAG_ALLOC_FAIL=N BUILD_DIR/TEST. Exit status: the number of tests with a failing run.
 set -uo pipefail
@@ -17,10 +19,14 @@ export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/lsan.supp:print
 export ASAN_OPTIONS="detect_leaks=1"
 
 failed=0
-for test in "$@"; do
+for arg in "$@"; do
+    test=${arg%%:*}
+    step=${STEP:-1}
+    [ "$arg" != "$test" ] && step=${arg#*:}
     logs="$build/allocfail/$test"
     rm -rf "$logs" && mkdir -p "$logs"
-    if (cd "$build" && AITAG_ALLOC_FAIL=all AITAG_ALLOC_FAIL_LOGS="allocfail/$test" "./$test") \
+    if (cd "$build" && AITAG_ALLOC_FAIL=all AITAG_ALLOC_FAIL_STEP=$step \
+        AITAG_ALLOC_FAIL_LOGS="allocfail/$test" "./$test") \
         2>"$logs/runner.log"; then
         echo "$test: $(tail -n 1 "$logs/runner.log" | sed 's/^alloc-fail: //')"
         rm -rf "$logs"
