@@ -41,16 +41,17 @@ test-asan: setup fixtures
 # crash, a sanitizer report, a leak or a hang (tests/alloc_fail.c, tests/alloc_fail.sh).
 # Reuses $(ASAN_BUILD): after test-asan nothing is left to build. TEST:k fails every kth
 # allocation only (a sample), for tests whose every allocation would take too long.
-# Every allocation: the tests in ALLOCFAIL_TESTS. A sample: ALLOCFAIL_SAMPLED.
-# Not run, for time (minutes to hours at one run per allocation): the tests that run ONNX
-# Runtime inference or decode media in most cases (test_infer, test_media_pixels, test_faces, test_face_attrs,
-# test_custom_models, test_pose, test_objects_flip, test_objects_mirror_gate, test_text,
-# test_speech, test_parity, test_zoo, test_convert, test_graph, test_media, test_cues,
-# test_shots, test_sampling, test_pipeline, test_pipeline_decode_oom, test_pipeline_remote),
-# test_stash (5,849 allocations, a Node.js double per run), test_faces_catalog,
-# test_people_user and test_gateway (a server and threads per run). Without allocations of
-# their own: test_geometry, test_split_csv, test_retry_after, test_curl_init,
-# test_threshold_fit, test_vlm_options.
+# Every allocation: ALLOCFAIL_TESTS. A sample: ALLOCFAIL_SAMPLED (thousands of allocations:
+# test_context 4,553, test_options 3,078). Not run here, for time (minutes to hours at one run
+# per allocation): the tests that run ONNX Runtime inference or decode media in most cases
+# (test_infer, test_faces, test_face_attrs, test_custom_models, test_pose, test_objects_flip,
+# test_objects_mirror_gate, test_text, test_speech, test_parity, test_zoo, test_convert,
+# test_graph, test_media, test_media_pixels, test_cues, test_shots, test_sampling,
+# test_pipeline, test_pipeline_decode_oom, test_pipeline_remote), the catalog's (test_catalog,
+# test_people, test_people_user, test_faces_catalog: 450 to 2,500 allocations, a SQLite
+# catalog each run), test_stash (5,849, a Node.js double each run) and test_gateway (servers
+# and threads each run). Without allocations of their own: test_geometry, test_split_csv,
+# test_retry_after, test_curl_init, test_threshold_fit, test_vlm_options.
 ALLOCFAIL_TESTS = test_buf test_base64 test_concepts test_faceid test_text_words test_installer \
 	test_path_map test_gw_tag_fs test_gw_settle test_gw_utf8 test_gw_tag_request test_gw_charge \
 	test_gw_metrics test_gw_key_cache test_remote test_remote_answer \
