@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build fixtures demo test test-asan test-tsan fuzz fuzz-long bench bench-gateway bench-sampling bench-faces bench-people bench-context bench-review bench-scale clean format \
+.PHONY: all setup build fixtures demo test test-asan test-allocfail test-tsan fuzz fuzz-long bench bench-gateway bench-sampling bench-faces bench-people bench-context bench-review bench-scale clean format \
 	plugin install uninstall
 
 all: build
@@ -36,6 +36,33 @@ test-asan: setup fixtures
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	rm -rf $(ASAN_BUILD)/fixtures && ln -s ../$(BUILD)/fixtures $(ASAN_BUILD)/fixtures
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2 -LE slow
+
+# Allocation failures: in the sanitizer build each unit test below runs once per allocation that
+# the project's code (and the test) makes, with that allocation failing, and must end without a
+# crash, a sanitizer report, a leak or a hang (tests/alloc_fail.c, tests/alloc_fail.sh).
+# Reuses $(ASAN_BUILD): after test-asan nothing is left to build. TEST:k fails every kth
+# allocation only (a sample), for tests whose every allocation would take too long.
+# Every allocation: ALLOCFAIL_TESTS. A sample: ALLOCFAIL_SAMPLED (thousands of allocations:
+# test_context 4,553, test_options 3,078). Not run here, for time (minutes to hours at one run
+# per allocation): the tests that run ONNX Runtime inference or decode media in most cases
+# (test_infer, test_faces, test_face_attrs, test_custom_models, test_pose, test_objects_flip,
+# test_objects_mirror_gate, test_text, test_speech, test_parity, test_zoo, test_convert,
+# test_graph, test_media, test_media_pixels, test_cues, test_shots, test_sampling,
+# test_pipeline, test_pipeline_decode_oom, test_pipeline_remote), the catalog's (test_catalog,
+# test_people, test_people_user, test_faces_catalog: 450 to 2,500 allocations, a SQLite
+# catalog each run), test_stash (5,849, a Node.js double each run) and test_gateway (servers
+# and threads each run). Without allocations of their own: test_geometry, test_split_csv,
+# test_retry_after, test_curl_init, test_threshold_fit, test_vlm_options.
+ALLOCFAIL_TESTS = test_buf test_base64 test_concepts test_faceid test_text_words test_installer \
+	test_path_map test_gw_tag_fs test_gw_settle test_gw_utf8 test_gw_tag_request test_gw_charge \
+	test_gw_metrics test_gw_key_cache test_remote test_remote_answer \
+	test_sampling_accuracy test_score test_corrections test_adaptive_plan test_vlm test_policy
+ALLOCFAIL_SAMPLED = test_context:61 test_options:64 test_plugin_settings:32 test_gw_redact:32
+test-allocfail: setup fixtures
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DAITAG_SANITIZE=ON >/dev/null
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	rm -rf $(ASAN_BUILD)/fixtures && ln -s ../$(BUILD)/fixtures $(ASAN_BUILD)/fixtures
+	JOBS=$(JOBS) tests/alloc_fail.sh $(ASAN_BUILD) $(ALLOCFAIL_TESTS) $(ALLOCFAIL_SAMPLED)
 
 # ThreadSanitizer over the tests whose code runs threads: the pipeline (decoder thread, queue,
 # cancel) and the gateway (event loop, workers, usage thread). ONNX Runtime and FFmpeg are not

@@ -324,7 +324,7 @@ static int cluster_rest(struct engine *e, float dist)
     struct people_units us = {0};
     struct group *g = NULL;
     unsigned char *pick = malloc(e->s.n ? e->s.n : 1), *skip = NULL;
-    int64_t *keys = NULL;
+    int64_t *keys = NULL, *grown;
     float *v = NULL;
     int *labels = NULL;
     size_t k = 0, n_keys = 0;
@@ -348,8 +348,9 @@ static int cluster_rest(struct engine *e, float dist)
     g = calloc(k, sizeof *g);
     v = malloc(us.dim * sizeof *v);
     skip = malloc(n_keys + k);
-    if (!g || !v || !skip || !(keys = realloc(keys, (n_keys + k) * sizeof *keys)))
-        goto out;
+    if (!g || !v || !skip || !(grown = realloc(keys, (n_keys + k) * sizeof *keys)))
+        goto out; /* keys, kept on a failed realloc, freed at out */
+    keys = grown;
     for (size_t l = 0; l < k; l++)
         g[l].label = (int)l;
     for (size_t j = 0; j < us.n; j++)

@@ -374,8 +374,10 @@ static const char *scene(const struct aitag_context *c, const char *spec)
             strdup(it), 0, (float)atof(conf), 0.1f * (float)(n_ev % 8), 0.05f, side, side);
     }
     buf[0] = '\0';
-    if (aitag_context_apply(c, ev, n_ev, NULL, 0, &o) != 0)
-        return "error";
+    if (aitag_context_apply(c, ev, n_ev, NULL, 0, &o) != 0) {
+        snprintf(buf, sizeof buf, "error");
+        goto out;
+    }
     for (size_t i = o.n_kept; i < o.n && k < 32; i++) {
         size_t j;
         for (j = 0; j < k && strcmp(names[j], o.evidence[i].label) != 0; j++)
@@ -391,6 +393,7 @@ static const char *scene(const struct aitag_context *c, const char *spec)
     for (size_t i = 0; i < k; i++)
         len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", i ? ", " : "", names[i]);
     aitag_context_out_clear(&o);
+out:
     for (size_t i = 0; i < n_ev; i++)
         free(ev[i].label);
     n_ev = 0;

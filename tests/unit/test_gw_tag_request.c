@@ -43,7 +43,8 @@ static char *upload(const struct gw_req *r, const struct gw_tag_request *q)
     if (gw_tag_request_upload(r, q, &data, &len, &owned, &code, &msg) < 0) {
         CHECK(!data && len == 0 && !owned && msg && *msg);
         s = malloc(strlen(code) + 2);
-        snprintf(s, strlen(code) + 2, "!%s", code);
+        if (s)
+            snprintf(s, strlen(code) + 2, "!%s", code);
         return s;
     }
     CHECK(data && len > 0);

@@ -89,28 +89,32 @@ static void test_prompt_and_answer(void)
     free(prompt);
 
     /* Fences, case, unknown names, missing and out-of-range confidences, duplicates. */
-    CHECK_EQ_INT(vlm_answer_parse("```json\n{\"tags\": [{\"name\": \"PERSON\", \"confidence\": 0.4},"
-                                  " {\"name\": \"horse\"}, {\"name\": \"Unicorn\", \"confidence\": 1},"
-                                  " {\"name\": \"beach\", \"confidence\": 7}, \"person\","
-                                  " {\"name\": 3}], \"description\": \"Two horses.\"}\n```\n",
-                                  &v, &a, err, sizeof err),
-                 0);
+    CHECK_EQ_INT(
+        vlm_answer_parse("```json\n{\"tags\": [{\"name\": \"PERSON\", \"confidence\": 0.4},"
+                         " {\"name\": \"horse\"}, {\"name\": \"Unicorn\", \"confidence\": 1},"
+                         " {\"name\": \"beach\", \"confidence\": 7}, \"person\","
+                         " {\"name\": 3}], \"description\": \"Two horses.\"}\n```\n",
+                         &v, &a, err, sizeof err),
+        0);
     CHECK_EQ_INT(a.n_tags, 3);
     CHECK_EQ_INT(a.n_dropped, 2);
-    CHECK_STR(a.tags[0].name, "Person");
-    CHECK_NEAR(a.tags[0].confidence, 1.0, 1e-6); /* the bare "person" string: confidence 1 */
-    CHECK_STR(a.tags[1].name, "Horse");
-    CHECK_NEAR(a.tags[1].confidence, 1.0, 1e-6);
-    CHECK_STR(a.tags[2].name, "Beach");
-    CHECK_NEAR(a.tags[2].confidence, 1.0, 1e-6);
+    if (a.n_tags == 3) { /* fewer when the vocabulary could not be loaded */
+        CHECK_STR(a.tags[0].name, "Person");
+        CHECK_NEAR(a.tags[0].confidence, 1.0, 1e-6); /* the bare "person" string: confidence 1 */
+        CHECK_STR(a.tags[1].name, "Horse");
+        CHECK_NEAR(a.tags[1].confidence, 1.0, 1e-6);
+        CHECK_STR(a.tags[2].name, "Beach");
+        CHECK_NEAR(a.tags[2].confidence, 1.0, 1e-6);
+    }
     CHECK_STR(a.description, "Two horses.");
     vlm_answer_free(&a);
 
-    CHECK_EQ_INT(vlm_answer_parse("{\"tags\": [{\"name\": \"Horse\", \"confidence\": -2}]}", &v,
-                                  &a, err, sizeof err),
+    CHECK_EQ_INT(vlm_answer_parse("{\"tags\": [{\"name\": \"Horse\", \"confidence\": -2}]}", &v, &a,
+                                  err, sizeof err),
                  0);
     CHECK_EQ_INT(a.n_tags, 1);
-    CHECK_NEAR(a.tags[0].confidence, 0.0, 1e-6);
+    if (a.n_tags == 1)
+        CHECK_NEAR(a.tags[0].confidence, 0.0, 1e-6);
     CHECK(a.description == NULL);
     vlm_answer_free(&a);
     CHECK_EQ_INT(vlm_answer_parse("{}", &v, &a, err, sizeof err), 0);
@@ -168,8 +172,8 @@ static void test_options(void)
 
     /* Keys: equal settings, equal keys; every, describe, route and the vocabulary count. */
     {
-        const char *opts[][2] = {{"every", "10"}, {"describe", "1"}, {"route", "llava"},
-                                 {"timeout_ms", "500"}};
+        const char *opts[][2] = {
+            {"every", "10"}, {"describe", "1"}, {"route", "llava"}, {"timeout_ms", "500"}};
         char base[512];
         CHECK_EQ_INT(vlm_create(NULL, NULL, &st, err, sizeof err), 0);
         CHECK_EQ_INT(vlm_configure(st, "vocabulary", vocab_path, err, sizeof err), 0);
@@ -204,9 +208,9 @@ static void test_jpeg(void)
     v.rgb = malloc((size_t)v.stride * (size_t)v.height);
     for (int i = 0; i < v.stride * v.height; i++)
         v.rgb[i] = (uint8_t)(i * 7);
-    CHECK_EQ_INT(aitag_media_encode_jpeg(v.rgb, v.width, v.height, v.stride, &jpeg, &len, err,
-                                         sizeof err),
-                 0);
+    CHECK_EQ_INT(
+        aitag_media_encode_jpeg(v.rgb, v.width, v.height, v.stride, &jpeg, &len, err, sizeof err),
+        0);
     CHECK(len > 100);
     CHECK(jpeg && jpeg[0] == 0xff && jpeg[1] == 0xd8);
     CHECK(jpeg && jpeg[len - 2] == 0xff && jpeg[len - 1] == 0xd9);
@@ -230,7 +234,9 @@ static void test_policy_description(void)
     struct aitag_policy *p;
     struct aitag_evidence ev[] = {
         {.analyzer = "vlm", .label = "Horse", .confidence = 0.9f},
-        {.analyzer = "vlm", .label = "description", .confidence = 1,
+        {.analyzer = "vlm",
+         .label = "description",
+         .confidence = 1,
          .text = "Two horses in a field."},
         {.analyzer = "text", .label = "text", .confidence = 0.9f, .text = "EXIT"},
     };
