@@ -274,6 +274,7 @@ static int describe(struct media_input *in, struct aitag_probe *p)
         unsigned nw = 0, nh = 0;
         const char *at = strstr(in->note, "Picture size ");
         if (strstr(in->note, "max pixel count") && at &&
+            /* NOLINTNEXTLINE(cert-err34-c): FFmpeg's own message; the numbers only inform */
             sscanf(at, "Picture size %ux%u", &nw, &nh) == 2)
             w = (int)(nw <= INT32_MAX ? nw : INT32_MAX),
             h = (int)(nh <= INT32_MAX ? nh : INT32_MAX);

@@ -348,8 +348,14 @@ static int cluster_rest(struct engine *e, float dist)
     g = calloc(k, sizeof *g);
     v = malloc(us.dim * sizeof *v);
     skip = malloc(n_keys + k);
-    if (!g || !v || !skip || !(keys = realloc(keys, (n_keys + k) * sizeof *keys)))
+    if (!g || !v || !skip)
         goto out;
+    {
+        int64_t *grown = realloc(keys, (n_keys + k) * sizeof *keys);
+        if (!grown)
+            goto out; /* keys is still ours: freed at out */
+        keys = grown;
+    }
     for (size_t l = 0; l < k; l++)
         g[l].label = (int)l;
     for (size_t j = 0; j < us.n; j++)
