@@ -63,10 +63,10 @@ test-tsan: setup fixtures
 # Left out (VALGRIND_SKIP):
 #  - every test that loads FFmpeg (libavcodec): libavcodec pulls in libjxl and libhwy, and
 #    libhwy's load-time code runs RDTSCP, which valgrind refuses (SIGILL) on CPUs whose CPUID
-#    does not announce it, as on this project's VMs; these tests also decode video and run ONNX
+#    does not announce it (AMD EPYC VMs among them); these tests also decode video and run ONNX
 #    Runtime models, minutes each under valgrind. ASan (make test-asan) covers them.
 #  - test_convert and test_infer: they run whole ONNX Runtime models, each unfinished after
-#    6 minutes under valgrind (the other 31 take about 70 s of CPU together).
+#    400 s under valgrind on a busy 2-core machine (the other 31 take about 50 s of CPU in all).
 VALGRIND_SKIP = test_cues test_custom_models test_face_attrs test_faces test_gateway test_graph \
 	test_gw_key_cache test_gw_metrics test_gw_settle test_gw_tag_request test_gw_utf8 test_media \
 	test_media_pixels test_objects_flip test_objects_mirror_gate test_parity test_pipeline \
