@@ -331,6 +331,7 @@ static int cues_item(void *state, const char *path, const struct aitag_probe *pr
         float conf = spans[i].level_db <= s->silence.threshold_db - 20
                          ? 1.0f
                          : (float)(0.5 + (s->silence.threshold_db - spans[i].level_db) / 40);
+        /* NOLINTNEXTLINE(cert-flp30-c): sample times; the sum's drift is far below a frame */
         for (double t = a; t < b - interval - 1e-6 && rc == 0; t += interval)
             rc = push(out, "cue:silence", conf, t);
         if (rc == 0)

@@ -198,6 +198,7 @@ static int order(struct aitag_graph *g, char *err, size_t errlen)
     for (size_t i = 0; i < n; i++)
         for (int k = 0; k < sorted[i].n_deps; k++)
             sorted[i].deps[k] = where[sorted[i].deps[k]];
+    /* cppcheck-suppress uninitvar ; the loop above filled sorted[0..n) */
     memcpy(g->node, sorted, n * sizeof *sorted);
     return 0;
 }
@@ -390,6 +391,7 @@ int aitag_graph_run(struct aitag_graph *g, struct aitag_frame *const *frames, si
     /* interleave frame by frame: the order one-frame-at-a-time runs gave */
     for (size_t f = 0; f < n && rc == 0; f++)
         for (size_t i = 0; i < g->n && rc == 0; i++)
+            /* cppcheck-suppress uninitvar ; keep[i] is set above for every i < g->n */
             for (size_t j = 0; keep[i] && j < g->ev[i].n && rc == 0; j++)
                 if (g->ev[i].items[j].t == frames[f]->t &&
                     (rc = aitag_evidence_push(out, &g->ev[i].items[j])) < 0)

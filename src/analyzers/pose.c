@@ -99,7 +99,7 @@ static int mid(const float *xy, const float *s, float thr, int a, int b, float *
 /* Angle of the segment (x0,y0)->(x1,y1) from the vertical, 0..90 degrees. */
 static float from_vertical(float x0, float y0, float x1, float y1)
 {
-    return (float)(atan2(fabs(x1 - x0), fabs(y1 - y0)) * DEG);
+    return (float)(atan2((double)fabsf(x1 - x0), (double)fabsf(y1 - y0)) * DEG);
 }
 
 /* Interior angle at b of a-b-c in degrees (180 = straight). */

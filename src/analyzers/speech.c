@@ -215,6 +215,7 @@ static int speech_ready(void *state, char *err, size_t errlen)
 
 static int speech_run(void *state, struct aitag_frame *const *frames, size_t n,
                       const struct aitag_evidence_list *in, struct aitag_evidence_list *out,
+                      /* NOLINTNEXTLINE(readability-non-const-parameter): ops->run's signature */
                       char *err, size_t errlen)
 {
     (void)state, (void)frames, (void)n, (void)in, (void)out, (void)err, (void)errlen;

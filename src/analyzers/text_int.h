@@ -132,9 +132,6 @@ int ppocr_rec_run(struct aitag_model *rec, const struct aitag_view *v, struct pp
                   size_t n, const struct ppocr_rec_params *p, struct ppocr_scratch *s, char *err,
                   size_t errlen);
 
-/* The analyzer itself (also declared in analyzers_int.h for the registry). */
-extern const struct aitag_analyzer_ops aitag_analyzer_text;
-
 /* Timings the analyzer accumulates (for benchmarks and tests). */
 struct text_stats {
     size_t frames, lines;

@@ -38,6 +38,7 @@ const char *cli_catalog_path(const struct aitag_opts *o, char *buf, size_t len)
 /* The program file's absolute path into exe (PATH_MAX bytes); its length, or -1. */
 ssize_t cli_program_path(char *exe)
 {
+    /* NOLINTNEXTLINE(performance-no-int-to-ptr): getauxval returns addresses as integers */
     const char *execfn = (const char *)getauxval(AT_EXECFN);
     ssize_t n = readlink("/proc/self/exe", exe, PATH_MAX - 1);
 

@@ -201,8 +201,8 @@ static void find_io(struct conv *c, struct io *io)
         }
         for (size_t k = 0; k < c->n_nodes; k++) {
             const char *op = c->nodes[k].op;
-            if (!read[k] && strcmp(op, "Const") && strcmp(op, "Placeholder") &&
-                strcmp(op, "NoOp")) {
+            if (!read[k] && strcmp(op, "Const") != 0 && strcmp(op, "Placeholder") != 0 &&
+                strcmp(op, "NoOp") != 0) {
                 io->out_refs[io->n_out] = c->nodes[k].name;
                 io->out_names[io->n_out++] = c->nodes[k].name;
             }

@@ -509,12 +509,12 @@ static void op_pad(struct conv *c, struct tfnode *n)
     if (r < 0 || r > CONV_MAX_DIMS || p->dims[1] != 2)
         conv_fail_node(c, "paddings must be a [rank, 2] constant");
     for (int i = 0; i < r; i++) {
-        pads[i] = conv_ctensor_geti(p, (size_t)(2 * i));
-        pads[r + i] = conv_ctensor_geti(p, (size_t)(2 * i + 1));
+        pads[i] = conv_ctensor_geti(p, 2 * (size_t)i);
+        pads[r + i] = conv_ctensor_geti(p, 2 * (size_t)i + 1);
         dims[i] = x->ndim == r && x->dims[i] >= 0 ? x->dims[i] + pads[i] + pads[r + i] : -1;
     }
     in[0] = conv_val_name(c, x);
-    in[1] = conv_oinit_i64(c, conv_printf(c, "%s/pads", n->name), pads, (size_t)(2 * r));
+    in[1] = conv_oinit_i64(c, conv_printf(c, "%s/pads", n->name), pads, 2 * (size_t)r);
     if (strcmp(n->op, "PadV2") == 0) {
         in[2] = conv_in_name(c, n, 2);
         n_in = 3;

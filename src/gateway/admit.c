@@ -73,9 +73,8 @@ static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const 
     if (strcasecmp(key, "Transfer-Encoding") == 0) {
         f->bad |= 2;
     } else if (strcasecmp(key, "Content-Length") == 0) {
-        if (!value || !*value || strspn(value, "0123456789") != strlen(value))
-            f->bad |= 1;
-        else if (f->cl && strcmp(f->cl, value) != 0)
+        if (!value || !*value || strspn(value, "0123456789") != strlen(value) ||
+            (f->cl && strcmp(f->cl, value) != 0))
             f->bad |= 1;
         if (!f->cl)
             f->cl = value ? value : "";

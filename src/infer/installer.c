@@ -192,6 +192,7 @@ static int download(const struct aitag_install_params *p, const char *url, const
         d.offset = 0;
         cc = transfer(p, url, &d, &code);
     }
+    /* NOLINTNEXTLINE(bugprone-branch-clone): two ways to succeed, each with its reason */
     if (cc == CURLE_HTTP_RETURNED_ERROR && code == 416 && d.offset > 0) {
         rc = 0; /* the .part is already complete: the checksum decides */
     } else if (cc != CURLE_OK) {

@@ -209,7 +209,7 @@ static int parse_input(struct ctx *c, json_t *root, struct aitag_model *m)
     rc = get_string(c, in, "layout", "input.layout", 0, "NHWC", &layout);
     if (rc < 0)
         goto out;
-    if (strcmp(layout, "NHWC") && strcmp(layout, "NCHW")) {
+    if (strcmp(layout, "NHWC") != 0 && strcmp(layout, "NCHW") != 0) {
         rc = fail(c, AITAG_ERR_INVALID, "key \"%s\" must be \"NHWC\" or \"NCHW\"", "input.layout");
         goto out;
     }
@@ -222,7 +222,7 @@ static int parse_input(struct ctx *c, json_t *root, struct aitag_model *m)
     rc = get_string(c, in, "color", "input.color", 0, "RGB", &color);
     if (rc < 0)
         goto out;
-    if (strcmp(color, "RGB") && strcmp(color, "BGR")) {
+    if (strcmp(color, "RGB") != 0 && strcmp(color, "BGR") != 0) {
         rc = fail(c, AITAG_ERR_INVALID, "key \"%s\" must be \"RGB\" or \"BGR\"", "input.color");
         goto out;
     }

@@ -175,7 +175,7 @@ static int describe_session(struct aitag_model *m, OrtSession *s, char *err, siz
         m->n_sess_outputs = i + 1;
     }
     for (j = 0; j < m->n_outputs; j++) {
-        for (i = 0; i < n_out && strcmp(m->sess_outputs[i], m->outputs[j]); i++)
+        for (i = 0; i < n_out && strcmp(m->sess_outputs[i], m->outputs[j]) != 0; i++)
             ;
         if (i == n_out) {
             snprintf(err, errlen, "%s: key \"outputs\": the model %s has no output \"%s\"",

@@ -35,8 +35,10 @@ static double sample_at(const AVFrame *f, int ch, int i, int channels)
     case AV_SAMPLE_FMT_S64:
         return (double)((const int64_t *)d)[k] / 9223372036854775808.0;
     case AV_SAMPLE_FMT_FLT:
+        /* cppcheck-suppress invalidPointerCast ; FFmpeg's sample buffer holds floats here */
         return ((const float *)d)[k];
     case AV_SAMPLE_FMT_DBL:
+        /* cppcheck-suppress invalidPointerCast ; FFmpeg's sample buffer holds doubles here */
         return ((const double *)d)[k];
     default:
         return 0;

@@ -309,7 +309,8 @@ static int describe(struct media_input *in, struct aitag_probe *p)
                                "is invalid" past FFmpeg's own bound): over the limit? */
         unsigned nw = 0, nh = 0;
         const char *at = strstr(in->note, "Picture size ");
-        if (at && sscanf(at, "Picture size %ux%u", &nw, &nh) == 2 &&
+        if (at && /* NOLINTNEXTLINE(cert-err34-c): FFmpeg's own message, read for its numbers */
+            sscanf(at, "Picture size %ux%u", &nw, &nh) == 2 &&
             (uint64_t)nw * nh > (uint64_t)in->max_pixels)
             w = (int)(nw <= INT32_MAX ? nw : INT32_MAX),
             h = (int)(nh <= INT32_MAX ? nh : INT32_MAX);

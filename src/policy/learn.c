@@ -121,8 +121,8 @@ char *aitag_threshold_fit_json(const char *label, const struct aitag_threshold_f
     json_t *o = json_pack(
         "{s:s, s:f, s:f, s:i, s:i, s:i, s:f, s:f, s:i, s:i, s:i, s:i, s:i, s:{s:o, s:o, s:o, "
         "s:o}}",
-        "label", label, "current", round(f->current * 1000) / 1000, "proposed",
-        round(f->proposed * 1000) / 1000, "decided", f->decided, "accepted", f->accepted,
+        "label", label, "current", round((double)(f->current * 1000)) / 1000, "proposed",
+        round((double)(f->proposed * 1000)) / 1000, "decided", f->decided, "accepted", f->accepted,
         "rejected", f->rejected, "f1_current", f->f1_current, "f1_proposed", f->f1_proposed,
         "gained", f->gained, "lost", f->lost, "false_dropped", f->false_dropped, "true_dropped",
         f->true_dropped, "false_added", f->false_added, "held_out", "precision_current",

@@ -49,6 +49,7 @@ int aitag_result_add_marker(struct aitag_result *r, const char *tag, double star
         r->markers = g;
     }
     r->markers[r->n_markers++] = (struct aitag_marker_result){t, start, end, confidence, NULL};
+    /* cppcheck-suppress memleak ; stored by the compound literal above (cppcheck misses it) */
     return 0;
 }
 
@@ -72,6 +73,7 @@ int aitag_result_add_text(struct aitag_result *r, double start, double end, cons
              source && *source ? source : "text");
     snprintf(r->texts[r->n_texts].lang, sizeof r->texts->lang, "%s", lang ? lang : "");
     r->n_texts++;
+    /* cppcheck-suppress memleak ; stored by the compound literal above (cppcheck misses it) */
     return 0;
 }
 

@@ -21,6 +21,7 @@ int speech_segment_add_word(struct aitag_speech_segment *seg, const char *word, 
     }
     seg->words = grown;
     seg->words[seg->n_words++] = (struct aitag_word){w, (float)start, (float)end, confidence};
+    /* cppcheck-suppress memleak ; stored by the compound literal above (cppcheck misses it) */
     return 0;
 }
 

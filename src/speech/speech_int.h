@@ -59,7 +59,7 @@ struct recognizer {
 
 int asr_sphinx_new(const struct aitag_speech_params *p, struct recognizer *r, char *err,
                    size_t errlen);
-int asr_remote_new(const struct aitag_speech_params *p, struct recognizer *r, char *err,
+int asr_remote_new(const struct aitag_speech_params *p, struct recognizer *out, char *err,
                    size_t errlen);
 
 /* remote_asr.c: reads a transcription server's answer (body, len bytes of verbose_json) for

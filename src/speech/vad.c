@@ -33,7 +33,7 @@ int vad_init(struct vad *v, struct aitag_infer *inf, const struct aitag_speech_p
                   v->context);
         return AITAG_ERR_INVALID;
     }
-    v->input = calloc((size_t)(v->window + v->context), sizeof *v->input);
+    v->input = calloc((size_t)v->window + (size_t)v->context, sizeof *v->input);
     v->pending = calloc((size_t)v->window, sizeof *v->pending);
     if (!v->input || !v->pending) {
         vad_free(v);

@@ -162,7 +162,7 @@ const char *const stash_doc_image_performers =
     "query AitagImagePerformers($id: ID!) { findImage(id: $id) { id performers { id } } }";
 
 /* clang-format off */
-#define DOC(x) {#x, &x}
+#define DOC(x) {#x, &(x)}
 /* clang-format on */
 /* Sent by the plugin's UI (plugin/aitag.js, in the browser), never by this client: listed here
  * so that every document the plugin can send is in one place and validated with the rest.

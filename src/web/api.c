@@ -336,8 +336,9 @@ static int on_fit_label(void *ctx, const char *label, int accepted, int rejected
 static int on_learned(void *ctx, const struct aitag_learned *l)
 {
     json_t *o = json_pack("{s:s, s:f, s:f, s:s, s:I}", "label", l->label, "threshold",
-                          round(l->threshold * 1000) / 1000, "previous",
-                          round(l->previous * 1000) / 1000, "who", l->who, "at", (json_int_t)l->at);
+                          round((double)(l->threshold * 1000)) / 1000, "previous",
+                          round((double)(l->previous * 1000)) / 1000, "who", l->who, "at",
+                          (json_int_t)l->at);
     return !o || json_array_append_new(ctx, o) < 0;
 }
 
@@ -433,9 +434,9 @@ static void on_hit(void *ctx, int64_t media_id, float score, const char *why)
     struct search_ctx *x = ctx;
 
     if (json_array_size(x->hits) < x->max)
-        json_array_append_new(x->hits,
-                              json_pack("{s:I, s:f, s:s}", "id", (json_int_t)media_id, "score",
-                                        round(score * 1000) / 1000, "why", why ? why : ""));
+        json_array_append_new(x->hits, json_pack("{s:I, s:f, s:s}", "id", (json_int_t)media_id,
+                                                 "score", round((double)(score * 1000)) / 1000,
+                                                 "why", why ? why : ""));
 }
 
 static enum MHD_Result get_search(struct aitag_web *w, struct MHD_Connection *conn)
@@ -656,6 +657,7 @@ enum MHD_Result web_api(struct aitag_web *w, struct MHD_Connection *conn, const 
         return web_send_json(conn, 200, json_pack("{s:o}", "jobs", web_jobs_json(w, 0)));
     if (strcmp(url, "/api/jobs") == 0 && strcmp(method, "POST") == 0)
         return post_job(w, conn, r);
+    /* NOLINTNEXTLINE(cert-err34-c): an id out of range (glibc clamps) is just an unknown id */
     if (sscanf(url, "/api/jobs/%d%n", &job, &used) == 1 && job > 0) {
         snprintf(rest, sizeof rest, "%s", url + used);
         if (strcmp(rest, "") == 0 && get) {
@@ -670,6 +672,7 @@ enum MHD_Result web_api(struct aitag_web *w, struct MHD_Connection *conn, const 
                        ? web_send_json(conn, 202, json_pack("{s:i}", "stopping", job))
                        : web_send_error(conn, 404, "job %d: no such job", job);
     }
+    /* NOLINTNEXTLINE(cert-err34-c): an id out of range (glibc clamps) is just an unknown id */
     if (sscanf(url, "/api/items/%" SCNd64 "%n", &id, &used) == 1 && id > 0) {
         snprintf(rest, sizeof rest, "%s", url + used);
         if (strcmp(rest, "") == 0 && get)

@@ -216,7 +216,7 @@ int aitag_web_start(const struct aitag_web_params *p, struct aitag_web **out, ch
         goto fail;
     if (p->tag_argv) {
         size_t n = 0;
-        while (p->tag_argv[n] && n < WEB_MAX_TAG_ARGS)
+        while (n < WEB_MAX_TAG_ARGS && p->tag_argv[n])
             n++;
         if (!(w->tag_argv = calloc(n + 1, sizeof *w->tag_argv)))
             goto fail;

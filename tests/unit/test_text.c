@@ -17,6 +17,7 @@
 #include "aitag/common.h"
 #include "aitag/infer.h"
 #include "aitag/media.h"
+#include "analyzers/analyzers_int.h"
 #include "analyzers/text_int.h"
 #include "check.h"
 #include "ocr_metrics.h"
