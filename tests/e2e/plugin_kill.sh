@@ -103,4 +103,13 @@ check "Stash equals the uninterrupted run's" cmp -s "$tmp/ref.json" "$tmp/kill.j
 check "retag_all after that exits 0" run_plugin '{"mode":"retag_all"}'
 check_eq "... analyses nothing" "$(jq -c .output.analysed "$tmp/plugin.out")" 0
 check_eq "... writes nothing" "$(jq -c .output.updated "$tmp/plugin.out")" 0
+
+# A catalog derived before results kept one copy of each marker can hold a marker twice (two
+# analyzers, faces and face_attrs, giving the same "face"): Stash still gets it once.
+sqlite3 "$catalog" "INSERT INTO markers(media_id, tag, start, end, confidence)
+    SELECT media_id, tag, start, end, confidence FROM markers WHERE tag = 'face' LIMIT 1"
+check "retag_all on a marker stored twice exits 0" run_plugin '{"mode":"retag_all"}'
+stash_view >"$tmp/twice.json"
+check "... Stash unchanged, the marker once" cmp -s "$tmp/ref.json" "$tmp/twice.json" ||
+    diff "$tmp/ref.json" "$tmp/twice.json" | head -n 10 >&2
 finish

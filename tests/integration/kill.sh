@@ -98,7 +98,7 @@ check "it analyses only the items not stored ($tagged of $((total - stored)) mis
     [ "$tagged" -le "$((total - stored))" ]
 check_eq "every item stored once" "$(sqlite3 "$db" 'SELECT count(*), count(DISTINCT path) FROM media')" "$total|$total"
 check_eq "no duplicate markers" \
-    "$(sqlite3 "$db" 'SELECT count(*) FROM (SELECT media_id, tag, start, count(*) c FROM markers GROUP BY 1, 2, 3 HAVING c > 1)')" 0
+    "$(sqlite3 "$db" 'SELECT count(*) FROM (SELECT media_id, tag, start, end, count(*) c FROM markers GROUP BY 1, 2, 3, 4 HAVING c > 1)')" 0
 check "the catalog equals the uninterrupted run's" cmp -s <(canonical "$tmp/ref.db") <(canonical "$db") ||
     diff <(canonical "$tmp/ref.db") <(canonical "$db") | head -n 20 >&2
 "${tagrun[@]}" --catalog "$db" "${items[@]}" >"$tmp/again.jsonl" 2>/dev/null
