@@ -50,9 +50,9 @@ check "reference run wrote markers" jq -e '[.scenes[].markers[]] | length > 0' "
 check_eq "reference run: queue empty" "$(queued)" 0
 double_stop
 rm -f "$DOUBLE_STATE"
-# Timed kills fall in start-up + 0..1/8 of the items' time: 10 of them and the
+# Timed kills fall in start-up + 0..1/12 of the items' time: 10 of them and the
 # kills after items cover most of the run; once all is stored, within a run with nothing to do.
-span=$(awk -v f="$first_s" -v s="$ref_s" 'BEGIN { printf "%.3f", f + (s - f) / 8 }')
+span=$(awk -v f="$first_s" -v s="$ref_s" 'BEGIN { printf "%.3f", f + (s - f) / 12 }')
 echo "reference run: first item after $first_s s, all after $ref_s s; timed kills after $first_s..$span s"
 
 # 20 kills on a fresh Stash and catalog. Attempt k: k % 4 == 1 start-up (0..0.4 s), k % 4 == 2

@@ -48,9 +48,9 @@ check_eq "reference run stored every item" "$total" 50
 check "reference run found people" [ "$(sqlite3 "$tmp/ref.db" 'SELECT count(*) FROM people')" -gt 0 ]
 check "reference run stored markers and texts" \
     [ "$(sqlite3 "$tmp/ref.db" 'SELECT (SELECT count(*) FROM markers) > 0 AND (SELECT count(*) FROM texts) > 0')" = 1 ]
-# Timed kills fall in start-up + 0..1/8 of the items' time: 10 of them and the
+# Timed kills fall in start-up + 0..1/12 of the items' time: 10 of them and the
 # kills after items cover most of the run; once all is stored, within a run with nothing to do.
-span=$(awk -v f="$first_s" -v s="$ref_s" 'BEGIN { printf "%.3f", f + (s - f) / 8 }')
+span=$(awk -v f="$first_s" -v s="$ref_s" 'BEGIN { printf "%.3f", f + (s - f) / 12 }')
 echo "reference run: first item after $first_s s, all after $ref_s s; timed kills after $first_s..$span s"
 
 # 20 kills. Attempt k: k % 4 == 1 start-up (0..0.4 s), k % 4 == 2 right after the 1st to 3rd
