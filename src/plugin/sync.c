@@ -76,6 +76,23 @@ static int marker_matches(const struct aitag_stash_marker *m, const char *tag_id
     return m->end_seconds >= 0 && fabs(m->end_seconds - end) <= MARKER_EPS;
 }
 
+/* Whether the result has the i-th marker already, earlier (a catalog derived before results
+ * kept one copy of each marker holds two when two analyzers gave the same finding): one
+ * marker in Stash stands for both. */
+static int repeated_marker(const struct aitag_result *res, size_t i)
+{
+    const struct aitag_marker_result *m = &res->markers[i];
+
+    for (size_t j = 0; j < i; j++) {
+        const struct aitag_marker_result *o = &res->markers[j];
+        if (strcmp(o->tag, m->tag) == 0 && fabs(o->start - m->start) <= MARKER_EPS &&
+            fabs(o->end - m->end) <= MARKER_EPS &&
+            (o->title && m->title ? strcmp(o->title, m->title) == 0 : o->title == m->title))
+            return 1;
+    }
+    return 0;
+}
+
 /* Creates missing markers and destroys the plugin's stale ones. */
 static int sync_markers(struct plugin_tags *t, const struct aitag_stash_item *it,
                         const struct aitag_result *res, struct sync_counts *c)
@@ -89,6 +106,8 @@ static int sync_markers(struct plugin_tags *t, const struct aitag_stash_item *it
         const struct aitag_marker_result *mr = &res->markers[i];
         const char *tag_id, *name;
         size_t k;
+        if (repeated_marker(res, i))
+            continue;
         if ((rc = plugin_tags_resolve(t, mr->tag, &tag_id, &name)) < 0 || !tag_id)
             continue;
         /* The first unclaimed match counts; a second copy of ours is stale. */

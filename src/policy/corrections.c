@@ -42,14 +42,14 @@ int aitag_marker_matches(double s1, double e1, double s2, double e2)
     return hi - lo >= 0.5 * shorter;
 }
 
-static void drop_tag(struct aitag_result *r, size_t i)
+void policy_drop_tag(struct aitag_result *r, size_t i)
 {
     free(r->tags[i].name), free(r->tags[i].parent), free(r->tags[i].label);
     memmove(&r->tags[i], &r->tags[i + 1], (r->n_tags - i - 1) * sizeof *r->tags);
     r->n_tags--;
 }
 
-static void drop_marker(struct aitag_result *r, size_t i)
+void policy_drop_marker(struct aitag_result *r, size_t i)
 {
     free(r->markers[i].tag);
     memmove(&r->markers[i], &r->markers[i + 1], (r->n_markers - i - 1) * sizeof *r->markers);
@@ -80,7 +80,7 @@ static int rename_tag(struct aitag_result *r, size_t i, const char *name)
             r->tags[j].confidence = r->tags[i].confidence;
         if (r->tags[i].coverage > r->tags[j].coverage)
             r->tags[j].coverage = r->tags[i].coverage;
-        drop_tag(r, i);
+        policy_drop_tag(r, i);
         return 0;
     }
     if (!(copy = strdup(name)))
@@ -114,10 +114,10 @@ static int apply_tag(struct aitag_result *r, const struct aitag_decision *d)
         break;
     case AITAG_VERDICT_REJECT: /* every tag of the name: two analyzers may each give one */
         for (; i >= 0; i = find_tag(r, d->tag))
-            drop_tag(r, (size_t)i);
+            policy_drop_tag(r, (size_t)i);
         for (size_t k = r->n_markers; k-- > 0;)
             if (strcmp(r->markers[k].tag, d->tag) == 0)
-                drop_marker(r, k);
+                policy_drop_marker(r, k);
         break;
     case AITAG_VERDICT_RENAME:
         if (!d->new_tag || !*d->new_tag)
@@ -147,7 +147,7 @@ static int apply_marker(struct aitag_result *r, const struct aitag_decision *d)
         case AITAG_VERDICT_ACCEPT:
             break;
         case AITAG_VERDICT_REJECT:
-            drop_marker(r, k);
+            policy_drop_marker(r, k);
             break;
         case AITAG_VERDICT_RENAME:
             if (d->new_tag && *d->new_tag)
@@ -167,18 +167,6 @@ static int apply_marker(struct aitag_result *r, const struct aitag_decision *d)
     return rc;
 }
 
-/* Two markers of one tag made equal by bounds decisions are one. */
-static void drop_duplicate_markers(struct aitag_result *r)
-{
-    for (size_t k = 1; k < r->n_markers;) {
-        const struct aitag_marker_result *a = &r->markers[k - 1], *b = &r->markers[k];
-        if (a->start == b->start && a->end == b->end && strcmp(a->tag, b->tag) == 0)
-            drop_marker(r, k);
-        else
-            k++;
-    }
-}
-
 int aitag_result_apply_decisions(struct aitag_result *r, const struct aitag_decision *d, size_t n)
 {
     int rc = 0;
@@ -188,11 +176,6 @@ int aitag_result_apply_decisions(struct aitag_result *r, const struct aitag_deci
             continue;
         rc = d[i].marker ? apply_marker(r, &d[i]) : apply_tag(r, &d[i]);
     }
-    if (r->n_tags)
-        qsort(r->tags, r->n_tags, sizeof *r->tags, policy_cmp_tag);
-    if (r->n_markers) {
-        qsort(r->markers, r->n_markers, sizeof *r->markers, policy_cmp_marker);
-        drop_duplicate_markers(r);
-    }
+    policy_sort_result(r); /* two markers made equal by bounds decisions are one */
     return rc;
 }

@@ -330,16 +330,46 @@ out:
 
 int policy_cmp_tag(const void *a, const void *b)
 {
-    return strcmp(((const struct aitag_tag_result *)a)->name,
-                  ((const struct aitag_tag_result *)b)->name);
+    const struct aitag_tag_result *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+
+    if (c)
+        return c;
+    return (x->confidence > y->confidence) ? -1 : (x->confidence < y->confidence);
 }
 
 int policy_cmp_marker(const void *a, const void *b)
 {
     const struct aitag_marker_result *x = a, *y = b;
+    int c;
+
     if (x->start != y->start)
         return x->start < y->start ? -1 : 1;
-    return strcmp(x->tag, y->tag);
+    if ((c = strcmp(x->tag, y->tag)) != 0)
+        return c;
+    if (x->end != y->end)
+        return x->end < y->end ? -1 : 1;
+    return (x->confidence > y->confidence) ? -1 : (x->confidence < y->confidence);
+}
+
+void policy_sort_result(struct aitag_result *r)
+{
+    if (r->n_tags)
+        qsort(r->tags, r->n_tags, sizeof *r->tags, policy_cmp_tag);
+    for (size_t k = 1; k < r->n_tags;)
+        if (strcmp(r->tags[k - 1].name, r->tags[k].name) == 0)
+            policy_drop_tag(r, k);
+        else
+            k++;
+    if (r->n_markers)
+        qsort(r->markers, r->n_markers, sizeof *r->markers, policy_cmp_marker);
+    for (size_t k = 1; k < r->n_markers;) {
+        const struct aitag_marker_result *a = &r->markers[k - 1], *b = &r->markers[k];
+        if (a->start == b->start && a->end == b->end && strcmp(a->tag, b->tag) == 0)
+            policy_drop_marker(r, k);
+        else
+            k++;
+    }
 }
 
 /* The earliest description evidence with text, if any. */
@@ -404,10 +434,7 @@ static int derive_plain(const struct aitag_policy *p, const struct aitag_derive_
         aitag_result_clear(out);
         return rc;
     }
-    if (out->n_tags)
-        qsort(out->tags, out->n_tags, sizeof *out->tags, policy_cmp_tag);
-    if (out->n_markers)
-        qsort(out->markers, out->n_markers, sizeof *out->markers, policy_cmp_marker);
+    policy_sort_result(out);
     return 0;
 }
 

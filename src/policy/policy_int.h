@@ -27,7 +27,7 @@ struct aitag_policy {
     struct aitag_context *context; /* owned; NULL: no context rules */
     aitag_parent_fn parent_fn;     /* the category of a label (aitag_policy_set_parent_fn) */
     void *parent_ctx;
-    char *parent_key;              /* owned: what parent_fn makes of labels */
+    char *parent_key; /* owned: what parent_fn makes of labels */
     char key[65];
 };
 
@@ -39,8 +39,16 @@ char *policy_tag_name(const struct aitag_policy *p, const char *label);
 /* word with the tag prefix and suffix (caller frees; NULL when out of memory). */
 char *policy_affixed(const struct aitag_policy *p, const char *word);
 void policy_update_key(struct aitag_policy *p);
-/* The orders of a derived result: tags by name, markers by start then tag (qsort). */
+/* The orders of a derived result: tags by name, markers by start, tag and end; the most
+ * confident first among equals (qsort). */
 int policy_cmp_tag(const void *a, const void *b);
 int policy_cmp_marker(const void *a, const void *b);
+/* Sorts a result's tags and markers and keeps one of each (the most confident): a tag named
+ * twice, or a marker of one tag with the same bounds twice (two analyzers with the same label,
+ * faces and face_attrs, give the same findings), is one. */
+void policy_sort_result(struct aitag_result *r);
+/* Removes the i-th tag or marker of r. */
+void policy_drop_tag(struct aitag_result *r, size_t i);
+void policy_drop_marker(struct aitag_result *r, size_t i);
 
 #endif

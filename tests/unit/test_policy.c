@@ -383,8 +383,36 @@ static void test_cue_labels(void)
     aitag_policy_free(p);
 }
 
+/* faces and face_attrs both give "face" (face_attrs runs faces): one tag, one marker each. */
+static void test_one_label_two_analyzers(void)
+{
+    struct aitag_policy *p;
+    struct aitag_evidence e[64];
+    struct aitag_sampling s[2] = {{"faces", 2.0, 5}, {"face_attrs", 2.0, 5}};
+    struct aitag_result r = {0};
+    size_t n = 0;
+
+    for (int t = 2; t <= 8; t += 2) {
+        e[n++] = ev("faces", "face", 0.9f, t, NULL);
+        e[n++] = ev("face_attrs", "face", 0.8f, t, NULL);
+    }
+    CHECK(aitag_policy_new(&p) == 0);
+    struct aitag_derive_input in = {0, 10.0, e, n, s, 2, NULL, 0, NULL, 0};
+    CHECK(aitag_policy_derive(p, &in, &r) == 0);
+    CHECK_EQ_INT(r.n_tags, 1);
+    CHECK_STR(r.tags[0].name, "face");
+    CHECK_NEAR(r.tags[0].confidence, 0.9, 1e-6); /* the more confident of the two */
+    CHECK_EQ_INT(r.n_markers, 1);
+    CHECK_NEAR(r.markers[0].start, 2, 1e-9);
+    CHECK_NEAR(r.markers[0].end, 10, 1e-9);
+    CHECK_NEAR(r.markers[0].confidence, 0.9, 1e-6);
+    aitag_result_clear(&r);
+    aitag_policy_free(p);
+}
+
 int main(void)
 {
+    test_one_label_two_analyzers();
     test_cue_labels();
     test_shot_snapping();
     test_whole_item_labels();
