@@ -53,6 +53,7 @@ static int proc_start(int64_t pid, int64_t *start)
     /* the command name (field 2) may hold spaces and parentheses: fields go on after the last
      * ')' with field 3, the state; starttime is the 20th field after it */
     p = strrchr(buf, ')');
+    /* NOLINTNEXTLINE(cert-err34-c): the kernel's own numbers, never out of range */
     if (!p || sscanf(p + 1,
                      " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
                      " %llu",

@@ -21,14 +21,13 @@ int catalog_sql_check(struct aitag_catalog *c, int rc, const char *what)
     c->sql_rc = catalog_sql_is_pg(c) ? 0 : rc;
     c->trouble = c->sql_rc ? catalog_sqlite_trouble(c, rc) : 0;
     why = c->ops ? c->ops->errmsg(c, rc) : "no catalog connection";
-    if (!c->path) /* a file opened for upkeep (maintenance.c): its own words */
-        aitag_fmt(c->errmsg, sizeof c->errmsg, "%s: %s", what, why);
-    else if (c->trouble == CATALOG_FULL)
+    /* a file opened for upkeep (maintenance.c, no path) speaks in its own words */
+    if (c->path && c->trouble == CATALOG_FULL)
         aitag_fmt(c->errmsg, sizeof c->errmsg,
                   "catalog %s: disk full (no space left on device; %s: %s): nothing more can be "
                   "stored, what was stored before is kept; free space and run again",
                   c->path, what, why);
-    else if (c->trouble == CATALOG_DAMAGED)
+    else if (c->path && c->trouble == CATALOG_DAMAGED)
         aitag_fmt(c->errmsg, sizeof c->errmsg,
                   "catalog %s is damaged (%s: %s): `aitag catalog check` lists the damage, "
                   "`aitag catalog restore BACKUP` puts a backup back",
