@@ -125,7 +125,7 @@ lint: build
 	cppcheck --project=$(BUILD)/compile_commands_src.json -j $(LINT_JOBS) --quiet --error-exitcode=1 \
 	  --enable=warning,performance,portability --inline-suppr --library=posix \
 	  --library=tests/lint/cppcheck.cfg --suppressions-list=tests/lint/cppcheck.supp \
-	  --template='{file}:{line}: {severity}: {message} [{id}]'
+	  --template=gcc
 	@echo "lint: no finding"
 
 # `make fuzz`: every target in tests/fuzz for FUZZ_SECONDS (CI: 20 s each); `make fuzz-long`:
