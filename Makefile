@@ -43,7 +43,8 @@ test-asan: setup fixtures
 # Reuses $(ASAN_BUILD): after test-asan nothing is left to build. TEST:k fails every kth
 # allocation only (a sample), for tests whose every allocation would take too long.
 # Every allocation: ALLOCFAIL_TESTS. A sample: ALLOCFAIL_SAMPLED (thousands of allocations:
-# test_context 4,553, test_options 3,078). Not run here, for time (minutes to hours at one run
+# test_context 4,553, test_options 3,078; test_gw_key_cache waits out its expiry times, a second
+# per run). Not run here, for time (minutes to hours at one run
 # per allocation): the tests that run ONNX Runtime inference or decode media in most cases
 # (test_infer, test_faces, test_face_attrs, test_custom_models, test_pose, test_objects_flip,
 # test_objects_mirror_gate, test_text, test_speech, test_parity, test_zoo, test_convert,
@@ -55,9 +56,10 @@ test-asan: setup fixtures
 # test_retry_after, test_curl_init, test_threshold_fit, test_vlm_options.
 ALLOCFAIL_TESTS = test_buf test_base64 test_concepts test_faceid test_text_words test_installer \
 	test_path_map test_gw_tag_fs test_gw_settle test_gw_utf8 test_gw_tag_request test_gw_charge \
-	test_gw_metrics test_gw_key_cache test_remote test_remote_answer \
+	test_gw_metrics test_remote test_remote_answer \
 	test_sampling_accuracy test_score test_corrections test_adaptive_plan test_vlm test_policy
-ALLOCFAIL_SAMPLED = test_context:61 test_options:64 test_plugin_settings:32 test_gw_redact:32
+ALLOCFAIL_SAMPLED = test_context:61 test_options:64 test_plugin_settings:32 test_gw_redact:32 \
+	test_gw_key_cache:4
 test-allocfail: setup fixtures
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DAITAG_SANITIZE=ON >/dev/null
 	cmake --build $(ASAN_BUILD) -j $(JOBS)

@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# ctest-label: slow
+# (not again under ASan: the time goes to the browser; the app's request handling runs under
+# ASan in test_web_requests and the review CLI tests, and is fuzzed)
 # review_app.sh - `aitag serve`, the review app, end to end. The fixture video (faces, objects)
 # and one image are tagged into a fresh catalog; the app is served on a free loopback port.
 # tests/e2e/ui/review_app.js drives Debian's headless Chromium through it (browse, search,

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# ctest-label: slow
+# (not again under ASan: an accuracy measurement, model inference for most of its time)
 # accuracy.sh - tag every good fixture with the real models and score the result against the
 # ground truth (faces: temporal IoU >= 0.8 and no markers across no-face gaps; text: CER <= 0.10;
 # images: a "face" tag exactly when faces are there). See docs/fixtures.md.

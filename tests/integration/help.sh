@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# ctest-label: slow
+# (not again under ASan: every command's --help and the generated docs; the option parser is
+# fuzzed and its unit test runs under ASan)
 # Help, docs/cli.md, the man page and the completions all come from the option and command
 # tables: every command and subcommand's --help exits 0 and shows its own synopsis and options,
 # docs/cli.md's reference section is exactly `aitag help --markdown`, and README's option

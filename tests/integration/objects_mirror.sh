@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# ctest-label: slow
+# (not again under ASan: an accuracy measurement, model inference for most of its time)
 # objects_mirror.sh - the objects analyzer's mirrored pass on ambiguous frames only (the
 # manifest's "flip": 2) keeps the results of always mirroring ("flip": 1, through a models folder
 # whose centernet.json says so) on every fixture: the same tags and markers (per-tag IoU 1;

@@ -83,7 +83,10 @@ static void test_values(void)
 
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *s = answer(cases[i].item, cases[i].frames);
-        int rc = s ? parse(200, s, &r, err) : -1;
+        int rc;
+        memset(&r, 0, sizeof r); /* cleared below even when the answer could not be built */
+        err[0] = '\0';
+        rc = s ? parse(200, s, &r, err) : -1;
         if ((rc == 0) != cases[i].ok)
             fprintf(stderr, "  case %zu: rc %d (%s)\n", i, rc, err);
         CHECK((rc == 0) == cases[i].ok);
