@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# ctest-label: slow
+# (not again under ASan: an accuracy measurement on real photos, inference for most of its
+# time; the rule engine runs under ASan in test_context and is fuzzed)
 # Context rules on real images: the shipped rules give each bundled image (the tune set) and
 # each identity-fixture photo (the check set: other real photos, not looked at while writing
 # the rules) exactly the concepts it should and no other; `aitag show --why` gives the chain;

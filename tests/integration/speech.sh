@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# ctest-label: slow
+# (not again under ASan: word error rates over the speech fixtures, recognition for most of
+# its time; the speech code runs under ASan in test_speech)
 # Speech end to end, on the speech fixtures (tools/make_speech_fixtures.sh: flite voices over
 # real recorded sounds, truth by construction): the bars of docs/speech.md measured by
 # speech_score (word error rate on clean speech, VAD edges, nothing heard in a speech-free
