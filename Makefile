@@ -90,7 +90,7 @@ test-tsan: setup fixtures
 # valgrind memcheck over unit tests of the RelWithDebInfo build in $(BUILD), two at a time: an
 # invalid read or write, a use of uninitialised memory or a definite leak fails the target (and
 # prints that test's log from $(BUILD)/valgrind/). tests/valgrind.supp: third-party frames only.
-# Left out (VALGRIND_SKIP):
+# Left out (VALGRIND_SKIP, and any other test linked with libavcodec, found by ldd):
 #  - every test that loads FFmpeg (libavcodec): libavcodec pulls in libjxl and libhwy, and
 #    libhwy's load-time code runs RDTSCP, which valgrind refuses (SIGILL) on CPUs whose CPUID
 #    does not announce it (AMD EPYC VMs among them); these tests also decode video and run ONNX
@@ -107,6 +107,7 @@ VALGRIND_TESTS = $(filter-out $(VALGRIND_SKIP),$(patsubst tests/unit/%.c,%,$(wil
 test-valgrind: fixtures
 	@rm -rf $(BUILD)/valgrind && mkdir -p $(BUILD)/valgrind
 	@cd $(BUILD) && printf '%s\n' $(VALGRIND_TESTS) | xargs -P 2 -I{} sh -c '\
+	  if ldd ./{} | grep -q libavcodec; then echo "valgrind {}: left out (loads FFmpeg)"; exit 0; fi; \
 	  valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 	    --suppressions=$(CURDIR)/tests/valgrind.supp --num-callers=30 --log-file=valgrind/{}.log \
 	    ./{} >valgrind/{}.out 2>&1 \
