@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "aitag/common.h"
 #include "aitag/policy.h"
 #include "aitag/web.h"
 
@@ -25,25 +26,6 @@ static struct {
     char csrf[128];
     CURL *curl;
 } app;
-
-struct body {
-    char *data;
-    size_t len;
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *ctx)
-{
-    struct body *b = ctx;
-    char *g = realloc(b->data, b->len + size * n + 1);
-
-    if (!g)
-        return 0;
-    memcpy(g + b->len, p, size * n);
-    b->len += size * n;
-    g[b->len] = '\0';
-    b->data = g;
-    return size * n;
-}
 
 static char dir[64];
 
@@ -64,7 +46,7 @@ static void setup(void)
     static char catalog[128], web[128], cache[128];
     struct aitag_web_params wp = aitag_web_default_params();
     struct aitag_policy *policy = NULL;
-    struct body b = {0};
+    struct aitag_http_body b = {0};
     char err[512], url[128];
     json_t *j;
 
@@ -89,7 +71,7 @@ static void setup(void)
     app.curl = curl_easy_init();
     snprintf(url, sizeof url, "%s/api/session", app.base);
     curl_easy_setopt(app.curl, CURLOPT_URL, url);
-    curl_easy_setopt(app.curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(app.curl, CURLOPT_WRITEFUNCTION, aitag_http_body_write);
     curl_easy_setopt(app.curl, CURLOPT_WRITEDATA, &b);
     if (curl_easy_perform(app.curl) != CURLE_OK)
         abort();
@@ -106,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const uint8_t *p = data, *end = data + size, *nl;
     struct curl_slist *hdr = NULL;
-    struct body b = {0};
+    struct aitag_http_body b = {0};
     char method[8] = "GET", url[4096];
     size_t m = 0, u;
     long status = 0;
@@ -158,7 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (strcmp(method, "HEAD") == 0)
         curl_easy_setopt(app.curl, CURLOPT_NOBODY, 1L);
-    curl_easy_setopt(app.curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(app.curl, CURLOPT_WRITEFUNCTION, aitag_http_body_write);
     curl_easy_setopt(app.curl, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(app.curl, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt(app.curl, CURLOPT_NOSIGNAL, 1L);

@@ -23,15 +23,7 @@
 
 static char dir[] = "/tmp/aitag_test_media_XXXXXX";
 
-static const char *fx(const char *name)
-{
-    static char bufs[4][512];
-    static int next;
-    char *b = bufs[next++ % 4];
-
-    snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
-    return b;
-}
+#include "media_fixtures.h"
 
 __attribute__((format(printf, 1, 2))) static int sh(const char *fmt, ...)
 {
@@ -48,7 +40,6 @@ __attribute__((format(printf, 1, 2))) static int sh(const char *fmt, ...)
     return rc;
 }
 
-#define FF "ffmpeg -nostdin -hide_banner -loglevel error -y "
 #define X264 "-c:v libx264 -preset superfast -pix_fmt yuv420p "
 
 static int read_file(const char *path, uint8_t **data, size_t *n)

@@ -15,25 +15,7 @@
 
 static char dir[] = "/tmp/aitag_test_limits_XXXXXX";
 
-static const char *fx(const char *name)
-{
-    static char bufs[4][512];
-    static int next;
-    char *b = bufs[next++ % 4];
-
-    snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
-    return b;
-}
-
-#define FF "ffmpeg -nostdin -hide_banner -loglevel error -y "
-
-static int make(const char *args, const char *name)
-{
-    char cmd[1024];
-
-    snprintf(cmd, sizeof cmd, FF "%s %s", args, fx(name));
-    return system(cmd);
-}
+#include "media_fixtures.h"
 
 /* Samples path to the end: the last return of aitag_sampler_next (0 or < 0), frames in *n. */
 static int sample_all(struct aitag_sampler *s, int *n)
@@ -176,19 +158,22 @@ int main(void)
         return 1;
     }
     /* 500 frames of 16x16 at 250 fps with one keyframe: sequential decoding of every one */
-    CHECK_EQ_INT(make("-f lavfi -i color=gray:s=16x16:r=250:d=2 -c:v libx264 -preset ultrafast "
-                      "-pix_fmt yuv420p -g 100000",
-                      "frames.mkv"),
-                 0);
     CHECK_EQ_INT(
-        make("-f lavfi -i testsrc=s=32x32:r=10:d=3 -c:v libx264 -preset ultrafast "
-             "-pix_fmt yuv420p -g 10 -bsf:v \"setts=ts='if(gte(N,15),TS+1000000000000,TS)'\"",
-             "jump.mkv"),
+        ffmpeg_make("-f lavfi -i color=gray:s=16x16:r=250:d=2 -c:v libx264 -preset ultrafast "
+                    "-pix_fmt yuv420p -g 100000",
+                    "frames.mkv"),
         0);
-    CHECK_EQ_INT(make("-f lavfi -i testsrc=s=32x32:r=10:d=1 -f lavfi -i sine=d=1 -c:v libx264 "
-                      "-preset ultrafast -pix_fmt yuv420p -c:a pcm_s16le",
-                      "av.mkv"),
-                 0);
+    CHECK_EQ_INT(
+        ffmpeg_make(
+            "-f lavfi -i testsrc=s=32x32:r=10:d=3 -c:v libx264 -preset ultrafast "
+            "-pix_fmt yuv420p -g 10 -bsf:v \"setts=ts='if(gte(N,15),TS+1000000000000,TS)'\"",
+            "jump.mkv"),
+        0);
+    CHECK_EQ_INT(
+        ffmpeg_make("-f lavfi -i testsrc=s=32x32:r=10:d=1 -f lavfi -i sine=d=1 -c:v libx264 "
+                    "-preset ultrafast -pix_fmt yuv420p -c:a pcm_s16le",
+                    "av.mkv"),
+        0);
     test_defaults();
     test_frames();
     test_duration();

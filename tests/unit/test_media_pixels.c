@@ -13,25 +13,7 @@
 
 static char dir[] = "/tmp/aitag_test_pixels_XXXXXX";
 
-static const char *fx(const char *name)
-{
-    static char bufs[4][512];
-    static int next;
-    char *b = bufs[next++ % 4];
-
-    snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
-    return b;
-}
-
-#define FF "ffmpeg -nostdin -hide_banner -loglevel error -y "
-
-static int make(const char *args, const char *name)
-{
-    char cmd[1024];
-
-    snprintf(cmd, sizeof cmd, FF "%s %s", args, fx(name));
-    return system(cmd);
-}
+#include "media_fixtures.h"
 
 static void test_probe(void)
 {
@@ -80,11 +62,12 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    CHECK_EQ_INT(make("-f lavfi -i testsrc2=s=2000x1000 -frames:v 1", "2mp.png"), 0);
-    CHECK_EQ_INT(make("-f lavfi -i testsrc2=s=2000x1000:r=5:d=1 -c:v libx264 -preset ultrafast "
-                      "-pix_fmt yuv420p",
-                      "2mp.mp4"),
-                 0);
+    CHECK_EQ_INT(ffmpeg_make("-f lavfi -i testsrc2=s=2000x1000 -frames:v 1", "2mp.png"), 0);
+    CHECK_EQ_INT(
+        ffmpeg_make("-f lavfi -i testsrc2=s=2000x1000:r=5:d=1 -c:v libx264 -preset ultrafast "
+                    "-pix_fmt yuv420p",
+                    "2mp.mp4"),
+        0);
     test_probe();
     test_sampler();
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

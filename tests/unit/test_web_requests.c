@@ -11,35 +11,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "aitag/common.h"
 #include "aitag/policy.h"
 #include "aitag/web.h"
 #include "check.h"
-
-struct body {
-    char *data;
-    size_t len;
-};
-
-static size_t collect(char *p, size_t size, size_t n, void *ctx)
-{
-    struct body *b = ctx;
-    char *g = realloc(b->data, b->len + size * n + 1);
-
-    if (!g)
-        return 0;
-    memcpy(g + b->len, p, size * n);
-    b->len += size * n;
-    g[b->len] = '\0';
-    b->data = g;
-    return size * n;
-}
 
 /* One request; the answer's body into *out (free()), its status returned (0: no answer). */
 static long request(const char *url, const char *csrf, const char *post, char **out)
 {
     CURL *c = curl_easy_init();
     struct curl_slist *h = NULL;
-    struct body b = {0};
+    struct aitag_http_body b = {0};
     char line[200];
     long status = 0;
 
@@ -50,7 +32,7 @@ static long request(const char *url, const char *csrf, const char *post, char **
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     if (post)
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, aitag_http_body_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
     if (curl_easy_perform(c) == CURLE_OK)
