@@ -55,6 +55,9 @@ static void spatial_attr(struct conv *c, struct tfnode *n, const char *key, int 
     }
 }
 
+#define WINDOW_MAX 65536           /* largest kernel, stride or dilation accepted */
+#define DIM_MAX ((int64_t)1 << 32) /* largest known spatial input size accepted */
+
 struct window {
     int64_t k[2], s[2], d[2], pads[4]; /* pads: top, left, bottom, right (ONNX order) */
     int same_upper;                    /* pads unknown: auto_pad SAME_UPPER */
@@ -67,6 +70,14 @@ static void plan_window(struct conv *c, struct tfnode *n, int nchw, const int64_
 {
     const char *pad = conv_attr_str(c, n, "padding", "VALID");
 
+    /* Bounds keep every product below in int64 range for any model file. */
+    for (int i = 0; i < 2; i++) {
+        if (w->k[i] < 1 || w->k[i] > WINDOW_MAX || w->s[i] < 1 || w->s[i] > WINDOW_MAX ||
+            w->d[i] < 1 || w->d[i] > WINDOW_MAX)
+            conv_fail_node(c, "window size, stride and dilation must be 1 to %d", WINDOW_MAX);
+        if (hw[i] > DIM_MAX)
+            conv_fail_node(c, "input size %lld is over %lld", (long long)hw[i], (long long)DIM_MAX);
+    }
     memset(w->pads, 0, sizeof w->pads);
     w->same_upper = 0;
     if (strcmp(pad, "EXPLICIT") == 0) {
@@ -78,6 +89,9 @@ static void plan_window(struct conv *c, struct tfnode *n, int nchw, const int64_
         w->pads[2] = e[b + 1];
         w->pads[1] = e[b + 2];
         w->pads[3] = e[b + 3];
+        for (int i = 0; i < 4; i++)
+            if (w->pads[i] < 0 || w->pads[i] > WINDOW_MAX)
+                conv_fail_node(c, "explicit padding must be 0 to %d", WINDOW_MAX);
     } else if (strcmp(pad, "SAME") == 0) {
         for (int i = 0; i < 2; i++) {
             int64_t eff = (w->k[i] - 1) * w->d[i] + 1, total;
@@ -104,6 +118,8 @@ static void plan_window(struct conv *c, struct tfnode *n, int nchw, const int64_
             w->out_hw[i] = (hw[i] + w->s[i] - 1) / w->s[i];
         else
             w->out_hw[i] = (hw[i] + w->pads[i] + w->pads[i + 2] - eff) / w->s[i] + 1;
+        if (hw[i] >= 0 && w->out_hw[i] < 1)
+            conv_fail_node(c, "window is larger than its padded input");
     }
 }
 

@@ -4,6 +4,7 @@
 # was lost, dropped connections, the session cookie expiring mid-run (API key set), and no
 # Stash at all. After each, the next run completes with no duplicated tags or markers, equal to
 # the catalog's results; an unreachable Stash gives a clear error and writes nothing.
+# ctest-cost: 106
 source "$(dirname "$0")/lib.sh"
 
 F=$AITAG_FIXTURES_DIR

@@ -9,6 +9,7 @@
 # (unzipped) and a static busybox, as in Stash's Alpine image, it tags a scene of the Stash
 # double. The chroot needs root (CI runs as root) or an unprivileged user namespace.
 # ctest-label: slow
+# ctest-cost: 193
 source "$(dirname "$0")/lib.sh"
 
 out="$tmp/pkg"

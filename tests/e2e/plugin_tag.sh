@@ -5,6 +5,7 @@
 #   never touched; stale tags and markers of the plugin's own are removed; broken and missing
 #   files get AI_Errored; a second run changes nothing (no mutation, no model); settings changes
 #   (markers off, tagPrefix) re-derive and rewrite without running a model; the UI's scene mode.
+# ctest-cost: 44
 source "$(dirname "$0")/lib.sh"
 
 F=$AITAG_FIXTURES_DIR

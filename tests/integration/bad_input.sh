@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Bad input: each bad file gets one line naming it and the reason, the run goes on, the summary
 # counts the failures, the exit code says some failed, and nothing stored is lost.
+# ctest-cost: 40
 source "$(dirname "$0")/lib.sh"
 fx=$AITAG_FIXTURES_DIR
 db=$tmp/cat.db

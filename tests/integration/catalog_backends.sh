@@ -7,6 +7,7 @@
 # loopback); every output of the two sessions must be equal, and the PostgreSQL one must say
 # what the checks below expect (so two empty answers are no pass).
 # ctest-label: slow
+# ctest-cost: 62
 source "$(dirname "$0")/lib.sh"
 A=$AITAG_BIN
 F=$AITAG_FIXTURES_DIR

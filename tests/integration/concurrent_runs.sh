@@ -11,6 +11,7 @@
 #     than SQLite's old 10 s busy timeout) waits for it instead of failing at once with
 #     "database is locked".
 # ctest-label: slow
+# ctest-cost: 37
 source "$(dirname "$0")/lib.sh"
 A=$AITAG_BIN
 F=$AITAG_FIXTURES_DIR

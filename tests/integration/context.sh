@@ -9,6 +9,7 @@
 # model; --no-context-defaults takes the concepts away; a bad file is refused naming the field.
 # Screen content is made here (a slide, a terminal recording) and two more darknet photos join;
 # the test prints the confusion table docs/context.md quotes (lines "context: FILE: concepts").
+# ctest-cost: 49
 source "$(dirname "$0")/lib.sh"
 src=$(cd "$(dirname "$0")/../.." && pwd)
 fx=$AITAG_FIXTURES_DIR

@@ -4,6 +4,7 @@
 # mode and upload mode (the gateway cannot see the files), skipping unchanged files without
 # calling the gateway, keys (401), a gateway that is down and comes back, --local-only, a route
 # that lacks an analyzer, an interval that differs, and uploads over the gateway's body limit.
+# ctest-cost: 37
 source "$(dirname "$0")/lib.sh"
 fx=$AITAG_FIXTURES_DIR
 for t in curl jq sqlite3; do

@@ -4,6 +4,7 @@
 # route answers about as fast as when the tagger is idle; a full tag queue answers 503 with
 # Retry-After at once; a gateway stopped while it tags answers the tag in flight and the
 # queued one 503 and exits at once, its private upload folder removed.
+# ctest-cost: 38
 source "$(dirname "$0")/lib.sh"
 src=$(cd "$(dirname "$0")/../.." && pwd)
 fx=$AITAG_FIXTURES_DIR

@@ -9,6 +9,7 @@
 # RNG; the seed is printed and AITAG_KILL_SEED replays them. SIGINT: the summary of the
 # interrupted run counts only what it did.
 # ctest-label: slow
+# ctest-cost: 106
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/../tools/kill_lib.sh"
 kill_seed

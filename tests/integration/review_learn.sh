@@ -4,6 +4,7 @@
 # confidence, so the fit has a clean answer), says what it would change, and changes nothing
 # until `review learn`; then every derivation uses it (the items re-derive at once, and a
 # forced re-analysis keeps it) until `review unlearn`.
+# ctest-cost: 30
 source "$(dirname "$0")/lib.sh"
 A=$AITAG_BIN
 F=$AITAG_FIXTURES_DIR

@@ -11,6 +11,7 @@
 # PocketSphinx's answer independent of the files heard before, and the remote engine against a local
 # OpenAI-compatible server (tests/fake-upstream) reached directly and through the gateway.
 # The fixtures come from build/fixtures/speech when up to date, else are made privately.
+# ctest-cost: 49
 source "$(dirname "$0")/lib.sh"
 src=$(cd "$(dirname "$0")/../.." && pwd)
 gen=$src/tools/make_speech_fixtures.sh

@@ -345,7 +345,7 @@ static int parse_args(int argc, char **argv, struct params *p)
     p->slack = 2.5;
     p->max_spill = 0.10;
     p->duration_tol = 0.5;
-    for (i = 1; i < argc; i++) {
+    for (i = 1; i < argc; i += 2) { /* every option takes a value */
         const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         double *num = NULL;
         char *end;
@@ -372,7 +372,6 @@ static int parse_args(int argc, char **argv, struct params *p)
             if (errno || end == val || *end)
                 return -1;
         }
-        i++;
     }
     return p->truth_dir && p->results_path ? 0 : -1;
 }

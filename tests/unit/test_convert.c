@@ -357,6 +357,25 @@ static void test_errors(void)
     CHECK(strstr(err, "layers") != NULL);
     snprintf(err, sizeof err, "%s/x.onnx", dir);
     CHECK(access(err, F_OK) != 0); /* failures leave no output behind */
+
+    /* window numbers out of range are refused before any arithmetic on them (a stride of 0
+     * divided, one near INT64_MAX overflowed: found by fuzz_tfjs_model) */
+    static const char *const strides[] = {"\"1\",\"0\",\"2\",\"1\"",
+                                          "\"1\",\"9223372036854775807\",\"2\",\"1\""};
+    for (size_t i = 0; i < sizeof strides / sizeof *strides; i++) {
+        const char *keep = "\"1\",\"2\",\"2\",\"1\"";
+        size_t len = strlen(MODEL) + strlen(strides[i]);
+        char *m = malloc(len);
+
+        at = strstr(MODEL, keep);
+        snprintf(m, len, "%.*s%s%s", (int)(at - MODEL), MODEL, strides[i], at + strlen(keep));
+        write_text("stride.json", m);
+        write_weights(0);
+        CHECK_EQ_INT(convert("stride.json", "x.onnx", NULL, err, sizeof err), AITAG_ERR_MODEL);
+        CHECK(strstr(err, "stride") && strstr(err, "\"conv\""));
+        printf("bad stride: %s\n", err);
+        free(m);
+    }
 }
 
 int main(void)
