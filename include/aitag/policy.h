@@ -52,6 +52,9 @@ int aitag_policy_load(struct aitag_policy *p, const char *path, char *err, size_
 void aitag_policy_set_threshold(struct aitag_policy *p, float threshold);
 /* The threshold the policy applies to a raw label's evidence (its rule's, else the default). */
 float aitag_policy_threshold(const struct aitag_policy *p, const char *label);
+/* The rule the policy applies to a raw label (the rules file's and the defaults; learned
+ * thresholds, which come with each item's input, aside). */
+struct aitag_rule aitag_policy_rule(const struct aitag_policy *p, const char *label);
 /* Enables or disables markers globally. */
 void aitag_policy_set_markers(struct aitag_policy *p, int on);
 /* Replaces the rules file's tag prefix and/or suffix (NULL keeps that one): a sink's own
@@ -137,7 +140,7 @@ struct aitag_result {
     size_t n_markers;
     struct aitag_text_result *texts;
     size_t n_texts;
-    char *description; /* owned, may be NULL: the item's free-text description (vlm) */
+    char *description;        /* owned, may be NULL: the item's free-text description (vlm) */
     struct aitag_shot *shots; /* owned: the item's shots by start (aitag/common.h) */
     size_t n_shots;
 };
@@ -203,9 +206,9 @@ int aitag_marker_matches(double s1, double e1, double s2, double e2);
  * "held out" come from two folds (by fold, 0 or 1): each half's decisions judge the threshold
  * fitted on the other half, so they say how the fit does on decisions it never saw. */
 struct aitag_fit_item {
-    int truth;                     /* 1 accepted, 0 rejected, -1 not judged */
-    int fold;                      /* 0 or 1 */
-    const unsigned char *present;  /* [n_candidates] */
+    int truth;                    /* 1 accepted, 0 rejected, -1 not judged */
+    int fold;                     /* 0 or 1 */
+    const unsigned char *present; /* [n_candidates] */
 };
 
 struct aitag_threshold_fit {
@@ -214,9 +217,9 @@ struct aitag_threshold_fit {
     double f1_current, f1_proposed; /* on every decision */
     /* on held-out decisions, current and fitted threshold: -1 when undefined */
     double precision_current, recall_current, precision_fitted, recall_fitted;
-    int gained, lost;               /* items that would gain or lose the tag */
+    int gained, lost;                /* items that would gain or lose the tag */
     int false_dropped, true_dropped; /* of the lost, rejected and accepted ones */
-    int false_added;                /* of the gained, rejected ones */
+    int false_added;                 /* of the gained, rejected ones */
 };
 
 /* Fits over items (n) derived at candidates (n_candidates, ascending; candidates[current] is

@@ -84,8 +84,7 @@ static int add_why(struct aitag_context_out *out, size_t *cap, size_t rule, int 
 }
 
 /* Whether rule r holds over window w of f: 1 (h filled), 0, or < 0. */
-static int rule_holds(const struct rule *r, const struct frames *f, struct window w,
-                      struct hold *h)
+static int rule_holds(const struct rule *r, const struct frames *f, struct window w, struct hold *h)
 {
     struct hold u = {0};
     int rc = context_eval(&r->when, f, w.lo, w.hi, h);
@@ -141,7 +140,7 @@ static int suppress_all(const struct aitag_context *c, const struct aitag_eviden
 
 /* A concept named name at time t with confidence conf, appended to *list (n, cap). */
 static int push_concept(struct aitag_evidence **list, size_t *n, size_t *cap, const char *name,
-                        double t, float conf)
+                        double t, double end, float conf)
 {
     struct aitag_evidence *e;
 
@@ -157,6 +156,7 @@ static int push_concept(struct aitag_evidence **list, size_t *n, size_t *cap, co
     e->analyzer = strdup(AITAG_CONTEXT_ANALYZER);
     e->label = strdup(name);
     e->t = t;
+    e->end = end;
     e->confidence = conf;
     if (!e->analyzer || !e->label) {
         aitag_evidence_clear(e);
@@ -166,11 +166,30 @@ static int push_concept(struct aitag_evidence **list, size_t *n, size_t *cap, co
     return 0;
 }
 
+/* How long a concept made at time t from hold h lasts: as long as every finding behind it at t
+ * does (findings that last: speech segments, adaptive samples that agree, persist.c), else 0
+ * (an instant). */
+static double concept_end(const struct aitag_context_out *out, const struct hold *h, double t)
+{
+    double end = INFINITY;
+    int any = 0;
+
+    for (size_t q = 0; q < h->n_why; q++) {
+        const struct aitag_evidence *e = &out->evidence[h->why[q]];
+        if (fabs(e->t - t) > 1e-6)
+            continue;
+        if (e->end <= e->t)
+            return 0;
+        end = fmin(end, e->end);
+        any = 1;
+    }
+    return any ? end : 0;
+}
+
 /* Concept rule r over the output so far: its new evidence appended (after evaluation, since
  * appending moves the array the frames point into). */
 static int one_concept(const struct aitag_context *c, size_t r, const struct aitag_shot *shots,
-                       size_t n_shots, struct aitag_context_out *out, size_t *cap,
-                       size_t *why_cap)
+                       size_t n_shots, struct aitag_context_out *out, size_t *cap, size_t *why_cap)
 {
     const struct rule *ru = &c->rules[r];
     struct aitag_evidence *add = NULL;
@@ -182,8 +201,9 @@ static int one_concept(const struct aitag_context *c, size_t r, const struct ait
 
     if (rc == 0)
         rc = windows(ru->scope, &f, shots, n_shots, &w, &n_w);
-    if (rc == 0 && n_w && (!(holds = calloc(n_w, sizeof *holds)) ||
-                           !(owner = malloc((f.n ? f.n : 1) * sizeof *owner))))
+    if (rc == 0 && n_w &&
+        (!(holds = calloc(n_w, sizeof *holds)) ||
+         !(owner = malloc((f.n ? f.n : 1) * sizeof *owner))))
         rc = AITAG_ERR_NOMEM;
     for (size_t j = 0; rc == 0 && j < n_w; j++) {
         struct hold *h = &holds[j];
@@ -195,7 +215,8 @@ static int one_concept(const struct aitag_context *c, size_t r, const struct ait
         conf = fminf(1.0f, h->conf * ru->weight);
         if (ru->scope == SCOPE_FRAME) {
             owner[n_add] = j;
-            rc = push_concept(&add, &n_add, &cap_add, ru->name, f.t[w[j].lo], conf);
+            rc = push_concept(&add, &n_add, &cap_add, ru->name, f.t[w[j].lo],
+                              concept_end(out, h, f.t[w[j].lo]), conf);
             continue;
         }
         for (size_t k = w[j].lo; rc == 0 && k < w[j].hi; k++) { /* frames of its evidence */
@@ -204,7 +225,8 @@ static int one_concept(const struct aitag_context *c, size_t r, const struct ait
                 here = fabs(out->evidence[h->why[q]].t - f.t[k]) <= 1e-6;
             if (here) {
                 owner[n_add] = j;
-                rc = push_concept(&add, &n_add, &cap_add, ru->name, f.t[k], conf);
+                rc = push_concept(&add, &n_add, &cap_add, ru->name, f.t[k],
+                                  concept_end(out, h, f.t[k]), conf);
             }
         }
     }

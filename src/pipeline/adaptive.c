@@ -15,9 +15,10 @@
  *     (a hit stands for one interval in the policy).
  *   - findings differ, no cut: split the gap (in `splits` parts, or at a keyframe in its
  *     middle half, which is cheaper) until the pair is within resolution.
- *   - the same findings (some) further apart than same_gap: one sample between, as early as
- *     the bound allows (cheapest to reach from the keyframe before it), so the policy merges
- *     the two hits (its max_gap) instead of splitting a marker.
+ *   - the same findings: nothing between. Each finding of the earlier sample lasts to the
+ *     later one (persist.c gives it that end when the item is stored), so the policy makes
+ *     one marker over both however far apart they are; dense sampling inside a shot would see
+ *     the same where nothing changed.
  *   - any pair further apart than any_gap: one sample between (a short appearance in a long
  *     stretch is looked for at least that often).
  * A time asked once is never asked again, so a frame that comes back at an old time (no frame
@@ -36,8 +37,15 @@ struct sample {
     size_t n;
 };
 
+struct finding_rule { /* the policy's bounds for one finding (pipeline_adaptive_rule) */
+    uint64_t h;
+    double min_marker, required;
+};
+
 struct adaptive_plan {
     struct adaptive_params p;
+    struct finding_rule *rules;
+    size_t n_rules, cap_rules;
     double *keys, *cuts, *tried;
     size_t n_keys, n_cuts, n_tried, cap_tried;
     struct sample *s;
@@ -45,8 +53,14 @@ struct adaptive_plan {
     int rounds;
 };
 
-struct adaptive_params pipeline_adaptive_params(double interval, double max_gap, double duration,
-                                                double fps)
+/* min_marker and required as the policy clips them (derive.c): at most half the media */
+static double clip_half(const struct adaptive_params *p, double v)
+{
+    return p->duration > 0 ? fmin(v, p->duration / 2) : v;
+}
+
+struct adaptive_params pipeline_adaptive_params(double interval, double max_gap, double min_marker,
+                                                double required, double duration, double fps)
 {
     struct adaptive_params p;
 
@@ -62,6 +76,9 @@ struct adaptive_params pipeline_adaptive_params(double interval, double max_gap,
     p.splits = 4;
     p.max_rounds = 10;
     p.max_samples = duration > 0 && interval > 0 ? (size_t)ceil(2 * duration / interval) : 0;
+    p.interval = interval;
+    p.min_marker = clip_half(&p, min_marker);
+    p.required = clip_half(&p, required);
     return p;
 }
 
@@ -105,7 +122,26 @@ void pipeline_adaptive_free(struct adaptive_plan *pl)
     free(pl->keys);
     free(pl->cuts);
     free(pl->tried);
+    free(pl->rules);
     free(pl);
+}
+
+int pipeline_adaptive_rule(struct adaptive_plan *pl, uint64_t h, double min_marker, double required)
+{
+    for (size_t i = 0; i < pl->n_rules; i++)
+        if (pl->rules[i].h == h)
+            return 0;
+    if (pl->n_rules == pl->cap_rules) {
+        size_t c = pl->cap_rules ? 2 * pl->cap_rules : 16;
+        struct finding_rule *r = realloc(pl->rules, c * sizeof *r);
+        if (!r)
+            return AITAG_ERR_NOMEM;
+        pl->rules = r;
+        pl->cap_rules = c;
+    }
+    pl->rules[pl->n_rules++] =
+        (struct finding_rule){h, clip_half(&pl->p, min_marker), clip_half(&pl->p, required)};
+    return 0;
 }
 
 size_t pipeline_adaptive_samples(const struct adaptive_plan *pl)
@@ -372,22 +408,65 @@ static int bridged(const struct adaptive_plan *pl, size_t from, int dir, uint64_
     return 0;
 }
 
+/* Whether where the run of finding h through sample `at` starts or ends can change what the
+ * policy makes of h. The samples that have h form runs (neighbouring samples that both have
+ * it, persist.c, and hits within same_gap of each other merge into one segment); a run spans at
+ * least from its first hit to one interval after its last, and at most from the sample before it to
+ * the sample after it (or the media's ends). A run that cannot reach min_marker even at its longest
+ * is no marker wherever its edges lie; when moreover the runs' shortest total already reaches
+ * `required` (the tag is certain) or their longest cannot (it is impossible), its edges do not
+ * matter: a finding seen at one frame, a class that flickers. */
+static int matters(const struct adaptive_plan *pl, uint64_t h, size_t at)
+{
+    const struct adaptive_params *p = &pl->p;
+    double lo_sum = 0, hi_sum = 0, min_marker = p->min_marker, required = p->required;
+    size_t i = 0;
+
+    for (size_t r = 0; r < pl->n_rules; r++)
+        if (pl->rules[r].h == h)
+            min_marker = pl->rules[r].min_marker, required = pl->rules[r].required;
+    if (min_marker <= 0 && required <= 0)
+        return 1;
+    while (i < pl->n_s) {
+        size_t first, last;
+        double lo, hi;
+        while (i < pl->n_s && !has(&pl->s[i], h))
+            i++;
+        if (i == pl->n_s)
+            break;
+        first = last = i;
+        for (i++; i < pl->n_s && (i == last + 1 || pl->s[i].t - pl->s[last].t <= p->same_gap);
+             i++) /* the next sample (persist.c), or any within same_gap */
+            if (has(&pl->s[i], h))
+                last = i;
+            else if (i == last + 1 && pl->s[i].t - pl->s[last].t > p->same_gap)
+                break;
+        i = last + 1;
+        lo = fmin(pl->s[last].t + p->interval, p->duration) - pl->s[first].t;
+        hi = (last + 1 < pl->n_s ? pl->s[last + 1].t : p->duration) -
+             (first > 0 ? pl->s[first - 1].t : 0);
+        if (first <= at && at <= last && hi >= min_marker - 1e-9)
+            return 1;
+        lo_sum += lo > 0 ? lo : 0;
+        hi_sum += hi;
+    }
+    return lo_sum < required - 1e-9 && hi_sum >= required - 1e-9;
+}
+
 /* What changes between samples i and i + 1 that matters to the policy: *changed when a finding
- * appears or disappears there for longer than a merged gap, *ends when one of those was seen
- * at i; *common when both saw something alike. */
-static void compare(const struct adaptive_plan *pl, size_t i, int *changed, int *ends, int *common)
+ * appears or disappears there for longer than a merged gap and its edges matter, *ends when
+ * one of those was seen at i. */
+static void compare(const struct adaptive_plan *pl, size_t i, int *changed, int *ends)
 {
     const struct sample *a = &pl->s[i], *b = &pl->s[i + 1];
 
-    *changed = *ends = *common = 0;
-    for (size_t k = 0; k < a->n; k++) {
-        if (has(b, a->sig[k]))
-            *common = 1;
-        else if (!bridged(pl, i, 1, a->sig[k]))
+    *changed = *ends = 0;
+    for (size_t k = 0; k < a->n; k++)
+        if (!has(b, a->sig[k]) && !bridged(pl, i, 1, a->sig[k]) && matters(pl, a->sig[k], i))
             *changed = *ends = 1;
-    }
-    for (size_t k = 0; k < b->n; k++)
-        if (!has(a, b->sig[k]) && !bridged(pl, i + 1, -1, b->sig[k]))
+    for (size_t k = 0; k < b->n && !*changed; k++)
+        if (!has(a, b->sig[k]) && !bridged(pl, i + 1, -1, b->sig[k]) &&
+            matters(pl, b->sig[k], i + 1))
             *changed = 1;
 }
 
@@ -424,11 +503,11 @@ static int refine_pair(const struct adaptive_plan *pl, struct reqs *q, size_t i)
     const struct adaptive_params *p = &pl->p;
     const struct sample *a = &pl->s[i], *b = &pl->s[i + 1];
     double gap = b->t - a->t, tol = 1.5 * p->frame_dur;
-    int changed, ends, common;
+    int changed, ends;
 
     if (gap <= tol)
         return 0;
-    compare(pl, i, &changed, &ends, &common);
+    compare(pl, i, &changed, &ends);
     if (changed) {
         size_t ci = lower_bound(pl->cuts, pl->n_cuts, a->t + tol);
         if (ci < pl->n_cuts && pl->cuts[ci] <= b->t + tol) {
@@ -442,11 +521,6 @@ static int refine_pair(const struct adaptive_plan *pl, struct reqs *q, size_t i)
         if (gap > p->resolution)
             return split(pl, q, a->t, b->t);
         return 0;
-    }
-    if (common && gap > p->same_gap) {
-        double lo = b->t - p->same_gap, hi = a->t + p->same_gap;
-        double k = key_in(pl, lo + tol, hi - tol, lo);
-        return ask(pl, q, k >= 0 ? k : lo + tol);
     }
     if (gap > p->any_gap)
         return split(pl, q, a->t, b->t);

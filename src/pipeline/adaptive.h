@@ -14,8 +14,8 @@ struct adaptive_params {
     double duration;    /* seconds */
     double frame_dur;   /* nominal frame duration */
     double resolution;  /* bisection stops when a change is bracketed this closely */
-    double same_gap;    /* two samples with the same findings (some) this far apart get one
-                           between (so the policy's max_gap merges their hits) */
+    double same_gap;    /* a finding that goes and comes back within this is one marker to
+                           the policy (its max_gap): no bisection of that flicker */
     double any_gap;     /* no two neighbouring samples are further apart than this */
     double cut_lead;    /* a finding that ends at a cut gets a sample at most this long
                            before it (0: none) */
@@ -24,11 +24,16 @@ struct adaptive_params {
     int max_rounds;     /* refinement rounds at most */
     size_t max_samples; /* frames refinement may reach (0: no bound): default twice what
                            exact sampling takes */
+    double interval;    /* seconds a hit stands for in the policy */
+    double min_marker;  /* the policy's shortest marker and the presence a tag requires: a */
+    double required;    /* finding whose edges cannot change either is not bisected (0, 0:
+                           every change is) */
 };
 
-/* Defaults for a sampling interval (seconds) and a policy max_gap (seconds). */
-struct adaptive_params pipeline_adaptive_params(double interval, double max_gap, double duration,
-                                                double fps);
+/* Defaults for a sampling interval and the policy's max_gap, min_marker_duration and
+ * required_duration (seconds, aitag/policy.h). */
+struct adaptive_params pipeline_adaptive_params(double interval, double max_gap, double min_marker,
+                                                double required, double duration, double fps);
 
 /* A frame time to decode: key = it is a keyframe time (decode its packet alone). */
 struct adaptive_req {
@@ -56,10 +61,16 @@ int pipeline_adaptive_add(struct adaptive_plan *pl, double t, const uint64_t *si
 
 /* The next round: for each pair of neighbouring samples, a bisection time where the findings
  * differ (none when a cut between them explains the change, or the pair is within resolution),
- * a time between two samples with the same findings further apart than same_gap, and one
- * between any two further apart than any_gap. Times tried before are not asked again. *out
- * ascending (caller frees), *n = 0 when the plan is complete. 0 or AITAG_ERR_NOMEM. */
+ * and one between two that agree but lie further apart than any_gap. Times tried before are not
+ * asked again. *out ascending (caller frees), *n = 0 when the plan is complete. 0 or
+ * AITAG_ERR_NOMEM. */
 int pipeline_adaptive_refine(struct adaptive_plan *pl, struct adaptive_req **out, size_t *n);
+
+/* The policy's bounds for finding h (a hash as in pipeline_adaptive_hash) when they differ
+ * from params' min_marker and required: INFINITY as min_marker for a label that makes no
+ * markers. The first call for h counts. 0 or AITAG_ERR_NOMEM. */
+int pipeline_adaptive_rule(struct adaptive_plan *pl, uint64_t h, double min_marker,
+                           double required);
 
 /* Samples recorded so far. */
 size_t pipeline_adaptive_samples(const struct adaptive_plan *pl);

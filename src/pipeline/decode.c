@@ -151,8 +151,10 @@ static int sample_adaptive(struct aitag_tagger *t, size_t idx, struct aitag_samp
                            struct msg *end)
 {
     const struct aitag_probe *pr = aitag_sampler_probe(s);
-    struct adaptive_params ap = pipeline_adaptive_params(
-        t->p.interval, aitag_rule_default().max_gap, pr->duration, pr->fps);
+    struct aitag_rule rule = aitag_rule_default();
+    struct adaptive_params ap =
+        pipeline_adaptive_params(t->p.interval, rule.max_gap, rule.min_marker_duration,
+                                 rule.required_duration, pr->duration, pr->fps);
     struct aitag_shot *shots = NULL;
     struct adaptive_plan *plan = NULL;
     struct adaptive_req *req = NULL;

@@ -23,11 +23,13 @@
  * and the ETA divides the media still to analyse by the media analysed per second so far.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "aitag/concepts.h"
+#include "persist.h"
 #include "tagger_int.h"
 
 const char *aitag_item_status_name(enum aitag_item_status s)
@@ -329,6 +331,12 @@ static void finish_item(struct aitag_tagger *t, struct run_state *rs, struct ite
 
     rs->media_done += work_units(w);
     rs->item_done = rs->item_total = 0;
+    /* adaptive samples that agree: what they saw lasts between them (persist.c) */
+    if (end->rc == 0 && !acc->error[0] && t->p.sampling == AITAG_SAMPLING_ADAPTIVE &&
+        end->probe.kind == AITAG_MEDIA_VIDEO &&
+        pipeline_persist(&acc->ev, acc->times, acc->n_times, end->shots, end->n_shots,
+                         t->p.interval, t->policy) < 0)
+        aitag_fmt(acc->error, sizeof acc->error, "out of memory");
     if (end->rc < 0 || acc->error[0] || acc->n_frames == 0) {
         const char *why = acc->error[0] ? acc->error
                           : end->rc < 0 ? end->error
@@ -475,26 +483,33 @@ static void analyse_frame(struct aitag_tagger *t, struct run_state *rs, struct i
         flush_batch(t, rs, acc);
 }
 
-/* What was found at time t above the change threshold, as planner hashes (at most max). */
-static size_t signature(const struct aitag_evidence_list *ev, double t, float threshold,
-                        uint64_t *sig, size_t max)
+/* What was found at time t at or above its label's threshold, as planner hashes (at most max);
+ * each finding's marker and tag bounds go to the planner. 0 or AITAG_ERR_NOMEM. */
+static int signature(const struct aitag_tagger *t, struct item_acc *acc, double ft, uint64_t *sig,
+                     size_t max, size_t *n)
 {
-    size_t n = 0;
-
-    for (size_t i = 0; i < ev->n && n < max; i++)
-        if (ev->items[i].t == t && ev->items[i].confidence >= threshold)
-            sig[n++] = pipeline_adaptive_hash(ev->items[i].analyzer, ev->items[i].label);
-    return n;
+    *n = 0;
+    for (size_t i = 0; i < acc->ev.n && *n < max; i++) {
+        const struct aitag_evidence *e = &acc->ev.items[i];
+        struct aitag_rule r = aitag_policy_rule(t->policy, e->label);
+        if (e->t != ft || e->confidence < r.threshold)
+            continue;
+        sig[(*n)++] = pipeline_adaptive_hash(e->analyzer, e->label);
+        if (pipeline_adaptive_rule(acc->plan, sig[*n - 1],
+                                   r.markers ? r.min_marker_duration : INFINITY,
+                                   r.required_duration) < 0)
+            return AITAG_ERR_NOMEM;
+    }
+    return 0;
 }
 
 /* Answers a MSG_ROUND: the frames analysed since the last round go into the planner, whose
  * next round goes to the decoder (none when the item is done or failed). */
 static void answer_round(struct aitag_tagger *t, struct item_acc *acc)
 {
-    float threshold = t->p.threshold >= 0 ? t->p.threshold : aitag_rule_default().threshold;
     struct adaptive_req *req = NULL;
     uint64_t sig[256];
-    size_t n = 0;
+    size_t n = 0, n_sig = 0;
     int rc = 0;
 
     if (!acc->plan || acc->error[0]) {
@@ -503,8 +518,9 @@ static void answer_round(struct aitag_tagger *t, struct item_acc *acc)
     }
     for (; acc->n_planned < acc->n_times && rc == 0; acc->n_planned++) {
         double ft = acc->times[acc->n_planned];
-        rc =
-            pipeline_adaptive_add(acc->plan, ft, sig, signature(&acc->ev, ft, threshold, sig, 256));
+        rc = signature(t, acc, ft, sig, 256, &n_sig);
+        if (rc == 0)
+            rc = pipeline_adaptive_add(acc->plan, ft, sig, n_sig);
     }
     if (rc == 0)
         rc = pipeline_adaptive_refine(acc->plan, &req, &n);

@@ -58,7 +58,9 @@ int aitag_label_is_item_level(const char *label)
     return strncasecmp(label, "keyword:", 8) == 0;
 }
 
-/* Sorts hits by time and keeps the best confidence per frame time. Returns the new count. */
+/* Sorts hits by time and keeps the best confidence per frame time, lasting as long as the
+ * longest-lasting hit at that time (a finding of one analyzer and the same concept inferred at
+ * that frame by the context rules are one hit). Returns the new count. */
 static size_t unique_frames(struct hit *h, size_t n)
 {
     size_t k = 0;
@@ -67,6 +69,8 @@ static size_t unique_frames(struct hit *h, size_t n)
     for (size_t i = 0; i < n; i++)
         if (k == 0 || fabs(h[k - 1].t - h[i].t) > 1e-6)
             h[k++] = h[i];
+        else if (h[i].end > h[k - 1].end)
+            h[k - 1].end = h[i].end;
     return k;
 }
 

@@ -464,3 +464,8 @@ float aitag_policy_threshold(const struct aitag_policy *p, const char *label)
 {
     return policy_rule_for(p, label).threshold;
 }
+
+struct aitag_rule aitag_policy_rule(const struct aitag_policy *p, const char *label)
+{
+    return policy_rule_for(p, label);
+}

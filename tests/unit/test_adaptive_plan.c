@@ -2,11 +2,10 @@
  * test_adaptive_plan.c - the coarse-to-fine planner's decisions (src/pipeline/adaptive.c), on
  * hand-made timelines: which times the first round asks (keyframes thinned to the same-findings
  * gap, cuts, fillers), splitting where findings change and no cut explains it, no bisection
- * where a cut does (one sample before the cut when a finding ends there), one sample between
- * two far samples with the same findings, none between two far empty ones (up to the any-gap
- * bound), the tail, and the end of refinement (resolution reached, a time never asked twice).
- * Defaults for a 2 s interval and the policy's 6 s max_gap at 30 fps: resolution 1 s,
- * same_gap 7.9 s, any_gap 15.8 s, cut_lead 2 s.
+ * where a cut does (one sample before the cut when a finding ends there), none between two far
+ * samples that agree (up to the any-gap bound), the tail, and the end of refinement (resolution
+ * reached, a time never asked twice). Defaults for a 2 s interval and the policy's 6 s max_gap at
+ * 30 fps: resolution 1 s, same_gap 7.9 s, any_gap 15.8 s, cut_lead 2 s.
  */
 #include <math.h>
 #include <stdint.h>
@@ -20,7 +19,7 @@ static uint64_t A, B;
 static struct adaptive_plan *plan(const double *keys, size_t nk, const double *cuts, size_t nc,
                                   double duration)
 {
-    struct adaptive_params p = pipeline_adaptive_params(2.0, 6.0, duration, 30.0);
+    struct adaptive_params p = pipeline_adaptive_params(2.0, 6.0, 0, 0, duration, 30.0);
     struct adaptive_plan *pl = NULL;
 
     CHECK(pipeline_adaptive_new(&p, keys, nk, cuts, nc, &pl) == 0);
@@ -177,13 +176,12 @@ static void test_bridged(void)
     add(pl, 9, 1, 0);
     add(pl, 15, 1, 0);
     add(pl, 29.9, 1, 0);
-    CHECK_EQ_INT(refine(pl, t, NULL), 6);
+    CHECK_EQ_INT(refine(pl, t, NULL), 5);
     CHECK_NEAR(t[0], 1, 1e-9); /* 3 s: three parts bracket it to 1 s */
     CHECK_NEAR(t[1], 2, 1e-9);
     CHECK_NEAR(t[2], 4.5, 1e-9);
     CHECK_NEAR(t[3], 6, 1e-9);
-    CHECK_NEAR(t[4], 7.5, 1e-9);
-    CHECK_NEAR(t[5], 29.9 - 7.9 + 0.05, 1e-9); /* 15 .. 29.9: A on both sides, too far */
+    CHECK_NEAR(t[4], 7.5, 1e-9); /* 15 .. 29.9: A on both sides, nothing between */
     pipeline_adaptive_free(pl);
 }
 
@@ -233,16 +231,13 @@ static void test_gaps(void)
     double keys[] = {0, 8.333, 16.667, 25};
     struct adaptive_plan *pl = plan(keys, 4, NULL, 0, 25.5);
 
-    /* A everywhere, keyframes 8.33 s apart: one sample per gap, as early as same_gap allows
-     * (8.333 - 7.9 plus a frame and a half after the keyframe), so the policy merges the hits */
+    /* A everywhere, keyframes 8.33 s apart: nothing between (the samples agree, so each hit
+     * lasts to the next: pipeline/persist.c, tests/unit/test_persist.c) */
     add(pl, 0, 1, 0);
     add(pl, 8.333, 1, 0);
     add(pl, 16.667, 1, 0);
     add(pl, 25, 1, 0);
-    CHECK_EQ_INT(refine(pl, t, key), 3);
-    CHECK_NEAR(t[0], 8.333 - 7.9 + 0.05, 1e-6);
-    CHECK_NEAR(t[1], 16.667 - 7.9 + 0.05, 1e-6);
-    CHECK(!key[0] && !key[1]);
+    CHECK_EQ_INT(refine(pl, t, key), 0);
     pipeline_adaptive_free(pl);
 
     /* nothing found anywhere: no sample until gaps exceed any_gap */
@@ -272,6 +267,55 @@ static void test_budget(void)
     pipeline_adaptive_free(pl);
 }
 
+/* With the policy's marker and tag bounds (12 s, 20 s) only edges that can change a marker or
+ * a tag are bisected: a finding at one sample whose neighbours are 16.7 s apart (it could be a
+ * marker) is; one at two samples whose neighbours are 8 s apart (at most 8 s each, 16 s in
+ * all: neither a marker nor the tag can come of it) is not; a long run's end is, a short run's
+ * edges beside it (the tag certain already) are not. */
+static void test_matters(void)
+{
+    double t[16];
+    double keys[] = {0, 8.333, 16.667, 25, 33.333, 41.667, 50};
+    struct adaptive_params p = pipeline_adaptive_params(2.0, 6.0, 12, 20, 60, 30.0);
+    struct adaptive_plan *pl = NULL;
+
+    CHECK_NEAR(p.min_marker, 12, 1e-9);
+    CHECK_NEAR(pipeline_adaptive_params(2.0, 6.0, 12, 20, 10, 30.0).required, 5, 1e-9);
+    CHECK(pipeline_adaptive_new(&p, keys, 7, NULL, 0, &pl) == 0);
+    add(pl, 0, 0, 0);
+    add(pl, 8.333, 1, 0); /* A's run: at most 0 .. 16.667 */
+    add(pl, 16.667, 0, 0);
+    add(pl, 25, 0, 0);
+    add(pl, 33.333, 0, 0);
+    add(pl, 41.667, 0, 0);
+    add(pl, 50, 0, 0);
+    CHECK_EQ_INT(refine(pl, t, NULL), 6); /* both gaps split in four */
+    CHECK(t[0] > 0 && t[2] < 8.333 && t[3] > 8.333 && t[5] < 16.667);
+    pipeline_adaptive_free(pl);
+
+    /* B at 4 and 20 between empty samples 4 s away: at most 8 s each, 16 s in all */
+    double few[] = {0, 4, 8, 16, 20, 24, 32, 40, 48, 56};
+    pl = NULL;
+    CHECK(pipeline_adaptive_new(&p, NULL, 0, NULL, 0, &pl) == 0);
+    for (size_t i = 0; i < sizeof few / sizeof *few; i++)
+        add(pl, few[i], 0, few[i] == 4 || few[i] == 20);
+    CHECK_EQ_INT(refine(pl, t, NULL), 0);
+    add(pl, 40, 0, 1); /* a third time, between samples 16 s apart: it may be a marker */
+    CHECK(refine(pl, t, NULL) > 0);
+    pipeline_adaptive_free(pl);
+
+    /* B from 0 to 32 (a marker, the tag certain) and once more at 48 (at most 44 .. 52): only
+     * the long run's end is bisected (between 32 and 40), not the short one's edges */
+    double runs[] = {0, 8, 16, 24, 32, 40, 44, 48, 52, 56};
+    pl = NULL;
+    CHECK(pipeline_adaptive_new(&p, NULL, 0, NULL, 0, &pl) == 0);
+    for (size_t i = 0; i < sizeof runs / sizeof *runs; i++)
+        add(pl, runs[i], 0, runs[i] <= 32 || runs[i] == 48);
+    CHECK_EQ_INT(refine(pl, t, NULL), 3);
+    CHECK(t[0] > 32 && t[2] < 40);
+    pipeline_adaptive_free(pl);
+}
+
 int main(void)
 {
     A = pipeline_adaptive_hash("objects", "dog");
@@ -284,5 +328,6 @@ int main(void)
     test_cuts();
     test_gaps();
     test_budget();
+    test_matters();
     return check_done();
 }
