@@ -22,6 +22,8 @@ static struct adaptive_plan *plan(const double *keys, size_t nk, const double *c
     struct adaptive_params p = pipeline_adaptive_params(2.0, 6.0, 0, 0, duration, 30.0);
     struct adaptive_plan *pl = NULL;
 
+    CHECK_EQ_INT(p.splits, 16);
+    p.splits = 4; /* the tests below follow bisection over rounds: four parts a round */
     CHECK(pipeline_adaptive_new(&p, keys, nk, cuts, nc, &pl) == 0);
     return pl;
 }
@@ -279,6 +281,7 @@ static void test_matters(void)
     struct adaptive_params p = pipeline_adaptive_params(2.0, 6.0, 12, 20, 60, 30.0);
     struct adaptive_plan *pl = NULL;
 
+    p.splits = 4;
     CHECK_NEAR(p.min_marker, 12, 1e-9);
     CHECK_NEAR(pipeline_adaptive_params(2.0, 6.0, 12, 20, 10, 30.0).required, 5, 1e-9);
     CHECK(pipeline_adaptive_new(&p, keys, 7, NULL, 0, &pl) == 0);
@@ -316,6 +319,29 @@ static void test_matters(void)
     pipeline_adaptive_free(pl);
 }
 
+/* The default splits: a change inside one GOP (keyframes 8.33 s apart) is bracketed to the
+ * resolution (1 s) in one round, all of its times decoded in one forward pass from the
+ * keyframe before; the next round asks nothing. */
+static void test_one_round(void)
+{
+    double t[16];
+    double keys[] = {0, 8.333, 16.667};
+    struct adaptive_params p = pipeline_adaptive_params(2.0, 6.0, 0, 0, 20, 30.0);
+    struct adaptive_plan *pl = NULL;
+
+    CHECK(pipeline_adaptive_new(&p, keys, 3, NULL, 0, &pl) == 0);
+    add(pl, 0, 1, 0);
+    add(pl, 8.333, 0, 0);
+    add(pl, 16.667, 0, 0);
+    CHECK_EQ_INT(refine(pl, t, NULL), 8); /* nine parts of 0.93 s */
+    CHECK_NEAR(t[0], 8.333 / 9, 1e-9);
+    CHECK_NEAR(t[7], 8 * 8.333 / 9, 1e-9);
+    for (int i = 0; i < 8; i++)
+        add(pl, t[i], t[i] < 5, 0); /* A ends between 4.6 and 5.6 */
+    CHECK_EQ_INT(refine(pl, t, NULL), 0);
+    pipeline_adaptive_free(pl);
+}
+
 int main(void)
 {
     A = pipeline_adaptive_hash("objects", "dog");
@@ -329,5 +355,6 @@ int main(void)
     test_gaps();
     test_budget();
     test_matters();
+    test_one_round();
     return check_done();
 }
