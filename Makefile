@@ -131,7 +131,7 @@ lint: build
 	  --template=gcc
 	@echo "lint: no finding"
 
-# `make fuzz`: every target in tests/fuzz for FUZZ_SECONDS (CI: 6 s each); `make fuzz-long`:
+# `make fuzz`: every target in tests/fuzz for FUZZ_SECONDS (CI: 4 s each); `make fuzz-long`:
 # the same for 10 minutes each, before a release or after a parser changed. FUZZ_SEED: libFuzzer's
 # seed; 0 (the default) takes a new one each run. CI gives a fixed one, so its short runs are
 # repeatable; new seeds, and the crashes only they find, are for fuzz-long.

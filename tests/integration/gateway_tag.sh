@@ -4,6 +4,9 @@
 # mode and upload mode (the gateway cannot see the files), skipping unchanged files without
 # calling the gateway, keys (401), a gateway that is down and comes back, --local-only, a route
 # that lacks an analyzer, an interval that differs, and uploads over the gateway's body limit.
+# ctest-label: slow
+# (not again under ASan, for CI time: inference for most of its time; the gateway's request
+# code runs under ASan in the other gateway tests and test_gw_*, and this test under TSan)
 # ctest-cost: 37
 source "$(dirname "$0")/lib.sh"
 fx=$AITAG_FIXTURES_DIR
