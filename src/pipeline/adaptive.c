@@ -36,6 +36,7 @@ struct sample {
     double t;
     uint64_t *sig; /* sorted, unique */
     size_t n;
+    int blank; /* the picture shows next to nothing */
 };
 
 struct finding_rule { /* the policy's bounds for one finding (pipeline_adaptive_rule) */
@@ -74,6 +75,7 @@ struct adaptive_params pipeline_adaptive_params(double interval, double max_gap,
         p.same_gap = interval;
     p.any_gap = 2 * p.same_gap;
     p.cut_lead = interval;
+    p.fade_lead = 2.0;
     p.splits = 16;
     p.max_rounds = 10;
     p.max_samples = duration > 0 && interval > 0 ? (size_t)ceil(2 * duration / interval) : 0;
@@ -347,9 +349,10 @@ int pipeline_adaptive_coarse(struct adaptive_plan *pl, struct adaptive_req **out
     return deliver(pl, &q, rc, out, n);
 }
 
-int pipeline_adaptive_add(struct adaptive_plan *pl, double t, const uint64_t *sig, size_t n)
+int pipeline_adaptive_add(struct adaptive_plan *pl, double t, const uint64_t *sig, size_t n,
+                          int blank)
 {
-    struct sample s = {t, NULL, 0};
+    struct sample s = {t, NULL, 0, blank};
     size_t i;
 
     if (n) {
@@ -530,6 +533,20 @@ static int refine_pair(const struct adaptive_plan *pl, struct reqs *q, size_t i)
     return 0;
 }
 
+/* A blank sample may be the black of a fade in (encoders put a keyframe where the picture
+ * changes, which for a fade through black is black, and the first round asks keyframes); what
+ * a classifier finds there (an NSFW class is always found) says nothing of the shot: one more
+ * sample fade_lead after it, unless the next sample is that close. */
+static int look_past_fade(const struct adaptive_plan *pl, struct reqs *q, size_t i)
+{
+    const struct sample *a = &pl->s[i];
+    double next = i + 1 < pl->n_s ? pl->s[i + 1].t : pl->p.duration;
+
+    if (!a->blank || pl->p.fade_lead <= 0 || next - a->t <= pl->p.fade_lead + 1.5 * pl->p.frame_dur)
+        return 0;
+    return ask(pl, q, a->t + pl->p.fade_lead);
+}
+
 int pipeline_adaptive_refine(struct adaptive_plan *pl, struct adaptive_req **out, size_t *n)
 {
     struct reqs q = {0};
@@ -542,6 +559,8 @@ int pipeline_adaptive_refine(struct adaptive_plan *pl, struct adaptive_req **out
     pl->rounds++;
     for (size_t i = 0; i + 1 < pl->n_s && rc == 0; i++)
         rc = refine_pair(pl, &q, i);
+    for (size_t i = 0; i < pl->n_s && rc == 0; i++)
+        rc = look_past_fade(pl, &q, i);
     if (rc == 0 && pl->n_s) { /* the tail: as between two samples, the end like a cut */
         const struct sample *l = &pl->s[pl->n_s - 1];
         double left = pl->p.duration - l->t;

@@ -19,6 +19,8 @@ struct adaptive_params {
     double any_gap;     /* no two neighbouring samples are further apart than this */
     double cut_lead;    /* a finding that ends at a cut gets a sample at most this long
                            before it (0: none) */
+    double fade_lead;   /* a blank sample gets one this long after it (a fade in from
+                           black; 0: none) */
     int splits;         /* a gap where findings change is split in this many parts a round
                            (a keyframe in its middle half: in two) */
     int max_rounds;     /* refinement rounds at most */
@@ -55,9 +57,10 @@ void pipeline_adaptive_free(struct adaptive_plan *pl);
 int pipeline_adaptive_coarse(struct adaptive_plan *pl, struct adaptive_req **out, size_t *n);
 
 /* Records an analysed frame at time t whose findings are sig[0..n) (hashes of what was found
- * above threshold, any order; see pipeline_adaptive_hash). A time seen again replaces the earlier
- * one. 0 or AITAG_ERR_NOMEM. */
-int pipeline_adaptive_add(struct adaptive_plan *pl, double t, const uint64_t *sig, size_t n);
+ * above threshold, any order; see pipeline_adaptive_hash); blank: its picture shows next to
+ * nothing (black, flat). A time seen again replaces the earlier one. 0 or AITAG_ERR_NOMEM. */
+int pipeline_adaptive_add(struct adaptive_plan *pl, double t, const uint64_t *sig, size_t n,
+                          int blank);
 
 /* The next round: for each pair of neighbouring samples, a bisection time where the findings
  * differ (none when a cut between them explains the change, or the pair is within resolution),

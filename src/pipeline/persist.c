@@ -10,9 +10,10 @@
  * a spoken segment uses, aitag/evidence.h), and the policy counts it over the whole stretch
  * instead of splitting a marker at every gap longer than its max_gap. Without this, the planner
  * had to put a frame between every such pair, which on long-GOP video cost most of the decoding.
- * Not across a shot boundary (a cut can end anything; the boundary frame itself may be the
- * later sample), and not for text readings (a line of OCR text is its own reading: text lines
- * are merged by the policy from what was read).
+ * Across shot boundaries too: a finding on both sides of a cut or a fade is what dense sampling
+ * sees as one marker as well (a fade through black lasts less than the policy's max_gap), and
+ * the planner counts it as one run (adaptive.c). Not for text readings (a line of OCR text is
+ * its own reading: text lines are merged by the policy from what was read).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -21,8 +22,7 @@
 #include "adaptive.h"
 #include "persist.h"
 
-#define SAME_TIME 1e-6  /* evidence and frame times are the same doubles */
-#define EDGE_SLACK 0.02 /* a boundary this close to the later sample is at it */
+#define SAME_TIME 1e-6 /* evidence and frame times are the same doubles */
 
 struct seen {
     double t;
@@ -58,15 +58,6 @@ static size_t first_at(const double *v, size_t n, double x)
     return lo;
 }
 
-/* Whether a shot boundary lies in (a, b - EDGE_SLACK]. */
-static int boundary_between(const struct aitag_shot *shots, size_t n_shots, double a, double b)
-{
-    for (size_t i = 1; i < n_shots; i++)
-        if (shots[i].start > a + SAME_TIME && shots[i].start < b - EDGE_SLACK)
-            return 1;
-    return 0;
-}
-
 static int has_seen(const struct seen *s, size_t n, double t, uint64_t h)
 {
     size_t lo = 0, hi = n;
@@ -82,8 +73,7 @@ static int has_seen(const struct seen *s, size_t n, double t, uint64_t h)
 }
 
 int pipeline_persist(struct aitag_evidence_list *ev, const double *times, size_t n_times,
-                     const struct aitag_shot *shots, size_t n_shots, double interval,
-                     const struct aitag_policy *policy)
+                     double interval, const struct aitag_policy *policy)
 {
     double *ts = NULL;
     struct seen *seen = NULL;
@@ -123,7 +113,7 @@ int pipeline_persist(struct aitag_evidence_list *ev, const double *times, size_t
         if (k >= n_ts || fabs(ts[k] - e->t) > SAME_TIME || k + 1 >= n_ts)
             continue; /* not at an analysed frame's time, or the last one */
         next = ts[k + 1];
-        if (next - e->t <= interval || boundary_between(shots, n_shots, e->t, next))
+        if (next - e->t <= interval)
             continue;
         if (has_seen(seen, n_seen, next, pipeline_adaptive_hash(e->analyzer, e->label)))
             e->end = next;

@@ -6,18 +6,15 @@
 
 #include <stddef.h>
 
-#include "aitag/common.h"
 #include "aitag/evidence.h"
 #include "aitag/policy.h"
 
 /* Gives each instant finding of ev (end 0, confidence at or above its label's threshold in
  * policy) that the next analysed frame also has (same analyzer and label, at or above the
- * threshold) an end at that frame's time, when that frame is more than `interval` later and no
- * shot boundary (shots[1..].start) lies between the two. times: the times of the frames
- * analysed, any order; shots may be none. Findings with text keep their instant (a text line
- * is its own reading). 0 or AITAG_ERR_NOMEM (ev unchanged). */
+ * threshold) an end at that frame's time, when that frame is more than `interval` later.
+ * times: the times of the frames analysed, any order. Findings with text keep their instant (a
+ * text line is its own reading). 0 or AITAG_ERR_NOMEM (ev unchanged). */
 int pipeline_persist(struct aitag_evidence_list *ev, const double *times, size_t n_times,
-                     const struct aitag_shot *shots, size_t n_shots, double interval,
-                     const struct aitag_policy *policy);
+                     double interval, const struct aitag_policy *policy);
 
 #endif

@@ -313,6 +313,7 @@ struct item_acc {
      * the first n_planned are in the planner */
     struct adaptive_plan *plan;
     double *times;
+    unsigned char *blank; /* per time: the frame is blank (frame_is_blank) */
     size_t n_times, cap_times, n_planned;
 };
 
@@ -334,8 +335,7 @@ static void finish_item(struct aitag_tagger *t, struct run_state *rs, struct ite
     /* adaptive samples that agree: what they saw lasts between them (persist.c) */
     if (end->rc == 0 && !acc->error[0] && t->p.sampling == AITAG_SAMPLING_ADAPTIVE &&
         end->probe.kind == AITAG_MEDIA_VIDEO &&
-        pipeline_persist(&acc->ev, acc->times, acc->n_times, end->shots, end->n_shots,
-                         t->p.interval, t->policy) < 0)
+        pipeline_persist(&acc->ev, acc->times, acc->n_times, t->p.interval, t->policy) < 0)
         aitag_fmt(acc->error, sizeof acc->error, "out of memory");
     if (end->rc < 0 || acc->error[0] || acc->n_frames == 0) {
         const char *why = acc->error[0] ? acc->error
@@ -452,6 +452,28 @@ static void item_hooks(struct aitag_tagger *t, struct item_acc *acc, const struc
                          acc->error, sizeof acc->error);
 }
 
+/* Whether f shows next to nothing: every point of a 16 x 9 grid over its picture dark, or all
+ * of them alike (the black of a fade, a flat card). */
+static int frame_is_blank(const struct aitag_frame *f)
+{
+    const struct aitag_view *v = f->n_views ? &f->views[0] : NULL;
+    int lo = 255, hi = 0, max_luma = 0;
+
+    if (!v || !v->rgb || v->content_w < 16 || v->content_h < 9)
+        return 0;
+    for (int gy = 0; gy < 9; gy++)
+        for (int gx = 0; gx < 16; gx++) {
+            const uint8_t *px =
+                v->rgb + (size_t)(v->pad_y + (2 * gy + 1) * v->content_h / 18) * (size_t)v->stride +
+                (size_t)(v->pad_x + (2 * gx + 1) * v->content_w / 32) * 3;
+            int luma = (77 * px[0] + 150 * px[1] + 29 * px[2]) >> 8;
+            lo = luma < lo ? luma : lo;
+            hi = luma > hi ? luma : hi;
+            max_luma = luma > max_luma ? luma : max_luma;
+        }
+    return max_luma <= 40 || hi - lo <= 12;
+}
+
 /* Queues frame f (owned) for the graph; full batches run at once. */
 static void analyse_frame(struct aitag_tagger *t, struct run_state *rs, struct item_acc *acc,
                           struct aitag_frame *f)
@@ -463,12 +485,16 @@ static void analyse_frame(struct aitag_tagger *t, struct run_state *rs, struct i
         if (acc->n_times == acc->cap_times) {
             size_t c = acc->cap_times ? 2 * acc->cap_times : 64;
             double *v = realloc(acc->times, c * sizeof *v);
+            unsigned char *b = v ? realloc(acc->blank, c) : NULL;
             if (v)
-                acc->times = v, acc->cap_times = c;
+                acc->times = v;
+            if (b)
+                acc->blank = b, acc->cap_times = c;
         }
-        if (acc->n_times < acc->cap_times)
+        if (acc->n_times < acc->cap_times) {
+            acc->blank[acc->n_times] = (unsigned char)frame_is_blank(f);
             acc->times[acc->n_times++] = f->t;
-        else
+        } else
             aitag_fmt(acc->error, sizeof acc->error, "out of memory");
     }
     if (max > MAX_BATCH)
@@ -483,24 +509,46 @@ static void analyse_frame(struct aitag_tagger *t, struct run_state *rs, struct i
         flush_batch(t, rs, acc);
 }
 
-/* What was found at time t at or above its label's threshold, as planner hashes (at most max);
- * each finding's marker and tag bounds go to the planner. 0 or AITAG_ERR_NOMEM. */
+/* What was found at time ft at or above its label's threshold, as planner hashes (at most max):
+ * the frame's findings after the context rules (suppressions applied, the concepts they make
+ * from this frame added, so that a change of "group photo" counts where the face count
+ * changes); each finding's marker and tag bounds go to the planner. 0 or AITAG_ERR_NOMEM. */
 static int signature(const struct aitag_tagger *t, struct item_acc *acc, double ft, uint64_t *sig,
                      size_t max, size_t *n)
 {
+    const struct aitag_context *cx = aitag_policy_context(t->policy);
+    struct aitag_context_out out = {0};
+    struct aitag_evidence *frame = malloc((acc->ev.n ? acc->ev.n : 1) * sizeof *frame);
+    const struct aitag_evidence *use;
+    size_t n_frame = 0, n_use;
+    int rc = 0;
+
     *n = 0;
-    for (size_t i = 0; i < acc->ev.n && *n < max; i++) {
-        const struct aitag_evidence *e = &acc->ev.items[i];
+    if (!frame)
+        return AITAG_ERR_NOMEM;
+    for (size_t i = 0; i < acc->ev.n; i++)
+        if (acc->ev.items[i].t == ft)
+            frame[n_frame++] = acc->ev.items[i]; /* shallow: read only */
+    use = frame, n_use = n_frame;
+    if (cx && n_frame) {
+        if ((rc = aitag_context_apply(cx, frame, n_frame, NULL, 0, &out)) < 0)
+            goto out;
+        use = out.evidence, n_use = out.n;
+    }
+    for (size_t i = 0; i < n_use && *n < max && rc == 0; i++) {
+        const struct aitag_evidence *e = &use[i];
         struct aitag_rule r = aitag_policy_rule(t->policy, e->label);
-        if (e->t != ft || e->confidence < r.threshold)
+        if (e->confidence < r.threshold)
             continue;
         sig[(*n)++] = pipeline_adaptive_hash(e->analyzer, e->label);
-        if (pipeline_adaptive_rule(acc->plan, sig[*n - 1],
-                                   r.markers ? r.min_marker_duration : INFINITY,
-                                   r.required_duration) < 0)
-            return AITAG_ERR_NOMEM;
+        rc = pipeline_adaptive_rule(acc->plan, sig[*n - 1],
+                                    r.markers ? r.min_marker_duration : INFINITY,
+                                    r.required_duration);
     }
-    return 0;
+out:
+    aitag_context_out_clear(&out);
+    free(frame);
+    return rc < 0 ? AITAG_ERR_NOMEM : 0;
 }
 
 /* Answers a MSG_ROUND: the frames analysed since the last round go into the planner, whose
@@ -520,7 +568,7 @@ static void answer_round(struct aitag_tagger *t, struct item_acc *acc)
         double ft = acc->times[acc->n_planned];
         rc = signature(t, acc, ft, sig, 256, &n_sig);
         if (rc == 0)
-            rc = pipeline_adaptive_add(acc->plan, ft, sig, n_sig);
+            rc = pipeline_adaptive_add(acc->plan, ft, sig, n_sig, acc->blank[acc->n_planned]);
     }
     if (rc == 0)
         rc = pipeline_adaptive_refine(acc->plan, &req, &n);
@@ -718,6 +766,7 @@ out:
     aitag_evidence_list_clear(&acc.ev);
     reset_adaptive(&acc);
     free(acc.times);
+    free(acc.blank);
     sum->not_reached = (int)(t->n_works - rs.done);
     sum->seconds = aitag_now() - t->started;
     if (rs.run_id)

@@ -33,8 +33,10 @@ read -r ea ed <<<"$(frames exact)"
 read -r aa ad <<<"$(frames adaptive)"
 echo "frames analysed/decoded: exact $ea/$ed, adaptive $aa/$ad"
 check "exact decoded most reference frames" [ "${ed:-0}" -ge 500 ]
-check "adaptive decodes fewer frames" [ "${ad:-99999}" -lt "${ed:-0}" ]
-check "adaptive analyses under a third as many" [ "${aa:-99999}" -lt $((${ea:-0} / 3)) ]
+# (decoding is what costs on long GOPs: a change inside a GOP is bracketed in one forward pass,
+# which analyses a few more frames than bisecting would and decodes fewer)
+check "adaptive decodes under half as many frames" [ "${ad:-99999}" -lt $((${ed:-0} / 2)) ]
+check "adaptive analyses under half as many" [ "${aa:-99999}" -lt $((${ea:-0} / 2)) ]
 
 key=$(sqlite3 "$tmp/adaptive.db" "SELECT key FROM analyses WHERE analyzer = 'faces'")
 check "the key names the mode" grep -q "interval=2.000 sampling=adaptive" <<<"$key"

@@ -38,7 +38,7 @@ static void add(struct adaptive_plan *pl, double t, int a, int b)
         sig[n++] = A;
     if (b)
         sig[n++] = B;
-    CHECK(pipeline_adaptive_add(pl, t, sig, n) == 0);
+    CHECK(pipeline_adaptive_add(pl, t, sig, n, 0) == 0);
 }
 
 /* The next round: its times in t (at most 16), how many in *n. */
@@ -342,6 +342,23 @@ static void test_one_round(void)
     pipeline_adaptive_free(pl);
 }
 
+/* A blank sample (a fade's black at a keyframe) gets one more fade_lead (2 s) after it, unless
+ * the next sample is that close; a picture that is not blank does not. */
+static void test_blank(void)
+{
+    double t[16];
+    double keys[] = {0, 8, 16};
+    struct adaptive_plan *pl = plan(keys, 3, NULL, 0, 20);
+
+    CHECK(pipeline_adaptive_add(pl, 0, NULL, 0, 0) == 0);
+    CHECK(pipeline_adaptive_add(pl, 8, NULL, 0, 1) == 0);
+    CHECK(pipeline_adaptive_add(pl, 16, NULL, 0, 1) == 0);
+    CHECK(pipeline_adaptive_add(pl, 17, NULL, 0, 0) == 0);
+    CHECK_EQ_INT(refine(pl, t, NULL), 1);
+    CHECK_NEAR(t[0], 10, 1e-9);
+    pipeline_adaptive_free(pl);
+}
+
 int main(void)
 {
     A = pipeline_adaptive_hash("objects", "dog");
@@ -356,5 +373,6 @@ int main(void)
     test_budget();
     test_matters();
     test_one_round();
+    test_blank();
     return check_done();
 }

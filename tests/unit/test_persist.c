@@ -1,9 +1,9 @@
 /*
  * test_persist.c - findings that last between adaptive samples (src/pipeline/persist.c), and
  * what the policy and the context rules make of them: a finding seen at two neighbouring
- * samples more than an interval apart lasts from the first to the second unless a shot boundary
- * lies between (one at the second sample itself does not count), the finding differs (analyzer,
- * label, threshold) or it is a text reading; the policy merges such hits into one marker however
+ * samples more than an interval apart lasts from the first to the second (across a shot
+ * boundary too) unless the finding differs (analyzer, label, threshold) or it is a text
+ * reading; the policy merges such hits into one marker however
  * far apart, also when a concept of the context rules stands at the same time (the longer
  * lasting of two hits at one time wins); a concept made from lasting findings lasts as long as
  * the shortest of them.
@@ -41,12 +41,11 @@ static double end_of(size_t i)
 static void test_persist(void)
 {
     const double times[] = {8, 0, 16, 17, 30, 30}; /* any order, repeats */
-    const struct aitag_shot shots[] = {{0, 24, 0, 1}, {24, 40, 1, 0.9f}};
 
     add("faces", "face", 0, 0.9f, NULL);    /* 0: also at 8 */
     add("faces", "face", 8, 0.8f, NULL);    /* 1: at 16 too */
     add("faces", "face", 16, 0.9f, NULL);   /* 2: next is 17, within the interval */
-    add("faces", "face", 17, 0.9f, NULL);   /* 3: a boundary (24) before 30 */
+    add("faces", "face", 17, 0.9f, NULL);   /* 3: at 30 too, past a cut at 24 */
     add("faces", "face", 30, 0.9f, NULL);   /* 4: the last sample */
     add("objects", "dog", 0, 0.9f, NULL);   /* 5: at 8 only as "faces" "dog" */
     add("faces", "dog", 8, 0.9f, NULL);     /* 6: not at 16 */
@@ -59,25 +58,16 @@ static void test_persist(void)
     add("speech", "speech", 8, 0.9f, NULL); /* 12 */
     add("objects", "car", 3, 0.9f, NULL);   /* 13: not at a frame's time */
     add("objects", "car", 8, 0.9f, NULL);   /* 14 */
-    CHECK(pipeline_persist(&list, times, 6, shots, 2, 2.0, policy) == 0);
+    CHECK(pipeline_persist(&list, times, 6, 2.0, policy) == 0);
     {
-        const double want[15] = {8, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0};
+        const double want[15] = {8, 16, 0, 30, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0};
         for (size_t i = 0; i < 15; i++)
             CHECK_NEAR(end_of(i), want[i], 1e-9);
     }
     aitag_evidence_list_clear(&list);
 
-    /* a boundary at the later sample itself: the finding lasts up to it */
-    {
-        const double t2[] = {17, 24};
-        add("faces", "face", 17, 0.9f, NULL);
-        add("faces", "face", 24, 0.9f, NULL);
-        CHECK(pipeline_persist(&list, t2, 2, shots, 2, 2.0, policy) == 0);
-        CHECK_NEAR(end_of(0), 24, 1e-9);
-        aitag_evidence_list_clear(&list);
-    }
     /* nothing to do: no evidence, one time */
-    CHECK(pipeline_persist(&list, times, 1, NULL, 0, 2.0, policy) == 0);
+    CHECK(pipeline_persist(&list, times, 1, 2.0, policy) == 0);
 }
 
 /* The policy: hits that last merge across gaps longer than max_gap (6 s), also where a context
@@ -92,7 +82,7 @@ static void test_policy(void)
     for (int i = 0; i < 4; i++)
         add("objects", "person", times[i], 0.7f, NULL);
     add(AITAG_CONTEXT_ANALYZER, "person", 8.3, 0.95f, NULL);
-    CHECK(pipeline_persist(&list, times, 4, NULL, 0, 2.0, policy) == 0);
+    CHECK(pipeline_persist(&list, times, 4, 2.0, policy) == 0);
     CHECK(aitag_policy_new(&p) == 0);
     struct aitag_derive_input in = {0, 30.0, list.items, list.n, s, 2, NULL, 0, NULL, 0};
     CHECK(aitag_policy_derive(p, &in, &r) == 0);
