@@ -56,6 +56,8 @@ struct aitag_install_params {
     long connect_timeout_s; /* default 30 */
     long low_speed_s;       /* abort when below 1 KB/s for this long; default 60 */
     int quiet;              /* no progress meter on stderr; default 1 */
+    long long max_bytes;    /* a file the catalog gives no size for stops here (the .part
+                               deleted); default 4 GiB */
 };
 
 struct aitag_install_params aitag_install_default_params(void);

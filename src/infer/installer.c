@@ -5,8 +5,10 @@
  * A download goes to <dest>.part and only a complete, verified file is renamed onto <dest>,
  * so a reader never sees a half-written model. A .part left by an interrupted run is resumed
  * with an HTTP Range request from its size; a server that ignores the range (200 instead of
- * 206) makes us start the file again. After the transfer the size (when the catalog gives
- * one) and the sha256 are checked; a mismatch deletes the .part, since resuming a corrupt file
+ * 206) makes us start the file again. No file grows past the size the catalog gives, or
+ * past max_bytes (4 GiB) when it gives none: a server sending more is cut off there, so a
+ * wrong or hostile URL cannot fill the disk. After the transfer the size and the sha256 are
+ * checked; a mismatch deletes the .part, since resuming a corrupt file
  * could never succeed. A catalog sha256 of null ("not pinned") accepts the first download and
  * records its checksum in the installed manifest, so later verifies catch any change
  * (trust on first use; docs/models.md says when that is acceptable). The catalog itself is a
@@ -35,6 +37,7 @@ struct aitag_install_params aitag_install_default_params(void)
     p.connect_timeout_s = 30;
     p.low_speed_s = 60;
     p.quiet = 1;
+    p.max_bytes = 4LL << 30;
     return p;
 }
 
@@ -132,13 +135,24 @@ static int remote_catalog(const struct aitag_install_params *p)
 struct dl {
     FILE *f;
     long long offset; /* bytes already in the .part when the request went out */
+    long long got;    /* bytes written since */
+    long long limit;  /* the file's size may not pass this (0: no limit) */
+    int over;         /* the server sent more than limit: the transfer was stopped */
 };
 
 static size_t file_write(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct dl *d = ud;
+    size_t n = size * nmemb;
 
-    return fwrite(ptr, size, nmemb, d->f) == nmemb ? size * nmemb : 0;
+    if (d->limit > 0 && d->offset + d->got + (long long)n > d->limit) {
+        d->over = 1;
+        return 0; /* stops the transfer (CURLE_WRITE_ERROR) */
+    }
+    if (fwrite(ptr, 1, n, d->f) != n)
+        return 0;
+    d->got += (long long)n;
+    return n;
 }
 
 /* One transfer into the .part, resuming from its size. */
@@ -166,8 +180,11 @@ static CURLcode transfer(const struct aitag_install_params *p, const char *url, 
     return cc;
 }
 
+/* Downloads url into part, resuming it; the file may not pass limit bytes (0: no limit; `why`
+ * names where the limit comes from): a server sending more is cut off and the .part deleted
+ * (AITAG_ERR_MODEL). */
 static int download(const struct aitag_install_params *p, const char *url, const char *part,
-                    char *err, size_t errlen)
+                    long long limit, const char *why, char *err, size_t errlen)
 {
     struct stat st;
     struct dl d = {0};
@@ -176,6 +193,7 @@ static int download(const struct aitag_install_params *p, const char *url, const
     int rc = AITAG_ERR_NET;
 
     d.offset = stat(part, &st) == 0 ? (long long)st.st_size : 0;
+    d.limit = limit;
     d.f = fopen(part, "ab");
     if (!d.f) {
         snprintf(err, errlen, "cannot write %s: %s", part, strerror(errno));
@@ -189,8 +207,15 @@ static int download(const struct aitag_install_params *p, const char *url, const
             fclose(d.f);
             return AITAG_ERR_IO;
         }
-        d.offset = 0;
+        d.offset = d.got = 0;
         cc = transfer(p, url, &d, &code);
+    }
+    if (d.over) {
+        fclose(d.f);
+        unlink(part);
+        snprintf(err, errlen, "download %s: more than %lld bytes (%s); deleted %s", url, limit, why,
+                 part);
+        return AITAG_ERR_MODEL;
     }
     /* NOLINTNEXTLINE(bugprone-branch-clone): two ways to succeed, each with its reason */
     if (cc == CURLE_HTTP_RETURNED_ERROR && code == 416 && d.offset > 0) {
@@ -246,7 +271,12 @@ static int install_file(const struct aitag_install_params *p, json_t *f, char he
         snprintf(err, errlen, "cannot create the folder for %s", path);
         return AITAG_ERR_IO;
     }
-    if ((rc = download(p, url, part, err, errlen)) < 0)
+    if (json_is_integer(jsize) && json_integer_value(jsize) > 0)
+        rc = download(p, url, part, (long long)json_integer_value(jsize), "the catalog's size", err,
+                      errlen);
+    else
+        rc = download(p, url, part, p->max_bytes, "the download limit", err, errlen);
+    if (rc < 0)
         return rc;
     if (stat(part, &st) < 0 || aitag_sha256_file(part, hex) < 0) {
         snprintf(err, errlen, "cannot read %s", part);

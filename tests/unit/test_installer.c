@@ -147,12 +147,15 @@ static void write_catalog(const char *sha_good, const char *sha_blob2)
         "{\"name\": \"tofu\", \"files\": [{\"url\": \"http://127.0.0.1:%d/f/blob2.bin\", "
         "\"sha256\": null, \"dest\": \"tofu.onnx\"}], \"manifest\": {\"name\": \"tofu\", "
         "\"file\": \"tofu.onnx\", \"sha256\": \"to be verified on first install\"}},"
+        "{\"name\": \"short\", \"files\": [{\"url\": \"http://127.0.0.1:%d/f/blob2.bin\", "
+        "\"sha256\": null, \"size\": 1000, \"dest\": \"short.onnx\"}], \"manifest\": "
+        "{\"name\": \"short\", \"file\": \"short.onnx\"}},"
         "{\"name\": \"local\", \"files\": [{\"url\": \"file://%s/blob.bin\", "
         "\"sha256\": null, \"dest\": \"local.onnx\"}], \"manifest\": {\"name\": \"local\", "
         "\"file\": \"local.onnx\"}}"
         "]}";
     snprintf(buf, sizeof buf, fmt, port, sha_good, BLOB_SIZE, port, 0, port, sha_blob2, BLOB_SIZE,
-             port, www);
+             port, port, www);
     char cat[400];
     snprintf(cat, sizeof cat, "%s/catalog.json", www);
     write_file(cat, buf, strlen(buf));
@@ -270,13 +273,31 @@ int main(void)
     CHECK_EQ_INT(unpinned, 1);
     CHECK_STR(manifest_sha("tofu"), sha2);
 
+    /* A file without a catalog size stops at max_bytes: cut off, the .part deleted. */
+    snprintf(path, sizeof path, "%s/tofu.onnx", dest);
+    unlink(path);
+    ip.max_bytes = 100000;
+    CHECK_EQ_INT(aitag_models_install(&ip, "tofu", NULL, err, sizeof err), AITAG_ERR_MODEL);
+    CHECK(strstr(err, "more than 100000 bytes (the download limit)") != NULL);
+    CHECK_EQ_INT(file_size(path), -1);
+    strncat(path, ".part", sizeof path - strlen(path) - 1);
+    CHECK_EQ_INT(file_size(path), -1);
+    ip.max_bytes = aitag_install_default_params().max_bytes;
+    CHECK(ip.max_bytes == 4LL << 30);
+
+    /* A server sending more than the catalog's size is cut off at it. */
+    CHECK_EQ_INT(aitag_models_install(&ip, "short", NULL, err, sizeof err), AITAG_ERR_MODEL);
+    CHECK(strstr(err, "more than 1000 bytes (the catalog's size)") != NULL);
+    snprintf(path, sizeof path, "%s/short.onnx.part", dest);
+    CHECK_EQ_INT(file_size(path), -1);
+
     /* The list the CLI prints for --list. */
     {
         char **lines = NULL;
         size_t n = 0;
         CHECK_EQ_INT(aitag_models_catalog_list(&ip, &lines, &n, err, sizeof err), 0);
-        CHECK_EQ_INT(n, 5);
-        if (n == 5)
+        CHECK_EQ_INT(n, 6);
+        if (n == 6)
             CHECK_STR(lines[0], "good\tMIT\ttest");
         for (size_t i = 0; i < n; i++)
             free(lines[i]);
