@@ -22,6 +22,7 @@ struct aitag_catalog {
     char *backend_err;  /* the PostgreSQL backend's last error text, owned */
     void *pg_listening; /* the PostgreSQL connection that LISTENs for jobs, if any */
     int trouble;        /* CATALOG_FULL or CATALOG_DAMAGED: what the last failure meant, or 0 */
+    char pg_state[6];   /* the SQLSTATE of PostgreSQL's last failure ("" for none) */
     char *path;         /* the SQLite file (NULL: PostgreSQL), for messages */
     struct catalog_state state;
     struct aitag_claim_owner lock_owner; /* claims.c: who holds this handle's locks */
@@ -63,6 +64,9 @@ const char *catalog_problem_text(const char *raw, char *buf, size_t len);
  * disk is full), CATALOG_DAMAGED (the file is corrupt or not a database), else 0. */
 enum { CATALOG_FULL = 1, CATALOG_DAMAGED = 2 };
 int catalog_sqlite_trouble(struct aitag_catalog *c, int rc);
+/* pg_backend.c: the same for PostgreSQL's last failure: its disk full (SQLSTATE 53100) or data
+ * found damaged (XX001, XX002); 0 otherwise. */
+int catalog_pg_trouble(const struct aitag_catalog *c);
 
 /* Starts a write transaction / COMMIT / ROLLBACK. */
 int catalog_sql_begin(struct aitag_catalog *c);

@@ -74,11 +74,23 @@ static void revive(struct aitag_catalog *c)
 static int result_rc(struct aitag_catalog *c, PGresult *res)
 {
     ExecStatusType s = PQresultStatus(res);
+    const char *state;
 
     if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
         return CATALOG_OK;
     set_err(c, res ? PQresultErrorMessage(res) : PQerrorMessage(CONN(c)));
+    state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    aitag_fmt(c->pg_state, sizeof c->pg_state, "%s", state ? state : "");
     return CATALOG_ERROR;
+}
+
+int catalog_pg_trouble(const struct aitag_catalog *c)
+{
+    if (strcmp(c->pg_state, "53100") == 0) /* disk_full */
+        return CATALOG_FULL;
+    if (strcmp(c->pg_state, "XX001") == 0 || strcmp(c->pg_state, "XX002") == 0)
+        return CATALOG_DAMAGED; /* data_corrupted, index_corrupted */
+    return 0;
 }
 
 static int pg_exec(struct aitag_catalog *c, const char *sql)

@@ -19,10 +19,23 @@ int catalog_sql_check(struct aitag_catalog *c, int rc, const char *what)
     if (rc == CATALOG_OK || rc == CATALOG_DONE || rc == CATALOG_ROW)
         return 0;
     c->sql_rc = catalog_sql_is_pg(c) ? 0 : rc;
-    c->trouble = c->sql_rc ? catalog_sqlite_trouble(c, rc) : 0;
+    c->trouble = catalog_sql_is_pg(c) ? catalog_pg_trouble(c)
+                 : c->sql_rc          ? catalog_sqlite_trouble(c, rc)
+                                      : 0;
     why = c->ops ? c->ops->errmsg(c, rc) : "no catalog connection";
     /* a file opened for upkeep (maintenance.c, no path) speaks in its own words */
-    if (c->path && c->trouble == CATALOG_FULL)
+    if (catalog_sql_is_pg(c) && c->trouble == CATALOG_FULL)
+        aitag_fmt(c->errmsg, sizeof c->errmsg,
+                  "catalog (PostgreSQL): disk full on the database server (%s: %s): nothing "
+                  "more can be stored, what was stored before is kept; free space there and run "
+                  "again",
+                  what, why);
+    else if (catalog_sql_is_pg(c) && c->trouble == CATALOG_DAMAGED)
+        aitag_fmt(c->errmsg, sizeof c->errmsg,
+                  "catalog (PostgreSQL): the server found damaged data (%s: %s); restore a "
+                  "pg_dump backup (docs/catalog.md)",
+                  what, why);
+    else if (c->path && c->trouble == CATALOG_FULL)
         aitag_fmt(c->errmsg, sizeof c->errmsg,
                   "catalog %s: disk full (no space left on device; %s: %s): nothing more can be "
                   "stored, what was stored before is kept; free space and run again",

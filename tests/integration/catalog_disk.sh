@@ -51,12 +51,8 @@ rm "$mnt/filler"
 echo $? >"$out/full2.rc"
 sqlite3 "$db" 'SELECT count(*) FROM media' >"$out/full2.count"
 EOF
-if unshare -m true 2>/dev/null; then
-    unshare -m bash "$tmp/full.sh" "$A" "$lib" "$tmp" "$fx"
-    full_rc=$?
-else
-    full_rc=77
-fi
+in_own_mounts "$tmp/full.sh" "$A" "$lib" "$tmp" "$fx"
+full_rc=$?
 if [ "$full_rc" = 77 ]; then
     echo "SKIP: disk full: cannot mount a small tmpfs here (needs root and unshare -m)" >&2
 else

@@ -36,6 +36,15 @@ finish() {
     echo "$passed passed, $failed failed"
     [ "$failed" -eq 0 ]
 }
+# in_own_mounts SCRIPT ARGS...: bash SCRIPT in a mount namespace of its own (root only, so that
+# it may mount a small tmpfs that nothing outside sees); its exit code, or 77 when not possible.
+in_own_mounts() {
+    if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+        unshare -m bash "$@"
+    else
+        return 77
+    fi
+}
 # A canonical dump of everything a run stores, minus run bookkeeping and wall-clock stamps.
 catalog_dump() {
     sqlite3 "$1" \
