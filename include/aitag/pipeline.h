@@ -216,6 +216,9 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
 int aitag_tagger_run_fd(struct aitag_tagger *t, const char *path, int fd,
                         struct aitag_summary *sum);
 const char *aitag_tagger_errmsg(const struct aitag_tagger *t);
+/* True after a run stopped because its catalog can take no more writes (disk full, damaged):
+ * a caller with more to do (a worker's next job) stops too. */
+int aitag_tagger_write_blocked(const struct aitag_tagger *t);
 
 /* The best face of the picture at path (its first frame for a video), embedded as the
  * face_attrs analyzer embeds faces, stored nowhere: for reference faces (a Stash performer's

@@ -44,6 +44,7 @@ struct worker {
     int hb_stop, lost;
     /* the item in flight, from on_item */
     char error[1024];
+    int blocked; /* the catalog took no more writes: the worker stopped (said) */
 };
 
 static atomic_int stop_after_job; /* the first SIGINT/SIGTERM (a second cancels the job) */
@@ -112,7 +113,9 @@ static void report(const struct worker *w, const struct aitag_job *job, const ch
     }
 }
 
-/* Tags one claimed job and finishes it. 0, or < 0 when the catalog failed (said). */
+/* Tags one claimed job and finishes it. 0, < 0 when the catalog failed (said), or 1 when the
+ * catalog can take no more writes (disk full, damaged): the job is given back, not counted as
+ * a failed attempt, and the worker stops (every later job would fail the same way). */
 static int run_job(struct worker *w, struct aitag_tagger *t, const struct aitag_job *job)
 {
     struct aitag_summary sum = {0};
@@ -140,6 +143,13 @@ static int run_job(struct worker *w, struct aitag_tagger *t, const struct aitag_
             error = w->error[0] ? w->error : "failed";
     }
     seconds = aitag_now() - t0;
+    if (rc < 0 && aitag_tagger_write_blocked(t)) {
+        fprintf(stderr, "aitag worker: %s\n", aitag_tagger_errmsg(t));
+        report(w, job, "stopped", seconds, aitag_tagger_errmsg(t));
+        aitag_catalog_release_job(w->c, w->name, job->id);
+        w->blocked = 1;
+        return 1;
+    }
     if (cancelled) {
         report(w, job, "cancelled", seconds, NULL);
         return aitag_catalog_release_job(w->c, w->name, job->id) < 0 ? -1 : 0;
@@ -198,7 +208,10 @@ static int work(struct worker *w, struct aitag_tagger *t, const struct aitag_opt
             continue;
         }
         if (got) {
-            if (run_job(w, t, &job) < 0) /* its lease runs out: it is claimed again */
+            int r = run_job(w, t, &job);
+            if (r > 0) /* the catalog takes no more writes */
+                return EXIT_SETUP;
+            if (r < 0) /* its lease runs out: it is claimed again */
                 catalog_trouble(w);
             pending = 1;
             continue;
@@ -283,6 +296,8 @@ int cmd_worker(int argc, char **argv)
     cli_catch_stop_signals_graceful(&stop_after_job);
     fprintf(stderr, "aitag worker: %s ready\n", w.name);
     rc = work(&w, t, &o, &tp);
+    if (rc == EXIT_SETUP && w.blocked)
+        goto out;
     if (rc == EXIT_SETUP)
         goto db;
     if (set_state(&w, "stopped", tp.threads) < 0)

@@ -170,6 +170,11 @@ out:
     return rc;
 }
 
+int aitag_tagger_write_blocked(const struct aitag_tagger *t)
+{
+    return t->catalog && aitag_catalog_write_blocked(t->catalog);
+}
+
 const struct aitag_policy *aitag_tagger_policy(const struct aitag_tagger *t)
 {
     return t->policy;

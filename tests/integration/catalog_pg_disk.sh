@@ -6,11 +6,13 @@
 # the server's WAL on the ordinary disk, so the server answers ERROR 53100 (disk_full) rather
 # than stopping. The run stops with one line saying the database server's disk is full, exit
 # 3; what was stored before stays stored; once space is freed a re-run completes, skipping
-# what was stored.
+# what was stored. A worker stops the same way, giving its job back (not a failed attempt),
+# and a worker started after space is freed finishes the queue.
 source "$(dirname "$0")/lib.sh"
 fx=$AITAG_FIXTURES_DIR
 A=$AITAG_BIN
 PG=$AITAG_SOURCE_DIR/tests/pg/server.sh
+jqq() { jq -e "$@" >/dev/null; }
 
 lib=$tmp/lib
 mkdir -p "$lib"
@@ -46,6 +48,23 @@ rm "$mnt/filler"
 "$A" tag --catalog "$db" --analyzers faces --json "$lib" >"$out/full2.jsonl" 2>"$out/full2.err"
 echo $? >"$out/full2.rc"
 "$PSQL" -Atq "$db" -c 'SELECT count(*) FROM media' >"$out/full2.count"
+# a worker: the jobs queued, then the disk filled
+"$PSQL" -q "$url/postgres" -c "CREATE DATABASE jobs TABLESPACE small" >/dev/null || exit 78
+jdb=$url/jobs
+"$A" enqueue --catalog "$jdb" "$lib" 2>/dev/null
+dd if=/dev/zero of="$mnt/filler" bs=4k 2>/dev/null
+truncate -s -48K "$mnt/filler"
+timeout 300 "$A" worker --drain --lease 5 --analyzers faces --json --catalog "$jdb" \
+    >"$out/w1.out" 2>"$out/w1.err"
+echo $? >"$out/w1.rc"
+"$A" jobs --json --catalog "$jdb" >"$out/w1.jobs" 2>/dev/null
+"$PSQL" -Atq "$jdb" -c "SELECT count(*) FROM jobs WHERE state <> 'done' AND attempts > 0" \
+    >"$out/w1.attempted"
+rm "$mnt/filler"
+timeout 300 "$A" worker --drain --lease 5 --analyzers faces --json --catalog "$jdb" \
+    >"$out/w2.out" 2>"$out/w2.err"
+echo $? >"$out/w2.rc"
+"$A" jobs --json --catalog "$jdb" >"$out/w2.jobs" 2>/dev/null
 EOF
 in_own_mounts "$tmp/full.sh" "$A" "$lib" "$tmp" "$PG"
 rc=$?
@@ -67,5 +86,15 @@ else
     check_eq "space freed: every file stored" "$(cat "$tmp/full2.count" 2>/dev/null)" 12
     check_eq "space freed: what was stored is not redone" \
         "$(jq -r 'select(.status == "skipped") | .path' "$tmp/full2.jsonl" | wc -l)" "$tagged"
+    check_eq "worker, disk full: exit code" "$(cat "$tmp/w1.rc" 2>/dev/null)" 3
+    check "worker, disk full: one line says so" \
+        grep -q "^aitag worker: catalog (PostgreSQL): disk full on the database server" "$tmp/w1.err"
+    check "worker, disk full: it stopped, jobs left queued, none dead" \
+        jqq '.done < 12 and .queued >= 1 and .dead == 0 and .running == 0' "$tmp/w1.jobs"
+    check_eq "worker, disk full: the job it stopped on is not a failed attempt" \
+        "$(cat "$tmp/w1.attempted" 2>/dev/null)" 0
+    check_eq "worker, space freed: exit code" "$(cat "$tmp/w2.rc" 2>/dev/null)" 0
+    check "worker, space freed: every job done" \
+        jqq '.done == 12 and .queued == 0 and .dead == 0' "$tmp/w2.jobs"
 fi
 finish
