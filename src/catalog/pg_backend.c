@@ -51,6 +51,7 @@ static void set_err(struct aitag_catalog *c, const char *msg)
 {
     size_t n;
 
+    c->pg_state[0] = '\0'; /* a result's SQLSTATE is set after, by result_rc */
     free(c->backend_err);
     c->backend_err = strdup(msg && *msg ? msg : "PostgreSQL error");
     if (!c->backend_err)

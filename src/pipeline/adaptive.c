@@ -164,8 +164,7 @@ uint64_t pipeline_adaptive_hash(const char *analyzer, const char *label)
     return h;
 }
 
-/* Index of the first element of v[0..n) >= x. */
-static size_t lower_bound(const double *v, size_t n, double x)
+size_t pipeline_lower_bound(const double *v, size_t n, double x)
 {
     size_t lo = 0, hi = n;
 
@@ -181,7 +180,7 @@ static size_t lower_bound(const double *v, size_t n, double x)
 
 static int is_key(const struct adaptive_plan *pl, double t)
 {
-    size_t i = lower_bound(pl->keys, pl->n_keys, t - 1e-6);
+    size_t i = pipeline_lower_bound(pl->keys, pl->n_keys, t - 1e-6);
     return i < pl->n_keys && fabs(pl->keys[i] - t) <= 1e-6;
 }
 
@@ -190,7 +189,8 @@ static double key_in(const struct adaptive_plan *pl, double lo, double hi, doubl
 {
     double best = -1;
 
-    for (size_t i = lower_bound(pl->keys, pl->n_keys, lo); i < pl->n_keys && pl->keys[i] <= hi; i++)
+    for (size_t i = pipeline_lower_bound(pl->keys, pl->n_keys, lo);
+         i < pl->n_keys && pl->keys[i] <= hi; i++)
         if (best < 0 || fabs(pl->keys[i] - mid) < fabs(best - mid))
             best = pl->keys[i];
     return best;
@@ -227,7 +227,7 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int cmp_double(const void *a, const void *b)
+int pipeline_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -264,13 +264,13 @@ static int remember(struct adaptive_plan *pl, const struct reqs *q)
     for (size_t i = 0; i < q->n; i++)
         pl->tried[pl->n_tried++] = q->r[i].t;
     if (pl->n_tried > 1)
-        qsort(pl->tried, pl->n_tried, sizeof *pl->tried, cmp_double);
+        qsort(pl->tried, pl->n_tried, sizeof *pl->tried, pipeline_cmp_double);
     return 0;
 }
 
 static int was_tried(const struct adaptive_plan *pl, double t)
 {
-    size_t i = lower_bound(pl->tried, pl->n_tried, t - 0.5 * pl->p.frame_dur);
+    size_t i = pipeline_lower_bound(pl->tried, pl->n_tried, t - 0.5 * pl->p.frame_dur);
     return i < pl->n_tried && pl->tried[i] <= t + 0.5 * pl->p.frame_dur;
 }
 
@@ -515,7 +515,7 @@ static int refine_pair(const struct adaptive_plan *pl, struct reqs *q, size_t i)
         return 0;
     compare(pl, i, &changed, &ends);
     if (changed) {
-        size_t ci = lower_bound(pl->cuts, pl->n_cuts, a->t + tol);
+        size_t ci = pipeline_lower_bound(pl->cuts, pl->n_cuts, a->t + tol);
         if (ci < pl->n_cuts && pl->cuts[ci] <= b->t + tol) {
             double c = pl->cuts[ci];
             if (fabs(b->t - c) > tol) /* the cut's own frame first */

@@ -78,6 +78,11 @@ int pipeline_adaptive_rule(struct adaptive_plan *pl, uint64_t h, double min_mark
 /* Samples recorded so far. */
 size_t pipeline_adaptive_samples(const struct adaptive_plan *pl);
 
+/* The index of the first element of the ascending v[0..n) that is >= x (n when none). */
+size_t pipeline_lower_bound(const double *v, size_t n, double x);
+/* qsort comparison of two doubles, ascending. */
+int pipeline_cmp_double(const void *a, const void *b);
+
 /* FNV-1a of analyzer "\0" label: one finding in a signature. */
 uint64_t pipeline_adaptive_hash(const char *analyzer, const char *label);
 

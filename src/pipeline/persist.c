@@ -29,33 +29,12 @@ struct seen {
     uint64_t h;
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int cmp_seen(const void *a, const void *b)
 {
     const struct seen *x = a, *y = b;
     if (x->t != y->t)
         return x->t < y->t ? -1 : 1;
     return x->h < y->h ? -1 : x->h > y->h;
-}
-
-/* The index of the first of v[0..n) >= x - SAME_TIME. */
-static size_t first_at(const double *v, size_t n, double x)
-{
-    size_t lo = 0, hi = n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v[mid] < x - SAME_TIME)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
 }
 
 static int has_seen(const struct seen *s, size_t n, double t, uint64_t h)
@@ -91,7 +70,7 @@ int pipeline_persist(struct aitag_evidence_list *ev, const double *times, size_t
         goto out;
     }
     memcpy(ts, times, n_times * sizeof *ts);
-    qsort(ts, n_times, sizeof *ts, cmp_double);
+    qsort(ts, n_times, sizeof *ts, pipeline_cmp_double);
     for (size_t i = 0; i < n_times; i++)
         if (n_ts == 0 || ts[i] - ts[n_ts - 1] > SAME_TIME)
             ts[n_ts++] = ts[i];
@@ -109,7 +88,7 @@ int pipeline_persist(struct aitag_evidence_list *ev, const double *times, size_t
 
         if (e->end > 0 || e->text || !over[i])
             continue;
-        k = first_at(ts, n_ts, e->t);
+        k = pipeline_lower_bound(ts, n_ts, e->t - SAME_TIME);
         if (k >= n_ts || fabs(ts[k] - e->t) > SAME_TIME || k + 1 >= n_ts)
             continue; /* not at an analysed frame's time, or the last one */
         next = ts[k + 1];
