@@ -5,9 +5,10 @@
  *
  * A label is read in its most common noun sense (WordNet's first: "dog" the animal, not the
  * frump) unless the concepts file names another ("mouse": the computer mouse, sense 4); a
- * query in all its noun senses. Multi-word labels WordNet lacks ("sports ball") are
- * read by their head noun ("ball"). Plurals and other inflections are reduced to the base form
- * (WordNet's morphology). The relations, strongest first:
+ * label "word (hint)", as context rules' senses write them, in the first sense of word that is
+ * a kind of hint ("mouse (animal)": the rodent); a query in all its noun senses. Multi-word labels
+ * WordNet lacks ("sports ball") are read by their head noun ("ball"). Plurals and other inflections
+ * are reduced to the base form (WordNet's morphology). The relations, strongest first:
  *
  *   SAME      the same word;
  *   SYNONYM   the label's sense is one of the query's senses, or the label is a word of one

@@ -1,13 +1,14 @@
 /*
- * why.c - `aitag show --why`: which evidence made each concept of the context rules, and why
- * evidence was suppressed.
+ * why.c - `aitag show --why`: which evidence made each concept of the context rules, why
+ * evidence was suppressed, and which context picked a label's sense.
  *
  * The chain is computed again from the stored evidence with the context rules the options
  * name (those `aitag tag` would apply now), exactly as the policy applies them when deriving:
  * concepts are not stored, they are a function of the evidence. In JSON the item gains
  * "why": [{"concept", "t", "confidence", "rule", "from": [evidence...]} | {"suppressed":
- * evidence, "rule", "because": [evidence...]}], evidence as {"analyzer", "label", "t",
- * "confidence"}. In words, a line per concept and time, at most five times per concept.
+ * evidence, "rule", "because": [evidence...]} | {"read": evidence, "as", "rule", "because":
+ * [evidence...]}], evidence as {"analyzer", "label", "t", "confidence"}. In words, a line per
+ * concept and time, at most five per rule.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,7 @@ static json_t *why_json(const struct aitag_context *cx, const struct aitag_evide
 
     for (size_t w = 0; arr && w < out->n_why; w++) {
         const struct aitag_context_why *y = &out->why[w];
-        const struct aitag_evidence *src = y->suppressed ? in->items : out->evidence;
+        const struct aitag_evidence *src = y->suppressed || y->read_as ? in->items : out->evidence;
         const char *rule = aitag_context_rule_name(cx, y->rule, NULL);
         json_t *from = json_array(), *o;
         for (size_t k = 0; from && k < y->n_inputs; k++)
@@ -38,6 +39,9 @@ static json_t *why_json(const struct aitag_context *cx, const struct aitag_evide
         if (y->suppressed)
             o = json_pack("{s:o, s:s, s:o}", "suppressed", ev_json(&in->items[y->index]), "rule",
                           rule, "because", from);
+        else if (y->read_as)
+            o = json_pack("{s:o, s:s, s:s, s:o}", "read", ev_json(&in->items[y->index]), "as",
+                          aitag_context_rule_as(cx, y->rule), "rule", rule, "because", from);
         else
             o = json_pack("{s:s, s:f, s:f, s:s, s:o}", "concept", out->evidence[y->index].label,
                           "t", out->evidence[y->index].t, "confidence",
@@ -66,7 +70,7 @@ static void print_why(const struct aitag_context *cx, const struct aitag_evidenc
         const struct aitag_context_why *y = &out->why[w];
         size_t seen = 0;
         for (size_t v = 0; v < w; v++) /* earlier lines of the same rule and kind */
-            seen += out->why[v].rule == y->rule && out->why[v].suppressed == y->suppressed;
+            seen += out->why[v].rule == y->rule;
         if (seen == HUMAN_PER_CONCEPT)
             printf("why: ... (%s: more times; --json lists all)\n",
                    aitag_context_rule_name(cx, y->rule, NULL));
@@ -76,6 +80,11 @@ static void print_why(const struct aitag_context *cx, const struct aitag_evidenc
             const struct aitag_evidence *e = &in->items[y->index];
             printf("why: %s %.2f @%.1fs suppressed by \"%s\" <- ", e->label, e->confidence, e->t,
                    aitag_context_rule_name(cx, y->rule, NULL));
+            print_evidence_list(in->items, y->inputs, y->n_inputs);
+        } else if (y->read_as) {
+            const struct aitag_evidence *e = &in->items[y->index];
+            printf("why: %s %.2f @%.1fs read as %s by \"%s\" <- ", e->label, e->confidence, e->t,
+                   aitag_context_rule_as(cx, y->rule), aitag_context_rule_name(cx, y->rule, NULL));
             print_evidence_list(in->items, y->inputs, y->n_inputs);
         } else {
             const struct aitag_evidence *e = &out->evidence[y->index];

@@ -170,8 +170,7 @@ const char *aitag_concepts_category(struct aitag_concepts *c, const char *label)
             found = c->parents[i].category;
             goto out;
         }
-    if (concepts_known_form(l, w)) {
-        sense = concepts_sense_of(c, l);
+    if (concepts_label_sense(c, l, w, &sense)) {
         s = findtheinfo_ds(w, NOUN, -HYPERPTR, sense);
         if (!s && sense != 1)
             s = findtheinfo_ds(w, NOUN, -HYPERPTR, 1);

@@ -47,5 +47,11 @@ void concepts_normalise(const char *in, char *out);
 int concepts_known_form(const char *word, char *out);
 /* The WordNet sense the label (normalised) is read in: the file's, else 1. */
 int concepts_sense_of(const struct aitag_concepts *c, const char *label);
+/* The word label (normalised) names, as WordNet knows it, into lemma (MAX_WORD), and the sense
+ * it is read in into *sense: for "word (hint)" the first sense of word that is a kind of hint
+ * ("mouse (animal)": the rodent; "mouse (device)": the computer mouse), else the file's sense
+ * of word, else 1. 0 when WordNet does not know the word. Under the lock. */
+int concepts_label_sense(const struct aitag_concepts *c, const char *label, char *lemma,
+                         int *sense);
 
 #endif

@@ -114,6 +114,67 @@ int concepts_known_form(const char *word, char *out)
     return last && last[1] ? concepts_known_form(last + 1, out) : 0;
 }
 
+/* Whether a synset holds the word w (normalised). */
+static int synset_has(SynsetPtr s, const char *w)
+{
+    for (int k = 0; k < s->wcount; k++)
+        if (strcasecmp(s->words[k], w) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether hint names s or one of its hypernyms (breadth-first, 16 levels). */
+static int under(SynsetPtr s, const char *hint)
+{
+    SynsetPtr level[256], next[256];
+    size_t n = 0;
+
+    if (synset_has(s, hint))
+        return 1;
+    for (SynsetPtr p = s->ptrlist; p && n < 256; p = p->nextss)
+        level[n++] = p;
+    for (int depth = 0; depth < 16 && n > 0; depth++) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (synset_has(level[i], hint))
+                return 1;
+            for (SynsetPtr p = level[i]->ptrlist; p && m < 256; p = p->nextss)
+                next[m++] = p;
+        }
+        memcpy(level, next, m * sizeof *next);
+        n = m;
+    }
+    return 0;
+}
+
+int concepts_label_sense(const struct aitag_concepts *c, const char *label, char *lemma, int *sense)
+{
+    char head[MAX_WORD], hint[MAX_WORD], *open;
+    size_t len = strlen(label);
+    SynsetPtr all;
+    int i = 1;
+
+    *sense = concepts_sense_of(c, label);
+    open = strstr(label, "_(");
+    if (!open || len < 4 || label[len - 1] != ')')
+        return concepts_known_form(label, lemma);
+    /* "word (hint)": the first sense of the word that is a kind of hint */
+    snprintf(head, sizeof head, "%.*s", (int)(open - label), label);
+    snprintf(hint, sizeof hint, "%.*s", (int)(label + len - 1 - (open + 2)), open + 2);
+    if (!concepts_known_form(head, lemma))
+        return 0;
+    *sense = concepts_sense_of(c, lemma);
+    all = findtheinfo_ds(lemma, NOUN, -HYPERPTR, ALLSENSES);
+    for (SynsetPtr s = all; s && *hint; s = s->nextss, i++)
+        if (under(s, hint)) {
+            *sense = i;
+            break;
+        }
+    if (all)
+        free_syns(all);
+    return 1;
+}
+
 struct node {
     long offset;
     int depth;
@@ -143,13 +204,14 @@ static void relate_locked(const struct aitag_concepts *c, const char *q, const c
     SynsetPtr qs = NULL, ls = NULL;
     char qw[MAX_WORD], lw[MAX_WORD];
     long label_sense;
+    int sense;
 
-    if (!concepts_known_form(q, qw) || !concepts_known_form(l, lw))
+    if (!concepts_known_form(q, qw) || !concepts_label_sense(c, l, lw, &sense))
         return;
-    /* every sense of the query with its direct hypernyms; the label's first sense with all */
+    /* every sense of the query with its direct hypernyms; the label's sense with all */
     qs = findtheinfo_ds(qw, NOUN, HYPERPTR, ALLSENSES);
-    ls = findtheinfo_ds(lw, NOUN, -HYPERPTR, concepts_sense_of(c, l));
-    if (!ls && concepts_sense_of(c, l) != 1)
+    ls = findtheinfo_ds(lw, NOUN, -HYPERPTR, sense);
+    if (!ls && sense != 1)
         ls = findtheinfo_ds(lw, NOUN, -HYPERPTR, 1); /* a sense the database lacks */
     if (!qs || !ls)
         goto out;

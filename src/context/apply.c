@@ -4,7 +4,11 @@
  * Scopes cut the item's frames into windows: each frame alone, each shot (frames from its
  * start up to the next shot; an item without shots is one shot), or the whole item. A
  * suppression removes, in every window where its condition holds (and its `unless` does not),
- * the evidence of its label in that window. Then each concept, in file order, is evaluated on
+ * the evidence of its label in that window. Then each sense rule gives the evidence of its
+ * label in the windows where it holds another label, the sense that context picks ("mouse"
+ * next to a cat becomes "mouse (animal)"); the evidence is otherwise the same (its analyzer,
+ * box, time and confidence), and the first sense rule to read a piece of evidence wins. Then
+ * each concept, in file order, is evaluated on
  * what is kept plus the concepts before it (so a concept may build on another); where it
  * holds, it is added at the frames of the evidence that made it hold (for a frame scope, that
  * frame), with the condition's confidence times the rule's weight. Every addition and removal
@@ -57,8 +61,9 @@ static int windows(enum scope s, const struct frames *f, const struct aitag_shot
     return 0;
 }
 
-static int add_why(struct aitag_context_out *out, size_t *cap, size_t rule, int suppressed,
-                   size_t index, const struct hold *h)
+/* kind: 0 a concept at output index, 1 input index suppressed, 2 input index read as */
+static int add_why(struct aitag_context_out *out, size_t *cap, size_t rule, int kind, size_t index,
+                   const struct hold *h)
 {
     struct aitag_context_why *w;
 
@@ -71,7 +76,7 @@ static int add_why(struct aitag_context_out *out, size_t *cap, size_t rule, int 
     }
     w = &out->why[out->n_why];
     memset(w, 0, sizeof *w);
-    w->rule = rule, w->suppressed = suppressed, w->index = index;
+    w->rule = rule, w->suppressed = kind == 1, w->read_as = kind == 2, w->index = index;
     if (h->n_why) {
         w->inputs = malloc(h->n_why * sizeof *w->inputs);
         if (!w->inputs)
@@ -100,41 +105,54 @@ static int rule_holds(const struct rule *r, const struct frames *f, struct windo
     return rc < 0 ? rc : h->holds;
 }
 
-static int suppress_all(const struct aitag_context *c, const struct aitag_evidence *ev, size_t n,
-                        const struct aitag_shot *shots, size_t n_shots, unsigned char *gone,
-                        struct aitag_context_out *out, size_t *why_cap)
+/* Suppressions, then senses, each in file order, over the input: a suppression marks its
+ * label's evidence gone, a sense gives its label's evidence (not gone, not read by an earlier
+ * sense) the rule's `as` label in as_of. Both record why. */
+static int remove_and_read(const struct aitag_context *c, const struct aitag_evidence *ev, size_t n,
+                           const struct aitag_shot *shots, size_t n_shots, unsigned char *gone,
+                           const char **as_of, struct aitag_context_out *out, size_t *why_cap)
 {
-    struct frames f;
-    int rc = context_frames_build(&f, ev, n, gone);
+    static const enum rule_kind order[] = {RULE_SUPPRESS, RULE_SENSE};
+    int rc = 0;
 
-    for (size_t r = 0; rc == 0 && r < c->n; r++) {
-        const struct rule *ru = &c->rules[r];
-        struct window *w = NULL;
-        size_t n_w = 0;
-        if (!ru->suppress)
-            continue;
-        rc = windows(ru->scope, &f, shots, n_shots, &w, &n_w);
-        for (size_t j = 0; rc == 0 && j < n_w; j++) {
-            struct hold h = {0};
-            rc = rule_holds(ru, &f, w[j], &h);
-            for (size_t k = w[j].lo; rc > 0 && k < w[j].hi; k++)
-                for (size_t m = f.first[k]; m < f.first[k + 1] && rc > 0; m++) {
-                    size_t i = f.idx[m];
-                    if (gone[i] || !ev[i].label)
-                        continue;
-                    for (size_t l = 0; l < ru->target.n_labels; l++)
-                        if (strcmp(ru->target.labels[l], ev[i].label) == 0) {
-                            gone[i] = 1;
-                            rc = add_why(out, why_cap, r, 1, i, &h) < 0 ? AITAG_ERR_NOMEM : 1;
-                            break;
-                        }
-                }
-            rc = rc < 0 ? rc : 0;
-            context_hold_clear(&h);
+    for (size_t o = 0; rc == 0 && o < 2; o++) {
+        struct frames f;
+        rc = context_frames_build(&f, ev, n, gone);
+        for (size_t r = 0; rc == 0 && r < c->n; r++) {
+            const struct rule *ru = &c->rules[r];
+            struct window *w = NULL;
+            size_t n_w = 0;
+            if (ru->kind != order[o])
+                continue;
+            rc = windows(ru->scope, &f, shots, n_shots, &w, &n_w);
+            for (size_t j = 0; rc == 0 && j < n_w; j++) {
+                struct hold h = {0};
+                rc = rule_holds(ru, &f, w[j], &h);
+                for (size_t k = w[j].lo; rc > 0 && k < w[j].hi; k++)
+                    for (size_t m = f.first[k]; m < f.first[k + 1] && rc > 0; m++) {
+                        size_t i = f.idx[m];
+                        if (gone[i] || as_of[i] || !ev[i].label)
+                            continue;
+                        for (size_t l = 0; l < ru->target.n_labels; l++)
+                            if (strcmp(ru->target.labels[l], ev[i].label) == 0) {
+                                if (ru->kind == RULE_SUPPRESS)
+                                    gone[i] = 1;
+                                else
+                                    as_of[i] = ru->as;
+                                rc = add_why(out, why_cap, r, ru->kind == RULE_SUPPRESS ? 1 : 2, i,
+                                             &h) < 0
+                                         ? AITAG_ERR_NOMEM
+                                         : 1;
+                                break;
+                            }
+                    }
+                rc = rc < 0 ? rc : 0;
+                context_hold_clear(&h);
+            }
+            free(w);
         }
-        free(w);
+        context_frames_free(&f);
     }
-    context_frames_free(&f);
     return rc;
 }
 
@@ -272,26 +290,33 @@ int aitag_context_apply(const struct aitag_context *c, const struct aitag_eviden
                         struct aitag_context_out *out)
 {
     unsigned char *gone = calloc(n ? n : 1, 1);
+    const char **as_of = calloc(n ? n : 1, sizeof *as_of);
     size_t cap = n + 16, why_cap = 0;
     int rc = 0;
 
     memset(out, 0, sizeof *out);
     out->evidence = malloc(cap * sizeof *out->evidence);
-    if (!gone || !out->evidence) {
+    if (!gone || !as_of || !out->evidence) {
         rc = AITAG_ERR_NOMEM;
         goto out;
     }
     if (c)
-        rc = suppress_all(c, ev, n, shots, n_shots, gone, out, &why_cap);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        if (!gone[i])
-            out->evidence[out->n++] = ev[i]; /* shallow: the caller's */
+        rc = remove_and_read(c, ev, n, shots, n_shots, gone, as_of, out, &why_cap);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (gone[i])
+            continue;
+        out->evidence[out->n] = ev[i]; /* shallow: the caller's */
+        if (as_of[i])
+            out->evidence[out->n].label = (char *)as_of[i]; /* the rule's, never freed here */
+        out->n++;
+    }
     out->n_kept = out->n;
     for (size_t r = 0; c && rc == 0 && r < c->n; r++)
-        if (!c->rules[r].suppress)
+        if (c->rules[r].kind == RULE_CONCEPT)
             rc = one_concept(c, r, shots, n_shots, out, &cap, &why_cap);
 out:
     free(gone);
+    free(as_of);
     if (rc < 0)
         aitag_context_out_clear(out);
     return rc;

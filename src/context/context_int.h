@@ -9,6 +9,8 @@
 
 enum cond_kind { COND_LABEL, COND_ALL, COND_ANY, COND_NONE, COND_SEQUENCE };
 enum scope { SCOPE_FRAME, SCOPE_SHOT, SCOPE_ITEM };
+/* The lists of a file, in the order they are applied: suppress, senses, concepts. */
+enum rule_kind { RULE_CONCEPT, RULE_SUPPRESS, RULE_SENSE };
 
 #define MAX_ALTS 16 /* label alternatives "a|b|c" */
 
@@ -32,9 +34,10 @@ struct cond {
 };
 
 struct rule {
-    char *name;      /* concept: its label; suppression: the rule's name */
-    int suppress;    /* 0: concept, 1: suppression of the labels in `target` */
-    struct cond target; /* suppression: a LABEL condition naming what is removed */
+    char *name; /* concept: its label; suppression, sense: the rule's name */
+    enum rule_kind kind;
+    struct cond target; /* suppression, sense: a LABEL condition naming what is removed or read */
+    char *as;           /* sense: the label the target's evidence becomes */
     enum scope scope;
     struct cond when;
     struct cond unless; /* kind NONE with no kids: nothing */
@@ -57,10 +60,10 @@ struct frames {
     const struct aitag_evidence *ev;
     const unsigned char *gone; /* per evidence: removed (not seen); may be NULL */
     size_t n_ev;
-    double *t;      /* frame times, ascending */
-    size_t n;       /* frames */
-    size_t widest;  /* the most evidence one frame has */
-    size_t *first;  /* frame k's evidence: idx[first[k] .. first[k + 1]) */
+    double *t;     /* frame times, ascending */
+    size_t n;      /* frames */
+    size_t widest; /* the most evidence one frame has */
+    size_t *first; /* frame k's evidence: idx[first[k] .. first[k + 1]) */
     size_t *idx;
 };
 int context_frames_build(struct frames *f, const struct aitag_evidence *ev, size_t n,

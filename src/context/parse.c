@@ -2,9 +2,9 @@
  * parse.c - context rules files (docs/context.md) into rules, with errors that name the file
  * and the field, and the key that says which rules are in effect.
  *
- * A file is {"concepts": [...], "suppress": [...]}; every rule is checked whole before any
- * is added, so a file with one bad rule changes nothing. A rule named like one loaded before
- * replaces it in place (a user's file overrides a shipped default and keeps its order). The
+ * A file is {"concepts": [...], "suppress": [...], "senses": [...]}; every rule is checked whole
+ * before any is added, so a file with one bad rule changes nothing. A rule named like one loaded
+ * before replaces it in place (a user's file overrides a shipped default and keeps its order). The
  * key is a sha256 over each rule's JSON with sorted keys, in order: the same rules give the
  * same key whatever the file's layout.
  */
@@ -32,6 +32,7 @@ void context_cond_free(struct cond *c)
 void context_rule_free(struct rule *r)
 {
     free(r->name);
+    free(r->as);
     free(r->canon);
     context_cond_free(&r->target);
     context_cond_free(&r->when);
@@ -87,8 +88,7 @@ static int number(struct parser *ps, const char *where, json_t *v, double lo, do
 
 static int parse_cond(struct parser *ps, const char *where, json_t *j, int depth, struct cond *c);
 
-static int parse_kids(struct parser *ps, const char *where, json_t *arr, int depth,
-                      struct cond *c)
+static int parse_kids(struct parser *ps, const char *where, json_t *arr, int depth, struct cond *c)
 {
     char at[512];
     size_t i;
@@ -113,8 +113,8 @@ static int parse_kids(struct parser *ps, const char *where, json_t *arr, int dep
 
 static int parse_label_cond(struct parser *ps, const char *where, json_t *j, struct cond *c)
 {
-    static const char *const known[] = {"label",    "min_confidence", "count", "max_count",
-                                        "area",     "max_area",       "inside", "for"};
+    static const char *const known[] = {"label", "min_confidence", "count",  "max_count",
+                                        "area",  "max_area",       "inside", "for"};
     char at[512];
     const char *key;
     json_t *v;
@@ -128,8 +128,9 @@ static int parse_label_cond(struct parser *ps, const char *where, json_t *j, str
             k++;
         snprintf(at, sizeof at, "%.400s.%s", where, key);
         if (k == sizeof known / sizeof *known)
-            return bad(ps, at, "unknown field (label, min_confidence, count, max_count, area, "
-                               "max_area, inside, for)");
+            return bad(ps, at,
+                       "unknown field (label, min_confidence, count, max_count, area, "
+                       "max_area, inside, for)");
     }
     c->kind = COND_LABEL;
     c->min_conf = DEFAULT_MIN_CONF;
@@ -214,9 +215,10 @@ static int parse_cond(struct parser *ps, const char *where, json_t *j, int depth
                      (g == 3 && strcmp(key, "within") == 0);
             snprintf(at, sizeof at, "%.400s.%s", where, key);
             if (!ok)
-                return bad(ps, at, g == 1   ? "unknown field (any, at_least)"
-                                   : g == 3 ? "unknown field (sequence, within)"
-                                            : "unknown field beside all/none");
+                return bad(ps, at,
+                           g == 1   ? "unknown field (any, at_least)"
+                           : g == 3 ? "unknown field (sequence, within)"
+                                    : "unknown field beside all/none");
         }
         c->kind = g == 0 ? COND_ALL : g == 1 ? COND_ANY : g == 2 ? COND_NONE : COND_SEQUENCE;
         snprintf(at, sizeof at, "%.400s.%s", where, groups[g]);
@@ -241,52 +243,85 @@ static int parse_cond(struct parser *ps, const char *where, json_t *j, int depth
     return bad(ps, where, "an object needs label, all, any, none or sequence");
 }
 
-static int parse_rule(struct parser *ps, const char *where, json_t *j, int suppress,
+/* The fields each kind of rule takes, for unknown-field errors. */
+static const char *const fields_of[] = {
+    [RULE_CONCEPT] = "name, scope, when, unless, weight",
+    [RULE_SUPPRESS] = "name, label, scope, when, unless",
+    [RULE_SENSE] = "name, label, as, scope, when, unless",
+};
+
+static int field_allowed(enum rule_kind kind, const char *key)
+{
+    const char *list = fields_of[kind];
+    size_t len = strlen(key);
+
+    for (const char *p = list; (p = strstr(p, key)); p += len)
+        if ((p == list || p[-1] == ' ') && (p[len] == ',' || p[len] == '\0'))
+            return 1;
+    return 0;
+}
+
+/* A string field of at most 200 bytes, copied into *out. */
+static int short_string(struct parser *ps, const char *where, json_t *v, const char *what,
+                        char **out)
+{
+    if (!json_is_string(v) || !*json_string_value(v) || strlen(json_string_value(v)) > 200)
+        return bad(ps, where, what);
+    return (*out = strdup(json_string_value(v))) ? 0 : AITAG_ERR_NOMEM;
+}
+
+static int parse_rule(struct parser *ps, const char *where, json_t *j, enum rule_kind kind,
                       struct rule *r)
 {
-    static const char *const known[] = {"name", "label", "scope", "when", "unless", "weight"};
-    char at[512];
+    char at[512], msg[80];
     const char *key, *scope;
     json_t *v;
     int rc = 0;
 
     memset(r, 0, sizeof *r);
-    r->suppress = suppress;
+    r->kind = kind;
     r->weight = 1.0f;
     if (!json_is_object(j))
         return bad(ps, where, "a rule is an object");
     json_object_foreach(j, key, v)
     {
-        size_t k = 0;
-        while (k < sizeof known / sizeof *known && strcmp(known[k], key) != 0)
-            k++;
         snprintf(at, sizeof at, "%.400s.%s", where, key);
-        if (k == sizeof known / sizeof *known || (k == 1 && !suppress) || (k == 5 && suppress))
-            return bad(ps, at, suppress ? "unknown field (name, label, scope, when, unless)"
-                                        : "unknown field (name, scope, when, unless, weight)");
+        snprintf(msg, sizeof msg, "unknown field (%s)", fields_of[kind]);
+        if (!field_allowed(kind, key))
+            return bad(ps, at, msg);
     }
     snprintf(at, sizeof at, "%.400s.name", where);
-    v = json_object_get(j, "name");
-    if (!json_is_string(v) || !*json_string_value(v) || strlen(json_string_value(v)) > 200)
-        return bad(ps, at, "must be a non-empty string of at most 200 bytes");
-    if (!(r->name = strdup(json_string_value(v))))
-        return AITAG_ERR_NOMEM;
-    if (suppress) {
+    rc = short_string(ps, at, json_object_get(j, "name"),
+                      "must be a non-empty string of at most 200 bytes", &r->name);
+    if (rc < 0)
+        return rc;
+    if (kind != RULE_CONCEPT) {
         snprintf(at, sizeof at, "%.400s.label", where);
         v = json_object_get(j, "label");
         if (!json_is_string(v))
-            return bad(ps, at, "must name the label to suppress");
+            return bad(ps, at,
+                       kind == RULE_SUPPRESS ? "must name the label to suppress"
+                                             : "must name the label to read");
         r->target.kind = COND_LABEL;
         r->target.count = 1;
         rc = parse_labels(ps, at, json_string_value(v), &r->target);
         if (rc < 0)
             return rc;
     }
+    if (kind == RULE_SENSE) {
+        snprintf(at, sizeof at, "%.400s.as", where);
+        rc = short_string(ps, at, json_object_get(j, "as"),
+                          "must be the label to read it as (at most 200 bytes)", &r->as);
+        if (rc < 0)
+            return rc;
+        if (strchr(r->as, '|'))
+            return bad(ps, at, "one label, not alternatives");
+    }
     snprintf(at, sizeof at, "%.400s.scope", where);
     v = json_object_get(j, "scope");
     scope = v ? json_string_value(v) : "frame";
-    if (!scope || (strcmp(scope, "frame") != 0 && strcmp(scope, "shot") != 0 &&
-                   strcmp(scope, "item") != 0))
+    if (!scope ||
+        (strcmp(scope, "frame") != 0 && strcmp(scope, "shot") != 0 && strcmp(scope, "item") != 0))
         return bad(ps, at, "must be frame, shot or item");
     r->scope = scope[0] == 'f' ? SCOPE_FRAME : scope[0] == 's' ? SCOPE_SHOT : SCOPE_ITEM;
     snprintf(at, sizeof at, "%.400s.when", where);
@@ -326,7 +361,7 @@ static void make_key(struct aitag_context *c)
     }
     p = all;
     for (size_t i = 0; i < c->n; i++)
-        p += sprintf(p, "%c%s\n", c->rules[i].suppress ? 's' : 'c', c->rules[i].canon);
+        p += sprintf(p, "%c%s\n", "csn"[c->rules[i].kind], c -> rules[i].canon);
     aitag_sha256_buf(all, (size_t)(p - all), c->key);
     free(all);
 }
@@ -335,7 +370,7 @@ static void make_key(struct aitag_context *c)
 static int add_rule(struct aitag_context *c, struct rule *r)
 {
     for (size_t i = 0; i < c->n; i++)
-        if (c->rules[i].suppress == r->suppress && strcmp(c->rules[i].name, r->name) == 0) {
+        if (c->rules[i].kind == r->kind && strcmp(c->rules[i].name, r->name) == 0) {
             context_rule_free(&c->rules[i]);
             c->rules[i] = *r;
             memset(r, 0, sizeof *r);
@@ -358,7 +393,8 @@ static int load_root(struct aitag_context *c, json_t *root, const char *name, ch
                      size_t errlen)
 {
     struct parser ps = {name, err, errlen};
-    static const char *const lists[] = {"concepts", "suppress"};
+    static const char *const lists[] = {
+        [RULE_CONCEPT] = "concepts", [RULE_SUPPRESS] = "suppress", [RULE_SENSE] = "senses"};
     struct rule *parsed = NULL;
     size_t n = 0, total = 0;
     const char *key;
@@ -366,14 +402,15 @@ static int load_root(struct aitag_context *c, json_t *root, const char *name, ch
     int rc = 0;
 
     if (!json_is_object(root)) {
-        rc = bad(&ps, "top level", "must be an object with concepts and suppress");
+        rc = bad(&ps, "top level", "must be an object with concepts, suppress and senses");
         goto out;
     }
     json_object_foreach(root, key, v)
     {
         if (strcmp(key, "concepts") != 0 && strcmp(key, "suppress") != 0 &&
-            strcmp(key, "version") != 0 && strcmp(key, "comment") != 0) {
-            rc = bad(&ps, key, "unknown field (concepts, suppress, version, comment)");
+            strcmp(key, "senses") != 0 && strcmp(key, "version") != 0 &&
+            strcmp(key, "comment") != 0) {
+            rc = bad(&ps, key, "unknown field (concepts, suppress, senses, version, comment)");
             goto out;
         }
         if (json_is_array(v))
@@ -384,7 +421,7 @@ static int load_root(struct aitag_context *c, json_t *root, const char *name, ch
         rc = AITAG_ERR_NOMEM;
         goto out;
     }
-    for (int l = 0; l < 2 && rc == 0; l++) {
+    for (int l = 0; l < 3 && rc == 0; l++) {
         json_t *arr = json_object_get(root, lists[l]), *r;
         size_t i;
         if (!arr)
@@ -397,7 +434,7 @@ static int load_root(struct aitag_context *c, json_t *root, const char *name, ch
         {
             char at[64];
             snprintf(at, sizeof at, "%s[%zu]", lists[l], i);
-            rc = parse_rule(&ps, at, r, l, &parsed[n]);
+            rc = parse_rule(&ps, at, r, (enum rule_kind)l, &parsed[n]);
             n++;
             if (rc < 0)
                 break;
@@ -471,8 +508,13 @@ const char *aitag_context_rule_name(const struct aitag_context *c, size_t i, int
     if (!c || i >= c->n)
         return NULL;
     if (is_suppress)
-        *is_suppress = c->rules[i].suppress;
+        *is_suppress = c->rules[i].kind != RULE_CONCEPT;
     return c->rules[i].name;
+}
+
+const char *aitag_context_rule_as(const struct aitag_context *c, size_t i)
+{
+    return c && i < c->n ? c->rules[i].as : NULL;
 }
 
 const char *aitag_context_key(const struct aitag_context *c)

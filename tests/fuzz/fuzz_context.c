@@ -1,7 +1,7 @@
 /* fuzz_context.c - libFuzzer target for the user-edited context rules file: any bytes must
  * load or fail with a message naming the file, and loaded rules must apply to an item's
  * evidence (three frames, two shots: every scope) without crashing, and their trace must
- * point inside the evidence it speaks of. */
+ * point inside the evidence it speaks of (a sense's, at a sense rule). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,8 +38,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (aitag_context_apply(c, ev, 12, shots, 2, &out) == 0) {
         for (size_t w = 0; w < out.n_why; w++) {
             const struct aitag_context_why *y = &out.why[w];
-            size_t bound = y->suppressed ? 12 : out.n;
-            if (y->index >= bound || y->rule >= aitag_context_size(c))
+            size_t bound = y->suppressed || y->read_as ? 12 : out.n;
+            if (y->index >= bound || y->rule >= aitag_context_size(c) ||
+                (y->read_as && !aitag_context_rule_as(c, y->rule)))
                 abort();
             for (size_t k = 0; k < y->n_inputs; k++)
                 if (y->inputs[k] >= bound)

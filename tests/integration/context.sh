@@ -105,7 +105,10 @@ mkdir -p "$XDG_CONFIG_HOME/aitag"
 cat >"$XDG_CONFIG_HOME/aitag/context.json" <<'JSON'
 {"concepts": [
   {"name": "group photo", "when": {"label": "face", "count": 2, "min_confidence": 0.5}},
-  {"name": "feathered", "when": "bird"}]}
+  {"name": "feathered", "when": "bird"}],
+ "senses": [
+  {"name": "a herd", "label": "horse", "as": "horse (equine)", "scope": "item",
+   "when": {"label": "horse", "count": 2}}]}
 JSON
 "${A[@]}" tag "${C[@]}" --analyzers objects,faces,text --json --log-level info "$fx/images" \
     >"$tmp/user.jsonl" 2>"$tmp/user.err"
@@ -113,7 +116,24 @@ check_eq "user rules: exit 0" "$?" 0
 check_eq "user rules: re-derived without loading a model" "$(grep -c 'event=load' "$tmp/user.err")" 0
 check_eq "user rules: two faces make a group photo now" "$(jq -c 'select(.path | endswith("/pair_2faces.tiff")) | [.tags[].name] | index("group photo") != null' "$tmp/user.jsonl")" true
 check_eq "user rules: the new concept" "$(jq -c 'select(.path | endswith("/eagle.bmp")) | [.tags[].name] | index("feathered") != null' "$tmp/user.jsonl")" true
-check_eq "user rules: the shipped ones stay" "$(jq -c 'select(.path | endswith("/horses.webp")) | [.tags[].name] | index("animals outdoors") != null' "$tmp/user.jsonl")" true
+check_eq "user rules: the shipped ones stay" "$(jq -c 'select(.path | endswith("/eagle.bmp")) | [.tags[].name] | index("animals outdoors") != null' "$tmp/user.jsonl")" true
+# a sense the context picks: the horses of a herd are read as "horse (equine)", a tag of its
+# own under "animal" (WordNet's sense of horse under equine), found by a search for "equine"
+check_eq "user sense: the herd's horses get the sense's tag, not horse" \
+    "$(jq -c 'select(.path | endswith("/horses.webp")) | [.tags[] | select(.name | startswith("horse")) | [.name, .parent]]' "$tmp/user.jsonl")" \
+    '[["horse (equine)","animal"]]'
+"${A[@]}" show --why "${C[@]}" "$fx/images/horses.webp" >"$tmp/why_sense.txt"
+check_eq "user sense: concepts see the new label (animals outdoors names horse, not its sense)" \
+    "$(jq -c 'select(.path | endswith("/horses.webp")) | [.tags[].name] | index("animals outdoors")' "$tmp/user.jsonl")" null
+check "user sense: show --why says which evidence picked it" \
+    grep -Eq '^why: horse 0\.[0-9]+ @0\.0s read as horse \(equine\) by "a herd" <- horse 0\.[0-9]+ @0\.0s, horse' "$tmp/why_sense.txt"
+"${A[@]}" show --why --json "${C[@]}" "$fx/images/horses.webp" >"$tmp/why_sense.json"
+check "user sense: --why --json has the read evidence, its new label and the rule" jq -e '
+    any(.why[]; .read.label == "horse" and .as == "horse (equine)" and .rule == "a herd"
+        and (.because | length) >= 2)' "$tmp/why_sense.json"
+"${A[@]}" search "${C[@]}" equine >"$tmp/search_sense.txt"
+check "user sense: a search for equine finds the herd by its sense" \
+    grep -Eq "horses\.webp.*horse \(equine\)" "$tmp/search_sense.txt"
 
 # without the shipped rules: only the user's
 "${A[@]}" tag "${C[@]}" --analyzers objects,faces,text --json --no-context-defaults "$fx/images" \

@@ -89,6 +89,36 @@ static void test_categories(struct aitag_concepts *c)
     aitag_concepts_close(raw);
 }
 
+/* A label "word (hint)" is read in the sense of word under hint, whatever the file's sense of
+ * the word: what a context rule's sense makes of a label ("mouse" beside a cat). */
+static void test_hinted_senses(struct aitag_concepts *c)
+{
+    struct aitag_concept_match m;
+
+    CHECK_STR(aitag_concepts_category(c, "mouse (animal)"), "animal"); /* the file says 4 */
+    CHECK_STR(aitag_concepts_category(c, "mouse (device)"), "device");
+    CHECK_STR(aitag_concepts_category(c, "Mouse (Rodent)"), "animal");
+    CHECK_STR(aitag_concepts_category(c, "bat (animal)"), "animal");
+    CHECK_STR(aitag_concepts_category(c, "bat (sports equipment)"), "sports equipment");
+    CHECK_STR(aitag_concepts_category(c, "crane (bird)"), "animal");
+    CHECK_STR(aitag_concepts_category(c, "kite (bird)"), "animal"); /* the file says 3, the toy */
+    CHECK_STR(aitag_concepts_category(c, "crane (lifting device)"), "device");
+    /* a hint WordNet files nowhere above the word: the file's sense (the computer mouse) */
+    CHECK_STR(aitag_concepts_category(c, "mouse (xyzzyq)"), "device");
+    CHECK(aitag_concepts_category(c, "xyzzyq (animal)") == NULL);
+    m = rel(c, "animal", "mouse (animal)");
+    CHECK_EQ_INT(m.relation, AITAG_REL_KIND_OF);
+    m = rel(c, "rodent", "mouse (animal)");
+    CHECK_EQ_INT(m.relation, AITAG_REL_KIND_OF);
+    CHECK_EQ_INT(m.levels, 1);
+    m = rel(c, "mouse", "mouse (animal)"); /* the word itself: one of its senses */
+    CHECK_EQ_INT(m.relation, AITAG_REL_SYNONYM);
+    m = rel(c, "animal", "mouse (device)");
+    CHECK_EQ_INT(m.relation, AITAG_REL_NONE);
+    m = rel(c, "mouse (animal)", "Mouse (animal)");
+    CHECK_EQ_INT(m.relation, AITAG_REL_SAME);
+}
+
 int main(void)
 {
     struct aitag_concepts *c = NULL;
@@ -138,6 +168,7 @@ int main(void)
     CHECK(aitag_concepts_relate(NULL, "animal", "horse", &m) == 0 && m.relation == AITAG_REL_NONE);
     CHECK(aitag_concepts_relate(NULL, "horse", "Horse", &m) == 0 && m.relation == AITAG_REL_SAME);
     test_categories(c);
+    test_hinted_senses(c);
     aitag_concepts_close(c);
     return check_done();
 }

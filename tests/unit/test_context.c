@@ -237,6 +237,86 @@ static void test_suppress(void)
     aitag_context_free(c);
 }
 
+/* Senses: a label read as another where its context holds, after suppressions and before
+ * concepts (which see the new label), the first sense to read a piece of evidence winning;
+ * the trace says which rule and evidence picked it. */
+static void test_senses(void)
+{
+    struct aitag_context *c =
+        load("{\"suppress\": [{\"name\": \"no mice in space\", \"label\": \"mouse\","
+             "   \"when\": \"rocket\"}],"
+             " \"senses\": ["
+             "  {\"name\": \"rodent\", \"label\": \"mouse|rat\", \"as\": \"mouse (animal)\","
+             "   \"when\": \"cat\", \"unless\": \"laptop\"},"
+             "  {\"name\": \"late\", \"label\": \"mouse\", \"as\": \"mouse (toy)\","
+             "   \"when\": \"cat\", \"unless\": \"laptop\"},"
+             "  {\"name\": \"game\", \"label\": \"bat\", \"as\": \"bat (sports equipment)\","
+             "   \"scope\": \"item\", \"when\": \"sports ball\"}],"
+             " \"concepts\": [{\"name\": \"cat and mouse\", \"when\": {\"all\": [\"cat\","
+             "   \"mouse (animal)\"]}}]}");
+    struct aitag_context_out o;
+    int is_suppress = 0;
+
+    CHECK_EQ_INT(aitag_context_size(c), 5);
+    for (size_t i = 0; i < aitag_context_size(c); i++) {
+        const char *name = aitag_context_rule_name(c, i, &is_suppress);
+        if (strcmp(name, "rodent") == 0) {
+            CHECK(is_suppress); /* no concept */
+            CHECK_STR(aitag_context_rule_as(c, i), "mouse (animal)");
+        }
+        if (strcmp(name, "cat and mouse") == 0)
+            CHECK(!is_suppress && aitag_context_rule_as(c, i) == NULL);
+    }
+    n_ev = 0;
+    add("objects", "cat", 0, 0.9f, 0, 0, 0, 0);
+    add("objects", "mouse", 0, 0.6f, 0.5f, 0.5f, 0.1f, 0.1f); /* beside the cat */
+    add("objects", "cat", 2, 0.9f, 0, 0, 0, 0);
+    add("objects", "laptop", 2, 0.9f, 0, 0, 0, 0);
+    add("objects", "mouse", 2, 0.7f, 0, 0, 0, 0); /* beside a laptop: the device */
+    add("objects", "mouse", 4, 0.7f, 0, 0, 0, 0); /* alone */
+    add("objects", "cat", 6, 0.9f, 0, 0, 0, 0);
+    add("objects", "rocket", 6, 0.9f, 0, 0, 0, 0);
+    add("objects", "mouse", 6, 0.7f, 0, 0, 0, 0); /* suppressed before any sense */
+    add("objects", "bat", 8, 0.7f, 0, 0, 0, 0);
+    add("objects", "sports ball", 10, 0.7f, 0, 0, 0, 0); /* item scope: the bat at 8 too */
+    CHECK(aitag_context_apply(c, ev, n_ev, NULL, 0, &o) == 0);
+    CHECK_EQ_INT(o.n_kept, n_ev - 1);
+    for (size_t i = 0; i < o.n_kept; i++) {
+        const struct aitag_evidence *e = &o.evidence[i];
+        if (e->t == 0 && strcmp(e->analyzer, "objects") == 0 && e->has_box) {
+            CHECK_STR(e->label, "mouse (animal)"); /* the first sense wins, not "late" */
+            CHECK_NEAR(e->confidence, 0.6, 1e-6);  /* otherwise the same evidence */
+            CHECK(e->box.w == 0.1f);
+        }
+        if (e->t == 2 && strcmp(e->label, "cat") != 0 && strcmp(e->label, "laptop") != 0)
+            CHECK_STR(e->label, "mouse");
+        if (e->t == 4)
+            CHECK_STR(e->label, "mouse");
+        if (e->t == 8)
+            CHECK_STR(e->label, "bat (sports equipment)");
+        CHECK(e->t != 6 || strcmp(e->label, "cat") == 0 || strcmp(e->label, "rocket") == 0);
+    }
+    CHECK_STR(times_of(&o, "cat and mouse"), "0"); /* the concept sees the sense */
+    {
+        int read = 0;
+        for (size_t w = 0; w < o.n_why; w++)
+            if (o.why[w].read_as) {
+                const struct aitag_context_why *y = &o.why[w];
+                read++;
+                CHECK(!y->suppressed);
+                if (ev[y->index].t == 0) {
+                    CHECK_EQ_INT(y->index, 1); /* input indices */
+                    CHECK_EQ_INT(y->n_inputs, 1);
+                    CHECK_EQ_INT(y->inputs[0], 0); /* because of the cat */
+                    CHECK_STR(aitag_context_rule_name(c, y->rule, NULL), "rodent");
+                }
+            }
+        CHECK_EQ_INT(read, 2); /* the mouse at 0, the bat at 8 */
+    }
+    aitag_context_out_clear(&o);
+    aitag_context_free(c);
+}
+
 /* The policy derives tags and markers from concepts; "person" from faces joins objects'. */
 static void test_policy(void)
 {
@@ -301,7 +381,18 @@ static void test_load(void)
         {"{\"concepts\": [{\"name\": \"x\", \"when\": \"a||b\"}]}",
          "test.json: concepts[0].when: an empty alternative"},
         {"{\"concept\": []}",
-         "test.json: concept: unknown field (concepts, suppress, version, comment)"},
+         "test.json: concept: unknown field (concepts, suppress, senses, version, comment)"},
+        {"{\"senses\": [{\"name\": \"x\", \"label\": \"a\", \"when\": \"b\"}]}",
+         "test.json: senses[0].as: must be the label to read it as (at most 200 bytes)"},
+        {"{\"senses\": [{\"name\": \"x\", \"label\": \"a\", \"as\": \"b|c\", \"when\": \"b\"}]}",
+         "test.json: senses[0].as: one label, not alternatives"},
+        {"{\"senses\": [{\"name\": \"x\", \"as\": \"b\", \"when\": \"b\"}]}",
+         "test.json: senses[0].label: must name the label to read"},
+        {"{\"senses\": [{\"name\": \"x\", \"label\": \"a\", \"as\": \"b\", \"when\": \"b\","
+         " \"weight\": 2}]}",
+         "test.json: senses[0].weight: unknown field (name, label, as, scope, when, unless)"},
+        {"{\"concepts\": [{\"name\": \"x\", \"as\": \"b\", \"when\": \"b\"}]}",
+         "test.json: concepts[0].as: unknown field (name, scope, when, unless, weight)"},
         {"[1,", NULL},
     };
 
@@ -348,15 +439,12 @@ static void test_load(void)
     aitag_context_free(c);
 }
 
-/* The concepts (sorted, ", "-joined) the shipped rules make of one picture (t = 0) holding
- * the labels of spec: "label:confidence:area" entries separated by ";" (area: the share of
- * the frame its box covers, 0 for none; the objects analyzer's labels unless "face"/"text"). */
-static const char *scene(const struct aitag_context *c, const char *spec)
+/* ev of one picture (t = 0) holding the labels of spec: "label:confidence:area" entries
+ * separated by ";" (area: the share of the frame its box covers, 0 for none; the objects
+ * analyzer's labels unless "face"/"text"). The labels are strdup'ed. */
+static void build(const char *spec)
 {
-    static char buf[512];
-    char copy[512], *save = NULL, *names[32];
-    struct aitag_context_out o;
-    size_t k = 0, len = 0;
+    char copy[512], *save = NULL;
 
     n_ev = 0;
     snprintf(copy, sizeof copy, "%s", spec);
@@ -373,6 +461,42 @@ static const char *scene(const struct aitag_context *c, const char *spec)
                                       : "objects",
             strdup(it), 0, (float)atof(conf), 0.1f * (float)(n_ev % 8), 0.05f, side, side);
     }
+}
+
+/* The label the rules give evidence of label in the picture of spec (the first such). */
+static const char *read_as(const struct aitag_context *c, const char *spec, const char *label)
+{
+    static char buf[128];
+    struct aitag_context_out o;
+
+    build(spec);
+    snprintf(buf, sizeof buf, "(gone)");
+    if (aitag_context_apply(c, ev, n_ev, NULL, 0, &o) != 0)
+        snprintf(buf, sizeof buf, "error");
+    for (size_t i = 0; i < o.n_kept; i++) /* kept evidence in input order, shallow */
+        for (size_t j = 0; j < n_ev; j++)
+            if (ev[j].box.x == o.evidence[i].box.x && strcmp(ev[j].label, label) == 0 &&
+                ev[j].t == o.evidence[i].t) {
+                snprintf(buf, sizeof buf, "%s", o.evidence[i].label);
+                goto done;
+            }
+done:
+    aitag_context_out_clear(&o);
+    for (size_t i = 0; i < n_ev; i++)
+        free(ev[i].label);
+    n_ev = 0;
+    return buf;
+}
+
+/* The concepts (sorted, ", "-joined) the shipped rules make of the picture of spec (build). */
+static const char *scene(const struct aitag_context *c, const char *spec)
+{
+    static char buf[512];
+    char *names[32];
+    struct aitag_context_out o;
+    size_t k = 0, len = 0;
+
+    build(spec);
     buf[0] = '\0';
     if (aitag_context_apply(c, ev, n_ev, NULL, 0, &o) != 0) {
         snprintf(buf, sizeof buf, "error");
@@ -434,6 +558,19 @@ static void test_shipped_scenes(void)
     /* the sanity rules: a face on a cat-only picture, a cow in a living room, a lone ball */
     CHECK_STR(scene(c, "cat:0.9:0.3;face:0.7:0.02"), "");
     CHECK_STR(scene(c, "couch:0.8:0.3;tv:0.8:0.1;cow:0.6:0.1"), "indoor, living room");
+    /* the shipped senses: what a label means beside what else is there */
+    CHECK_STR(read_as(c, "cat:0.9:0.2;mouse:0.6:0.01", "mouse"), "mouse (animal)");
+    CHECK_STR(read_as(c, "cat:0.9:0.2;laptop:0.8:0.1;mouse:0.6:0.01", "mouse"), "mouse");
+    CHECK_STR(read_as(c, "keyboard:0.8:0.1;mouse:0.6:0.01", "mouse"), "mouse");
+    CHECK_STR(read_as(c, "bird:0.7:0.01;kite:0.6:0.01", "kite"), "kite (bird)");
+    CHECK_STR(read_as(c, "bird:0.7:0.01;kite:0.6:0.01;person:0.8:0.1", "kite"), "kite");
+    CHECK_STR(read_as(c, "bat:0.7:0.01;baseball glove:0.6:0.01", "bat"), "bat (sports equipment)");
+    CHECK_STR(read_as(c, "bat:0.7:0.01;person:0.9:0.2", "bat"), "bat (sports equipment)");
+    CHECK_STR(read_as(c, "bat:0.7:0.01", "bat"), "bat (animal)");
+    /* a mouse read as the animal is no office mouse: no office concept from it */
+    CHECK_STR(scene(c, "cat:0.9:0.2;mouse:0.6:0.01;chair:0.6:0.1;cup:0.6:0.01"), "");
+    CHECK_STR(scene(c, "dog:0.9:0.2;mouse:0.6:0.01;chair:0.6:0.1;cup:0.6:0.01;laptop:0.7:0.1"),
+              "office");
     aitag_context_free(c);
 }
 
@@ -443,6 +580,7 @@ int main(void)
     test_frame_conditions();
     test_scopes_and_time();
     test_suppress();
+    test_senses();
     test_policy();
     test_load();
     return check_done();
