@@ -48,8 +48,8 @@ static int sphinx_load(struct sphinx *s, char *err, size_t errlen)
                                 "-logfn", "/dev/null", "-cmn", "batch", NULL);
     else
         s->config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", hmm, "-lm", lm, "-dict", dict,
-                                "-logfn", "/dev/null", "-maxhmmpf", "3000", "-beam", "1e-40",
-                                "-wbeam", "1e-30", "-pbeam", "1e-40", "-maxwpf", "10", "-fwdflat",
+                                "-logfn", "/dev/null", "-maxhmmpf", "1500", "-beam", "1e-40",
+                                "-wbeam", "1e-30", "-pbeam", "1e-40", "-maxwpf", "3", "-fwdflat",
                                 "no", "-cmn", "batch", NULL);
     if (!s->config || !(s->ps = ps_init(s->config))) {
         aitag_fmt(err, errlen,
