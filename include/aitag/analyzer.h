@@ -98,10 +98,13 @@ struct aitag_analyzer_ops {
     /* Optional (NULL for frame-only analyzers): called once per media item after its last
      * frame, with the file itself, for what frames do not show (cues reads the audio track).
      * path is where the item's bytes are read, probe what sampling found, interval the
-     * seconds between its sampled frames (0 for images). Appends evidence of any time to out.
-     * Returns 0 or < 0 with err set (the item then fails like a failing run()). */
+     * seconds between its sampled frames (0 for images), lim what is left of the item's
+     * limits for reading its sound (aitag/media.h; NULL: the defaults). Appends evidence of
+     * any time to out. Returns 0 or < 0 with err set (the item then fails like a failing
+     * run()). */
     int (*item)(void *state, const char *path, const struct aitag_probe *probe, double interval,
-                struct aitag_evidence_list *out, char *err, size_t errlen);
+                const struct aitag_audio_limits *lim, struct aitag_evidence_list *out, char *err,
+                size_t errlen);
 };
 
 /* The registry. find returns NULL for an unknown name. */
@@ -170,6 +173,7 @@ int aitag_graph_run(struct aitag_graph *g, struct aitag_frame *const *frames, si
  */
 int aitag_graph_run_item(struct aitag_graph *g, const int *want, const char *path,
                          const struct aitag_probe *probe, double interval,
-                         struct aitag_evidence_list *out, char *err, size_t errlen);
+                         const struct aitag_audio_limits *lim, struct aitag_evidence_list *out,
+                         char *err, size_t errlen);
 
 #endif

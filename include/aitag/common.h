@@ -62,6 +62,8 @@ void aitag_sha256_buf(const void *data, size_t len, char hex[65]);
 
 /* Monotonic clock in seconds. */
 double aitag_now(void);
+/* The process's CPU time in seconds, all threads. */
+double aitag_cpu_now(void);
 
 /* Appends n bytes of p to the growable buffer (*data, *len, *cap), keeping it NUL-terminated.
  * max > 0 caps *len: appending past it fails with AITAG_ERR_INVALID and leaves the buffer as it

@@ -244,12 +244,27 @@ int aitag_sampler_truncated(const struct aitag_sampler *s);
 const char *aitag_sampler_errmsg(const struct aitag_sampler *s);
 void aitag_sampler_close(struct aitag_sampler *s);
 
+/* What reading one audio track may cost: the item's limits that apply to its sound (<= 0: the
+ * defaults of aitag_sampler_params; time and CPU: none). Time and CPU run from the open and
+ * count the caller's work on the samples too (speech recognition in aitag_audio_pcm's
+ * callback). Over one, the read fails with AITAG_ERR_MEDIA and a message naming the option
+ * that raises it; a track running past max_duration ends there instead (a file still being
+ * written). */
+struct aitag_audio_limits {
+    double max_duration; /* seconds */
+    int max_streams;
+    double time_limit;            /* wall-clock seconds */
+    double cpu_limit;             /* the process's CPU seconds */
+    double time_spent, cpu_spent; /* of those, spent before this read (the item's frames) */
+};
+
 /* Silence in the audio track (aitag_audio_silences). */
 struct aitag_silence_params {
     double threshold_db; /* a window is quiet when its RMS level (dBFS, all channels) is below
                             this; default -50 */
     double min_seconds;  /* shortest silence reported; default 2 */
     double window;       /* seconds per RMS window; default 0.05 */
+    struct aitag_audio_limits limits; /* default: all 0 */
 };
 
 struct aitag_silence_params aitag_silence_default_params(void);
@@ -265,7 +280,8 @@ struct aitag_audio_span {
  * Returns 0 with *out (free() it; NULL when none) and *n; a file without an audio stream gives
  * 0 with *has_audio = 0 and no spans. < 0 with err naming the file: what the probe says for a
  * file that does not open (AITAG_ERR_IO, AITAG_ERR_MEDIA), AITAG_ERR_MEDIA for an audio codec
- * that cannot be opened, AITAG_ERR_INVALID for bad parameters. Thread-safe (no shared state). */
+ * that cannot be opened or a limit of p->limits met, AITAG_ERR_INVALID for bad parameters.
+ * Thread-safe (no shared state). */
 int aitag_audio_silences(const char *path, const struct aitag_silence_params *p,
                          struct aitag_audio_span **out, size_t *n, int *has_audio, char *err,
                          size_t errlen);
@@ -275,12 +291,13 @@ int aitag_audio_silences(const char *path, const struct aitag_silence_params *p,
 typedef int (*aitag_pcm_fn)(const int16_t *samples, size_t n, void *ctx);
 
 /* Decodes path's audio track (the best audio stream) as mono 16-bit samples at `rate` Hz and
- * hands them to fn in chunks, in order, from the first audio sample. Returns 0 (with
- * *has_audio = 0 and no call for a file without an audio stream), what fn returned when it
- * stopped the read, or < 0 with err naming the file: as aitag_audio_silences, and
- * AITAG_ERR_INVALID for a rate outside 1000..192000. Thread-safe (no shared state). */
-int aitag_audio_pcm(const char *path, int rate, aitag_pcm_fn fn, void *ctx, int *has_audio,
-                    char *err, size_t errlen);
+ * hands them to fn in chunks, in order, from the first audio sample, within lim (NULL: the
+ * defaults). Returns 0 (with *has_audio = 0 and no call for a file without an audio stream),
+ * what fn returned when it stopped the read, or < 0 with err naming the file: as
+ * aitag_audio_silences (a limit met included), and AITAG_ERR_INVALID for a rate outside
+ * 1000..192000. Thread-safe (no shared state). */
+int aitag_audio_pcm(const char *path, int rate, const struct aitag_audio_limits *lim,
+                    aitag_pcm_fn fn, void *ctx, int *has_audio, char *err, size_t errlen);
 
 /*
  * Shot boundaries (shots.c): fed every video packet demuxed and small grey views of the frames

@@ -17,7 +17,7 @@
  *     struct aitag_speech *s;
  *     if (aitag_speech_new(inf, &sp, &s, err, sizeof err) < 0) die(err);
  *     struct aitag_transcript tr = {0};
- *     if (aitag_speech_file(s, "talk.mp4", &tr, err, sizeof err) < 0) ...;
+ *     if (aitag_speech_file(s, "talk.mp4", NULL, &tr, err, sizeof err) < 0) ...;
  *     for (size_t i = 0; i < tr.n; i++) printf("%.2f %s\n", tr.segs[i].start, tr.segs[i].text);
  *     aitag_transcript_clear(&tr);
  *     aitag_speech_free(s);
@@ -90,11 +90,15 @@ int aitag_speech_load(struct aitag_speech *s, char *err, size_t errlen);
 /* Identity of the models and settings, for analysis keys. Borrowed, valid while s lives. */
 const char *aitag_speech_key(struct aitag_speech *s);
 
-/* Transcribes path into out (which must be empty): its spoken segments in time order.
- * Returns 0 (a file without audio gives has_audio = 0), or < 0 with err naming the file (a
- * media error), the model, or the server (url and HTTP status); out then holds nothing. */
-int aitag_speech_file(struct aitag_speech *s, const char *path, struct aitag_transcript *out,
-                      char *err, size_t errlen);
+/* Transcribes path into out (which must be empty): its spoken segments in time order, within
+ * lim (NULL: the defaults; aitag/media.h: the recognition's time counts against its time and
+ * CPU limits). Returns 0 (a file without audio gives has_audio = 0), or < 0 with err naming
+ * the file (a media error, a limit met), the model, or the server (url and HTTP status); out
+ * then holds nothing. */
+struct aitag_audio_limits;
+int aitag_speech_file(struct aitag_speech *s, const char *path,
+                      const struct aitag_audio_limits *lim, struct aitag_transcript *out, char *err,
+                      size_t errlen);
 void aitag_transcript_clear(struct aitag_transcript *t);
 
 /* Voice activity alone: the spoken spans of samples[0..n) (16 kHz mono) as [start, end)

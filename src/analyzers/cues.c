@@ -315,9 +315,11 @@ static int cues_run(void *state, struct aitag_frame *const *frames, size_t n,
 
 /* Silence spans as evidence one interval apart, the last one interval before the span's end. */
 static int cues_item(void *state, const char *path, const struct aitag_probe *probe,
-                     double interval, struct aitag_evidence_list *out, char *err, size_t errlen)
+                     double interval, const struct aitag_audio_limits *lim,
+                     struct aitag_evidence_list *out, char *err, size_t errlen)
 {
     struct cues *s = state;
+    struct aitag_silence_params sp = s->silence;
     struct aitag_audio_span *spans = NULL;
     size_t n = 0;
     int has_audio = 0, rc;
@@ -325,7 +327,9 @@ static int cues_item(void *state, const char *path, const struct aitag_probe *pr
     if (!s->audio || !probe || probe->kind != AITAG_MEDIA_VIDEO || interval <= 0 ||
         !probe->audio_codec[0])
         return 0; /* no audio stream: nothing to open the file again for */
-    rc = aitag_audio_silences(path, &s->silence, &spans, &n, &has_audio, err, errlen);
+    if (lim)
+        sp.limits = *lim;
+    rc = aitag_audio_silences(path, &sp, &spans, &n, &has_audio, err, errlen);
     for (size_t i = 0; i < n && rc == 0; i++) {
         double a = spans[i].start, b = spans[i].end;
         float conf = spans[i].level_db <= s->silence.threshold_db - 20

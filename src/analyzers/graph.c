@@ -413,7 +413,8 @@ int aitag_graph_run(struct aitag_graph *g, struct aitag_frame *const *frames, si
 
 int aitag_graph_run_item(struct aitag_graph *g, const int *want, const char *path,
                          const struct aitag_probe *probe, double interval,
-                         struct aitag_evidence_list *out, char *err, size_t errlen)
+                         const struct aitag_audio_limits *lim, struct aitag_evidence_list *out,
+                         char *err, size_t errlen)
 {
     size_t first = out->n;
     int rc = 0;
@@ -424,7 +425,7 @@ int aitag_graph_run_item(struct aitag_graph *g, const int *want, const char *pat
         char why[400] = "";
         if (!ops->item || !(want ? want[i] != 0 : g->node[i].asked))
             continue;
-        rc = ops->item(g->node[i].state, path, probe, interval, out, why, sizeof why);
+        rc = ops->item(g->node[i].state, path, probe, interval, lim, out, why, sizeof why);
         for (size_t j = from; rc == 0 && j < out->n; j++)
             if (!out->items[j].model && !(out->items[j].model = strdup(g->node[i].key))) {
                 rc = AITAG_ERR_NOMEM;

@@ -240,7 +240,8 @@ static int push_segment(const struct aitag_speech_segment *g, const char *lang,
 }
 
 static int speech_item(void *state, const char *path, const struct aitag_probe *probe,
-                       double interval, struct aitag_evidence_list *out, char *err, size_t errlen)
+                       double interval, const struct aitag_audio_limits *lim,
+                       struct aitag_evidence_list *out, char *err, size_t errlen)
 {
     struct speech_an *s = state;
     struct aitag_transcript tr = {0};
@@ -251,7 +252,7 @@ static int speech_item(void *state, const char *path, const struct aitag_probe *
     (void)interval;
     if (probe->kind != AITAG_MEDIA_VIDEO || !probe->audio_codec[0])
         return 0; /* pictures and silent videos say nothing */
-    rc = aitag_speech_file(s->sp, path, &tr, err, errlen);
+    rc = aitag_speech_file(s->sp, path, lim, &tr, err, errlen);
     if (rc < 0)
         return rc;
     for (size_t i = 0; rc == 0 && i < tr.n; i++)

@@ -15,7 +15,7 @@
 
 struct aitag_silence_params aitag_silence_default_params(void)
 {
-    return (struct aitag_silence_params){-50.0, 2.0, 0.05};
+    return (struct aitag_silence_params){.threshold_db = -50.0, .min_seconds = 2.0, .window = 0.05};
 }
 
 /* Sample i of channel ch of a decoded frame, as a double in [-1, 1]. */
@@ -122,7 +122,7 @@ int aitag_audio_silences(const char *path, const struct aitag_silence_params *p,
         aitag_fmt(err, errlen, "%s: bad silence parameters", path);
         return AITAG_ERR_INVALID;
     }
-    rc = media_audio_open(path, &a, err, errlen);
+    rc = media_audio_open(path, &p->limits, &a, err, errlen);
     if (rc <= 0)
         goto out; /* an error, or no audio (or none we decode): no silence either */
     *has_audio = 1;
@@ -144,6 +144,8 @@ int aitag_audio_silences(const char *path, const struct aitag_silence_params *p,
         aitag_fmt(err, errlen, "out of memory");
         goto out;
     }
+    if ((rc = media_audio_end(&a, path, err, errlen)) < 0)
+        goto out;
     *out = s.spans;
     *n = s.n;
     s.spans = NULL;

@@ -7,12 +7,16 @@
  * discarded, so the video's packets are skipped unparsed) and decoded. A damaged packet is
  * skipped, and a read error ends the track with what was decoded: a half-broken file still
  * gives its good part. The track ends at the duration limit (limits.c) too, so audio that
- * never ends (a file still being written) cannot keep a reader going.
+ * never ends (a file still being written) cannot keep a reader going. The item's time and CPU
+ * budget runs from the open and is checked at every frame, so the work its reader does on the
+ * samples (speech recognition) counts; running out of it is an error (media_audio_end).
  */
 #include "media_int.h"
 
-int media_audio_open(const char *path, struct media_audio *a, char *err, size_t errlen)
+int media_audio_open(const char *path, const struct aitag_audio_limits *lim, struct media_audio *a,
+                     char *err, size_t errlen)
 {
+    struct media_limits ml = {0};
     struct aitag_probe probe;
     const AVCodec *codec = NULL;
     int rc;
@@ -20,7 +24,17 @@ int media_audio_open(const char *path, struct media_audio *a, char *err, size_t 
     *a = (struct media_audio){0};
     a->aidx = -1;
     media_log_init();
-    rc = media_input_open(path, 0, &a->in, &probe, 1);
+    if (lim) {
+        ml.max_duration = lim->max_duration;
+        ml.max_streams = lim->max_streams;
+        ml.time_limit = lim->time_limit;
+        ml.cpu_limit = lim->cpu_limit;
+    }
+    rc = media_input_open_limited(path, &ml, &a->in, &probe, 1);
+    if (rc >= 0 && lim) { /* the item's budget began before this read */
+        a->in.budget.t0 -= lim->time_spent > 0 ? lim->time_spent : 0;
+        a->in.budget.cpu0 -= lim->cpu_spent > 0 ? lim->cpu_spent : 0;
+    }
     if (rc < 0) {
         aitag_fmt(err, errlen, "%s: %s", path, probe.error);
         return rc;
@@ -48,6 +62,8 @@ int media_audio_open(const char *path, struct media_audio *a, char *err, size_t 
 int media_audio_next(struct media_audio *a)
 {
     av_frame_unref(a->fr);
+    if (media_budget_check(&a->in.budget) != MEDIA_LIMIT_NONE)
+        return 0; /* the caller's work on the samples counts too: checked at every frame */
     for (;;) {
         int r = avcodec_receive_frame(a->dec, a->fr);
         if (r == 0) {
@@ -75,6 +91,17 @@ int media_audio_next(struct media_audio *a)
         av_packet_unref(a->pkt);
         (void)r; /* a damaged packet is skipped */
     }
+}
+
+int media_audio_end(struct media_audio *a, const char *path, char *err, size_t errlen)
+{
+    char why[256];
+
+    if (media_budget_check(&a->in.budget) == MEDIA_LIMIT_NONE)
+        return 0;
+    aitag_fmt(err, errlen, "%s: %s", path,
+              media_limit_message(&a->in.lim, &a->in.budget, a->in.budget.hit, why, sizeof why));
+    return AITAG_ERR_MEDIA;
 }
 
 void media_audio_close(struct media_audio *a)

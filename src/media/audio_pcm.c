@@ -17,8 +17,8 @@
 
 #include "media_int.h"
 
-int aitag_audio_pcm(const char *path, int rate, aitag_pcm_fn fn, void *ctx, int *has_audio,
-                    char *err, size_t errlen)
+int aitag_audio_pcm(const char *path, int rate, const struct aitag_audio_limits *lim,
+                    aitag_pcm_fn fn, void *ctx, int *has_audio, char *err, size_t errlen)
 {
     struct media_audio a;
     AVChannelLayout mono = AV_CHANNEL_LAYOUT_MONO;
@@ -31,7 +31,7 @@ int aitag_audio_pcm(const char *path, int rate, aitag_pcm_fn fn, void *ctx, int 
         aitag_fmt(err, errlen, "%s: bad sample rate %d", path, rate);
         return AITAG_ERR_INVALID;
     }
-    rc = media_audio_open(path, &a, err, errlen);
+    rc = media_audio_open(path, lim, &a, err, errlen);
     if (rc <= 0)
         goto out;
     *has_audio = 1;
@@ -75,7 +75,7 @@ int aitag_audio_pcm(const char *path, int rate, aitag_pcm_fn fn, void *ctx, int 
         if (n_out > 0 && (rc = fn(buf, (size_t)n_out, ctx)) < 0)
             goto out;
     }
-    rc = 0;
+    rc = media_audio_end(&a, path, err, errlen);
 out:
     swr_free(&swr);
     free(buf);

@@ -129,14 +129,19 @@ struct media_audio {
     int aidx, eof;
 };
 
-/* Opens path's best audio stream. Returns 1 when there is one (a->dec ready), 0 when the file
- * has none we decode (a must still be closed), < 0 with err naming the file: what the probe
- * says (AITAG_ERR_IO, AITAG_ERR_MEDIA), AITAG_ERR_MEDIA for a codec that does not open,
- * AITAG_ERR_NOMEM. */
-int media_audio_open(const char *path, struct media_audio *a, char *err, size_t errlen);
-/* The next decoded frame in a->fr (unref'd by the next call): 1, or 0 at the end or at a read
- * error (what was decoded stands); damaged packets are skipped. */
+/* Opens path's best audio stream within lim (NULL: the defaults; the budget starts now).
+ * Returns 1 when there is one (a->dec ready), 0 when the file has none we decode (a must still
+ * be closed), < 0 with err naming the file: what the probe says (AITAG_ERR_IO,
+ * AITAG_ERR_MEDIA), AITAG_ERR_MEDIA for a codec that does not open, AITAG_ERR_NOMEM. */
+int media_audio_open(const char *path, const struct aitag_audio_limits *lim, struct media_audio *a,
+                     char *err, size_t errlen);
+/* The next decoded frame in a->fr (unref'd by the next call): 1, or 0 at the end, at a read
+ * error (what was decoded stands) or when the time or CPU budget ran out (media_audio_end
+ * says which); damaged packets are skipped. */
 int media_audio_next(struct media_audio *a);
+/* After the last media_audio_next: AITAG_ERR_MEDIA with err naming path and the limit when the
+ * budget ran out, else 0. */
+int media_audio_end(struct media_audio *a, const char *path, char *err, size_t errlen);
 void media_audio_close(struct media_audio *a);
 
 /* ---- exif_orientation.c ---- */

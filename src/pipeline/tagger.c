@@ -313,7 +313,7 @@ struct item_acc {
     size_t n_batch;
     int n_frames;
     char error[512];
-    double t0;
+    double t0, cpu0; /* when the item began: aitag_now(), and aitag_cpu_now() with item_cpu */
     /* adaptive sampling: the item's planner and the times of the frames analysed, of which
      * the first n_planned are in the planner */
     struct adaptive_plan *plan;
@@ -448,12 +448,21 @@ static void item_hooks(struct aitag_tagger *t, struct item_acc *acc, const struc
 {
     struct work *w = &t->works[acc->idx];
     int want[MAX_ANALYZERS];
+    /* the item's limits, with what its frames spent of its time and CPU budget */
+    struct aitag_audio_limits lim = {
+        .max_duration = t->p.max_duration,
+        .max_streams = t->p.max_streams,
+        .time_limit = t->p.item_timeout > 0 ? t->p.item_timeout : AITAG_ITEM_TIMEOUT_DEFAULT,
+        .cpu_limit = t->p.item_cpu > 0 ? t->p.item_cpu : 0,
+        .time_spent = aitag_now() - acc->t0,
+        .cpu_spent = t->p.item_cpu > 0 ? aitag_cpu_now() - acc->cpu0 : 0,
+    };
 
     if (end->rc < 0 || acc->error[0] || acc->n_frames == 0)
         return;
     tagger_local_want(t, w, want);
     aitag_graph_run_item(t->graph, want, w->src, &end->probe,
-                         end->probe.kind == AITAG_MEDIA_IMAGE ? 0 : t->p.interval, &acc->ev,
+                         end->probe.kind == AITAG_MEDIA_IMAGE ? 0 : t->p.interval, &lim, &acc->ev,
                          acc->error, sizeof acc->error);
 }
 
@@ -698,6 +707,7 @@ int aitag_tagger_run(struct aitag_tagger *t, const char *const *paths, size_t n,
             acc.n_frames = 0;
             acc.error[0] = '\0';
             acc.t0 = aitag_now();
+            acc.cpu0 = t->p.item_cpu > 0 ? aitag_cpu_now() : 0;
             if (rs.analysis_started == 0)
                 rs.analysis_started = acc.t0;
             rs.item_done = 0;

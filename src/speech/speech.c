@@ -225,8 +225,9 @@ static int finish(struct run *r)
     return vad_feed(&r->s->vad, NULL, 0, on_span, r, r->err, r->errlen);
 }
 
-int aitag_speech_file(struct aitag_speech *s, const char *path, struct aitag_transcript *out,
-                      char *err, size_t errlen)
+int aitag_speech_file(struct aitag_speech *s, const char *path,
+                      const struct aitag_audio_limits *lim, struct aitag_transcript *out, char *err,
+                      size_t errlen)
 {
     struct run r = {0};
     int rc, has_audio = 0;
@@ -235,7 +236,7 @@ int aitag_speech_file(struct aitag_speech *s, const char *path, struct aitag_tra
     vad_reset(&s->vad);
     r.s = s, r.out = out, r.err = err, r.errlen = errlen;
     r.pad = (int64_t)(s->p.pad * AITAG_SPEECH_RATE);
-    rc = aitag_audio_pcm(path, AITAG_SPEECH_RATE, on_samples, &r, &has_audio, err, errlen);
+    rc = aitag_audio_pcm(path, AITAG_SPEECH_RATE, lim, on_samples, &r, &has_audio, err, errlen);
     if (rc == 0)
         rc = finish(&r);
     free(r.buf);

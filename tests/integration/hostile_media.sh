@@ -68,6 +68,16 @@ check_eq "duration limit: exit code" "$?" 1
 kill "$WRITER" 2>/dev/null; wait "$WRITER" 2>/dev/null
 check "duration limit names its option" grep -q "live3.ts: .*30 s.*(--max-duration)" "$tmp/live3.err"
 
+# The item's time limit holds for its sound too: the frames of this 18 s clip take a fraction
+# of a second, then speech recognition (1-2 s here) runs past 0.6 s and fails the item.
+sp=$AITAG_FIXTURES_DIR/speech/tune_snr5.mp4
+"$AITAG_BIN" tag --catalog "$tmp/speech.db" --json --analyzers speech --progress never \
+    --item-timeout 0.6 "$sp" "$hf/good.mp4" >"$tmp/speech.jsonl" 2>"$tmp/speech.err"
+check_eq "time limit over speech: exit code" "$?" 1
+check "time limit over speech: the analyzer and the option are named" \
+    grep -q "analyzer speech: $sp: stopped after 0.6 s, the time limit per item (--item-timeout)" "$tmp/speech.err"
+check "time limit over speech: the next item is tagged" json_item "$tmp/speech.jsonl" "$hf/good.mp4" '.status == "tagged"'
+
 # A stored item whose file turns hostile keeps what was stored.
 cp "$hf/good.mp4" "$tmp/item.mkv"
 "${A[@]}" "$tmp/item.mkv" >/dev/null 2>&1

@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 
         snprintf(path, sizeof path, "%s/%s", dir, file);
         t0 = cpu_seconds();
-        if (!ref || !hyp || aitag_speech_file(s, path, &tr, err, sizeof err) < 0) {
+        if (!ref || !hyp || aitag_speech_file(s, path, NULL, &tr, err, sizeof err) < 0) {
             fprintf(stderr, "speech_score: %s\n", err);
             free(ref), free(hyp);
             goto out;

@@ -284,7 +284,7 @@ static void test_silence(void)
         CHECK(aitag_media_probe(path, &probe) == 0);
         CHECK_STR(probe.audio_codec, "pcm_s16le");
         start(&r);
-        CHECK(r.ops->item(r.st, path, &probe, 2.0, &r.ev, err, sizeof err) == 0);
+        CHECK(r.ops->item(r.st, path, &probe, 2.0, NULL, &r.ev, err, sizeof err) == 0);
         CHECK_EQ_INT(times(&r, "cue:silence", t, 16), 2);
         CHECK_NEAR(t[0], 2, 0.06);
         CHECK_NEAR(t[1], 3, 0.06);
@@ -292,8 +292,35 @@ static void test_silence(void)
         /* audio off: no pass at all */
         aitag_evidence_list_clear(&r.ev);
         CHECK(r.ops->configure(r.st, "audio", "0", err, sizeof err) == 0);
-        CHECK(r.ops->item(r.st, path, &probe, 2.0, &r.ev, err, sizeof err) == 0);
+        CHECK(r.ops->item(r.st, path, &probe, 2.0, NULL, &r.ev, err, sizeof err) == 0);
         CHECK_EQ_INT(r.ev.n, 0);
+        stop(&r);
+    }
+    /* The item's limits hold for its sound: a budget its frames spent fails the read, naming
+     * the option that raises it; so does a track longer than the duration limit. */
+    {
+        struct run r;
+        struct aitag_probe probe = {0};
+        struct aitag_audio_limits spent = {.time_limit = 10, .time_spent = 10.5};
+        struct aitag_audio_limits cpu = {.cpu_limit = 5, .cpu_spent = 6};
+        struct aitag_audio_limits room = {.time_limit = 10, .time_spent = 1, .cpu_limit = 60};
+        struct aitag_audio_limits shorter = {.max_duration = 2};
+        double t0s[16];
+        CHECK(aitag_media_probe(path, &probe) == 0);
+        start(&r);
+        CHECK(r.ops->item(r.st, path, &probe, 2.0, &spent, &r.ev, err, sizeof err) ==
+              AITAG_ERR_MEDIA);
+        CHECK(strstr(err, path) && strstr(err, "stopped after 10 s") &&
+              strstr(err, "--item-timeout"));
+        CHECK_EQ_INT(r.ev.n, 0);
+        CHECK(r.ops->item(r.st, path, &probe, 2.0, &cpu, &r.ev, err, sizeof err) ==
+              AITAG_ERR_MEDIA);
+        CHECK(strstr(err, "--item-cpu") != NULL);
+        CHECK(r.ops->item(r.st, path, &probe, 2.0, &shorter, &r.ev, err, sizeof err) ==
+              AITAG_ERR_MEDIA);
+        CHECK(strstr(err, "--max-duration") != NULL);
+        CHECK(r.ops->item(r.st, path, &probe, 2.0, &room, &r.ev, err, sizeof err) == 0);
+        CHECK_EQ_INT(times(&r, "cue:silence", t0s, 16), 2); /* within its limits: as before */
         stop(&r);
     }
 

@@ -143,10 +143,19 @@ static void test_vad(const char *fixtures)
     CHECK(aitag_infer_new(&ip, &inf) == 0);
     CHECK(aitag_speech_new(inf, &sp, &s, err, sizeof err) == 0);
     snprintf(path, sizeof path, "%s/check_clean.mp4", fixtures);
-    CHECK(aitag_audio_pcm(path, AITAG_SPEECH_RATE, collect, &pcm, &has_audio, err, sizeof err) ==
-          0);
+    CHECK(aitag_audio_pcm(path, AITAG_SPEECH_RATE, NULL, collect, &pcm, &has_audio, err,
+                          sizeof err) == 0);
     CHECK(has_audio);
     CHECK(pcm.n > 16 * AITAG_SPEECH_RATE && pcm.n < 18 * AITAG_SPEECH_RATE);
+    { /* an item that spent its CPU budget on its frames gets no samples: an error names it */
+        struct aitag_audio_limits spent = {.cpu_limit = 30, .cpu_spent = 31};
+        struct pcm none = {0};
+        CHECK(aitag_audio_pcm(path, AITAG_SPEECH_RATE, &spent, collect, &none, &has_audio, err,
+                              sizeof err) == AITAG_ERR_MEDIA);
+        CHECK(strstr(err, "check_clean.mp4") && strstr(err, "--item-cpu"));
+        CHECK(none.n == 0);
+        free(none.s);
+    }
     if (s && pcm.n) {
         CHECK(aitag_speech_vad(s, pcm.s, pcm.n, &spans, &n, err, sizeof err) == 0);
         CHECK_EQ_INT(n, json_array_size(segs));
@@ -200,7 +209,7 @@ static void test_errors(void)
     CHECK(strstr(err, "/nonexistent/en-us") != NULL);
     sp = aitag_speech_default_params();
     CHECK(aitag_speech_new(inf, &sp, &s, err, sizeof err) == 0);
-    CHECK(aitag_speech_file(s, "/nonexistent.mp4", &tr, err, sizeof err) < 0);
+    CHECK(aitag_speech_file(s, "/nonexistent.mp4", NULL, &tr, err, sizeof err) < 0);
     CHECK(strstr(err, "/nonexistent.mp4") != NULL);
     CHECK_EQ_INT(tr.n, 0);
     aitag_speech_free(s);
