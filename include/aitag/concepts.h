@@ -79,6 +79,15 @@ const char *aitag_concepts_category(struct aitag_concepts *c, const char *label)
  * when nothing was loaded. Borrowed. */
 const char *aitag_concepts_key(const struct aitag_concepts *c);
 
+/* The most values an embedding answer may hold. */
+#define AITAG_EMBEDDING_MAX 65536
+
+/* The vector of an OpenAI-compatible /v1/embeddings answer (len bytes of network JSON):
+ * data[0].embedding, 1 .. AITAG_EMBEDDING_MAX finite numbers, into *v (free() it) and *n.
+ * 0, AITAG_ERR_INVALID with err saying what is wrong, or AITAG_ERR_NOMEM. */
+int aitag_concepts_embedding_answer(const char *body, size_t len, double **v, int *n, char *err,
+                                    size_t errlen);
+
 /* How label relates to query (both any case; spaces or underscores between words). A word
  * WordNet does not know relates by SAME only; so does everything when c is NULL (no
  * database). 0 or AITAG_ERR_NOMEM. */

@@ -7,7 +7,8 @@
  * leniently in shape but strictly in content. Only names that match a vocabulary entry
  * (case-insensitively) survive, spelled as the vocabulary spells them; everything else is
  * counted and dropped. Content that is not a JSON object at all is an error: storing nothing
- * is better than storing a guess.
+ * is better than storing a guess. The content itself is taken from the chat completion's JSON
+ * here too (vlm_chat_content), so every byte the service sends is parsed in this file.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -166,6 +167,27 @@ char *vlm_system_prompt(const struct vlm_vocab *v, int describe)
 #undef PUT
     p[len] = '\0';
     return p;
+}
+
+int vlm_chat_content(const char *body, size_t len, char **content, char *err, size_t errlen)
+{
+    json_t *root = body && len ? json_loadb(body, len, 0, NULL) : NULL;
+    json_t *msg = json_object_get(json_array_get(json_object_get(root, "choices"), 0), "message");
+    json_t *text = json_object_get(msg, "content");
+    int rc = AITAG_ERR_INVALID;
+
+    *content = NULL;
+    if (!json_is_string(text)) {
+        snprintf(err, errlen, "no choices[0].message.content in the answer");
+        goto out;
+    }
+    *content = strdup(json_string_value(text));
+    rc = *content ? 0 : AITAG_ERR_NOMEM;
+    if (rc < 0)
+        snprintf(err, errlen, "out of memory");
+out:
+    json_decref(root);
+    return rc;
 }
 
 void vlm_answer_free(struct vlm_answer *a)

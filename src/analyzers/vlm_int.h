@@ -49,6 +49,11 @@ struct vlm_answer {
 int vlm_answer_parse(const char *content, const struct vlm_vocab *v, struct vlm_answer *out,
                      char *err, size_t errlen);
 void vlm_answer_free(struct vlm_answer *a);
+/* The message content of an OpenAI-compatible chat completion answer (len bytes of network
+ * JSON, read without NUL characters in strings): choices[0].message.content. 0 with *content
+ * (free() it), AITAG_ERR_INVALID when the answer is no such JSON (err says what is missing),
+ * or AITAG_ERR_NOMEM. */
+int vlm_chat_content(const char *body, size_t len, char **content, char *err, size_t errlen);
 
 /* The system prompt for a vocabulary: lists every tag on its own line after a line "Tags:",
  * ended by an empty line, then the exact JSON shape expected (with "description" only when

@@ -1,7 +1,7 @@
 /*
  * vlm_request.c - one frame to one chat completion: the view as a JPEG (the media library's
- * aitag_media_encode_jpeg), the OpenAI-compatible request body with the JPEG as a data: URL, and the POST
- * (libcurl, one easy handle per analyzer so calls share a keep-alive connection).
+ * aitag_media_encode_jpeg), the OpenAI-compatible request body with the JPEG as a data: URL, and
+ * the POST (libcurl, one easy handle per analyzer so calls share a keep-alive connection).
  *
  * The request always asks for temperature 0 and a JSON object, so equal frames make equal
  * requests and a caching gateway can answer repeats without the model. Every failure here
@@ -85,11 +85,9 @@ out:
 int vlm_http_chat(struct vlm_http *h, const struct vlm_call *c, char **content, char *err,
                   size_t errlen)
 {
-    char endpoint[512], auth[600];
+    char endpoint[512], auth[600], why[128];
     struct curl_slist *hdr = NULL;
     char *body = request_body(c);
-    json_t *root = NULL, *msg;
-    json_error_t jerr;
     long status = 0;
     CURLcode cc;
     int ok, rc = AITAG_ERR_NOMEM;
@@ -131,20 +129,12 @@ int vlm_http_chat(struct vlm_http *h, const struct vlm_call *c, char **content, 
         rc = AITAG_ERR_NET;
         goto out;
     }
-    rc = AITAG_ERR_INVALID;
-    root = h->len ? json_loadb(h->body, h->len, 0, &jerr) : NULL;
-    msg = json_object_get(json_array_get(json_object_get(root, "choices"), 0), "message");
-    if (!json_is_string(json_object_get(msg, "content"))) {
-        snprintf(err, errlen, "POST %s: HTTP %ld but no choices[0].message.content in the answer",
-                 endpoint, status);
-        goto out;
-    }
-    *content = strdup(json_string_value(json_object_get(msg, "content")));
-    rc = *content ? 0 : AITAG_ERR_NOMEM;
+    rc = vlm_chat_content(h->body, h->len, content, why, sizeof why);
+    if (rc == AITAG_ERR_INVALID)
+        snprintf(err, errlen, "POST %s: HTTP %ld but %s", endpoint, status, why);
 out:
     if (rc == AITAG_ERR_NOMEM)
         snprintf(err, errlen, "out of memory");
-    json_decref(root);
     curl_slist_free_all(hdr);
     free(body);
     return rc;

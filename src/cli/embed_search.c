@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "aitag/concepts.h"
 #include "cli.h"
 
 #define EMBED_SCORE 0.8f
@@ -31,9 +32,9 @@ static int embed_query(const struct cli_embed *e, const char *query, double **v,
 {
     struct aitag_http_body b = {NULL, 0, 0, ANSWER_MAX};
     struct curl_slist *hdr = NULL;
-    json_t *req = json_pack("{s:s, s:s}", "model", e->model, "input", query), *ans = NULL, *emb;
-    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL, endpoint[1100], auth[600];
-    size_t len = strlen(e->url), i;
+    json_t *req = json_pack("{s:s, s:s}", "model", e->model, "input", query);
+    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL, endpoint[1100], auth[600], why[128];
+    size_t len = strlen(e->url);
     long status = 0;
     CURL *h = NULL;
     CURLcode cc;
@@ -72,24 +73,15 @@ static int embed_query(const struct cli_embed *e, const char *query, double **v,
         goto out;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    ans = b.data ? json_loadb(b.data, b.len, 0, NULL) : NULL;
-    emb = json_object_get(json_array_get(json_object_get(ans, "data"), 0), "embedding");
-    if (status < 200 || status > 299 || !json_is_array(emb) || json_array_size(emb) == 0) {
+    if (status < 200 || status > 299) {
         snprintf(err, errlen, "POST %s: HTTP %ld, no embedding in the answer", endpoint, status);
         goto out;
     }
-    *v = malloc(json_array_size(emb) * sizeof **v);
-    if (!*v) {
-        rc = AITAG_ERR_NOMEM;
-        goto out;
-    }
-    for (i = 0; i < json_array_size(emb); i++)
-        (*v)[i] = json_number_value(json_array_get(emb, i));
-    *n = (int)json_array_size(emb);
-    rc = 0;
+    rc = aitag_concepts_embedding_answer(b.data, b.len, v, n, why, sizeof why);
+    if (rc == AITAG_ERR_INVALID)
+        snprintf(err, errlen, "POST %s: HTTP %ld, %s", endpoint, status, why);
 out:
     json_decref(req);
-    json_decref(ans);
     free(text);
     free(b.data);
     curl_slist_free_all(hdr);

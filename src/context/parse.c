@@ -252,12 +252,16 @@ static const char *const fields_of[] = {
 
 static int field_allowed(enum rule_kind kind, const char *key)
 {
-    const char *list = fields_of[kind];
     size_t len = strlen(key);
 
-    for (const char *p = list; (p = strstr(p, key)); p += len)
-        if ((p == list || p[-1] == ' ') && (p[len] == ',' || p[len] == '\0'))
+    for (const char *p = fields_of[kind]; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == len && strncmp(p, key, len) == 0)
             return 1;
+        p += n;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
     return 0;
 }
 

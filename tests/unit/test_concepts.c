@@ -119,6 +119,50 @@ static void test_hinted_senses(struct aitag_concepts *c)
     CHECK_EQ_INT(m.relation, AITAG_REL_SAME);
 }
 
+/* An embeddings answer from the network: data[0].embedding of finite numbers, else an error
+ * saying what is wrong (a string read as 0 would rank every item by garbage). */
+static void test_embedding_answer(void)
+{
+    static const char good[] = "{\"object\":\"list\",\"data\":[{\"object\":\"embedding\","
+                               "\"index\":0,\"embedding\":[0.5,-1,2e-3]}],\"model\":\"m\"}";
+    static const struct {
+        const char *json, *want;
+    } bad[] = {
+        {"", "no data[0].embedding"},
+        {"{\"data\":[]}", "no data[0].embedding"},
+        {"{\"data\":[{\"embedding\":[]}]}", "no data[0].embedding"},
+        {"{\"data\":[{\"embedding\":{\"0\":1}}]}", "no data[0].embedding"},
+        {"{\"data\":[{\"embedding\":[1,\"2\",3]}]}", "data[0].embedding[1] is not a finite number"},
+        {"{\"data\":[{\"embedding\":[1,null]}]}", "data[0].embedding[1] is not a finite number"},
+    };
+    double *v = NULL;
+    char err[256];
+    int n = 0;
+
+    CHECK(aitag_concepts_embedding_answer(good, sizeof good - 1, &v, &n, err, sizeof err) == 0);
+    CHECK_EQ_INT(n, 3);
+    CHECK(v && v[0] == 0.5 && v[1] == -1 && v[2] == 2e-3);
+    free(v);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK(aitag_concepts_embedding_answer(bad[i].json, strlen(bad[i].json), &v, &n, err,
+                                              sizeof err) == AITAG_ERR_INVALID);
+        CHECK(v == NULL && n == 0 && strstr(err, bad[i].want) != NULL);
+    }
+    { /* one value more than the most an answer may hold */
+        size_t cap = 64 + 2 * (AITAG_EMBEDDING_MAX + 1), len = 0;
+        char *big = malloc(cap);
+        CHECK(big != NULL);
+        len += (size_t)snprintf(big, cap, "{\"data\":[{\"embedding\":[");
+        for (int i = 0; i <= AITAG_EMBEDDING_MAX; i++)
+            len += (size_t)snprintf(big + len, cap - len, "%s0", i ? "," : "");
+        len += (size_t)snprintf(big + len, cap - len, "]}]}");
+        CHECK(aitag_concepts_embedding_answer(big, len, &v, &n, err, sizeof err) ==
+              AITAG_ERR_INVALID);
+        CHECK(strstr(err, "at most 65536") != NULL);
+        free(big);
+    }
+}
+
 int main(void)
 {
     struct aitag_concepts *c = NULL;
@@ -169,6 +213,7 @@ int main(void)
     CHECK(aitag_concepts_relate(NULL, "horse", "Horse", &m) == 0 && m.relation == AITAG_REL_SAME);
     test_categories(c);
     test_hinted_senses(c);
+    test_embedding_answer();
     aitag_concepts_close(c);
     return check_done();
 }

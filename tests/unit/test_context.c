@@ -393,6 +393,13 @@ static void test_load(void)
          "test.json: senses[0].weight: unknown field (name, label, as, scope, when, unless)"},
         {"{\"concepts\": [{\"name\": \"x\", \"as\": \"b\", \"when\": \"b\"}]}",
          "test.json: concepts[0].as: unknown field (name, scope, when, unless, weight)"},
+        /* found by fuzz_context: an empty field name looped forever in the field check */
+        {"{\"suppress\": [{\"name\": \"s\", \"label\": \"face\", \"\": \"x\", \"when\": \"a\"}]}",
+         "test.json: suppress[0].: unknown field (name, label, scope, when, unless)"},
+        {"{\"senses\": [{\"nam\": \"s\", \"label\": \"a\", \"as\": \"b\", \"when\": \"a\"}]}",
+         "test.json: senses[0].nam: unknown field (name, label, as, scope, when, unless)"},
+        {"{\"concepts\": [{\"name\": \"x\", \"when\": \"a\", \"weight, when\": 1}]}",
+         "test.json: concepts[0].weight, when: unknown field (name, scope, when, unless, weight)"},
         {"[1,", NULL},
     };
 

@@ -134,6 +134,38 @@ static void test_prompt_and_answer(void)
     vlm_vocab_free(&v);
 }
 
+/* The chat completion around the content: choices[0].message.content or a clear error. */
+static void test_chat_content(void)
+{
+    static const char good[] =
+        "{\"id\":\"x\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+        "\"content\":\"{\\\"tags\\\":[]}\"}}]}";
+    static const char *const bad[] = {
+        "",
+        "{",
+        "[]",
+        "{\"choices\":[]}",
+        "{\"choices\":[{\"message\":{}}]}",
+        "{\"choices\":[{\"message\":{\"content\":null}}]}",
+        "{\"choices\":[{\"message\":{\"content\":[\"a\"]}}]}",
+        "{\"choices\":{\"message\":{\"content\":\"a\"}}}",
+    };
+    static const char nul[] = "{\"choices\":[{\"message\":{\"content\":\"a\\u0000b\"}}]}";
+    char err[256], *content = NULL;
+
+    CHECK(vlm_chat_content(good, sizeof good - 1, &content, err, sizeof err) == 0);
+    CHECK_STR(content, "{\"tags\":[]}");
+    free(content);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        content = (char *)"unchanged";
+        CHECK(vlm_chat_content(bad[i], strlen(bad[i]), &content, err, sizeof err) ==
+              AITAG_ERR_INVALID);
+        CHECK(content == NULL && strstr(err, "choices[0].message.content") != NULL);
+    }
+    CHECK(vlm_chat_content(nul, sizeof nul - 1, &content, err, sizeof err) == AITAG_ERR_INVALID);
+    CHECK(vlm_chat_content(NULL, 0, &content, err, sizeof err) == AITAG_ERR_INVALID);
+}
+
 static void test_options(void)
 {
     void *st;
@@ -301,6 +333,7 @@ int main(void)
     snprintf(vocab_path, sizeof vocab_path, "%s", write_file("Person\nHorse\n"));
     test_vocab();
     test_prompt_and_answer();
+    test_chat_content();
     test_options();
     test_jpeg();
     test_policy_description();
