@@ -78,9 +78,13 @@ while read -r kind a b c; do
         if [ ! -f "$deb" ] || ! verify "$deb" "$want"; then
           echo "setup: fetching $pkg from Debian (files only, not installed)"
           rm -f "$deb"; mkdir -p "$cache/deb.tmp"
-          if ! (cd "$cache/deb.tmp" && apt-get download -qq "$pkg" </dev/null >/dev/null 2>"$cache/apt.err"); then
-            echo "setup: error: cannot download $pkg from the Debian archive:" >&2
-            tail -n 3 "$cache/apt.err" >&2; exit 1
+          fetch_deb() { (cd "$cache/deb.tmp" && apt-get download -qq "$pkg" </dev/null >/dev/null 2>"$cache/apt.err"); }
+          if ! fetch_deb; then # package lists never fetched or out of date: once more after an update
+            sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+            if ! $sudo apt-get update -qq </dev/null || ! fetch_deb; then
+              echo "setup: error: cannot download $pkg from the Debian archive:" >&2
+              tail -n 3 "$cache/apt.err" >&2; exit 1
+            fi
           fi
           mv "$cache/deb.tmp/"*.deb "$deb" && rmdir "$cache/deb.tmp"
           if ! verify "$deb" "$want"; then
