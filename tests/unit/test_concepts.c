@@ -152,6 +152,8 @@ static void test_embedding_answer(void)
         size_t cap = 64 + 2 * (AITAG_EMBEDDING_MAX + 1), len = 0;
         char *big = malloc(cap);
         CHECK(big != NULL);
+        if (!big)
+            return; /* the test's own allocation failed (make test-allocfail) */
         len += (size_t)snprintf(big, cap, "{\"data\":[{\"embedding\":[");
         for (int i = 0; i <= AITAG_EMBEDDING_MAX; i++)
             len += (size_t)snprintf(big + len, cap - len, "%s0", i ? "," : "");

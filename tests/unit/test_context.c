@@ -482,8 +482,8 @@ static const char *read_as(const struct aitag_context *c, const char *spec, cons
         snprintf(buf, sizeof buf, "error");
     for (size_t i = 0; i < o.n_kept; i++) /* kept evidence in input order, shallow */
         for (size_t j = 0; j < n_ev; j++)
-            if (ev[j].box.x == o.evidence[i].box.x && strcmp(ev[j].label, label) == 0 &&
-                ev[j].t == o.evidence[i].t) {
+            if (ev[j].label && o.evidence[i].label && ev[j].box.x == o.evidence[i].box.x &&
+                strcmp(ev[j].label, label) == 0 && ev[j].t == o.evidence[i].t) {
                 snprintf(buf, sizeof buf, "%s", o.evidence[i].label);
                 goto done;
             }
