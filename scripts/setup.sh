@@ -13,6 +13,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 deps="$top/deps"
 cache="$deps/cache"
 mkdir -p "$cache"
+# Debian packages fetched for their files are kept outside the tree (every clone of the project
+# on this machine shares them; each is checked by sha256 before use): AITAG_DEB_CACHE.
+debcache="${AITAG_DEB_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/aitag/debs}"
 
 # The Debian packages: scripts/apt-packages.txt (scripts/check_deps.sh, run by `make test`,
 # fails when the build or a test uses a package that neither that list nor a new machine has).
@@ -62,7 +65,7 @@ while read -r kind a b c; do
   case "$kind" in
     deb) # a Debian package whose files are fixtures: downloaded (apt-get download), never installed
       pkg="$a"; want="$b"; tarball=""
-      deb="$cache/$(echo "$pkg" | tr '=:' '_-').deb"
+      deb="$debcache/$(echo "$pkg" | tr '=:' '_-').deb"
       ;;
     pkg)
       deb=
@@ -77,7 +80,7 @@ while read -r kind a b c; do
       if [ -n "$deb" ]; then
         if [ ! -f "$deb" ] || ! verify "$deb" "$want"; then
           echo "setup: fetching $pkg from Debian (files only, not installed)"
-          rm -f "$deb"; mkdir -p "$cache/deb.tmp"
+          rm -rf "$deb" "$cache/deb.tmp"; mkdir -p "$cache/deb.tmp" "$debcache"
           fetch_deb() { (cd "$cache/deb.tmp" && apt-get download -qq "$pkg" </dev/null >/dev/null 2>"$cache/apt.err"); }
           if ! fetch_deb; then # package lists never fetched or out of date: once more after an update
             sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
@@ -176,8 +179,8 @@ fi
 
 # The library's SONAME is libonnxruntime.so.1: the loader needs that name.
 ln -sf libonnxruntime.so "$deps/onnxruntime/lib/libonnxruntime.so.1"
-# Unpacked tarballs and downloaded Debian packages are only needed while copying.
-rm -rf "$cache/x" "$cache/"*.deb
+# Unpacked tarballs are only needed while copying.
+rm -rf "$cache/x"
 
 # TensorFlow.js (pure JavaScript) for the parity tests, pinned by tests/parity/package-lock.json.
 parity="$top/tests/parity"
