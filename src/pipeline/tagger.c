@@ -448,8 +448,12 @@ static void item_hooks(struct aitag_tagger *t, struct item_acc *acc, const struc
 {
     struct work *w = &t->works[acc->idx];
     int want[MAX_ANALYZERS];
+    struct aitag_audio_limits lim;
+
+    if (end->rc < 0 || acc->error[0] || acc->n_frames == 0)
+        return;
     /* the item's limits, with what its frames spent of its time and CPU budget */
-    struct aitag_audio_limits lim = {
+    lim = (struct aitag_audio_limits){
         .max_duration = t->p.max_duration,
         .max_streams = t->p.max_streams,
         .time_limit = t->p.item_timeout > 0 ? t->p.item_timeout : AITAG_ITEM_TIMEOUT_DEFAULT,
@@ -457,9 +461,6 @@ static void item_hooks(struct aitag_tagger *t, struct item_acc *acc, const struc
         .time_spent = aitag_now() - acc->t0,
         .cpu_spent = t->p.item_cpu > 0 ? aitag_cpu_now() - acc->cpu0 : 0,
     };
-
-    if (end->rc < 0 || acc->error[0] || acc->n_frames == 0)
-        return;
     tagger_local_want(t, w, want);
     aitag_graph_run_item(t->graph, want, w->src, &end->probe,
                          end->probe.kind == AITAG_MEDIA_IMAGE ? 0 : t->p.interval, &lim, &acc->ev,
