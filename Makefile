@@ -4,7 +4,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build fixtures demo test test-asan test-allocfail test-tsan test-valgrind lint fuzz fuzz-long bench bench-gateway bench-sampling bench-faces bench-people bench-context bench-review bench-scale clean format \
+.PHONY: all setup build fixtures demo test test-asan test-allocfail test-allocfail-all test-tsan test-valgrind lint fuzz fuzz-long bench bench-gateway bench-sampling bench-faces bench-people bench-context bench-review bench-scale clean format \
 	plugin install uninstall
 
 all: build
@@ -40,31 +40,55 @@ test-asan: setup fixtures
 # Allocation failures: in the sanitizer build each unit test below runs once per allocation that
 # the project's code (and the test) makes, with that allocation failing, and must end without a
 # crash, a sanitizer report, a leak or a hang (tests/alloc_fail.c, tests/alloc_fail.sh).
-# Reuses $(ASAN_BUILD): after test-asan nothing is left to build. TEST:k fails every kth
-# allocation only (a sample), for tests whose every allocation would take too long.
-# Every allocation: ALLOCFAIL_TESTS. A sample: ALLOCFAIL_SAMPLED (thousands of allocations:
-# test_context 4,553, test_options 3,078; test_gw_key_cache waits out its expiry times, a second
-# per run). Not run here, for time (minutes to hours at one run
-# per allocation): the tests that run ONNX Runtime inference or decode media in most cases
-# (test_infer, test_faces, test_face_attrs, test_custom_models, test_pose, test_objects_flip,
-# test_objects_mirror_gate, test_text, test_speech, test_parity, test_zoo, test_convert,
-# test_graph, test_media, test_media_pixels, test_cues, test_shots, test_sampling,
-# test_pipeline, test_pipeline_decode_oom, test_pipeline_remote), the catalog's (test_catalog,
-# test_people, test_people_user, test_faces_catalog: 450 to 2,500 allocations, a SQLite
-# catalog each run), test_stash (5,849, a Node.js double each run) and test_gateway (servers
-# and threads each run). Without allocations of their own: test_geometry, test_split_csv,
-# test_retry_after, test_curl_init, test_threshold_fit, test_vlm_options.
+# Reuses $(ASAN_BUILD): after test-asan nothing is left to build.
+# ALLOCFAIL_TESTS: every allocation. ALLOCFAIL_SAMPLED: TEST:k fails every kth allocation,
+# TEST:/r about r spread over the test's, for tests with thousands of allocations or a costly
+# run (the catalog tests open a SQLite catalog each run, test_gw_key_cache waits out its expiry
+# times). ALLOCFAIL_HEAVY: one allocation each (TEST:/1), tests that decode media or run ONNX
+# Runtime models (seconds a run), two tests at a time. Which allocations a sample fails moves
+# with ALLOCFAIL_OFFSET (default: from the commit), so that CI runs of successive commits fail
+# different ones; each test's line says which N it failed (reproduce: AITAG_ALLOC_FAIL=N
+# $(ASAN_BUILD)/TEST). ALLOCFAIL_LONG is left to `make test-allocfail-all` for time (a run
+# takes 8 to 50 s there); that target runs every unit test at every allocation (hours).
+# Without allocations of their own: test_geometry, test_split_csv, test_retry_after,
+# test_curl_init, test_threshold_fit, test_vlm_options.
 ALLOCFAIL_TESTS = test_buf test_base64 test_concepts test_faceid test_text_words test_installer \
 	test_path_map test_gw_tag_fs test_gw_settle test_gw_utf8 test_gw_tag_request test_gw_charge \
 	test_gw_metrics test_remote test_remote_answer \
-	test_sampling_accuracy test_score test_corrections test_adaptive_plan test_vlm test_policy
+	test_sampling_accuracy test_score test_corrections test_adaptive_plan test_vlm test_policy \
+	test_web_requests test_media_pixels
 ALLOCFAIL_SAMPLED = test_context:61 test_options:64 test_plugin_settings:32 test_gw_redact:32 \
-	test_gw_key_cache:4
+	test_gw_key_cache:8 test_catalog:64 test_catalog_upkeep:8 test_people:64 test_people_user:64 \
+	test_faces_catalog:16 test_claims:8 test_persist:8 test_gateway:8 test_cues:16 \
+	test_stash_answers:16 test_pipeline_remote:16 test_pipeline_decode_oom:16 test_convert:8 \
+	test_media_limits:8
+ALLOCFAIL_HEAVY = test_shots test_infer test_pipeline test_faces test_speech test_sampling
+ALLOCFAIL_LONG = test_media test_graph test_stash test_text test_parity test_objects_mirror_gate \
+	test_face_attrs test_pose test_objects_flip test_zoo test_custom_models
+ALLOCFAIL_OFFSET ?= $(shell printf '%d' 0x$$(git rev-parse --short=7 HEAD 2>/dev/null || echo 0))
+# The heavy ones two at a time, each runner on one core; the status of both counts.
+define allocfail_heavy
+	@JOBS=1 OFFSET=$(ALLOCFAIL_OFFSET) tests/alloc_fail.sh $(ASAN_BUILD) \
+	  $(patsubst %,%:/1,$(wordlist 1,3,$(ALLOCFAIL_HEAVY))) & pid=$$!; \
+	JOBS=1 OFFSET=$(ALLOCFAIL_OFFSET) tests/alloc_fail.sh $(ASAN_BUILD) \
+	  $(patsubst %,%:/1,$(wordlist 4,99,$(ALLOCFAIL_HEAVY))); b=$$?; wait $$pid; a=$$?; \
+	exit $$((a + b))
+endef
 test-allocfail: setup fixtures
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DAITAG_SANITIZE=ON >/dev/null
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	rm -rf $(ASAN_BUILD)/fixtures && ln -s ../$(BUILD)/fixtures $(ASAN_BUILD)/fixtures
-	JOBS=$(JOBS) tests/alloc_fail.sh $(ASAN_BUILD) $(ALLOCFAIL_TESTS) $(ALLOCFAIL_SAMPLED)
+	JOBS=$(JOBS) OFFSET=$(ALLOCFAIL_OFFSET) tests/alloc_fail.sh $(ASAN_BUILD) $(ALLOCFAIL_TESTS) \
+	  $(ALLOCFAIL_SAMPLED)
+	$(allocfail_heavy)
+
+# Every unit test, every allocation: N = 1..all (hours; not in CI).
+test-allocfail-all: setup fixtures
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DAITAG_SANITIZE=ON >/dev/null
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	rm -rf $(ASAN_BUILD)/fixtures && ln -s ../$(BUILD)/fixtures $(ASAN_BUILD)/fixtures
+	JOBS=$(JOBS) tests/alloc_fail.sh $(ASAN_BUILD) \
+	  $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 # ThreadSanitizer over the tests whose code runs threads: the pipeline (decoder thread, queue,
 # cancel), the gateway (event loop, workers, usage thread) and the Stash plugin run by Stash

@@ -23,7 +23,10 @@
  *             seconds, default 10 + 10 times the counting run). A child's output goes to
  *             AITAG_ALLOC_FAIL_LOGS/N.log (default /tmp), kept when it fails;
  *             AITAG_ALLOC_FAIL_JOBS children run at once (default 2);
- *             AITAG_ALLOC_FAIL_STEP=k fails only every kth allocation (a quick look). The
+ *             AITAG_ALLOC_FAIL_STEP=k fails only every kth allocation (a sample), or
+ *             AITAG_ALLOC_FAIL_RUNS=r about r allocations spread evenly (k = COUNT / r, rounded
+ *             up), from N = 1 + AITAG_ALLOC_FAIL_OFFSET mod k on (default offset 0): runs with
+ *             other offsets sample other allocations. The
  *             runner prints a summary and exits 0, or 1 when a run failed.
  * The counter is atomic: threads share one sequence.
  */
@@ -135,9 +138,11 @@ static int judge(long n, int status)
 static void run_all(void)
 {
     const char *v = getenv("AITAG_ALLOC_FAIL_JOBS"), *t = getenv("AITAG_ALLOC_FAIL_TIMEOUT");
-    const char *st = getenv("AITAG_ALLOC_FAIL_STEP");
+    const char *st = getenv("AITAG_ALLOC_FAIL_STEP"), *off = getenv("AITAG_ALLOC_FAIL_OFFSET");
+    const char *want = getenv("AITAG_ALLOC_FAIL_RUNS");
     long jobs = v && *v ? strtol(v, NULL, 10) : 2, next = 1, failed = 0, running = 0, runs = 0;
-    long step = st && *st ? strtol(st, NULL, 10) : 1;
+    long step = st && *st ? strtol(st, NULL, 10) : 1, first;
+    long offset = off && *off ? strtol(off, NULL, 10) : 0, n_want = want ? atol(want) : 0;
     double start = now();
     unsigned limit;
     pid_t pids[64];
@@ -148,6 +153,8 @@ static void run_all(void)
         jobs = 2;
     if (step < 1)
         step = 1;
+    if (offset < 0)
+        offset = 0;
     max_counted =
         mmap(NULL, sizeof(*max_counted), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (max_counted == MAP_FAILED) {
@@ -163,6 +170,11 @@ static void run_all(void)
         exit(1);
     }
     limit = t && *t ? (unsigned)strtoul(t, NULL, 10) : (unsigned)(10 + 10 * (now() - start));
+    if (n_want > 0)
+        step = (atomic_load(max_counted) + n_want - 1) / n_want;
+    if (step < 1)
+        step = 1;
+    first = next = 1 + offset % step;
     while (next <= atomic_load(max_counted) || running > 0) {
         if (running < jobs && next <= atomic_load(max_counted)) {
             pid_t pid = start_child(next, limit);
@@ -189,9 +201,13 @@ static void run_all(void)
         pids[i] = pids[running - 1];
         ns[i] = ns[--running];
     }
-    fprintf(stderr,
-            "alloc-fail: %ld allocations, %ld failed once each in its own run: %ld bad (%.0f s)\n",
-            atomic_load(max_counted), runs, failed, now() - start);
+    char which[64] = "";
+    if (step > 1)
+        snprintf(which, sizeof which, " (N = %ld, %ld, ...)", first, first + step);
+    fprintf(
+        stderr,
+        "alloc-fail: %ld allocations, %ld failed once each in its own run%s: %ld bad (%.0f s)\n",
+        atomic_load(max_counted), runs, which, failed, now() - start);
     exit(failed ? 1 : 0);
 }
 

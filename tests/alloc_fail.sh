@@ -6,8 +6,11 @@
 #   tests/alloc_fail.sh BUILD_DIR TEST[:STEP]...     e.g. tests/alloc_fail.sh build-asan test_buf
 #
 # BUILD_DIR is the sanitizer build (AITAG_SANITIZE=ON). JOBS runs go at once (default nproc).
-# TEST:k (or STEP=k for all) fails only every kth allocation: a sample, for tests whose every
-# allocation takes too long.
+# TEST:k (or STEP=k for all) fails only every kth allocation, and TEST:/r about r allocations
+# spread evenly over the test's: samples, for tests whose every allocation takes too long. The
+# sample starts at N = 1 + OFFSET mod k (OFFSET default 0), so that runs with other offsets
+# (make test-allocfail takes one from the commit) fail other allocations; each test's line
+# says which.
 # The logs of failing runs stay in BUILD_DIR/allocfail/TEST/N.log; reproduce one with
 # AITAG_ALLOC_FAIL=N BUILD_DIR/TEST. Exit status: the number of tests with a failing run.
 set -uo pipefail
@@ -23,11 +26,13 @@ for arg in "$@"; do
     test=${arg%%:*}
     step=${STEP:-1}
     [ "$arg" != "$test" ] && step=${arg#*:}
+    runs=0
+    case $step in /*) runs=${step#/} step=1 ;; esac
     logs="$build/allocfail/$test"
     rm -rf "$logs" && mkdir -p "$logs"
     if (cd "$build" && AITAG_ALLOC_FAIL=all AITAG_ALLOC_FAIL_STEP=$step \
-        AITAG_ALLOC_FAIL_LOGS="allocfail/$test" "./$test") \
-        2>"$logs/runner.log"; then
+        AITAG_ALLOC_FAIL_RUNS=$runs AITAG_ALLOC_FAIL_OFFSET=${OFFSET:-0} \
+        AITAG_ALLOC_FAIL_LOGS="allocfail/$test" "./$test") 2>"$logs/runner.log"; then
         echo "$test: $(tail -n 1 "$logs/runner.log" | sed 's/^alloc-fail: //')"
         rm -rf "$logs"
         continue

@@ -17,9 +17,18 @@
 #include "aitag/common.h"
 #include "gateway_int.h"
 
-static char *dup_or_null(json_t *v)
+/* *out = a copy of v's string, else of def, else NULL; fails only when a copy cannot be made
+ * (a field that silently became NULL would change what the gateway does: keys_db off). */
+static int dup_field(json_t *v, const char *def, char **out, char *err, size_t len)
 {
-    return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+    const char *s = json_is_string(v) ? json_string_value(v) : def;
+
+    *out = s ? strdup(s) : NULL;
+    if (s && !*out) {
+        snprintf(err, len, "gateway config: out of memory");
+        return AITAG_ERR_NOMEM;
+    }
+    return 0;
 }
 
 static int bad(char *err, size_t len, const char *what, const char *key)
@@ -118,7 +127,9 @@ static int get_str_array(json_t *arr, const char *key, char ***out, size_t *n, c
     {
         if (!json_is_string(v))
             return bad(err, len, "expected an array of strings for", key);
-        (*out)[(*n)++] = strdup(json_string_value(v));
+        if (dup_field(v, NULL, &(*out)[*n], err, len) < 0)
+            return AITAG_ERR_NOMEM;
+        (*n)++;
     }
     return 0;
 }
@@ -149,11 +160,11 @@ static int parse_backend(json_t *o, const char *route, size_t idx, struct aitag_
     else
         return bad(err, len, "unknown backend kind", kind);
     snprintf(name, sizeof name, "%s#%zu", route, idx);
-    b->name = json_is_string(json_object_get(o, "name")) ? dup_or_null(json_object_get(o, "name"))
-                                                         : strdup(name);
-    b->url = dup_or_null(json_object_get(o, "url"));
-    b->key_env = dup_or_null(json_object_get(o, "key_env"));
-    b->model = dup_or_null(json_object_get(o, "model"));
+    if ((rc = dup_field(json_object_get(o, "name"), name, &b->name, err, len)) < 0 ||
+        (rc = dup_field(json_object_get(o, "url"), NULL, &b->url, err, len)) < 0 ||
+        (rc = dup_field(json_object_get(o, "key_env"), NULL, &b->key_env, err, len)) < 0 ||
+        (rc = dup_field(json_object_get(o, "model"), NULL, &b->model, err, len)) < 0)
+        return rc;
     if (b->kind != AITAG_BACKEND_LOCAL && !b->url)
         return bad(err, len, "remote backend needs \"url\" in route", route);
     if (b->url && strncmp(b->url, "http://", 7) != 0 && strncmp(b->url, "https://", 8) != 0)
@@ -209,8 +220,8 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
         "catalog", "tmp_dir", "retries", "backoff_ms", "breaker", "routes", "prices", "cache",
         "local_only", "log_payloads", "rules", "context",
         /* admission and settlement (docs/gateway.md, "Limits") */
-        "max_inflight_bytes", "key_concurrency", "key_cache_ms", "reserve_completion_tokens", "max_usage_tokens",
-        "max_request_cost",
+        "max_inflight_bytes", "key_concurrency", "key_cache_ms", "reserve_completion_tokens",
+        "max_usage_tokens", "max_request_cost",
         /* local tagging (docs/gateway.md, "Limits") */
         "max_megapixels", "tag_threads", "tag_queue",
         /* upstream calls and streams (docs/gateway.md, "Limits") */
@@ -219,12 +230,14 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
     json_error_t je;
     json_t *root = json_loads(text, 0, &je), *v, *br;
     const char *k;
+    char def_catalog[4096];
     int rc = AITAG_ERR_INVALID, body = 0, sbuf = 0;
     size_t i;
 
     *out = NULL;
     if (!c) {
         rc = AITAG_ERR_NOMEM;
+        snprintf(err, errlen, "gateway config: out of memory");
         goto out;
     }
     if (!json_is_object(root)) {
@@ -234,24 +247,24 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
     }
     if ((rc = only_keys(root, keys, "the top level", err, errlen)) < 0)
         goto out;
-    c->listen = json_is_string(json_object_get(root, "listen"))
-                    ? dup_or_null(json_object_get(root, "listen"))
-                    : strdup("127.0.0.1");
-    c->keys_db = dup_or_null(json_object_get(root, "keys_db"));
-    c->access_log = dup_or_null(json_object_get(root, "access_log"));
     /* The catalog and rules file of `aitag tag` unless named here (docs/gateway.md). */
-    if (json_is_string(json_object_get(root, "catalog"))) {
-        c->catalog = dup_or_null(json_object_get(root, "catalog"));
-    } else {
-        char def[4096];
-        c->catalog = strdup(aitag_default_catalog_path(def, sizeof def));
-    }
+    if ((rc = dup_field(json_object_get(root, "listen"), "127.0.0.1", &c->listen, err, errlen)) <
+            0 ||
+        (rc = dup_field(json_object_get(root, "keys_db"), NULL, &c->keys_db, err, errlen)) < 0 ||
+        (rc = dup_field(json_object_get(root, "access_log"), NULL, &c->access_log, err, errlen)) <
+            0 ||
+        (rc = dup_field(json_object_get(root, "catalog"),
+                        aitag_default_catalog_path(def_catalog, sizeof def_catalog), &c->catalog,
+                        err, errlen)) < 0 ||
+        (rc = dup_field(json_object_get(root, "tmp_dir"), "/tmp", &c->tmp_dir, err, errlen)) < 0)
+        goto out;
     v = json_object_get(root, "rules");
     if (v && (!json_is_string(v) || !*json_string_value(v))) {
         rc = bad(err, errlen, "expected a file name for", "rules");
         goto out;
     }
-    c->rules = dup_or_null(v);
+    if ((rc = dup_field(v, NULL, &c->rules, err, errlen)) < 0)
+        goto out;
     if (c->rules && access(c->rules, R_OK) != 0) {
         snprintf(err, errlen, "gateway config: rules: cannot read %s: %s", c->rules,
                  strerror(errno));
@@ -263,16 +276,14 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
         rc = bad(err, errlen, "expected a file name for", "context");
         goto out;
     }
-    c->context = dup_or_null(v);
+    if ((rc = dup_field(v, NULL, &c->context, err, errlen)) < 0)
+        goto out;
     if (c->context && access(c->context, R_OK) != 0) {
         snprintf(err, errlen, "gateway config: context: cannot read %s: %s", c->context,
                  strerror(errno));
         rc = AITAG_ERR_INVALID;
         goto out;
     }
-    c->tmp_dir = json_is_string(json_object_get(root, "tmp_dir"))
-                     ? dup_or_null(json_object_get(root, "tmp_dir"))
-                     : strdup("/tmp");
     br = json_object_get(root, "breaker");
     if (br && !json_is_object(br)) {
         rc = bad(err, errlen, "expected an object for", "breaker");
@@ -337,7 +348,11 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
     {
         struct aitag_gateway_route *r = &c->routes[c->n_routes++];
         json_t *bs = json_is_object(rv) ? json_object_get(rv, "backends") : NULL, *bv;
-        r->name = strdup(k);
+        if (!(r->name = strdup(k))) {
+            rc = AITAG_ERR_NOMEM;
+            snprintf(err, errlen, "gateway config: out of memory");
+            goto out;
+        }
         if (!json_is_array(bs) || json_array_size(bs) == 0 ||
             json_array_size(bs) > AITAG_GATEWAY_MAX_BACKENDS) {
             rc = bad(err, errlen, "needs 1 to 64 \"backends\": route", k);
@@ -378,7 +393,11 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
         json_object_foreach(v, k, rv)
         {
             struct aitag_gateway_price *p = &c->prices[c->n_prices++];
-            p->model = strdup(k);
+            if (!(p->model = strdup(k))) {
+                rc = AITAG_ERR_NOMEM;
+                snprintf(err, errlen, "gateway config: out of memory");
+                goto out;
+            }
             if (!json_is_object(rv)) {
                 rc = bad(err, errlen, "price must be an object:", k);
                 goto out;

@@ -367,6 +367,9 @@ static void test_errors(void)
         size_t len = strlen(MODEL) + strlen(strides[i]);
         char *m = malloc(len);
 
+        CHECK(m != NULL);
+        if (!m)
+            break;
         at = strstr(MODEL, keep);
         snprintf(m, len, "%.*s%s%s", (int)(at - MODEL), MODEL, strides[i], at + strlen(keep));
         write_text("stride.json", m);

@@ -79,6 +79,7 @@ int main(void)
     if (!ops || !inf || ops->create(ops, inf, &st, err, sizeof err) < 0) {
         fprintf(stderr, "objects: %s\n", err);
         CHECK(0);
+        aitag_infer_free(inf);
         return check_done();
     }
     /* the manifest's default: mirrored only when ambiguous, its bounds part of the key */

@@ -125,6 +125,9 @@ int main(void)
         c.ops->create(c.ops, c.inf, &c.always, err, sizeof err) < 0) {
         fprintf(stderr, "objects: %s\n", err);
         CHECK(0);
+        if (c.gated)
+            c.ops->destroy(c.gated);
+        aitag_infer_free(c.inf);
         return check_done();
     }
     CHECK(strstr(c.ops->key(c.gated), " flip=2 ") != NULL); /* auto is the default */

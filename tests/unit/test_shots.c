@@ -140,6 +140,8 @@ static int detect(const char *path, int keys_only, struct aitag_shot **shots, si
     char err[256];
     int rc;
 
+    *shots = NULL; /* a failed open leaves nothing of the last call's shots */
+    *n = 0;
     sp.views = &view;
     sp.n_views = 1;
     sp.threads = 2;

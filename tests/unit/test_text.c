@@ -88,6 +88,9 @@ static void test_db_boxes(void)
     struct ppocr_det_box *boxes;
     size_t n;
 
+    CHECK(map != NULL);
+    if (!map)
+        return;
     fill_rect(map, W, 20, 30, 80, 50, 0.9f);    /* a text kernel: 60 x 20 pixels */
     fill_rect(map, W, 120, 30, 180, 50, 0.35f); /* above thresh, below box_thresh */
     fill_rect(map, W, 100, 90, 102, 92, 0.95f); /* too small */
