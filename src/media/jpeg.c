@@ -2,8 +2,11 @@
  * jpeg.c - packed RGB24 pixels as a JPEG: libavcodec's mjpeg encoder, full-range 4:2:0 with
  * BT.601 coefficients (what JPEG decoders assume), one quantiser for the whole picture.
  *
- * The pixels are read in place through their stride, so a caller can encode a rectangle of a
- * larger picture (a face crop) by pointing at its top-left pixel without copying it out. The
+ * The pixels are read through their stride, so a caller can encode a rectangle of a larger
+ * picture (a face crop) by pointing at its top-left pixel. They are copied first, row by row,
+ * into a buffer with padding after the last row: swscale's SIMD input code reads up to 16 bytes
+ * past a row's end, which for the last row of a caller's exact-size buffer is past its end
+ * (valgrind: make test-valgrind, test_vlm). The copy costs a fraction of the encoding. The
  * result is copied into a malloc'd buffer so callers need no FFmpeg header to free it.
  */
 #include <stdio.h>
@@ -15,7 +18,8 @@
 
 #include "media_int.h"
 
-#define JPEG_QSCALE 3 /* mjpeg quantiser: 2 best .. 31 worst */
+#define JPEG_QSCALE 3  /* mjpeg quantiser: 2 best .. 31 worst */
+#define JPEG_IN_PAD 64 /* bytes after the copied pixels that swscale may read */
 
 int aitag_media_encode_jpeg(const uint8_t *rgb, int width, int height, int stride,
                             unsigned char **jpeg, size_t *len, char *err, size_t errlen)
@@ -25,8 +29,9 @@ int aitag_media_encode_jpeg(const uint8_t *rgb, int width, int height, int strid
     AVFrame *fr = NULL;
     AVPacket *pkt = NULL;
     struct SwsContext *sws = NULL;
-    const uint8_t *src[4] = {rgb};
-    int src_stride[4] = {stride};
+    uint8_t *copy = NULL;
+    const uint8_t *src[4] = {NULL};
+    int src_stride[4] = {width * 3};
     int rc = AITAG_ERR_MEDIA;
 
     *jpeg = NULL;
@@ -42,7 +47,8 @@ int aitag_media_encode_jpeg(const uint8_t *rgb, int width, int height, int strid
     cc = avcodec_alloc_context3(codec);
     fr = av_frame_alloc();
     pkt = av_packet_alloc();
-    if (!cc || !fr || !pkt) {
+    copy = malloc((size_t)width * 3 * (size_t)height + JPEG_IN_PAD);
+    if (!cc || !fr || !pkt || !copy) {
         rc = AITAG_ERR_NOMEM;
         snprintf(err, errlen, "out of memory");
         goto out;
@@ -70,6 +76,11 @@ int aitag_media_encode_jpeg(const uint8_t *rgb, int width, int height, int strid
         snprintf(err, errlen, "cannot set up the JPEG encoder for %dx%d", width, height);
         goto out;
     }
+    for (int y = 0; y < height; y++)
+        memcpy(copy + (size_t)y * (size_t)width * 3, rgb + (size_t)y * (size_t)stride,
+               (size_t)width * 3);
+    memset(copy + (size_t)width * 3 * (size_t)height, 0, JPEG_IN_PAD);
+    src[0] = copy;
     sws_scale(sws, src, src_stride, 0, height, fr->data, fr->linesize);
     if (avcodec_send_frame(cc, fr) < 0 || avcodec_send_frame(cc, NULL) < 0 ||
         avcodec_receive_packet(cc, pkt) < 0) {
@@ -86,6 +97,7 @@ int aitag_media_encode_jpeg(const uint8_t *rgb, int width, int height, int strid
     *len = (size_t)pkt->size;
     rc = 0;
 out:
+    free(copy);
     sws_freeContext(sws);
     av_packet_free(&pkt);
     av_frame_free(&fr);
