@@ -129,7 +129,8 @@ test-tsan: setup fixtures
 #  - VALGRIND_LONG, for time in CI (29 to 94 s each under valgrind; all clean on 2026-12-08):
 #    `make test-valgrind-all` runs them too;
 #  - test_speech: an ONNX Runtime worker thread reads memory that the exit handlers freed after
-#    the test released everything (its threads outlive OrtReleaseEnv); not ours to fix.
+#    the test released everything (ORT frames only, a thread started inside ORT); not
+#    investigated further.
 VALGRIND_LONG = test_media test_shots test_sampling test_pipeline_decode_oom
 VALGRIND_SKIP = test_custom_models test_face_attrs test_faces test_graph test_objects_flip \
 	test_objects_mirror_gate test_parity test_pipeline test_pose test_text test_zoo test_convert \
