@@ -348,11 +348,8 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
     {
         struct aitag_gateway_route *r = &c->routes[c->n_routes++];
         json_t *bs = json_is_object(rv) ? json_object_get(rv, "backends") : NULL, *bv;
-        if (!(r->name = strdup(k))) {
-            rc = AITAG_ERR_NOMEM;
-            snprintf(err, errlen, "gateway config: out of memory");
+        if ((rc = dup_field(NULL, k, &r->name, err, errlen)) < 0)
             goto out;
-        }
         if (!json_is_array(bs) || json_array_size(bs) == 0 ||
             json_array_size(bs) > AITAG_GATEWAY_MAX_BACKENDS) {
             rc = bad(err, errlen, "needs 1 to 64 \"backends\": route", k);
@@ -393,11 +390,8 @@ int aitag_gateway_config_parse(const char *text, struct aitag_gateway_config **o
         json_object_foreach(v, k, rv)
         {
             struct aitag_gateway_price *p = &c->prices[c->n_prices++];
-            if (!(p->model = strdup(k))) {
-                rc = AITAG_ERR_NOMEM;
-                snprintf(err, errlen, "gateway config: out of memory");
+            if ((rc = dup_field(NULL, k, &p->model, err, errlen)) < 0)
                 goto out;
-            }
             if (!json_is_object(rv)) {
                 rc = bad(err, errlen, "price must be an object:", k);
                 goto out;
